@@ -1,0 +1,60 @@
+"""Commands that read files only: `check` and `classify`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..classify import classify
+from ..errors import MessageError, RulesError
+from ..message import parse_message
+from ..replies import check_templates
+from ..rules import load_rules
+from . import main, rules_from
+
+
+@main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Validate rules.yaml and render every template with sample data."""
+    path = ctx.obj["rules_path"]
+    try:
+        rules = load_rules(path)
+    except RulesError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        ctx.exit(1)
+    problems = check_templates(rules)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        ctx.exit(1)
+    click.echo(f"{path}: ok ({len(rules.mailboxes)} mailboxes, {len(rules.events)} events, "
+               f"{sum(len(v) for v in rules.replies.values())} templates)")
+
+
+@main.command("classify")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mailbox", required=True, help="The mailbox the mails arrived at.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+@click.pass_context
+def classify_files(ctx: click.Context, files: tuple[Path, ...], mailbox: str, as_json: bool) -> None:
+    """Classify .eml files offline: no server, no database."""
+    rules = rules_from(ctx)
+    if mailbox not in rules.mailboxes:
+        raise click.BadParameter(f"no mailbox {mailbox!r} in rules.yaml (known: {', '.join(rules.mailboxes)})",
+                                 param_hint="--mailbox")
+    for path in files:
+        try:
+            result = classify(parse_message(path.read_bytes(), rules.limits), mailbox, rules).as_dict()
+        except MessageError as exc:
+            result = {"audience": None, "intent": None, "auto_reply": False, "reasons": [f"quarantined: {exc}"]}
+        result.pop("confidence", None) if as_json else None
+        if as_json:
+            click.echo(json.dumps({"file": str(path), **result}, ensure_ascii=False))
+        else:
+            click.echo(f"{path}: audience={result['audience']} intent={result['intent']} auto_reply={str(result['auto_reply']).lower()}")
+            for reason in result["reasons"]:
+                click.echo(f"    {reason}")

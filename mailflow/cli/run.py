@@ -1,0 +1,54 @@
+"""Commands that do the work: `run` and `demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import runner
+from ..demo import run_demo
+from . import main, rules_from, setup_logging
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Watch the mailboxes and answer mail (a daemon, or one pass with --once)."""
+    setup_logging(ctx.obj["verbose"])
+    rules = rules_from(ctx)
+    if once:
+        report = runner.run_once(rules)
+        click.echo(f"recorded {report.recorded}, processed {report.processed}, quarantined {report.quarantined}, "
+                   f"sent {report.sent}, failed {report.failed}")
+        if report.errors:
+            raise click.ClickException("; ".join(report.errors))
+        return
+    runner.Daemon(ctx.obj["rules_path"]).run()
+
+
+@main.command()
+@click.option("--samples", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder with one Maildir per mailbox [default: samples/maildir next to rules.yaml].")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+              show_default=True, help="Where the database and the replies (.eml) go.")
+@click.pass_context
+def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
+    """Run the whole pipeline on the shipped sample mails, with no mail server."""
+    rules = rules_from(ctx)
+    samples = samples or rules.source.parent / "samples" / "maildir"
+    report, rows = run_demo(rules, samples, output)
+    widths = (34, 13, 12, 40)
+    click.echo("  ".join(h.ljust(w) for h, w in zip(("sender", "audience", "intent", "action"), widths)))
+    for row in rows:
+        if row["state"] == "quarantined":
+            action = f"quarantined: {row['error']}"
+        elif row["reply_state"]:
+            action = f"reply {row['reply_state']}: {row['reply_subject']}"
+        else:
+            action = "no reply"
+        cells = (row["sender"], row["audience"] or "-", row["intent"] or "-", action)
+        click.echo("  ".join(str(c)[:w].ljust(w) for c, w in zip(cells, widths)).rstrip())
+    click.echo(f"\nthis run: recorded {report.recorded} new mails, sent {report.sent} replies "
+               f"(written to {output / 'outbox'}); database {output / 'mailflow-demo.db'}")

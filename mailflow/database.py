@@ -1,0 +1,88 @@
+"""The SQLite database: schema steps and the connection settings every command shares.
+
+Unique keys make each pipeline step idempotent: a message is recorded once per
+(mailbox, key), a registrant once per (event, address), a reply once per
+(source message, kind).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from .errors import MailflowError
+
+BUSY_TIMEOUT_SECONDS = 30
+
+migrations = Migrations("mailflow")
+
+
+@migrations(name="0001_initial")
+def _initial(db: sqlite_utils.Database) -> None:
+    db["sync_state"].create(
+        {"mailbox": str, "folder": str, "uidvalidity": int, "last_uid": int, "last_sync": str},
+        pk=("mailbox", "folder"),
+    )
+    db["messages"].create(
+        {
+            "id": int, "mailbox": str, "key": str, "uidvalidity": int, "uid": int,
+            "message_id": str, "sender": str, "subject": str, "state": str, "raw": bytes,
+            "error": str, "audience": str, "intent": str, "answer": int, "confidence": str,
+            "reasons": str, "event_id": str, "registrant_id": int, "marked_on_server": int,
+            "recorded_at": str, "processed_at": str,
+        },
+        pk="id",
+        not_null={"mailbox", "key", "state", "recorded_at"},
+        defaults={"marked_on_server": 0},
+    )
+    db["messages"].create_index(["mailbox", "key"], unique=True)
+    db["messages"].create_index(["state"])
+    db["registrants"].create(
+        {
+            "id": int, "event_id": str, "address": str, "name": str, "audience": str,
+            "status": str, "first_message": int, "created_at": str, "updated_at": str,
+        },
+        pk="id",
+        not_null={"event_id", "address", "status"},
+        foreign_keys=[("first_message", "messages", "id")],
+    )
+    db["registrants"].create_index(["event_id", "address"], unique=True)
+    db["messages"].add_foreign_key("registrant_id", "registrants", "id")
+    db["outbox"].create(
+        {
+            "id": int, "message_id": str, "source_message": int, "kind": str, "mailbox": str,
+            "registrant_id": int, "recipient": str, "subject": str, "raw": bytes, "state": str,
+            "attempts": int, "error": str, "created_at": str, "sent_at": str,
+        },
+        pk="id",
+        not_null={"message_id", "kind", "mailbox", "recipient", "raw", "state"},
+        defaults={"attempts": 0},
+        foreign_keys=[("source_message", "messages", "id"), ("registrant_id", "registrants", "id")],
+    )
+    db["outbox"].create_index(["message_id"], unique=True)
+    db["outbox"].create_index(["source_message", "kind"], unique=True)
+    db["outbox"].create_index(["state"])
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_database(path: Path | str) -> sqlite_utils.Database:
+    """Open (and create or upgrade) the database with WAL, foreign keys and a busy timeout."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.enable_wal()
+        migrations.apply(db)
+    except (sqlite3.Error, OSError) as exc:
+        raise MailflowError(f"cannot open the database {path}: {exc}") from None
+    return db

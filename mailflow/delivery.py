@@ -1,0 +1,92 @@
+"""Senders at the edge: SMTP for real mailboxes, a folder of .eml files for the demo."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import socket
+import ssl
+from pathlib import Path
+
+from .errors import ConnectionFailed, DeliveryError
+from .rules import ServerSettings
+
+
+def tls_context(settings: ServerSettings) -> ssl.SSLContext:
+    """Certificates are always verified; ca_file adds a trusted CA (a self-signed server)."""
+    return ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
+
+
+class SmtpSender:
+    """One SMTP connection per batch, opened on the first mail and reused."""
+
+    def __init__(self, settings: ServerSettings, password: str | None, name: str = ""):
+        self.settings = settings
+        self.password = password
+        self.name = name
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            if s.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=tls_context(s))
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                if s.security == "starttls":
+                    smtp.starttls(context=tls_context(s))
+            if s.username:
+                smtp.login(s.username, self.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ConnectionFailed(f"mailbox {self.name}: SMTP login refused for {s.username} ({exc.smtp_code})") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectionFailed(f"mailbox {self.name}: cannot reach SMTP server {s.host}:{s.port}: {exc}") from None
+        return smtp
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            refused = self._smtp.sendmail(sender, [recipient], raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500) from None
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP answered {exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise ConnectionFailed(f"mailbox {self.name}: SMTP connection lost: {exc}") from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException, socket.timeout):
+                pass
+            self._smtp = None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class FolderSender:
+    """Writes each mail as an .eml file named after its Message-ID, so a resend overwrites itself."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        match = re.search(rb"^Message-ID:\s*<([^>]+)>", raw, re.IGNORECASE | re.MULTILINE)
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", match.group(1).decode() if match else str(hash(raw)))
+        target = self.folder / f"{stem}.eml"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(raw)
+        tmp.replace(target)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,50 @@
+"""mailflow's own exceptions: each carries a message a coordinator can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MailflowError(Exception):
+    """Base class: anything the CLI may show to a person as it is."""
+
+
+class RulesError(MailflowError):
+    """rules.yaml (or a template it names) is wrong; says where and how to fix it."""
+
+    def __init__(self, problems: list["RulesProblem"]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class RulesProblem:
+    def __init__(self, file: Path | str, line: int | None, message: str, hint: str = ""):
+        self.file = str(file)
+        self.line = line
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class MessageError(MailflowError):
+    """An incoming mail cannot be read; it is quarantined, never dropped."""
+
+
+class SecretError(MailflowError):
+    """A password could not be obtained from the environment or command."""
+
+
+class ConnectionFailed(MailflowError):
+    """A mail server could not be reached or refused us."""
+
+
+class DeliveryError(MailflowError):
+    """An SMTP server refused a mail. `permanent` is True for 5xx answers."""
+
+    def __init__(self, message: str, permanent: bool):
+        super().__init__(message)
+        self.permanent = permanent

@@ -1,0 +1,137 @@
+"""Mailboxes at the edge: where raw mail comes from and where "processed" is marked.
+
+`ImapMailbox` talks to a real server with imapclient; `MaildirMailbox` reads a
+local Maildir read-only (the demo). Both hand out (uid, raw bytes) in UID order
+and never delete anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from .delivery import tls_context
+from .errors import ConnectionFailed
+from .rules import ImapSettings, ProcessedMarker
+
+log = logging.getLogger(__name__)
+
+FETCH_BATCH = 500
+
+
+@dataclass(frozen=True)
+class FetchedMail:
+    uid: int
+    raw: bytes
+
+
+class Mailbox(Protocol):
+    name: str
+    folder: str
+
+    def open(self) -> int:
+        """Connect and select the folder; return its UIDVALIDITY."""
+
+    def fetch_after(self, last_uid: int) -> Iterator[list[FetchedMail]]:
+        """New mail with UID above last_uid, in batches."""
+
+    def mark_processed(self, uids: list[int]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ImapMailbox:
+    def __init__(self, name: str, settings: ImapSettings, marker: ProcessedMarker, password: str | None):
+        self.name = name
+        self.settings = settings
+        self.folder = settings.folder
+        self.marker = marker
+        self._password = password
+        self.client: imapclient.IMAPClient | None = None
+
+    def open(self) -> int:
+        s = self.settings
+        try:
+            client = imapclient.IMAPClient(
+                s.host, port=s.port, ssl=s.security == "tls",
+                ssl_context=tls_context(s) if s.security != "none" else None, timeout=s.timeout,
+            )
+            if s.security == "starttls":
+                client.starttls(tls_context(s))
+            client.login(s.username or "", self._password or "")
+            status = client.select_folder(self.folder, readonly=False)
+        except LoginError:
+            raise ConnectionFailed(f"mailbox {self.name}: IMAP login refused for {s.username}") from None
+        except (OSError, ssl.SSLError, IMAPClientError) as exc:
+            raise ConnectionFailed(f"mailbox {self.name}: cannot use IMAP {s.host}:{s.port} folder {self.folder}: {exc}") from None
+        self.client = client
+        return int(status[b"UIDVALIDITY"])
+
+    def fetch_after(self, last_uid: int) -> Iterator[list[FetchedMail]]:
+        assert self.client is not None
+        try:
+            uids = [u for u in self.client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid]
+            uids.sort()
+            for start in range(0, len(uids), FETCH_BATCH):
+                chunk = uids[start:start + FETCH_BATCH]
+                data = self.client.fetch(chunk, ["BODY.PEEK[]"])
+                yield [FetchedMail(uid, data[uid][b"BODY[]"]) for uid in chunk if uid in data]
+        except (OSError, IMAPClientError) as exc:
+            raise ConnectionFailed(f"mailbox {self.name}: IMAP fetch failed: {exc}") from None
+
+    def mark_processed(self, uids: list[int]) -> None:
+        """Keyword flag first, then the optional move; nothing is ever expunged by us otherwise."""
+        if not uids or self.client is None:
+            return
+        try:
+            self.client.add_flags(uids, [self.marker.flag.encode()], silent=True)
+            if self.marker.move_to:
+                self.client.move(uids, self.marker.move_to)
+        except (OSError, IMAPClientError) as exc:
+            raise ConnectionFailed(f"mailbox {self.name}: cannot mark processed: {exc}") from None
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.logout()
+            except (OSError, IMAPClientError):
+                pass
+            self.client = None
+
+
+class MaildirMailbox:
+    """A local Maildir read in file-name order; read-only, so the shipped samples stay as they are."""
+
+    UIDVALIDITY = 1
+
+    def __init__(self, name: str, path: Path):
+        self.name = name
+        self.path = path
+        self.folder = str(path)
+
+    def _files(self) -> list[Path]:
+        files = [f for sub in ("new", "cur") for f in (self.path / sub).glob("*") if not f.name.startswith(".")]
+        return sorted(files, key=lambda f: f.name)
+
+    def open(self) -> int:
+        if not (self.path / "new").is_dir():
+            raise ConnectionFailed(f"mailbox {self.name}: {self.path} is not a Maildir (no new/ folder)")
+        return self.UIDVALIDITY
+
+    def fetch_after(self, last_uid: int) -> Iterator[list[FetchedMail]]:
+        mails = [FetchedMail(uid, f.read_bytes()) for uid, f in enumerate(self._files(), start=1) if uid > last_uid]
+        for start in range(0, len(mails), FETCH_BATCH):
+            yield mails[start:start + FETCH_BATCH]
+
+    def mark_processed(self, uids: list[int]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,47 @@
+"""Registrants: one per (event, normalized address), whichever inbox they wrote to."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from .database import now
+
+REGISTERED, CANCELLED = "registered", "cancelled"
+
+
+def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
+    rows = list(db["registrants"].rows_where("event_id = ? and address = ?", [event_id, address]))
+    return rows[0] if rows else None
+
+
+def register(
+    db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int
+) -> dict:
+    """Record interest; a known registrant keeps their record (a cancelled one is registered again)."""
+    existing = find(db, event_id, address)
+    if existing is None:
+        stamp = now()
+        db["registrants"].insert(
+            {
+                "event_id": event_id, "address": address, "name": name, "audience": audience,
+                "status": REGISTERED, "first_message": message, "created_at": stamp, "updated_at": stamp,
+            }
+        )
+        return find(db, event_id, address)  # type: ignore[return-value]
+    changes = {}
+    if existing["status"] == CANCELLED:
+        changes["status"] = REGISTERED
+    if name and not existing["name"]:
+        changes["name"] = name
+    if changes:
+        db["registrants"].update(existing["id"], {**changes, "updated_at": now()})
+        existing.update(changes)
+    return existing
+
+
+def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
+    existing = find(db, event_id, address)
+    if existing and existing["status"] != CANCELLED:
+        db["registrants"].update(existing["id"], {"status": CANCELLED, "updated_at": now()})
+        existing["status"] = CANCELLED
+    return existing

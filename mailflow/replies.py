@@ -1,0 +1,140 @@
+"""Reply templates: Jinja2 in a sandbox, with StrictUndefined so a typo fails `mailflow check`.
+
+A template file is a `Subject: ...` line, a blank line, then the plain-text body,
+so a coordinator can edit it like a mail.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import RulesProblem
+from .message import clean
+from .rules import Event, Rules
+
+
+@dataclass(frozen=True)
+class RenderedReply:
+    subject: str
+    text: str
+
+
+class TemplateProblem(Exception):
+    def __init__(self, problem: RulesProblem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class Replies:
+    """Renders the reply templates named in rules.yaml."""
+
+    def __init__(self, templates_dir: Path):
+        self.dir = templates_dir
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # plain-text mail; HTML templates would turn it on
+            keep_trailing_newline=True,
+        )
+
+    def render(self, name: str, context: dict[str, Any]) -> RenderedReply:
+        path = self.dir / name
+        try:
+            output = self.env.get_template(name).render(**context)
+        except jinja2.TemplateNotFound:
+            raise TemplateProblem(RulesProblem(path, None, "template file not found", f"create it in {self.dir}")) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateProblem(RulesProblem(path, exc.lineno, f"template syntax error: {exc.message}")) from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateProblem(_undefined_problem(path, exc, context)) from None
+        except jinja2.TemplateError as exc:
+            raise TemplateProblem(RulesProblem(path, _template_line(exc, path), f"template error: {exc}")) from None
+        return _split(output, path)
+
+
+def _split(output: str, path: Path) -> RenderedReply:
+    first, _, rest = output.lstrip("\n").partition("\n")
+    if not first.lower().startswith("subject:"):
+        raise TemplateProblem(RulesProblem(path, 1, "the first line must be 'Subject: ...'", "then a blank line, then the text"))
+    subject = clean(first.split(":", 1)[1])
+    if not subject:
+        raise TemplateProblem(RulesProblem(path, 1, "the subject is empty"))
+    return RenderedReply(subject=subject, text=rest.lstrip("\n").rstrip() + "\n")
+
+
+def _template_line(exc: BaseException, path: Path) -> int | None:
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == str(path):
+            line = lineno
+    return line
+
+
+def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str, Any]) -> RulesProblem:
+    match = re.search(r"'([^']+)' (?:is undefined|has no attribute '([^']+)')", str(exc.message))
+    names = list(context)
+    hint = ""
+    if match:
+        missing = match.group(2) or match.group(1)
+        if match.group(2):
+            owner = context.get(match.group(1)) if match.group(1) in context else None
+            names = list(owner) if isinstance(owner, dict) else []
+        close = difflib.get_close_matches(missing, names, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(sorted(names))}"
+    return RulesProblem(path, _template_line(exc, path), f"undefined template variable: {exc.message}", hint)
+
+
+def event_context(event: Event) -> dict[str, Any]:
+    start, end = event.starts_at, event.ends_at
+    return {
+        "id": event.id,
+        "title": event.title,
+        "venue": event.venue,
+        "language": event.language,
+        "timezone": event.timezone,
+        "date": start.strftime("%-d %B %Y"),
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+        "zone_abbreviation": start.tzname() or event.timezone,
+    }
+
+
+def reply_context(
+    rules: Rules, event: Event, mailbox: str, name: str, address: str, subject: str
+) -> dict[str, Any]:
+    box = rules.mailboxes[mailbox]
+    return {
+        "event": event_context(event),
+        "registrant": {"name": name, "address": address, "first_name": name.split(" ")[0] if name else ""},
+        "coordinator": {"name": box.coordinator, "address": box.address},
+        "message": {"subject": subject},
+    }
+
+
+def sample_context(rules: Rules, mailbox: str) -> dict[str, Any]:
+    return reply_context(
+        rules, rules.events[0], mailbox, "Nino Beridze", "nino.beridze@tbilisi.example", "Participation"
+    )
+
+
+def check_templates(rules: Rules) -> list[RulesProblem]:
+    """Render every template rules.yaml names with sample data; list what fails."""
+    replies = Replies(rules.templates_path)
+    problems: list[RulesProblem] = []
+    for intent, by_audience in rules.replies.items():
+        for audience, name in by_audience.items():
+            try:
+                replies.render(name, sample_context(rules, rules.mailbox_for_audience(audience)))
+            except TemplateProblem as exc:
+                problems.append(exc.problem)
+    if not rules.templates_path.is_dir():
+        problems.append(RulesProblem(rules.source, None, f"templates folder {rules.templates_path} does not exist"))
+    return problems

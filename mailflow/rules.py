@@ -1,0 +1,354 @@
+"""rules.yaml: the coordinators' file, loaded into typed settings.
+
+Every problem a coordinator can cause is reported as a `RulesError` naming the
+file, the line and what to change, because coordinators are not programmers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import RulesError, RulesProblem
+
+INTENTS = ("interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other")
+ANSWERABLE_INTENTS = ("interest", "question", "cancellation", "other")
+Intent = Literal["interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Strict):
+    host: str
+    port: int = Field(gt=0, lt=65536)
+    security: Literal["tls", "starttls", "none"]
+    username: str | None = None
+    password_env: str | None = None
+    password_command: str | None = None
+    ca_file: Path | None = Field(
+        default=None, description="extra CA certificate to trust (self-signed servers)"
+    )
+    timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> "ServerSettings":
+        if self.password_env and self.password_command:
+            raise ValueError("give either password_env or password_command, not both")
+        return self
+
+
+class ImapSettings(ServerSettings):
+    folder: str = "INBOX"
+
+
+class SmtpSettings(ServerSettings):
+    pass
+
+
+class ProcessedMarker(_Strict):
+    """How a handled mail is marked on the server; it is never deleted."""
+
+    flag: str = "$MailflowProcessed"
+    move_to: str | None = None
+
+    @field_validator("flag")
+    @classmethod
+    def _atom(cls, value: str) -> str:
+        if not value or any(c in value for c in ' ()[]{}%*"\\\r\n'):
+            raise ValueError("a flag is one word without spaces, brackets or quotes, e.g. $MailflowProcessed")
+        return value
+
+
+class Mailbox(_Strict):
+    address: str
+    coordinator: str
+    audience: str | None = Field(default=None, description="defaults to the mailbox name")
+    imap: ImapSettings | None = None
+    smtp: SmtpSettings | None = None
+    processed: ProcessedMarker = ProcessedMarker()
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        from .addresses import normalize_address
+
+        return normalize_address(value)
+
+
+class Event(_Strict):
+    id: str
+    title: str
+    start: datetime
+    end: datetime
+    timezone: str
+    venue: str = "Online"
+    language: str = "English"
+    keywords: list[str] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use a name like Europe/Berlin") from None
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> "Event":
+        if self.end <= self.start:
+            raise ValueError("the event's end must come after its start")
+        return self
+
+    def zoned(self, moment: datetime) -> datetime:
+        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(self.timezone))
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.zoned(self.start)
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.zoned(self.end)
+
+
+class AudienceEvidence(_Strict):
+    """What makes a mail belong to an audience, whatever inbox it reached."""
+
+    domains: list[str] = []
+    tlds: list[str] = []
+    phrases: list[str] = []
+
+
+class IntentPatterns(_Strict):
+    interest: list[str] = []
+    question: list[str] = []
+    cancellation: list[str] = []
+    auto_reply_subjects: list[str] = []
+
+
+class Classification(_Strict):
+    audiences: dict[str, AudienceEvidence] = {}
+    intents: IntentPatterns = IntentPatterns()
+    robot_senders: list[str] = [
+        "mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply", "bounce",
+    ]
+
+
+class Limits(_Strict):
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_mime_depth: int = Field(default=30, gt=0)
+    max_parts: int = Field(default=500, gt=0)
+
+
+class Rules(_Strict):
+    events: list[Event] = Field(min_length=1)
+    mailboxes: dict[str, Mailbox] = Field(min_length=1)
+    database: Path = Path("mailflow.db")
+    templates: Path = Path("templates")
+    poll_interval: int = Field(default=60, gt=0, description="seconds between passes of `mailflow run`")
+    classification: Classification = Classification()
+    replies: dict[str, dict[str, str]] = {}
+    limits: Limits = Limits()
+    source: Path = Field(default=Path("rules.yaml"), exclude=True)
+
+    @field_validator("replies")
+    @classmethod
+    def _answerable(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for intent in value:
+            if intent not in ANSWERABLE_INTENTS:
+                if intent in INTENTS:
+                    raise ValueError(f"{intent!r} mail is automatic and is never answered; remove it")
+                raise ValueError(
+                    f"unknown intent {intent!r}{_did_you_mean(intent, ANSWERABLE_INTENTS)}"
+                    f"; answerable intents are {', '.join(ANSWERABLE_INTENTS)}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _audiences_known(self) -> "Rules":
+        known = self.audiences
+        for name in self.classification.audiences:
+            if name not in known:
+                raise ValueError(
+                    f"classification.audiences names {name!r}, but no mailbox has that audience "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+        for intent, by_audience in self.replies.items():
+            for name in by_audience:
+                if name not in known:
+                    raise ValueError(
+                        f"replies.{intent} names audience {name!r}{_did_you_mean(name, known)}; "
+                        f"known: {', '.join(sorted(known))}"
+                    )
+        return self
+
+    @property
+    def audiences(self) -> list[str]:
+        return sorted({self.audience_of(name) for name in self.mailboxes})
+
+    def audience_of(self, mailbox: str) -> str:
+        return self.mailboxes[mailbox].audience or mailbox
+
+    def mailbox_for_audience(self, audience: str) -> str:
+        for name in self.mailboxes:
+            if self.audience_of(name) == audience:
+                return name
+        raise KeyError(audience)
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset(box.address for box in self.mailboxes.values())
+
+    def resolve(self, path: Path) -> Path:
+        """Relative paths in rules.yaml are relative to the file itself."""
+        return path if path.is_absolute() else self.source.parent / path
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.database)
+
+    @property
+    def templates_path(self) -> Path:
+        return self.resolve(self.templates)
+
+
+def _did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def load_rules(path: Path | str) -> Rules:
+    """Read and validate rules.yaml; raise RulesError listing every problem with its line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError([RulesProblem(path, None, "file not found", "pass --rules PATH or create rules.yaml")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError([RulesProblem(path, None, f"cannot read the file: {exc}")]) from None
+    return parse_rules(text, path)
+
+
+def parse_rules(text: str, path: Path) -> Rules:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise RulesError([RulesProblem(
+            path, line, f"this is not valid YAML: {exc.problem or exc}",
+            "check indentation (spaces, not tabs) and that every 'key: value' has a space after the colon",
+        )]) from None
+    if not isinstance(data, dict):
+        raise RulesError([RulesProblem(path, 1, "rules.yaml must be a mapping of settings (events:, mailboxes:, ...)")])
+    lines = _line_map(node)
+    try:
+        rules = Rules.model_validate({**data, "source": path.resolve()})
+    except ValidationError as exc:
+        raise RulesError([_problem(path, lines, err) for err in exc.errors()]) from None
+    return rules
+
+
+def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
+    """Map each key path (('mailboxes', 'german', 'imap', 'port')) to its 1-based line."""
+    found: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != "tag:yaml.org,2002:str" else key_node.value
+            path = prefix + (key,)
+            found[path] = key_node.start_mark.line + 1
+            found.update(_line_map(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = prefix + (index,)
+            found[path] = item.start_mark.line + 1
+            found.update(_line_map(item, path))
+    return found
+
+
+def _problem(path: Path, lines: dict[tuple, int], err: dict[str, Any]) -> RulesProblem:
+    loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part.startswith(("function-", "literal["))))
+    line = _line_for(lines, loc)
+    dotted = ".".join(str(p) for p in loc) or "rules.yaml"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = _did_you_mean(loc[-1], allowed).lstrip("; ")
+        if not hint:
+            hint = f"allowed keys here: {', '.join(sorted(allowed))}" if allowed else "remove it"
+        return RulesProblem(path, line, f"unknown key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or 'the top level'}", hint)
+    if kind == "missing":
+        return RulesProblem(path, _line_for(lines, loc[:-1]), f"{dotted} is missing", f"add '{loc[-1]}:' here")
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        got = err.get("input")
+        return RulesProblem(path, line, f"{dotted} is {got!r}", f"use one of {expected}{_did_you_mean(got, _literal_words(expected))}")
+    message = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+    return RulesProblem(path, line, f"{dotted}: {message}{shown}", _type_hint(kind))
+
+
+def _literal_words(expected: str) -> list[str]:
+    return [w.strip(" '\"") for w in expected.replace(" or ", ",").split(",") if w.strip(" '\"")]
+
+
+def _type_hint(kind: str) -> str:
+    return {
+        "int_parsing": "write a whole number without quotes",
+        "int_type": "write a whole number without quotes",
+        "float_parsing": "write a number without quotes",
+        "bool_parsing": "write true or false",
+        "list_type": "write a list, one '- item' per line",
+        "dict_type": "write a mapping of 'key: value' lines, indented below this key",
+        "model_type": "write a mapping of 'key: value' lines, indented below this key",
+        "datetime_from_date_parsing": "write a date and time like 2020-10-07T13:00",
+        "datetime_parsing": "write a date and time like 2020-10-07T13:00",
+        "too_short": "add at least one entry",
+    }.get(kind, "")
+
+
+def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """Walk the model annotations along loc to list the keys valid at that place."""
+    current: Any = Rules
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            args = typing.get_args(current)
+            current = args[-1] if args else None
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [name for name, f in current.model_fields.items() if not f.exclude]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return options[0] if len(options) == 1 else annotation
+    return annotation

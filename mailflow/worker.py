@@ -1,0 +1,259 @@
+"""The worker: one pass is intake -> process -> mark on server -> send.
+
+Each phase only reads what the previous one committed, so a crash anywhere
+leaves work that the next pass picks up, and unique keys keep it from being
+done twice:
+- intake commits raw mail (state `recorded`) before anything changes on the server;
+- process turns `recorded` into `processed` or `quarantined`, queuing the reply
+  in the same transaction;
+- marking flags the server copy only after that commit;
+- sending drains the outbox (see outbox.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from . import outbox, registrants
+from .classify import Classification, classify
+from .database import now
+from .errors import ConnectionFailed, MessageError
+from .events import match_event
+from .mailbox import Mailbox
+from .message import IncomingMessage, message_id_of, message_key, parse_message
+from .outbox import Sender
+from .replies import Replies, TemplateProblem, reply_context
+from .rules import Rules
+
+log = logging.getLogger(__name__)
+
+RECORDED, PROCESSED, QUARANTINED = "recorded", "processed", "quarantined"
+
+
+@dataclass
+class PassReport:
+    recorded: int = 0
+    processed: int = 0
+    quarantined: int = 0
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(
+        self,
+        rules: Rules,
+        db: sqlite_utils.Database,
+        mailboxes: Mapping[str, Mailbox],
+        senders: Mapping[str, Sender],
+    ):
+        self.rules = rules
+        self.db = db
+        self.mailboxes = mailboxes
+        self.senders = senders
+        self.replies = Replies(rules.templates_path)
+        self.stop_requested = False
+
+    def run_once(self) -> PassReport:
+        report = PassReport()
+        outbox.requeue_interrupted(self.db)
+        for name, mailbox in self.mailboxes.items():
+            if self.stop_requested:
+                break
+            try:
+                uidvalidity = mailbox.open()
+                report.recorded += self.intake(name, mailbox, uidvalidity)
+                self.process_recorded(report)
+                self.mark_on_server(name, mailbox, uidvalidity)
+            except ConnectionFailed as exc:
+                log.error("%s", exc)
+                report.errors.append(str(exc))
+            finally:
+                mailbox.close()
+        self.process_recorded(report)
+        if not self.stop_requested:
+            addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
+            counts = outbox.drain(self.db, self.senders, addresses, lambda: self.stop_requested)
+            report.sent, report.failed = counts[outbox.SENT], counts[outbox.FAILED]
+        return report
+
+    # -- intake -------------------------------------------------------------
+
+    def intake(self, name: str, mailbox: Mailbox, uidvalidity: int) -> int:
+        state = self._sync_state(name, mailbox.folder)
+        last_uid = state["last_uid"] or 0
+        if state["uidvalidity"] not in (None, uidvalidity):
+            log.warning(
+                "mailbox=%s folder=%s UIDVALIDITY changed %s -> %s; re-scanning, known mail is matched by Message-ID",
+                name, mailbox.folder, state["uidvalidity"], uidvalidity,
+            )
+            last_uid = 0
+        recorded = 0
+        for batch in mailbox.fetch_after(last_uid):
+            with self.db.atomic():
+                for mail in batch:
+                    recorded += self._record(name, uidvalidity, mail.uid, mail.raw)
+                last_uid = max([last_uid, *(m.uid for m in batch)])
+                self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
+            if self.stop_requested:
+                break
+        self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
+        return recorded
+
+    def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes) -> int:
+        message_id = message_id_of(raw)
+        key = message_key(raw, message_id)
+        table = self.db["messages"]
+        existing = list(table.rows_where("mailbox = ? and key = ?", [mailbox, key], select="id, uidvalidity, uid"))
+        if existing:
+            row = existing[0]
+            if (row["uidvalidity"], row["uid"]) != (uidvalidity, uid):
+                table.update(row["id"], {"uidvalidity": uidvalidity, "uid": uid, "marked_on_server": 0})
+            return 0
+        table.insert({
+            "mailbox": mailbox, "key": key, "uidvalidity": uidvalidity, "uid": uid,
+            "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": now(),
+        })
+        log.info("mailbox=%s uid=%s message_id=%s recorded", mailbox, uid, message_id)
+        return 1
+
+    def _sync_state(self, mailbox: str, folder: str) -> dict:
+        rows = list(self.db["sync_state"].rows_where("mailbox = ? and folder = ?", [mailbox, folder]))
+        return rows[0] if rows else {"uidvalidity": None, "last_uid": 0}
+
+    def _save_sync_state(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+        self.db["sync_state"].upsert(
+            {"mailbox": mailbox, "folder": folder, "uidvalidity": uidvalidity, "last_uid": last_uid, "last_sync": now()},
+            pk=("mailbox", "folder"),
+        )
+
+    # -- process ------------------------------------------------------------
+
+    def process_recorded(self, report: PassReport) -> None:
+        for row in list(self.db["messages"].rows_where("state = ?", [RECORDED], order_by="id", select="id")):
+            if self.stop_requested:
+                return
+            outcome = self.process(row["id"])
+            if outcome == PROCESSED:
+                report.processed += 1
+            elif outcome == QUARANTINED:
+                report.quarantined += 1
+
+    def process(self, message_row: int) -> str:
+        """Parse, classify, record and queue the reply for one recorded message, in one transaction."""
+        row = self.db["messages"].get(message_row)
+        ids = f"mailbox={row['mailbox']} uid={row['uid']} message_id={row['message_id']}"
+        try:
+            incoming = parse_message(row["raw"], self.rules.limits)
+        except MessageError as exc:
+            self.db["messages"].update(row["id"], {"state": QUARANTINED, "error": str(exc), "processed_at": now()})
+            log.warning("%s quarantined: %s", ids, exc)
+            return QUARANTINED
+        verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+        verdict = self._answered_elsewhere(incoming, row["mailbox"], verdict)
+        try:
+            with self.db.atomic():
+                registrant_id = self._apply(row, incoming, verdict)
+                self.db["messages"].update(row["id"], {
+                    "state": PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
+                    "audience": verdict.audience, "intent": verdict.intent, "answer": int(verdict.answer),
+                    "confidence": verdict.confidence, "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
+                    "event_id": match_event(self.rules, incoming).id, "registrant_id": registrant_id,
+                    "processed_at": now(), "error": None,
+                })
+        except TemplateProblem as exc:
+            # A broken template is the coordinators' to fix; the mail waits in `recorded`.
+            log.error("%s not answered yet, template problem: %s", ids, exc)
+            return RECORDED
+        log.info(
+            "%s registrant=%s processed: audience=%s intent=%s answer=%s",
+            ids, registrant_id, verdict.audience, verdict.intent, verdict.answer,
+        )
+        return PROCESSED
+
+    def _our_ids(self, incoming: IncomingMessage) -> set[str]:
+        refs = [*incoming.in_reply_to, *incoming.references]
+        if not refs:
+            return set()
+        marks = ",".join("?" * len(refs))
+        return {r["message_id"] for r in self.db.query(f"select message_id from outbox where message_id in ({marks})", refs)}
+
+    def _answered_elsewhere(self, incoming: IncomingMessage, mailbox: str, verdict: Classification) -> Classification:
+        """One mail sent to both coordinators gets one answer, not two."""
+        if not (verdict.answer and incoming.message_id):
+            return verdict
+        other = list(self.db.query(
+            "select mailbox from messages where message_id = ? and mailbox != ? and answer = 1",
+            [incoming.message_id, mailbox],
+        ))
+        if not other:
+            return verdict
+        reason = f"answer: no (the same mail was already answered from mailbox {other[0]['mailbox']!r})"
+        return Classification(verdict.audience, verdict.intent, False, verdict.confidence, (*verdict.reasons, reason))
+
+    def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> int | None:
+        event = match_event(self.rules, incoming)
+        registrant = None
+        if incoming.sender and verdict.intent == "interest":
+            registrant = registrants.register(
+                self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience, row["id"]
+            )
+        elif incoming.sender and verdict.intent == "cancellation":
+            registrant = registrants.cancel(self.db, event.id, incoming.sender)
+        if verdict.answer and incoming.sender:
+            self._queue_reply(row, incoming, verdict, event, registrant)
+        return registrant["id"] if registrant else None
+
+    def _queue_reply(self, row, incoming, verdict, event, registrant) -> None:
+        template = self.rules.replies[verdict.intent][verdict.audience]
+        # The reply comes from the coordinator of the audience the evidence chose.
+        from_box = self.rules.mailbox_for_audience(verdict.audience)
+        box = self.rules.mailboxes[from_box]
+        context = reply_context(self.rules, event, from_box, incoming.sender_name, incoming.sender, incoming.subject)
+        rendered = self.replies.render(template, context)
+        message_id = outbox.new_message_id(box.address)
+        raw = outbox.compose(
+            from_name=box.coordinator, from_address=box.address,
+            to_name=incoming.sender_name, to_address=incoming.sender,
+            subject=rendered.subject, text=rendered.text, message_id=message_id,
+            in_reply_to=incoming.message_id, references=incoming.references,
+        )
+        outbox.enqueue(
+            self.db, raw=raw, message_id=message_id, kind=f"reply:{verdict.intent}", mailbox=from_box,
+            recipient=incoming.sender, subject=rendered.subject, source_message=row["id"],
+            registrant_id=registrant["id"] if registrant else None,
+        )
+
+    # -- mark ---------------------------------------------------------------
+
+    def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
+        rows = list(self.db["messages"].rows_where(
+            "mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)",
+            [name, uidvalidity, PROCESSED, QUARANTINED], select="id, uid",
+        ))
+        if not rows:
+            return
+        mailbox.mark_processed(sorted(r["uid"] for r in rows))
+        with self.db.atomic():
+            for r in rows:
+                self.db["messages"].update(r["id"], {"marked_on_server": 1})
+
+
+def build_report_rows(db: sqlite_utils.Database, since_id: int = 0) -> list[dict]:
+    """Sender, audience, intent and what was done, for the demo's table."""
+    return list(db.query(
+        """
+        select m.id, m.mailbox, coalesce(m.sender, '?') as sender, m.audience, m.intent, m.state,
+               m.error, o.state as reply_state, o.subject as reply_subject
+        from messages m left join outbox o on o.source_message = m.id
+        where m.id > ? order by m.id
+        """,
+        [since_id],
+    ))
+
