@@ -8,6 +8,7 @@ or a smuggled newline, into an outgoing mail.
 from __future__ import annotations
 
 import email
+import email.header
 import email.policy
 import email.utils
 import hashlib
@@ -114,19 +115,23 @@ def _header(msg: Message, name: str) -> str:
 
 
 def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
+    """(display name, address) pairs; hostile headers fall back to the raw text, decoded by hand."""
     found: list[tuple[str, str]] = []
     for name in names:
         try:
             values = msg.get_all(name) or []
+            found.extend((clean(a.display_name), a.addr_spec) for v in values for a in v.addresses)
         except Exception:
-            continue
-        for value in values:
-            try:
-                groups = [(clean(a.display_name), a.addr_spec) for a in value.addresses]
-            except Exception:
-                groups = [(clean(n), a) for n, a in email.utils.getaddresses([clean(value)])]
-            found.extend(groups)
+            raw = [str(v) for k, v in msg.raw_items() if k.lower() == name]
+            found.extend((_decode_words(n), a) for n, a in email.utils.getaddresses(raw))
     return found
+
+
+def _decode_words(value: str) -> str:
+    try:
+        return clean(email.header.make_header(email.header.decode_header(value)))
+    except Exception:
+        return clean(value)
 
 
 def _normal_or_none(address: str) -> str | None:

@@ -80,15 +80,15 @@ def _template_line(exc: BaseException, path: Path) -> int | None:
 
 def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str, Any]) -> RulesProblem:
     match = re.search(r"'([^']+)' (?:is undefined|has no attribute '([^']+)')", str(exc.message))
-    names = list(context)
     hint = ""
     if match:
         missing = match.group(2) or match.group(1)
-        if match.group(2):
-            owner = context.get(match.group(1)) if match.group(1) in context else None
-            names = list(owner) if isinstance(owner, dict) else []
+        # Jinja names the owner only as 'dict object': offer every known name, nested ones too.
+        names = list(context) if not match.group(2) else sorted(
+            {key for value in context.values() if isinstance(value, dict) for key in value}
+        )
         close = difflib.get_close_matches(missing, names, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(sorted(names))}"
+        hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(names)}"
     return RulesProblem(path, _template_line(exc, path), f"undefined template variable: {exc.message}", hint)
 
 

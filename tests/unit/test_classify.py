@@ -1,0 +1,101 @@
+import pytest
+
+from mailflow.classify import classify, own_text
+from mailflow.message import parse_message
+from mailflow.rules import load_rules
+from tests.helpers import REPO, make_mail
+
+RULES = load_rules(REPO / "rules.yaml")
+SAMPLES = REPO / "samples/maildir"
+
+# (file, mailbox, audience, intent, answered) — the table in samples/README.md
+EXPECTED = [
+    ("international/new/1600064624.M1P1.demo", "international", "interest", True),
+    ("international/new/1600153933.M2P1.demo", "international", "interest", True),
+    ("international/new/1600328459.M3P1.demo", "international", "question", True),
+    ("international/new/1600430737.M4P1.demo", "international", "interest", True),
+    ("international/new/1600670845.M5P1.demo", "german", "interest", True),
+    ("international/new/1600762446.M6P1.demo", "international", "bounce", False),
+    ("german/new/1600173091.M7P1.demo", "german", "interest", True),
+    ("german/new/1600930966.M8P1.demo", "german", "auto_reply", False),
+    ("german/new/1601281059.M9P1.demo", "german", "cancellation", True),
+    ("german/new/1601369135.M10P1.demo", "german", "bulk", False),
+    ("german/new/1601476135.M11P1.demo", "german", "interest", True),
+]
+
+
+@pytest.mark.parametrize("path, audience, intent, answered", EXPECTED)
+def test_samples(path, audience, intent, answered):
+    mailbox = path.split("/")[0]
+    verdict = classify(parse_message((SAMPLES / path).read_bytes()), mailbox, RULES)
+    assert (verdict.audience, verdict.intent, verdict.answer) == (audience, intent, answered), verdict.reasons
+
+
+def test_evidence_beats_the_receiving_mailbox_and_says_why():
+    verdict = classify(parse_message((SAMPLES / EXPECTED[4][0]).read_bytes()), "international", RULES)
+    assert verdict.audience == "german" and verdict.confidence == "high"
+    assert any("stadt.nuernberg.de" in r for r in verdict.reasons)
+    assert any("as a german expert" in r for r in verdict.reasons)
+
+
+def test_mailbox_decides_weak_evidence_with_low_confidence():
+    raw = make_mail(sender="someone@mail.example", body="I would like to participate.")
+    verdict = classify(parse_message(raw), "german", RULES)
+    assert (verdict.audience, verdict.confidence) == ("german", "low")
+
+
+@pytest.mark.parametrize("headers, intent", [
+    ({"Auto-Submitted": "auto-replied"}, "auto_reply"),
+    ({"Auto-Submitted": "auto-generated"}, "auto_reply"),
+    ({"X-Autoreply": "yes"}, "auto_reply"),
+    ({"Precedence": "bulk"}, "bulk"),
+    ({"Precedence": "junk"}, "bulk"),
+    ({"List-Id": "<news.example.org>"}, "bulk"),
+    ({"Return-Path": "<>"}, "auto_reply"),
+])
+def test_automatic_markers_are_never_answered(headers, intent):
+    verdict = classify(parse_message(make_mail(headers=headers)), "international", RULES)
+    assert (verdict.intent, verdict.answer) == (intent, False)
+
+
+def test_auto_submitted_no_is_a_person():
+    verdict = classify(parse_message(make_mail(headers={"Auto-Submitted": "no"})), "international", RULES)
+    assert (verdict.intent, verdict.answer) == ("interest", True)
+
+
+@pytest.mark.parametrize("sender", ["noreply@tbilisi.gov.ge", "MAILER-DAEMON@mx.example", "postmaster@x.example"])
+def test_robot_senders_are_never_answered(sender):
+    verdict = classify(parse_message(make_mail(sender=sender)), "international", RULES)
+    assert verdict.answer is False
+
+
+def test_out_of_office_subject_without_headers():
+    raw = make_mail(subject="Automatische Antwort: Participation", body="Ich bin nicht im Büro.")
+    verdict = classify(parse_message(raw), "german", RULES)
+    assert (verdict.intent, verdict.answer) == ("auto_reply", False)
+
+
+def test_our_own_address_is_never_answered():
+    raw = make_mail(sender="german@cc-events.example")
+    verdict = classify(parse_message(raw), "international", RULES)
+    assert verdict.answer is False
+    assert any("our own addresses" in r for r in verdict.reasons)
+
+
+def test_thanks_in_our_thread_is_not_a_registration():
+    raw = make_mail(subject="Re: Your registration", body="Thank you! I will participate.",
+                    headers={"In-Reply-To": "<ours@cc-events.example>"})
+    verdict = classify(parse_message(raw), "international", RULES, our_message_ids={"<ours@cc-events.example>"})
+    assert (verdict.intent, verdict.answer) == ("other", False)
+
+
+def test_quoted_text_does_not_count():
+    text = "Thanks, see you.\n\nOn Mon, 1 Sep 2020 someone wrote:\n> I would like to participate"
+    assert own_text(text) == "Thanks, see you.\n"
+    verdict = classify(parse_message(make_mail(subject="See you", body=text)), "international", RULES)
+    assert verdict.intent == "other"
+
+
+def test_words_match_at_word_start_only():
+    raw = make_mail(sender="a@leipzig.de", body="Für Rückfragen stehe ich gern zur Verfügung. Ich möchte teilnehmen.")
+    assert classify(parse_message(raw), "german", RULES).intent == "interest"

@@ -1,0 +1,102 @@
+import email
+import email.policy
+
+import pytest
+
+from mailflow.errors import MessageError
+from mailflow.message import message_id_of, parse_message
+from mailflow.rules import Limits
+from tests.helpers import REPO, make_mail
+
+GERMAN = REPO / "samples/maildir/german/new"
+INTL = REPO / "samples/maildir/international/new"
+
+
+def test_rfc2047_names_and_subject_are_decoded():
+    msg = parse_message((INTL / "1600064624.M1P1.demo").read_bytes())
+    assert msg.sender_name == "ნინო ბერიძე"
+    assert msg.sender == "n.beridze@tbilisi.gov.ge"
+    assert "participate" in msg.text
+
+
+def test_latin1_quoted_printable_body():
+    msg = parse_message((GERMAN / "1600173091.M7P1.demo").read_bytes())
+    assert "Grüßen" in msg.text
+    assert "Köhler" in msg.text
+
+
+def test_html_only_mail_becomes_text():
+    msg = parse_message((INTL / "1600430737.M4P1.demo").read_bytes())
+    assert "<p" not in msg.text
+    assert "interest in participating" in msg.text
+
+
+def test_encoded_newline_in_subject_and_name_is_flattened():
+    raw = (
+        b"From: =?UTF-8?Q?Eve=0ABcc=3A_victim=40example=2Eorg?= <eve@evil.example>\r\n"
+        b"To: international@cc-events.example\r\n"
+        b"Subject: =?UTF-8?Q?hello=0D=0ABcc=3A_victim=40example=2Eorg?=\r\n"
+        b"Message-ID: <a@b.example>\r\n\r\nhi\r\n"
+    )
+    msg = parse_message(raw)
+    assert "\n" not in msg.subject and "\r" not in msg.subject
+    assert msg.subject == "hello Bcc: victim@example.org"
+    assert "\n" not in msg.sender_name
+
+
+def test_message_without_id_gets_a_content_hash_key():
+    raw = b"From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n"
+    msg = parse_message(raw)
+    assert msg.message_id is None
+    assert msg.key.startswith("sha256:") and len(msg.key) == 7 + 64
+
+
+def test_header_scan_finds_the_same_message_id_as_the_parser():
+    raw = make_mail(message_id="<folded.id@example.org>")
+    assert message_id_of(raw) == parse_message(raw).message_id == "<folded.id@example.org>"
+    folded = b"Subject: x\r\nMessage-ID:\r\n <x.y@z.example>\r\n\r\nbody"
+    assert message_id_of(folded) == "<x.y@z.example>"
+
+
+def test_oversized_mail_is_refused():
+    with pytest.raises(MessageError, match="over the limit"):
+        parse_message(make_mail(body="x" * 5000), Limits(max_message_bytes=1000))
+
+
+def _nested(depth: int) -> bytes:
+    head = b"From: a@b.example\r\nMessage-ID: <deep@b.example>\r\nMIME-Version: 1.0\r\n"
+    parts = b""
+    for level in range(depth):
+        parts += b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (level, level)
+    parts += b"Content-Type: text/plain\r\n\r\nhi\r\n"
+    for level in reversed(range(depth)):
+        parts += b"--b%d--\r\n" % level
+    return head + parts
+
+
+def test_deeply_nested_multipart_is_refused_not_crashed():
+    with pytest.raises(MessageError):
+        parse_message(_nested(2000))
+    with pytest.raises(MessageError, match="nested"):
+        parse_message(_nested(40), Limits(max_mime_depth=30))
+    assert parse_message(_nested(5)).text.strip() == "hi"
+
+
+def test_too_many_parts_is_refused():
+    boundary = b"--sep\r\nContent-Type: text/plain\r\n\r\npart\r\n"
+    raw = (b"From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=sep\r\n\r\n"
+           + boundary * 30 + b"--sep--\r\n")
+    with pytest.raises(MessageError, match="more than 20 MIME parts"):
+        parse_message(raw, Limits(max_parts=20))
+
+
+def test_unknown_charset_still_gives_text():
+    raw = (b"From: a@b.example\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n\r\n"
+           b"I would like to participate\r\n")
+    assert "participate" in parse_message(raw).text
+
+
+def test_null_return_path_is_kept_as_empty():
+    raw = make_mail(headers={"Return-Path": "<>"})
+    assert parse_message(raw).header("return-path") == ""
+    assert email.message_from_bytes(raw, policy=email.policy.default)["Return-Path"] == "<>"

@@ -1,0 +1,36 @@
+import email
+import email.policy
+
+from mailflow.message import parse_message
+from mailflow.outbox import compose
+
+
+def _reply(subject: str, name: str) -> bytes:
+    incoming = parse_message(
+        b"From: =?UTF-8?Q?" + name.encode() + b"?= <eve@evil.example>\r\n"
+        b"Subject: =?UTF-8?Q?" + subject.encode() + b"?=\r\nMessage-ID: <in@evil.example>\r\n\r\nhi\r\n"
+    )
+    return compose(
+        from_name="Irakli Samkharadze", from_address="international@cc-events.example",
+        to_name=incoming.sender_name, to_address=incoming.sender, subject="Re: " + incoming.subject,
+        text="Thank you.\n", message_id="<out@cc-events.example>",
+        in_reply_to=incoming.message_id, references=incoming.references,
+    )
+
+
+def test_encoded_newlines_never_become_headers():
+    raw = _reply("hi=0D=0ABcc=3A_victim=40example=2Eorg", "Eve=0ABcc=3A_victim2=40example=2Eorg")
+    out = email.message_from_bytes(raw, policy=email.policy.default)
+    assert out["Bcc"] is None
+    assert [k.lower() for k in out.keys()].count("bcc") == 0
+    assert out["Subject"] == "Re: hi Bcc: victim@example.org"
+    assert out["To"].addresses[0].addr_spec == "eve@evil.example"
+
+
+def test_reply_headers_thread_and_mark_it_automatic():
+    out = email.message_from_bytes(_reply("Participation", "Nino"), policy=email.policy.default)
+    assert out["In-Reply-To"] == "<in@evil.example>"
+    assert out["References"] == "<in@evil.example>"
+    assert out["Auto-Submitted"] == "auto-replied"
+    assert out["Message-ID"] == "<out@cc-events.example>"
+    assert out.get_content().rstrip() == "Thank you."

@@ -1,0 +1,123 @@
+"""The worker on local Maildirs and a real SQLite file: no servers, same pipeline."""
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from mailflow.cli import main
+from mailflow.database import open_database
+from mailflow.delivery import FolderSender
+from mailflow.mailbox import MaildirMailbox
+from mailflow.rules import load_rules
+from mailflow.worker import Worker
+from tests.helpers import REPO, make_mail
+
+RULES = load_rules(REPO / "rules.yaml")
+
+
+@pytest.fixture
+def maildirs(tmp_path):
+    for name in ("international", "german"):
+        for sub in ("new", "cur", "tmp"):
+            (tmp_path / "mail" / name / sub).mkdir(parents=True)
+    return tmp_path / "mail"
+
+
+def deliver(maildirs, mailbox: str, raw: bytes, name: str) -> None:
+    (maildirs / mailbox / "new" / name).write_bytes(raw)
+
+
+def worker_for(tmp_path, maildirs) -> Worker:
+    db = open_database(tmp_path / "test.db")
+    sender = FolderSender(tmp_path / "sent")
+    boxes = {n: MaildirMailbox(n, maildirs / n) for n in RULES.mailboxes}
+    return Worker(RULES, db, boxes, {n: sender for n in RULES.mailboxes})
+
+
+def test_broken_mail_is_quarantined_and_the_next_one_processed(tmp_path, maildirs):
+    nested = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(2000))
+    deliver(maildirs, "international", b"From: a@b.example\r\nMIME-Version: 1.0\r\n" + nested, "1")
+    deliver(maildirs, "international", make_mail(), "2")
+    worker = worker_for(tmp_path, maildirs)
+    report = worker.run_once()
+    assert (report.quarantined, report.processed, report.sent) == (1, 1, 1)
+    rows = {r["uid"]: r for r in worker.db["messages"].rows}
+    assert rows[1]["state"] == "quarantined" and "nested too deeply" in rows[1]["error"]
+    assert rows[1]["raw"].startswith(b"From: a@b.example")
+
+
+def test_second_pass_sends_nothing_and_registrant_is_one_across_inboxes(tmp_path, maildirs):
+    deliver(maildirs, "international", make_mail(sender="Nino <nino@tbilisi.gov.ge>"), "1")
+    deliver(maildirs, "german", make_mail(sender="NINO@Tbilisi.gov.ge", to="german@cc-events.example"), "1")
+    worker = worker_for(tmp_path, maildirs)
+    first = worker.run_once()
+    assert (first.recorded, first.sent) == (2, 2)
+    second = worker.run_once()
+    assert (second.recorded, second.processed, second.sent) == (0, 0, 0)
+    assert worker.db["registrants"].count == 1
+    assert len(list((tmp_path / "sent").iterdir())) == 2
+
+
+def test_same_mail_to_both_coordinators_is_answered_once(tmp_path, maildirs):
+    raw = make_mail(to="international@cc-events.example, german@cc-events.example", message_id="<both@x.ge>")
+    deliver(maildirs, "international", raw, "1")
+    deliver(maildirs, "german", raw, "1")
+    worker = worker_for(tmp_path, maildirs)
+    assert worker.run_once().sent == 1
+    assert worker.db["messages"].count == 2
+
+
+def test_cancellation_cancels_the_registrant(tmp_path, maildirs):
+    deliver(maildirs, "international", make_mail(sender="a@x.ge"), "1")
+    deliver(maildirs, "international", make_mail(sender="a@x.ge", subject="Cancel",
+                                                 body="Sorry, I have to cancel my registration."), "2")
+    worker = worker_for(tmp_path, maildirs)
+    worker.run_once()
+    (registrant,) = worker.db["registrants"].rows
+    assert registrant["status"] == "cancelled"
+    kinds = sorted(r["kind"] for r in worker.db["outbox"].rows)
+    assert kinds == ["reply:cancellation", "reply:interest"]
+
+
+def test_crash_after_recording_is_finished_by_the_next_pass(tmp_path, maildirs):
+    deliver(maildirs, "international", make_mail(), "1")
+    worker = worker_for(tmp_path, maildirs)
+    box = worker.mailboxes["international"]
+    worker.intake("international", box, box.open())          # recorded, then "crash"
+    assert [r["state"] for r in worker.db["messages"].rows] == ["recorded"]
+    report = worker_for(tmp_path, maildirs).run_once()
+    assert (report.recorded, report.processed, report.sent) == (0, 1, 1)
+
+
+def test_interrupted_send_is_retried(tmp_path, maildirs):
+    deliver(maildirs, "international", make_mail(), "1")
+    worker = worker_for(tmp_path, maildirs)
+    worker.run_once()
+    worker.db.execute("update outbox set state = 'sending'")
+    assert worker.run_once().sent == 1
+
+
+def test_demo_command_twice(tmp_path):
+    shutil.copy(REPO / "rules.yaml", tmp_path / "rules.yaml")
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    shutil.copytree(REPO / "samples", tmp_path / "samples")
+    args = ["--rules", str(tmp_path / "rules.yaml"), "demo", "--output", str(tmp_path / "out")]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "thomas.weber@stadt.nuernberg.de" in first.output
+    assert "recorded 11 new mails, sent 8 replies" in first.output
+    second = CliRunner().invoke(main, args)
+    assert "recorded 0 new mails, sent 0 replies" in second.output
+    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 8
+
+
+def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):
+    import json
+    path = REPO / "samples/maildir/german/new/1600930966.M8P1.demo"
+    result = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(path),
+                                       "--mailbox", "german", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"file", "audience", "intent", "auto_reply", "reasons"}
+    assert (data["audience"], data["intent"], data["auto_reply"]) == ("german", "auto_reply", False)
