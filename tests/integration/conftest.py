@@ -1,0 +1,47 @@
+"""A rules.yaml pointing both mailboxes at the test Dovecot and SMTP server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from servers import GERMAN_USER, INTL_USER, PASSWORD
+from tests.helpers import REPO
+
+USERS = {"international": INTL_USER, "german": GERMAN_USER}
+
+
+def write_rules(tmp_path: Path, dovecot, smtp, **overrides) -> Path:
+    data = yaml.safe_load((REPO / "rules.yaml").read_text())
+    for name, user in USERS.items():
+        box = data["mailboxes"][name]
+        box["imap"] = {"host": dovecot.host, "port": dovecot.port, "security": "none", "username": user,
+                       "password_env": "MAILFLOW_TEST_PASSWORD", "timeout": 10}
+        box["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none", "timeout": 10}
+    data["database"] = str(tmp_path / "mailflow.db")
+    data["templates"] = str(REPO / "templates")
+    for key, value in overrides.items():
+        data[key] = value
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+@pytest.fixture
+def servers(clean_dovecot, smtp_server, monkeypatch):
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", PASSWORD)
+    return clean_dovecot, smtp_server
+
+
+@pytest.fixture
+def rules_path(tmp_path, servers):
+    return write_rules(tmp_path, *servers)
+
+
+@pytest.fixture
+def samples(tmp_path):
+    shutil.copytree(REPO / "samples", tmp_path / "samples")
+    return tmp_path / "samples" / "maildir"

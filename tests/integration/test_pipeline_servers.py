@@ -1,0 +1,207 @@
+"""The worker against a real Dovecot and a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import yaml
+
+from click.testing import CliRunner
+
+from mailflow import runner
+from mailflow.cli import main
+from mailflow.database import open_database
+from mailflow.rules import load_rules
+from servers import GERMAN_USER, INTL_USER
+from tests.helpers import REPO, make_mail
+
+from .conftest import write_rules
+
+SAMPLES = REPO / "samples/maildir"
+
+
+def deliver_samples(dovecot) -> None:
+    for name, user in (("international", INTL_USER), ("german", GERMAN_USER)):
+        for path in sorted((SAMPLES / name / "new").iterdir()):
+            if not path.name.startswith("."):
+                dovecot.append(user, path.read_bytes())
+
+
+def test_new_mail_gets_exactly_one_reply_with_the_right_headers(servers, rules_path):
+    dovecot, smtp = servers
+    incoming = make_mail(message_id="<first@tbilisi.gov.ge>")
+    dovecot.append(INTL_USER, incoming)
+    report = runner.run_once(load_rules(rules_path))
+    assert (report.recorded, report.processed, report.sent, report.errors) == (1, 1, 1, [])
+    (received,) = smtp.wait_for(1)
+    reply = received.message
+    assert received.rcpt_tos == ["nino@tbilisi.gov.ge"]
+    assert received.mail_from == "international@cc-events.example"
+    assert reply["From"].addresses[0].display_name == "Irakli Samkharadze"
+    assert reply["In-Reply-To"] == "<first@tbilisi.gov.ge>"
+    assert reply["References"] == "<first@tbilisi.gov.ge>"
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply["Subject"].startswith("Your registration:")
+    assert "We have registered you" in reply.get_content()
+    (flags,) = dovecot.flags(INTL_USER).values()
+    assert b"$MailflowProcessed" in flags and b"\\Seen" not in flags
+
+    again = runner.run_once(load_rules(rules_path))
+    assert (again.recorded, again.sent) == (0, 0)
+    time.sleep(0.2)
+    assert len(smtp.messages) == 1
+
+
+def test_samples_end_to_end(servers, rules_path):
+    dovecot, smtp = servers
+    deliver_samples(dovecot)
+    report = runner.run_once(load_rules(rules_path))
+    assert (report.recorded, report.processed, report.sent) == (11, 11, 8)
+    received = smtp.wait_for(8)
+    by_recipient = {m.rcpt_tos[0]: m.message for m in received}
+    # The German expert who wrote to the international address is answered by the German coordinator.
+    nuremberg = by_recipient["thomas.weber@stadt.nuernberg.de"]
+    assert nuremberg["From"].addresses[0].addr_spec == "german@cc-events.example"
+    assert nuremberg["Subject"].startswith("Ihre Anmeldung")
+    assert "m.hartmann@web.de" not in by_recipient          # out of office
+    assert "news@kommunalwelt-digital.de" not in by_recipient
+    db = open_database(rules_path.parent / "mailflow.db")
+    assert db["registrants"].count == 6
+    assert {r["status"] for r in db["registrants"].rows} == {"registered"}
+
+
+def test_automatic_mail_gets_no_reply(servers, rules_path):
+    dovecot, smtp = servers
+    dovecot.append(INTL_USER, make_mail(subject="Out of Office: Participation",
+                                        headers={"Auto-Submitted": "auto-replied"}))
+    dovecot.append(INTL_USER, make_mail(headers={"Precedence": "bulk"}))
+    report = runner.run_once(load_rules(rules_path))
+    assert (report.processed, report.sent) == (2, 0)
+    time.sleep(0.3)
+    assert smtp.messages == []
+
+
+def test_broken_mail_is_quarantined_and_the_next_still_processed(servers, rules_path):
+    dovecot, smtp = servers
+    nested = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(2000))
+    dovecot.append(INTL_USER, b"From: a@b.example\r\nMIME-Version: 1.0\r\n" + nested + b"end\r\n")
+    dovecot.append(INTL_USER, make_mail())
+    report = runner.run_once(load_rules(rules_path))
+    assert (report.quarantined, report.processed, report.sent) == (1, 1, 1)
+    db = open_database(rules_path.parent / "mailflow.db")
+    states = [r["state"] for r in db["messages"].rows_where(order_by="uid")]
+    assert states == ["quarantined", "processed"]
+    assert len(dovecot.messages(INTL_USER)) == 2           # nothing deleted on the server
+
+
+def test_uidvalidity_change_does_not_answer_again(servers, rules_path):
+    dovecot, smtp = servers
+    first, second = make_mail(message_id="<a@x.ge>"), make_mail(message_id="<b@x.ge>", sender="b@x.ge")
+    dovecot.append(INTL_USER, first)
+    runner.run_once(load_rules(rules_path))
+    smtp.wait_for(1)
+    old = dovecot.uidvalidity(INTL_USER)
+    dovecot.recreate_folder(INTL_USER, "INBOX")
+    dovecot.append(INTL_USER, first)                        # same mail, new UID space
+    dovecot.append(INTL_USER, second)
+    assert dovecot.uidvalidity(INTL_USER) != old
+    report = runner.run_once(load_rules(rules_path))
+    assert (report.recorded, report.sent) == (1, 1)
+    smtp.wait_for(2)
+    time.sleep(0.2)
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["b@x.ge", "nino@tbilisi.gov.ge"]
+    assert all(b"$MailflowProcessed" in f for f in dovecot.flags(INTL_USER).values())
+
+
+def test_move_to_folder_after_processing(servers, tmp_path):
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp)
+    text = rules_path.read_text().replace("flag: $MailflowProcessed", "flag: $MailflowProcessed\n      move_to: Processed")
+    rules_path.write_text(text)
+    with dovecot.session(INTL_USER) as client:
+        client.create_folder("Processed")
+    dovecot.append(INTL_USER, make_mail())
+    assert runner.run_once(load_rules(rules_path)).sent == 1
+    assert dovecot.messages(INTL_USER) == []
+    assert len(dovecot.messages(INTL_USER, "Processed")) == 1
+
+
+def test_tls_certificate_is_verified(servers, tmp_path):
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp)
+    data = yaml.safe_load(rules_path.read_text())
+    del data["mailboxes"]["german"], data["classification"]["audiences"]["german"]
+    data["replies"] = {intent: {"international": by["international"]} for intent, by in data["replies"].items()}
+    data["mailboxes"]["international"]["imap"].update(port=dovecot.ssl_port, security="tls")
+    rules_path.write_text(yaml.safe_dump(data))
+    dovecot.append(INTL_USER, make_mail())
+    report = runner.run_once(load_rules(rules_path))
+    assert report.recorded == 0
+    assert any("certificate verify failed" in e.lower() for e in report.errors), report.errors
+    data["mailboxes"]["international"]["imap"]["ca_file"] = str(dovecot.cafile)
+    rules_path.write_text(yaml.safe_dump(data))
+    assert runner.run_once(load_rules(rules_path)).recorded == 1
+
+
+def test_smtp_refusals(servers, rules_path):
+    dovecot, smtp = servers
+    dovecot.append(INTL_USER, make_mail(sender="temp@x.ge"))
+    smtp.fail_next(1, 451)
+    report = runner.run_once(load_rules(rules_path))
+    assert report.sent == 0
+    db = open_database(rules_path.parent / "mailflow.db")
+    (row,) = db["outbox"].rows
+    assert row["state"] == "queued" and "451" in row["error"]
+    assert runner.run_once(load_rules(rules_path)).sent == 1       # retried on the next pass
+
+    dovecot.append(INTL_USER, make_mail(sender="gone@x.ge"))
+    smtp.fail_next(1, 550)
+    report = runner.run_once(load_rules(rules_path))
+    assert (report.sent, report.failed) == (0, 1)
+    failed = next(db["outbox"].rows_where("recipient = ?", ["gone@x.ge"]))
+    assert failed["state"] == "failed" and "550" in failed["error"]
+
+
+def test_run_once_command(servers, rules_path):
+    dovecot, smtp = servers
+    dovecot.append(GERMAN_USER, make_mail(sender="a@leipzig.de", to="german@cc-events.example",
+                                          body="Hiermit melde ich mich an."))
+    result = CliRunner().invoke(main, ["--rules", str(rules_path), "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "recorded 1, processed 1, quarantined 0, sent 1, failed 0" in result.output
+    assert smtp.wait_for(1)[0].message["Subject"].startswith("Ihre Anmeldung")
+
+
+def test_daemon_keeps_last_good_rules_and_stops_on_sigterm(servers, tmp_path):
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=1)
+    env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret"}
+    log_path = tmp_path / "daemon.log"
+    with open(log_path, "w") as log:
+        daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run"],
+                                  stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        dovecot.append(INTL_USER, make_mail(sender="one@x.ge"))
+        smtp.wait_for(1, timeout=15)
+        good = rules_path.read_text()
+        rules_path.write_text(good.replace("poll_interval: 1", "poll_intervall: 1"))
+        dovecot.append(INTL_USER, make_mail(sender="two@x.ge"))
+        smtp.wait_for(2, timeout=15)                     # still working on the last good rules
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=15) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    output = log_path.read_text()
+    line = next(i for i, l in enumerate(rules_path.read_text().splitlines(), 1) if "poll_intervall" in l)
+    assert f"rules.yaml:{line}: unknown key 'poll_intervall'" in output
+    assert "keeping the last good rules" in output
+    assert "stopped cleanly" in output
+    assert "secret" not in output
+    with sqlite3.connect(rules_path.parent / "mailflow.db") as conn:
+        assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
