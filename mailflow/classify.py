@@ -7,7 +7,7 @@ reasons that led to it, so coordinators can check it (`mailflow classify`).
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
 from .addresses import domain_of, local_part
@@ -20,8 +20,13 @@ AUTOMATIC_INTENTS = frozenset({"auto_reply", "bounce", "bulk"})
 # German expert writing to the international address is still recognised.
 MAILBOX_WEIGHT = 1
 TLD_WEIGHT = 2
+LANGUAGE_WEIGHT = 2
+SIGNATURE_WEIGHT = 2
 DOMAIN_WEIGHT = 3
 PHRASE_WEIGHT = 3
+SIGNATURE_LINES = 8
+
+LanguageDetector = Callable[[str], "str | None"]
 
 _QUOTE_HEADER = re.compile(
     r"^(-{2,}\s*(original message|ursprüngliche nachricht|weitergeleitete nachricht)"
@@ -37,6 +42,7 @@ class Classification:
     answer: bool
     confidence: str = "high"
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    bounced: tuple[str, ...] = ()   # recipients a bounce reports as failed
 
     def as_dict(self) -> dict:
         return {
@@ -66,40 +72,63 @@ def classify(
     mailbox: str,
     rules: Rules,
     our_message_ids: Container[str] = (),
+    detect_language: LanguageDetector | None = None,
 ) -> Classification:
+    """Audience, intent and whether to answer, each with its reasons.
+
+    `our_message_ids` holds the Message-IDs among this mail's In-Reply-To and
+    References that mailflow sent; `detect_language` defaults to language.detect.
+    """
+    if detect_language is None:
+        from .language import detect as detect_language
     reasons: list[str] = []
+    bounced: list[str] = []
     text = own_text(message.text)
-    audience, confidence = _audience(message, text, mailbox, rules, reasons)
-    intent = _intent(message, text, rules, our_message_ids, reasons)
+    audience, confidence = _audience(message, text, mailbox, rules, reasons, detect_language)
+    intent = _intent(message, text, rules, our_message_ids, reasons, bounced)
     answer = _should_answer(message, intent, audience, rules, reasons)
-    return Classification(audience, intent, answer, confidence, tuple(reasons))
+    return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced))
 
 
 def _audience(
-    message: IncomingMessage, text: str, mailbox: str, rules: Rules, reasons: list[str]
+    message: IncomingMessage,
+    text: str,
+    mailbox: str,
+    rules: Rules,
+    reasons: list[str],
+    detect_language: LanguageDetector,
 ) -> tuple[str | None, str]:
     home = rules.audience_of(mailbox)
     scores: dict[str, int] = {home: MAILBOX_WEIGHT}
     reasons.append(f"audience: received at mailbox {mailbox!r} -> {home} (+{MAILBOX_WEIGHT})")
+
+    def add(name: str, weight: int, why: str) -> None:
+        scores[name] = scores.get(name, 0) + weight
+        reasons.append(f"audience: {why} -> {name} (+{weight})")
+
     domain = domain_of(message.sender) if message.sender else ""
-    lowered = f"{message.subject}\n{text}".casefold()
-    for name, evidence in rules.classification.audiences.items():
-        for wanted in evidence.domains:
-            wanted = wanted.lower().lstrip("@.")
-            if domain == wanted or domain.endswith("." + wanted):
-                scores[name] = scores.get(name, 0) + DOMAIN_WEIGHT
-                reasons.append(f"audience: sender domain {domain} matches {wanted!r} -> {name} (+{DOMAIN_WEIGHT})")
-                break
-        else:
-            for tld in evidence.tlds:
-                if domain.endswith("." + tld.lower().lstrip(".")):
-                    scores[name] = scores.get(name, 0) + TLD_WEIGHT
-                    reasons.append(f"audience: sender domain {domain} ends in .{tld.lstrip('.')} -> {name} (+{TLD_WEIGHT})")
-                    break
+    body, signature = split_signature(text)
+    lowered = f"{message.subject}\n{body}".casefold()
+    evidence_by_audience = rules.classification.audiences
+    language = detect_language(body) if any(e.languages for e in evidence_by_audience.values()) else None
+    if language:
+        reasons.append(f"language: {language}")
+    for name, evidence in evidence_by_audience.items():
+        if domain and any(domain == d or domain.endswith("." + d) for d in _domains(evidence.domains)):
+            add(name, DOMAIN_WEIGHT, f"sender domain {domain} is listed")
+        elif domain and any(domain.endswith("." + t.lower().lstrip(".")) for t in evidence.tlds):
+            add(name, TLD_WEIGHT, f"sender domain {domain} is a country domain of this audience")
         for phrase in evidence.phrases:
             if _matches([phrase], lowered):
-                scores[name] = scores.get(name, 0) + PHRASE_WEIGHT
-                reasons.append(f"audience: text says {phrase!r} -> {name} (+{PHRASE_WEIGHT})")
+                add(name, PHRASE_WEIGHT, f"text says {phrase!r}")
+        if language and language in evidence.languages:
+            add(name, LANGUAGE_WEIGHT, f"the mail is written in {language}")
+        prefix = next((p for p in evidence.phone_prefixes if _phone(p, signature)), None)
+        if prefix:
+            add(name, SIGNATURE_WEIGHT, f"phone number {prefix} in the signature")
+        word = _matches(evidence.signature_words, signature)
+        if word:
+            add(name, SIGNATURE_WEIGHT, f"signature names {word!r}")
     best = max(scores.values())
     winners = [name for name, score in scores.items() if score == best]
     chosen = home if home in winners else sorted(winners)[0]
@@ -108,6 +137,25 @@ def _audience(
     confidence = "high" if own_evidence >= TLD_WEIGHT and best > others else "low"
     reasons.append(f"audience: {chosen} ({confidence} confidence)")
     return chosen, confidence
+
+
+def _domains(listed: list[str]) -> list[str]:
+    return [d.lower().lstrip("@.") for d in listed]
+
+
+def _phone(prefix: str, signature: str) -> bool:
+    """+49 or 0049 at the start of a number, not inside another number."""
+    digits = prefix.lstrip("+0")
+    return re.search(rf"(?<![\w+])(?:\+|00){re.escape(digits)}[\s(/.-]*\d", signature) is not None
+
+
+def split_signature(text: str) -> tuple[str, str]:
+    """(body, signature): after a '-- ' line, else the last few lines count as signature."""
+    lines = text.rstrip().splitlines()
+    for index, line in enumerate(lines):
+        if line.rstrip() == "--":
+            return "\n".join(lines[:index]), "\n".join(lines[index + 1:])
+    return text, "\n".join(lines[-SIGNATURE_LINES:])
 
 
 def _matches(patterns: list[str], text: str) -> str | None:
@@ -119,21 +167,58 @@ def _matches(patterns: list[str], text: str) -> str | None:
     return None
 
 
+def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
+    """Why this looks like a delivery failure report, or '' when it does not."""
+    sender = message.sender or ""
+    if message.report_type == "delivery-status" or "message/delivery-status" in message.part_types:
+        return "delivery status report"
+    if local_part(sender) in ("mailer-daemon", "postmaster"):
+        return f"sent by {sender}"
+    if message.header("x-failed-recipients"):
+        return "X-Failed-Recipients header"
+    subject = _matches(rules.classification.intents.bounce_subjects, message.subject)
+    if subject:
+        return f"subject contains {subject!r}"
+    robotic = not sender or message.header("return-path") == "" or any(
+        r in local_part(sender) for r in rules.classification.robot_senders
+    )
+    if robotic and _failed_recipients(message):
+        return "a bounce detector found failed recipients"
+    return ""
+
+
+def _failed_recipients(message: IncomingMessage) -> list[str]:
+    """Recipients a bounce reports as failed, found by flufl.bounce (Mailman's detectors)."""
+    if message.parsed is None:
+        return []
+    from flufl.bounce import all_failures
+
+    try:
+        temporary, permanent = all_failures(message.parsed)
+    except Exception:  # heuristic detectors on hostile input: no recipients, not a crash
+        return []
+    return sorted({a.decode("utf-8", "replace").lower() for a in (*permanent, *temporary)})
+
+
 def _intent(
     message: IncomingMessage,
     text: str,
     rules: Rules,
     our_message_ids: Container[str],
     reasons: list[str],
+    bounced: list[str],
 ) -> str:
     sender = message.sender or ""
     header = message.header
-    if message.report_type == "delivery-status" or "message/delivery-status" in message.part_types:
-        reasons.append("intent: bounce (delivery status report)")
+    bounce_why = _bounce_evidence(message, rules)
+    if bounce_why:
+        bounced.extend(_failed_recipients(message))
+        failed = f"; failed: {', '.join(bounced)}" if bounced else ""
+        reasons.append(f"intent: bounce ({bounce_why}{failed})")
         return "bounce"
-    if local_part(sender) in ("mailer-daemon", "postmaster") or header("x-failed-recipients"):
-        reasons.append(f"intent: bounce (sent by {sender or 'an unknown sender'})")
-        return "bounce"
+    if not sender and not message.sender_name and header("return-path") in (None, ""):
+        reasons.append("intent: auto_reply (no sender address: sent by a machine)")
+        return "auto_reply"
     auto_submitted = (header("auto-submitted") or "no").lower()
     if auto_submitted.split(";")[0].strip() != "no":
         reasons.append(f"intent: auto_reply (Auto-Submitted: {auto_submitted})")
@@ -145,6 +230,10 @@ def _intent(
     subject_hit = _matches(rules.classification.intents.auto_reply_subjects, message.subject)
     if subject_hit:
         reasons.append(f"intent: auto_reply (subject contains {subject_hit!r})")
+        return "auto_reply"
+    phrase_hit = _matches(rules.classification.intents.auto_reply_phrases, text)
+    if phrase_hit:
+        reasons.append(f"intent: auto_reply (text says {phrase_hit!r})")
         return "auto_reply"
     precedence = (header("precedence") or "").lower()
     if precedence in ("bulk", "list", "junk"):

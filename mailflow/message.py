@@ -54,6 +54,7 @@ class IncomingMessage:
     report_type: str = ""          # multipart/report's report-type, e.g. delivery-status
     part_types: tuple[str, ...] = ()
     size: int = 0
+    parsed: EmailMessage | None = field(default=None, compare=False, repr=False)  # for bounce detectors
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -173,6 +174,7 @@ def _facts(raw: bytes, msg: EmailMessage, part_types: tuple[str, ...]) -> Incomi
         report_type=clean(msg.get_param("report-type", "") or "").lower(),
         part_types=part_types,
         size=len(raw),
+        parsed=msg,
     )
 
 

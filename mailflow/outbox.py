@@ -67,6 +67,21 @@ def compose(
     return msg.as_bytes()
 
 
+def compose_notice(
+    *, from_name: str, from_address: str, to_name: str, to_address: str, subject: str, text: str,
+    message_id: str, original: bytes,
+) -> bytes:
+    """A note to a coordinator with the original mail attached byte for byte (base64, as original.eml)."""
+    msg = email.message_from_bytes(
+        compose(from_name=from_name, from_address=from_address, to_name=to_name, to_address=to_address,
+                subject=subject, text=text, message_id=message_id),
+        _class=EmailMessage, policy=email.policy.SMTP,
+    )
+    msg.replace_header("Auto-Submitted", "auto-generated")
+    msg.add_attachment(original, maintype="application", subtype="octet-stream", filename="original.eml")
+    return msg.as_bytes()
+
+
 def enqueue(
     db: sqlite_utils.Database,
     *,

@@ -6,7 +6,7 @@ import sqlite_utils
 
 from .database import now
 
-REGISTERED, CANCELLED = "registered", "cancelled"
+REGISTERED, CANCELLED, BOUNCED = "registered", "cancelled", "bounced"
 
 
 def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
@@ -45,3 +45,11 @@ def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | Non
         db["registrants"].update(existing["id"], {"status": CANCELLED, "updated_at": now()})
         existing["status"] = CANCELLED
     return existing
+
+
+def mark_undeliverable(db: sqlite_utils.Database, address: str) -> int:
+    """A bounce names this address: no more mail to it, for any event."""
+    rows = list(db["registrants"].rows_where("address = ? and status = ?", [address.lower(), REGISTERED], select="id"))
+    for row in rows:
+        db["registrants"].update(row["id"], {"status": BOUNCED, "updated_at": now()})
+    return len(rows)

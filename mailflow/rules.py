@@ -128,6 +128,9 @@ class AudienceEvidence(_Strict):
     domains: list[str] = []
     tlds: list[str] = []
     phrases: list[str] = []
+    languages: list[str] = Field(default=[], description="ISO 639-1 codes of the mail's own text")
+    phone_prefixes: list[str] = []
+    signature_words: list[str] = Field(default=[], description="country or city names in the signature")
 
 
 class IntentPatterns(_Strict):
@@ -135,6 +138,8 @@ class IntentPatterns(_Strict):
     question: list[str] = []
     cancellation: list[str] = []
     auto_reply_subjects: list[str] = []
+    auto_reply_phrases: list[str] = []
+    bounce_subjects: list[str] = []
 
 
 class Classification(_Strict):
@@ -157,6 +162,10 @@ class Rules(_Strict):
     database: Path = Path("mailflow.db")
     templates: Path = Path("templates")
     poll_interval: int = Field(default=60, gt=0, description="seconds between passes of `mailflow run`")
+    reply_interval_days: float = Field(
+        default=7, ge=0, description="at most one automatic reply per sender in this many days (0: no limit)"
+    )
+    notify_other_coordinator: Literal["forward", "none"] = "forward"
     classification: Classification = Classification()
     replies: dict[str, dict[str, str]] = {}
     limits: Limits = Limits()

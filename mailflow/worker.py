@@ -12,15 +12,17 @@ done twice:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+from datetime import datetime, timedelta, timezone
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from . import outbox, registrants
-from .classify import Classification, classify
+from .classify import AUTOMATIC_INTENTS, Classification, classify
 from .database import now
 from .errors import ConnectionFailed, MessageError
 from .events import match_event
@@ -63,20 +65,30 @@ class Worker:
     def run_once(self) -> PassReport:
         report = PassReport()
         outbox.requeue_interrupted(self.db)
-        for name, mailbox in self.mailboxes.items():
-            if self.stop_requested:
-                break
-            try:
-                uidvalidity = mailbox.open()
-                report.recorded += self.intake(name, mailbox, uidvalidity)
-                self.process_recorded(report)
-                self.mark_on_server(name, mailbox, uidvalidity)
-            except ConnectionFailed as exc:
-                log.error("%s", exc)
-                report.errors.append(str(exc))
-            finally:
+        opened: dict[str, int] = {}
+        try:
+            for name, mailbox in self.mailboxes.items():
+                if self.stop_requested:
+                    break
+                try:
+                    opened[name] = mailbox.open()
+                    report.recorded += self.intake(name, mailbox, opened[name])
+                except ConnectionFailed as exc:
+                    opened.pop(name, None)
+                    log.error("%s", exc)
+                    report.errors.append(str(exc))
+            # Every inbox is recorded before any mail is processed, so a mail sent to
+            # both coordinators is seen as one, whichever inbox is read first.
+            self.process_recorded(report)
+            for name, uidvalidity in opened.items():
+                try:
+                    self.mark_on_server(name, self.mailboxes[name], uidvalidity)
+                except ConnectionFailed as exc:
+                    log.error("%s", exc)
+                    report.errors.append(str(exc))
+        finally:
+            for mailbox in self.mailboxes.values():
                 mailbox.close()
-        self.process_recorded(report)
         if not self.stop_requested:
             addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
             counts = outbox.drain(self.db, self.senders, addresses, lambda: self.stop_requested)
@@ -156,7 +168,7 @@ class Worker:
             log.warning("%s quarantined: %s", ids, exc)
             return QUARANTINED
         verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
-        verdict = self._answered_elsewhere(incoming, row["mailbox"], verdict)
+        verdict = self._limit_replies(incoming, row["mailbox"], verdict)
         try:
             with self.db.atomic():
                 registrant_id = self._apply(row, incoming, verdict)
@@ -184,18 +196,31 @@ class Worker:
         marks = ",".join("?" * len(refs))
         return {r["message_id"] for r in self.db.query(f"select message_id from outbox where message_id in ({marks})", refs)}
 
-    def _answered_elsewhere(self, incoming: IncomingMessage, mailbox: str, verdict: Classification) -> Classification:
-        """One mail sent to both coordinators gets one answer, not two."""
-        if not (verdict.answer and incoming.message_id):
+    def _limit_replies(self, incoming: IncomingMessage, mailbox: str, verdict: Classification) -> Classification:
+        """One answer per mail sent to both coordinators, and one per sender per reply_interval_days."""
+        if not verdict.answer:
             return verdict
-        other = list(self.db.query(
-            "select mailbox from messages where message_id = ? and mailbox != ? and answer = 1",
-            [incoming.message_id, mailbox],
-        ))
-        if not other:
+        reason = ""
+        if incoming.message_id:
+            other = list(self.db.query(
+                "select mailbox from messages where message_id = ? and mailbox != ? and answer = 1",
+                [incoming.message_id, mailbox],
+            ))
+            if other:
+                reason = f"answer: no (the same mail was already answered from mailbox {other[0]['mailbox']!r})"
+        days = self.rules.reply_interval_days
+        if not reason and days:
+            since = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+            earlier = list(self.db.query(
+                "select created_at from outbox where recipient = ? and kind like 'reply:%' and created_at >= ? limit 1",
+                [incoming.sender, since],
+            ))
+            if earlier:
+                reason = (f"answer: no (this sender got an automatic reply on {earlier[0]['created_at']}; "
+                          f"at most one every {days:g} days)")
+        if not reason:
             return verdict
-        reason = f"answer: no (the same mail was already answered from mailbox {other[0]['mailbox']!r})"
-        return Classification(verdict.audience, verdict.intent, False, verdict.confidence, (*verdict.reasons, reason))
+        return dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, reason))
 
     def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> int | None:
         event = match_event(self.rules, incoming)
@@ -206,6 +231,10 @@ class Worker:
             )
         elif incoming.sender and verdict.intent == "cancellation":
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
+        for address in verdict.bounced:
+            registrants.mark_undeliverable(self.db, address)
+        if self._misdirected(row["mailbox"], incoming, verdict):
+            self._queue_notice(row, incoming, verdict)
         if verdict.answer and incoming.sender:
             self._queue_reply(row, incoming, verdict, event, registrant)
         return registrant["id"] if registrant else None
@@ -230,6 +259,37 @@ class Worker:
             registrant_id=registrant["id"] if registrant else None,
         )
 
+    def _misdirected(self, mailbox: str, incoming: IncomingMessage, verdict: Classification) -> bool:
+        """A mail for the other audience that its coordinator has not received directly."""
+        if not (
+            self.rules.notify_other_coordinator == "forward"
+            and verdict.intent not in AUTOMATIC_INTENTS
+            and verdict.confidence == "high"
+            and verdict.audience is not None
+            and verdict.audience != self.rules.audience_of(mailbox)
+        ):
+            return False
+        target = self.rules.mailbox_for_audience(verdict.audience)
+        return not (incoming.message_id and self.db.execute(
+            "select 1 from messages where mailbox = ? and message_id = ?", [target, incoming.message_id]
+        ).fetchone())
+
+    def _queue_notice(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> None:
+        """Tell the other coordinator, with the reasons and the original attached."""
+        home = self.rules.mailboxes[row["mailbox"]]
+        target = self.rules.mailboxes[self.rules.mailbox_for_audience(verdict.audience)]
+        message_id = outbox.new_message_id(home.address)
+        raw = outbox.compose_notice(
+            from_name=f"mailflow ({home.coordinator})", from_address=home.address,
+            to_name=target.coordinator, to_address=target.address,
+            subject=f"[mailflow] for {verdict.audience}, arrived at {row['mailbox']}: {incoming.subject}",
+            text=notice_text(row["mailbox"], incoming, verdict), message_id=message_id, original=row["raw"],
+        )
+        outbox.enqueue(
+            self.db, raw=raw, message_id=message_id, kind="notice:misdirected", mailbox=row["mailbox"],
+            recipient=target.address, subject=f"for {verdict.audience}: {incoming.subject}", source_message=row["id"],
+        )
+
     # -- mark ---------------------------------------------------------------
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
@@ -245,13 +305,28 @@ class Worker:
                 self.db["messages"].update(r["id"], {"marked_on_server": 1})
 
 
+def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:
+    lines = [
+        f"A mail for the {verdict.audience} audience arrived at the {mailbox} mailbox.",
+        f"mailflow answered it as {verdict.audience} (intent: {verdict.intent}); the original is attached.",
+        "",
+        f"From: {incoming.sender_name} <{incoming.sender}>",
+        f"Subject: {incoming.subject}",
+        "",
+        "Why:",
+        *(f"  - {reason}" for reason in verdict.reasons),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def build_report_rows(db: sqlite_utils.Database, since_id: int = 0) -> list[dict]:
     """Sender, audience, intent and what was done, for the demo's table."""
     return list(db.query(
         """
         select m.id, m.mailbox, coalesce(m.sender, '?') as sender, m.audience, m.intent, m.state,
-               m.error, o.state as reply_state, o.subject as reply_subject
-        from messages m left join outbox o on o.source_message = m.id
+               m.error, o.state as reply_state, o.subject as reply_subject,
+               exists(select 1 from outbox n where n.source_message = m.id and n.kind like 'notice:%') as notified
+        from messages m left join outbox o on o.source_message = m.id and o.kind like 'reply:%'
         where m.id > ? order by m.id
         """,
         [since_id],

@@ -48,7 +48,9 @@ def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
             action = f"reply {row['reply_state']}: {row['reply_subject']}"
         else:
             action = "no reply"
+        if row["notified"]:
+            action = f"{row['audience']} coordinator notified; {action}"
         cells = (row["sender"], row["audience"] or "-", row["intent"] or "-", action)
         click.echo("  ".join(str(c)[:w].ljust(w) for c, w in zip(cells, widths)).rstrip())
-    click.echo(f"\nthis run: recorded {report.recorded} new mails, sent {report.sent} replies "
+    click.echo(f"\nthis run: recorded {report.recorded} new mails, sent {report.sent} mails "
                f"(written to {output / 'outbox'}); database {output / 'mailflow-demo.db'}")

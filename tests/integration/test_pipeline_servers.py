@@ -61,9 +61,15 @@ def test_samples_end_to_end(servers, rules_path):
     dovecot, smtp = servers
     deliver_samples(dovecot)
     report = runner.run_once(load_rules(rules_path))
-    assert (report.recorded, report.processed, report.sent) == (11, 11, 8)
-    received = smtp.wait_for(8)
+    assert (report.recorded, report.processed, report.sent, report.failed) == (11, 11, 9, 0)
+    received = smtp.wait_for(9)
     by_recipient = {m.rcpt_tos[0]: m.message for m in received}
+    # ... and the German coordinator is told, with the original attached.
+    notice = by_recipient["german@cc-events.example"]
+    assert notice["Subject"].startswith("[mailflow] for german, arrived at international")
+    assert "stadt.nuernberg.de" in notice.get_body(("plain",)).get_content()
+    (original,) = notice.iter_attachments()
+    assert b"As a German expert" in original.get_content()
     # The German expert who wrote to the international address is answered by the German coordinator.
     nuremberg = by_recipient["thomas.weber@stadt.nuernberg.de"]
     assert nuremberg["From"].addresses[0].addr_spec == "german@cc-events.example"

@@ -68,16 +68,19 @@ def test_same_mail_to_both_coordinators_is_answered_once(tmp_path, maildirs):
     assert worker.db["messages"].count == 2
 
 
-def test_cancellation_cancels_the_registrant(tmp_path, maildirs):
+@pytest.mark.parametrize("interval, replies", [(0, ["reply:cancellation", "reply:interest"]), (7, ["reply:interest"])])
+def test_cancellation_cancels_and_replies_are_limited_per_sender(tmp_path, maildirs, interval, replies):
     deliver(maildirs, "international", make_mail(sender="a@x.ge"), "1")
     deliver(maildirs, "international", make_mail(sender="a@x.ge", subject="Cancel",
                                                  body="Sorry, I have to cancel my registration."), "2")
     worker = worker_for(tmp_path, maildirs)
+    worker.rules = RULES.model_copy(update={"reply_interval_days": interval})
     worker.run_once()
     (registrant,) = worker.db["registrants"].rows
     assert registrant["status"] == "cancelled"
-    kinds = sorted(r["kind"] for r in worker.db["outbox"].rows)
-    assert kinds == ["reply:cancellation", "reply:interest"]
+    assert sorted(r["kind"] for r in worker.db["outbox"].rows) == replies
+    limited = worker.db["messages"].get(2)
+    assert (limited["answer"] == 1) == (interval == 0)
 
 
 def test_crash_after_recording_is_finished_by_the_next_pass(tmp_path, maildirs):
@@ -106,10 +109,10 @@ def test_demo_command_twice(tmp_path):
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     assert "thomas.weber@stadt.nuernberg.de" in first.output
-    assert "recorded 11 new mails, sent 8 replies" in first.output
+    assert "recorded 11 new mails, sent 9 mails" in first.output
     second = CliRunner().invoke(main, args)
-    assert "recorded 0 new mails, sent 0 replies" in second.output
-    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 8
+    assert "recorded 0 new mails, sent 0 mails" in second.output
+    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 9
 
 
 def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):
