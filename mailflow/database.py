@@ -68,6 +68,14 @@ def _initial(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["state"])
 
 
+@migrations(name="0002_review")
+def _review(db: sqlite_utils.Database) -> None:
+    # Why an answer the classifier allowed was held back (replay compares against it),
+    # and when a coordinator closed a question.
+    db["messages"].add_column("reply_limited", str)
+    db["messages"].add_column("question_closed_at", str)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

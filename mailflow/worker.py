@@ -168,7 +168,9 @@ class Worker:
             log.warning("%s quarantined: %s", ids, exc)
             return QUARANTINED
         verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
-        verdict = self._limit_replies(incoming, row["mailbox"], verdict)
+        limited = self._reply_limit(incoming, row["mailbox"], verdict)
+        if limited:
+            verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
         try:
             with self.db.atomic():
                 registrant_id = self._apply(row, incoming, verdict)
@@ -177,6 +179,7 @@ class Worker:
                     "audience": verdict.audience, "intent": verdict.intent, "answer": int(verdict.answer),
                     "confidence": verdict.confidence, "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
                     "event_id": match_event(self.rules, incoming).id, "registrant_id": registrant_id,
+                    "reply_limited": limited or None,
                     "processed_at": now(), "error": None,
                 })
         except TemplateProblem as exc:
@@ -196,10 +199,11 @@ class Worker:
         marks = ",".join("?" * len(refs))
         return {r["message_id"] for r in self.db.query(f"select message_id from outbox where message_id in ({marks})", refs)}
 
-    def _limit_replies(self, incoming: IncomingMessage, mailbox: str, verdict: Classification) -> Classification:
-        """One answer per mail sent to both coordinators, and one per sender per reply_interval_days."""
+    def _reply_limit(self, incoming: IncomingMessage, mailbox: str, verdict: Classification) -> str:
+        """Why an answer the rules allow is held back: one per mail sent to both
+        coordinators, one per sender per reply_interval_days ('' when not held back)."""
         if not verdict.answer:
-            return verdict
+            return ""
         reason = ""
         if incoming.message_id:
             other = list(self.db.query(
@@ -218,9 +222,7 @@ class Worker:
             if earlier:
                 reason = (f"answer: no (this sender got an automatic reply on {earlier[0]['created_at']}; "
                           f"at most one every {days:g} days)")
-        if not reason:
-            return verdict
-        return dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, reason))
+        return reason
 
     def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> int | None:
         event = match_event(self.rules, incoming)

@@ -9,6 +9,7 @@ import click
 from .. import runner
 from ..demo import run_demo
 from . import main, rules_from, setup_logging
+from .output import echo_table
 
 
 @main.command()
@@ -39,18 +40,16 @@ def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
     rules = rules_from(ctx)
     samples = samples or rules.source.parent / "samples" / "maildir"
     report, rows = run_demo(rules, samples, output)
-    widths = (34, 13, 12, 40)
-    click.echo("  ".join(h.ljust(w) for h, w in zip(("sender", "audience", "intent", "action"), widths)))
     for row in rows:
         if row["state"] == "quarantined":
-            action = f"quarantined: {row['error']}"
+            row["action"] = f"quarantined: {row['error']}"
         elif row["reply_state"]:
-            action = f"reply {row['reply_state']}: {row['reply_subject']}"
+            row["action"] = f"reply {row['reply_state']}: {row['reply_subject']}"
         else:
-            action = "no reply"
+            row["action"] = "no reply"
         if row["notified"]:
-            action = f"{row['audience']} coordinator notified; {action}"
-        cells = (row["sender"], row["audience"] or "-", row["intent"] or "-", action)
-        click.echo("  ".join(str(c)[:w].ljust(w) for c, w in zip(cells, widths)).rstrip())
+            row["action"] = f"{row['audience']} coordinator notified; {row['action']}"
+    echo_table(rows, [("sender", "sender", 34), ("audience", "audience", 13), ("intent", "intent", 12),
+                      ("action", "action", 60)])
     click.echo(f"\nthis run: recorded {report.recorded} new mails, sent {report.sent} mails "
                f"(written to {output / 'outbox'}); database {output / 'mailflow-demo.db'}")

@@ -1,0 +1,87 @@
+"""Commands about recorded mail: explain, questions, replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import history
+from ..database import open_database
+from ..errors import RulesError
+from ..rules import load_rules
+from . import main, rules_from
+from .output import echo_json, echo_table
+
+
+@main.command()
+@click.argument("message")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def explain(ctx: click.Context, message: str, as_json: bool) -> None:
+    """Why MESSAGE (number or Message-ID) was classified and answered as it was."""
+    info = history.explain(open_database(rules_from(ctx).database_path), message)
+    if as_json:
+        echo_json(info)
+        return
+    click.echo(f"message {info['id']} in mailbox {info['mailbox']} (UID {info['uid']}), {info['message_id']}")
+    click.echo(f"from {info['sender']}: {info['subject']}")
+    click.echo(f"state: {info['state']}" + (f" ({info['error']})" if info["error"] else ""))
+    click.echo(f"audience: {info['audience']} ({info['confidence']} confidence), intent: {info['intent']}, "
+               f"answered: {'yes' if info['answered'] else 'no'}")
+    click.echo("reasons:")
+    for reason in info["reasons"]:
+        click.echo(f"  - {reason}")
+    if info["registrant"]:
+        r = info["registrant"]
+        click.echo(f"registrant {r['id']}: {r['address']} ({r['audience']}, {r['status']})")
+    for row in info["outbox"]:
+        click.echo(f"outbox {row['id']}: {row['kind']} to {row['recipient']}: {row['state']}"
+                   + (f" ({row['error']})" if row["error"] else ""))
+
+
+@main.command()
+@click.option("--close", "close_ref", metavar="MESSAGE", help="Mark this question as answered.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def questions(ctx: click.Context, close_ref: str | None, as_json: bool) -> None:
+    """Open questions that wait for a coordinator's answer."""
+    db = open_database(rules_from(ctx).database_path)
+    if close_ref:
+        row = history.close_question(db, close_ref)
+        click.echo(f"question {row['id']} from {row['sender']} closed")
+        return
+    rows = history.open_questions(db)
+    if as_json:
+        echo_json(rows)
+    elif rows:
+        echo_table(rows, [("id", "id", 5), ("mailbox", "mailbox", 13), ("sender", "sender", 32),
+                          ("subject", "subject", 50)])
+    else:
+        click.echo("no open questions")
+
+
+@main.command()
+@click.option("--rules", "new_rules", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The changed rules file to try.")
+@click.option("--last", type=click.IntRange(min=1), help="Only the last N recorded messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def replay(ctx: click.Context, new_rules: Path, last: int | None, as_json: bool) -> None:
+    """Classify recorded mail again with a changed rules file; show what would change. Sends nothing."""
+    current = rules_from(ctx)
+    try:
+        candidate = load_rules(new_rules)
+    except RulesError as exc:
+        raise click.ClickException(f"{new_rules} has problems:\n{exc}") from None
+    seen, changes = history.replay(open_database(current.database_path), candidate, last)
+    if as_json:
+        echo_json({"messages": seen, "changes": [c.as_dict() for c in changes]})
+        return
+    for change in changes:
+        click.echo(f"message {change.id} from {change.sender}: {change.subject}")
+        for key in sorted(set(change.before) | set(change.after)):
+            old, new = change.before.get(key), change.after.get(key)
+            if old != new:
+                click.echo(f"    {key}: {old} -> {new}")
+    click.echo(f"{len(changes)} of {seen} messages would change with {new_rules}; nothing was sent")

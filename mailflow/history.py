@@ -1,0 +1,99 @@
+"""What mailflow recorded and decided, for coordinators: explain, open questions, replay.
+
+Read-only over the database except `close_question`; replay classifies stored
+raw mail with other rules and sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .classify import classify
+from .database import now
+from .errors import MailflowError, MessageError
+from .message import parse_message
+from .rules import Rules
+
+
+def find_message(db: sqlite_utils.Database, ref: str) -> dict:
+    """A message by its number in the database or its Message-ID (with or without <>)."""
+    if ref.isdigit():
+        rows = list(db["messages"].rows_where("id = ?", [int(ref)]))
+    else:
+        message_id = ref if ref.startswith("<") else f"<{ref}>"
+        rows = list(db["messages"].rows_where("message_id = ?", [message_id], order_by="id"))
+    if not rows:
+        raise MailflowError(f"no message {ref!r} in the database; use the number from `mailflow questions` or a Message-ID")
+    return rows[0]
+
+
+def explain(db: sqlite_utils.Database, ref: str) -> dict:
+    row = find_message(db, ref)
+    replies = list(db.query(
+        "select id, kind, recipient, subject, state, error, created_at, sent_at from outbox where source_message = ?",
+        [row["id"]],
+    ))
+    registrant = db["registrants"].get(row["registrant_id"]) if row["registrant_id"] else None
+    return {
+        "id": row["id"], "mailbox": row["mailbox"], "uid": row["uid"], "message_id": row["message_id"],
+        "sender": row["sender"], "subject": row["subject"], "state": row["state"], "error": row["error"],
+        "audience": row["audience"], "intent": row["intent"], "confidence": row["confidence"],
+        "answered": bool(row["answer"]), "reply_limited": row["reply_limited"],
+        "reasons": json.loads(row["reasons"] or "[]"),
+        "registrant": {k: registrant[k] for k in ("id", "address", "status", "audience")} if registrant else None,
+        "outbox": replies,
+    }
+
+
+def open_questions(db: sqlite_utils.Database) -> list[dict]:
+    return list(db.query(
+        """select id, mailbox, sender, subject, audience, processed_at from messages
+           where intent = 'question' and state = 'processed' and question_closed_at is null order by id"""
+    ))
+
+
+def close_question(db: sqlite_utils.Database, ref: str) -> dict:
+    row = find_message(db, ref)
+    if row["intent"] != "question":
+        raise MailflowError(f"message {row['id']} is not a question (intent: {row['intent']})")
+    db["messages"].update(row["id"], {"question_closed_at": now()})
+    return row
+
+
+@dataclass(frozen=True)
+class ReplayChange:
+    id: int
+    sender: str | None
+    subject: str | None
+    before: dict
+    after: dict
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "sender": self.sender, "subject": self.subject, "before": self.before, "after": self.after}
+
+
+def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> tuple[int, list[ReplayChange]]:
+    """Classify recorded mail again with `rules`; return (messages looked at, what would change)."""
+    sql = "select * from messages where state in ('processed', 'quarantined') order by id desc"
+    rows = list(db.query(sql + (f" limit {int(last)}" if last else "")))
+    ours = {r["message_id"] for r in db.query("select message_id from outbox")}
+    changes: list[ReplayChange] = []
+    for row in reversed(rows):
+        before = {
+            "audience": row["audience"], "intent": row["intent"],
+            # A reply held back by the per-sender limit was still the classifier's "yes".
+            "reply": bool(row["answer"] or row["reply_limited"]),
+        }
+        try:
+            verdict = classify(parse_message(row["raw"], rules.limits), row["mailbox"], rules, ours)
+            after = {"audience": verdict.audience, "intent": verdict.intent, "reply": verdict.answer}
+        except MessageError as exc:
+            after = {"audience": None, "intent": None, "reply": False, "quarantined": str(exc)}
+        if row["state"] == "quarantined":
+            before = {"audience": None, "intent": None, "reply": False, "quarantined": row["error"]}
+        if after != before:
+            changes.append(ReplayChange(row["id"], row["sender"], row["subject"], before, after))
+    return len(rows), changes

@@ -1,0 +1,43 @@
+"""Property tests: whatever else a mail says, an automatic marker means no automatic reply."""
+
+from email.message import EmailMessage
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailflow.classify import classify
+from mailflow.message import parse_message
+from mailflow.rules import load_rules
+from tests.helpers import REPO
+
+RULES = load_rules(REPO / "rules.yaml")
+INTEREST = ["I would like to participate", "Hiermit melde ich mich an", "Could you register me?", "cancel my registration"]
+
+markers = st.one_of(
+    st.tuples(st.just("Auto-Submitted"), st.sampled_from(["auto-replied", "auto-generated", "auto-notified", "AUTO-REPLIED; owner-email=x@y"])),
+    st.tuples(st.just("Precedence"), st.sampled_from(["bulk", "list", "junk", "Bulk"])),
+    st.tuples(st.sampled_from(["List-Id", "List-Unsubscribe", "List-Post", "List-Help"]), st.just("<list.example.org>")),
+    st.tuples(st.just("Return-Path"), st.just("<>")),
+)
+header_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    marker=markers,
+    subject=st.one_of(st.sampled_from(INTEREST), header_text),
+    body=st.one_of(st.sampled_from(INTEREST), st.text(max_size=300)),
+    local=st.from_regex(r"[a-z][a-z0-9.]{0,15}", fullmatch=True),
+    domain=st.sampled_from(["gmx.de", "tbilisi.gov.ge", "example.org", "leipzig.de"]),
+    mailbox=st.sampled_from(["international", "german"]),
+)
+def test_rfc3834_marker_is_never_answered(marker, subject, body, local, domain, mailbox):
+    msg = EmailMessage()
+    msg["From"] = f"{local}@{domain}"
+    msg["To"] = "international@cc-events.example"
+    msg["Subject"] = subject
+    msg["Message-ID"] = "<p@example.org>"
+    msg[marker[0]] = marker[1]
+    msg.set_content(body + "\n")
+    verdict = classify(parse_message(msg.as_bytes()), mailbox, RULES)
+    assert verdict.answer is False, verdict.reasons
