@@ -6,6 +6,7 @@ reasons that led to it, so coordinators can check it (`mailflow classify`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
@@ -29,10 +30,14 @@ SIGNATURE_LINES = 8
 LanguageDetector = Callable[[str], "str | None"]
 
 _QUOTE_HEADER = re.compile(
-    r"^(-{2,}\s*(original message|ursprüngliche nachricht|weitergeleitete nachricht)"
+    r"^(-{2,}\s*(original message|ursprüngliche nachricht|weitergeleitete nachricht|forwarded message)"
     r"|on .{0,200} wrote:|am .{0,200} schrieb .{0,200}:|from:\s.*@.*)",
     re.IGNORECASE,
 )
+# Outlook's quote block: "Von: ..." followed by "Gesendet: ..." (or From/Sent, in several languages).
+_OUTLOOK_FROM = re.compile(r"^(from|von|de|od|от|від)\s*:\s*\S", re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^(sent|gesendet|date|datum|enviado|poslano|poslato|отправлено|надіслано)\s*:", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=\D[.!?;:])\s+|\n\s*\n")  # "am 7. Oktober" stays one sentence
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,15 @@ class Classification:
 def own_text(text: str) -> str:
     """The part the sender wrote: quoted lines and everything after a quote header dropped."""
     kept: list[str] = []
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
         stripped = line.strip()
         if _QUOTE_HEADER.match(stripped):
             break
+        if _OUTLOOK_FROM.match(stripped):
+            following = next((l.strip() for l in lines[index + 1:index + 3] if l.strip()), "")
+            if _OUTLOOK_SENT.match(following):
+                break
         if stripped.startswith(">"):
             continue
         kept.append(line)
@@ -159,12 +169,29 @@ def split_signature(text: str) -> tuple[str, str]:
 
 
 def _matches(patterns: list[str], text: str) -> str | None:
-    """The first pattern found at the start of a word ('fragen' is not in 'Rückfragen')."""
-    folded = text.casefold()
-    for pattern in patterns:
-        if re.search(r"(?<!\w)" + re.escape(pattern.casefold()), folded):
-            return pattern
-    return None
+    """A pattern found at the start of a word ('fragen' is not in 'Rückfragen'), or None.
+
+    In a pattern, ' * ' stands for a few words in between: 'nehme * teil'
+    finds "nehme sehr gern an der Veranstaltung teil".
+    """
+    if not patterns:
+        return None
+    regex, names = _compiled(tuple(patterns))
+    found = regex.search(text.casefold())
+    return names[int(found.lastgroup[1:])] if found and found.lastgroup else None
+
+
+_FEW_WORDS = r"[^!?\n]{0,80}?"  # what ' * ' in a pattern stands for: within one line and sentence
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, tuple[str, ...]]:
+    """One alternation for a whole list: classification runs every list over every mail."""
+    alternatives = []
+    for index, pattern in enumerate(patterns):
+        pieces = [re.escape(piece.strip()) for piece in pattern.casefold().split(" * ")]
+        alternatives.append(f"(?P<p{index}>{_FEW_WORDS.join(pieces)})")
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")"), patterns
 
 
 def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
@@ -176,15 +203,24 @@ def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
         return f"sent by {sender}"
     if message.header("x-failed-recipients"):
         return "X-Failed-Recipients header"
+    robotic = not sender or message.header("return-path") == "" or bool(_robot(sender, rules))
     subject = _matches(rules.classification.intents.bounce_subjects, message.subject)
-    if subject:
-        return f"subject contains {subject!r}"
-    robotic = not sender or message.header("return-path") == "" or any(
-        r in local_part(sender) for r in rules.classification.robot_senders
-    )
-    if robotic and _failed_recipients(message):
+    # A subject alone is no proof (phishing says "nicht zustellbar" too): a machine sender or a
+    # bounce detector must agree.
+    if subject and robotic:
+        return f"subject contains {subject!r}, sent by a machine"
+    if (subject or robotic) and _failed_recipients(message):
         return "a bounce detector found failed recipients"
     return ""
+
+
+def _robot(sender: str, rules: Rules) -> str | None:
+    """The robot word the address's local part is made of ('no-reply', 'bounces+x'), not hidden in a name."""
+    local = local_part(sender)
+    for word in rules.classification.robot_senders:
+        if re.search(rf"(?:^|[.\-_+=]){re.escape(word.lower())}(?:$|[.\-_+=0-9]|s\b)", local):
+            return word
+    return None
 
 
 def _failed_recipients(message: IncomingMessage) -> list[str]:
@@ -246,37 +282,64 @@ def _intent(
     if header("return-path") == "":
         reasons.append("intent: auto_reply (empty Return-Path: sent by a machine)")
         return "auto_reply"
-    robot = next((r for r in rules.classification.robot_senders if r in local_part(sender)), None)
+    robot = _robot(sender, rules)
     if robot:
         reasons.append(f"intent: bulk (sender {sender} looks like a robot: {robot!r})")
         return "bulk"
 
     patterns = rules.classification.intents
-    cancel = _matches(patterns.cancellation, f"{message.subject}\n{text}")
+    cancel = _matches(patterns.cancellation, text if _is_reply(message) else f"{message.subject}\n{text}")
     if cancel:
         reasons.append(f"intent: cancellation (says {cancel!r})")
         return "cancellation"
     in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
-    asked = _matches(patterns.question, f"{message.subject}\n{text}")
+    # The subject of a reply is the one we (or someone) wrote: it says nothing of this sender's intent.
+    subject = "" if _is_reply(message) else message.subject
+    kind, said = _asked_or_registered(subject, text, patterns.interest, patterns.question)
+    if kind == "interest" and in_our_thread:
+        reasons.append(f"intent: other (says {said!r}, but in reply to a mail we sent: not a new registration)")
+        return "other"
+    if kind == "question":
+        where = " in a thread we started" if in_our_thread else ""
+        reasons.append(f"intent: question{where} (asks first: {said!r})")
+        return "question"
+    if kind == "interest":
+        reasons.append(f"intent: interest (says {said!r})")
+        return "interest"
     if in_our_thread:
-        if asked or "?" in text:
-            reasons.append(f"intent: question in a thread we started (says {asked or '?'!r})")
-            return "question"
         reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
         return "other"
-    # An explicit question outranks interest words ("before we register, two questions").
-    if asked:
-        reasons.append(f"intent: question (says {asked!r})")
-        return "question"
-    interest = _matches(patterns.interest, f"{message.subject}\n{text}")
-    if interest:
-        reasons.append(f"intent: interest (says {interest!r})")
-        return "interest"
-    if "?" in text:
-        reasons.append("intent: question (asks something: '?')")
-        return "question"
     reasons.append("intent: other (no pattern matched)")
     return "other"
+
+
+_REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
+
+
+def _is_reply(message: IncomingMessage) -> bool:
+    return bool(message.in_reply_to) or bool(_REPLY_PREFIX.match(message.subject))
+
+
+def _asked_or_registered(subject: str, text: str, interest: list[str], question: list[str]) -> tuple[str, str]:
+    """Whichever comes first, a question or a registration statement, decides.
+
+    A sentence that asks (ends in '?' or names a question) is a question; a
+    statement with interest words is a registration, unless it also speaks of
+    questions ("before we register, two questions:"). "I'd like to register.
+    One small question: ...?" is interest; "Could you send the agenda? Then we
+    decide who attends." is a question.
+    """
+    for sentence in (subject, *_SENTENCE_END.split(text)):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        asked = _matches(question, sentence)
+        if asked or sentence.endswith("?"):
+            return "question", asked or sentence[-60:]
+        registered = _matches(interest, sentence)
+        if registered:
+            return "interest", registered
+    return "", ""
 
 
 def _should_answer(

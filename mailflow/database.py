@@ -76,6 +76,42 @@ def _review(db: sqlite_utils.Database) -> None:
     db["messages"].add_column("question_closed_at", str)
 
 
+@migrations(name="0003_releases")
+def _releases(db: sqlite_utils.Database) -> None:
+    db["releases"].create(
+        {
+            "id": int, "event_id": str, "kind": str, "version": int, "text": str, "link": str,
+            "attachment_name": str, "attachment": bytes, "content_hash": str, "source": str, "created_at": str,
+        },
+        pk="id",
+        not_null={"event_id", "kind", "version"},
+    )
+    db["releases"].create_index(["event_id", "kind", "version"], unique=True)
+    db["scheduled"].create(
+        {"id": int, "event_id": str, "name": str, "due_at": str, "state": str, "done_at": str, "note": str},
+        pk="id",
+        not_null={"event_id", "name", "due_at", "state"},
+    )
+    db["scheduled"].create_index(["event_id", "name"], unique=True)
+    # One copy of each release (or reminder) per registrant, however often fan-out runs.
+    db.execute(
+        "create unique index outbox_once_per_registrant on outbox(registrant_id, kind) "
+        "where source_message is null and registrant_id is not null"
+    )
+
+
+@migrations(name="0010_people")
+def _people(db: sqlite_utils.Database) -> None:
+    # Who changed a registrant's audience or status by hand, from what, and when.
+    db["corrections"].create(
+        {"id": int, "registrant_id": int, "field": str, "old": str, "new": str, "by": str, "at": str},
+        pk="id",
+        not_null={"registrant_id", "field", "by", "at"},
+        foreign_keys=[("registrant_id", "registrants", "id")],
+    )
+    db["corrections"].create_index(["registrant_id"])
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

@@ -6,6 +6,7 @@ import re
 import smtplib
 import socket
 import ssl
+import time
 from pathlib import Path
 
 from .errors import ConnectionFailed, DeliveryError
@@ -71,6 +72,28 @@ class SmtpSender:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class RateLimitedSender:
+    """Spaces sends evenly: at most `per_minute` mails a minute through the wrapped sender."""
+
+    def __init__(self, sender, per_minute: int, sleep=time.sleep, clock=time.monotonic):
+        self.sender = sender
+        self.gap = 60.0 / per_minute
+        self.sleep = sleep
+        self.clock = clock
+        self._last: float | None = None
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        if self._last is not None:
+            wait = self._last + self.gap - self.clock()
+            if wait > 0:
+                self.sleep(wait)
+        self._last = self.clock()
+        self.sender.send(raw, sender, recipient)
+
+    def close(self) -> None:
+        self.sender.close()
 
 
 class FolderSender:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import email.policy
 import email.utils
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -38,6 +39,14 @@ def new_message_id(from_address: str) -> str:
     return email.utils.make_msgid(domain=from_address.rpartition("@")[2] or "mailflow.invalid")
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str       # e.g. application/pdf, text/calendar
+    data: bytes
+    params: tuple[tuple[str, str], ...] = ()
+
+
 def compose(
     *,
     from_name: str,
@@ -50,6 +59,8 @@ def compose(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     date: datetime | None = None,
+    auto_submitted: str = "auto-replied",
+    attachments: tuple[Attachment, ...] = (),
 ) -> bytes:
     """Build an outgoing mail from cleaned strings only, never from parsed header objects."""
     msg = EmailMessage(policy=email.policy.SMTP)
@@ -61,9 +72,13 @@ def compose(
     if in_reply_to:
         msg["In-Reply-To"] = clean(in_reply_to)
         msg["References"] = " ".join(clean(r) for r in (*references, in_reply_to) if r)
-    msg["Auto-Submitted"] = "auto-replied"
+    msg["Auto-Submitted"] = auto_submitted
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(text)
+    for item in attachments:
+        maintype, _, subtype = item.content_type.partition("/")
+        msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=clean(item.filename),
+                           params=dict(item.params))
     return msg.as_bytes()
 
 
@@ -72,14 +87,11 @@ def compose_notice(
     message_id: str, original: bytes,
 ) -> bytes:
     """A note to a coordinator with the original mail attached byte for byte (base64, as original.eml)."""
-    msg = email.message_from_bytes(
-        compose(from_name=from_name, from_address=from_address, to_name=to_name, to_address=to_address,
-                subject=subject, text=text, message_id=message_id),
-        _class=EmailMessage, policy=email.policy.SMTP,
+    return compose(
+        from_name=from_name, from_address=from_address, to_name=to_name, to_address=to_address,
+        subject=subject, text=text, message_id=message_id, auto_submitted="auto-generated",
+        attachments=(Attachment("original.eml", "application/octet-stream", original),),
     )
-    msg.replace_header("Auto-Submitted", "auto-generated")
-    msg.add_attachment(original, maintype="application", subtype="octet-stream", filename="original.eml")
-    return msg.as_bytes()
 
 
 def enqueue(
@@ -118,9 +130,13 @@ def drain(
     db: sqlite_utils.Database,
     senders: Mapping[str, Sender],
     addresses: Mapping[str, str],
-    should_stop=lambda: False,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_sent: Callable[[int], None] = lambda n: None,
 ) -> dict[str, int]:
-    """Send every queued row through its mailbox's sender; returns counts by outcome."""
+    """Send every queued row through its mailbox's sender; returns counts by outcome.
+
+    `on_sent` drives a progress bar.
+    """
     counts = {SENT: 0, FAILED: 0, "deferred": 0}
     unreachable: set[str] = set()
     for row in list(db["outbox"].rows_where("state = ?", [QUEUED], order_by="id", select="id, mailbox")):
@@ -149,4 +165,69 @@ def drain(
         db["outbox"].update(row["id"], {"state": SENT, "sent_at": now(), "error": None})
         log.info("%s sent to %s", ids, row["recipient"])
         counts[SENT] += 1
+        on_sent(1)
     return counts
+
+
+# -- coordinators' hand on the outbox: list, retry, cancel ----------------------
+# (Imported here, not at the top, so parallel edits to the import block do not collide.)
+from .errors import MailflowError  # noqa: E402
+
+CANCELLED = "cancelled"
+LISTED_COLUMNS = "id, state, kind, mailbox, recipient, subject, attempts, error, created_at, sent_at, message_id"
+
+
+def listing(db: sqlite_utils.Database, state: str | None = None) -> list[dict]:
+    """Outbox rows without their bytes, oldest first; only one state when `state` is given."""
+    where, args = ("where state = ?", [state]) if state else ("", [])
+    return list(db.query(f"select {LISTED_COLUMNS} from outbox {where} order by id", args))
+
+
+def _row(db: sqlite_utils.Database, outbox_id: int) -> dict:
+    rows = list(db.query(f"select {LISTED_COLUMNS} from outbox where id = ?", [outbox_id]))
+    if not rows:
+        raise MailflowError(f"no outbox mail {outbox_id}; `mailflow outbox` lists them with their numbers")
+    return rows[0]
+
+
+def _move(db: sqlite_utils.Database, outbox_id: int, allowed: tuple[str, ...], changes: dict) -> bool:
+    """Change a row only if it is still in an allowed state (the worker may be sending meanwhile)."""
+    marks = ",".join("?" * len(allowed))
+    sets = ", ".join(f"{column} = ?" for column in changes)
+    cursor = db.execute(
+        f"update outbox set {sets} where id = ? and state in ({marks})", [*changes.values(), outbox_id, *allowed]
+    )
+    return cursor.rowcount == 1
+
+
+def retry(db: sqlite_utils.Database, outbox_id: int) -> dict:
+    """A failed mail goes back to the queue with a fresh attempt count; its last error stays on the row."""
+    row = _row(db, outbox_id)
+    if row["state"] != FAILED or not _move(db, outbox_id, (FAILED,), {"state": QUEUED, "attempts": 0}):
+        state = _row(db, outbox_id)["state"]
+        raise MailflowError(f"outbox mail {outbox_id} is {state}, not failed; only failed mails can be retried")
+    log.info("outbox=%s message_id=%s failed -> queued by hand (last error: %s)",
+             outbox_id, row["message_id"], row["error"])
+    return {**row, "state": QUEUED, "attempts": 0}
+
+
+def retry_all_failed(db: sqlite_utils.Database) -> list[dict]:
+    return [retry(db, row["id"]) for row in listing(db, FAILED)]
+
+
+def cancel(db: sqlite_utils.Database, outbox_id: int) -> tuple[dict, bool]:
+    """Queued or failed -> cancelled, so it is never sent; returns (row, changed). A sent mail cannot be unsent."""
+    row = _row(db, outbox_id)
+    if row["state"] == CANCELLED:
+        return row, False
+    if _move(db, outbox_id, (QUEUED, FAILED), {"state": CANCELLED}):
+        log.info("outbox=%s %s -> cancelled by hand", outbox_id, row["state"])
+        return {**row, "state": CANCELLED}, True
+    row = _row(db, outbox_id)
+    if row["state"] == SENT:
+        raise MailflowError(f"outbox mail {outbox_id} was already sent to {row['recipient']} on {row['sent_at']}; "
+                            "a sent mail cannot be cancelled")
+    if row["state"] == SENDING:
+        raise MailflowError(f"outbox mail {outbox_id} is being sent right now; "
+                            "check again with `mailflow outbox` when the pass is over")
+    raise MailflowError(f"outbox mail {outbox_id} is {row['state']}; only queued or failed mails can be cancelled")

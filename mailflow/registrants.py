@@ -7,6 +7,7 @@ import sqlite_utils
 from .database import now
 
 REGISTERED, CANCELLED, BOUNCED = "registered", "cancelled", "bounced"
+PENDING, APPROVED = "pending", "approved"      # when access needs a coordinator's approval
 
 
 def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
@@ -15,7 +16,8 @@ def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
 
 
 def register(
-    db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int
+    db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int,
+    status: str = REGISTERED,
 ) -> dict:
     """Record interest; a known registrant keeps their record (a cancelled one is registered again)."""
     existing = find(db, event_id, address)
@@ -24,13 +26,13 @@ def register(
         db["registrants"].insert(
             {
                 "event_id": event_id, "address": address, "name": name, "audience": audience,
-                "status": REGISTERED, "first_message": message, "created_at": stamp, "updated_at": stamp,
+                "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp,
             }
         )
         return find(db, event_id, address)  # type: ignore[return-value]
     changes = {}
     if existing["status"] == CANCELLED:
-        changes["status"] = REGISTERED
+        changes["status"] = status
     if name and not existing["name"]:
         changes["name"] = name
     if changes:
@@ -53,3 +55,14 @@ def mark_undeliverable(db: sqlite_utils.Database, address: str) -> int:
     for row in rows:
         db["registrants"].update(row["id"], {"status": BOUNCED, "updated_at": now()})
     return len(rows)
+
+
+def approve(db: sqlite_utils.Database, event_id: str, address: str | None = None) -> list[str]:
+    """Approve one pending registrant (by address) or, with address None, all pending ones."""
+    where, args = "event_id = ? and status = ?", [event_id, PENDING]
+    if address is not None:
+        where, args = where + " and address = ?", [*args, address.lower()]
+    rows = list(db["registrants"].rows_where(where, args, select="id, address"))
+    for row in rows:
+        db["registrants"].update(row["id"], {"status": APPROVED, "updated_at": now()})
+    return [row["address"] for row in rows]

@@ -126,13 +126,25 @@ def sample_context(rules: Rules, mailbox: str) -> dict[str, Any]:
 
 
 def check_templates(rules: Rules) -> list[RulesProblem]:
-    """Render every template rules.yaml names with sample data; list what fails."""
+    """Render every template rules.yaml names with sample data; list what fails.
+
+    The samples set every variable, so StrictUndefined catches misspelt names; a
+    template must still cope with `access` and `agenda` being none (not released).
+    """
     replies = Replies(rules.templates_path)
     problems: list[RulesProblem] = []
     for intent, by_audience in rules.replies.items():
         for audience, name in by_audience.items():
             try:
                 replies.render(name, sample_context(rules, rules.mailbox_for_audience(audience)))
+            except TemplateProblem as exc:
+                problems.append(exc.problem)
+    from .releases import sample_announcement_context
+
+    for kind, by_audience in rules.announcements.items():
+        for audience, name in by_audience.items():
+            try:
+                replies.render(name, sample_announcement_context(rules, rules.mailbox_for_audience(audience)))
             except TemplateProblem as exc:
                 problems.append(exc.problem)
     if not rules.templates_path.is_dir():

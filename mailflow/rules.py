@@ -7,9 +7,10 @@ file, the line and what to change, because coordinators are not programmers.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +86,64 @@ class Mailbox(_Strict):
         return normalize_address(value)
 
 
+class AgendaRelease(_Strict):
+    """The agenda, released from rules.yaml: `released: true` plus a text and/or a file."""
+
+    released: bool = False
+    text: Path | None = Field(default=None, description="a text or Markdown file, sent inline")
+    file: Path | None = Field(default=None, description="a file (e.g. PDF) sent as attachment")
+    send_at: datetime | None = Field(default=None, description="release at this local time instead of now")
+
+    @model_validator(mode="after")
+    def _content(self) -> "AgendaRelease":
+        if (self.released or self.send_at) and not (self.text or self.file):
+            raise ValueError("a released agenda needs `text:` (a text file) or `file:` (an attachment)")
+        return self
+
+
+class AccessRelease(_Strict):
+    """The access link and details, released from rules.yaml."""
+
+    released: bool = False
+    link: str | None = None
+    details: Path | None = Field(default=None, description="a text file with dial-in details")
+    send_at: datetime | None = None
+    require_approval: bool = Field(default=False, description="only registrants a coordinator approved get the link")
+
+    @model_validator(mode="after")
+    def _content(self) -> "AccessRelease":
+        if (self.released or self.send_at) and not self.link:
+            raise ValueError("released access details need `link:`")
+        return self
+
+
+class Reminder(_Strict):
+    before: str = Field(description="how long before the start, e.g. 1d, 1h, 30m")
+
+    @field_validator("before")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def delta(self) -> timedelta:
+        return parse_duration(self.before)
+
+
+def parse_duration(text: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d+)\s*(d|h|m)\s*", str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration; write a number and d, h or m, e.g. 1d or 2h")
+    amount, unit = int(match.group(1)), match.group(2)
+    return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+
+
+class EventReleases(_Strict):
+    agenda: AgendaRelease = AgendaRelease()
+    access: AccessRelease = AccessRelease()
+
+
 class Event(_Strict):
     id: str
     title: str
@@ -94,6 +153,8 @@ class Event(_Strict):
     venue: str = "Online"
     language: str = "English"
     keywords: list[str] = []
+    releases: EventReleases = EventReleases()
+    reminders: list[Reminder] = []
 
     @field_validator("timezone")
     @classmethod
@@ -146,7 +207,8 @@ class Classification(_Strict):
     audiences: dict[str, AudienceEvidence] = {}
     intents: IntentPatterns = IntentPatterns()
     robot_senders: list[str] = [
-        "mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply", "bounce",
+        "mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply", "bounce", "ndr",
+        "mail-delivery", "maildelivery", "autoreply", "auto-reply",
     ]
 
 
@@ -166,6 +228,8 @@ class Rules(_Strict):
         default=7, ge=0, description="at most one automatic reply per sender in this many days (0: no limit)"
     )
     notify_other_coordinator: Literal["forward", "none"] = "forward"
+    send_rate_per_minute: int = Field(default=0, ge=0, description="at most this many mails a minute (0: no limit)")
+    announcements: dict[Literal["agenda", "agenda_update", "access", "reminder"], dict[str, str]] = {}
     classification: Classification = Classification()
     replies: dict[str, dict[str, str]] = {}
     limits: Limits = Limits()
@@ -193,13 +257,14 @@ class Rules(_Strict):
                     f"classification.audiences names {name!r}, but no mailbox has that audience "
                     f"(known: {', '.join(sorted(known))})"
                 )
-        for intent, by_audience in self.replies.items():
-            for name in by_audience:
-                if name not in known:
-                    raise ValueError(
-                        f"replies.{intent} names audience {name!r}{_did_you_mean(name, known)}; "
-                        f"known: {', '.join(sorted(known))}"
-                    )
+        for section, entries in (("replies", self.replies), ("announcements", self.announcements)):
+            for kind, by_audience in entries.items():
+                for name in by_audience:
+                    if name not in known:
+                        raise ValueError(
+                            f"{section}.{kind} names audience {name!r}{_did_you_mean(name, known)}; "
+                            f"known: {', '.join(sorted(known))}"
+                        )
         return self
 
     @property

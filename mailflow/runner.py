@@ -16,7 +16,7 @@ from pathlib import Path
 import schedule
 
 from .database import open_database
-from .delivery import SmtpSender
+from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError
 from .mailbox import ImapMailbox
 from .credentials import password_for
@@ -33,7 +33,8 @@ def server_worker(rules: Rules) -> Worker:
         if box.imap:
             mailboxes[name] = ImapMailbox(name, box.imap, box.processed, password_for(box.imap, f"mailbox {name}, IMAP"))
         if box.smtp:
-            senders[name] = SmtpSender(box.smtp, password_for(box.smtp, f"mailbox {name}, SMTP"), name)
+            smtp = SmtpSender(box.smtp, password_for(box.smtp, f"mailbox {name}, SMTP"), name)
+            senders[name] = RateLimitedSender(smtp, rules.send_rate_per_minute) if rules.send_rate_per_minute else smtp
     return Worker(rules, open_database(rules.database_path), mailboxes, senders)
 
 

@@ -16,15 +16,15 @@ import dataclasses
 import json
 import logging
 from datetime import datetime, timedelta, timezone
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from . import outbox, registrants
+from . import outbox, registrants, releases
 from .classify import AUTOMATIC_INTENTS, Classification, classify
 from .database import now
-from .errors import ConnectionFailed, MessageError
+from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import match_event
 from .mailbox import Mailbox
 from .message import IncomingMessage, message_id_of, message_key, parse_message
@@ -42,6 +42,7 @@ class PassReport:
     recorded: int = 0
     processed: int = 0
     quarantined: int = 0
+    announced: int = 0
     sent: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
@@ -54,7 +55,9 @@ class Worker:
         db: sqlite_utils.Database,
         mailboxes: Mapping[str, Mailbox],
         senders: Mapping[str, Sender],
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ):
+        self.clock = clock
         self.rules = rules
         self.db = db
         self.mailboxes = mailboxes
@@ -89,6 +92,12 @@ class Worker:
         finally:
             for mailbox in self.mailboxes.values():
                 mailbox.close()
+        if not self.stop_requested:
+            try:
+                report.announced = releases.fan_out_all(self.db, self.rules, self.replies, self.clock())
+            except (MailflowError, TemplateProblem) as exc:
+                log.error("releases not sent: %s", exc)
+                report.errors.append(str(exc))
         if not self.stop_requested:
             addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
             counts = outbox.drain(self.db, self.senders, addresses, lambda: self.stop_requested)
@@ -228,8 +237,9 @@ class Worker:
         event = match_event(self.rules, incoming)
         registrant = None
         if incoming.sender and verdict.intent == "interest":
+            status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
             registrant = registrants.register(
-                self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience, row["id"]
+                self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience, row["id"], status
             )
         elif incoming.sender and verdict.intent == "cancellation":
             registrant = registrants.cancel(self.db, event.id, incoming.sender)

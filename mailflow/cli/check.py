@@ -32,7 +32,7 @@ def check(ctx: click.Context) -> None:
     if problems:
         ctx.exit(1)
     click.echo(f"{path}: ok ({len(rules.mailboxes)} mailboxes, {len(rules.events)} events, "
-               f"{sum(len(v) for v in rules.replies.values())} templates)")
+               f"{sum(len(v) for v in (*rules.replies.values(), *rules.announcements.values()))} templates)")
 
 
 @main.command("classify")

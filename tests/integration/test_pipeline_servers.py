@@ -142,7 +142,8 @@ def test_tls_certificate_is_verified(servers, tmp_path):
     rules_path = write_rules(tmp_path, dovecot, smtp)
     data = yaml.safe_load(rules_path.read_text())
     del data["mailboxes"]["german"], data["classification"]["audiences"]["german"]
-    data["replies"] = {intent: {"international": by["international"]} for intent, by in data["replies"].items()}
+    for section in ("replies", "announcements"):
+        data[section] = {kind: {"international": by["international"]} for kind, by in data[section].items()}
     data["mailboxes"]["international"]["imap"].update(port=dovecot.ssl_port, security="tls")
     rules_path.write_text(yaml.safe_dump(data))
     dovecot.append(INTL_USER, make_mail())

@@ -1,0 +1,88 @@
+"""Commands about the worker's state: `status`, and `outbox` with `retry` and `cancel`."""
+
+from __future__ import annotations
+
+import click
+
+from .. import outbox as outbox_lib
+from .. import status as status_lib
+from ..database import open_database
+from . import main, rules_from
+from .output import echo_json, echo_table
+
+OUTBOX_COLUMNS = [("id", "id", 5), ("state", "state", 9), ("kind", "kind", 22), ("recipient", "recipient", 32),
+                  ("attempts", "tries", 5), ("sent_at", "sent at", 25), ("error", "error", 50)]
+
+
+@main.group(invoke_without_command=True)
+@click.option("--failed", is_flag=True, help="Only mails the server refused for good.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def outbox(ctx: click.Context, failed: bool, as_json: bool) -> None:
+    """List the outbox (replies, notices, releases); `retry` and `cancel` act on one mail."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = outbox_lib.listing(open_database(rules_from(ctx).database_path), outbox_lib.FAILED if failed else None)
+    if as_json:
+        echo_json(rows)
+    elif rows:
+        echo_table(rows, OUTBOX_COLUMNS)
+    else:
+        click.echo("no failed mails" if failed else "the outbox is empty")
+
+
+@outbox.command()
+@click.argument("outbox_id", metavar="ID", type=int, required=False)
+@click.option("--all-failed", is_flag=True, help="Every failed mail.")
+@click.pass_context
+def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
+    """Queue a failed mail again (attempts start from 0); the next pass sends it."""
+    if (outbox_id is None) == (not all_failed):
+        raise click.UsageError("give one outbox number (see `mailflow outbox --failed`) or --all-failed")
+    db = open_database(rules_from(ctx).database_path)
+    rows = outbox_lib.retry_all_failed(db) if all_failed else [outbox_lib.retry(db, outbox_id)]
+    for row in rows:
+        click.echo(f"outbox {row['id']} to {row['recipient']} queued again (last error: {row['error']})")
+    if not rows:
+        click.echo("no failed mails")
+
+
+@outbox.command()
+@click.argument("outbox_id", metavar="ID", type=int)
+@click.pass_context
+def cancel(ctx: click.Context, outbox_id: int) -> None:
+    """Never send outbox mail ID (queued or failed); a sent mail cannot be cancelled."""
+    row, changed = outbox_lib.cancel(open_database(rules_from(ctx).database_path), outbox_id)
+    click.echo(f"outbox {row['id']} ({row['kind']} to {row['recipient']}) "
+               + ("cancelled; it will not be sent" if changed else "was already cancelled"))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Mailboxes, backlog, outbox and registrants at a glance (read-only)."""
+    rules = rules_from(ctx)
+    info = status_lib.status(open_database(rules.database_path), rules.mailboxes)
+    if as_json:
+        echo_json(info)
+        return
+    click.echo("mailboxes:")
+    for box in info["mailboxes"]:
+        note = "" if box["in_rules"] else " (no longer in rules.yaml)"
+        click.echo(f"  {box['mailbox']}{note}: last sync {box['last_sync'] or 'never'}, last UID {box['last_uid']}, "
+                   f"backlog {box['backlog']}, quarantined {box['quarantined']}, "
+                   f"connection {box['connection']}")
+    box = info["outbox"]
+    counts = ", ".join(f"{state} {n}" for state, n in box["by_state"].items()) or "empty"
+    click.echo(f"outbox: {counts}")
+    for row in box["failed"]:
+        click.echo(f"  failed {row['id']} {row['kind']} to {row['recipient']} after {row['attempts']} tries: "
+                   f"{row['error']}")
+    if box["failed"]:
+        click.echo("  (`mailflow outbox retry ID` or `mailflow outbox cancel ID`)")
+    click.echo(f"registrants: {info['registrants']['total']}")
+    for audience, by_status in info["registrants"]["by_audience"].items():
+        click.echo(f"  {audience}: " + ", ".join(f"{s} {n}" for s, n in by_status.items()))
+    click.echo(f"open questions: {info['open_questions']}")
+    click.echo(f"scheduled sends: {info['scheduled']}")

@@ -1,0 +1,142 @@
+"""Commands about people: registrants, set-audience, set-status, export-person, forget."""
+
+from __future__ import annotations
+
+import click
+
+from .. import people
+from ..database import open_database
+from . import main, rules_from
+from .output import echo_csv, echo_json, echo_table
+
+
+@main.command()
+@click.option("--event", "event_id", metavar="ID", help="Only this event (an id from rules.yaml).")
+@click.option("--audience", help="Only this audience (e.g. international, german).")
+@click.option("--status", type=click.Choice(people.STATUSES), help="Only registrants with this status.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (for a spreadsheet).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def registrants(ctx: click.Context, event_id: str | None, audience: str | None, status: str | None,
+                as_csv: bool, as_json: bool) -> None:
+    """Who registered: name, organisation, country, audience, status and what was sent when."""
+    rules = rules_from(ctx)
+    if audience is not None and audience not in rules.audiences:
+        raise click.BadParameter(f"no audience {audience!r} in rules.yaml (known: {', '.join(rules.audiences)})",
+                                 param_hint="--audience")
+    db = open_database(rules.database_path)
+    events = sorted({event.id for event in rules.events} | people.event_ids(db))
+    if event_id is not None and event_id not in events:
+        raise click.BadParameter(f"no event {event_id!r} (known: {', '.join(events)})", param_hint="--event")
+    rows = people.list_registrants(db, event_id=event_id, audience=audience, status=status)
+    if as_json:
+        echo_json(rows)
+        return
+    flat = [{**row, "sent": people.sent_summary(row["sent"])} for row in rows]
+    if as_csv:
+        echo_csv(flat)
+    elif flat:
+        echo_table(flat, [("id", "id", 4), ("name", "name", 22), ("organisation", "organisation", 22),
+                          ("country", "country", 12), ("address", "address", 32), ("audience", "audience", 13),
+                          ("status", "status", 10), ("sent", "sent", 60)])
+    else:
+        click.echo("no registrants" + (" match" if event_id or audience or status else " yet"))
+
+
+@main.command("set-audience")
+@click.argument("address")
+@click.argument("audience")
+@click.option("--event", "event_id", metavar="ID", help="Which registration, when they registered for several events.")
+@click.pass_context
+def set_audience(ctx: click.Context, address: str, audience: str, event_id: str | None) -> None:
+    """Correct a registrant's AUDIENCE (e.g. international or german); who and when is recorded."""
+    rules = rules_from(ctx)
+    changes = people.set_audience(open_database(rules.database_path), address, audience, rules.audiences,
+                                  by=people.current_user(), event_id=event_id)
+    _echo_changes(changes)
+
+
+@main.command("set-status")
+@click.argument("address")
+@click.argument("status", type=click.Choice(people.STATUSES))
+@click.option("--event", "event_id", metavar="ID", help="Which registration, when they registered for several events.")
+@click.pass_context
+def set_status(ctx: click.Context, address: str, status: str, event_id: str | None) -> None:
+    """Correct a registrant's STATUS; who and when is recorded."""
+    changes = people.set_status(open_database(rules_from(ctx).database_path), address, status,
+                                by=people.current_user(), event_id=event_id)
+    _echo_changes(changes)
+
+
+def _echo_changes(changes: list[dict]) -> None:
+    for c in changes:
+        if c["changed"]:
+            click.echo(f"{c['address']} ({c['event_id']}): {c['field']} {c['old']} -> {c['new']}, "
+                       f"recorded as corrected by {c['by']} at {c['at']}")
+        else:
+            click.echo(f"{c['address']} ({c['event_id']}): {c['field']} is already {c['new']}; nothing changed")
+
+
+@main.command("export-person")
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON (for a data access request).")
+@click.option("--include-raw", is_flag=True, help="Include the stored mails byte for byte.")
+@click.pass_context
+def export_person(ctx: click.Context, address: str, as_json: bool, include_raw: bool) -> None:
+    """Everything stored about ADDRESS: registrations, mails, replies, corrections."""
+    data = people.export_person(open_database(rules_from(ctx).database_path), address, include_raw)
+    if as_json or include_raw:
+        echo_json(data)
+        return
+    click.echo(f"stored about {data['address']}:")
+    for r in data["registrants"]:
+        click.echo(f"  registrant {r['id']} for {r['event_id']}: {r['name']}, {r['audience']}, {r['status']} "
+                   f"(since {r['created_at']})")
+    for m in data["messages"]:
+        click.echo(f"  mail {m['id']} in {m['mailbox']} ({m['relation']}), {m['recorded_at']}: "
+                   f"{m['subject']!r}, intent {m['intent']}")
+    for o in data["outbox"]:
+        click.echo(f"  outbox {o['id']} {o['kind']} to {o['recipient']}: {o['state']}"
+                   + (f" {o['sent_at']}" if o["sent_at"] else ""))
+    for c in data["corrections"]:
+        click.echo(f"  correction {c['id']}: {c['field']} {c['old']} -> {c['new']} by {c['by']} at {c['at']}")
+    for table, rows in data["other"].items():
+        click.echo(f"  {len(rows)} rows in table {table}")
+    click.echo("use --json for every field")
+
+
+@main.command()
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget(ctx: click.Context, address: str, yes: bool) -> None:
+    """Erase ADDRESS from the database (a GDPR erasure), including other mails that mention it."""
+    rules = rules_from(ctx)
+    people.refuse_own(address, rules.own_addresses)
+    db = open_database(rules.database_path)
+    person = people.find_person(db, address)
+    if person.found and not yes:
+        click.echo(f"this deletes everything stored about {person.address}:")
+        for table, ids in sorted(person.rows.items()):
+            if ids:
+                click.echo(f"  {table}: {len(ids)} rows")
+        click.confirm("delete it for good?", abort=True)
+    report = people.forget(db, address, protected=rules.own_addresses)
+    db.close()
+    parts = [f"{n} {table}" for table, n in sorted(report.deleted.items())]
+    click.echo(f"forgot {report.address}: deleted " + (", ".join(parts) if parts else "no rows (leftovers only)"))
+    click.echo(f"  mails: {report.messages_from_them} from them, {report.messages_mentioning_them} "
+               "from others that mention them")
+    if report.links_cleared:
+        click.echo(f"  {report.links_cleared} other registrations lost the link to a deleted mail")
+    for table in report.not_searched:
+        click.echo(f"  table {table} could not be searched; check it by hand", err=True)
+    if report.server_copies:
+        click.echo("  mailflow never deletes mail on the server; delete these copies there by hand:")
+        for copy in report.server_copies:
+            click.echo(f"    mailbox {copy['mailbox']} UID {copy['uid']} {copy['message_id'] or ''}".rstrip())
+    click.echo("  also check your backups and the worker's log files")
+    if report.files_still_mentioning:
+        raise click.ClickException("the address is still in " + ", ".join(report.files_still_mentioning)
+                                   + "; stop `mailflow run` and run this command again")
+    click.echo("  verified: the address is no longer in the database files")

@@ -1,0 +1,134 @@
+"""Commands that send what coordinators release: release, approve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import registrants, releases
+from ..database import open_database
+from ..errors import MailflowError
+from ..replies import Replies
+from ..runner import server_worker
+from . import main, rules_from, setup_logging
+from .output import echo_json, echo_table
+
+
+def _event_option(func):
+    return click.option("--event", "event_id", help="Event id from rules.yaml [default: the first event].")(func)
+
+
+def _common(func):
+    for option in reversed([
+        click.option("--yes", is_flag=True, help="Do not ask for confirmation."),
+        click.option("--dry-run", is_flag=True, help="Show what would be sent, then stop."),
+        click.option("--queue-only", is_flag=True, help="Queue the mails; the running daemon sends them."),
+        click.option("--json", "as_json", is_flag=True, help="Print the preview as JSON."),
+        _event_option,
+    ]):
+        func = option(func)
+    return func
+
+
+@main.group()
+def release() -> None:
+    """Release the agenda or the access details to every eligible registrant."""
+
+
+@release.command("agenda")
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach this file.")
+@click.option("--text", "text_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Send this text (or Markdown) file inline.")
+@_common
+@click.pass_context
+def release_agenda(ctx, file_, text_file, **options) -> None:
+    """Send the agenda (a new version goes to earlier recipients as an update)."""
+    text = text_file.read_text(encoding="utf-8") if text_file else None
+    _release(ctx, releases.AGENDA, dict(text=text, attachment=file_), **options)
+
+
+@release.command("access")
+@click.option("--link", required=True, help="The meeting link.")
+@click.option("--details", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A text file with dial-in details.")
+@_common
+@click.pass_context
+def release_access(ctx, link, details, **options) -> None:
+    """Send the access link (only to approved registrants when rules.yaml requires approval)."""
+    text = details.read_text(encoding="utf-8") if details else None
+    _release(ctx, releases.ACCESS, dict(text=text, link=link), **options)
+
+
+def _release(ctx, kind, contents, event_id, yes, dry_run, queue_only, as_json) -> None:
+    rules = rules_from(ctx)
+    event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
+    db = open_database(rules.database_path)
+    replies = Replies(rules.templates_path)
+    candidate, is_new = releases.candidate(db, event.id, kind, **contents)
+    shown = releases.preview(db, rules, replies, candidate)
+    if as_json:
+        echo_json(shown)
+    else:
+        _print_preview(shown, is_new)
+    if dry_run or shown["total"] == 0 and not is_new:
+        return
+    if not yes and not click.confirm(f"Send {kind} v{candidate.version} to {shown['total']} registrants?"):
+        raise click.Abort()
+    saved = releases.save(db, candidate, "cli") if is_new else candidate
+    with click.progressbar(length=shown["total"], label="queueing") as bar:
+        queued = releases.fan_out(db, rules, replies, saved, progress=bar.update)
+    click.echo(f"queued {queued} mails ({kind} v{saved.version})")
+    if queue_only:
+        return
+    _send_queued(rules, queued)
+
+
+def _send_queued(rules, count: int) -> None:
+    setup_logging(False)
+    worker = server_worker(rules)
+    from .. import outbox
+
+    addresses = {name: box.address for name, box in rules.mailboxes.items()}
+    try:
+        with click.progressbar(length=count, label="sending") as bar:
+            counts = outbox.drain(worker.db, worker.senders, addresses, on_sent=bar.update)
+    finally:
+        for sender in worker.senders.values():
+            sender.close()
+    click.echo(f"sent {counts[outbox.SENT]}, failed {counts[outbox.FAILED]}, deferred {counts['deferred']}")
+
+
+def _print_preview(shown: dict, is_new: bool) -> None:
+    info = shown["release"]
+    state = "new version" if is_new else "unchanged, already released"
+    click.echo(f"{info['kind']} v{info['version']} for event {info['event']} ({state})")
+    click.echo("registrants by status: " + ", ".join(f"{k} {v}" for k, v in sorted(shown["registrants_by_status"].items())))
+    if not shown["recipients"]:
+        click.echo("nobody is waiting for this release")
+        return
+    echo_table(shown["recipients"], [("audience", "audience", 14), ("status", "status", 11),
+                                     ("template", "template", 14), ("count", "count", 6)])
+    for key, sample in shown["samples"].items():
+        click.echo(f"\n--- sample {key} to {sample['to']}"
+                   + (f" (attached: {', '.join(sample['attachments'])})" if sample["attachments"] else ""))
+        click.echo(f"Subject: {sample['subject']}\n")
+        click.echo(sample["text"])
+
+
+@main.command()
+@click.argument("address", required=False)
+@click.option("--all-pending", is_flag=True, help="Approve every pending registrant.")
+@_event_option
+@click.pass_context
+def approve(ctx, address: str | None, all_pending: bool, event_id: str | None) -> None:
+    """Approve a pending registrant, so they receive the access details."""
+    if bool(address) == all_pending:
+        raise click.UsageError("give an ADDRESS or --all-pending")
+    rules = rules_from(ctx)
+    event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
+    approved = registrants.approve(open_database(rules.database_path), event.id, address)
+    if address and not approved:
+        raise MailflowError(f"{address} is not a pending registrant of {event.id}; see `mailflow registrants --status pending`")
+    click.echo(f"approved {len(approved)}: {', '.join(approved)}" if approved else "nobody is pending")
+    click.echo("they get the access details with the next pass of `mailflow run`")

@@ -1,0 +1,415 @@
+"""Releases: the agenda and the access details promised "in due course", and reminders.
+
+A release is a versioned record (event, kind, version). Fan-out never sends
+directly: it queues one outbox row per eligible registrant with the kind
+`release:agenda:v2`, and a unique (registrant, kind) key makes every fan-out
+idempotent. So the same function serves a fresh release, a crash in the middle,
+a late registrant and a newly approved one: each call queues what is missing.
+
+Reminders are rows in `scheduled` with a due time; the row is marked done in
+the same transaction that queues the mails, so a restarted daemon sends an
+overdue reminder once, and a reminder whose moment has passed the event's end
+is skipped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import logging
+import mimetypes
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from . import outbox
+from .countries import country_of
+from .database import now
+from .errors import MailflowError
+from .invitation import event_calendar
+from .outbox import Attachment
+from .registrants import APPROVED, PENDING, REGISTERED
+from .replies import Replies, event_context
+from .rules import Event, Rules
+
+log = logging.getLogger(__name__)
+
+AGENDA, ACCESS, REMINDER = "agenda", "access", "reminder"
+ACTIVE = (REGISTERED, PENDING, APPROVED)
+FAN_OUT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Release:
+    """One version of an agenda or of the access details; `id` is None until saved."""
+
+    event_id: str
+    kind: str
+    version: int
+    text: str | None = None
+    link: str | None = None
+    attachment_name: str | None = None
+    attachment: bytes | None = None
+    id: int | None = None
+
+    @property
+    def outbox_kind(self) -> str:
+        return f"release:{self.kind}:v{self.version}"
+
+    @property
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for part in (self.text or "", self.link or "", self.attachment_name or ""):
+            digest.update(part.encode() + b"\0")
+        digest.update(self.attachment or b"")
+        return digest.hexdigest()
+
+
+def _row_to_release(row: dict) -> Release:
+    return Release(
+        event_id=row["event_id"], kind=row["kind"], version=row["version"], text=row["text"], link=row["link"],
+        attachment_name=row["attachment_name"], attachment=row["attachment"], id=row["id"],
+    )
+
+
+def latest(db: sqlite_utils.Database, event_id: str, kind: str) -> Release | None:
+    rows = list(db["releases"].rows_where("event_id = ? and kind = ?", [event_id, kind], order_by="version desc", limit=1))
+    return _row_to_release(rows[0]) if rows else None
+
+
+def candidate(
+    db: sqlite_utils.Database, event_id: str, kind: str, *, text: str | None = None, link: str | None = None,
+    attachment: Path | None = None,
+) -> tuple[Release, bool]:
+    """The release these contents make: (release, is_new). Unchanged contents give the latest version back."""
+    if kind not in (AGENDA, ACCESS):
+        raise MailflowError(f"unknown release kind {kind!r}; use agenda or access")
+    if kind == ACCESS and not link:
+        raise MailflowError("access details need a link (--link URL)")
+    if kind == AGENDA and not (text or attachment):
+        raise MailflowError("an agenda needs a text (--text FILE) or a file (--file FILE)")
+    data = None
+    if attachment is not None:
+        try:
+            data = attachment.read_bytes()
+        except OSError as exc:
+            raise MailflowError(f"cannot read {attachment}: {exc.strerror}") from None
+    current = latest(db, event_id, kind)
+    new = Release(event_id, kind, (current.version + 1) if current else 1, text, link,
+                  attachment.name if attachment else None, data)
+    if current and current.content_hash == new.content_hash:
+        return current, False
+    return new, True
+
+
+def save(db: sqlite_utils.Database, release: Release, source: str) -> Release:
+    db["releases"].insert({
+        "event_id": release.event_id, "kind": release.kind, "version": release.version, "text": release.text,
+        "link": release.link, "attachment_name": release.attachment_name, "attachment": release.attachment,
+        "content_hash": release.content_hash, "source": source, "created_at": now(),
+    })
+    saved = latest(db, release.event_id, release.kind)
+    assert saved is not None
+    log.info("event=%s release %s v%s saved (%s)", release.event_id, release.kind, release.version, source)
+    return saved
+
+
+def sync_from_rules(db: sqlite_utils.Database, rules: Rules, moment: datetime) -> list[Release]:
+    """Releases rules.yaml declares (released: true, or send_at reached) become versioned records."""
+    created = []
+    for event in rules.events:
+        agenda, access = event.releases.agenda, event.releases.access
+        wanted = []
+        if agenda.released or (agenda.send_at and event.zoned(agenda.send_at) <= moment):
+            text = _read_text(rules, agenda.text) if agenda.text else None
+            wanted.append((AGENDA, {"text": text, "attachment": rules.resolve(agenda.file) if agenda.file else None}))
+        if access.released or (access.send_at and event.zoned(access.send_at) <= moment):
+            details = _read_text(rules, access.details) if access.details else None
+            wanted.append((ACCESS, {"text": details, "link": access.link}))
+        for kind, contents in wanted:
+            release, is_new = candidate(db, event.id, kind, **contents)
+            if is_new:
+                created.append(save(db, release, "rules.yaml"))
+    return created
+
+
+def _read_text(rules: Rules, path: Path) -> str:
+    try:
+        return rules.resolve(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MailflowError(f"{rules.source}: cannot read release file {path}: {exc}") from None
+
+
+def eligible_statuses(event: Event, kind: str) -> tuple[str, ...]:
+    """Access is not for anyone who can send a mail: with approval required, only approved ones."""
+    if kind == ACCESS and event.releases.access.require_approval:
+        return (APPROVED,)
+    if kind == ACCESS:
+        return (REGISTERED, APPROVED)
+    return ACTIVE
+
+
+@dataclass(frozen=True)
+class Delivery:
+    registrant: dict
+    template_kind: str           # agenda, agenda_update, access, reminder
+    previous_version: int | None = None
+
+
+def plan(db: sqlite_utils.Database, rules: Rules, release: Release) -> list[Delivery]:
+    """Who should get this release and with which template; those who have it are left out."""
+    event = event_by_id(rules, release.event_id)
+    statuses = eligible_statuses(event, release.kind)
+    marks = ",".join("?" * len(statuses))
+    rows = db.query(
+        f"""select r.*, (select max(cast(substr(o.kind, length(?) + 1) as integer)) from outbox o
+                         where o.registrant_id = r.id and o.kind like ? and o.state != 'cancelled') as got
+            from registrants r where r.event_id = ? and r.status in ({marks}) order by r.id""",
+        [f"release:{release.kind}:v", f"release:{release.kind}:v%", release.event_id, *statuses],
+    )
+    deliveries = []
+    for row in rows:
+        got = row.pop("got")
+        if got is not None and got >= release.version:
+            continue
+        if release.kind == AGENDA and got is not None:
+            deliveries.append(Delivery(row, "agenda_update", got))
+        else:
+            deliveries.append(Delivery(row, release.kind))
+    return deliveries
+
+
+def event_by_id(rules: Rules, event_id: str) -> Event:
+    for event in rules.events:
+        if event.id == event_id:
+            return event
+    raise MailflowError(f"no event {event_id!r} in {rules.source}; known: {', '.join(e.id for e in rules.events)}")
+
+
+def times_context(event: Event, address: str) -> dict[str, str]:
+    """The event's times in its own zone and, when the registrant's country is known, in theirs."""
+    start, end = event.starts_at, event.ends_at
+    shown = {"event": f"{start:%H:%M}–{end:%H:%M} {start.tzname()}", "local": "", "local_zone": ""}
+    where = country_of(address)
+    if where and ZoneInfo(where[1]).utcoffset(start.replace(tzinfo=None)) != start.utcoffset():
+        zone = ZoneInfo(where[1])
+        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+        city = where[1].rpartition("/")[2].replace("_", " ")
+        shown.update(local=f"{local_start:%H:%M}–{local_end:%H:%M} {city} time", local_zone=where[1])
+    return shown
+
+
+def render_delivery(
+    rules: Rules, replies: Replies, release: Release | None, delivery: Delivery, *,
+    previous: Release | None = None, reminder: str = "", access: Release | None = None,
+) -> dict[str, Any]:
+    """Subject, text and attachments of one release or reminder mail."""
+    registrant = delivery.registrant
+    event = event_by_id(rules, registrant["event_id"])
+    audience = registrant["audience"] or rules.audiences[0]
+    template = rules.announcements.get(delivery.template_kind, {}).get(audience)  # type: ignore[call-overload]
+    if not template:
+        raise MailflowError(
+            f"{rules.source}: no template for announcements.{delivery.template_kind}.{audience}; add one"
+        )
+    mailbox = rules.mailbox_for_audience(audience)
+    box = rules.mailboxes[mailbox]
+    access_release = release if release and release.kind == ACCESS else access
+    context = {
+        "event": {**event_context(event), "times": times_context(event, registrant["address"])},
+        "registrant": {"name": registrant["name"] or "", "address": registrant["address"],
+                       "first_name": (registrant["name"] or "").split(" ")[0]},
+        "coordinator": {"name": box.coordinator, "address": box.address},
+        "agenda": _agenda_context(release, previous) if release and release.kind == AGENDA else None,
+        "access": {"link": access_release.link, "details": access_release.text or ""} if access_release else None,
+        "reminder": {"before": reminder},
+    }
+    rendered = replies.render(template, context)
+    attachments: list[Attachment] = []
+    if release and release.kind == AGENDA and release.attachment is not None:
+        content_type = mimetypes.guess_type(release.attachment_name or "")[0] or "application/octet-stream"
+        attachments.append(Attachment(release.attachment_name or "agenda", content_type, release.attachment))
+    if delivery.template_kind in (ACCESS, REMINDER):
+        ics = event_calendar(event, box.address, access_release.link if access_release else None)
+        attachments.append(Attachment("invitation.ics", "text/calendar", ics, (("method", "PUBLISH"),)))
+    return {"mailbox": mailbox, "box": box, "subject": rendered.subject, "text": rendered.text,
+            "attachments": tuple(attachments)}
+
+
+def sample_announcement_context(rules: Rules, mailbox: str) -> dict[str, Any]:
+    """Every variable an announcement template may use, for `mailflow check`."""
+    event = rules.events[0]
+    box = rules.mailboxes[mailbox]
+    return {
+        "event": {**event_context(event), "times": times_context(event, "nino.beridze@tbilisi.gov.ge")},
+        "registrant": {"name": "Nino Beridze", "address": "nino.beridze@tbilisi.gov.ge", "first_name": "Nino"},
+        "coordinator": {"name": box.coordinator, "address": box.address},
+        "agenda": {"version": 2, "text": "13:00 Welcome\n13:15 Keynote", "attachment": "agenda.pdf",
+                   "changes": "-13:15 Panel\n+13:15 Keynote"},
+        "access": {"link": "https://meet.example/abc", "details": "Meeting ID 123"},
+        "reminder": {"before": "1 day"},
+    }
+
+
+def _agenda_context(release: Release, previous: Release | None) -> dict[str, Any]:
+    changes = ""
+    if previous and previous.text and release.text:
+        diff = difflib.unified_diff(previous.text.splitlines(), release.text.splitlines(),
+                                    f"version {previous.version}", f"version {release.version}", lineterm="", n=1)
+        changes = "\n".join(diff)
+    return {"version": release.version, "text": release.text or "", "attachment": release.attachment_name or "",
+            "changes": changes}
+
+
+def _queue(db: sqlite_utils.Database, kind: str, delivery: Delivery, mail: dict) -> None:
+    box = mail["box"]
+    message_id = outbox.new_message_id(box.address)
+    raw = outbox.compose(
+        from_name=box.coordinator, from_address=box.address, to_name=delivery.registrant["name"] or "",
+        to_address=delivery.registrant["address"], subject=mail["subject"], text=mail["text"],
+        message_id=message_id, auto_submitted="auto-generated", attachments=mail["attachments"],
+    )
+    outbox.enqueue(db, raw=raw, message_id=message_id, kind=kind, mailbox=mail["mailbox"],
+                   recipient=delivery.registrant["address"], subject=mail["subject"],
+                   registrant_id=delivery.registrant["id"])
+
+
+def fan_out(
+    db: sqlite_utils.Database, rules: Rules, replies: Replies, release: Release,
+    progress: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Queue this release for everyone eligible who does not have it yet; returns how many were queued."""
+    deliveries = plan(db, rules, release)
+    previous_versions: dict[int, Release | None] = {}
+    access = latest(db, release.event_id, ACCESS) if release.kind == AGENDA else None
+    queued = 0
+    for start in range(0, len(deliveries), FAN_OUT_BATCH):
+        with db.atomic():
+            for delivery in deliveries[start:start + FAN_OUT_BATCH]:
+                previous = None
+                if delivery.previous_version is not None:
+                    if delivery.previous_version not in previous_versions:
+                        previous_versions[delivery.previous_version] = _version(db, release, delivery.previous_version)
+                    previous = previous_versions[delivery.previous_version]
+                mail = render_delivery(rules, replies, release, delivery, previous=previous,
+                                       access=access if _may_have_access(rules, delivery) else None)
+                _queue(db, release.outbox_kind, delivery, mail)
+                queued += 1
+        progress(min(FAN_OUT_BATCH, len(deliveries) - start))
+    if queued:
+        log.info("event=%s release %s v%s queued for %s registrants", release.event_id, release.kind,
+                 release.version, queued)
+    return queued
+
+
+def _may_have_access(rules: Rules, delivery: Delivery) -> bool:
+    event = event_by_id(rules, delivery.registrant["event_id"])
+    return delivery.registrant["status"] in eligible_statuses(event, ACCESS)
+
+
+def _version(db: sqlite_utils.Database, release: Release, version: int) -> Release | None:
+    rows = list(db["releases"].rows_where("event_id = ? and kind = ? and version = ?",
+                                          [release.event_id, release.kind, version]))
+    return _row_to_release(rows[0]) if rows else None
+
+
+def fan_out_all(db: sqlite_utils.Database, rules: Rules, replies: Replies, moment: datetime) -> int:
+    """Every pass: releases from rules.yaml, then what is missing for late or newly approved registrants."""
+    sync_from_rules(db, rules, moment)
+    queued = 0
+    for event in rules.events:
+        for kind in (AGENDA, ACCESS):
+            release = latest(db, event.id, kind)
+            if release is not None:
+                queued += fan_out(db, rules, replies, release)
+    return queued + run_due_reminders(db, rules, replies, moment)
+
+
+def preview(db: sqlite_utils.Database, rules: Rules, replies: Replies, release: Release) -> dict[str, Any]:
+    """What a release would do: recipients per audience and status, one rendered sample per template."""
+    deliveries = plan(db, rules, release)
+    counts = Counter((d.registrant["audience"], d.registrant["status"], d.template_kind) for d in deliveries)
+    samples: dict[str, dict] = {}
+    for delivery in deliveries:
+        key = f"{delivery.template_kind}/{delivery.registrant['audience']}"
+        if key not in samples:
+            previous = _version(db, release, delivery.previous_version) if delivery.previous_version else None
+            mail = render_delivery(rules, replies, release, delivery, previous=previous)
+            samples[key] = {"to": delivery.registrant["address"], "subject": mail["subject"], "text": mail["text"],
+                            "attachments": [a.filename for a in mail["attachments"]]}
+    excluded = list(db.query(
+        "select status, count(*) as n from registrants where event_id = ? group by status", [release.event_id]))
+    return {
+        "release": {"event": release.event_id, "kind": release.kind, "version": release.version},
+        "recipients": [{"audience": a, "status": s, "template": t, "count": n} for (a, s, t), n in sorted(counts.items())],
+        "total": len(deliveries),
+        "registrants_by_status": {row["status"]: row["n"] for row in excluded},
+        "samples": samples,
+    }
+
+
+# -- reminders ---------------------------------------------------------------
+
+
+def ensure_schedule(db: sqlite_utils.Database, rules: Rules) -> None:
+    """One `scheduled` row per reminder in rules.yaml, with its due time in UTC."""
+    for event in rules.events:
+        for reminder in event.reminders:
+            due = (event.starts_at - reminder.delta).astimezone(timezone.utc)
+            db["scheduled"].insert(
+                {"event_id": event.id, "name": f"reminder:{reminder.before}", "due_at": due.isoformat(),
+                 "state": "pending"},
+                ignore=True,
+            )
+
+
+def run_due_reminders(db: sqlite_utils.Database, rules: Rules, replies: Replies, moment: datetime) -> int:
+    ensure_schedule(db, rules)
+    events = {e.id: e for e in rules.events}
+    queued = 0
+    due = list(db["scheduled"].rows_where("state = 'pending' and due_at <= ?",
+                                          [moment.astimezone(timezone.utc).isoformat()], order_by="due_at"))
+    for row in due:
+        event = events.get(row["event_id"])
+        if event is None:
+            continue
+        if moment > event.ends_at:
+            db["scheduled"].update(row["id"], {"state": "skipped", "done_at": now(),
+                                               "note": "the event was over when the reminder came due"})
+            log.warning("event=%s %s skipped: the event is over", event.id, row["name"])
+            continue
+        with db.atomic():
+            queued += _send_reminder(db, rules, replies, event, row["name"])
+            db["scheduled"].update(row["id"], {"state": "done", "done_at": now()})
+        log.info("event=%s %s queued", event.id, row["name"])
+    return queued
+
+
+def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Event, name: str) -> int:
+    before = name.partition(":")[2]
+    access = latest(db, event.id, ACCESS)
+    marks = ",".join("?" * len(ACTIVE))
+    registrants = list(db.query(f"select * from registrants where event_id = ? and status in ({marks}) order by id",
+                                [event.id, *ACTIVE]))
+    for registrant in registrants:
+        delivery = Delivery(registrant, REMINDER)
+        mail = render_delivery(rules, replies, None, delivery, reminder=_spoken(before),
+                               access=access if _may_have_access(rules, delivery) else None)
+        _queue(db, name, delivery, mail)
+    return len(registrants)
+
+
+def _spoken(before: str) -> str:
+    amount, unit = int(before[:-1]), before[-1]
+    word = {"d": "day", "h": "hour", "m": "minute"}[unit]
+    return f"{amount} {word}{'' if amount == 1 else 's'}"
+
+
+def next_due(db: sqlite_utils.Database) -> list[dict]:
+    return list(db["scheduled"].rows_where("state = 'pending'", order_by="due_at"))

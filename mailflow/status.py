@@ -1,0 +1,79 @@
+"""`mailflow status`: what the worker has done and what waits, read from the database only.
+
+Read-only, so it is safe to run while the daemon works. What only the running
+daemon knows (IMAP IDLE or polling, the next scheduled sends) is not in the
+database yet: those keys say "unknown" until the daemon records them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlite_utils
+
+from .history import open_questions
+
+UNKNOWN = "unknown"
+
+
+def status(db: sqlite_utils.Database, mailboxes: Iterable[str]) -> dict:
+    """Per mailbox: last sync, backlog, quarantine; the outbox by state with failures; registrants by audience."""
+    return {
+        "mailboxes": _mailboxes(db, list(mailboxes)),
+        "outbox": _outbox(db),
+        "registrants": _registrants(db),
+        "open_questions": len(open_questions(db)),
+        # Filled in by the daemon later (next reminders and releases); not recorded yet.
+        "scheduled": UNKNOWN,
+    }
+
+
+def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
+    counts: dict[tuple[str, str], int] = {
+        (row["mailbox"], row["state"]): row["n"]
+        for row in db.query("select mailbox, state, count(*) as n from messages group by mailbox, state")
+    }
+    unmarked = {row["mailbox"]: row["n"] for row in db.query(
+        "select mailbox, count(*) as n from messages where marked_on_server = 0 "
+        "and state in ('processed', 'quarantined') group by mailbox")}
+    syncs: dict[str, list[dict]] = {}
+    for row in db.query("select mailbox, folder, uidvalidity, last_uid, last_sync from sync_state order by 1, 2"):
+        syncs.setdefault(row["mailbox"], []).append(row)
+    # Mailboxes in rules.yaml first (even never synced), then any the database still knows.
+    known = list(dict.fromkeys([*names, *syncs, *(mailbox for mailbox, _ in counts)]))
+    result = []
+    for name in known:
+        folders = syncs.get(name, [])
+        result.append({
+            "mailbox": name,
+            "in_rules": name in names,
+            "folders": [{k: row[k] for k in ("folder", "uidvalidity", "last_uid", "last_sync")} for row in folders],
+            "last_sync": max((row["last_sync"] for row in folders if row["last_sync"]), default=None),
+            "last_uid": max((row["last_uid"] for row in folders if row["last_uid"] is not None), default=None),
+            "backlog": counts.get((name, "recorded"), 0),
+            "quarantined": counts.get((name, "quarantined"), 0),
+            "processed": counts.get((name, "processed"), 0),
+            "not_marked_on_server": unmarked.get(name, 0),
+            # IDLE / polling / disconnected: only the running daemon knows; not recorded yet.
+            "connection": UNKNOWN,
+        })
+    return result
+
+
+def _outbox(db: sqlite_utils.Database) -> dict:
+    by_state = {row["state"]: row["n"] for row in db.query(
+        "select state, count(*) as n from outbox group by state order by state")}
+    failed = list(db.query(
+        "select id, kind, mailbox, recipient, subject, attempts, error, created_at from outbox "
+        "where state = 'failed' order by id"))
+    return {"by_state": by_state, "total": sum(by_state.values()), "failed": failed}
+
+
+def _registrants(db: sqlite_utils.Database) -> dict:
+    by_audience: dict[str, dict[str, int]] = {}
+    total = 0
+    for row in db.query("select coalesce(audience, 'unknown') as audience, status, count(*) as n "
+                        "from registrants group by 1, 2 order by 1, 2"):
+        by_audience.setdefault(row["audience"], {})[row["status"]] = row["n"]
+        total += row["n"]
+    return {"by_audience": by_audience, "total": total}

@@ -1,0 +1,181 @@
+"""Releases and reminders on a real SQLite file with a controllable clock (no servers)."""
+
+from datetime import datetime, timezone
+from email import message_from_bytes, policy
+
+import icalendar
+import pytest
+
+from mailflow import registrants, releases
+from mailflow.database import open_database
+from mailflow.delivery import FolderSender
+from mailflow.invitation import event_calendar
+from mailflow.mailbox import MaildirMailbox
+from mailflow.replies import Replies
+from mailflow.rules import load_rules
+from mailflow.worker import Worker
+from tests.helpers import REPO, make_mail
+
+RULES = load_rules(REPO / "rules.yaml")
+EVENT = RULES.events[0]
+
+
+class Clock:
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def env(tmp_path):
+    for name in ("international", "german"):
+        for sub in ("new", "cur", "tmp"):
+            (tmp_path / "mail" / name / sub).mkdir(parents=True)
+    clock = Clock(datetime(2020, 9, 20, tzinfo=timezone.utc))
+    db = open_database(tmp_path / "t.db")
+    sender = FolderSender(tmp_path / "sent")
+    boxes = {n: MaildirMailbox(n, tmp_path / "mail" / n) for n in RULES.mailboxes}
+    worker = Worker(RULES, db, boxes, {n: sender for n in RULES.mailboxes}, clock=clock)
+    return tmp_path, worker, clock
+
+
+def deliver(tmp_path, raw, name, mailbox="international"):
+    (tmp_path / "mail" / mailbox / "new" / name).write_bytes(raw)
+
+
+def sent_mails(tmp_path):
+    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted((tmp_path / "sent").glob("*.eml"))]
+
+
+def by_kind(db, kind_prefix):
+    return sorted(r["recipient"] for r in db["outbox"].rows_where("kind like ?", [kind_prefix + "%"]))
+
+
+def register(worker, tmp_path, count, start=0):
+    for i in range(start, start + count):
+        deliver(tmp_path, make_mail(sender=f"expert{i}@city{i}.gov.ge"), f"{i:05d}")
+    worker.run_once()
+
+
+def test_agenda_goes_to_active_registrants_only(env):
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 5)
+    registrants.cancel(worker.db, EVENT.id, "expert1@city1.gov.ge")
+    registrants.mark_undeliverable(worker.db, "expert2@city2.gov.ge")
+    replies = Replies(RULES.templates_path)
+    release, is_new = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Welcome\n13:15 Panel\n")
+    assert is_new and release.version == 1
+    shown = releases.preview(worker.db, RULES, replies, release)
+    assert shown["total"] == 3 and shown["registrants_by_status"] == {"registered": 3, "cancelled": 1, "bounced": 1}
+    assert "13:15 Panel" in shown["samples"]["agenda/international"]["text"]
+    saved = releases.save(worker.db, release, "test")
+    assert releases.fan_out(worker.db, RULES, replies, saved) == 3
+    assert releases.fan_out(worker.db, RULES, replies, saved) == 0       # idempotent
+    assert by_kind(worker.db, "release:agenda") == ["expert0@city0.gov.ge", "expert3@city3.gov.ge", "expert4@city4.gov.ge"]
+
+
+def test_late_registrant_gets_ack_then_agenda(env):
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 2)
+    replies = Replies(RULES.templates_path)
+    release, _ = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Welcome\n")
+    releases.fan_out(worker.db, RULES, replies, releases.save(worker.db, release, "test"))
+    worker.run_once()
+    register(worker, tmp_path, 1, start=2)
+    late = list(worker.db["outbox"].rows_where("recipient = ?", ["expert2@city2.gov.ge"], order_by="id"))
+    assert [r["kind"] for r in late] == ["reply:interest", "release:agenda:v1"]
+    assert all(r["state"] == "sent" for r in late)
+
+
+def test_agenda_v2_is_an_update_for_v1_recipients_with_the_changes(env):
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 2)
+    replies = Replies(RULES.templates_path)
+    v1, _ = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Welcome\n13:15 Panel\n")
+    releases.fan_out(worker.db, RULES, replies, releases.save(worker.db, v1, "test"))
+    worker.run_once()
+    registrants.cancel(worker.db, EVENT.id, "expert1@city1.gov.ge")
+    register(worker, tmp_path, 1, start=2)                     # gets v1 as a late registrant
+    same, is_new = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Welcome\n13:15 Panel\n")
+    assert not is_new and same.version == 1
+    v2, is_new = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Welcome\n13:15 Keynote\n")
+    assert is_new and v2.version == 2
+    assert releases.fan_out(worker.db, RULES, replies, releases.save(worker.db, v2, "test")) == 2
+    assert by_kind(worker.db, "release:agenda:v2") == ["expert0@city0.gov.ge", "expert2@city2.gov.ge"]
+    worker.run_once()
+    update = next(m for m in sent_mails(tmp_path) if m["Subject"].startswith("Updated agenda"))
+    body = update.get_content()
+    assert "-13:15 Panel" in body and "+13:15 Keynote" in body
+
+
+def test_access_needs_approval_when_rules_say_so(env):
+    tmp_path, worker, clock = env
+    data = RULES.model_dump()
+    data["events"][0]["releases"]["access"] = {"released": True, "link": "https://meet.example/x", "require_approval": True}
+    worker.rules = type(RULES).model_validate({**data, "source": RULES.source})
+    register(worker, tmp_path, 3)
+    assert {r["status"] for r in worker.db["registrants"].rows} == {"pending"}
+    assert by_kind(worker.db, "release:access") == []
+    registrants.approve(worker.db, EVENT.id, "expert1@city1.gov.ge")
+    worker.run_once()
+    assert by_kind(worker.db, "release:access") == ["expert1@city1.gov.ge"]
+    access = next(m for m in sent_mails(tmp_path) if m["Subject"].startswith("Access link"))
+    assert "https://meet.example/x" in access.get_body(("plain",)).get_content()
+    (ics,) = [p for p in access.iter_attachments() if p.get_content_type() == "text/calendar"]
+    start = icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")[0].decoded("dtstart")
+    assert start.astimezone(timezone.utc) == datetime(2020, 10, 7, 11, 0, tzinfo=timezone.utc)
+
+
+def test_reminders_are_sent_once_when_due_and_skipped_after_the_event(env):
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 2)
+    clock.moment = datetime(2020, 10, 6, 11, 30, tzinfo=timezone.utc)    # 1d reminder due at 11:00Z
+    worker.run_once()
+    assert by_kind(worker.db, "reminder:1d") == ["expert0@city0.gov.ge", "expert1@city1.gov.ge"]
+    worker.run_once()
+    assert len(by_kind(worker.db, "reminder:")) == 2
+    clock.moment = datetime(2020, 10, 7, 14, 0, tzinfo=timezone.utc)     # daemon was down; event over
+    worker.run_once()
+    assert by_kind(worker.db, "reminder:1h") == []
+    states = {r["name"]: r["state"] for r in worker.db["scheduled"].rows}
+    assert states == {"reminder:1d": "done", "reminder:1h": "skipped"}
+    reminder = next(m for m in sent_mails(tmp_path) if m["Subject"].startswith("Reminder"))
+    assert "in 1 day" in reminder["Subject"]
+    assert "15:00–17:30 Tbilisi time" in reminder.get_body(("plain",)).get_content()
+
+
+def test_release_from_rules_and_send_at(env):
+    tmp_path, worker, clock = env
+    (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
+    data = RULES.model_dump()
+    data["events"][0]["releases"] = {
+        "agenda": {"released": True, "text": str(tmp_path / "agenda.md")},
+        "access": {"link": "https://meet.example/y", "send_at": datetime(2020, 10, 6, 12, 0)},
+    }
+    worker.rules = type(RULES).model_validate({**data, "source": RULES.source})
+    register(worker, tmp_path, 1)
+    assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest", "release:agenda:v1"]
+    clock.moment = datetime(2020, 10, 6, 10, 0, tzinfo=timezone.utc)     # 12:00 CEST is 10:00Z
+    worker.run_once()
+    assert by_kind(worker.db, "release:access") == ["expert0@city0.gov.ge"]
+    (tmp_path / "agenda.md").write_text("13:00 Welcome\n13:30 Keynote\n")
+    worker.run_once()
+    assert by_kind(worker.db, "release:agenda:v2") == ["expert0@city0.gov.ge"]
+
+
+def test_ics_is_valid_and_starts_at_11_utc():
+    cal = icalendar.Calendar.from_ical(event_calendar(EVENT, "international@cc-events.example", "https://m.example/x"))
+    (vevent,) = cal.walk("VEVENT")
+    assert vevent.decoded("dtstart").astimezone(timezone.utc) == datetime(2020, 10, 7, 11, 0, tzinfo=timezone.utc)
+    assert vevent.decoded("dtend").astimezone(timezone.utc) == datetime(2020, 10, 7, 13, 30, tzinfo=timezone.utc)
+    assert str(vevent["dtstart"].params["TZID"]) == "Europe/Berlin"
+    assert cal.walk("VTIMEZONE")
+
+
+def test_times_are_shown_in_the_registrants_zone():
+    assert releases.times_context(EVENT, "a@tbilisi.gov.ge") == {
+        "event": "13:00–15:30 CEST", "local": "15:00–17:30 Tbilisi time", "local_zone": "Asia/Tbilisi"}
+    assert releases.times_context(EVENT, "a@leipzig.de")["local"] == ""
+    assert releases.times_context(EVENT, "a@gmail.com")["local"] == ""

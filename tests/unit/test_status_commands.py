@@ -1,0 +1,160 @@
+"""status and outbox (list, retry, cancel) on a database filled by the real pipeline.
+
+A sender that refuses one recipient with a permanent 5xx answer stands in for
+an SMTP server; everything else is the demo pipeline on the sample Maildirs.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mailflow.cli import main
+from mailflow.database import open_database
+from mailflow.delivery import FolderSender
+from mailflow.demo import run_demo
+from mailflow.errors import DeliveryError
+from mailflow.mailbox import MaildirMailbox
+from mailflow.rules import load_rules
+from mailflow.worker import Worker
+from tests.helpers import REPO
+
+REFUSED = "elira.shehu@tirana.al"
+
+
+class RefusingSender(FolderSender):
+    def __init__(self, folder: Path, refused: set[str]):
+        super().__init__(folder)
+        self.refused = refused
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        if recipient in self.refused:
+            raise DeliveryError(f"550 5.1.1 <{recipient}>: mailbox unavailable", permanent=True)
+        super().send(raw, sender, recipient)
+
+
+@pytest.fixture
+def project(tmp_path):
+    data = yaml.safe_load((REPO / "rules.yaml").read_text())
+    data["database"] = "out/mailflow-demo.db"
+    data["templates"] = str(REPO / "templates")
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    shutil.copytree(REPO / "samples/maildir", tmp_path / "maildir")
+    return tmp_path
+
+
+def worker(project, refused=frozenset()):
+    rules = load_rules(project / "rules.yaml")
+    sender = RefusingSender(project / "out/outbox", set(refused))
+    mailboxes = {name: MaildirMailbox(name, project / "maildir" / name) for name in rules.mailboxes}
+    return Worker(rules, open_database(rules.database_path), mailboxes, {name: sender for name in rules.mailboxes})
+
+
+def cli(project, *args):
+    return CliRunner().invoke(main, ["--rules", str(project / "rules.yaml"), *args])
+
+
+def outbox_row(project, recipient):
+    (row,) = open_database(project / "out/mailflow-demo.db")["outbox"].rows_where("recipient = ?", [recipient])
+    return row
+
+
+def test_status_after_a_demo_run(project):
+    run_demo(load_rules(project / "rules.yaml"), project / "maildir", project / "out")
+    data = json.loads(cli(project, "status", "--json").output)
+    boxes = {b["mailbox"]: b for b in data["mailboxes"]}
+    assert set(boxes) == {"international", "german"}
+    assert (boxes["international"]["last_uid"], boxes["german"]["last_uid"]) == (6, 5)
+    assert all(b["last_sync"] and b["backlog"] == 0 and b["quarantined"] == 0 for b in boxes.values())
+    assert boxes["international"]["connection"] == "unknown"  # the daemon does not record it yet
+    assert data["outbox"]["by_state"] == {"sent": 9} and data["outbox"]["failed"] == []
+    assert data["registrants"]["by_audience"] == {"german": {"registered": 3}, "international": {"registered": 3}}
+    assert data["registrants"]["total"] == 6 and data["open_questions"] == 1
+    text = cli(project, "status")
+    assert text.exit_code == 0, text.output
+    assert "international: last sync 20" in text.output and "last UID 6" in text.output
+    assert "outbox: sent 9" in text.output and "german: registered 3" in text.output
+
+
+def test_status_counts_backlog_and_quarantine(project):
+    data = yaml.safe_load((project / "rules.yaml").read_text())
+    data["limits"] = {"max_message_bytes": 3000}  # the longer sample mails are quarantined
+    (project / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    w = worker(project)
+    recorded = w.intake("german", w.mailboxes["german"], w.mailboxes["german"].open())  # fetched, not processed
+    status = json.loads(cli(project, "status", "--json").output)
+    boxes = {b["mailbox"]: b for b in status["mailboxes"]}
+    assert boxes["german"]["backlog"] == recorded == 5
+    assert boxes["international"]["last_sync"] is None and boxes["international"]["backlog"] == 0
+    assert "international: last sync never" in cli(project, "status").output
+    worker(project).run_once()
+    db = open_database(project / "out/mailflow-demo.db")
+    quarantined = db.execute("select mailbox, count(*) from messages where state = 'quarantined' group by 1").fetchall()
+    assert quarantined, "the small limit should quarantine some samples"
+    boxes = {b["mailbox"]: b for b in json.loads(cli(project, "status", "--json").output)["mailboxes"]}
+    assert {name: boxes[name]["quarantined"] for name, _ in quarantined} == dict(quarantined)
+    assert all(b["backlog"] == 0 for b in boxes.values())
+
+
+def test_failed_mail_is_listed_retried_and_sent(project):
+    worker(project, {REFUSED}).run_once()
+    failed = json.loads(cli(project, "outbox", "--failed", "--json").output)
+    assert [(r["recipient"], r["state"], r["attempts"]) for r in failed] == [(REFUSED, "failed", 1)]
+    assert "550 5.1.1" in failed[0]["error"]
+    status = json.loads(cli(project, "status", "--json").output)
+    assert status["outbox"]["by_state"] == {"failed": 1, "sent": 8}
+    assert "550 5.1.1" in status["outbox"]["failed"][0]["error"]
+    assert "failed" in cli(project, "status").output and "550 5.1.1" in cli(project, "status").output
+    listing = cli(project, "outbox")
+    assert listing.exit_code == 0 and REFUSED in listing.output and "katrin.vogel@gmx.de" in listing.output
+
+    number = str(failed[0]["id"])
+    retried = cli(project, "outbox", "retry", number)
+    assert retried.exit_code == 0, retried.output
+    assert f"outbox {number} to {REFUSED} queued again" in retried.output
+    row = outbox_row(project, REFUSED)
+    assert (row["state"], row["attempts"]) == ("queued", 0) and "550 5.1.1" in row["error"]
+    assert cli(project, "outbox", "--failed").output.strip() == "no failed mails"
+
+    worker(project).run_once()  # the recipient's server accepts it now
+    row = outbox_row(project, REFUSED)
+    assert row["state"] == "sent" and row["sent_at"]
+    written = [p.read_bytes() for p in (project / "out/outbox").glob("*.eml")]
+    assert sum(row["message_id"].encode() in mail and REFUSED.encode() in mail for mail in written) == 1
+
+    again = cli(project, "outbox", "retry", number)
+    assert again.exit_code == 1 and "is sent, not failed" in again.output
+    refused = cli(project, "outbox", "cancel", number)
+    assert refused.exit_code == 1 and "already sent" in refused.output and "cannot be cancelled" in refused.output
+
+
+def test_cancelled_mail_is_never_sent(project):
+    worker(project, {REFUSED, "anna.lehmann@dresden.de"}).run_once()
+    assert "queued again" in cli(project, "outbox", "retry", "--all-failed").output
+    assert {r["state"] for r in json.loads(cli(project, "outbox", "--json").output)} == {"queued", "sent"}
+    number = str(outbox_row(project, REFUSED)["id"])
+    cancelled = cli(project, "outbox", "cancel", number)
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "cancelled; it will not be sent" in cancelled.output
+    assert "already cancelled" in cli(project, "outbox", "cancel", number).output
+
+    report = worker(project).run_once()
+    assert report.sent == 1  # Anna's reply only
+    cancelled_row = outbox_row(project, REFUSED)
+    assert cancelled_row["state"] == "cancelled"
+    written = [p.read_bytes() for p in (project / "out/outbox").glob("*.eml")]
+    assert not any(cancelled_row["message_id"].encode() in mail for mail in written)
+    assert outbox_row(project, "anna.lehmann@dresden.de")["state"] == "sent"
+    assert json.loads(cli(project, "status", "--json").output)["outbox"]["by_state"] == {"cancelled": 1, "sent": 8}
+
+
+def test_outbox_commands_say_what_is_wrong(project):
+    run_demo(load_rules(project / "rules.yaml"), project / "maildir", project / "out")
+    unknown = cli(project, "outbox", "cancel", "999")
+    assert unknown.exit_code == 1 and "no outbox mail 999" in unknown.output
+    assert cli(project, "outbox", "retry").exit_code == 2
+    assert cli(project, "outbox", "retry", "1", "--all-failed").exit_code == 2
+    assert cli(project, "outbox", "retry", "--all-failed").output.strip() == "no failed mails"
