@@ -49,6 +49,8 @@ _AFTER = r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9])"
 _ENCODED = re.compile(rb"content-transfer-encoding:\s*\"?(?:base64|quoted-printable)", re.IGNORECASE)
 _FROM_LINE = re.compile(rb"^from:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*", re.IGNORECASE | re.MULTILINE)
 _FILE_CHUNK = 1 << 20
+BUSY = ("the rows are deleted, but another program keeps the database busy (is `mailflow run` running?), "
+        "so old copies can remain in the database files; stop it and run the same `mailflow forget` again to finish")
 
 
 # -- the registrant list ---------------------------------------------------------
@@ -336,7 +338,7 @@ def forget(db: sqlite_utils.Database, address: str, protected: Collection[str] =
     refuse_own(address, protected)
     person = find_person(db, address)
     if not person.found and not files_mentioning(db, person.address):
-        raise _unknown_person(db, person.address)
+        raise _unknown_person(db, person.address, " (in no table and nowhere in the database files)")
     server_copies = list(db.query(
         "select mailbox, uid, message_id from messages where id in (select value from json_each(?)) order by id",
         [json.dumps(sorted(person.rows.get("messages", ())))]))
@@ -373,9 +375,12 @@ def refuse_own(address: str, protected: Collection[str]) -> None:
 
 def compact(db: sqlite_utils.Database) -> None:
     """Move everything out of the WAL and rebuild the file, so no old copy of a deleted row stays on disk."""
-    _checkpoint(db)
-    db.execute("VACUUM")
-    _checkpoint(db)
+    try:
+        _checkpoint(db)
+        db.execute("VACUUM")
+        _checkpoint(db)
+    except sqlite3.OperationalError as exc:  # e.g. "database is locked" after the busy timeout
+        raise MailflowError(f"{BUSY}: {exc}") from None
 
 
 def files_mentioning(db: sqlite_utils.Database, address: str) -> list[str]:
@@ -397,11 +402,7 @@ def files_mentioning(db: sqlite_utils.Database, address: str) -> list[str]:
 def _checkpoint(db: sqlite_utils.Database) -> None:
     busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     if busy:
-        raise MailflowError(
-            "the rows are deleted, but another program keeps the database busy (is `mailflow run` running?), "
-            "so old copies can remain in the database files; stop it and run the same `mailflow forget` "
-            "again to finish"
-        )
+        raise MailflowError(BUSY)
 
 
 def _database_files(db: sqlite_utils.Database) -> list[Path]:
@@ -482,11 +483,11 @@ def _header_block(raw: bytes) -> bytes:
     return raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
 
 
-def _unknown_person(db: sqlite_utils.Database, address: str) -> MailflowError:
+def _unknown_person(db: sqlite_utils.Database, address: str, where: str = "") -> MailflowError:
     known = [r[0] for r in db.execute(
         "select lower(address) from registrants union select lower(sender) from messages where sender is not null "
         "union select lower(recipient) from outbox").fetchall()]
-    return MailflowError(f"nothing is stored about {address!r}{_close_addresses(address, known)}")
+    return MailflowError(f"nothing is stored about {address!r}{where}{_close_addresses(address, known)}")
 
 
 def _close_addresses(address: str, known: Iterable[str]) -> str:

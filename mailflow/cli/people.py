@@ -120,6 +120,8 @@ def forget(ctx: click.Context, address: str, yes: bool) -> None:
         for table, ids in sorted(person.rows.items()):
             if ids:
                 click.echo(f"  {table}: {len(ids)} rows")
+        if person.cleared:
+            click.echo(f"  and unlinks {sum(map(len, person.cleared.values()))} other registrations from deleted mails")
         click.confirm("delete it for good?", abort=True)
     report = people.forget(db, address, protected=rules.own_addresses)
     db.close()
