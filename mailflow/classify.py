@@ -27,7 +27,7 @@ DOMAIN_WEIGHT = 3
 PHRASE_WEIGHT = 3
 SIGNATURE_LINES = 8
 
-LanguageDetector = Callable[[str], "str | None"]
+LanguageDetector = Callable[[str, tuple[str, ...]], "str | None"]  # (text, phrases to ignore)
 
 _QUOTE_HEADER = re.compile(
     r"^(-{2,}\s*(original message|ursprüngliche nachricht|weitergeleitete nachricht|forwarded message)"
@@ -120,7 +120,9 @@ def _audience(
     body, signature = split_signature(text)
     lowered = f"{message.subject}\n{body}".casefold()
     evidence_by_audience = rules.classification.audiences
-    language = detect_language(body) if any(e.languages for e in evidence_by_audience.values()) else None
+    language = None
+    if any(e.languages for e in evidence_by_audience.values()):
+        language = detect_language(body, tuple(e.title for e in rules.events))
     if language:
         reasons.append(f"language: {language}")
     for name, evidence in evidence_by_audience.items():
