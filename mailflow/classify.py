@@ -157,8 +157,12 @@ def _domains(listed: list[str]) -> list[str]:
 
 def _phone(prefix: str, signature: str) -> bool:
     """+49 or 0049 at the start of a number, not inside another number."""
-    digits = prefix.lstrip("+0")
-    return re.search(rf"(?<![\w+])(?:\+|00){re.escape(digits)}[\s(/.-]*\d", signature) is not None
+    return _phone_pattern(prefix).search(signature) is not None
+
+
+@functools.lru_cache(maxsize=512)
+def _phone_pattern(prefix: str) -> re.Pattern:
+    return re.compile(rf"(?<![\w+])(?:\+|00){re.escape(prefix.lstrip('+0'))}[\s(/.-]*\d")
 
 
 def split_signature(text: str) -> tuple[str, str]:

@@ -146,7 +146,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         message_id = clean(found.group(0), 250)
     senders = _addresses(msg, "from")
     sender_name, sender = (senders[0][0], _normal_or_none(senders[0][1])) if senders else ("", None)
-    recipients = tuple(a for a in (_normal_or_none(s) for _, s in _addresses(msg, "to", "cc")) if a)
+    recipients = tuple(a.lower() for _, a in _addresses(msg, "to", "cc") if "@" in a)
     try:
         date = email.utils.parsedate_to_datetime(_header(msg, "date"))
     except (TypeError, ValueError, IndexError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from . import database
 from .database import now
 
 REGISTERED, CANCELLED, BOUNCED = "registered", "cancelled", "bounced"
@@ -11,7 +12,7 @@ PENDING, APPROVED = "pending", "approved"      # when access needs a coordinator
 
 
 def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
-    rows = list(db["registrants"].rows_where("event_id = ? and address = ?", [event_id, address]))
+    rows = list(db.query("select * from registrants where event_id = ? and address = ?", [event_id, address]))
     return rows[0] if rows else None
 
 
@@ -23,12 +24,10 @@ def register(
     existing = find(db, event_id, address)
     if existing is None:
         stamp = now()
-        db["registrants"].insert(
-            {
-                "event_id": event_id, "address": address, "name": name, "audience": audience,
-                "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp,
-            }
-        )
+        database.insert(db, "registrants", {
+            "event_id": event_id, "address": address, "name": name, "audience": audience,
+            "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp,
+        })
         return find(db, event_id, address)  # type: ignore[return-value]
     changes = {}
     if existing["status"] == CANCELLED:

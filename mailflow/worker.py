@@ -23,6 +23,7 @@ import sqlite_utils
 
 from . import outbox, registrants, releases
 from .classify import AUTOMATIC_INTENTS, Classification, classify
+from . import database
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import match_event
@@ -130,14 +131,15 @@ class Worker:
     def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes) -> int:
         message_id = message_id_of(raw)
         key = message_key(raw, message_id)
-        table = self.db["messages"]
-        existing = list(table.rows_where("mailbox = ? and key = ?", [mailbox, key], select="id, uidvalidity, uid"))
+        existing = self.db.execute(
+            "select id, uidvalidity, uid from messages where mailbox = ? and key = ?", [mailbox, key]
+        ).fetchone()
         if existing:
-            row = existing[0]
-            if (row["uidvalidity"], row["uid"]) != (uidvalidity, uid):
-                table.update(row["id"], {"uidvalidity": uidvalidity, "uid": uid, "marked_on_server": 0})
+            if tuple(existing[1:]) != (uidvalidity, uid):
+                database.update(self.db, "messages", existing[0],
+                                {"uidvalidity": uidvalidity, "uid": uid, "marked_on_server": 0})
             return 0
-        table.insert({
+        database.insert(self.db, "messages", {
             "mailbox": mailbox, "key": key, "uidvalidity": uidvalidity, "uid": uid,
             "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": now(),
         })
@@ -168,12 +170,13 @@ class Worker:
 
     def process(self, message_row: int) -> str:
         """Parse, classify, record and queue the reply for one recorded message, in one transaction."""
-        row = self.db["messages"].get(message_row)
+        row = database.row(self.db, "messages", message_row)
         ids = f"mailbox={row['mailbox']} uid={row['uid']} message_id={row['message_id']}"
         try:
             incoming = parse_message(row["raw"], self.rules.limits)
         except MessageError as exc:
-            self.db["messages"].update(row["id"], {"state": QUARANTINED, "error": str(exc), "processed_at": now()})
+            database.update(self.db, "messages", row["id"],
+                            {"state": QUARANTINED, "error": str(exc), "processed_at": now()})
             log.warning("%s quarantined: %s", ids, exc)
             return QUARANTINED
         verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
@@ -183,7 +186,7 @@ class Worker:
         try:
             with self.db.atomic():
                 registrant_id = self._apply(row, incoming, verdict)
-                self.db["messages"].update(row["id"], {
+                database.update(self.db, "messages", row["id"], {
                     "state": PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
                     "audience": verdict.audience, "intent": verdict.intent, "answer": int(verdict.answer),
                     "confidence": verdict.confidence, "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
@@ -314,7 +317,7 @@ class Worker:
         mailbox.mark_processed(sorted(r["uid"] for r in rows))
         with self.db.atomic():
             for r in rows:
-                self.db["messages"].update(r["id"], {"marked_on_server": 1})
+                database.update(self.db, "messages", r["id"], {"marked_on_server": 1})
 
 
 def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:

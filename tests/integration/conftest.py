@@ -22,6 +22,7 @@ def write_rules(tmp_path: Path, dovecot, smtp, **overrides) -> Path:
                        "password_env": "MAILFLOW_TEST_PASSWORD", "timeout": 10}
         box["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none", "timeout": 10}
     data["database"] = str(tmp_path / "mailflow.db")
+    data["send_rate_per_minute"] = 0
     data["templates"] = str(REPO / "templates")
     for key, value in overrides.items():
         data[key] = value

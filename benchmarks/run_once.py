@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""Benchmark: `mailflow run --once` on N interest mails vs. a raw IMAP+SMTP floor.
+
+Not a pytest test.  Needs root and Dovecot (like the integration tests)::
+
+    python3 benchmarks/run_once.py --mails 2000 [--json] [--profile out.prof]
+
+What happens (see benchmarks/README.md for the why):
+
+1. A private Dovecot and an aiosmtpd server start on 127.0.0.1 (tests/servers.py).
+   The international inbox gets N interest mails, appended over one IMAP
+   session with MULTIAPPEND (not timed).
+2. floor #1, mailflow, floor #2 run one after the other, each as its own child
+   process started with ``sys.executable``; each is timed as the wall clock of
+   the whole child (``time.perf_counter()`` around spawn + ``os.wait4``), so both
+   sides pay interpreter start-up and imports, and neither shares a GIL with
+   the SMTP server threads of this process.
+   * floor: IMAP login, SELECT INBOX, SEARCH ALL, one UID FETCH BODY.PEEK[] of
+     all N mails, LOGOUT; then one smtplib connection sending N replies that
+     this process rendered *before* the timer (the child loads them from one
+     pickle file, which is inside the timer), QUIT.
+   * mailflow: ``python -m mailflow --rules RULES run --once`` on a fresh
+     database, logging to a file.
+3. Peak memory is ``ru_maxrss`` of the mailflow child itself, from the rusage
+   that ``os.wait4(pid)`` returns for exactly that child (not the
+   process-wide RUSAGE_CHILDREN maximum, which would also see the floor).
+4. Correctness: the SMTP server is cleared before each run and must have
+   received exactly N messages afterwards (mailflow: to the N distinct
+   senders, each with In-Reply-To set), otherwise the benchmark fails.
+
+Options: ``--json`` (machine-readable result), ``--profile OUT.prof`` (one more
+mailflow run under cProfile afterwards, fresh database, not part of the ratio),
+``--source DIR`` (run mailflow from another checkout, e.g. an unpacked
+``git archive HEAD``), ``--check`` (exit 1 when a target is missed), ``--keep``
+(keep the work directory with rules, logs and database).
+
+Internal mode: ``run_once.py --floor-child CONFIG.json`` is the floor child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"
+
+TARGET_RATIO = 1.5
+TARGET_RSS_MB = 150.0
+PASSWORD_ENV = "MAILFLOW_BENCH_PASSWORD"
+INTL_ADDRESS = "international@cc-events.example"
+
+
+# --------------------------------------------------------------------------
+# The floor child (keep its imports minimal: it is timed with start-up)
+# --------------------------------------------------------------------------
+
+def floor_child(config_path: str) -> int:
+    import pickle
+    import smtplib
+
+    import imapclient
+
+    cfg = json.loads(Path(config_path).read_text())
+    with open(cfg["replies"], "rb") as f:
+        replies = pickle.load(f)  # [(mail_from, rcpt, raw bytes)], rendered by the parent
+
+    t0 = time.perf_counter()
+    client = imapclient.IMAPClient(cfg["imap_host"], port=cfg["imap_port"], ssl=False, timeout=60)
+    client.login(cfg["user"], cfg["password"])
+    client.select_folder("INBOX", readonly=False)
+    uids = client.search("ALL")
+    data = client.fetch(uids, ["BODY.PEEK[]"])
+    fetched = sum(1 for uid in uids if b"BODY[]" in data.get(uid, {}))
+    fetched_bytes = sum(len(data[uid][b"BODY[]"]) for uid in uids if uid in data)
+    client.logout()
+    t1 = time.perf_counter()
+
+    smtp = smtplib.SMTP(cfg["smtp_host"], cfg["smtp_port"], timeout=60)
+    sent = 0
+    for mail_from, rcpt, raw in replies:
+        smtp.sendmail(mail_from, [rcpt], raw)
+        sent += 1
+    smtp.quit()
+    t2 = time.perf_counter()
+
+    print(json.dumps({"fetched": fetched, "fetched_bytes": fetched_bytes, "sent": sent,
+                      "imap_seconds": round(t1 - t0, 3), "smtp_seconds": round(t2 - t1, 3)}))
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Parent: mails, servers, rules, timed children
+# --------------------------------------------------------------------------
+
+BODY = (
+    "Dear Mr. Samkharadze,\n\n"
+    "I would like to participate in the online event on the digitalisation of municipal\n"
+    "services in Southeast Europe and the Caucasus on 7 October 2020. I work on e-services\n"
+    "for our city administration and would be glad to share our experience.\n\n"
+    "Best regards,\n{name}\nCity Hall of City {city}\n"
+)
+
+REPLY_TEXT = (
+    "Dear {name},\n\n"
+    "thank you for your interest in the online event \"Digitalisation of Municipal Services in\n"
+    "Southeast Europe (SEE) and the Caucasus\"\n"
+    "on 7 October 2020, 13:00-15:30 CEST (Online).\n\n"
+    "We have registered you. You will receive the details on the precise agenda\n"
+    "and the access link in due course. The conference language is English.\n\n"
+    "Kind regards,\nIrakli Samkharadze\ninternational@cc-events.example\n"
+)
+
+
+def sender_of(i: int) -> tuple[str, str]:
+    return f"Expert {i}", f"expert{i}@city{i % 50}.gov.ge"
+
+
+def make_mails(n: int, run_tag: str) -> list[bytes]:
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+
+    base = datetime(2020, 9, 14, 8, 0, tzinfo=timezone.utc)
+    mails = []
+    for i in range(n):
+        name, address = sender_of(i)
+        msg = EmailMessage()
+        msg["From"] = f"{name} <{address}>"
+        msg["To"] = INTL_ADDRESS
+        msg["Subject"] = "Participation in the online event"
+        msg["Date"] = format_datetime(base + timedelta(seconds=i))
+        msg["Message-ID"] = f"<bench-{run_tag}-{i}@city{i % 50}.gov.ge>"
+        msg.set_content(BODY.format(name=name, city=i % 50))
+        mails.append(msg.as_bytes())
+    return mails
+
+
+def make_replies(n: int, run_tag: str) -> list[tuple[str, str, bytes]]:
+    """The floor's replies: the same shape and size as mailflow's acknowledgement."""
+    import email.policy
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+    from datetime import datetime, timezone
+
+    out = []
+    date = format_datetime(datetime.now(timezone.utc))
+    for i in range(n):
+        name, address = sender_of(i)
+        msg = EmailMessage(policy=email.policy.SMTP)
+        msg["From"] = Address(display_name="Irakli Samkharadze", addr_spec=INTL_ADDRESS)
+        msg["To"] = Address(display_name=name, addr_spec=address)
+        msg["Subject"] = ("Your registration: Digitalisation of Municipal Services in Southeast Europe (SEE) "
+                          "and the Caucasus")
+        msg["Date"] = date
+        msg["Message-ID"] = f"<floor-{run_tag}-{i}@cc-events.example>"
+        msg["In-Reply-To"] = f"<bench-{run_tag}-{i}@city{i % 50}.gov.ge>"
+        msg["References"] = f"<bench-{run_tag}-{i}@city{i % 50}.gov.ge>"
+        msg["Auto-Submitted"] = "auto-replied"
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg.set_content(REPLY_TEXT.format(name=name))
+        out.append((INTL_ADDRESS, address, msg.as_bytes()))
+    return out
+
+
+def fill_inbox(dovecot, user: str, mails: list[bytes], chunk: int = 250) -> None:
+    client = dovecot.client(user, timeout=120)
+    try:
+        for start in range(0, len(mails), chunk):
+            client.multiappend("INBOX", mails[start:start + chunk])
+        client.select_folder("INBOX", readonly=True)
+        count = len(client.search("ALL"))
+    finally:
+        client.logout()
+    if count != len(mails):
+        raise SystemExit(f"FAIL: inbox holds {count} mails after APPEND, expected {len(mails)}")
+
+
+def write_rules(workdir: Path, dovecot, smtp, users: dict[str, str], source: Path) -> Path:
+    """rules.yaml of the source tree with both mailboxes pointed at the local servers
+    (the same small logic as tests/integration/conftest.py write_rules)."""
+    import yaml
+
+    data = yaml.safe_load((source / "rules.yaml").read_text())
+    for name, user in users.items():
+        box = data["mailboxes"][name]
+        box["imap"] = {"host": dovecot.host, "port": dovecot.port, "security": "none", "username": user,
+                       "password_env": PASSWORD_ENV, "timeout": 60}
+        box["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none", "timeout": 60}
+    data["database"] = str(workdir / "mailflow.db")
+    data["send_rate_per_minute"] = 0  # unthrottled: the floor is unthrottled too
+    data["templates"] = str(source / "templates")
+    path = workdir / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+def timed_child(argv: list[str], *, env: dict | None = None, stdout=None, cwd: Path | None = None,
+                ) -> tuple[float, int, int]:
+    """Spawn, wait with wait4; returns (wall seconds, exit code, ru_maxrss in KiB of that child)."""
+    import subprocess
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=stdout, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen from waiting again
+    return elapsed, proc.returncode, usage.ru_maxrss
+
+
+def run_floor(workdir: Path, cfg_path: Path, smtp, n: int, label: str) -> dict:
+    smtp.clear()
+    out = workdir / f"{label}.out"
+    with open(out, "wb") as f:
+        elapsed, code, rss = timed_child([sys.executable, __file__, "--floor-child", str(cfg_path)], stdout=f,
+                                         cwd=workdir)
+    text = out.read_text(errors="replace")
+    if code != 0:
+        raise SystemExit(f"FAIL: {label} exited with {code}:\n{text[-3000:]}")
+    result = json.loads(text.strip().splitlines()[-1])
+    received = len(smtp.wait_for(n, timeout=30))
+    if result["fetched"] != n or result["sent"] != n or received != n:
+        raise SystemExit(f"FAIL: {label} fetched {result['fetched']}, sent {result['sent']}, "
+                         f"SMTP server received {received}; expected {n} each")
+    return {"seconds": elapsed, "peak_rss_kib": rss, **result}
+
+
+def check_mailflow_output(smtp, n: int, log_text: str) -> None:
+    import email.parser
+    import email.policy
+
+    try:
+        messages = smtp.wait_for(n, timeout=30)
+    except TimeoutError as exc:
+        raise SystemExit(f"FAIL: {exc}\nmailflow log tail:\n{log_text[-3000:]}") from None
+    time.sleep(0.2)  # anything beyond N that was still on its way
+    messages = list(smtp.messages)
+    if len(messages) != n:
+        raise SystemExit(f"FAIL: mailflow sent {len(messages)} messages, expected exactly {n}")
+    expected = {sender_of(i)[1] for i in range(n)}
+    got = [r for m in messages for r in m.rcpt_tos]
+    if sorted(got) != sorted(expected):
+        raise SystemExit(f"FAIL: mailflow's recipients differ from the {n} senders "
+                         f"({len(set(got))} distinct of {len(got)})")
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    missing = [m for m in messages if not parser.parsebytes(m.data).get("In-Reply-To")]
+    if missing:
+        raise SystemExit(f"FAIL: {len(missing)} of mailflow's replies have no In-Reply-To")
+    # The CLI's closing line ("recorded N, processed N, quarantined 0, sent N, failed 0"):
+    # every count it states must match; a count it does not state is not checked.
+    import re
+
+    expected_counts = {"recorded": n, "processed": n, "quarantined": 0, "sent": n, "failed": 0}
+    tail = log_text.strip().splitlines()[-1] if log_text.strip() else ""
+    for word, want in expected_counts.items():
+        m = re.search(rf"\b{word} (\d+)\b", tail)
+        if m and int(m.group(1)) != want:
+            raise SystemExit(f"FAIL: mailflow reported {m.group(0)!r}, expected {word} {want}; "
+                             f"last line: {tail!r}")
+
+
+def log_phases(log_text: str, total: float) -> dict | None:
+    """Best effort split of mailflow's wall time from its INFO log timestamps (ms):
+    record = first to last "recorded" line, process = last "recorded" to last
+    "processed:" line, send = last "processed:" to last "sent to" line; other =
+    the rest (interpreter start-up, imports, database, IMAP login and first FETCH,
+    exit).  None if the log format is not recognised."""
+    import re
+    from datetime import datetime
+
+    pattern = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO \S+: .*?"
+                         r"(?:( recorded)$|( processed:)|( sent to ))", re.M)
+    first: dict[str, datetime] = {}
+    last: dict[str, datetime] = {}
+    for m in pattern.finditer(log_text):
+        phase = "record" if m.group(2) else "process" if m.group(3) else "send"
+        stamp = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
+        first.setdefault(phase, stamp)
+        last[phase] = stamp
+    if set(last) != {"record", "process", "send"}:
+        return None
+    record = (last["record"] - first["record"]).total_seconds()
+    process = (last["process"] - last["record"]).total_seconds()
+    send = (last["send"] - last["process"]).total_seconds()
+    return {"record": round(record, 2), "process": round(process, 2), "send": round(send, 2),
+            "other": round(total - record - process - send, 2)}
+
+
+def run_mailflow(workdir: Path, rules_path: Path, smtp, n: int, password: str, source: Path,
+                 profile: Path | None = None) -> dict:
+    smtp.clear()
+    env = dict(os.environ, **{PASSWORD_ENV: password})
+    if source != REPO:  # another checkout (e.g. `git archive HEAD`) first on the path
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+    import subprocess
+
+    where = subprocess.run([sys.executable, "-c", "import mailflow.worker as w; print(w.__file__)"], env=env,
+                           cwd=source, capture_output=True, text=True)
+    if where.returncode != 0 or not where.stdout.strip().startswith(str(source)):
+        raise SystemExit(f"FAIL: mailflow does not import from {source}: {where.stdout.strip()} {where.stderr[-2000:]}")
+    argv = [sys.executable]
+    if profile is not None:
+        argv += ["-m", "cProfile", "-o", str(profile)]
+    argv += ["-m", "mailflow", "--rules", str(rules_path), "run", "--once"]
+    log_path = workdir / ("mailflow-profile.log" if profile else "mailflow.log")
+    with open(log_path, "wb") as f:
+        elapsed, code, rss = timed_child(argv, env=env, stdout=f, cwd=source)
+    log_text = log_path.read_text(errors="replace")
+    if code != 0:
+        raise SystemExit(f"FAIL: mailflow exited with {code}; log tail:\n{log_text[-3000:]}")
+    check_mailflow_output(smtp, n, log_text)
+    return {"seconds": elapsed, "peak_rss_kib": rss, "log": str(log_path), "phases": log_phases(log_text, elapsed)}
+
+
+def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO) -> dict:
+    import pickle
+    import platform
+    import shutil
+    import tempfile
+    import uuid
+
+    import logging
+
+    # aiosmtpd logs a warning ("Session.login_data is deprecated") for every message,
+    # because tests/servers.py reads session.login_data; printing that N times from
+    # the server thread would only add noise to both timed sides.
+    logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))
+    from servers import DovecotServer, SmtpServer  # noqa: E402  (tests/servers.py)
+
+    intl_user, german_user, password = "intl@example.org", "german@example.org", "secret"
+    users = {"international": intl_user, "german": german_user}
+    run_tag = uuid.uuid4().hex[:12]
+    workdir = Path(tempfile.mkdtemp(prefix="mailflow-bench-"))
+    try:
+        t_prep = time.perf_counter()
+        mails = make_mails(n, run_tag)
+        replies_path = workdir / "replies.pickle"
+        with open(replies_path, "wb") as f:
+            pickle.dump(make_replies(n, run_tag), f, protocol=pickle.HIGHEST_PROTOCOL)
+        with DovecotServer(None, {intl_user: password, german_user: password}) as dovecot, SmtpServer() as smtp:
+            fill_inbox(dovecot, intl_user, mails)
+            prep_seconds = time.perf_counter() - t_prep
+            cfg_path = workdir / "floor.json"
+            cfg_path.write_text(json.dumps({
+                "imap_host": dovecot.host, "imap_port": dovecot.port, "user": intl_user, "password": password,
+                "smtp_host": smtp.host, "smtp_port": smtp.port, "replies": str(replies_path),
+            }))
+            rules_path = write_rules(workdir, dovecot, smtp, users, source)
+
+            floor1 = run_floor(workdir, cfg_path, smtp, n, "floor1")
+            mf = run_mailflow(workdir, rules_path, smtp, n, password, source)
+            floor2 = run_floor(workdir, cfg_path, smtp, n, "floor2")
+
+            prof = None
+            if profile is not None:
+                # Same inbox, fresh database: mailflow records and answers all N again.
+                (workdir / "profile").mkdir()
+                prof_rules = write_rules(workdir / "profile", dovecot, smtp, users, source)
+                prof = run_mailflow(workdir / "profile", prof_rules, smtp, n, password, source, profile=profile)
+    finally:
+        if keep:
+            print(f"work directory kept: {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    floor_mean = (floor1["seconds"] + floor2["seconds"]) / 2
+    ratio = mf["seconds"] / floor_mean
+    rss_mb = mf["peak_rss_kib"] / 1024
+    result = {
+        "mails": n,
+        "floor_seconds": [round(floor1["seconds"], 3), round(floor2["seconds"], 3)],
+        "floor_mean_seconds": round(floor_mean, 3),
+        "floor_peak_rss_mb": round(max(floor1["peak_rss_kib"], floor2["peak_rss_kib"]) / 1024, 1),
+        "floor_phases_seconds": [{"imap": f["imap_seconds"], "smtp": f["smtp_seconds"]} for f in (floor1, floor2)],
+        "mailflow_seconds": round(mf["seconds"], 3),
+        "mailflow_phases_seconds": mf["phases"],
+        "ratio": round(ratio, 2),
+        "ratio_target": TARGET_RATIO,
+        "ratio_ok": ratio <= TARGET_RATIO,
+        "mailflow_peak_rss_mb": round(rss_mb, 1),
+        "rss_target_mb": TARGET_RSS_MB,
+        "rss_ok": rss_mb < TARGET_RSS_MB,
+        "mailflow_mails_per_second": round(n / mf["seconds"], 1),
+        "floor_mails_per_second": round(n / floor_mean, 1),
+        "inbox_bytes": sum(len(m) for m in mails),
+        "prepare_seconds": round(prep_seconds, 2),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "source": str(source),
+    }
+    if prof is not None:
+        result["profile"] = {"path": str(profile), "seconds_under_cprofile": round(prof["seconds"], 3)}
+    return result
+
+
+def print_table(r: dict) -> None:
+    rows = [
+        ("mails (N)", f"{r['mails']}"),
+        ("floor run 1", f"{r['floor_seconds'][0]:.3f} s"),
+        ("floor run 2", f"{r['floor_seconds'][1]:.3f} s"),
+        ("floor mean", f"{r['floor_mean_seconds']:.3f} s  ({r['floor_mails_per_second']:.0f} mails/s)"),
+        ("floor inside (1, 2)", "; ".join(f"IMAP {p['imap']:.2f} s + SMTP {p['smtp']:.2f} s"
+                                          for p in r["floor_phases_seconds"])),
+        ("mailflow run --once", f"{r['mailflow_seconds']:.3f} s  ({r['mailflow_mails_per_second']:.0f} mails/s)"),
+        ("ratio mailflow/floor", f"{r['ratio']:.2f}x  (target <= {r['ratio_target']}x: "
+                                 f"{'ok' if r['ratio_ok'] else 'MISSED'})"),
+        ("mailflow peak RSS", f"{r['mailflow_peak_rss_mb']:.1f} MiB  (target < {r['rss_target_mb']:.0f} MB: "
+                              f"{'ok' if r['rss_ok'] else 'MISSED'})"),
+        ("floor peak RSS", f"{r['floor_peak_rss_mb']:.1f} MiB"),
+    ]
+    if r["mailflow_phases_seconds"]:
+        ph = r["mailflow_phases_seconds"]
+        rows.append(("mailflow phases (log)", f"record {ph['record']:.2f} s, process {ph['process']:.2f} s, "
+                                              f"send {ph['send']:.2f} s, other {ph['other']:.2f} s"))
+    if "profile" in r:
+        rows.append(("cProfile run", f"{r['profile']['seconds_under_cprofile']:.3f} s -> {r['profile']['path']}"))
+    width = max(len(k) for k, _ in rows)
+    print(f"mailflow benchmark, {r['date']}, Python {r['python']}, {r['cpus']} CPUs, mailflow from {r['source']}")
+    for key, value in rows:
+        print(f"  {key.ljust(width)}  {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mails", type=int, default=2000, metavar="N", help="interest mails in the inbox (default 2000)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    parser.add_argument("--profile", type=Path, metavar="OUT.prof",
+                        help="afterwards, run mailflow once more under cProfile (fresh database, not timed for the ratio)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit with status 1 when a target (ratio, peak RSS) is missed")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (rules, logs, database)")
+    parser.add_argument("--source", type=Path, default=REPO, metavar="DIR",
+                        help="run mailflow (and its rules.yaml, templates/) from this checkout instead of the "
+                             "repository, e.g. an unpacked `git archive HEAD` (default: this repository)")
+    parser.add_argument("--floor-child", metavar="CONFIG", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.floor_child:
+        return floor_child(args.floor_child)
+    if args.mails < 1:
+        parser.error("--mails must be at least 1")
+    if os.geteuid() != 0:
+        parser.error("must run as root (the private Dovecot switches to the dovecot users)")
+    result = benchmark(args.mails, args.profile.resolve() if args.profile else None, args.keep,
+                       args.source.resolve())
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_table(result)
+    if args.check and not (result["ratio_ok"] and result["rss_ok"]):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
