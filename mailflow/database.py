@@ -120,6 +120,14 @@ def _lookups(db: sqlite_utils.Database) -> None:
     db["registrants"].create_index(["address"])
 
 
+@migrations(name="0005_delivery")
+def _delivery(db: sqlite_utils.Database) -> None:
+    # When a deferred mail (4xx) may be tried again; the live state of each mailbox's connection.
+    db["outbox"].add_column("next_attempt_at", str)
+    db["sync_state"].add_column("connection", str)
+    db["sync_state"].add_column("connection_at", str)
+
+
 def update(db: sqlite_utils.Database, table: str, row_id: int, values: dict) -> None:
     """UPDATE by primary key in plain SQL: sqlite-utils' Table.update reads the schema on every
     call, which the benchmark showed as a cost on the per-mail path."""

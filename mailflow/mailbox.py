@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 import imapclient
+import imapclient.imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from .delivery import tls_context
@@ -47,6 +48,23 @@ class Mailbox(Protocol):
     def close(self) -> None: ...
 
 
+def connect(name: str, s: ImapSettings, password: str | None) -> imapclient.IMAPClient:
+    """A logged-in IMAP connection; certificates verified, every call bounded by the timeout."""
+    try:
+        client = imapclient.IMAPClient(
+            s.host, port=s.port, ssl=s.security == "tls",
+            ssl_context=tls_context(s) if s.security != "none" else None, timeout=s.timeout,
+        )
+        if s.security == "starttls":
+            client.starttls(tls_context(s))
+        client.login(s.username or "", password or "")
+    except LoginError:
+        raise ConnectionFailed(f"mailbox {name}: IMAP login refused for {s.username}") from None
+    except (OSError, ssl.SSLError, IMAPClientError) as exc:
+        raise ConnectionFailed(f"mailbox {name}: cannot reach IMAP {s.host}:{s.port}: {exc}") from None
+    return client
+
+
 class ImapMailbox:
     def __init__(self, name: str, settings: ImapSettings, marker: ProcessedMarker, password: str | None):
         self.name = name
@@ -58,19 +76,11 @@ class ImapMailbox:
 
     def open(self) -> int:
         s = self.settings
+        client = connect(self.name, s, self._password)
         try:
-            client = imapclient.IMAPClient(
-                s.host, port=s.port, ssl=s.security == "tls",
-                ssl_context=tls_context(s) if s.security != "none" else None, timeout=s.timeout,
-            )
-            if s.security == "starttls":
-                client.starttls(tls_context(s))
-            client.login(s.username or "", self._password or "")
             status = client.select_folder(self.folder, readonly=False)
-        except LoginError:
-            raise ConnectionFailed(f"mailbox {self.name}: IMAP login refused for {s.username}") from None
-        except (OSError, ssl.SSLError, IMAPClientError) as exc:
-            raise ConnectionFailed(f"mailbox {self.name}: cannot use IMAP {s.host}:{s.port} folder {self.folder}: {exc}") from None
+        except (OSError, IMAPClientError) as exc:
+            raise ConnectionFailed(f"mailbox {self.name}: cannot open folder {self.folder}: {exc}") from None
         self.client = client
         return int(status[b"UIDVALIDITY"])
 
@@ -135,3 +145,59 @@ class MaildirMailbox:
 
     def close(self) -> None:
         pass
+
+
+class SentFolder:
+    """The mailbox's Sent folder: where sent replies are kept and looked up after a crash.
+
+    A row left in `sending` by a crash is checked here before it is sent again;
+    with a provider that files every submission itself (sent_copy: provider),
+    that check is exact, so an interrupted send is never repeated.
+    """
+
+    def __init__(self, name: str, settings: ImapSettings, password: str | None, folder: str | None = None):
+        self.name = name
+        self.settings = settings
+        self._password = password
+        self._folder = folder
+        self.client: imapclient.IMAPClient | None = None
+
+    def _open(self) -> imapclient.IMAPClient:
+        if self.client is None:
+            client = connect(self.name, self.settings, self._password)
+            if self._folder is None:
+                try:
+                    self._folder = client.find_special_folder(imapclient.imapclient.SENT) or "Sent"
+                except (OSError, IMAPClientError):
+                    self._folder = "Sent"
+            self.client = client
+        return self.client
+
+    @property
+    def folder(self) -> str:
+        self._open()
+        return self._folder or "Sent"
+
+    def append(self, raw: bytes) -> None:
+        try:
+            self._open().append(self.folder, raw, flags=(imapclient.imapclient.SEEN,))
+        except (OSError, IMAPClientError) as exc:
+            self.close()
+            raise ConnectionFailed(f"mailbox {self.name}: cannot save to {self._folder}: {exc}") from None
+
+    def contains(self, message_id: str) -> bool:
+        try:
+            client = self._open()
+            client.select_folder(self.folder, readonly=True)
+            return bool(client.search(["HEADER", "Message-ID", message_id]))
+        except (OSError, IMAPClientError) as exc:
+            self.close()
+            raise ConnectionFailed(f"mailbox {self.name}: cannot search {self._folder}: {exc}") from None
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.logout()
+            except (OSError, IMAPClientError):
+                pass
+            self.client = None

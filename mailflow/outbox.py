@@ -21,7 +21,7 @@ from email.mime.text import MIMEText
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 import sqlite_utils
@@ -34,7 +34,6 @@ from .message import clean
 log = logging.getLogger(__name__)
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
-MAX_TRANSIENT_ATTEMPTS = 10
 
 
 class Sender(Protocol):
@@ -162,12 +161,44 @@ def enqueue(
     }, ignore=True)
 
 
-def requeue_interrupted(db: sqlite_utils.Database) -> int:
-    """Rows left in `sending` by a crash go back to the queue (at-least-once delivery)."""
-    rows = list(db["outbox"].rows_where("state = ?", [SENDING], select="id, message_id"))
+class SentCopies(Protocol):
+    """A mailbox's Sent folder (mailbox.SentFolder): `append` a copy, `contains` a Message-ID."""
+
+    def append(self, raw: bytes) -> None: ...
+
+    def contains(self, message_id: str) -> bool: ...
+
+
+# Postfix's schedule for deferred mail: 5 minutes, doubling, at most 4000 s apart, for 5 days.
+FIRST_RETRY = timedelta(seconds=300)
+LONGEST_RETRY = timedelta(seconds=4000)
+GIVE_UP_AFTER = timedelta(days=5)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
+
+
+def reconcile_interrupted(db: sqlite_utils.Database, sent_folders: Mapping[str, SentCopies] | None = None) -> int:
+    """Rows a crash left in `sending`: sent if their Message-ID is in the Sent folder, else queued again.
+
+    Without a Sent folder to ask, the row is queued again (at least once).
+    """
+    rows = list(db.query("select id, mailbox, message_id from outbox where state = ?", [SENDING]))
     for row in rows:
-        log.warning("outbox %s %s was interrupted while sending; queued again", row["id"], row["message_id"])
-        db["outbox"].update(row["id"], {"state": QUEUED})
+        ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
+        folder = (sent_folders or {}).get(row["mailbox"])
+        try:
+            found = folder.contains(row["message_id"]) if folder else False
+        except ConnectionFailed as exc:
+            log.warning("%s interrupted while sending; cannot check the Sent folder (%s): left for later", ids, exc)
+            continue
+        if found:
+            database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
+            log.warning("%s interrupted while sending, but found in the Sent folder: not sent again", ids)
+        else:
+            database.update(db, "outbox", row["id"], {"state": QUEUED})
+            log.warning("%s interrupted while sending; not in the Sent folder: queued again", ids)
     return len(rows)
 
 
@@ -177,14 +208,22 @@ def drain(
     addresses: Mapping[str, str],
     should_stop: Callable[[], bool] = lambda: False,
     on_sent: Callable[[int], None] = lambda n: None,
+    sent_copies: Mapping[str, SentCopies] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> dict[str, int]:
-    """Send every queued row through its mailbox's sender; returns counts by outcome.
+    """Send every queued row that is due through its mailbox's sender; returns counts by outcome.
 
+    `sent_copies` holds the Sent folders mailflow appends a copy to after sending;
     `on_sent` drives a progress bar.
     """
     counts = {SENT: 0, FAILED: 0, "deferred": 0}
     unreachable: set[str] = set()
-    for row in list(db["outbox"].rows_where("state = ?", [QUEUED], order_by="id", select="id, mailbox")):
+    moment = clock()
+    due = list(db.query(
+        "select id, mailbox from outbox where state = ? and (next_attempt_at is null or next_attempt_at <= ?) order by id",
+        [QUEUED, moment.isoformat(timespec="seconds")],
+    ))
+    for row in due:
         if should_stop():
             break
         mailbox = row["mailbox"]
@@ -198,21 +237,37 @@ def drain(
         try:
             senders[mailbox].send(row["raw"], addresses[mailbox], row["recipient"])
         except ConnectionFailed as exc:
-            database.update(db, "outbox", row["id"], {"state": QUEUED, "error": str(exc)})
+            # The server, not this mail, is the problem: no attempt is counted.
+            database.update(db, "outbox", row["id"], {"state": QUEUED, "attempts": row["attempts"], "error": str(exc)})
             log.warning("%s deferred: %s", ids, exc)
             unreachable.add(mailbox)
             counts["deferred"] += 1
             continue
         except DeliveryError as exc:
-            permanent = exc.permanent or row["attempts"] + 1 >= MAX_TRANSIENT_ATTEMPTS
-            database.update(db, "outbox", row["id"], {"state": FAILED if permanent else QUEUED, "error": str(exc)})
-            log.warning("%s %s: %s", ids, "failed" if permanent else "deferred", exc)
-            counts[FAILED if permanent else "deferred"] += 1
+            attempts = row["attempts"] + 1
+            created = datetime.fromisoformat(row["created_at"]) if row["created_at"] else moment
+            expired = moment - created >= GIVE_UP_AFTER
+            if exc.permanent or expired:
+                reason = str(exc) if exc.permanent else f"gave up after {GIVE_UP_AFTER.days} days: {exc}"
+                database.update(db, "outbox", row["id"], {"state": FAILED, "error": reason})
+                log.warning("%s failed: %s", ids, reason)
+                counts[FAILED] += 1
+            else:
+                retry_at = (moment + retry_delay(attempts)).isoformat(timespec="seconds")
+                database.update(db, "outbox", row["id"], {"state": QUEUED, "error": str(exc), "next_attempt_at": retry_at})
+                log.warning("%s deferred until %s: %s", ids, retry_at, exc)
+                counts["deferred"] += 1
             continue
         database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
         log.info("%s sent to %s", ids, row["recipient"])
         counts[SENT] += 1
         on_sent(1)
+        copies = (sent_copies or {}).get(mailbox)
+        if copies is not None:
+            try:
+                copies.append(row["raw"])
+            except ConnectionFailed as exc:
+                log.warning("%s sent, but no copy in the Sent folder: %s", ids, exc)
     return counts
 
 

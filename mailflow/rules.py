@@ -50,6 +50,8 @@ class ServerSettings(_Strict):
 
 class ImapSettings(ServerSettings):
     folder: str = "INBOX"
+    idle: bool = Field(default=True, description="wait for new mail with IMAP IDLE where the server offers it")
+    idle_renew_seconds: int = Field(default=600, gt=0, le=1740, description="re-issue IDLE this often")
 
 
 class SmtpSettings(ServerSettings):
@@ -77,6 +79,12 @@ class Mailbox(_Strict):
     imap: ImapSettings | None = None
     smtp: SmtpSettings | None = None
     processed: ProcessedMarker = ProcessedMarker()
+    sent_copy: Literal["append", "provider", "none"] = Field(
+        default="append",
+        description="append: mailflow saves each sent mail to the Sent folder; provider: the SMTP "
+        "server does that itself (Gmail, Exchange Online); none: no copy",
+    )
+    sent_folder: str | None = Field(default=None, description="default: the folder marked \\Sent")
 
     @field_validator("address")
     @classmethod
@@ -229,6 +237,7 @@ class Rules(_Strict):
     )
     notify_other_coordinator: Literal["forward", "none"] = "forward"
     send_rate_per_minute: int = Field(default=0, ge=0, description="at most this many mails a minute (0: no limit)")
+    reconnect_max_delay: float = Field(default=300, gt=0, description="longest wait between reconnection attempts")
     announcements: dict[Literal["agenda", "agenda_update", "access", "reminder"], dict[str, str]] = {}
     classification: Classification = Classification()
     replies: dict[str, dict[str, str]] = {}

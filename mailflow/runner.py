@@ -18,7 +18,7 @@ import schedule
 from .database import open_database
 from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError
-from .mailbox import ImapMailbox
+from .mailbox import ImapMailbox, SentFolder
 from .credentials import password_for
 from .rules import Rules, load_rules
 from .worker import PassReport, Worker
@@ -28,14 +28,24 @@ log = logging.getLogger(__name__)
 
 def server_worker(rules: Rules) -> Worker:
     """A worker for the IMAP and SMTP servers that rules.yaml names."""
-    mailboxes, senders = {}, {}
+    mailboxes, senders, sent_folders = {}, {}, {}
     for name, box in rules.mailboxes.items():
         if box.imap:
-            mailboxes[name] = ImapMailbox(name, box.imap, box.processed, password_for(box.imap, f"mailbox {name}, IMAP"))
+            password = password_for(box.imap, f"mailbox {name}, IMAP")
+            mailboxes[name] = ImapMailbox(name, box.imap, box.processed, password)
+            if box.sent_copy != "none":
+                sent_folders[name] = SentFolder(name, box.imap, password, box.sent_folder)
         if box.smtp:
             smtp = SmtpSender(box.smtp, password_for(box.smtp, f"mailbox {name}, SMTP"), name)
             senders[name] = RateLimitedSender(smtp, rules.send_rate_per_minute) if rules.send_rate_per_minute else smtp
-    return Worker(rules, open_database(rules.database_path), mailboxes, senders)
+    return Worker(rules, open_database(rules.database_path), mailboxes, senders, sent_folders=sent_folders)
+
+
+def close_connections(worker: Worker) -> None:
+    for sender in worker.senders.values():
+        sender.close()
+    for folder in worker.sent_folders.values():
+        folder.close()
 
 
 def run_once(rules: Rules) -> PassReport:
@@ -43,8 +53,7 @@ def run_once(rules: Rules) -> PassReport:
     try:
         return worker.run_once()
     finally:
-        for sender in worker.senders.values():
-            sender.close()
+        close_connections(worker)
 
 
 class Daemon:
@@ -86,8 +95,7 @@ class Daemon:
     def one_pass(self) -> None:
         self.reload_rules_if_changed()
         report = self.worker.run_once()
-        for sender in self.worker.senders.values():
-            sender.close()
+        close_connections(self.worker)
         log.info(
             "pass done: recorded=%s processed=%s quarantined=%s sent=%s failed=%s",
             report.recorded, report.processed, report.quarantined, report.sent, report.failed,

@@ -57,8 +57,10 @@ class Worker:
         mailboxes: Mapping[str, Mailbox],
         senders: Mapping[str, Sender],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        sent_folders: Mapping[str, outbox.SentCopies] | None = None,
     ):
         self.clock = clock
+        self.sent_folders = dict(sent_folders or {})
         self.rules = rules
         self.db = db
         self.mailboxes = mailboxes
@@ -68,7 +70,7 @@ class Worker:
 
     def run_once(self) -> PassReport:
         report = PassReport()
-        outbox.requeue_interrupted(self.db)
+        outbox.reconcile_interrupted(self.db, self.sent_folders)
         opened: dict[str, int] = {}
         try:
             for name, mailbox in self.mailboxes.items():
@@ -101,7 +103,10 @@ class Worker:
                 report.errors.append(str(exc))
         if not self.stop_requested:
             addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
-            counts = outbox.drain(self.db, self.senders, addresses, lambda: self.stop_requested)
+            copies = {name: folder for name, folder in self.sent_folders.items()
+                      if self.rules.mailboxes[name].sent_copy == "append"}
+            counts = outbox.drain(self.db, self.senders, addresses, lambda: self.stop_requested,
+                                  sent_copies=copies, clock=self.clock)
             report.sent, report.failed = counts[outbox.SENT], counts[outbox.FAILED]
         return report
 

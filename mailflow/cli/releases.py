@@ -10,7 +10,7 @@ from .. import registrants, releases
 from ..database import open_database
 from ..errors import MailflowError
 from ..replies import Replies
-from ..runner import server_worker
+from ..runner import close_connections, server_worker
 from . import main, rules_from, setup_logging
 from .output import echo_json, echo_table
 
@@ -90,12 +90,14 @@ def _send_queued(rules, count: int) -> None:
     from .. import outbox
 
     addresses = {name: box.address for name, box in rules.mailboxes.items()}
+    copies = {name: folder for name, folder in worker.sent_folders.items()
+              if rules.mailboxes[name].sent_copy == "append"}
     try:
         with click.progressbar(length=count, label="sending") as bar:
-            counts = outbox.drain(worker.db, worker.senders, addresses, on_sent=bar.update)
+            outbox.reconcile_interrupted(worker.db, worker.sent_folders)
+            counts = outbox.drain(worker.db, worker.senders, addresses, on_sent=bar.update, sent_copies=copies)
     finally:
-        for sender in worker.senders.values():
-            sender.close()
+        close_connections(worker)
     click.echo(f"sent {counts[outbox.SENT]}, failed {counts[outbox.FAILED]}, deferred {counts['deferred']}")
 
 

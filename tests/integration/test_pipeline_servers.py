@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import yaml
 
@@ -164,7 +165,13 @@ def test_smtp_refusals(servers, rules_path):
     db = open_database(rules_path.parent / "mailflow.db")
     (row,) = db["outbox"].rows
     assert row["state"] == "queued" and "451" in row["error"]
-    assert runner.run_once(load_rules(rules_path)).sent == 1       # retried on the next pass
+    retry_at = datetime.fromisoformat(row["next_attempt_at"])
+    assert timedelta(seconds=290) < retry_at - datetime.now(timezone.utc) <= timedelta(seconds=300)
+    assert runner.run_once(load_rules(rules_path)).sent == 0        # not due yet: Postfix-like backoff
+    worker = runner.server_worker(load_rules(rules_path))
+    worker.clock = lambda: datetime.now(timezone.utc) + timedelta(minutes=6)
+    assert worker.run_once().sent == 1
+    runner.close_connections(worker)
 
     dovecot.append(INTL_USER, make_mail(sender="gone@x.ge"))
     smtp.fail_next(1, 550)
@@ -212,3 +219,34 @@ def test_daemon_keeps_last_good_rules_and_stops_on_sigterm(servers, tmp_path):
     assert "secret" not in output
     with sqlite3.connect(rules_path.parent / "mailflow.db") as conn:
         assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def test_replies_are_saved_in_the_sent_folder_and_a_crash_is_reconciled_with_it(servers, rules_path):
+    dovecot, smtp = servers
+    dovecot.append(INTL_USER, make_mail(sender="a@x.ge"))
+    assert runner.run_once(load_rules(rules_path)).sent == 1
+    (copy,) = dovecot.messages(INTL_USER, "Sent")
+    (received,) = smtp.wait_for(1)
+    assert copy.split(b"\r\n\r\n", 1)[1] == received.data.split(b"\r\n\r\n", 1)[1]   # the same body
+    db = open_database(rules_path.parent / "mailflow.db")
+    (row,) = db["outbox"].rows
+    assert row["message_id"].encode() in copy
+
+    # A crash after the SMTP server's 250 leaves the row in `sending`: the Sent copy settles it.
+    db.execute("update outbox set state = 'sending'")
+    dovecot.append(INTL_USER, make_mail(sender="b@x.ge"))
+    report = runner.run_once(load_rules(rules_path))
+    assert report.sent == 1
+    time.sleep(0.2)
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["a@x.ge", "b@x.ge"]
+    assert db["outbox"].get(row["id"])["state"] == "sent"
+
+    # A crash before the mail left: not in Sent, so it is sent (once) on the next pass.
+    db.execute("update outbox set state = 'sending' where recipient = 'b@x.ge'")
+    with dovecot.session(INTL_USER) as client:
+        client.select_folder("Sent")
+        client.delete_messages(client.search(["HEADER", "To", "b@x.ge"]))
+        client.expunge()
+    assert runner.run_once(load_rules(rules_path)).sent == 1
+    time.sleep(0.2)
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["a@x.ge", "b@x.ge", "b@x.ge"]
