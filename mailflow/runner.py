@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from .errors import RulesError
 from .mailbox import ImapMailbox, SentFolder
 from .credentials import password_for
 from .rules import Rules, load_rules
+from .database import now
+from .watch import POLLING, Backoff, IdleWatcher
 from .worker import PassReport, Worker
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,8 @@ def run_once(rules: Rules) -> PassReport:
 
 
 class Daemon:
+    """`mailflow run`: passes when IDLE announces mail, every poll_interval, and after failures."""
+
     def __init__(self, rules_path: Path):
         self.rules_path = rules_path
         self.rules = load_rules(rules_path)
@@ -64,6 +69,13 @@ class Daemon:
         self.worker = server_worker(self.rules)
         self.scheduler = schedule.Scheduler()
         self.stopping = False
+        self.reload_requested = False
+        self.wake = threading.Event()
+        self.watchers: list[IdleWatcher] = []
+        self.states: dict[str, str] = {}
+        self._saved_states: dict[str, str] = {}
+        self.backoff = Backoff(maximum=self.rules.reconnect_max_delay)
+        self.retry_at: float | None = None
 
     def request_stop(self, signum: int, _frame) -> None:
         if self.stopping:
@@ -72,14 +84,21 @@ class Daemon:
         log.info("signal %s: finishing the current message, then stopping", signum)
         self.stopping = True
         self.worker.stop_requested = True
+        self.wake.set()
+
+    def request_reload(self, signum: int, _frame) -> None:
+        log.info("signal %s: re-reading %s", signum, self.rules_path)
+        self.reload_requested = True
+        self.wake.set()
 
     def reload_rules_if_changed(self) -> None:
+        forced, self.reload_requested = self.reload_requested, False
         try:
             mtime = self.rules_path.stat().st_mtime
         except OSError as exc:
             log.error("cannot read %s (%s); keeping the last good rules", self.rules_path, exc)
             return
-        if mtime == self._rules_mtime:
+        if mtime == self._rules_mtime and not forced:
             return
         self._rules_mtime = mtime
         try:
@@ -90,23 +109,69 @@ class Daemon:
             return
         self.rules = rules
         self.worker = server_worker(rules)
+        self.scheduler.clear()
+        self.scheduler.every(rules.poll_interval).seconds.do(self.one_pass)
+        self._restart_watchers()
         log.info("rules reloaded from %s", self.rules_path)
 
     def one_pass(self) -> None:
         self.reload_rules_if_changed()
         report = self.worker.run_once()
         close_connections(self.worker)
+        self._save_states()
         log.info(
             "pass done: recorded=%s processed=%s quarantined=%s sent=%s failed=%s",
             report.recorded, report.processed, report.quarantined, report.sent, report.failed,
         )
+        if report.errors:
+            delay = self.backoff.next()
+            self.retry_at = time.monotonic() + delay
+            log.warning("a server could not be reached; next try in %.1f s", delay)
+        else:
+            self.backoff.reset()
+            self.retry_at = None
+
+    def _on_state(self, mailbox: str, state: str) -> None:
+        self.states[mailbox] = state   # written by watcher threads, saved by the main thread
+
+    def _save_states(self) -> None:
+        changed = {k: v for k, v in self.states.items() if self._saved_states.get(k) != v}
+        for mailbox, state in changed.items():
+            self.worker.db.execute(
+                "update sync_state set connection = ?, connection_at = ? where mailbox = ?", [state, now(), mailbox]
+            )
+            self._saved_states[mailbox] = state
+
+    def _restart_watchers(self) -> None:
+        for watcher in self.watchers:
+            watcher.stop()
+        self.watchers = []
+        for name, box in self.rules.mailboxes.items():
+            if box.imap is None:
+                continue
+            if not box.imap.idle:
+                self.states[name] = POLLING
+                continue
+            watcher = IdleWatcher(name, box.imap, password_for(box.imap, f"mailbox {name}, IMAP"), self.wake,
+                                  self._on_state, self.rules.reconnect_max_delay)
+            watcher.start()
+            self.watchers.append(watcher)
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
         self.scheduler.every(self.rules.poll_interval).seconds.do(self.one_pass)
+        self._restart_watchers()
         self.one_pass()
         while not self.stopping:
+            if self.wake.wait(timeout=0.5) and not self.stopping:
+                self.wake.clear()
+                self.one_pass()
+            elif self.retry_at is not None and time.monotonic() >= self.retry_at:
+                self.one_pass()
             self.scheduler.run_pending()
-            time.sleep(0.2)
+            self._save_states()
+        for watcher in self.watchers:
+            watcher.stop()
         log.info("stopped cleanly")

@@ -1,8 +1,8 @@
 """`mailflow status`: what the worker has done and what waits, read from the database only.
 
-Read-only, so it is safe to run while the daemon works. What only the running
-daemon knows (IMAP IDLE or polling, the next scheduled sends) is not in the
-database yet: those keys say "unknown" until the daemon records them.
+Read-only, so it is safe to run while the daemon works. The daemon records each
+mailbox's connection (idle, polling, reconnecting) in sync_state; "unknown"
+means no daemon has run since the database was made.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import sqlite_utils
 
 from .history import open_questions
+from .releases import next_due
 
 UNKNOWN = "unknown"
 
@@ -23,8 +24,7 @@ def status(db: sqlite_utils.Database, mailboxes: Iterable[str]) -> dict:
         "outbox": _outbox(db),
         "registrants": _registrants(db),
         "open_questions": len(open_questions(db)),
-        # Filled in by the daemon later (next reminders and releases); not recorded yet.
-        "scheduled": UNKNOWN,
+        "scheduled": [{k: row[k] for k in ("event_id", "name", "due_at")} for row in next_due(db)],
     }
 
 
@@ -37,7 +37,8 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
         "select mailbox, count(*) as n from messages where marked_on_server = 0 "
         "and state in ('processed', 'quarantined') group by mailbox")}
     syncs: dict[str, list[dict]] = {}
-    for row in db.query("select mailbox, folder, uidvalidity, last_uid, last_sync from sync_state order by 1, 2"):
+    for row in db.query("select mailbox, folder, uidvalidity, last_uid, last_sync, connection, connection_at "
+                        "from sync_state order by 1, 2"):
         syncs.setdefault(row["mailbox"], []).append(row)
     # Mailboxes in rules.yaml first (even never synced), then any the database still knows.
     known = list(dict.fromkeys([*names, *syncs, *(mailbox for mailbox, _ in counts)]))
@@ -54,8 +55,8 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
             "quarantined": counts.get((name, "quarantined"), 0),
             "processed": counts.get((name, "processed"), 0),
             "not_marked_on_server": unmarked.get(name, 0),
-            # IDLE / polling / disconnected: only the running daemon knows; not recorded yet.
-            "connection": UNKNOWN,
+            "connection": next((row["connection"] for row in folders if row["connection"]), UNKNOWN),
+            "connection_since": next((row["connection_at"] for row in folders if row["connection_at"]), None),
         })
     return result
 

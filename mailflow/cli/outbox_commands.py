@@ -85,4 +85,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
     for audience, by_status in info["registrants"]["by_audience"].items():
         click.echo(f"  {audience}: " + ", ".join(f"{s} {n}" for s, n in by_status.items()))
     click.echo(f"open questions: {info['open_questions']}")
-    click.echo(f"scheduled sends: {info['scheduled']}")
+    if info["scheduled"]:
+        click.echo("next scheduled sends: " + ", ".join(f"{s['name']} ({s['event_id']}) at {s['due_at']}"
+                                                        for s in info["scheduled"]))
+    else:
+        click.echo("no scheduled sends pending")

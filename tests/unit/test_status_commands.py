@@ -69,7 +69,7 @@ def test_status_after_a_demo_run(project):
     assert set(boxes) == {"international", "german"}
     assert (boxes["international"]["last_uid"], boxes["german"]["last_uid"]) == (6, 5)
     assert all(b["last_sync"] and b["backlog"] == 0 and b["quarantined"] == 0 for b in boxes.values())
-    assert boxes["international"]["connection"] == "unknown"  # the daemon does not record it yet
+    assert boxes["international"]["connection"] == "unknown"  # no daemon has run on the demo database
     assert data["outbox"]["by_state"] == {"sent": 9} and data["outbox"]["failed"] == []
     assert data["registrants"]["by_audience"] == {"german": {"registered": 3}, "international": {"registered": 3}}
     assert data["registrants"]["total"] == 6 and data["open_questions"] == 1

@@ -1,0 +1,112 @@
+"""Push instead of polling: one IMAP IDLE connection per mailbox, in a thread.
+
+A watcher does no mail work itself. It sets the daemon's `wake` event when the
+server announces new mail, and after every (re)connect, so the daemon's next
+pass catches up on whatever arrived while the connection was down. Lost
+connections are retried with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from imapclient.exceptions import IMAPClientError
+
+from .errors import ConnectionFailed
+from .mailbox import connect
+from .rules import ImapSettings
+
+log = logging.getLogger(__name__)
+
+IDLE, POLLING, RECONNECTING = "idle", "polling", "reconnecting"
+
+
+class Backoff:
+    """1 s, 2 s, 4 s ... up to `maximum`, each delay drawn from its upper half ("equal jitter"),
+    so that many workers do not hammer a server that has just come back, all at once."""
+
+    def __init__(self, first: float = 1.0, maximum: float = 300.0, rng: Callable[[], float] = random.random):
+        self.first, self.maximum, self.rng = first, maximum, rng
+        self.attempt = 0
+
+    def next(self) -> float:
+        delay = min(self.maximum, self.first * 2 ** self.attempt)
+        self.attempt += 1
+        return delay / 2 + delay / 2 * self.rng()
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class IdleWatcher(threading.Thread):
+    def __init__(
+        self,
+        name: str,
+        settings: ImapSettings,
+        password: str | None,
+        wake: threading.Event,
+        on_state: Callable[[str, str], None],
+        max_delay: float = 300.0,
+    ):
+        super().__init__(name=f"idle-{name}", daemon=True)
+        self.mailbox = name
+        self.settings = settings
+        self._password = password
+        self.wake = wake
+        self.on_state = on_state
+        self.backoff = Backoff(maximum=max_delay)
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            client = None
+            try:
+                client = connect(self.mailbox, self.settings, self._password)
+                if b"IDLE" not in client.capabilities():
+                    log.info("mailbox=%s server offers no IDLE: polling", self.mailbox)
+                    self.on_state(self.mailbox, POLLING)
+                    return
+                client.select_folder(self.settings.folder, readonly=True)
+                self.on_state(self.mailbox, IDLE)
+                self.backoff.reset()
+                self.wake.set()   # catch up on what arrived while we were away
+                self._idle(client)
+            except (ConnectionFailed, OSError, IMAPClientError) as exc:
+                delay = self.backoff.next()
+                self.on_state(self.mailbox, RECONNECTING)
+                log.warning("mailbox=%s IDLE connection lost (%s); reconnecting in %.1f s", self.mailbox, exc, delay)
+                self._stop.wait(delay)
+            finally:
+                if client is not None:
+                    try:
+                        client.logout()
+                    except (OSError, IMAPClientError):
+                        pass
+
+    def _idle(self, client) -> None:
+        client.idle()
+        started = time.monotonic()
+        empty_wakeups = 0
+        while not self._stop.is_set():
+            asked = time.monotonic()
+            responses = client.idle_check(timeout=1)
+            # imapclient swallows EOF: a closed connection shows as the socket waking up at once
+            # with nothing to read. Twice in a row means the server is gone.
+            empty_wakeups = empty_wakeups + 1 if not responses and time.monotonic() - asked < 0.5 else 0
+            if empty_wakeups >= 2:
+                raise ConnectionFailed(f"mailbox {self.mailbox}: the server closed the IDLE connection")
+            if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                log.debug("mailbox=%s new mail announced", self.mailbox)
+                self.wake.set()
+            if time.monotonic() - started >= self.settings.idle_renew_seconds:
+                client.idle_done()   # servers drop IDLE after ~30 minutes (RFC 2177): renew it
+                client.idle()
+                started = time.monotonic()
+        client.idle_done()

@@ -1,0 +1,95 @@
+"""`mailflow run` as a real process: IDLE push, outages, reload, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+from click.testing import CliRunner
+
+from mailflow.cli import main
+from servers import INTL_USER
+from tests.helpers import make_mail
+
+from .conftest import write_rules
+
+
+@contextmanager
+def daemon(rules_path, log_path):
+    env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret"}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run"],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_until(condition, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_idle_pushes_new_mail_without_polling(servers, tmp_path):
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600)   # only IDLE can wake it
+    with daemon(rules_path, tmp_path / "log") as process:
+        assert wait_until(lambda: connection(rules_path, "international") == "idle")
+        dovecot.append(INTL_USER, make_mail(sender="pushed@x.ge"))
+        assert smtp.wait_for(1, timeout=15)[0].rcpt_tos == ["pushed@x.ge"]
+        assert process.poll() is None
+
+
+def test_outage_mail_delivered_meanwhile_is_processed_after_the_server_returns(servers, tmp_path):
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600, reconnect_max_delay=2)
+    with daemon(rules_path, tmp_path / "log") as process:
+        dovecot.append(INTL_USER, make_mail(sender="before@x.ge"))
+        smtp.wait_for(1, timeout=15)
+        with dovecot.down():
+            # Mail arrives while IMAP is down: the MTA drops it straight into the Maildir.
+            new = dovecot.maildir(INTL_USER) / "new"
+            (new / "1700000000.outage.test").write_bytes(make_mail(sender="during@x.ge"))
+            os.chown(new / "1700000000.outage.test", dovecot._uid, dovecot._gid)
+            assert wait_until(lambda: connection(rules_path, "international") == "reconnecting")
+        received = smtp.wait_for(2, timeout=20)
+        assert sorted(m.rcpt_tos[0] for m in received) == ["before@x.ge", "during@x.ge"]
+        assert process.poll() is None
+    log = (tmp_path / "log").read_text()
+    assert "reconnecting in" in log
+
+
+def test_sighup_reloads_rules_and_sigterm_stops_cleanly(servers, tmp_path):
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600)
+    with daemon(rules_path, tmp_path / "log") as process:
+        assert wait_until(lambda: "rules.yaml" in (tmp_path / "log").read_text() or process.poll() is None)
+        time.sleep(1)
+        process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "rules reloaded" in (tmp_path / "log").read_text())
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    assert "stopped cleanly" in (tmp_path / "log").read_text()
+
+
+def connection(rules_path, mailbox: str) -> str | None:
+    """The connection state `mailflow status` shows (the daemon records it)."""
+    result = CliRunner().invoke(main, ["--rules", str(rules_path), "status", "--json"])
+    if result.exit_code != 0:
+        return None
+    return next(box["connection"] for box in json.loads(result.output)["mailboxes"] if box["mailbox"] == mailbox)
