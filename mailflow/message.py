@@ -115,20 +115,62 @@ def _check_structure(msg: Message, limits: Limits) -> list[tuple[Message, bool]]
 
 def _header(msg: Message, name: str) -> str:
     """A header decoded from RFC 2047 words (any charset) into one cleaned line."""
-    value = msg.get(name)
-    return "" if value is None else decode_words(str(value))
+    values = _raw_values(msg, name)
+    return decode_words(values[0]) if values else ""
+
+
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's values as text, raw 8-bit bytes read as UTF-8 (else Windows-1252).
+
+    compat32 would hand them out as an unknown-8bit Header whose str() is one
+    U+FFFD per byte (and a Header has no str methods).
+    """
+    name = name.lower()
+    return [_eight_bit(str(v)) for k, v in msg.raw_items() if k.lower() == name]
+
+
+def _eight_bit(value: str) -> str:
+    if value.isascii():
+        return value
+    try:
+        data = value.encode("ascii", "surrogateescape")   # the bytes as they came
+    except UnicodeEncodeError:
+        return value
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
 
 
 def decode_words(value: str) -> str:
     try:
         return clean(email.header.make_header(email.header.decode_header(value)))
-    except Exception:  # unknown charset or broken encoded word: keep the raw text
-        return clean(value)
+    except Exception:  # unknown charset, broken word, 8-bit text: decode word by word
+        # No encoded word may stay undecoded: a reader of our reply would decode it, newlines and all.
+        return clean(_ENCODED_WORD.sub(_decode_word, value))
+
+
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[qQbB]\?.*?\?=")
+
+
+def _decode_word(match: re.Match) -> str:
+    try:
+        ((data, charset),) = email.header.decode_header(match.group(0))
+    except Exception:  # broken base64: the word is dropped
+        return " "
+    if isinstance(data, str):
+        return data
+    for name in (charset, "utf-8"):
+        try:
+            return data.decode(name or "utf-8", "replace")
+        except Exception:  # LookupError, or a codec that is no text codec or refuses "replace"
+            continue
+    return data.decode("latin-1")
 
 
 def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
     """(display name, address) pairs, parsed from the raw header so an encoded word cannot add an address."""
-    raw = [str(v) for name in names for v in (msg.get_all(name) or [])]
+    raw = [v for name in names for v in _raw_values(msg, name)]
     return [(decode_words(n), clean(a)) for n, a in email.utils.getaddresses(raw)]
 
 
@@ -164,12 +206,12 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         subject=_header(msg, "subject"),
         date=date,
         text=body_text(parts),
-        in_reply_to=tuple(_MSGID.findall(str(msg.get("in-reply-to", "")))),
-        references=tuple(_MSGID.findall(str(msg.get("references", ""))))[-50:],
+        in_reply_to=tuple(clean(r) for r in _MSGID.findall(str(msg.get("in-reply-to", "")))),
+        references=tuple(clean(r) for r in _MSGID.findall(str(msg.get("references", ""))))[-50:],
         headers=headers,
-        content_type=msg.get_content_type(),
+        content_type=clean(msg.get_content_type()),
         report_type=clean(msg.get_param("report-type", "") or "").lower(),
-        part_types=tuple(part.get_content_type() for part, _ in parts),
+        part_types=tuple(clean(part.get_content_type()) for part, _ in parts),
         size=len(raw),
         parsed=msg,
     )
@@ -180,7 +222,7 @@ def body_text(parts: list[tuple[Message, bool]]) -> str:
     candidates = [
         part for part, attached in parts
         if not attached and part.get_content_maintype() == "text"
-        and (part.get("content-disposition") or "").split(";")[0].strip().lower() != "attachment"
+        and str(part.get("content-disposition") or "").split(";")[0].strip().lower() != "attachment"
     ]
     for wanted in ("text/plain", "text/html"):
         for part in candidates:
@@ -199,5 +241,5 @@ def _decoded(part: Message) -> str:
     charset = part.get_content_charset() or "utf-8"  # 8-bit text without a charset is UTF-8 in practice
     try:
         return payload.decode(charset, "replace")
-    except LookupError:  # a charset Python does not know
+    except (LookupError, ValueError):  # a charset Python does not know, or a codec that refuses "replace"
         return payload.decode("utf-8", "replace")

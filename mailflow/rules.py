@@ -235,6 +235,11 @@ class Rules(_Strict):
     reply_interval_days: float = Field(
         default=7, ge=0, description="at most one automatic reply per sender in this many days (0: no limit)"
     )
+    keep_raw_mail_days_after_event: int | None = Field(
+        default=None, ge=0,
+        description="days after an event's end to keep the raw mails about it; then `mailflow purge` "
+        "(and the daemon, daily) blanks them, keeping the classification (null: keep forever)",
+    )
     notify_other_coordinator: Literal["forward", "none"] = "forward"
     send_rate_per_minute: int = Field(default=0, ge=0, description="at most this many mails a minute (0: no limit)")
     reconnect_max_delay: float = Field(default=300, gt=0, description="longest wait between reconnection attempts")

@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import imapclient
 from aiosmtpd.controller import Controller
@@ -856,6 +856,9 @@ class _RecordingHandler:
         if isinstance(login, bytes):
             login = login.decode("utf-8", "replace")
         msg = ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), bytes(data), login)
+        if self.server.on_accept is not None:
+            # Before the 250: like a provider that files every submission in the Sent folder.
+            self.server.on_accept(msg)
         with self.server._cond:
             self.server.messages.append(msg)
             self.server._cond.notify_all()
@@ -891,6 +894,8 @@ class SmtpServer:
         self._cond = threading.Condition()
         self._fault: _Fault | None = None
         self._controller: Controller | None = None
+        # Called with each accepted message before the server answers 250.
+        self.on_accept: Callable[[ReceivedMessage], None] | None = None
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

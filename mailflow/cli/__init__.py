@@ -49,6 +49,6 @@ def main(ctx: click.Context, rules_path: Path, verbose: bool) -> None:
     ctx.obj["verbose"] = verbose
 
 
-from . import check, messages, outbox_commands, people, releases, run  # noqa: E402  (registers the commands)
+from . import check, maintenance, messages, outbox_commands, people, releases, run  # noqa: E402  (registers the commands)
 
 __all__ = ["main"]

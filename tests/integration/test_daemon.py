@@ -10,6 +10,7 @@ import sys
 import time
 from contextlib import contextmanager
 
+import yaml
 from click.testing import CliRunner
 
 from mailflow.cli import main
@@ -93,3 +94,22 @@ def connection(rules_path, mailbox: str) -> str | None:
     if result.exit_code != 0:
         return None
     return next(box["connection"] for box in json.loads(result.output)["mailboxes"] if box["mailbox"] == mailbox)
+
+
+def test_no_secret_in_logs_or_database(servers, tmp_path):
+    dovecot, smtp = servers
+    secret = "Pw-7f3a9c-never-log-me"
+    dovecot.add_user("secretive@example.org", secret)
+    rules_path = write_rules(tmp_path, dovecot, smtp)
+    data = yaml.safe_load(rules_path.read_text())
+    data["mailboxes"]["international"]["imap"].update(username="secretive@example.org", password_env="SECRETIVE_PW")
+    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    dovecot.append("secretive@example.org", make_mail(sender="a@x.ge"))
+    env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret", "SECRETIVE_PW": secret}
+    done = subprocess.run([sys.executable, "-m", "mailflow", "-v", "--rules", str(rules_path), "run", "--once"],
+                          capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert b"sent 1" in done.stdout
+    assert secret.encode() not in done.stdout + done.stderr
+    for path in tmp_path.glob("mailflow.db*"):
+        assert secret.encode() not in path.read_bytes(), path

@@ -328,6 +328,7 @@ def test_kill_during_fan_out_then_restart_sends_each_registrant_one_copy(servers
     received_ids = set(message_ids(before_restart))
     interrupted = [(r["id"], r["recipient"], r["state"], r["message_id"] in received_ids)
                    for r in rows if r["state"] == "sending"]
+    print("KILLDIAG", len(before_restart), states, interrupted)
     # Rows in `sending` whose Message-ID already reached the server (True) are the kill that
     # landed between the server's 250 and mailflow's commit: reported with any duplicate below.
 

@@ -1,0 +1,163 @@
+"""Retention: how long the raw mails (full text and attachments) stay in the database.
+
+`keep_raw_mail_days_after_event: N` in rules.yaml keeps the raw bytes of every
+mail about an event until N days after the event's end; then the purge sets
+`messages.raw` to NULL and records `messages.raw_purged_at`. Everything else
+stays: sender, subject, audience, intent, reasons, the registrant and the
+outbox, so `mailflow explain`, `registrants` and `status` work as before. The
+server copy of the mail is never touched (mailflow never deletes mail there).
+
+Only mails that are done are purged (`processed` or `quarantined`); a mail
+still `recorded` waits for the worker. A quarantined mail was never parsed and
+so has no event_id: it counts for the event the worker would have chosen by
+date (`events.match_event` without a parsed mail): the only event, else the
+first one that had not ended when the mail was recorded, else the last one.
+Mails of an event no longer in rules.yaml are kept (its end is unknown).
+
+The purge turns SQLite's secure_delete on for its own statements (freed bytes
+are overwritten with zeros) and then checkpoints the WAL with TRUNCATE, so the
+purged bytes leave the database files too. The file does not shrink; a VACUUM
+(daemon stopped) gives the space back.
+
+`mailflow purge [--dry-run]` runs it by hand; the daemon calls `purge_raw_mail`
+once a day.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import sqlite_utils
+
+from .database import now as stamp
+from .rules import Event, Rules
+
+log = logging.getLogger(__name__)
+
+DONE_STATES = ("processed", "quarantined")
+PURGED_AT = "raw_purged_at"
+
+
+@dataclass
+class EventRetention:
+    """The raw mails still stored for one event, and whether their time is up."""
+
+    event_id: str
+    ends_at: datetime | None        # None: the event is no longer in rules.yaml
+    keep_until: datetime | None     # None: kept forever (no setting, or the end is unknown)
+    due: bool
+    message_ids: list[int] = field(default_factory=list)   # processed or quarantined, raw still stored
+    quarantined: int = 0            # of those, quarantined ones
+    purged_before: int = 0          # raw mails of this event purged by an earlier run
+
+    @property
+    def count(self) -> int:
+        return len(self.message_ids)
+
+
+def plan(db: sqlite_utils.Database, rules: Rules, now: datetime) -> list[EventRetention]:
+    """Per event (rules.yaml order, then unknown events): the raw mails stored and whether they are due."""
+    now = _aware(now)
+    days = rules.keep_raw_mail_days_after_event
+    entries: dict[str, EventRetention] = {}
+    for event in rules.events:
+        keep_until = event.ends_at + timedelta(days=days) if days is not None else None
+        entries[event.id] = EventRetention(event.id, event.ends_at, keep_until,
+                                           due=keep_until is not None and keep_until < now)
+    marks = ", ".join("?" * len(DONE_STATES))
+    for message_id, event_id, state, recorded_at in db.execute(
+        f"select id, event_id, state, recorded_at from messages where raw is not null and state in ({marks}) "
+        "order by id", list(DONE_STATES),
+    ).fetchall():
+        entry = _entry(entries, rules, event_id, recorded_at)
+        entry.message_ids.append(message_id)
+        entry.quarantined += state == "quarantined"
+    if PURGED_AT in db["messages"].columns_dict:
+        for event_id, recorded_at in db.execute(
+            f"select event_id, recorded_at from messages where [{PURGED_AT}] is not null"
+        ).fetchall():
+            _entry(entries, rules, event_id, recorded_at).purged_before += 1
+    return list(entries.values())
+
+
+def _entry(entries: dict[str, EventRetention], rules: Rules, event_id: str | None,
+           recorded_at: str | None) -> EventRetention:
+    if event_id is None:  # quarantined: never parsed, so never matched to an event
+        event_id = event_for_unparsed(rules, recorded_at).id
+    if event_id not in entries:  # an event no longer in rules.yaml: its end is unknown
+        entries[event_id] = EventRetention(event_id, None, None, due=False)
+    return entries[event_id]
+
+
+def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool = False) -> list[EventRetention]:
+    """Blank the raw mails whose time is up (nothing changes with dry_run); returns what was (or would be) done."""
+    entries = plan(db, rules, now)
+    if dry_run or not any(entry.due and entry.count for entry in entries):
+        return entries
+    previous = db.execute("PRAGMA secure_delete").fetchone()[0]
+    db.execute("PRAGMA secure_delete = ON")  # freed bytes are overwritten with zeros, not just unlinked
+    try:
+        # The write lock first, then the plan again: the worker may have processed mail meanwhile.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            entries = plan(db, rules, now)
+            due = [entry for entry in entries if entry.due and entry.count]
+            if due and PURGED_AT not in db["messages"].columns_dict:
+                db["messages"].add_column(PURGED_AT, str)
+            at = stamp()
+            for entry in due:
+                db.execute(f"update messages set raw = null, [{PURGED_AT}] = ? "
+                           "where id in (select value from json_each(?))", [at, json.dumps(entry.message_ids)])
+            db.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    finally:
+        db.execute(f"PRAGMA secure_delete = {int(previous)}")
+    for entry in due:
+        log.info("event=%s %s raw mails purged (kept until %s)", entry.event_id, entry.count,
+                 entry.keep_until.isoformat(timespec="minutes") if entry.keep_until else "?")
+    _checkpoint(db)
+    return entries
+
+
+def purge_raw_mail(db: sqlite_utils.Database, rules: Rules, now: datetime) -> int:
+    """For the daemon, once a day: purge what is due; returns how many raw mails were purged."""
+    if rules.keep_raw_mail_days_after_event is None:
+        return 0
+    return purged_count(purge(db, rules, now))
+
+
+def purged_count(entries: Iterable[EventRetention]) -> int:
+    """How many raw mails a purge removed (or a dry run would remove)."""
+    return sum(entry.count for entry in entries if entry.due)
+
+
+def event_for_unparsed(rules: Rules, recorded_at: str | None) -> Event:
+    """The event of a mail that was never parsed: match_event's choice by date, with the time it was recorded."""
+    if len(rules.events) == 1:
+        return rules.events[0]
+    try:
+        moment = _aware(datetime.fromisoformat(recorded_at)) if recorded_at else None
+    except ValueError:
+        moment = None
+    upcoming = sorted((e for e in rules.events if moment is None or e.ends_at >= moment), key=lambda e: e.starts_at)
+    return upcoming[0] if upcoming else max(rules.events, key=lambda e: e.starts_at)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A naive time is taken as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _checkpoint(db: sqlite_utils.Database) -> None:
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy:
+        # Not an error: the next checkpoint (SQLite runs them on its own) moves the rest.
+        log.warning("raw mails purged, but another program was reading the database; old copies stay in "
+                    "the write-ahead log until the next checkpoint")

@@ -1,0 +1,87 @@
+"""Kill the worker at random moments, again and again: nothing lost, nothing sent twice.
+
+The SMTP server files every accepted mail in the sender's Sent folder before it
+answers 250, as Gmail or Exchange Online do (sent_copy: provider). So a mail
+whose 250 the killed worker never recorded is found in Sent and not sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import yaml
+from click.testing import CliRunner
+
+from mailflow.cli import main
+from servers import GERMAN_USER, INTL_USER
+from tests.helpers import make_mail
+
+from .conftest import write_rules
+
+KILLS = 20
+INTEREST = 150
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(servers, tmp_path):
+    dovecot, smtp = servers
+    users = {"international@cc-events.example": INTL_USER, "german@cc-events.example": GERMAN_USER}
+    smtp.on_accept = lambda message: dovecot.append(users[message.mail_from], message.data, folder="Sent")
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=1, reconnect_max_delay=1)
+    data = yaml.safe_load(rules_path.read_text())
+    for box in data["mailboxes"].values():
+        box["sent_copy"] = "provider"
+    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    senders = [f"expert{i}@city{i}.gov.ge" for i in range(INTEREST)]
+    backlog = [make_mail(sender=s, message_id=f"<m{i}@city{i}.gov.ge>") for i, s in enumerate(senders)]
+    backlog += [make_mail(sender=f"ooo{i}@x.ge", subject="Out of Office", headers={"Auto-Submitted": "auto-replied"},
+                          message_id=f"<ooo{i}@x.ge>") for i in range(10)]
+    dovecot.append_many(INTL_USER, backlog)
+
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret"}
+    db_path = tmp_path / "mailflow.db"
+    command = [sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run"]
+    for kill in range(KILLS):
+        with open(tmp_path / f"run{kill}.log", "w") as log:
+            worker = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        time.sleep(rng.uniform(0.5, 2.0))      # start-up takes ~0.6 s: kills land in every phase
+        for args in (["status", "--json"], ["registrants", "--json"]):   # coordinators work meanwhile
+            result = CliRunner().invoke(main, ["--rules", str(rules_path), *args])
+            assert result.exit_code == 0, f"{args} while the worker runs: {result.output}"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        if db_path.exists():
+            with sqlite3.connect(db_path) as conn:
+                assert conn.execute("pragma integrity_check").fetchone() == ("ok",), f"seed {seed}, kill {kill}"
+
+    with open(tmp_path / "final.log", "w") as log:
+        worker = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        smtp.wait_for(INTEREST, timeout=60)
+        time.sleep(2)                          # anything extra would arrive now
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+
+    received = list(smtp.messages)
+    by_id = Counter(m.message["Message-ID"] for m in received)
+    by_recipient = Counter(m.rcpt_tos[0] for m in received)
+    assert [mid for mid, n in by_id.items() if n > 1] == [], f"duplicates (seed {seed})"
+    assert sorted(by_recipient) == sorted(senders), f"missing or unexpected replies (seed {seed})"
+    assert set(by_recipient.values()) == {1}
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("select count(*) from messages").fetchone() == (len(backlog),)
+        assert conn.execute("select count(*), count(distinct key) from messages").fetchone() == (len(backlog),) * 2
+        assert conn.execute("select state, count(*) from messages group by state").fetchall() == [("processed", len(backlog))]
+        assert conn.execute("select state, count(*) from outbox group by state").fetchall() == [("sent", INTEREST)]
+    report = {"kills": KILLS, "seed": seed, "mails": len(backlog), "replies": len(received), "duplicates": 0}
+    (tmp_path / "kill-report.json").write_text(json.dumps(report))
