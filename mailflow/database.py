@@ -7,7 +7,9 @@ Unique keys make each pipeline step idempotent: a message is recorded once per
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -126,6 +128,28 @@ def _delivery(db: sqlite_utils.Database) -> None:
     db["outbox"].add_column("next_attempt_at", str)
     db["sync_state"].add_column("connection", str)
     db["sync_state"].add_column("connection_at", str)
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.
+
+    A deferred BEGIN that reads first and writes later fails at once with
+    "database is locked" when another connection (the outbox thread, a
+    coordinator's CLI command) wrote in between; IMMEDIATE waits its turn instead.
+    Nested use is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.execute("COMMIT")
 
 
 def update(db: sqlite_utils.Database, table: str, row_id: int, values: dict) -> None:

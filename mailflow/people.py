@@ -26,6 +26,7 @@ import sqlite_utils
 
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .countries import country_of
+from . import database
 from .database import now
 from .errors import MailflowError
 
@@ -154,7 +155,7 @@ def _correct(
 ) -> list[dict]:
     """Change one column of a person's registration, keeping who changed it from what and when."""
     results = []
-    with db.atomic():
+    with database.transaction(db):
         for row in _registrations(db, address, event_id):
             change = {"registrant_id": row["id"], "event_id": row["event_id"], "address": row["address"],
                       "field": column, "old": row[column], "new": value, "by": by, "at": now()}
@@ -343,7 +344,7 @@ def forget(db: sqlite_utils.Database, address: str, protected: Collection[str] =
         "select mailbox, uid, message_id from messages where id in (select value from json_each(?)) order by id",
         [json.dumps(sorted(person.rows.get("messages", ())))]))
     db.execute("PRAGMA secure_delete = ON")  # freed pages are overwritten with zeros
-    with db.atomic():
+    with database.transaction(db):
         db.execute("PRAGMA defer_foreign_keys = ON")  # registrants and messages point at each other
         for key, ids in person.cleared.items():
             table, _, column = key.partition(".")

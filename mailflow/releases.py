@@ -30,6 +30,7 @@ import sqlite_utils
 
 from . import outbox
 from .countries import country_of
+from . import database
 from .database import now
 from .errors import MailflowError
 from .invitation import event_calendar
@@ -290,7 +291,7 @@ def fan_out(
     access = latest(db, release.event_id, ACCESS) if release.kind == AGENDA else None
     queued = 0
     for start in range(0, len(deliveries), FAN_OUT_BATCH):
-        with db.atomic():
+        with database.transaction(db):
             for delivery in deliveries[start:start + FAN_OUT_BATCH]:
                 previous = None
                 if delivery.previous_version is not None:
@@ -384,7 +385,7 @@ def run_due_reminders(db: sqlite_utils.Database, rules: Rules, replies: Replies,
                                                "note": "the event was over when the reminder came due"})
             log.warning("event=%s %s skipped: the event is over", event.id, row["name"])
             continue
-        with db.atomic():
+        with database.transaction(db):
             queued += _send_reminder(db, rules, replies, event, row["name"])
             db["scheduled"].update(row["id"], {"state": "done", "done_at": now()})
         log.info("event=%s %s queued", event.id, row["name"])
