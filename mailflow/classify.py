@@ -360,6 +360,9 @@ def _should_answer(
     if message.sender in rules.own_addresses:
         reasons.append("answer: no (sent from one of our own addresses)")
         return False
+    if not local_part(message.sender).isascii():
+        reasons.append("answer: no (the address has non-ASCII characters before the @; replying needs SMTPUTF8)")
+        return False
     template = rules.replies.get(intent, {}).get(audience or "")
     if not template:
         reasons.append(f"answer: no (rules.yaml has no reply for {intent} / {audience})")

@@ -77,7 +77,8 @@ class ReplayChange:
 
 def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> tuple[int, list[ReplayChange]]:
     """Classify recorded mail again with `rules`; return (messages looked at, what would change)."""
-    sql = "select * from messages where state in ('processed', 'quarantined') order by id desc"
+    # Mails whose raw text was purged after the event cannot be classified again.
+    sql = "select * from messages where state in ('processed', 'quarantined') and raw is not null order by id desc"
     rows = list(db.query(sql + (f" limit {int(last)}" if last else "")))
     ours = {r["message_id"] for r in db.query("select message_id from outbox")}
     changes: list[ReplayChange] = []

@@ -97,7 +97,8 @@ def compose(
     ]
     if in_reply_to:
         headers.append(("In-Reply-To", clean(in_reply_to)))
-        headers.append(("References", " ".join(dict.fromkeys(clean(r) for r in (*references, in_reply_to) if r))))
+        # One Message-ID per line: fifty of them would pass the 998-character line limit.
+        headers.append(("References", "\r\n ".join(dict.fromkeys(clean(r) for r in (*references, in_reply_to) if r))))
     headers += [("Auto-Submitted", clean(auto_submitted)), ("X-Auto-Response-Suppress", "All")]
     # Our headers are written by hand: every value is clean (one line) and ASCII (RFC 2047
     # encoded where needed), and the generator's folding machinery cost more than the rest.
@@ -113,20 +114,46 @@ _UTF8_QP.body_encoding = QP  # readable in any client's source view, unlike base
 
 
 def _encoded(value: str) -> str:
-    """ASCII as it is; anything else as RFC 2047 words, folded onto continuation lines."""
-    if value.isascii():
+    """Plain ASCII as it is; anything else as RFC 2047 words, folded onto continuation lines.
+
+    ASCII text that contains "=?" is encoded too: written raw, a reader would decode
+    it as an encoded word (an attacker's "=?utf-8?q?...=0A...?=" in a name).
+    """
+    if value.isascii() and "=?" not in value and len(value) <= 900:
         return value
     return Header(value, "utf-8").encode(maxlinelen=76).replace("\n", "\r\n")
 
 
 def _address(name: str, address: str) -> str:
-    address = clean(address)
-    if any(c in address for c in '<>,;" '):
-        raise ValueError(f"not a plain address: {address!r}")
-    name = clean(name)
-    if name and not name.isascii():
+    address = _ascii_address(clean(address))
+    name = clean(name, 200)
+    if name and (not name.isascii() or "=?" in name):
         return f"{_encoded(name)} <{address}>"
     return email.utils.formataddr((name, address))
+
+
+def envelope_address(address: str) -> str:
+    """The address as SMTP's RCPT TO needs it (IDNA domain); see _ascii_address."""
+    return _ascii_address(address)
+
+
+class UnsendableAddress(ValueError):
+    """An address that cannot be written into a plain (non-SMTPUTF8) mail."""
+
+
+def _ascii_address(address: str) -> str:
+    """The address as ASCII: an international domain in IDNA form ("xn--"); a local part
+    outside ASCII would need SMTPUTF8, which mailflow does not speak, so it is refused."""
+    if any(c in address for c in '<>,;" ') or address.count("@") != 1:
+        raise UnsendableAddress(f"not a plain address: {address!r}")
+    local, domain = address.split("@")
+    if not local.isascii():
+        raise UnsendableAddress(f"{address!r} has non-ASCII characters before the @ (needs SMTPUTF8)")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise UnsendableAddress(f"{address!r} has a domain that cannot be written in ASCII") from None
+    return f"{local}@{domain}"
 
 
 def compose_notice(
@@ -242,6 +269,13 @@ def drain(
             log.warning("%s deferred: %s", ids, exc)
             unreachable.add(mailbox)
             counts["deferred"] += 1
+            continue
+        except (UnicodeError, ValueError) as exc:
+            # A mail this server can never take (e.g. an address that needs SMTPUTF8): failing
+            # the row keeps one bad mail from blocking the queue on every pass.
+            database.update(db, "outbox", row["id"], {"state": FAILED, "error": f"cannot be sent: {exc}"})
+            log.warning("%s failed: %s", ids, exc)
+            counts[FAILED] += 1
             continue
         except DeliveryError as exc:
             attempts = row["attempts"] + 1

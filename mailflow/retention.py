@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
+from . import database
 from .database import now as stamp
 from .rules import Event, Rules
 
@@ -101,9 +102,9 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
     previous = db.execute("PRAGMA secure_delete").fetchone()[0]
     db.execute("PRAGMA secure_delete = ON")  # freed bytes are overwritten with zeros, not just unlinked
     try:
-        # The write lock first, then the plan again: the worker may have processed mail meanwhile.
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        # The write lock first (BEGIN IMMEDIATE), then the plan again: the worker may have
+        # processed mail meanwhile.
+        with database.transaction(db):
             entries = plan(db, rules, now)
             due = [entry for entry in entries if entry.due and entry.count]
             if due and PURGED_AT not in db["messages"].columns_dict:
@@ -112,11 +113,6 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
             for entry in due:
                 db.execute(f"update messages set raw = null, [{PURGED_AT}] = ? "
                            "where id in (select value from json_each(?))", [at, json.dumps(entry.message_ids)])
-            db.execute("COMMIT")
-        except BaseException:
-            if db.conn.in_transaction:
-                db.execute("ROLLBACK")
-            raise
     finally:
         db.execute(f"PRAGMA secure_delete = {int(previous)}")
     for entry in due:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from datetime import datetime, timezone
 import threading
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from .mailbox import ImapMailbox, SentFolder
 from .credentials import password_for
 from .rules import Rules, load_rules
 from .database import now
+from .retention import purge_raw_mail
 from .watch import POLLING, Backoff, IdleWatcher
 from .worker import PassReport, Worker
 
@@ -109,8 +111,7 @@ class Daemon:
             return
         self.rules = rules
         self.worker = server_worker(rules)
-        self.scheduler.clear()
-        self.scheduler.every(rules.poll_interval).seconds.do(self.one_pass)
+        self._schedule_jobs()
         self._restart_watchers()
         log.info("rules reloaded from %s", self.rules_path)
 
@@ -130,6 +131,17 @@ class Daemon:
         else:
             self.backoff.reset()
             self.retry_at = None
+
+    def _schedule_jobs(self) -> None:
+        self.scheduler.clear()
+        self.scheduler.every(self.rules.poll_interval).seconds.do(self.one_pass)
+        self.scheduler.every().day.do(self.purge)
+
+    def purge(self) -> None:
+        """Retention: raw mail bodies go `keep_raw_mail_days_after_event` days after the event."""
+        purged = purge_raw_mail(self.worker.db, self.rules, datetime.now(timezone.utc))
+        if purged:
+            log.info("retention: raw text of %s mails purged", purged)
 
     def _on_state(self, mailbox: str, state: str) -> None:
         self.states[mailbox] = state   # written by watcher threads, saved by the main thread
@@ -161,8 +173,9 @@ class Daemon:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
-        self.scheduler.every(self.rules.poll_interval).seconds.do(self.one_pass)
+        self._schedule_jobs()
         self._restart_watchers()
+        self.purge()
         self.one_pass()
         while not self.stopping:
             if self.wake.wait(timeout=0.5) and not self.stopping:

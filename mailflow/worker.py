@@ -30,7 +30,7 @@ from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import match_event
 from .mailbox import Mailbox
-from .message import IncomingMessage, message_id_of, message_key, parse_message
+from .message import IncomingMessage, clean, message_id_of, message_key, parse_message
 from .outbox import Sender
 from .replies import Replies, TemplateProblem, reply_context
 from .rules import Rules
@@ -225,11 +225,11 @@ class Worker:
                             {"state": QUARANTINED, "error": str(exc), "processed_at": now()})
             log.warning("%s quarantined: %s", ids, exc)
             return QUARANTINED
-        verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
-        limited = self._reply_limit(incoming, row["mailbox"], verdict)
-        if limited:
-            verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
         try:
+            verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+            limited = self._reply_limit(incoming, row["mailbox"], verdict)
+            if limited:
+                verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
             with database.transaction(self.db):
                 registrant_id = self._apply(row, incoming, verdict)
                 database.update(self.db, "messages", row["id"], {
@@ -244,6 +244,15 @@ class Worker:
             # A broken template is the coordinators' to fix; the mail waits in `recorded`.
             log.error("%s not answered yet, template problem: %s", ids, exc)
             return RECORDED
+        except Exception as exc:
+            # Whatever else goes wrong with one mail must not stop the others (a crash loop):
+            # it is quarantined with the error, for a coordinator to look at.
+            log.exception("%s quarantined: processing failed", ids)
+            database.update(self.db, "messages", row["id"], {
+                "state": QUARANTINED, "error": f"processing failed: {type(exc).__name__}: {clean(exc, 300)}",
+                "processed_at": now(),
+            })
+            return QUARANTINED
         log.info(
             "%s registrant=%s processed: audience=%s intent=%s answer=%s",
             ids, registrant_id, verdict.audience, verdict.intent, verdict.answer,
@@ -316,7 +325,7 @@ class Worker:
         )
         outbox.enqueue(
             self.db, raw=raw, message_id=message_id, kind=f"reply:{verdict.intent}", mailbox=from_box,
-            recipient=incoming.sender, subject=rendered.subject, source_message=row["id"],
+            recipient=outbox.envelope_address(incoming.sender), subject=rendered.subject, source_message=row["id"],
             registrant_id=registrant["id"] if registrant else None,
         )
 
