@@ -92,6 +92,18 @@ def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str
     return RulesProblem(path, _template_line(exc, path), f"undefined template variable: {exc.message}", hint)
 
 
+GERMAN_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+                 "Oktober", "November", "Dezember")
+
+
+def person_name(display_name: str) -> str:
+    """"Weber, Thomas" (as Outlook writes it) becomes "Thomas Weber" for a greeting."""
+    last, comma, first = display_name.partition(",")
+    if comma and first.strip() and last.strip() and "," not in first:
+        return f"{first.strip()} {last.strip()}"
+    return display_name
+
+
 def event_context(event: Event) -> dict[str, Any]:
     start, end = event.starts_at, event.ends_at
     return {
@@ -101,6 +113,7 @@ def event_context(event: Event) -> dict[str, Any]:
         "language": event.language,
         "timezone": event.timezone,
         "date": start.strftime("%-d %B %Y"),
+        "date_de": f"{start.day}. {GERMAN_MONTHS[start.month - 1]} {start.year}",
         "start": start.strftime("%H:%M"),
         "end": end.strftime("%H:%M"),
         "zone_abbreviation": start.tzname() or event.timezone,
@@ -111,6 +124,7 @@ def reply_context(
     rules: Rules, event: Event, mailbox: str, name: str, address: str, subject: str
 ) -> dict[str, Any]:
     box = rules.mailboxes[mailbox]
+    name = person_name(name)
     return {
         "event": event_context(event),
         "registrant": {"name": name, "address": address, "first_name": name.split(" ")[0] if name else ""},

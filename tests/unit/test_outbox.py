@@ -34,3 +34,14 @@ def test_reply_headers_thread_and_mark_it_automatic():
     assert out["Auto-Submitted"] == "auto-replied"
     assert out["Message-ID"] == "<out@cc-events.example>"
     assert out.get_content().rstrip() == "Thank you."
+
+
+def test_greeting_name_and_german_date():
+    from mailflow.replies import event_context, person_name
+    from mailflow.rules import load_rules
+    from tests.helpers import REPO
+
+    assert person_name("Weber, Thomas") == "Thomas Weber"
+    assert person_name("Nino Beridze") == "Nino Beridze"
+    assert person_name("Stadt Leipzig, Referat Digitales, Team 3") == "Stadt Leipzig, Referat Digitales, Team 3"
+    assert event_context(load_rules(REPO / "rules.yaml").events[0])["date_de"] == "7. Oktober 2020"
