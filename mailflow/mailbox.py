@@ -178,9 +178,18 @@ class SentFolder:
         self._open()
         return self._folder or "Sent"
 
-    def append(self, raw: bytes) -> None:
+    def append(self, raws: list[bytes]) -> None:
+        """Save copies, many in one MULTIAPPEND (RFC 3502) where the server has it: one round trip."""
+        if not raws:
+            return
         try:
-            self._open().append(self.folder, raw, flags=(imapclient.imapclient.SEEN,))
+            client = self._open()
+            flagged = [{"msg": raw, "flags": (imapclient.imapclient.SEEN,)} for raw in raws]
+            if b"MULTIAPPEND" in client.capabilities():
+                client.multiappend(self.folder, flagged)
+            else:
+                for raw in raws:
+                    client.append(self.folder, raw, flags=(imapclient.imapclient.SEEN,))
         except (OSError, IMAPClientError) as exc:
             self.close()
             raise ConnectionFailed(f"mailbox {self.name}: cannot save to {self._folder}: {exc}") from None

@@ -189,9 +189,9 @@ def enqueue(
 
 
 class SentCopies(Protocol):
-    """A mailbox's Sent folder (mailbox.SentFolder): `append` a copy, `contains` a Message-ID."""
+    """A mailbox's Sent folder (mailbox.SentFolder): `append` copies, `contains` a Message-ID."""
 
-    def append(self, raw: bytes) -> None: ...
+    def append(self, raws: list[bytes]) -> None: ...
 
     def contains(self, message_id: str) -> bool: ...
 
@@ -245,6 +245,7 @@ def drain(
     """
     counts = {SENT: 0, FAILED: 0, "deferred": 0}
     unreachable: set[str] = set()
+    pending_copies: dict[str, list[bytes]] = {}
     moment = clock()
     due = list(db.query(
         "select id, mailbox from outbox where state = ? and (next_attempt_at is null or next_attempt_at <= ?) order by id",
@@ -296,13 +297,25 @@ def drain(
         log.info("%s sent to %s", ids, row["recipient"])
         counts[SENT] += 1
         on_sent(1)
-        copies = (sent_copies or {}).get(mailbox)
-        if copies is not None:
-            try:
-                copies.append(row["raw"])
-            except ConnectionFailed as exc:
-                log.warning("%s sent, but no copy in the Sent folder: %s", ids, exc)
+        if mailbox in (sent_copies or {}):
+            pending_copies.setdefault(mailbox, []).append(row["raw"])
+            if len(pending_copies[mailbox]) >= COPY_BATCH:
+                _save_copies(sent_copies, mailbox, pending_copies.pop(mailbox))
+    for mailbox, raws in pending_copies.items():
+        _save_copies(sent_copies, mailbox, raws)
     return counts
+
+
+COPY_BATCH = 100
+
+
+def _save_copies(sent_copies, mailbox: str, raws: list[bytes]) -> None:
+    """Copies go to Sent after the rows are `sent`, in batches: a lost copy costs a coordinator
+    a view in the mail client, never a second mail."""
+    try:
+        sent_copies[mailbox].append(raws)
+    except ConnectionFailed as exc:
+        log.warning("mailbox=%s %s mails sent, but not copied to the Sent folder: %s", mailbox, len(raws), exc)
 
 
 # -- coordinators' hand on the outbox: list, retry, cancel ----------------------

@@ -12,13 +12,11 @@ done twice:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import threading
 import json
 import logging
 from datetime import datetime, timedelta, timezone
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -74,81 +72,43 @@ class Worker:
         report = PassReport()
         outbox.reconcile_interrupted(self.db, self.sent_folders)
         opened: dict[str, int] = {}
-        with self._sending_alongside(report) as nudge:
-            try:
-                for name, mailbox in self.mailboxes.items():
-                    if self.stop_requested:
-                        break
-                    try:
-                        opened[name] = mailbox.open()
-                        report.recorded += self.intake(name, mailbox, opened[name])
-                    except ConnectionFailed as exc:
-                        opened.pop(name, None)
-                        log.error("%s", exc)
-                        report.errors.append(str(exc))
-                # Every inbox is recorded before any mail is processed, so a mail sent to
-                # both coordinators is seen as one, whichever inbox is read first.
-                self.process_recorded(report, nudge)
-                for name, uidvalidity in opened.items():
-                    try:
-                        self.mark_on_server(name, self.mailboxes[name], uidvalidity)
-                    except ConnectionFailed as exc:
-                        log.error("%s", exc)
-                        report.errors.append(str(exc))
-            finally:
-                for mailbox in self.mailboxes.values():
-                    mailbox.close()
-            if not self.stop_requested:
-                try:
-                    report.announced = releases.fan_out_all(self.db, self.rules, self.replies, self.clock())
-                except (MailflowError, TemplateProblem) as exc:
-                    log.error("releases not sent: %s", exc)
-                    report.errors.append(str(exc))
-        return report
-
-    @contextlib.contextmanager
-    def _sending_alongside(self, report: PassReport) -> Iterator[Callable[[], None]]:
-        """Drain the outbox in a second thread while mail is processed.
-
-        Sending waits on the SMTP server, processing works the CPU: side by side a
-        pass takes about as long as the longer of the two. The thread has its own
-        database connection; the row states (queued -> sending -> sent) are the same
-        as ever, so crash safety does not change. Yields `nudge`, called when rows
-        were queued.
-        """
-        more, finished = threading.Event(), threading.Event()
-        failure: list[BaseException] = []
-        addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
-        copies = {name: folder for name, folder in self.sent_folders.items()
-                  if self.rules.mailboxes[name].sent_copy == "append"}
-        path = self.db.execute("pragma database_list").fetchone()[2]
-
-        def send() -> None:
-            try:
-                db = database.open_database(path) if path else self.db
-                while not self.stop_requested:
-                    done = finished.is_set()
-                    more.clear()
-                    counts = outbox.drain(db, self.senders, addresses, lambda: self.stop_requested,
-                                          sent_copies=copies, clock=self.clock)
-                    report.sent += counts[outbox.SENT]
-                    report.failed += counts[outbox.FAILED]
-                    if done:
-                        return
-                    more.wait(timeout=0.5)
-            except BaseException as exc:  # re-raised in the pass's own thread
-                failure.append(exc)
-
-        sender = threading.Thread(target=send, name="outbox", daemon=True)
-        sender.start()
         try:
-            yield more.set
+            for name, mailbox in self.mailboxes.items():
+                if self.stop_requested:
+                    break
+                try:
+                    opened[name] = mailbox.open()
+                    report.recorded += self.intake(name, mailbox, opened[name])
+                except ConnectionFailed as exc:
+                    opened.pop(name, None)
+                    log.error("%s", exc)
+                    report.errors.append(str(exc))
+            # Every inbox is recorded before any mail is processed, so a mail sent to
+            # both coordinators is seen as one, whichever inbox is read first.
+            self.process_recorded(report)
+            for name, uidvalidity in opened.items():
+                try:
+                    self.mark_on_server(name, self.mailboxes[name], uidvalidity)
+                except ConnectionFailed as exc:
+                    log.error("%s", exc)
+                    report.errors.append(str(exc))
         finally:
-            finished.set()
-            more.set()
-            sender.join()
-        if failure:
-            raise failure[0]
+            for mailbox in self.mailboxes.values():
+                mailbox.close()
+        if not self.stop_requested:
+            try:
+                report.announced = releases.fan_out_all(self.db, self.rules, self.replies, self.clock())
+            except (MailflowError, TemplateProblem) as exc:
+                log.error("releases not sent: %s", exc)
+                report.errors.append(str(exc))
+        if not self.stop_requested:
+            addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
+            copies = {name: folder for name, folder in self.sent_folders.items()
+                      if self.rules.mailboxes[name].sent_copy == "append"}
+            counts = outbox.drain(self.db, self.senders, addresses, lambda: self.stop_requested,
+                                  sent_copies=copies, clock=self.clock)
+            report.sent, report.failed = counts[outbox.SENT], counts[outbox.FAILED]
+        return report
 
     # -- intake -------------------------------------------------------------
 
@@ -203,14 +163,13 @@ class Worker:
 
     # -- process ------------------------------------------------------------
 
-    def process_recorded(self, report: PassReport, nudge: Callable[[], None] = lambda: None) -> None:
+    def process_recorded(self, report: PassReport) -> None:
         for row in list(self.db["messages"].rows_where("state = ?", [RECORDED], order_by="id", select="id")):
             if self.stop_requested:
                 return
             outcome = self.process(row["id"])
             if outcome == PROCESSED:
                 report.processed += 1
-                nudge()
             elif outcome == QUARANTINED:
                 report.quarantined += 1
 
