@@ -65,6 +65,15 @@ def connect(name: str, s: ImapSettings, password: str | None) -> imapclient.IMAP
     return client
 
 
+def logout(client: imapclient.IMAPClient | None) -> None:
+    """Say goodbye if the connection still listens; a dead one needs no goodbye."""
+    if client is not None:
+        try:
+            client.logout()
+        except (OSError, IMAPClientError):
+            pass
+
+
 class ImapMailbox:
     def __init__(self, name: str, settings: ImapSettings, marker: ProcessedMarker, password: str | None):
         self.name = name
@@ -108,12 +117,8 @@ class ImapMailbox:
             raise ConnectionFailed(f"mailbox {self.name}: cannot mark processed: {exc}") from None
 
     def close(self) -> None:
-        if self.client is not None:
-            try:
-                self.client.logout()
-            except (OSError, IMAPClientError):
-                pass
-            self.client = None
+        logout(self.client)
+        self.client = None
 
 
 class MaildirMailbox:
@@ -204,9 +209,5 @@ class SentFolder:
             raise ConnectionFailed(f"mailbox {self.name}: cannot search {self._folder}: {exc}") from None
 
     def close(self) -> None:
-        if self.client is not None:
-            try:
-                self.client.logout()
-            except (OSError, IMAPClientError):
-                pass
-            self.client = None
+        logout(self.client)
+        self.client = None

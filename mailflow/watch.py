@@ -17,7 +17,7 @@ from collections.abc import Callable
 from imapclient.exceptions import IMAPClientError
 
 from .errors import ConnectionFailed
-from .mailbox import connect
+from .mailbox import connect, logout
 from .rules import ImapSettings
 
 log = logging.getLogger(__name__)
@@ -84,11 +84,7 @@ class IdleWatcher(threading.Thread):
                 log.warning("mailbox=%s IDLE connection lost (%s); reconnecting in %.1f s", self.mailbox, exc, delay)
                 self._stop.wait(delay)
             finally:
-                if client is not None:
-                    try:
-                        client.logout()
-                    except (OSError, IMAPClientError):
-                        pass
+                logout(client)
 
     def _idle(self, client) -> None:
         client.idle()

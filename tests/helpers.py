@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import yaml
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -28,3 +29,13 @@ def make_mail(
         msg[name] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def write_demo_rules(folder: Path) -> Path:
+    """The shipped rules.yaml with the database in folder/out and the shipped templates."""
+    data = yaml.safe_load((REPO / "rules.yaml").read_text())
+    data["database"] = "out/mailflow-demo.db"
+    data["templates"] = str(REPO / "templates")
+    path = folder / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path

@@ -16,7 +16,7 @@ from mailflow.cli import main
 from mailflow.database import open_database
 from mailflow.demo import run_demo
 from mailflow.rules import load_rules
-from tests.helpers import REPO
+from tests.helpers import REPO, write_demo_rules
 
 WEBER = "thomas.weber@stadt.nuernberg.de"
 
@@ -28,10 +28,7 @@ def demo_pass(project: Path):
 @pytest.fixture
 def project(tmp_path):
     """The shipped samples (copied, so a test can add mails) through the real pipeline."""
-    data = yaml.safe_load((REPO / "rules.yaml").read_text())
-    data["database"] = "out/mailflow-demo.db"
-    data["templates"] = str(REPO / "templates")
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    write_demo_rules(tmp_path)
     shutil.copytree(REPO / "samples/maildir", tmp_path / "maildir")
     demo_pass(tmp_path)
     return tmp_path

@@ -11,15 +11,12 @@ from mailflow.cli import main
 from mailflow.database import open_database
 from mailflow.demo import run_demo
 from mailflow.rules import load_rules
-from tests.helpers import REPO
+from tests.helpers import REPO, write_demo_rules
 
 
 @pytest.fixture
 def project(tmp_path):
-    data = yaml.safe_load((REPO / "rules.yaml").read_text())
-    data["database"] = "out/mailflow-demo.db"
-    data["templates"] = str(REPO / "templates")
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    write_demo_rules(tmp_path)
     run_demo(load_rules(tmp_path / "rules.yaml"), REPO / "samples/maildir", tmp_path / "out")
     return tmp_path
 

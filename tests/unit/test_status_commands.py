@@ -20,7 +20,7 @@ from mailflow.errors import DeliveryError
 from mailflow.mailbox import MaildirMailbox
 from mailflow.rules import load_rules
 from mailflow.worker import Worker
-from tests.helpers import REPO
+from tests.helpers import REPO, write_demo_rules
 
 REFUSED = "elira.shehu@tirana.al"
 
@@ -38,10 +38,7 @@ class RefusingSender(FolderSender):
 
 @pytest.fixture
 def project(tmp_path):
-    data = yaml.safe_load((REPO / "rules.yaml").read_text())
-    data["database"] = "out/mailflow-demo.db"
-    data["templates"] = str(REPO / "templates")
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    write_demo_rules(tmp_path)
     shutil.copytree(REPO / "samples/maildir", tmp_path / "maildir")
     return tmp_path
 
