@@ -43,7 +43,7 @@ class Mailbox(Protocol):
     def fetch_after(self, last_uid: int) -> Iterator[list[FetchedMail]]:
         """New mail with UID above last_uid, in batches."""
 
-    def mark_processed(self, uids: list[int]) -> None: ...
+    def mark_processed(self, uids: list[int], attention: list[int] = ()) -> None: ...
 
     def close(self) -> None: ...
 
@@ -105,12 +105,15 @@ class ImapMailbox:
         except (OSError, IMAPClientError) as exc:
             raise ConnectionFailed(f"mailbox {self.name}: IMAP fetch failed: {exc}") from None
 
-    def mark_processed(self, uids: list[int]) -> None:
-        """Keyword flag first, then the optional move; nothing is ever expunged by us otherwise."""
+    def mark_processed(self, uids: list[int], attention: list[int] = ()) -> None:
+        """Keyword flag first (and \\Flagged on `attention`), then the optional move; nothing is
+        ever expunged by us otherwise."""
         if not uids or self.client is None:
             return
         try:
             self.client.add_flags(uids, [self.marker.flag.encode()], silent=True)
+            if attention:
+                self.client.add_flags(list(attention), [imapclient.imapclient.FLAGGED], silent=True)
             if self.marker.move_to:
                 self.client.move(uids, self.marker.move_to)
         except (OSError, IMAPClientError) as exc:
@@ -145,7 +148,7 @@ class MaildirMailbox:
         for start in range(0, len(mails), FETCH_BATCH):
             yield mails[start:start + FETCH_BATCH]
 
-    def mark_processed(self, uids: list[int]) -> None:
+    def mark_processed(self, uids: list[int], attention: list[int] = ()) -> None:
         pass
 
     def close(self) -> None:

@@ -322,13 +322,16 @@ class Worker:
     # -- mark ---------------------------------------------------------------
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
-        rows = list(self.db["messages"].rows_where(
-            "mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)",
-            [name, uidvalidity, PROCESSED, QUARANTINED], select="id, uid",
+        rows = list(self.db.query(
+            """select id, uid, state = 'quarantined' or intent = 'question'
+                      or (confidence = 'low' and intent not in ('auto_reply', 'bounce', 'bulk')) as needs_human
+               from messages where mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)""",
+            [name, uidvalidity, PROCESSED, QUARANTINED],
         ))
         if not rows:
             return
-        mailbox.mark_processed(sorted(r["uid"] for r in rows))
+        # Questions, unsure audiences and quarantined mail get \Flagged: they stand out in the client.
+        mailbox.mark_processed(sorted(r["uid"] for r in rows), sorted(r["uid"] for r in rows if r["needs_human"]))
         with database.transaction(self.db):
             for r in rows:
                 database.update(self.db, "messages", r["id"], {"marked_on_server": 1})

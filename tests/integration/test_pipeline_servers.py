@@ -76,6 +76,13 @@ def test_samples_end_to_end(servers, rules_path):
     assert nuremberg["From"].addresses[0].addr_spec == "german@cc-events.example"
     assert nuremberg["Subject"].startswith("Ihre Anmeldung")
     assert "m.hartmann@web.de" not in by_recipient          # out of office
+    # The question stands out in the coordinator's client; the out-of-office does not.
+    flagged = [raw for uid, raw in zip(dovecot.flags(INTL_USER), dovecot.messages(INTL_USER))
+               if b"\\Flagged" in dovecot.flags(INTL_USER)[uid]]
+    assert [b"Questions about the online event" in raw for raw in flagged] == [True]
+    german_flags = list(dovecot.flags(GERMAN_USER).values())
+    assert len(german_flags) == 5 and all(b"$MailflowProcessed" in f for f in german_flags)
+    assert not any(b"\\Flagged" in f for f in german_flags)
     assert "news@kommunalwelt-digital.de" not in by_recipient
     db = open_database(rules_path.parent / "mailflow.db")
     assert db["registrants"].count == 6
