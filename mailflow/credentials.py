@@ -1,4 +1,10 @@
-"""Passwords come from the environment or a command, never from rules.yaml."""
+"""Passwords come from the environment or a command, never from rules.yaml.
+
+For providers that no longer take passwords (Microsoft 365, Gmail), an OAuth2
+access token comes from `oauth2_token_command` (e.g. a script around the
+provider's token endpoint, like msmtp's passwordeval) and is used with XOAUTH2,
+so no cloud SDK is a dependency of mailflow.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +27,23 @@ def password_for(settings: ServerSettings, what: str) -> str | None:
             )
         return value
     if settings.password_command:
-        try:
-            done = subprocess.run(
-                shlex.split(settings.password_command), capture_output=True, text=True, timeout=60, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SecretError(f"{what}: password_command could not run: {type(exc).__name__}") from None
-        if done.returncode != 0:
-            # Its output may hold the secret: say only how it ended.
-            raise SecretError(f"{what}: password_command exited with status {done.returncode}")
-        return done.stdout.rstrip("\r\n")
+        return _run(settings.password_command, "password_command", what)
+    if settings.oauth2_token_command:
+        return _run(settings.oauth2_token_command, "oauth2_token_command", what)
     return None
+
+
+def _run(command: str, key: str, what: str) -> str:
+    try:
+        done = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SecretError(f"{what}: {key} could not run: {type(exc).__name__}") from None
+    if done.returncode != 0:
+        # Its output may hold the secret: say only how it ended.
+        raise SecretError(f"{what}: {key} exited with status {done.returncode}")
+    return done.stdout.rstrip("\r\n")
+
+
+def xoauth2(username: str, token: str) -> str:
+    """The SASL XOAUTH2 initial response (Gmail, Microsoft 365), before base64."""
+    return f"user={username}\x01auth=Bearer {token}\x01\x01"

@@ -9,6 +9,7 @@ import ssl
 import time
 from pathlib import Path
 
+from .credentials import xoauth2
 from .errors import ConnectionFailed, DeliveryError
 from .rules import ServerSettings
 
@@ -36,7 +37,11 @@ class SmtpSender:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
                     smtp.starttls(context=tls_context(s))
-            if s.username:
+            if s.username and s.oauth2_token_command:
+                smtp.ehlo_or_helo_if_needed()
+                token = xoauth2(s.username, self.password or "")
+                smtp.auth("XOAUTH2", lambda challenge=None: token if challenge is None else "")
+            elif s.username:
                 smtp.login(s.username, self.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             raise ConnectionFailed(f"mailbox {self.name}: SMTP login refused for {s.username} ({exc.smtp_code})") from None

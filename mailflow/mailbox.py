@@ -57,7 +57,10 @@ def connect(name: str, s: ImapSettings, password: str | None) -> imapclient.IMAP
         )
         if s.security == "starttls":
             client.starttls(tls_context(s))
-        client.login(s.username or "", password or "")
+        if s.oauth2_token_command:
+            client.oauth2_login(s.username or "", password or "")
+        else:
+            client.login(s.username or "", password or "")
     except LoginError:
         raise ConnectionFailed(f"mailbox {name}: IMAP login refused for {s.username}") from None
     except (OSError, ssl.SSLError, IMAPClientError) as exc:

@@ -36,6 +36,7 @@ class ServerSettings(_Strict):
     username: str | None = None
     password_env: str | None = None
     password_command: str | None = None
+    oauth2_token_command: str | None = Field(default=None, description="prints an OAuth2 access token (XOAUTH2)")
     ca_file: Path | None = Field(
         default=None, description="extra CA certificate to trust (self-signed servers)"
     )
@@ -43,8 +44,9 @@ class ServerSettings(_Strict):
 
     @model_validator(mode="after")
     def _one_secret_source(self) -> "ServerSettings":
-        if self.password_env and self.password_command:
-            raise ValueError("give either password_env or password_command, not both")
+        given = [k for k in ("password_env", "password_command", "oauth2_token_command") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(f"give one of password_env, password_command or oauth2_token_command, not {' and '.join(given)}")
         return self
 
 

@@ -875,9 +875,22 @@ class SmtpServer:
 
     ``fail_next(n, code)`` makes the next ``n`` messages fail with ``code``.
     ``stop()`` + ``start()`` keeps the port (for outage tests).
+
+    ``security`` (default ``"none"``: plain SMTP, as before):
+
+    * ``"starttls"`` -- offers STARTTLS and answers ``530`` to every command
+      but EHLO/HELO/NOOP/QUIT/STARTTLS until the client switched to TLS;
+    * ``"tls"`` -- implicit TLS (SMTPS): the TLS handshake comes first.
+
+    Both use ``cert=(cert.pem, key.pem)``, by default a self-signed
+    certificate for CN=localhost, SAN localhost + 127.0.0.1 made with
+    :func:`make_self_signed_cert` (shared by all servers of this process and
+    removed at exit); ``cafile`` is the certificate a client must trust.
     """
 
     host = HOST
+    SECURITY = ("none", "starttls", "tls")
+    _shared_cert: "tuple[Path, Path] | None" = None
 
     def __init__(
         self,
@@ -885,10 +898,21 @@ class SmtpServer:
         *,
         port: int | None = None,
         ready_timeout: float = 5.0,
+        security: str = "none",
+        cert: tuple[Path | str, Path | str] | None = None,
     ) -> None:
+        if security not in self.SECURITY:
+            raise ValueError(f"security must be one of {', '.join(self.SECURITY)}, not {security!r}")
         self.auth = auth
         self.port = port or free_port()
         self.ready_timeout = ready_timeout
+        self.security = security
+        self.cafile: Path | None = None
+        self._keyfile: Path | None = None
+        if security != "none":
+            if cert is None:
+                cert = self._default_cert()
+            self.cafile, self._keyfile = Path(cert[0]), Path(cert[1])
         self.messages: list[ReceivedMessage] = []
         self.rejections: list[Rejection] = []
         self._cond = threading.Condition()
@@ -899,7 +923,24 @@ class SmtpServer:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<SmtpServer {self.host}:{self.port} {state} auth={bool(self.auth)}>"
+        return f"<SmtpServer {self.host}:{self.port} {state} auth={bool(self.auth)} security={self.security}>"
+
+    @classmethod
+    def _default_cert(cls) -> tuple[Path, Path]:
+        """One self-signed localhost certificate per process, made on first use."""
+        if cls._shared_cert is None:
+            directory = Path(tempfile.mkdtemp(prefix="mailflow-smtp-tls-"))
+            atexit.register(shutil.rmtree, directory, True)
+            SmtpServer._shared_cert = make_self_signed_cert(directory)
+        return cls._shared_cert
+
+    def server_ssl_context(self) -> ssl.SSLContext:
+        """The server side of TLS: this server's certificate, no client certificates."""
+        if self.cafile is None or self._keyfile is None:
+            raise ValueError("this SmtpServer was made with security='none'")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(self.cafile), str(self._keyfile))
+        return context
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -925,6 +966,12 @@ class SmtpServer:
             # AUTH is enforced in handle_MAIL instead of auth_required=True,
             # which would emit a UserWarning about AUTH without TLS.
             kwargs.update(authenticator=self._authenticate, auth_require_tls=False)
+        if self.security == "starttls":
+            kwargs.update(tls_context=self.server_ssl_context(), require_starttls=True)
+        elif self.security == "tls":
+            # Controller wraps the listener in TLS; its start-up probe
+            # (_trigger_server) connects with an unverified client context.
+            kwargs.update(ssl_context=self.server_ssl_context())
         controller = Controller(
             _RecordingHandler(self),
             hostname=self.host,

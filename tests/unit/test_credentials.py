@@ -31,5 +31,5 @@ def test_failing_password_command_never_shows_its_output():
 
 
 def test_both_sources_is_a_rules_error():
-    with pytest.raises(ValueError, match="either password_env or password_command"):
+    with pytest.raises(ValueError, match="give one of password_env, password_command or oauth2_token_command"):
         settings(password_env="A", password_command="b")
