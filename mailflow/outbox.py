@@ -238,13 +238,15 @@ def drain(
     sent_copies: Mapping[str, SentCopies] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> dict[str, int]:
-    """Send every queued row that is due through its mailbox's sender; returns counts by outcome.
+    """Send every queued row that is due through its mailbox's sender; returns counts by outcome
+    (sent, failed, deferred) and, under "errors", why a mailbox's server could not be used.
 
     `sent_copies` holds the Sent folders mailflow appends a copy to after sending;
     `on_sent` drives a progress bar.
     """
     counts = {SENT: 0, FAILED: 0, "deferred": 0}
     unreachable: set[str] = set()
+    unreachable_why: list[str] = []
     pending_copies: dict[str, list[bytes]] = {}
     moment = clock()
     due = list(db.query(
@@ -269,6 +271,7 @@ def drain(
             database.update(db, "outbox", row["id"], {"state": QUEUED, "attempts": row["attempts"], "error": str(exc)})
             log.warning("%s deferred: %s", ids, exc)
             unreachable.add(mailbox)
+            unreachable_why.append(str(exc))
             counts["deferred"] += 1
             continue
         except (UnicodeError, ValueError) as exc:
@@ -303,6 +306,7 @@ def drain(
                 _save_copies(sent_copies, mailbox, pending_copies.pop(mailbox))
     for mailbox, raws in pending_copies.items():
         _save_copies(sent_copies, mailbox, raws)
+    counts["errors"] = unreachable_why  # type: ignore[assignment]
     return counts
 
 

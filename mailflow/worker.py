@@ -108,6 +108,7 @@ class Worker:
             counts = outbox.drain(self.db, self.senders, addresses, lambda: self.stop_requested,
                                   sent_copies=copies, clock=self.clock)
             report.sent, report.failed = counts[outbox.SENT], counts[outbox.FAILED]
+            report.errors.extend(counts["errors"])
         return report
 
     # -- intake -------------------------------------------------------------
