@@ -85,6 +85,7 @@ class ImapMailbox:
         self.marker = marker
         self._password = password
         self.client: imapclient.IMAPClient | None = None
+        self.pending = 0   # mails the running fetch_after will hand out (for a progress bar)
 
     def open(self) -> int:
         s = self.settings
@@ -101,6 +102,7 @@ class ImapMailbox:
         try:
             uids = [u for u in self.client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid]
             uids.sort()
+            self.pending = len(uids)
             for start in range(0, len(uids), FETCH_BATCH):
                 chunk = uids[start:start + FETCH_BATCH]
                 data = self.client.fetch(chunk, ["BODY.PEEK[]"])
@@ -148,6 +150,7 @@ class MaildirMailbox:
 
     def fetch_after(self, last_uid: int) -> Iterator[list[FetchedMail]]:
         mails = [FetchedMail(uid, f.read_bytes()) for uid, f in enumerate(self._files(), start=1) if uid > last_uid]
+        self.pending = len(mails)
         for start in range(0, len(mails), FETCH_BATCH):
             yield mails[start:start + FETCH_BATCH]
 

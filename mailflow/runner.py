@@ -31,7 +31,7 @@ from .worker import PassReport, Worker
 log = logging.getLogger(__name__)
 
 
-def server_worker(rules: Rules) -> Worker:
+def server_worker(rules: Rules, progress=None) -> Worker:
     """A worker for the IMAP and SMTP servers that rules.yaml names."""
     mailboxes, senders, sent_folders = {}, {}, {}
     for name, box in rules.mailboxes.items():
@@ -43,7 +43,10 @@ def server_worker(rules: Rules) -> Worker:
         if box.smtp:
             smtp = SmtpSender(box.smtp, password_for(box.smtp, f"mailbox {name}, SMTP"), name)
             senders[name] = RateLimitedSender(smtp, rules.send_rate_per_minute) if rules.send_rate_per_minute else smtp
-    return Worker(rules, open_database(rules.database_path), mailboxes, senders, sent_folders=sent_folders)
+    worker = Worker(rules, open_database(rules.database_path), mailboxes, senders, sent_folders=sent_folders)
+    if progress is not None:
+        worker.progress = progress
+    return worker
 
 
 def close_connections(worker: Worker) -> None:
@@ -53,8 +56,8 @@ def close_connections(worker: Worker) -> None:
         folder.close()
 
 
-def run_once(rules: Rules) -> PassReport:
-    worker = server_worker(rules)
+def run_once(rules: Rules, progress=None) -> PassReport:
+    worker = server_worker(rules, progress)
     try:
         return worker.run_once()
     finally:

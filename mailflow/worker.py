@@ -58,8 +58,10 @@ class Worker:
         senders: Mapping[str, Sender],
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         sent_folders: Mapping[str, outbox.SentCopies] | None = None,
+        progress: Callable[[str, int, int], None] = lambda phase, done, total: None,
     ):
         self.clock = clock
+        self.progress = progress   # (phase, done, total) for a progress bar on a first, large sync
         self.sent_folders = dict(sent_folders or {})
         self.rules = rules
         self.db = db
@@ -122,8 +124,10 @@ class Worker:
                 name, mailbox.folder, state["uidvalidity"], uidvalidity,
             )
             last_uid = 0
-        recorded = 0
+        recorded = fetched = 0
         for batch in mailbox.fetch_after(last_uid):
+            fetched += len(batch)
+            self.progress(f"fetching {name}", fetched, getattr(mailbox, "pending", fetched))
             with database.transaction(self.db):
                 for mail in batch:
                     recorded += self._record(name, uidvalidity, mail.uid, mail.raw)
@@ -165,10 +169,12 @@ class Worker:
     # -- process ------------------------------------------------------------
 
     def process_recorded(self, report: PassReport) -> None:
-        for row in list(self.db["messages"].rows_where("state = ?", [RECORDED], order_by="id", select="id")):
+        waiting = list(self.db["messages"].rows_where("state = ?", [RECORDED], order_by="id", select="id"))
+        for done, row in enumerate(waiting, start=1):
             if self.stop_requested:
                 return
             outcome = self.process(row["id"])
+            self.progress("processing", done, len(waiting))
             if outcome == PROCESSED:
                 report.processed += 1
             elif outcome == QUARANTINED:

@@ -12,6 +12,33 @@ from . import main, rules_from, setup_logging
 from .output import echo_table
 
 
+class ProgressBars:
+    """One click progress bar per phase, shown only for a large first sync (so cron stays quiet)."""
+
+    LARGE = 200
+
+    def __init__(self):
+        self.bars: dict[str, object] = {}
+        self.done: dict[str, int] = {}
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if total < self.LARGE:
+            return
+        if phase not in self.bars:
+            bar = click.progressbar(length=total, label=phase, file=click.get_text_stream("stderr"))
+            self.bars[phase] = bar.__enter__()
+            self.done[phase] = 0
+        self.bars[phase].update(done - self.done[phase])
+        self.done[phase] = done
+
+    def __enter__(self) -> "ProgressBars":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for bar in self.bars.values():
+            bar.__exit__(None, None, None)
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
 @click.pass_context
@@ -20,7 +47,8 @@ def run(ctx: click.Context, once: bool) -> None:
     setup_logging(ctx.obj["verbose"])
     rules = rules_from(ctx)
     if once:
-        report = runner.run_once(rules)
+        with ProgressBars() as bars:
+            report = runner.run_once(rules, bars.update)
         click.echo(f"recorded {report.recorded}, processed {report.processed}, quarantined {report.quarantined}, "
                    f"sent {report.sent}, failed {report.failed}")
         if report.errors:

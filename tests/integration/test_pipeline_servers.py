@@ -257,3 +257,12 @@ def test_replies_are_saved_in_the_sent_folder_and_a_crash_is_reconciled_with_it(
     assert runner.run_once(load_rules(rules_path)).sent == 1
     time.sleep(0.2)
     assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["a@x.ge", "b@x.ge", "b@x.ge"]
+
+
+def test_first_sync_of_a_large_inbox_shows_progress(servers, rules_path):
+    dovecot, smtp = servers
+    dovecot.append_many(INTL_USER, [make_mail(sender=f"p{i}@x.ge", message_id=f"<p{i}@x.ge>") for i in range(210)])
+    result = CliRunner().invoke(main, ["--rules", str(rules_path), "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "recorded 210, processed 210" in result.output
+    assert "fetching international" in result.stderr and "processing" in result.stderr
