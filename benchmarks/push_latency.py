@@ -31,7 +31,8 @@ within a second on loopback.  What happens (see benchmarks/README.md):
    In the idle mode a plain imapclient IDLE session of this process on the
    same INBOX notes when Dovecot announces each mail (EXISTS): the server's
    share, which mailflow cannot beat (Dovecot batches change notifications
-   for up to 500 ms).
+   for up to 500 ms).  Each IMAP session batches on its own timer, so this is
+   the distribution of the server's delay, not a per-mail share of mailflow's.
 6. SIGTERM to the daemon; it must exit 0 and log "stopped cleanly".
 
 Correctness (fails loudly otherwise): exactly K replies per mode, one to each
