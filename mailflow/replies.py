@@ -41,7 +41,9 @@ class Replies:
         self.env = SandboxedEnvironment(
             loader=jinja2.FileSystemLoader(str(templates_dir)),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,  # plain-text mail; HTML templates would turn it on
+            # Plain-text templates as they are; any .html template is escaped (a name like
+            # "<script>" stays text).
+            autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default_for_string=False),
             keep_trailing_newline=True,
         )
 
