@@ -15,15 +15,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from datetime import datetime, timedelta, timezone
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
-from . import outbox, registrants, releases
+from . import database, outbox, registrants, releases
 from .classify import AUTOMATIC_INTENTS, Classification, classify
-from . import database
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import match_event
@@ -247,7 +246,7 @@ class Worker:
                 reason = f"answer: no (the same mail was already answered from mailbox {other[0]['mailbox']!r})"
         days = self.rules.reply_interval_days
         if not reason and days:
-            since = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+            since = (self.clock() - timedelta(days=days)).isoformat(timespec="seconds")
             earlier = list(self.db.query(
                 "select created_at from outbox where recipient = ? and kind like 'reply:%' and created_at >= ? limit 1",
                 [incoming.sender, since],
