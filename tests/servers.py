@@ -150,11 +150,11 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{extra_mechanisms}
 # Failed logins are answered within 0.5 s (Dovecot flushes failures on a
 # 500 ms timer) instead of after 2 s; the per-IP penalty is off (anvil below).
 auth_failure_delay = 0
-
+{oauth2_passdb}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {passwd_file}
@@ -213,7 +213,25 @@ service stats {{
 }}
 """
 
+# Added (before the passwd-file passdb) when ``oauth2_introspection_url`` is
+# given: XOAUTH2/OAUTHBEARER tokens are checked by POSTing them to that URL
+# (RFC 7662 style); the reply's "username" must equal the login name and
+# "active" must be true.  Plain logins never reach this passdb.
+_OAUTH2_PASSDB = """
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {oauth2_file}
+}}
+"""
 
+_OAUTH2_CONFIG = """\
+introspection_url = {url}
+introspection_mode = post
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
 
 
 class DovecotError(RuntimeError):
@@ -272,6 +290,7 @@ class DovecotServer:
         *,
         start_timeout: float = 10.0,
         cert: tuple[Path, Path] | None = None,
+        oauth2_introspection_url: str | None = None,
     ) -> None:
         if not dovecot_available():
             raise DovecotError(
@@ -296,6 +315,7 @@ class DovecotServer:
         self.users: dict[str, str] = dict(self.initial_users)
         self._known_users: set[str] = set(self.users)
         self.start_timeout = start_timeout
+        self.oauth2_introspection_url = oauth2_introspection_url
 
         self.base_dir = self.workdir / "run"
         self.state_dir = self.workdir / "state"
@@ -303,6 +323,7 @@ class DovecotServer:
         self.config_path = self.workdir / "dovecot.conf"
         self.passwd_path = self.workdir / "passwd"
         self.log_path = self.workdir / "dovecot.log"
+        self.oauth2_path = self.workdir / "dovecot-oauth2.conf.ext"
         self.stderr_path = self.workdir / "dovecot.stderr"
         if cert is None:
             cert = make_self_signed_cert(self.workdir / "tls")
@@ -332,6 +353,11 @@ class DovecotServer:
             d.mkdir(exist_ok=True)
         os.chown(self.users_dir, self._uid, self._gid)
         os.chmod(self.users_dir, 0o750)
+        oauth2_passdb = extra_mechanisms = ""
+        if self.oauth2_introspection_url:
+            self.oauth2_path.write_text(_OAUTH2_CONFIG.format(url=self.oauth2_introspection_url))
+            oauth2_passdb = _OAUTH2_PASSDB.format(oauth2_file=self.oauth2_path)
+            extra_mechanisms = " xoauth2 oauthbearer"
         self.config_path.write_text(
             _CONFIG_TEMPLATE.format(
                 host=self.host,
@@ -345,6 +371,8 @@ class DovecotServer:
                 users_dir=self.users_dir,
                 port=self.port,
                 ssl_port=self.ssl_port,
+                oauth2_passdb=oauth2_passdb,
+                extra_mechanisms=extra_mechanisms,
             )
         )
         self._write_passwd()
