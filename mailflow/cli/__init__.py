@@ -12,9 +12,10 @@ from ..errors import MailflowError, RulesError
 from ..rules import Rules, load_rules
 
 
-def setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool, quiet: bool = False) -> None:
+    """One line per event on stdout (the journal under systemd); `quiet` keeps only problems."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stdout,
     )

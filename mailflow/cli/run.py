@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -65,6 +66,8 @@ def run(ctx: click.Context, once: bool) -> None:
 @click.pass_context
 def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
     """Run the whole pipeline on the shipped sample mails, with no mail server."""
+    setup_logging(ctx.obj["verbose"], quiet=True)
+    logging.getLogger("mailflow.releases").setLevel(logging.ERROR)  # the 2020 event's reminders are long past
     rules = rules_from(ctx)
     samples = samples or rules.source.parent / "samples" / "maildir"
     report, rows = run_demo(rules, samples, output)
