@@ -253,57 +253,73 @@ def drain(
         "select id, mailbox from outbox where state = ? and (next_attempt_at is null or next_attempt_at <= ?) order by id",
         [QUEUED, moment.isoformat(timespec="seconds")],
     ))
-    for row in due:
-        if should_stop():
-            break
-        mailbox = row["mailbox"]
-        if mailbox in unreachable or mailbox not in senders:
-            continue
-        row = database.row(db, "outbox", row["id"])
-        if row is None or row["state"] != QUEUED:   # cancelled by a coordinator meanwhile
-            continue
-        database.update(db, "outbox", row["id"], {"state": SENDING, "attempts": row["attempts"] + 1})
-        ids = f"mailbox={mailbox} outbox={row['id']} message_id={row['message_id']}"
-        try:
-            senders[mailbox].send(row["raw"], addresses[mailbox], row["recipient"])
-        except ConnectionFailed as exc:
-            # The server, not this mail, is the problem: no attempt is counted.
-            database.update(db, "outbox", row["id"], {"state": QUEUED, "attempts": row["attempts"], "error": str(exc)})
-            log.warning("%s deferred: %s", ids, exc)
-            unreachable.add(mailbox)
-            unreachable_why.append(str(exc))
-            counts["deferred"] += 1
-            continue
-        except (UnicodeError, ValueError) as exc:
-            # A mail this server can never take (e.g. an address that needs SMTPUTF8): failing
-            # the row keeps one bad mail from blocking the queue on every pass.
-            database.update(db, "outbox", row["id"], {"state": FAILED, "error": f"cannot be sent: {exc}"})
-            log.warning("%s failed: %s", ids, exc)
-            counts[FAILED] += 1
-            continue
-        except DeliveryError as exc:
-            attempts = row["attempts"] + 1
-            created = datetime.fromisoformat(row["created_at"]) if row["created_at"] else moment
-            expired = moment - created >= GIVE_UP_AFTER
-            if exc.permanent or expired:
-                reason = str(exc) if exc.permanent else f"gave up after {GIVE_UP_AFTER.days} days: {exc}"
-                database.update(db, "outbox", row["id"], {"state": FAILED, "error": reason})
-                log.warning("%s failed: %s", ids, reason)
-                counts[FAILED] += 1
-            else:
-                retry_at = (moment + retry_delay(attempts)).isoformat(timespec="seconds")
-                database.update(db, "outbox", row["id"], {"state": QUEUED, "error": str(exc), "next_attempt_at": retry_at})
-                log.warning("%s deferred until %s: %s", ids, retry_at, exc)
+    # Each row's outcome is committed together with the next row's `sending`: one commit per mail
+    # instead of two, and the window in which a crash leaves a sent mail in `sending` is no wider.
+    outcomes: list[tuple[int, dict]] = []
+
+    def commit_outcomes(then: tuple[int, dict] | None = None) -> None:
+        with database.transaction(db):
+            for row_id, values in outcomes:
+                database.update(db, "outbox", row_id, values)
+            if then is not None:
+                database.update(db, "outbox", *then)
+        outcomes.clear()
+
+    try:
+        for row in due:
+            if should_stop():
+                break
+            mailbox = row["mailbox"]
+            if mailbox in unreachable or mailbox not in senders:
+                continue
+            row = database.row(db, "outbox", row["id"])
+            if row is None or row["state"] != QUEUED:   # cancelled by a coordinator meanwhile
+                continue
+            commit_outcomes((row["id"], {"state": SENDING, "attempts": row["attempts"] + 1}))
+            ids = f"mailbox={mailbox} outbox={row['id']} message_id={row['message_id']}"
+            try:
+                senders[mailbox].send(row["raw"], addresses[mailbox], row["recipient"])
+            except ConnectionFailed as exc:
+                # The server, not this mail, is the problem: no attempt is counted.
+                outcomes.append((row["id"], {"state": QUEUED, "attempts": row["attempts"], "error": str(exc)}))
+                log.warning("%s deferred: %s", ids, exc)
+                unreachable.add(mailbox)
+                unreachable_why.append(str(exc))
                 counts["deferred"] += 1
-            continue
-        database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
-        log.info("%s sent to %s", ids, row["recipient"])
-        counts[SENT] += 1
-        on_sent(1)
-        if mailbox in (sent_copies or {}):
-            pending_copies.setdefault(mailbox, []).append(row["raw"])
-            if len(pending_copies[mailbox]) >= COPY_BATCH:
-                _save_copies(sent_copies, mailbox, pending_copies.pop(mailbox))
+                continue
+            except (UnicodeError, ValueError) as exc:
+                # A mail this server can never take (e.g. an address that needs SMTPUTF8): failing
+                # the row keeps one bad mail from blocking the queue on every pass.
+                outcomes.append((row["id"], {"state": FAILED, "error": f"cannot be sent: {exc}"}))
+                log.warning("%s failed: %s", ids, exc)
+                counts[FAILED] += 1
+                continue
+            except DeliveryError as exc:
+                attempts = row["attempts"] + 1
+                created = datetime.fromisoformat(row["created_at"]) if row["created_at"] else moment
+                expired = moment - created >= GIVE_UP_AFTER
+                if exc.permanent or expired:
+                    reason = str(exc) if exc.permanent else f"gave up after {GIVE_UP_AFTER.days} days: {exc}"
+                    outcomes.append((row["id"], {"state": FAILED, "error": reason}))
+                    log.warning("%s failed: %s", ids, reason)
+                    counts[FAILED] += 1
+                else:
+                    retry_at = (moment + retry_delay(attempts)).isoformat(timespec="seconds")
+                    outcomes.append((row["id"], {"state": QUEUED, "error": str(exc), "next_attempt_at": retry_at}))
+                    log.warning("%s deferred until %s: %s", ids, retry_at, exc)
+                    counts["deferred"] += 1
+                continue
+            outcomes.append((row["id"], {"state": SENT, "sent_at": now(), "error": None}))
+            log.info("%s sent to %s", ids, row["recipient"])
+            counts[SENT] += 1
+            on_sent(1)
+            if mailbox in (sent_copies or {}):
+                pending_copies.setdefault(mailbox, []).append(row["raw"])
+                if len(pending_copies[mailbox]) >= COPY_BATCH:
+                    commit_outcomes()   # copies go to Sent only after their rows say `sent`
+                    _save_copies(sent_copies, mailbox, pending_copies.pop(mailbox))
+    finally:
+        commit_outcomes()   # whatever stops the loop, what was sent is recorded as sent
     for mailbox, raws in pending_copies.items():
         _save_copies(sent_copies, mailbox, raws)
     counts["errors"] = unreachable_why  # type: ignore[assignment]
