@@ -311,15 +311,11 @@ def _short(filename: str, source: Path) -> str:
 
 
 def benchmark(n: int, sent_copy: str, profile: Path | None, keep: bool, source: Path) -> dict:
-    import logging
     import pickle
     import platform
     import shutil
     import tempfile
 
-    # aiosmtpd warns "Session.login_data is deprecated" for every message (tests/servers.py reads
-    # it); printing that N times from the server thread would only add noise to both timed sides.
-    logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
     for path in (TESTS, BENCHMARKS):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))

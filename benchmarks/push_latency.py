@@ -359,14 +359,11 @@ def summary(latencies: list[float]) -> dict:
 # --------------------------------------------------------------------------
 
 def benchmark(k: int, spacing: float, poll_interval: int, keep: bool) -> dict:
-    import logging
     import platform
     import shutil
     import tempfile
     import uuid
 
-    # aiosmtpd warns "Session.login_data is deprecated" for every message (tests/servers.py reads it).
-    logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
     from servers import DovecotServer, SmtpServer  # noqa: E402  (tests/servers.py)

@@ -325,12 +325,6 @@ def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO) -> 
     import tempfile
     import uuid
 
-    import logging
-
-    # aiosmtpd logs a warning ("Session.login_data is deprecated") for every message,
-    # because tests/servers.py reads session.login_data; printing that N times from
-    # the server thread would only add noise to both timed sides.
-    logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
     from servers import DovecotServer, SmtpServer  # noqa: E402  (tests/servers.py)

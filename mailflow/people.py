@@ -145,11 +145,6 @@ def set_status(
     return _correct(db, address, "status", status, by=by, event_id=event_id)
 
 
-def corrections_of(db: sqlite_utils.Database, registrant_ids: Collection[int]) -> list[dict]:
-    return list(db.query("select * from corrections where registrant_id in (select value from json_each(?)) "
-                         "order by id", [json.dumps(list(registrant_ids))]))
-
-
 def _correct(
     db: sqlite_utils.Database, address: str, column: str, value: str, *, by: str, event_id: str | None
 ) -> list[dict]:

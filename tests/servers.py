@@ -260,7 +260,25 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         _libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-class DovecotServer:
+class _Restartable:
+    """restart() and down() for a server with start() and stop() that keep their ports."""
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports; mail and users are kept."""
+        self.stop()
+        self.start()
+
+    @contextlib.contextmanager
+    def down(self) -> Iterator[None]:
+        """``with server.down(): ...`` -- connections are refused inside."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+
+class DovecotServer(_Restartable):
     """A private Dovecot instance listening on 127.0.0.1.
 
     ``DovecotServer(workdir, {"user@example.org": "password", ...})``
@@ -529,20 +547,6 @@ class DovecotServer:
             _port_open(self.host, p) for p in (self.port, self.ssl_port)
         ):
             time.sleep(0.02)
-
-    def restart(self) -> None:
-        """Stop and start again on the same ports; mail and users are kept."""
-        self.stop()
-        self.start()
-
-    @contextlib.contextmanager
-    def down(self) -> Iterator[None]:
-        """``with server.down(): ...`` -- connections are refused inside."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
     def close(self) -> None:
         """Stop and remove the work directory if this object created it."""
@@ -880,7 +884,8 @@ class _RecordingHandler:
         data = envelope.original_content
         if data is None:
             data = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
-        login = session.login_data
+        # auth_data is what the authenticator returned; Session.login_data is deprecated in aiosmtpd.
+        login = getattr(session.auth_data, "login", None)
         if isinstance(login, bytes):
             login = login.decode("utf-8", "replace")
         msg = ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), bytes(data), login)
@@ -893,7 +898,7 @@ class _RecordingHandler:
         return "250 2.0.0 OK: queued"
 
 
-class SmtpServer:
+class SmtpServer(_Restartable):
     """aiosmtpd on 127.0.0.1 that records every accepted message.
 
     ``SmtpServer()`` accepts anything without AUTH.
@@ -1016,19 +1021,6 @@ class SmtpServer:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    @contextlib.contextmanager
-    def down(self) -> Iterator[None]:
-        """``with smtp.down(): ...`` -- connections are refused inside."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
     def __enter__(self) -> "SmtpServer":
         return self.start()

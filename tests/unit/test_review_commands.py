@@ -1,7 +1,6 @@
 """explain, questions and replay on a database filled by the demo pipeline."""
 
 import json
-import shutil
 
 import pytest
 import yaml
