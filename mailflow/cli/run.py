@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -26,7 +27,7 @@ class ProgressBars:
         if total < self.LARGE:
             return
         if phase not in self.bars:
-            bar = click.progressbar(length=total, label=phase, file=click.get_text_stream("stderr"))
+            bar = click.progressbar(length=total, label=phase, file=sys.stderr)
             self.bars[phase] = bar.__enter__()
             self.done[phase] = 0
         self.bars[phase].update(done - self.done[phase])
