@@ -12,8 +12,12 @@ import os
 import shlex
 import subprocess
 
+from typing import TYPE_CHECKING
+
 from .errors import SecretError
-from .rules import ServerSettings
+
+if TYPE_CHECKING:
+    from .rules import ServerSettings
 
 
 def password_for(settings: ServerSettings, what: str) -> str | None:

@@ -7,14 +7,36 @@ import smtplib
 import socket
 import ssl
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .credentials import xoauth2
 from .errors import ConnectionFailed, DeliveryError
-from .rules import ServerSettings
+
+if TYPE_CHECKING:   # not imported at run time: the courier process starts without pydantic
+    from .rules import ServerSettings
 
 
-def tls_context(settings: ServerSettings) -> ssl.SSLContext:
+@dataclass(frozen=True)
+class Endpoint:
+    """The SMTP settings a sender needs, as plain data that can cross to the courier process."""
+
+    host: str
+    port: int
+    security: str
+    username: str | None = None
+    oauth2_token_command: str | None = None   # only whether it is set matters here
+    ca_file: str | None = None
+    timeout: float = 30.0
+
+    @classmethod
+    def of(cls, s: "ServerSettings | Endpoint") -> "Endpoint":
+        return cls(s.host, s.port, s.security, s.username, s.oauth2_token_command,
+                   str(s.ca_file) if s.ca_file else None, s.timeout)
+
+
+def tls_context(settings: "ServerSettings | Endpoint") -> ssl.SSLContext:
     """Certificates are always verified; ca_file adds a trusted CA (a self-signed server)."""
     return ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
 
@@ -22,8 +44,8 @@ def tls_context(settings: ServerSettings) -> ssl.SSLContext:
 class SmtpSender:
     """One SMTP connection per batch, opened on the first mail and reused."""
 
-    def __init__(self, settings: ServerSettings, password: str | None, name: str = ""):
-        self.settings = settings
+    def __init__(self, settings: "ServerSettings | Endpoint", password: str | None, name: str = ""):
+        self.settings = Endpoint.of(settings)
         self.password = password
         self.name = name
         self._smtp: smtplib.SMTP | None = None
@@ -66,6 +88,10 @@ class SmtpSender:
             code, text = next(iter(refused.values()))
             raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500)
 
+    def recipe(self) -> dict[str, Any]:
+        """How the courier process builds the same sender (holds the secret: only for its pipe)."""
+        return {"endpoint": asdict(self.settings), "password": self.password, "name": self.name}
+
     def close(self) -> None:
         if self._smtp is not None:
             try:
@@ -89,16 +115,28 @@ class RateLimitedSender:
         self.clock = clock
         self._last: float | None = None
 
-    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+    def wait_turn(self) -> None:
         if self._last is not None:
             wait = self._last + self.gap - self.clock()
             if wait > 0:
                 self.sleep(wait)
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        self.wait_turn()
         self._last = self.clock()
         self.sender.send(raw, sender, recipient)
 
+    def recipe(self) -> dict[str, Any] | None:
+        inner = getattr(self.sender, "recipe", None)
+        return {**inner(), "per_minute": 60.0 / self.gap} if inner and inner() else None
+
     def close(self) -> None:
         self.sender.close()
+
+
+def sender_from_recipe(recipe: dict[str, Any]) -> "SmtpSender | RateLimitedSender":
+    smtp = SmtpSender(Endpoint(**recipe["endpoint"]), recipe["password"], recipe["name"])
+    return RateLimitedSender(smtp, recipe["per_minute"]) if recipe.get("per_minute") else smtp
 
 
 class FolderSender:

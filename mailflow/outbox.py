@@ -1,8 +1,7 @@
 """The outbox: replies waiting to be sent, each with its Message-ID fixed when it was queued.
 
-States: queued -> sending -> sent, or failed (permanent refusal). A row is set
-to `sending` and committed before the SMTP conversation, so a crash in that
-window is visible afterwards instead of silently resending.
+States: queued -> sending -> sent, or failed (permanent refusal), or cancelled
+by a coordinator. Composing and queuing live here; sending is dispatch.py.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
@@ -28,7 +26,7 @@ import sqlite_utils
 
 from . import database
 from .database import now
-from .errors import ConnectionFailed, DeliveryError
+from .errors import MailflowError
 from .message import clean
 
 log = logging.getLogger(__name__)
@@ -37,7 +35,7 @@ QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
 
 class Sender(Protocol):
-    """Delivers one composed mail; raises DeliveryError or ConnectionFailed."""
+    """Delivers one composed mail; raises errors.DeliveryError or errors.ConnectionFailed."""
 
     def send(self, raw: bytes, sender: str, recipient: str) -> None: ...
 
@@ -206,141 +204,7 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
-def reconcile_interrupted(db: sqlite_utils.Database, sent_folders: Mapping[str, SentCopies] | None = None) -> int:
-    """Rows a crash left in `sending`: sent if their Message-ID is in the Sent folder, else queued again.
-
-    Without a Sent folder to ask, the row is queued again (at least once).
-    """
-    rows = list(db.query("select id, mailbox, message_id from outbox where state = ?", [SENDING]))
-    for row in rows:
-        ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
-        folder = (sent_folders or {}).get(row["mailbox"])
-        try:
-            found = folder.contains(row["message_id"]) if folder else False
-        except ConnectionFailed as exc:
-            log.warning("%s interrupted while sending; cannot check the Sent folder (%s): left for later", ids, exc)
-            continue
-        if found:
-            database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
-            log.warning("%s interrupted while sending, but found in the Sent folder: not sent again", ids)
-        else:
-            database.update(db, "outbox", row["id"], {"state": QUEUED})
-            log.warning("%s interrupted while sending; not in the Sent folder: queued again", ids)
-    return len(rows)
-
-
-def drain(
-    db: sqlite_utils.Database,
-    senders: Mapping[str, Sender],
-    addresses: Mapping[str, str],
-    should_stop: Callable[[], bool] = lambda: False,
-    on_sent: Callable[[int], None] = lambda n: None,
-    sent_copies: Mapping[str, SentCopies] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-) -> dict[str, int]:
-    """Send every queued row that is due through its mailbox's sender; returns counts by outcome
-    (sent, failed, deferred) and, under "errors", why a mailbox's server could not be used.
-
-    `sent_copies` holds the Sent folders mailflow appends a copy to after sending;
-    `on_sent` drives a progress bar.
-    """
-    counts = {SENT: 0, FAILED: 0, "deferred": 0}
-    unreachable: set[str] = set()
-    unreachable_why: list[str] = []
-    pending_copies: dict[str, list[bytes]] = {}
-    moment = clock()
-    due = list(db.query(
-        "select id, mailbox from outbox where state = ? and (next_attempt_at is null or next_attempt_at <= ?) order by id",
-        [QUEUED, moment.isoformat(timespec="seconds")],
-    ))
-    # Each row's outcome is committed together with the next row's `sending`: one commit per mail
-    # instead of two, and the window in which a crash leaves a sent mail in `sending` is no wider.
-    outcomes: list[tuple[int, dict]] = []
-
-    def commit_outcomes(then: tuple[int, dict] | None = None) -> None:
-        with database.transaction(db):
-            for row_id, values in outcomes:
-                database.update(db, "outbox", row_id, values)
-            if then is not None:
-                database.update(db, "outbox", *then)
-        outcomes.clear()
-
-    try:
-        for row in due:
-            if should_stop():
-                break
-            mailbox = row["mailbox"]
-            if mailbox in unreachable or mailbox not in senders:
-                continue
-            row = database.row(db, "outbox", row["id"])
-            if row is None or row["state"] != QUEUED:   # cancelled by a coordinator meanwhile
-                continue
-            commit_outcomes((row["id"], {"state": SENDING, "attempts": row["attempts"] + 1}))
-            ids = f"mailbox={mailbox} outbox={row['id']} message_id={row['message_id']}"
-            try:
-                senders[mailbox].send(row["raw"], addresses[mailbox], row["recipient"])
-            except ConnectionFailed as exc:
-                # The server, not this mail, is the problem: no attempt is counted.
-                outcomes.append((row["id"], {"state": QUEUED, "attempts": row["attempts"], "error": str(exc)}))
-                log.warning("%s deferred: %s", ids, exc)
-                unreachable.add(mailbox)
-                unreachable_why.append(str(exc))
-                counts["deferred"] += 1
-                continue
-            except (UnicodeError, ValueError) as exc:
-                # A mail this server can never take (e.g. an address that needs SMTPUTF8): failing
-                # the row keeps one bad mail from blocking the queue on every pass.
-                outcomes.append((row["id"], {"state": FAILED, "error": f"cannot be sent: {exc}"}))
-                log.warning("%s failed: %s", ids, exc)
-                counts[FAILED] += 1
-                continue
-            except DeliveryError as exc:
-                attempts = row["attempts"] + 1
-                created = datetime.fromisoformat(row["created_at"]) if row["created_at"] else moment
-                expired = moment - created >= GIVE_UP_AFTER
-                if exc.permanent or expired:
-                    reason = str(exc) if exc.permanent else f"gave up after {GIVE_UP_AFTER.days} days: {exc}"
-                    outcomes.append((row["id"], {"state": FAILED, "error": reason}))
-                    log.warning("%s failed: %s", ids, reason)
-                    counts[FAILED] += 1
-                else:
-                    retry_at = (moment + retry_delay(attempts)).isoformat(timespec="seconds")
-                    outcomes.append((row["id"], {"state": QUEUED, "error": str(exc), "next_attempt_at": retry_at}))
-                    log.warning("%s deferred until %s: %s", ids, retry_at, exc)
-                    counts["deferred"] += 1
-                continue
-            outcomes.append((row["id"], {"state": SENT, "sent_at": now(), "error": None}))
-            log.info("%s sent to %s", ids, row["recipient"])
-            counts[SENT] += 1
-            on_sent(1)
-            if mailbox in (sent_copies or {}):
-                pending_copies.setdefault(mailbox, []).append(row["raw"])
-                if len(pending_copies[mailbox]) >= COPY_BATCH:
-                    commit_outcomes()   # copies go to Sent only after their rows say `sent`
-                    _save_copies(sent_copies, mailbox, pending_copies.pop(mailbox))
-    finally:
-        commit_outcomes()   # whatever stops the loop, what was sent is recorded as sent
-    for mailbox, raws in pending_copies.items():
-        _save_copies(sent_copies, mailbox, raws)
-    counts["errors"] = unreachable_why  # type: ignore[assignment]
-    return counts
-
-
-COPY_BATCH = 100
-
-
-def _save_copies(sent_copies, mailbox: str, raws: list[bytes]) -> None:
-    """Copies go to Sent after the rows are `sent`, in batches: a lost copy costs a coordinator
-    a view in the mail client, never a second mail."""
-    try:
-        sent_copies[mailbox].append(raws)
-    except ConnectionFailed as exc:
-        log.warning("mailbox=%s %s mails sent, but not copied to the Sent folder: %s", mailbox, len(raws), exc)
-
-
 # -- coordinators' hand on the outbox: list, retry, cancel ----------------------
-# (Imported here, not at the top, so parallel edits to the import block do not collide.)
-from .errors import MailflowError  # noqa: E402
 
 CANCELLED = "cancelled"
 LISTED_COLUMNS = "id, state, kind, mailbox, recipient, subject, attempts, error, created_at, sent_at, message_id"

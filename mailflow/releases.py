@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 AGENDA, ACCESS, REMINDER = "agenda", "access", "reminder"
 ACTIVE = (REGISTERED, PENDING, APPROVED)
-FAN_OUT_BATCH = 500
+FAN_OUT_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -320,15 +320,20 @@ def _version(db: sqlite_utils.Database, release: Release, version: int) -> Relea
     return _row_to_release(rows[0]) if rows else None
 
 
-def fan_out_all(db: sqlite_utils.Database, rules: Rules, replies: Replies, moment: datetime) -> int:
-    """Every pass: releases from rules.yaml, then what is missing for late or newly approved registrants."""
+def fan_out_all(
+    db: sqlite_utils.Database, rules: Rules, replies: Replies, moment: datetime,
+    progress: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Every pass: releases from rules.yaml, then what is missing for late or newly approved registrants.
+
+    `progress` is called after each committed batch (the worker sends meanwhile)."""
     sync_from_rules(db, rules, moment)
     queued = 0
     for event in rules.events:
         for kind in (AGENDA, ACCESS):
             release = latest(db, event.id, kind)
             if release is not None:
-                queued += fan_out(db, rules, replies, release)
+                queued += fan_out(db, rules, replies, release, progress)
     return queued + run_due_reminders(db, rules, replies, moment)
 
 

@@ -7,7 +7,8 @@ done twice:
 - process turns `recorded` into `processed` or `quarantined`, queuing the reply
   in the same transaction;
 - marking flags the server copy only after that commit;
-- sending drains the outbox (see outbox.py).
+- sending (dispatch.py) runs through the whole pass: the replies of one batch go
+  out while the next batch is processed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
-from . import database, outbox, registrants, releases
+from . import database, dispatch, outbox, registrants, releases
 from .classify import AUTOMATIC_INTENTS, Classification, classify
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
@@ -72,7 +73,26 @@ class Worker:
 
     def run_once(self) -> PassReport:
         report = PassReport()
-        outbox.reconcile_interrupted(self.db, self.sent_folders)
+        addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
+        copies = {name: folder for name, folder in self.sent_folders.items()
+                  if self.rules.mailboxes[name].sent_copy == "append"}
+        # One send session for the whole pass: replies go out while later mail is still being processed.
+        with dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies, self.clock,
+                              should_stop=lambda: self.stop_requested) as sending:
+            self._receive(report, sending)
+            if not self.stop_requested:
+                try:
+                    report.announced = releases.fan_out_all(self.db, self.rules, self.replies, self.clock(),
+                                                            progress=lambda n: sending.pump())
+                except (MailflowError, TemplateProblem) as exc:
+                    log.error("releases not sent: %s", exc)
+                    report.errors.append(str(exc))
+            counts = sending.finish()
+        report.sent, report.failed = counts[outbox.SENT], counts[outbox.FAILED]
+        report.errors.extend(counts["errors"])
+        return report
+
+    def _receive(self, report: PassReport, sending: dispatch.Dispatch) -> None:
         opened: dict[str, int] = {}
         try:
             for name, mailbox in self.mailboxes.items():
@@ -87,7 +107,7 @@ class Worker:
                     report.errors.append(str(exc))
             # Every inbox is recorded before any mail is processed, so a mail sent to
             # both coordinators is seen as one, whichever inbox is read first.
-            self.process_recorded(report)
+            self.process_recorded(report, after_batch=sending.pump)
             for name, uidvalidity in opened.items():
                 try:
                     self.mark_on_server(name, self.mailboxes[name], uidvalidity)
@@ -97,21 +117,6 @@ class Worker:
         finally:
             for mailbox in self.mailboxes.values():
                 mailbox.close()
-        if not self.stop_requested:
-            try:
-                report.announced = releases.fan_out_all(self.db, self.rules, self.replies, self.clock())
-            except (MailflowError, TemplateProblem) as exc:
-                log.error("releases not sent: %s", exc)
-                report.errors.append(str(exc))
-        if not self.stop_requested:
-            addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
-            copies = {name: folder for name, folder in self.sent_folders.items()
-                      if self.rules.mailboxes[name].sent_copy == "append"}
-            counts = outbox.drain(self.db, self.senders, addresses, lambda: self.stop_requested,
-                                  sent_copies=copies, clock=self.clock)
-            report.sent, report.failed = counts[outbox.SENT], counts[outbox.FAILED]
-            report.errors.extend(counts["errors"])
-        return report
 
     # -- intake -------------------------------------------------------------
 
@@ -168,9 +173,10 @@ class Worker:
 
     # -- process ------------------------------------------------------------
 
-    def process_recorded(self, report: PassReport) -> None:
+    def process_recorded(self, report: PassReport, after_batch: Callable[[], None] = lambda: None) -> None:
         """Process in batches of PROCESS_BATCH mails per commit; each mail is still its own
-        savepoint, and a crash rolls back at most one batch, which the next pass redoes."""
+        savepoint, and a crash rolls back at most one batch, which the next pass redoes.
+        `after_batch` runs after each commit (the send session's pump)."""
         waiting = [row[0] for row in self.db.execute("select id from messages where state = ? order by id", [RECORDED])]
         for start in range(0, len(waiting), PROCESS_BATCH):
             with database.transaction(self.db):
@@ -185,6 +191,7 @@ class Worker:
                         report.quarantined += 1
             if self.stop_requested:
                 return
+            after_batch()
 
     def process(self, message_row: int) -> str:
         """Parse, classify, record and queue the reply for one recorded message, in one transaction."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import registrants, releases
+from .. import dispatch, outbox, registrants, releases
 from ..database import open_database
 from ..errors import MailflowError
 from ..replies import Replies
@@ -76,28 +76,26 @@ def _release(ctx, kind, contents, event_id, yes, dry_run, queue_only, as_json) -
     if not yes and not click.confirm(f"Send {kind} v{candidate.version} to {shown['total']} registrants?"):
         raise click.Abort()
     saved = releases.save(db, candidate, "cli") if is_new else candidate
-    with click.progressbar(length=shown["total"], label="queueing") as bar:
-        queued = releases.fan_out(db, rules, replies, saved, progress=bar.update)
-    click.echo(f"queued {queued} mails ({kind} v{saved.version})")
     if queue_only:
+        with click.progressbar(length=shown["total"], label="queueing") as bar:
+            queued = releases.fan_out(db, rules, replies, saved, progress=bar.update)
+        click.echo(f"queued {queued} mails ({kind} v{saved.version})")
         return
-    _send_queued(rules, queued)
-
-
-def _send_queued(rules, count: int) -> None:
     setup_logging(False)
     worker = server_worker(rules)
-    from .. import outbox
-
     addresses = {name: box.address for name, box in rules.mailboxes.items()}
     copies = {name: folder for name, folder in worker.sent_folders.items()
               if rules.mailboxes[name].sent_copy == "append"}
     try:
-        with click.progressbar(length=count, label="sending") as bar:
-            outbox.reconcile_interrupted(worker.db, worker.sent_folders)
-            counts = outbox.drain(worker.db, worker.senders, addresses, on_sent=bar.update, sent_copies=copies)
+        # Sending starts with the first queued batch, while the rest are still being rendered.
+        with click.progressbar(length=shown["total"], label="sending") as bar, \
+                dispatch.sending(worker.db, worker.senders, addresses, worker.sent_folders, copies,
+                                 on_sent=bar.update) as sending:
+            queued = releases.fan_out(worker.db, rules, replies, saved, progress=lambda n: sending.pump())
+            counts = sending.finish()
     finally:
         close_connections(worker)
+    click.echo(f"queued {queued} mails ({kind} v{saved.version})")
     click.echo(f"sent {counts[outbox.SENT]}, failed {counts[outbox.FAILED]}, deferred {counts['deferred']}")
 
 

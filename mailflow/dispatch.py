@@ -1,0 +1,339 @@
+"""Sending the outbox: claim queued rows, hand them to a courier, record what came back.
+
+Only the calling thread touches the database. A pass opens one `sending()`
+session; the worker calls `pump()` between its batches (never inside a
+transaction), so the courier sends the replies of batch n while batch n+1 is
+being processed, and `finish()` at the end waits for the rest.
+
+Crash safety, in order:
+- a row is committed as `sending` before the courier gets it;
+- the courier appends the row's id to the sent journal (`<database>-sent`) as
+  soon as the SMTP server accepted the mail, before anything else;
+- the outcome is committed later, in batches;
+- a session starts by reconciling rows left in `sending`: in the journal or in
+  the Sent folder means sent, otherwise queued again.
+The journal file is flock()ed for the whole session (the courier child inherits
+the lock), so two mailflow processes never send at the same time and a new one
+waits until an orphaned courier has finished its last mail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from . import courier, database
+from .courier import InlineCourier, Item, ProcessCourier, Result, portable
+from .database import now
+from .errors import ConnectionFailed
+from .outbox import FAILED, GIVE_UP_AFTER, QUEUED, SENDING, SENT, Sender, SentCopies, retry_delay
+
+log = logging.getLogger(__name__)
+
+WINDOW_ROWS = 1000            # claimed but not yet answered, at most
+WINDOW_BYTES = 32 << 20       # ... and at most this many bytes of mail in flight (agenda attachments)
+COPY_BATCH = 100              # copies appended to a Sent folder per APPEND
+
+
+class SentJournal:
+    """`<database>-sent`: ids of outbox rows the SMTP server accepted, one per line, plus the send lock."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.fd: int | None = None
+        if path is None:
+            return
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("another mailflow process is sending (lock %s); waiting for it to finish", path)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def accepted(self) -> set[int]:
+        if self.fd is None:
+            return set()
+        with open(self.path, "rb") as f:
+            return {int(line) for line in f.read().split() if line.isdigit()}
+
+    def clear(self) -> None:
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)   # releases the lock once no courier holds the same file open
+            self.fd = None
+
+
+def journal_path(db: sqlite_utils.Database) -> Path | None:
+    name = next((row[2] for row in db.execute("pragma database_list") if row[1] == "main"), "")
+    return Path(f"{name}-sent") if name else None
+
+
+def reconcile_interrupted(
+    db: sqlite_utils.Database, journal: SentJournal, sent_folders: Mapping[str, SentCopies] | None = None
+) -> int:
+    """Rows a crash left in `sending`: sent if the journal or the Sent folder has them, else queued again.
+
+    Without either to ask, the row is queued again (at least once).
+    """
+    rows = list(db.query("select id, mailbox, message_id from outbox where state = ?", [SENDING]))
+    accepted = journal.accepted() if rows else set()
+    for row in rows:
+        ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
+        if row["id"] in accepted:
+            database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
+            log.warning("%s interrupted while sending, but the server had accepted it: not sent again", ids)
+            continue
+        folder = (sent_folders or {}).get(row["mailbox"])
+        try:
+            found = folder.contains(row["message_id"]) if folder else False
+        except ConnectionFailed as exc:
+            log.warning("%s interrupted while sending; cannot check the Sent folder (%s): left for later", ids, exc)
+            continue
+        if found:
+            database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
+            log.warning("%s interrupted while sending, but found in the Sent folder: not sent again", ids)
+        else:
+            database.update(db, "outbox", row["id"], {"state": QUEUED})
+            log.warning("%s interrupted while sending; not in the Sent folder: queued again", ids)
+    return len(rows)
+
+
+class Dispatch:
+    """One pass's sending: claims due rows in id order, records each courier result."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        senders: Mapping[str, Sender],
+        addresses: Mapping[str, str],
+        journal: SentJournal,
+        sent_copies: Mapping[str, SentCopies] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        on_sent: Callable[[int], None] = lambda n: None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ):
+        self.db = db
+        self.should_stop = should_stop
+        self.senders = senders
+        self.addresses = addresses
+        self.journal = journal
+        self.sent_copies = sent_copies or {}
+        self.on_sent = on_sent
+        self.moment = clock()
+        self.counts: dict = {SENT: 0, FAILED: 0, "deferred": 0, "errors": []}
+        self.courier: InlineCourier | ProcessCourier | None = None
+        self.in_flight: dict[int, dict] = {}
+        self.last_claimed = 0
+        self.stopping = False
+        self._unreachable: set[str] = set()
+        self._copies: dict[str, list[bytes]] = {}
+
+    def pump(self, wait: float | None = 0) -> None:
+        """Record what the courier answered and claim more; waits up to `wait` s for an answer."""
+        assert not self.db.conn.in_transaction, "claims must be committed before the courier sees them"
+        if self.should_stop() and not self.stopping:
+            self.stopping = True   # the mail on the wire is finished, the rest come back skipped
+            if self.courier:
+                self.courier.stop()
+        results = self.courier.results(wait if self.in_flight else 0) if self.courier else []
+        claimed: list[Item] = []
+        with database.transaction(self.db):
+            for result in results:
+                self._record(result)
+            if not self.stopping:
+                claimed = self._claim()
+        self._save_copies(minimum=COPY_BATCH)
+        if self.courier is not None and self.courier.ended() and self.in_flight:
+            self._settle_lost_courier()
+            claimed = []   # they were claimed, and now they are queued again
+        if claimed:
+            if self.courier is None:
+                recipes = portable(self.senders)
+                self.courier = (ProcessCourier(recipes, self.journal.fd) if recipes
+                                else InlineCourier(self.senders, self.journal.fd, self.should_stop))
+            self.courier.submit(claimed)
+
+    def finish(self) -> dict:
+        """Send until nothing is due; a stop request lets the mail on the wire finish, the rest wait."""
+        try:
+            while True:
+                self.pump(wait=0.5)
+                if not self.in_flight and (self.stopping or not self._due_left()):
+                    break
+        finally:
+            self.close()
+        return self.counts
+
+    def close(self) -> None:
+        """End the courier and record its last answers; rows it never answered stay `sending`
+        for the next session's reconcile (the journal says which were accepted)."""
+        if self.courier is not None:
+            if self.in_flight:
+                self.courier.stop()
+            results = self.courier.close()
+            self.courier = None
+            with database.transaction(self.db):
+                for result in results:
+                    self._record(result)
+        self._save_copies(minimum=1)
+
+    def _settle_lost_courier(self) -> None:
+        """The courier process died: what the journal says was accepted is sent, the rest waits."""
+        accepted = self.journal.accepted()
+        reason = "the sending process ended unexpectedly"
+        log.error("%s with %s mails unanswered", reason, len(self.in_flight))
+        with database.transaction(self.db):
+            for outbox_id in list(self.in_flight):
+                self._record(Result(outbox_id, courier.SENT) if outbox_id in accepted
+                             else Result(outbox_id, courier.UNREACHABLE, reason))
+        self.courier.close()
+        self.courier = None
+
+    def _due_left(self) -> bool:
+        return self._claimable_query("1", 1).fetchone() is not None
+
+    def _claimable_query(self, columns: str, limit: int):
+        usable = [m for m in self.senders if m not in self._unreachable]
+        marks = ",".join("?" * len(usable)) or "null"
+        return self.db.execute(
+            f"""select {columns} from outbox where state = ? and id > ? and mailbox in ({marks})
+                and (next_attempt_at is null or next_attempt_at <= ?) order by id limit ?""",
+            [QUEUED, self.last_claimed, *usable, self.moment.isoformat(timespec="seconds"), limit],
+        )
+
+    def _claim(self) -> list[Item]:
+        room = WINDOW_ROWS - len(self.in_flight)
+        budget = WINDOW_BYTES - sum(row["size"] for row in self.in_flight.values())
+        items: list[Item] = []
+        if room <= 0 or budget <= 0:
+            return items
+        chosen = []
+        for outbox_id, size in self._claimable_query("id, length(raw)", room).fetchall():
+            chosen.append(outbox_id)
+            budget -= size
+            if budget <= 0:
+                break
+        if not chosen:
+            return items
+        marks = ",".join("?" * len(chosen))
+        rows = self.db.execute(
+            f"select id, mailbox, recipient, raw, attempts, created_at, message_id from outbox where id in ({marks})"
+            " order by id", chosen).fetchall()
+        self.db.execute(f"update outbox set state = ?, attempts = attempts + 1 where id in ({marks})", [SENDING, *chosen])
+        for outbox_id, mailbox, recipient, raw, attempts, created_at, message_id in rows:
+            self.in_flight[outbox_id] = {"mailbox": mailbox, "recipient": recipient, "attempts": attempts,
+                                         "created_at": created_at, "message_id": message_id, "size": len(raw),
+                                         "raw": raw if mailbox in self.sent_copies else None}
+            items.append(Item(outbox_id, mailbox, self.addresses[mailbox], recipient, raw))
+        self.last_claimed = chosen[-1]
+        return items
+
+    def _record(self, result: Result) -> None:
+        row = self.in_flight.pop(result.outbox_id)
+        ids = f"mailbox={row['mailbox']} outbox={result.outbox_id} message_id={row['message_id']}"
+        if result.outcome == courier.SENT:
+            database.update(self.db, "outbox", result.outbox_id, {"state": SENT, "sent_at": now(), "error": None})
+            log.info("%s sent to %s", ids, row["recipient"])
+            self.counts[SENT] += 1
+            self.on_sent(1)
+            if row["raw"] is not None:
+                self._copies.setdefault(row["mailbox"], []).append(row["raw"])
+        elif result.outcome == courier.SKIPPED:
+            database.update(self.db, "outbox", result.outbox_id, {"state": QUEUED, "attempts": row["attempts"]})
+        elif result.outcome == courier.UNREACHABLE:
+            # The server, not this mail, is the problem: no attempt is counted.
+            database.update(self.db, "outbox", result.outbox_id,
+                            {"state": QUEUED, "attempts": row["attempts"], "error": result.error})
+            log.warning("%s deferred: %s", ids, result.error)
+            self.counts["deferred"] += 1
+            if row["mailbox"] not in self._unreachable:
+                self._unreachable.add(row["mailbox"])
+                self.counts["errors"].append(result.error)
+        elif result.outcome == courier.UNSENDABLE:
+            # A mail this server can never take (e.g. an address that needs SMTPUTF8): failing
+            # the row keeps one bad mail from blocking the queue on every pass.
+            self._fail(result.outbox_id, ids, f"cannot be sent: {result.error}")
+        elif result.outcome == courier.REFUSED:
+            created = datetime.fromisoformat(row["created_at"]) if row["created_at"] else self.moment
+            if result.permanent:
+                self._fail(result.outbox_id, ids, result.error)
+            elif self.moment - created >= GIVE_UP_AFTER:
+                self._fail(result.outbox_id, ids, f"gave up after {GIVE_UP_AFTER.days} days: {result.error}")
+            else:
+                retry_at = (self.moment + retry_delay(row["attempts"] + 1)).isoformat(timespec="seconds")
+                database.update(self.db, "outbox", result.outbox_id,
+                                {"state": QUEUED, "error": result.error, "next_attempt_at": retry_at})
+                log.warning("%s deferred until %s: %s", ids, retry_at, result.error)
+                self.counts["deferred"] += 1
+
+    def _fail(self, outbox_id: int, ids: str, reason: str) -> None:
+        database.update(self.db, "outbox", outbox_id, {"state": FAILED, "error": reason})
+        log.warning("%s failed: %s", ids, reason)
+        self.counts[FAILED] += 1
+
+    def _save_copies(self, minimum: int) -> None:
+        """Copies go to Sent after their rows say `sent`, in batches: a lost copy costs a
+        coordinator a view in the mail client, never a second mail."""
+        for mailbox in [m for m, raws in self._copies.items() if len(raws) >= minimum]:
+            raws = self._copies.pop(mailbox)
+            try:
+                self.sent_copies[mailbox].append(raws)
+            except ConnectionFailed as exc:
+                log.warning("mailbox=%s %s mails sent, but not copied to the Sent folder: %s", mailbox, len(raws), exc)
+
+
+@contextlib.contextmanager
+def sending(
+    db: sqlite_utils.Database,
+    senders: Mapping[str, Sender],
+    addresses: Mapping[str, str],
+    sent_folders: Mapping[str, SentCopies] | None = None,
+    sent_copies: Mapping[str, SentCopies] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    on_sent: Callable[[int], None] = lambda n: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[Dispatch]:
+    """A send session: take the send lock, settle what a crash left in `sending`, then dispatch.
+
+    `sent_folders` answer "was it sent?" after a crash; `sent_copies` (a subset)
+    get a copy of every mail mailflow sends.
+    """
+    journal = SentJournal(journal_path(db))
+    try:
+        reconcile_interrupted(db, journal, sent_folders)
+        journal.clear()
+        dispatch = Dispatch(db, senders, addresses, journal, sent_copies, clock, on_sent, should_stop)
+        try:
+            yield dispatch
+        finally:
+            dispatch.close()
+        if not db.execute("select 1 from outbox where state = ? limit 1", [SENDING]).fetchone():
+            journal.clear()
+    finally:
+        journal.close()
+
+
+def drain(
+    db: sqlite_utils.Database,
+    senders: Mapping[str, Sender],
+    addresses: Mapping[str, str],
+    should_stop: Callable[[], bool] = lambda: False,
+    on_sent: Callable[[int], None] = lambda n: None,
+    sent_folders: Mapping[str, SentCopies] | None = None,
+    sent_copies: Mapping[str, SentCopies] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> dict:
+    """Send everything that is due, in one session; counts by outcome (sent, failed, deferred)
+    and, under "errors", why a mailbox's server could not be used."""
+    with sending(db, senders, addresses, sent_folders, sent_copies, clock, on_sent, should_stop) as dispatch:
+        return dispatch.finish()

@@ -1,0 +1,136 @@
+"""Sending the outbox without servers: claims, outcomes, the sent journal and a lost courier.
+
+The courier child process itself is exercised against aiosmtpd in tests/integration.
+"""
+
+import fcntl
+import os
+
+import pytest
+
+from mailflow import dispatch, outbox
+from mailflow.database import open_database
+from mailflow.errors import ConnectionFailed, DeliveryError
+
+ADDRESSES = {"international": "international@cc-events.example", "german": "german@cc-events.example"}
+
+
+@pytest.fixture
+def db(tmp_path):
+    return open_database(tmp_path / "mailflow.db")
+
+
+def queue(db, n, mailbox="international"):
+    for i in range(n):
+        outbox.enqueue(db, raw=b"Subject: %d\r\n\r\nhi\r\n" % i, message_id=f"<{mailbox}{i}@x>", kind=f"test:{i}",
+                       mailbox=mailbox, recipient=f"r{i}@example.org", subject=str(i))
+
+
+def states(db):
+    return [r["state"] for r in db.query("select state from outbox order by id")]
+
+
+class Recording:
+    def __init__(self, fail=None):
+        self.sent, self.fail = [], fail or {}
+
+    def send(self, raw, sender, recipient):
+        if recipient in self.fail:
+            raise self.fail[recipient]
+        self.sent.append(recipient)
+
+    def close(self):
+        pass
+
+
+def test_outcomes_are_recorded_per_row(db):
+    queue(db, 4)
+    sender = Recording({"r1@example.org": DeliveryError("550 no such user", permanent=True),
+                        "r2@example.org": DeliveryError("451 try later", permanent=False)})
+    counts = dispatch.drain(db, {"international": sender}, ADDRESSES)
+    assert (counts["sent"], counts["failed"], counts["deferred"]) == (2, 1, 1)
+    assert states(db) == ["sent", "failed", "queued", "sent"]
+    retry = db.execute("select attempts, next_attempt_at, error from outbox where id = 3").fetchone()
+    assert retry[0] == 1 and retry[1] is not None and "451" in retry[2]
+
+
+def test_an_unreachable_server_defers_its_mailbox_without_counting_attempts(db):
+    queue(db, 3)
+    queue(db, 2, mailbox="german")
+    down = Recording({f"r{i}@example.org": ConnectionFailed("cannot reach smtp") for i in range(3)})
+    german = Recording()
+    counts = dispatch.drain(db, {"international": down, "german": german}, ADDRESSES)
+    assert counts["errors"] == ["cannot reach smtp"] and counts["deferred"] == 3
+    assert german.sent == ["r0@example.org", "r1@example.org"]
+    assert [r["attempts"] for r in db.query("select attempts from outbox where mailbox = 'international'")] == [0] * 3
+
+
+def test_a_stop_request_leaves_the_rest_queued_with_their_attempts(db):
+    queue(db, 5)
+    sender = Recording()
+    counts = dispatch.drain(db, {"international": sender}, ADDRESSES, should_stop=lambda: len(sender.sent) >= 1)
+    assert counts["sent"] == len(sender.sent) >= 1
+    assert states(db).count("queued") == 5 - len(sender.sent)
+    assert {r["attempts"] for r in db.query("select attempts from outbox where state = 'queued'")} == {0}
+
+
+def test_reconcile_trusts_the_journal_then_the_sent_folder(db, tmp_path):
+    queue(db, 3)
+    db.execute("update outbox set state = 'sending'")
+    (tmp_path / "mailflow.db-sent").write_bytes(b"1\n")
+
+    class Sent:
+        def contains(self, message_id):
+            return message_id == "<international1@x>"
+
+    with dispatch.sending(db, {}, ADDRESSES, sent_folders={"international": Sent()}):
+        pass
+    assert states(db) == ["sent", "sent", "queued"]
+    assert (tmp_path / "mailflow.db-sent").read_bytes() == b""   # settled, so the journal starts empty
+
+
+def test_accepted_mail_is_journalled_before_its_outcome_is_committed(db, tmp_path):
+    queue(db, 2)
+    journal = tmp_path / "mailflow.db-sent"
+    observer = open_database(tmp_path / "mailflow.db")   # sees only what was committed
+
+    class Watching(Recording):
+        seen = []
+
+        def send(self, raw, sender, recipient):
+            super().send(raw, sender, recipient)
+            self.seen.append((journal.read_bytes(), states(observer)))
+
+    sender = Watching()
+    with dispatch.sending(db, {"international": sender}, ADDRESSES) as sending:
+        sending.finish()
+    # When the second mail went out, the first was in the journal but not yet committed as sent.
+    assert sender.seen == [(b"", ["sending", "sending"]), (b"1\n", ["sending", "sending"])]
+    assert states(db) == ["sent", "sent"]
+
+
+def test_the_send_lock_keeps_a_second_process_out(db, tmp_path):
+    with dispatch.sending(db, {}, ADDRESSES):
+        fd = os.open(tmp_path / "mailflow.db-sent", os.O_RDWR)
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(fd)
+    fd = os.open(tmp_path / "mailflow.db-sent", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+
+
+class BrokenRecipe(Recording):
+    """Portable, so it goes to a courier process, which cannot build it and dies."""
+
+    def recipe(self):
+        return {"endpoint": {"no such field": 1}, "password": None, "name": "international"}
+
+
+def test_a_courier_that_dies_leaves_its_rows_queued_not_lost(db, capfd):
+    queue(db, 3)
+    counts = dispatch.drain(db, {"international": BrokenRecipe()}, ADDRESSES)
+    assert counts["deferred"] == 3 and counts["sent"] == 0
+    assert counts["errors"] == ["the sending process ended unexpectedly"]
+    assert states(db) == ["queued"] * 3
+    assert "TypeError" in capfd.readouterr().err
