@@ -130,12 +130,14 @@ def _audience(
             add(name, DOMAIN_WEIGHT, f"sender domain {domain} is listed")
         elif domain and any(domain.endswith("." + t.lower().lstrip(".")) for t in evidence.tlds):
             add(name, TLD_WEIGHT, f"sender domain {domain} is a country domain of this audience")
-        for phrase in evidence.phrases:
-            if _matches([phrase], lowered):
-                add(name, PHRASE_WEIGHT, f"text says {phrase!r}")
+        # One search for all phrases first: most mails contain none, and then no phrase matches alone.
+        if evidence.phrases and _found(tuple(evidence.phrases), lowered):
+            for phrase in evidence.phrases:
+                if _found((phrase,), lowered):
+                    add(name, PHRASE_WEIGHT, f"text says {phrase!r}")
         if language and language in evidence.languages:
             add(name, LANGUAGE_WEIGHT, f"the mail is written in {language}")
-        prefix = next((p for p in evidence.phone_prefixes if _phone(p, signature)), None)
+        prefix = _phone_prefix(tuple(evidence.phone_prefixes), signature)
         if prefix:
             add(name, SIGNATURE_WEIGHT, f"phone number {prefix} in the signature")
         word = _matches(evidence.signature_words, signature)
@@ -155,14 +157,17 @@ def _domains(listed: list[str]) -> list[str]:
     return [d.lower().lstrip("@.") for d in listed]
 
 
-def _phone(prefix: str, signature: str) -> bool:
-    """+49 or 0049 at the start of a number, not inside another number."""
-    return _phone_pattern(prefix).search(signature) is not None
+def _phone_prefix(prefixes: tuple[str, ...], signature: str) -> str | None:
+    """The first listed prefix (+49 or 0049) found at the start of a number, not inside another number."""
+    if not prefixes or not _phone_pattern(prefixes).search(signature):   # one search for the usual "none"
+        return None
+    return next((p for p in prefixes if _phone_pattern((p,)).search(signature)), None)
 
 
 @functools.lru_cache(maxsize=512)
-def _phone_pattern(prefix: str) -> re.Pattern:
-    return re.compile(rf"(?<![\w+])(?:\+|00){re.escape(prefix.lstrip('+0'))}[\s(/.-]*\d")
+def _phone_pattern(prefixes: tuple[str, ...]) -> re.Pattern:
+    numbers = "|".join(re.escape(p.lstrip("+0")) for p in prefixes)
+    return re.compile(rf"(?<![\w+])(?:\+|00)(?:{numbers})[\s(/.-]*\d")
 
 
 def split_signature(text: str) -> tuple[str, str]:
@@ -180,10 +185,13 @@ def _matches(patterns: list[str], text: str) -> str | None:
     In a pattern, ' * ' stands for a few words in between: 'nehme * teil'
     finds "nehme sehr gern an der Veranstaltung teil".
     """
-    if not patterns:
-        return None
-    regex, names = _compiled(tuple(patterns))
-    found = regex.search(text.casefold())
+    return _found(tuple(patterns), text.casefold()) if patterns else None
+
+
+def _found(patterns: tuple[str, ...], folded: str) -> str | None:
+    """_matches for a text that is casefolded already."""
+    regex, names = _compiled(patterns)
+    found = regex.search(folded)
     return names[int(found.lastgroup[1:])] if found and found.lastgroup else None
 
 
@@ -222,11 +230,15 @@ def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
 
 def _robot(sender: str, rules: Rules) -> str | None:
     """The robot word the address's local part is made of ('no-reply', 'bounces+x'), not hidden in a name."""
-    local = local_part(sender)
-    for word in rules.classification.robot_senders:
-        if re.search(rf"(?:^|[.\-_+=]){re.escape(word.lower())}(?:$|[.\-_+=0-9]|s\b)", local):
-            return word
-    return None
+    found = _robot_pattern(tuple(rules.classification.robot_senders)).search(local_part(sender))
+    return found.group(1) if found else None
+
+
+@functools.lru_cache(maxsize=16)
+def _robot_pattern(words: tuple[str, ...]) -> re.Pattern:
+    """One regex for the whole list; the group is the word as rules.yaml spells it (first listed wins)."""
+    alternatives = "|".join(re.escape(word.lower()) for word in words) or "(?!)"
+    return re.compile(rf"(?:^|[.\-_+=])({alternatives})(?:$|[.\-_+=0-9]|s\b)")
 
 
 def _failed_recipients(message: IncomingMessage) -> list[str]:

@@ -15,8 +15,14 @@ import re
 
 MIN_LETTERS = 12  # below this, no guess: "Danke!" says nothing reliable
 
-_LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+_ENOUGH_LETTERS = re.compile(rf"(?:[^\W\d_][\W\d_]*){{{MIN_LETTERS}}}")   # stops at the twelfth letter
 SERBO_CROATIAN = {"sr", "hr", "bs", "sh"}
+
+
+@functools.lru_cache(maxsize=16)
+def _ignored(phrases: tuple[str, ...]) -> re.Pattern:
+    wanted = sorted((p for p in phrases if p), key=len, reverse=True)
+    return re.compile("|".join(re.escape(p) for p in wanted) or "(?!)", re.IGNORECASE)
 
 
 @functools.cache
@@ -33,9 +39,9 @@ def detect(text: str, ignore: tuple[str, ...] = ()) -> str | None:
     `ignore` holds phrases to leave out first (the event's English title inside
     a German mail would otherwise outvote the German around it).
     """
-    for phrase in ignore:
-        text = re.sub(re.escape(phrase), " ", text, flags=re.IGNORECASE)
-    if len(_LETTERS.findall(text)) < MIN_LETTERS:
+    if ignore:
+        text = _ignored(ignore).sub(" ", text)
+    if not _ENOUGH_LETTERS.search(text):
         return None
     top = _detector().detect(" ".join(text.split()), k=1)[0]
     return "sh" if top["lang"] in SERBO_CROATIAN else top["lang"]

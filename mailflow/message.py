@@ -113,20 +113,29 @@ def _check_structure(msg: Message, limits: Limits) -> list[tuple[Message, bool]]
     return parts
 
 
-def _header(msg: Message, name: str) -> str:
+Headers = dict[str, list[str]]   # lower-cased name -> raw values in order, read once per mail
+
+
+def _header_index(msg: Message) -> Headers:
+    index: Headers = {}
+    for name, value in msg.raw_items():
+        index.setdefault(name.lower(), []).append(value)
+    return index
+
+
+def _header(headers: Headers, name: str) -> str:
     """A header decoded from RFC 2047 words (any charset) into one cleaned line."""
-    values = _raw_values(msg, name)
+    values = _raw_values(headers, name)
     return decode_words(values[0]) if values else ""
 
 
-def _raw_values(msg: Message, name: str) -> list[str]:
+def _raw_values(headers: Headers, name: str) -> list[str]:
     """A header's values as text, raw 8-bit bytes read as UTF-8 (else Windows-1252).
 
     compat32 would hand them out as an unknown-8bit Header whose str() is one
     U+FFFD per byte (and a Header has no str methods).
     """
-    name = name.lower()
-    return [_eight_bit(str(v)) for k, v in msg.raw_items() if k.lower() == name]
+    return [_eight_bit(str(v)) for v in headers.get(name, ())]
 
 
 def _eight_bit(value: str) -> str:
@@ -168,9 +177,9 @@ def _decode_word(match: re.Match) -> str:
     return data.decode("latin-1")
 
 
-def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
+def _addresses(headers: Headers, *names: str) -> list[tuple[str, str]]:
     """(display name, address) pairs, parsed from the raw header so an encoded word cannot add an address."""
-    raw = [v for name in names for v in _raw_values(msg, name)]
+    raw = [v for name in names for v in _raw_values(headers, name)]
     return [(decode_words(n), clean(a)) for n, a in email.utils.getaddresses(raw)]
 
 
@@ -182,18 +191,24 @@ def _normal_or_none(address: str) -> str | None:
 
 
 def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> IncomingMessage:
+    index = _header_index(msg)
+
+    def first(name: str) -> str:
+        values = _raw_values(index, name)
+        return values[0] if values else ""
+
     message_id = None
-    found = _MSGID.search(str(msg.get("message-id", "")))
+    found = _MSGID.search(first("message-id"))
     if found:
         message_id = clean(found.group(0), 250)
-    senders = _addresses(msg, "from")
+    senders = _addresses(index, "from")
     sender_name, sender = (senders[0][0], _normal_or_none(senders[0][1])) if senders else ("", None)
-    recipients = tuple(a.lower() for _, a in _addresses(msg, "to", "cc") if "@" in a)
+    recipients = tuple(a.lower() for _, a in _addresses(index, "to", "cc") if "@" in a)
     try:
-        date = email.utils.parsedate_to_datetime(_header(msg, "date"))
+        date = email.utils.parsedate_to_datetime(_header(index, "date"))
     except (TypeError, ValueError, IndexError):
         date = None
-    headers = {name: _header(msg, name) for name in SIGNAL_HEADERS if msg.get(name) is not None}
+    headers = {name: _header(index, name) for name in SIGNAL_HEADERS if name in index}
     # Return-Path: <> (the null sender) must stay visible as an empty value.
     if "return-path" in headers:
         headers["return-path"] = headers["return-path"].strip("<> ")
@@ -203,11 +218,11 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         sender=sender,
         sender_name=sender_name,
         recipients=recipients,
-        subject=_header(msg, "subject"),
+        subject=_header(index, "subject"),
         date=date,
         text=body_text(parts),
-        in_reply_to=tuple(clean(r) for r in _MSGID.findall(str(msg.get("in-reply-to", "")))),
-        references=tuple(clean(r) for r in _MSGID.findall(str(msg.get("references", ""))))[-50:],
+        in_reply_to=tuple(clean(r) for r in _MSGID.findall(first("in-reply-to"))),
+        references=tuple(clean(r) for r in _MSGID.findall(first("references")))[-50:],
         headers=headers,
         content_type=clean(msg.get_content_type()),
         report_type=clean(msg.get_param("report-type", "") or "").lower(),

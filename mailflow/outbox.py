@@ -9,7 +9,7 @@ from __future__ import annotations
 import email.policy
 import email.utils
 import io
-from email import encoders
+from email import encoders, quoprimime
 from email.generator import BytesGenerator
 from email.charset import QP, Charset
 from email.header import Header
@@ -73,10 +73,9 @@ def compose(
     EmailMessage with policy.SMTP, which re-parses every header it is given.
     Every value passes through clean() first, so no CR or LF reaches a header.
     """
-    body = MIMEText(text, "plain", _UTF8_QP)
     if attachments:
         msg: Message = MIMEMultipart()
-        msg.attach(body)
+        msg.attach(MIMEText(text, "plain", _UTF8_QP))
         for item in attachments:
             maintype, _, subtype = item.content_type.partition("/")
             part = MIMEBase(maintype, subtype, **dict(item.params))
@@ -84,8 +83,6 @@ def compose(
             encoders.encode_base64(part)
             part.add_header("Content-Disposition", "attachment", filename=clean(item.filename))
             msg.attach(part)
-    else:
-        msg = body
     headers = [
         ("From", _address(from_name, from_address)),
         ("To", _address(to_name, to_address)),
@@ -101,9 +98,19 @@ def compose(
     # Our headers are written by hand: every value is clean (one line) and ASCII (RFC 2047
     # encoded where needed), and the generator's folding machinery cost more than the rest.
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
+    if not attachments:
+        # What MIMEText(text, "plain", utf-8 quoted-printable) would write, byte for byte, without
+        # the generator (a test compares the two); "From " at a line start stays as it is (no
+        # mbox ">From" mangling: this goes to SMTP, not into an mbox file).
+        return head + _PLAIN_TEXT_HEAD + quoprimime.body_encode(text.encode("utf-8").decode("latin-1"),
+                                                                eol="\r\n").encode("ascii")
     out = io.BytesIO()
-    BytesGenerator(out, policy=_WIRE).flatten(msg)
+    BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(msg)
     return head + out.getvalue()
+
+
+_PLAIN_TEXT_HEAD = (b'Content-Type: text/plain; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+                    b"Content-Transfer-Encoding: quoted-printable\r\n\r\n")
 
 
 _WIRE = email.policy.compat32.clone(linesep="\r\n")

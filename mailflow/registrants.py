@@ -12,7 +12,7 @@ PENDING, APPROVED = "pending", "approved"      # when access needs a coordinator
 
 
 def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
-    rows = list(db.query("select * from registrants where event_id = ? and address = ?", [event_id, address]))
+    rows = database.rows(db, "select * from registrants where event_id = ? and address = ?", [event_id, address])
     return rows[0] if rows else None
 
 
@@ -24,11 +24,9 @@ def register(
     existing = find(db, event_id, address)
     if existing is None:
         stamp = now()
-        database.insert(db, "registrants", {
-            "event_id": event_id, "address": address, "name": name, "audience": audience,
-            "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp,
-        })
-        return find(db, event_id, address)  # type: ignore[return-value]
+        values = {"event_id": event_id, "address": address, "name": name, "audience": audience,
+                  "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp}
+        return {"id": database.insert(db, "registrants", values), **values}
     changes = {}
     if existing["status"] == CANCELLED:
         changes["status"] = status

@@ -243,7 +243,8 @@ class Worker:
         if not refs:
             return set()
         marks = ",".join("?" * len(refs))
-        return {r["message_id"] for r in self.db.query(f"select message_id from outbox where message_id in ({marks})", refs)}
+        return {r["message_id"] for r in database.rows(
+            self.db, f"select message_id from outbox where message_id in ({marks})", refs)}
 
     def _reply_limit(self, incoming: IncomingMessage, mailbox: str, verdict: Classification) -> str:
         """Why an answer the rules allow is held back: one per mail sent to both
@@ -252,19 +253,20 @@ class Worker:
             return ""
         reason = ""
         if incoming.message_id:
-            other = list(self.db.query(
-                "select mailbox from messages where message_id = ? and mailbox != ? and answer = 1",
+            other = database.rows(
+                self.db, "select mailbox from messages where message_id = ? and mailbox != ? and answer = 1",
                 [incoming.message_id, mailbox],
-            ))
+            )
             if other:
                 reason = f"answer: no (the same mail was already answered from mailbox {other[0]['mailbox']!r})"
         days = self.rules.reply_interval_days
         if not reason and days:
             since = (self.clock() - timedelta(days=days)).isoformat(timespec="seconds")
-            earlier = list(self.db.query(
+            earlier = database.rows(
+                self.db,
                 "select created_at from outbox where recipient = ? and kind like 'reply:%' and created_at >= ? limit 1",
                 [incoming.sender, since],
-            ))
+            )
             if earlier:
                 reason = (f"answer: no (this sender got an automatic reply on {earlier[0]['created_at']}; "
                           f"at most one every {days:g} days)")

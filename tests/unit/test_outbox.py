@@ -45,3 +45,19 @@ def test_greeting_name_and_german_date():
     assert person_name("Nino Beridze") == "Nino Beridze"
     assert person_name("Stadt Leipzig, Referat Digitales, Team 3") == "Stadt Leipzig, Referat Digitales, Team 3"
     assert event_context(load_rules(REPO / "rules.yaml").events[0])["date_de"] == "7. Oktober 2020"
+
+
+def test_the_hand_written_text_part_is_what_mimetext_writes():
+    import io
+    from email.generator import BytesGenerator
+    from email.mime.text import MIMEText
+
+    from mailflow.outbox import _UTF8_QP, _WIRE
+
+    for text in ["Hello\nWorld ä ö ß 日本\n", "x" * 200 + "\n", "trailing space \nTschüß=\n\n", "no end", "a\r\nb\rc\n",
+                 "From the start\n.\n..\n", "\t tabs \t\n" * 3]:
+        mime = io.BytesIO()
+        BytesGenerator(mime, mangle_from_=False, policy=_WIRE).flatten(MIMEText(text, "plain", _UTF8_QP))
+        raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
+                      subject="s", text=text, message_id="<m@x.example>")
+        assert raw.split(b"X-Auto-Response-Suppress: All\r\n", 1)[1] == mime.getvalue()

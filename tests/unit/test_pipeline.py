@@ -135,3 +135,17 @@ def test_bounce_marks_the_registrant_undeliverable(tmp_path, maildirs):
     assert report.sent == 1                      # the acknowledgement; the bounce is not answered
     (registrant,) = worker.db["registrants"].rows
     assert registrant["status"] == "bounced"
+
+
+def test_every_command_is_found_through_the_lazy_map():
+    """`mailflow NAME` imports only NAME's module: the map must name every command's module."""
+    import importlib
+    import pkgutil
+
+    import mailflow.cli as cli
+
+    for module in pkgutil.iter_modules(cli.__path__):
+        importlib.import_module(f"mailflow.cli.{module.name}")
+    assert set(main.commands) == set(cli.COMMAND_MODULES)
+    for name, module in cli.COMMAND_MODULES.items():
+        assert main.commands[name].callback.__module__ == f"mailflow.cli.{module}"
