@@ -26,8 +26,9 @@ What happens (see benchmarks/README.md, section fan_out.py):
      the N mails, QUIT.
    * mailflow: ``python -m mailflow --rules RULES release agenda --text F --yes``
      on a fresh copy of the template database: preview, save, fan-out
-     (queue N outbox rows), then send them (drain) over one SMTP connection
-     per mailbox. ``send_rate_per_minute: 0`` (unthrottled).
+     (queue N outbox rows) while its courier process sends each committed
+     batch over one SMTP connection per mailbox. ``send_rate_per_minute: 0``
+     (unthrottled).
 4. Peak memory: ``ru_maxrss`` of the mailflow child (from its own ``wait4``),
    spawned by the launcher: a child's ru_maxrss starts at the RSS of whoever
    spawned it, so spawning from this process would report this process's peak.
