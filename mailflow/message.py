@@ -152,6 +152,8 @@ def _eight_bit(value: str) -> str:
 
 
 def decode_words(value: str) -> str:
+    if "=?" not in value:   # no encoded word: decode_header would hand it back as it is
+        return clean(value)
     try:
         return clean(email.header.make_header(email.header.decode_header(value)))
     except Exception:  # unknown charset, broken word, 8-bit text: decode word by word
@@ -180,7 +182,18 @@ def _decode_word(match: re.Match) -> str:
 def _addresses(headers: Headers, *names: str) -> list[tuple[str, str]]:
     """(display name, address) pairs, parsed from the raw header so an encoded word cannot add an address."""
     raw = [v for name in names for v in _raw_values(headers, name)]
+    if len(raw) == 1 and (plain := _PLAIN_ADDRESS.fullmatch(raw[0])):
+        # `Name <a@b.example>` or `a@b.example` in the plainest characters, as most mail has it:
+        # what getaddresses() returns for it, without its tokenizer (a test compares the two).
+        return [(clean(plain["name"] or ""), plain["angled"] or plain["bare"])]
     return [(decode_words(n), clean(a)) for n, a in email.utils.getaddresses(raw)]
+
+
+_PLAIN_ADDRESS = re.compile(
+    r" *(?:(?P<name>[A-Za-z0-9]+(?: [A-Za-z0-9]+)*) *<(?P<angled>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+    r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)>|(?P<bare>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+    r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)) *"
+)
 
 
 def _normal_or_none(address: str) -> str | None:

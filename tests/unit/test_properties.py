@@ -41,3 +41,17 @@ def test_rfc3834_marker_is_never_answered(marker, subject, body, local, domain, 
     msg.set_content(body + "\n")
     verdict = classify(parse_message(msg.as_bytes()), mailbox, RULES)
     assert verdict.answer is False, verdict.reasons
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(
+    st.from_regex(__import__("mailflow.message", fromlist=["_PLAIN_ADDRESS"])._PLAIN_ADDRESS, fullmatch=True),
+    st.text(alphabet=" <>@.,;:\"'()\\aZ0-_+", max_size=40),   # near misses go the long way
+))
+def test_the_plain_address_shortcut_says_what_getaddresses_says(value):
+    import email.utils
+
+    from mailflow.message import _addresses, clean, decode_words
+
+    slow = [(decode_words(name), clean(address)) for name, address in email.utils.getaddresses([value])]
+    assert _addresses({"from": [value]}, "from") == slow
