@@ -54,12 +54,25 @@ def mark_undeliverable(db: sqlite_utils.Database, address: str) -> int:
     return len(rows)
 
 
-def approve(db: sqlite_utils.Database, event_id: str, address: str | None = None) -> list[str]:
-    """Approve one pending registrant (by address) or, with address None, all pending ones."""
-    where, args = "event_id = ? and status = ?", [event_id, PENDING]
+def approve(
+    db: sqlite_utils.Database, event_id: str, address: str | None = None, *, by: str,
+    waiting: tuple[str, ...] = (PENDING,),
+) -> list[str]:
+    """Approve one registrant waiting for approval (by address) or, with address None, all of them.
+
+    `waiting` says which statuses wait: `pending`, and `registered` too when an event began to
+    require approval after people had registered. Each approval is a row in `corrections`.
+    """
+    marks = ",".join("?" * len(waiting))
+    where, args = f"event_id = ? and status in ({marks})", [event_id, *waiting]
     if address is not None:
         where, args = where + " and address = ?", [*args, address.lower()]
-    rows = list(db["registrants"].rows_where(where, args, select="id, address"))
-    for row in rows:
-        db["registrants"].update(row["id"], {"status": APPROVED, "updated_at": now()})
-    return [row["address"] for row in rows]
+    approved = []
+    with database.transaction(db):
+        for row in database.rows(db, f"select id, address, status from registrants where {where} order by id", args):
+            stamp = now()
+            database.update(db, "registrants", row["id"], {"status": APPROVED, "updated_at": stamp})
+            database.insert(db, "corrections", {"registrant_id": row["id"], "field": "status", "old": row["status"],
+                                                "new": APPROVED, "by": by, "at": stamp})
+            approved.append(row["address"])
+    return approved

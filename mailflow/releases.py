@@ -147,6 +147,14 @@ def _read_text(rules: Rules, path: Path) -> str:
         raise MailflowError(f"{rules.source}: cannot read release file {path}: {exc}") from None
 
 
+def waiting_for_approval(event: Event) -> tuple[str, ...]:
+    """Who `mailflow approve` may approve: pending registrants, and, once the event requires
+    approval, those who registered before it did (they are `registered` and get no link)."""
+    if event.releases.access.require_approval:
+        return (PENDING, REGISTERED)
+    return (PENDING,)
+
+
 def eligible_statuses(event: Event, kind: str) -> tuple[str, ...]:
     """Access is not for anyone who can send a mail: with approval required, only approved ones."""
     if kind == ACCESS and event.releases.access.require_approval:

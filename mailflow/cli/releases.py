@@ -9,6 +9,7 @@ import click
 from .. import dispatch, outbox, registrants, releases
 from ..database import open_database
 from ..errors import MailflowError
+from ..people import current_user
 from ..replies import Replies
 from ..runner import close_connections, server_worker
 from . import main, rules_from, setup_logging
@@ -118,17 +119,21 @@ def _print_preview(shown: dict, is_new: bool) -> None:
 
 @main.command()
 @click.argument("address", required=False)
-@click.option("--all-pending", is_flag=True, help="Approve every pending registrant.")
+@click.option("--all-pending", is_flag=True,
+              help="Approve everyone waiting: pending, and registered before approval was required.")
 @_event_option
 @click.pass_context
 def approve(ctx, address: str | None, all_pending: bool, event_id: str | None) -> None:
-    """Approve a pending registrant, so they receive the access details."""
+    """Approve a registrant, so they receive the access details (recorded in the corrections log)."""
     if bool(address) == all_pending:
         raise click.UsageError("give an ADDRESS or --all-pending")
     rules = rules_from(ctx)
     event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
-    approved = registrants.approve(open_database(rules.database_path), event.id, address)
+    waiting = releases.waiting_for_approval(event)
+    approved = registrants.approve(open_database(rules.database_path), event.id, address,
+                                   by=current_user(), waiting=waiting)
     if address and not approved:
-        raise MailflowError(f"{address} is not a pending registrant of {event.id}; see `mailflow registrants --status pending`")
+        raise MailflowError(f"{address} is not waiting for approval for {event.id} (waiting means: "
+                            f"{' or '.join(waiting)}); see `mailflow registrants --status pending`")
     click.echo(f"approved {len(approved)}: {', '.join(approved)}" if approved else "nobody is pending")
     click.echo("they get the access details with the next pass of `mailflow run`")

@@ -249,3 +249,27 @@ def test_a_quarantined_mail_counts_as_theirs(tmp_path):
     assert result.exit_code == 0, result.output
     assert "1 from them, 0 from others" in result.output
     assert all(b"elira.shehu@tirana.al" not in data for data in database_bytes(tmp_path).values())
+
+
+# -- approve -----------------------------------------------------------------------
+
+
+def test_approval_switched_on_late_approves_the_registered_too_and_logs_who(project):
+    rules = yaml.safe_load((project / "rules.yaml").read_text())
+    assert cli(project, "approve", WEBER).exit_code == 1     # approval not required: only `pending` waits
+    rules["events"][0].setdefault("releases", {}).setdefault("access", {})["require_approval"] = True
+    (project / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True))
+    registered = [r["address"] for r in db_of(project).query("select address from registrants where status = 'registered'")]
+    assert WEBER in registered
+
+    done = cli(project, "approve", "--all-pending", env={"MAILFLOW_USER": "sabine"})
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith(f"approved {len(registered)}: ")
+    db = db_of(project)
+    assert {r["status"] for r in db.query("select status from registrants where address in "
+                                          f"({','.join('?' * len(registered))})", registered)} == {"approved"}
+    log = list(db.query("select field, old, new, by from corrections"))
+    assert log == [{"field": "status", "old": "registered", "new": "approved", "by": "sabine"}] * len(registered)
+
+    again = cli(project, "approve", WEBER)
+    assert again.exit_code == 1 and "not waiting for approval" in again.output

@@ -118,7 +118,7 @@ def test_access_needs_approval_when_rules_say_so(env):
     register(worker, tmp_path, 3)
     assert {r["status"] for r in worker.db["registrants"].rows} == {"pending"}
     assert by_kind(worker.db, "release:access") == []
-    registrants.approve(worker.db, EVENT.id, "expert1@city1.gov.ge")
+    registrants.approve(worker.db, EVENT.id, "expert1@city1.gov.ge", by="test")
     worker.run_once()
     assert by_kind(worker.db, "release:access") == ["expert1@city1.gov.ge"]
     access = next(m for m in sent_mails(tmp_path) if m["Subject"].startswith("Access link"))
