@@ -2,7 +2,9 @@
 
 `keep_raw_mail_days_after_event: N` in rules.yaml keeps the raw bytes of every
 mail about an event until N days after the event's end; then the purge sets
-`messages.raw` to NULL and records `messages.raw_purged_at`. Everything else
+`messages.raw` to NULL and records `messages.raw_purged_at`, and empties the
+bytes of a sent notice that forwarded that mail to the other coordinator
+(`notice:misdirected`, which carries it as an attachment). Everything else
 stays: sender, subject, audience, intent, reasons, the registrant and the
 outbox, so `mailflow explain`, `registrants` and `status` work as before. The
 server copy of the mail is never touched (mailflow never deletes mail there).
@@ -97,7 +99,7 @@ def _entry(entries: dict[str, EventRetention], rules: Rules, event_id: str | Non
 def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool = False) -> list[EventRetention]:
     """Blank the raw mails whose time is up (nothing changes with dry_run); returns what was (or would be) done."""
     entries = plan(db, rules, now)
-    if dry_run or not any(entry.due and entry.count for entry in entries):
+    if dry_run or not (any(entry.due and entry.count for entry in entries) or _notices_left(db)):
         return entries
     previous = db.execute("PRAGMA secure_delete").fetchone()[0]
     db.execute("PRAGMA secure_delete = ON")  # freed bytes are overwritten with zeros, not just unlinked
@@ -113,13 +115,29 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
             for entry in due:
                 db.execute(f"update messages set raw = null, [{PURGED_AT}] = ? "
                            "where id in (select value from json_each(?))", [at, json.dumps(entry.message_ids)])
+            notices = db.execute(f"update outbox set raw = x'' where {_NOTICES_LEFT}").rowcount if due or \
+                _notices_left(db) else 0
     finally:
         db.execute(f"PRAGMA secure_delete = {int(previous)}")
     for entry in due:
         log.info("event=%s %s raw mails purged (kept until %s)", entry.event_id, entry.count,
                  entry.keep_until.isoformat(timespec="minutes") if entry.keep_until else "?")
+    if notices:
+        log.info("%s notices to a coordinator purged (they carried a purged mail as an attachment)", notices)
     _checkpoint(db)
     return entries
+
+
+# Notices that forwarded a mail to the other coordinator carry it whole (original.eml); once that
+# mail's raw bytes are purged, so is the copy. Queued or failed ones keep it until they are settled.
+_NOTICES_LEFT = (f"kind like 'notice:%' and state in ('sent', 'cancelled') and length(raw) > 0 "
+                 f"and source_message in (select id from messages where [{PURGED_AT}] is not null)")
+
+
+def _notices_left(db: sqlite_utils.Database) -> bool:
+    if PURGED_AT not in db["messages"].columns_dict:
+        return False
+    return db.execute(f"select 1 from outbox where {_NOTICES_LEFT} limit 1").fetchone() is not None
 
 
 def purge_raw_mail(db: sqlite_utils.Database, rules: Rules, now: datetime) -> int:

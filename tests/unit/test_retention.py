@@ -197,6 +197,27 @@ def test_a_purged_message_is_still_explained_with_its_reasons(series):
     assert exported["messages"][0]["reasons"] == before["reasons"]
 
 
+def test_the_notice_that_forwarded_a_purged_mail_loses_its_copy_too(series):
+    db = db_of(series)
+    (notice,) = db.execute("select id, state, raw from outbox where kind = 'notice:misdirected'").fetchall()
+    assert notice[1] == "sent" and b"original.eml" in notice[2]
+    reply_before = db.execute("select raw from outbox where kind like 'reply:%' order by id").fetchall()
+    retention.purge_raw_mail(db, load_rules(series / "rules.yaml"), at("2020-11-01T00:00"))
+    assert db.execute("select state, raw, subject from outbox where id = ?", [notice[0]]).fetchone()[:2] == ("sent", b"")
+    assert db.execute("select raw from outbox where kind like 'reply:%' order by id").fetchall() == reply_before
+
+
+def test_a_notice_still_queued_keeps_its_copy_until_it_is_sent(series):
+    db = db_of(series)
+    rules = load_rules(series / "rules.yaml")
+    db.execute("update outbox set state = 'queued' where kind = 'notice:misdirected'")
+    assert retention.purge_raw_mail(db, rules, at("2020-11-01T00:00")) == 11
+    assert b"original.eml" in db.execute("select raw from outbox where kind = 'notice:misdirected'").fetchone()[0]
+    db.execute("update outbox set state = 'sent' where kind = 'notice:misdirected'")   # the worker sent it
+    assert retention.purge_raw_mail(db, rules, at("2020-11-02T00:00")) == 0             # no mail left to purge...
+    assert db.execute("select raw from outbox where kind = 'notice:misdirected'").fetchone()[0] == b""  # ...but this
+
+
 def test_mail_still_waiting_for_the_worker_keeps_its_raw_bytes(series):
     db = db_of(series)
     (number,) = db.execute("select id from messages where sender = ?", [WEBER]).fetchone()
