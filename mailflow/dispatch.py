@@ -38,6 +38,7 @@ from .outbox import FAILED, GIVE_UP_AFTER, QUEUED, SENDING, SENT, Sender, SentCo
 log = logging.getLogger(__name__)
 
 WINDOW_ROWS = 1000            # claimed but not yet answered, at most
+WINDOW_SECONDS = 10           # ... and with a rate limit, no more than this many seconds of sending
 WINDOW_BYTES = 32 << 20       # ... and at most this many bytes of mail in flight (agenda attachments)
 COPY_BATCH = 100              # copies appended to a Sent folder per APPEND
 
@@ -108,6 +109,13 @@ def reconcile_interrupted(
     return len(rows)
 
 
+def window_rows(senders: Mapping[str, Sender]) -> int:
+    """How many rows to claim ahead. Under a rate limit a claimed row may wait minutes for its
+    turn, and a coordinator cannot cancel a row in `sending`: claim only about ten seconds' worth."""
+    rates = [sender.gap for sender in senders.values() if getattr(sender, "gap", None)]
+    return max(1, min(WINDOW_ROWS, int(WINDOW_SECONDS / max(rates)))) if rates else WINDOW_ROWS
+
+
 class Dispatch:
     """One pass's sending: claims due rows in id order, records each courier result."""
 
@@ -134,6 +142,7 @@ class Dispatch:
         self.courier: InlineCourier | ProcessCourier | None = None
         self.in_flight: dict[int, dict] = {}
         self.last_claimed = 0
+        self.window = window_rows(senders)
         self.stopping = False
         self._unreachable: set[str] = set()
         self._copies: dict[str, list[bytes]] = {}
@@ -212,7 +221,7 @@ class Dispatch:
         )
 
     def _claim(self) -> list[Item]:
-        room = WINDOW_ROWS - len(self.in_flight)
+        room = self.window - len(self.in_flight)
         budget = WINDOW_BYTES - sum(row["size"] for row in self.in_flight.values())
         items: list[Item] = []
         if room <= 0 or budget <= 0:

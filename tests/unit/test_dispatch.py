@@ -134,3 +134,17 @@ def test_a_courier_that_dies_leaves_its_rows_queued_not_lost(db, capfd):
     assert counts["errors"] == ["the sending process ended unexpectedly"]
     assert states(db) == ["queued"] * 3
     assert "TypeError" in capfd.readouterr().err
+
+
+def test_under_a_rate_limit_only_about_ten_seconds_of_mail_is_claimed_ahead(db):
+    from mailflow.delivery import RateLimitedSender
+
+    slow = RateLimitedSender(Recording(), per_minute=120, sleep=lambda s: None)   # one every 0.5 s
+    assert dispatch.window_rows({"international": slow, "german": Recording()}) == 20
+    assert dispatch.window_rows({"international": Recording()}) == dispatch.WINDOW_ROWS
+    queue(db, 50)
+    with dispatch.sending(db, {"international": slow}, ADDRESSES) as sending:
+        sending.pump()
+        assert states(db).count("sending") == 20   # the other 30 can still be cancelled
+        sending.finish()
+    assert states(db) == ["sent"] * 50
