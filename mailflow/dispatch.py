@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,17 +47,35 @@ COPY_BATCH = 100              # copies appended to a Sent folder per APPEND
 class SentJournal:
     """`<database>-sent`: ids of outbox rows the SMTP server accepted, one per line, plus the send lock."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, wait: float | None = None):
+        """Takes the lock, waiting `wait` seconds at most (None: as long as it takes); `held` says
+        whether it got it."""
         self.path = path
         self.fd: int | None = None
+        self.held = True
         if path is None:
             return
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if self._try():
+            return
+        if wait is None:
             log.warning("another mailflow process is sending (lock %s); waiting for it to finish", path)
             fcntl.flock(self.fd, fcntl.LOCK_EX)
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if self._try():
+                return
+        self.close()
+        self.held = False
+
+    def _try(self) -> bool:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
 
     def accepted(self) -> set[int]:
         if self.fd is None:
@@ -129,8 +148,11 @@ class Dispatch:
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         on_sent: Callable[[int], None] = lambda n: None,
         should_stop: Callable[[], bool] = lambda: False,
+        enabled: bool = True,
     ):
         self.db = db
+        self.enabled = enabled          # False: another process sends; this one only queues
+        self.claiming = enabled
         self.should_stop = should_stop
         self.senders = senders
         self.addresses = addresses
@@ -138,7 +160,7 @@ class Dispatch:
         self.sent_copies = sent_copies or {}
         self.on_sent = on_sent
         self.moment = clock()
-        self.counts: dict = {SENT: 0, FAILED: 0, "deferred": 0, "errors": []}
+        self.counts: dict = {SENT: 0, FAILED: 0, "deferred": 0, "errors": [], "more": False}
         self.courier: InlineCourier | ProcessCourier | None = None
         self.in_flight: dict[int, dict] = {}
         self.last_claimed = 0
@@ -150,6 +172,8 @@ class Dispatch:
     def pump(self, wait: float | None = 0) -> None:
         """Record what the courier answered and claim more; waits up to `wait` s for an answer."""
         assert not self.db.conn.in_transaction, "claims must be committed before the courier sees them"
+        if not self.enabled:
+            return
         if self.should_stop() and not self.stopping:
             self.stopping = True   # the mail on the wire is finished, the rest come back skipped
             if self.courier:
@@ -159,7 +183,7 @@ class Dispatch:
         with database.transaction(self.db):
             for result in results:
                 self._record(result)
-            if not self.stopping:
+            if self.claiming and not self.stopping:
                 claimed = self._claim()
         self._save_copies(minimum=COPY_BATCH)
         if self.courier is not None and self.courier.ended() and self.in_flight:
@@ -172,15 +196,23 @@ class Dispatch:
                                 else InlineCourier(self.senders, self.journal.fd, self.should_stop))
             self.courier.submit(claimed)
 
-    def finish(self) -> dict:
-        """Send until nothing is due; a stop request lets the mail on the wire finish, the rest wait."""
+    def finish(self, budget: float | None = None) -> dict:
+        """Send until nothing is due; a stop request lets the mail on the wire finish, the rest wait.
+
+        After `budget` seconds no more rows are claimed (the daemon's passes: a long rate-limited
+        release must not keep new mail waiting); counts["more"] then says mail is left to send.
+        """
+        deadline = None if budget is None else time.monotonic() + budget
         try:
-            while True:
+            while self.enabled:
+                if deadline is not None and time.monotonic() >= deadline:
+                    self.claiming = False
                 self.pump(wait=0.5)
-                if not self.in_flight and (self.stopping or not self._due_left()):
+                if not self.in_flight and (self.stopping or not self.claiming or not self._due_left()):
                     break
         finally:
             self.close()
+        self.counts["more"] = self.enabled and not self.stopping and self._due_left()
         return self.counts
 
     def close(self) -> None:
@@ -311,13 +343,22 @@ def sending(
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     on_sent: Callable[[int], None] = lambda n: None,
     should_stop: Callable[[], bool] = lambda: False,
+    wait: float | None = None,
 ) -> Iterator[Dispatch]:
     """A send session: take the send lock, settle what a crash left in `sending`, then dispatch.
 
     `sent_folders` answer "was it sent?" after a crash; `sent_copies` (a subset)
-    get a copy of every mail mailflow sends.
+    get a copy of every mail mailflow sends. `wait` bounds the wait for the send lock (the
+    worker's passes: a few seconds, time for an orphaned courier to end); when another
+    process (a `mailflow release` sending) still holds it, the session sends nothing and
+    the mail goes out with a later pass.
     """
-    journal = SentJournal(journal_path(db))
+    journal = SentJournal(journal_path(db), wait)
+    if not journal.held:
+        log.info("another mailflow process is sending (lock %s): this pass queues, a later one sends",
+                 journal.path)
+        yield Dispatch(db, senders, addresses, journal, enabled=False)
+        return
     try:
         reconcile_interrupted(db, journal, sent_folders)
         journal.clear()
@@ -341,8 +382,9 @@ def drain(
     sent_folders: Mapping[str, SentCopies] | None = None,
     sent_copies: Mapping[str, SentCopies] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    budget: float | None = None,
 ) -> dict:
     """Send everything that is due, in one session; counts by outcome (sent, failed, deferred)
     and, under "errors", why a mailbox's server could not be used."""
     with sending(db, senders, addresses, sent_folders, sent_copies, clock, on_sent, should_stop) as dispatch:
-        return dispatch.finish()
+        return dispatch.finish(budget)

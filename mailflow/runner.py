@@ -30,6 +30,8 @@ from .worker import PassReport, Worker
 
 log = logging.getLogger(__name__)
 
+SEND_SLICE_SECONDS = 60   # a daemon pass sends at most this long, then reads the inboxes again
+
 
 def server_worker(rules: Rules, progress=None) -> Worker:
     """A worker for the IMAP and SMTP servers that rules.yaml names."""
@@ -120,13 +122,15 @@ class Daemon:
 
     def one_pass(self) -> None:
         self.reload_rules_if_changed()
-        report = self.worker.run_once()
+        report = self.worker.run_once(send_budget=SEND_SLICE_SECONDS)
         close_connections(self.worker)
         self._save_states()
         log.info(
             "pass done: recorded=%s processed=%s quarantined=%s sent=%s failed=%s",
             report.recorded, report.processed, report.quarantined, report.sent, report.failed,
         )
+        if report.more_to_send:
+            self.wake.set()   # the rest in the next pass, after a look at the inboxes
         if report.errors:
             delay = self.backoff.next()
             self.retry_at = time.monotonic() + delay

@@ -36,6 +36,7 @@ from .rules import Rules
 log = logging.getLogger(__name__)
 
 RECORDED, PROCESSED, QUARANTINED = "recorded", "processed", "quarantined"
+LOCK_WAIT_SECONDS = 5   # for the send lock; enough for an orphaned courier to finish its last mail
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
 
 
@@ -47,6 +48,7 @@ class PassReport:
     announced: int = 0
     sent: int = 0
     failed: int = 0
+    more_to_send: bool = False   # the send budget ran out with mail still due
     errors: list[str] = field(default_factory=list)
 
 
@@ -71,14 +73,15 @@ class Worker:
         self.replies = Replies(rules.templates_path)
         self.stop_requested = False
 
-    def run_once(self) -> PassReport:
+    def run_once(self, send_budget: float | None = None) -> PassReport:
+        """One pass; with `send_budget` (seconds) it stops claiming mail to send after that long."""
         report = PassReport()
         addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
         copies = {name: folder for name, folder in self.sent_folders.items()
                   if self.rules.mailboxes[name].sent_copy == "append"}
         # One send session for the whole pass: replies go out while later mail is still being processed.
         with dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies, self.clock,
-                              should_stop=lambda: self.stop_requested) as sending:
+                              should_stop=lambda: self.stop_requested, wait=LOCK_WAIT_SECONDS) as sending:
             self._receive(report, sending)
             if not self.stop_requested:
                 try:
@@ -87,8 +90,9 @@ class Worker:
                 except (MailflowError, TemplateProblem) as exc:
                     log.error("releases not sent: %s", exc)
                     report.errors.append(str(exc))
-            counts = sending.finish()
+            counts = sending.finish(send_budget)
         report.sent, report.failed = counts[outbox.SENT], counts[outbox.FAILED]
+        report.more_to_send = counts["more"]
         report.errors.extend(counts["errors"])
         return report
 

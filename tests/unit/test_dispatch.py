@@ -148,3 +148,52 @@ def test_under_a_rate_limit_only_about_ten_seconds_of_mail_is_claimed_ahead(db):
         assert states(db).count("sending") == 20   # the other 30 can still be cancelled
         sending.finish()
     assert states(db) == ["sent"] * 50
+
+
+def test_a_send_budget_stops_claiming_and_says_more_is_left(db, monkeypatch):
+    from mailflow.delivery import RateLimitedSender
+
+    monkeypatch.setattr(dispatch, "WINDOW_SECONDS", 0.05)             # claim 5 rows ahead at 100 a second
+    sender = RateLimitedSender(Recording(), per_minute=6000)            # really sleeps 0.01 s between mails
+    queue(db, 40)
+    counts = dispatch.drain(db, {"international": sender}, ADDRESSES, budget=0.1)
+    assert 0 < counts["sent"] < 40 and counts["more"]
+    assert states(db).count("queued") == 40 - counts["sent"] and "sending" not in states(db)
+    rest = dispatch.drain(db, {"international": sender}, ADDRESSES)
+    assert rest["sent"] == 40 - counts["sent"] and not rest["more"]
+
+
+def test_while_another_process_sends_a_pass_only_queues(db, tmp_path):
+    queue(db, 3)
+    sender = Recording()
+    with dispatch.sending(db, {}, ADDRESSES):                          # e.g. `mailflow release` sending
+        with dispatch.sending(db, {"international": sender}, ADDRESSES, wait=0.1) as busy:
+            busy.pump()
+            assert busy.finish() == {"sent": 0, "failed": 0, "deferred": 0, "errors": [], "more": False}
+    assert sender.sent == [] and states(db) == ["queued"] * 3
+    assert dispatch.drain(db, {"international": sender}, ADDRESSES)["sent"] == 3
+
+
+def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_path, monkeypatch):
+    """A long rate-limited release must not keep new mail waiting: each daemon pass sends for at
+    most SEND_SLICE_SECONDS, then the next pass (inboxes first) starts at once."""
+    from mailflow import runner
+    from mailflow.worker import PassReport
+    from tests.helpers import write_demo_rules
+
+    budgets = []
+
+    class Worker:
+        senders, sent_folders, stop_requested = {}, {}, False
+
+        def run_once(self, send_budget=None):
+            budgets.append(send_budget)
+            return PassReport(more_to_send=len(budgets) == 1)
+
+    monkeypatch.setattr(runner, "server_worker", lambda rules, progress=None: Worker())
+    daemon = runner.Daemon(write_demo_rules(tmp_path))
+    daemon.one_pass()
+    assert budgets == [runner.SEND_SLICE_SECONDS] and daemon.wake.is_set()
+    daemon.wake.clear()
+    daemon.one_pass()
+    assert not daemon.wake.is_set()
