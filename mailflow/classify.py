@@ -189,23 +189,26 @@ def _matches(patterns: list[str], text: str) -> str | None:
 
 
 def _found(patterns: tuple[str, ...], folded: str) -> str | None:
-    """_matches for a text that is casefolded already."""
-    regex, names = _compiled(patterns)
-    found = regex.search(folded)
-    return names[int(found.lastgroup[1:])] if found and found.lastgroup else None
+    """_matches for a text that is casefolded already: the leftmost match of any pattern, and of
+    the patterns matching there the first listed (what one alternation of them would pick)."""
+    union, each = _compiled(patterns)
+    hit = union.search(folded)
+    if hit is None:
+        return None
+    return next(pattern for pattern, regex in zip(patterns, each) if regex.match(folded, hit.start()))
 
 
 _FEW_WORDS = r"[^!?\n]{0,80}?"  # what ' * ' in a pattern stands for: within one line and sentence
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, tuple[str, ...]]:
-    """One alternation for a whole list: classification runs every list over every mail."""
-    alternatives = []
-    for index, pattern in enumerate(patterns):
-        pieces = [re.escape(piece.strip()) for piece in pattern.casefold().split(" * ")]
-        alternatives.append(f"(?P<p{index}>{_FEW_WORDS.join(pieces)})")
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")"), patterns
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, tuple[re.Pattern, ...]]:
+    """One alternation for a whole list (classification runs every list over every mail), plus each
+    pattern alone. The alternation has no groups: a named group per pattern made it five times slower."""
+    bodies = [_FEW_WORDS.join(re.escape(piece.strip()) for piece in pattern.casefold().split(" * "))
+              for pattern in patterns]
+    return (re.compile(r"(?<!\w)(?:" + "|".join(bodies) + ")"),
+            tuple(re.compile(r"(?<!\w)(?:" + body + ")") for body in bodies))
 
 
 def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:

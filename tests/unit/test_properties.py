@@ -55,3 +55,25 @@ def test_the_plain_address_shortcut_says_what_getaddresses_says(value):
 
     slow = [(decode_words(name), clean(address)) for name, address in email.utils.getaddresses([value])]
     assert _addresses({"from": [value]}, "from") == slow
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    patterns=st.lists(st.one_of(st.text(alphabet="ab c", min_size=1, max_size=4),
+                                st.builds(lambda a, b: f"{a} * {b}", st.text(alphabet="abc", min_size=1, max_size=3),
+                                          st.text(alphabet="abc", min_size=1, max_size=3))),
+                      min_size=1, max_size=6),
+    text=st.text(alphabet="abc !\n", max_size=40),
+)
+def test_a_word_list_names_the_pattern_one_grouped_alternation_would_name(patterns, text):
+    """classify._found searches one alternation without groups (five times faster), then picks the
+    pattern at the match: the same answer as the alternation with a named group per pattern."""
+    import re
+
+    from mailflow.classify import _FEW_WORDS, _found
+
+    groups = [f"(?P<p{i}>{_FEW_WORDS.join(re.escape(piece.strip()) for piece in p.split(' * '))})"
+              for i, p in enumerate(patterns)]
+    hit = re.compile(r"(?<!\w)(?:" + "|".join(groups) + ")").search(text)
+    expected = patterns[int(hit.lastgroup[1:])] if hit and hit.lastgroup else None
+    assert _found(tuple(patterns), text) == expected
