@@ -321,7 +321,9 @@ def benchmark(n: int, sent_copy: str, profile: Path | None, keep: bool, source: 
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
     from servers import DEFAULT_USERS, DovecotServer, SmtpServer  # noqa: E402  (tests/servers.py)
+    from run_once import precompile
 
+    precompile(source)
     workdir = Path(tempfile.mkdtemp(prefix="mailflow-fanout-"))
     dovecot = None
     try:

@@ -23,6 +23,8 @@ import contextlib
 import fcntl
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
@@ -168,6 +170,7 @@ class Dispatch:
         self.stopping = False
         self._unreachable: set[str] = set()
         self._copies: dict[str, list[bytes]] = {}
+        self.copier: SentCopier | None = None
 
     def pump(self, wait: float | None = 0) -> None:
         """Record what the courier answered and claim more; waits up to `wait` s for an answer."""
@@ -227,6 +230,9 @@ class Dispatch:
                 for result in results:
                     self._record(result)
         self._save_copies(minimum=1)
+        if self.copier is not None:
+            self.copier.close()
+            self.copier = None
 
     def _settle_lost_courier(self) -> None:
         """The courier process died: what the journal says was accepted is sent, the rest waits."""
@@ -323,14 +329,42 @@ class Dispatch:
         self.counts[FAILED] += 1
 
     def _save_copies(self, minimum: int) -> None:
-        """Copies go to Sent after their rows say `sent`, in batches: a lost copy costs a
-        coordinator a view in the mail client, never a second mail."""
+        """Copies go to Sent after their rows say `sent`, in batches, from the copier thread."""
         for mailbox in [m for m, raws in self._copies.items() if len(raws) >= minimum]:
-            raws = self._copies.pop(mailbox)
+            if self.copier is None:
+                self.copier = SentCopier(self.sent_copies)
+            self.copier.put(mailbox, self._copies.pop(mailbox))
+
+
+class SentCopier:
+    """Appends copies to the Sent folders on a thread of its own: an APPEND of 100 mails waits
+    about 80 ms for the IMAP server, which the worker spends processing instead (measured: 1.4 s
+    of a 2,000-mail pass). A lost copy costs a coordinator a view in the mail client, never a
+    second mail, so a failure is logged and the pass goes on. Only this thread uses the folders
+    until close() has joined it."""
+
+    def __init__(self, folders: Mapping[str, SentCopies]):
+        self.folders = folders
+        self.batches: queue.Queue[tuple[str, list[bytes]] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="sent-copier", daemon=True)
+        self.thread.start()
+
+    def put(self, mailbox: str, raws: list[bytes]) -> None:
+        self.batches.put((mailbox, raws))
+
+    def _run(self) -> None:
+        while (batch := self.batches.get()) is not None:
+            mailbox, raws = batch
             try:
-                self.sent_copies[mailbox].append(raws)
+                self.folders[mailbox].append(raws)
             except ConnectionFailed as exc:
                 log.warning("mailbox=%s %s mails sent, but not copied to the Sent folder: %s", mailbox, len(raws), exc)
+            except Exception:   # a thread must not die silently with copies still queued behind it
+                log.exception("mailbox=%s %s mails sent, but not copied to the Sent folder", mailbox, len(raws))
+
+    def close(self) -> None:
+        self.batches.put(None)
+        self.thread.join()
 
 
 @contextlib.contextmanager

@@ -21,12 +21,14 @@ def register(
     status: str = REGISTERED,
 ) -> dict:
     """Record interest; a known registrant keeps their record (a cancelled one is registered again)."""
+    stamp = now()
+    values = {"event_id": event_id, "address": address, "name": name, "audience": audience,
+              "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp}
+    new_id = database.insert(db, "registrants", values, ignore=True)   # unique (event_id, address)
+    if new_id:
+        return {"id": new_id, **values}
     existing = find(db, event_id, address)
-    if existing is None:
-        stamp = now()
-        values = {"event_id": event_id, "address": address, "name": name, "audience": audience,
-                  "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp}
-        return {"id": database.insert(db, "registrants", values), **values}
+    assert existing is not None
     changes = {}
     if existing["status"] == CANCELLED:
         changes["status"] = status

@@ -150,20 +150,21 @@ class Worker:
     def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes) -> int:
         message_id = message_id_of(raw)
         key = message_key(raw, message_id)
+        # Insert first: the unique (mailbox, key) turns a mail seen before into a no-op, and only
+        # then (re-scan, UIDVALIDITY change) is the known row looked up.
+        if database.insert(self.db, "messages", {
+            "mailbox": mailbox, "key": key, "uidvalidity": uidvalidity, "uid": uid,
+            "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": now(),
+        }, ignore=True):
+            log.info("mailbox=%s uid=%s message_id=%s recorded", mailbox, uid, message_id)
+            return 1
         existing = self.db.execute(
             "select id, uidvalidity, uid from messages where mailbox = ? and key = ?", [mailbox, key]
         ).fetchone()
-        if existing:
-            if tuple(existing[1:]) != (uidvalidity, uid):
-                database.update(self.db, "messages", existing[0],
-                                {"uidvalidity": uidvalidity, "uid": uid, "marked_on_server": 0})
-            return 0
-        database.insert(self.db, "messages", {
-            "mailbox": mailbox, "key": key, "uidvalidity": uidvalidity, "uid": uid,
-            "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": now(),
-        })
-        log.info("mailbox=%s uid=%s message_id=%s recorded", mailbox, uid, message_id)
-        return 1
+        if tuple(existing[1:]) != (uidvalidity, uid):
+            database.update(self.db, "messages", existing[0],
+                            {"uidvalidity": uidvalidity, "uid": uid, "marked_on_server": 0})
+        return 0
 
     def _sync_state(self, mailbox: str, folder: str) -> dict:
         rows = list(self.db["sync_state"].rows_where("mailbox = ? and folder = ?", [mailbox, folder]))
