@@ -77,3 +77,28 @@ def test_a_word_list_names_the_pattern_one_grouped_alternation_would_name(patter
     hit = re.compile(r"(?<!\w)(?:" + "|".join(groups) + ")").search(text)
     expected = patterns[int(hit.lastgroup[1:])] if hit and hit.lastgroup else None
     assert _found(tuple(patterns), text) == expected
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(
+    st.from_regex(r"[a-zA-Z0-9]{1,70}(?:[._+-][a-z0-9]{1,8}){0,3}@(?:[a-zA-Z0-9]{1,70}(?:-[a-z0-9]{1,5})?\.){1,3}"
+                  r"(?:[a-z]{2,6}|test|local|onion|arpa|invalid|localhost|example)", fullmatch=True),
+    st.text(alphabet="ab.-_+@1 X", max_size=30),   # near misses go the long way
+))
+def test_the_plain_address_shortcut_agrees_with_email_validator(address):
+    import email_validator
+
+    from mailflow.addresses import InvalidAddress, _plainly_valid, normalize_address
+
+    try:
+        expected = email_validator.validate_email(address.strip(), check_deliverability=False,
+                                                  test_environment=True).normalized.lower()
+    except email_validator.EmailNotValidError:
+        expected = None
+    if _plainly_valid(address.strip()):
+        assert expected is not None, f"the shortcut accepts {address!r}, email-validator does not"
+    try:
+        got = normalize_address(address)
+    except InvalidAddress:
+        got = None
+    assert got == expected
