@@ -360,8 +360,8 @@ class Worker:
         # Questions, unsure audiences and quarantined mail get \Flagged: they stand out in the client.
         mailbox.mark_processed(sorted(r["uid"] for r in rows), sorted(r["uid"] for r in rows if r["needs_human"]))
         with database.transaction(self.db):
-            for r in rows:
-                database.update(self.db, "messages", r["id"], {"marked_on_server": 1})
+            self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
+                            [json.dumps([r["id"] for r in rows])])
 
 
 def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:
