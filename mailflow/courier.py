@@ -24,8 +24,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import astuple, dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from .errors import ConnectionFailed, DeliveryError
 
@@ -33,8 +32,7 @@ from .errors import ConnectionFailed, DeliveryError
 SENT, UNREACHABLE, UNSENDABLE, REFUSED, SKIPPED = "sent", "unreachable", "unsendable", "refused", "skipped"
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     outbox_id: int
     mailbox: str
     envelope_from: str
@@ -42,8 +40,7 @@ class Item:
     raw: bytes
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     outbox_id: int
     outcome: str            # one of SENT, UNREACHABLE, UNSENDABLE, REFUSED, SKIPPED
     error: str = ""
@@ -151,7 +148,7 @@ class ProcessCourier:
     def submit(self, items: list[Item]) -> None:
         try:
             for item in items:
-                _write_frame(self.process.stdin, astuple(item))   # tuples: the child's classes live in __main__
+                _write_frame(self.process.stdin, tuple(item))   # plain tuples: the child's classes live in __main__
             self.process.stdin.flush()
         except BrokenPipeError:
             self._eof = True   # the child died; ended() tells the dispatch
@@ -236,7 +233,7 @@ def main(stdin: BinaryIO, stdout: BinaryIO, parent: int) -> None:
     try:
         while (frame := _read_frame(stdin)) is not None:
             item = Item(*frame)
-            _write_frame(stdout, astuple(carrier.carry(item)))
+            _write_frame(stdout, tuple(carrier.carry(item)))
             stdout.flush()
     except BrokenPipeError:
         pass   # the worker is gone; the journal already has every mail that was accepted
