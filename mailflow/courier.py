@@ -7,7 +7,8 @@ mailflow.courier`) while the worker goes on: threads would fight over the GIL
 database; it gets (outbox id, mailbox, envelope, bytes) on stdin and answers one
 result per item on stdout. After every mail the SMTP server accepted it appends
 the row's id to the sent journal (see dispatch.py) before answering, so a crash
-of either process cannot make mailflow send that mail again.
+of either process after that write cannot make mailflow send that mail again
+(only a crash of the courier between the server's 250 and the write can).
 
 `InlineCourier` does the same in the calling process, for senders that cannot
 cross a process boundary (the demo's folder, test doubles).
