@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -113,3 +114,37 @@ def test_no_secret_in_logs_or_database(servers, tmp_path):
     assert secret.encode() not in done.stdout + done.stderr
     for path in tmp_path.glob("mailflow.db*"):
         assert secret.encode() not in path.read_bytes(), path
+
+
+def test_systemctl_stop_reaches_the_courier_too_and_nothing_is_lost_or_sent_twice(servers, tmp_path):
+    """systemd's SIGTERM goes to the whole process group: the daemon and its courier. The mail
+    on the wire is finished, the rest stays queued, and the next start sends each one once."""
+    dovecot, smtp = servers
+    n = 30
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600, send_rate_per_minute=300)
+    dovecot.append_many(INTL_USER, [make_mail(sender=f"Expert {i} <expert{i}@city{i}.gov.ge>") for i in range(n)])
+    env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret"}
+    with open(tmp_path / "log", "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run"],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        smtp.wait_for(5, timeout=30)                       # one every 0.2 s: the courier is mid-way
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    time.sleep(0.5)                                        # an orphaned courier would still be sending
+    sent_before = len(smtp.messages)
+    assert 5 <= sent_before < n, (tmp_path / "log").read_text()
+    assert "stopped cleanly" in (tmp_path / "log").read_text()
+    states = dict(sqlite3.connect(tmp_path / "mailflow.db").execute(
+        "select state, count(*) from outbox group by state").fetchall())
+    assert states == {"sent": sent_before, "queued": n - sent_before}   # none left in `sending`
+
+    write_rules(tmp_path, dovecot, smtp, poll_interval=3600)            # unthrottled for the restart
+    result = CliRunner().invoke(main, ["--rules", str(rules_path), "run", "--once"])
+    assert result.exit_code == 0 and f"sent {n - sent_before}, failed 0" in result.output, result.output
+    recipients = [m.rcpt_tos[0] for m in smtp.messages]
+    assert len(recipients) == len(set(recipients)) == n
