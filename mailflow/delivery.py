@@ -127,8 +127,8 @@ class RateLimitedSender:
         self.sender.send(raw, sender, recipient)
 
     def recipe(self) -> dict[str, Any] | None:
-        inner = getattr(self.sender, "recipe", None)
-        return {**inner(), "per_minute": 60.0 / self.gap} if inner and inner() else None
+        inner = self.sender.recipe() if hasattr(self.sender, "recipe") else None
+        return {**inner, "per_minute": 60.0 / self.gap} if inner else None
 
     def close(self) -> None:
         self.sender.close()

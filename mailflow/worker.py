@@ -76,12 +76,8 @@ class Worker:
     def run_once(self, send_budget: float | None = None) -> PassReport:
         """One pass; with `send_budget` (seconds) it stops claiming mail to send after that long."""
         report = PassReport()
-        addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
-        copies = {name: folder for name, folder in self.sent_folders.items()
-                  if self.rules.mailboxes[name].sent_copy == "append"}
         # One send session for the whole pass: replies go out while later mail is still being processed.
-        with dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies, self.clock,
-                              should_stop=lambda: self.stop_requested, wait=LOCK_WAIT_SECONDS) as sending:
+        with self.send_session(should_stop=lambda: self.stop_requested, wait=LOCK_WAIT_SECONDS) as sending:
             self._receive(report, sending)
             if not self.stop_requested:
                 try:
@@ -95,6 +91,13 @@ class Worker:
         report.more_to_send = counts["more"]
         report.errors.extend(counts["errors"])
         return report
+
+    def send_session(self, **options):
+        """dispatch.sending() for this worker's mailboxes (`options`: on_sent, should_stop, wait)."""
+        addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
+        copies = {name: folder for name, folder in self.sent_folders.items()
+                  if self.rules.mailboxes[name].sent_copy == "append"}
+        return dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies, self.clock, **options)
 
     def _receive(self, report: PassReport, sending: dispatch.Dispatch) -> None:
         opened: dict[str, int] = {}

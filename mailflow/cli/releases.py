@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import dispatch, outbox, registrants, releases
+from .. import outbox, registrants, releases
 from ..database import open_database
 from ..errors import MailflowError
 from ..people import current_user
@@ -84,14 +84,10 @@ def _release(ctx, kind, contents, event_id, yes, dry_run, queue_only, as_json) -
         return
     setup_logging(False)
     worker = server_worker(rules)
-    addresses = {name: box.address for name, box in rules.mailboxes.items()}
-    copies = {name: folder for name, folder in worker.sent_folders.items()
-              if rules.mailboxes[name].sent_copy == "append"}
     try:
         # Sending starts with the first queued batch, while the rest are still being rendered.
         with click.progressbar(length=shown["total"], label="sending") as bar, \
-                dispatch.sending(worker.db, worker.senders, addresses, worker.sent_folders, copies,
-                                 on_sent=bar.update) as sending:
+                worker.send_session(on_sent=bar.update) as sending:
             queued = releases.fan_out(worker.db, rules, replies, saved, progress=lambda n: sending.pump())
             counts = sending.finish()
     finally:
