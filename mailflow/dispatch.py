@@ -194,10 +194,17 @@ class Dispatch:
             claimed = []   # they were claimed, and now they are queued again
         if claimed:
             if self.courier is None:
-                recipes = portable(self.senders)
-                self.courier = (ProcessCourier(recipes, self.journal.fd) if recipes
-                                else InlineCourier(self.senders, self.journal.fd, self.should_stop))
+                self.courier = self._start_courier()
             self.courier.submit(claimed)
+
+    def _start_courier(self) -> InlineCourier | ProcessCourier:
+        recipes = portable(self.senders)
+        if recipes:
+            try:
+                return ProcessCourier(recipes, self.journal.fd)
+            except OSError as exc:   # no process to spare: slower, but the mail still goes out
+                log.warning("cannot start the courier process (%s); sending from this process", exc)
+        return InlineCourier(self.senders, self.journal.fd, self.should_stop)
 
     def finish(self, budget: float | None = None) -> dict:
         """Send until nothing is due; a stop request lets the mail on the wire finish, the rest wait.

@@ -197,3 +197,18 @@ def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_pat
     daemon.wake.clear()
     daemon.one_pass()
     assert not daemon.wake.is_set()
+
+
+def test_without_a_courier_process_the_mail_goes_out_from_this_one(db, monkeypatch, caplog):
+    class Portable(Recording):
+        def recipe(self):
+            return {"endpoint": {}, "password": None, "name": "international"}
+
+    def no_process(*args, **kwargs):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(dispatch, "ProcessCourier", no_process)
+    queue(db, 3)
+    sender = Portable()
+    assert dispatch.drain(db, {"international": sender}, ADDRESSES)["sent"] == 3
+    assert len(sender.sent) == 3 and "sending from this process" in caplog.text
