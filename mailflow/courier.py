@@ -175,13 +175,14 @@ class ProcessCourier:
         return out
 
     def _frames(self) -> list[Result]:
-        found = []
-        while len(self._buffer) >= 4:
-            size = struct.unpack("<I", self._buffer[:4])[0]
-            if len(self._buffer) < 4 + size:
+        found, at = [], 0
+        while len(self._buffer) - at >= 4:
+            size = struct.unpack_from("<I", self._buffer, at)[0]
+            if len(self._buffer) - at < 4 + size:
                 break
-            found.append(Result(*pickle.loads(self._buffer[4:4 + size])))
-            self._buffer = self._buffer[4 + size:]
+            found.append(Result(*pickle.loads(self._buffer[at + 4:at + 4 + size])))
+            at += 4 + size
+        self._buffer = self._buffer[at:]   # one copy per read, not one per answer
         return found
 
     def stop(self) -> None:

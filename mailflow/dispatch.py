@@ -111,19 +111,19 @@ def reconcile_interrupted(
     accepted = journal.accepted() if rows else set()
     for row in rows:
         ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
-        if row["id"] in accepted:
-            database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
-            log.warning("%s interrupted while sending, but the server had accepted it: not sent again", ids)
-            continue
         folder = (sent_folders or {}).get(row["mailbox"])
-        try:
-            found = folder.contains(row["message_id"]) if folder else False
-        except ConnectionFailed as exc:
-            log.warning("%s interrupted while sending; cannot check the Sent folder (%s): left for later", ids, exc)
-            continue
+        if row["id"] in accepted:
+            found = "the server had accepted it"
+        else:
+            try:
+                found = "found in the Sent folder" if folder and folder.contains(row["message_id"]) else ""
+            except ConnectionFailed as exc:
+                log.warning("%s interrupted while sending; cannot check the Sent folder (%s): left for later",
+                            ids, exc)
+                continue
         if found:
             database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
-            log.warning("%s interrupted while sending, but found in the Sent folder: not sent again", ids)
+            log.warning("%s interrupted while sending, but %s: not sent again", ids, found)
         else:
             database.update(db, "outbox", row["id"], {"state": QUEUED})
             log.warning("%s interrupted while sending; not in the Sent folder: queued again", ids)
