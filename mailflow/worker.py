@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 RECORDED, PROCESSED, QUARANTINED = "recorded", "processed", "quarantined"
 LOCK_WAIT_SECONDS = 5   # for the send lock; enough for an orphaned courier to finish its last mail
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
+PROCESS_BATCH_BYTES = 4 << 20   # raw mail per batch: a parsed mail takes several times its size
+
+# What read() found: the parsed mail and its classification, or why it could not be read.
+Reading = tuple[IncomingMessage, Classification] | Exception
 
 
 @dataclass
@@ -182,16 +186,28 @@ class Worker:
     # -- process ------------------------------------------------------------
 
     def process_recorded(self, report: PassReport, after_batch: Callable[[], None] = lambda: None) -> None:
-        """Process in batches of PROCESS_BATCH mails per commit; each mail is still its own
-        savepoint, and a crash rolls back at most one batch, which the next pass redoes.
-        `after_batch` runs after each commit (the send session's pump)."""
-        waiting = [row[0] for row in self.db.execute("select id from messages where state = ? order by id", [RECORDED])]
-        for start in range(0, len(waiting), PROCESS_BATCH):
+        """Process in batches of at most PROCESS_BATCH mails (and PROCESS_BATCH_BYTES of raw mail),
+        one commit each; each mail is still its own savepoint, and a crash rolls back at most one
+        batch, which the next pass redoes. `after_batch` runs after each commit (the send session's pump).
+
+        The pure steps (parse, classify) run over the whole batch before its database steps:
+        the same code running back to back stays in the CPU's caches, which made a pass about a
+        fifth faster than one mail at a time (benchmarks/README.md).
+        """
+        waiting = self.db.execute("select id, length(raw) from messages where state = ? order by id",
+                                  [RECORDED]).fetchall()
+        done = 0
+        for batch in _batches(waiting, PROCESS_BATCH, PROCESS_BATCH_BYTES):
+            marks = ",".join("?" * len(batch))
+            rows = database.rows(self.db, f"select id, mailbox, uid, message_id, raw from messages "
+                                          f"where id in ({marks}) and state = ? order by id", [*batch, RECORDED])
+            readings = [self.read(row) for row in rows]
             with database.transaction(self.db):
-                for done, message_row in enumerate(waiting[start:start + PROCESS_BATCH], start=start + 1):
+                for row, reading in zip(rows, readings):
                     if self.stop_requested:
                         break
-                    outcome = self.process(message_row)
+                    outcome = self.settle(row, reading)
+                    done += 1
                     self.progress("processing", done, len(waiting))
                     if outcome == PROCESSED:
                         report.processed += 1
@@ -201,19 +217,27 @@ class Worker:
                 return
             after_batch()
 
-    def process(self, message_row: int) -> str:
-        """Parse, classify, record and queue the reply for one recorded message, in one transaction."""
-        row = database.row(self.db, "messages", message_row)
-        ids = f"mailbox={row['mailbox']} uid={row['uid']} message_id={row['message_id']}"
+    def read(self, row: dict) -> Reading:
+        """Parse and classify one recorded mail: no writes, so a whole batch is read first.
+        A failure is returned, not raised, for settle() to quarantine that mail alone."""
         try:
             incoming = parse_message(row["raw"], self.rules.limits)
-        except MessageError as exc:
+            return incoming, classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+        except Exception as exc:
+            return exc
+
+    def settle(self, row: dict, reading: Reading) -> str:
+        """Record what read() found and queue the reply, in one savepoint; returns the new state."""
+        ids = f"mailbox={row['mailbox']} uid={row['uid']} message_id={row['message_id']}"
+        if isinstance(reading, MessageError):
             database.update(self.db, "messages", row["id"],
-                            {"state": QUARANTINED, "error": str(exc), "processed_at": now()})
-            log.warning("%s quarantined: %s", ids, exc)
+                            {"state": QUARANTINED, "error": str(reading), "processed_at": now()})
+            log.warning("%s quarantined: %s", ids, reading)
             return QUARANTINED
         try:
-            verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+            if isinstance(reading, Exception):
+                raise reading
+            incoming, verdict = reading
             limited = self._reply_limit(incoming, row["mailbox"], verdict)
             if limited:
                 verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
@@ -365,6 +389,23 @@ class Worker:
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
                             [json.dumps([r["id"] for r in rows])])
+
+
+def _batches(waiting: list[tuple[int, int]], count: int, size: int) -> list[list[int]]:
+    """Message ids in order, cut into batches of at most `count` mails and `size` bytes
+    (a mail bigger than `size` is a batch of its own)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for message_row, length in waiting:
+        if current and (len(current) == count or used + (length or 0) > size):
+            batches.append(current)
+            current, used = [], 0
+        current.append(message_row)
+        used += length or 0
+    if current:
+        batches.append(current)
+    return batches
 
 
 def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:

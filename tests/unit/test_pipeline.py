@@ -47,6 +47,39 @@ def test_broken_mail_is_quarantined_and_the_next_one_processed(tmp_path, maildir
     assert rows[1]["raw"].startswith(b"From: a@b.example")
 
 
+def test_a_mail_whose_classification_fails_is_quarantined_alone(tmp_path, maildirs, monkeypatch):
+    """The batch is read (parsed and classified) before it is written: a failure while reading one
+    mail must still quarantine that mail alone, with the error, and answer the others."""
+    from mailflow import worker as worker_module
+
+    real = worker_module.classify
+
+    def failing(incoming, *args, **kwargs):
+        if incoming.sender == "broken@x.ge":
+            raise ValueError("a bug in a rule")
+        return real(incoming, *args, **kwargs)
+
+    monkeypatch.setattr(worker_module, "classify", failing)
+    for uid, sender in enumerate(["a@x.ge", "broken@x.ge", "b@x.ge"], start=1):
+        deliver(maildirs, "international", make_mail(sender=sender), str(uid))
+    worker = worker_for(tmp_path, maildirs)
+    report = worker.run_once()
+    assert (report.processed, report.quarantined, report.sent) == (2, 1, 2)
+    states = {r["uid"]: (r["state"], r["error"]) for r in worker.db["messages"].rows}
+    assert states[2] == ("quarantined", "processing failed: ValueError: a bug in a rule")
+    assert states[1][0] == states[3][0] == "processed"
+
+
+def test_batches_keep_to_the_count_and_the_bytes():
+    from mailflow.worker import _batches
+
+    rows = [(1, 10), (2, 10), (3, 10), (4, 500), (5, 10), (6, None)]
+    assert _batches(rows, count=2, size=1000) == [[1, 2], [3, 4], [5, 6]]
+    assert _batches(rows, count=10, size=100) == [[1, 2, 3], [4], [5, 6]]
+    assert _batches(rows, count=10, size=5) == [[1], [2], [3], [4], [5], [6]]
+    assert _batches([], count=10, size=100) == []
+
+
 def test_second_pass_sends_nothing_and_registrant_is_one_across_inboxes(tmp_path, maildirs):
     deliver(maildirs, "international", make_mail(sender="Nino <nino@tbilisi.gov.ge>"), "1")
     deliver(maildirs, "german", make_mail(sender="NINO@Tbilisi.gov.ge", to="german@cc-events.example"), "1")
