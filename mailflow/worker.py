@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
@@ -40,8 +41,19 @@ LOCK_WAIT_SECONDS = 5   # for the send lock; enough for an orphaned courier to f
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
 PROCESS_BATCH_BYTES = 4 << 20   # raw mail per batch: a parsed mail takes several times its size
 
-# What read() found: the parsed mail and its classification, or why it could not be read.
-Reading = tuple[IncomingMessage, Classification] | Exception
+
+
+class Reply(NamedTuple):
+    """An automatic reply, rendered and composed before it is known whether it will be queued."""
+    mailbox: str
+    message_id: str
+    raw: bytes
+    subject: str
+
+
+# What read() found: the parsed mail, its classification and the reply the rules would send,
+# or why it could not be read.
+Reading = tuple[IncomingMessage, Classification, Reply | None] | Exception
 
 
 @dataclass
@@ -218,11 +230,13 @@ class Worker:
             after_batch()
 
     def read(self, row: dict) -> Reading:
-        """Parse and classify one recorded mail: no writes, so a whole batch is read first.
-        A failure is returned, not raised, for settle() to quarantine that mail alone."""
+        """Parse, classify and render the reply of one recorded mail: no writes, so a whole batch
+        is read first. A failure is returned, not raised, for settle() to handle that mail alone."""
         try:
             incoming = parse_message(row["raw"], self.rules.limits)
-            return incoming, classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+            verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+            reply = self._reply(incoming, verdict) if verdict.answer and incoming.sender else None
+            return incoming, verdict, reply
         except Exception as exc:
             return exc
 
@@ -237,12 +251,12 @@ class Worker:
         try:
             if isinstance(reading, Exception):
                 raise reading
-            incoming, verdict = reading
+            incoming, verdict, reply = reading
             limited = self._reply_limit(incoming, row["mailbox"], verdict)
             if limited:
                 verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
             with database.transaction(self.db):
-                registrant_id = self._apply(row, incoming, verdict)
+                registrant_id = self._apply(row, incoming, verdict, reply)
                 database.update(self.db, "messages", row["id"], {
                     "state": PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
                     "audience": verdict.audience, "intent": verdict.intent, "answer": int(verdict.answer),
@@ -304,7 +318,7 @@ class Worker:
                           f"at most one every {days:g} days)")
         return reason
 
-    def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> int | None:
+    def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification, reply: Reply | None) -> int | None:
         event = match_event(self.rules, incoming)
         registrant = None
         if incoming.sender and verdict.intent == "interest":
@@ -318,16 +332,21 @@ class Worker:
             registrants.mark_undeliverable(self.db, address)
         if self._misdirected(row["mailbox"], incoming, verdict):
             self._queue_notice(row, incoming, verdict)
-        if verdict.answer and incoming.sender:
-            self._queue_reply(row, incoming, verdict, event, registrant)
+        if verdict.answer and reply:   # (the reply limit may have said no since read())
+            outbox.enqueue(
+                self.db, raw=reply.raw, message_id=reply.message_id, kind=f"reply:{verdict.intent}",
+                mailbox=reply.mailbox, recipient=outbox.envelope_address(incoming.sender), subject=reply.subject,
+                source_message=row["id"], registrant_id=registrant["id"] if registrant else None,
+            )
         return registrant["id"] if registrant else None
 
-    def _queue_reply(self, row, incoming, verdict, event, registrant) -> None:
+    def _reply(self, incoming: IncomingMessage, verdict: Classification) -> Reply:
         template = self.rules.replies[verdict.intent][verdict.audience]
         # The reply comes from the coordinator of the audience the evidence chose.
         from_box = self.rules.mailbox_for_audience(verdict.audience)
         box = self.rules.mailboxes[from_box]
-        context = reply_context(self.rules, event, from_box, incoming.sender_name, incoming.sender, incoming.subject)
+        context = reply_context(self.rules, match_event(self.rules, incoming), from_box,
+                                incoming.sender_name, incoming.sender, incoming.subject)
         rendered = self.replies.render(template, context)
         message_id = outbox.new_message_id(box.address)
         raw = outbox.compose(
@@ -336,11 +355,7 @@ class Worker:
             subject=rendered.subject, text=rendered.text, message_id=message_id,
             in_reply_to=incoming.message_id, references=incoming.references,
         )
-        outbox.enqueue(
-            self.db, raw=raw, message_id=message_id, kind=f"reply:{verdict.intent}", mailbox=from_box,
-            recipient=outbox.envelope_address(incoming.sender), subject=rendered.subject, source_message=row["id"],
-            registrant_id=registrant["id"] if registrant else None,
-        )
+        return Reply(from_box, message_id, raw, rendered.subject)
 
     def _misdirected(self, mailbox: str, incoming: IncomingMessage, verdict: Classification) -> bool:
         """A mail for the other audience that its coordinator has not received directly."""

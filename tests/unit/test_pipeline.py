@@ -70,6 +70,25 @@ def test_a_mail_whose_classification_fails_is_quarantined_alone(tmp_path, maildi
     assert states[1][0] == states[3][0] == "processed"
 
 
+def test_a_broken_template_leaves_the_mail_waiting_until_it_is_fixed(tmp_path, maildirs):
+    from mailflow.replies import Replies
+
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    ack = tmp_path / "templates" / "ack_international.txt"
+    good = ack.read_text()
+    ack.write_text(good + "{{ no_such_variable }}\n")
+    deliver(maildirs, "international", make_mail(), "1")
+    worker = worker_for(tmp_path, maildirs)
+    worker.replies = Replies(tmp_path / "templates")
+    report = worker.run_once()
+    assert (report.processed, report.quarantined, report.sent) == (0, 0, 0)
+    assert [r["state"] for r in worker.db["messages"].rows] == ["recorded"]
+    assert worker.db["outbox"].count == 0
+    ack.write_text(good)
+    worker.replies = Replies(tmp_path / "templates")
+    assert (worker.run_once().processed, worker.db["outbox"].count) == (1, 1)
+
+
 def test_batches_keep_to_the_count_and_the_bytes():
     from mailflow.worker import _batches
 
