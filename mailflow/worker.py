@@ -213,7 +213,7 @@ class Worker:
             marks = ",".join("?" * len(batch))
             rows = database.rows(self.db, f"select id, mailbox, uid, message_id, raw from messages "
                                           f"where id in ({marks}) and state = ? order by id", [*batch, RECORDED])
-            readings = [self.read(row) for row in rows]
+            readings = self.read(rows)
             with database.transaction(self.db):
                 for row, reading in zip(rows, readings):
                     if self.stop_requested:
@@ -229,16 +229,20 @@ class Worker:
                 return
             after_batch()
 
-    def read(self, row: dict) -> Reading:
-        """Parse, classify and render the reply of one recorded mail: no writes, so a whole batch
-        is read first. A failure is returned, not raised, for settle() to handle that mail alone."""
-        try:
-            incoming = parse_message(row["raw"], self.rules.limits)
-            verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
-            reply = self._reply(incoming, verdict) if verdict.answer and incoming.sender else None
-            return incoming, verdict, reply
-        except Exception as exc:
-            return exc
+    def read(self, rows: list[dict]) -> list[Reading]:
+        """Parse, classify and render the replies of a batch, one step over the whole batch at a
+        time: no writes. A mail whose step fails carries the exception instead, for settle() to
+        handle that mail alone."""
+        found: list = [_attempt(parse_message, row["raw"], self.rules.limits) for row in rows]
+        found = [m if isinstance(m, Exception) else _attempt(self._classified, m, row["mailbox"])
+                 for row, m in zip(rows, found)]
+        return [r if isinstance(r, Exception) else _attempt(self._with_reply, *r) for r in found]
+
+    def _classified(self, incoming: IncomingMessage, mailbox: str) -> tuple[IncomingMessage, Classification]:
+        return incoming, classify(incoming, mailbox, self.rules, self._our_ids(incoming))
+
+    def _with_reply(self, incoming: IncomingMessage, verdict: Classification) -> Reading:
+        return incoming, verdict, self._reply(incoming, verdict) if verdict.answer and incoming.sender else None
 
     def settle(self, row: dict, reading: Reading) -> str:
         """Record what read() found and queue the reply, in one savepoint; returns the new state."""
@@ -404,6 +408,14 @@ class Worker:
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
                             [json.dumps([r["id"] for r in rows])])
+
+
+def _attempt(step: Callable, *args):
+    """step(*args), or the exception it raised."""
+    try:
+        return step(*args)
+    except Exception as exc:
+        return exc
 
 
 def _batches(waiting: list[tuple[int, int]], count: int, size: int) -> list[list[int]]:
