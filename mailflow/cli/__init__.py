@@ -15,6 +15,10 @@ from ..rules import Rules, load_rules
 
 def setup_logging(verbose: bool, quiet: bool = False) -> None:
     """One line per event on stdout (the journal under systemd); `quiet` keeps only problems."""
+    # The format below uses none of the caller's file and line, thread or process: the logging
+    # HOWTO's "Optimization" switches skip collecting them (a stack walk per line otherwise).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
