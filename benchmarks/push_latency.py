@@ -98,7 +98,7 @@ def write_mode_rules(workdir: Path, dovecot, smtp, users: dict[str, str], *, idl
     then this mode's settings."""
     import yaml
 
-    path = run_once.write_rules(workdir, dovecot, smtp, users, REPO)
+    path = run_once.write_rules(workdir, dovecot, smtp, users, REPO, sent_copy="append")
     data = yaml.safe_load(path.read_text())
     for name in users:
         imap = data["mailboxes"][name]["imap"]
