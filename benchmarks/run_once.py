@@ -10,8 +10,8 @@ What happens (see benchmarks/README.md for the why):
 1. A private Dovecot and an aiosmtpd server start on 127.0.0.1 (tests/servers.py).
    The international inbox gets N interest mails, appended over one IMAP
    session with MULTIAPPEND (not timed).
-2. floor #1, mailflow, floor #2 run one after the other, each as its own child
-   process started with ``sys.executable``; each is timed as the wall clock of
+2. floor, then K rounds (``--rounds``, default 3) of mailflow and floor run one
+   after the other, each as its own child process started with ``sys.executable``; each is timed as the wall clock of
    the whole child (``time.perf_counter()`` around spawn + ``os.wait4``), so both
    sides pay interpreter start-up and imports, and neither shares a GIL with
    the SMTP server threads of this process.
@@ -20,7 +20,10 @@ What happens (see benchmarks/README.md for the why):
      this process rendered *before* the timer (the child loads them from one
      pickle file, which is inside the timer), QUIT.
    * mailflow: ``python -m mailflow --rules RULES run --once`` on a fresh
-     database, logging to a file.
+     database, logging to a file; ``sent_copy: none`` like the floor, unless
+     ``--sent-copy append``.
+   A round's ratio is mailflow's time over the mean of the floor runs before
+   and after it; the result is the median ratio.
 3. Peak memory is ``ru_maxrss`` of the mailflow child itself, from the rusage
    that ``os.wait4(pid)`` returns for exactly that child (not the
    process-wide RUSAGE_CHILDREN maximum, which would also see the floor).
@@ -28,7 +31,7 @@ What happens (see benchmarks/README.md for the why):
    received exactly N messages afterwards (mailflow: to the N distinct
    senders, each with In-Reply-To set), otherwise the benchmark fails.
 
-Options: ``--json`` (machine-readable result), ``--profile OUT.prof`` (one more
+Options: ``--rounds K``, ``--sent-copy none|append``, ``--json`` (machine-readable result), ``--profile OUT.prof`` (one more
 mailflow run under cProfile afterwards, fresh database, not part of the ratio),
 ``--source DIR`` (run mailflow from another checkout, e.g. an unpacked
 ``git archive HEAD``), ``--check`` (exit 1 when a target is missed), ``--keep``
