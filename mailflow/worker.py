@@ -18,8 +18,8 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -40,7 +40,6 @@ RECORDED, PROCESSED, QUARANTINED = "recorded", "processed", "quarantined"
 LOCK_WAIT_SECONDS = 5   # for the send lock; enough for an orphaned courier to finish its last mail
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
 PROCESS_BATCH_BYTES = 4 << 20   # raw mail per batch: a parsed mail takes several times its size
-
 
 
 class Reply(NamedTuple):
@@ -202,9 +201,9 @@ class Worker:
         one commit each; each mail is still its own savepoint, and a crash rolls back at most one
         batch, which the next pass redoes. `after_batch` runs after each commit (the send session's pump).
 
-        The pure steps (parse, classify) run over the whole batch before its database steps:
-        the same code running back to back stays in the CPU's caches, which made a pass about a
-        fifth faster than one mail at a time (benchmarks/README.md).
+        read() (parse, classify, render) runs over the whole batch, one step at a time, before
+        settle() writes each mail: the same code running back to back stays in the CPU's caches,
+        which made a pass about a fifth faster than one mail at a time (benchmarks/README.md).
         """
         waiting = self.db.execute("select id, length(raw) from messages where state = ? order by id",
                                   [RECORDED]).fetchall()
