@@ -214,9 +214,15 @@ class Worker:
                                           f"where id in ({marks}) and state = ? order by id", [*batch, RECORDED])
             readings = self.read(rows)
             with database.transaction(self.db):
+                # Read before the write lock: a mail that another process took meanwhile (`forget`
+                # erased it, a second worker processed it) is left alone.
+                still = {r[0] for r in self.db.execute(
+                    f"select id from messages where id in ({marks}) and state = ?", [*batch, RECORDED])}
                 for row, reading in zip(rows, readings):
                     if self.stop_requested:
                         break
+                    if row["id"] not in still:
+                        continue
                     outcome = self.settle(row, reading)
                     done += 1
                     self.progress("processing", done, len(waiting))
@@ -232,10 +238,10 @@ class Worker:
         """Parse, classify and render the replies of a batch, one step over the whole batch at a
         time: no writes. A mail whose step fails carries the exception instead, for settle() to
         handle that mail alone."""
-        found: list = [_attempt(parse_message, row["raw"], self.rules.limits) for row in rows]
-        found = [m if isinstance(m, Exception) else _attempt(self._classified, m, row["mailbox"])
-                 for row, m in zip(rows, found)]
-        return [r if isinstance(r, Exception) else _attempt(self._with_reply, *r) for r in found]
+        parsed = [_attempt(parse_message, row["raw"], self.rules.limits) for row in rows]
+        classified = [m if isinstance(m, Exception) else _attempt(self._classified, m, row["mailbox"])
+                      for row, m in zip(rows, parsed)]
+        return [c if isinstance(c, Exception) else _attempt(self._with_reply, *c) for c in classified]
 
     def _classified(self, incoming: IncomingMessage, mailbox: str) -> tuple[IncomingMessage, Classification]:
         return incoming, classify(incoming, mailbox, self.rules, self._our_ids(incoming))

@@ -89,6 +89,26 @@ def test_a_broken_template_leaves_the_mail_waiting_until_it_is_fixed(tmp_path, m
     assert (worker.run_once().processed, worker.db["outbox"].count) == (1, 1)
 
 
+def test_a_mail_erased_while_its_batch_is_read_is_not_recorded_again(tmp_path, maildirs):
+    """read() runs before the batch's write lock: a mail that `forget` erases in between is skipped,
+    with no registrant, no reply and no "processing failed" error for the forgotten person."""
+    deliver(maildirs, "international", make_mail(sender="keep@x.ge"), "1")
+    deliver(maildirs, "international", make_mail(sender="forget@x.ge"), "2")
+    worker = worker_for(tmp_path, maildirs)
+    read = worker.read
+
+    def read_then_forget(rows):
+        readings = read(rows)
+        worker.db.execute("delete from messages where uid = 2")   # another process, between the two steps
+        return readings
+
+    worker.read = read_then_forget
+    report = worker.run_once()
+    assert (report.processed, report.quarantined, report.sent) == (1, 0, 1)
+    assert [r["address"] for r in worker.db["registrants"].rows] == ["keep@x.ge"]
+    assert [r["recipient"] for r in worker.db["outbox"].rows] == ["keep@x.ge"]
+
+
 def test_batches_keep_to_the_count_and_the_bytes():
     from mailflow.worker import _batches
 
