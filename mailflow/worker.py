@@ -50,9 +50,9 @@ class Reply(NamedTuple):
     subject: str
 
 
-# What read() found: the parsed mail, its classification and the reply the rules would send,
-# or why it could not be read.
-Reading = tuple[IncomingMessage, Classification, Reply | None] | Exception
+# What read() found: the parsed mail, its classification and the reply the rules would send
+# (or why it could not be rendered), or why the mail could not be read.
+Reading = tuple[IncomingMessage, Classification, Reply | Exception | None] | Exception
 
 
 @dataclass
@@ -210,18 +210,19 @@ class Worker:
         done = 0
         for batch in _batches(waiting, PROCESS_BATCH, PROCESS_BATCH_BYTES):
             marks = ",".join("?" * len(batch))
-            rows = database.rows(self.db, f"select id, mailbox, uid, message_id, raw from messages "
+            rows = database.rows(self.db, f"select id, mailbox, key, uid, message_id, raw from messages "
                                           f"where id in ({marks}) and state = ? order by id", [*batch, RECORDED])
             readings = self.read(rows)
             with database.transaction(self.db):
                 # Read before the write lock: a mail that another process took meanwhile (`forget`
-                # erased it, a second worker processed it) is left alone.
-                still = {r[0] for r in self.db.execute(
-                    f"select id from messages where id in ({marks}) and state = ?", [*batch, RECORDED])}
+                # erased it, a second worker processed it) is left alone. The key is compared too,
+                # since SQLite may give a deleted row's id to a mail recorded since.
+                still = set(self.db.execute(
+                    f"select id, mailbox, key from messages where id in ({marks}) and state = ?", [*batch, RECORDED]))
                 for row, reading in zip(rows, readings):
                     if self.stop_requested:
                         break
-                    if row["id"] not in still:
+                    if (row["id"], row["mailbox"], row["key"]) not in still:
                         continue
                     outcome = self.settle(row, reading)
                     done += 1
@@ -230,6 +231,7 @@ class Worker:
                         report.processed += 1
                     elif outcome == QUARANTINED:
                         report.quarantined += 1
+            del rows, readings   # the parsed mails, before the next batch is read
             if self.stop_requested:
                 return
             after_batch()
@@ -247,7 +249,10 @@ class Worker:
         return incoming, classify(incoming, mailbox, self.rules, self._our_ids(incoming))
 
     def _with_reply(self, incoming: IncomingMessage, verdict: Classification) -> Reading:
-        return incoming, verdict, self._reply(incoming, verdict) if verdict.answer and incoming.sender else None
+        # A reply that fails to render is kept as its exception: it matters only if the reply
+        # limit, decided in settle(), still lets the mail be answered.
+        reply = _attempt(self._reply, incoming, verdict) if verdict.answer and incoming.sender else None
+        return incoming, verdict, reply
 
     def settle(self, row: dict, reading: Reading) -> str:
         """Record what read() found and queue the reply, in one savepoint; returns the new state."""
@@ -264,6 +269,8 @@ class Worker:
             limited = self._reply_limit(incoming, row["mailbox"], verdict)
             if limited:
                 verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
+            elif isinstance(reply, Exception):
+                raise reply
             with database.transaction(self.db):
                 registrant_id = self._apply(row, incoming, verdict, reply)
                 database.update(self.db, "messages", row["id"], {
@@ -419,6 +426,9 @@ def _attempt(step: Callable, *args):
     """step(*args), or the exception it raised."""
     try:
         return step(*args)
+    except MessageError as exc:
+        # Logged by its text alone; without its traceback it keeps no parsed mail alive.
+        return exc.with_traceback(None)
     except Exception as exc:
         return exc
 

@@ -109,6 +109,55 @@ def test_a_mail_erased_while_its_batch_is_read_is_not_recorded_again(tmp_path, m
     assert [r["recipient"] for r in worker.db["outbox"].rows] == ["keep@x.ge"]
 
 
+def test_a_new_mail_that_gets_an_erased_mails_id_is_not_given_its_reading(tmp_path, maildirs):
+    """SQLite may hand the id of a deleted row to the next one: the mail recorded in between must
+    not be settled with the erased mail's reading, but wait for its own."""
+    deliver(maildirs, "international", make_mail(sender="keep@x.ge"), "1")
+    deliver(maildirs, "international", make_mail(sender="forget@x.ge"), "2")
+    worker = worker_for(tmp_path, maildirs)
+    read = worker.read
+
+    def read_then_forget_and_record(rows):
+        readings = read(rows)
+        worker.db.execute("delete from messages where uid = 2")
+        worker.db.execute(
+            "insert into messages (mailbox, key, uidvalidity, uid, message_id, state, raw, recorded_at) "
+            "values ('international', '<new@x.ge>', 1, 3, '<new@x.ge>', 'recorded', ?, '2020-09-14T10:00:00+00:00')",
+            [make_mail(sender="new@x.ge", message_id="<new@x.ge>")])
+        return readings
+
+    worker.read = read_then_forget_and_record
+    worker.run_once()
+    reused = worker.db.execute("select id, state, sender from messages where key = '<new@x.ge>'").fetchone()
+    assert reused[0] == 2, "the test needs SQLite to reuse the id"
+    assert reused[1:] == ("recorded", None)
+    assert [r["address"] for r in worker.db["registrants"].rows] == ["keep@x.ge"]
+    worker.read = read   # the next pass processes the new mail with its own reading
+    report = worker.run_once()
+    assert report.processed == 1
+    assert sorted(r["address"] for r in worker.db["registrants"].rows) == ["keep@x.ge", "new@x.ge"]
+
+
+def test_a_broken_template_does_not_hold_up_a_mail_the_reply_limit_leaves_unanswered(tmp_path, maildirs):
+    """The reply is rendered before the reply limit is decided; its failure only counts when the
+    mail is still to be answered. A cancellation held back by the limit is processed."""
+    from mailflow.replies import Replies
+
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    (tmp_path / "templates" / "cancel_international.txt").write_text("{{ no_such_variable }}\n")
+    deliver(maildirs, "international", make_mail(sender="a@x.ge"), "1")
+    deliver(maildirs, "international", make_mail(sender="a@x.ge", subject="Cancel",
+                                                 body="Sorry, I have to cancel my registration."), "2")
+    worker = worker_for(tmp_path, maildirs)
+    worker.rules = RULES.model_copy(update={"reply_interval_days": 7})
+    worker.replies = Replies(tmp_path / "templates")
+    report = worker.run_once()
+    assert (report.processed, report.quarantined) == (2, 0)
+    (registrant,) = worker.db["registrants"].rows
+    assert registrant["status"] == "cancelled"
+    assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest"]
+
+
 def test_batches_keep_to_the_count_and_the_bytes():
     from mailflow.worker import _batches
 
