@@ -89,20 +89,31 @@ def test_a_broken_template_leaves_the_mail_waiting_until_it_is_fixed(tmp_path, m
     assert (worker.run_once().processed, worker.db["outbox"].count) == (1, 1)
 
 
+def two_mails_one_to_forget(tmp_path, maildirs) -> Worker:
+    deliver(maildirs, "international", make_mail(sender="keep@x.ge"), "1")
+    deliver(maildirs, "international", make_mail(sender="forget@x.ge"), "2")
+    return worker_for(tmp_path, maildirs)
+
+
+def between_read_and_write(worker: Worker, action):
+    """Run `action` after the worker reads a batch and before it takes the write lock, as another
+    process could; returns the worker's own read()."""
+    read = worker.read
+
+    def read_then_act(rows):
+        readings = read(rows)
+        action()
+        return readings
+
+    worker.read = read_then_act
+    return read
+
+
 def test_a_mail_erased_while_its_batch_is_read_is_not_recorded_again(tmp_path, maildirs):
     """read() runs before the batch's write lock: a mail that `forget` erases in between is skipped,
     with no registrant, no reply and no "processing failed" error for the forgotten person."""
-    deliver(maildirs, "international", make_mail(sender="keep@x.ge"), "1")
-    deliver(maildirs, "international", make_mail(sender="forget@x.ge"), "2")
-    worker = worker_for(tmp_path, maildirs)
-    read = worker.read
-
-    def read_then_forget(rows):
-        readings = read(rows)
-        worker.db.execute("delete from messages where uid = 2")   # another process, between the two steps
-        return readings
-
-    worker.read = read_then_forget
+    worker = two_mails_one_to_forget(tmp_path, maildirs)
+    between_read_and_write(worker, lambda: worker.db.execute("delete from messages where uid = 2"))
     report = worker.run_once()
     assert (report.processed, report.quarantined, report.sent) == (1, 0, 1)
     assert [r["address"] for r in worker.db["registrants"].rows] == ["keep@x.ge"]
@@ -112,21 +123,16 @@ def test_a_mail_erased_while_its_batch_is_read_is_not_recorded_again(tmp_path, m
 def test_a_new_mail_that_gets_an_erased_mails_id_is_not_given_its_reading(tmp_path, maildirs):
     """SQLite may hand the id of a deleted row to the next one: the mail recorded in between must
     not be settled with the erased mail's reading, but wait for its own."""
-    deliver(maildirs, "international", make_mail(sender="keep@x.ge"), "1")
-    deliver(maildirs, "international", make_mail(sender="forget@x.ge"), "2")
-    worker = worker_for(tmp_path, maildirs)
-    read = worker.read
+    worker = two_mails_one_to_forget(tmp_path, maildirs)
 
-    def read_then_forget_and_record(rows):
-        readings = read(rows)
+    def forget_and_record() -> None:
         worker.db.execute("delete from messages where uid = 2")
         worker.db.execute(
             "insert into messages (mailbox, key, uidvalidity, uid, message_id, state, raw, recorded_at) "
             "values ('international', '<new@x.ge>', 1, 3, '<new@x.ge>', 'recorded', ?, '2020-09-14T10:00:00+00:00')",
             [make_mail(sender="new@x.ge", message_id="<new@x.ge>")])
-        return readings
 
-    worker.read = read_then_forget_and_record
+    read = between_read_and_write(worker, forget_and_record)
     worker.run_once()
     reused = worker.db.execute("select id, state, sender from messages where key = '<new@x.ge>'").fetchone()
     assert reused[0] == 2, "the test needs SQLite to reuse the id"
