@@ -231,7 +231,7 @@ class Worker:
                         report.processed += 1
                     elif outcome == QUARANTINED:
                         report.quarantined += 1
-            del rows, readings   # the parsed mails, before the next batch is read
+            rows = readings = row = reading = None   # let the parsed mails go before the next batch is read
             if self.stop_requested:
                 return
             after_batch()
