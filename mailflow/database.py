@@ -168,11 +168,6 @@ def insert(db: sqlite_utils.Database, table: str, values: dict, ignore: bool = F
     return cursor.lastrowid if cursor.rowcount else None
 
 
-def row(db: sqlite_utils.Database, table: str, row_id: int) -> dict | None:
-    found = rows(db, f"select * from [{table}] where id = ?", [row_id])
-    return found[0] if found else None
-
-
 def rows(db: sqlite_utils.Database, sql: str, params: list | tuple = ()) -> list[dict]:
     """A SELECT as dicts on the bare connection: sqlite-utils' query() wraps every read in a
     SAVEPOINT and RELEASE, two extra statements per look-up on the per-mail path."""

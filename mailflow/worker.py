@@ -243,7 +243,7 @@ class Worker:
         parsed = [_attempt(parse_message, row["raw"], self.rules.limits) for row in rows]
         classified = [m if isinstance(m, Exception) else _attempt(self._classified, m, row["mailbox"])
                       for row, m in zip(rows, parsed)]
-        return [c if isinstance(c, Exception) else _attempt(self._with_reply, *c) for c in classified]
+        return [c if isinstance(c, Exception) else self._with_reply(*c) for c in classified]
 
     def _classified(self, incoming: IncomingMessage, mailbox: str) -> tuple[IncomingMessage, Classification]:
         return incoming, classify(incoming, mailbox, self.rules, self._our_ids(incoming))
