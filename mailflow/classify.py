@@ -11,9 +11,11 @@ import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
+from . import text as written_text
 from .addresses import domain_of, local_part
 from .message import IncomingMessage
 from .rules import Rules
+from .statements import find, read_statements
 
 AUTOMATIC_INTENTS = frozenset({"auto_reply", "bounce", "bulk"})
 
@@ -25,20 +27,8 @@ LANGUAGE_WEIGHT = 2
 SIGNATURE_WEIGHT = 2
 DOMAIN_WEIGHT = 3
 PHRASE_WEIGHT = 3
-SIGNATURE_LINES = 8
 
 LanguageDetector = Callable[[str, tuple[str, ...]], "str | None"]  # (text, phrases to ignore)
-
-_QUOTE_HEADER = re.compile(
-    r"^(-{2,}\s*(original message|ursprüngliche nachricht|weitergeleitete nachricht|forwarded message)"
-    r"|on .{0,200} wrote:|am .{0,200} schrieb .{0,200}:|from:\s.*@.*)",
-    re.IGNORECASE,
-)
-# Outlook's quote block: "Von: ..." followed by "Gesendet: ..." (or From/Sent, in several languages).
-_OUTLOOK_FROM = re.compile(r"^(from|von|de|od|от|від)\s*:\s*\S", re.IGNORECASE)
-_OUTLOOK_SENT = re.compile(r"^(sent|gesendet|date|datum|enviado|poslano|poslato|отправлено|надіслано)\s*:", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=\D[.!?;:])\s+|\n\s*\n")  # "am 7. Oktober" stays one sentence
-
 
 @dataclass(frozen=True)
 class Classification:
@@ -48,6 +38,7 @@ class Classification:
     confidence: str = "high"
     reasons: tuple[str, ...] = field(default_factory=tuple)
     bounced: tuple[str, ...] = ()   # recipients a bounce reports as failed
+    asks: bool = False              # the mail also asks something a coordinator must answer
 
     def as_dict(self) -> dict:
         return {
@@ -55,26 +46,9 @@ class Classification:
             "intent": self.intent,
             "auto_reply": self.answer,
             "confidence": self.confidence,
+            "asks": self.asks,
             "reasons": list(self.reasons),
         }
-
-
-def own_text(text: str) -> str:
-    """The part the sender wrote: quoted lines and everything after a quote header dropped."""
-    kept: list[str] = []
-    lines = text.splitlines()
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if _QUOTE_HEADER.match(stripped):
-            break
-        if _OUTLOOK_FROM.match(stripped):
-            following = next((l.strip() for l in lines[index + 1:index + 3] if l.strip()), "")
-            if _OUTLOOK_SENT.match(following):
-                break
-        if stripped.startswith(">"):
-            continue
-        kept.append(line)
-    return "\n".join(kept)
 
 
 def classify(
@@ -93,16 +67,17 @@ def classify(
         from .language import detect as detect_language
     reasons: list[str] = []
     bounced: list[str] = []
-    text = own_text(message.text)
-    audience, confidence = _audience(message, text, mailbox, rules, reasons, detect_language)
-    intent = _intent(message, text, rules, our_message_ids, reasons, bounced)
-    answer = _should_answer(message, intent, audience, rules, reasons)
-    return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced))
+    written = written_text.read(message.text)
+    audience, confidence = _audience(message, written, mailbox, rules, reasons, detect_language)
+    in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
+    intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced)
+    answer = _should_answer(message, intent, audience, rules, in_our_thread, reasons)
+    return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks)
 
 
 def _audience(
     message: IncomingMessage,
-    text: str,
+    written: written_text.Written,
     mailbox: str,
     rules: Rules,
     reasons: list[str],
@@ -117,7 +92,7 @@ def _audience(
         reasons.append(f"audience: {why} -> {name} (+{weight})")
 
     domain = domain_of(message.sender) if message.sender else ""
-    body, signature = split_signature(text)
+    body, signature = written.own, written.evidence_signature
     lowered = f"{message.subject}\n{body}".casefold()
     evidence_by_audience = rules.classification.audiences
     language = None
@@ -131,9 +106,9 @@ def _audience(
         elif domain and any(domain.endswith("." + t.lower().lstrip(".")) for t in evidence.tlds):
             add(name, TLD_WEIGHT, f"sender domain {domain} is a country domain of this audience")
         # One search for all phrases first: most mails contain none, and then no phrase matches alone.
-        if evidence.phrases and _found(tuple(evidence.phrases), lowered):
+        if evidence.phrases and find(tuple(evidence.phrases), lowered):
             for phrase in evidence.phrases:
-                if _found((phrase,), lowered):
+                if find((phrase,), lowered):
                     add(name, PHRASE_WEIGHT, f"text says {phrase!r}")
         if language and language in evidence.languages:
             add(name, LANGUAGE_WEIGHT, f"the mail is written in {language}")
@@ -170,45 +145,13 @@ def _phone_pattern(prefixes: tuple[str, ...]) -> re.Pattern:
     return re.compile(rf"(?<![\w+])(?:\+|00)(?:{numbers})[\s(/.-]*\d")
 
 
-def split_signature(text: str) -> tuple[str, str]:
-    """(body, signature): after a '-- ' line, else the last few lines count as signature."""
-    lines = text.rstrip().splitlines()
-    for index, line in enumerate(lines):
-        if line.rstrip() == "--":
-            return "\n".join(lines[:index]), "\n".join(lines[index + 1:])
-    return text, "\n".join(lines[-SIGNATURE_LINES:])
-
-
 def _matches(patterns: list[str], text: str) -> str | None:
-    """A pattern found at the start of a word ('fragen' is not in 'Rückfragen'), or None.
+    """A pattern of rules.yaml found in the text as whole words (a word ending in "..." is a stem), or None.
 
     In a pattern, ' * ' stands for a few words in between: 'nehme * teil'
     finds "nehme sehr gern an der Veranstaltung teil".
     """
-    return _found(tuple(patterns), text.casefold()) if patterns else None
-
-
-def _found(patterns: tuple[str, ...], folded: str) -> str | None:
-    """_matches for a text that is casefolded already: the leftmost match of any pattern, and of
-    the patterns matching there the first listed (what one alternation of them would pick)."""
-    union, each = _compiled(patterns)
-    hit = union.search(folded)
-    if hit is None:
-        return None
-    return next(pattern for pattern, regex in zip(patterns, each) if regex.match(folded, hit.start()))
-
-
-_FEW_WORDS = r"[^!?\n]{0,80}?"  # what ' * ' in a pattern stands for: within one line and sentence
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, tuple[re.Pattern, ...]]:
-    """One alternation for a whole list (classification runs every list over every mail), plus each
-    pattern alone. The alternation has no groups: a named group per pattern made it five times slower."""
-    bodies = [_FEW_WORDS.join(re.escape(piece.strip()) for piece in pattern.casefold().split(" * "))
-              for pattern in patterns]
-    return (re.compile(r"(?<!\w)(?:" + "|".join(bodies) + ")"),
-            tuple(re.compile(r"(?<!\w)(?:" + body + ")") for body in bodies))
+    return find(tuple(patterns), text.casefold()) if patterns else None
 
 
 def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
@@ -259,12 +202,89 @@ def _failed_recipients(message: IncomingMessage) -> list[str]:
 
 def _intent(
     message: IncomingMessage,
-    text: str,
+    written: written_text.Written,
     rules: Rules,
-    our_message_ids: Container[str],
+    in_our_thread: bool,
     reasons: list[str],
     bounced: list[str],
-) -> str:
+) -> tuple[str, bool]:
+    """The intent and whether the mail also asks something; automatic mail by its headers first."""
+    automatic = _automatic(message, written, rules, reasons, bounced)
+    if automatic:
+        return automatic, False
+    patterns = rules.classification.intents
+    # The subject of a reply is the one we (or someone) wrote: it says nothing of this sender's intent.
+    subject = "" if _is_reply(message) else message.subject
+    said = read_statements(
+        written.own, subject, tuple(patterns.interest), tuple(patterns.question), tuple(patterns.cancellation),
+        tuple(patterns.negation), in_our_thread,
+    )
+    asks = bool(said.asks) and _about_the_event(message, written, rules, said.asks)
+    if said.withdraws:
+        reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r})")
+        return "cancellation", asks
+    registers = said.registers or said.hedged
+    if registers and in_our_thread:
+        if asks:
+            reasons.append(f"intent: question in a thread we started (asks: {said.asks!r})")
+            return "question", True
+        reasons.append(f"intent: other (says {registers!r}, but in reply to a mail we sent: not a new registration)")
+        return "other", False
+    if said.registers:
+        also = f"; also asks: {said.asks!r}" if asks else ""
+        reasons.append(f"intent: interest (registers: {said.registers!r}{also})")
+        return "interest", asks
+    if asks:
+        where = " in a thread we started" if in_our_thread else ""
+        reasons.append(f"intent: question{where} (asks: {said.asks!r})")
+        return "question", True
+    if said.hedged and _about_the_event(message, written, rules, ""):
+        reasons.append(f"intent: question (tentative, for a coordinator to answer: {said.hedged!r})")
+        return "question", True
+    if said.declines:
+        reasons.append(f"intent: other (declines, withdraws nothing: {said.declines!r})")
+        return "other", False
+    if said.asks:
+        reasons.append(f"intent: other (asks {said.asks!r}, but nothing about the event)")
+        return "other", False
+    if in_our_thread:
+        reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
+        return "other", False
+    reasons.append("intent: other (no pattern matched)")
+    return "other", False
+
+
+# Words that show a question is about an event at all ("Do you like this message?" is not).
+_EVENT_WORDS = (
+    "event", "online event", "webinar", "conference", "workshop", "agenda", "programme",
+    "access link", "zoom link", "meeting link", "zoom", "interpretation", "registration", "register", "participat...",
+    "attend", "attending", "speaker...", "presentation", "october", "7 october", "certificate",
+    "veranstaltung...", "tagung", "konferenz", "webinar...", "sitzung", "tagesordnung", "programm", "anmeldung",
+    "teilnahme", "teilnehmen", "dolmetsch...", "übersetzung", "oktober",
+    "мероприят...", "вебинар...", "конференц...", "семинар...", "программ...", "повестк...", "ссылк...",
+    "участ...", "регистрац...", "перевод...", "октябр...", "захід...", "заход...", "вебінар...", "жовтн...",
+    "događaj...", "dogadjaj...", "skup...", "konferencij...", "vebinar...", "webinar...", "dnevni red",
+    "prijav...", "učešć...", "sudjelova...", "prevod...", "oktob...", "догађај...", "скуп...",
+    "конференциј...", "пријав...", "учешћ...", "октоб...", "настан...", "конференција", "учество", "октомври",
+    "ngjarje...", "takim...", "konferenc...", "axhend...", "pjesëmarr...", "regjistr...", "tetor...",
+    "eveniment...", "conferinț...", "înscrier...", "particip...", "octombrie", "agendă", "traducere",
+    "tədbir...", "iştirak...", "oktyabr...", "միջոցառ...", "մասնակց...", "օրակարգ...", "հոկտեմբեր...",
+    "ღონისძიებ...", "მონაწილ...", "ვებინარ...", "ოქტომბ...", "დღის წესრიგ...",
+)
+
+
+def _about_the_event(message: IncomingMessage, written: written_text.Written, rules: Rules, asked: str) -> bool:
+    """A question counts when the mail speaks of the event (or event words at all), or answers our mail."""
+    folded = f"{message.subject}\n{written.own}".casefold()
+    keywords = tuple(k for event in rules.events for k in (*event.keywords, event.id))
+    return bool(find(_EVENT_WORDS, folded) or (keywords and find(keywords, folded))
+                or bool(asked and find(tuple(rules.classification.intents.question), asked.casefold())))
+
+
+def _automatic(
+    message: IncomingMessage, written: written_text.Written, rules: Rules, reasons: list[str], bounced: list[str]
+) -> str | None:
+    """bounce, auto_reply or bulk when headers, sender or the text say a machine wrote; else None."""
     sender = message.sender or ""
     header = message.header
     bounce_why = _bounce_evidence(message, rules)
@@ -288,7 +308,7 @@ def _intent(
     if subject_hit:
         reasons.append(f"intent: auto_reply (subject contains {subject_hit!r})")
         return "auto_reply"
-    phrase_hit = _matches(rules.classification.intents.auto_reply_phrases, text)
+    phrase_hit = _matches(rules.classification.intents.auto_reply_phrases, written.own)
     if phrase_hit:
         reasons.append(f"intent: auto_reply (text says {phrase_hit!r})")
         return "auto_reply"
@@ -307,31 +327,7 @@ def _intent(
     if robot:
         reasons.append(f"intent: bulk (sender {sender} looks like a robot: {robot!r})")
         return "bulk"
-
-    patterns = rules.classification.intents
-    cancel = _matches(patterns.cancellation, text if _is_reply(message) else f"{message.subject}\n{text}")
-    if cancel:
-        reasons.append(f"intent: cancellation (says {cancel!r})")
-        return "cancellation"
-    in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
-    # The subject of a reply is the one we (or someone) wrote: it says nothing of this sender's intent.
-    subject = "" if _is_reply(message) else message.subject
-    kind, said = _asked_or_registered(subject, text, patterns.interest, patterns.question)
-    if kind == "interest" and in_our_thread:
-        reasons.append(f"intent: other (says {said!r}, but in reply to a mail we sent: not a new registration)")
-        return "other"
-    if kind == "question":
-        where = " in a thread we started" if in_our_thread else ""
-        reasons.append(f"intent: question{where} (asks first: {said!r})")
-        return "question"
-    if kind == "interest":
-        reasons.append(f"intent: interest (says {said!r})")
-        return "interest"
-    if in_our_thread:
-        reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
-        return "other"
-    reasons.append("intent: other (no pattern matched)")
-    return "other"
+    return None
 
 
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
@@ -341,33 +337,15 @@ def _is_reply(message: IncomingMessage) -> bool:
     return bool(message.in_reply_to) or bool(_REPLY_PREFIX.match(message.subject))
 
 
-def _asked_or_registered(subject: str, text: str, interest: list[str], question: list[str]) -> tuple[str, str]:
-    """Whichever comes first, a question or a registration statement, decides.
-
-    A sentence that asks (ends in '?' or names a question) is a question; a
-    statement with interest words is a registration, unless it also speaks of
-    questions ("before we register, two questions:"). "I'd like to register.
-    One small question: ...?" is interest; "Could you send the agenda? Then we
-    decide who attends." is a question.
-    """
-    for sentence in (subject, *_SENTENCE_END.split(text)):
-        sentence = sentence.strip()
-        if not sentence:
-            continue
-        asked = _matches(question, sentence)
-        if asked or sentence.endswith("?"):
-            return "question", asked or sentence[-60:]
-        registered = _matches(interest, sentence)
-        if registered:
-            return "interest", registered
-    return "", ""
-
-
 def _should_answer(
-    message: IncomingMessage, intent: str, audience: str | None, rules: Rules, reasons: list[str]
+    message: IncomingMessage, intent: str, audience: str | None, rules: Rules, in_our_thread: bool,
+    reasons: list[str],
 ) -> bool:
     if intent in AUTOMATIC_INTENTS:
         reasons.append(f"answer: no ({intent} mail is never answered)")
+        return False
+    if in_our_thread and intent == "other":
+        reasons.append("answer: no (a reply to our own mail that asks nothing is never answered)")
         return False
     if not message.sender:
         reasons.append("answer: no (no valid sender address)")

@@ -20,6 +20,7 @@ from email.message import Message
 from .addresses import InvalidAddress, normalize_address
 from .errors import MessageError
 from .rules import Limits
+from .text import unflow
 
 # Headers that decide whether a mail was written by a person or a robot.
 SIGNAL_HEADERS = (
@@ -246,7 +247,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
 
 
 def body_text(parts: list[tuple[Message, bool]]) -> str:
-    """The mail's own text: the first inline text/plain part, else text/html turned into text."""
+    """The mail's text: the first inline text/plain part (format=flowed joined), else text/html turned into text."""
     candidates = [
         part for part, attached in parts
         if not attached and part.get_content_maintype() == "text"
@@ -256,6 +257,8 @@ def body_text(parts: list[tuple[Message, bool]]) -> str:
         for part in candidates:
             if part.get_content_type() == wanted:
                 text = _decoded(part)
+                if str(part.get_param("format") or "").lower() == "flowed":
+                    text = unflow(text.replace("\r\n", "\n"), str(part.get_param("delsp") or "").lower() == "yes")
                 if wanted == "text/html":
                     from inscriptis import get_text
 

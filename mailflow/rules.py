@@ -208,6 +208,7 @@ class IntentPatterns(_Strict):
     interest: list[str] = []
     question: list[str] = []
     cancellation: list[str] = []
+    negation: list[str] = Field(default=[], description="words that negate, added to the built-in ones")
     auto_reply_subjects: list[str] = []
     auto_reply_phrases: list[str] = []
     bounce_subjects: list[str] = []
@@ -228,7 +229,12 @@ class Limits(_Strict):
     max_parts: int = Field(default=500, gt=0)
 
 
+PATTERNS_VERSION = 2   # word patterns match whole words; "..." marks a stem (version 1: every word was a stem)
+
+
 class Rules(_Strict):
+    rules_version: int = Field(default=1, ge=1, le=PATTERNS_VERSION,
+                               description="2: word patterns match whole words, '...' marks a stem")
     events: list[Event] = Field(min_length=1)
     mailboxes: dict[str, Mailbox] = Field(min_length=1)
     database: Path = Path("mailflow.db")
@@ -403,6 +409,36 @@ def _problem(path: Path, lines: dict[tuple, int], err: dict[str, Any]) -> RulesP
     got = err.get("input")
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
     return RulesProblem(path, line, f"{dotted}: {message}{shown}", _type_hint(kind))
+
+
+def changed_patterns(path: Path | str) -> list[RulesProblem]:
+    """Every word pattern of a rules.yaml written before whole-word matching (no `rules_version: 2`)
+    whose meaning changed: it found any word starting with it, now only the whole word."""
+    path = Path(path)
+    try:
+        node, data = _compose_and_construct(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(data, dict) or data.get("rules_version", 1) >= PATTERNS_VERSION:
+        return []
+    lines = _line_map(node)
+    found: list[RulesProblem] = []
+    classification = data.get("classification") or {}
+    lists = [(("classification", "intents", name), patterns)
+             for name, patterns in (classification.get("intents") or {}).items()]
+    lists += [(("classification", "audiences", name, "phrases"), evidence.get("phrases") or [])
+              for name, evidence in (classification.get("audiences") or {}).items() if isinstance(evidence, dict)]
+    for where, patterns in lists:
+        for index, pattern in enumerate(patterns if isinstance(patterns, list) else []):
+            if isinstance(pattern, str) and pattern.strip() and (pattern.strip()[-1].isalnum()):
+                found.append(RulesProblem(
+                    path, _line_for(lines, (*where, index)),
+                    f"{'.'.join(map(str, where))}: {pattern!r} matched every word starting with it; "
+                    "now it matches the whole word only",
+                    f"write {pattern.strip() + '...'!r} to keep the old meaning; then add 'rules_version: 2' "
+                    "at the top to say the patterns are checked",
+                ))
+    return found
 
 
 def _literal_words(expected: str) -> list[str]:

@@ -11,7 +11,7 @@ from ..classify import classify
 from ..errors import MessageError, RulesError
 from ..message import parse_message
 from ..replies import check_templates
-from ..rules import load_rules
+from ..rules import changed_patterns, load_rules
 from . import main, rules_from
 
 
@@ -26,6 +26,8 @@ def check(ctx: click.Context) -> None:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         ctx.exit(1)
+    for warning in changed_patterns(path):
+        click.echo(f"warning: {warning}", err=True)
     problems = check_templates(rules)
     for problem in problems:
         click.echo(str(problem), err=True)

@@ -1,6 +1,7 @@
 import pytest
 
-from mailflow.classify import classify, own_text
+from mailflow.classify import classify
+from mailflow.text import read
 from mailflow.message import parse_message
 from mailflow.rules import load_rules
 from tests.helpers import REPO, make_mail
@@ -91,7 +92,7 @@ def test_thanks_in_our_thread_is_not_a_registration():
 
 def test_quoted_text_does_not_count():
     text = "Thanks, see you.\n\nOn Mon, 1 Sep 2020 someone wrote:\n> I would like to participate"
-    assert own_text(text) == "Thanks, see you.\n"
+    assert read(text).own == "Thanks, see you."
     verdict = classify(parse_message(make_mail(subject="See you", body=text)), "international", RULES)
     assert verdict.intent == "other"
 

@@ -1,7 +1,12 @@
 """The labelled test set: every mail's audience, intent and answer as a coordinator labelled it.
 
-Per-field accuracy must be 100%. A mail that cannot be got right is a finding to
-document in tests/corpus/labelled/README.md, not one to drop.
+The first 73 mails (`expected.csv`) were labelled before whole-word matching and
+negation; `labels-*.csv` hold mails written the way real clients write them
+(wrapped, format=flowed, quoted in four client styles, signatures, footers), each
+labelled by a reader who never saw the classifier's output, in a `train` part
+(tuned on) and a `test` part (never looked at while tuning). Thresholds: the reply
+decision 100%, intent 95%, audience 98%, "also asks" 95%, over both parts.
+A mail that cannot be got right is a finding for tests/corpus/labelled/README.md.
 """
 
 import csv
@@ -15,8 +20,11 @@ from tests.helpers import REPO
 
 RULES = load_rules(REPO / "rules.yaml")
 CORPUS = REPO / "tests/corpus/labelled"
-ROWS = list(csv.DictReader((CORPUS / "expected.csv").open(encoding="utf-8")))
+ROWS = [{"part": "train", **row} for row in csv.DictReader((CORPUS / "expected.csv").open(encoding="utf-8"))]
+for labels in sorted(CORPUS.glob("labels-*.csv")):
+    ROWS += list(csv.DictReader(labels.open(encoding="utf-8")))
 SENT_BY_US = {line.strip() for line in (CORPUS / "sent-by-mailflow.txt").open() if line.startswith("<")}
+THRESHOLDS = {"answered": 1.0, "intent": 0.95, "audience": 0.98, "question": 0.95}
 
 
 def verdict_for(row):
@@ -25,19 +33,27 @@ def verdict_for(row):
     return classify(message, row["mailbox"], RULES, ours)
 
 
+def got(verdict, field):
+    return {"audience": verdict.audience, "intent": verdict.intent, "answered": str(verdict.answer).lower(),
+            "question": "yes" if verdict.asks or verdict.intent == "question" else "no"}[field]
+
+
+VERDICTS = {row["file"]: verdict_for(row) for row in ROWS}
+
+
 def test_the_set_is_large_and_covers_every_intent():
-    assert len(ROWS) >= 60
+    assert len(ROWS) >= 200
     assert {row["intent"] for row in ROWS} == {"interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other"}
     assert {row["audience"] for row in ROWS} == {"international", "german"}
+    assert {row["part"] for row in ROWS} == {"train", "test"}
     assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(row["file"] for row in ROWS)
 
 
-@pytest.mark.parametrize("field", ["audience", "intent", "answered"])
-def test_per_field_accuracy_is_100_percent(field):
-    wrong = []
-    for row in ROWS:
-        verdict = verdict_for(row)
-        got = {"audience": verdict.audience, "intent": verdict.intent, "answered": str(verdict.answer).lower()}[field]
-        if got != row[field]:
-            wrong.append(f"{row['file']}: expected {row[field]}, got {got} ({row['note']})")
-    assert wrong == [], f"{len(wrong)} of {len(ROWS)} wrong:\n" + "\n".join(wrong)
+@pytest.mark.parametrize("field", list(THRESHOLDS))
+def test_per_field_accuracy_reaches_its_threshold(field):
+    rows = [row for row in ROWS if row.get(field)]
+    wrong = [f"{row['part']} {row['file']}: expected {row[field]}, got {got(VERDICTS[row['file']], field)} "
+             f"({row['note']}); reasons: {VERDICTS[row['file']].reasons}"
+             for row in rows if got(VERDICTS[row["file"]], field) != row[field]]
+    accuracy = 1 - len(wrong) / len(rows)
+    assert accuracy >= THRESHOLDS[field], f"{field}: {accuracy:.1%} of {len(rows)}; wrong:\n" + "\n".join(wrong)

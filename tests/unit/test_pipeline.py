@@ -249,7 +249,7 @@ def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):
                                        "--mailbox", "german", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"file", "audience", "intent", "auto_reply", "reasons"}
+    assert set(data) == {"file", "audience", "intent", "auto_reply", "asks", "reasons"}
     assert (data["audience"], data["intent"], data["auto_reply"]) == ("german", "auto_reply", False)
 
 

@@ -66,17 +66,16 @@ def test_the_plain_address_shortcut_says_what_getaddresses_says(value):
     text=st.text(alphabet="abc !\n", max_size=40),
 )
 def test_a_word_list_names_the_pattern_one_grouped_alternation_would_name(patterns, text):
-    """classify._found searches one alternation without groups (five times faster), then picks the
+    """statements.find searches one alternation without groups (five times faster), then picks the
     pattern at the match: the same answer as the alternation with a named group per pattern."""
     import re
 
-    from mailflow.classify import _FEW_WORDS, _found
+    from mailflow.statements import _body, find
 
-    groups = [f"(?P<p{i}>{_FEW_WORDS.join(re.escape(piece.strip()) for piece in p.split(' * '))})"
-              for i, p in enumerate(patterns)]
+    groups = [f"(?P<p{i}>{_body(p)})" for i, p in enumerate(patterns)]
     hit = re.compile(r"(?<!\w)(?:" + "|".join(groups) + ")").search(text)
     expected = patterns[int(hit.lastgroup[1:])] if hit and hit.lastgroup else None
-    assert _found(tuple(patterns), text) == expected
+    assert find(tuple(patterns), text) == expected
 
 
 def test_the_shortcut_knows_email_validators_special_use_domains():

@@ -67,7 +67,7 @@ def test_replay_shows_what_a_rule_change_would_do_and_sends_nothing(project):
     outbox_before = db["outbox"].count
     data = yaml.safe_load((project / "rules.yaml").read_text())
     del data["replies"]["question"]
-    data["classification"]["intents"]["interest"].remove("participat")
+    data["classification"]["intents"]["interest"].remove("participat...")
     new = project / "new.yaml"
     new.write_text(yaml.safe_dump(data, allow_unicode=True))
     result = cli(project, "replay", "--rules", str(new))

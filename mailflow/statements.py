@@ -1,0 +1,245 @@
+"""What each sentence of the writer's own text states: registers, withdraws, declines or asks.
+
+Word lists come from rules.yaml (coordinators extend them); negation is built in,
+so no edit of those lists can break it. A sentence is read clause by clause
+(commas, "but", "aber", "но" ... end a clause): a participation word with a
+negation in its clause ("no longer able to attend", "leider doch nicht
+teilnehmen", "не смогу принять участие") is not a registration. The decision for
+one sentence, in this order (README "How mailflow reads a mail"):
+
+1. withdraws: a cancellation word that is not negated ("please cancel", "I have to
+   withdraw my registration"; in a question only with a "please": "could you
+   please cancel my registration?"), or a negated participation with a word that
+   says it was meant before ("no longer", "after all", "nicht mehr", "больше не",
+   "više ne", "nu mai") or in reply to a mail mailflow sent;
+2. declines: any other negated participation ("we cannot participate this time");
+3. asks: a question (ends in "?", or a question word that is not negated: "no
+   questions" asks nothing), unless it is a polite request to register ("could you
+   please register me?");
+4. registers: a participation word, not negated and not hedged ("maybe",
+   "before we register", "if").
+
+The mail: withdraws anywhere -> cancellation; else registers -> interest (and a
+question too when a sentence asks); else asks -> question; else declines -> other.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .text import sentences
+
+
+class Statement(StrEnum):
+    WITHDRAWS = "withdraws"
+    DECLINES = "declines"
+    ASKS = "asks"
+    REGISTERS = "registers"
+    HEDGED = "hedged"
+
+
+STEM_MARK = "..."   # at the end of a pattern's word: any ending ("participat..." finds "participation")
+FEW_WORDS = " * "   # between words of a pattern: a few words in between ("nehme * teil")
+
+# Built in, per language; regular expressions over casefolded text, matched as whole words.
+_NEGATIONS = [
+    # English, German, Italian/French/Spanish/Polish/Czech
+    r"not", r"\w+n[’']t", r"cannot", r"never", r"no", r"unable", r"neither", r"nor", r"nobody",
+    r"nicht", r"kein\w*", r"nie", r"niemals", r"verhindert", r"non", r"pas",
+    # Russian, Ukrainian, Bulgarian, Macedonian, Serbian Cyrillic
+    r"не", r"ни", r"нет", r"нельзя", r"ні", r"немає", r"нисам", r"нећу", r"нећемо", r"неће", r"нема",
+    # Serbian, Croatian, Bosnian (Latin)
+    r"ne", r"neću", r"necu", r"nećemo", r"necemo", r"neće", r"nisam", r"nismo", r"nije", r"nemam", r"nema", r"ni",
+    # Albanian, Romanian
+    r"nuk", r"s[’'](?=\w)\w*", r"mos", r"jo", r"nu",
+    # Armenian: the negative prefix չ- (չեմ, չենք, չի ...), ոչ
+    r"չ\w*", r"ոչ",
+    # Georgian: არ (not), ვერ (cannot), ვეღარ/აღარ (no longer), არც/ვერც
+    r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც",
+    # Azerbaijani: negation is a verb suffix (bilməyəcəyəm, etməyəcəyəm, olmayacaq), plus deyil, yox, heç
+    r"\w*bilmə\w*", r"\w*bilmir\w*", r"\w*etmə\w*", r"olma[ymz]\w*", r"deyil\w*", r"yox", r"heç",
+]
+# Negation words that negate nothing here ("can't wait to join", "not only ... but").
+_NOT_NEGATING = [
+    r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
+    r"не только", r"не лише", r"не само", r"ne samo", r"ne samo što", r"jo vetëm", r"nu numai", r"nu doar",
+    r"ne možemo dočekati", r"why not", r"warum nicht",
+]
+# Words that say the writer had meant to come: with a negation they withdraw, not decline.
+_WITHDRAWAL_MARKERS = [
+    r"no longer", r"anymore", r"any more", r"after all", r"any longer", r"no more",
+    r"nicht mehr", r"doch nicht", r"leider doch", r"kein\w* mehr", r"nun doch",
+    r"больше не", r"уже не", r"всё[- ]таки", r"все[- ]таки", r"більше не", r"вже не", r"все ж",
+    r"više", r"ipak", r"вече не", r"повече не", r"все пак", r"веќе", r"сепак", r"више не", r"ипак",
+    r"më", r"megjithatë", r"nu mai", r"totuși", r"totusi",
+    r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha",
+]
+# Words that make a participation tentative: "maybe", "before we register", "if".
+_HEDGES = [
+    r"maybe", r"perhaps", r"possibly", r"might", r"may", r"whether", r"if", r"before", r"consider\w*",
+    r"vielleicht", r"eventuell", r"möglicherweise", r"ob", r"falls", r"wenn", r"bevor", r"überlegen",
+    r"может быть", r"возможно", r"если", r"ли", r"перед тем", r"можливо", r"якщо", r"чи",
+    r"možda", r"mozda", r"ako", r"pre nego", r"prije nego", r"можда", r"ако", r"можеби", r"може би",
+    r"ndoshta", r"nëse", r"nese", r"para se", r"poate", r"dacă", r"daca", r"înainte", r"inainte",
+    r"bəlkə", r"əgər", r"միգուցե", r"գուցե", r"եթե", r"შეიძლება", r"თუ", r"იქნებ",
+]
+# A please makes a question a request ("could you please register me?").
+_PLEASE = [
+    r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"прошу вас", r"molim", r"молим",
+    r"ju lutem", r"ju lus", r"vă rog", r"va rog", r"ве молам", r"моля", r"xahiş", r"խնդրում եմ", r"გთხოვთ",
+]
+_CLAUSE_END = re.compile(
+    r"[,;:–—()]|\s(?:but|however|although|aber|jedoch|sondern|allerdings|но|однако|але|проте|ali|međutim"
+    r"|али|међутим|но|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ)\s",
+)
+
+
+def _alternation(expressions: list[str]) -> re.Pattern:
+    return re.compile(r"(?<!\w)(?:" + "|".join(expressions) + r")(?!\w)")
+
+
+_NEGATION = _alternation(_NEGATIONS)
+_NOT_NEGATION = _alternation(_NOT_NEGATING)
+_WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
+_HEDGE = _alternation(_HEDGES)
+_POLITE = _alternation(_PLEASE)
+# Polite formulas that hedge nothing ("I would like to attend, if possible").
+_NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
+                           r"ako je moguće", r"ako je moguce", r"nëse është e mundur", r"dacă este posibil"])
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a mail's own text states, with the words that decided it (for the reasons)."""
+
+    withdraws: str = ""
+    declines: str = ""
+    asks: str = ""
+    registers: str = ""
+    hedged: str = ""
+
+
+def read_statements(
+    own: str,
+    subject: str,
+    interest: tuple[str, ...],
+    question: tuple[str, ...],
+    cancellation: tuple[str, ...],
+    negations: tuple[str, ...] = (),
+    in_our_thread: bool = False,
+) -> Reading:
+    """Each sentence of the own text (and the subject, when given) read in the documented order;
+    the first sentence of each kind is kept with the words that made it so."""
+    found: dict[Statement, str] = {}
+    extra_negation = compile_patterns(negations)[0] if negations else None
+    for sentence in ([subject] if subject else []) + sentences(own):
+        kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread)
+        if kind is not None and kind not in found:
+            found[kind] = said
+    return Reading(
+        withdraws=found.get(Statement.WITHDRAWS, ""),
+        declines=found.get(Statement.DECLINES, ""),
+        asks=found.get(Statement.ASKS, ""),
+        registers=found.get(Statement.REGISTERS, ""),
+        hedged=found.get(Statement.HEDGED, ""),
+    )
+
+
+def _sentence(
+    sentence: str,
+    interest: tuple[str, ...],
+    question: tuple[str, ...],
+    cancellation: tuple[str, ...],
+    extra_negation: re.Pattern | None,
+    in_our_thread: bool,
+) -> tuple[Statement | None, str]:
+    folded = sentence.casefold()
+    asked = folded.rstrip().endswith("?") or folded.rstrip(" .!)").endswith("?")
+    clauses = _clauses(folded)
+    polite = bool(_POLITE.search(folded))
+
+    def negated(clause: str) -> bool:
+        clause = _NOT_NEGATION.sub(" ", clause)
+        return bool(_NEGATION.search(clause) or (extra_negation and extra_negation.search(clause)))
+
+    cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))), None)
+    if cancel_hit and not negated(cancel_hit[0]) and (not asked or polite):
+        return Statement.WITHDRAWS, cancel_hit[1]
+    participation = [(c, w) for c in clauses if (w := find(interest, c) or _presence(c))]
+    refused = next(((c, w) for c, w in participation if negated(c)), None)
+    if refused:
+        clause, word = refused
+        marker = _WITHDRAWAL.search(clause)
+        if marker or in_our_thread:
+            why = f"{marker.group(0)} ... {word}" if marker else f"not {word}, in reply to our mail"
+            return Statement.WITHDRAWS, why
+        return Statement.DECLINES, f"not ... {word}"
+    registered = next(((c, w) for c, w in participation if find(interest, c)), None)
+    if registered and asked and polite:
+        return Statement.REGISTERS, registered[1]
+    question_hit = next((w for c in clauses if (w := find(question, c)) and not negated(c)), None)
+    if asked or question_hit:
+        return Statement.ASKS, question_hit or sentence.strip()[-60:]
+    if registered:
+        clause, word = registered
+        hedge = _HEDGE.search(_NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), clause))
+        if hedge and hedge.start() < clause.find(word.split(" ")[0].rstrip(".")):
+            return Statement.HEDGED, f"{hedge.group(0)} ... {word}"
+        return Statement.REGISTERS, word
+    return None, ""
+
+
+# Participation that only counts when negated: "I can't make it", "ich kann nicht dabei sein".
+_PRESENCE = _alternation([
+    r"make it", r"come", r"be there", r"be present", r"be with you", r"join you", r"join us",
+    r"dabei sein", r"kommen", r"dabei", r"prisustvovati", r"doći", r"doci", r"прийти", r"присутствовать",
+    r"приехать", r"прийти", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
+])
+
+
+def _presence(clause: str) -> str:
+    found = _PRESENCE.search(clause)
+    return found.group(0) if found else ""
+
+
+def _clauses(folded: str) -> list[str]:
+    return [c for c in _CLAUSE_END.split(folded) if c and c.strip()]
+
+
+def find(patterns: tuple[str, ...], folded: str) -> str | None:
+    """The first listed pattern found in a casefolded text, as whole words, or None."""
+    if not patterns:
+        return None
+    union, each = compile_patterns(patterns)
+    hit = union.search(folded)
+    if hit is None:
+        return None
+    return next(pattern for pattern, regex in zip(patterns, each) if regex.match(folded, hit.start()))
+
+
+_FEW_WORDS_RE = r"[^!?\n]{0,80}?"  # what ' * ' stands for: a few words, within one sentence
+
+
+@functools.lru_cache(maxsize=256)
+def compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern, tuple[re.Pattern, ...]]:
+    """One alternation for a whole list, plus each pattern alone. A pattern matches whole words at
+    both ends; a word ending in "..." is a stem ("participat..." finds "participation")."""
+    bodies = [_body(pattern) for pattern in patterns]
+    return (re.compile("(?<!\\w)(?:" + "|".join(bodies) + ")"),
+            tuple(re.compile("(?<!\\w)(?:" + body + ")") for body in bodies))
+
+
+def _body(pattern: str) -> str:
+    pieces = []
+    for piece in pattern.casefold().split(FEW_WORDS):
+        piece = piece.strip()
+        if piece.endswith(STEM_MARK):
+            pieces.append(re.escape(piece[:-len(STEM_MARK)].rstrip()) + r"\w*")
+        elif piece and (piece[-1].isalnum() or piece[-1] == "_"):
+            pieces.append(re.escape(piece) + r"(?!\w)")
+        else:
+            pieces.append(re.escape(piece))
+    return _FEW_WORDS_RE.join(pieces)

@@ -1,0 +1,234 @@
+"""Text as written: the words the sender typed, told apart from quotes, signature and footer.
+
+Mail clients wrap paragraphs at 72 columns or send them format=flowed, quote the
+mail they answer (Gmail "On ... wrote:", Outlook "From:/Sent:" blocks, Apple Mail,
+Thunderbird, in the writer's language) and append signatures and legal footers.
+Intent and explicit audience phrases must be read in the writer's own text only,
+and a sentence must read the same wherever the client broke its lines: `read()`
+returns the own text with every paragraph on one line.
+
+Pure functions; the patterns are data, one list per kind, in the event's languages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A line that starts the quoted mail; everything from it on is the other mail.
+_QUOTE_HEADERS = [
+    r"-{2,}\s*(original message|ursprüngliche nachricht|weitergeleitete nachricht|forwarded message"
+    r"|original-nachricht|исходное сообщение|пересылаемое сообщение|originalna poruka|mesazhi origjinal"
+    r"|mesaj original|оригінальне повідомлення)\b.*",
+    r"_{10,}\s*",                                                    # Outlook's rule above its header block
+    # "On Mon, 14 Sep 2020 at 10:21, X <x@y> wrote:" and its translations (the client's language, not the writer's)
+    r".{0,250}?\b(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|napsal|napisał|napisao|napisala"
+    r"|написал|написала|написав|написа|напиша|shkroi|ka shkruar|a scris|yazdı|yazıb|գրել է|დაწერა)"
+    r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
+    # Gmail in languages without a verb ("пн, 14 сент. 2020 г. в 10:21, X <x@y>:"): a time and an address.
+    r".{0,120}\d{1,2}:\d{2}.{0,120}@[^\s]{1,100}>?\s*:",
+]
+_QUOTE_HEADER = re.compile("^(?:" + "|".join(_QUOTE_HEADERS) + r")\s*$", re.IGNORECASE)
+# Outlook's block: "From: ..." then, within the next lines, "Sent:"/"Date:"/"To:" (in many languages).
+_OUTLOOK_FROM = re.compile(r"^\**(from|von|de|od|от|від|nga|kimdən|från|van|da|from)\s*:\**\s*\S", re.IGNORECASE)
+_OUTLOOK_NEXT = re.compile(
+    r"^\**(sent|gesendet|date|datum|enviado|envoyé|poslano|poslato|послано|отправлено|надіслано|дата|dërguar"
+    r"|trimis|data|göndərilib|to|an|à|para|kome|за|кому|для|për|către|kimə|subject|betreff|тема|predmet|objet)\s*:",
+    re.IGNORECASE,
+)
+_QUOTED_LINE = re.compile(r"^\s*>")
+
+# Lines that end the writer's text and start the signature.
+_SIGNATURE_SEPARATOR = re.compile(r"^--\s*$|^—\s*$")
+_DEVICE_LINE = re.compile(
+    r"^(sent from my|sent from (outlook|mail) for|get outlook for|von meinem .{0,40} gesendet|gesendet von meinem"
+    r"|gesendet mit|отправлено с|надіслано з|poslano s|poslato sa|dërguar nga|trimis de pe|envoyé de mon"
+    r"|inviato da)\b.{0,60}$",
+    re.IGNORECASE,
+)
+_CLOSINGS = (
+    r"best regards|kind regards|warm regards|warmest regards|best wishes|kind wishes|with best regards"
+    r"|with kind regards|regards|best|cheers|many thanks and best regards|thank you and best regards"
+    r"|yours sincerely|sincerely|yours faithfully|respectfully|all the best"
+    r"|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|freundliche grüsse|viele grüße"
+    r"|viele grüsse|beste grüße|beste grüsse|herzliche grüße|herzliche grüsse|liebe grüße|liebe grüsse"
+    r"|schöne grüße|mfg|lg|vg|gruß|gruss|grüße|grüsse|mit besten grüßen|mit besten grüssen"
+    r"|с уважением|с наилучшими пожеланиями|всего доброго|всего наилучшего|з повагою|з найкращими побажаннями"
+    r"|srdačan pozdrav|srdačno|srdacno|srdačni pozdravi|lijep pozdrav|lep pozdrav|pozdrav|pozdravi"
+    r"|s poštovanjem|sa poštovanjem|s postovanjem|sa postovanjem|срдачан поздрав|поздрав|поздрави|са поштовањем"
+    r"|со почит|со почитување|поздрав од|с почит|с уважение|сърдечни поздрави"
+    r"|me respekt|me nderime|përshëndetje të përzemërta|të fala|gjithë të mirat"
+    r"|cu stimă|cu stima|cu respect|cu drag|toate cele bune|o zi bună"
+    r"|hörmətlə|ehtiramla|հարգանքով|մեծ հարգանքով|პატივისცემით|საუკეთესო სურვილებით"
+    r"|cordiali saluti|distinti saluti|saluti|cordialement|bien à vous|saludos|atentamente|pozdrawiam"
+    r"|s pozdravem|met vriendelijke groet"
+)
+_CLOSING_LINE = re.compile(rf"^({_CLOSINGS})\b[\s,.!:;-]*(\S.{{0,60}})?$", re.IGNORECASE)
+
+# Paragraphs that are legal or technical footers, in any position at the end of a mail.
+_FOOTER = re.compile(
+    r"confidential|intended (solely |only )?for|registered in england|registered office|company number"
+    r"|received this (e-?mail|message) in error|please consider the environment|disclaimer|think before you print"
+    r"|vertraulich|sitz der gesellschaft|amtsgericht|handelsregister|registergericht|geschäftsführ"
+    r"|diese (e-?mail|nachricht) (enthält|ist)|irrtümlich erhalten|denken sie an die umwelt|haftungsausschluss"
+    r"|riservat|destinatari|cancellare|questo messaggio|le informazioni contenute|ce message|destinataire"
+    r"|конфиденциальн|данное сообщение|це повідомлення|конфіденційн|povjerljiv|poverljiv|konfidencijal"
+    r"|konfidencial|confidențial|gizli|məxfi|գաղտնի|კონფიდენციალ",
+    re.IGNORECASE,
+)
+_LIST_ITEM = re.compile(r"^\s*([-*•·–]|\d{1,2}[.)]|[a-z][.)])\s+")
+
+
+@dataclass(frozen=True)
+class Written:
+    """A mail's text, split as the writer wrote it."""
+
+    own: str         # the writer's own words, one paragraph (or list item) per line
+    signature: str   # closing formula onwards, or after "-- ": name, organisation, city, phone
+    footer: str      # legal and technical footers
+    quoted: str      # the mail(s) this one quotes or forwards
+
+    @property
+    def evidence_signature(self) -> str:
+        """Where to look for signature evidence (city, phone): the signature, else the own text's last
+        paragraph when it is not the only one (the same whatever the wrapping)."""
+        if self.signature:
+            return self.signature
+        paragraphs = self.own.split("\n\n")
+        return paragraphs[-1] if len(paragraphs) > 1 else ""
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """RFC 3676 format=flowed to plain lines: a line ending in a space continues on the next one
+    (with DelSp=yes that space goes); quote depth and space-stuffing are respected."""
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        if content.startswith(" "):
+            content = content[1:]          # space-stuffing (or the space after ">")
+        if pending is not None and depth != pending_depth:
+            out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+            pending = None
+        flowed = content.endswith(" ") and content != "-- "
+        if flowed and delsp:
+            content = content[:-1]
+        pending = content if pending is None else pending + content
+        pending_depth = depth
+        if not flowed:
+            out.append(">" * depth + (" " if depth else "") + pending)
+            pending = None
+    if pending is not None:
+        out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+    return "\n".join(out)
+
+
+def read(text: str) -> Written:
+    """Split a mail's text into own words, signature, footer and quoted mail."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    cut = _quote_start(lines)
+    quoted = [line for line in lines[cut:]]
+    body: list[str] = []
+    for line in lines[:cut]:
+        if _QUOTED_LINE.match(line):
+            quoted.append(line)          # an inline quote between the writer's own lines
+        else:
+            body.append(line)
+    signature_at = _signature_start(body)
+    own_lines, signature_lines = body[:signature_at], body[signature_at:]
+    if signature_lines and _SIGNATURE_SEPARATOR.match(signature_lines[0]):
+        signature_lines = signature_lines[1:]
+    paragraphs = _paragraphs(own_lines)
+    footer: list[str] = []
+    while paragraphs and _FOOTER.search(paragraphs[-1]):
+        footer.insert(0, paragraphs.pop())
+    signature, signature_footer = _split_footer(signature_lines)
+    return Written(
+        own="\n\n".join(paragraphs),
+        signature=signature,
+        footer="\n\n".join(footer + ([signature_footer] if signature_footer else [])),
+        quoted="\n".join(quoted).strip(),
+    )
+
+
+def sentences(own: str) -> list[str]:
+    """The own text's sentences: split at . ! ? ; and at line ends ("am 7. Oktober" stays one)."""
+    return [s.strip() for s in _SENTENCE_END.split(own) if s and s.strip()]
+
+
+_SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?;])\s+|(?<=[?!])(?=\S)|\n+")
+
+
+def _quote_start(lines: list[str]) -> int:
+    for index, line in enumerate(lines):
+        stripped = line.strip().lstrip("*").strip()
+        if not stripped or _QUOTED_LINE.match(line) and not _QUOTE_HEADER.match(stripped.lstrip("> ")):
+            continue
+        # Gmail and Apple Mail wrap a long "On ... wrote:" over two or three lines.
+        candidate = stripped
+        for following in [""] + lines[index + 1:index + 3]:
+            if following:
+                if not following.strip():
+                    break
+                candidate = f"{candidate} {following.strip()}"
+            if len(candidate) <= 400 and _QUOTE_HEADER.match(candidate) and _opens_header(stripped):
+                return index
+        if _OUTLOOK_FROM.match(stripped):
+            after = [l.strip().lstrip("*").strip() for l in lines[index + 1:index + 4] if l.strip()]
+            if after and _OUTLOOK_NEXT.match(after[0]):
+                return index
+    return len(lines)
+
+
+def _opens_header(first_line: str) -> bool:
+    """A wrapped quote header starts like one: a date, a weekday or "On"/"Am"/"Le" ..., not a sentence
+    of the writer's that happens to sit above it."""
+    return bool(re.match(r"^(\W*\d|on|am|le|el|il|op|den|dne|w dniu|в|у|на|më|pe|la|\w{2,4}\.?,)\b", first_line,
+                         re.IGNORECASE)) or _QUOTE_HEADER.match(first_line) is not None
+
+
+def _signature_start(lines: list[str]) -> int:
+    """Where the signature starts: a "-- " line, a "Sent from my iPhone" line, or a closing formula
+    ("Best regards,", "Mit freundlichen Grüßen") after some text of the writer's own."""
+    seen_text = False
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if _SIGNATURE_SEPARATOR.match(stripped) and line.startswith("--") or stripped == "—":
+            return index
+        if _DEVICE_LINE.match(stripped):
+            return index
+        if seen_text and len(stripped) <= 80 and _CLOSING_LINE.match(stripped):
+            return index
+        if stripped:
+            seen_text = True
+    return len(lines)
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Blank-line separated paragraphs with their hard-wrapped lines joined; list items stay lines."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in lines + [""]:
+        stripped = line.strip()
+        if not stripped:
+            if current:
+                paragraphs.append("\n".join(current))
+                current = []
+            continue
+        if current and not _LIST_ITEM.match(stripped):
+            current[-1] = f"{current[-1]} {stripped}"
+        else:
+            current.append(stripped)
+    return paragraphs
+
+
+def _split_footer(lines: list[str]) -> tuple[str, str]:
+    """(signature, footer): the signature ends at its first footer paragraph."""
+    paragraphs = "\n".join(lines).strip().split("\n\n")
+    for index, paragraph in enumerate(paragraphs):
+        if _FOOTER.search(paragraph):
+            return "\n\n".join(paragraphs[:index]).strip(), "\n\n".join(paragraphs[index:]).strip()
+    return "\n\n".join(paragraphs).strip(), ""
