@@ -130,6 +130,12 @@ def _delivery(db: sqlite_utils.Database) -> None:
     db["sync_state"].add_column("connection_at", str)
 
 
+@migrations(name="0011_asks")
+def _asks(db: sqlite_utils.Database) -> None:
+    # A registration that also asks: the mail is an open question too.
+    db["messages"].add_column("asks", int)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

@@ -22,6 +22,9 @@ from .errors import RulesError, RulesProblem
 
 INTENTS = ("interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other")
 ANSWERABLE_INTENTS = ("interest", "question", "cancellation", "other")
+# Reply kinds besides the intents: a registration that also asks gets its own template when one is set.
+INTEREST_WITH_QUESTION = "interest_question"
+REPLY_KINDS = (*ANSWERABLE_INTENTS, INTEREST_WITH_QUESTION)
 Intent = Literal["interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other"]
 
 
@@ -261,12 +264,12 @@ class Rules(_Strict):
     @classmethod
     def _answerable(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for intent in value:
-            if intent not in ANSWERABLE_INTENTS:
+            if intent not in REPLY_KINDS:
                 if intent in INTENTS:
                     raise ValueError(f"{intent!r} mail is automatic and is never answered; remove it")
                 raise ValueError(
-                    f"unknown intent {intent!r}{_did_you_mean(intent, ANSWERABLE_INTENTS)}"
-                    f"; answerable intents are {', '.join(ANSWERABLE_INTENTS)}"
+                    f"unknown intent {intent!r}{_did_you_mean(intent, REPLY_KINDS)}"
+                    f"; answerable intents are {', '.join(REPLY_KINDS)}"
                 )
         return value
 

@@ -32,7 +32,7 @@ from .mailbox import Mailbox
 from .message import IncomingMessage, clean, message_id_of, message_key, parse_message
 from .outbox import Sender
 from .replies import Replies, TemplateProblem, reply_context
-from .rules import Rules
+from .rules import INTEREST_WITH_QUESTION, Rules
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +276,8 @@ class Worker:
                 database.update(self.db, "messages", row["id"], {
                     "state": PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
                     "audience": verdict.audience, "intent": verdict.intent, "answer": int(verdict.answer),
-                    "confidence": verdict.confidence, "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
+                    "confidence": verdict.confidence, "asks": int(verdict.asks),
+                    "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
                     "event_id": match_event(self.rules, incoming).id, "registrant_id": registrant_id,
                     "reply_limited": limited or None,
                     "processed_at": now(), "error": None,
@@ -358,6 +359,8 @@ class Worker:
 
     def _reply(self, incoming: IncomingMessage, verdict: Classification) -> Reply:
         template = self.rules.replies[verdict.intent][verdict.audience]
+        if verdict.intent == "interest" and verdict.asks:
+            template = self.rules.replies.get(INTEREST_WITH_QUESTION, {}).get(verdict.audience, template)
         # The reply comes from the coordinator of the audience the evidence chose.
         from_box = self.rules.mailbox_for_audience(verdict.audience)
         box = self.rules.mailboxes[from_box]
@@ -408,7 +411,7 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, state = 'quarantined' or intent = 'question'
+            """select id, uid, state = 'quarantined' or intent = 'question' or asks = 1
                       or (confidence = 'low' and intent not in ('auto_reply', 'bounce', 'bulk')) as needs_human
                from messages where mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)""",
             [name, uidvalidity, PROCESSED, QUARANTINED],

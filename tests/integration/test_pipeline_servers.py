@@ -266,3 +266,27 @@ def test_first_sync_of_a_large_inbox_shows_progress(servers, rules_path):
     assert result.exit_code == 0, result.output
     assert "recorded 210, processed 210" in result.output
     assert "fetching international" in result.stderr and "processing" in result.stderr
+
+
+def test_a_registration_that_asks_is_registered_flagged_listed_and_answered_with_its_own_template(servers, rules_path):
+    from mailflow import history
+
+    dovecot, smtp = servers
+    dovecot.append(INTL_USER, make_mail(
+        message_id="<asks@tbilisi.gov.ge>",
+        body="Dear Mr. Samkharadze,\n\nI'd like to join the online event; will there be Russian\n"
+             "interpretation?\n\nBest regards,\nNino Beridze\nTbilisi",
+    ))
+    rules = load_rules(rules_path)
+    report = runner.run_once(rules)
+    assert (report.processed, report.sent) == (1, 1)
+    (received,) = smtp.wait_for(1)
+    text = received.message.get_content()
+    assert "We have registered you" in text and "Your question has been passed to Irakli Samkharadze" in text
+    db = open_database(rules.database_path)
+    (registrant,) = db["registrants"].rows
+    assert (registrant["address"], registrant["status"]) == ("nino@tbilisi.gov.ge", "registered")
+    (question,) = history.open_questions(db)
+    assert question["sender"] == "nino@tbilisi.gov.ge"
+    (flags,) = dovecot.flags(INTL_USER).values()
+    assert b"\\Flagged" in flags and b"$MailflowProcessed" in flags

@@ -57,3 +57,46 @@ def test_per_field_accuracy_reaches_its_threshold(field):
              for row in rows if got(VERDICTS[row["file"]], field) != row[field]]
     accuracy = 1 - len(wrong) / len(rows)
     assert accuracy >= THRESHOLDS[field], f"{field}: {accuracy:.1%} of {len(rows)}; wrong:\n" + "\n".join(wrong)
+
+
+def _rewrapped(text: str, width: int, flowed: bool) -> str:
+    """The mail's text with the writer's own paragraphs wrapped again (hard, or format=flowed and
+    decoded as a reader would); quote, signature and footer as they were."""
+    import textwrap
+
+    from mailflow.text import read, unflow
+
+    written = read(text)
+    lines = []
+    for paragraph in written.own.split("\n\n"):
+        for line in paragraph.split("\n"):
+            wrapped = textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""]
+            lines.append(" \n".join(wrapped) if flowed else "\n".join(wrapped))
+        lines.append("")
+    body = "\n".join(lines)
+    if flowed:
+        body = unflow(body)
+    tail = [part for part in (written.signature and f"-- \n{written.signature}", written.footer, written.quoted) if part]
+    return body + "\n" + "\n\n".join(tail)
+
+
+def test_rewrapping_the_writers_own_text_changes_nothing():
+    """Hypothesis: any labelled mail, its own paragraphs re-wrapped at 30-100 columns or sent
+    format=flowed, keeps its audience, intent and answer."""
+    import dataclasses
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(row=st.sampled_from(ROWS), width=st.integers(30, 100), flowed=st.booleans())
+    def check(row, width, flowed):
+        message = parse_message((CORPUS / row["file"]).read_bytes())
+        ours = SENT_BY_US & {*message.in_reply_to, *message.references}
+        before = classify(message, row["mailbox"], RULES, ours)
+        after = classify(dataclasses.replace(message, text=_rewrapped(message.text, width, flowed)),
+                         row["mailbox"], RULES, ours)
+        assert (after.audience, after.intent, after.answer) == (before.audience, before.intent, before.answer), (
+            row["file"], width, flowed, before.reasons, after.reasons)
+
+    check()

@@ -1,0 +1,172 @@
+"""How mailflow reads a mail: text as written (text.py) and what its sentences state (statements.py)."""
+
+import pytest
+
+from mailflow.classify import classify
+from mailflow.message import parse_message
+from mailflow.rules import changed_patterns, load_rules
+from mailflow.statements import find, read_statements
+from mailflow.text import read, unflow
+from tests.helpers import REPO, make_mail
+
+RULES = load_rules(REPO / "rules.yaml")
+INTENTS = RULES.classification.intents
+
+
+def verdict(body, subject="Online event", sender="Nino Beridze <nino@tbilisi.gov.ge>", ours=(), headers=None,
+            rules=RULES, mailbox="international"):
+    raw = make_mail(sender=sender, subject=subject, body=body, headers=headers)
+    return classify(parse_message(raw), mailbox, rules, set(ours))
+
+
+# -- text as written ------------------------------------------------------
+
+def test_format_flowed_lines_are_joined_with_and_without_delsp():
+    assert unflow("as a German \nexpert from Jena") == "as a German expert from Jena"
+    assert unflow("Ver \nanstaltung", delsp=True) == "Veranstaltung"
+    assert unflow("-- \nNino") == "-- \nNino"           # the signature separator is not a soft break
+    assert unflow(">> quoted \n>> more\nown") == ">> quoted more\nown"
+
+
+def test_a_flowed_mail_is_decoded_before_matching():
+    raw = (b"From: Max Weber <m.weber@example.org>\nTo: international@cc-events.example\nSubject: Event\n"
+           b"Message-ID: <f1@example.org>\nContent-Type: text/plain; charset=utf-8; format=flowed; delsp=no\n\n"
+           b"Dear Mr Samkharadze,\n\nI would like to take part as a German \nexpert in the online event.\n")
+    got = classify(parse_message(raw), "international", RULES)
+    assert got.audience == "german" and any("as a german expert" in r for r in got.reasons)
+
+
+@pytest.mark.parametrize("header", [
+    "On Mon, 14 Sep 2020 at 10:21, Irakli Samkharadze <international@cc-events.example> wrote:",
+    "On Mon, 14 Sep 2020 at 10:21, Irakli Samkharadze <\ninternational@cc-events.example> wrote:",
+    "Am Mo., 14. Sept. 2020 um 10:21 Uhr schrieb Fatina Toukan <german@cc-events.example>:",
+    "14 сент. 2020 г., в 10:21, Irakli Samkharadze <international@cc-events.example> написал(а):",
+    "pon, 14. sep 2020. u 10:21 Irakli <international@cc-events.example> je napisao/la:",
+    "-----Original Message-----",
+    "From: Irakli Samkharadze <international@cc-events.example>\nSent: Monday, September 14, 2020 10:21 AM\n"
+    "To: Nino\nSubject: Invitation",
+    "Von: Fatina Toukan\nGesendet: Montag, 14. September 2020 10:21\nAn: Max\nBetreff: Einladung",
+    "________________________________\nFrom: Irakli\nSent: Monday",
+    "> On 14 Sep 2020, at 10:21, Irakli <international@cc-events.example> wrote:",
+])
+def test_quote_headers_of_the_four_client_styles_end_the_writers_text(header):
+    text = f"Thanks, I will attend.\n\n{header}\n> Please cancel or register, any questions?\n"
+    assert read(text).own == "Thanks, I will attend."
+
+
+def test_signature_device_line_and_footer_are_kept_apart():
+    text = ("I would like to\nregister for the event.\n\nBest regards,\nNino Beridze\nTbilisi City Hall\n"
+            "+995 32 2 00 00\n\nQuesto messaggio è riservato. Se lo avete ricevuto per errore, cancellare.\n")
+    written = read(text)
+    assert written.own == "I would like to register for the event."
+    assert "Tbilisi City Hall" in written.signature and "cancellare" in written.footer
+    assert read("I will attend.\n\nSent from my iPhone").own == "I will attend."
+    assert read("Ich nehme teil.\n-- \nMax Weber\nStadt Jena").signature == "Max Weber\nStadt Jena"
+
+
+# -- whole words -----------------------------------------------------------
+
+def test_patterns_match_whole_words_unless_marked_as_stems():
+    assert find(("attend",), "attendibilità dei dati") is None
+    assert find(("cancel",), "si prega di cancellare") is None
+    assert find(("attend",), "i will attend.") == "attend"
+    assert find(("participat...",), "participation") == "participat..."
+    assert find(("nehme * teil",), "ich nehme gern an der veranstaltung teil") == "nehme * teil"
+
+
+def test_footers_and_words_inside_words_decide_nothing():
+    newsletter = verdict("Attendibilità dei dati: il nostro rapporto mensile.", subject="Notizie")
+    assert (newsletter.intent, newsletter.answer) == ("other", False)
+    thanks = verdict("Thank you!\n\nKind regards,\nJohn\n\nAcme Ltd. Registered in England and Wales No. 1234.")
+    assert thanks.intent == "other"
+    disclaimer = verdict("I would like to register for the online event.\n\nCordiali saluti,\nMarco\n\n"
+                         "Se avete ricevuto questo messaggio per errore, vi preghiamo di cancellarlo.")
+    assert disclaimer.intent == "interest"
+
+
+def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
+    old = (REPO / "rules.yaml").read_text().replace("rules_version: 2\n", "")
+    path = tmp_path / "rules.yaml"
+    path.write_text(old)
+    warnings = {w.message.split(":")[1].split("'")[1]: w for w in changed_patterns(path)}
+    assert "attend" in warnings and "participat..." not in warnings and "(germany)" not in warnings
+    line = old.splitlines().index("      - attend") + 1
+    assert warnings["attend"].line == line and "'attend...'" in warnings["attend"].hint
+    assert changed_patterns(REPO / "rules.yaml") == []
+
+
+# -- negation and withdrawal ----------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    "I am sorry, but I am no longer able to\nattend the online event on 7 October.",
+    "Unfortunately I won't be able to take part after all.",
+    "Leider kann ich doch nicht teilnehmen.",
+    "Please remove me from the list of participants.",
+    "I have to withdraw my registration.",
+    "К сожалению, я больше не смогу принять участие в мероприятии.",
+    "Nažalost, više ne mogu prisustvovati događaju.",
+    "Na žalost, ipak neću moći da učestvujem.",
+    "Fatkeqësisht nuk do të mund të marr më pjesë.",
+    "Din păcate, nu mai pot participa la eveniment.",
+    "На жаль, я вже не зможу взяти участь.",
+    "სამწუხაროდ, ვეღარ შევძლებ მონაწილეობის მიღებას.",
+    "Ցավոք, այլևս չեմ կարողանա մասնակցել։",
+    "Təəssüf ki, artıq tədbirdə iştirak edə bilməyəcəyəm.",
+    "За жал, веќе нема да можам да учествувам.",
+])
+def test_withdrawals_in_the_events_languages_are_cancellations(body):
+    got = verdict(body)
+    assert (got.intent, got.answer) == ("cancellation", True), got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "We cannot participate this time, but keep us informed about future events.",
+    "Unfortunately I am not able to attend on 7 October.",
+    "Leider können wir diesmal nicht teilnehmen.",
+    "К сожалению, мы не сможем участвовать в этот раз.",
+])
+def test_a_declined_invitation_that_withdraws_nothing_is_other_and_not_answered(body):
+    got = verdict(body)
+    assert (got.intent, got.answer) == ("other", False), got.reasons
+
+
+def test_a_declined_invitation_in_reply_to_our_mail_withdraws():
+    got = verdict("Unfortunately I am not able to attend.", subject="Re: Your registration",
+                  headers={"In-Reply-To": "<ours@cc-events.example>"}, ours={"<ours@cc-events.example>"})
+    assert got.intent == "cancellation"
+
+
+def test_negation_is_built_in_and_coordinators_only_extend_it():
+    said = read_statements("I will not attend.", "", ("attend",), (), (), ())
+    assert said.declines and not said.registers
+    said = read_statements("Ich werde fehlen beim Termin, leider teilnehmen unmöglich.", "", ("teilnehmen",), (), (),
+                           ("unmöglich",))
+    assert said.declines
+    assert read_statements("I can't wait to attend!", "", ("attend",), (), ()).registers == "attend"
+
+
+# -- registers and asks; replies to our own mail --------------------------
+
+def test_a_registration_that_asks_is_interest_and_an_open_question():
+    got = verdict("I'd like to join the online event; will there be Russian interpretation?")
+    assert (got.intent, got.asks, got.answer) == ("interest", True, True)
+
+
+def test_a_polite_request_to_register_is_a_registration():
+    got = verdict("Could you please register me for the online event?")
+    assert got.intent == "interest"
+
+
+def test_a_reply_to_our_mail_that_asks_nothing_is_never_answered_whatever_the_rules_say():
+    rules = RULES.model_copy(update={"replies": {**RULES.replies, "other": {"international": "ack_international.txt"}}})
+    got = verdict("Thank you!", subject="Re: Your registration", headers={"In-Reply-To": "<ours@cc-events.example>"},
+                  ours={"<ours@cc-events.example>"}, rules=rules)
+    assert (got.intent, got.answer) == ("other", False)
+    asked = verdict("Thank you! Will the agenda be sent before the event?", subject="Re: Your registration",
+                    headers={"In-Reply-To": "<ours@cc-events.example>"}, ours={"<ours@cc-events.example>"})
+    assert (asked.intent, asked.answer) == ("question", True)
+
+
+def test_a_question_about_nothing_of_the_event_is_not_answered():
+    got = verdict("Do you like this message?", subject="Hello")
+    assert (got.intent, got.answer) == ("other", False)
