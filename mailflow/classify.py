@@ -7,6 +7,7 @@ reasons that led to it, so coordinators can check it (`mailflow classify`).
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
@@ -193,6 +194,9 @@ def _failed_recipients(message: IncomingMessage) -> list[str]:
         return []
     from flufl.bounce import all_failures
 
+    # Its detectors log a whole traceback at ERROR for each mail they cannot read (any mail without
+    # From:); on hostile input that is the ordinary case, and the result is simply "no recipients".
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
     try:
         temporary, permanent = all_failures(message.parsed)
     except Exception:  # heuristic detectors on hostile input: no recipients, not a crash

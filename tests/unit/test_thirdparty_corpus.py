@@ -97,3 +97,14 @@ def test_answer_equals_label(name):
         f"got answer={verdict.answer} intent={verdict.intent} audience={verdict.audience}, "
         f"expected answer={expected} ({note}); reasons: {list(verdict.reasons)}"
     )
+
+
+def test_a_mail_without_from_leaves_no_traceback_in_the_log(caplog):
+    """flufl.bounce's detectors log a traceback at ERROR for a mail without From:; classifying
+    ordinary hostile input must not fill the coordinators' log with them."""
+    import logging
+
+    raw = (CORPUS / "cpython" / "msg_18.txt").read_bytes()
+    with caplog.at_level(logging.DEBUG):
+        classify(parse_message(raw, RULES.limits), "international", RULES)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
