@@ -39,7 +39,6 @@ _OUTLOOK_NEXT = re.compile(
 _QUOTED_LINE = re.compile(r"^\s*>")
 
 # Lines that end the writer's text and start the signature.
-_SIGNATURE_SEPARATOR = re.compile(r"^--\s*$|^—\s*$")
 _DEVICE_LINE = re.compile(
     r"^(sent from my|sent from (outlook|mail) for|get outlook for|von meinem .{0,40} gesendet|gesendet von meinem"
     r"|gesendet mit|отправлено с|надіслано з|poslano s|poslato sa|dërguar nga|trimis de pe|envoyé de mon"
@@ -63,7 +62,9 @@ _CLOSINGS = (
     r"|cordiali saluti|distinti saluti|saluti|cordialement|bien à vous|saludos|atentamente|pozdrawiam"
     r"|s pozdravem|met vriendelijke groet"
 )
-_CLOSING_LINE = re.compile(rf"^({_CLOSINGS})\b[\s,.!:;-]*(\S.{{0,60}})?$", re.IGNORECASE)
+# The formula alone, or followed by a few words that are no sentence ("Best regards, Nino"; "Viele Grüße
+# aus Jena"), never "Regards the agenda, could you send it?".
+_CLOSING_LINE = re.compile(rf"^({_CLOSINGS})\b[\s,.!:;-]*([^\s.?!]+(\s+[^\s.?!]+){{0,3}})?[\s,.!]*$", re.IGNORECASE)
 
 # Paragraphs that are legal or technical footers, in any position at the end of a mail.
 _FOOTER = re.compile(
@@ -139,7 +140,7 @@ def read(text: str) -> Written:
             body.append(line)
     signature_at = _signature_start(body)
     own_lines, signature_lines = body[:signature_at], body[signature_at:]
-    if signature_lines and _SIGNATURE_SEPARATOR.match(signature_lines[0]):
+    if signature_lines and signature_lines[0] == "--":
         signature_lines = signature_lines[1:]
     paragraphs = _paragraphs(own_lines)
     footer: list[str] = []
@@ -196,7 +197,7 @@ def _signature_start(lines: list[str]) -> int:
     seen_text = False
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if _SIGNATURE_SEPARATOR.match(stripped) and line.startswith("--") or stripped == "—":
+        if line == "--":            # "-- " with its space (lines come right-stripped)
             return index
         if _DEVICE_LINE.match(stripped):
             return index
