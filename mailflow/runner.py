@@ -22,7 +22,7 @@ from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError
 from .mailbox import ImapMailbox, SentFolder
 from .credentials import password_for
-from .rules import Rules, load_rules
+from .rules import Rules, changed_patterns, load_rules
 from .database import now
 from .retention import purge_raw_mail
 from .watch import POLLING, Backoff, IdleWatcher
@@ -66,6 +66,14 @@ def run_once(rules: Rules, progress=None) -> PassReport:
         close_connections(worker)
 
 
+def _warn_of_changed_patterns(path: Path) -> None:
+    """One line for a rules.yaml written before whole-word matching; `mailflow check` lists the patterns."""
+    changed = changed_patterns(path)
+    if changed:
+        log.warning("%s: %d word patterns now match whole words only (no 'rules_version: 2'); "
+                    "`mailflow check` shows each with its line and the fix", path, len(changed))
+
+
 class Daemon:
     """`mailflow run`: passes when IDLE announces mail, every poll_interval, and after failures."""
 
@@ -73,6 +81,7 @@ class Daemon:
         self.rules_path = rules_path
         self.rules = load_rules(rules_path)
         self._rules_mtime = rules_path.stat().st_mtime
+        _warn_of_changed_patterns(rules_path)
         self.worker = server_worker(self.rules)
         self.scheduler = schedule.Scheduler()
         self.stopping = False
@@ -115,6 +124,7 @@ class Daemon:
                 log.error("rules not reloaded, keeping the last good rules: %s", problem)
             return
         self.rules = rules
+        _warn_of_changed_patterns(self.rules_path)
         self.worker = server_worker(rules)
         self._schedule_jobs()
         self._restart_watchers()

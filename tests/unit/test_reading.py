@@ -170,3 +170,17 @@ def test_a_reply_to_our_mail_that_asks_nothing_is_never_answered_whatever_the_ru
 def test_a_question_about_nothing_of_the_event_is_not_answered():
     got = verdict("Do you like this message?", subject="Hello")
     assert (got.intent, got.answer) == ("other", False)
+
+
+def test_the_daemon_logs_one_line_for_an_old_rules_file(tmp_path, caplog):
+    import logging
+
+    from mailflow.runner import _warn_of_changed_patterns
+
+    path = tmp_path / "rules.yaml"
+    path.write_text((REPO / "rules.yaml").read_text().replace("rules_version: 2\n", ""))
+    with caplog.at_level(logging.WARNING):
+        _warn_of_changed_patterns(path)
+        _warn_of_changed_patterns(REPO / "rules.yaml")
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "now match whole words only" in line and "mailflow check" in line
