@@ -249,8 +249,16 @@ def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):
                                        "--mailbox", "german", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"file", "audience", "intent", "auto_reply", "reasons"}
-    assert (data["audience"], data["intent"], data["auto_reply"]) == ("german", "auto_reply", False)
+    assert set(data) == {"file", "audience", "intent", "answer", "reasons"}
+    # `answer` says whether mailflow would reply; `auto_reply` is only ever an intent.
+    assert (data["audience"], data["intent"], data["answer"]) == ("german", "auto_reply", False)
+    interest = REPO / "samples/maildir/german/new/1600173091.M7P1.demo"
+    result = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
+                                       "--mailbox", "german", "--json"])
+    assert json.loads(result.output)["answer"] is True
+    text = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
+                                     "--mailbox", "german"])
+    assert "intent=interest answer=true" in text.output
 
 
 def test_bounce_marks_the_registrant_undeliverable(tmp_path, maildirs):
