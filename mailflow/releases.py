@@ -36,7 +36,7 @@ from .errors import MailflowError
 from .invitation import event_calendar
 from .outbox import Attachment
 from .registrants import APPROVED, PENDING, REGISTERED
-from .replies import Replies, event_context, person_name
+from .replies import Replies, event_context, registrant_context
 from .rules import Event, Rules
 
 log = logging.getLogger(__name__)
@@ -232,8 +232,7 @@ def render_delivery(
     access_release = release if release and release.kind == ACCESS else access
     context = {
         "event": {**event_context(event), "times": times_context(event, registrant["address"])},
-        "registrant": {"name": person_name(registrant["name"] or ""), "address": registrant["address"],
-                       "first_name": person_name(registrant["name"] or "").split(" ")[0]},
+        "registrant": registrant_context(registrant["name"] or "", registrant["address"]),
         "coordinator": {"name": box.coordinator, "address": box.address},
         "agenda": _agenda_context(release, previous) if release and release.kind == AGENDA else None,
         "access": {"link": access_release.link, "details": access_release.text or ""} if access_release else None,
