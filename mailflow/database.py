@@ -130,6 +130,14 @@ def _delivery(db: sqlite_utils.Database) -> None:
     db["sync_state"].add_column("connection_at", str)
 
 
+@migrations(name="0011_bounces")
+def _bounces(db: sqlite_utils.Database) -> None:
+    # A bounce keeps the status to return to when the registrant writes again, and its time: mail
+    # sent before it proves nothing about the address (bounces.held).
+    db["registrants"].add_column("status_before_bounce", str)
+    db["registrants"].add_column("bounced_at", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

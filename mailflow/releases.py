@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from . import outbox
+from .bounces import held, is_held
 from .countries import country_of
 from . import database
 from .database import now
@@ -183,8 +184,11 @@ def plan(db: sqlite_utils.Database, rules: Rules, release: Release) -> list[Deli
         [f"release:{release.kind}:v", f"release:{release.kind}:v%", release.event_id, *statuses],
     )
     deliveries = []
+    waiting = held(db, rules.bounce_grace_minutes)   # a new address gets its confirmation alone first (bounces.py)
     for row in rows:
         got = row.pop("got")
+        if is_held(row["address"], waiting):
+            continue
         if got is not None and got >= release.version:
             continue
         if release.kind == AGENDA and got is not None:
@@ -408,8 +412,9 @@ def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, ev
     before = name.partition(":")[2]
     access = latest(db, event.id, ACCESS)
     marks = ",".join("?" * len(ACTIVE))
-    registrants = list(db.query(f"select * from registrants where event_id = ? and status in ({marks}) order by id",
-                                [event.id, *ACTIVE]))
+    waiting = held(db, rules.bounce_grace_minutes)
+    registrants = [r for r in db.query(f"select * from registrants where event_id = ? and status in ({marks}) "
+                                       "order by id", [event.id, *ACTIVE]) if not is_held(r["address"], waiting)]
     for registrant in registrants:
         delivery = Delivery(registrant, REMINDER)
         mail = render_delivery(rules, replies, None, delivery, reminder=_spoken(before),
