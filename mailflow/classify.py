@@ -45,7 +45,7 @@ class Classification:
         return {
             "audience": self.audience,
             "intent": self.intent,
-            "auto_reply": self.answer,
+            "answer": self.answer,   # would mailflow answer it (not the auto_reply intent)
             "confidence": self.confidence,
             "asks": self.asks,
             "reasons": list(self.reasons),

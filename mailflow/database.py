@@ -136,6 +136,14 @@ def _asks(db: sqlite_utils.Database) -> None:
     db["messages"].add_column("asks", int)
 
 
+@migrations(name="0012_bounces")
+def _bounces(db: sqlite_utils.Database) -> None:
+    # A bounce keeps the status to return to when the registrant writes again, and its time: mail
+    # sent before it proves nothing about the address (bounces.held).
+    db["registrants"].add_column("status_before_bounce", str)
+    db["registrants"].add_column("bounced_at", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

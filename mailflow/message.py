@@ -13,6 +13,7 @@ import email.policy
 import email.utils
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
@@ -181,13 +182,38 @@ def _decode_word(match: re.Match) -> str:
 
 
 def _addresses(headers: Headers, *names: str) -> list[tuple[str, str]]:
-    """(display name, address) pairs, parsed from the raw header so an encoded word cannot add an address."""
+    """(display name, address) pairs: the addresses are parsed from the raw header first, and only
+    then is each display name decoded, so nothing inside an encoded word can add, hide or replace
+    an address (the order must stay so if decoding moves to the standard library)."""
     raw = [v for name in names for v in _raw_values(headers, name)]
     if len(raw) == 1 and (plain := _PLAIN_ADDRESS.fullmatch(raw[0])):
         # `Name <a@b.example>` or `a@b.example` in the plainest characters, as most mail has it:
         # what getaddresses() returns for it, without its tokenizer (a test compares the two).
         return [(clean(plain["name"] or ""), plain["angled"] or plain["bare"])]
-    return [(decode_words(n), clean(a)) for n, a in email.utils.getaddresses(raw)]
+    hidden, restore = _hide_encoded_words(raw)
+    return [(decode_words(restore(n)), clean(restore(a))) for n, a in email.utils.getaddresses(hidden)]
+
+
+def _hide_encoded_words(values: list[str]) -> tuple[list[str], Callable[[str], str]]:
+    """Each encoded word replaced by a plain token for the address parser, and the function that puts
+    the words back. An encoded word is one atom of a display name (RFC 2047), but the ':', '@', '<'
+    or ',' many mailers leave unencoded inside it made getaddresses() split the name into bogus
+    addresses: `=?UTF-8?Q?Max=0D=0ABcc:_x@evil.example?= <max@stadt-jena.de>` lost its sender."""
+    words: list[str] = []
+    if not any("=?" in v for v in values):
+        return values, lambda text: text
+    joined = "".join(values)
+    tag = "mailflowword"
+    while tag in joined:
+        tag += "x"
+
+    def hide(match: re.Match) -> str:
+        words.append(match.group(0))
+        return f"{tag}{len(words) - 1}{tag}"
+
+    hidden = [_ENCODED_WORD.sub(hide, v) for v in values]
+    token = re.compile(rf"{tag}(\d+){tag}")
+    return hidden, lambda text: token.sub(lambda m: words[int(m.group(1))], text)
 
 
 _PLAIN_ADDRESS = re.compile(

@@ -48,12 +48,26 @@ def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | Non
     return existing
 
 
+ACTIVE = (REGISTERED, PENDING, APPROVED)
+
+
 def mark_undeliverable(db: sqlite_utils.Database, address: str) -> int:
-    """A bounce names this address: no more mail to it, for any event."""
-    rows = list(db["registrants"].rows_where("address = ? and status = ?", [address.lower(), REGISTERED], select="id"))
-    for row in rows:
-        db["registrants"].update(row["id"], {"status": BOUNCED, "updated_at": now()})
-    return len(rows)
+    """A bounce names this address: no more mail to it, for any event, whatever the active status
+    (which is kept, to return to when they write again). A cancelled registrant stays cancelled."""
+    stamp = now()
+    marks = ",".join("?" * len(ACTIVE))
+    return db.execute(
+        f"update registrants set status_before_bounce = status, status = ?, bounced_at = ?, updated_at = ? "
+        f"where address = ? and status in ({marks})", [BOUNCED, stamp, stamp, address.lower(), *ACTIVE],
+    ).rowcount
+
+
+def reactivate(db: sqlite_utils.Database, address: str) -> int:
+    """They wrote from a bounced address: back to the status they had (registered when unknown)."""
+    return db.execute(
+        "update registrants set status = coalesce(status_before_bounce, ?), status_before_bounce = null, "
+        "updated_at = ? where address = ? and status = ?", [REGISTERED, now(), address.lower(), BOUNCED],
+    ).rowcount
 
 
 def approve(

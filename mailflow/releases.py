@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from . import outbox
+from .bounces import held, is_held
 from .countries import country_of
 from . import database
 from .database import now
@@ -36,7 +37,7 @@ from .errors import MailflowError
 from .invitation import event_calendar
 from .outbox import Attachment
 from .registrants import APPROVED, PENDING, REGISTERED
-from .replies import Replies, event_context, person_name
+from .replies import Replies, event_context, registrant_context
 from .rules import Event, Rules
 
 log = logging.getLogger(__name__)
@@ -183,8 +184,11 @@ def plan(db: sqlite_utils.Database, rules: Rules, release: Release) -> list[Deli
         [f"release:{release.kind}:v", f"release:{release.kind}:v%", release.event_id, *statuses],
     )
     deliveries = []
+    waiting = held(db, rules.bounce_grace_minutes)   # a new address gets its confirmation alone first (bounces.py)
     for row in rows:
         got = row.pop("got")
+        if is_held(row["address"], waiting):
+            continue
         if got is not None and got >= release.version:
             continue
         if release.kind == AGENDA and got is not None:
@@ -232,8 +236,7 @@ def render_delivery(
     access_release = release if release and release.kind == ACCESS else access
     context = {
         "event": {**event_context(event), "times": times_context(event, registrant["address"])},
-        "registrant": {"name": person_name(registrant["name"] or ""), "address": registrant["address"],
-                       "first_name": person_name(registrant["name"] or "").split(" ")[0]},
+        "registrant": registrant_context(registrant["name"] or "", registrant["address"]),
         "coordinator": {"name": box.coordinator, "address": box.address},
         "agenda": _agenda_context(release, previous) if release and release.kind == AGENDA else None,
         "access": {"link": access_release.link, "details": access_release.text or ""} if access_release else None,
@@ -409,8 +412,9 @@ def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, ev
     before = name.partition(":")[2]
     access = latest(db, event.id, ACCESS)
     marks = ",".join("?" * len(ACTIVE))
-    registrants = list(db.query(f"select * from registrants where event_id = ? and status in ({marks}) order by id",
-                                [event.id, *ACTIVE]))
+    waiting = held(db, rules.bounce_grace_minutes)
+    registrants = [r for r in db.query(f"select * from registrants where event_id = ? and status in ({marks}) "
+                                       "order by id", [event.id, *ACTIVE]) if not is_held(r["address"], waiting)]
     for registrant in registrants:
         delivery = Delivery(registrant, REMINDER)
         mail = render_delivery(rules, replies, None, delivery, reminder=_spoken(before),

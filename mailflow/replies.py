@@ -106,6 +106,29 @@ def person_name(display_name: str) -> str:
     return display_name
 
 
+# What a display name must not have to be used in a greeting: an address, a link, markup, the
+# punctuation of a sentence, or a list ("Bcc: x@evil.example", "www.shop.example", "Please register
+# me!", "Stadt Leipzig, Referat Digitales, Team 3"); "Weber, Thomas" is "Thomas Weber" by then.
+_NOT_A_NAME = re.compile(r"@|://|\bwww\.|[!?:;,<>()\[\]{}|\\/=#$%*\"_]")
+_SENTENCE_END = re.compile(r"\w{5,}\.$")     # "…register." ends a sentence; "Dr." or "Jr." a name
+MAX_NAME_LENGTH, MAX_NAME_WORDS = 60, 6
+
+
+def greeting_name(display_name: str) -> str:
+    """The display name when it looks like a person's name, else "" (the template's neutral greeting)."""
+    name = person_name(clean(display_name))
+    if not (2 <= len(name) <= MAX_NAME_LENGTH) or len(name.split()) > MAX_NAME_WORDS:
+        return ""
+    if _NOT_A_NAME.search(name) or _SENTENCE_END.search(name) or not any(c.isalpha() for c in name):
+        return ""
+    return name
+
+
+def registrant_context(display_name: str, address: str) -> dict[str, str]:
+    name = greeting_name(display_name)
+    return {"name": name, "address": address, "first_name": name.split(" ")[0] if name else ""}
+
+
 def event_context(event: Event) -> dict[str, Any]:
     start, end = event.starts_at, event.ends_at
     return {
@@ -126,10 +149,9 @@ def reply_context(
     rules: Rules, event: Event, mailbox: str, name: str, address: str, subject: str
 ) -> dict[str, Any]:
     box = rules.mailboxes[mailbox]
-    name = person_name(name)
     return {
         "event": event_context(event),
-        "registrant": {"name": name, "address": address, "first_name": name.split(" ")[0] if name else ""},
+        "registrant": registrant_context(name, address),
         "coordinator": {"name": box.coordinator, "address": box.address},
         "message": {"subject": subject},
     }

@@ -253,6 +253,10 @@ class Rules(_Strict):
     )
     notify_other_coordinator: Literal["forward", "none"] = "forward"
     send_rate_per_minute: int = Field(default=0, ge=0, description="at most this many mails a minute (0: no limit)")
+    bounce_grace_minutes: float = Field(
+        default=10, ge=0, description="a new address gets its confirmation alone; agenda, access and reminders "
+        "follow when it has been out this long without a bounce",
+    )
     reconnect_max_delay: float = Field(default=300, gt=0, description="longest wait between reconnection attempts")
     announcements: dict[Literal["agenda", "agenda_update", "access", "reminder"], dict[str, str]] = {}
     classification: Classification = Classification()

@@ -23,6 +23,7 @@ def status(db: sqlite_utils.Database, mailboxes: Iterable[str]) -> dict:
         "mailboxes": _mailboxes(db, list(mailboxes)),
         "outbox": _outbox(db),
         "registrants": _registrants(db),
+        "undeliverable": _undeliverable(db),
         "open_questions": len(open_questions(db)),
         "scheduled": [{k: row[k] for k in ("event_id", "name", "due_at")} for row in next_due(db)],
     }
@@ -78,3 +79,11 @@ def _registrants(db: sqlite_utils.Database) -> dict:
         by_audience.setdefault(row["audience"], {})[row["status"]] = row["n"]
         total += row["n"]
     return {"by_audience": by_audience, "total": total}
+
+
+def _undeliverable(db: sqlite_utils.Database) -> list[dict]:
+    """Addresses a bounce reported, with the queued mails that were cancelled for them."""
+    return list(db.query(
+        "select r.address, max(r.bounced_at) as bounced_at, (select count(*) from outbox o where o.recipient = "
+        "r.address and o.state = 'cancelled' and o.error like 'not sent: % bounced %') as cancelled "
+        "from registrants r where r.status = 'bounced' group by r.address order by 2, 1"))

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from . import database, dispatch, outbox, registrants, releases
+from . import bounces, database, dispatch, outbox, registrants, releases
 from .classify import AUTOMATIC_INTENTS, Classification, classify
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
@@ -338,6 +338,8 @@ class Worker:
     def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification, reply: Reply | None) -> int | None:
         event = match_event(self.rules, incoming)
         registrant = None
+        if incoming.sender and verdict.intent not in AUTOMATIC_INTENTS:
+            bounces.wrote_again(self.db, incoming.sender, incoming.message_id)
         if incoming.sender and verdict.intent == "interest":
             status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
             registrant = registrants.register(
@@ -346,7 +348,7 @@ class Worker:
         elif incoming.sender and verdict.intent == "cancellation":
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
         for address in verdict.bounced:
-            registrants.mark_undeliverable(self.db, address)
+            bounces.bounced(self.db, address, incoming.message_id, self.rules.own_addresses)
         if self._misdirected(row["mailbox"], incoming, verdict):
             self._queue_notice(row, incoming, verdict)
         if verdict.answer and reply:   # (the reply limit may have said no since read())

@@ -52,11 +52,11 @@ def classify_files(ctx: click.Context, files: tuple[Path, ...], mailbox: str, as
         try:
             result = classify(parse_message(path.read_bytes(), rules.limits), mailbox, rules).as_dict()
         except MessageError as exc:
-            result = {"audience": None, "intent": None, "auto_reply": False, "reasons": [f"quarantined: {exc}"]}
+            result = {"audience": None, "intent": None, "answer": False, "reasons": [f"quarantined: {exc}"]}
         result.pop("confidence", None) if as_json else None
         if as_json:
             click.echo(json.dumps({"file": str(path), **result}, ensure_ascii=False))
         else:
-            click.echo(f"{path}: audience={result['audience']} intent={result['intent']} auto_reply={str(result['auto_reply']).lower()}")
+            click.echo(f"{path}: audience={result['audience']} intent={result['intent']} answer={str(result['answer']).lower()}")
             for reason in result["reasons"]:
                 click.echo(f"    {reason}")

@@ -11,7 +11,7 @@ from . import main, rules_from
 from .output import echo_json, echo_table
 
 OUTBOX_COLUMNS = [("id", "id", 5), ("state", "state", 9), ("kind", "kind", 22), ("recipient", "recipient", 32),
-                  ("attempts", "tries", 5), ("sent_at", "sent at", 25), ("error", "error", 50)]
+                  ("attempts", "tries", 5), ("sent_at", "sent at", 25), ("error", "error or why cancelled", 50)]
 
 
 @main.group(invoke_without_command=True)
@@ -84,6 +84,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"registrants: {info['registrants']['total']}")
     for audience, by_status in info["registrants"]["by_audience"].items():
         click.echo(f"  {audience}: " + ", ".join(f"{s} {n}" for s, n in by_status.items()))
+    for row in info["undeliverable"]:
+        click.echo(f"  undeliverable: {row['address']} (bounced {row['bounced_at']}; {row['cancelled']} queued "
+                   "mails cancelled; active again when they write from it)")
     click.echo(f"open questions: {info['open_questions']}")
     if info["scheduled"]:
         click.echo("next scheduled sends: " + ", ".join(f"{s['name']} ({s['event_id']}) at {s['due_at']}"

@@ -239,7 +239,10 @@ def test_late_registrant_gets_the_ack_then_the_agenda(servers, rules_path):
     late = address(3)
     dovecot.append_many(INTL_USER, interest_mails([3]))
     report = one_pass(rules_path, clock)
-    assert (report.processed, report.announced, report.sent, report.errors) == (1, 1, 2, [])
+    # The ack goes alone (a new address may not exist: bounce_grace_minutes), the agenda a pass later.
+    assert (report.processed, report.announced, report.sent, report.errors) == (1, 0, 1, [])
+    report = one_pass(rules_path, clock)
+    assert (report.processed, report.announced, report.sent, report.errors) == (0, 1, 1, [])
     assert [m.rcpt_tos for m in smtp.messages] == [[late], [late]]
     ack, agenda = smtp.messages
     assert kind_of(ack) == "ack" and kind_of(agenda) == "agenda"
@@ -285,7 +288,8 @@ def test_agenda_v2_reaches_only_v1_recipients_as_an_update_with_the_changes(serv
     # Someone registering now never had v1: they get v2 as a plain agenda, not an update.
     smtp.clear()
     dovecot.append_many(INTL_USER, interest_mails([3]))
-    assert one_pass(rules_path, clock).sent == 2
+    assert one_pass(rules_path, clock).sent == 1        # the ack alone first
+    assert one_pass(rules_path, clock).sent == 1
     assert [kind_of(m) for m in smtp.messages] == ["ack", "agenda"]
     assert recipients(smtp.messages) == Counter({address(3): 2})
     text = smtp.messages[1].message.get_content()

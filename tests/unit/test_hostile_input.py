@@ -582,3 +582,101 @@ def test_international_domain_is_sent_over_smtp_without_smtputf8(tmp_path, maild
     worker = worker_for(tmp_path, maildirs)
     worker.senders = {name: AsciiCommandSender(tmp_path / "sent") for name in RULES.mailboxes}
     assert worker.run_once().sent == 1
+
+
+# -- 4. hostile display names in From -------------------------------------------------
+
+JENA = "max@stadt-jena.de"
+# (raw From header, the cleaned display name). getaddresses() split each of these names at the ':',
+# '@', ',' or '<' left unencoded inside the encoded word, and the sender was lost: the mail was then
+# called auto_reply ("no sender address: sent by a machine") and the person never registered.
+HOSTILE_FROM = {
+    "encoded CRLF and Bcc": (f"=?UTF-8?Q?Max=0D=0ABcc:_x@evil.example?= <{JENA}>", "Max Bcc: x@evil.example"),
+    "base64 CRLF and Bcc": (f"{_b('Max' + chr(13) + chr(10) + 'Bcc: x@evil.example')} <{JENA}>",
+                            "Max Bcc: x@evil.example"),
+    "an address in the word": (f"=?UTF-8?Q?Max_<x@evil.example>?= <{JENA}>", "Max <x@evil.example>"),
+    "a comma in the word": (f"=?UTF-8?Q?M=C3=BCller,_x@evil.example?= <{JENA}>", "Müller, x@evil.example"),
+    "a second address after the word": (f"=?UTF-8?Q?Max=0A?= =?UTF-8?Q?_<x@evil.example>,?= <{JENA}>",
+                                        "Max <x@evil.example>,"),
+    "raw control characters": (f'"Max\x01\x7f Bcc:\tx@evil.example" <{JENA}>', "Max Bcc: x@evil.example"),
+}
+
+
+def jena_mail(from_header: str, message_id: str = "<jena@stadt-jena.de>") -> bytes:
+    return (f"From: {from_header}\r\nMessage-ID: {message_id}\r\nSubject: Registration\r\n".encode()
+            + HEAD + b"Content-Type: text/plain\r\n\r\n" + PARTICIPATE)
+
+
+@pytest.mark.parametrize("case", HOSTILE_FROM)
+def test_hostile_display_name_keeps_the_sender_and_is_no_robot(case):
+    from_header, name = HOSTILE_FROM[case]
+    msg = parse_message(jena_mail(from_header))
+    assert (msg.sender, msg.sender_name) == (JENA, name)
+    from mailflow.classify import classify
+    verdict = classify(msg, "international", RULES, detect_language=lambda text, ignore: None)
+    assert (verdict.intent, verdict.answer) == ("interest", True), verdict.reasons
+
+
+def _q_any(text: str) -> str:
+    """A Q-encoded word that leaves printable ASCII as it is (specials too), as careless mailers write it."""
+    return "=?UTF-8?Q?" + "".join(
+        "_" if c == " " else c if c.isascii() and c.isprintable() and c not in "=?_" else
+        "".join(f"={b:02X}" for b in c.encode()) for c in text) + "?="
+
+
+hostile_names = st.lists(st.sampled_from(
+    [*"Max Bcc:@<>,;\"()\\[]=?_.\r\n\x00\x01\x7f\tü", "=?", "?=", "x@evil.example", "\r\nBcc: ", "Müller"]),
+    min_size=1, max_size=12).map("".join)
+
+
+@settings(FUZZ, max_examples=300)
+@given(name=hostile_names, encode=st.sampled_from([_q_any, _b]))
+def test_the_address_is_parsed_before_the_display_name_is_decoded(name, encode):
+    # Whatever an encoded display name holds, it never adds, hides or replaces the address beside it.
+    msg = parse_message(jena_mail(f"{encode(name)} <{JENA}>"))
+    assert (msg.sender, msg.sender_name) == (JENA, clean(name))
+    from mailflow.classify import classify
+    assert classify(msg, "international", RULES, detect_language=lambda text, ignore: None).intent == "interest"
+
+
+@pytest.mark.parametrize("display_name, greeting", [
+    ("Max Müller", "Max Müller"),
+    ("Weber, Thomas", "Thomas Weber"),
+    ("Dr. Anna Lehmann", "Dr. Anna Lehmann"),
+    ("Prof. Dr. Hans-Peter von der Heide", "Prof. Dr. Hans-Peter von der Heide"),
+    ("ნინო ბერიძე", "ნინო ბერიძე"),
+    ("Max\r\nMüller", "Max Müller"),                      # cleaned, still a name
+    ("Max Bcc: x@evil.example", ""),                     # an address
+    ("x@evil.example", ""),
+    ("https://shop.example/offer", ""),                  # a link
+    ("www.shop.example", ""),
+    ("I would like to register for the event.", ""),    # a sentence
+    ("Register me now!", ""),
+    ("Stadt Leipzig, Referat Digitales, Team 3", ""),    # a list, not a person
+    ("0049 30 1234567", ""),                             # digits only
+    ("M", ""),
+    ("A" * 61, ""),
+    ("<script>alert(1)</script>", ""),
+])
+def test_greeting_uses_the_display_name_only_when_it_looks_like_a_name(display_name, greeting):
+    from mailflow.replies import greeting_name
+    assert greeting_name(display_name) == greeting
+
+
+def test_hostile_display_name_is_registered_and_answered_with_a_clean_greeting(tmp_path, maildirs):
+    from_header, name = HOSTILE_FROM["encoded CRLF and Bcc"]
+    worker, replies = run_torture(tmp_path, maildirs, jena_mail(from_header), "processed")
+    registrant = worker.db.execute("select name, status from registrants where address = ?", [JENA]).fetchone()
+    assert tuple(registrant) == (name, "registered")
+    assert "x@evil.example" not in replies
+    (reply,) = replies[JENA]
+    msg = _assert_wire_safe(reply)
+    assert not any(line.lower().startswith(b"bcc") for line in _header_lines(reply))
+    (to,) = msg["to"].addresses
+    assert to.addr_spec == JENA
+    again = email.message_from_bytes(msg.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
+    assert "bcc" not in [k.lower() for k in again.keys()]
+    # The name is no name (it holds an address): the template's neutral greeting, and no trace of it.
+    text = msg.get_body(("plain",)).get_content()
+    assert text.splitlines()[0] in ("Guten Tag,", "Dear colleague,"), text
+    assert "evil" not in text

@@ -249,17 +249,25 @@ def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):
                                        "--mailbox", "german", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"file", "audience", "intent", "auto_reply", "asks", "reasons"}
-    assert (data["audience"], data["intent"], data["auto_reply"]) == ("german", "auto_reply", False)
+    assert set(data) == {"file", "audience", "intent", "answer", "asks", "reasons"}
+    # `answer` says whether mailflow would reply; `auto_reply` is only ever an intent.
+    assert (data["audience"], data["intent"], data["answer"]) == ("german", "auto_reply", False)
+    interest = REPO / "samples/maildir/german/new/1600173091.M7P1.demo"
+    result = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
+                                       "--mailbox", "german", "--json"])
+    assert json.loads(result.output)["answer"] is True
+    text = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
+                                     "--mailbox", "german"])
+    assert "intent=interest answer=true" in text.output
 
 
 def test_bounce_marks_the_registrant_undeliverable(tmp_path, maildirs):
     deliver(maildirs, "international", make_mail(sender="gone@x.ge"), "1")
+    worker = worker_for(tmp_path, maildirs)
+    assert worker.run_once().sent == 1           # the acknowledgement
     dsn = (REPO / "samples/maildir/international/new/1600762446.M6P1.demo").read_bytes()
     deliver(maildirs, "international", dsn.replace(b"m.petrovic@podgorica.me", b"gone@x.ge"), "2")
-    worker = worker_for(tmp_path, maildirs)
-    report = worker.run_once()
-    assert report.sent == 1                      # the acknowledgement; the bounce is not answered
+    assert worker.run_once().sent == 0           # the bounce is not answered
     (registrant,) = worker.db["registrants"].rows
     assert registrant["status"] == "bounced"
 
