@@ -50,7 +50,7 @@ _NEGATIONS = [
     r"not", r"\w+n[’']t", r"cannot", r"never", r"no", r"unable", r"neither", r"nor", r"nobody",
     r"nicht", r"kein\w*", r"nie", r"niemals", r"verhindert", r"non", r"pas",
     # Russian, Ukrainian, Bulgarian, Macedonian, Serbian Cyrillic
-    r"не", r"ни", r"нет", r"нельзя", r"ні", r"немає", r"нисам", r"нећу", r"нећемо", r"неће", r"нема",
+    r"не", r"ни", r"нет", r"нельзя", r"ні", r"немає", r"няма", r"нямам", r"нема", r"немам", r"нисам", r"нећу", r"нећемо", r"неће", r"нема",
     # Serbian, Croatian, Bosnian (Latin)
     r"ne", r"neću", r"necu", r"nećemo", r"necemo", r"neće", r"nisam", r"nismo", r"nije", r"nemam", r"nema", r"ni",
     # Albanian, Romanian
@@ -73,7 +73,7 @@ _WITHDRAWAL_MARKERS = [
     r"no longer", r"anymore", r"any more", r"after all", r"any longer", r"no more",
     r"nicht mehr", r"doch nicht", r"leider doch", r"kein\w* mehr", r"nun doch",
     r"больше не", r"уже не", r"всё[- ]таки", r"все[- ]таки", r"більше не", r"вже не", r"все ж",
-    r"više", r"ipak", r"вече не", r"повече не", r"все пак", r"веќе", r"сепак", r"више не", r"ипак",
+    r"više", r"ipak", r"вече", r"вече не", r"повече не", r"все пак", r"веќе", r"сепак", r"више не", r"ипак",
     r"më", r"megjithatë", r"nu mai", r"totuși", r"totusi",
     r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha",
 ]
@@ -106,6 +106,19 @@ _NOT_NEGATION = _alternation(_NOT_NEGATING)
 _WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
 _HEDGE = _alternation(_HEDGES)
 _POLITE = _alternation(_PLEASE)
+# Stock phrases that ask nothing ("Bei Fragen stehe ich gern zur Verfügung", "if you have any questions").
+_NOT_ASKING = _alternation([
+    r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
+    r"if you have any (further )?questions", r"should you have any (further )?questions",
+    r"for any (further )?questions", r"in case of (any )?questions", r"any questions,? (please|feel free)",
+    r"по всем вопросам", r"з усіх питань", r"за сва (додатна )?питања", r"za sva (dodatna )?pitanja",
+    r"za (sva )?dodatna pitanja", r"për çdo pyetje", r"pentru orice (alte )?întrebări", r"за сите прашања",
+    r"за въпроси",
+    # a question word governed by "for"/"bei" ... is a topic, not a question ("Ansprechperson für organisatorische
+    # Fragen", "contact for any questions")
+    r"(für|bei|for|with|при|по|для|з|за|za|për|pentru)(\s+\w+){0,2}\s+(fragen|questions|вопрос\w*|питан\w*"
+    r"|pitanj\w*|питањ\w*|прашањ\w*|pyetje\w*|întrebări\w*)",
+])
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
                            r"ako je moguće", r"ako je moguce", r"nëse është e mundur", r"dacă este posibil"])
@@ -157,7 +170,8 @@ def _sentence(
     in_our_thread: bool,
 ) -> tuple[Statement | None, str]:
     folded = sentence.casefold()
-    asked = folded.rstrip().endswith("?") or folded.rstrip(" .!)").endswith("?")
+    # "?" (and the Armenian question mark ՞, written on the stressed word)
+    asked = folded.rstrip(" .!)").endswith("?") or "՞" in folded
     clauses = _clauses(folded)
     polite = bool(_POLITE.search(folded))
 
@@ -180,13 +194,15 @@ def _sentence(
     registered = next(((c, w) for c, w in participation if find(interest, c)), None)
     if registered and asked and polite:
         return Statement.REGISTERS, registered[1]
-    question_hit = next((w for c in clauses if (w := find(question, c)) and not negated(c)), None)
+    question_hit = next((w for c in clauses if (w := find(question, _NOT_ASKING.sub(" ", c))) and not negated(c)),
+                        None)
     if asked or question_hit:
         return Statement.ASKS, question_hit or sentence.strip()[-60:]
     if registered:
         clause, word = registered
-        hedge = _HEDGE.search(_NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), clause))
-        if hedge and hedge.start() < clause.find(word.split(" ")[0].rstrip(".")):
+        # A hedge anywhere before the word in the sentence ("before we register", "we will decide who attends").
+        hedge = _HEDGE.search(_NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded))
+        if hedge and hedge.start() < folded.find(word.split(" ")[0].rstrip(".")):
             return Statement.HEDGED, f"{hedge.group(0)} ... {word}"
         return Statement.REGISTERS, word
     return None, ""

@@ -160,7 +160,7 @@ def sentences(own: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(own) if s and s.strip()]
 
 
-_SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?;])\s+|(?<=[?!])(?=\S)|\n+")
+_SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?;։])\s+|(?<=[?!])(?=\S)|\n+")   # ։ the Armenian full stop
 
 
 def _quote_start(lines: list[str]) -> int:
