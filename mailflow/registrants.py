@@ -21,7 +21,7 @@ def register(
     status: str = REGISTERED,
 ) -> dict:
     """Record interest; a known registrant keeps their record (a cancelled one is registered again)."""
-    stamp = now()
+    stamp = now(db)
     values = {"event_id": event_id, "address": address, "name": name, "audience": audience,
               "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp}
     new_id = database.insert(db, "registrants", values, ignore=True)   # unique (event_id, address)
@@ -35,7 +35,7 @@ def register(
     if name and not existing["name"]:
         changes["name"] = name
     if changes:
-        db["registrants"].update(existing["id"], {**changes, "updated_at": now()})
+        db["registrants"].update(existing["id"], {**changes, "updated_at": now(db)})
         existing.update(changes)
     return existing
 
@@ -43,7 +43,7 @@ def register(
 def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
     existing = find(db, event_id, address)
     if existing and existing["status"] != CANCELLED:
-        db["registrants"].update(existing["id"], {"status": CANCELLED, "updated_at": now()})
+        db["registrants"].update(existing["id"], {"status": CANCELLED, "updated_at": now(db)})
         existing["status"] = CANCELLED
     return existing
 
@@ -52,7 +52,7 @@ def mark_undeliverable(db: sqlite_utils.Database, address: str) -> int:
     """A bounce names this address: no more mail to it, for any event."""
     rows = list(db["registrants"].rows_where("address = ? and status = ?", [address.lower(), REGISTERED], select="id"))
     for row in rows:
-        db["registrants"].update(row["id"], {"status": BOUNCED, "updated_at": now()})
+        db["registrants"].update(row["id"], {"status": BOUNCED, "updated_at": now(db)})
     return len(rows)
 
 
@@ -72,7 +72,7 @@ def approve(
     approved = []
     with database.transaction(db):
         for row in database.rows(db, f"select id, address, status from registrants where {where} order by id", args):
-            stamp = now()
+            stamp = now(db)
             database.update(db, "registrants", row["id"], {"status": APPROVED, "updated_at": stamp})
             database.insert(db, "corrections", {"registrant_id": row["id"], "field": "status", "old": row["status"],
                                                 "new": APPROVED, "by": by, "at": stamp})
