@@ -141,10 +141,12 @@ def seed(db_path: Path, n: int, source: Path) -> None:
     """N registered registrants of the shipped event, inserted directly (the schema comes from
     mailflow's own migrations, so it is the schema of the mailflow being measured)."""
     sys.path.insert(0, str(source))
-    from mailflow.database import now, open_database
+    from datetime import datetime, timezone
+
+    from mailflow.database import open_database
 
     db = open_database(db_path)
-    stamp = now()
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     rows = [(EVENT_ID, address, name, audience, "registered", stamp, stamp)
             for name, address, audience in map(registrant_of, range(n))]
     with db.conn:
@@ -174,7 +176,11 @@ def write_rules(workdir: Path, smtp, source: Path, db_path: Path, dovecot=None) 
 
     from servers import GERMAN_USER, INTL_USER, free_port
 
+    sys.path.insert(0, str(BENCHMARKS))
+    from run_once import events_ahead
+
     data = yaml.safe_load((source / "rules.yaml").read_text())
+    events_ahead(data["events"])
     users = {"international": INTL_USER, "german": GERMAN_USER}
     closed_port = free_port()
     for name, user in users.items():

@@ -184,12 +184,25 @@ def fill_inbox(dovecot, user: str, mails: list[bytes], chunk: int = 250) -> None
         raise SystemExit(f"FAIL: inbox holds {count} mails after APPEND, expected {len(mails)}")
 
 
+def events_ahead(events: list[dict]) -> list[dict]:
+    """The events moved to a month from today, same times of day: the shipped event (7 October 2020)
+    is over, and a registration for a past event gets another reply (tests/helpers.py does the same)."""
+    from datetime import date, datetime, timedelta
+
+    for event in events:
+        start, end = datetime.fromisoformat(str(event["start"])), datetime.fromisoformat(str(event["end"]))
+        shift = timedelta(days=(date.today() + timedelta(days=30) - start.date()).days)
+        event["start"], event["end"] = (start + shift).isoformat(), (end + shift).isoformat()
+    return events
+
+
 def write_rules(workdir: Path, dovecot, smtp, users: dict[str, str], source: Path, sent_copy: str = "none") -> Path:
-    """rules.yaml of the source tree with both mailboxes pointed at the local servers
-    (the same small logic as tests/integration/conftest.py write_rules)."""
+    """rules.yaml of the source tree with both mailboxes pointed at the local servers and its
+    event a month ahead (the same small logic as tests/integration/conftest.py write_rules)."""
     import yaml
 
     data = yaml.safe_load((source / "rules.yaml").read_text())
+    events_ahead(data["events"])
     for name, user in users.items():
         box = data["mailboxes"][name]
         box["imap"] = {"host": dovecot.host, "port": dovecot.port, "security": "none", "username": user,

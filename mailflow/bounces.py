@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import sqlite_utils
 
@@ -68,10 +68,10 @@ def wrote_again(db: sqlite_utils.Database, address: str, message_id: str | None)
     return count
 
 
-def held(db: sqlite_utils.Database, grace_minutes: float, moment: datetime | None = None) -> set[str]:
+def held(db: sqlite_utils.Database, grace_minutes: float) -> set[str]:
     """Addresses whose earlier mail is still unproven (see the module's text): no release or reminder for
-    them yet. `moment` is wall-clock time (it is compared with `sent_at`), now by default."""
-    moment = moment or datetime.now(timezone.utc)
+    them yet, as of the database's clock (it is compared with `sent_at`)."""
+    moment = database.clock_of(db)()
     cutoff = (moment - timedelta(minutes=grace_minutes)).astimezone(timezone.utc).isoformat(timespec="seconds")
     rows = db.execute(
         """select distinct o.recipient from outbox o

@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from .clock import Clock, stamp, system_clock
 from .errors import MailflowError
 
 BUSY_TIMEOUT_SECONDS = 30
@@ -144,6 +144,20 @@ def _bounces(db: sqlite_utils.Database) -> None:
     db["registrants"].add_column("bounced_at", str)
 
 
+@migrations(name="0013_timing")
+def _timing(db: sqlite_utils.Database) -> None:
+    # When the mail arrived in the mailbox (IMAP INTERNALDATE, a Maildir's delivery time): the time
+    # a mail is judged by, never its Date header. Null for mail recorded before this step: then
+    # recorded_at stands in.
+    db["messages"].add_column("arrived_at", str)
+    # Why a coordinator should look at a mail that is not a question (a registration after the
+    # window closed that may be for the next event): listed by `mailflow questions`, \Flagged.
+    db["messages"].add_column("attention", str)
+    # Mail that is pointless after this moment (an automatic release or reminder: the event's end)
+    # is cancelled instead of sent.
+    db["outbox"].add_column("expires_at", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.
@@ -190,17 +204,26 @@ def rows(db: sqlite_utils.Database, sql: str, params: list | tuple = ()) -> list
     return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def clock_of(db: sqlite_utils.Database) -> Clock:
+    """The clock this connection was opened with: the one "now" of everything that uses it."""
+    return db.mailflow_clock
 
 
-def open_database(path: Path | str) -> sqlite_utils.Database:
-    """Open (and create or upgrade) the database with WAL, foreign keys and a busy timeout."""
+def now(db: sqlite_utils.Database) -> str:
+    """The connection's clock as a stored timestamp."""
+    return stamp(db.mailflow_clock())
+
+
+def open_database(path: Path | str, clock: Clock = system_clock) -> sqlite_utils.Database:
+    """Open (and create or upgrade) the database with WAL, foreign keys and a busy timeout.
+
+    `clock` is the edge's choice of "now" (the demo's differs); it travels with the connection."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         db = sqlite_utils.Database(conn)
+        db.mailflow_clock = clock
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
         db.execute("PRAGMA foreign_keys = ON")
         db.enable_wal()

@@ -27,16 +27,17 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 
 from . import courier, database
 from .courier import InlineCourier, Item, ProcessCourier, Result, portable
+from .clock import stamp
 from .database import now
 from .errors import ConnectionFailed
-from .outbox import FAILED, GIVE_UP_AFTER, QUEUED, SENDING, SENT, Sender, SentCopies, retry_delay
+from .outbox import CANCELLED, FAILED, GIVE_UP_AFTER, QUEUED, SENDING, SENT, Sender, SentCopies, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def reconcile_interrupted(
                             ids, exc)
                 continue
         if found:
-            database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(), "error": None})
+            database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(db), "error": None})
             log.warning("%s interrupted while sending, but %s: not sent again", ids, found)
         else:
             database.update(db, "outbox", row["id"], {"state": QUEUED})
@@ -147,7 +148,6 @@ class Dispatch:
         addresses: Mapping[str, str],
         journal: SentJournal,
         sent_copies: Mapping[str, SentCopies] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         on_sent: Callable[[int], None] = lambda n: None,
         should_stop: Callable[[], bool] = lambda: False,
         enabled: bool = True,
@@ -161,7 +161,7 @@ class Dispatch:
         self.journal = journal
         self.sent_copies = sent_copies or {}
         self.on_sent = on_sent
-        self.moment = clock()
+        self.moment = database.clock_of(db)()   # the session's "now", for retries
         self.counts: dict = {SENT: 0, FAILED: 0, "deferred": 0, "errors": [], "more": False}
         self.courier: InlineCourier | ProcessCourier | None = None
         self.in_flight: dict[int, dict] = {}
@@ -187,6 +187,7 @@ class Dispatch:
             for result in results:
                 self._record(result)
             if self.claiming and not self.stopping:
+                self._expire()
                 claimed = self._claim()
         self._save_copies(minimum=COPY_BATCH)
         if self.courier is not None and self.courier.ended() and self.in_flight:
@@ -265,6 +266,15 @@ class Dispatch:
             [QUEUED, self.last_claimed, *usable, self.moment.isoformat(timespec="seconds"), limit],
         )
 
+    def _expire(self) -> None:
+        """Queued mail past its expiry (an automatic release or reminder whose event is over) is
+        cancelled, never sent."""
+        cursor = self.db.execute(
+            "update outbox set state = ?, error = ? where state = ? and expires_at <= ?",
+            [CANCELLED, "not sent: its event was over", QUEUED, stamp(self.moment)])
+        if cursor.rowcount:
+            log.warning("%s queued mails cancelled: their event is over", cursor.rowcount)
+
     def _claim(self) -> list[Item]:
         room = self.window - len(self.in_flight)
         budget = WINDOW_BYTES - sum(row["size"] for row in self.in_flight.values())
@@ -296,7 +306,7 @@ class Dispatch:
         row = self.in_flight.pop(result.outbox_id)
         ids = f"mailbox={row['mailbox']} outbox={result.outbox_id} message_id={row['message_id']}"
         if result.outcome == courier.SENT:
-            database.update(self.db, "outbox", result.outbox_id, {"state": SENT, "sent_at": now(), "error": None})
+            database.update(self.db, "outbox", result.outbox_id, {"state": SENT, "sent_at": now(self.db), "error": None})
             log.info("%s sent to %s", ids, row["recipient"])
             self.counts[SENT] += 1
             self.on_sent(1)
@@ -381,7 +391,6 @@ def sending(
     addresses: Mapping[str, str],
     sent_folders: Mapping[str, SentCopies] | None = None,
     sent_copies: Mapping[str, SentCopies] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     on_sent: Callable[[int], None] = lambda n: None,
     should_stop: Callable[[], bool] = lambda: False,
     wait: float | None = None,
@@ -403,7 +412,7 @@ def sending(
     try:
         reconcile_interrupted(db, journal, sent_folders)
         journal.clear()
-        dispatch = Dispatch(db, senders, addresses, journal, sent_copies, clock, on_sent, should_stop)
+        dispatch = Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop)
         try:
             yield dispatch
         finally:
@@ -422,10 +431,9 @@ def drain(
     on_sent: Callable[[int], None] = lambda n: None,
     sent_folders: Mapping[str, SentCopies] | None = None,
     sent_copies: Mapping[str, SentCopies] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     budget: float | None = None,
 ) -> dict:
     """Send everything that is due, in one session; counts by outcome (sent, failed, deferred)
     and, under "errors", why a mailbox's server could not be used."""
-    with sending(db, senders, addresses, sent_folders, sent_copies, clock, on_sent, should_stop) as dispatch:
+    with sending(db, senders, addresses, sent_folders, sent_copies, on_sent, should_stop) as dispatch:
         return dispatch.finish(budget)

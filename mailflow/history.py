@@ -41,7 +41,7 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
         "id": row["id"], "mailbox": row["mailbox"], "uid": row["uid"], "message_id": row["message_id"],
         "sender": row["sender"], "subject": row["subject"], "state": row["state"], "error": row["error"],
         "audience": row["audience"], "intent": row["intent"], "confidence": row["confidence"],
-        "answered": bool(row["answer"]), "reply_limited": row["reply_limited"],
+        "answered": bool(row["answer"]), "reply_limited": row["reply_limited"], "attention": row["attention"],
         "reasons": json.loads(row["reasons"] or "[]"),
         "registrant": {k: registrant[k] for k in ("id", "address", "status", "audience")} if registrant else None,
         "outbox": replies,
@@ -49,17 +49,20 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
 
 
 def open_questions(db: sqlite_utils.Database) -> list[dict]:
+    """Questions, and mails flagged for a coordinator's attention (a late registration that may be
+    for the next event), not yet closed."""
     return list(db.query(
-        """select id, mailbox, sender, subject, audience, processed_at from messages
-           where (intent = 'question' or asks = 1) and state = 'processed' and question_closed_at is null order by id"""
+        """select id, mailbox, sender, subject, audience, processed_at, attention from messages
+           where (intent = 'question' or asks = 1 or attention is not null) and state = 'processed'
+           and question_closed_at is null order by id"""
     ))
 
 
 def close_question(db: sqlite_utils.Database, ref: str) -> dict:
     row = find_message(db, ref)
-    if row["intent"] != "question" and not row.get("asks"):
+    if row["intent"] != "question" and not row.get("asks") and not row["attention"]:
         raise MailflowError(f"message {row['id']} is not a question (intent: {row['intent']})")
-    db["messages"].update(row["id"], {"question_closed_at": now()})
+    db["messages"].update(row["id"], {"question_closed_at": now(db)})
     return row
 
 

@@ -11,6 +11,7 @@ import logging
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +32,7 @@ FETCH_BATCH = 500
 class FetchedMail:
     uid: int
     raw: bytes
+    arrived: datetime | None = None   # when it reached the mailbox (INTERNALDATE), not its Date header
 
 
 class Mailbox(Protocol):
@@ -105,8 +107,10 @@ class ImapMailbox:
             self.pending = len(uids)
             for start in range(0, len(uids), FETCH_BATCH):
                 chunk = uids[start:start + FETCH_BATCH]
-                data = self.client.fetch(chunk, ["BODY.PEEK[]"])
-                yield [FetchedMail(uid, data[uid][b"BODY[]"]) for uid in chunk if uid in data]
+                self.client.normalise_times = False   # INTERNALDATE with its zone, not as naive local time
+                data = self.client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
+                yield [FetchedMail(uid, data[uid][b"BODY[]"], data[uid].get(b"INTERNALDATE"))
+                       for uid in chunk if uid in data]
         except (OSError, IMAPClientError) as exc:
             raise ConnectionFailed(f"mailbox {self.name}: IMAP fetch failed: {exc}") from None
 
@@ -139,17 +143,14 @@ class MaildirMailbox:
         self.path = path
         self.folder = str(path)
 
-    def _files(self) -> list[Path]:
-        files = [f for sub in ("new", "cur") for f in (self.path / sub).glob("*") if not f.name.startswith(".")]
-        return sorted(files, key=lambda f: f.name)
-
     def open(self) -> int:
         if not (self.path / "new").is_dir():
             raise ConnectionFailed(f"mailbox {self.name}: {self.path} is not a Maildir (no new/ folder)")
         return self.UIDVALIDITY
 
     def fetch_after(self, last_uid: int) -> Iterator[list[FetchedMail]]:
-        mails = [FetchedMail(uid, f.read_bytes()) for uid, f in enumerate(self._files(), start=1) if uid > last_uid]
+        mails = [FetchedMail(uid, f.read_bytes(), delivery_time(f))
+                 for uid, f in enumerate(maildir_files(self.path), start=1) if uid > last_uid]
         self.pending = len(mails)
         for start in range(0, len(mails), FETCH_BATCH):
             yield mails[start:start + FETCH_BATCH]
@@ -159,6 +160,26 @@ class MaildirMailbox:
 
     def close(self) -> None:
         pass
+
+
+def maildir_files(path: Path) -> list[Path]:
+    """A Maildir's mails in file-name order (delivery order); dotfiles are not mail."""
+    files = [f for sub in ("new", "cur") for f in (path / sub).glob("*") if not f.name.startswith(".")]
+    return sorted(files, key=lambda f: f.name)
+
+
+def delivery_time(path: Path) -> datetime:
+    """When a Maildir file was delivered: the epoch seconds its name starts with (the Maildir
+    convention, `1600064624.M1P1.host`), else the file's modification time."""
+    seconds, dot, _ = path.name.partition(".")
+    moment = int(seconds) if dot and seconds.isdigit() else path.stat().st_mtime
+    return datetime.fromtimestamp(moment, timezone.utc)
+
+
+def latest_delivery(maildirs: list[Path]) -> datetime | None:
+    """The last delivery time in these Maildirs (the demo's "as of")."""
+    times = [delivery_time(f) for path in maildirs for f in maildir_files(path)]
+    return max(times, default=None)
 
 
 class SentFolder:

@@ -19,12 +19,13 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import sqlite_utils
 
 from . import database
+from .clock import stamp
 from .database import now
 from .errors import MailflowError
 from .message import clean
@@ -63,7 +64,7 @@ def compose(
     message_id: str,
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
-    date: datetime | None = None,
+    date: datetime,
     auto_submitted: str = "auto-replied",
     attachments: tuple[Attachment, ...] = (),
 ) -> bytes:
@@ -87,7 +88,7 @@ def compose(
         ("From", _address(from_name, from_address)),
         ("To", _address(to_name, to_address)),
         ("Subject", _encoded(clean(subject, 900))),
-        ("Date", email.utils.format_datetime(date or datetime.now(timezone.utc))),
+        ("Date", email.utils.format_datetime(date)),
         ("Message-ID", clean(message_id)),
     ]
     if in_reply_to:
@@ -163,12 +164,12 @@ def _ascii_address(address: str) -> str:
 
 def compose_notice(
     *, from_name: str, from_address: str, to_name: str, to_address: str, subject: str, text: str,
-    message_id: str, original: bytes,
+    message_id: str, original: bytes, date: datetime,
 ) -> bytes:
     """A note to a coordinator with the original mail attached byte for byte (base64, as original.eml)."""
     return compose(
         from_name=from_name, from_address=from_address, to_name=to_name, to_address=to_address,
-        subject=subject, text=text, message_id=message_id, auto_submitted="auto-generated",
+        subject=subject, text=text, message_id=message_id, date=date, auto_submitted="auto-generated",
         attachments=(Attachment("original.eml", "application/octet-stream", original),),
     )
 
@@ -184,12 +185,15 @@ def enqueue(
     subject: str,
     source_message: int | None = None,
     registrant_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> None:
-    """Queue a mail once: the unique (source_message, kind) key makes a second call a no-op."""
+    """Queue a mail once: the unique (source_message, kind) key makes a second call a no-op.
+    A mail still queued at `expires_at` is cancelled, not sent (dispatch)."""
     database.insert(db, "outbox", {
         "message_id": message_id, "source_message": source_message, "kind": kind,
         "mailbox": mailbox, "registrant_id": registrant_id, "recipient": recipient,
-        "subject": subject, "raw": raw, "state": QUEUED, "attempts": 0, "created_at": now(),
+        "subject": subject, "raw": raw, "state": QUEUED, "attempts": 0, "created_at": now(db),
+        "expires_at": stamp(expires_at) if expires_at else None,
     }, ignore=True)
 
 

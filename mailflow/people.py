@@ -153,7 +153,7 @@ def _correct(
     with database.transaction(db):
         for row in _registrations(db, address, event_id):
             change = {"registrant_id": row["id"], "event_id": row["event_id"], "address": row["address"],
-                      "field": column, "old": row[column], "new": value, "by": by, "at": now()}
+                      "field": column, "old": row[column], "new": value, "by": by, "at": now(db)}
             change["changed"] = row[column] != value
             if change["changed"]:
                 db["registrants"].update(row["id"], {column: value, "updated_at": change["at"]})
@@ -290,7 +290,7 @@ def export_person(db: sqlite_utils.Database, address: str, include_raw: bool = F
     person = find_person(db, address)
     if not person.found:
         raise _unknown_person(db, person.address)
-    data: dict = {"address": person.address, "exported_at": now()}
+    data: dict = {"address": person.address, "exported_at": now(db)}
     registrants = _rows(db, "registrants", person.rows.get("registrants", ()), include_raw)
     for row in registrants:
         row["organisation"], row["country"] = organisation_of(row["address"]), country_name(row["address"])

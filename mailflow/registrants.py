@@ -21,7 +21,7 @@ def register(
     status: str = REGISTERED,
 ) -> dict:
     """Record interest; a known registrant keeps their record (a cancelled one is registered again)."""
-    stamp = now()
+    stamp = now(db)
     values = {"event_id": event_id, "address": address, "name": name, "audience": audience,
               "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp}
     new_id = database.insert(db, "registrants", values, ignore=True)   # unique (event_id, address)
@@ -35,7 +35,7 @@ def register(
     if name and not existing["name"]:
         changes["name"] = name
     if changes:
-        db["registrants"].update(existing["id"], {**changes, "updated_at": now()})
+        db["registrants"].update(existing["id"], {**changes, "updated_at": now(db)})
         existing.update(changes)
     return existing
 
@@ -43,7 +43,7 @@ def register(
 def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
     existing = find(db, event_id, address)
     if existing and existing["status"] != CANCELLED:
-        db["registrants"].update(existing["id"], {"status": CANCELLED, "updated_at": now()})
+        db["registrants"].update(existing["id"], {"status": CANCELLED, "updated_at": now(db)})
         existing["status"] = CANCELLED
     return existing
 
@@ -54,7 +54,7 @@ ACTIVE = (REGISTERED, PENDING, APPROVED)
 def mark_undeliverable(db: sqlite_utils.Database, address: str) -> int:
     """A bounce names this address: no more mail to it, for any event, whatever the active status
     (which is kept, to return to when they write again). A cancelled registrant stays cancelled."""
-    stamp = now()
+    stamp = now(db)
     marks = ",".join("?" * len(ACTIVE))
     return db.execute(
         f"update registrants set status_before_bounce = status, status = ?, bounced_at = ?, updated_at = ? "
@@ -66,7 +66,7 @@ def reactivate(db: sqlite_utils.Database, address: str) -> int:
     """They wrote from a bounced address: back to the status they had (registered when unknown)."""
     return db.execute(
         "update registrants set status = coalesce(status_before_bounce, ?), status_before_bounce = null, "
-        "updated_at = ? where address = ? and status = ?", [REGISTERED, now(), address.lower(), BOUNCED],
+        "updated_at = ? where address = ? and status = ?", [REGISTERED, now(db), address.lower(), BOUNCED],
     ).rowcount
 
 
@@ -86,7 +86,7 @@ def approve(
     approved = []
     with database.transaction(db):
         for row in database.rows(db, f"select id, address, status from registrants where {where} order by id", args):
-            stamp = now()
+            stamp = now(db)
             database.update(db, "registrants", row["id"], {"status": APPROVED, "updated_at": stamp})
             database.insert(db, "corrections", {"registrant_id": row["id"], "field": "status", "old": row["status"],
                                                 "new": APPROVED, "by": by, "at": stamp})

@@ -114,7 +114,7 @@ def save(db: sqlite_utils.Database, release: Release, source: str) -> Release:
     db["releases"].insert({
         "event_id": release.event_id, "kind": release.kind, "version": release.version, "text": release.text,
         "link": release.link, "attachment_name": release.attachment_name, "attachment": release.attachment,
-        "content_hash": release.content_hash, "source": source, "created_at": now(),
+        "content_hash": release.content_hash, "source": source, "created_at": now(db),
     })
     saved = latest(db, release.event_id, release.kind)
     assert saved is not None
@@ -123,9 +123,12 @@ def save(db: sqlite_utils.Database, release: Release, source: str) -> Release:
 
 
 def sync_from_rules(db: sqlite_utils.Database, rules: Rules, moment: datetime) -> list[Release]:
-    """Releases rules.yaml declares (released: true, or send_at reached) become versioned records."""
+    """Releases rules.yaml declares (released: true, or send_at reached) become versioned records,
+    for events not over at `moment`."""
     created = []
     for event in rules.events:
+        if event.over(moment):
+            continue
         agenda, access = event.releases.agenda, event.releases.access
         wanted = []
         if agenda.released or (agenda.send_at and event.zoned(agenda.send_at) <= moment):
@@ -219,10 +222,10 @@ def times_context(event: Event, address: str) -> dict[str, str]:
 
 
 def render_delivery(
-    rules: Rules, replies: Replies, release: Release | None, delivery: Delivery, *,
+    rules: Rules, replies: Replies, release: Release | None, delivery: Delivery, *, moment: datetime,
     previous: Release | None = None, reminder: str = "", access: Release | None = None,
 ) -> dict[str, Any]:
-    """Subject, text and attachments of one release or reminder mail."""
+    """Subject, text and attachments of one release or reminder mail, made at `moment`."""
     registrant = delivery.registrant
     event = event_by_id(rules, registrant["event_id"])
     audience = registrant["audience"] or rules.audiences[0]
@@ -248,7 +251,7 @@ def render_delivery(
         content_type = mimetypes.guess_type(release.attachment_name or "")[0] or "application/octet-stream"
         attachments.append(Attachment(release.attachment_name or "agenda", content_type, release.attachment))
     if delivery.template_kind in (ACCESS, REMINDER):
-        ics = event_calendar(event, box.address, access_release.link if access_release else None)
+        ics = event_calendar(event, box.address, access_release.link if access_release else None, moment)
         attachments.append(Attachment("invitation.ics", "text/calendar", ics, (("method", "PUBLISH"),)))
     return {"mailbox": mailbox, "box": box, "subject": rendered.subject, "text": rendered.text,
             "attachments": tuple(attachments)}
@@ -279,27 +282,32 @@ def _agenda_context(release: Release, previous: Release | None) -> dict[str, Any
             "changes": changes}
 
 
-def _queue(db: sqlite_utils.Database, kind: str, delivery: Delivery, mail: dict) -> None:
+def _queue(db: sqlite_utils.Database, kind: str, delivery: Delivery, mail: dict, expires: datetime | None) -> None:
     box = mail["box"]
     message_id = outbox.new_message_id(box.address)
     raw = outbox.compose(
         from_name=box.coordinator, from_address=box.address, to_name=delivery.registrant["name"] or "",
         to_address=delivery.registrant["address"], subject=mail["subject"], text=mail["text"],
-        message_id=message_id, auto_submitted="auto-generated", attachments=mail["attachments"],
+        message_id=message_id, date=database.clock_of(db)(), auto_submitted="auto-generated",
+        attachments=mail["attachments"],
     )
     outbox.enqueue(db, raw=raw, message_id=message_id, kind=kind, mailbox=mail["mailbox"],
                    recipient=delivery.registrant["address"], subject=mail["subject"],
-                   registrant_id=delivery.registrant["id"])
+                   registrant_id=delivery.registrant["id"], expires_at=expires)
 
 
 def fan_out(
     db: sqlite_utils.Database, rules: Rules, replies: Replies, release: Release,
-    progress: Callable[[int], None] = lambda n: None,
+    progress: Callable[[int], None] = lambda n: None, expires: datetime | None = None,
 ) -> int:
-    """Queue this release for everyone eligible who does not have it yet; returns how many were queued."""
+    """Queue this release for everyone eligible who does not have it yet; returns how many were queued.
+
+    `expires`: what is still unsent then is cancelled (the daemon's automatic fan-out passes the
+    event's end; a coordinator's `mailflow release` passes nothing, so it goes out even after)."""
     deliveries = plan(db, rules, release)
     previous_versions: dict[int, Release | None] = {}
     access = latest(db, release.event_id, ACCESS) if release.kind == AGENDA else None
+    moment = database.clock_of(db)()
     queued = 0
     for start in range(0, len(deliveries), FAN_OUT_BATCH):
         with database.transaction(db):
@@ -309,9 +317,9 @@ def fan_out(
                     if delivery.previous_version not in previous_versions:
                         previous_versions[delivery.previous_version] = _version(db, release, delivery.previous_version)
                     previous = previous_versions[delivery.previous_version]
-                mail = render_delivery(rules, replies, release, delivery, previous=previous,
+                mail = render_delivery(rules, replies, release, delivery, moment=moment, previous=previous,
                                        access=access if _may_have_access(rules, delivery) else None)
-                _queue(db, release.outbox_kind, delivery, mail)
+                _queue(db, release.outbox_kind, delivery, mail, expires)
                 queued += 1
         progress(min(FAN_OUT_BATCH, len(deliveries) - start))
     if queued:
@@ -337,14 +345,17 @@ def fan_out_all(
 ) -> int:
     """Every pass: releases from rules.yaml, then what is missing for late or newly approved registrants.
 
-    `progress` is called after each committed batch (the worker sends meanwhile)."""
+    Nothing for an event that is over at `moment`, and what this queues is cancelled if it is still
+    unsent when the event ends. `progress` is called after each committed batch (the worker sends meanwhile)."""
     sync_from_rules(db, rules, moment)
     queued = 0
     for event in rules.events:
+        if event.over(moment):
+            continue
         for kind in (AGENDA, ACCESS):
             release = latest(db, event.id, kind)
             if release is not None:
-                queued += fan_out(db, rules, replies, release, progress)
+                queued += fan_out(db, rules, replies, release, progress, expires=event.ends_at)
     return queued + run_due_reminders(db, rules, replies, moment)
 
 
@@ -357,7 +368,8 @@ def preview(db: sqlite_utils.Database, rules: Rules, replies: Replies, release: 
         key = f"{delivery.template_kind}/{delivery.registrant['audience']}"
         if key not in samples:
             previous = _version(db, release, delivery.previous_version) if delivery.previous_version else None
-            mail = render_delivery(rules, replies, release, delivery, previous=previous)
+            mail = render_delivery(rules, replies, release, delivery, moment=database.clock_of(db)(),
+                                   previous=previous)
             samples[key] = {"to": delivery.registrant["address"], "subject": mail["subject"], "text": mail["text"],
                             "attachments": [a.filename for a in mail["attachments"]]}
     excluded = list(db.query(
@@ -397,13 +409,13 @@ def run_due_reminders(db: sqlite_utils.Database, rules: Rules, replies: Replies,
         if event is None:
             continue
         if moment > event.ends_at:
-            db["scheduled"].update(row["id"], {"state": "skipped", "done_at": now(),
+            db["scheduled"].update(row["id"], {"state": "skipped", "done_at": now(db),
                                                "note": "the event was over when the reminder came due"})
             log.warning("event=%s %s skipped: the event is over", event.id, row["name"])
             continue
         with database.transaction(db):
             queued += _send_reminder(db, rules, replies, event, row["name"])
-            db["scheduled"].update(row["id"], {"state": "done", "done_at": now()})
+            db["scheduled"].update(row["id"], {"state": "done", "done_at": now(db)})
         log.info("event=%s %s queued", event.id, row["name"])
     return queued
 
@@ -417,9 +429,9 @@ def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, ev
                                        "order by id", [event.id, *ACTIVE]) if not is_held(r["address"], waiting)]
     for registrant in registrants:
         delivery = Delivery(registrant, REMINDER)
-        mail = render_delivery(rules, replies, None, delivery, reminder=_spoken(before),
+        mail = render_delivery(rules, replies, None, delivery, moment=database.clock_of(db)(), reminder=_spoken(before),
                                access=access if _may_have_access(rules, delivery) else None)
-        _queue(db, name, delivery, mail)
+        _queue(db, name, delivery, mail, event.ends_at)
     return len(registrants)
 
 

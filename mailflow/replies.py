@@ -10,6 +10,7 @@ import difflib
 import re
 import traceback
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,7 @@ def registrant_context(display_name: str, address: str) -> dict[str, str]:
 
 def event_context(event: Event) -> dict[str, Any]:
     start, end = event.starts_at, event.ends_at
+    closes = event.registration_closes_at
     return {
         "id": event.id,
         "title": event.title,
@@ -142,15 +144,23 @@ def event_context(event: Event) -> dict[str, Any]:
         "start": start.strftime("%H:%M"),
         "end": end.strftime("%H:%M"),
         "zone_abbreviation": start.tzname() or event.timezone,
+        "registration_closes": f"{closes:%-d %B %Y, %H:%M} {closes.tzname()}",
+        "registration_closes_de": f"{closes.day}. {GERMAN_MONTHS[closes.month - 1]} {closes.year}, "
+                                  f"{closes:%H:%M} Uhr {closes.tzname()}",
     }
 
 
 def reply_context(
-    rules: Rules, event: Event, mailbox: str, name: str, address: str, subject: str
+    rules: Rules, event: Event, mailbox: str, name: str, address: str, subject: str, *, now: datetime,
+    next_event: Event | None = None, in_time: bool = True,
 ) -> dict[str, Any]:
+    """The variables of a reply written at `now`: `event.over` says whether the event is over by
+    then; `next_event` (or none) and `registration.in_time` serve the registration-closed reply."""
     box = rules.mailboxes[mailbox]
     return {
-        "event": event_context(event),
+        "event": {**event_context(event), "over": event.over(now)},
+        "next_event": event_context(next_event) if next_event else None,
+        "registration": {"in_time": in_time},
         "registrant": registrant_context(name, address),
         "coordinator": {"name": box.coordinator, "address": box.address},
         "message": {"subject": subject},
@@ -158,8 +168,12 @@ def reply_context(
 
 
 def sample_context(rules: Rules, mailbox: str) -> dict[str, Any]:
+    """Every variable a reply may use; the registration-closed branches that name a next event
+    and a late mail are the ones filled in."""
+    event = rules.events[0]
     return reply_context(
-        rules, rules.events[0], mailbox, "Nino Beridze", "nino.beridze@tbilisi.example", "Participation"
+        rules, event, mailbox, "Nino Beridze", "nino.beridze@tbilisi.example", "Participation",
+        now=event.starts_at, next_event=rules.events[-1], in_time=False,
     )
 
 

@@ -13,7 +13,7 @@ Only mails that are done are purged (`processed` or `quarantined`); a mail
 still `recorded` waits for the worker. A quarantined mail was never parsed and
 so has no event_id: it counts for the event the worker would have chosen by
 date (`events.match_event` without a parsed mail): the only event, else the
-first one that had not ended when the mail was recorded, else the last one.
+first one that had not ended when the mail arrived (recorded, for older rows), else the last one.
 Mails of an event no longer in rules.yaml are kept (its end is unknown).
 
 The purge turns SQLite's secure_delete on for its own statements (freed bytes
@@ -73,7 +73,7 @@ def plan(db: sqlite_utils.Database, rules: Rules, now: datetime) -> list[EventRe
                                            due=keep_until is not None and keep_until < now)
     marks = ", ".join("?" * len(DONE_STATES))
     for message_id, event_id, state, recorded_at in db.execute(
-        f"select id, event_id, state, recorded_at from messages where raw is not null and state in ({marks}) "
+        f"select id, event_id, state, coalesce(arrived_at, recorded_at) from messages where raw is not null and state in ({marks}) "
         "order by id", list(DONE_STATES),
     ).fetchall():
         entry = _entry(entries, rules, event_id, recorded_at)
@@ -81,7 +81,7 @@ def plan(db: sqlite_utils.Database, rules: Rules, now: datetime) -> list[EventRe
         entry.quarantined += state == "quarantined"
     if PURGED_AT in db["messages"].columns_dict:
         for event_id, recorded_at in db.execute(
-            f"select event_id, recorded_at from messages where [{PURGED_AT}] is not null"
+            f"select event_id, coalesce(arrived_at, recorded_at) from messages where [{PURGED_AT}] is not null"
         ).fetchall():
             _entry(entries, rules, event_id, recorded_at).purged_before += 1
     return list(entries.values())
@@ -111,7 +111,7 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
             due = [entry for entry in entries if entry.due and entry.count]
             if due and PURGED_AT not in db["messages"].columns_dict:
                 db["messages"].add_column(PURGED_AT, str)
-            at = stamp()
+            at = stamp(db)
             for entry in due:
                 db.execute(f"update messages set raw = null, [{PURGED_AT}] = ? "
                            "where id in (select value from json_each(?))", [at, json.dumps(entry.message_ids)])
@@ -153,7 +153,8 @@ def purged_count(entries: Iterable[EventRetention]) -> int:
 
 
 def event_for_unparsed(rules: Rules, recorded_at: str | None) -> Event:
-    """The event of a mail that was never parsed: match_event's choice by date, with the time it was recorded."""
+    """The event of a mail that was never parsed: match_event's choice by date, with the time it arrived
+    (or, recorded before arrival times were kept, the time it was recorded)."""
     if len(rules.events) == 1:
         return rules.events[0]
     try:

@@ -10,21 +10,23 @@ import difflib
 import re
 import types
 import typing
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import RulesError, RulesProblem
 
 INTENTS = ("interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other")
 ANSWERABLE_INTENTS = ("interest", "question", "cancellation", "other")
-# Reply kinds besides the intents: a registration that also asks gets its own template when one is set.
+# Reply kinds besides the intents: a registration that also asks gets its own template when one is set;
+# replies.registration_closed answers a registration after the window.
 INTEREST_WITH_QUESTION = "interest_question"
-REPLY_KINDS = (*ANSWERABLE_INTENTS, INTEREST_WITH_QUESTION)
+REGISTRATION_CLOSED = "registration_closed"
+REPLY_KINDS = (*ANSWERABLE_INTENTS, INTEREST_WITH_QUESTION, REGISTRATION_CLOSED)
 Intent = Literal["interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other"]
 
 
@@ -157,6 +159,25 @@ class EventReleases(_Strict):
     access: AccessRelease = AccessRelease()
 
 
+class RegistrationWindow(_Strict):
+    """When mails may register for the event, in the event's zone: a date alone opens at the start
+    of that day and closes at its end. Without `closes`, registration closes when the event ends."""
+
+    opens: datetime | date | None = None
+    closes: datetime | date | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "RegistrationWindow":
+        def naive(value: datetime | date, end_of_day: bool) -> datetime:
+            if isinstance(value, datetime):
+                return value.replace(tzinfo=None)
+            return datetime.combine(value + timedelta(days=1) if end_of_day else value, time())
+        if self.opens is not None and self.closes is not None and \
+                naive(self.opens, False) >= naive(self.closes, True):
+            raise ValueError("registration.closes must come after registration.opens")
+        return self
+
+
 class Event(_Strict):
     id: str
     title: str
@@ -168,6 +189,7 @@ class Event(_Strict):
     keywords: list[str] = []
     releases: EventReleases = EventReleases()
     reminders: list[Reminder] = []
+    registration: RegistrationWindow = RegistrationWindow()
 
     @field_validator("timezone")
     @classmethod
@@ -194,6 +216,33 @@ class Event(_Strict):
     @property
     def ends_at(self) -> datetime:
         return self.zoned(self.end)
+
+    def _moment(self, value: datetime | date, end_of_day: bool) -> datetime:
+        if isinstance(value, datetime):
+            return self.zoned(value)
+        day = value + timedelta(days=1) if end_of_day else value
+        return self.zoned(datetime.combine(day, time()))
+
+    @property
+    def registration_opens_at(self) -> datetime | None:
+        opens = self.registration.opens
+        return None if opens is None else self._moment(opens, end_of_day=False)
+
+    @property
+    def registration_closes_at(self) -> datetime:
+        """The first moment registration is closed (a date alone: midnight after that day)."""
+        closes = self.registration.closes
+        return self.ends_at if closes is None else self._moment(closes, end_of_day=True)
+
+    def registration_open(self, moment: datetime) -> bool:
+        opens = self.registration_opens_at
+        return (opens is None or opens <= moment) and moment < self.registration_closes_at
+
+    def registration_closed(self, moment: datetime) -> bool:
+        return moment >= self.registration_closes_at
+
+    def over(self, moment: datetime) -> bool:
+        return moment >= self.ends_at
 
 
 class AudienceEvidence(_Strict):
@@ -263,6 +312,7 @@ class Rules(_Strict):
     replies: dict[str, dict[str, str]] = {}
     limits: Limits = Limits()
     source: Path = Field(default=Path("rules.yaml"), exclude=True)
+    _lines: dict[tuple, int] = PrivateAttr(default_factory=dict)
 
     @field_validator("replies")
     @classmethod
@@ -273,7 +323,8 @@ class Rules(_Strict):
                     raise ValueError(f"{intent!r} mail is automatic and is never answered; remove it")
                 raise ValueError(
                     f"unknown intent {intent!r}{_did_you_mean(intent, REPLY_KINDS)}"
-                    f"; answerable intents are {', '.join(REPLY_KINDS)}"
+                    f"; answerable intents are {', '.join(ANSWERABLE_INTENTS)}; {INTEREST_WITH_QUESTION} answers "
+                    f"a registration that also asks, {REGISTRATION_CLOSED} one that came too late"
                 )
         return value
 
@@ -295,6 +346,10 @@ class Rules(_Strict):
                             f"known: {', '.join(sorted(known))}"
                         )
         return self
+
+    def line_of(self, *key: str | int) -> int | None:
+        """The line in rules.yaml of a key path ('events', 0, 'end'), or of its nearest parent."""
+        return _line_for(self._lines, key)
 
     @property
     def audiences(self) -> list[str]:
@@ -375,7 +430,23 @@ def parse_rules(text: str, path: Path) -> Rules:
         rules = Rules.model_validate({**data, "source": path.resolve()})
     except ValidationError as exc:
         raise RulesError([_problem(path, lines, err) for err in exc.errors()]) from None
+    rules._lines = lines
+    missing = _missing_closed_replies(rules, path)
+    if missing:
+        raise RulesError(missing)
     return rules
+
+
+def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:
+    """Every audience that is answered for its registrations needs the reply for late ones."""
+    closed = rules.replies.get(REGISTRATION_CLOSED, {})
+    return [
+        RulesProblem(path, rules.line_of("replies", "interest", audience),
+                     f"replies.{REGISTRATION_CLOSED}.{audience} is missing: a registration that arrives after "
+                     "the registration window closed gets this reply instead",
+                     f"add under replies:  {REGISTRATION_CLOSED}: {{{audience}: {REGISTRATION_CLOSED}_{audience}.txt}}")
+        for audience in rules.replies.get("interest", {}) if audience not in closed
+    ]
 
 
 def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
@@ -463,6 +534,8 @@ def _type_hint(kind: str) -> str:
         "model_type": "write a mapping of 'key: value' lines, indented below this key",
         "datetime_from_date_parsing": "write a date and time like 2020-10-07T13:00",
         "datetime_parsing": "write a date and time like 2020-10-07T13:00",
+        "date_from_datetime_parsing": "write a date like 2020-10-01 or a date and time like 2020-10-01T18:00",
+        "date_parsing": "write a date like 2020-10-01 or a date and time like 2020-10-01T18:00",
         "too_short": "add at least one entry",
     }.get(kind, "")
 

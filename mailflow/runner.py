@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime, timezone
 import threading
 import time
 from pathlib import Path
@@ -156,7 +155,7 @@ class Daemon:
 
     def purge(self) -> None:
         """Retention: raw mail bodies go `keep_raw_mail_days_after_event` days after the event."""
-        purged = purge_raw_mail(self.worker.db, self.rules, datetime.now(timezone.utc))
+        purged = purge_raw_mail(self.worker.db, self.rules, self.worker.clock())
         if purged:
             log.info("retention: raw text of %s mails purged", purged)
 
@@ -167,7 +166,7 @@ class Daemon:
         changed = {k: v for k, v in self.states.items() if self._saved_states.get(k) != v}
         for mailbox, state in changed.items():
             self.worker.db.execute(
-                "update sync_state set connection = ?, connection_at = ? where mailbox = ?", [state, now(), mailbox]
+                "update sync_state set connection = ?, connection_at = ? where mailbox = ?", [state, now(self.worker.db), mailbox]
             )
             self._saved_states[mailbox] = state
 

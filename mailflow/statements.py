@@ -85,6 +85,12 @@ _HEDGES = [
     r"možda", r"mozda", r"ako", r"pre nego", r"prije nego", r"можда", r"ако", r"можеби", r"може би",
     r"ndoshta", r"nëse", r"nese", r"para se", r"poate", r"dacă", r"daca", r"înainte", r"inainte",
     r"bəlkə", r"əgər", r"միգուցե", r"գուցե", r"եթե", r"შეიძლება", r"თუ", r"იქნებ",
+    # "before we register"
+    r"прежде чем", r"до того как", r"перш ніж", r"перед тим", r"пред да", r"преди да", r"пре него",
+    r"прије него", r"përpara se", r"înainte să", r"înainte de a", r"մինչ", r"մինչև", r"სანამ", r"əvvəl",
+    # "we will decide who takes part"
+    r"decide\w*", r"entscheid\w*", r"решим", r"решить", r"виріш\w*", r"odluč\w*", r"odluc\w*", r"одлуч\w*",
+    r"vendos\w*", r"decid\w*", r"որոշ\w*", r"გადავწყვ\w*", r"გადაწყვ\w*", r"qərar\w*",
 ]
 # A please makes a question a request ("could you please register me?").
 _PLEASE = [

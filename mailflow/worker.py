@@ -18,21 +18,22 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import sqlite_utils
 
 from . import bounces, database, dispatch, outbox, registrants, releases
+from .clock import Clock, parse_stamp, stamp
 from .classify import AUTOMATIC_INTENTS, Classification, classify
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
-from .events import match_event
+from .events import Timing, judge
 from .mailbox import Mailbox
 from .message import IncomingMessage, clean, message_id_of, message_key, parse_message
 from .outbox import Sender
 from .replies import Replies, TemplateProblem, reply_context
-from .rules import INTEREST_WITH_QUESTION, Rules
+from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Rules
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,12 @@ class Reply(NamedTuple):
     message_id: str
     raw: bytes
     subject: str
+    kind: str          # the key in rules.replies: the intent, or registration_closed
 
 
-# What read() found: the parsed mail, its classification and the reply the rules would send
-# (or why it could not be rendered), or why the mail could not be read.
-Reading = tuple[IncomingMessage, Classification, Reply | Exception | None] | Exception
+# What read() found: the parsed mail, its classification, what the time allows for it (events.judge)
+# and the reply the rules would send (or why it could not be rendered), or why the mail could not be read.
+Reading = tuple[IncomingMessage, Classification, Timing, Reply | Exception | None] | Exception
 
 
 @dataclass
@@ -74,11 +76,9 @@ class Worker:
         db: sqlite_utils.Database,
         mailboxes: Mapping[str, Mailbox],
         senders: Mapping[str, Sender],
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         sent_folders: Mapping[str, outbox.SentCopies] | None = None,
         progress: Callable[[str, int, int], None] = lambda phase, done, total: None,
     ):
-        self.clock = clock
         self.progress = progress   # (phase, done, total) for a progress bar on a first, large sync
         self.sent_folders = dict(sent_folders or {})
         self.rules = rules
@@ -87,6 +87,15 @@ class Worker:
         self.senders = senders
         self.replies = Replies(rules.templates_path)
         self.stop_requested = False
+
+    @property
+    def clock(self) -> Clock:
+        """The database connection's clock (open_database): one "now" for the worker and its records."""
+        return database.clock_of(self.db)
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:   # tests about dates set the time
+        self.db.mailflow_clock = clock
 
     def run_once(self, send_budget: float | None = None) -> PassReport:
         """One pass; with `send_budget` (seconds) it stops claiming mail to send after that long."""
@@ -112,7 +121,7 @@ class Worker:
         addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
         copies = {name: folder for name, folder in self.sent_folders.items()
                   if self.rules.mailboxes[name].sent_copy == "append"}
-        return dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies, self.clock, **options)
+        return dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies, **options)
 
     def _receive(self, report: PassReport, sending: dispatch.Dispatch) -> None:
         opened: dict[str, int] = {}
@@ -157,7 +166,7 @@ class Worker:
             self.progress(f"fetching {name}", fetched, getattr(mailbox, "pending", fetched))
             with database.transaction(self.db):
                 for mail in batch:
-                    recorded += self._record(name, uidvalidity, mail.uid, mail.raw)
+                    recorded += self._record(name, uidvalidity, mail.uid, mail.raw, mail.arrived)
                 last_uid = max([last_uid, *(m.uid for m in batch)])
                 self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
             if self.stop_requested:
@@ -165,14 +174,16 @@ class Worker:
         self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
         return recorded
 
-    def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes) -> int:
+    def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes, arrived: datetime | None) -> int:
         message_id = message_id_of(raw)
+        recorded_at = now(self.db)
         key = message_key(raw, message_id)
         # Insert first: the unique (mailbox, key) turns a mail seen before into a no-op, and only
         # then (re-scan, UIDVALIDITY change) is the known row looked up.
         if database.insert(self.db, "messages", {
             "mailbox": mailbox, "key": key, "uidvalidity": uidvalidity, "uid": uid,
-            "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": now(),
+            "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": recorded_at,
+            "arrived_at": stamp(arrived) if arrived else recorded_at,
         }, ignore=True):
             log.info("mailbox=%s uid=%s message_id=%s recorded", mailbox, uid, message_id)
             return 1
@@ -190,7 +201,7 @@ class Worker:
 
     def _save_sync_state(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
         self.db["sync_state"].upsert(
-            {"mailbox": mailbox, "folder": folder, "uidvalidity": uidvalidity, "last_uid": last_uid, "last_sync": now()},
+            {"mailbox": mailbox, "folder": folder, "uidvalidity": uidvalidity, "last_uid": last_uid, "last_sync": now(self.db)},
             pk=("mailbox", "folder"),
         )
 
@@ -210,7 +221,8 @@ class Worker:
         done = 0
         for batch in _batches(waiting, PROCESS_BATCH, PROCESS_BATCH_BYTES):
             marks = ",".join("?" * len(batch))
-            rows = database.rows(self.db, f"select id, mailbox, key, uid, message_id, raw from messages "
+            rows = database.rows(self.db, f"select id, mailbox, key, uid, message_id, raw, "
+                                          f"coalesce(arrived_at, recorded_at) as arrived_at from messages "
                                           f"where id in ({marks}) and state = ? order by id", [*batch, RECORDED])
             readings = self.read(rows)
             with database.transaction(self.db):
@@ -237,50 +249,56 @@ class Worker:
             after_batch()
 
     def read(self, rows: list[dict]) -> list[Reading]:
-        """Parse, classify and render the replies of a batch, one step over the whole batch at a
-        time: no writes. A mail whose step fails carries the exception instead, for settle() to
-        handle that mail alone."""
+        """Parse, classify, judge by the time and render the replies of a batch, one step over the
+        whole batch at a time: no writes. A mail whose step fails carries the exception instead,
+        for settle() to handle that mail alone. The batch is judged at one moment, `now`."""
+        moment = self.clock()
         parsed = [_attempt(parse_message, row["raw"], self.rules.limits) for row in rows]
-        classified = [m if isinstance(m, Exception) else _attempt(self._classified, m, row["mailbox"])
+        classified = [m if isinstance(m, Exception) else _attempt(self._classified, m, row, moment)
                       for row, m in zip(rows, parsed)]
-        return [c if isinstance(c, Exception) else self._with_reply(*c) for c in classified]
+        return [c if isinstance(c, Exception) else self._with_reply(*c, moment) for c in classified]
 
-    def _classified(self, incoming: IncomingMessage, mailbox: str) -> tuple[IncomingMessage, Classification]:
-        return incoming, classify(incoming, mailbox, self.rules, self._our_ids(incoming))
+    def _classified(self, incoming: IncomingMessage, row: dict,
+                    moment: datetime) -> tuple[IncomingMessage, Classification, Timing]:
+        verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+        # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
+        timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment)
+        return incoming, dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons)), timing
 
-    def _with_reply(self, incoming: IncomingMessage, verdict: Classification) -> Reading:
+    def _with_reply(self, incoming: IncomingMessage, verdict: Classification, timing: Timing,
+                    moment: datetime) -> Reading:
         # A reply that fails to render is kept as its exception: it matters only if the reply
         # limit, decided in settle(), still lets the mail be answered.
-        reply = _attempt(self._reply, incoming, verdict) if verdict.answer and incoming.sender else None
-        return incoming, verdict, reply
+        reply = _attempt(self._reply, incoming, verdict, timing, moment) if verdict.answer and incoming.sender else None
+        return incoming, verdict, timing, reply
 
     def settle(self, row: dict, reading: Reading) -> str:
         """Record what read() found and queue the reply, in one savepoint; returns the new state."""
         ids = f"mailbox={row['mailbox']} uid={row['uid']} message_id={row['message_id']}"
         if isinstance(reading, MessageError):
             database.update(self.db, "messages", row["id"],
-                            {"state": QUARANTINED, "error": str(reading), "processed_at": now()})
+                            {"state": QUARANTINED, "error": str(reading), "processed_at": now(self.db)})
             log.warning("%s quarantined: %s", ids, reading)
             return QUARANTINED
         try:
             if isinstance(reading, Exception):
                 raise reading
-            incoming, verdict, reply = reading
+            incoming, verdict, timing, reply = reading
             limited = self._reply_limit(incoming, row["mailbox"], verdict)
             if limited:
                 verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
             elif isinstance(reply, Exception):
                 raise reply
             with database.transaction(self.db):
-                registrant_id = self._apply(row, incoming, verdict, reply)
+                registrant_id = self._apply(row, incoming, verdict, timing, reply)
                 database.update(self.db, "messages", row["id"], {
                     "state": PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
                     "audience": verdict.audience, "intent": verdict.intent, "answer": int(verdict.answer),
                     "confidence": verdict.confidence, "asks": int(verdict.asks),
                     "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
-                    "event_id": match_event(self.rules, incoming).id, "registrant_id": registrant_id,
-                    "reply_limited": limited or None,
-                    "processed_at": now(), "error": None,
+                    "event_id": timing.event.id, "registrant_id": registrant_id,
+                    "reply_limited": limited or None, "attention": timing.attention,
+                    "processed_at": now(self.db), "error": None,
                 })
         except TemplateProblem as exc:
             # A broken template is the coordinators' to fix; the mail waits in `recorded`.
@@ -292,7 +310,7 @@ class Worker:
             log.exception("%s quarantined: processing failed", ids)
             database.update(self.db, "messages", row["id"], {
                 "state": QUARANTINED, "error": f"processing failed: {type(exc).__name__}: {clean(exc, 300)}",
-                "processed_at": now(),
+                "processed_at": now(self.db),
             })
             return QUARANTINED
         log.info(
@@ -335,12 +353,13 @@ class Worker:
                           f"at most one every {days:g} days)")
         return reason
 
-    def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification, reply: Reply | None) -> int | None:
-        event = match_event(self.rules, incoming)
+    def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification, timing: Timing,
+               reply: Reply | None) -> int | None:
+        event = timing.event
         registrant = None
         if incoming.sender and verdict.intent not in AUTOMATIC_INTENTS:
             bounces.wrote_again(self.db, incoming.sender, incoming.message_id)
-        if incoming.sender and verdict.intent == "interest":
+        if incoming.sender and verdict.intent == "interest" and timing.register:
             status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
             registrant = registrants.register(
                 self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience, row["id"], status
@@ -353,30 +372,31 @@ class Worker:
             self._queue_notice(row, incoming, verdict)
         if verdict.answer and reply:   # (the reply limit may have said no since read())
             outbox.enqueue(
-                self.db, raw=reply.raw, message_id=reply.message_id, kind=f"reply:{verdict.intent}",
+                self.db, raw=reply.raw, message_id=reply.message_id, kind=f"reply:{reply.kind}",
                 mailbox=reply.mailbox, recipient=outbox.envelope_address(incoming.sender), subject=reply.subject,
                 source_message=row["id"], registrant_id=registrant["id"] if registrant else None,
             )
         return registrant["id"] if registrant else None
 
-    def _reply(self, incoming: IncomingMessage, verdict: Classification) -> Reply:
-        template = self.rules.replies[verdict.intent][verdict.audience]
-        if verdict.intent == "interest" and verdict.asks:
+    def _reply(self, incoming: IncomingMessage, verdict: Classification, timing: Timing, moment: datetime) -> Reply:
+        kind = REGISTRATION_CLOSED if timing.closed_reply else verdict.intent
+        template = self.rules.replies[kind][verdict.audience]
+        if kind == "interest" and verdict.asks:
             template = self.rules.replies.get(INTEREST_WITH_QUESTION, {}).get(verdict.audience, template)
         # The reply comes from the coordinator of the audience the evidence chose.
         from_box = self.rules.mailbox_for_audience(verdict.audience)
         box = self.rules.mailboxes[from_box]
-        context = reply_context(self.rules, match_event(self.rules, incoming), from_box,
-                                incoming.sender_name, incoming.sender, incoming.subject)
+        context = reply_context(self.rules, timing.event, from_box, incoming.sender_name, incoming.sender,
+                                incoming.subject, now=moment, next_event=timing.next_event, in_time=timing.in_time)
         rendered = self.replies.render(template, context)
         message_id = outbox.new_message_id(box.address)
         raw = outbox.compose(
             from_name=box.coordinator, from_address=box.address,
             to_name=incoming.sender_name, to_address=incoming.sender,
             subject=rendered.subject, text=rendered.text, message_id=message_id,
-            in_reply_to=incoming.message_id, references=incoming.references,
+            in_reply_to=incoming.message_id, references=incoming.references, date=moment,
         )
-        return Reply(from_box, message_id, raw, rendered.subject)
+        return Reply(from_box, message_id, raw, rendered.subject, kind)
 
     def _misdirected(self, mailbox: str, incoming: IncomingMessage, verdict: Classification) -> bool:
         """A mail for the other audience that its coordinator has not received directly."""
@@ -403,6 +423,7 @@ class Worker:
             to_name=target.coordinator, to_address=target.address,
             subject=f"[mailflow] for {verdict.audience}, arrived at {row['mailbox']}: {incoming.subject}",
             text=notice_text(row["mailbox"], incoming, verdict), message_id=message_id, original=row["raw"],
+            date=self.clock(),
         )
         outbox.enqueue(
             self.db, raw=raw, message_id=message_id, kind="notice:misdirected", mailbox=row["mailbox"],
@@ -413,14 +434,15 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, state = 'quarantined' or intent = 'question' or asks = 1
+            """select id, uid, state = 'quarantined' or intent = 'question' or asks = 1 or attention is not null
                       or (confidence = 'low' and intent not in ('auto_reply', 'bounce', 'bulk')) as needs_human
                from messages where mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)""",
             [name, uidvalidity, PROCESSED, QUARANTINED],
         ))
         if not rows:
             return
-        # Questions, unsure audiences and quarantined mail get \Flagged: they stand out in the client.
+        # Questions, mails a coordinator should look at, unsure audiences and quarantined mail get
+        # \Flagged: they stand out in the client.
         mailbox.mark_processed(sorted(r["uid"] for r in rows), sorted(r["uid"] for r in rows if r["needs_human"]))
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from ..classify import classify
+from ..clock import system_clock
 from ..errors import MessageError, RulesError
+from ..events import timing_warnings
 from ..message import parse_message
 from ..replies import check_templates
 from ..rules import changed_patterns, load_rules
@@ -33,6 +35,8 @@ def check(ctx: click.Context) -> None:
         click.echo(str(problem), err=True)
     if problems:
         ctx.exit(1)
+    for warning in timing_warnings(rules, system_clock()):
+        click.echo(str(warning), err=True)
     click.echo(f"{path}: ok ({len(rules.mailboxes)} mailboxes, {len(rules.events)} events, "
                f"{sum(len(v) for v in (*rules.replies.values(), *rules.announcements.values()))} templates)")
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import click
 
 from .. import retention
-from ..database import open_database
+from ..database import clock_of, open_database
 from . import main, rules_from
 
 
@@ -23,7 +23,7 @@ def purge(ctx: click.Context, dry_run: bool) -> None:
     rules = rules_from(ctx)
     days = rules.keep_raw_mail_days_after_event
     db = open_database(rules.database_path)
-    entries = retention.purge(db, rules, datetime.now(timezone.utc), dry_run=dry_run)
+    entries = retention.purge(db, rules, clock_of(db)(), dry_run=dry_run)
     if days is None:
         click.echo(f"{rules.source.name} does not set keep_raw_mail_days_after_event: raw mails are kept forever")
     else:

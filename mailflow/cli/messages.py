@@ -29,6 +29,8 @@ def explain(ctx: click.Context, message: str, as_json: bool) -> None:
     click.echo(f"state: {info['state']}" + (f" ({info['error']})" if info["error"] else ""))
     click.echo(f"audience: {info['audience']} ({info['confidence']} confidence), intent: {info['intent']}, "
                f"answered: {'yes' if info['answered'] else 'no'}")
+    if info["attention"]:
+        click.echo(f"attention: {info['attention']}")
     click.echo("reasons:")
     for reason in info["reasons"]:
         click.echo(f"  - {reason}")
@@ -57,6 +59,9 @@ def questions(ctx: click.Context, close_ref: str | None, as_json: bool) -> None:
     elif rows:
         echo_table(rows, [("id", "id", 5), ("mailbox", "mailbox", 13), ("sender", "sender", 32),
                           ("subject", "subject", 50)])
+        for row in rows:
+            if row["attention"]:
+                click.echo(f"{row['id']}: {row['attention']}")
     else:
         click.echo("no open questions")
 

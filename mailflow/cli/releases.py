@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import outbox, registrants, releases
-from ..database import open_database
+from ..database import clock_of, open_database
 from ..errors import MailflowError
 from ..people import current_user
 from ..replies import Replies
@@ -67,6 +67,11 @@ def _release(ctx, kind, contents, event_id, yes, dry_run, queue_only, as_json) -
     db = open_database(rules.database_path)
     replies = Replies(rules.templates_path)
     candidate, is_new = releases.candidate(db, event.id, kind, **contents)
+    if event.over(clock_of(db)()):
+        # Not blocked: after the event only a coordinator's explicit release goes out (the daemon's
+        # automatic fan-out and reminders stop at the event's end).
+        click.echo(f"note: {event.id} is over (it ended {event.ends_at:%Y-%m-%d %H:%M %Z}); this goes out only "
+                   f"because you release it now, with the {kind} template")
     shown = releases.preview(db, rules, replies, candidate)
     if as_json:
         echo_json(shown)

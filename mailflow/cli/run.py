@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
 from .. import runner
-from ..demo import run_demo
+from ..demo import as_of as demo_time, run_demo
 from . import main, rules_from, setup_logging
 from .output import echo_table
 
@@ -68,9 +67,11 @@ def run(ctx: click.Context, once: bool) -> None:
 def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
     """Run the whole pipeline on the shipped sample mails, with no mail server."""
     setup_logging(ctx.obj["verbose"], quiet=True)
-    logging.getLogger("mailflow.releases").setLevel(logging.ERROR)  # the 2020 event's reminders are long past
     rules = rules_from(ctx)
     samples = samples or rules.source.parent / "samples" / "maildir"
+    moment = demo_time(rules, samples)
+    click.echo(f"as of {moment:%Y-%m-%d %H:%M} UTC, when the last sample mail arrived: the demo's clock stands "
+               "there, so the sample event still takes registrations\n")
     report, rows = run_demo(rules, samples, output)
     for row in rows:
         if row["state"] == "quarantined":

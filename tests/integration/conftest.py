@@ -9,13 +9,14 @@ import pytest
 import yaml
 
 from servers import GERMAN_USER, INTL_USER, PASSWORD
-from tests.helpers import REPO
+from tests.helpers import REPO, shipped_rules_data
 
 USERS = {"international": INTL_USER, "german": GERMAN_USER}
 
 
-def write_rules(tmp_path: Path, dovecot, smtp, **overrides) -> Path:
-    data = yaml.safe_load((REPO / "rules.yaml").read_text())
+def write_rules(tmp_path: Path, dovecot, smtp, ahead: bool = True, **overrides) -> Path:
+    """The shipped rules on the test servers; `ahead`: the event a month from now (tests not about dates)."""
+    data = shipped_rules_data(ahead)
     for name, user in USERS.items():
         box = data["mailboxes"][name]
         box["imap"] = {"host": dovecot.host, "port": dovecot.port, "security": "none", "username": user,

@@ -14,6 +14,7 @@ import email
 import email.policy
 import email.utils
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,10 @@ from mailflow.message import IncomingMessage, clean, parse_message
 from mailflow.outbox import compose
 from mailflow.rules import Limits, load_rules
 from mailflow.worker import Worker
-from tests.helpers import REPO, make_mail
+from tests.helpers import REPO, make_mail, upcoming_rules
 
-RULES = load_rules(REPO / "rules.yaml")
+RULES = upcoming_rules()
+SENT_AT = datetime(2020, 9, 14, 10, 0, tzinfo=timezone.utc)
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 UNSAFE = ("\r", "\n", "\x00")
 
@@ -267,7 +269,7 @@ def _assert_wire_safe(raw: bytes) -> email.message.Message:
 def test_fuzz_compose(from_name, to_name, subject, text, from_address, to_address):
     try:
         raw = compose(from_name=from_name, from_address=from_address, to_name=to_name, to_address=to_address,
-                      subject=subject, text=text, message_id="<fuzz.1@cc-events.example>")
+                      subject=subject, text=text, message_id="<fuzz.1@cc-events.example>", date=SENT_AT)
     except ValueError:
         pytest.fail(f"compose refused a valid address: {from_address!r} or {to_address!r}")
     msg = _assert_wire_safe(raw)
@@ -287,12 +289,13 @@ def test_fuzz_compose(from_name, to_name, subject, text, from_address, to_addres
 def test_compose_refuses_addresses_that_are_not_plain(address):
     with pytest.raises(ValueError):
         compose(from_name="A", from_address="a@cc-events.example", to_name="B", to_address=address,
-                subject="s", text="t", message_id="<m@x>")
+                subject="s", text="t", message_id="<m@x>", date=SENT_AT)
 
 
 def _compose(**overrides) -> bytes:
     args = dict(from_name="Irakli", from_address="international@cc-events.example", to_name="Eve",
-                to_address="eve@evil.example", subject="Re: hello", text="t", message_id="<m@cc-events.example>")
+                to_address="eve@evil.example", subject="Re: hello", text="t", message_id="<m@cc-events.example>",
+                date=SENT_AT)
     return compose(**{**args, **overrides})
 
 

@@ -1,8 +1,11 @@
 import email
 import email.policy
+from datetime import datetime, timezone
 
 from mailflow.message import parse_message
 from mailflow.outbox import compose
+
+SENT_AT = datetime(2020, 9, 14, 10, 0, tzinfo=timezone.utc)
 
 
 def _reply(subject: str, name: str) -> bytes:
@@ -14,7 +17,7 @@ def _reply(subject: str, name: str) -> bytes:
         from_name="Irakli Samkharadze", from_address="international@cc-events.example",
         to_name=incoming.sender_name, to_address=incoming.sender, subject="Re: " + incoming.subject,
         text="Thank you.\n", message_id="<out@cc-events.example>",
-        in_reply_to=incoming.message_id, references=incoming.references,
+        in_reply_to=incoming.message_id, references=incoming.references, date=SENT_AT,
     )
 
 
@@ -59,5 +62,5 @@ def test_the_hand_written_text_part_is_what_mimetext_writes():
         mime = io.BytesIO()
         BytesGenerator(mime, mangle_from_=False, policy=_WIRE).flatten(MIMEText(text, "plain", _UTF8_QP))
         raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
-                      subject="s", text=text, message_id="<m@x.example>")
+                      subject="s", text=text, message_id="<m@x.example>", date=SENT_AT)
         assert raw.split(b"X-Auto-Response-Suppress: All\r\n", 1)[1] == mime.getvalue()

@@ -11,9 +11,9 @@ from mailflow.delivery import FolderSender
 from mailflow.mailbox import MaildirMailbox
 from mailflow.rules import load_rules
 from mailflow.worker import Worker
-from tests.helpers import REPO, make_mail
+from tests.helpers import REPO, make_mail, upcoming_rules
 
-RULES = load_rules(REPO / "rules.yaml")
+RULES = upcoming_rules()   # the event a month ahead: these tests are not about dates
 
 
 @pytest.fixture

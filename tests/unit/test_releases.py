@@ -1,5 +1,6 @@
 """Releases and reminders on a real SQLite file with a controllable clock (no servers)."""
 
+import os
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 
@@ -16,10 +17,11 @@ from mailflow.rules import load_rules
 from mailflow.worker import Worker
 from tests.helpers import REPO, make_mail
 
-# These tests are about releases, not about holding a new address's mail until its confirmation has
-# had time to bounce (tests/unit/test_bounces.py): here mail counts as delivered once it is sent.
+# About dates: the shipped 2020 event, the clock pinned. Not about holding a new address's mail until its
+# confirmation has had time to bounce (tests/unit/test_bounces.py): here mail counts as delivered once sent.
 RULES = load_rules(REPO / "rules.yaml").model_copy(update={"bounce_grace_minutes": 0})
 EVENT = RULES.events[0]
+REGISTRATION_TIME = datetime(2020, 9, 20, tzinfo=timezone.utc)
 
 
 class Clock:
@@ -35,16 +37,19 @@ def env(tmp_path):
     for name in ("international", "german"):
         for sub in ("new", "cur", "tmp"):
             (tmp_path / "mail" / name / sub).mkdir(parents=True)
-    clock = Clock(datetime(2020, 9, 20, tzinfo=timezone.utc))
-    db = open_database(tmp_path / "t.db")
+    clock = Clock(REGISTRATION_TIME)
+    db = open_database(tmp_path / "t.db", clock=clock)
     sender = FolderSender(tmp_path / "sent")
     boxes = {n: MaildirMailbox(n, tmp_path / "mail" / n) for n in RULES.mailboxes}
-    worker = Worker(RULES, db, boxes, {n: sender for n in RULES.mailboxes}, clock=clock)
+    worker = Worker(RULES, db, boxes, {n: sender for n in RULES.mailboxes})
     return tmp_path, worker, clock
 
 
 def deliver(tmp_path, raw, name, mailbox="international"):
-    (tmp_path / "mail" / mailbox / "new" / name).write_bytes(raw)
+    """A mail that arrived during the registration period (the file's time is its arrival)."""
+    path = tmp_path / "mail" / mailbox / "new" / name
+    path.write_bytes(raw)
+    os.utime(path, (REGISTRATION_TIME.timestamp(),) * 2)
 
 
 def sent_mails(tmp_path):
@@ -174,8 +179,10 @@ def test_release_from_rules_and_send_at(env):
 
 
 def test_ics_is_valid_and_starts_at_11_utc():
-    cal = icalendar.Calendar.from_ical(event_calendar(EVENT, "international@cc-events.example", "https://m.example/x"))
+    cal = icalendar.Calendar.from_ical(event_calendar(EVENT, "international@cc-events.example", "https://m.example/x",
+                                                      REGISTRATION_TIME))
     (vevent,) = cal.walk("VEVENT")
+    assert vevent.decoded("dtstamp") == REGISTRATION_TIME   # made by the clock, not the system's time
     assert vevent.decoded("dtstart").astimezone(timezone.utc) == datetime(2020, 10, 7, 11, 0, tzinfo=timezone.utc)
     assert vevent.decoded("dtend").astimezone(timezone.utc) == datetime(2020, 10, 7, 13, 30, tzinfo=timezone.utc)
     assert str(vevent["dtstart"].params["TZID"]) == "Europe/Berlin"

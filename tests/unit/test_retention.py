@@ -271,7 +271,7 @@ def test_a_quarantined_mail_counts_for_the_event_the_worker_would_have_chosen_by
     assert retention.event_for_unparsed(rules, "2022-01-01T08:00:00+00:00").id == CAUCASUS  # after the last one
     db = db_of(series)
     (number,) = db.execute("select id from messages where sender = 'elira.shehu@tirana.al'").fetchone()
-    db.execute("update messages set state = 'quarantined', event_id = null, recorded_at = ? where id = ?",
+    db.execute("update messages set state = 'quarantined', event_id = null, arrived_at = ? where id = ?",
                ["2020-12-01T08:00:00+00:00", number])
     assert retention.purge_raw_mail(db, rules, at("2020-11-01T00:00")) == 10   # not with the 2020 mails
     assert retention.purge_raw_mail(db, rules, at("2021-04-01T00:00")) == 2    # with the 2021 event's one
