@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from . import text as written_text
 from .addresses import domain_of, local_part
 from .message import IncomingMessage
-from .rules import Rules
+from .rules import INTEREST_WITH_QUESTION, Rules
 from .statements import find, read_statements
 
 AUTOMATIC_INTENTS = frozenset({"auto_reply", "bounce", "bulk"})
@@ -72,7 +72,7 @@ def classify(
     audience, confidence = _audience(message, written, mailbox, rules, reasons, detect_language)
     in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
     intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced)
-    answer = _should_answer(message, intent, audience, rules, in_our_thread, reasons)
+    answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
     return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks)
 
 
@@ -342,7 +342,7 @@ def _is_reply(message: IncomingMessage) -> bool:
 
 
 def _should_answer(
-    message: IncomingMessage, intent: str, audience: str | None, rules: Rules, in_our_thread: bool,
+    message: IncomingMessage, intent: str, asks: bool, audience: str | None, rules: Rules, in_our_thread: bool,
     reasons: list[str],
 ) -> bool:
     if intent in AUTOMATIC_INTENTS:
@@ -364,5 +364,7 @@ def _should_answer(
     if not template:
         reasons.append(f"answer: no (rules.yaml has no reply for {intent} / {audience})")
         return False
+    if intent == "interest" and asks:
+        template = rules.replies.get(INTEREST_WITH_QUESTION, {}).get(audience or "", template)
     reasons.append(f"answer: yes with template {template}")
     return True

@@ -23,7 +23,7 @@ _QUOTE_HEADERS = [
     r"_{10,}\s*",                                                    # Outlook's rule above its header block
     # "On Mon, 14 Sep 2020 at 10:21, X <x@y> wrote:" and its translations (the client's language, not the writer's)
     r".{0,250}?\b(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|napsal|napisał|napisao|napisala"
-    r"|написал|написала|написав|написа|напиша|shkroi|ka shkruar|a scris|yazdı|yazıb|գրել է|დაწერა)"
+    r"|написал|написала|написав|написа|напиша|пише|shkroi|ka shkruar|a scris|yazdı|yazıb|գրել է|დაწერა)"
     r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
     # Gmail in languages without a verb ("пн, 14 сент. 2020 г. в 10:21, X <x@y>:"): a time and an address.
     r".{0,120}\d{1,2}:\d{2}.{0,120}@[^\s]{1,100}>?\s*:",
