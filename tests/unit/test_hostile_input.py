@@ -27,9 +27,9 @@ from mailflow.errors import MessageError
 from mailflow.mailbox import MaildirMailbox
 from mailflow.message import IncomingMessage, clean, parse_message
 from mailflow.outbox import compose
-from mailflow.rules import Limits, load_rules
+from mailflow.rules import Limits
 from mailflow.worker import Worker
-from tests.helpers import REPO, make_mail, upcoming_rules
+from tests.helpers import make_mail, upcoming_rules
 
 RULES = upcoming_rules()
 SENT_AT = datetime(2020, 9, 14, 10, 0, tzinfo=timezone.utc)

@@ -9,7 +9,6 @@ from mailflow.cli import main
 from mailflow.database import open_database
 from mailflow.delivery import FolderSender
 from mailflow.mailbox import MaildirMailbox
-from mailflow.rules import load_rules
 from mailflow.worker import Worker
 from tests.helpers import REPO, make_mail, upcoming_rules
 
