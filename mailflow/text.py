@@ -209,20 +209,26 @@ def _signature_start(lines: list[str]) -> int:
 
 
 def _paragraphs(lines: list[str]) -> list[str]:
-    """Blank-line separated paragraphs with their hard-wrapped lines joined; list items stay lines."""
+    """Blank-line separated paragraphs with their hard-wrapped lines joined; list items stay lines.
+
+    A line starting like a list item ("7. Oktober teil", "– ein Austausch") only starts an item after
+    a line ending in ":" or after another item: elsewhere it is where the client wrapped a sentence."""
     paragraphs: list[str] = []
     current: list[str] = []
+    in_list = False
     for line in lines + [""]:
         stripped = line.strip()
         if not stripped:
             if current:
                 paragraphs.append("\n".join(current))
-                current = []
+                current, in_list = [], False
             continue
-        if current and not _LIST_ITEM.match(stripped):
+        item = bool(_LIST_ITEM.match(stripped)) and (not current or in_list or current[-1].endswith(":"))
+        if current and not item:
             current[-1] = f"{current[-1]} {stripped}"
         else:
             current.append(stripped)
+            in_list = item
     return paragraphs
 
 

@@ -88,7 +88,7 @@ def test_rewrapping_the_writers_own_text_changes_nothing():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=1000, deadline=None)
     @given(row=st.sampled_from(ROWS), width=st.integers(30, 100), flowed=st.booleans())
     def check(row, width, flowed):
         message = parse_message((CORPUS / row["file"]).read_bytes())

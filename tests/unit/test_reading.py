@@ -184,3 +184,11 @@ def test_the_daemon_logs_one_line_for_an_old_rules_file(tmp_path, caplog):
         _warn_of_changed_patterns(REPO / "rules.yaml")
     (line,) = [r.getMessage() for r in caplog.records]
     assert "now match whole words only" in line and "mailflow check" in line
+
+
+def test_a_wrapped_line_that_starts_like_a_list_item_is_still_joined():
+    """Found by the re-wrapping property: 'Ich nehme sehr gern an der Veranstaltung am⏎7. Oktober teil.'"""
+    written = read("Ich nehme sehr gern an der Veranstaltung am\n7. Oktober teil. Ein Austausch\n– mit Kommunen.")
+    assert written.own == "Ich nehme sehr gern an der Veranstaltung am 7. Oktober teil. Ein Austausch – mit Kommunen."
+    listed = read("Please register:\n1. Giorgi Beridze\n2. Nino Kapanadze\n- Eka")
+    assert listed.own == "Please register:\n1. Giorgi Beridze\n2. Nino Kapanadze\n- Eka"
