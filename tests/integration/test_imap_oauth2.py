@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mailflow.credentials import password_for
+from mailflow.credentials import Credentials
 from mailflow.errors import ConnectionFailed
 from mailflow.mailbox import ImapMailbox
 from mailflow.rules import ImapSettings, ProcessedMarker
@@ -64,7 +64,7 @@ def open_mailbox(dovecot, command: str) -> ImapMailbox:
     config = ImapSettings(host=dovecot.host, port=dovecot.port, security="none", username=INTL_USER,
                           oauth2_token_command=command, timeout=10)
     return ImapMailbox("international", config, ProcessedMarker(),
-                       password_for(config, "mailbox international, IMAP"))
+                       Credentials.of(config, "mailbox international, IMAP"))
 
 
 def test_token_from_command_logs_in_to_imap_with_xoauth2(oauth2_dovecot, introspection):

@@ -8,7 +8,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from mailflow.credentials import password_for
+from mailflow.credentials import Credentials
 from mailflow.delivery import SmtpSender
 from mailflow.errors import ConnectionFailed
 from mailflow.rules import SmtpSettings
@@ -55,7 +55,7 @@ def settings(controller, command: str) -> SmtpSettings:
 def test_token_from_command_logs_in_with_xoauth2(xoauth2_server):
     controller, handler = xoauth2_server
     config = settings(controller, f"printf '{TOKEN}\\n'")
-    sender = SmtpSender(config, password_for(config, "mailbox international, SMTP"), "international")
+    sender = SmtpSender(config, Credentials.of(config, "mailbox international, SMTP"), "international")
     sender.send(make_mail(), "international@cc-events.example", "nino@tbilisi.gov.ge")
     sender.close()
     assert handler.responses == [f"user=user@example.org\x01auth=Bearer {TOKEN}\x01\x01"]
@@ -65,7 +65,7 @@ def test_token_from_command_logs_in_with_xoauth2(xoauth2_server):
 def test_a_wrong_token_is_a_login_failure_not_a_crash(xoauth2_server):
     controller, handler = xoauth2_server
     config = settings(controller, "printf 'expired'")
-    sender = SmtpSender(config, password_for(config, "mailbox international, SMTP"), "international")
+    sender = SmtpSender(config, Credentials.of(config, "mailbox international, SMTP"), "international")
     with pytest.raises(ConnectionFailed, match="SMTP login refused"):
         sender.send(make_mail(), "international@cc-events.example", "nino@tbilisi.gov.ge")
     assert handler.received == []
