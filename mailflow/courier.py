@@ -129,7 +129,9 @@ PIPE_BYTES = 1 << 20   # Linux's default limit for an unprivileged pipe; fewer b
 
 
 class ProcessCourier:
-    """A `python -m mailflow.courier` child; secrets reach it over its stdin, never argv or env."""
+    """A `python -m mailflow.courier` child. Its recipes (over stdin) say where each mailbox's
+    secret comes from; the child asks for the secret itself when it connects, so it never gets
+    a stale token, and no secret crosses the pipe, argv or env."""
 
     def __init__(self, recipes: dict[str, dict], journal_fd: int | None):
         fds = (journal_fd,) if journal_fd is not None else ()

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .credentials import xoauth2
+from .credentials import Credentials, xoauth2
 from .errors import ConnectionFailed, DeliveryError
 
 if TYPE_CHECKING:   # not imported at run time: the courier process starts without pydantic
@@ -26,14 +26,12 @@ class Endpoint:
     port: int
     security: str
     username: str | None = None
-    oauth2_token_command: str | None = None   # only whether it is set matters here
     ca_file: str | None = None
     timeout: float = 30.0
 
     @classmethod
     def of(cls, s: "ServerSettings | Endpoint") -> "Endpoint":
-        return cls(s.host, s.port, s.security, s.username, s.oauth2_token_command,
-                   str(s.ca_file) if s.ca_file else None, s.timeout)
+        return cls(s.host, s.port, s.security, s.username, str(s.ca_file) if s.ca_file else None, s.timeout)
 
 
 def tls_context(settings: "ServerSettings | Endpoint") -> ssl.SSLContext:
@@ -42,16 +40,18 @@ def tls_context(settings: "ServerSettings | Endpoint") -> ssl.SSLContext:
 
 
 class SmtpSender:
-    """One SMTP connection per batch, opened on the first mail and reused."""
+    """One SMTP connection per batch, opened on the first mail and reused; the secret is asked
+    for at each connect."""
 
-    def __init__(self, settings: "ServerSettings | Endpoint", password: str | None, name: str = ""):
+    def __init__(self, settings: "ServerSettings | Endpoint", credentials: Credentials, name: str = ""):
         self.settings = Endpoint.of(settings)
-        self.password = password
+        self.credentials = credentials
         self.name = name
         self._smtp: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        secret = self.credentials.secret() if s.username else None
         try:
             if s.security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=tls_context(s))
@@ -59,12 +59,12 @@ class SmtpSender:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
                     smtp.starttls(context=tls_context(s))
-            if s.username and s.oauth2_token_command:
+            if s.username and self.credentials.oauth2:
                 smtp.ehlo_or_helo_if_needed()
-                token = xoauth2(s.username, self.password or "")
+                token = xoauth2(s.username, secret or "")
                 smtp.auth("XOAUTH2", lambda challenge=None: token if challenge is None else "")
             elif s.username:
-                smtp.login(s.username, self.password or "")
+                smtp.login(s.username, secret or "")
         except smtplib.SMTPAuthenticationError as exc:
             raise ConnectionFailed(f"mailbox {self.name}: SMTP login refused for {s.username} ({exc.smtp_code})") from None
         except (OSError, smtplib.SMTPException) as exc:
@@ -89,8 +89,9 @@ class SmtpSender:
             raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500)
 
     def recipe(self) -> dict[str, Any]:
-        """How the courier process builds the same sender (holds the secret: only for its pipe)."""
-        return {"endpoint": asdict(self.settings), "password": self.password, "name": self.name}
+        """How the courier process builds the same sender. It holds where the secret comes from,
+        never the secret: the courier asks for it at its own connect, so a token is never stale."""
+        return {"endpoint": asdict(self.settings), "credentials": asdict(self.credentials), "name": self.name}
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -135,7 +136,7 @@ class RateLimitedSender:
 
 
 def sender_from_recipe(recipe: dict[str, Any]) -> "SmtpSender | RateLimitedSender":
-    smtp = SmtpSender(Endpoint(**recipe["endpoint"]), recipe["password"], recipe["name"])
+    smtp = SmtpSender(Endpoint(**recipe["endpoint"]), Credentials(**recipe["credentials"]), recipe["name"])
     return RateLimitedSender(smtp, recipe["per_minute"]) if recipe.get("per_minute") else smtp
 
 

@@ -34,12 +34,14 @@ class MessageError(MailflowError):
     """An incoming mail cannot be read; it is quarantined, never dropped."""
 
 
-class SecretError(MailflowError):
-    """A password could not be obtained from the environment or command."""
-
-
 class ConnectionFailed(MailflowError):
     """A mail server could not be reached or refused us."""
+
+
+class SecretError(ConnectionFailed):
+    """A password or token could not be obtained from the environment or command. It is asked for
+    at every connect, so it fails like the connection: that mailbox waits, retried with backoff
+    (a token command may fail for a while), the others go on."""
 
 
 class DeliveryError(MailflowError):

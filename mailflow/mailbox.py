@@ -19,6 +19,7 @@ import imapclient
 import imapclient.imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from .credentials import Credentials
 from .delivery import tls_context
 from .errors import ConnectionFailed
 from .rules import ImapSettings, ProcessedMarker
@@ -50,8 +51,12 @@ class Mailbox(Protocol):
     def close(self) -> None: ...
 
 
-def connect(name: str, s: ImapSettings, password: str | None) -> imapclient.IMAPClient:
-    """A logged-in IMAP connection; certificates verified, every call bounded by the timeout."""
+def connect(name: str, s: ImapSettings, credentials: Credentials) -> imapclient.IMAPClient:
+    """A logged-in IMAP connection; certificates verified, every call bounded by the timeout.
+
+    The secret is asked for here, at every connect (an OAuth2 token may have expired since the
+    last); SecretError if it cannot be had."""
+    secret = credentials.secret() or ""
     try:
         client = imapclient.IMAPClient(
             s.host, port=s.port, ssl=s.security == "tls",
@@ -59,10 +64,10 @@ def connect(name: str, s: ImapSettings, password: str | None) -> imapclient.IMAP
         )
         if s.security == "starttls":
             client.starttls(tls_context(s))
-        if s.oauth2_token_command:
-            client.oauth2_login(s.username or "", password or "")
+        if credentials.oauth2:
+            client.oauth2_login(s.username or "", secret)
         else:
-            client.login(s.username or "", password or "")
+            client.login(s.username or "", secret)
     except LoginError:
         raise ConnectionFailed(f"mailbox {name}: IMAP login refused for {s.username}") from None
     except (OSError, ssl.SSLError, IMAPClientError) as exc:
@@ -80,18 +85,18 @@ def logout(client: imapclient.IMAPClient | None) -> None:
 
 
 class ImapMailbox:
-    def __init__(self, name: str, settings: ImapSettings, marker: ProcessedMarker, password: str | None):
+    def __init__(self, name: str, settings: ImapSettings, marker: ProcessedMarker, credentials: Credentials):
         self.name = name
         self.settings = settings
         self.folder = settings.folder
         self.marker = marker
-        self._password = password
+        self.credentials = credentials
         self.client: imapclient.IMAPClient | None = None
         self.pending = 0   # mails the running fetch_after will hand out (for a progress bar)
 
     def open(self) -> int:
         s = self.settings
-        client = connect(self.name, s, self._password)
+        client = connect(self.name, s, self.credentials)
         try:
             status = client.select_folder(self.folder, readonly=False)
         except (OSError, IMAPClientError) as exc:
@@ -190,16 +195,16 @@ class SentFolder:
     that check is exact, so an interrupted send is never repeated.
     """
 
-    def __init__(self, name: str, settings: ImapSettings, password: str | None, folder: str | None = None):
+    def __init__(self, name: str, settings: ImapSettings, credentials: Credentials, folder: str | None = None):
         self.name = name
         self.settings = settings
-        self._password = password
+        self.credentials = credentials
         self._folder = folder
         self.client: imapclient.IMAPClient | None = None
 
     def _open(self) -> imapclient.IMAPClient:
         if self.client is None:
-            client = connect(self.name, self.settings, self._password)
+            client = connect(self.name, self.settings, self.credentials)
             if self._folder is None:
                 try:
                     self._folder = client.find_special_folder(imapclient.imapclient.SENT) or "Sent"

@@ -20,7 +20,7 @@ from .database import open_database
 from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError
 from .mailbox import ImapMailbox, SentFolder
-from .credentials import password_for
+from .credentials import Credentials
 from .rules import Rules, changed_patterns, load_rules
 from .database import now
 from .retention import purge_raw_mail
@@ -37,12 +37,12 @@ def server_worker(rules: Rules, progress=None) -> Worker:
     mailboxes, senders, sent_folders = {}, {}, {}
     for name, box in rules.mailboxes.items():
         if box.imap:
-            password = password_for(box.imap, f"mailbox {name}, IMAP")
-            mailboxes[name] = ImapMailbox(name, box.imap, box.processed, password)
+            imap = Credentials.of(box.imap, f"mailbox {name}, IMAP")
+            mailboxes[name] = ImapMailbox(name, box.imap, box.processed, imap)
             if box.sent_copy != "none":
-                sent_folders[name] = SentFolder(name, box.imap, password, box.sent_folder)
+                sent_folders[name] = SentFolder(name, box.imap, imap, box.sent_folder)
         if box.smtp:
-            smtp = SmtpSender(box.smtp, password_for(box.smtp, f"mailbox {name}, SMTP"), name)
+            smtp = SmtpSender(box.smtp, Credentials.of(box.smtp, f"mailbox {name}, SMTP"), name)
             senders[name] = RateLimitedSender(smtp, rules.send_rate_per_minute) if rules.send_rate_per_minute else smtp
     worker = Worker(rules, open_database(rules.database_path), mailboxes, senders, sent_folders=sent_folders)
     if progress is not None:
@@ -180,7 +180,7 @@ class Daemon:
             if not box.imap.idle:
                 self.states[name] = POLLING
                 continue
-            watcher = IdleWatcher(name, box.imap, password_for(box.imap, f"mailbox {name}, IMAP"), self.wake,
+            watcher = IdleWatcher(name, box.imap, Credentials.of(box.imap, f"mailbox {name}, IMAP"), self.wake,
                                   self._on_state, self.rules.reconnect_max_delay)
             watcher.start()
             self.watchers.append(watcher)

@@ -3,7 +3,9 @@
 A watcher does no mail work itself. It sets the daemon's `wake` event when the
 server announces new mail, and after every (re)connect, so the daemon's next
 pass catches up on whatever arrived while the connection was down. Lost
-connections are retried with exponential backoff and jitter.
+connections are retried with exponential backoff and jitter, each with the
+secret asked for again (a provider drops the connection when its OAuth2 token
+expires; the token command hands out a new one).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 
 from imapclient.exceptions import IMAPClientError
 
+from .credentials import Credentials
 from .errors import ConnectionFailed
 from .mailbox import connect, logout
 from .rules import ImapSettings
@@ -47,7 +50,7 @@ class IdleWatcher(threading.Thread):
         self,
         name: str,
         settings: ImapSettings,
-        password: str | None,
+        credentials: Credentials,
         wake: threading.Event,
         on_state: Callable[[str, str], None],
         max_delay: float = 300.0,
@@ -55,20 +58,20 @@ class IdleWatcher(threading.Thread):
         super().__init__(name=f"idle-{name}", daemon=True)
         self.mailbox = name
         self.settings = settings
-        self._password = password
+        self.credentials = credentials
         self.wake = wake
         self.on_state = on_state
         self.backoff = Backoff(maximum=max_delay)
-        self._stop = threading.Event()
+        self._halt = threading.Event()   # not `_stop`: Thread.join() calls a method of that name
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             client = None
             try:
-                client = connect(self.mailbox, self.settings, self._password)
+                client = connect(self.mailbox, self.settings, self.credentials)   # a fresh secret each time
                 if b"IDLE" not in client.capabilities():
                     log.info("mailbox=%s server offers no IDLE: polling", self.mailbox)
                     self.on_state(self.mailbox, POLLING)
@@ -82,7 +85,7 @@ class IdleWatcher(threading.Thread):
                 delay = self.backoff.next()
                 self.on_state(self.mailbox, RECONNECTING)
                 log.warning("mailbox=%s IDLE connection lost (%s); reconnecting in %.1f s", self.mailbox, exc, delay)
-                self._stop.wait(delay)
+                self._halt.wait(delay)
             finally:
                 logout(client)
 
@@ -90,7 +93,7 @@ class IdleWatcher(threading.Thread):
         client.idle()
         started = time.monotonic()
         empty_wakeups = 0
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             asked = time.monotonic()
             responses = client.idle_check(timeout=1)
             # imapclient swallows EOF: a closed connection shows as the socket waking up at once

@@ -2,70 +2,52 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
-from mailflow.credentials import password_for
+from mailflow.credentials import Credentials
 from mailflow.delivery import SmtpSender
 from mailflow.errors import ConnectionFailed
 from mailflow.rules import SmtpSettings
-from servers import free_port
 from tests.helpers import make_mail
 
+from .conftest import TokenIssuer
+
 TOKEN = "ya29.test-access-token"
+SENDER, RECIPIENT = "international@cc-events.example", "nino@tbilisi.gov.ge"
 
 
-class XOAuth2Handler:
-    """Accepts AUTH XOAUTH2 for user@example.org with TOKEN only, and records what was sent."""
-
-    def __init__(self):
-        self.received: list[tuple[str, list[str]]] = []
-        self.responses: list[str] = []
-
-    async def auth_XOAUTH2(self, server, args):
-        response = base64.b64decode(args[1]).decode() if len(args) > 1 else ""
-        self.responses.append(response)
-        ok = response == f"user=user@example.org\x01auth=Bearer {TOKEN}\x01\x01"
-        return AuthResult(success=ok, handled=False, auth_data="user@example.org" if ok else None)
-
-    async def handle_DATA(self, server, session, envelope):
-        if not session.authenticated:
-            return "530 5.7.0 Authentication required"
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 OK"
+def smtp_sender(controller, command: str) -> SmtpSender:
+    config = SmtpSettings(host="127.0.0.1", port=controller.port, security="none", username="user@example.org",
+                          oauth2_token_command=command, timeout=10)
+    return SmtpSender(config, Credentials.of(config, "mailbox international, SMTP"), "international")
 
 
-@pytest.fixture
-def xoauth2_server():
-    handler = XOAuth2Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), auth_require_tls=False)
-    controller.start()
-    yield controller, handler
-    controller.stop()
-
-
-def settings(controller, command: str) -> SmtpSettings:
-    return SmtpSettings(host="127.0.0.1", port=controller.port, security="none", username="user@example.org",
-                        oauth2_token_command=command, timeout=10)
-
-
-def test_token_from_command_logs_in_with_xoauth2(xoauth2_server):
-    controller, handler = xoauth2_server
-    config = settings(controller, f"printf '{TOKEN}\\n'")
-    sender = SmtpSender(config, password_for(config, "mailbox international, SMTP"), "international")
-    sender.send(make_mail(), "international@cc-events.example", "nino@tbilisi.gov.ge")
+def test_token_from_command_logs_in_with_xoauth2(xoauth2_smtp):
+    controller, handler = xoauth2_smtp(lambda token: token == TOKEN)
+    sender = smtp_sender(controller, f"printf '{TOKEN}\\n'")
+    sender.send(make_mail(), SENDER, RECIPIENT)
     sender.close()
     assert handler.responses == [f"user=user@example.org\x01auth=Bearer {TOKEN}\x01\x01"]
-    assert handler.received == [("international@cc-events.example", ["nino@tbilisi.gov.ge"])]
+    assert handler.received == [(SENDER, [RECIPIENT])]
 
 
-def test_a_wrong_token_is_a_login_failure_not_a_crash(xoauth2_server):
-    controller, handler = xoauth2_server
-    config = settings(controller, "printf 'expired'")
-    sender = SmtpSender(config, password_for(config, "mailbox international, SMTP"), "international")
+def test_a_wrong_token_is_a_login_failure_not_a_crash(xoauth2_smtp):
+    controller, handler = xoauth2_smtp(lambda token: token == TOKEN)
+    sender = smtp_sender(controller, "printf 'expired'")
     with pytest.raises(ConnectionFailed, match="SMTP login refused"):
-        sender.send(make_mail(), "international@cc-events.example", "nino@tbilisi.gov.ge")
+        sender.send(make_mail(), SENDER, RECIPIENT)
     assert handler.received == []
+
+
+def test_each_smtp_session_logs_in_with_the_token_of_its_time(xoauth2_smtp, tmp_path):
+    """A token kept from the first session would be refused in the second: the server takes only
+    the newest."""
+    tokens = TokenIssuer(tmp_path)
+    controller, handler = xoauth2_smtp(tokens.valid)
+    sender = smtp_sender(controller, tokens.command)
+    for _ in range(2):
+        sender.send(make_mail(), SENDER, RECIPIENT)
+        sender.send(make_mail(), SENDER, RECIPIENT)   # the same session: no new login
+        sender.close()
+    assert handler.logins == [("user@example.org", "tok-1", True), ("user@example.org", "tok-2", True)]
+    assert len(handler.received) == 4

@@ -14,6 +14,7 @@ import yaml
 
 from mailflow import runner
 from mailflow.database import open_database
+from mailflow.credentials import Credentials
 from mailflow.delivery import SmtpSender
 from mailflow.errors import ConnectionFailed, DeliveryError
 from mailflow.rules import SmtpSettings, load_rules
@@ -38,8 +39,8 @@ def settings(server, host: str = "127.0.0.1", **extra) -> SmtpSettings:
     return SmtpSettings(host=host, port=server.port, security=server.security, timeout=10, **extra)
 
 
-def send(smtp_settings: SmtpSettings, password: str | None = None) -> None:
-    sender = SmtpSender(smtp_settings, password, "international")
+def send(smtp_settings: SmtpSettings) -> None:
+    sender = SmtpSender(smtp_settings, Credentials.of(smtp_settings, "mailbox international, SMTP"), "international")
     try:
         sender.send(RAW, SENDER, RECIPIENT)
     finally:
@@ -117,9 +118,10 @@ def test_a_certificate_for_another_server_is_refused(smtp_server_factory, tmp_pa
     assert other.messages == []
 
 
-def test_login_happens_inside_starttls(smtp_server_factory):
+def test_login_happens_inside_starttls(smtp_server_factory, monkeypatch):
     server = smtp_server_factory(auth=("mailer", "s3cret"), security="starttls")
-    send(settings(server, username="mailer", password_env="UNUSED", ca_file=server.cafile), "s3cret")
+    monkeypatch.setenv("MF_SMTP_TLS_PW", "s3cret")
+    send(settings(server, username="mailer", password_env="MF_SMTP_TLS_PW", ca_file=server.cafile))
     (received,) = server.wait_for(1)
     assert received.login == "mailer"
 

@@ -1,33 +1,151 @@
-import pytest
+import logging
+import pickle
+import time
 
-from mailflow.credentials import password_for
-from mailflow.errors import SecretError
-from mailflow.rules import ImapSettings
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mailflow.cli import main
+from mailflow.credentials import Credentials
+from mailflow.delivery import SmtpSender, sender_from_recipe
+from mailflow.errors import ConnectionFailed, SecretError
+from mailflow.mailbox import ImapMailbox, SentFolder
+from mailflow.rules import ImapSettings, ProcessedMarker, SmtpSettings
+from mailflow.watch import IdleWatcher
+from tests.helpers import make_mail, write_demo_rules
+
+WHAT = "mailbox international, IMAP"
+# Nothing listens here: a test that reaches the network fails with "cannot reach", not SecretError.
+UNREACHABLE = dict(host="127.0.0.1", port=9, security="none", username="u", timeout=2)
 
 
 def settings(**kw):
     return ImapSettings(host="imap.example.org", port=993, security="tls", username="u", **kw)
 
 
+def credentials(**kw) -> Credentials:
+    return Credentials.of(settings(**kw), WHAT)
+
+
+def counting_command(tmp_path) -> str:
+    """Prints tok-1, tok-2, ...: a new token at every run, counted in a file."""
+    script = tmp_path / "issue-token"
+    script.write_text('#!/bin/sh\nn=$(( $(cat "$1" 2>/dev/null || echo 0) + 1 ))\necho "$n" > "$1"\n'
+                      'printf "tok-%s\\n" "$n"\n')
+    script.chmod(0o755)
+    return f"{script} {tmp_path / 'issued'}"
+
+
 def test_password_from_environment(monkeypatch):
     monkeypatch.setenv("MF_TEST_PW", "s3cret")
-    assert password_for(settings(password_env="MF_TEST_PW"), "mailbox x") == "s3cret"
+    assert credentials(password_env="MF_TEST_PW").secret() == "s3cret"
+
+
+def test_the_environment_is_read_at_every_connect_not_once(monkeypatch):
+    secret = credentials(password_env="MF_TEST_PW")
+    monkeypatch.setenv("MF_TEST_PW", "first")
+    assert secret.secret() == "first"
+    monkeypatch.setenv("MF_TEST_PW", "second")
+    assert secret.secret() == "second"
 
 
 def test_missing_environment_variable_says_what_to_do(monkeypatch):
     monkeypatch.delenv("MF_TEST_PW", raising=False)
-    with pytest.raises(SecretError, match="MF_TEST_PW is not set; export it"):
-        password_for(settings(password_env="MF_TEST_PW"), "mailbox x")
+    with pytest.raises(SecretError, match=f"^{WHAT}: environment variable MF_TEST_PW is not set; export it"):
+        credentials(password_env="MF_TEST_PW").secret()
 
 
 def test_password_command_output_without_trailing_newline():
-    assert password_for(settings(password_command="printf 'pw-from-command\\n'"), "mailbox x") == "pw-from-command"
+    assert credentials(password_command="printf 'pw-from-command\\n'").secret() == "pw-from-command"
 
 
-def test_failing_password_command_never_shows_its_output():
+def test_the_token_command_runs_at_every_call(tmp_path):
+    token = credentials(oauth2_token_command=counting_command(tmp_path))
+    assert token.oauth2
+    assert [token.secret(), token.secret(), token.secret()] == ["tok-1", "tok-2", "tok-3"]
+
+
+def test_a_failing_command_is_a_secret_error_naming_mailbox_and_key_never_its_output():
     with pytest.raises(SecretError) as caught:
-        password_for(settings(password_command="sh -c 'echo leaked-secret; exit 3'"), "mailbox x")
-    assert "exited with status 3" in str(caught.value) and "leaked-secret" not in str(caught.value)
+        credentials(oauth2_token_command="sh -c 'echo leaked-secret; exit 3'").secret()
+    assert str(caught.value) == f"{WHAT}: oauth2_token_command exited with status 3; run it by hand to see why"
+    with pytest.raises(SecretError, match=f"^{WHAT}: password_command could not run: FileNotFoundError"):
+        credentials(password_command="/no/such/command").secret()
+    with pytest.raises(SecretError, match=f"^{WHAT}: oauth2_token_command printed nothing"):
+        credentials(oauth2_token_command="true").secret()
+
+
+def test_a_secret_error_fails_like_a_connection_so_that_mailbox_is_retried_and_the_others_go_on():
+    assert issubclass(SecretError, ConnectionFailed)
+
+
+def test_every_connection_asks_before_it_connects(tmp_path):
+    """IMAP pass, Sent folder and SMTP session each run the command at their connect; a failing
+    one is the SecretError, before any socket is opened (nothing listens on UNREACHABLE)."""
+    failing = "sh -c 'exit 4'"
+    imap = ImapSettings(**UNREACHABLE, oauth2_token_command=failing)
+    smtp = SmtpSettings(**UNREACHABLE, oauth2_token_command=failing)
+    expected = "oauth2_token_command exited with status 4"
+    with pytest.raises(SecretError, match=f"^{WHAT}: {expected}"):
+        ImapMailbox("international", imap, ProcessedMarker(), Credentials.of(imap, WHAT)).open()
+    with pytest.raises(SecretError, match=f"^{WHAT}: {expected}"):
+        SentFolder("international", imap, Credentials.of(imap, WHAT)).append([b"x"])
+    sender = SmtpSender(smtp, Credentials.of(smtp, "mailbox international, SMTP"), "international")
+    with pytest.raises(SecretError, match=f"^mailbox international, SMTP: {expected}"):
+        sender.send(make_mail(), "international@cc-events.example", "nino@tbilisi.gov.ge")
+
+
+def test_the_idle_watcher_asks_again_at_every_reconnect(tmp_path):
+    command = counting_command(tmp_path)
+    imap = ImapSettings(**UNREACHABLE, oauth2_token_command=command)
+    states = []
+    watcher = IdleWatcher("international", imap, Credentials.of(imap, WHAT), wake=None,
+                          on_state=lambda mailbox, state: states.append(state), max_delay=0.01)
+    watcher.backoff.first = 0.01
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while states.count("reconnecting") < 3 and time.monotonic() < deadline:
+            watcher.join(0.01)
+    finally:
+        watcher.stop()
+        watcher.join(5)
+    assert int((tmp_path / "issued").read_text()) >= 3
+
+
+def test_the_courier_gets_the_command_never_the_secret(tmp_path):
+    """The courier process runs the command itself at its connect: no stale token in its recipe."""
+    smtp = SmtpSettings(**UNREACHABLE, oauth2_token_command=counting_command(tmp_path))
+    sender = SmtpSender(smtp, Credentials.of(smtp, "mailbox international, SMTP"), "international")
+    recipe = sender.recipe()
+    assert b"tok-" not in pickle.dumps(recipe) and not (tmp_path / "issued").exists()
+    rebuilt = sender_from_recipe(pickle.loads(pickle.dumps(recipe)))
+    assert rebuilt.credentials == sender.credentials
+    assert rebuilt.credentials.secret() == "tok-1"
+
+
+def test_no_secret_is_logged(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    command = counting_command(tmp_path)
+    imap = ImapSettings(**UNREACHABLE, oauth2_token_command=command)
+    with pytest.raises(ConnectionFailed) as caught:
+        ImapMailbox("international", imap, ProcessedMarker(), Credentials.of(imap, WHAT)).open()
+    assert (tmp_path / "issued").read_text().strip() == "1"   # it ran, and the connect failed after
+    assert "tok-" not in caplog.text and "tok-" not in str(caught.value)
+
+
+def test_run_once_with_a_failing_command_says_which_mailbox_and_key_without_a_traceback(tmp_path, monkeypatch):
+    rules_path = write_demo_rules(tmp_path)
+    data = yaml.safe_load(rules_path.read_text())
+    for box in data["mailboxes"].values():
+        box["imap"] = {**UNREACHABLE, "password_command": "sh -c 'exit 3'"}
+    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    result = CliRunner().invoke(main, ["--rules", str(rules_path), "run", "--once"])
+    assert result.exit_code == 1, result.output
+    assert "mailbox international, IMAP: password_command exited with status 3" in result.output
+    assert "mailbox german, IMAP: password_command exited with status 3" in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, ConnectionFailed)
 
 
 def test_both_sources_is_a_rules_error():

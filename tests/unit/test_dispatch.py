@@ -124,7 +124,7 @@ class BrokenRecipe(Recording):
     """Portable, so it goes to a courier process, which cannot build it and dies."""
 
     def recipe(self):
-        return {"endpoint": {"no such field": 1}, "password": None, "name": "international"}
+        return {"endpoint": {"no such field": 1}, "credentials": {"what": "mailbox international, SMTP"}, "name": "international"}
 
 
 def test_a_courier_that_dies_leaves_its_rows_queued_not_lost(db, capfd):
@@ -202,7 +202,7 @@ def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_pat
 def test_without_a_courier_process_the_mail_goes_out_from_this_one(db, monkeypatch, caplog):
     class Portable(Recording):
         def recipe(self):
-            return {"endpoint": {}, "password": None, "name": "international"}
+            return {"endpoint": {}, "credentials": {"what": "mailbox international, SMTP"}, "name": "international"}
 
     def no_process(*args, **kwargs):
         raise OSError("Resource temporarily unavailable")
