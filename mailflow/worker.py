@@ -375,6 +375,8 @@ class Worker:
                 self.db, raw=reply.raw, message_id=reply.message_id, kind=f"reply:{reply.kind}",
                 mailbox=reply.mailbox, recipient=outbox.envelope_address(incoming.sender), subject=reply.subject,
                 source_message=row["id"], registrant_id=registrant["id"] if registrant else None,
+                # A confirmation promises the agenda and link "in due course": never sent once the event is over.
+                expires_at=event.ends_at if reply.kind == "interest" else None,
             )
         return registrant["id"] if registrant else None
 

@@ -357,3 +357,21 @@ def test_check_warns_when_every_event_is_over(tmp_path):
     ahead.write_text(yaml.safe_dump({**shipped_rules_data(), "templates": "templates"}, allow_unicode=True))
     result = CliRunner().invoke(main, ["--rules", str(ahead), "check"])
     assert result.exit_code == 0 and "warning" not in result.output
+
+
+def test_a_confirmation_still_queued_when_the_event_ends_is_never_sent(tmp_path, maildirs):
+    """It promises the agenda and the link 'in due course': after the event that is never true."""
+    rules = rules_of(series_data(see_closes=None), tmp_path)                     # open until the event ends
+    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), utc("2020-10-07T12:00:00"))
+    worker = worker_for(tmp_path, maildirs, rules, utc("2020-10-07T12:05:00"))   # 14:05 Berlin, during the event
+    worker.senders = {}                                                          # the SMTP server is unreachable
+    worker.run_once()
+    (ack,) = worker.db["outbox"].rows_where("kind = 'reply:interest'")
+    assert (ack["state"], ack["expires_at"]) == ("queued", SEE_ENDS_UTC.isoformat())
+
+    worker.clock = stopped_at(SEE_ENDS_UTC)
+    worker.senders = {n: FolderSender(tmp_path / "sent") for n in rules.mailboxes}
+    worker.run_once()
+    (ack,) = worker.db["outbox"].rows_where("kind = 'reply:interest'")
+    assert (ack["state"], ack["error"]) == ("cancelled", "not sent: its event was over")
+    assert not list((tmp_path / "sent").glob("*.eml"))
