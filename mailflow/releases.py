@@ -43,6 +43,9 @@ from .rules import Event, Rules
 log = logging.getLogger(__name__)
 
 AGENDA, ACCESS, REMINDER = "agenda", "access", "reminder"
+# A thank-you or the recording after the event: only ever released by a coordinator (`mailflow release
+# followup`), never from rules.yaml, so it is the one kind that goes out when the event is over.
+FOLLOWUP = "followup"
 ACTIVE = (REGISTERED, PENDING, APPROVED)
 FAN_OUT_BATCH = 100
 
@@ -90,12 +93,12 @@ def candidate(
     attachment: Path | None = None,
 ) -> tuple[Release, bool]:
     """The release these contents make: (release, is_new). Unchanged contents give the latest version back."""
-    if kind not in (AGENDA, ACCESS):
-        raise MailflowError(f"unknown release kind {kind!r}; use agenda or access")
+    if kind not in (AGENDA, ACCESS, FOLLOWUP):
+        raise MailflowError(f"unknown release kind {kind!r}; use agenda, access or followup")
     if kind == ACCESS and not link:
         raise MailflowError("access details need a link (--link URL)")
-    if kind == AGENDA and not (text or attachment):
-        raise MailflowError("an agenda needs a text (--text FILE) or a file (--file FILE)")
+    if kind in (AGENDA, FOLLOWUP) and not (text or attachment):
+        raise MailflowError(f"a {kind} needs a text (--text FILE) or a file (--file FILE)")
     data = None
     if attachment is not None:
         try:
@@ -171,7 +174,7 @@ def eligible_statuses(event: Event, kind: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Delivery:
     registrant: dict
-    template_kind: str           # agenda, agenda_update, access, reminder
+    template_kind: str           # agenda, agenda_update, access, reminder, followup
     previous_version: int | None = None
 
 
@@ -242,14 +245,16 @@ def render_delivery(
         "registrant": registrant_context(registrant["name"] or "", registrant["address"]),
         "coordinator": {"name": box.coordinator, "address": box.address},
         "agenda": _agenda_context(release, previous) if release and release.kind == AGENDA else None,
+        "followup": ({"text": release.text or "", "attachment": release.attachment_name or ""}
+                     if release and release.kind == FOLLOWUP else None),
         "access": {"link": access_release.link, "details": access_release.text or ""} if access_release else None,
         "reminder": {"before": reminder},
     }
     rendered = replies.render(template, context)
     attachments: list[Attachment] = []
-    if release and release.kind == AGENDA and release.attachment is not None:
+    if release and release.kind in (AGENDA, FOLLOWUP) and release.attachment is not None:
         content_type = mimetypes.guess_type(release.attachment_name or "")[0] or "application/octet-stream"
-        attachments.append(Attachment(release.attachment_name or "agenda", content_type, release.attachment))
+        attachments.append(Attachment(release.attachment_name or release.kind, content_type, release.attachment))
     if delivery.template_kind in (ACCESS, REMINDER):
         ics = event_calendar(event, box.address, access_release.link if access_release else None, moment)
         attachments.append(Attachment("invitation.ics", "text/calendar", ics, (("method", "PUBLISH"),)))
@@ -269,6 +274,7 @@ def sample_announcement_context(rules: Rules, mailbox: str) -> dict[str, Any]:
                    "changes": "-13:15 Panel\n+13:15 Keynote"},
         "access": {"link": "https://meet.example/abc", "details": "Meeting ID 123"},
         "reminder": {"before": "1 day"},
+        "followup": {"text": "The recording: https://rec.example/1", "attachment": "slides.pdf"},
     }
 
 

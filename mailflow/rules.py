@@ -307,7 +307,7 @@ class Rules(_Strict):
         "follow when it has been out this long without a bounce",
     )
     reconnect_max_delay: float = Field(default=300, gt=0, description="longest wait between reconnection attempts")
-    announcements: dict[Literal["agenda", "agenda_update", "access", "reminder"], dict[str, str]] = {}
+    announcements: dict[Literal["agenda", "agenda_update", "access", "reminder", "followup"], dict[str, str]] = {}
     classification: Classification = Classification()
     replies: dict[str, dict[str, str]] = {}
     limits: Limits = Limits()

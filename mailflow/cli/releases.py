@@ -34,7 +34,7 @@ def _common(func):
 
 @main.group()
 def release() -> None:
-    """Release the agenda or the access details to every eligible registrant."""
+    """Release the agenda, the access details or (after the event) a follow-up to every eligible registrant."""
 
 
 @release.command("agenda")
@@ -61,17 +61,30 @@ def release_access(ctx, link, details, **options) -> None:
     _release(ctx, releases.ACCESS, dict(text=text, link=link), **options)
 
 
+@release.command("followup")
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach this file.")
+@click.option("--text", "text_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Send this text file inline (the thank-you, the link to the recording).")
+@_common
+@click.pass_context
+def release_followup(ctx, file_, text_file, **options) -> None:
+    """After the event: a thank-you or the recording to everyone registered."""
+    text = text_file.read_text(encoding="utf-8") if text_file else None
+    _release(ctx, releases.FOLLOWUP, dict(text=text, attachment=file_), **options)
+
+
 def _release(ctx, kind, contents, event_id, yes, dry_run, queue_only, as_json) -> None:
     rules = rules_from(ctx)
     event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
     db = open_database(rules.database_path)
     replies = Replies(rules.templates_path)
     candidate, is_new = releases.candidate(db, event.id, kind, **contents)
-    if event.over(clock_of(db)()):
+    if event.over(clock_of(db)()) and kind != releases.FOLLOWUP:
         # Not blocked: after the event only a coordinator's explicit release goes out (the daemon's
         # automatic fan-out and reminders stop at the event's end).
         click.echo(f"note: {event.id} is over (it ended {event.ends_at:%Y-%m-%d %H:%M %Z}); this goes out only "
-                   f"because you release it now, with the {kind} template")
+                   f"because you release it now, with the {kind} template (a thank-you or the recording: "
+                   f"`mailflow release followup --text FILE`)")
     shown = releases.preview(db, rules, replies, candidate)
     if as_json:
         echo_json(shown)

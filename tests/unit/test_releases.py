@@ -1,7 +1,7 @@
 """Releases and reminders on a real SQLite file with a controllable clock (no servers)."""
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 
 import icalendar
@@ -194,3 +194,37 @@ def test_times_are_shown_in_the_registrants_zone():
         "event": "13:00–15:30 CEST", "local": "15:00–17:30 Tbilisi time", "local_zone": "Asia/Tbilisi"}
     assert releases.times_context(EVENT, "a@leipzig.de")["local"] == ""
     assert releases.times_context(EVENT, "a@gmail.com")["local"] == ""
+
+
+def test_a_followup_after_the_event_goes_to_everyone_registered_with_its_own_words(env, tmp_path):
+    """Issue 11: a thank-you or the recording after the event stays possible, as an explicit release."""
+    import yaml
+    from click.testing import CliRunner
+
+    from mailflow.cli import main
+
+    tmp, worker, clock = env
+    register(worker, tmp, 3)
+    registrants.cancel(worker.db, EVENT.id, "expert1@city1.gov.ge")
+    data = yaml.safe_load((REPO / "rules.yaml").read_text())
+    data.update(database=str(tmp / "t.db"), templates=str(REPO / "templates"), bounce_grace_minutes=0)
+    (tmp / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    (tmp / "thanks.txt").write_text("The recording: https://rec.example/1\n")
+    after = EVENT.ends_at + timedelta(hours=1)
+    assert releases.fan_out_all(worker.db, RULES, worker.replies, after) == 0     # nothing automatic after the event
+    result = CliRunner().invoke(main, ["--rules", str(tmp / "rules.yaml"), "release", "followup",
+                                       "--text", str(tmp / "thanks.txt"), "--yes", "--queue-only"])
+    assert result.exit_code == 0, result.output
+    assert "is over" not in result.output and "queued 2 mails (followup v1)" in result.output
+    rows = list(worker.db["outbox"].rows_where("kind = 'release:followup:v1'", order_by="recipient"))
+    assert [r["recipient"] for r in rows] == ["expert0@city0.gov.ge", "expert2@city2.gov.ge"]
+    mail = message_from_bytes(rows[0]["raw"], policy=policy.default)
+    text = mail.get_content()
+    assert mail["Subject"].endswith(": thank you") and "https://rec.example/1" in text
+    assert "agenda" not in text.lower() and "in due course" not in text
+
+
+def test_a_followup_needs_a_text_or_a_file(env):
+    _, worker, _ = env
+    with pytest.raises(Exception, match="a followup needs a text"):
+        releases.candidate(worker.db, EVENT.id, "followup")
