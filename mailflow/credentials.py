@@ -20,15 +20,14 @@ from typing import TYPE_CHECKING
 
 from .errors import SecretError
 
-if TYPE_CHECKING:   # not imported at run time: the courier process starts without pydantic
+if TYPE_CHECKING:
     from .rules import ServerSettings
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """Where one server connection's secret comes from (plain data: it crosses to the courier
-    process as it is, the secret never does). `what` names the connection in errors
-    ('mailbox german, IMAP')."""
+    """Where one server connection's secret comes from; the secret itself is fetched at each
+    connect, never kept. `what` names the connection in errors ('mailbox german, IMAP')."""
 
     what: str
     password_env: str | None = None

@@ -7,34 +7,17 @@ import smtplib
 import socket
 import ssl
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .credentials import Credentials, xoauth2
 from .errors import ConnectionFailed, DeliveryError
 
-if TYPE_CHECKING:   # not imported at run time: the courier process starts without pydantic
+if TYPE_CHECKING:
     from .rules import ServerSettings
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """The SMTP settings a sender needs, as plain data that can cross to the courier process."""
-
-    host: str
-    port: int
-    security: str
-    username: str | None = None
-    ca_file: str | None = None
-    timeout: float = 30.0
-
-    @classmethod
-    def of(cls, s: "ServerSettings | Endpoint") -> "Endpoint":
-        return cls(s.host, s.port, s.security, s.username, str(s.ca_file) if s.ca_file else None, s.timeout)
-
-
-def tls_context(settings: "ServerSettings | Endpoint") -> ssl.SSLContext:
+def tls_context(settings: ServerSettings) -> ssl.SSLContext:
     """Certificates are always verified; ca_file adds a trusted CA (a self-signed server)."""
     return ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
 
@@ -43,8 +26,8 @@ class SmtpSender:
     """One SMTP connection per batch, opened on the first mail and reused; the secret is asked
     for at each connect."""
 
-    def __init__(self, settings: "ServerSettings | Endpoint", credentials: Credentials, name: str = ""):
-        self.settings = Endpoint.of(settings)
+    def __init__(self, settings: ServerSettings, credentials: Credentials, name: str = ""):
+        self.settings = settings
         self.credentials = credentials
         self.name = name
         self._smtp: smtplib.SMTP | None = None
@@ -71,9 +54,14 @@ class SmtpSender:
             raise ConnectionFailed(f"mailbox {self.name}: cannot reach SMTP server {s.host}:{s.port}: {exc}") from None
         return smtp
 
-    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+    def open(self) -> None:
+        """Connect (and log in) now, if not connected yet: dispatch does it before it says "begin"."""
         if self._smtp is None:
             self._smtp = self._connect()
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        self.open()
+        assert self._smtp is not None
         try:
             refused = self._smtp.sendmail(sender, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -87,11 +75,6 @@ class SmtpSender:
         if refused:
             code, text = next(iter(refused.values()))
             raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500)
-
-    def recipe(self) -> dict[str, Any]:
-        """How the courier process builds the same sender. It holds where the secret comes from,
-        never the secret: the courier asks for it at its own connect, so a token is never stale."""
-        return {"endpoint": asdict(self.settings), "credentials": asdict(self.credentials), "name": self.name}
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -127,17 +110,13 @@ class RateLimitedSender:
         self._last = self.clock()
         self.sender.send(raw, sender, recipient)
 
-    def recipe(self) -> dict[str, Any] | None:
-        inner = self.sender.recipe() if hasattr(self.sender, "recipe") else None
-        return {**inner, "per_minute": 60.0 / self.gap} if inner else None
+    def open(self) -> None:
+        opener = getattr(self.sender, "open", None)
+        if opener is not None:
+            opener()
 
     def close(self) -> None:
         self.sender.close()
-
-
-def sender_from_recipe(recipe: dict[str, Any]) -> "SmtpSender | RateLimitedSender":
-    smtp = SmtpSender(Endpoint(**recipe["endpoint"]), Credentials(**recipe["credentials"]), recipe["name"])
-    return RateLimitedSender(smtp, recipe["per_minute"]) if recipe.get("per_minute") else smtp
 
 
 class FolderSender:

@@ -1,54 +1,56 @@
-"""Sending the outbox: claim queued rows, hand them to a courier, record what came back.
+"""Sending the outbox, in the worker's own process: claim due rows, send each, record the answer.
 
-Only the calling thread touches the database. A pass opens one `sending()`
-session; the worker calls `pump()` between its batches (never inside a
-transaction), so the courier sends the replies of batch n while batch n+1 is
-being processed, and `finish()` at the end waits for the rest.
-
-Crash safety, in order:
-- a row is committed as `sending` before the courier gets it;
-- the courier appends the row's id to the sent journal (`<database>-sent`) as
-  soon as the SMTP server accepted the mail, before anything else;
-- the outcome is committed later, in batches;
-- a session starts by reconciling rows left in `sending`: in the journal or in
-  the Sent folder means sent, otherwise queued again.
-The journal file is flock()ed for the whole session (the courier child inherits
-the lock), so two mailflow processes never send at the same time and a new one
-waits until an orphaned courier has finished its last mail.
+Crash safety, in order, for every mail:
+- the row is committed as `sending` before it is sent;
+- the journal (`<database>-sent`) gets "begin id" just before the mail goes to the SMTP
+  server and "sent id" right after the server's 250, before anything else; the space for
+  both is reserved when rows are claimed, so the write after a 250 cannot fail for lack
+  of space (a full disk stops the claiming instead, and nothing is lost);
+- the outcome is committed right after.
+A session starts by settling rows a crash left in `sending`: "sent" in the journal, or the
+Message-ID in the Sent folder, means sent; no "begin" means it never left, so it is queued
+again; "begin" without "sent" is unknown: with `sent_copy: provider` the server files every
+mail it accepts, so its absence from Sent means not sent; otherwise the row is held as
+`uncertain` for a coordinator (`mailflow outbox`), never re-sent blindly.
+The journal is flock()ed for the whole session: two mailflow processes never send at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 
-from . import courier, database
-from .courier import InlineCourier, Item, ProcessCourier, Result, portable
+from . import database
 from .clock import stamp
 from .database import now
-from .errors import ConnectionFailed
-from .outbox import CANCELLED, FAILED, GIVE_UP_AFTER, QUEUED, SENDING, SENT, Sender, SentCopies, retry_delay
+from .errors import ConnectionFailed, DeliveryError
+from .outbox import (CANCELLED, FAILED, GIVE_UP_AFTER, QUEUED, SENDING, SENT, UNCERTAIN, Sender, SentCopies,
+                     retry_delay)
 
 log = logging.getLogger(__name__)
 
-WINDOW_ROWS = 1000            # claimed but not yet answered, at most
+WINDOW_ROWS = 1000            # claimed at once, at most
 WINDOW_SECONDS = 10           # ... and with a rate limit, no more than this many seconds of sending
-WINDOW_BYTES = 32 << 20       # ... and at most this many bytes of mail in flight (agenda attachments)
+WINDOW_BYTES = 32 << 20       # ... and at most this many bytes of mail (agenda attachments)
 COPY_BATCH = 100              # copies appended to a Sent folder per APPEND
+PUMP_SECONDS = 5              # sending between two batches of new mail, at most
 
 
 class SentJournal:
-    """`<database>-sent`: ids of outbox rows the SMTP server accepted, one per line, plus the send lock."""
+    """`<database>-sent`: fixed-size records "B id" (handed to the server) and "S id" (250), written
+    into space reserved beforehand, and the send lock (flock)."""
+
+    RECORD = 24
 
     def __init__(self, path: Path | None, wait: float | None = None):
         """Takes the lock, waiting `wait` seconds at most (None: as long as it takes); `held` says
@@ -56,9 +58,11 @@ class SentJournal:
         self.path = path
         self.fd: int | None = None
         self.held = True
+        self.offset = 0
+        self.reserved = 0
         if path is None:
             return
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         if self._try():
             return
         if wait is None:
@@ -74,26 +78,61 @@ class SentJournal:
         self.held = False
 
     def _try(self) -> bool:
+        assert self.fd is not None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             return False
 
-    def accepted(self) -> set[int]:
+    def read(self) -> tuple[set[int], set[int]]:
+        """(begun, sent): the ids handed to the server, and those it accepted."""
+        return journal_records(self.path) if self.path is not None else (set(), set())
+
+    def reserve(self, records: int) -> bool:
+        """Room for `records` more records, allocated on disk now; False when the disk is full."""
         if self.fd is None:
-            return set()
-        with open(self.path, "rb") as f:
-            return {int(line) for line in f.read().split() if line.isdigit()}
+            return True
+        wanted = self.offset + records * self.RECORD
+        if wanted <= self.reserved:
+            return True
+        try:
+            os.posix_fallocate(self.fd, 0, wanted)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                return False
+            raise
+        self.reserved = wanted
+        return True
+
+    def write(self, kind: bytes, outbox_id: int) -> None:
+        if self.fd is None:
+            return
+        assert self.offset + self.RECORD <= self.reserved, "journal records are reserved before rows are claimed"
+        os.pwrite(self.fd, f"{kind.decode()} {outbox_id}".encode().ljust(self.RECORD - 1) + b"\n", self.offset)
+        self.offset += self.RECORD
 
     def clear(self) -> None:
         if self.fd is not None:
             os.ftruncate(self.fd, 0)
+            self.offset = self.reserved = 0
 
     def close(self) -> None:
         if self.fd is not None:
-            os.close(self.fd)   # releases the lock once no courier holds the same file open
+            os.close(self.fd)   # releases the lock
             self.fd = None
+
+
+def journal_records(path: Path) -> tuple[set[int], set[int]]:
+    """(begun, sent) as a journal file says; reserved space not written yet reads as nothing."""
+    begun: set[int] = set()
+    sent: set[int] = set()
+    data = path.read_bytes() if path.exists() else b""
+    for at in range(0, len(data) - SentJournal.RECORD + 1, SentJournal.RECORD):
+        kind, _, number = data[at:at + SentJournal.RECORD].rstrip(b"\0\n ").partition(b" ")
+        if number.isdigit():
+            (sent if kind == b"S" else begun).add(int(number))
+    return begun, sent
 
 
 def journal_path(db: sqlite_utils.Database) -> Path | None:
@@ -102,22 +141,25 @@ def journal_path(db: sqlite_utils.Database) -> Path | None:
 
 
 def reconcile_interrupted(
-    db: sqlite_utils.Database, journal: SentJournal, sent_folders: Mapping[str, SentCopies] | None = None
+    db: sqlite_utils.Database, journal: SentJournal, sent_folders: Mapping[str, SentCopies] | None = None,
+    provider_copies: frozenset[str] = frozenset(),
 ) -> int:
-    """Rows a crash left in `sending`: sent if the journal or the Sent folder has them, else queued again.
-
-    Without either to ask, the row is queued again (at least once).
-    """
-    rows = list(db.query("select id, mailbox, message_id from outbox where state = ?", [SENDING]))
-    accepted = journal.accepted() if rows else set()
+    """Settle rows a crash left in `sending`, and look again for `uncertain` ones in Sent (see the
+    module's text). `provider_copies`: mailboxes whose SMTP server files every accepted mail in Sent."""
+    rows = list(db.query("select id, mailbox, message_id, state from outbox where state in (?, ?)",
+                         [SENDING, UNCERTAIN]))
+    begun, accepted = journal.read() if rows else (set(), set())
     for row in rows:
         ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
+        if row["state"] == SENDING and row["id"] not in begun and row["id"] not in accepted:
+            database.update(db, "outbox", row["id"], {"state": QUEUED})
+            log.warning("%s interrupted before it was sent: queued again", ids)
+            continue
         folder = (sent_folders or {}).get(row["mailbox"])
-        if row["id"] in accepted:
-            found = "the server had accepted it"
-        else:
+        found = "the server had accepted it" if row["id"] in accepted else ""
+        if not found and folder is not None:
             try:
-                found = "found in the Sent folder" if folder and folder.contains(row["message_id"]) else ""
+                found = "found in the Sent folder" if folder.contains(row["message_id"]) else ""
             except ConnectionFailed as exc:
                 log.warning("%s interrupted while sending; cannot check the Sent folder (%s): left for later",
                             ids, exc)
@@ -125,21 +167,39 @@ def reconcile_interrupted(
         if found:
             database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(db), "error": None})
             log.warning("%s interrupted while sending, but %s: not sent again", ids, found)
-        else:
+        elif folder is not None and row["mailbox"] in provider_copies:
             database.update(db, "outbox", row["id"], {"state": QUEUED})
-            log.warning("%s interrupted while sending; not in the Sent folder: queued again", ids)
+            log.warning("%s interrupted while sending; the server filed no copy in Sent: queued again", ids)
+        elif row["state"] == SENDING:
+            database.update(db, "outbox", row["id"], {
+                "state": UNCERTAIN,
+                "error": "interrupted while the SMTP server had it; it may or may not have arrived: "
+                         "`mailflow outbox retry ID` sends it again, `mailflow outbox cancel ID` never"})
+            log.error("%s interrupted while the SMTP server had it, and no copy to look in: held as uncertain "
+                      "for a coordinator", ids)
     return len(rows)
 
 
 def window_rows(senders: Mapping[str, Sender]) -> int:
-    """How many rows to claim ahead. Under a rate limit a claimed row may wait minutes for its
+    """How many rows to claim at once. Under a rate limit a claimed row may wait minutes for its
     turn, and a coordinator cannot cancel a row in `sending`: claim only about ten seconds' worth."""
-    rates = [sender.gap for sender in senders.values() if getattr(sender, "gap", None)]
+    rates = [gap for sender in senders.values() if (gap := getattr(sender, "gap", None))]
     return max(1, min(WINDOW_ROWS, int(WINDOW_SECONDS / max(rates)))) if rates else WINDOW_ROWS
 
 
+@dataclass
+class SendCounts:
+    """What a session did: mails sent, failed for good, deferred; why a server could not be used."""
+
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    errors: list[str] = field(default_factory=list)
+    more: bool = False           # the budget ran out (or a stop came) with mail still due
+
+
 class Dispatch:
-    """One pass's sending: claims due rows in id order, records each courier result."""
+    """One session's sending: claims due rows in id order and sends each from this process."""
 
     def __init__(
         self,
@@ -154,105 +214,66 @@ class Dispatch:
     ):
         self.db = db
         self.enabled = enabled          # False: another process sends; this one only queues
-        self.claiming = enabled
         self.should_stop = should_stop
         self.senders = senders
         self.addresses = addresses
         self.journal = journal
         self.sent_copies = sent_copies or {}
         self.on_sent = on_sent
-        self.moment = database.clock_of(db)()   # the session's "now", for retries
-        self.counts: dict = {SENT: 0, FAILED: 0, "deferred": 0, "errors": [], "more": False}
-        self.courier: InlineCourier | ProcessCourier | None = None
-        self.in_flight: dict[int, dict] = {}
-        self.last_claimed = 0
+        self.moment = database.clock_of(db)()   # the session's "now", for retries and expiry
+        self.counts = SendCounts()
         self.window = window_rows(senders)
+        self.deadline: float | None = None     # the session's budget (finish)
+        self._until: float | None = None       # this pump's
         self.stopping = False
-        self._unreachable: set[str] = set()
+        self._unreachable: dict[str, str] = {}     # mailbox -> why its SMTP server cannot be used
         self._copies: dict[str, list[bytes]] = {}
-        self.copier: SentCopier | None = None
 
-    def pump(self, wait: float | None = 0) -> None:
-        """Record what the courier answered and claim more; waits up to `wait` s for an answer."""
-        assert not self.db.conn.in_transaction, "claims must be committed before the courier sees them"
-        if not self.enabled:
-            return
-        if self.should_stop() and not self.stopping:
-            self.stopping = True   # the mail on the wire is finished, the rest come back skipped
-            if self.courier:
-                self.courier.stop()
-        results = self.courier.results(wait if self.in_flight else 0) if self.courier else []
-        claimed: list[Item] = []
-        with database.transaction(self.db):
-            for result in results:
-                self._record(result)
-            if self.claiming and not self.stopping:
+    def pump(self, seconds: float | None = PUMP_SECONDS) -> None:
+        """Send what is due, a window at a time, for at most `seconds` (None: until nothing is due),
+        within the session's budget, until a stop is asked for (the mail on the wire is finished, the
+        rest waits). Between batches of new mail the worker pumps briefly: reading and answering
+        new mail is not held up by a long release."""
+        assert not self.db.conn.in_transaction, "claims must be committed before their mails are sent"
+        self._until = None if seconds is None else time.monotonic() + seconds
+        while self.enabled and not self._done():
+            with database.transaction(self.db):
                 self._expire()
-                claimed = self._claim()
-        self._save_copies(minimum=COPY_BATCH)
-        if self.courier is not None and self.courier.ended() and self.in_flight:
-            self._settle_lost_courier()
-            claimed = []   # they were claimed, and now they are queued again
-        if claimed:
-            if self.courier is None:
-                self.courier = self._start_courier()
-            self.courier.submit(claimed)
+                rows = self._claim()
+            if not rows:
+                return
+            for index, row in enumerate(rows):
+                self._ready(row["mailbox"])
+                if self._done():
+                    self._unclaim(rows[index:])
+                    return
+                self._send(row)
+            self._save_copies(minimum=COPY_BATCH)
 
-    def _start_courier(self) -> InlineCourier | ProcessCourier:
-        recipes = portable(self.senders)
-        if recipes:
-            try:
-                return ProcessCourier(recipes, self.journal.fd)
-            except OSError as exc:   # no process to spare: slower, but the mail still goes out
-                log.warning("cannot start the courier process (%s); sending from this process", exc)
-        return InlineCourier(self.senders, self.journal.fd, self.should_stop)
+    def _done(self) -> bool:
+        if self.should_stop():
+            self.stopping = True
+        ends = [t for t in (self.deadline, self._until) if t is not None]
+        return self.stopping or bool(ends) and time.monotonic() >= min(ends)
 
-    def finish(self, budget: float | None = None) -> dict:
-        """Send until nothing is due; a stop request lets the mail on the wire finish, the rest wait.
-
-        After `budget` seconds no more rows are claimed (the daemon's passes: a long rate-limited
-        release must not keep new mail waiting); counts["more"] then says mail is left to send.
-        """
-        deadline = None if budget is None else time.monotonic() + budget
+    def finish(self, budget: float | None = None) -> SendCounts:
+        """Send until nothing is due, for at most `budget` seconds (the daemon's passes: a long,
+        rate-limited release must not keep new mail waiting); `more` says mail is left."""
+        if budget is not None:
+            self.deadline = time.monotonic() + budget
         try:
-            while self.enabled:
-                if deadline is not None and time.monotonic() >= deadline:
-                    self.claiming = False
-                self.pump(wait=0.5)
-                if not self.in_flight and (self.stopping or not self.claiming or not self._due_left()):
-                    break
+            self.pump(seconds=None)
         finally:
             self.close()
-        self.counts["more"] = self.enabled and not self.stopping and self._due_left()
+        self.counts.more = self.enabled and self._due_left()
         return self.counts
 
     def close(self) -> None:
-        """End the courier and record its last answers; rows it never answered stay `sending`
-        for the next session's reconcile (the journal says which were accepted)."""
-        if self.courier is not None:
-            if self.in_flight:
-                self.courier.stop()
-            results = self.courier.close()
-            self.courier = None
-            with database.transaction(self.db):
-                for result in results:
-                    self._record(result)
         self._save_copies(minimum=1)
-        if self.copier is not None:
-            self.copier.close()
-            self.copier = None
-
-    def _settle_lost_courier(self) -> None:
-        """The courier process died: what the journal says was accepted is sent, the rest waits."""
-        accepted = self.journal.accepted()
-        reason = "the sending process ended unexpectedly"
-        log.error("%s with %s mails unanswered", reason, len(self.in_flight))
-        with database.transaction(self.db):
-            for outbox_id in list(self.in_flight):
-                self._record(Result(outbox_id, courier.SENT) if outbox_id in accepted
-                             else Result(outbox_id, courier.UNREACHABLE, reason))
-        self.courier.close()
-        self.courier = None
+        for sender in self.senders.values():
+            close = getattr(sender, "close", None)
+            if close:
+                close()
 
     def _due_left(self) -> bool:
         return self._claimable_query("1", 1).fetchone() is not None
@@ -261,13 +282,13 @@ class Dispatch:
         usable = [m for m in self.senders if m not in self._unreachable]
         marks = ",".join("?" * len(usable)) or "null"
         return self.db.execute(
-            f"""select {columns} from outbox where state = ? and id > ? and mailbox in ({marks})
+            f"""select {columns} from outbox where state = ? and mailbox in ({marks})
                 and (next_attempt_at is null or next_attempt_at <= ?) order by id limit ?""",
-            [QUEUED, self.last_claimed, *usable, self.moment.isoformat(timespec="seconds"), limit],
+            [QUEUED, *usable, stamp(self.moment), limit],
         )
 
     def _expire(self) -> None:
-        """Queued mail past its expiry (an automatic release or reminder whose event is over) is
+        """Queued mail past its expiry (a confirmation, release or reminder whose event is over) is
         cancelled, never sent."""
         cursor = self.db.execute(
             "update outbox set state = ?, error = ? where state = ? and expires_at <= ?",
@@ -275,113 +296,116 @@ class Dispatch:
         if cursor.rowcount:
             log.warning("%s queued mails cancelled: their event is over", cursor.rowcount)
 
-    def _claim(self) -> list[Item]:
-        room = self.window - len(self.in_flight)
-        budget = WINDOW_BYTES - sum(row["size"] for row in self.in_flight.values())
-        items: list[Item] = []
-        if room <= 0 or budget <= 0:
-            return items
+    def _claim(self) -> list[dict]:
+        budget = WINDOW_BYTES
         chosen = []
-        for outbox_id, size in self._claimable_query("id, length(raw)", room).fetchall():
+        for outbox_id, size in self._claimable_query("id, length(raw)", self.window).fetchall():
             chosen.append(outbox_id)
             budget -= size
             if budget <= 0:
                 break
         if not chosen:
-            return items
+            return []
+        if not self.journal.reserve(2 * len(chosen)):
+            log.error("the disk is full (journal %s): nothing is sent until there is space; the mail waits",
+                      self.journal.path)
+            self.counts.errors.append("disk full: sending waits for space")
+            self.stopping = True
+            return []
         marks = ",".join("?" * len(chosen))
-        rows = self.db.execute(
-            f"select id, mailbox, recipient, raw, attempts, created_at, message_id from outbox where id in ({marks})"
-            " order by id", chosen).fetchall()
-        self.db.execute(f"update outbox set state = ?, attempts = attempts + 1 where id in ({marks})", [SENDING, *chosen])
-        for outbox_id, mailbox, recipient, raw, attempts, created_at, message_id in rows:
-            self.in_flight[outbox_id] = {"mailbox": mailbox, "recipient": recipient, "attempts": attempts,
-                                         "created_at": created_at, "message_id": message_id, "size": len(raw),
-                                         "raw": raw if mailbox in self.sent_copies else None}
-            items.append(Item(outbox_id, mailbox, self.addresses[mailbox], recipient, raw))
-        self.last_claimed = chosen[-1]
-        return items
+        rows = database.rows(self.db, f"select id, mailbox, recipient, raw, attempts, created_at, message_id "
+                                      f"from outbox where id in ({marks}) order by id", chosen)
+        self.db.execute(f"update outbox set state = ?, attempts = attempts + 1 where id in ({marks})",
+                        [SENDING, *chosen])
+        return rows
 
-    def _record(self, result: Result) -> None:
-        row = self.in_flight.pop(result.outbox_id)
-        ids = f"mailbox={row['mailbox']} outbox={result.outbox_id} message_id={row['message_id']}"
-        if result.outcome == courier.SENT:
-            database.update(self.db, "outbox", result.outbox_id, {"state": SENT, "sent_at": now(self.db), "error": None})
-            log.info("%s sent to %s", ids, row["recipient"])
-            self.counts[SENT] += 1
-            self.on_sent(1)
-            if row["raw"] is not None:
-                self._copies.setdefault(row["mailbox"], []).append(row["raw"])
-        elif result.outcome == courier.SKIPPED:
-            database.update(self.db, "outbox", result.outbox_id, {"state": QUEUED, "attempts": row["attempts"]})
-        elif result.outcome == courier.UNREACHABLE:
-            # The server, not this mail, is the problem: no attempt is counted.
-            database.update(self.db, "outbox", result.outbox_id,
-                            {"state": QUEUED, "attempts": row["attempts"], "error": result.error})
-            log.warning("%s deferred: %s", ids, result.error)
-            self.counts["deferred"] += 1
-            if row["mailbox"] not in self._unreachable:
-                self._unreachable.add(row["mailbox"])
-                self.counts["errors"].append(result.error)
-        elif result.outcome == courier.UNSENDABLE:
-            # A mail this server can never take (e.g. an address that needs SMTPUTF8): failing
-            # the row keeps one bad mail from blocking the queue on every pass.
-            self._fail(result.outbox_id, ids, f"cannot be sent: {result.error}")
-        elif result.outcome == courier.REFUSED:
-            created = datetime.fromisoformat(row["created_at"]) if row["created_at"] else self.moment
-            if result.permanent:
-                self._fail(result.outbox_id, ids, result.error)
-            elif self.moment - created >= GIVE_UP_AFTER:
-                self._fail(result.outbox_id, ids, f"gave up after {GIVE_UP_AFTER.days} days: {result.error}")
-            else:
-                retry_at = (self.moment + retry_delay(row["attempts"] + 1)).isoformat(timespec="seconds")
-                database.update(self.db, "outbox", result.outbox_id,
-                                {"state": QUEUED, "error": result.error, "next_attempt_at": retry_at})
-                log.warning("%s deferred until %s: %s", ids, retry_at, result.error)
-                self.counts["deferred"] += 1
+    def _unclaim(self, rows: list[dict]) -> None:
+        """Claimed but never handed to the server (a stop, the budget, the server gone): queued again."""
+        marks = ",".join("?" * len(rows))
+        with database.transaction(self.db):
+            self.db.execute(f"update outbox set state = ?, attempts = attempts - 1 where state = ? and id in ({marks})",
+                            [QUEUED, SENDING, *(row["id"] for row in rows)])
 
-    def _fail(self, outbox_id: int, ids: str, reason: str) -> None:
-        database.update(self.db, "outbox", outbox_id, {"state": FAILED, "error": reason})
+    def _ready(self, mailbox: str) -> None:
+        """The rate limit's pause and the connection come before the journal's "begin": a kill or a
+        stop while waiting for them leaves nothing uncertain."""
+        sender = self.senders[mailbox]
+        if mailbox in self._unreachable:
+            return
+        try:
+            for step in (getattr(sender, "wait_turn", None), getattr(sender, "open", None)):
+                if step is not None:
+                    step()
+        except ConnectionFailed as exc:
+            self._unreachable[mailbox] = str(exc)
+            self.counts.errors.append(str(exc))
+
+    def _send(self, row: dict) -> None:
+        ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
+        if row["mailbox"] in self._unreachable:
+            # The server, not this mail, is the problem: no attempt is counted, the mailbox waits.
+            error = self._unreachable[row["mailbox"]]
+            self._record(row, {"state": QUEUED, "attempts": row["attempts"], "error": error})
+            log.warning("%s deferred: %s", ids, error)
+            self.counts.deferred += 1
+            return
+        sender = self.senders[row["mailbox"]]
+        try:
+            self.journal.write(b"B", row["id"])
+            sender.send(row["raw"], self.addresses[row["mailbox"]], row["recipient"])
+        except ConnectionFailed as exc:
+            self._unreachable[row["mailbox"]] = str(exc)
+            self.counts.errors.append(str(exc))
+            self._record(row, {"state": QUEUED, "attempts": row["attempts"], "error": str(exc)})
+            log.warning("%s deferred: %s", ids, exc)
+            self.counts.deferred += 1
+            return
+        except DeliveryError as exc:
+            self._refused(row, ids, str(exc), exc.permanent)
+            return
+        except (UnicodeError, ValueError) as exc:
+            # A mail this server can never take (e.g. an address that needs SMTPUTF8): failing it
+            # keeps one bad mail from blocking the queue on every pass.
+            self._fail(row, ids, f"cannot be sent: {exc}")
+            return
+        self.journal.write(b"S", row["id"])
+        self._record(row, {"state": SENT, "sent_at": now(self.db), "error": None})
+        log.info("%s sent to %s", ids, row["recipient"])
+        self.counts.sent += 1
+        self.on_sent(1)
+        if row["mailbox"] in self.sent_copies:
+            self._copies.setdefault(row["mailbox"], []).append(row["raw"])
+
+    def _record(self, row: dict, changes: dict) -> None:
+        with database.transaction(self.db):
+            database.update(self.db, "outbox", row["id"], changes)
+
+    def _refused(self, row: dict, ids: str, error: str, permanent: bool) -> None:
+        created = datetime.fromisoformat(row["created_at"]) if row["created_at"] else self.moment
+        if permanent:
+            self._fail(row, ids, error)
+        elif self.moment - created >= GIVE_UP_AFTER:
+            self._fail(row, ids, f"gave up after {GIVE_UP_AFTER.days} days: {error}")
+        else:
+            retry_at = stamp(self.moment + retry_delay(row["attempts"] + 1))
+            self._record(row, {"state": QUEUED, "error": error, "next_attempt_at": retry_at})
+            log.warning("%s deferred until %s: %s", ids, retry_at, error)
+            self.counts.deferred += 1
+
+    def _fail(self, row: dict, ids: str, reason: str) -> None:
+        self._record(row, {"state": FAILED, "error": reason})
         log.warning("%s failed: %s", ids, reason)
-        self.counts[FAILED] += 1
+        self.counts.failed += 1
 
     def _save_copies(self, minimum: int) -> None:
-        """Copies go to Sent after their rows say `sent`, in batches, from the copier thread."""
+        """Copies go to Sent after their rows say `sent`, in batches. A lost copy costs a coordinator
+        a view in the mail client, never a second mail: a failure is logged and sending goes on."""
         for mailbox in [m for m, raws in self._copies.items() if len(raws) >= minimum]:
-            if self.copier is None:
-                self.copier = SentCopier(self.sent_copies)
-            self.copier.put(mailbox, self._copies.pop(mailbox))
-
-
-class SentCopier:
-    """Appends copies to the Sent folders on a thread of its own: an APPEND of 100 mails waits
-    about 80 ms for the IMAP server, which the worker spends processing instead (measured: 1.4 s
-    of a 2,000-mail pass). A lost copy costs a coordinator a view in the mail client, never a
-    second mail, so a failure is logged and the pass goes on. Only this thread uses the folders
-    until close() has joined it."""
-
-    def __init__(self, folders: Mapping[str, SentCopies]):
-        self.folders = folders
-        self.batches: queue.Queue[tuple[str, list[bytes]] | None] = queue.Queue()
-        self.thread = threading.Thread(target=self._run, name="sent-copier", daemon=True)
-        self.thread.start()
-
-    def put(self, mailbox: str, raws: list[bytes]) -> None:
-        self.batches.put((mailbox, raws))
-
-    def _run(self) -> None:
-        while (batch := self.batches.get()) is not None:
-            mailbox, raws = batch
+            raws = self._copies.pop(mailbox)
             try:
-                self.folders[mailbox].append(raws)
+                self.sent_copies[mailbox].append(raws)
             except ConnectionFailed as exc:
                 log.warning("mailbox=%s %s mails sent, but not copied to the Sent folder: %s", mailbox, len(raws), exc)
-            except Exception:   # a thread must not die silently with copies still queued behind it
-                log.exception("mailbox=%s %s mails sent, but not copied to the Sent folder", mailbox, len(raws))
-
-    def close(self) -> None:
-        self.batches.put(None)
-        self.thread.join()
 
 
 @contextlib.contextmanager
@@ -394,14 +418,15 @@ def sending(
     on_sent: Callable[[int], None] = lambda n: None,
     should_stop: Callable[[], bool] = lambda: False,
     wait: float | None = None,
+    provider_copies: frozenset[str] = frozenset(),
 ) -> Iterator[Dispatch]:
     """A send session: take the send lock, settle what a crash left in `sending`, then dispatch.
 
-    `sent_folders` answer "was it sent?" after a crash; `sent_copies` (a subset)
-    get a copy of every mail mailflow sends. `wait` bounds the wait for the send lock (the
-    worker's passes: a few seconds, time for an orphaned courier to end); when another
-    process (a `mailflow release` sending) still holds it, the session sends nothing and
-    the mail goes out with a later pass.
+    `sent_folders` answer "was it sent?" after a crash; `sent_copies` (a subset) get a copy of
+    every mail mailflow sends; `provider_copies` name mailboxes whose server files them itself.
+    `wait` bounds the wait for the send lock (the worker's passes: a few seconds); when another
+    process (a `mailflow release` sending) still holds it, this session only queues and the mail
+    goes out with a later pass.
     """
     journal = SentJournal(journal_path(db), wait)
     if not journal.held:
@@ -410,15 +435,14 @@ def sending(
         yield Dispatch(db, senders, addresses, journal, enabled=False)
         return
     try:
-        reconcile_interrupted(db, journal, sent_folders)
-        journal.clear()
-        dispatch = Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop)
-        try:
-            yield dispatch
-        finally:
-            dispatch.close()
+        reconcile_interrupted(db, journal, sent_folders, provider_copies)
         if not db.execute("select 1 from outbox where state = ? limit 1", [SENDING]).fetchone():
-            journal.clear()
+            journal.clear()   # else the journal still answers for rows a Sent folder could not be asked about
+        else:
+            journal.offset = journal.reserved = os.fstat(journal.fd).st_size if journal.fd is not None else 0
+        yield Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop)
+        if not db.execute("select 1 from outbox where state = ? limit 1", [SENDING]).fetchone():
+            journal.clear()   # every row it speaks for is settled
     finally:
         journal.close()
 
@@ -432,8 +456,7 @@ def drain(
     sent_folders: Mapping[str, SentCopies] | None = None,
     sent_copies: Mapping[str, SentCopies] | None = None,
     budget: float | None = None,
-) -> dict:
-    """Send everything that is due, in one session; counts by outcome (sent, failed, deferred)
-    and, under "errors", why a mailbox's server could not be used."""
+) -> SendCounts:
+    """Send everything that is due, in one session."""
     with sending(db, senders, addresses, sent_folders, sent_copies, on_sent, should_stop) as dispatch:
         return dispatch.finish(budget)

@@ -33,6 +33,8 @@ from .message import clean
 log = logging.getLogger(__name__)
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+# Interrupted while the SMTP server had it, with no copy in Sent to tell: a coordinator decides.
+UNCERTAIN = "uncertain"
 
 
 class Sender(Protocol):
@@ -245,13 +247,15 @@ def _move(db: sqlite_utils.Database, outbox_id: int, allowed: tuple[str, ...], c
 
 
 def retry(db: sqlite_utils.Database, outbox_id: int) -> dict:
-    """A failed mail goes back to the queue with a fresh attempt count; its last error stays on the row."""
+    """A failed (or uncertain: the coordinator checked it did not arrive) mail goes back to the queue
+    with a fresh attempt count; its last error stays on the row."""
     row = _row(db, outbox_id)
-    if row["state"] != FAILED or not _move(db, outbox_id, (FAILED,), {"state": QUEUED, "attempts": 0}):
+    if row["state"] not in (FAILED, UNCERTAIN) or not _move(db, outbox_id, (FAILED, UNCERTAIN),
+                                                             {"state": QUEUED, "attempts": 0}):
         state = _row(db, outbox_id)["state"]
-        raise MailflowError(f"outbox mail {outbox_id} is {state}, not failed; only failed mails can be retried")
-    log.info("outbox=%s message_id=%s failed -> queued by hand (last error: %s)",
-             outbox_id, row["message_id"], row["error"])
+        raise MailflowError(f"outbox mail {outbox_id} is {state}; only failed or uncertain mails can be retried")
+    log.info("outbox=%s message_id=%s %s -> queued by hand (last error: %s)",
+             outbox_id, row["message_id"], row["state"], row["error"])
     return {**row, "state": QUEUED, "attempts": 0}
 
 
@@ -260,11 +264,12 @@ def retry_all_failed(db: sqlite_utils.Database) -> list[dict]:
 
 
 def cancel(db: sqlite_utils.Database, outbox_id: int) -> tuple[dict, bool]:
-    """Queued or failed -> cancelled, so it is never sent; returns (row, changed). A sent mail cannot be unsent."""
+    """Queued, failed or uncertain -> cancelled, so it is never sent (again); returns (row, changed).
+    A sent mail cannot be unsent."""
     row = _row(db, outbox_id)
     if row["state"] == CANCELLED:
         return row, False
-    if _move(db, outbox_id, (QUEUED, FAILED), {"state": CANCELLED}):
+    if _move(db, outbox_id, (QUEUED, FAILED, UNCERTAIN), {"state": CANCELLED}):
         log.info("outbox=%s %s -> cancelled by hand", outbox_id, row["state"])
         return {**row, "state": CANCELLED}, True
     row = _row(db, outbox_id)
@@ -274,4 +279,5 @@ def cancel(db: sqlite_utils.Database, outbox_id: int) -> tuple[dict, bool]:
     if row["state"] == SENDING:
         raise MailflowError(f"outbox mail {outbox_id} is being sent right now; "
                             "check again with `mailflow outbox` when the pass is over")
-    raise MailflowError(f"outbox mail {outbox_id} is {row['state']}; only queued or failed mails can be cancelled")
+    raise MailflowError(f"outbox mail {outbox_id} is {row['state']}; only queued, failed or uncertain mails "
+                        "can be cancelled")

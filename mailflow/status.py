@@ -65,10 +65,10 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
 def _outbox(db: sqlite_utils.Database) -> dict:
     by_state = {row["state"]: row["n"] for row in db.query(
         "select state, count(*) as n from outbox group by state order by state")}
-    failed = list(db.query(
+    failed, uncertain = (list(db.query(
         "select id, kind, mailbox, recipient, subject, attempts, error, created_at from outbox "
-        "where state = 'failed' order by id"))
-    return {"by_state": by_state, "total": sum(by_state.values()), "failed": failed}
+        "where state = ? order by id", [state])) for state in ("failed", "uncertain"))
+    return {"by_state": by_state, "total": sum(by_state.values()), "failed": failed, "uncertain": uncertain}
 
 
 def _registrants(db: sqlite_utils.Database) -> dict:

@@ -7,8 +7,7 @@ done twice:
 - process turns `recorded` into `processed` or `quarantined`, queuing the reply
   in the same transaction;
 - marking flags the server copy only after that commit;
-- sending (dispatch.py) runs through the whole pass: the replies of one batch go
-  out while the next batch is processed.
+- sending (dispatch.py, in this same process) follows each committed batch.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Rules
 log = logging.getLogger(__name__)
 
 RECORDED, PROCESSED, QUARANTINED = "recorded", "processed", "quarantined"
-LOCK_WAIT_SECONDS = 5   # for the send lock; enough for an orphaned courier to finish its last mail
+LOCK_WAIT_SECONDS = 5   # for the send lock: meanwhile a `mailflow release` may be sending
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
 PROCESS_BATCH_BYTES = 4 << 20   # raw mail per batch: a parsed mail takes several times its size
 
@@ -50,11 +49,6 @@ class Reply(NamedTuple):
     raw: bytes
     subject: str
     kind: str          # the key in rules.replies: the intent, or registration_closed
-
-
-# What read() found: the parsed mail, its classification, what the time allows for it (events.judge)
-# and the reply the rules would send (or why it could not be rendered), or why the mail could not be read.
-Reading = tuple[IncomingMessage, Classification, Timing, Reply | Exception | None] | Exception
 
 
 @dataclass
@@ -111,9 +105,8 @@ class Worker:
                     log.error("releases not sent: %s", exc)
                     report.errors.append(str(exc))
             counts = sending.finish(send_budget)
-        report.sent, report.failed = counts[outbox.SENT], counts[outbox.FAILED]
-        report.more_to_send = counts["more"]
-        report.errors.extend(counts["errors"])
+        report.sent, report.failed, report.more_to_send = counts.sent, counts.failed, counts.more
+        report.errors.extend(counts.errors)
         return report
 
     def send_session(self, **options):
@@ -121,7 +114,9 @@ class Worker:
         addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
         copies = {name: folder for name, folder in self.sent_folders.items()
                   if self.rules.mailboxes[name].sent_copy == "append"}
-        return dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies, **options)
+        provider = frozenset(name for name, box in self.rules.mailboxes.items() if box.sent_copy == "provider")
+        return dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies,
+                                provider_copies=provider, **options)
 
     def _receive(self, report: PassReport, sending: dispatch.Dispatch) -> None:
         opened: dict[str, int] = {}
@@ -208,88 +203,57 @@ class Worker:
     # -- process ------------------------------------------------------------
 
     def process_recorded(self, report: PassReport, after_batch: Callable[[], None] = lambda: None) -> None:
-        """Process in batches of at most PROCESS_BATCH mails (and PROCESS_BATCH_BYTES of raw mail),
-        one commit each; each mail is still its own savepoint, and a crash rolls back at most one
-        batch, which the next pass redoes. `after_batch` runs after each commit (the send session's pump).
-
-        read() (parse, classify, render) runs over the whole batch, one step at a time, before
-        settle() writes each mail: the same code running back to back stays in the CPU's caches,
-        which made a pass about a fifth faster than one mail at a time (benchmarks/README.md).
-        """
-        waiting = self.db.execute("select id, length(raw) from messages where state = ? order by id",
-                                  [RECORDED]).fetchall()
-        done = 0
-        for batch in _batches(waiting, PROCESS_BATCH, PROCESS_BATCH_BYTES):
-            marks = ",".join("?" * len(batch))
-            rows = database.rows(self.db, f"select id, mailbox, key, uid, message_id, raw, "
-                                          f"coalesce(arrived_at, recorded_at) as arrived_at from messages "
-                                          f"where id in ({marks}) and state = ? order by id", [*batch, RECORDED])
-            readings = self.read(rows)
+        """Process in batches of at most PROCESS_BATCH mails (and PROCESS_BATCH_BYTES of raw mail), each
+        batch one transaction and each mail a savepoint in it: one mail's failure never takes the others
+        with it, and a crash rolls back at most one batch, which the next pass redoes. Only one mail is
+        held parsed at a time. `after_batch` runs after each commit (the send session's pump)."""
+        total = self.db.execute("select count(*) from messages where state = ?", [RECORDED]).fetchone()[0]
+        done = last_id = 0
+        while not self.stop_requested:
             with database.transaction(self.db):
-                # Read before the write lock: a mail that another process took meanwhile (`forget`
-                # erased it, a second worker processed it) is left alone. The key is compared too,
-                # since SQLite may give a deleted row's id to a mail recorded since.
-                still = set(self.db.execute(
-                    f"select id, mailbox, key from messages where id in ({marks}) and state = ?", [*batch, RECORDED]))
-                for row, reading in zip(rows, readings):
+                batch = _batch(self.db.execute(
+                    "select id, length(raw) from messages where state = ? and id > ? order by id limit ?",
+                    [RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH_BYTES)
+                if not batch:
+                    return
+                moment = self.clock()     # the batch is judged at one moment
+                for message_id in batch:
                     if self.stop_requested:
-                        break
-                    if (row["id"], row["mailbox"], row["key"]) not in still:
-                        continue
-                    outcome = self.settle(row, reading)
+                        return
+                    (row,) = database.rows(self.db, "select id, mailbox, key, uid, message_id, raw, "
+                                                    "coalesce(arrived_at, recorded_at) as arrived_at "
+                                                    "from messages where id = ?", [message_id])
+                    outcome = self.process(row, moment)
                     done += 1
-                    self.progress("processing", done, len(waiting))
+                    self.progress("processing", done, total)
                     if outcome == PROCESSED:
                         report.processed += 1
                     elif outcome == QUARANTINED:
                         report.quarantined += 1
-            rows = readings = row = reading = None   # let the parsed mails go before the next batch is read
-            if self.stop_requested:
-                return
+                last_id = batch[-1]
             after_batch()
 
-    def read(self, rows: list[dict]) -> list[Reading]:
-        """Parse, classify, judge by the time and render the replies of a batch, one step over the
-        whole batch at a time: no writes. A mail whose step fails carries the exception instead,
-        for settle() to handle that mail alone. The batch is judged at one moment, `now`."""
-        moment = self.clock()
-        parsed = [_attempt(parse_message, row["raw"], self.rules.limits) for row in rows]
-        classified = [m if isinstance(m, Exception) else _attempt(self._classified, m, row, moment)
-                      for row, m in zip(rows, parsed)]
-        return [c if isinstance(c, Exception) else self._with_reply(*c, moment) for c in classified]
-
-    def _classified(self, incoming: IncomingMessage, row: dict,
-                    moment: datetime) -> tuple[IncomingMessage, Classification, Timing]:
-        verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
-        # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
-        timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment)
-        return incoming, dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons)), timing
-
-    def _with_reply(self, incoming: IncomingMessage, verdict: Classification, timing: Timing,
-                    moment: datetime) -> Reading:
-        # A reply that fails to render is kept as its exception: it matters only if the reply
-        # limit, decided in settle(), still lets the mail be answered.
-        reply = _attempt(self._reply, incoming, verdict, timing, moment) if verdict.answer and incoming.sender else None
-        return incoming, verdict, timing, reply
-
-    def settle(self, row: dict, reading: Reading) -> str:
-        """Record what read() found and queue the reply, in one savepoint; returns the new state."""
+    def process(self, row: dict, moment: datetime) -> str:
+        """Parse, classify, judge by the time, answer and record one mail, in one savepoint;
+        returns its new state."""
         ids = f"mailbox={row['mailbox']} uid={row['uid']} message_id={row['message_id']}"
-        if isinstance(reading, MessageError):
+        try:
+            incoming = parse_message(row["raw"], self.rules.limits)
+        except MessageError as exc:
             database.update(self.db, "messages", row["id"],
-                            {"state": QUARANTINED, "error": str(reading), "processed_at": now(self.db)})
-            log.warning("%s quarantined: %s", ids, reading)
+                            {"state": QUARANTINED, "error": str(exc), "processed_at": now(self.db)})
+            log.warning("%s quarantined: %s", ids, exc)
             return QUARANTINED
         try:
-            if isinstance(reading, Exception):
-                raise reading
-            incoming, verdict, timing, reply = reading
-            limited = self._reply_limit(incoming, row["mailbox"], verdict)
-            if limited:
-                verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
-            elif isinstance(reply, Exception):
-                raise reply
             with database.transaction(self.db):
+                verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+                # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
+                timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment)
+                verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons))
+                limited = self._reply_limit(incoming, row["mailbox"], verdict)
+                if limited:
+                    verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
+                reply = self._reply(incoming, verdict, timing, moment) if verdict.answer and incoming.sender else None
                 registrant_id = self._apply(row, incoming, verdict, timing, reply)
                 database.update(self.db, "messages", row["id"], {
                     "state": PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
@@ -451,32 +415,17 @@ class Worker:
                             [json.dumps([r["id"] for r in rows])])
 
 
-def _attempt(step: Callable, *args):
-    """step(*args), or the exception it raised."""
-    try:
-        return step(*args)
-    except MessageError as exc:
-        # Logged by its text alone; without its traceback it keeps no parsed mail alive.
-        return exc.with_traceback(None)
-    except Exception as exc:
-        return exc
-
-
-def _batches(waiting: list[tuple[int, int]], count: int, size: int) -> list[list[int]]:
-    """Message ids in order, cut into batches of at most `count` mails and `size` bytes
-    (a mail bigger than `size` is a batch of its own)."""
-    batches: list[list[int]] = []
-    current: list[int] = []
+def _batch(waiting: list[tuple[int, int]], size: int) -> list[int]:
+    """The first message ids of `waiting` ((id, length) in order) that fit in `size` bytes of raw
+    mail; at least one, so a mail bigger than `size` is a batch of its own."""
+    batch: list[int] = []
     used = 0
     for message_row, length in waiting:
-        if current and (len(current) == count or used + (length or 0) > size):
-            batches.append(current)
-            current, used = [], 0
-        current.append(message_row)
+        if batch and used + (length or 0) > size:
+            break
+        batch.append(message_row)
         used += length or 0
-    if current:
-        batches.append(current)
-    return batches
+    return batch
 
 
 def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:

@@ -36,7 +36,7 @@ def outbox(ctx: click.Context, failed: bool, as_json: bool) -> None:
 @click.option("--all-failed", is_flag=True, help="Every failed mail.")
 @click.pass_context
 def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
-    """Queue a failed mail again (attempts start from 0); the next pass sends it."""
+    """Queue a failed or uncertain mail again (attempts start from 0); the next pass sends it."""
     if (outbox_id is None) == (not all_failed):
         raise click.UsageError("give one outbox number (see `mailflow outbox --failed`) or --all-failed")
     db = open_database(rules_from(ctx).database_path)
@@ -51,7 +51,7 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
 @click.argument("outbox_id", metavar="ID", type=int)
 @click.pass_context
 def cancel(ctx: click.Context, outbox_id: int) -> None:
-    """Never send outbox mail ID (queued or failed); a sent mail cannot be cancelled."""
+    """Never send outbox mail ID (queued, failed or uncertain); a sent mail cannot be cancelled."""
     row, changed = outbox_lib.cancel(open_database(rules_from(ctx).database_path), outbox_id)
     click.echo(f"outbox {row['id']} ({row['kind']} to {row['recipient']}) "
                + ("cancelled; it will not be sent" if changed else "was already cancelled"))
@@ -79,8 +79,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
     for row in box["failed"]:
         click.echo(f"  failed {row['id']} {row['kind']} to {row['recipient']} after {row['attempts']} tries: "
                    f"{row['error']}")
-    if box["failed"]:
-        click.echo("  (`mailflow outbox retry ID` or `mailflow outbox cancel ID`)")
+    for row in box["uncertain"]:
+        click.echo(f"  uncertain {row['id']} {row['kind']} to {row['recipient']}: mailflow was stopped while the "
+                   "SMTP server had it; ask the recipient or look in your Sent folder")
+    if box["failed"] or box["uncertain"]:
+        click.echo("  (`mailflow outbox retry ID` sends it again, `mailflow outbox cancel ID` never)")
     click.echo(f"registrants: {info['registrants']['total']}")
     for audience, by_status in info["registrants"]["by_audience"].items():
         click.echo(f"  {audience}: " + ", ".join(f"{s} {n}" for s, n in by_status.items()))

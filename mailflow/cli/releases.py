@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import outbox, registrants, releases
+from .. import registrants, releases
 from ..database import clock_of, open_database
 from ..errors import MailflowError
 from ..people import current_user
@@ -111,7 +111,7 @@ def _release(ctx, kind, contents, event_id, yes, dry_run, queue_only, as_json) -
     finally:
         close_connections(worker)
     click.echo(f"queued {queued} mails ({kind} v{saved.version})")
-    click.echo(f"sent {counts[outbox.SENT]}, failed {counts[outbox.FAILED]}, deferred {counts['deferred']}")
+    click.echo(f"sent {counts.sent}, failed {counts.failed}, deferred {counts.deferred}")
 
 
 def _print_preview(shown: dict, is_new: bool) -> None:

@@ -1,5 +1,4 @@
 import logging
-import pickle
 import time
 
 import pytest
@@ -8,7 +7,7 @@ from click.testing import CliRunner
 
 from mailflow.cli import main
 from mailflow.credentials import Credentials
-from mailflow.delivery import SmtpSender, sender_from_recipe
+from mailflow.delivery import SmtpSender
 from mailflow.errors import ConnectionFailed, SecretError
 from mailflow.mailbox import ImapMailbox, SentFolder
 from mailflow.rules import ImapSettings, ProcessedMarker, SmtpSettings
@@ -112,17 +111,6 @@ def test_the_idle_watcher_asks_again_at_every_reconnect(tmp_path):
         watcher.stop()
         watcher.join(5)
     assert int((tmp_path / "issued").read_text()) >= 3
-
-
-def test_the_courier_gets_the_command_never_the_secret(tmp_path):
-    """The courier process runs the command itself at its connect: no stale token in its recipe."""
-    smtp = SmtpSettings(**UNREACHABLE, oauth2_token_command=counting_command(tmp_path))
-    sender = SmtpSender(smtp, Credentials.of(smtp, "mailbox international, SMTP"), "international")
-    recipe = sender.recipe()
-    assert b"tok-" not in pickle.dumps(recipe) and not (tmp_path / "issued").exists()
-    rebuilt = sender_from_recipe(pickle.loads(pickle.dumps(recipe)))
-    assert rebuilt.credentials == sender.credentials
-    assert rebuilt.credentials.secret() == "tok-1"
 
 
 def test_no_secret_is_logged(tmp_path, caplog):

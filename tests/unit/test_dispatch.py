@@ -1,8 +1,9 @@
-"""Sending the outbox without servers: claims, outcomes, the sent journal and a lost courier.
+"""Sending the outbox without servers: claims, outcomes, the sent journal, reconcile, the send lock.
 
-The courier child process itself is exercised against aiosmtpd in tests/integration.
+Real SMTP servers are in tests/integration (the kill test kills the worker while it sends).
 """
 
+import errno
 import fcntl
 import os
 
@@ -10,7 +11,7 @@ import pytest
 
 from mailflow import dispatch, outbox
 from mailflow.database import open_database
-from mailflow.errors import ConnectionFailed, DeliveryError
+from mailflow.errors import ConnectionFailed, DeliveryError, MailflowError
 
 ADDRESSES = {"international": "international@cc-events.example", "german": "german@cc-events.example"}
 
@@ -48,7 +49,7 @@ def test_outcomes_are_recorded_per_row(db):
     sender = Recording({"r1@example.org": DeliveryError("550 no such user", permanent=True),
                         "r2@example.org": DeliveryError("451 try later", permanent=False)})
     counts = dispatch.drain(db, {"international": sender}, ADDRESSES)
-    assert (counts["sent"], counts["failed"], counts["deferred"]) == (2, 1, 1)
+    assert (counts.sent, counts.failed, counts.deferred) == (2, 1, 1)
     assert states(db) == ["sent", "failed", "queued", "sent"]
     retry = db.execute("select attempts, next_attempt_at, error from outbox where id = 3").fetchone()
     assert retry[0] == 1 and retry[1] is not None and "451" in retry[2]
@@ -60,53 +61,122 @@ def test_an_unreachable_server_defers_its_mailbox_without_counting_attempts(db):
     down = Recording({f"r{i}@example.org": ConnectionFailed("cannot reach smtp") for i in range(3)})
     german = Recording()
     counts = dispatch.drain(db, {"international": down, "german": german}, ADDRESSES)
-    assert counts["errors"] == ["cannot reach smtp"] and counts["deferred"] == 3
+    assert counts.errors == ["cannot reach smtp"] and counts.deferred == 3
     assert german.sent == ["r0@example.org", "r1@example.org"]
     assert [r["attempts"] for r in db.query("select attempts from outbox where mailbox = 'international'")] == [0] * 3
+
+
+def test_a_server_that_cannot_be_connected_to_is_never_begun(db, tmp_path):
+    """The connection is opened before the journal's "begin": a server that cannot be reached leaves
+    nothing that looks interrupted mid-send."""
+    class Unreachable(Recording):
+        def open(self):
+            raise ConnectionFailed("connection refused")
+
+    queue(db, 2)
+    with dispatch.sending(db, {"international": Unreachable()}, ADDRESSES) as sending:
+        sending.pump()
+        assert dispatch.journal_records(tmp_path / "mailflow.db-sent") == (set(), set())
+        counts = sending.finish()
+    assert counts.errors == ["connection refused"] and states(db) == ["queued", "queued"]
 
 
 def test_a_stop_request_leaves_the_rest_queued_with_their_attempts(db):
     queue(db, 5)
     sender = Recording()
     counts = dispatch.drain(db, {"international": sender}, ADDRESSES, should_stop=lambda: len(sender.sent) >= 1)
-    assert counts["sent"] == len(sender.sent) >= 1
-    assert states(db).count("queued") == 5 - len(sender.sent)
+    assert counts.sent == len(sender.sent) == 1
+    assert states(db) == ["sent"] + ["queued"] * 4
     assert {r["attempts"] for r in db.query("select attempts from outbox where state = 'queued'")} == {0}
 
 
-def test_reconcile_trusts_the_journal_then_the_sent_folder(db, tmp_path):
-    queue(db, 3)
+def journal_of(tmp_path, *records):
+    (tmp_path / "mailflow.db-sent").write_bytes(b"".join(
+        f"{kind} {number}".encode().ljust(dispatch.SentJournal.RECORD - 1) + b"\n" for kind, number in records))
+
+
+class SentFolder:
+    def __init__(self, *message_ids):
+        self.ids = set(message_ids)
+
+    def contains(self, message_id):
+        return message_id in self.ids
+
+
+def test_reconcile_trusts_the_journal_then_the_sent_folder_and_never_resends_blindly(db, tmp_path):
+    """1 was accepted (journal); 2 was begun and is in Sent; 3 was begun, not in Sent, and mailflow
+    makes the copies itself: uncertain; 4 was claimed but never begun: queued again."""
+    queue(db, 4)
     db.execute("update outbox set state = 'sending'")
-    (tmp_path / "mailflow.db-sent").write_bytes(b"1\n")
-
-    class Sent:
-        def contains(self, message_id):
-            return message_id == "<international1@x>"
-
-    with dispatch.sending(db, {}, ADDRESSES, sent_folders={"international": Sent()}):
+    journal_of(tmp_path, ("B", 1), ("S", 1), ("B", 2), ("B", 3))
+    with dispatch.sending(db, {}, ADDRESSES, sent_folders={"international": SentFolder("<international1@x>")}):
         pass
-    assert states(db) == ["sent", "sent", "queued"]
+    assert states(db) == ["sent", "sent", "uncertain", "queued"]
+    assert "may or may not have arrived" in db.execute("select error from outbox where id = 3").fetchone()[0]
     assert (tmp_path / "mailflow.db-sent").read_bytes() == b""   # settled, so the journal starts empty
 
+    # Found in Sent later (the copy came in late): settled then.
+    with dispatch.sending(db, {}, ADDRESSES, sent_folders={"international": SentFolder("<international2@x>")}):
+        pass
+    assert states(db)[2] == "sent"
 
-def test_accepted_mail_is_journalled_before_its_outcome_is_committed(db, tmp_path):
+
+def test_with_provider_copies_a_begun_mail_missing_from_sent_was_not_sent(db, tmp_path):
+    queue(db, 1)
+    db.execute("update outbox set state = 'sending'")
+    journal_of(tmp_path, ("B", 1))
+    with dispatch.sending(db, {}, ADDRESSES, sent_folders={"international": SentFolder()},
+                          provider_copies=frozenset({"international"})):
+        pass
+    assert states(db) == ["queued"]
+
+
+def test_without_a_sent_folder_a_begun_mail_is_uncertain_and_a_coordinator_settles_it(db, tmp_path):
     queue(db, 2)
-    journal = tmp_path / "mailflow.db-sent"
+    db.execute("update outbox set state = 'sending'")
+    journal_of(tmp_path, ("B", 1), ("B", 2))
+    sender = Recording()
+    assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 0
+    assert states(db) == ["uncertain", "uncertain"] and sender.sent == []
+    outbox.retry(db, 1)                     # the coordinator checked: it did not arrive
+    outbox.cancel(db, 2)                    # ... it did
+    assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 1
+    assert states(db) == ["sent", "cancelled"] and sender.sent == ["r0@example.org"]
+    with pytest.raises(MailflowError, match="only failed or uncertain"):
+        outbox.retry(db, 1)
+
+
+def test_begin_is_journalled_before_the_send_and_sent_right_after_the_250(db, tmp_path):
+    queue(db, 2)
     observer = open_database(tmp_path / "mailflow.db")   # sees only what was committed
 
     class Watching(Recording):
         seen = []
 
         def send(self, raw, sender, recipient):
+            self.seen.append((dispatch.journal_records(tmp_path / "mailflow.db-sent"), states(observer)))
             super().send(raw, sender, recipient)
-            self.seen.append((journal.read_bytes(), states(observer)))
 
     sender = Watching()
     with dispatch.sending(db, {"international": sender}, ADDRESSES) as sending:
         sending.finish()
-    # When the second mail went out, the first was in the journal but not yet committed as sent.
-    assert sender.seen == [(b"", ["sending", "sending"]), (b"1\n", ["sending", "sending"])]
+    # Each mail was committed `sending` and begun before it went out; the first was journalled as
+    # sent (and committed) before the second went.
+    assert sender.seen == [(({1}, set()), ["sending", "sending"]), (({1, 2}, {1}), ["sent", "sending"])]
     assert states(db) == ["sent", "sent"]
+
+
+def test_a_full_disk_stops_the_claiming_and_loses_nothing(db, monkeypatch):
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    queue(db, 3)
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    sender = Recording()
+    counts = dispatch.drain(db, {"international": sender}, ADDRESSES)
+    assert sender.sent == [] and states(db) == ["queued"] * 3 and counts.errors == ["disk full: sending waits for space"]
+    monkeypatch.undo()
+    assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 3
 
 
 def test_the_send_lock_keeps_a_second_process_out(db, tmp_path):
@@ -120,47 +190,35 @@ def test_the_send_lock_keeps_a_second_process_out(db, tmp_path):
     os.close(fd)
 
 
-class BrokenRecipe(Recording):
-    """Portable, so it goes to a courier process, which cannot build it and dies."""
-
-    def recipe(self):
-        return {"endpoint": {"no such field": 1}, "credentials": {"what": "mailbox international, SMTP"}, "name": "international"}
-
-
-def test_a_courier_that_dies_leaves_its_rows_queued_not_lost(db, capfd):
-    queue(db, 3)
-    counts = dispatch.drain(db, {"international": BrokenRecipe()}, ADDRESSES)
-    assert counts["deferred"] == 3 and counts["sent"] == 0
-    assert counts["errors"] == ["the sending process ended unexpectedly"]
-    assert states(db) == ["queued"] * 3
-    assert "TypeError" in capfd.readouterr().err
-
-
-def test_under_a_rate_limit_only_about_ten_seconds_of_mail_is_claimed_ahead(db):
+def test_under_a_rate_limit_only_about_ten_seconds_of_mail_is_claimed_at_once(db):
     from mailflow.delivery import RateLimitedSender
 
-    slow = RateLimitedSender(Recording(), per_minute=120, sleep=lambda s: None)   # one every 0.5 s
+    class Counting(Recording):
+        most = 0
+
+        def send(self, raw, sender, recipient):
+            Counting.most = max(Counting.most, states(db).count("sending"))
+            super().send(raw, sender, recipient)
+
+    slow = RateLimitedSender(Counting(), per_minute=120, sleep=lambda s: None)   # one every 0.5 s
     assert dispatch.window_rows({"international": slow, "german": Recording()}) == 20
     assert dispatch.window_rows({"international": Recording()}) == dispatch.WINDOW_ROWS
     queue(db, 50)
-    with dispatch.sending(db, {"international": slow}, ADDRESSES) as sending:
-        sending.pump()
-        assert states(db).count("sending") == 20   # the other 30 can still be cancelled
-        sending.finish()
-    assert states(db) == ["sent"] * 50
+    assert dispatch.drain(db, {"international": slow}, ADDRESSES).sent == 50
+    assert Counting.most == 20          # the rest could still be cancelled meanwhile
 
 
-def test_a_send_budget_stops_claiming_and_says_more_is_left(db, monkeypatch):
+def test_a_send_budget_stops_the_sending_and_says_more_is_left(db, monkeypatch):
     from mailflow.delivery import RateLimitedSender
 
-    monkeypatch.setattr(dispatch, "WINDOW_SECONDS", 0.05)             # claim 5 rows ahead at 100 a second
+    monkeypatch.setattr(dispatch, "WINDOW_SECONDS", 0.05)             # claim 5 rows at 100 a second
     sender = RateLimitedSender(Recording(), per_minute=6000)            # really sleeps 0.01 s between mails
     queue(db, 40)
     counts = dispatch.drain(db, {"international": sender}, ADDRESSES, budget=0.1)
-    assert 0 < counts["sent"] < 40 and counts["more"]
-    assert states(db).count("queued") == 40 - counts["sent"] and "sending" not in states(db)
+    assert 0 < counts.sent < 40 and counts.more
+    assert states(db).count("queued") == 40 - counts.sent and "sending" not in states(db)
     rest = dispatch.drain(db, {"international": sender}, ADDRESSES)
-    assert rest["sent"] == 40 - counts["sent"] and not rest["more"]
+    assert rest.sent == 40 - counts.sent and not rest.more
 
 
 def test_while_another_process_sends_a_pass_only_queues(db, tmp_path):
@@ -169,9 +227,9 @@ def test_while_another_process_sends_a_pass_only_queues(db, tmp_path):
     with dispatch.sending(db, {}, ADDRESSES):                          # e.g. `mailflow release` sending
         with dispatch.sending(db, {"international": sender}, ADDRESSES, wait=0.1) as busy:
             busy.pump()
-            assert busy.finish() == {"sent": 0, "failed": 0, "deferred": 0, "errors": [], "more": False}
+            assert busy.finish() == dispatch.SendCounts()
     assert sender.sent == [] and states(db) == ["queued"] * 3
-    assert dispatch.drain(db, {"international": sender}, ADDRESSES)["sent"] == 3
+    assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 3
 
 
 def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_path, monkeypatch):
@@ -197,18 +255,3 @@ def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_pat
     daemon.wake.clear()
     daemon.one_pass()
     assert not daemon.wake.is_set()
-
-
-def test_without_a_courier_process_the_mail_goes_out_from_this_one(db, monkeypatch, caplog):
-    class Portable(Recording):
-        def recipe(self):
-            return {"endpoint": {}, "credentials": {"what": "mailbox international, SMTP"}, "name": "international"}
-
-    def no_process(*args, **kwargs):
-        raise OSError("Resource temporarily unavailable")
-
-    monkeypatch.setattr(dispatch, "ProcessCourier", no_process)
-    queue(db, 3)
-    sender = Portable()
-    assert dispatch.drain(db, {"international": sender}, ADDRESSES)["sent"] == 3
-    assert len(sender.sent) == 3 and "sending from this process" in caplog.text

@@ -47,8 +47,8 @@ def test_broken_mail_is_quarantined_and_the_next_one_processed(tmp_path, maildir
 
 
 def test_a_mail_whose_classification_fails_is_quarantined_alone(tmp_path, maildirs, monkeypatch):
-    """The batch is read (parsed and classified) before it is written: a failure while reading one
-    mail must still quarantine that mail alone, with the error, and answer the others."""
+    """A failure while classifying one mail of a batch quarantines that mail alone, with the error,
+    and the others are answered."""
     from mailflow import worker as worker_module
 
     real = worker_module.classify
@@ -88,64 +88,9 @@ def test_a_broken_template_leaves_the_mail_waiting_until_it_is_fixed(tmp_path, m
     assert (worker.run_once().processed, worker.db["outbox"].count) == (1, 1)
 
 
-def two_mails_one_to_forget(tmp_path, maildirs) -> Worker:
-    deliver(maildirs, "international", make_mail(sender="keep@x.ge"), "1")
-    deliver(maildirs, "international", make_mail(sender="forget@x.ge"), "2")
-    return worker_for(tmp_path, maildirs)
-
-
-def between_read_and_write(worker: Worker, action):
-    """Run `action` after the worker reads a batch and before it takes the write lock, as another
-    process could; returns the worker's own read()."""
-    read = worker.read
-
-    def read_then_act(rows):
-        readings = read(rows)
-        action()
-        return readings
-
-    worker.read = read_then_act
-    return read
-
-
-def test_a_mail_erased_while_its_batch_is_read_is_not_recorded_again(tmp_path, maildirs):
-    """read() runs before the batch's write lock: a mail that `forget` erases in between is skipped,
-    with no registrant, no reply and no "processing failed" error for the forgotten person."""
-    worker = two_mails_one_to_forget(tmp_path, maildirs)
-    between_read_and_write(worker, lambda: worker.db.execute("delete from messages where uid = 2"))
-    report = worker.run_once()
-    assert (report.processed, report.quarantined, report.sent) == (1, 0, 1)
-    assert [r["address"] for r in worker.db["registrants"].rows] == ["keep@x.ge"]
-    assert [r["recipient"] for r in worker.db["outbox"].rows] == ["keep@x.ge"]
-
-
-def test_a_new_mail_that_gets_an_erased_mails_id_is_not_given_its_reading(tmp_path, maildirs):
-    """SQLite may hand the id of a deleted row to the next one: the mail recorded in between must
-    not be settled with the erased mail's reading, but wait for its own."""
-    worker = two_mails_one_to_forget(tmp_path, maildirs)
-
-    def forget_and_record() -> None:
-        worker.db.execute("delete from messages where uid = 2")
-        worker.db.execute(
-            "insert into messages (mailbox, key, uidvalidity, uid, message_id, state, raw, recorded_at) "
-            "values ('international', '<new@x.ge>', 1, 3, '<new@x.ge>', 'recorded', ?, '2020-09-14T10:00:00+00:00')",
-            [make_mail(sender="new@x.ge", message_id="<new@x.ge>")])
-
-    read = between_read_and_write(worker, forget_and_record)
-    worker.run_once()
-    reused = worker.db.execute("select id, state, sender from messages where key = '<new@x.ge>'").fetchone()
-    assert reused[0] == 2, "the test needs SQLite to reuse the id"
-    assert reused[1:] == ("recorded", None)
-    assert [r["address"] for r in worker.db["registrants"].rows] == ["keep@x.ge"]
-    worker.read = read   # the next pass processes the new mail with its own reading
-    report = worker.run_once()
-    assert report.processed == 1
-    assert sorted(r["address"] for r in worker.db["registrants"].rows) == ["keep@x.ge", "new@x.ge"]
-
-
 def test_a_broken_template_does_not_hold_up_a_mail_the_reply_limit_leaves_unanswered(tmp_path, maildirs):
-    """The reply is rendered before the reply limit is decided; its failure only counts when the
-    mail is still to be answered. A cancellation held back by the limit is processed."""
+    """A reply is rendered only when the reply limit still lets the mail be answered: a cancellation
+    held back by the limit is processed, whatever its template."""
     from mailflow.replies import Replies
 
     shutil.copytree(REPO / "templates", tmp_path / "templates")
@@ -163,14 +108,14 @@ def test_a_broken_template_does_not_hold_up_a_mail_the_reply_limit_leaves_unansw
     assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest"]
 
 
-def test_batches_keep_to_the_count_and_the_bytes():
-    from mailflow.worker import _batches
+def test_a_batch_keeps_to_its_bytes_and_takes_at_least_one_mail():
+    from mailflow.worker import _batch
 
     rows = [(1, 10), (2, 10), (3, 10), (4, 500), (5, 10), (6, None)]
-    assert _batches(rows, count=2, size=1000) == [[1, 2], [3, 4], [5, 6]]
-    assert _batches(rows, count=10, size=100) == [[1, 2, 3], [4], [5, 6]]
-    assert _batches(rows, count=10, size=5) == [[1], [2], [3], [4], [5], [6]]
-    assert _batches([], count=10, size=100) == []
+    assert _batch(rows, size=1000) == [1, 2, 3, 4, 5, 6]
+    assert _batch(rows, size=100) == [1, 2, 3]
+    assert _batch(rows[3:], size=100) == [4]
+    assert _batch([], size=100) == []
 
 
 def test_second_pass_sends_nothing_and_registrant_is_one_across_inboxes(tmp_path, maildirs):

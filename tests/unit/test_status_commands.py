@@ -123,7 +123,7 @@ def test_failed_mail_is_listed_retried_and_sent(project):
     assert sum(row["message_id"].encode() in mail and REFUSED.encode() in mail for mail in written) == 1
 
     again = cli(project, "outbox", "retry", number)
-    assert again.exit_code == 1 and "is sent, not failed" in again.output
+    assert again.exit_code == 1 and "is sent; only failed or uncertain" in again.output
     refused = cli(project, "outbox", "cancel", number)
     assert refused.exit_code == 1 and "already sent" in refused.output and "cannot be cancelled" in refused.output
 
