@@ -51,13 +51,14 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
 def open_questions(db: sqlite_utils.Database) -> list[dict]:
     return list(db.query(
         """select id, mailbox, sender, subject, audience, processed_at from messages
-           where intent = 'question' and state = 'processed' and question_closed_at is null order by id"""
+           where (intent = 'question' or review = 1) and state = 'processed' and question_closed_at is null
+           order by id"""
     ))
 
 
 def close_question(db: sqlite_utils.Database, ref: str) -> dict:
     row = find_message(db, ref)
-    if row["intent"] != "question":
+    if row["intent"] != "question" and not row.get("review"):
         raise MailflowError(f"message {row['id']} is not a question (intent: {row['intent']})")
     db["messages"].update(row["id"], {"question_closed_at": now()})
     return row

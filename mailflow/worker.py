@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from . import database, dispatch, outbox, registrants, releases
+from . import behalf, database, dispatch, outbox, registrants, releases
 from .classify import AUTOMATIC_INTENTS, Classification, classify
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
@@ -337,7 +337,9 @@ class Worker:
     def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification, reply: Reply | None) -> int | None:
         event = match_event(self.rules, incoming)
         registrant = None
-        if incoming.sender and verdict.intent == "interest":
+        if verdict.nominations is not None:   # registers others on their behalf (nominations.py)
+            registrant = self._on_behalf(row, incoming, verdict, event)
+        elif incoming.sender and verdict.intent == "interest":
             status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
             registrant = registrants.register(
                 self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience, row["id"], status
@@ -356,6 +358,24 @@ class Worker:
             )
         return registrant["id"] if registrant else None
 
+    def _on_behalf(self, row: dict, incoming: IncomingMessage, verdict: Classification, event) -> dict | None:
+        """Register the nominees (each gets a confirmation) and the sender when they attend too;
+        when mailflow is unsure, nobody: the mail waits for a coordinator (`mailflow questions`)."""
+        nominations = verdict.nominations
+        database.update(self.db, "messages", row["id"], {
+            "nominations": json.dumps(nominations.as_dict(), ensure_ascii=False), "review": int(bool(nominations.unsure))})
+        if nominations.unsure or not incoming.sender:
+            log.info("mailbox=%s uid=%s message_id=%s on behalf of others, unsure: left to a coordinator",
+                     row["mailbox"], row["uid"], row["message_id"])
+            return None
+        status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
+        behalf.register(self.db, self.rules, self.replies, event, row["id"], incoming.sender, incoming.sender_name,
+                        nominations, status)
+        if not nominations.sender_attends:
+            return None
+        return registrants.register(self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience,
+                                    row["id"], status)
+
     def _reply(self, incoming: IncomingMessage, verdict: Classification) -> Reply:
         template = self.rules.replies[verdict.intent][verdict.audience]
         # The reply comes from the coordinator of the audience the evidence chose.
@@ -363,6 +383,10 @@ class Worker:
         box = self.rules.mailboxes[from_box]
         context = reply_context(self.rules, match_event(self.rules, incoming), from_box,
                                 incoming.sender_name, incoming.sender, incoming.subject)
+        if verdict.nominations is not None:   # on behalf of others: the summary of whom mailflow registered
+            template = self.rules.on_behalf["summary"][verdict.audience]
+            known = behalf.already_registered(self.db, match_event(self.rules, incoming).id, verdict.nominations)
+            context.update(behalf.summary_context(verdict.nominations, verdict.nominations.sender_attends, known))
         rendered = self.replies.render(template, context)
         message_id = outbox.new_message_id(box.address)
         raw = outbox.compose(
@@ -408,14 +432,15 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, state = 'quarantined' or intent = 'question'
+            """select id, uid, state = 'quarantined' or intent = 'question' or review = 1
                       or (confidence = 'low' and intent not in ('auto_reply', 'bounce', 'bulk')) as needs_human
                from messages where mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)""",
             [name, uidvalidity, PROCESSED, QUARANTINED],
         ))
         if not rows:
             return
-        # Questions, unsure audiences and quarantined mail get \Flagged: they stand out in the client.
+        # Questions, unsure audiences, unsure registrations on behalf of others (review) and quarantined
+        # mail get \Flagged: they stand out in the client.
         mailbox.mark_processed(sorted(r["uid"] for r in rows), sorted(r["uid"] for r in rows if r["needs_human"]))
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
