@@ -137,7 +137,10 @@ def add(
                                             "old": known["status"] if known else None, "new": status,
                                             "by": by, "at": now()})
         if registered_by and rules.on_behalf.get("confirmation", {}).get(audience):
-            _queue_confirmation(db, rules, replies, event, None, row, registered_by, "")
+            known_by = database.rows(db, "select name from registrants where address = ? and name != '' "
+                                         "order by id desc limit 1", [registered_by])
+            _queue_confirmation(db, rules, replies, event, None, row, registered_by,
+                                known_by[0]["name"] if known_by else "")
     log.info("registrant=%s added by %s", row["id"], by)
     return row
 
