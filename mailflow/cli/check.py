@@ -33,8 +33,8 @@ def check(ctx: click.Context) -> None:
         click.echo(str(problem), err=True)
     if problems:
         ctx.exit(1)
-    click.echo(f"{path}: ok ({len(rules.mailboxes)} mailboxes, {len(rules.events)} events, "
-               f"{sum(len(v) for v in (*rules.replies.values(), *rules.announcements.values()))} templates)")
+    templates = sum(len(v) for v in (*rules.replies.values(), *rules.announcements.values(), *rules.on_behalf.values()))
+    click.echo(f"{path}: ok ({len(rules.mailboxes)} mailboxes, {len(rules.events)} events, {templates} templates)")
 
 
 @main.command("classify")
