@@ -49,7 +49,8 @@ def register(
                                    status, registered_by=sender)
         if not already:
             _queue_confirmation(db, rules, replies, event, source_message, row, sender, sender_name)
-        log.info("message=%s registrant=%s registered on behalf, by %s%s", source_message, row["id"], sender,
+        # Ids only: the addresses stay out of the log (forget cannot erase a log).
+        log.info("message=%s registrant=%s registered on behalf of others%s", source_message, row["id"],
                  " (already registered)" if already else "")
         done.append(Registered(nominee, row, already))
     return done

@@ -32,7 +32,7 @@ from .mailbox import Mailbox
 from .message import IncomingMessage, clean, message_id_of, message_key, parse_message
 from .outbox import Sender
 from .replies import Replies, TemplateProblem, reply_context
-from .rules import Rules
+from .rules import Event, Rules
 
 log = logging.getLogger(__name__)
 
@@ -358,12 +358,12 @@ class Worker:
             )
         return registrant["id"] if registrant else None
 
-    def _on_behalf(self, row: dict, incoming: IncomingMessage, verdict: Classification, event) -> dict | None:
+    def _on_behalf(self, row: dict, incoming: IncomingMessage, verdict: Classification, event: Event) -> dict | None:
         """Register the nominees (each gets a confirmation) and the sender when they attend too;
         when mailflow is unsure, nobody: the mail waits for a coordinator (`mailflow questions`)."""
         nominations = verdict.nominations
-        database.update(self.db, "messages", row["id"], {
-            "nominations": json.dumps(nominations.as_dict(), ensure_ascii=False), "review": int(bool(nominations.unsure))})
+        proposal = json.dumps(nominations.as_dict(), ensure_ascii=False)   # for `mailflow registrants confirm`
+        database.update(self.db, "messages", row["id"], {"review": int(bool(nominations.unsure)), "nominations": proposal})
         if nominations.unsure or not incoming.sender:
             log.info("mailbox=%s uid=%s message_id=%s on behalf of others, unsure: left to a coordinator",
                      row["mailbox"], row["uid"], row["message_id"])

@@ -93,7 +93,8 @@ def test_a_nominee_keeps_the_senders_audience_unless_their_domain_says_otherwise
 @pytest.mark.parametrize("body, why", [
     ("I would like to attend, and please also register my colleague Armen Hakobyan from the IT department.",
      "someone to register without an address"),
-    ("I will attend. Bitte melden Sie auch digital-team@halle.de an.", "an address without a name: digital-team@halle.de"),
+    ("I will attend. Bitte melden Sie auch digital-team@halle.de an.",
+     "an address without a name: digital-team@halle.de"),
     ("I would like to register. Maybe a colleague will also join.", "someone to register without an address"),
     ("Ich melde mich an, evtl. kommt noch ein Kollege aus dem Bauamt dazu.", "someone to register without an address"),
     ("Please register Giorgi Beridze (g.beridze@tbilisi.gov.ge). Maybe I will join too.", "the sender may attend"),
