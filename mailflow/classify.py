@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from . import text as written_text
 from .addresses import domain_of, local_part
 from .message import IncomingMessage
+from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
 from .statements import find, read_statements
 
@@ -40,6 +41,7 @@ class Classification:
     reasons: tuple[str, ...] = field(default_factory=tuple)
     bounced: tuple[str, ...] = ()   # recipients a bounce reports as failed
     asks: bool = False              # the mail also asks something a coordinator must answer
+    nominations: Nominations | None = None   # whom it registers on behalf of others (nominations.py)
 
     def as_dict(self) -> dict:
         return {
@@ -49,6 +51,7 @@ class Classification:
             "confidence": self.confidence,
             "asks": self.asks,
             "reasons": list(self.reasons),
+            **({"on_behalf": self.nominations.as_dict()} if self.nominations else {}),
         }
 
 
@@ -72,8 +75,17 @@ def classify(
     audience, confidence = _audience(message, written, mailbox, rules, reasons, detect_language)
     in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
     intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced)
+    behalf = None if intent in AUTOMATIC_INTENTS else read_nominations(message, written, rules, intent, audience)
+    if behalf is not None:
+        reasons.extend(behalf.reasons)
+        if behalf.nominees and not behalf.unsure and intent == "other":
+            reasons.append("intent: interest (registers others on their behalf)")
+            intent = "interest"
     answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
-    return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks)
+    if answer and behalf is not None and behalf.unsure:
+        reasons.append("answer: no (a registration on behalf of others that a coordinator must settle)")
+        answer = False
+    return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks, behalf)
 
 
 def _audience(

@@ -158,6 +158,15 @@ def _timing(db: sqlite_utils.Database) -> None:
     db["outbox"].add_column("expires_at", str)
 
 
+@migrations(name="0014_on_behalf")
+def _on_behalf(db: sqlite_utils.Database) -> None:
+    # Registration on behalf of others: who registered whom; what a mail proposed (JSON, for
+    # `registrants confirm`) and whether a coordinator must settle it (review = 1).
+    db["registrants"].add_column("registered_by", str)
+    db["messages"].add_column("nominations", str)
+    db["messages"].add_column("review", int)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

@@ -53,14 +53,14 @@ def open_questions(db: sqlite_utils.Database) -> list[dict]:
     for the next event), not yet closed."""
     return list(db.query(
         """select id, mailbox, sender, subject, audience, processed_at, attention from messages
-           where (intent = 'question' or asks = 1 or attention is not null) and state = 'processed'
+           where (intent = 'question' or asks = 1 or review = 1 or attention is not null) and state = 'processed'
            and question_closed_at is null order by id"""
     ))
 
 
 def close_question(db: sqlite_utils.Database, ref: str) -> dict:
     row = find_message(db, ref)
-    if row["intent"] != "question" and not row.get("asks") and not row["attention"]:
+    if row["intent"] != "question" and not row.get("asks") and not row.get("review") and not row["attention"]:
         raise MailflowError(f"message {row['id']} is not a question (intent: {row['intent']})")
     db["messages"].update(row["id"], {"question_closed_at": now(db)})
     return row

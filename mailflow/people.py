@@ -81,7 +81,7 @@ def list_registrants(
                   (("event_id", event_id), ("audience", audience), ("status", status)) if value]
     where = " and ".join(f"{column} = ?" for column, _ in conditions)
     rows = db.query(
-        "select id, event_id, name, address, audience, status, created_at, updated_at from registrants"
+        "select id, event_id, name, address, audience, status, registered_by, created_at, updated_at from registrants"
         + (f" where {where}" if where else "") + " order by event_id, id",
         [value for _, value in conditions],
     )
@@ -98,6 +98,7 @@ def list_registrants(
             "id": row["id"], "event_id": row["event_id"], "name": row["name"],
             "organisation": organisation_of(row["address"]), "country": country_name(row["address"]),
             "address": row["address"], "audience": row["audience"], "status": row["status"],
+            "registered_by": row["registered_by"],
             "sent": [{"outbox": m["id"], "kind": m["kind"], "state": m["state"], "sent_at": m["sent_at"]}
                      for _, m in sorted(mails.items())],
         })
@@ -256,6 +257,12 @@ def find_person(db: sqlite_utils.Database, address: str) -> Person:
                     rows.setdefault(table, set()).add(row["_rowid_"])
         except sqlite3.OperationalError:
             person.unscanned.append(table)
+    # People they registered on their behalf keep their registration; only the link to them goes.
+    behalf = _ids(db, "select id from registrants where lower(registered_by) = ? and lower(address) != ?",
+                  [address, address])
+    if behalf:
+        rows["registrants"] -= behalf
+        person.cleared.setdefault("registrants.registered_by", set()).update(behalf)
     # A quarantined mail has no parsed sender; its From line still says whose it is.
     for row in db.query("select id, raw from messages where sender is null and id in (select value from json_each(?))",
                         [json.dumps(sorted(rows.get("messages", ())))]):

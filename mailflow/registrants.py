@@ -18,12 +18,15 @@ def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
 
 def register(
     db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int,
-    status: str = REGISTERED,
+    status: str = REGISTERED, registered_by: str | None = None,
 ) -> dict:
-    """Record interest; a known registrant keeps their record (a cancelled one is registered again)."""
+    """Record interest; a known registrant keeps their record (a cancelled one is registered again).
+    `registered_by` is the address of whoever registered them on their behalf."""
     stamp = now(db)
     values = {"event_id": event_id, "address": address, "name": name, "audience": audience,
               "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp}
+    if registered_by:
+        values["registered_by"] = registered_by
     new_id = database.insert(db, "registrants", values, ignore=True)   # unique (event_id, address)
     if new_id:
         return {"id": new_id, **values}

@@ -177,6 +177,15 @@ def sample_context(rules: Rules, mailbox: str) -> dict[str, Any]:
     )
 
 
+# What on_behalf templates add to a reply's variables: who registered the person (confirmation),
+# whom mailflow registered and whether the sender too (summary).
+SAMPLE_ON_BEHALF = {
+    "registered_by": {"name": "Nino Kapanadze", "address": "n.kapanadze@tbilisi.example"},
+    "registered": [{"name": "Giorgi Beridze", "address": "g.beridze@tbilisi.example", "already": False}],
+    "sender_registered": True,
+}
+
+
 def check_templates(rules: Rules) -> list[RulesProblem]:
     """Render every template rules.yaml names with sample data; list what fails.
 
@@ -189,6 +198,13 @@ def check_templates(rules: Rules) -> list[RulesProblem]:
         for audience, name in by_audience.items():
             try:
                 replies.render(name, sample_context(rules, rules.mailbox_for_audience(audience)))
+            except TemplateProblem as exc:
+                problems.append(exc.problem)
+    for kind, by_audience in rules.on_behalf.items():
+        for audience, name in by_audience.items():
+            try:
+                replies.render(name, {**sample_context(rules, rules.mailbox_for_audience(audience)),
+                                      **SAMPLE_ON_BEHALF})
             except TemplateProblem as exc:
                 problems.append(exc.problem)
     from .releases import sample_announcement_context

@@ -310,6 +310,8 @@ class Rules(_Strict):
     announcements: dict[Literal["agenda", "agenda_update", "access", "reminder", "followup"], dict[str, str]] = {}
     classification: Classification = Classification()
     replies: dict[str, dict[str, str]] = {}
+    # Registration on behalf of others: each nominee's confirmation, and the sender's summary.
+    on_behalf: dict[Literal["confirmation", "summary"], dict[str, str]] = {}
     limits: Limits = Limits()
     source: Path = Field(default=Path("rules.yaml"), exclude=True)
     _lines: dict[tuple, int] = PrivateAttr(default_factory=dict)
@@ -337,7 +339,8 @@ class Rules(_Strict):
                     f"classification.audiences names {name!r}, but no mailbox has that audience "
                     f"(known: {', '.join(sorted(known))})"
                 )
-        for section, entries in (("replies", self.replies), ("announcements", self.announcements)):
+        for section, entries in (("replies", self.replies), ("announcements", self.announcements),
+                                 ("on_behalf", self.on_behalf)):
             for kind, by_audience in entries.items():
                 for name in by_audience:
                     if name not in known:

@@ -75,7 +75,7 @@ _WITHDRAWAL_MARKERS = [
     r"больше не", r"уже не", r"всё[- ]таки", r"все[- ]таки", r"більше не", r"вже не", r"все ж",
     r"više", r"ipak", r"вече", r"вече не", r"повече не", r"все пак", r"веќе", r"сепак", r"више не", r"ипак",
     r"më", r"megjithatë", r"nu mai", r"totuși", r"totusi",
-    r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha",
+    r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha", r"повеќе",
 ]
 # Words that make a participation tentative: "maybe", "before we register", "if".
 _HEDGES = [
@@ -89,7 +89,7 @@ _HEDGES = [
     r"прежде чем", r"до того как", r"перш ніж", r"перед тим", r"пред да", r"преди да", r"пре него",
     r"прије него", r"përpara se", r"înainte să", r"înainte de a", r"մինչ", r"մինչև", r"სანამ", r"əvvəl",
     # "we will decide who takes part"
-    r"decide\w*", r"entscheid\w*", r"решим", r"решить", r"виріш\w*", r"odluč\w*", r"odluc\w*", r"одлуч\w*",
+    r"decide\w*", r"determine\w*", r"entscheid\w*", r"решим", r"решить", r"определ\w*", r"визнач\w*", r"виріш\w*", r"odluč\w*", r"odluc\w*", r"одлуч\w*",
     r"vendos\w*", r"decid\w*", r"որոշ\w*", r"გადავწყვ\w*", r"გადაწყვ\w*", r"qərar\w*",
 ]
 # A please makes a question a request ("could you please register me?").

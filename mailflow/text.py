@@ -30,9 +30,9 @@ _QUOTE_HEADERS = [
 ]
 _QUOTE_HEADER = re.compile("^(?:" + "|".join(_QUOTE_HEADERS) + r")\s*$", re.IGNORECASE)
 # Outlook's block: "From: ..." then, within the next lines, "Sent:"/"Date:"/"To:" (in many languages).
-_OUTLOOK_FROM = re.compile(r"^\**(from|von|de|od|от|від|nga|kimdən|från|van|da|from)\s*:\**\s*\S", re.IGNORECASE)
+_OUTLOOK_FROM = re.compile(r"^\**(from|von|de|od|от|од|від|nga|kimdən|från|van|da)\s*:\**\s*\S", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(
-    r"^\**(sent|gesendet|date|datum|enviado|envoyé|poslano|poslato|послано|отправлено|надіслано|дата|dërguar"
+    r"^\**(sent|gesendet|date|datum|enviado|envoyé|poslano|poslato|послано|испратено|отправлено|надіслано|дата|dërguar"
     r"|trimis|data|göndərilib|to|an|à|para|kome|за|кому|для|për|către|kimə|subject|betreff|тема|predmet|objet)\s*:",
     re.IGNORECASE,
 )
@@ -215,20 +215,24 @@ def _paragraphs(lines: list[str]) -> list[str]:
     a line ending in ":" or after another item: elsewhere it is where the client wrapped a sentence."""
     paragraphs: list[str] = []
     current: list[str] = []
-    in_list = False
+    list_marker = ""          # the kind of marker of the list being read: "1" for numbers, else the bullet
     for line in lines + [""]:
         stripped = line.strip()
         if not stripped:
             if current:
                 paragraphs.append("\n".join(current))
-                current, in_list = [], False
+                current, list_marker = [], ""
             continue
-        item = bool(_LIST_ITEM.match(stripped)) and (not current or in_list or current[-1].endswith(":"))
+        found = _LIST_ITEM.match(stripped)
+        marker = ("1" if found.group(1)[0].isalnum() else found.group(1)) if found else ""
+        # An item starts a list after a ":" line (or a paragraph); within a list, only its own kind of
+        # marker starts the next item ("3. Zurab Meskhi, IT⏎– z.meskhi@..." is one item, wrapped).
+        item = bool(marker) and (not current or current[-1].endswith(":") or marker == list_marker)
         if current and not item:
             current[-1] = f"{current[-1]} {stripped}"
         else:
             current.append(stripped)
-            in_list = item
+            list_marker = marker
     return paragraphs
 
 

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from . import bounces, database, dispatch, outbox, registrants, releases
+from . import behalf, bounces, database, dispatch, outbox, registrants, releases
 from .clock import Clock, parse_stamp, stamp
 from .classify import AUTOMATIC_INTENTS, Classification, classify
 from .database import now
@@ -32,7 +32,7 @@ from .mailbox import Mailbox
 from .message import IncomingMessage, clean, message_id_of, message_key, parse_message
 from .outbox import Sender
 from .replies import Replies, TemplateProblem, reply_context
-from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Rules
+from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Event, Rules
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,9 @@ class Worker:
         registrant = None
         if incoming.sender and verdict.intent not in AUTOMATIC_INTENTS:
             bounces.wrote_again(self.db, incoming.sender, incoming.message_id)
-        if incoming.sender and verdict.intent == "interest" and timing.register:
+        if verdict.nominations is not None and timing.register:   # registers others on their behalf (nominations.py)
+            registrant = self._on_behalf(row, incoming, verdict, event)
+        elif incoming.sender and verdict.intent == "interest" and timing.register:
             status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
             registrant = registrants.register(
                 self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience, row["id"], status
@@ -344,6 +346,24 @@ class Worker:
             )
         return registrant["id"] if registrant else None
 
+    def _on_behalf(self, row: dict, incoming: IncomingMessage, verdict: Classification, event: Event) -> dict | None:
+        """Register the nominees (each gets a confirmation) and the sender when they attend too;
+        when mailflow is unsure, nobody: the mail waits for a coordinator (`mailflow questions`)."""
+        nominations = verdict.nominations
+        proposal = json.dumps(nominations.as_dict(), ensure_ascii=False)   # for `mailflow registrants confirm`
+        database.update(self.db, "messages", row["id"], {"review": int(bool(nominations.unsure)), "nominations": proposal})
+        if nominations.unsure or not incoming.sender:
+            log.info("mailbox=%s uid=%s message_id=%s on behalf of others, unsure: left to a coordinator",
+                     row["mailbox"], row["uid"], row["message_id"])
+            return None
+        status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
+        behalf.register(self.db, self.rules, self.replies, event, row["id"], incoming.sender, incoming.sender_name,
+                        nominations, status)
+        if not nominations.sender_attends:
+            return None
+        return registrants.register(self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience,
+                                    row["id"], status)
+
     def _reply(self, incoming: IncomingMessage, verdict: Classification, timing: Timing, moment: datetime) -> Reply:
         kind = REGISTRATION_CLOSED if timing.closed_reply else verdict.intent
         template = self.rules.replies[kind][verdict.audience]
@@ -354,6 +374,10 @@ class Worker:
         box = self.rules.mailboxes[from_box]
         context = reply_context(self.rules, timing.event, from_box, incoming.sender_name, incoming.sender,
                                 incoming.subject, now=moment, next_event=timing.next_event, in_time=timing.in_time)
+        if verdict.nominations is not None and kind == "interest":   # the summary of whom mailflow registered
+            template = self.rules.on_behalf["summary"][verdict.audience]
+            known = behalf.already_registered(self.db, timing.event.id, verdict.nominations)
+            context.update(behalf.summary_context(verdict.nominations, verdict.nominations.sender_attends, known))
         rendered = self.replies.render(template, context)
         message_id = outbox.new_message_id(box.address)
         raw = outbox.compose(
@@ -400,15 +424,16 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, state = 'quarantined' or intent = 'question' or asks = 1 or attention is not null
+            """select id, uid, state = 'quarantined' or intent = 'question' or asks = 1 or review = 1
+                      or attention is not null
                       or (confidence = 'low' and intent not in ('auto_reply', 'bounce', 'bulk')) as needs_human
                from messages where mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)""",
             [name, uidvalidity, PROCESSED, QUARANTINED],
         ))
         if not rows:
             return
-        # Questions, mails a coordinator should look at, unsure audiences and quarantined mail get
-        # \Flagged: they stand out in the client.
+        # Questions, mails a coordinator should look at (late registrations, unsure registrations on behalf
+        # of others), unsure audiences and quarantined mail get \Flagged: they stand out in the client.
         mailbox.mark_processed(sorted(r["uid"] for r in rows), sorted(r["uid"] for r in rows if r["needs_human"]))
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",

@@ -37,8 +37,8 @@ def check(ctx: click.Context) -> None:
         ctx.exit(1)
     for warning in timing_warnings(rules, system_clock()):
         click.echo(str(warning), err=True)
-    click.echo(f"{path}: ok ({len(rules.mailboxes)} mailboxes, {len(rules.events)} events, "
-               f"{sum(len(v) for v in (*rules.replies.values(), *rules.announcements.values()))} templates)")
+    templates = sum(len(v) for v in (*rules.replies.values(), *rules.announcements.values(), *rules.on_behalf.values()))
+    click.echo(f"{path}: ok ({len(rules.mailboxes)} mailboxes, {len(rules.events)} events, {templates} templates)")
 
 
 @main.command("classify")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .. import people
+from .. import behalf, people
 from ..database import open_database
+from ..replies import Replies
 from . import main, rules_from
 from .output import echo_csv, echo_json, echo_table
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--event", "event_id", metavar="ID", help="Only this event (an id from rules.yaml).")
 @click.option("--audience", help="Only this audience (e.g. international, german).")
 @click.option("--status", type=click.Choice(people.STATUSES), help="Only registrants with this status.")
@@ -19,7 +20,10 @@ from .output import echo_csv, echo_json, echo_table
 @click.pass_context
 def registrants(ctx: click.Context, event_id: str | None, audience: str | None, status: str | None,
                 as_csv: bool, as_json: bool) -> None:
-    """Who registered: name, organisation, country, audience, status and what was sent when."""
+    """Who registered: name, organisation, country, audience, status, who registered them and what was
+    sent when. `registrants confirm` and `registrants add` settle registrations on behalf of others."""
+    if ctx.invoked_subcommand is not None:
+        return
     rules = rules_from(ctx)
     if audience is not None and audience not in rules.audiences:
         raise click.BadParameter(f"no audience {audience!r} in rules.yaml (known: {', '.join(rules.audiences)})",
@@ -38,9 +42,43 @@ def registrants(ctx: click.Context, event_id: str | None, audience: str | None, 
     elif flat:
         echo_table(flat, [("id", "id", 4), ("name", "name", 22), ("organisation", "organisation", 22),
                           ("country", "country", 12), ("address", "address", 32), ("audience", "audience", 13),
-                          ("status", "status", 10), ("sent", "sent", 60)])
+                          ("status", "status", 10), ("registered_by", "registered by", 32), ("sent", "sent", 60)])
     else:
         click.echo("no registrants" + (" match" if event_id or audience or status else " yet"))
+
+
+@registrants.command()
+@click.argument("message")
+@click.pass_context
+def confirm(ctx: click.Context, message: str) -> None:
+    """Register the people mailflow proposed from MESSAGE (number or Message-ID), a mail registering
+    others that it left to a coordinator; each nominee gets their confirmation."""
+    rules = rules_from(ctx)
+    rows = behalf.confirm(open_database(rules.database_path), rules, Replies(rules.templates_path), message,
+                          by=people.current_user())
+    for row in rows:
+        by = f", registered by {row['registered_by']}" if row.get("registered_by") else ""
+        click.echo(f"registered {row['name'] or '(no name)'} <{row['address']}> for {row['event_id']} "
+                   f"({row['audience']}, {row['status']}{by})")
+
+
+@registrants.command()
+@click.argument("address")
+@click.option("--name", required=True, help="The person's name, as it goes into their mails.")
+@click.option("--event", "event_id", metavar="ID", help="Which event (needed when rules.yaml has several).")
+@click.option("--registered-by", metavar="ADDRESS", help="Who asked for it; the person is told so in a confirmation.")
+@click.option("--audience", help="international, german, ...; default: the audience of --registered-by.")
+@click.pass_context
+def add(ctx: click.Context, address: str, name: str, event_id: str | None, registered_by: str | None,
+        audience: str | None) -> None:
+    """Register ADDRESS by hand, e.g. a colleague a mail named without an address."""
+    rules = rules_from(ctx)
+    row = behalf.add(open_database(rules.database_path), rules, Replies(rules.templates_path), address, name,
+                     event_id=event_id, registered_by=registered_by, audience=audience, by=people.current_user())
+    by = f", registered by {row['registered_by']}" if row.get("registered_by") else ""
+    told = "; a confirmation is queued" if row.get("registered_by") else ""
+    click.echo(f"registered {row['name']} <{row['address']}> for {row['event_id']} ({row['audience']}, "
+               f"{row['status']}{by}){told}")
 
 
 @main.command("set-audience")

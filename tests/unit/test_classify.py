@@ -12,7 +12,8 @@ SAMPLES = REPO / "samples/maildir"
 # (file, mailbox, audience, intent, answered) — the table in samples/README.md
 EXPECTED = [
     ("international/new/1600064624.M1P1.demo", "international", "interest", True),
-    ("international/new/1600153933.M2P1.demo", "international", "interest", True),
+    # "My colleague Milica Jovanović ... may join as well": on behalf of others, unsure -> a coordinator settles it
+    ("international/new/1600153933.M2P1.demo", "international", "interest", False),
     ("international/new/1600328459.M3P1.demo", "international", "question", True),
     ("international/new/1600430737.M4P1.demo", "international", "interest", True),
     ("international/new/1600670845.M5P1.demo", "german", "interest", True),

@@ -180,10 +180,10 @@ def test_demo_command_twice(tmp_path):
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     assert "thomas.weber@stadt.nuernberg.de" in first.output
-    assert "recorded 11 new mails, sent 9 mails" in first.output
+    assert "recorded 11 new mails, sent 8 mails" in first.output   # Kragujevac: "my colleague may join" waits for a coordinator
     second = CliRunner().invoke(main, args)
     assert "recorded 0 new mails, sent 0 mails" in second.output
-    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 9
+    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 8
 
 
 def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):

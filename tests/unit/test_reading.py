@@ -190,5 +190,5 @@ def test_a_wrapped_line_that_starts_like_a_list_item_is_still_joined():
     """Found by the re-wrapping property: 'Ich nehme sehr gern an der Veranstaltung am⏎7. Oktober teil.'"""
     written = read("Ich nehme sehr gern an der Veranstaltung am\n7. Oktober teil. Ein Austausch\n– mit Kommunen.")
     assert written.own == "Ich nehme sehr gern an der Veranstaltung am 7. Oktober teil. Ein Austausch – mit Kommunen."
-    listed = read("Please register:\n1. Giorgi Beridze\n2. Nino Kapanadze\n- Eka")
-    assert listed.own == "Please register:\n1. Giorgi Beridze\n2. Nino Kapanadze\n- Eka"
+    listed = read("Please register:\n1. Giorgi Beridze, IT\n– g.beridze@x.ge\n2. Nino Kapanadze\n\n- Eka\n- Levan")
+    assert listed.own == "Please register:\n1. Giorgi Beridze, IT – g.beridze@x.ge\n2. Nino Kapanadze\n\n- Eka\n- Levan"

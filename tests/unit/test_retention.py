@@ -122,7 +122,7 @@ def test_raw_mail_of_an_event_that_is_over_is_purged_and_the_rest_kept(series):
     # Everything but the bytes stays.
     assert all(m["state"] == "processed" and m["sender"] and m["subject"] and m["intent"] and m["reasons"]
                for m in purged)
-    assert db["registrants"].count == 7 and db["outbox"].count == 10
+    assert db["registrants"].count == 6 and db["outbox"].count == 9   # the Kragujevac mail waits for a coordinator
     assert retention.purge_raw_mail(db, rules, at("2020-11-02T00:00")) == 0  # nothing left to do
     assert retention.purge_raw_mail(db, rules, at("2021-03-24T11:01")) == 1  # 10 March 12:00 CET + 14 days
     assert raw_by_event(db) == {SEE: (0, 11), CAUCASUS: (0, 1)}

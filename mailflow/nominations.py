@@ -1,0 +1,362 @@
+"""Registration on behalf of others: whom a mail asks us to register besides (or instead of) its sender.
+
+"Please register our Deputy Mayor Mr Giorgi Beridze (g.beridze@tbilisi.gov.ge)",
+a list or table of colleagues with their addresses, "bitte melden Sie auch meine
+Kollegin Frau Dr. Anna Lehmann (anna.lehmann@leipzig.de) an": each named person with
+an address is a nominee. The sender is registered only when a sentence about the
+sender says so ("I will attend as well", "register me and my colleagues", "auch ich
+selbst nehme teil"), read with statements.read_statements, negation included.
+
+Where the mail leaves a doubt (a name without an address, an address without a
+name such as a shared mailbox, "maybe a colleague will also join") the reading is
+`unsure`: nobody from that mail is registered and a coordinator settles it.
+
+Pure functions over the writer's own text (text.read(...).own): quotes, signatures
+and footers are never read; our own mailboxes, the sender's and the signature's
+addresses are never nominees.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .addresses import InvalidAddress, domain_of, normalize_address
+from .message import IncomingMessage
+from .rules import Rules
+from .statements import find, read_statements
+from .text import Written, sentences
+
+# Participation words besides rules.yaml's interest patterns: what a third person does.
+_PARTICIPATION = (
+    "join", "joins", "join us", "attend", "attends", "take part", "takes part", "participat...", "register",
+    "registration", "sign up", "come", "comes", "be there", "nominate...",
+    "teilnehmen", "nimmt * teil", "nehmen * teil", "nehme * teil", "anmelden", "melden sie", "melde ich", "melden * an",
+    "melde * an", "dabei", "dazu", "zuschalten", "kommt", "kommen",
+    "înregistr...", "inregistr...", "დაარეგისტრ...", "რეგისტრ...", "დავესწრ...", "დასწრ...", "გრანც...", "գրանց...",
+    "միան...", "присоедин...", "приєдн...", "pridruž...", "bashkoh...", "alătur...", "qoşul...",
+)
+# Verbs whose object is the person registered: with a third person in the clause, "I" is not the one attending.
+_REGISTERING = ("register", "registration", "sign up", "nominate...", "anmelden", "melde...", "melden")
+# A third person in a clause: colleagues, titles, roles, "someone", "the following".
+_THIRD_PERSON = (
+    "colleague...", "kolleg...", "mitarbeiter...", "someone", "somebody", "a person", "another person", "jemand...",
+    "mayor", "deputy", "bürgermeister...", "the following", "folgende...", "nachstehende...", "below", "them",
+    "mr", "mrs", "ms", "herr", "herrn", "frau", "dr", "prof",
+    "коллег...", "колег...", "сотрудник...", "співробітник...", "голов...", "мэр...", "мер...", "господин...",
+    "заместител...", "заступник...", "koleg...", "gradonačelnik...", "gradonacelnik...", "gospodin...", "gospođ...",
+    "zamjenik...", "zamenik...", "градоначелник...", "градоначалник...", "кмет...", "coleg...", "primar...",
+    "domnul...", "doamn...", "kryetar...", "zotëri...", "zonj...", "კოლეგ...", "თანამშრომ...", "მერ...",
+    "գործընկեր...", "աշխատակից...", "քաղաքապետ...", "həmkar...", "əməkdaş...", "sədr...",
+)
+# English "I" is told by its capital (Serbian "i" is "and"); the rest over casefolded text.
+_I = re.compile(r"(?<!\w)I(?:[’'](?:m|d|ll|ve))?(?!\w)")
+_FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|меня|сам|сама"
+                           r"|ja|mene|meni|eu|unë|une|მე|მეც|ես|ինձ|ինքս|mən|özüm|јас|аз)(?!\w)")
+_WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
+                      r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
+                      r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
+_SELF_OBJECT = re.compile(r"(?<!\w)(me|myself|mich|mir|selbst)(?!\w)")
+# Titles: dropped from names, and their dot is no sentence end.
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "herr", "herrn", "frau", "mag", "ing", "dipl", "z", "zj",
+                     "g", "gđa", "gosp"})
+_ABBREVIATION = re.compile(
+    r"(?<!\w)(mr|mrs|ms|dr|prof|mag|ing|dipl|evtl|ca|bzw|hr|fr|st|nr|z\.b|u\.a|z|zj|g|gđa|gosp)\.(?=\s)", re.IGNORECASE)
+# Capitalised words before a name that are roles, not the name.
+_ROLES = frozenset({
+    "deputy", "mayor", "head", "colleague", "colleagues", "director", "chief", "officer", "minister", "advisor",
+    "adviser", "assistant", "manager", "our", "kollege", "kollegin", "kollegen", "bürgermeister", "bürgermeisterin",
+    "oberbürgermeister", "oberbürgermeisterin", "leiter", "leiterin", "referent", "referentin", "bitte", "please",
+    "sie", "und", "and",
+})
+# Local parts of shared mailboxes: an address made of these names no person.
+_SHARED = frozenset({
+    "info", "office", "team", "kontakt", "contact", "mail", "post", "poststelle", "sekretariat", "secretariat",
+    "buero", "büro", "admin", "support", "it", "digital", "service", "services", "events", "event", "registration",
+    "anmeldung", "hello", "press", "presse", "noreply", "no", "reply", "zentrale", "mayor", "kanzlei", "group",
+})
+_ADDRESS = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*\.?")
+_CELL = re.compile(r"\s{2,}|\t|\s[–—-]\s|,\s|:\s|;\s|\(|\)|<|>")
+_LIST_MARK = re.compile(r"^\s*([-*•·–]|\d{1,2}[.)]|[a-z][.)])\s+")
+_CLAUSE_END = re.compile(r"[,;–—()]|\s-\s|\s(?:but|however|aber|jedoch|sondern)\s")
+_ABOUT = "behalf: "
+
+
+@dataclass(frozen=True)
+class Nominee:
+    name: str
+    address: str
+    audience: str | None
+
+
+@dataclass(frozen=True)
+class Nominations:
+    """Whom a mail registers on behalf of others; `unsure` says why a coordinator must settle it."""
+
+    nominees: tuple[Nominee, ...]
+    sender_attends: bool
+    unsure: str = ""
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict:
+        return {"nominees": [{"name": n.name, "address": n.address, "audience": n.audience} for n in self.nominees],
+                "sender_attends": self.sender_attends, "unsure": self.unsure}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Nominations":
+        return cls(tuple(Nominee(n["name"], n["address"], n.get("audience")) for n in data.get("nominees", [])),
+                   bool(data.get("sender_attends")), data.get("unsure", ""))
+
+
+def read_nominations(
+    message: IncomingMessage, written: Written, rules: Rules, intent: str, audience: str | None
+) -> Nominations | None:
+    """Whom the mail registers besides its sender, or None when it names nobody else (an ordinary mail).
+
+    `intent` and `audience` are the classifier's for the sender: a question is the coordinator's
+    to answer (None), and nominees in a cancellation are left to a coordinator (unsure).
+    """
+    if intent not in ("interest", "other", "cancellation"):
+        return None
+    own = _ABBREVIATION.sub(lambda m: m.group(1), written.own)
+    said = sentences(own)
+    interest = (*rules.classification.intents.interest, *_PARTICIPATION)
+    negations = tuple(rules.classification.intents.negation)
+    excluded = {a.lower() for a in rules.own_addresses} | {(message.sender or "").lower()}
+    excluded |= {m.group(0).lower().rstrip(".") for m in _ADDRESS.finditer(f"{written.signature}\n{written.footer}")}
+    nominees: list[Nominee] = []
+    doubts: list[str] = []
+    reasons: list[str] = []
+    covered: set[int] = set()       # sentences that name nominees (their third persons need no address)
+    list_intro = False              # a registering sentence ending in ':' announces a list or table
+    for index, sentence in enumerate(said):
+        folded = sentence.casefold()
+        found = [m for m in _ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
+        if found and (find(interest, folded) or list_intro):
+            for match in found:
+                # Read the part of the sentence the address is in: "I cannot attend, but please register X (x@...)".
+                part = _part_with(sentence, match.start())
+                reading = read_statements(part, "", interest, (), (), negations)
+                if reading.declines or reading.withdraws:
+                    continue
+                if reading.hedged:
+                    doubts.append(f"tentative: {part.strip()[:80]!r}")
+                nominee, why = _nominee(sentence, match, audience, rules)
+                if nominee is None:
+                    doubts.append(why)
+                elif all(n.address != nominee.address for n in nominees):
+                    nominees.append(nominee)
+                    reasons.append(_ABOUT + why)
+            covered.add(index)
+        if find(interest, folded) and folded.rstrip().endswith(":"):
+            list_intro = True
+    names = [n.name.casefold() for n in nominees]
+    for index, sentence in enumerate(said):
+        if index in covered or (list_intro and nominees and sentence.rstrip().endswith(":")):
+            continue
+        for clause in _clauses(sentence):
+            named, first_person = _named(clause), _first_person(clause)
+            clause = clause.casefold()
+            if any(name and name in clause for name in names) or not (find(_THIRD_PERSON, clause) or named):
+                continue
+            if first_person and not find(_REGISTERING, clause):
+                continue   # "I will join on behalf of the team": the sender, not a third person
+            reading = read_statements(clause, "", interest, (), (), negations)
+            if reading.registers or reading.hedged:
+                doubts.append(f"someone to register without an address: {clause.strip()[:80]!r}")
+    if not nominees and not doubts:
+        return None
+    attends, attend_why = _sender_attends(said, nominees, interest, negations)
+    reasons.append(_ABOUT + attend_why)
+    if attend_why.startswith("the sender may"):
+        doubts.append(attend_why)
+    if intent == "cancellation" and nominees:
+        doubts.append("the sender withdraws and names others")
+    for kind, needed in (("summary", {audience}), ("confirmation", {n.audience for n in nominees})):
+        for missing in sorted(a or "" for a in needed if not rules.on_behalf.get(kind, {}).get(a or "")):
+            doubts.append(f"rules.yaml has no on_behalf.{kind} template for {missing or 'no audience'}")
+    unsure = "; ".join(dict.fromkeys(doubts))
+    if unsure:
+        reasons.append(f"{_ABOUT}unsure ({unsure}): nobody registered, for a coordinator to settle")
+    return Nominations(tuple(nominees), attends, unsure, tuple(reasons))
+
+
+def _nominee(sentence: str, match: re.Match, audience: str | None, rules: Rules) -> tuple[Nominee | None, str]:
+    """The person an address in a sentence belongs to, or None with why not."""
+    raw = match.group(0).rstrip(".")
+    try:
+        address = normalize_address(raw)
+    except InvalidAddress:
+        return None, f"not a valid address: {raw!r}"
+    name, where = _name_for(sentence, match.start(), match.end(), address)
+    if not name:
+        return None, f"an address without a name: {address}"
+    chosen, evidence = _audience_of(address, audience, rules)
+    return Nominee(name, address, chosen), f"registers {name} <{address}> ({where}{evidence})"
+
+
+def _name_for(sentence: str, start: int, end: int, address: str) -> tuple[str, str]:
+    """The name next to an address: before it ("Mr Giorgi Beridze (g.beridze@...)"), at the start of
+    its list item or table row ("Natalia Ceban   Head of ...   natalia.ceban@..."), or after it in
+    brackets. A name whose words match the address's local part wins."""
+    local = address.rpartition("@")[0]
+    tokens = [t for t in re.split(r"[._+\-]|\d+", _fold(local)) if t]
+    before = sentence[:start]
+    previous = list(_ADDRESS.finditer(before))
+    if previous:
+        before = before[previous[-1].end():]
+    cells = _CELL.split(re.sub(r"[\s(<\[:,;–—-]+$", "", before))
+    adjacent = _run(cells[-1] if cells else "")
+    item = _LIST_MARK.sub("", sentence)
+    first_cell = _CELL.split(item, maxsplit=1)[0] if not previous else ""
+    leading = _run(first_cell) if first_cell.strip() and _run(first_cell) == _words(first_cell) else []
+    after = re.match(r"\s*[(<\[]([^)>\]]{2,60})[)>\]]", sentence[end:])
+    bracketed = _run(after.group(1)) if after else []
+    for words, where in ((adjacent, "the name before the address"), (leading, "the name that starts its line"),
+                         (bracketed, "the name after the address")):
+        named = _matching(words, tokens)
+        if named:
+            return named, where
+    if any(t in _SHARED for t in tokens) or not tokens:
+        return "", ""
+    in_brackets = bool(re.search(r"[(<\[]\s*$", sentence[:start]))
+    fallbacks = [(adjacent, "the name before the address"), (leading, "the name that starts its line")]
+    for words, where in [*(fallbacks if in_brackets else fallbacks[::-1]), (bracketed, "the name after the address")]:
+        named = _unmatched(words)
+        if named:
+            return named, where + ", not matching the address"
+    return "", ""
+
+
+def _capital(word: str) -> bool:
+    """Capitalised, or written in Georgian, whose script has no capitals in names."""
+    first = word[:1]
+    return first.isupper() or "\u10d0" <= first <= "\u10ff"
+
+
+def _words(text: str) -> list[str]:
+    return [w.rstrip(".") for w in _WORD.findall(text)]
+
+
+def _run(text: str) -> list[str]:
+    """The capitalised words at the end of a text (a name, possibly after titles and roles)."""
+    words = _words(text)
+    run: list[str] = []
+    for word in reversed(words):
+        if not _capital(word) and word.casefold() not in _TITLES:
+            break
+        run.insert(0, word)
+    return run
+
+
+def _matching(words: list[str], tokens: list[str]) -> str:
+    """The name within `words` whose words match the local part (g.beridze: Giorgi Beridze)."""
+    def matches(word: str) -> bool:
+        folded = _fold(word)
+        return any(t == folded or (len(t) == 1 and folded.startswith(t)) or (len(folded) >= 3 and folded in t)
+                   for t in tokens)
+
+    hits = [i for i, w in enumerate(words) if matches(w)]
+    if not hits:
+        return ""
+    first = hits[0]
+    while first > 0 and words[first - 1].casefold() not in _TITLES | _ROLES and _capital(words[first - 1]):
+        first -= 1
+    return " ".join(words[first:])
+
+
+def _unmatched(words: list[str]) -> str:
+    """A name that does not match the address: the words after the last title, else the last
+    two or three that are no role."""
+    titles = [i for i, w in enumerate(words) if w.casefold() in _TITLES]
+    if titles:
+        words = words[titles[-1] + 1:]
+    kept: list[str] = []
+    for word in reversed(words):
+        if word.casefold() in _TITLES | _ROLES or len(kept) == 3:
+            break
+        kept.insert(0, word)
+    return " ".join(kept) if len(kept) >= 2 else ""
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def _audience_of(address: str, audience: str | None, rules: Rules) -> tuple[str | None, str]:
+    """The sender's audience, unless the nominee's domain is evidence for another one."""
+    domain = domain_of(address)
+    for name, evidence in rules.classification.audiences.items():
+        if name == audience:
+            continue
+        if any(domain == d.lower().lstrip("@.") or domain.endswith("." + d.lower().lstrip("@."))
+               for d in evidence.domains):
+            return name, f"; {domain} is listed for {name}"
+        if any(domain.endswith("." + t.lower().lstrip(".")) for t in evidence.tlds):
+            return name, f"; {domain} is a country domain of {name}"
+    return audience, ""
+
+
+def _clauses(sentence: str) -> list[str]:
+    return [c for c in _CLAUSE_END.split(sentence) if c and c.strip()]
+
+
+_PART_END = re.compile(r";|\s[–—]\s|,?\s(?:but|however|aber|jedoch|sondern)\s", re.IGNORECASE)
+# "register [also my colleague] Armen Hakobyan": a name right after a registering verb.
+_AFTER_REGISTERING = re.compile(
+    r"(?i:register|anmelden|melden sie|melde ich)\s+(?:(?i:also|too|please|our|my|the|auch|zusätzlich|noch|bitte"
+    r"|meine[nr]?|unsere[nr]?|den|die|colleagues?|kolleg\w*|herrn?|frau|mrs?|ms|dr|prof)\.?\s+)*"
+    r"([^\W\d_][\w'’-]+)\s+([^\W\d_][\w'’-]+)")
+
+
+def _part_with(sentence: str, at: int) -> str:
+    """The part of a sentence, between ';', dashes and 'but', that holds position `at`."""
+    start = 0
+    for end in _PART_END.finditer(sentence):
+        if end.start() >= at:
+            return sentence[start:end.start()]
+        start = end.end()
+    return sentence[start:]
+
+
+def _first_person(clause: str) -> bool:
+    return bool(_I.search(clause) or _FIRST_PERSON.search(clause.casefold()))
+
+
+def _named(clause: str) -> str:
+    """A person's name right after a registering verb ("please register Armen Hakobyan"), or ''."""
+    found = _AFTER_REGISTERING.search(clause)
+    if found and all(w[:1].isupper() and w not in ("I", "IT") for w in found.groups()):
+        return f"{found.group(1)} {found.group(2)}"
+    return ""
+
+
+def _sender_attends(
+    said: list[str], nominees: list[Nominee], interest: tuple[str, ...], negations: tuple[str, ...]
+) -> tuple[bool, str]:
+    """Whether a clause about the sender says they attend: first person, and not "I register <someone>"
+    unless "me"/"myself"/"mich"/"selbst" is in it too."""
+    names = [n.name.casefold() for n in nominees]
+    about_sender = []
+    for sentence in said:
+        for clause in _clauses(sentence):
+            if not _first_person(clause):
+                continue
+            clause = clause.casefold()
+            third = find(_THIRD_PERSON, clause) or "@" in clause or any(name in clause for name in names)
+            if third and find(_REGISTERING, clause) and not _SELF_OBJECT.search(clause):
+                continue
+            about_sender.append(clause.strip())
+        for part in map(str.casefold, _PART_END.split(sentence)):
+            if part and _WITH_ME.search(part):   # "register X (x@...) together with me", "mich und meine Kollegin"
+                about_sender.append(part.strip())
+    reading = read_statements("\n".join(about_sender), "", interest, (), (), negations)
+    if reading.registers:
+        return True, f"the sender attends too ({reading.registers!r})"
+    if reading.hedged:
+        return False, f"the sender may attend ({reading.hedged!r})"
+    if reading.declines or reading.withdraws:
+        return False, f"the sender does not attend ({reading.declines or reading.withdraws!r})"
+    return False, "the sender does not say they attend: only the people named are registered"

@@ -1,0 +1,175 @@
+"""Registration on behalf of others: whom a mail names, whether the sender attends, when it is unsure."""
+
+import csv
+
+import pytest
+
+from mailflow.classify import classify
+from mailflow.message import parse_message
+from mailflow.nominations import read_nominations
+from mailflow.rules import load_rules
+from mailflow.text import read
+from tests.helpers import REPO, make_mail
+
+RULES = load_rules(REPO / "rules.yaml")
+
+
+def nominations(body: str, sender: str = "Nino Kapanadze <n.kapanadze@tbilisi.gov.ge>", intent: str = "interest",
+                audience: str = "international"):
+    message = parse_message(make_mail(sender=sender, body=body))
+    return read_nominations(message, read(message.text), RULES, intent, audience)
+
+
+def registered(found) -> set[str]:
+    return {n.address for n in found.nominees}
+
+
+def test_a_clear_list_of_colleagues_with_addresses():
+    found = nominations(
+        "Dear Mr. Samkharadze,\n\nPlease register the following colleagues for the online event:\n\n"
+        "1. Marija Nikolovska, Head of Sector for IT - m.nikolovska@skopje.gov.mk\n"
+        "2. Aleksandar Petrovski, e-services administrator - a.petrovski@skopje.gov.mk\n\nBest regards,\nIvana",
+        sender="Ivana Dimitrova <i.dimitrova@skopje.gov.mk>")
+    assert [(n.name, n.address) for n in found.nominees] == [
+        ("Marija Nikolovska", "m.nikolovska@skopje.gov.mk"), ("Aleksandar Petrovski", "a.petrovski@skopje.gov.mk")]
+    assert not found.unsure and not found.sender_attends
+
+
+def test_a_table_row_names_the_person_at_its_start():
+    found = nominations(
+        "Dear Mr. Samkharadze,\n\nWe would like to register the following colleagues for the event:\n\n"
+        "Name            Position                     E-mail\n\n"
+        "Natalia Ceban   Head of E-Services Unit      natalia.ceban@chisinau.md\n\nKind regards,\nElena")
+    assert [(n.name, n.address) for n in found.nominees] == [("Natalia Ceban", "natalia.ceban@chisinau.md")]
+
+
+def test_the_mayor_with_an_address_and_the_sender_does_not_attend():
+    found = nominations(
+        "Dear Mr. Samkharadze,\n\nplease register our mayor, Mr. Giorgi Beridze (g.beridze@tbilisi.gov.ge), for the "
+        "online event on 7 October.\n\nBest regards,\nNino")
+    assert [(n.name, n.address, n.audience) for n in found.nominees] == [
+        ("Giorgi Beridze", "g.beridze@tbilisi.gov.ge", "international")]
+    assert not found.unsure and not found.sender_attends
+    assert any("registers Giorgi Beridze <g.beridze@tbilisi.gov.ge>" in r for r in found.reasons)
+
+
+@pytest.mark.parametrize("body", [
+    "please register Mr Giorgi Beridze (g.beridze@tbilisi.gov.ge). I will attend too.",
+    "please register me and my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
+    "please register Giorgi Beridze (g.beridze@tbilisi.gov.ge) together with me.",
+    "I will take part together with Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
+])
+def test_the_sender_attends_when_a_sentence_about_them_says_so(body):
+    found = nominations(f"Hello,\n\n{body}\n\nNino")
+    assert registered(found) == {"g.beridze@tbilisi.gov.ge"}
+    assert found.sender_attends and not found.unsure, found.reasons
+
+
+@pytest.mark.parametrize("says", [
+    "I would like to register my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
+    "Unfortunately I cannot attend myself, but please register Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
+])
+def test_registering_someone_else_is_not_attending(says):
+    found = nominations(f"Hello,\n\n{says}\n\nNino")
+    assert registered(found) == {"g.beridze@tbilisi.gov.ge"} and not found.sender_attends, found.reasons
+
+
+def test_german_colleagues_with_titles_and_the_sender_too():
+    found = nominations(
+        "Guten Tag Frau Toukan,\n\nbitte melden Sie auch meine Kollegin Frau Dr. Anna Lehmann "
+        "(anna.lehmann@leipzig.de) und Herrn Tim Vogt (tim.vogt@leipzig.de) an. Ich selbst nehme ebenfalls teil.\n\n"
+        "Viele Grüße\nJan Hofmann", sender="Jan Hofmann <jan.hofmann@leipzig.de>", audience="german")
+    assert [(n.name, n.address, n.audience) for n in found.nominees] == [
+        ("Anna Lehmann", "anna.lehmann@leipzig.de", "german"), ("Tim Vogt", "tim.vogt@leipzig.de", "german")]
+    assert found.sender_attends and not found.unsure
+
+
+def test_a_nominee_keeps_the_senders_audience_unless_their_domain_says_otherwise():
+    found = nominations("Hello,\n\nplease register my colleague Jonas Maier (jonas.maier@bonn.de) too.\n\nNino")
+    assert [n.audience for n in found.nominees] == ["german"]
+    assert any("bonn.de is a country domain of german" in r for r in found.reasons)
+
+
+@pytest.mark.parametrize("body, why", [
+    ("I would like to attend, and please also register my colleague Armen Hakobyan from the IT department.",
+     "someone to register without an address"),
+    ("I will attend. Bitte melden Sie auch digital-team@halle.de an.",
+     "an address without a name: digital-team@halle.de"),
+    ("I would like to register. Maybe a colleague will also join.", "someone to register without an address"),
+    ("Ich melde mich an, evtl. kommt noch ein Kollege aus dem Bauamt dazu.", "someone to register without an address"),
+    ("Please register Giorgi Beridze (g.beridze@tbilisi.gov.ge). Maybe I will join too.", "the sender may attend"),
+])
+def test_unsure_mails_register_nobody(body, why):
+    found = nominations(f"Hello,\n\n{body}\n\nBest regards,\nNino")
+    assert why in found.unsure, found.reasons
+
+
+def test_addresses_in_quotes_signatures_and_our_own_are_never_nominees():
+    found = nominations(
+        "Dear Mr. Samkharadze,\n\nI would like to register for the event on 7 October.\n\n"
+        "Best regards,\nNino Kapanadze\nassistant: Maia Beridze <m.beridze@tbilisi.gov.ge>\n\n"
+        "On Mon, 14 Sep 2020 at 10:00, Irakli Samkharadze <international@cc-events.example> wrote:\n"
+        "> please register your colleagues, e.g. Mr Giorgi Beridze (g.beridze@tbilisi.gov.ge)\n")
+    assert found is None
+    found = nominations("Hello,\n\nplease register me (n.kapanadze@tbilisi.gov.ge); "
+                        "copy to international@cc-events.example.\n\nNino")
+    assert found is None
+
+
+def test_ordinary_mails_name_nobody():
+    assert nominations("Hello,\n\nI would like to participate in the online event.\n\nNino") is None
+    assert nominations("Hello,\n\nI will join on behalf of the Tbilisi team.\n\nNino") is None
+    assert nominations("Hello,\n\nsome of my colleagues cannot join at 13:00.\n\nNino") is None
+
+
+def test_a_question_is_left_to_the_coordinator_and_a_cancellation_naming_others_is_unsure():
+    body = "Hello,\n\nplease cancel my registration and register Giorgi Beridze (g.beridze@tbilisi.gov.ge).\n\nNino"
+    assert nominations(body, intent="question") is None
+    assert "withdraws and names others" in nominations(body, intent="cancellation").unsure
+
+
+def test_classify_turns_unsure_mails_into_no_answer_with_the_reasons():
+    message = parse_message(make_mail(body="Hello,\n\nplease register Armen Hakobyan from our IT department too. "
+                                           "I will attend as well.\n\nBest regards,\nLusine"))
+    verdict = classify(message, "international", RULES)
+    assert verdict.intent == "interest" and not verdict.answer
+    assert verdict.nominations.unsure
+    assert "answer: no (a registration on behalf of others that a coordinator must settle)" in verdict.reasons
+
+
+# -- the labelled corpus -------------------------------------------------------------------
+
+CORPUS = REPO / "tests/corpus/labelled"
+LABELLED = [row for labels in sorted(CORPUS.glob("labels-*.csv"))
+            for row in csv.DictReader(labels.open(encoding="utf-8")) if row.get("registers") or row.get("review")]
+
+
+def _expected_and_got(row) -> tuple[tuple, tuple]:
+    """(addresses registered, review) as labelled and as read. The intent is the label's (the
+    classifier's own accuracy is test_labelled_corpus.py's), so this measures the extractor alone."""
+    raw = (CORPUS / row["file"]).read_bytes()
+    message = parse_message(raw)
+    sender = message.sender or ""
+    found = read_nominations(message, read(message.text), RULES, row["intent"], row["audience"])
+    if found is None:   # nobody else: then the label has at most the sender (however the From line reads)
+        got = expected_all = {a.strip().lower() for a in row["registers"].split(";") if a.strip()}
+        if len(expected_all) > 1 or (expected_all and row["intent"] != "interest"):
+            got = {sender} if row["intent"] == "interest" else set()
+    elif found.unsure:
+        got = set()
+    else:
+        got = registered(found) | ({sender} if found.sender_attends else set())
+    expected = {a.strip().lower() for a in row["registers"].split(";") if a.strip()}
+    return (expected, row["review"] == "yes"), (got, bool(found and found.unsure))
+
+
+@pytest.mark.skipif(not LABELLED, reason="no labels-*.csv rows with registers/review in tests/corpus/labelled")
+def test_the_extractor_on_the_labelled_mails():
+    wrong = []
+    for row in LABELLED:
+        expected, got = _expected_and_got(row)
+        if expected != got:
+            wrong.append(f"{row['file']}: expected {expected}, got {got} ({row['note']})")
+    accuracy = 1 - len(wrong) / len(LABELLED)
+    print(f"on-behalf extractor: {accuracy:.1%} of {len(LABELLED)} labelled mails")
+    assert not wrong, f"{accuracy:.1%} of {len(LABELLED)}; wrong:\n" + "\n".join(wrong)
