@@ -242,8 +242,10 @@ def test_replies_are_saved_in_the_sent_folder_and_a_crash_is_reconciled_with_it(
     (row,) = db["outbox"].rows
     assert row["message_id"].encode() in copy
 
-    # A crash after the SMTP server's 250 leaves the row in `sending`: the Sent copy settles it.
+    # A crash while the SMTP server had it (journal: begun, no answer) leaves the row in `sending`:
+    # the Sent copy settles it.
     db.execute("update outbox set state = 'sending'")
+    begun(rules_path, row["id"])
     dovecot.append(INTL_USER, make_mail(sender="b@x.ge"))
     report = runner.run_once(load_rules(rules_path))
     assert report.sent == 1
@@ -251,15 +253,35 @@ def test_replies_are_saved_in_the_sent_folder_and_a_crash_is_reconciled_with_it(
     assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["a@x.ge", "b@x.ge"]
     assert db["outbox"].get(row["id"])["state"] == "sent"
 
-    # A crash before the mail left: not in Sent, so it is sent (once) on the next pass.
-    db.execute("update outbox set state = 'sending' where recipient = 'b@x.ge'")
+    # The same without a copy in Sent: mailflow cannot know, so it holds the mail as uncertain for a
+    # coordinator, who sends it again with `mailflow outbox retry`.
+    (b_row,) = db["outbox"].rows_where("recipient = 'b@x.ge'")
+    db.execute("update outbox set state = 'sending' where id = ?", [b_row["id"]])
+    begun(rules_path, b_row["id"])
     with dovecot.session(INTL_USER) as client:
         client.select_folder("Sent")
         client.delete_messages(client.search(["HEADER", "To", "b@x.ge"]))
         client.expunge()
+    assert runner.run_once(load_rules(rules_path)).sent == 0
+    assert db["outbox"].get(b_row["id"])["state"] == "uncertain"
+    status = CliRunner().invoke(main, ["--rules", str(rules_path), "status"]).output
+    assert f"uncertain {b_row['id']}" in status and "outbox retry ID" in status
+    assert CliRunner().invoke(main, ["--rules", str(rules_path), "outbox", "retry", str(b_row["id"])]).exit_code == 0
     assert runner.run_once(load_rules(rules_path)).sent == 1
     time.sleep(0.2)
     assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["a@x.ge", "b@x.ge", "b@x.ge"]
+
+    # Claimed but never begun (a crash before the mail left): queued again and sent once.
+    db.execute("update outbox set state = 'sending' where id = ?", [b_row["id"]])
+    assert runner.run_once(load_rules(rules_path)).sent == 1
+
+
+def begun(rules_path, outbox_id: int) -> None:
+    """The journal as a worker killed while the SMTP server had this mail leaves it."""
+    from mailflow.dispatch import SentJournal
+
+    with open(rules_path.parent / "mailflow.db-sent", "ab") as journal:
+        journal.write(f"B {outbox_id}".encode().ljust(SentJournal.RECORD - 1) + b"\n")
 
 
 def test_first_sync_of_a_large_inbox_shows_progress(servers, rules_path):
