@@ -264,6 +264,15 @@ def test_no_module_reads_the_system_time_except_the_clock():
 # -- releases and reminders after the event ---------------------------------------------
 
 
+def pass_when_the_event_ends(worker, tmp_path: Path, kind: str) -> dict:
+    """The SMTP server is back as the event ends: one pass then; the outbox row of `kind` after it."""
+    worker.clock = stopped_at(SEE_ENDS_UTC)
+    worker.senders = {n: FolderSender(tmp_path / "sent") for n in worker.rules.mailboxes}
+    worker.run_once()
+    (row,) = worker.db["outbox"].rows_where("kind like ?", [kind])
+    return row
+
+
 def test_no_automatic_agenda_after_the_event_but_an_explicit_release_goes_out(tmp_path, maildirs):
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
     data = series_data()
@@ -297,16 +306,9 @@ def test_an_automatic_release_still_queued_when_the_event_ends_is_cancelled(tmp_
     (agenda,) = worker.db["outbox"].rows_where("kind like 'release:%'")
     assert (agenda["state"], agenda["expires_at"]) == ("queued", SEE_ENDS_UTC.isoformat())
 
-    worker.clock = stopped_at(SEE_ENDS_UTC)
-    worker.senders = {n: FolderSender(tmp_path / "sent") for n in rules.mailboxes}
-    worker.run_once()
-    (agenda,) = worker.db["outbox"].rows_where("kind like 'release:%'")
+    agenda = pass_when_the_event_ends(worker, tmp_path, "release:%")
     assert (agenda["state"], agenda["error"]) == ("cancelled", "not sent: its event was over")
     assert not [p for p in (tmp_path / "sent").glob("*.eml") if b"Agenda:" in p.read_bytes()]
-
-
-
-
 
 
 def test_a_confirmation_still_queued_when_the_event_ends_is_never_sent(tmp_path, maildirs):
@@ -320,9 +322,6 @@ def test_a_confirmation_still_queued_when_the_event_ends_is_never_sent(tmp_path,
     (ack,) = worker.db["outbox"].rows_where("kind = 'reply:interest'")
     assert (ack["state"], ack["expires_at"]) == ("queued", SEE_ENDS_UTC.isoformat())
 
-    worker.clock = stopped_at(SEE_ENDS_UTC)
-    worker.senders = {n: FolderSender(tmp_path / "sent") for n in rules.mailboxes}
-    worker.run_once()
-    (ack,) = worker.db["outbox"].rows_where("kind = 'reply:interest'")
+    ack = pass_when_the_event_ends(worker, tmp_path, "reply:interest")
     assert (ack["state"], ack["error"]) == ("cancelled", "not sent: its event was over")
     assert not list((tmp_path / "sent").glob("*.eml"))
