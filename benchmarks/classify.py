@@ -5,7 +5,7 @@ Two measurements, each in fresh child processes (``sys.executable``):
 1. **Throughput** (one child, pinned to CPU 0 with ``os.sched_setaffinity(0,
    {0})`` before anything is imported, so fastText or any other library cannot
    spread over more cores). The corpus is every ``tests/corpus/labelled/*.eml``
-   (73 mails, with the inbox from ``expected.csv``) and every
+   (with the inbox from ``expected.csv`` and ``labels-*.csv``) and every
    ``samples/maildir/<inbox>/new/*`` (11 mails), read into memory first. Rules:
    ``mailflow.rules.load_rules('rules.yaml')``; ``our_message_ids`` as in
    ``tests/unit/test_labelled_corpus.py`` (``sent-by-mailflow.txt``).
@@ -27,7 +27,7 @@ Two measurements, each in fresh child processes (``sys.executable``):
    CPU 0 show up in wall time only.
 
    The child also compares its verdicts on the labelled mails with
-   ``expected.csv`` (audience, intent, answered) and reports how many agree, so
+   the labels (audience, intent, answered) and reports how many agree, so
    a figure from a broken working tree is visible as such.
 
 2. **Language library load** (``--load-runs`` pairs of children, alternating):
@@ -42,12 +42,13 @@ Two measurements, each in fresh child processes (``sys.executable``):
 
 Usage::
 
-    python3 benchmarks/classify.py                 # table
-    python3 benchmarks/classify.py --json          # the same as JSON
-    python3 benchmarks/classify.py --mails 5000 --rounds 3 --load-runs 5
-    python3 benchmarks/classify.py --source /tmp/mailflow-head   # another checkout
+    python3 -m benchmarks.classify                 # table
+    python3 -m benchmarks.classify --json          # the same as JSON
+    python3 -m benchmarks.classify --mails 5000 --rounds 3 --load-runs 5
+    python3 -m benchmarks.classify --source /tmp/mailflow-head   # another checkout
 
-``--source DIR`` runs mailflow, its ``rules.yaml`` and the corpus from another
+``--source DIR`` runs mailflow, its ``rules.yaml``, the corpus and the throughput child
+(``python3 -m benchmarks.classify`` there, so DIR needs this benchmark) from another
 checkout (e.g. ``git archive HEAD | tar -x -C DIR`` while others edit the
 working tree); the children check that ``mailflow`` really is imported from
 there. Children inherit the environment as it is (in this environment
@@ -59,14 +60,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.harness import REPO, machine, module_argv, show, timed_child
+
 CPU = 0  # --cpu
 
 # German text of a realistic length for the first detect() call in the load child.
@@ -97,13 +97,18 @@ print(repr(dict(import_s=t1 - t0, first_detect_s=t2 - t1, second_detect_s=t3 - t
 # ------------------------------------------------------------------ the throughput child
 
 
-def corpus(root: Path) -> list[tuple[str, str, bytes]]:
-    """(name, inbox, raw bytes) for every labelled mail and every sample mail."""
+def labels(labelled: Path) -> dict[str, dict]:
+    """file -> its row, from expected.csv and every labels-*.csv (inbox, audience, intent, answered)."""
     import csv
 
+    return {row["file"]: row for path in sorted(labelled.glob("*.csv"))
+            for row in csv.DictReader(path.open(encoding="utf-8"))}
+
+
+def corpus(root: Path) -> list[tuple[str, str, bytes]]:
+    """(name, inbox, raw bytes) for every labelled mail and every sample mail."""
     labelled = root / "tests/corpus/labelled"
-    inbox_of = {row["file"]: row["mailbox"]
-                for row in csv.DictReader((labelled / "expected.csv").open(encoding="utf-8"))}
+    inbox_of = {name: row["mailbox"] for name, row in labels(labelled).items()}
     mails = [(p.name, inbox_of[p.name], p.read_bytes()) for p in sorted(labelled.glob("*.eml"))]
     for path in sorted((root / "samples/maildir").glob("*/new/*")):
         if path.is_file() and not path.name.startswith("."):
@@ -121,8 +126,6 @@ def _timed(run) -> tuple[float, float]:
 
 def throughput_child(root: Path, mails_wanted: int, rounds: int) -> dict:
     os.sched_setaffinity(0, {CPU})  # before any import that could start threads
-    sys.path.insert(0, str(root))
-    import csv
 
     import mailflow.classify
     import mailflow.language
@@ -159,7 +162,7 @@ def throughput_child(root: Path, mails_wanted: int, rounds: int) -> dict:
         warm_up.append(time.perf_counter() - w0)
 
     # Label check (the labelled mails only).
-    expected = {row["file"]: row for row in csv.DictReader((labelled / "expected.csv").open(encoding="utf-8"))}
+    expected = labels(labelled)
     agree = {"audience": 0, "intent": 0, "answered": 0}
     for name, inbox, raw in mails:
         if name in expected:
@@ -237,20 +240,15 @@ def _pin():
     os.sched_setaffinity(0, {CPU})
 
 
-def timed_child(argv: list[str], env: dict, cwd: Path) -> tuple[float, int, int, str, str]:
-    """Spawn (pinned to CPU), wait with wait4: (wall seconds, exit code, that child's ru_maxrss KiB, stdout, stderr)."""
+def pinned_child(argv: list[str], env: dict, cwd: Path) -> tuple[float, int, int, str, str]:
+    """harness.timed_child pinned to CPU: (wall seconds, exit code, that child's ru_maxrss KiB, stdout, stderr)."""
     import tempfile
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                preexec_fn=_pin)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen from waiting again
+        elapsed, code, rss = timed_child(argv, env=env, cwd=cwd, stdout=out, stderr=err, preexec_fn=_pin)
         out.seek(0)
         err.seek(0)
-        return elapsed, proc.returncode, usage.ru_maxrss, out.read().decode(), err.read().decode()
+        return elapsed, code, rss, out.read().decode(), err.read().decode()
 
 
 def child_env(root: Path) -> dict:
@@ -260,9 +258,9 @@ def child_env(root: Path) -> dict:
 
 
 def run_throughput(root: Path, mails: int, rounds: int) -> dict:
-    argv = [sys.executable, str(Path(__file__).resolve()), "--throughput-child", str(root),
-            "--mails", str(mails), "--rounds", str(rounds), "--cpu", str(CPU)]
-    wall, code, rss, out, err = timed_child(argv, child_env(root), root)
+    argv = module_argv("benchmarks.classify", "--throughput-child", str(root), "--mails", str(mails),
+                       "--rounds", str(rounds), "--cpu", str(CPU))
+    wall, code, rss, out, err = pinned_child(argv, child_env(root), root)   # that checkout's benchmarks too
     if code != 0:
         raise SystemExit(f"FAIL: throughput child exited with {code}:\n{err[-3000:]}")
     result = json.loads(out)
@@ -277,11 +275,11 @@ def run_load(root: Path, runs: int) -> dict:
     env = child_env(root)
     bare, lang = [], []
     for _ in range(runs):
-        wall, code, rss, _out, err = timed_child([sys.executable, "-c", "pass"], env, root)
+        wall, code, rss, _out, err = pinned_child([sys.executable, "-c", "pass"], env, root)
         if code != 0:
             raise SystemExit(f"FAIL: python -c pass exited with {code}:\n{err}")
         bare.append({"wall_s": wall, "rss_kib": rss})
-        wall, code, rss, out, err = timed_child([sys.executable, "-c", LOAD_CHILD], env, root)
+        wall, code, rss, out, err = pinned_child([sys.executable, "-c", LOAD_CHILD], env, root)
         if code != 0:
             raise SystemExit(f"FAIL: language load child exited with {code}:\n{err[-3000:]}")
         inside = ast.literal_eval(out.strip().splitlines()[-1])
@@ -398,9 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"CPU {CPU} is not available to this process")
     root = args.source.resolve()
     result = {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
+        **machine(),
         "source": str(root),
         "versions": versions(),
         "pythondontwritebytecode": os.environ.get("PYTHONDONTWRITEBYTECODE"),
@@ -409,10 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "load": run_load(root, args.load_runs),
         "loadavg_after": loadavg(),
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_table(result)
+    show(result, args.json, print_table)
     return 0
 
 

@@ -4,11 +4,11 @@
 Not a pytest test.  Needs the test extra (aiosmtpd); ``--sent-copy append``
 also needs root and Dovecot (like the integration tests)::
 
-    python3 benchmarks/fan_out.py --registrants 10000 [--json] [--profile out.prof]
+    python3 -m benchmarks.fan_out --registrants 10000 [--json] [--profile out.prof]
 
 What happens (see benchmarks/README.md, section fan_out.py):
 
-1. An aiosmtpd server starts on 127.0.0.1 (tests/servers.py ``SmtpServer``).
+1. An aiosmtpd server starts on 127.0.0.1 (tests.support.servers ``SmtpServer``).
    N registrants of the shipped event (status registered, audiences
    international and german, 7:3) are inserted straight into a fresh
    database (``mailflow.database.open_database`` + one INSERT per row), not
@@ -18,7 +18,7 @@ What happens (see benchmarks/README.md, section fan_out.py):
    envelope senders and recipients go into one pickle file.
 3. floor #1, mailflow, floor #2 run one after the other, each as its own child
    process (``sys.executable``), timed as the wall clock of the whole child
-   with ``timed_child()`` from run_once.py (``perf_counter`` around spawn +
+   with ``timed_child()`` from benchmarks/harness.py (``perf_counter`` around spawn +
    ``os.wait4``): both sides pay interpreter start-up and imports, neither
    shares a GIL with the SMTP server threads of this process. The children
    are started by a small launcher process (``--launch``), see 4.
@@ -42,8 +42,8 @@ in rules.yaml) starts a private Dovecot and mailflow also APPENDs a copy of
 every mail to the Sent folder; the floor does not, so that ratio includes
 the cost of the copies.
 
-Internal modes: ``fan_out.py --floor-child CONFIG.json`` is the floor child;
-``fan_out.py --launch RESULT.json -- ARGV...`` starts, times and measures one
+Internal modes: ``python3 -m benchmarks.fan_out --floor-child CONFIG.json`` is the floor child;
+``python3 -m benchmarks.fan_out --launch RESULT.json -- ARGV...`` starts, times and measures one
 child (see ``launch()`` for why children are not spawned by the benchmark
 process itself).
 """
@@ -58,12 +58,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = REPO / "tests"
-BENCHMARKS = Path(__file__).resolve().parent
+from benchmarks.harness import (REPO, check_imports_from, check_recipients, machine, mailflow_env, module_argv,
+                                precompile, print_rows, send_all, show, timed_child, write_bench_rules)
 
 TARGET_RATIO = 1.3
-PASSWORD_ENV = "MAILFLOW_BENCH_PASSWORD"
 EVENT_ID = "digitalisation-see-2020"
 AGENDA = """13:00  Welcome and introduction (GIZ, moderator)
 13:15  Keynote: one-stop shops for municipal services in the region
@@ -80,23 +78,16 @@ AGENDA = """13:00  Welcome and introduction (GIZ, moderator)
 
 def floor_child(config_path: str) -> int:
     import pickle
-    import smtplib
 
     cfg = json.loads(Path(config_path).read_text())
     with open(cfg["mails"], "rb") as f:
         mails = pickle.load(f)  # [(mail_from, rcpt, raw bytes)], mailflow's own mails
-    smtp = smtplib.SMTP(cfg["smtp_host"], cfg["smtp_port"], timeout=60)
-    sent = 0
-    for mail_from, rcpt, raw in mails:
-        smtp.sendmail(mail_from, [rcpt], raw)
-        sent += 1
-    smtp.quit()
-    print(json.dumps({"sent": sent}))
+    print(json.dumps({"sent": send_all(cfg["smtp_host"], cfg["smtp_port"], mails)}))
     return 0
 
 
 def launch(result_path: str, argv: list[str]) -> int:
-    """Run argv as a grandchild, timed with run_once.timed_child; write seconds, exit code, ru_maxrss.
+    """Run argv as a grandchild, timed with harness.timed_child; write seconds, exit code, ru_maxrss.
 
     Why a launcher: on Linux a child's ru_maxrss starts at the RSS of the process that spawned it
     (subprocess uses vfork; exec saves the old mm's high-water mark in the child's maxrss).
@@ -104,9 +95,6 @@ def launch(result_path: str, argv: list[str]) -> int:
     child would report at least the benchmark's own peak. This small process (about 10 MiB) is the
     parent instead, so the figure is the child's own peak (lower bound: the launcher's RSS).
     """
-    sys.path.insert(0, str(BENCHMARKS))
-    from run_once import timed_child
-
     elapsed, code, rss = timed_child(argv)
     Path(result_path).write_text(json.dumps({"seconds": elapsed, "code": code, "peak_rss_kib": rss}))
     return 0
@@ -123,7 +111,7 @@ def measured_child(argv: list[str], log_path: Path, *, env: dict | None = None, 
 
     result_path = log_path.with_suffix(".result.json")
     with open(log_path, "wb") as log:
-        subprocess.run([sys.executable, __file__, "--launch", str(result_path), "--", *argv], env=env, cwd=cwd,
+        subprocess.run(module_argv("benchmarks.fan_out", "--launch", str(result_path), "--", *argv), env=env, cwd=cwd,
                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=True)
     result = json.loads(result_path.read_text())
     return result["seconds"], result["code"], result["peak_rss_kib"]
@@ -139,8 +127,8 @@ def registrant_of(i: int) -> tuple[str, str, str]:
 
 def seed(db_path: Path, n: int, source: Path) -> None:
     """N registered registrants of the shipped event, inserted directly (the schema comes from
-    mailflow's own migrations, so it is the schema of the mailflow being measured)."""
-    sys.path.insert(0, str(source))
+    mailflow's own migrations). This process imports mailflow from the repository it runs in, so
+    with --source the schema and the floor's mails are this checkout's: the two must agree."""
     from datetime import datetime, timezone
 
     from mailflow.database import open_database
@@ -167,39 +155,24 @@ def fresh_copy(template: Path, target: Path) -> Path:
     return target
 
 
-def write_rules(workdir: Path, smtp, source: Path, db_path: Path, dovecot=None) -> Path:
+def rules_for(workdir: Path, smtp, source: Path, db_path: Path, dovecot=None) -> Path:
     """The source tree's rules.yaml with SMTP pointed at the local server, unthrottled.
 
     Without Dovecot, IMAP points at a closed local port and sent_copy is none: the release
     command never opens IMAP then (a connection attempt would fail the run)."""
-    import yaml
+    from types import SimpleNamespace
 
-    from servers import GERMAN_USER, INTL_USER, free_port
+    from tests.support.servers import HOST, free_port
 
-    sys.path.insert(0, str(BENCHMARKS))
-    from run_once import events_ahead
-
-    data = yaml.safe_load((source / "rules.yaml").read_text())
-    events_ahead(data["events"])
-    users = {"international": INTL_USER, "german": GERMAN_USER}
-    closed_port = free_port()
-    for name, user in users.items():
-        box = data["mailboxes"][name]
-        box["imap"] = {"host": "127.0.0.1", "port": dovecot.port if dovecot else closed_port, "security": "none",
-                       "username": user, "password_env": PASSWORD_ENV, "timeout": 60}
-        box["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none", "timeout": 60}
-        box["sent_copy"] = "append" if dovecot else "none"
-    data["database"] = str(db_path)
-    data["send_rate_per_minute"] = 0
-    data["templates"] = str(source / "templates")
-    path = workdir / f"rules-{db_path.stem}.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return path
+    imap = dovecot or SimpleNamespace(host=HOST, port=free_port())
+    folder = workdir / db_path.stem
+    folder.mkdir(exist_ok=True)
+    return write_bench_rules(folder, imap, smtp, source=source, sent_copy="append" if dovecot else "none",
+                             database=str(db_path))
 
 
 def floor_mails(workdir: Path, template: Path, rules_path: Path, source: Path) -> list[tuple[str, str, bytes]]:
     """The mails mailflow's fan-out queues, rendered once by mailflow itself (not timed)."""
-    sys.path.insert(0, str(source))
     from mailflow import releases
     from mailflow.database import open_database
     from mailflow.replies import Replies
@@ -216,26 +189,14 @@ def floor_mails(workdir: Path, template: Path, rules_path: Path, source: Path) -
     return mails
 
 
-def check_received(smtp, expected: list[str], label: str, log_text: str = "") -> None:
-    try:
-        smtp.wait_for(len(expected), timeout=60)
-    except TimeoutError as exc:
-        raise SystemExit(f"FAIL: {label}: {exc}\n{log_text[-3000:]}") from None
-    time.sleep(0.2)
-    got = sorted(r for m in smtp.messages for r in m.rcpt_tos)
-    if got != sorted(expected):
-        raise SystemExit(f"FAIL: {label}: the SMTP server received {len(got)} mails to {len(set(got))} "
-                         f"addresses; expected exactly one to each of {len(expected)} registrants")
-
-
 def run_floor(workdir: Path, cfg_path: Path, smtp, expected: list[str], label: str) -> dict:
     smtp.clear()
     out = workdir / f"{label}.out"
-    elapsed, code, rss = measured_child([sys.executable, __file__, "--floor-child", str(cfg_path)], out, cwd=workdir)
+    elapsed, code, rss = measured_child(module_argv("benchmarks.fan_out", "--floor-child", str(cfg_path)), out, cwd=REPO)
     text = out.read_text(errors="replace")
     if code != 0:
         raise SystemExit(f"FAIL: {label} exited with {code}:\n{text[-3000:]}")
-    check_received(smtp, expected, label)
+    check_recipients(smtp, expected, label)
     return {"seconds": elapsed, "peak_rss_kib": rss}
 
 
@@ -259,11 +220,10 @@ def run_mailflow(workdir: Path, template: Path, smtp, expected: list[str], sourc
     if dovecot is not None:
         dovecot.reset()
     db_path = fresh_copy(template, workdir / f"{label}.db")
-    rules_path = write_rules(workdir, smtp, source, db_path, dovecot)
+    rules_path = rules_for(workdir, smtp, source, db_path, dovecot)
     agenda = workdir / "agenda.md"
     agenda.write_text(AGENDA, encoding="utf-8")
-    env = dict(os.environ, **{PASSWORD_ENV: "secret"})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+    env = mailflow_env(source)
     argv = [sys.executable]
     if profile is not None:
         argv += ["-m", "cProfile", "-o", str(profile)]
@@ -278,9 +238,9 @@ def run_mailflow(workdir: Path, template: Path, smtp, expected: list[str], sourc
     for line in (f"queued {n} mails (agenda v1)", f"sent {n}, failed 0, deferred 0"):
         if line not in log_text:
             raise SystemExit(f"FAIL: {label} did not print {line!r}; output tail:\n{log_text[-3000:]}")
-    check_received(smtp, expected, label, log_text)
+    check_recipients(smtp, expected, label, log_text)
     if dovecot is not None:
-        from servers import INTL_USER, GERMAN_USER
+        from tests.support.servers import GERMAN_USER, INTL_USER
 
         copies = sum(dovecot.status(user, "Sent")["MESSAGES"] for user in (INTL_USER, GERMAN_USER))
         if copies != n:
@@ -319,17 +279,13 @@ def _short(filename: str, source: Path) -> str:
 
 def benchmark(n: int, sent_copy: str, profile: Path | None, keep: bool, source: Path) -> dict:
     import pickle
-    import platform
     import shutil
     import tempfile
 
-    for path in (TESTS, BENCHMARKS):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-    from servers import DEFAULT_USERS, DovecotServer, SmtpServer  # noqa: E402  (tests/servers.py)
-    from run_once import precompile
+    from tests.support.servers import DEFAULT_USERS, DovecotServer, SmtpServer
 
     precompile(source)
+    check_imports_from(source, mailflow_env(source))
     workdir = Path(tempfile.mkdtemp(prefix="mailflow-fanout-"))
     dovecot = None
     try:
@@ -340,7 +296,7 @@ def benchmark(n: int, sent_copy: str, profile: Path | None, keep: bool, source: 
             template = workdir / "template.db"
             seed(template, n, source)
             expected = [registrant_of(i)[1] for i in range(n)]
-            mails = floor_mails(workdir, template, write_rules(workdir, smtp, source, workdir / "prepare.db"), source)
+            mails = floor_mails(workdir, template, rules_for(workdir, smtp, source, workdir / "prepare.db"), source)
             if sorted(m[1] for m in mails) != sorted(expected):
                 raise SystemExit(f"FAIL: the fan-out queued {len(mails)} mails, expected one to each of {n}")
             mails_path = workdir / "mails.pickle"
@@ -383,9 +339,7 @@ def benchmark(n: int, sent_copy: str, profile: Path | None, keep: bool, source: 
         "mailflow_mails_per_second": round(n / mf["seconds"], 1),
         "floor_mails_per_second": round(n / floor_mean, 1),
         "prepare_seconds": round(prep_seconds, 2),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        **machine(),
         "source": str(source),
     }
     if prof is not None:
@@ -412,11 +366,8 @@ def print_table(r: dict) -> None:
                                               f"send {ph['send']:.2f} s, other {ph['other']:.2f} s"))
     if "profile" in r:
         rows.append(("cProfile run", f"{r['profile']['seconds_under_cprofile']:.3f} s -> {r['profile']['path']}"))
-    width = max(len(k) for k, _ in rows)
-    print(f"mailflow fan-out benchmark, {r['date']}, Python {r['python']}, {r['cpus']} CPUs, "
-          f"mailflow from {r['source']}")
-    for key, value in rows:
-        print(f"  {key.ljust(width)}  {value}")
+    print_rows(f"mailflow fan-out benchmark, {r['date']}, Python {r['python']}, {r['cpus']} CPUs, "
+               f"mailflow from {r['source']}", rows)
     if "profile" in r:
         for key, title in (("own_time", "own time"), ("mailflow_cumulative", "mailflow's functions, cumulative")):
             print(f"\n  hot spots under cProfile ({title}):")
@@ -454,10 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sent-copy append must run as root (the private Dovecot switches to the dovecot users)")
     result = benchmark(args.registrants, args.sent_copy, args.profile.resolve() if args.profile else None,
                        args.keep, args.source.resolve())
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_table(result)
+    show(result, args.json, print_table)
     return 1 if args.check and not result["ratio_ok"] else 0
 
 

@@ -3,13 +3,13 @@
 
 Not a pytest test.  Needs root and Dovecot (like the integration tests)::
 
-    python3 benchmarks/push_latency.py [--mails K] [--json] [--check]
+    python3 -m benchmarks.push_latency [--mails K] [--json] [--check]
 
 Issue "Use IMAP IDLE where the server offers it": a new mail is answered
 within a second on loopback.  What happens (see benchmarks/README.md):
 
 1. A private Dovecot and an aiosmtpd server start on 127.0.0.1
-   (tests/servers.py), users intl@example.org and german@example.org.
+   (tests.support.servers), users intl@example.org and german@example.org.
 2. Two modes, one after the other, each with a fresh database and empty
    mailboxes:
    * **idle**: rules with ``poll_interval: 3600`` (so only IDLE can trigger a
@@ -59,15 +59,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-import run_once  # noqa: E402  (benchmarks/run_once.py: rules writer, mail body, paths)
+from benchmarks.harness import (REPO, check_recipients, interest_mail, machine, mailflow_env, show,
+                                write_bench_rules)
 
-REPO = run_once.REPO
-TESTS = run_once.TESTS
-PASSWORD_ENV = "MAILFLOW_TEST_PASSWORD"
-INTL_ADDRESS = run_once.INTL_ADDRESS
 TARGET_SECONDS = 1.0
 
 
@@ -76,42 +70,14 @@ TARGET_SECONDS = 1.0
 # --------------------------------------------------------------------------
 
 def make_mail(mode: str, i: int, run_tag: str) -> tuple[str, str, bytes]:
-    """One interest mail like run_once.py's, from a sender unique to this mode and index."""
-    from email.message import EmailMessage
+    """One interest mail like run_once's, from a sender unique to this mode and index."""
     from email.utils import format_datetime
     from datetime import timezone
 
     name, address = f"Expert {mode} {i}", f"{mode}{i}@city{i % 50}.gov.ge"
     message_id = f"<push-{run_tag}-{mode}-{i}@city{i % 50}.gov.ge>"
-    msg = EmailMessage()
-    msg["From"] = f"{name} <{address}>"
-    msg["To"] = INTL_ADDRESS
-    msg["Subject"] = "Participation in the online event"
-    msg["Date"] = format_datetime(datetime.now(timezone.utc))
-    msg["Message-ID"] = message_id
-    msg.set_content(run_once.BODY.format(name=name, city=i % 50))
-    return address, message_id, msg.as_bytes()
-
-
-def write_mode_rules(workdir: Path, dovecot, smtp, users: dict[str, str], *, idle: bool, poll_interval: int) -> Path:
-    """run_once.write_rules (repository rules, both mailboxes on the local servers, unthrottled),
-    then this mode's settings."""
-    import yaml
-
-    path = run_once.write_rules(workdir, dovecot, smtp, users, REPO, sent_copy="append")
-    data = yaml.safe_load(path.read_text())
-    for name in users:
-        imap = data["mailboxes"][name]["imap"]
-        imap["password_env"] = PASSWORD_ENV
-        imap["idle"] = idle
-    data["poll_interval"] = poll_interval
-    data["send_rate_per_minute"] = 0
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return path
-
-
-def daemon_env(password: str) -> dict:
-    return dict(os.environ, **{PASSWORD_ENV: password})
+    return address, message_id, interest_mail(name, address, message_id, format_datetime(datetime.now(timezone.utc)),
+                                              i % 50)
 
 
 def connection_state(rules_path: Path, env: dict, mailbox: str) -> str | None:
@@ -237,8 +203,9 @@ def run_mode(mode: str, workdir: Path, dovecot, smtp, users: dict[str, str], pas
 
     mode_dir = workdir / mode
     mode_dir.mkdir()
-    rules_path = write_mode_rules(mode_dir, dovecot, smtp, users, idle=idle, poll_interval=poll_interval)
-    env = daemon_env(password)
+    rules_path = write_bench_rules(mode_dir, dovecot, smtp, sent_copy="append", imap={"idle": idle},
+                                   poll_interval=poll_interval)
+    env = mailflow_env(REPO, password)
     log_path = mode_dir / "mailflow.log"
     mails = [make_mail(mode, i, run_tag) for i in range(k)]
 
@@ -308,12 +275,8 @@ def run_mode(mode: str, workdir: Path, dovecot, smtp, users: dict[str, str], pas
         fail(f'{mode}: no "stopped cleanly" in mailflow\'s log after SIGTERM', log_path)
 
     # Correctness: exactly one reply to each sender, answering that sender's mail.
-    messages = list(smtp.messages)
     expected = {sender: message_id for sender, message_id, *_ in appended}
-    got = sorted(r.lower() for m in messages for r in m.rcpt_tos)
-    if len(messages) != k or got != sorted(expected):
-        fail(f"{mode}: SMTP server got {len(messages)} messages to {len(set(got))} distinct recipients; "
-             f"expected exactly one to each of the {k} senders", log_path)
+    messages = check_recipients(smtp, list(expected), mode, log_text, timeout=1)
     parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
     for m in messages:
         in_reply_to = (parser.parsebytes(m.data).get("In-Reply-To") or "").strip()
@@ -359,22 +322,19 @@ def summary(latencies: list[float]) -> dict:
 # --------------------------------------------------------------------------
 
 def benchmark(k: int, spacing: float, poll_interval: int, keep: bool) -> dict:
-    import platform
     import shutil
     import tempfile
     import uuid
 
-    if str(TESTS) not in sys.path:
-        sys.path.insert(0, str(TESTS))
-    from servers import DovecotServer, SmtpServer  # noqa: E402  (tests/servers.py)
+    from tests.support.servers import DEFAULT_USERS, GERMAN_USER, INTL_USER, PASSWORD, DovecotServer, SmtpServer
 
-    intl_user, german_user, password = "intl@example.org", "german@example.org", "secret"
-    users = {"international": intl_user, "german": german_user}
+    password = PASSWORD
+    users = {"international": INTL_USER, "german": GERMAN_USER}
     run_tag = uuid.uuid4().hex[:12]
     workdir = Path(tempfile.mkdtemp(prefix="mailflow-push-"))
     t_start = time.perf_counter()
     try:
-        with DovecotServer(None, {intl_user: password, german_user: password}) as dovecot, SmtpServer() as smtp:
+        with DovecotServer(None, DEFAULT_USERS) as dovecot, SmtpServer() as smtp:
             modes = [
                 run_mode("idle", workdir, dovecot, smtp, users, password, idle=True, poll_interval=3600, k=k,
                          spacing=spacing, run_tag=run_tag),
@@ -397,9 +357,7 @@ def benchmark(k: int, spacing: float, poll_interval: int, keep: bool) -> dict:
         "target_ok": idle["max_ms"] < TARGET_SECONDS * 1000,
         "modes": {m["mode"]: m for m in modes},
         "wall_seconds": round(time.perf_counter() - t_start, 1),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        **machine(),
     }
 
 
@@ -444,10 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         parser.error("must run as root (the private Dovecot switches to the dovecot users)")
     result = benchmark(args.mails, args.spacing, args.poll_interval, args.keep)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_table(result)
+    show(result, args.json, print_table)
     return 1 if args.check and not result["target_ok"] else 0
 
 

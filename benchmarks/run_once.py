@@ -3,11 +3,11 @@
 
 Not a pytest test.  Needs root and Dovecot (like the integration tests)::
 
-    python3 benchmarks/run_once.py --mails 2000 [--json] [--profile out.prof]
+    python3 -m benchmarks.run_once --mails 2000 [--json] [--profile out.prof]
 
 What happens (see benchmarks/README.md for the why):
 
-1. A private Dovecot and an aiosmtpd server start on 127.0.0.1 (tests/servers.py).
+1. A private Dovecot and an aiosmtpd server start on 127.0.0.1 (tests.support.servers).
    The international inbox gets N interest mails, appended over one IMAP
    session with MULTIAPPEND (not timed).
 2. floor, then K rounds (``--rounds``, default 3) of mailflow and floor run one
@@ -37,7 +37,7 @@ mailflow run under cProfile afterwards, fresh database, not part of the ratio),
 ``git archive HEAD``), ``--check`` (exit 1 when a target is missed), ``--keep``
 (keep the work directory with rules, logs and database).
 
-Internal mode: ``run_once.py --floor-child CONFIG.json`` is the floor child.
+Internal mode: ``python3 -m benchmarks.run_once --floor-child CONFIG.json`` is the floor child.
 """
 
 from __future__ import annotations
@@ -49,13 +49,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = REPO / "tests"
+from benchmarks.harness import (INTL_ADDRESS, REPO, check_imports_from, check_recipients, interest_mail,
+                                machine, mailflow_env, module_argv, precompile, print_rows, send_all, show,
+                                timed_child, write_bench_rules)
 
 TARGET_RATIO = 1.5
 TARGET_RSS_MB = 150.0
-PASSWORD_ENV = "MAILFLOW_BENCH_PASSWORD"
-INTL_ADDRESS = "international@cc-events.example"
 
 
 # --------------------------------------------------------------------------
@@ -64,7 +63,6 @@ INTL_ADDRESS = "international@cc-events.example"
 
 def floor_child(config_path: str) -> int:
     import pickle
-    import smtplib
 
     import imapclient
 
@@ -83,12 +81,7 @@ def floor_child(config_path: str) -> int:
     client.logout()
     t1 = time.perf_counter()
 
-    smtp = smtplib.SMTP(cfg["smtp_host"], cfg["smtp_port"], timeout=60)
-    sent = 0
-    for mail_from, rcpt, raw in replies:
-        smtp.sendmail(mail_from, [rcpt], raw)
-        sent += 1
-    smtp.quit()
+    sent = send_all(cfg["smtp_host"], cfg["smtp_port"], replies)
     t2 = time.perf_counter()
 
     print(json.dumps({"fetched": fetched, "fetched_bytes": fetched_bytes, "sent": sent,
@@ -99,14 +92,6 @@ def floor_child(config_path: str) -> int:
 # --------------------------------------------------------------------------
 # Parent: mails, servers, rules, timed children
 # --------------------------------------------------------------------------
-
-BODY = (
-    "Dear Mr. Samkharadze,\n\n"
-    "I would like to participate in the online event on the digitalisation of municipal\n"
-    "services in Southeast Europe and the Caucasus on 7 October 2020. I work on e-services\n"
-    "for our city administration and would be glad to share our experience.\n\n"
-    "Best regards,\n{name}\nCity Hall of City {city}\n"
-)
 
 REPLY_TEXT = (
     "Dear {name},\n\n"
@@ -124,23 +109,12 @@ def sender_of(i: int) -> tuple[str, str]:
 
 
 def make_mails(n: int, run_tag: str) -> list[bytes]:
-    from email.message import EmailMessage
-    from email.utils import format_datetime
     from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
 
     base = datetime(2020, 9, 14, 8, 0, tzinfo=timezone.utc)
-    mails = []
-    for i in range(n):
-        name, address = sender_of(i)
-        msg = EmailMessage()
-        msg["From"] = f"{name} <{address}>"
-        msg["To"] = INTL_ADDRESS
-        msg["Subject"] = "Participation in the online event"
-        msg["Date"] = format_datetime(base + timedelta(seconds=i))
-        msg["Message-ID"] = f"<bench-{run_tag}-{i}@city{i % 50}.gov.ge>"
-        msg.set_content(BODY.format(name=name, city=i % 50))
-        mails.append(msg.as_bytes())
-    return mails
+    return [interest_mail(*sender_of(i), f"<bench-{run_tag}-{i}@city{i % 50}.gov.ge>",
+                          format_datetime(base + timedelta(seconds=i)), i % 50) for i in range(n)]
 
 
 def make_replies(n: int, run_tag: str) -> list[tuple[str, str, bytes]]:
@@ -184,59 +158,12 @@ def fill_inbox(dovecot, user: str, mails: list[bytes], chunk: int = 250) -> None
         raise SystemExit(f"FAIL: inbox holds {count} mails after APPEND, expected {len(mails)}")
 
 
-def events_ahead(events: list[dict]) -> list[dict]:
-    """The events moved to a month from today, same times of day: the shipped event (7 October 2020)
-    is over, and a registration for a past event gets another reply (tests/helpers.py does the same)."""
-    from datetime import date, datetime, timedelta
-
-    for event in events:
-        start, end = datetime.fromisoformat(str(event["start"])), datetime.fromisoformat(str(event["end"]))
-        shift = timedelta(days=(date.today() + timedelta(days=30) - start.date()).days)
-        event["start"], event["end"] = (start + shift).isoformat(), (end + shift).isoformat()
-    return events
-
-
-def write_rules(workdir: Path, dovecot, smtp, users: dict[str, str], source: Path, sent_copy: str = "none") -> Path:
-    """rules.yaml of the source tree with both mailboxes pointed at the local servers and its
-    event a month ahead (the same small logic as tests/integration/conftest.py write_rules)."""
-    import yaml
-
-    data = yaml.safe_load((source / "rules.yaml").read_text())
-    events_ahead(data["events"])
-    for name, user in users.items():
-        box = data["mailboxes"][name]
-        box["imap"] = {"host": dovecot.host, "port": dovecot.port, "security": "none", "username": user,
-                       "password_env": PASSWORD_ENV, "timeout": 60}
-        box["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none", "timeout": 60}
-        box["sent_copy"] = sent_copy
-    data["database"] = str(workdir / "mailflow.db")
-    data["send_rate_per_minute"] = 0  # unthrottled: the floor is unthrottled too
-    data["templates"] = str(source / "templates")
-    path = workdir / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return path
-
-
-def timed_child(argv: list[str], *, env: dict | None = None, stdout=None, cwd: Path | None = None,
-                ) -> tuple[float, int, int]:
-    """Spawn, wait with wait4; returns (wall seconds, exit code, ru_maxrss in KiB of that child)."""
-    import subprocess
-
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=stdout, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen from waiting again
-    return elapsed, proc.returncode, usage.ru_maxrss
-
-
 def run_floor(workdir: Path, cfg_path: Path, smtp, n: int, label: str) -> dict:
     smtp.clear()
     out = workdir / f"{label}.out"
     with open(out, "wb") as f:
-        elapsed, code, rss = timed_child([sys.executable, __file__, "--floor-child", str(cfg_path)], stdout=f,
-                                         cwd=workdir)
+        elapsed, code, rss = timed_child(module_argv("benchmarks.run_once", "--floor-child", str(cfg_path)),
+                                         stdout=f, cwd=REPO)
     text = out.read_text(errors="replace")
     if code != 0:
         raise SystemExit(f"FAIL: {label} exited with {code}:\n{text[-3000:]}")
@@ -252,19 +179,7 @@ def check_mailflow_output(smtp, n: int, log_text: str) -> None:
     import email.parser
     import email.policy
 
-    try:
-        messages = smtp.wait_for(n, timeout=30)
-    except TimeoutError as exc:
-        raise SystemExit(f"FAIL: {exc}\nmailflow log tail:\n{log_text[-3000:]}") from None
-    time.sleep(0.2)  # anything beyond N that was still on its way
-    messages = list(smtp.messages)
-    if len(messages) != n:
-        raise SystemExit(f"FAIL: mailflow sent {len(messages)} messages, expected exactly {n}")
-    expected = {sender_of(i)[1] for i in range(n)}
-    got = [r for m in messages for r in m.rcpt_tos]
-    if sorted(got) != sorted(expected):
-        raise SystemExit(f"FAIL: mailflow's recipients differ from the {n} senders "
-                         f"({len(set(got))} distinct of {len(got)})")
+    messages = check_recipients(smtp, [sender_of(i)[1] for i in range(n)], "mailflow", log_text, timeout=30)
     parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
     missing = [m for m in messages if not parser.parsebytes(m.data).get("In-Reply-To")]
     if missing:
@@ -312,15 +227,8 @@ def log_phases(log_text: str, total: float) -> dict | None:
 def run_mailflow(workdir: Path, rules_path: Path, smtp, n: int, password: str, source: Path,
                  profile: Path | None = None) -> dict:
     smtp.clear()
-    env = dict(os.environ, **{PASSWORD_ENV: password})
-    if source != REPO:  # another checkout (e.g. `git archive HEAD`) first on the path
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
-    import subprocess
-
-    where = subprocess.run([sys.executable, "-c", "import mailflow.worker as w; print(w.__file__)"], env=env,
-                           cwd=source, capture_output=True, text=True)
-    if where.returncode != 0 or not where.stdout.strip().startswith(str(source)):
-        raise SystemExit(f"FAIL: mailflow does not import from {source}: {where.stdout.strip()} {where.stderr[-2000:]}")
+    env = mailflow_env(source, password)
+    check_imports_from(source, env)
     argv = [sys.executable]
     if profile is not None:
         argv += ["-m", "cProfile", "-o", str(profile)]
@@ -335,33 +243,17 @@ def run_mailflow(workdir: Path, rules_path: Path, smtp, n: int, password: str, s
     return {"seconds": elapsed, "peak_rss_kib": rss, "log": str(log_path), "phases": log_phases(log_text, elapsed)}
 
 
-def precompile(source: Path) -> None:
-    """Byte-compile mailflow's modules before timing, as a regular `pip install` does.
-
-    The floor's imports (imapclient, smtplib) come with .pyc files from site-packages; an editable
-    install of mailflow has none, and with PYTHONDONTWRITEBYTECODE=1 (set on these machines) every
-    start would compile mailflow from source again (about 0.15 s), which no installed copy pays.
-    """
-    import compileall
-
-    compileall.compile_dir(str(source / "mailflow"), quiet=1)
-
-
 def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO, rounds: int = 3,
               sent_copy: str = "none") -> dict:
     import pickle
-    import platform
     import shutil
     import statistics
     import tempfile
     import uuid
 
-    if str(TESTS) not in sys.path:
-        sys.path.insert(0, str(TESTS))
-    from servers import DovecotServer, SmtpServer  # noqa: E402  (tests/servers.py)
+    from tests.support.servers import DEFAULT_USERS, INTL_USER, PASSWORD, DovecotServer, SmtpServer
 
-    intl_user, german_user, password = "intl@example.org", "german@example.org", "secret"
-    users = {"international": intl_user, "german": german_user}
+    intl_user, password = INTL_USER, PASSWORD
     run_tag = uuid.uuid4().hex[:12]
     workdir = Path(tempfile.mkdtemp(prefix="mailflow-bench-"))
     precompile(source)
@@ -371,7 +263,7 @@ def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO, rou
         replies_path = workdir / "replies.pickle"
         with open(replies_path, "wb") as f:
             pickle.dump(make_replies(n, run_tag), f, protocol=pickle.HIGHEST_PROTOCOL)
-        with DovecotServer(None, {intl_user: password, german_user: password}) as dovecot, SmtpServer() as smtp:
+        with DovecotServer(None, DEFAULT_USERS) as dovecot, SmtpServer() as smtp:
             fill_inbox(dovecot, intl_user, mails)
             prep_seconds = time.perf_counter() - t_prep
             cfg_path = workdir / "floor.json"
@@ -385,14 +277,14 @@ def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO, rou
             runs = []
             for i in range(1, rounds + 1):
                 (workdir / f"round{i}").mkdir()
-                rules_path = write_rules(workdir / f"round{i}", dovecot, smtp, users, source, sent_copy)
+                rules_path = write_bench_rules(workdir / f"round{i}", dovecot, smtp, source=source, sent_copy=sent_copy)
                 runs.append(run_mailflow(workdir / f"round{i}", rules_path, smtp, n, password, source))
                 floors.append(run_floor(workdir, cfg_path, smtp, n, f"floor{i}"))
 
             prof = None
             if profile is not None:
                 (workdir / "profile").mkdir()
-                prof_rules = write_rules(workdir / "profile", dovecot, smtp, users, source, sent_copy)
+                prof_rules = write_bench_rules(workdir / "profile", dovecot, smtp, source=source, sent_copy=sent_copy)
                 prof = run_mailflow(workdir / "profile", prof_rules, smtp, n, password, source, profile=profile)
     finally:
         if keep:
@@ -428,9 +320,7 @@ def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO, rou
         "floor_mails_per_second": round(n / floor_median, 1),
         "inbox_bytes": sum(len(m) for m in mails),
         "prepare_seconds": round(prep_seconds, 2),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        **machine(),
         "source": str(source),
     }
     if prof is not None:
@@ -463,10 +353,8 @@ def print_table(r: dict) -> None:
                                                  f"send {ph['send']:.2f} s, other {ph['other']:.2f} s"))
     if "profile" in r:
         rows.append(("cProfile run", f"{r['profile']['seconds_under_cprofile']:.3f} s -> {r['profile']['path']}"))
-    width = max(len(k) for k, _ in rows)
-    print(f"mailflow benchmark, {r['date']}, Python {r['python']}, {r['cpus']} CPUs, mailflow from {r['source']}")
-    for key, value in rows:
-        print(f"  {key.ljust(width)}  {value}")
+    print_rows(f"mailflow benchmark, {r['date']}, Python {r['python']}, {r['cpus']} CPUs, mailflow from {r['source']}",
+               rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -498,10 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("must run as root (the private Dovecot switches to the dovecot users)")
     result = benchmark(args.mails, args.profile.resolve() if args.profile else None, args.keep,
                        args.source.resolve(), args.rounds, args.sent_copy)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_table(result)
+    show(result, args.json, print_table)
     if args.check and not (result["ratio_ok"] and result["rss_ok"]):
         return 1
     return 0

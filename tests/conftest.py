@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: real mail servers on 127.0.0.1.
+"""Shared pytest fixtures: real mail servers on 127.0.0.1, and Maildirs.
 
 * ``dovecot`` (session): one private Dovecot for the whole run, users
   ``intl@example.org`` and ``german@example.org`` with password ``secret``.
@@ -11,6 +11,11 @@
   starting one takes a few milliseconds.
 * ``smtp_server_factory`` (function): ``make(auth=("user", "pw"))`` for
   servers with other options; all are stopped after the test.
+* ``maildirs`` (function): an empty Maildir per mailbox of the shipped rules,
+  under ``tmp_path / "mail"`` (``tests.support.maildirs``).
+
+The servers and everything else tests and benchmarks share are in the
+``tests.support`` package; this file only makes fixtures of them.
 
 Dovecot must be installed; scripts/test.sh installs it.  A missing Dovecot
 makes the tests that need it error out (they are not skipped).
@@ -18,22 +23,13 @@ makes the tests that need it error out (they are not skipped).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-_TESTS_DIR = str(Path(__file__).resolve().parent)
-if _TESTS_DIR not in sys.path:  # e.g. with --import-mode=importlib
-    sys.path.insert(0, _TESTS_DIR)
+from tests.support.maildirs import make_maildirs
+from tests.support.servers import DEFAULT_USERS, DovecotError, DovecotServer, SmtpServer, dovecot_available
 
-from servers import (  # noqa: E402
-    DEFAULT_USERS,
-    DovecotError,
-    DovecotServer,
-    SmtpServer,
-    dovecot_available,
-)
 
 @pytest.fixture(scope="session")
 def dovecot() -> DovecotServer:
@@ -79,3 +75,8 @@ def smtp_server_factory():
 @pytest.fixture
 def smtp_server(smtp_server_factory) -> SmtpServer:
     return smtp_server_factory()
+
+
+@pytest.fixture
+def maildirs(tmp_path) -> Path:
+    return make_maildirs(tmp_path / "mail")

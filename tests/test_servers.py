@@ -11,7 +11,7 @@ import imapclient
 import pytest
 from imapclient.exceptions import LoginError
 
-from servers import GERMAN_USER, INTL_USER, PASSWORD, SmtpServer
+from tests.support.servers import GERMAN_USER, INTL_USER, PASSWORD, SmtpServer
 
 RAW = (
     b"From: Anna <anna@example.net>\r\n"

@@ -1,4 +1,4 @@
-"""A rules.yaml pointing both mailboxes at the test Dovecot and SMTP server; OAuth2 tokens that
+"""The test servers with the password in the environment and a rules.yaml on them; OAuth2 tokens that
 expire as soon as a newer one is issued, and an SMTP server that checks them."""
 
 from __future__ import annotations
@@ -9,40 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from servers import GERMAN_USER, INTL_USER, PASSWORD, free_port
-from tests.helpers import REPO, shipped_rules_data
-
-USERS = {"international": INTL_USER, "german": GERMAN_USER}
-
-
-def write_rules(tmp_path: Path, dovecot, smtp, ahead: bool = True, **overrides) -> Path:
-    """The shipped rules on the test servers; `ahead`: the event a month from now (tests not about dates)."""
-    data = shipped_rules_data(ahead)
-    for name, user in USERS.items():
-        box = data["mailboxes"][name]
-        box["imap"] = {"host": dovecot.host, "port": dovecot.port, "security": "none", "username": user,
-                       "password_env": "MAILFLOW_TEST_PASSWORD", "timeout": 10}
-        box["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none", "timeout": 10}
-    data["database"] = str(tmp_path / "mailflow.db")
-    data["send_rate_per_minute"] = 0
-    data["templates"] = str(REPO / "templates")
-    # Mail counts as delivered once sent, unless a test is about holding a new address's mail
-    # until its confirmation has had time to bounce (it passes bounce_grace_minutes itself).
-    data["bounce_grace_minutes"] = 0
-    for key, value in overrides.items():
-        data[key] = value
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return path
+from tests.support import REPO
+from tests.support.rules import PASSWORD_ENV, write_rules
+from tests.support.servers import PASSWORD, free_port
 
 
 @pytest.fixture
 def servers(clean_dovecot, smtp_server, monkeypatch):
-    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", PASSWORD)
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     return clean_dovecot, smtp_server
 
 

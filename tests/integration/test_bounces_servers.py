@@ -14,10 +14,11 @@ from mailflow import runner
 from mailflow.cli import main
 from mailflow.database import open_database
 from mailflow.rules import load_rules
-from servers import INTL_USER
-from tests.helpers import REPO, make_mail, shipped_rules_data
-
-from .conftest import write_rules
+from tests.support import REPO
+from tests.support.mail import make_mail
+from tests.support.rules import rules_data
+from tests.support.rules import write_rules
+from tests.support.servers import INTL_USER
 
 GONE = "gone@city.gov.ge"
 DSN = (REPO / "samples/maildir/international/new/1600762446.M6P1.demo").read_bytes()
@@ -25,7 +26,7 @@ DSN = (REPO / "samples/maildir/international/new/1600762446.M6P1.demo").read_byt
 
 def rules_with_releases(tmp_path, dovecot, smtp):
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
-    events = shipped_rules_data()["events"]          # a month ahead: the registration is in time
+    events = rules_data()["events"]          # a month ahead: the registration is in time
     events[0]["releases"] = {"agenda": {"released": True, "text": str(tmp_path / "agenda.md")},
                              "access": {"released": True, "link": "https://meet.example/x"}}
     return write_rules(tmp_path, dovecot, smtp, events=events, bounce_grace_minutes=10)

@@ -15,10 +15,9 @@ import yaml
 from click.testing import CliRunner
 
 from mailflow.cli import main
-from servers import INTL_USER
-from tests.helpers import make_mail
-
-from .conftest import write_rules
+from tests.support.mail import make_mail
+from tests.support.rules import write_rules
+from tests.support.servers import INTL_USER
 
 
 @contextmanager

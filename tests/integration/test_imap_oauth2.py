@@ -24,10 +24,11 @@ from mailflow.errors import ConnectionFailed
 from mailflow.mailbox import ImapMailbox
 from mailflow.rules import ImapSettings, ProcessedMarker, load_rules
 from mailflow.watch import IDLE, RECONNECTING, IdleWatcher
-from servers import DEFAULT_USERS, HOST, INTL_USER, PASSWORD, DovecotServer, dovecot_available
-from tests.helpers import make_mail
+from tests.support.mail import make_mail
+from tests.support.rules import write_rules
+from tests.support.servers import DEFAULT_USERS, HOST, INTL_USER, PASSWORD, DovecotServer, dovecot_available
 
-from .conftest import TokenIssuer, write_rules
+from .conftest import TokenIssuer
 
 TOKEN = "ya29.test-access-token"
 

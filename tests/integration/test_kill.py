@@ -28,10 +28,9 @@ import yaml
 from click.testing import CliRunner
 
 from mailflow.cli import main
-from servers import GERMAN_USER, INTL_USER
-from tests.helpers import make_mail
-
-from .conftest import write_rules
+from tests.support.mail import make_mail
+from tests.support.rules import write_rules
+from tests.support.servers import GERMAN_USER, INTL_USER
 
 KILLS = 20
 INTEREST = 150

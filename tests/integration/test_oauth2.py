@@ -8,7 +8,7 @@ from mailflow.credentials import Credentials
 from mailflow.delivery import SmtpSender
 from mailflow.errors import ConnectionFailed
 from mailflow.rules import SmtpSettings
-from tests.helpers import make_mail
+from tests.support.mail import make_mail
 
 from .conftest import TokenIssuer
 

@@ -18,10 +18,10 @@ from mailflow import runner
 from mailflow.cli import main
 from mailflow.database import open_database
 from mailflow.rules import load_rules
-from servers import GERMAN_USER, INTL_USER
-from tests.helpers import REPO, make_mail
-
-from .conftest import write_rules
+from tests.support import REPO
+from tests.support.mail import make_mail
+from tests.support.rules import write_rules
+from tests.support.servers import GERMAN_USER, INTL_USER
 
 SAMPLES = REPO / "samples/maildir"
 

@@ -31,10 +31,10 @@ from mailflow.database import open_database
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
 from mailflow.runner import close_connections, server_worker
-from servers import INTL_USER
-from tests.helpers import REPO, make_mail
-
-from .conftest import write_rules
+from tests.support import REPO
+from tests.support.mail import make_mail
+from tests.support.rules import write_rules
+from tests.support.servers import INTL_USER
 
 EVENT_ID = "digitalisation-see-2020"
 INTL_ADDRESS = "international@cc-events.example"

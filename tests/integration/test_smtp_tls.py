@@ -18,11 +18,10 @@ from mailflow.credentials import Credentials
 from mailflow.delivery import SmtpSender
 from mailflow.errors import ConnectionFailed, DeliveryError
 from mailflow.rules import SmtpSettings, load_rules
-from tests.helpers import make_mail
+from tests.support.mail import make_mail
 
-from servers import INTL_USER, make_self_signed_cert
-
-from .conftest import write_rules
+from tests.support.rules import write_rules
+from tests.support.servers import INTL_USER, make_self_signed_cert
 
 RAW = (
     b"From: international@cc-events.example\r\n"

@@ -5,8 +5,11 @@ import email.policy
 
 from mailflow import behalf, history, people
 from mailflow.replies import Replies
-from tests.helpers import make_mail
-from tests.unit.test_pipeline import RULES, deliver, maildirs, worker_for  # noqa: F401  (maildirs: fixture)
+from tests.support.mail import make_mail
+from tests.support.maildirs import deliver, maildir_worker
+from tests.support.rules import upcoming_rules
+
+RULES = upcoming_rules()   # the event a month ahead: registration is open
 
 LIST = ("Dear Mr. Samkharadze,\n\nplease register our Deputy Mayor Mr Giorgi Beridze (g.beridze@tbilisi.gov.ge) and "
         "Ms Maia Lomidze (m.lomidze@tbilisi.gov.ge) for the online event on 7 October. I will attend as well.\n\n"
@@ -22,8 +25,8 @@ def sent_mails(worker):
 
 
 def test_each_nominee_is_registered_and_confirmed_and_the_sender_gets_one_summary(tmp_path, maildirs):
-    deliver(maildirs, "international", make_mail(sender="Nino Kapanadze <n.kapanadze@tbilisi.gov.ge>", body=LIST), "1")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, make_mail(sender="Nino Kapanadze <n.kapanadze@tbilisi.gov.ge>", body=LIST), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     report = worker.run_once()
     assert (report.processed, report.sent) == (1, 3)
     rows = {r["address"]: r for r in people.list_registrants(worker.db)}
@@ -48,7 +51,7 @@ def test_each_nominee_is_registered_and_confirmed_and_the_sender_gets_one_summar
     assert history.open_questions(worker.db) == []
 
     # Answering the confirmation withdraws the registration.
-    deliver(maildirs, "international", make_mail(
+    deliver(maildirs, make_mail(
         sender="Giorgi Beridze <g.beridze@tbilisi.gov.ge>", subject="Re: " + confirmation["Subject"],
         body="Dear Mr. Samkharadze,\n\nplease cancel my registration, I cannot attend.\n\nGiorgi",
         headers={"In-Reply-To": confirmation["Message-ID"]}), "2")
@@ -64,8 +67,8 @@ def test_each_nominee_is_registered_and_confirmed_and_the_sender_gets_one_summar
 
 
 def test_an_unsure_mail_registers_nobody_is_flagged_and_waits_for_confirm(tmp_path, maildirs):
-    deliver(maildirs, "international", make_mail(sender="Lusine Avetisyan <l.avetisyan@yerevan.am>", body=UNSURE), "1")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, make_mail(sender="Lusine Avetisyan <l.avetisyan@yerevan.am>", body=UNSURE), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     flagged = []
     box = worker.mailboxes["international"]
     real = box.mark_processed

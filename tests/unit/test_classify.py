@@ -4,7 +4,8 @@ from mailflow.classify import classify
 from mailflow.text import read
 from mailflow.message import parse_message
 from mailflow.rules import load_rules
-from tests.helpers import REPO, make_mail
+from tests.support import REPO
+from tests.support.mail import make_mail
 
 RULES = load_rules(REPO / "rules.yaml")
 SAMPLES = REPO / "samples/maildir"

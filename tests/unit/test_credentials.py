@@ -2,17 +2,14 @@ import logging
 import time
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from mailflow.cli import main
 from mailflow.credentials import Credentials
 from mailflow.delivery import SmtpSender
 from mailflow.errors import ConnectionFailed, SecretError
 from mailflow.mailbox import ImapMailbox, SentFolder
 from mailflow.rules import ImapSettings, ProcessedMarker, SmtpSettings
 from mailflow.watch import IdleWatcher
-from tests.helpers import make_mail, write_demo_rules
+from tests.support.mail import make_mail
 
 WHAT = "mailbox international, IMAP"
 # Nothing listens here: a test that reaches the network fails with "cannot reach", not SecretError.
@@ -123,17 +120,6 @@ def test_no_secret_is_logged(tmp_path, caplog):
     assert "tok-" not in caplog.text and "tok-" not in str(caught.value)
 
 
-def test_run_once_with_a_failing_command_says_which_mailbox_and_key_without_a_traceback(tmp_path, monkeypatch):
-    rules_path = write_demo_rules(tmp_path)
-    data = yaml.safe_load(rules_path.read_text())
-    for box in data["mailboxes"].values():
-        box["imap"] = {**UNREACHABLE, "password_command": "sh -c 'exit 3'"}
-    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    result = CliRunner().invoke(main, ["--rules", str(rules_path), "run", "--once"])
-    assert result.exit_code == 1, result.output
-    assert "mailbox international, IMAP: password_command exited with status 3" in result.output
-    assert "mailbox german, IMAP: password_command exited with status 3" in result.output
-    assert "Traceback" not in result.output and not isinstance(result.exception, ConnectionFailed)
 
 
 def test_both_sources_is_a_rules_error():

@@ -237,7 +237,7 @@ def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_pat
     most SEND_SLICE_SECONDS, then the next pass (inboxes first) starts at once."""
     from mailflow import runner
     from mailflow.worker import PassReport
-    from tests.helpers import write_demo_rules
+    from tests.support.demo import write_demo_rules
 
     budgets = []
 

@@ -21,15 +21,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailflow.database import open_database
 from mailflow.delivery import FolderSender
 from mailflow.errors import MessageError
-from mailflow.mailbox import MaildirMailbox
 from mailflow.message import IncomingMessage, clean, parse_message
 from mailflow.outbox import compose
 from mailflow.rules import Limits
 from mailflow.worker import Worker
-from tests.helpers import make_mail, upcoming_rules
+from tests.support.mail import make_mail
+from tests.support.maildirs import deliver, maildir_worker
+from tests.support.rules import upcoming_rules
 
 RULES = upcoming_rules()
 SENT_AT = datetime(2020, 9, 14, 10, 0, tzinfo=timezone.utc)
@@ -337,20 +337,6 @@ def test_compose_internationalized_address_is_ascii_or_refused(address):
 
 # -- 3. torture mails through the worker ------------------------------------------------
 
-@pytest.fixture
-def maildirs(tmp_path):
-    for name in RULES.mailboxes:
-        for sub in ("new", "cur", "tmp"):
-            (tmp_path / "mail" / name / sub).mkdir(parents=True)
-    return tmp_path / "mail"
-
-
-def worker_for(tmp_path: Path, maildirs: Path, rules=RULES) -> Worker:
-    sender = FolderSender(tmp_path / "sent")
-    boxes = {n: MaildirMailbox(n, maildirs / n) for n in rules.mailboxes}
-    return Worker(rules, open_database(tmp_path / "test.db"), boxes, {n: sender for n in rules.mailboxes})
-
-
 HEAD = b"To: international@cc-events.example\r\nDate: Mon, 14 Sep 2020 10:00:00 +0200\r\nMIME-Version: 1.0\r\n"
 PARTICIPATE = b"I would like to participate in the online event.\r\n"
 
@@ -466,10 +452,10 @@ def sent_replies(tmp_path: Path) -> dict[str, list[bytes]]:
 
 def run_torture(tmp_path: Path, maildirs: Path, raw: bytes, expected: str, rules=RULES) -> tuple[Worker, dict]:
     """The torture mail, then a normal interest mail; both end as expected, a second pass does nothing."""
-    (maildirs / "international" / "new" / "1.torture").write_bytes(raw)
-    (maildirs / "international" / "new" / "2.normal").write_bytes(normal_mail(2))
+    deliver(maildirs, raw, "1.torture")
+    deliver(maildirs, normal_mail(2), "2.normal")
     del raw
-    worker = worker_for(tmp_path, maildirs, rules)
+    worker = maildir_worker(rules, maildirs, tmp_path / "test.db")
     first = worker.run_once()
     states = {r["uid"]: r for r in worker.db.query("select uid, state, error from messages")}
     assert states[1]["state"] == expected, states[1]["error"]
@@ -581,8 +567,8 @@ class AsciiCommandSender(FolderSender):
 
 
 def test_international_domain_is_sent_over_smtp_without_smtputf8(tmp_path, maildirs):
-    (maildirs / "international" / "new" / "1.idn").write_bytes(idn_mail("juergen@müller.example", "utf-8"))
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, idn_mail("juergen@müller.example", "utf-8"), "1.idn")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     worker.senders = {name: AsciiCommandSender(tmp_path / "sent") for name in RULES.mailboxes}
     assert worker.run_once().sent == 1
 

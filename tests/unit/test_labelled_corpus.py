@@ -16,7 +16,7 @@ import pytest
 from mailflow.classify import classify
 from mailflow.message import parse_message
 from mailflow.rules import load_rules
-from tests.helpers import REPO
+from tests.support import REPO
 
 RULES = load_rules(REPO / "rules.yaml")
 CORPUS = REPO / "tests/corpus/labelled"

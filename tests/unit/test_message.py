@@ -6,7 +6,8 @@ import pytest
 from mailflow.errors import MessageError
 from mailflow.message import message_id_of, parse_message
 from mailflow.rules import Limits
-from tests.helpers import REPO, make_mail
+from tests.support import REPO
+from tests.support.mail import make_mail
 
 GERMAN = REPO / "samples/maildir/german/new"
 INTL = REPO / "samples/maildir/international/new"

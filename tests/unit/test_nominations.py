@@ -9,7 +9,8 @@ from mailflow.message import parse_message
 from mailflow.nominations import read_nominations
 from mailflow.rules import load_rules
 from mailflow.text import read
-from tests.helpers import REPO, make_mail
+from tests.support import REPO
+from tests.support.mail import make_mail
 
 RULES = load_rules(REPO / "rules.yaml")
 

@@ -42,7 +42,7 @@ def test_reply_headers_thread_and_mark_it_automatic():
 def test_greeting_name_and_german_date():
     from mailflow.replies import event_context, person_name
     from mailflow.rules import load_rules
-    from tests.helpers import REPO
+    from tests.support import REPO
 
     assert person_name("Weber, Thomas") == "Thomas Weber"
     assert person_name("Nino Beridze") == "Nino Beridze"

@@ -3,42 +3,20 @@
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
-from mailflow.cli import main
-from mailflow.database import open_database
-from mailflow.delivery import FolderSender
-from mailflow.mailbox import MaildirMailbox
-from mailflow.worker import Worker
-from tests.helpers import REPO, make_mail, upcoming_rules
+from tests.support import REPO
+from tests.support.mail import make_mail
+from tests.support.maildirs import deliver, maildir_worker
+from tests.support.rules import upcoming_rules
 
 RULES = upcoming_rules()   # the event a month ahead: these tests are not about dates
 
 
-@pytest.fixture
-def maildirs(tmp_path):
-    for name in ("international", "german"):
-        for sub in ("new", "cur", "tmp"):
-            (tmp_path / "mail" / name / sub).mkdir(parents=True)
-    return tmp_path / "mail"
-
-
-def deliver(maildirs, mailbox: str, raw: bytes, name: str) -> None:
-    (maildirs / mailbox / "new" / name).write_bytes(raw)
-
-
-def worker_for(tmp_path, maildirs) -> Worker:
-    db = open_database(tmp_path / "test.db")
-    sender = FolderSender(tmp_path / "sent")
-    boxes = {n: MaildirMailbox(n, maildirs / n) for n in RULES.mailboxes}
-    return Worker(RULES, db, boxes, {n: sender for n in RULES.mailboxes})
-
-
 def test_broken_mail_is_quarantined_and_the_next_one_processed(tmp_path, maildirs):
     nested = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(2000))
-    deliver(maildirs, "international", b"From: a@b.example\r\nMIME-Version: 1.0\r\n" + nested, "1")
-    deliver(maildirs, "international", make_mail(), "2")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, b"From: a@b.example\r\nMIME-Version: 1.0\r\n" + nested, "1")
+    deliver(maildirs, make_mail(), "2")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     report = worker.run_once()
     assert (report.quarantined, report.processed, report.sent) == (1, 1, 1)
     rows = {r["uid"]: r for r in worker.db["messages"].rows}
@@ -60,8 +38,8 @@ def test_a_mail_whose_classification_fails_is_quarantined_alone(tmp_path, maildi
 
     monkeypatch.setattr(worker_module, "classify", failing)
     for uid, sender in enumerate(["a@x.ge", "broken@x.ge", "b@x.ge"], start=1):
-        deliver(maildirs, "international", make_mail(sender=sender), str(uid))
-    worker = worker_for(tmp_path, maildirs)
+        deliver(maildirs, make_mail(sender=sender), str(uid))
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     report = worker.run_once()
     assert (report.processed, report.quarantined, report.sent) == (2, 1, 2)
     states = {r["uid"]: (r["state"], r["error"]) for r in worker.db["messages"].rows}
@@ -76,8 +54,8 @@ def test_a_broken_template_leaves_the_mail_waiting_until_it_is_fixed(tmp_path, m
     ack = tmp_path / "templates" / "ack_international.txt"
     good = ack.read_text()
     ack.write_text(good + "{{ no_such_variable }}\n")
-    deliver(maildirs, "international", make_mail(), "1")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, make_mail(), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     worker.replies = Replies(tmp_path / "templates")
     report = worker.run_once()
     assert (report.processed, report.quarantined, report.sent) == (0, 0, 0)
@@ -95,10 +73,10 @@ def test_a_broken_template_does_not_hold_up_a_mail_the_reply_limit_leaves_unansw
 
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     (tmp_path / "templates" / "cancel_international.txt").write_text("{{ no_such_variable }}\n")
-    deliver(maildirs, "international", make_mail(sender="a@x.ge"), "1")
-    deliver(maildirs, "international", make_mail(sender="a@x.ge", subject="Cancel",
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    deliver(maildirs, make_mail(sender="a@x.ge", subject="Cancel",
                                                  body="Sorry, I have to cancel my registration."), "2")
-    worker = worker_for(tmp_path, maildirs)
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     worker.rules = RULES.model_copy(update={"reply_interval_days": 7})
     worker.replies = Replies(tmp_path / "templates")
     report = worker.run_once()
@@ -119,9 +97,9 @@ def test_a_batch_keeps_to_its_bytes_and_takes_at_least_one_mail():
 
 
 def test_second_pass_sends_nothing_and_registrant_is_one_across_inboxes(tmp_path, maildirs):
-    deliver(maildirs, "international", make_mail(sender="Nino <nino@tbilisi.gov.ge>"), "1")
-    deliver(maildirs, "german", make_mail(sender="NINO@Tbilisi.gov.ge", to="german@cc-events.example"), "1")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, make_mail(sender="Nino <nino@tbilisi.gov.ge>"), "1")
+    deliver(maildirs, make_mail(sender="NINO@Tbilisi.gov.ge", to="german@cc-events.example"), "1", mailbox="german")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     first = worker.run_once()
     assert (first.recorded, first.sent) == (2, 2)
     second = worker.run_once()
@@ -132,19 +110,19 @@ def test_second_pass_sends_nothing_and_registrant_is_one_across_inboxes(tmp_path
 
 def test_same_mail_to_both_coordinators_is_answered_once(tmp_path, maildirs):
     raw = make_mail(to="international@cc-events.example, german@cc-events.example", message_id="<both@x.ge>")
-    deliver(maildirs, "international", raw, "1")
-    deliver(maildirs, "german", raw, "1")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, raw, "1")
+    deliver(maildirs, raw, "1", mailbox="german")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     assert worker.run_once().sent == 1
     assert worker.db["messages"].count == 2
 
 
 @pytest.mark.parametrize("interval, replies", [(0, ["reply:cancellation", "reply:interest"]), (7, ["reply:interest"])])
 def test_cancellation_cancels_and_replies_are_limited_per_sender(tmp_path, maildirs, interval, replies):
-    deliver(maildirs, "international", make_mail(sender="a@x.ge"), "1")
-    deliver(maildirs, "international", make_mail(sender="a@x.ge", subject="Cancel",
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    deliver(maildirs, make_mail(sender="a@x.ge", subject="Cancel",
                                                  body="Sorry, I have to cancel my registration."), "2")
-    worker = worker_for(tmp_path, maildirs)
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     worker.rules = RULES.model_copy(update={"reply_interval_days": interval})
     worker.run_once()
     (registrant,) = worker.db["registrants"].rows
@@ -155,76 +133,34 @@ def test_cancellation_cancels_and_replies_are_limited_per_sender(tmp_path, maild
 
 
 def test_crash_after_recording_is_finished_by_the_next_pass(tmp_path, maildirs):
-    deliver(maildirs, "international", make_mail(), "1")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, make_mail(), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     box = worker.mailboxes["international"]
     worker.intake("international", box, box.open())          # recorded, then "crash"
     assert [r["state"] for r in worker.db["messages"].rows] == ["recorded"]
-    report = worker_for(tmp_path, maildirs).run_once()
+    report = maildir_worker(RULES, maildirs, tmp_path / "test.db").run_once()
     assert (report.recorded, report.processed, report.sent) == (0, 1, 1)
 
 
 def test_interrupted_send_is_retried(tmp_path, maildirs):
-    deliver(maildirs, "international", make_mail(), "1")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, make_mail(), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     worker.run_once()
     worker.db.execute("update outbox set state = 'sending'")
     assert worker.run_once().sent == 1
 
 
-def test_demo_command_twice(tmp_path):
-    shutil.copy(REPO / "rules.yaml", tmp_path / "rules.yaml")
-    shutil.copytree(REPO / "templates", tmp_path / "templates")
-    shutil.copytree(REPO / "samples", tmp_path / "samples")
-    args = ["--rules", str(tmp_path / "rules.yaml"), "demo", "--output", str(tmp_path / "out")]
-    first = CliRunner().invoke(main, args)
-    assert first.exit_code == 0, first.output
-    assert "thomas.weber@stadt.nuernberg.de" in first.output
-    assert "recorded 11 new mails, sent 8 mails" in first.output   # Kragujevac: "my colleague may join" waits for a coordinator
-    second = CliRunner().invoke(main, args)
-    assert "recorded 0 new mails, sent 0 mails" in second.output
-    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 8
 
 
-def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):
-    import json
-    path = REPO / "samples/maildir/german/new/1600930966.M8P1.demo"
-    result = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(path),
-                                       "--mailbox", "german", "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert set(data) == {"file", "audience", "intent", "answer", "asks", "reasons"}
-    # `answer` says whether mailflow would reply; `auto_reply` is only ever an intent.
-    assert (data["audience"], data["intent"], data["answer"]) == ("german", "auto_reply", False)
-    interest = REPO / "samples/maildir/german/new/1600173091.M7P1.demo"
-    result = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
-                                       "--mailbox", "german", "--json"])
-    assert json.loads(result.output)["answer"] is True
-    text = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
-                                     "--mailbox", "german"])
-    assert "intent=interest answer=true" in text.output
 
 
 def test_bounce_marks_the_registrant_undeliverable(tmp_path, maildirs):
-    deliver(maildirs, "international", make_mail(sender="gone@x.ge"), "1")
-    worker = worker_for(tmp_path, maildirs)
+    deliver(maildirs, make_mail(sender="gone@x.ge"), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     assert worker.run_once().sent == 1           # the acknowledgement
     dsn = (REPO / "samples/maildir/international/new/1600762446.M6P1.demo").read_bytes()
-    deliver(maildirs, "international", dsn.replace(b"m.petrovic@podgorica.me", b"gone@x.ge"), "2")
+    deliver(maildirs, dsn.replace(b"m.petrovic@podgorica.me", b"gone@x.ge"), "2")
     assert worker.run_once().sent == 0           # the bounce is not answered
     (registrant,) = worker.db["registrants"].rows
     assert registrant["status"] == "bounced"
 
-
-def test_every_command_is_found_through_the_lazy_map():
-    """`mailflow NAME` imports only NAME's module: the map must name every command's module."""
-    import importlib
-    import pkgutil
-
-    import mailflow.cli as cli
-
-    for module in pkgutil.iter_modules(cli.__path__):
-        importlib.import_module(f"mailflow.cli.{module.name}")
-    assert set(main.commands) == set(cli.COMMAND_MODULES)
-    for name, module in cli.COMMAND_MODULES.items():
-        assert main.commands[name].callback.__module__ == f"mailflow.cli.{module}"

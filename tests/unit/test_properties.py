@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from mailflow.classify import classify
 from mailflow.message import parse_message
 from mailflow.rules import load_rules
-from tests.helpers import REPO
+from tests.support import REPO
 
 RULES = load_rules(REPO / "rules.yaml")
 INTEREST = ["I would like to participate", "Hiermit melde ich mich an", "Could you register me?", "cancel my registration"]

@@ -7,7 +7,8 @@ from mailflow.message import parse_message
 from mailflow.rules import changed_patterns, load_rules
 from mailflow.statements import find, read_statements
 from mailflow.text import read, unflow
-from tests.helpers import REPO, make_mail
+from tests.support import REPO
+from tests.support.mail import make_mail
 
 RULES = load_rules(REPO / "rules.yaml")
 INTENTS = RULES.classification.intents

@@ -1,55 +1,31 @@
 """Releases and reminders on a real SQLite file with a controllable clock (no servers)."""
 
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email import message_from_bytes, policy
 
 import icalendar
 import pytest
 
 from mailflow import registrants, releases
-from mailflow.database import open_database
-from mailflow.delivery import FolderSender
 from mailflow.invitation import event_calendar
-from mailflow.mailbox import MaildirMailbox
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
-from mailflow.worker import Worker
-from tests.helpers import REPO, make_mail
+from tests.support import REPO
+from tests.support.clock import SettableClock
+from tests.support.mail import make_mail
+from tests.support.maildirs import deliver, maildir_worker
 
 # About dates: the shipped 2020 event, the clock pinned. Not about holding a new address's mail until its
-# confirmation has had time to bounce (tests/unit/test_bounces.py): here mail counts as delivered once sent.
+# confirmation has had time to bounce (tests/cli/test_bounces.py): here mail counts as delivered once sent.
 RULES = load_rules(REPO / "rules.yaml").model_copy(update={"bounce_grace_minutes": 0})
 EVENT = RULES.events[0]
 REGISTRATION_TIME = datetime(2020, 9, 20, tzinfo=timezone.utc)
 
 
-class Clock:
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 @pytest.fixture
-def env(tmp_path):
-    for name in ("international", "german"):
-        for sub in ("new", "cur", "tmp"):
-            (tmp_path / "mail" / name / sub).mkdir(parents=True)
-    clock = Clock(REGISTRATION_TIME)
-    db = open_database(tmp_path / "t.db", clock=clock)
-    sender = FolderSender(tmp_path / "sent")
-    boxes = {n: MaildirMailbox(n, tmp_path / "mail" / n) for n in RULES.mailboxes}
-    worker = Worker(RULES, db, boxes, {n: sender for n in RULES.mailboxes})
-    return tmp_path, worker, clock
-
-
-def deliver(tmp_path, raw, name, mailbox="international"):
-    """A mail that arrived during the registration period (the file's time is its arrival)."""
-    path = tmp_path / "mail" / mailbox / "new" / name
-    path.write_bytes(raw)
-    os.utime(path, (REGISTRATION_TIME.timestamp(),) * 2)
+def env(tmp_path, maildirs):
+    clock = SettableClock(REGISTRATION_TIME)
+    return tmp_path, maildir_worker(RULES, maildirs, tmp_path / "t.db", clock=clock), clock
 
 
 def sent_mails(tmp_path):
@@ -62,7 +38,8 @@ def by_kind(db, kind_prefix):
 
 def register(worker, tmp_path, count, start=0):
     for i in range(start, start + count):
-        deliver(tmp_path, make_mail(sender=f"expert{i}@city{i}.gov.ge"), f"{i:05d}")
+        raw = make_mail(sender=f"expert{i}@city{i}.gov.ge")
+        deliver(tmp_path / "mail", raw, f"{i:05d}", arrived=REGISTRATION_TIME)   # during the registration period
     worker.run_once()
 
 
@@ -192,32 +169,6 @@ def test_times_are_shown_in_the_registrants_zone():
     assert releases.times_context(EVENT, "a@gmail.com")["local"] == ""
 
 
-def test_a_followup_after_the_event_goes_to_everyone_registered_with_its_own_words(env, tmp_path):
-    """Issue 11: a thank-you or the recording after the event stays possible, as an explicit release."""
-    import yaml
-    from click.testing import CliRunner
-
-    from mailflow.cli import main
-
-    tmp, worker, clock = env
-    register(worker, tmp, 3)
-    registrants.cancel(worker.db, EVENT.id, "expert1@city1.gov.ge")
-    data = yaml.safe_load((REPO / "rules.yaml").read_text())
-    data.update(database=str(tmp / "t.db"), templates=str(REPO / "templates"), bounce_grace_minutes=0)
-    (tmp / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    (tmp / "thanks.txt").write_text("The recording: https://rec.example/1\n")
-    after = EVENT.ends_at + timedelta(hours=1)
-    assert releases.fan_out_all(worker.db, RULES, worker.replies, after) == 0     # nothing automatic after the event
-    result = CliRunner().invoke(main, ["--rules", str(tmp / "rules.yaml"), "release", "followup",
-                                       "--text", str(tmp / "thanks.txt"), "--yes", "--queue-only"])
-    assert result.exit_code == 0, result.output
-    assert "is over" not in result.output and "queued 2 mails (followup v1)" in result.output
-    rows = list(worker.db["outbox"].rows_where("kind = 'release:followup:v1'", order_by="recipient"))
-    assert [r["recipient"] for r in rows] == ["expert0@city0.gov.ge", "expert2@city2.gov.ge"]
-    mail = message_from_bytes(rows[0]["raw"], policy=policy.default)
-    text = mail.get_content()
-    assert mail["Subject"].endswith(": thank you") and "https://rec.example/1" in text
-    assert "agenda" not in text.lower() and "in due course" not in text
 
 
 def test_a_followup_needs_a_text_or_a_file(env):

@@ -1,12 +1,10 @@
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from mailflow.cli import main
 from mailflow.errors import RulesError
 from mailflow.rules import load_rules, parse_rules
-from tests.helpers import REPO
+from tests.support import REPO
 
 SHIPPED = (REPO / "rules.yaml").read_text()
 
@@ -66,45 +64,3 @@ def test_unknown_time_zone():
     text = SHIPPED.replace("timezone: Europe/Berlin", "timezone: Europe/Berlyn")
     (found,) = problems(text)
     assert f"rules.yaml:{line_of(text, 'Berlyn')}:" in found and "unknown time zone" in found
-
-
-def _project(tmp_path: Path, template_text: str | None = None) -> Path:
-    (tmp_path / "templates").mkdir()
-    for template in (REPO / "templates").glob("*.txt"):
-        (tmp_path / "templates" / template.name).write_text(template.read_text())
-    if template_text is not None:
-        (tmp_path / "templates" / "ack_german.txt").write_text(template_text)
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(SHIPPED)
-    return rules
-
-
-def test_check_passes_on_the_shipped_rules(tmp_path):
-    result = CliRunner().invoke(main, ["--rules", str(_project(tmp_path)), "check"])
-    assert result.exit_code == 0, result.output
-    assert "ok (2 mailboxes" in result.output
-
-
-def test_check_reports_undefined_template_variable_with_line_and_hint(tmp_path):
-    rules = _project(tmp_path, "Subject: Hallo\n\nGuten Tag,\n{{ registrant.nmae }}\n")
-    result = CliRunner().invoke(main, ["--rules", str(rules), "check"])
-    assert result.exit_code == 1
-    assert f"{tmp_path / 'templates' / 'ack_german.txt'}:4: undefined template variable" in result.output
-    assert "did you mean 'name'?" in result.output
-
-
-def test_check_reports_missing_template_and_syntax_error(tmp_path):
-    rules = _project(tmp_path, "Subject: Hallo\n\n{% if x %}\n")
-    (tmp_path / "templates" / "cancel_german.txt").unlink()
-    result = CliRunner().invoke(main, ["--rules", str(rules), "check"])
-    assert result.exit_code == 1
-    assert "ack_german.txt:3: template syntax error" in result.output
-    assert "cancel_german.txt: template file not found" in result.output
-
-
-def test_check_reports_rules_problem_with_exit_1(tmp_path):
-    rules = _project(tmp_path)
-    rules.write_text(SHIPPED.replace("security: starttls", "security: startls", 1))
-    result = CliRunner().invoke(main, ["--rules", str(rules), "check"])
-    assert result.exit_code == 1
-    assert "did you mean 'starttls'?" in result.output

@@ -24,7 +24,7 @@ from mailflow.classify import classify
 from mailflow.errors import MessageError
 from mailflow.message import parse_message
 from mailflow.rules import load_rules
-from tests.helpers import REPO
+from tests.support import REPO
 
 CORPUS = REPO / "tests/corpus/thirdparty"
 NOT_MAILS = {"LICENSE", "NOTICE", "README.md", "labels.csv"}

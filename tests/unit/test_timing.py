@@ -7,28 +7,26 @@ import email
 import email.policy
 import os
 import re
-import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from mailflow import history, releases
-from mailflow.cli import main
 from mailflow.clock import stopped_at
-from mailflow.database import open_database
 from mailflow.delivery import FolderSender
 from mailflow.errors import RulesError
 from mailflow.events import judge, match_event
-from mailflow.mailbox import MaildirMailbox, delivery_time
+from mailflow.mailbox import delivery_time
 from mailflow.message import parse_message
 from mailflow.replies import Replies, reply_context
 from mailflow.rules import parse_rules
-from mailflow.worker import Worker
-from tests.helpers import REPO, make_mail, shipped_rules_data
+from tests.support import REPO
+from tests.support.mail import make_mail
+from tests.support.maildirs import deliver, maildir_worker
+from tests.support.rules import rules_data
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SEE, WASTE = "digitalisation-see-2020", "waste-caucasus-2021"
@@ -42,7 +40,7 @@ def utc(text: str) -> datetime:
 
 def series_data(waste_opens: date = date(2020, 10, 1), see_closes: date | None = date(2020, 10, 5)) -> dict:
     """The shipped 2020 event (registration closing two days before it) and a second one in 2021."""
-    data = shipped_rules_data(ahead=False)
+    data = rules_data(ahead=False)
     see = data["events"][0]
     see["registration"] = {"closes": see_closes}
     waste = {"id": WASTE, "title": "Waste Management in the Caucasus", "start": "2021-03-10T12:00",
@@ -181,28 +179,6 @@ def test_the_closed_reply_names_the_next_event_and_never_promises_anything_for_a
 # -- the worker on Maildirs: arrival from the file, flag, one clock ------------------------
 
 
-@pytest.fixture
-def maildirs(tmp_path):
-    for name in ("international", "german"):
-        for sub in ("new", "cur", "tmp"):
-            (tmp_path / "mail" / name / sub).mkdir(parents=True)
-    return tmp_path / "mail"
-
-
-def deliver(maildirs: Path, raw: bytes, arrived: datetime, n: int = 1, mailbox: str = "international") -> Path:
-    """A Maildir file named by its delivery time, as a server names it."""
-    path = maildirs / mailbox / "new" / f"{int(arrived.timestamp())}.M{n}P1.test"
-    path.write_bytes(raw)
-    return path
-
-
-def worker_for(tmp_path: Path, maildirs: Path, rules, moment: datetime) -> Worker:
-    db = open_database(tmp_path / "t.db", clock=stopped_at(moment))
-    sender = FolderSender(tmp_path / "sent")
-    boxes = {n: MaildirMailbox(n, maildirs / n) for n in rules.mailboxes}
-    return Worker(rules, db, boxes, {n: sender for n in rules.mailboxes})
-
-
 def test_maildir_delivery_time_comes_from_the_file_name_else_the_mtime(tmp_path):
     named = tmp_path / "1601476135.M11P1.demo"
     named.write_bytes(b"x")
@@ -216,8 +192,8 @@ def test_maildir_delivery_time_comes_from_the_file_name_else_the_mtime(tmp_path)
 def test_a_late_registration_gets_the_closed_reply_is_flagged_and_not_registered(tmp_path, maildirs):
     """The Date header (14 Sep 2020) says in time; the arrival (6 Oct, 08:00Z) says late: arrival decides."""
     arrived = utc("2020-10-06T08:00:00")
-    deliver(maildirs, make_mail(sender="late@tbilisi.gov.ge"), arrived)
-    worker = worker_for(tmp_path, maildirs, SERIES, utc("2020-10-06T08:05:00"))
+    deliver(maildirs, make_mail(sender="late@tbilisi.gov.ge"), arrived=arrived)
+    worker = maildir_worker(SERIES, maildirs, tmp_path / "t.db", clock=stopped_at(utc("2020-10-06T08:05:00")))
     report = worker.run_once()
     assert (report.processed, report.sent) == (1, 1)
     (row,) = worker.db["messages"].rows
@@ -237,9 +213,9 @@ def test_a_late_registration_gets_the_closed_reply_is_flagged_and_not_registered
 
 
 def test_the_flagged_late_registration_is_flagged_on_the_server(tmp_path, maildirs):
-    deliver(maildirs, make_mail(sender="late@tbilisi.gov.ge"), utc("2020-10-06T08:00:00"))
-    deliver(maildirs, make_mail(sender="early@tbilisi.gov.ge"), utc("2020-10-01T08:00:00"), 2)
-    worker = worker_for(tmp_path, maildirs, SERIES, utc("2020-10-06T08:05:00"))
+    deliver(maildirs, make_mail(sender="late@tbilisi.gov.ge"), arrived=utc("2020-10-06T08:00:00"))
+    deliver(maildirs, make_mail(sender="early@tbilisi.gov.ge"), arrived=utc("2020-10-01T08:00:00"))
+    worker = maildir_worker(SERIES, maildirs, tmp_path / "t.db", clock=stopped_at(utc("2020-10-06T08:05:00")))
     marked = []
     worker.mailboxes["international"].mark_processed = lambda uids, attention=(): marked.append((uids, attention))
     worker.run_once()
@@ -249,8 +225,9 @@ def test_the_flagged_late_registration_is_flagged_on_the_server(tmp_path, maildi
 
 
 def test_a_registration_in_time_but_answered_after_the_event_is_kept_and_promises_nothing(tmp_path, maildirs):
-    deliver(maildirs, make_mail(sender="early@tbilisi.gov.ge"), utc("2020-10-01T08:00:00"))
-    worker = worker_for(tmp_path, maildirs, SERIES, utc("2020-10-08T08:00:00"))    # the daemon was down
+    deliver(maildirs, make_mail(sender="early@tbilisi.gov.ge"), arrived=utc("2020-10-01T08:00:00"))
+    daemon_was_down = stopped_at(utc("2020-10-08T08:00:00"))
+    worker = maildir_worker(SERIES, maildirs, tmp_path / "t.db", clock=daemon_was_down)
     worker.run_once()
     (registrant,) = worker.db["registrants"].rows
     assert (registrant["event_id"], registrant["status"]) == (SEE, "registered")
@@ -262,8 +239,8 @@ def test_a_registration_in_time_but_answered_after_the_event_is_kept_and_promise
 
 def test_every_database_timestamp_comes_from_the_clock(tmp_path, maildirs):
     moment = utc("2020-09-20T10:00:00")
-    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), utc("2020-09-20T09:00:00"))
-    worker = worker_for(tmp_path, maildirs, SERIES, moment)
+    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), arrived=utc("2020-09-20T09:00:00"))
+    worker = maildir_worker(SERIES, maildirs, tmp_path / "t.db", clock=stopped_at(moment))
     worker.run_once()
     stamp = "2020-09-20T10:00:00+00:00"
     (message,) = worker.db["messages"].rows
@@ -287,14 +264,23 @@ def test_no_module_reads_the_system_time_except_the_clock():
 # -- releases and reminders after the event ---------------------------------------------
 
 
+def pass_when_the_event_ends(worker, tmp_path: Path, kind: str) -> dict:
+    """The SMTP server is back as the event ends: one pass then; the outbox row of `kind` after it."""
+    worker.clock = stopped_at(SEE_ENDS_UTC)
+    worker.senders = {n: FolderSender(tmp_path / "sent") for n in worker.rules.mailboxes}
+    worker.run_once()
+    (row,) = worker.db["outbox"].rows_where("kind like ?", [kind])
+    return row
+
+
 def test_no_automatic_agenda_after_the_event_but_an_explicit_release_goes_out(tmp_path, maildirs):
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
     data = series_data()
     data["events"][0]["releases"] = {"agenda": {"released": True, "text": str(tmp_path / "agenda.md")}}
     data["bounce_grace_minutes"] = 0       # about the event's end, not about holding a new address (bounces.py)
     rules = rules_of(data, tmp_path)
-    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), utc("2020-10-01T08:00:00"))
-    worker = worker_for(tmp_path, maildirs, rules, utc("2020-10-08T08:00:00"))
+    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), arrived=utc("2020-10-01T08:00:00"))
+    worker = maildir_worker(rules, maildirs, tmp_path / "t.db", clock=stopped_at(utc("2020-10-08T08:00:00")))
     report = worker.run_once()
     assert report.announced == 0 and worker.db["releases"].count == 0          # rules.yaml's release: not after the event
 
@@ -311,8 +297,9 @@ def test_an_automatic_release_still_queued_when_the_event_ends_is_cancelled(tmp_
     data["events"][0]["releases"] = {"agenda": {"released": True, "text": str(tmp_path / "agenda.md")}}
     data["bounce_grace_minutes"] = 0       # about the event's end, not about holding a new address (bounces.py)
     rules = rules_of(data, tmp_path)
-    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), utc("2020-10-01T08:00:00"))
-    worker = worker_for(tmp_path, maildirs, rules, utc("2020-10-07T13:00:00"))   # 15:00 Berlin: during the event
+    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), arrived=utc("2020-10-01T08:00:00"))
+    during_the_event = stopped_at(utc("2020-10-07T13:00:00"))                  # 15:00 Berlin
+    worker = maildir_worker(rules, maildirs, tmp_path / "t.db", clock=during_the_event)
     worker.senders = {}                                                         # the SMTP server is unreachable
     worker.run_once()                      # the confirmation waits, unsent: the agenda waits behind it
     worker.db.execute("update outbox set state = 'sent', sent_at = created_at")   # ... until it was sent
@@ -320,59 +307,22 @@ def test_an_automatic_release_still_queued_when_the_event_ends_is_cancelled(tmp_
     (agenda,) = worker.db["outbox"].rows_where("kind like 'release:%'")
     assert (agenda["state"], agenda["expires_at"]) == ("queued", SEE_ENDS_UTC.isoformat())
 
-    worker.clock = stopped_at(SEE_ENDS_UTC)
-    worker.senders = {n: FolderSender(tmp_path / "sent") for n in rules.mailboxes}
-    worker.run_once()
-    (agenda,) = worker.db["outbox"].rows_where("kind like 'release:%'")
+    agenda = pass_when_the_event_ends(worker, tmp_path, "release:%")
     assert (agenda["state"], agenda["error"]) == ("cancelled", "not sent: its event was over")
     assert not [p for p in (tmp_path / "sent").glob("*.eml") if b"Agenda:" in p.read_bytes()]
-
-
-# -- the demo and `mailflow check` ----------------------------------------------------------
-
-
-def test_the_demo_runs_as_of_its_last_sample_and_says_so(tmp_path):
-    shutil.copy(REPO / "rules.yaml", tmp_path / "rules.yaml")
-    shutil.copytree(REPO / "templates", tmp_path / "templates")
-    shutil.copytree(REPO / "samples", tmp_path / "samples")
-    result = CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "demo", "--output", str(tmp_path / "out")])
-    assert result.exit_code == 0, result.output
-    assert result.output.startswith("as of 2020-09-30 14:28 UTC, when the last sample mail arrived")
-    assert result.output.count("reply sent: Your registration:") == 2   # not "Registration closed" (Kragujevac waits for a coordinator: on behalf, unsure)
-    db = open_database(tmp_path / "out" / "mailflow-demo.db")
-    assert db.execute("select max(recorded_at), min(arrived_at) from messages").fetchone() == (
-        "2020-09-30T14:28:55+00:00", "2020-09-14T06:23:44+00:00")
-
-
-def test_check_warns_when_every_event_is_over(tmp_path):
-    shutil.copytree(REPO / "templates", tmp_path / "templates")
-    past = tmp_path / "past.yaml"
-    past.write_text((REPO / "rules.yaml").read_text())
-    result = CliRunner().invoke(main, ["--rules", str(past), "check"])
-    assert result.exit_code == 0
-    line = next(i for i, row in enumerate(past.read_text().splitlines(), 1) if row.strip().startswith("end:"))
-    assert f"{past.resolve()}:{line}: warning: every event is over (the last, {SEE}, ended 2020-10-07 15:30 CEST)" \
-        in result.output
-
-    ahead = tmp_path / "ahead.yaml"
-    ahead.write_text(yaml.safe_dump({**shipped_rules_data(), "templates": "templates"}, allow_unicode=True))
-    result = CliRunner().invoke(main, ["--rules", str(ahead), "check"])
-    assert result.exit_code == 0 and "warning" not in result.output
 
 
 def test_a_confirmation_still_queued_when_the_event_ends_is_never_sent(tmp_path, maildirs):
     """It promises the agenda and the link 'in due course': after the event that is never true."""
     rules = rules_of(series_data(see_closes=None), tmp_path)                     # open until the event ends
-    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), utc("2020-10-07T12:00:00"))
-    worker = worker_for(tmp_path, maildirs, rules, utc("2020-10-07T12:05:00"))   # 14:05 Berlin, during the event
+    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), arrived=utc("2020-10-07T12:00:00"))
+    during_the_event = stopped_at(utc("2020-10-07T12:05:00"))                  # 14:05 Berlin
+    worker = maildir_worker(rules, maildirs, tmp_path / "t.db", clock=during_the_event)
     worker.senders = {}                                                          # the SMTP server is unreachable
     worker.run_once()
     (ack,) = worker.db["outbox"].rows_where("kind = 'reply:interest'")
     assert (ack["state"], ack["expires_at"]) == ("queued", SEE_ENDS_UTC.isoformat())
 
-    worker.clock = stopped_at(SEE_ENDS_UTC)
-    worker.senders = {n: FolderSender(tmp_path / "sent") for n in rules.mailboxes}
-    worker.run_once()
-    (ack,) = worker.db["outbox"].rows_where("kind = 'reply:interest'")
+    ack = pass_when_the_event_ends(worker, tmp_path, "reply:interest")
     assert (ack["state"], ack["error"]) == ("cancelled", "not sent: its event was over")
     assert not list((tmp_path / "sent").glob("*.eml"))

@@ -1,22 +1,21 @@
 """Retention: raw mails are purged N days after their event's end; everything else is kept."""
 
 import json
-import shutil
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from mailflow import history, retention
 from mailflow.cli import main
 from mailflow.database import open_database
-from mailflow.demo import run_demo
 from mailflow.errors import RulesError
 from mailflow.rules import load_rules, parse_rules
-from tests.helpers import REPO
+from tests.support import REPO
+from tests.support.demo import demo_pass, demo_project, write_demo_rules
+from tests.support.rules import rules_data
 
 SEE = "digitalisation-see-2020"          # the shipped event: 7 October 2020, 13:00-15:30 Berlin
 CAUCASUS = "smart-cities-caucasus-2021"  # a second event of the series, 10 March 2021
@@ -32,12 +31,6 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
-def write_rules(project: Path, **settings) -> None:
-    data = yaml.safe_load((REPO / "rules.yaml").read_text())
-    data.update(database="out/mailflow-demo.db", templates=str(REPO / "templates"), **settings)
-    (project / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-
-
 def add_mail(project: Path, mailbox: str, name: str, *, sender: str, subject: str, body: str) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, f"{mailbox}@cc-events.example", subject
@@ -46,22 +39,15 @@ def add_mail(project: Path, mailbox: str, name: str, *, sender: str, subject: st
     (project / "maildir" / mailbox / "new" / f"1610352000.{name}.test").write_bytes(msg.as_bytes())
 
 
-def demo_pass(project: Path):
-    return run_demo(load_rules(project / "rules.yaml"), project / "maildir", project / "out")
-
-
 def make_project(project: Path, **settings) -> Path:
-    write_rules(project, **settings)
-    shutil.copytree(REPO / "samples/maildir", project / "maildir")
-    demo_pass(project)
-    return project
+    """The demo project about the 2020 event as shipped (retention is about dates)."""
+    return demo_project(project, ahead=False, **settings)
 
 
 @pytest.fixture
 def series(tmp_path):
     """The samples (about the 2020 event) plus one registration for a second event in 2021."""
-    data = yaml.safe_load((REPO / "rules.yaml").read_text())
-    make_project(tmp_path, events=[*data["events"], SECOND_EVENT], keep_raw_mail_days_after_event=14)
+    make_project(tmp_path, events=[*rules_data(ahead=False)["events"], SECOND_EVENT], keep_raw_mail_days_after_event=14)
     add_mail(tmp_path, "international", "levan", sender="Levan Beridze <levan@rustavi.gov.ge>",
              subject="Smart Cities in the Caucasus", body="Dear Mr. Samkharadze,\n\nI would like to participate "
              "in the smart cities workshop in March.\n\nLevan Beridze\nRustavi City Hall, Georgia")
@@ -227,7 +213,7 @@ def test_mail_still_waiting_for_the_worker_keeps_its_raw_bytes(series):
 
 
 def test_mail_of_an_event_no_longer_in_the_rules_is_kept(series):
-    write_rules(series, keep_raw_mail_days_after_event=14)  # only the 2020 event again
+    write_demo_rules(series, ahead=False, keep_raw_mail_days_after_event=14)  # only the 2020 event again
     db = db_of(series)
     entries = retention.purge(db, load_rules(series / "rules.yaml"), at("2099-01-01T00:00"))
     assert {e.event_id: (e.due, e.count, e.ends_at) for e in entries} == {SEE: (True, 11, entries[0].ends_at),

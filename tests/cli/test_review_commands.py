@@ -8,16 +8,12 @@ from click.testing import CliRunner
 
 from mailflow.cli import main
 from mailflow.database import open_database
-from mailflow.demo import run_demo
-from mailflow.rules import load_rules
-from tests.helpers import REPO, write_demo_rules
+from tests.support.demo import demo_project
 
 
 @pytest.fixture
 def project(tmp_path):
-    write_demo_rules(tmp_path)
-    run_demo(load_rules(tmp_path / "rules.yaml"), REPO / "samples/maildir", tmp_path / "out")
-    return tmp_path
+    return demo_project(tmp_path)
 
 
 def cli(project, *args):

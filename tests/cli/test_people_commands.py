@@ -4,9 +4,7 @@ import base64
 import csv
 import io
 import json
-import shutil
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 import yaml
@@ -14,24 +12,15 @@ from click.testing import CliRunner
 
 from mailflow.cli import main
 from mailflow.database import open_database
-from mailflow.demo import run_demo
-from mailflow.rules import load_rules
-from tests.helpers import REPO, write_demo_rules
+from tests.support.demo import demo_pass, demo_project
 
 WEBER = "thomas.weber@stadt.nuernberg.de"
-
-
-def demo_pass(project: Path):
-    return run_demo(load_rules(project / "rules.yaml"), project / "maildir", project / "out")
 
 
 @pytest.fixture
 def project(tmp_path):
     """The shipped samples (copied, so a test can add mails) through the real pipeline."""
-    write_demo_rules(tmp_path)
-    shutil.copytree(REPO / "samples/maildir", tmp_path / "maildir")
-    demo_pass(tmp_path)
-    return tmp_path
+    return demo_project(tmp_path)
 
 
 def cli(project, *args, **kwargs):
@@ -265,11 +254,7 @@ def test_forget_finds_the_address_inside_an_encoded_mail_and_keeps_its_sender(pr
 
 
 def test_a_quarantined_mail_counts_as_theirs(tmp_path):
-    data = yaml.safe_load((REPO / "rules.yaml").read_text())
-    data.update(database="out/mailflow-demo.db", templates=str(REPO / "templates"), limits={"max_message_bytes": 3000})
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    shutil.copytree(REPO / "samples/maildir", tmp_path / "maildir")
-    demo_pass(tmp_path)
+    demo_project(tmp_path, ahead=False, limits={"max_message_bytes": 3000})
     exported = json.loads(cli(tmp_path, "export-person", "elira.shehu@tirana.al", "--json").output)
     assert exported["registrants"] == []
     (message,) = exported["messages"]

@@ -2,7 +2,8 @@
 new mail; and a new address that does not exist costs one bounce, not three (bounces.py).
 
 The worker runs on Maildirs with a FolderSender and the agenda and access already released, as
-when people register late. "Time passes" by moving `sent_at` back: the grace is wall-clock time.
+when people register late; coordinators see the outcome in `mailflow outbox` and `status`, and
+approve with `mailflow approve`. "Time passes" by moving `sent_at` back: the grace is wall-clock time.
 """
 
 from __future__ import annotations
@@ -10,18 +11,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from mailflow import releases
 from mailflow.cli import main
-from mailflow.database import open_database
-from mailflow.delivery import FolderSender
-from mailflow.mailbox import MaildirMailbox
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
 from mailflow.worker import Worker
-from tests.helpers import REPO, make_mail, shipped_rules_data
+from tests.support import REPO
+from tests.support.mail import make_mail
+from tests.support.maildirs import deliver, maildir_worker
+from tests.support.rules import rules_data, write_rules
 
 GONE = "gone@city.gov.ge"
 DSN = (REPO / "samples/maildir/international/new/1600762446.M6P1.demo").read_bytes()
@@ -34,32 +34,20 @@ def bounce_for(address: str, n: int) -> bytes:
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, maildirs):
     """rules.yaml with the agenda and access released (optionally access by approval), and its worker."""
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
-    for name in ("international", "german"):
-        for sub in ("new", "cur", "tmp"):
-            (tmp_path / "mail" / name / sub).mkdir(parents=True)
 
     def make(require_approval: bool = False) -> Worker:
-        data = shipped_rules_data()        # the event a month ahead: registrations are in time
-        data["database"] = str(tmp_path / "test.db")
-        data["templates"] = str(REPO / "templates")
-        data["events"][0]["releases"] = {
+        events = rules_data()["events"]        # the event a month ahead: registrations are in time
+        events[0]["releases"] = {
             "agenda": {"released": True, "text": str(tmp_path / "agenda.md")},
             "access": {"released": True, "link": "https://meet.example/x", "require_approval": require_approval},
         }
-        (tmp_path / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-        rules = load_rules(tmp_path / "rules.yaml")
-        sender = FolderSender(tmp_path / "sent")
-        boxes = {n: MaildirMailbox(n, tmp_path / "mail" / n) for n in rules.mailboxes}
-        return Worker(rules, open_database(rules.database_path), boxes, {n: sender for n in rules.mailboxes})
+        rules = load_rules(write_rules(tmp_path, events=events))
+        return maildir_worker(rules, maildirs, rules.database_path)
 
-    return tmp_path, make
-
-
-def deliver(tmp_path, raw: bytes, name: str) -> None:
-    (tmp_path / "mail" / "international" / "new" / name).write_bytes(raw)
+    return maildirs, make
 
 
 def interest(address: str, n: int = 0) -> bytes:
@@ -89,15 +77,15 @@ def time_passes(worker: Worker, minutes: float = 11) -> None:
 
 
 def test_a_new_address_that_does_not_exist_bounces_once_not_three_times(project):
-    tmp_path, make = project
+    maildirs, make = project
     worker = make()
-    deliver(tmp_path, interest(GONE), "1")
+    deliver(maildirs, interest(GONE), "1")
     worker.run_once()
     # The confirmation goes alone: agenda and access wait until it has been out for the grace period.
     assert kinds(worker, GONE) == ["reply:interest"]
     worker.run_once()
     assert kinds(worker, GONE) == ["reply:interest"]
-    deliver(tmp_path, bounce_for(GONE, 1), "2")
+    deliver(maildirs, bounce_for(GONE, 1), "2")
     worker.run_once()
     assert status_of(worker, GONE) == ["bounced"]
     time_passes(worker)
@@ -106,9 +94,9 @@ def test_a_new_address_that_does_not_exist_bounces_once_not_three_times(project)
 
 
 def test_agenda_and_access_follow_when_the_confirmation_did_not_bounce(project):
-    tmp_path, make = project
+    maildirs, make = project
     worker = make()
-    deliver(tmp_path, interest(GONE), "1")
+    deliver(maildirs, interest(GONE), "1")
     worker.run_once()
     time_passes(worker, 9)                                     # within the grace: still held
     worker.run_once()
@@ -117,15 +105,15 @@ def test_agenda_and_access_follow_when_the_confirmation_did_not_bounce(project):
     worker.run_once()
     assert kinds(worker, GONE, "sent") == ["reply:interest", "release:agenda:v1", "release:access:v1"]
     # Someone known for long is not held: a new release reaches them in the pass it is made.
-    (tmp_path / "agenda.md").write_text("13:00 Welcome\n13:15 Keynote\n")
+    (maildirs.parent / "agenda.md").write_text("13:00 Welcome\n13:15 Keynote\n")
     worker.run_once()
     assert kinds(worker, GONE, "sent")[-1] == "release:agenda:v2"
 
 
 def test_a_bounce_cancels_queued_mail_with_a_reason_and_a_new_mail_makes_them_active_again(project):
-    tmp_path, make = project
+    maildirs, make = project
     worker = make()
-    deliver(tmp_path, interest(GONE), "1")
+    deliver(maildirs, interest(GONE), "1")
     worker.run_once()
     time_passes(worker)
     # Agenda and access are queued for them (not sent yet) when the bounce of a later mail arrives.
@@ -134,7 +122,7 @@ def test_a_bounce_cancels_queued_mail_with_a_reason_and_a_new_mail_makes_them_ac
     for kind in ("agenda", "access"):
         releases.fan_out(worker.db, worker.rules, replies, releases.latest(worker.db, worker.rules.events[0].id, kind))
     assert kinds(worker, GONE, "queued") == ["release:agenda:v1", "release:access:v1"]
-    deliver(tmp_path, bounce_for(GONE, 1), "2")
+    deliver(maildirs, bounce_for(GONE, 1), "2")
     report = worker.run_once()
     assert report.sent == 0
     assert status_of(worker, GONE) == ["bounced"]
@@ -142,7 +130,7 @@ def test_a_bounce_cancels_queued_mail_with_a_reason_and_a_new_mail_makes_them_ac
     reason = f"not sent: {GONE} bounced (bounce <bounce1@mail.example>)"
     assert {r["error"] for r in worker.db["outbox"].rows_where("state = 'cancelled'")} == {reason}
 
-    rules_arg = ["--rules", str(tmp_path / "rules.yaml")]
+    rules_arg = ["--rules", str(maildirs.parent / "rules.yaml")]
     listing = CliRunner().invoke(main, [*rules_arg, "outbox"])
     assert f"not sent: {GONE} bounced" in listing.output, listing.output
     status = CliRunner().invoke(main, [*rules_arg, "status"])
@@ -150,7 +138,7 @@ def test_a_bounce_cancels_queued_mail_with_a_reason_and_a_new_mail_makes_them_ac
 
     # They write again from that address: active again, and the releases come again, one at a time
     # (the address has not been proven since the bounce).
-    deliver(tmp_path, question(GONE), "3")
+    deliver(maildirs, question(GONE), "3")
     worker.run_once()
     assert status_of(worker, GONE) == ["registered"]
     assert kinds(worker, GONE, "sent")[-1:] == ["release:agenda:v1"]
@@ -162,24 +150,24 @@ def test_a_bounce_cancels_queued_mail_with_a_reason_and_a_new_mail_makes_them_ac
 
 
 def test_pending_and_approved_registrants_are_marked_and_come_back_as_they_were(project):
-    tmp_path, make = project
+    maildirs, make = project
     worker = make(require_approval=True)
     pending, approved, cancelled = "pending@city.gov.ge", "approved@city.gov.ge", "cancelled@city.gov.ge"
     for n, address in enumerate((pending, approved, cancelled)):
-        deliver(tmp_path, interest(address), f"{n}")
+        deliver(maildirs, interest(address), f"{n}")
     worker.run_once()
-    CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "approve", approved])
-    deliver(tmp_path, make_mail(sender=cancelled, subject="Absage", message_id="<cancel@city.gov.ge>",
+    CliRunner().invoke(main, ["--rules", str(maildirs.parent / "rules.yaml"), "approve", approved])
+    deliver(maildirs, make_mail(sender=cancelled, subject="Absage", message_id="<cancel@city.gov.ge>",
                                 body="Leider muss ich meine Teilnahme absagen."), "3")
     worker.run_once()
     assert [status_of(worker, a) for a in (pending, approved, cancelled)] == [["pending"], ["approved"],
                                                                                ["cancelled"]]
     for n, address in enumerate((pending, approved, cancelled)):
-        deliver(tmp_path, bounce_for(address, n), f"b{n}")
+        deliver(maildirs, bounce_for(address, n), f"b{n}")
     worker.run_once()
     assert [status_of(worker, a) for a in (pending, approved, cancelled)] == [["bounced"], ["bounced"],
                                                                                ["cancelled"]]
     for n, address in enumerate((pending, approved)):
-        deliver(tmp_path, question(address, n), f"q{n}")
+        deliver(maildirs, question(address, n), f"q{n}")
     worker.run_once()
     assert [status_of(worker, a) for a in (pending, approved)] == [["pending"], ["approved"]]

@@ -5,7 +5,6 @@ an SMTP server; everything else is the demo pipeline on the sample Maildirs.
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,10 @@ from click.testing import CliRunner
 from mailflow.cli import main
 from mailflow.database import open_database
 from mailflow.delivery import FolderSender
-from mailflow.demo import run_demo
 from mailflow.errors import DeliveryError
-from mailflow.mailbox import MaildirMailbox
 from mailflow.rules import load_rules
-from mailflow.worker import Worker
-from tests.helpers import REPO, write_demo_rules
+from tests.support.demo import demo_pass, demo_project
+from tests.support.maildirs import maildir_worker
 
 REFUSED = "elira.shehu@tirana.al"
 
@@ -38,16 +35,13 @@ class RefusingSender(FolderSender):
 
 @pytest.fixture
 def project(tmp_path):
-    write_demo_rules(tmp_path)
-    shutil.copytree(REPO / "samples/maildir", tmp_path / "maildir")
-    return tmp_path
+    return demo_project(tmp_path, run=False)
 
 
 def worker(project, refused=frozenset()):
     rules = load_rules(project / "rules.yaml")
     sender = RefusingSender(project / "out/outbox", set(refused))
-    mailboxes = {name: MaildirMailbox(name, project / "maildir" / name) for name in rules.mailboxes}
-    return Worker(rules, open_database(rules.database_path), mailboxes, {name: sender for name in rules.mailboxes})
+    return maildir_worker(rules, project / "maildir", rules.database_path, sender=sender)
 
 
 def cli(project, *args):
@@ -60,7 +54,7 @@ def outbox_row(project, recipient):
 
 
 def test_status_after_a_demo_run(project):
-    run_demo(load_rules(project / "rules.yaml"), project / "maildir", project / "out")
+    demo_pass(project)
     data = json.loads(cli(project, "status", "--json").output)
     boxes = {b["mailbox"]: b for b in data["mailboxes"]}
     assert set(boxes) == {"international", "german"}
@@ -149,7 +143,7 @@ def test_cancelled_mail_is_never_sent(project):
 
 
 def test_outbox_commands_say_what_is_wrong(project):
-    run_demo(load_rules(project / "rules.yaml"), project / "maildir", project / "out")
+    demo_pass(project)
     unknown = cli(project, "outbox", "cancel", "999")
     assert unknown.exit_code == 1 and "no outbox mail 999" in unknown.output
     assert cli(project, "outbox", "retry").exit_code == 2

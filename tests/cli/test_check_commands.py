@@ -1,0 +1,85 @@
+"""`mailflow check` and `mailflow classify`: the shipped project as a new coordinator has it, and broken copies."""
+
+import json
+
+import yaml
+from click.testing import CliRunner
+
+from mailflow.cli import main
+from tests.support import REPO
+from tests.support.demo import shipped_project
+from tests.support.rules import rules_data
+
+SHIPPED = (REPO / "rules.yaml").read_text()
+
+
+def check(rules):
+    return CliRunner().invoke(main, ["--rules", str(rules), "check"])
+
+
+def broken_template(tmp_path, text: str):
+    rules = shipped_project(tmp_path)
+    (tmp_path / "templates" / "ack_german.txt").write_text(text)
+    return rules
+
+
+def test_check_passes_on_the_shipped_rules(tmp_path):
+    result = check(shipped_project(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "ok (2 mailboxes" in result.output
+
+
+def test_check_reports_undefined_template_variable_with_line_and_hint(tmp_path):
+    result = check(broken_template(tmp_path, "Subject: Hallo\n\nGuten Tag,\n{{ registrant.nmae }}\n"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'templates' / 'ack_german.txt'}:4: undefined template variable" in result.output
+    assert "did you mean 'name'?" in result.output
+
+
+def test_check_reports_missing_template_and_syntax_error(tmp_path):
+    rules = broken_template(tmp_path, "Subject: Hallo\n\n{% if x %}\n")
+    (tmp_path / "templates" / "cancel_german.txt").unlink()
+    result = check(rules)
+    assert result.exit_code == 1
+    assert "ack_german.txt:3: template syntax error" in result.output
+    assert "cancel_german.txt: template file not found" in result.output
+
+
+def test_check_reports_rules_problem_with_exit_1(tmp_path):
+    rules = shipped_project(tmp_path)
+    rules.write_text(SHIPPED.replace("security: starttls", "security: startls", 1))
+    result = check(rules)
+    assert result.exit_code == 1
+    assert "did you mean 'starttls'?" in result.output
+
+
+def test_check_warns_when_every_event_is_over(tmp_path):
+    past = shipped_project(tmp_path)
+    result = check(past)
+    assert result.exit_code == 0
+    line = next(i for i, row in enumerate(past.read_text().splitlines(), 1) if row.strip().startswith("end:"))
+    assert (f"{past.resolve()}:{line}: warning: every event is over (the last, digitalisation-see-2020, "
+            "ended 2020-10-07 15:30 CEST)") in result.output
+
+    ahead = tmp_path / "ahead.yaml"
+    ahead.write_text(yaml.safe_dump(rules_data(templates="templates"), allow_unicode=True))
+    result = check(ahead)
+    assert result.exit_code == 0 and "warning" not in result.output
+
+
+def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):
+    path = REPO / "samples/maildir/german/new/1600930966.M8P1.demo"
+    result = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(path),
+                                       "--mailbox", "german", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"file", "audience", "intent", "answer", "asks", "reasons"}
+    # `answer` says whether mailflow would reply; `auto_reply` is only ever an intent.
+    assert (data["audience"], data["intent"], data["answer"]) == ("german", "auto_reply", False)
+    interest = REPO / "samples/maildir/german/new/1600173091.M7P1.demo"
+    result = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
+                                       "--mailbox", "german", "--json"])
+    assert json.loads(result.output)["answer"] is True
+    text = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
+                                     "--mailbox", "german"])
+    assert "intent=interest answer=true" in text.output

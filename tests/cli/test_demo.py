@@ -1,0 +1,33 @@
+"""`mailflow demo` as a new user runs it: the shipped project, the 2020 event, the clock of its samples."""
+
+from click.testing import CliRunner
+
+from mailflow.cli import main
+from mailflow.database import open_database
+from tests.support.demo import shipped_project
+
+
+def demo(tmp_path):
+    return CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "demo", "--output", str(tmp_path / "out")])
+
+
+def test_demo_command_twice(tmp_path):
+    shipped_project(tmp_path)
+    first = demo(tmp_path)
+    assert first.exit_code == 0, first.output
+    assert "thomas.weber@stadt.nuernberg.de" in first.output
+    assert "recorded 11 new mails, sent 8 mails" in first.output   # Kragujevac: "my colleague may join" waits for a coordinator
+    second = demo(tmp_path)
+    assert "recorded 0 new mails, sent 0 mails" in second.output
+    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 8
+
+
+def test_the_demo_runs_as_of_its_last_sample_and_says_so(tmp_path):
+    shipped_project(tmp_path)
+    result = demo(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("as of 2020-09-30 14:28 UTC, when the last sample mail arrived")
+    assert result.output.count("reply sent: Your registration:") == 2   # not "Registration closed" (Kragujevac waits for a coordinator: on behalf, unsure)
+    db = open_database(tmp_path / "out" / "mailflow-demo.db")
+    assert db.execute("select max(recorded_at), min(arrived_at) from messages").fetchone() == (
+        "2020-09-30T14:28:55+00:00", "2020-09-14T06:23:44+00:00")

@@ -1,0 +1,40 @@
+"""`mailflow release` after the event: an explicit release is never blocked (issue 11)."""
+
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
+
+from click.testing import CliRunner
+
+from mailflow import registrants, releases
+from mailflow.cli import main
+from mailflow.clock import stopped_at
+from mailflow.rules import load_rules
+from tests.support.mail import make_mail
+from tests.support.maildirs import deliver, maildir_worker
+from tests.support.rules import write_rules
+
+REGISTRATION_TIME = datetime(2020, 9, 20, tzinfo=timezone.utc)
+
+
+def test_a_followup_after_the_event_goes_to_everyone_registered_with_its_own_words(tmp_path, maildirs):
+    """A thank-you or the recording after the event stays possible, as an explicit release."""
+    rules = load_rules(write_rules(tmp_path, ahead=False, bounce_grace_minutes=0))   # the 2020 event, over
+    event = rules.events[0]
+    for i in range(3):
+        deliver(maildirs, make_mail(sender=f"expert{i}@city{i}.gov.ge"), f"{i:05d}", arrived=REGISTRATION_TIME)
+    worker = maildir_worker(rules, maildirs, rules.database_path, clock=stopped_at(REGISTRATION_TIME))
+    worker.run_once()
+    registrants.cancel(worker.db, event.id, "expert1@city1.gov.ge")
+    (tmp_path / "thanks.txt").write_text("The recording: https://rec.example/1\n")
+    after = event.ends_at + timedelta(hours=1)
+    assert releases.fan_out_all(worker.db, rules, worker.replies, after) == 0     # nothing automatic after the event
+    result = CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "release", "followup",
+                                       "--text", str(tmp_path / "thanks.txt"), "--yes", "--queue-only"])
+    assert result.exit_code == 0, result.output
+    assert "is over" not in result.output and "queued 2 mails (followup v1)" in result.output
+    rows = list(worker.db["outbox"].rows_where("kind = 'release:followup:v1'", order_by="recipient"))
+    assert [r["recipient"] for r in rows] == ["expert0@city0.gov.ge", "expert2@city2.gov.ge"]
+    mail = message_from_bytes(rows[0]["raw"], policy=policy.default)
+    text = mail.get_content()
+    assert mail["Subject"].endswith(": thank you") and "https://rec.example/1" in text
+    assert "agenda" not in text.lower() and "in due course" not in text
