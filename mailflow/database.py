@@ -137,19 +137,20 @@ def _asks(db: sqlite_utils.Database) -> None:
 
 
 @contextlib.contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.
 
     A deferred BEGIN that reads first and writes later fails at once with
     "database is locked" when another connection (the outbox thread, a
     coordinator's CLI command) wrote in between; IMMEDIATE waits its turn instead.
+    `lock="EXCLUSIVE"` keeps readers out too (until the database is in WAL mode).
     Nested use is a savepoint.
     """
     if db.conn.in_transaction:
         with db.atomic():
             yield db
         return
-    db.execute("BEGIN IMMEDIATE")
+    db.execute(f"BEGIN {lock}")
     try:
         yield db
     except BaseException:
@@ -191,16 +192,39 @@ def open_database(path: Path | str) -> sqlite_utils.Database:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        db = sqlite_utils.Database(conn)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
-        db.execute("PRAGMA foreign_keys = ON")
-        db.enable_wal()
+        db = _connect(path)
+        if migrations.pending(db) or db.journal_mode != "wal":
+            _upgrade(path)
         # In WAL mode NORMAL survives any crash of mailflow itself (the kill tests); only a power
         # loss may roll back the last commits, which the unique keys then redo without duplicates
         # of recorded mail (a reply sent just before such a loss may go out twice).
         db.execute("PRAGMA synchronous = NORMAL")
-        migrations.apply(db)
     except (sqlite3.Error, OSError) as exc:
         raise MailflowError(f"cannot open the database {path}: {exc}") from None
     return db
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    return sqlite_utils.Database(conn)
+
+
+def _upgrade(path: Path) -> None:
+    """Switch the database to WAL and apply the pending steps, holding it exclusively throughout.
+
+    Another process opening the database meanwhile waits (busy timeout) and then finds it
+    ready. The journal mode cannot change inside a transaction, so a database not yet in WAL
+    mode (a new one) is locked by a transaction in the exclusive locking mode, which keeps the
+    lock after COMMIT; this connection stays in that mode and is closed at the end, which
+    releases it.
+    """
+    with contextlib.closing(_connect(path)) as db:
+        with transaction(db, "EXCLUSIVE"):
+            wal = db.journal_mode == "wal"
+            if not wal:
+                db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        if not wal:
+            db.execute("PRAGMA journal_mode = WAL")
+        with transaction(db, "EXCLUSIVE"):
+            migrations.apply(db)
