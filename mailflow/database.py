@@ -20,6 +20,9 @@ from .errors import MailflowError
 
 BUSY_TIMEOUT_SECONDS = 30
 
+# The schema steps, applied in the order they are registered here. A new step goes at the end of the
+# list and is named with the next number: NNNN_what, four digits, so the names sort in that order
+# (tests/unit/test_database.py checks it). A step never changes once released: a later one does.
 migrations = Migrations("mailflow")
 
 
@@ -102,7 +105,7 @@ def _releases(db: sqlite_utils.Database) -> None:
     )
 
 
-@migrations(name="0010_people")
+@migrations(name="0004_people")
 def _people(db: sqlite_utils.Database) -> None:
     # Who changed a registrant's audience or status by hand, from what, and when.
     db["corrections"].create(
@@ -114,7 +117,7 @@ def _people(db: sqlite_utils.Database) -> None:
     db["corrections"].create_index(["registrant_id"])
 
 
-@migrations(name="0004_lookups")
+@migrations(name="0005_lookups")
 def _lookups(db: sqlite_utils.Database) -> None:
     # Per-mail look-ups of the worker: the same mail in the other inbox, earlier replies to a sender.
     db["messages"].create_index(["message_id"])
@@ -122,7 +125,7 @@ def _lookups(db: sqlite_utils.Database) -> None:
     db["registrants"].create_index(["address"])
 
 
-@migrations(name="0005_delivery")
+@migrations(name="0006_delivery")
 def _delivery(db: sqlite_utils.Database) -> None:
     # When a deferred mail (4xx) may be tried again; the live state of each mailbox's connection.
     db["outbox"].add_column("next_attempt_at", str)
@@ -130,7 +133,7 @@ def _delivery(db: sqlite_utils.Database) -> None:
     db["sync_state"].add_column("connection_at", str)
 
 
-@migrations(name="0011_asks")
+@migrations(name="0007_asks")
 def _asks(db: sqlite_utils.Database) -> None:
     # A registration that also asks: the mail is an open question too.
     db["messages"].add_column("asks", int)
@@ -210,6 +213,16 @@ def _connect(path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+# Steps recorded under other names by earlier versions of mailflow, whose names did not sort in
+# the order the steps ran. The steps are the same: a database recorded them once, they never run again.
+RENAMED_STEPS = {
+    "0010_people": "0004_people",
+    "0004_lookups": "0005_lookups",
+    "0005_delivery": "0006_delivery",
+    "0011_asks": "0007_asks",
+}
+
+
 def _upgrade(path: Path) -> None:
     """Switch the database to WAL and apply the pending steps, holding it exclusively throughout.
 
@@ -227,4 +240,8 @@ def _upgrade(path: Path) -> None:
         if not wal:
             db.execute("PRAGMA journal_mode = WAL")
         with transaction(db, "EXCLUSIVE"):
+            migrations.ensure_migrations_table(db)
+            for old, new in RENAMED_STEPS.items():
+                db.execute(f"update [{migrations.migrations_table}] set name = ? where migration_set = ? and name = ?",
+                           [new, migrations.name, old])
             migrations.apply(db)

@@ -1,13 +1,30 @@
-"""The schema: created once, however many processes open a new database at the same moment."""
+"""The schema: steps applied in the order their names sort, old databases upgraded, simultaneous first opens."""
 
 from __future__ import annotations
 
 import multiprocessing
+import re
+import sqlite3
 
+import pytest
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
+from mailflow import database
 from mailflow.database import migrations, open_database
 from mailflow.errors import MailflowError
+
+# The steps as mailflow recorded them before they were renamed (main up to 0011_asks): the names
+# in the order the steps ran, and the step each name stands for (a step's code never changes).
+OLD_STEPS = [
+    ("0001_initial", database._initial),
+    ("0002_review", database._review),
+    ("0003_releases", database._releases),
+    ("0010_people", database._people),
+    ("0004_lookups", database._lookups),
+    ("0005_delivery", database._delivery),
+    ("0011_asks", database._asks),
+]
 
 
 def registered() -> list[str]:
@@ -22,12 +39,62 @@ def recorded(db: sqlite_utils.Database) -> list[tuple[str, str]]:
     return db.execute("select name, applied_at from _sqlite_migrations order by id").fetchall()
 
 
+def old_database(path, steps: int = len(OLD_STEPS)) -> sqlite_utils.Database:
+    """A database as the code before the renaming left it, with its first `steps` steps applied."""
+    old = Migrations("mailflow")
+    for name, step in OLD_STEPS[:steps]:
+        old(name=name)(step)
+    db = sqlite_utils.Database(sqlite3.connect(str(path), isolation_level=None))
+    db.enable_wal()
+    old.apply(db)
+    return db
+
+
+def test_step_names_sort_in_registration_order():
+    names = registered()
+    assert all(re.fullmatch(r"\d{4}_[a-z0-9_]+", name) for name in names), names
+    numbers = [int(name[:4]) for name in names]
+    assert numbers == sorted(set(numbers)), f"a new step goes last, numbered one more than the step before: {names}"
+
+
+def test_every_old_name_is_renamed_to_the_same_step():
+    steps = {step.name: step.fn for step in migrations.pending(sqlite_utils.Database(memory=True))}
+    for old, step in OLD_STEPS:
+        assert steps[database.RENAMED_STEPS.get(old, old)] is step
+    assert set(database.RENAMED_STEPS) <= {old for old, _ in OLD_STEPS}
+
+
 def test_a_new_database_records_every_step_once(tmp_path):
     db = open_database(tmp_path / "new.db")
     assert [name for name, _ in recorded(db)] == registered()
     assert db.journal_mode == "wal"
     before = (schema(db), recorded(db))
     assert (schema(open_database(tmp_path / "new.db")), recorded(db)) == before
+
+
+@pytest.mark.parametrize("steps", range(1, len(OLD_STEPS) + 1))
+def test_a_database_with_the_old_names_upgrades_without_running_a_step_twice(tmp_path, steps):
+    old = old_database(tmp_path / "old.db", steps)
+    applied = recorded(old)
+    db = open_database(tmp_path / "old.db")
+    names = registered()
+    # The old rows are renamed in place (same applied_at: not run again); only the missing steps ran.
+    assert recorded(db)[:steps] == [(names[i], at) for i, (_, at) in enumerate(applied)]
+    assert [name for name, _ in recorded(db)] == names
+    assert schema(db) == schema(open_database(tmp_path / "fresh.db"))
+
+
+def test_a_failing_step_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    old = old_database(tmp_path / "old.db", len(OLD_STEPS) - 1)   # the last old step and any later are pending
+    applied, before = recorded(old), schema(old)
+
+    def broken(db):
+        db["messages"].add_column("half_done", str)
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(migrations._migrations[-1], "fn", broken)
+    with pytest.raises(MailflowError, match="cannot open the database .*old.db: disk I/O error"):
+        open_database(tmp_path / "old.db")
+    assert (recorded(old), schema(old)) == (applied, before)   # not even renamed
 
 
 def _first_open(path: str, start, results) -> None:
