@@ -139,6 +139,13 @@ def _asks(db: sqlite_utils.Database) -> None:
     db["messages"].add_column("asks", int)
 
 
+@migrations(name="0008_raw_purged_at")
+def _raw_purged_at(db: sqlite_utils.Database) -> None:
+    # When `mailflow purge` emptied a mail's raw bytes. Before this step the first purge added the column.
+    if "raw_purged_at" not in db["messages"].columns_dict:
+        db["messages"].add_column("raw_purged_at", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

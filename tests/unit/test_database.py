@@ -68,6 +68,7 @@ def test_a_new_database_records_every_step_once(tmp_path):
     db = open_database(tmp_path / "new.db")
     assert [name for name, _ in recorded(db)] == registered()
     assert db.journal_mode == "wal"
+    assert "raw_purged_at" in db["messages"].columns_dict
     before = (schema(db), recorded(db))
     assert (schema(open_database(tmp_path / "new.db")), recorded(db)) == before
 
@@ -81,6 +82,14 @@ def test_a_database_with_the_old_names_upgrades_without_running_a_step_twice(tmp
     # The old rows are renamed in place (same applied_at: not run again); only the missing steps ran.
     assert recorded(db)[:steps] == [(names[i], at) for i, (_, at) in enumerate(applied)]
     assert [name for name, _ in recorded(db)] == names
+    assert schema(db) == schema(open_database(tmp_path / "fresh.db"))
+
+
+def test_a_database_where_a_purge_added_raw_purged_at_upgrades(tmp_path):
+    old = old_database(tmp_path / "old.db")
+    old["messages"].add_column("raw_purged_at", str)   # what the first `mailflow purge` did before 0008
+    db = open_database(tmp_path / "old.db")
+    assert [name for name, _ in recorded(db)] == registered()
     assert schema(db) == schema(open_database(tmp_path / "fresh.db"))
 
 
