@@ -20,6 +20,9 @@ from .errors import MailflowError
 
 BUSY_TIMEOUT_SECONDS = 30
 
+# The schema steps, applied in the order they are registered here. A new step goes at the end of the
+# list and is named with the next number: NNNN_what, four digits, so the names sort in that order
+# (tests/unit/test_database.py checks it). A step never changes once released: a later one does.
 migrations = Migrations("mailflow")
 
 
@@ -102,7 +105,7 @@ def _releases(db: sqlite_utils.Database) -> None:
     )
 
 
-@migrations(name="0010_people")
+@migrations(name="0004_people")
 def _people(db: sqlite_utils.Database) -> None:
     # Who changed a registrant's audience or status by hand, from what, and when.
     db["corrections"].create(
@@ -114,7 +117,7 @@ def _people(db: sqlite_utils.Database) -> None:
     db["corrections"].create_index(["registrant_id"])
 
 
-@migrations(name="0004_lookups")
+@migrations(name="0005_lookups")
 def _lookups(db: sqlite_utils.Database) -> None:
     # Per-mail look-ups of the worker: the same mail in the other inbox, earlier replies to a sender.
     db["messages"].create_index(["message_id"])
@@ -122,7 +125,7 @@ def _lookups(db: sqlite_utils.Database) -> None:
     db["registrants"].create_index(["address"])
 
 
-@migrations(name="0005_delivery")
+@migrations(name="0006_delivery")
 def _delivery(db: sqlite_utils.Database) -> None:
     # When a deferred mail (4xx) may be tried again; the live state of each mailbox's connection.
     db["outbox"].add_column("next_attempt_at", str)
@@ -130,10 +133,17 @@ def _delivery(db: sqlite_utils.Database) -> None:
     db["sync_state"].add_column("connection_at", str)
 
 
-@migrations(name="0011_asks")
+@migrations(name="0007_asks")
 def _asks(db: sqlite_utils.Database) -> None:
     # A registration that also asks: the mail is an open question too.
     db["messages"].add_column("asks", int)
+
+
+@migrations(name="0008_raw_purged_at")
+def _raw_purged_at(db: sqlite_utils.Database) -> None:
+    # When `mailflow purge` emptied a mail's raw bytes. Before this step the first purge added the column.
+    if "raw_purged_at" not in db["messages"].columns_dict:
+        db["messages"].add_column("raw_purged_at", str)
 
 
 @migrations(name="0012_bounces")
@@ -168,19 +178,20 @@ def _on_behalf(db: sqlite_utils.Database) -> None:
 
 
 @contextlib.contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.
 
     A deferred BEGIN that reads first and writes later fails at once with
     "database is locked" when another connection (the outbox thread, a
     coordinator's CLI command) wrote in between; IMMEDIATE waits its turn instead.
+    `lock="EXCLUSIVE"` keeps readers out too (until the database is in WAL mode).
     Nested use is a savepoint.
     """
     if db.conn.in_transaction:
         with db.atomic():
             yield db
         return
-    db.execute("BEGIN IMMEDIATE")
+    db.execute(f"BEGIN {lock}")
     try:
         yield db
     except BaseException:
@@ -230,17 +241,53 @@ def open_database(path: Path | str, clock: Clock = system_clock) -> sqlite_utils
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        db = sqlite_utils.Database(conn)
+        db = _connect(path)
         db.mailflow_clock = clock
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
-        db.execute("PRAGMA foreign_keys = ON")
-        db.enable_wal()
+        if migrations.pending(db) or db.journal_mode != "wal":
+            _upgrade(path)
         # In WAL mode NORMAL survives any crash of mailflow itself (the kill tests); only a power
         # loss may roll back the last commits, which the unique keys then redo without duplicates
         # of recorded mail (a reply sent just before such a loss may go out twice).
         db.execute("PRAGMA synchronous = NORMAL")
-        migrations.apply(db)
     except (sqlite3.Error, OSError) as exc:
         raise MailflowError(f"cannot open the database {path}: {exc}") from None
     return db
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    return sqlite_utils.Database(conn)
+
+
+# Steps recorded under other names by earlier versions of mailflow, whose names did not sort in
+# the order the steps ran. The steps are the same: a database recorded them once, they never run again.
+RENAMED_STEPS = {
+    "0010_people": "0004_people",
+    "0004_lookups": "0005_lookups",
+    "0005_delivery": "0006_delivery",
+}
+
+
+def _upgrade(path: Path) -> None:
+    """Switch the database to WAL and apply the pending steps, holding it exclusively throughout.
+
+    Another process opening the database meanwhile waits (busy timeout) and then finds it
+    ready. The journal mode cannot change inside a transaction, so a database not yet in WAL
+    mode (a new one) is locked by a transaction in the exclusive locking mode, which keeps the
+    lock after COMMIT; this connection stays in that mode and is closed at the end, which
+    releases it.
+    """
+    with contextlib.closing(_connect(path)) as db:
+        with transaction(db, "EXCLUSIVE"):
+            wal = db.journal_mode == "wal"
+            if not wal:
+                db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        if not wal:
+            db.execute("PRAGMA journal_mode = WAL")
+        with transaction(db, "EXCLUSIVE"):
+            migrations.ensure_migrations_table(db)
+            for old, new in RENAMED_STEPS.items():
+                db.execute(f"update [{migrations.migrations_table}] set name = ? where migration_set = ? and name = ?",
+                           [new, migrations.name, old])
+            migrations.apply(db)

@@ -42,7 +42,6 @@ from .rules import Event, Rules
 log = logging.getLogger(__name__)
 
 DONE_STATES = ("processed", "quarantined")
-PURGED_AT = "raw_purged_at"
 
 
 @dataclass
@@ -79,11 +78,10 @@ def plan(db: sqlite_utils.Database, rules: Rules, now: datetime) -> list[EventRe
         entry = _entry(entries, rules, event_id, recorded_at)
         entry.message_ids.append(message_id)
         entry.quarantined += state == "quarantined"
-    if PURGED_AT in db["messages"].columns_dict:
-        for event_id, recorded_at in db.execute(
-            f"select event_id, coalesce(arrived_at, recorded_at) from messages where [{PURGED_AT}] is not null"
-        ).fetchall():
-            _entry(entries, rules, event_id, recorded_at).purged_before += 1
+    for event_id, recorded_at in db.execute(
+        "select event_id, coalesce(arrived_at, recorded_at) from messages where raw_purged_at is not null"
+    ).fetchall():
+        _entry(entries, rules, event_id, recorded_at).purged_before += 1
     return list(entries.values())
 
 
@@ -109,11 +107,9 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
         with database.transaction(db):
             entries = plan(db, rules, now)
             due = [entry for entry in entries if entry.due and entry.count]
-            if due and PURGED_AT not in db["messages"].columns_dict:
-                db["messages"].add_column(PURGED_AT, str)
             at = stamp(db)
             for entry in due:
-                db.execute(f"update messages set raw = null, [{PURGED_AT}] = ? "
+                db.execute("update messages set raw = null, raw_purged_at = ? "
                            "where id in (select value from json_each(?))", [at, json.dumps(entry.message_ids)])
             notices = db.execute(f"update outbox set raw = x'' where {_NOTICES_LEFT}").rowcount if due or \
                 _notices_left(db) else 0
@@ -130,13 +126,11 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
 
 # Notices that forwarded a mail to the other coordinator carry it whole (original.eml); once that
 # mail's raw bytes are purged, so is the copy. Queued or failed ones keep it until they are settled.
-_NOTICES_LEFT = (f"kind like 'notice:%' and state in ('sent', 'cancelled') and length(raw) > 0 "
-                 f"and source_message in (select id from messages where [{PURGED_AT}] is not null)")
+_NOTICES_LEFT = ("kind like 'notice:%' and state in ('sent', 'cancelled') and length(raw) > 0 "
+                 "and source_message in (select id from messages where raw_purged_at is not null)")
 
 
 def _notices_left(db: sqlite_utils.Database) -> bool:
-    if PURGED_AT not in db["messages"].columns_dict:
-        return False
     return db.execute(f"select 1 from outbox where {_NOTICES_LEFT} limit 1").fetchone() is not None
 
 

@@ -1,0 +1,140 @@
+"""The schema: steps applied in the order their names sort, old databases upgraded, simultaneous first opens."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import sqlite3
+
+import pytest
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from mailflow import database
+from mailflow.database import migrations, open_database
+from mailflow.errors import MailflowError
+
+# The steps as mailflow recorded them before they were renamed (main up to 0011_asks): the names
+# in the order the steps ran, and the step each name stands for (a step's code never changes).
+OLD_STEPS = [
+    ("0001_initial", database._initial),
+    ("0002_review", database._review),
+    ("0003_releases", database._releases),
+    ("0010_people", database._people),
+    ("0004_lookups", database._lookups),
+    ("0005_delivery", database._delivery),
+]
+
+
+def registered() -> list[str]:
+    return [step.name for step in migrations.pending(sqlite_utils.Database(memory=True))]
+
+
+def schema(db: sqlite_utils.Database) -> tuple[dict, list]:
+    """Tables with their columns, keys and foreign keys, and the indexes. A table's columns in any
+    order: steps merged from parallel branches add columns in another order to older databases."""
+    tables = {table.name: (sorted((c.name, c.type, c.notnull, c.default_value, c.is_pk) for c in table.columns),
+                           sorted(table.foreign_keys))
+              for table in db.tables}
+    return tables, db.execute("select name, tbl_name, sql from sqlite_master where type = 'index' order by name").fetchall()
+
+
+def recorded(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    return db.execute("select name, applied_at from _sqlite_migrations order by id").fetchall()
+
+
+def old_database(path, steps: int = len(OLD_STEPS)) -> sqlite_utils.Database:
+    """A database as the code before the renaming left it, with its first `steps` steps applied."""
+    old = Migrations("mailflow")
+    for name, step in OLD_STEPS[:steps]:
+        old(name=name)(step)
+    db = sqlite_utils.Database(sqlite3.connect(str(path), isolation_level=None))
+    db.enable_wal()
+    old.apply(db)
+    return db
+
+
+def test_step_names_sort_in_registration_order():
+    names = registered()
+    assert all(re.fullmatch(r"\d{4}_[a-z0-9_]+", name) for name in names), names
+    numbers = [int(name[:4]) for name in names]
+    assert numbers == sorted(set(numbers)), f"a new step goes last, numbered one more than the step before: {names}"
+
+
+def test_every_old_name_is_renamed_to_the_same_step():
+    steps = {step.name: step.fn for step in migrations.pending(sqlite_utils.Database(memory=True))}
+    for old, step in OLD_STEPS:
+        assert steps[database.RENAMED_STEPS.get(old, old)] is step
+    assert set(database.RENAMED_STEPS) <= {old for old, _ in OLD_STEPS}
+
+
+def test_a_new_database_records_every_step_once(tmp_path):
+    db = open_database(tmp_path / "new.db")
+    assert [name for name, _ in recorded(db)] == registered()
+    assert db.journal_mode == "wal"
+    assert "raw_purged_at" in db["messages"].columns_dict
+    before = (schema(db), recorded(db))
+    assert (schema(open_database(tmp_path / "new.db")), recorded(db)) == before
+
+
+@pytest.mark.parametrize("steps", range(1, len(OLD_STEPS) + 1))
+def test_a_database_with_the_old_names_upgrades_without_running_a_step_twice(tmp_path, steps):
+    old = old_database(tmp_path / "old.db", steps)
+    applied = recorded(old)
+    db = open_database(tmp_path / "old.db")
+    names = registered()
+    # The old rows are renamed in place (same applied_at: not run again); only the missing steps ran.
+    assert recorded(db)[:steps] == [(names[i], at) for i, (_, at) in enumerate(applied)]
+    assert sorted(name for name, _ in recorded(db)) == names
+    assert schema(db) == schema(open_database(tmp_path / "fresh.db"))
+
+
+def test_a_database_where_a_purge_added_raw_purged_at_upgrades(tmp_path):
+    old = old_database(tmp_path / "old.db")
+    old["messages"].add_column("raw_purged_at", str)   # what the first `mailflow purge` did before 0008
+    db = open_database(tmp_path / "old.db")
+    assert sorted(name for name, _ in recorded(db)) == registered()
+    assert schema(db) == schema(open_database(tmp_path / "fresh.db"))
+
+
+def test_a_failing_step_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    old = old_database(tmp_path / "old.db", len(OLD_STEPS) - 1)   # the last old step and any later are pending
+    applied, before = recorded(old), schema(old)
+
+    def broken(db):
+        db["messages"].add_column("half_done", str)
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(migrations._migrations[-1], "fn", broken)
+    with pytest.raises(MailflowError, match="cannot open the database .*old.db: disk I/O error"):
+        open_database(tmp_path / "old.db")
+    assert (recorded(old), schema(old)) == (applied, before)   # not even renamed
+
+
+def _first_open(path: str, start, results) -> None:
+    start.wait()
+    try:
+        db = open_database(path)
+        results.put([name for name, _ in recorded(db)])
+    except MailflowError as exc:
+        results.put(str(exc))
+
+
+def test_twenty_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    # Before the exclusive lock, about a third failed with "database is locked".
+    path, openers = str(tmp_path / "new.db"), 20
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(openers), context.Queue()
+    processes = [context.Process(target=_first_open, args=(path, start, results)) for _ in range(openers)]
+    for process in processes:
+        process.start()
+    try:
+        outcomes = [results.get(timeout=120) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+    assert outcomes == [registered()] * openers
+    db = open_database(path)
+    assert [name for name, _ in recorded(db)] == registered()
+    assert schema(db) == schema(open_database(tmp_path / "fresh.db"))
