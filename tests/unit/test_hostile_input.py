@@ -662,7 +662,7 @@ def test_the_address_is_parsed_before_the_display_name_is_decoded(name, encode):
     ("<script>alert(1)</script>", ""),
 ])
 def test_greeting_uses_the_display_name_only_when_it_looks_like_a_name(display_name, greeting):
-    from mailflow.replies import greeting_name
+    from mailflow.context import greeting_name
     assert greeting_name(display_name) == greeting
 
 

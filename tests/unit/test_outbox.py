@@ -40,7 +40,7 @@ def test_reply_headers_thread_and_mark_it_automatic():
 
 
 def test_greeting_name_and_german_date():
-    from mailflow.replies import event_context, person_name
+    from mailflow.context import event_context, person_name
     from mailflow.rules import load_rules
     from tests.helpers import REPO
 

@@ -25,7 +25,8 @@ from mailflow.errors import RulesError
 from mailflow.events import judge, match_event
 from mailflow.mailbox import MaildirMailbox, delivery_time
 from mailflow.message import parse_message
-from mailflow.replies import Replies, reply_context
+from mailflow.context import reply_context
+from mailflow.replies import Replies
 from mailflow.rules import parse_rules
 from mailflow.worker import Worker
 from tests.helpers import REPO, make_mail, shipped_rules_data
