@@ -30,6 +30,7 @@ SIGNAL_HEADERS = (
     "return-path", "x-failed-recipients", "feedback-id", "x-mailer", "content-type",
 )
 
+MAX_REFERENCES = 50
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _MSGID = re.compile(r"<[^<>\s]+>")
 
@@ -237,6 +238,9 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         values = _raw_values(index, name)
         return values[0] if values else ""
 
+    references = tuple(clean(r) for r in _MSGID.findall(first("references")))
+    if len(references) > MAX_REFERENCES:   # the thread's first and its latest, as a reply's References keeps them
+        references = (references[0], *references[1 - MAX_REFERENCES:])
     message_id = None
     found = _MSGID.search(first("message-id"))
     if found:
@@ -262,7 +266,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         date=date,
         text=body_text(parts),
         in_reply_to=tuple(clean(r) for r in _MSGID.findall(first("in-reply-to"))),
-        references=tuple(clean(r) for r in _MSGID.findall(first("references")))[-50:],
+        references=references,
         headers=headers,
         content_type=clean(msg.get_content_type()),
         report_type=clean(msg.get_param("report-type", "") or "").lower(),
