@@ -80,9 +80,11 @@ def message_id_of(raw: bytes) -> str | None:
 def parse_message(raw: bytes, limits: Limits = Limits()) -> IncomingMessage:
     """Parse one mail; raise MessageError (the mail is then quarantined) when it cannot be read safely.
 
-    The compat32 parser is used on purpose: it is some forty times faster than
-    policy.default, never raises on a malformed header, and every header we
-    need is decoded here by hand (RFC 2047) into a cleaned string.
+    The compat32 parser is used on purpose: it is about five times faster than
+    policy.default on the labelled corpus, never raises on a malformed header, and
+    every header we need is decoded here (email.header, word by word where it
+    fails) into a cleaned string. policy.default's decoding is no substitute: it
+    leaves a word in a charset it cannot use encoded, and keeps broken base64 as text.
     """
     if len(raw) > limits.max_message_bytes:
         raise MessageError(f"mail is {len(raw)} bytes, over the limit of {limits.max_message_bytes}")
