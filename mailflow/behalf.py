@@ -23,7 +23,8 @@ from .database import now
 from .errors import MailflowError
 from .history import find_message
 from .nominations import Nominations, Nominee
-from .replies import Replies, reply_context
+from .context import reply_context
+from .replies import Replies
 from .rules import Event, Rules
 
 log = logging.getLogger(__name__)

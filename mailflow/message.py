@@ -30,6 +30,7 @@ SIGNAL_HEADERS = (
     "return-path", "x-failed-recipients", "feedback-id", "x-mailer", "content-type",
 )
 
+MAX_REFERENCES = 50
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _MSGID = re.compile(r"<[^<>\s]+>")
 
@@ -79,9 +80,11 @@ def message_id_of(raw: bytes) -> str | None:
 def parse_message(raw: bytes, limits: Limits = Limits()) -> IncomingMessage:
     """Parse one mail; raise MessageError (the mail is then quarantined) when it cannot be read safely.
 
-    The compat32 parser is used on purpose: it is some forty times faster than
-    policy.default, never raises on a malformed header, and every header we
-    need is decoded here by hand (RFC 2047) into a cleaned string.
+    The compat32 parser is used on purpose: it is about five times faster than
+    policy.default on the labelled corpus, never raises on a malformed header, and
+    every header we need is decoded here (email.header, word by word where it
+    fails) into a cleaned string. policy.default's decoding is no substitute: it
+    leaves a word in a charset it cannot use encoded, and keeps broken base64 as text.
     """
     if len(raw) > limits.max_message_bytes:
         raise MessageError(f"mail is {len(raw)} bytes, over the limit of {limits.max_message_bytes}")
@@ -237,6 +240,9 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         values = _raw_values(index, name)
         return values[0] if values else ""
 
+    references = tuple(clean(r) for r in _MSGID.findall(first("references")))
+    if len(references) > MAX_REFERENCES:   # the thread's first and its latest, as a reply's References keeps them
+        references = (references[0], *references[1 - MAX_REFERENCES:])
     message_id = None
     found = _MSGID.search(first("message-id"))
     if found:
@@ -262,7 +268,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         date=date,
         text=body_text(parts),
         in_reply_to=tuple(clean(r) for r in _MSGID.findall(first("in-reply-to"))),
-        references=tuple(clean(r) for r in _MSGID.findall(first("references")))[-50:],
+        references=references,
         headers=headers,
         content_type=clean(msg.get_content_type()),
         report_type=clean(msg.get_param("report-type", "") or "").lower(),

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
-import io
-from email import encoders, quoprimime
-from email.generator import BytesGenerator
-from email.charset import QP, Charset
+import functools
+import re
 from email.header import Header
-from email.message import Message
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.headerregistry import HeaderRegistry
+from email.message import EmailMessage, MIMEPart
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,66 +66,120 @@ def compose(
     auto_submitted: str = "auto-replied",
     attachments: tuple[Attachment, ...] = (),
 ) -> bytes:
-    """Build an outgoing mail from cleaned strings only, never from parsed header objects.
-
-    compat32 classes with explicit RFC 2047 encoding: five times faster than
-    EmailMessage with policy.SMTP, which re-parses every header it is given.
-    Every value passes through clean() first, so no CR or LF reaches a header.
-    """
+    """Build an outgoing mail with the standard library (EmailMessage under policy.SMTP) from
+    cleaned strings only, never from parsed header objects: every value passes through clean()
+    first, so no CR or LF reaches a header. The text goes as UTF-8 quoted-printable, readable in
+    any client's source view; attachments as base64, a mail as message/rfc822."""
+    msg = EmailMessage(policy=_WIRE)
+    msg["From"] = _address(from_name, from_address)
+    msg["To"] = _address(to_name, to_address)
+    msg["Subject"] = _encoded(clean(subject, 900))
+    msg["Date"] = email.utils.format_datetime(date)
+    msg["Message-ID"] = clean(message_id)
+    parent = clean(in_reply_to or "")
+    if _writable(parent):
+        msg["In-Reply-To"] = parent
+        # One Message-ID per line, the thread's first and latest within one line's length.
+        msg["References"] = "\r\n ".join(thread_references(references, parent))
+    msg["Auto-Submitted"] = clean(auto_submitted)
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(text, cte="quoted-printable")
     if attachments:
-        msg: Message = MIMEMultipart()
-        msg.attach(MIMEText(text, "plain", _UTF8_QP))
+        msg.make_mixed()
         for item in attachments:
-            maintype, _, subtype = item.content_type.partition("/")
-            part = MIMEBase(maintype, subtype, **dict(item.params))
-            part.set_payload(item.data)
-            encoders.encode_base64(part)
-            part.add_header("Content-Disposition", "attachment", filename=clean(item.filename))
-            msg.attach(part)
-    headers = [
-        ("From", _address(from_name, from_address)),
-        ("To", _address(to_name, to_address)),
-        ("Subject", _encoded(clean(subject, 900))),
-        ("Date", email.utils.format_datetime(date)),
-        ("Message-ID", clean(message_id)),
-    ]
-    if in_reply_to:
-        headers.append(("In-Reply-To", clean(in_reply_to)))
-        # One Message-ID per line: fifty of them would pass the 998-character line limit.
-        headers.append(("References", "\r\n ".join(dict.fromkeys(clean(r) for r in (*references, in_reply_to) if r))))
-    headers += [("Auto-Submitted", clean(auto_submitted)), ("X-Auto-Response-Suppress", "All")]
-    # Our headers are written by hand: every value is clean (one line) and ASCII (RFC 2047
-    # encoded where needed), and the generator's folding machinery cost more than the rest.
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
-    if not attachments:
-        # What MIMEText(text, "plain", utf-8 quoted-printable) would write, byte for byte, without
-        # the generator (a test compares the two); "From " at a line start stays as it is (no
-        # mbox ">From" mangling: this goes to SMTP, not into an mbox file).
-        return head + _PLAIN_TEXT_HEAD + quoprimime.body_encode(text.encode("utf-8").decode("latin-1"),
-                                                                eol="\r\n").encode("ascii")
-    out = io.BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(msg)
-    return head + out.getvalue()
+            msg.attach(_part(item))
+    return msg.as_bytes()
 
 
-_PLAIN_TEXT_HEAD = (b'Content-Type: text/plain; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
-                    b"Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+# The headers compose() writes: each a string it made (cleaned, ASCII, RFC 2047 words where
+# needed), stored and written as it is. CPython 3.11's header classes decode every "=?...?=" in
+# a value they are given and write the result back as plain text: a subject that reads
+# "=?utf-8?q?Hi=0D=0ABcc:_x@evil.example?=" went out as a Bcc header; and a Message-ID longer than
+# a line came out as RFC 2047 words, which no client matches to its thread. The MIME headers
+# (Content-*) are the standard library's own, from constants and cleaned file names.
+_WRITTEN = frozenset({"from", "to", "subject", "date", "message-id", "in-reply-to", "references",
+                      "auto-submitted", "x-auto-response-suppress"})
+_ONE_HEADER = re.compile(r"(?:[\x20-\x7e]|\r?\n[ \t])*")   # printable ASCII, line breaks only to fold
 
 
-_WIRE = email.policy.compat32.clone(linesep="\r\n")
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP  # readable in any client's source view, unlike base64
+class _Registry(HeaderRegistry):
+    # The standard registry makes a new class at every look-up, twice for every header set.
+    @functools.lru_cache(maxsize=64)
+    def __getitem__(self, name: str) -> type:
+        return super().__getitem__(name)
+
+
+class _WirePolicy(email.policy.EmailPolicy):
+    def header_store_parse(self, name: str, value: object) -> tuple[str, object]:
+        if name.lower() not in _WRITTEN:
+            return super().header_store_parse(name, value)
+        if not isinstance(value, str) or not _ONE_HEADER.fullmatch(value):
+            raise ValueError(f"{name} must be a cleaned ASCII string, not {value!r}")
+        return name, value
+
+
+# policy.SMTP (CRLF), but a stored string is written as it is (refold_source="none": refolding
+# would parse it, and decode it), and lines of 76 characters, as quoted-printable requires
+# (RFC 2045 §6.7; policy.SMTP's 78 would make the text part's lines 78 long).
+_WIRE = _WirePolicy(linesep="\r\n", refold_source="none", max_line_length=76, header_factory=_Registry())
+
+# A Message-ID as it can be written: printable ASCII in angle brackets, nothing that splits it,
+# short enough for one line.
+_WRITABLE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
+MAX_ID = 998 - len("In-Reply-To: ")
+MAX_REFERENCES = 998 - len("References: ")
+
+
+def _writable(message_id: str) -> bool:
+    return len(message_id) <= MAX_ID and bool(_WRITABLE_ID.fullmatch(message_id))
+
+
+def thread_references(references: tuple[str, ...], parent: str) -> list[str]:
+    """The References of a reply to `parent`: its References and its Message-ID (RFC 5322 §3.6.4),
+    trimmed to the thread's first id and the latest ones that fit in one line of 998 characters,
+    as mail and news clients trim it. An id that cannot be written (longer than a line, not
+    ASCII, with spaces) is left out."""
+    ids = [i for i in dict.fromkeys(clean(r) for r in references) if i != parent and _writable(i)]
+    ids.append(parent)
+    if len(ids) == 1:
+        return ids
+    first, latest = ids[0], []
+    room = MAX_REFERENCES - len(first)
+    for i in reversed(ids[1:]):
+        if 1 + len(i) > room:
+            break
+        latest.append(i)
+        room -= 1 + len(i)
+    return [first, *reversed(latest)] if latest else [parent]
+
+
+def _part(item: Attachment) -> MIMEPart:
+    part = MIMEPart(policy=_WIRE)
+    filename = clean(item.filename, 200).replace("?", "_") or "attachment"   # no "=?" to decode
+    if item.content_type == "message/rfc822":
+        # A mail goes as it is (message/rfc822 allows no base64): compose_notice hands in only
+        # 7-bit mail with CRLF lines of at most 998 characters.
+        part["Content-Type"] = "message/rfc822"
+        part["Content-Disposition"] = "attachment"
+        part.set_param("filename", filename, header="Content-Disposition")
+        part["Content-Transfer-Encoding"] = "7bit"
+        part.set_payload(item.data.decode("ascii"))
+        return part
+    maintype, _, subtype = item.content_type.partition("/")
+    part.set_content(item.data, maintype, subtype, disposition="attachment", filename=filename,
+                     params=dict(item.params))
+    return part
 
 
 def _encoded(value: str) -> str:
     """Plain ASCII as it is; anything else as RFC 2047 words, folded onto continuation lines.
 
-    ASCII text that contains "=?" is encoded too: written raw, a reader would decode
-    it as an encoded word (an attacker's "=?utf-8?q?...=0A...?=" in a name).
+    ASCII text that contains "=?" is encoded too: written raw, a reader would decode it as an
+    encoded word (an attacker's "=?utf-8?q?...=0A...?=" in a name).
     """
     if value.isascii() and "=?" not in value and len(value) <= 900:
         return value
-    return Header(value, "utf-8").encode(maxlinelen=76).replace("\n", "\r\n")
+    return Header(value, "utf-8").encode(maxlinelen=76)
 
 
 def _address(name: str, address: str) -> str:
@@ -168,11 +218,22 @@ def compose_notice(
     *, from_name: str, from_address: str, to_name: str, to_address: str, subject: str, text: str,
     message_id: str, original: bytes, date: datetime,
 ) -> bytes:
-    """A note to a coordinator with the original mail attached byte for byte (base64, as original.eml)."""
+    """A note to a coordinator with the original mail attached as original.eml.
+
+    A message/rfc822 part, which every mail client opens as a mail, when the original can go in
+    it as it came: 7-bit, no NUL, lines of at most 998 characters (its line ends made CRLF).
+    message/rfc822 allows no base64, and 8-bit bytes would need the SMTP server's 8BITMIME; so
+    any other original goes byte for byte in base64, as application/octet-stream.
+    """
+    lines = original.splitlines()
+    if original.isascii() and b"\0" not in original and all(len(line) <= 998 for line in lines):
+        attachment = Attachment("original.eml", "message/rfc822", b"\r\n".join(lines) + b"\r\n")
+    else:
+        attachment = Attachment("original.eml", "application/octet-stream", original)
     return compose(
         from_name=from_name, from_address=from_address, to_name=to_name, to_address=to_address,
         subject=subject, text=text, message_id=message_id, date=date, auto_submitted="auto-generated",
-        attachments=(Attachment("original.eml", "application/octet-stream", original),),
+        attachments=(attachment,),
     )
 
 

@@ -24,20 +24,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from . import outbox
 from .bounces import held, is_held
-from .countries import country_of
+from .context import coordinator_context, event_context, registrant_context, times_context
 from . import database
 from .database import now
 from .errors import MailflowError
 from .invitation import event_calendar
 from .outbox import Attachment
 from .registrants import APPROVED, PENDING, REGISTERED
-from .replies import Replies, event_context, registrant_context
+from .replies import Replies
 from .rules import Event, Rules
 
 log = logging.getLogger(__name__)
@@ -211,19 +210,6 @@ def event_by_id(rules: Rules, event_id: str) -> Event:
     raise MailflowError(f"no event {event_id!r} in {rules.source}; known: {', '.join(e.id for e in rules.events)}")
 
 
-def times_context(event: Event, address: str) -> dict[str, str]:
-    """The event's times in its own zone and, when the registrant's country is known, in theirs."""
-    start, end = event.starts_at, event.ends_at
-    shown = {"event": f"{start:%H:%M}–{end:%H:%M} {start.tzname()}", "local": "", "local_zone": ""}
-    where = country_of(address)
-    if where and ZoneInfo(where[1]).utcoffset(start.replace(tzinfo=None)) != start.utcoffset():
-        zone = ZoneInfo(where[1])
-        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-        city = where[1].rpartition("/")[2].replace("_", " ")
-        shown.update(local=f"{local_start:%H:%M}–{local_end:%H:%M} {city} time", local_zone=where[1])
-    return shown
-
-
 def render_delivery(
     rules: Rules, replies: Replies, release: Release | None, delivery: Delivery, *, moment: datetime,
     previous: Release | None = None, reminder: str = "", access: Release | None = None,
@@ -243,7 +229,7 @@ def render_delivery(
     context = {
         "event": {**event_context(event), "times": times_context(event, registrant["address"])},
         "registrant": registrant_context(registrant["name"] or "", registrant["address"]),
-        "coordinator": {"name": box.coordinator, "address": box.address},
+        "coordinator": coordinator_context(box),
         "agenda": _agenda_context(release, previous) if release and release.kind == AGENDA else None,
         "followup": ({"text": release.text or "", "attachment": release.attachment_name or ""}
                      if release and release.kind == FOLLOWUP else None),
@@ -260,22 +246,6 @@ def render_delivery(
         attachments.append(Attachment("invitation.ics", "text/calendar", ics, (("method", "PUBLISH"),)))
     return {"mailbox": mailbox, "box": box, "subject": rendered.subject, "text": rendered.text,
             "attachments": tuple(attachments)}
-
-
-def sample_announcement_context(rules: Rules, mailbox: str) -> dict[str, Any]:
-    """Every variable an announcement template may use, for `mailflow check`."""
-    event = rules.events[0]
-    box = rules.mailboxes[mailbox]
-    return {
-        "event": {**event_context(event), "times": times_context(event, "nino.beridze@tbilisi.gov.ge")},
-        "registrant": {"name": "Nino Beridze", "address": "nino.beridze@tbilisi.gov.ge", "first_name": "Nino"},
-        "coordinator": {"name": box.coordinator, "address": box.address},
-        "agenda": {"version": 2, "text": "13:00 Welcome\n13:15 Keynote", "attachment": "agenda.pdf",
-                   "changes": "-13:15 Panel\n+13:15 Keynote"},
-        "access": {"link": "https://meet.example/abc", "details": "Meeting ID 123"},
-        "reminder": {"before": "1 day"},
-        "followup": {"text": "The recording: https://rec.example/1", "attachment": "slides.pdf"},
-    }
 
 
 def _agenda_context(release: Release, previous: Release | None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Reply templates: Jinja2 in a sandbox, with StrictUndefined so a typo fails `mailflow check`.
 
 A template file is a `Subject: ...` line, a blank line, then the plain-text body,
-so a coordinator can edit it like a mail.
+so a coordinator can edit it like a mail. This module only loads, renders and
+checks; what a template may say (its context) is context.py.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ import difflib
 import re
 import traceback
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from .context import SAMPLE_ON_BEHALF, sample_announcement_context, sample_context
 from .errors import RulesProblem
 from .message import clean
-from .rules import Event, Rules
+from .rules import Rules
 
 
 @dataclass(frozen=True)
@@ -95,97 +96,6 @@ def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str
     return RulesProblem(path, _template_line(exc, path), f"undefined template variable: {exc.message}", hint)
 
 
-GERMAN_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-                 "Oktober", "November", "Dezember")
-
-
-def person_name(display_name: str) -> str:
-    """"Weber, Thomas" (as Outlook writes it) becomes "Thomas Weber" for a greeting."""
-    last, comma, first = display_name.partition(",")
-    if comma and first.strip() and last.strip() and "," not in first:
-        return f"{first.strip()} {last.strip()}"
-    return display_name
-
-
-# What a display name must not have to be used in a greeting: an address, a link, markup, the
-# punctuation of a sentence, or a list ("Bcc: x@evil.example", "www.shop.example", "Please register
-# me!", "Stadt Leipzig, Referat Digitales, Team 3"); "Weber, Thomas" is "Thomas Weber" by then.
-_NOT_A_NAME = re.compile(r"@|://|\bwww\.|[!?:;,<>()\[\]{}|\\/=#$%*\"_]")
-_SENTENCE_END = re.compile(r"\w{5,}\.$")     # "…register." ends a sentence; "Dr." or "Jr." a name
-MAX_NAME_LENGTH, MAX_NAME_WORDS = 60, 6
-
-
-def greeting_name(display_name: str) -> str:
-    """The display name when it looks like a person's name, else "" (the template's neutral greeting)."""
-    name = person_name(clean(display_name))
-    if not (2 <= len(name) <= MAX_NAME_LENGTH) or len(name.split()) > MAX_NAME_WORDS:
-        return ""
-    if _NOT_A_NAME.search(name) or _SENTENCE_END.search(name) or not any(c.isalpha() for c in name):
-        return ""
-    return name
-
-
-def registrant_context(display_name: str, address: str) -> dict[str, str]:
-    name = greeting_name(display_name)
-    return {"name": name, "address": address, "first_name": name.split(" ")[0] if name else ""}
-
-
-def event_context(event: Event) -> dict[str, Any]:
-    start, end = event.starts_at, event.ends_at
-    closes = event.registration_closes_at
-    return {
-        "id": event.id,
-        "title": event.title,
-        "venue": event.venue,
-        "language": event.language,
-        "timezone": event.timezone,
-        "date": start.strftime("%-d %B %Y"),
-        "date_de": f"{start.day}. {GERMAN_MONTHS[start.month - 1]} {start.year}",
-        "start": start.strftime("%H:%M"),
-        "end": end.strftime("%H:%M"),
-        "zone_abbreviation": start.tzname() or event.timezone,
-        "registration_closes": f"{closes:%-d %B %Y, %H:%M} {closes.tzname()}",
-        "registration_closes_de": f"{closes.day}. {GERMAN_MONTHS[closes.month - 1]} {closes.year}, "
-                                  f"{closes:%H:%M} Uhr {closes.tzname()}",
-    }
-
-
-def reply_context(
-    rules: Rules, event: Event, mailbox: str, name: str, address: str, subject: str, *, now: datetime,
-    next_event: Event | None = None, in_time: bool = True,
-) -> dict[str, Any]:
-    """The variables of a reply written at `now`: `event.over` says whether the event is over by
-    then; `next_event` (or none) and `registration.in_time` serve the registration-closed reply."""
-    box = rules.mailboxes[mailbox]
-    return {
-        "event": {**event_context(event), "over": event.over(now)},
-        "next_event": event_context(next_event) if next_event else None,
-        "registration": {"in_time": in_time},
-        "registrant": registrant_context(name, address),
-        "coordinator": {"name": box.coordinator, "address": box.address},
-        "message": {"subject": subject},
-    }
-
-
-def sample_context(rules: Rules, mailbox: str) -> dict[str, Any]:
-    """Every variable a reply may use; the registration-closed branches that name a next event
-    and a late mail are the ones filled in."""
-    event = rules.events[0]
-    return reply_context(
-        rules, event, mailbox, "Nino Beridze", "nino.beridze@tbilisi.example", "Participation",
-        now=event.starts_at, next_event=rules.events[-1], in_time=False,
-    )
-
-
-# What on_behalf templates add to a reply's variables: who registered the person (confirmation),
-# whom mailflow registered and whether the sender too (summary).
-SAMPLE_ON_BEHALF = {
-    "registered_by": {"name": "Nino Kapanadze", "address": "n.kapanadze@tbilisi.example"},
-    "registered": [{"name": "Giorgi Beridze", "address": "g.beridze@tbilisi.example", "already": False}],
-    "sender_registered": True,
-}
-
-
 def check_templates(rules: Rules) -> list[RulesProblem]:
     """Render every template rules.yaml names with sample data; list what fails.
 
@@ -207,8 +117,6 @@ def check_templates(rules: Rules) -> list[RulesProblem]:
                                       **SAMPLE_ON_BEHALF})
             except TemplateProblem as exc:
                 problems.append(exc.problem)
-    from .releases import sample_announcement_context
-
     for kind, by_audience in rules.announcements.items():
         for audience, name in by_audience.items():
             try:

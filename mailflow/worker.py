@@ -31,7 +31,8 @@ from .events import Timing, judge
 from .mailbox import Mailbox
 from .message import IncomingMessage, clean, message_id_of, message_key, parse_message
 from .outbox import Sender
-from .replies import Replies, TemplateProblem, reply_context
+from .context import reply_context
+from .replies import Replies, TemplateProblem
 from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Event, Rules
 
 log = logging.getLogger(__name__)

@@ -314,12 +314,36 @@ def test_compose_keeps_long_display_names_under_998_bytes():
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
 
 
-def test_compose_folds_long_references():
+def test_compose_trims_long_references_to_the_first_and_the_latest_ids():
     # Fifty Message-IDs (the most the parser keeps) on one References line passed 998 bytes.
     refs = tuple(f"<ref{i}.0123456789abcdefghij@mail.example.org>" for i in range(50))
     raw = _compose(in_reply_to=refs[-1], references=refs)
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
-    assert email.message_from_bytes(raw, policy=email.policy.default)["References"].split() == list(refs)
+    kept = email.message_from_bytes(raw, policy=email.policy.default)["References"].split()
+    assert kept[0] == refs[0] and kept[1:] == list(refs[-(len(kept) - 1):]) and len(kept) > 15
+    assert len(" ".join(kept)) <= 998 - len("References: ")
+
+
+HUGE_ID = "<" + "x" * 2990 + "@mail.example.org>"   # 3,009 characters: no line can hold it
+
+
+def test_a_message_id_longer_than_a_line_is_left_out_and_smtp_takes_the_mail(smtp_server):
+    import smtplib
+
+    raw = _compose(in_reply_to="<parent@x.example>", references=("<root@x.example>", HUGE_ID, "<mid@x.example>"))
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["References"].split() == ["<root@x.example>", "<mid@x.example>", "<parent@x.example>"]
+    assert msg["In-Reply-To"] == "<parent@x.example>"
+    # A reply to the huge id itself has no In-Reply-To rather than a broken one.
+    assert "In-Reply-To" not in email.message_from_bytes(_compose(in_reply_to=HUGE_ID), policy=email.policy.default)
+    # aiosmtpd refuses a line over 998 characters (500 Line too long): it takes ours.
+    with smtplib.SMTP(smtp_server.host, smtp_server.port) as smtp:
+        smtp.sendmail("international@cc-events.example", ["eve@evil.example"], raw)
+        with pytest.raises(smtplib.SMTPDataError):
+            smtp.sendmail("international@cc-events.example", ["eve@evil.example"],
+                          raw.replace(b"\r\n\r\n", b"\r\nX-Long: " + b"y" * 1000 + b"\r\n\r\n", 1))
+    assert [m.data.rstrip(b"\r\n") for m in smtp_server.wait_for(1)] == [raw.rstrip(b"\r\n")]
 
 
 @pytest.mark.parametrize("address", ["jürgen@example.org", "juergen@müller.example"])
@@ -648,7 +672,7 @@ def test_the_address_is_parsed_before_the_display_name_is_decoded(name, encode):
     ("<script>alert(1)</script>", ""),
 ])
 def test_greeting_uses_the_display_name_only_when_it_looks_like_a_name(display_name, greeting):
-    from mailflow.replies import greeting_name
+    from mailflow.context import greeting_name
     assert greeting_name(display_name) == greeting
 
 

@@ -101,3 +101,9 @@ def test_null_return_path_is_kept_as_empty():
     raw = make_mail(headers={"Return-Path": "<>"})
     assert parse_message(raw).header("return-path") == ""
     assert email.message_from_bytes(raw, policy=email.policy.default)["Return-Path"] == "<>"
+
+
+def test_a_long_thread_keeps_its_first_and_latest_references():
+    refs = [f"<r{i}@x.example>" for i in range(80)]
+    msg = parse_message(make_mail(headers={"References": " ".join(refs)}))
+    assert msg.references == (refs[0], *refs[-49:])

@@ -3,7 +3,7 @@ import email.policy
 from datetime import datetime, timezone
 
 from mailflow.message import parse_message
-from mailflow.outbox import compose
+from mailflow.outbox import Attachment, compose, compose_notice
 
 SENT_AT = datetime(2020, 9, 14, 10, 0, tzinfo=timezone.utc)
 
@@ -40,7 +40,7 @@ def test_reply_headers_thread_and_mark_it_automatic():
 
 
 def test_greeting_name_and_german_date():
-    from mailflow.replies import event_context, person_name
+    from mailflow.context import event_context, person_name
     from mailflow.rules import load_rules
     from tests.support import REPO
 
@@ -50,17 +50,59 @@ def test_greeting_name_and_german_date():
     assert event_context(load_rules(REPO / "rules.yaml").events[0])["date_de"] == "7. Oktober 2020"
 
 
-def test_the_hand_written_text_part_is_what_mimetext_writes():
-    import io
-    from email.generator import BytesGenerator
-    from email.mime.text import MIMEText
+def test_the_text_is_utf8_quoted_printable_in_short_lines():
+    text = "Grüße aus Tbilisi, ნინო\n" + "x" * 200 + "\nFrom the start\n"
+    raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
+                  subject="s", text=text, message_id="<m@x.example>", date=SENT_AT)
+    assert raw.isascii() and b"\r\nContent-Transfer-Encoding: quoted-printable\r\n" in raw
+    assert all(len(line) <= 76 for line in raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n"))   # RFC 2045 §6.7
+    out = email.message_from_bytes(raw, policy=email.policy.default)
+    assert out.get_content().replace("\r\n", "\n") == text and out["Date"] == "Mon, 14 Sep 2020 10:00:00 +0000"
+    assert out.get_content_charset() == "utf-8"
 
-    from mailflow.outbox import _UTF8_QP, _WIRE
 
-    for text in ["Hello\nWorld ä ö ß 日本\n", "x" * 200 + "\n", "trailing space \nTschüß=\n\n", "no end", "a\r\nb\rc\n",
-                 "From the start\n.\n..\n", "\t tabs \t\n" * 3]:
-        mime = io.BytesIO()
-        BytesGenerator(mime, mangle_from_=False, policy=_WIRE).flatten(MIMEText(text, "plain", _UTF8_QP))
-        raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
-                      subject="s", text=text, message_id="<m@x.example>", date=SENT_AT)
-        assert raw.split(b"X-Auto-Response-Suppress: All\r\n", 1)[1] == mime.getvalue()
+def test_attachments_keep_their_type_parameters_and_names():
+    ics = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+    raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
+                  subject="s", text="t\n", message_id="<m@x.example>", date=SENT_AT, auto_submitted="auto-generated",
+                  attachments=(Attachment("invitation.ics", "text/calendar", ics, (("method", "REQUEST"),)),
+                               Attachment("Präsentation?=.pdf", "application/pdf", b"%PDF-1.4 \x00\xff")))
+    assert raw.isascii()
+    out = email.message_from_bytes(raw, policy=email.policy.default)
+    assert out["Auto-Submitted"] == "auto-generated"
+    calendar, pdf = out.iter_attachments()
+    assert (calendar.get_content_type(), calendar.get_param("method"), calendar.get_filename()) == \
+        ("text/calendar", "REQUEST", "invitation.ics")
+    assert calendar.get_payload(decode=True) == ics
+    assert (pdf.get_content_type(), pdf.get_filename(), pdf.get_content()) == \
+        ("application/pdf", "Präsentation_=.pdf", b"%PDF-1.4 \x00\xff")
+
+
+ORIGINAL = (b"From: Max Weber <max@stadt-jena.de>\nTo: international@cc-events.example\n"
+            b"Subject: Anmeldung\nMessage-ID: <orig@stadt-jena.de>\n\nIch nehme gerne teil.\n")
+
+
+def _notice(original: bytes) -> email.message.EmailMessage:
+    raw = compose_notice(from_name="mailflow (Irakli)", from_address="international@cc-events.example",
+                         to_name="Anna", to_address="german@cc-events.example", subject="[mailflow] for german",
+                         text="Why: ...\n", message_id="<n@cc-events.example>", original=original, date=SENT_AT)
+    assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_a_notice_carries_the_original_as_a_mail_a_client_opens():
+    (part,) = _notice(ORIGINAL).iter_attachments()
+    assert (part.get_content_type(), part.get_filename()) == ("message/rfc822", "original.eml")
+    attached = part.get_content()       # what a mail client shows: a mail, with its own headers
+    assert (attached["Subject"], attached["Message-ID"]) == ("Anmeldung", "<orig@stadt-jena.de>")
+    assert attached.get_content() == "Ich nehme gerne teil.\r\n"
+    assert part.as_bytes().split(b"\n\n", 1)[1].replace(b"\r\n", b"\n") == ORIGINAL
+
+
+def test_an_original_message_rfc822_cannot_carry_goes_byte_for_byte_in_base64():
+    eight_bit = ORIGINAL.replace(b"gerne", "gerne, Grüße".encode())
+    long_line = ORIGINAL + b"y" * 1000 + b"\n"
+    for original in (eight_bit, long_line, ORIGINAL + b"\x00"):
+        (part,) = _notice(original).iter_attachments()
+        assert (part.get_content_type(), part.get_filename()) == ("application/octet-stream", "original.eml")
+        assert part.get_content() == original

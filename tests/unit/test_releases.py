@@ -7,6 +7,7 @@ import icalendar
 import pytest
 
 from mailflow import registrants, releases
+from mailflow.context import times_context
 from mailflow.invitation import event_calendar
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
@@ -163,10 +164,10 @@ def test_ics_is_valid_and_starts_at_11_utc():
 
 
 def test_times_are_shown_in_the_registrants_zone():
-    assert releases.times_context(EVENT, "a@tbilisi.gov.ge") == {
+    assert times_context(EVENT, "a@tbilisi.gov.ge") == {
         "event": "13:00–15:30 CEST", "local": "15:00–17:30 Tbilisi time", "local_zone": "Asia/Tbilisi"}
-    assert releases.times_context(EVENT, "a@leipzig.de")["local"] == ""
-    assert releases.times_context(EVENT, "a@gmail.com")["local"] == ""
+    assert times_context(EVENT, "a@leipzig.de")["local"] == ""
+    assert times_context(EVENT, "a@gmail.com")["local"] == ""
 
 
 

@@ -21,7 +21,8 @@ from mailflow.errors import RulesError
 from mailflow.events import judge, match_event
 from mailflow.mailbox import delivery_time
 from mailflow.message import parse_message
-from mailflow.replies import Replies, reply_context
+from mailflow.context import reply_context
+from mailflow.replies import Replies
 from mailflow.rules import parse_rules
 from tests.support import REPO
 from tests.support.mail import make_mail

@@ -1,0 +1,138 @@
+"""What a template may say: the event, registrant and coordinator as plain dicts.
+
+Replies and announcements (releases.py) fill their templates from here;
+`replies.check_templates` renders every template with the sample contexts.
+Pure: every "now" and every address is an argument.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .countries import country_of
+from .message import clean
+from .rules import Event, Mailbox, Rules
+
+GERMAN_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+                 "Oktober", "November", "Dezember")
+
+
+def person_name(display_name: str) -> str:
+    """"Weber, Thomas" (as Outlook writes it) becomes "Thomas Weber" for a greeting."""
+    last, comma, first = display_name.partition(",")
+    if comma and first.strip() and last.strip() and "," not in first:
+        return f"{first.strip()} {last.strip()}"
+    return display_name
+
+
+# What a display name must not have to be used in a greeting: an address, a link, markup, the
+# punctuation of a sentence, or a list ("Bcc: x@evil.example", "www.shop.example", "Please register
+# me!", "Stadt Leipzig, Referat Digitales, Team 3"); "Weber, Thomas" is "Thomas Weber" by then.
+_NOT_A_NAME = re.compile(r"@|://|\bwww\.|[!?:;,<>()\[\]{}|\\/=#$%*\"_]")
+_SENTENCE_END = re.compile(r"\w{5,}\.$")     # "…register." ends a sentence; "Dr." or "Jr." a name
+MAX_NAME_LENGTH, MAX_NAME_WORDS = 60, 6
+
+
+def greeting_name(display_name: str) -> str:
+    """The display name when it looks like a person's name, else "" (the template's neutral greeting)."""
+    name = person_name(clean(display_name))
+    if not (2 <= len(name) <= MAX_NAME_LENGTH) or len(name.split()) > MAX_NAME_WORDS:
+        return ""
+    if _NOT_A_NAME.search(name) or _SENTENCE_END.search(name) or not any(c.isalpha() for c in name):
+        return ""
+    return name
+
+
+def registrant_context(display_name: str, address: str) -> dict[str, str]:
+    name = greeting_name(display_name)
+    return {"name": name, "address": address, "first_name": name.split(" ")[0] if name else ""}
+
+
+def coordinator_context(box: Mailbox) -> dict[str, str]:
+    return {"name": box.coordinator, "address": box.address}
+
+
+def event_context(event: Event) -> dict[str, Any]:
+    start, end = event.starts_at, event.ends_at
+    closes = event.registration_closes_at
+    return {
+        "id": event.id,
+        "title": event.title,
+        "venue": event.venue,
+        "language": event.language,
+        "timezone": event.timezone,
+        "date": start.strftime("%-d %B %Y"),
+        "date_de": f"{start.day}. {GERMAN_MONTHS[start.month - 1]} {start.year}",
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+        "zone_abbreviation": start.tzname() or event.timezone,
+        "registration_closes": f"{closes:%-d %B %Y, %H:%M} {closes.tzname()}",
+        "registration_closes_de": f"{closes.day}. {GERMAN_MONTHS[closes.month - 1]} {closes.year}, "
+                                  f"{closes:%H:%M} Uhr {closes.tzname()}",
+    }
+
+
+def times_context(event: Event, address: str) -> dict[str, str]:
+    """The event's times in its own zone and, when the registrant's country is known, in theirs."""
+    start, end = event.starts_at, event.ends_at
+    shown = {"event": f"{start:%H:%M}–{end:%H:%M} {start.tzname()}", "local": "", "local_zone": ""}
+    where = country_of(address)
+    if where and ZoneInfo(where[1]).utcoffset(start.replace(tzinfo=None)) != start.utcoffset():
+        zone = ZoneInfo(where[1])
+        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+        city = where[1].rpartition("/")[2].replace("_", " ")
+        shown.update(local=f"{local_start:%H:%M}–{local_end:%H:%M} {city} time", local_zone=where[1])
+    return shown
+
+
+def reply_context(
+    rules: Rules, event: Event, mailbox: str, name: str, address: str, subject: str, *, now: datetime,
+    next_event: Event | None = None, in_time: bool = True,
+) -> dict[str, Any]:
+    """The variables of a reply written at `now`: `event.over` says whether the event is over by
+    then; `next_event` (or none) and `registration.in_time` serve the registration-closed reply."""
+    return {
+        "event": {**event_context(event), "over": event.over(now)},
+        "next_event": event_context(next_event) if next_event else None,
+        "registration": {"in_time": in_time},
+        "registrant": registrant_context(name, address),
+        "coordinator": coordinator_context(rules.mailboxes[mailbox]),
+        "message": {"subject": subject},
+    }
+
+
+def sample_context(rules: Rules, mailbox: str) -> dict[str, Any]:
+    """Every variable a reply may use; the registration-closed branches that name a next event
+    and a late mail are the ones filled in."""
+    event = rules.events[0]
+    return reply_context(
+        rules, event, mailbox, "Nino Beridze", "nino.beridze@tbilisi.example", "Participation",
+        now=event.starts_at, next_event=rules.events[-1], in_time=False,
+    )
+
+
+def sample_announcement_context(rules: Rules, mailbox: str) -> dict[str, Any]:
+    """Every variable an announcement template (agenda, access, reminder, followup) may use."""
+    event = rules.events[0]
+    return {
+        "event": {**event_context(event), "times": times_context(event, "nino.beridze@tbilisi.gov.ge")},
+        "registrant": {"name": "Nino Beridze", "address": "nino.beridze@tbilisi.gov.ge", "first_name": "Nino"},
+        "coordinator": coordinator_context(rules.mailboxes[mailbox]),
+        "agenda": {"version": 2, "text": "13:00 Welcome\n13:15 Keynote", "attachment": "agenda.pdf",
+                   "changes": "-13:15 Panel\n+13:15 Keynote"},
+        "access": {"link": "https://meet.example/abc", "details": "Meeting ID 123"},
+        "reminder": {"before": "1 day"},
+        "followup": {"text": "The recording: https://rec.example/1", "attachment": "slides.pdf"},
+    }
+
+
+# What on_behalf templates add to a reply's variables: who registered the person (confirmation),
+# whom mailflow registered and whether the sender too (summary).
+SAMPLE_ON_BEHALF = {
+    "registered_by": {"name": "Nino Kapanadze", "address": "n.kapanadze@tbilisi.example"},
+    "registered": [{"name": "Giorgi Beridze", "address": "g.beridze@tbilisi.example", "already": False}],
+    "sender_registered": True,
+}
