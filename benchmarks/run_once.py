@@ -53,7 +53,7 @@ from benchmarks.harness import (INTL_ADDRESS, REPO, check_imports_from, check_re
                                 machine, mailflow_env, module_argv, precompile, print_rows, send_all, show,
                                 timed_child, write_bench_rules)
 
-TARGET_RATIO = 1.5
+TARGET_RATIO = 2.5   # issue 12: one process traded the 1.5x loopback target for simplicity
 TARGET_RSS_MB = 150.0
 
 

@@ -43,6 +43,7 @@ WINDOW_ROWS = 1000            # claimed at once, at most
 WINDOW_SECONDS = 10           # ... and with a rate limit, no more than this many seconds of sending
 WINDOW_BYTES = 32 << 20       # ... and at most this many bytes of mail (agenda attachments)
 COPY_BATCH = 100              # copies appended to a Sent folder per APPEND
+SENT_BATCH = 100              # "sent" outcomes committed together (each is in the journal first)
 PUMP_SECONDS = 5              # sending between two batches of new mail, at most
 
 
@@ -227,6 +228,7 @@ class Dispatch:
         self._until: float | None = None       # this pump's
         self.stopping = False
         self._unreachable: dict[str, str] = {}     # mailbox -> why its SMTP server cannot be used
+        self._sent: list[int] = []                 # accepted (journal says "S"), not yet committed as sent
         self._copies: dict[str, list[bytes]] = {}
 
     def pump(self, seconds: float | None = PUMP_SECONDS) -> None:
@@ -245,9 +247,13 @@ class Dispatch:
             for index, row in enumerate(rows):
                 self._ready(row["mailbox"])
                 if self._done():
+                    self._commit_sent()
                     self._unclaim(rows[index:])
                     return
                 self._send(row)
+                if len(self._sent) >= SENT_BATCH:
+                    self._commit_sent()
+            self._commit_sent()
             self._save_copies(minimum=COPY_BATCH)
 
     def _done(self) -> bool:
@@ -269,6 +275,7 @@ class Dispatch:
         return self.counts
 
     def close(self) -> None:
+        self._commit_sent()
         self._save_copies(minimum=1)
         for sender in self.senders.values():
             close = getattr(sender, "close", None)
@@ -369,12 +376,23 @@ class Dispatch:
             self._fail(row, ids, f"cannot be sent: {exc}")
             return
         self.journal.write(b"S", row["id"])
-        self._record(row, {"state": SENT, "sent_at": now(self.db), "error": None})
+        self._sent.append(row["id"])
         log.info("%s sent to %s", ids, row["recipient"])
         self.counts.sent += 1
         self.on_sent(1)
         if row["mailbox"] in self.sent_copies:
             self._copies.setdefault(row["mailbox"], []).append(row["raw"])
+
+    def _commit_sent(self) -> None:
+        """Commit the accepted mails as sent, many in one transaction: each is in the journal
+        already, which is what a crash before this commit is settled from."""
+        if not self._sent:
+            return
+        marks = ",".join("?" * len(self._sent))
+        with database.transaction(self.db):
+            self.db.execute(f"update outbox set state = ?, sent_at = ?, error = null where id in ({marks})",
+                            [SENT, now(self.db), *self._sent])
+        self._sent = []
 
     def _record(self, row: dict, changes: dict) -> None:
         with database.transaction(self.db):

@@ -7,6 +7,7 @@ by a coordinator. Composing and queuing live here; sending is dispatch.py.
 from __future__ import annotations
 
 import email.policy
+import email.quoprimime
 import email.utils
 import functools
 import re
@@ -83,7 +84,7 @@ def compose(
         msg["References"] = "\r\n ".join(thread_references(references, parent))
     msg["Auto-Submitted"] = clean(auto_submitted)
     msg["X-Auto-Response-Suppress"] = "All"
-    msg.set_content(text, cte="quoted-printable")
+    _set_text(msg, text)
     if attachments:
         msg.make_mixed()
         for item in attachments:
@@ -98,7 +99,20 @@ def compose(
 # a line came out as RFC 2047 words, which no client matches to its thread. The MIME headers
 # (Content-*) are the standard library's own, from constants and cleaned file names.
 _WRITTEN = frozenset({"from", "to", "subject", "date", "message-id", "in-reply-to", "references",
-                      "auto-submitted", "x-auto-response-suppress"})
+                      "auto-submitted", "x-auto-response-suppress",
+                      "mime-version", "content-type", "content-transfer-encoding"})
+_TEXT_HEADERS = (("Content-Type", 'text/plain; charset="utf-8"'), ("Content-Transfer-Encoding", "quoted-printable"),
+                 ("MIME-Version", "1.0"))
+
+
+def _set_text(msg: EmailMessage, text: str) -> None:
+    """What `msg.set_content(text, cte="quoted-printable")` makes (a test compares the bytes), with
+    its three constant headers stored as written: the header registry parsed each of them again,
+    a third of the CPU of a whole reply."""
+    for name, value in _TEXT_HEADERS:
+        msg[name] = value
+    body = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
+    msg.set_payload(email.quoprimime.body_encode(body.decode("latin-1"), _WIRE.max_line_length))
 _ONE_HEADER = re.compile(r"(?:[\x20-\x7e]|\r?\n[ \t])*")   # printable ASCII, line breaks only to fold
 
 
