@@ -193,6 +193,13 @@ def _on_behalf(db: sqlite_utils.Database) -> None:
     db["messages"].add_column("review", int)
 
 
+@migrations(name="0015_content_hash")
+def _content_hash(db: sqlite_utils.Database) -> None:
+    # message.content_hash() of a mail, stored once computed: when its Message-ID came again (the
+    # same mail delivered again, or another mail with that Message-ID), and before `purge` blanks it.
+    db["messages"].add_column("content_hash", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.
@@ -223,12 +230,17 @@ def update(db: sqlite_utils.Database, table: str, row_id: int, values: dict) -> 
     db.execute(f"update [{table}] set {sets} where id = ?", [*values.values(), row_id])
 
 
-def insert(db: sqlite_utils.Database, table: str, values: dict, ignore: bool = False) -> int | None:
-    """INSERT in plain SQL; returns the new rowid (None when ignored as a duplicate)."""
+def insert(db: sqlite_utils.Database, table: str, values: dict, ignore: bool = False,
+           unless: tuple[str, object] = ("", None)) -> int | None:
+    """INSERT in plain SQL; returns the new rowid (None when ignored as a duplicate). `unless`
+    (column, value): nothing is inserted when a row has that value there (never for None)."""
     columns = ", ".join(f"[{column}]" for column in values)
     marks = ", ".join("?" * len(values))
-    cursor = db.execute(f"insert {'or ignore ' if ignore else ''}into [{table}] ({columns}) values ({marks})",
-                        list(values.values()))
+    column, value = unless
+    condition, params = (f" where not exists (select 1 from [{table}] where [{column}] = ?)", [value]) \
+        if value is not None else ("", [])
+    cursor = db.execute(f"insert {'or ignore ' if ignore else ''}into [{table}] ({columns}) select {marks}{condition}",
+                        [*values.values(), *params])
     return cursor.lastrowid if cursor.rowcount else None
 
 

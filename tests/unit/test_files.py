@@ -92,11 +92,12 @@ def test_an_unknown_database_group_is_a_rules_problem_with_its_line():
     text = (REPO / "rules.yaml").read_text() + "database_group: no-such-group-mailflow\n"
     with pytest.raises(RulesError) as caught:
         parse_rules(text, Path("rules.yaml"))
-    assert [str(p) for p in caught.value.problems] == [
-        f"rules.yaml:{len(text.splitlines())}: database_group: no such group on this machine; name an existing "
-        "group (getent group lists them) or remove the key, and the database files are the owner's alone "
+    line = len(text.splitlines())
+    assert [str(p) for p in caught.value.problems] == [(
+        f"rules.yaml:{line}: database_group: no such group on this machine; name an existing group "
+        "(getent group lists them) or remove the key, and the database files are the owner's alone "
         "(got 'no-such-group-mailflow')"
-    ]
+    )]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs the open as another user, which needs root")
