@@ -133,14 +133,19 @@ CANCELS = make_mail(sender="a@x.ge", message_id="<one@x.ge>", subject="Cancel",
 ANSWERS_EVERY_MAIL = RULES.model_copy(update={"reply_interval_days": 0})
 
 
-def test_two_different_mails_with_one_message_id_are_both_recorded_and_answered(tmp_path, maildirs, caplog):
-    """A cancellation whose mailer reused the registration's Message-ID is a mail of its own, logged."""
-    caplog.set_level(logging.INFO, logger="mailflow.worker")
+def registered_then(tmp_path, maildirs, second: bytes):
+    """The registration answered in one pass, then `second` delivered and a pass: (worker, its report)."""
     deliver(maildirs, delivered(REGISTERS, "hop1"), "1")
     worker = maildir_worker(ANSWERS_EVERY_MAIL, maildirs, tmp_path / "test.db")
     assert worker.run_once().sent == 1
-    deliver(maildirs, delivered(CANCELS, "hop2"), "2")
-    report = worker.run_once()
+    deliver(maildirs, second, "2")
+    return worker, worker.run_once()
+
+
+def test_two_different_mails_with_one_message_id_are_both_recorded_and_answered(tmp_path, maildirs, caplog):
+    """A cancellation whose mailer reused the registration's Message-ID is a mail of its own, logged."""
+    caplog.set_level(logging.INFO, logger="mailflow.worker")
+    worker, report = registered_then(tmp_path, maildirs, delivered(CANCELS, "hop2"))
     assert (report.recorded, report.processed, report.sent) == (1, 1, 1)
     assert [(r["uid"], r["intent"], r["marked_on_server"]) for r in worker.db["messages"].rows_where(order_by="id")] \
         == [(1, "interest", 1), (2, "cancellation", 1)]
@@ -152,11 +157,7 @@ def test_two_different_mails_with_one_message_id_are_both_recorded_and_answered(
 
 def test_the_same_mail_delivered_again_with_other_trace_headers_is_not_answered_twice(tmp_path, maildirs, caplog):
     caplog.set_level(logging.INFO, logger="mailflow.worker")
-    deliver(maildirs, delivered(REGISTERS, "hop1"), "1")
-    worker = maildir_worker(ANSWERS_EVERY_MAIL, maildirs, tmp_path / "test.db")
-    assert worker.run_once().sent == 1
-    deliver(maildirs, delivered(REGISTERS, "hop2"), "2")
-    report = worker.run_once()
+    worker, report = registered_then(tmp_path, maildirs, delivered(REGISTERS, "hop2"))
     assert (report.recorded, report.processed, report.sent) == (0, 0, 0)
     # The row follows the new copy, which is marked on the server too.
     assert [(r["uid"], r["marked_on_server"]) for r in worker.db["messages"].rows] == [(2, 1)]
