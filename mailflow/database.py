@@ -3,14 +3,22 @@
 Unique keys make each pipeline step idempotent: a message is recorded once per
 (mailbox, key), a registrant once per (event, address), a reply once per
 (source message, kind).
+
+The files hold people's mail: the database and every file beside it (-wal, -shm, the send
+journal -sent) are the owner's alone (0600), or readable by `database_group` too (0640).
 """
 
 from __future__ import annotations
 
 import contextlib
+import grp
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -18,7 +26,15 @@ from sqlite_utils.migrations import Migrations
 from .clock import Clock, stamp, system_clock
 from .errors import MailflowError
 
+if TYPE_CHECKING:
+    from .rules import Rules
+
+log = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_SECONDS = 30
+PRIVATE_MODE = 0o600        # the database files without a database_group
+GROUP_MODE = 0o640          # ... with one: its members may read them (backups, Datasette)
+BESIDE = ("-wal", "-shm", "-sent")   # the files next to the database: SQLite's two, the send journal
 
 # The schema steps, applied in the order they are registered here. A new step goes at the end of the
 # list and is named with the next number: NNNN_what, four digits, so the names sort in that order
@@ -177,6 +193,13 @@ def _on_behalf(db: sqlite_utils.Database) -> None:
     db["messages"].add_column("review", int)
 
 
+@migrations(name="0015_content_hash")
+def _content_hash(db: sqlite_utils.Database) -> None:
+    # message.content_hash() of a mail, stored once computed: when its Message-ID came again (the
+    # same mail delivered again, or another mail with that Message-ID), and before `purge` blanks it.
+    db["messages"].add_column("content_hash", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.
@@ -207,12 +230,17 @@ def update(db: sqlite_utils.Database, table: str, row_id: int, values: dict) -> 
     db.execute(f"update [{table}] set {sets} where id = ?", [*values.values(), row_id])
 
 
-def insert(db: sqlite_utils.Database, table: str, values: dict, ignore: bool = False) -> int | None:
-    """INSERT in plain SQL; returns the new rowid (None when ignored as a duplicate)."""
+def insert(db: sqlite_utils.Database, table: str, values: dict, ignore: bool = False,
+           unless: tuple[str, object] = ("", None)) -> int | None:
+    """INSERT in plain SQL; returns the new rowid (None when ignored as a duplicate). `unless`
+    (column, value): nothing is inserted when a row has that value there (never for None)."""
     columns = ", ".join(f"[{column}]" for column in values)
     marks = ", ".join("?" * len(values))
-    cursor = db.execute(f"insert {'or ignore ' if ignore else ''}into [{table}] ({columns}) values ({marks})",
-                        list(values.values()))
+    column, value = unless
+    condition, params = (f" where not exists (select 1 from [{table}] where [{column}] = ?)", [value]) \
+        if value is not None else ("", [])
+    cursor = db.execute(f"insert {'or ignore ' if ignore else ''}into [{table}] ({columns}) select {marks}{condition}",
+                        [*values.values(), *params])
     return cursor.lastrowid if cursor.rowcount else None
 
 
@@ -234,13 +262,17 @@ def now(db: sqlite_utils.Database) -> str:
     return stamp(db.mailflow_clock())
 
 
-def open_database(path: Path | str, clock: Clock = system_clock) -> sqlite_utils.Database:
+def open_database(path: Path | str, clock: Clock = system_clock, group: str | None = None) -> sqlite_utils.Database:
     """Open (and create or upgrade) the database with WAL, foreign keys and a busy timeout.
 
-    `clock` is the edge's choice of "now" (the demo's differs); it travels with the connection."""
+    `clock` is the edge's choice of "now" (the demo's differs); it travels with the connection.
+    The database and the files beside it get mode 0600, or 0640 and `group` (rules.yaml's
+    database_group); files a looser earlier version left are tightened, with one log line."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        mode, gid = _access(group)
+        _create(path, mode, gid)
         db = _connect(path)
         db.mailflow_clock = clock
         if migrations.pending(db) or db.journal_mode != "wal":
@@ -249,9 +281,94 @@ def open_database(path: Path | str, clock: Clock = system_clock) -> sqlite_utils
         # loss may roll back the last commits, which the unique keys then redo without duplicates
         # of recorded mail (a reply sent just before such a loss may go out twice).
         db.execute("PRAGMA synchronous = NORMAL")
+        # A read opens the WAL: SQLite creates -wal and -shm now (with the database file's mode, but,
+        # unless it runs as root, in this process's group), so they are set right below.
+        db.execute("select count(*) from sqlite_master").fetchone()
+        _restrict(path, mode, gid)
     except (sqlite3.Error, OSError) as exc:
         raise MailflowError(f"cannot open the database {path}: {exc}") from None
     return db
+
+
+def open_for(rules: "Rules", clock: Clock = system_clock) -> sqlite_utils.Database:
+    """The database rules.yaml names, its files readable by its database_group."""
+    return open_database(rules.database_path, clock, rules.database_group)
+
+
+def _access(group: str | None) -> tuple[int, int]:
+    """(mode, gid) of the database files; gid -1 leaves the group as it is."""
+    if group is None:
+        return PRIVATE_MODE, -1
+    try:
+        return GROUP_MODE, grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise MailflowError(f"database_group {group!r}: no such group on this machine; "
+                            "name an existing group in rules.yaml, or remove the key") from None
+
+
+def _create(path: Path, mode: int, gid: int) -> None:
+    """A new database file, empty (which SQLite takes for a new database), with its mode and group
+    from the start: SQLite would create it 0644 less the umask."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode & PRIVATE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, mode)
+        if gid != -1:
+            os.fchown(fd, -1, gid)
+    finally:
+        os.close(fd)
+
+
+def _restrict(path: Path, mode: int, gid: int) -> None:
+    """Give the database and the files beside it `mode` and group `gid`; one log line when a file
+    had others (a database an earlier version created 0644)."""
+    changed = []
+    for file in (path, *(Path(f"{path}{suffix}") for suffix in BESIDE)):
+        try:
+            found = os.stat(file)
+        except FileNotFoundError:
+            continue
+        was = stat.S_IMODE(found.st_mode)
+        try:
+            if was != mode:
+                os.chmod(file, mode)
+            if gid != -1 and found.st_gid != gid:
+                os.chown(file, -1, gid)
+        except PermissionError:
+            raise MailflowError(
+                f"{file} has mode {was:04o} and group {_group_name(found.st_gid)}; it should have {mode:04o}"
+                f"{'' if gid == -1 else f' and group {_group_name(gid)}'}, which only its owner can set: "
+                "run mailflow as the database's owner") from None
+        if was != mode or (gid != -1 and found.st_gid != gid):
+            changed.append(f"{file.name} {was:04o} group {_group_name(found.st_gid)}")
+    if changed:
+        log.warning("database files set to mode %04o%s (they hold people's mail; they were: %s)", mode,
+                    "" if gid == -1 else f" group {_group_name(gid)}", ", ".join(changed))
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def open_beside(path: Path) -> int:
+    """Open (creating) a file of mailflow's beside the database, `<database>-sent`: a new one gets
+    the database file's mode and group (and, for root, owner), as SQLite gives -wal and -shm."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
+    except FileExistsError:
+        return os.open(path, os.O_RDWR)
+    try:
+        like = os.stat(path.with_name(path.name.rsplit("-", 1)[0]))
+    except FileNotFoundError:
+        return fd
+    os.fchmod(fd, stat.S_IMODE(like.st_mode))
+    os.fchown(fd, like.st_uid if os.geteuid() == 0 else -1, like.st_gid)
+    return fd
 
 
 def _connect(path: Path) -> sqlite_utils.Database:

@@ -25,7 +25,8 @@ def as_of(rules: Rules, samples: Path) -> datetime:
 
 
 def run_demo(rules: Rules, samples: Path, output: Path) -> tuple[PassReport, list[dict]]:
-    db = open_database(output / "mailflow-demo.db", clock=stopped_at(as_of(rules, samples)))
+    db = open_database(output / "mailflow-demo.db", clock=stopped_at(as_of(rules, samples)),
+                       group=rules.database_group)
     mailboxes = {name: MaildirMailbox(name, samples / name) for name in rules.mailboxes}
     sender = FolderSender(output / "outbox")
     worker = Worker(rules, db, mailboxes, {name: sender for name in rules.mailboxes})

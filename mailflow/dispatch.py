@@ -63,7 +63,7 @@ class SentJournal:
         self.reserved = 0
         if path is None:
             return
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd = database.open_beside(path)   # the database file's mode and group
         if self._try():
             return
         if wait is None:

@@ -63,8 +63,38 @@ class IncomingMessage:
         return self.headers.get(name.lower())
 
 
-def message_key(raw: bytes, message_id: str | None) -> str:
-    return message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+def message_key(raw: bytes, message_id: str | None, content: str | None = None) -> str:
+    """A mail's key in `messages`: its Message-ID, followed by `content` (its content_hash()) when
+    that Message-ID came with other content before; without a Message-ID, the SHA-256 of the bytes."""
+    if not message_id:
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return f"{message_id} sha256:{content}" if content else message_id
+
+
+# What a mail is, besides its body: the headers the sender's program wrote. Every other header may be
+# added on the way, and differ between two deliveries of one mail: trace headers (Received, Return-Path,
+# Delivered-To, X-Original-To), signatures and verdicts (DKIM-Signature, ARC-*, Authentication-Results),
+# a filter's scores (X-Spam-Status). Hence a list of the sender's headers, not of the others.
+OWN_HEADERS = frozenset({
+    b"from", b"sender", b"reply-to", b"to", b"cc", b"subject", b"date", b"message-id", b"in-reply-to",
+    b"references", b"mime-version", b"content-type", b"content-transfer-encoding", b"content-disposition",
+})
+_FIELD = re.compile(rb"^([^:\s]+)[ \t]*:.*(?:\n[ \t].*)*", re.MULTILINE)   # one header, folded lines too
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def content_hash(raw: bytes) -> str:
+    """SHA-256 of the body and the sender's own headers (OWN_HEADERS, in their order), line ends as LF:
+    the same for two deliveries of one mail, whatever headers the servers on the way added."""
+    end = _BLANK_LINE.search(raw)
+    head, body = (raw[:end.start()], raw[end.end():]) if end else (raw, b"")
+    digest = hashlib.sha256()
+    for header in _FIELD.finditer(head.replace(b"\r\n", b"\n")):
+        if header.group(1).lower() in OWN_HEADERS:
+            digest.update(header.group(0) + b"\n")
+    digest.update(b"\n")
+    digest.update(body.replace(b"\r\n", b"\n"))
+    return digest.hexdigest()
 
 
 def message_id_of(raw: bytes) -> str | None:

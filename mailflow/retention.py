@@ -5,9 +5,11 @@ mail about an event until N days after the event's end; then the purge sets
 `messages.raw` to NULL and records `messages.raw_purged_at`, and empties the
 bytes of a sent notice that forwarded that mail to the other coordinator
 (`notice:misdirected`, which carries it as an attachment). Everything else
-stays: sender, subject, audience, intent, reasons, the registrant and the
-outbox, so `mailflow explain`, `registrants` and `status` work as before. The
-server copy of the mail is never touched (mailflow never deletes mail there).
+stays: sender, subject, audience, intent, reasons, the registrant, the
+outbox, so `mailflow explain`, `registrants` and `status` work as before, and
+the mail's content hash (computed now if it was not yet), which tells the mail
+delivered again from another mail with its Message-ID. The server copy of
+the mail is never touched (mailflow never deletes mail there).
 
 Only mails that are done are purged (`processed` or `quarantined`); a mail
 still `recorded` waits for the worker. A quarantined mail was never parsed and
@@ -37,6 +39,7 @@ import sqlite_utils
 
 from . import database
 from .database import now as stamp
+from .message import content_hash
 from .rules import Event, Rules
 
 log = logging.getLogger(__name__)
@@ -108,9 +111,11 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
             entries = plan(db, rules, now)
             due = [entry for entry in entries if entry.due and entry.count]
             at = stamp(db)
+            db.conn.create_function("mailflow_content_hash", 1, content_hash, deterministic=True)
             for entry in due:
-                db.execute("update messages set raw = null, raw_purged_at = ? "
-                           "where id in (select value from json_each(?))", [at, json.dumps(entry.message_ids)])
+                db.execute("update messages set content_hash = coalesce(content_hash, mailflow_content_hash(raw)), "
+                           "raw = null, raw_purged_at = ? where id in (select value from json_each(?)) "
+                           "and raw is not null", [at, json.dumps(entry.message_ids)])
             notices = db.execute(f"update outbox set raw = x'' where {_NOTICES_LEFT}").rowcount if due or \
                 _notices_left(db) else 0
     finally:

@@ -7,6 +7,7 @@ file, the line and what to change, because coordinators are not programmers.
 from __future__ import annotations
 
 import difflib
+import grp
 import re
 import types
 import typing
@@ -290,6 +291,9 @@ class Rules(_Strict):
     events: list[Event] = Field(min_length=1)
     mailboxes: dict[str, Mailbox] = Field(min_length=1)
     database: Path = Path("mailflow.db")
+    database_group: str | None = Field(
+        default=None, description="a group that may read the database files (mode 0640; without it 0600)",
+    )
     templates: Path = Path("templates")
     poll_interval: int = Field(default=60, gt=0, description="seconds between passes of `mailflow run`")
     reply_interval_days: float = Field(
@@ -328,6 +332,17 @@ class Rules(_Strict):
                     f"; answerable intents are {', '.join(ANSWERABLE_INTENTS)}; {INTEREST_WITH_QUESTION} answers "
                     f"a registration that also asks, {REGISTRATION_CLOSED} one that came too late"
                 )
+        return value
+
+    @field_validator("database_group")
+    @classmethod
+    def _group_exists(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                grp.getgrnam(value)
+            except KeyError:
+                raise ValueError("no such group on this machine; name an existing group (getent group lists "
+                                 "them) or remove the key, and the database files are the owner's alone") from None
         return value
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import schedule
 
-from .database import open_database
+from .database import open_for
 from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError
 from .mailbox import ImapMailbox, SentFolder
@@ -44,7 +44,7 @@ def server_worker(rules: Rules, progress=None) -> Worker:
         if box.smtp:
             smtp = SmtpSender(box.smtp, Credentials.of(box.smtp, f"mailbox {name}, SMTP"), name)
             senders[name] = RateLimitedSender(smtp, rules.send_rate_per_minute) if rules.send_rate_per_minute else smtp
-    worker = Worker(rules, open_database(rules.database_path), mailboxes, senders, sent_folders=sent_folders)
+    worker = Worker(rules, open_for(rules), mailboxes, senders, sent_folders=sent_folders)
     if progress is not None:
         worker.progress = progress
     return worker

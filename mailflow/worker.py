@@ -29,7 +29,7 @@ from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import Timing, judge
 from .mailbox import Mailbox
-from .message import IncomingMessage, clean, message_id_of, message_key, parse_message
+from .message import IncomingMessage, clean, content_hash, message_id_of, message_key, parse_message
 from .outbox import Sender
 from .context import reply_context
 from .replies import Replies, TemplateProblem
@@ -173,23 +173,66 @@ class Worker:
     def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes, arrived: datetime | None) -> int:
         message_id = message_id_of(raw)
         recorded_at = now(self.db)
-        key = message_key(raw, message_id)
-        # Insert first: the unique (mailbox, key) turns a mail seen before into a no-op, and only
-        # then (re-scan, UIDVALIDITY change) is the known row looked up.
-        if database.insert(self.db, "messages", {
-            "mailbox": mailbox, "key": key, "uidvalidity": uidvalidity, "uid": uid,
+        values = {
+            "mailbox": mailbox, "key": message_key(raw, message_id), "uidvalidity": uidvalidity, "uid": uid,
             "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": recorded_at,
             "arrived_at": stamp(arrived) if arrived else recorded_at,
-        }, ignore=True):
+        }
+        # Insert first, one statement for a new mail: a Message-ID no mailbox has seen (or, without one,
+        # bytes not seen in this mailbox) is recorded at once; anything else is looked at more closely.
+        if database.insert(self.db, "messages", values, ignore=True, unless=("message_id", message_id)):
             log.info("mailbox=%s uid=%s message_id=%s recorded", mailbox, uid, message_id)
             return 1
+        if message_id:
+            # The same mail (delivered again, a UIDVALIDITY re-scan, the copy to the other coordinator)
+            # keeps its key; another mail with that Message-ID gets one of its own.
+            seen = database.rows(self.db, "select id, mailbox, key, uidvalidity, uid, content_hash from messages "
+                                          "where message_id = ? order by id", [message_id])
+            if any(row["mailbox"] == mailbox and (row["uidvalidity"], row["uid"]) == (uidvalidity, uid)
+                   for row in seen):
+                return 0   # this very server copy, fetched again after a crash
+            values["key"], values["content_hash"] = self._key_among(seen, raw, message_id, mailbox, uid)
+            if database.insert(self.db, "messages", values, ignore=True):
+                log.info("mailbox=%s uid=%s message_id=%s recorded", mailbox, uid, message_id)
+                return 1
         existing = self.db.execute(
-            "select id, uidvalidity, uid from messages where mailbox = ? and key = ?", [mailbox, key]
+            "select id, uidvalidity, uid from messages where mailbox = ? and key = ?", [mailbox, values["key"]]
         ).fetchone()
         if tuple(existing[1:]) != (uidvalidity, uid):
+            if existing[1] == uidvalidity:
+                log.info("mailbox=%s uid=%s message_id=%s the same mail as uid %s (delivered again): "
+                         "not recorded twice", mailbox, uid, message_id, existing[2])
             database.update(self.db, "messages", existing[0],
                             {"uidvalidity": uidvalidity, "uid": uid, "marked_on_server": 0})
         return 0
+
+    def _key_among(self, seen: list[dict], raw: bytes, message_id: str, mailbox: str, uid: int) -> tuple[str, str]:
+        """(key, content hash) of a mail whose Message-ID the rows `seen` already carry: the key of
+        the one with the same content, or a key of its own. A row whose raw mail was purged before
+        its hash was kept counts as the same mail (nothing is answered twice)."""
+        content = content_hash(raw)
+        purged = None
+        for row in seen:
+            known = row["content_hash"] or self._content_of(row["id"])
+            if known == content:
+                return row["key"], content
+            if known is None and purged is None:
+                purged = row["key"]
+        if purged is not None:
+            return purged, content
+        log.warning("mailbox=%s uid=%s message_id=%s carries other content than the mail with that Message-ID "
+                    "recorded before (mailbox=%s uid=%s): recorded as a mail of its own",
+                    mailbox, uid, message_id, seen[0]["mailbox"], seen[0]["uid"])
+        return message_key(raw, message_id, content), content
+
+    def _content_of(self, row_id: int) -> str | None:
+        """A recorded mail's content hash, computed from its raw bytes once and kept (None: purged)."""
+        (raw,) = self.db.execute("select raw from messages where id = ?", [row_id]).fetchone()
+        if raw is None:
+            return None
+        content = content_hash(raw)
+        database.update(self.db, "messages", row_id, {"content_hash": content})
+        return content
 
     def _sync_state(self, mailbox: str, folder: str) -> dict:
         rows = list(self.db["sync_state"].rows_where("mailbox = ? and folder = ?", [mailbox, folder]))
@@ -251,7 +294,7 @@ class Worker:
                 # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
                 timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment)
                 verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons))
-                limited = self._reply_limit(incoming, row["mailbox"], verdict)
+                limited = self._reply_limit(incoming, row, verdict)
                 if limited:
                     verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
                 reply = self._reply(incoming, verdict, timing, moment) if verdict.answer and incoming.sender else None
@@ -292,16 +335,17 @@ class Worker:
         return {r["message_id"] for r in database.rows(
             self.db, f"select message_id from outbox where message_id in ({marks})", refs)}
 
-    def _reply_limit(self, incoming: IncomingMessage, mailbox: str, verdict: Classification) -> str:
+    def _reply_limit(self, incoming: IncomingMessage, row: dict, verdict: Classification) -> str:
         """Why an answer the rules allow is held back: one per mail sent to both
-        coordinators, one per sender per reply_interval_days ('' when not held back)."""
+        coordinators (one key: its Message-ID and content), one per sender per
+        reply_interval_days ('' when not held back)."""
         if not verdict.answer:
             return ""
         reason = ""
         if incoming.message_id:
             other = database.rows(
-                self.db, "select mailbox from messages where message_id = ? and mailbox != ? and answer = 1",
-                [incoming.message_id, mailbox],
+                self.db, "select mailbox from messages where message_id = ? and key = ? and mailbox != ? "
+                         "and answer = 1", [incoming.message_id, row["key"], row["mailbox"]],
             )
             if other:
                 reason = f"answer: no (the same mail was already answered from mailbox {other[0]['mailbox']!r})"
@@ -335,7 +379,7 @@ class Worker:
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
         for address in verdict.bounced:
             bounces.bounced(self.db, address, incoming.message_id, self.rules.own_addresses)
-        if self._misdirected(row["mailbox"], incoming, verdict):
+        if self._misdirected(row, incoming, verdict):
             self._queue_notice(row, incoming, verdict)
         if verdict.answer and reply:   # (the reply limit may have said no since read())
             outbox.enqueue(
@@ -389,8 +433,9 @@ class Worker:
         )
         return Reply(from_box, message_id, raw, rendered.subject, kind)
 
-    def _misdirected(self, mailbox: str, incoming: IncomingMessage, verdict: Classification) -> bool:
+    def _misdirected(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> bool:
         """A mail for the other audience that its coordinator has not received directly."""
+        mailbox = row["mailbox"]
         if not (
             self.rules.notify_other_coordinator == "forward"
             and verdict.intent not in AUTOMATIC_INTENTS
@@ -401,7 +446,7 @@ class Worker:
             return False
         target = self.rules.mailbox_for_audience(verdict.audience)
         return not (incoming.message_id and self.db.execute(
-            "select 1 from messages where mailbox = ? and message_id = ?", [target, incoming.message_id]
+            "select 1 from messages where mailbox = ? and key = ?", [target, row["key"]]
         ).fetchone())
 
     def _queue_notice(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import history
-from ..database import open_database
+from ..database import open_for
 from ..errors import RulesError
 from ..rules import load_rules
 from . import main, rules_from
@@ -20,7 +20,7 @@ from .output import echo_json, echo_table
 @click.pass_context
 def explain(ctx: click.Context, message: str, as_json: bool) -> None:
     """Why MESSAGE (number or Message-ID) was classified and answered as it was."""
-    info = history.explain(open_database(rules_from(ctx).database_path), message)
+    info = history.explain(open_for(rules_from(ctx)), message)
     if as_json:
         echo_json(info)
         return
@@ -48,7 +48,7 @@ def explain(ctx: click.Context, message: str, as_json: bool) -> None:
 @click.pass_context
 def questions(ctx: click.Context, close_ref: str | None, as_json: bool) -> None:
     """Open questions that wait for a coordinator's answer."""
-    db = open_database(rules_from(ctx).database_path)
+    db = open_for(rules_from(ctx))
     if close_ref:
         row = history.close_question(db, close_ref)
         click.echo(f"question {row['id']} from {row['sender']} closed")
@@ -79,7 +79,7 @@ def replay(ctx: click.Context, new_rules: Path, last: int | None, as_json: bool)
         candidate = load_rules(new_rules)
     except RulesError as exc:
         raise click.ClickException(f"{new_rules} has problems:\n{exc}") from None
-    seen, changes = history.replay(open_database(current.database_path), candidate, last)
+    seen, changes = history.replay(open_for(current), candidate, last)
     if as_json:
         echo_json({"messages": seen, "changes": [c.as_dict() for c in changes]})
         return

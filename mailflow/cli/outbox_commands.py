@@ -6,7 +6,7 @@ import click
 
 from .. import outbox as outbox_lib
 from .. import status as status_lib
-from ..database import open_database
+from ..database import open_for
 from . import main, rules_from
 from .output import echo_json, echo_table
 
@@ -22,7 +22,7 @@ def outbox(ctx: click.Context, failed: bool, as_json: bool) -> None:
     """List the outbox (replies, notices, releases); `retry` and `cancel` act on one mail."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = outbox_lib.listing(open_database(rules_from(ctx).database_path), outbox_lib.FAILED if failed else None)
+    rows = outbox_lib.listing(open_for(rules_from(ctx)), outbox_lib.FAILED if failed else None)
     if as_json:
         echo_json(rows)
     elif rows:
@@ -39,7 +39,7 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
     """Queue a failed or uncertain mail again (attempts start from 0); the next pass sends it."""
     if (outbox_id is None) == (not all_failed):
         raise click.UsageError("give one outbox number (see `mailflow outbox --failed`) or --all-failed")
-    db = open_database(rules_from(ctx).database_path)
+    db = open_for(rules_from(ctx))
     rows = outbox_lib.retry_all_failed(db) if all_failed else [outbox_lib.retry(db, outbox_id)]
     for row in rows:
         click.echo(f"outbox {row['id']} to {row['recipient']} queued again (last error: {row['error']})")
@@ -52,7 +52,7 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
 @click.pass_context
 def cancel(ctx: click.Context, outbox_id: int) -> None:
     """Never send outbox mail ID (queued, failed or uncertain); a sent mail cannot be cancelled."""
-    row, changed = outbox_lib.cancel(open_database(rules_from(ctx).database_path), outbox_id)
+    row, changed = outbox_lib.cancel(open_for(rules_from(ctx)), outbox_id)
     click.echo(f"outbox {row['id']} ({row['kind']} to {row['recipient']}) "
                + ("cancelled; it will not be sent" if changed else "was already cancelled"))
 
@@ -63,7 +63,7 @@ def cancel(ctx: click.Context, outbox_id: int) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Mailboxes, backlog, outbox and registrants at a glance (read-only)."""
     rules = rules_from(ctx)
-    info = status_lib.status(open_database(rules.database_path), rules.mailboxes)
+    info = status_lib.status(open_for(rules), rules.mailboxes)
     if as_json:
         echo_json(info)
         return

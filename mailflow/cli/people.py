@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import behalf, people
-from ..database import open_database
+from ..database import open_for
 from ..replies import Replies
 from . import main, rules_from
 from .output import echo_csv, echo_json, echo_table
@@ -28,7 +28,7 @@ def registrants(ctx: click.Context, event_id: str | None, audience: str | None, 
     if audience is not None and audience not in rules.audiences:
         raise click.BadParameter(f"no audience {audience!r} in rules.yaml (known: {', '.join(rules.audiences)})",
                                  param_hint="--audience")
-    db = open_database(rules.database_path)
+    db = open_for(rules)
     events = sorted({event.id for event in rules.events} | people.event_ids(db))
     if event_id is not None and event_id not in events:
         raise click.BadParameter(f"no event {event_id!r} (known: {', '.join(events)})", param_hint="--event")
@@ -54,7 +54,7 @@ def confirm(ctx: click.Context, message: str) -> None:
     """Register the people mailflow proposed from MESSAGE (number or Message-ID), a mail registering
     others that it left to a coordinator; each nominee gets their confirmation."""
     rules = rules_from(ctx)
-    rows = behalf.confirm(open_database(rules.database_path), rules, Replies(rules.templates_path), message,
+    rows = behalf.confirm(open_for(rules), rules, Replies(rules.templates_path), message,
                           by=people.current_user())
     for row in rows:
         by = f", registered by {row['registered_by']}" if row.get("registered_by") else ""
@@ -73,7 +73,7 @@ def add(ctx: click.Context, address: str, name: str, event_id: str | None, regis
         audience: str | None) -> None:
     """Register ADDRESS by hand, e.g. a colleague a mail named without an address."""
     rules = rules_from(ctx)
-    row = behalf.add(open_database(rules.database_path), rules, Replies(rules.templates_path), address, name,
+    row = behalf.add(open_for(rules), rules, Replies(rules.templates_path), address, name,
                      event_id=event_id, registered_by=registered_by, audience=audience, by=people.current_user())
     by = f", registered by {row['registered_by']}" if row.get("registered_by") else ""
     told = "; a confirmation is queued" if row.get("registered_by") else ""
@@ -89,7 +89,7 @@ def add(ctx: click.Context, address: str, name: str, event_id: str | None, regis
 def set_audience(ctx: click.Context, address: str, audience: str, event_id: str | None) -> None:
     """Correct a registrant's AUDIENCE (e.g. international or german); who and when is recorded."""
     rules = rules_from(ctx)
-    changes = people.set_audience(open_database(rules.database_path), address, audience, rules.audiences,
+    changes = people.set_audience(open_for(rules), address, audience, rules.audiences,
                                   by=people.current_user(), event_id=event_id)
     _echo_changes(changes)
 
@@ -101,7 +101,7 @@ def set_audience(ctx: click.Context, address: str, audience: str, event_id: str 
 @click.pass_context
 def set_status(ctx: click.Context, address: str, status: str, event_id: str | None) -> None:
     """Correct a registrant's STATUS; who and when is recorded."""
-    changes = people.set_status(open_database(rules_from(ctx).database_path), address, status,
+    changes = people.set_status(open_for(rules_from(ctx)), address, status,
                                 by=people.current_user(), event_id=event_id)
     _echo_changes(changes)
 
@@ -122,7 +122,7 @@ def _echo_changes(changes: list[dict]) -> None:
 @click.pass_context
 def export_person(ctx: click.Context, address: str, as_json: bool, include_raw: bool) -> None:
     """Everything stored about ADDRESS: registrations, mails, replies, corrections."""
-    data = people.export_person(open_database(rules_from(ctx).database_path), address, include_raw)
+    data = people.export_person(open_for(rules_from(ctx)), address, include_raw)
     if as_json or include_raw:
         echo_json(data)
         return
@@ -151,7 +151,7 @@ def forget(ctx: click.Context, address: str, yes: bool) -> None:
     """Erase ADDRESS from the database (a GDPR erasure), including other mails that mention it."""
     rules = rules_from(ctx)
     people.refuse_own(address, rules.own_addresses)
-    db = open_database(rules.database_path)
+    db = open_for(rules)
     person = people.find_person(db, address)
     if person.found and not yes:
         click.echo(f"this deletes everything stored about {person.address}:")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import registrants, releases
-from ..database import clock_of, open_database
+from ..database import clock_of, open_for
 from ..errors import MailflowError
 from ..people import current_user
 from ..replies import Replies
@@ -76,7 +76,7 @@ def release_followup(ctx, file_, text_file, **options) -> None:
 def _release(ctx, kind, contents, event_id, yes, dry_run, queue_only, as_json) -> None:
     rules = rules_from(ctx)
     event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
-    db = open_database(rules.database_path)
+    db = open_for(rules)
     replies = Replies(rules.templates_path)
     candidate, is_new = releases.candidate(db, event.id, kind, **contents)
     if event.over(clock_of(db)()) and kind != releases.FOLLOWUP:
@@ -144,7 +144,7 @@ def approve(ctx, address: str | None, all_pending: bool, event_id: str | None) -
     rules = rules_from(ctx)
     event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
     waiting = releases.waiting_for_approval(event)
-    approved = registrants.approve(open_database(rules.database_path), event.id, address,
+    approved = registrants.approve(open_for(rules), event.id, address,
                                    by=current_user(), waiting=waiting)
     if address and not approved:
         raise MailflowError(f"{address} is not waiting for approval for {event.id} (waiting means: "

@@ -12,6 +12,7 @@ from mailflow import history, retention
 from mailflow.cli import main
 from mailflow.database import open_database
 from mailflow.errors import RulesError
+from mailflow.message import content_hash
 from mailflow.rules import load_rules, parse_rules
 from tests.support import REPO
 from tests.support.demo import demo_pass, demo_project, write_demo_rules
@@ -97,6 +98,7 @@ def test_raw_mail_of_an_event_that_is_over_is_purged_and_the_rest_kept(series):
     db = db_of(series)
     before = raw_by_event(db)
     assert before == {SEE: (11, 0), CAUCASUS: (1, 0)}
+    hashes = {m["id"]: content_hash(m["raw"]) for m in db.query("select id, raw from messages")}
     rules = load_rules(series / "rules.yaml")
     # 2020 event: ended 7 Oct 15:30, kept until 21 Oct 15:30 Berlin time (13:30 UTC).
     assert retention.purge_raw_mail(db, rules, at("2020-10-21T13:29")) == 0
@@ -105,7 +107,8 @@ def test_raw_mail_of_an_event_that_is_over_is_purged_and_the_rest_kept(series):
     assert raw_by_event(db) == {SEE: (0, 11), CAUCASUS: (1, 0)}
     purged = list(db.query("select * from messages where event_id = ?", [SEE]))
     assert all(m["raw_purged_at"] and m["raw"] is None for m in purged)
-    # Everything but the bytes stays.
+    # Everything but the bytes stays, and what tells the mail from another with its Message-ID.
+    assert all(m["content_hash"] == hashes[m["id"]] for m in purged)
     assert all(m["state"] == "processed" and m["sender"] and m["subject"] and m["intent"] and m["reasons"]
                for m in purged)
     assert db["registrants"].count == 6 and db["outbox"].count == 9   # the Kragujevac mail waits for a coordinator

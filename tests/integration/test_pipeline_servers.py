@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
@@ -134,6 +135,43 @@ def test_uidvalidity_change_does_not_answer_again(servers, rules_path):
     time.sleep(0.2)
     assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["b@x.ge", "nino@tbilisi.gov.ge"]
     assert all(b"$MailflowProcessed" in f for f in dovecot.flags(INTL_USER).values())
+
+
+def test_two_mails_with_one_message_id_are_both_answered_and_a_copy_delivered_again_is_not(servers, tmp_path,
+                                                                                             caplog):
+    """A cancellation whose mailer reused the registration's Message-ID is answered too (and logged);
+    the registration delivered again, with other Received headers and a new UID, is not answered again."""
+    dovecot, smtp = servers
+    caplog.set_level(logging.INFO, logger="mailflow.worker")
+    rules_path = write_rules(tmp_path, dovecot, smtp, reply_interval_days=0)
+
+    def received(hop: str, raw: bytes) -> bytes:
+        return (f"Return-Path: <a@x.ge>\r\nDelivered-To: intl@example.org\r\nReceived: from mx.x.ge by "
+                f"mx.example.org with ESMTPS id {hop}; Mon, 14 Sep 2020 10:00:00 +0200\r\n"
+                f"Authentication-Results: mx.example.org; spf=pass ({hop})\r\n").encode() + raw
+
+    registers = make_mail(sender="a@x.ge", message_id="<one@x.ge>").replace(b"\n", b"\r\n")
+    cancels = make_mail(sender="a@x.ge", message_id="<one@x.ge>", subject="Cancel",
+                        body="Sorry, I have to cancel my registration.").replace(b"\n", b"\r\n")
+    dovecot.append(INTL_USER, received("hop1", registers))
+    dovecot.append(INTL_USER, received("hop2", cancels))
+    report = runner.run_once(load_rules(rules_path))
+    assert (report.recorded, report.processed, report.sent, report.errors) == (2, 2, 2, [])
+    replies = smtp.wait_for(2)
+    subjects = sorted(m.message["Subject"].split(":")[0] for m in replies)
+    assert subjects == ["Cancellation confirmed", "Your registration"]
+    assert "message_id=<one@x.ge> carries other content than the mail with that Message-ID recorded before" \
+        in caplog.text
+
+    dovecot.append(INTL_USER, received("hop3", registers))   # the registration again, a new UID
+    again = runner.run_once(load_rules(rules_path))
+    assert (again.recorded, again.processed, again.sent, again.errors) == (0, 0, 0, [])
+    time.sleep(0.3)
+    assert len(smtp.messages) == 2
+    assert "uid=3 message_id=<one@x.ge> the same mail as uid 1 (delivered again): not recorded twice" in caplog.text
+    assert all(b"$MailflowProcessed" in f for f in dovecot.flags(INTL_USER).values())
+    db = open_database(rules_path.parent / "mailflow.db")
+    assert [r["status"] for r in db["registrants"].rows] == ["cancelled"]
 
 
 def test_move_to_folder_after_processing(servers, tmp_path):

@@ -47,4 +47,5 @@ def maildir_worker(rules: Rules, maildirs: Path, database: Path, *, clock: Clock
     `clock`; replies go as .eml files into sent/ beside the database, or to `sender`."""
     sender = sender or FolderSender(database.parent / "sent")
     boxes = {name: MaildirMailbox(name, maildirs / name) for name in rules.mailboxes}
-    return Worker(rules, open_database(database, clock=clock), boxes, {name: sender for name in rules.mailboxes})
+    db = open_database(database, clock=clock, group=rules.database_group)
+    return Worker(rules, db, boxes, {name: sender for name in rules.mailboxes})

@@ -1,4 +1,7 @@
 import logging
+import os
+import sys
+import threading
 import time
 
 import pytest
@@ -125,3 +128,42 @@ def test_no_secret_is_logged(tmp_path, caplog):
 def test_both_sources_is_a_rules_error():
     with pytest.raises(ValueError, match="give one of password_env, password_command or oauth2_token_command"):
         settings(password_env="A", password_command="b")
+
+
+def test_a_hanging_command_is_killed_with_every_process_it_started(tmp_path):
+    """A password command that starts a sleeping child (which holds its output open) and hangs: after
+    the timeout it is a SecretError, and no process of its group is left."""
+    script = tmp_path / "hangs"
+    script.write_text(
+        "import os, subprocess, sys, time\n"
+        "open(sys.argv[1], 'w').write(str(os.getpgrp()))\n"
+        "subprocess.Popen(['sleep', '300'])\n"
+        "time.sleep(300)\n"
+    )
+    group_file = tmp_path / "group"
+    secret = Credentials(WHAT, password_command=f"{sys.executable} {script} {group_file}", timeout=1)
+    outcome: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            secret.secret()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(20)
+    assert not asking.is_alive(), "secret() still waits for the command's output, held open by its child"
+    assert isinstance(outcome[0], SecretError)
+    assert str(outcome[0]) == (f"{WHAT}: password_command did not finish within 1 s and was stopped, with every "
+                               "process it started; run it by hand to see why")
+    group = int(group_file.read_text())
+    assert group != os.getpgrp()   # a group of its own
+    deadline = time.monotonic() + 10   # killed ones are gone once reaped (by init, for the orphaned child)
+    while True:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, f"a process of the command's group {group} is still running"
+        time.sleep(0.05)

@@ -1,5 +1,6 @@
 """The worker on local Maildirs and a real SQLite file: no servers, same pipeline."""
 
+import logging
 import shutil
 
 import pytest
@@ -115,6 +116,89 @@ def test_same_mail_to_both_coordinators_is_answered_once(tmp_path, maildirs):
     worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     assert worker.run_once().sent == 1
     assert worker.db["messages"].count == 2
+
+
+# A mail as a server delivers it: trace headers, a signature and a filter's verdict on top of what the sender wrote.
+def delivered(raw: bytes, hop: str) -> bytes:
+    return (f"Return-Path: <nino@tbilisi.gov.ge>\nDelivered-To: international@cc-events.example\n"
+            f"Received: from mx.tbilisi.gov.ge by mx.cc-events.example ({hop});\n\tMon, 14 Sep 2020 10:00:0{hop[-1]}\n"
+            f"X-Original-To: international@cc-events.example\nX-Spam-Status: No, score=-{hop[-1]}.1\n"
+            f"Authentication-Results: mx.cc-events.example; dkim=pass ({hop})\n"
+            f"ARC-Seal: i=1; a=rsa-sha256; b={hop}\nDKIM-Signature: v=1; b={hop}\n").encode() + raw
+
+
+REGISTERS = make_mail(sender="a@x.ge", message_id="<one@x.ge>")
+CANCELS = make_mail(sender="a@x.ge", message_id="<one@x.ge>", subject="Cancel",
+                    body="Sorry, I have to cancel my registration.")
+ANSWERS_EVERY_MAIL = RULES.model_copy(update={"reply_interval_days": 0})
+
+
+def registered_then(tmp_path, maildirs, second: bytes):
+    """The registration answered in one pass, then `second` delivered and a pass: (worker, its report)."""
+    deliver(maildirs, delivered(REGISTERS, "hop1"), "1")
+    worker = maildir_worker(ANSWERS_EVERY_MAIL, maildirs, tmp_path / "test.db")
+    assert worker.run_once().sent == 1
+    deliver(maildirs, second, "2")
+    return worker, worker.run_once()
+
+
+def test_two_different_mails_with_one_message_id_are_both_recorded_and_answered(tmp_path, maildirs, caplog):
+    """A cancellation whose mailer reused the registration's Message-ID is a mail of its own, logged."""
+    caplog.set_level(logging.INFO, logger="mailflow.worker")
+    worker, report = registered_then(tmp_path, maildirs, delivered(CANCELS, "hop2"))
+    assert (report.recorded, report.processed, report.sent) == (1, 1, 1)
+    assert [(r["uid"], r["intent"], r["marked_on_server"]) for r in worker.db["messages"].rows_where(order_by="id")] \
+        == [(1, "interest", 1), (2, "cancellation", 1)]
+    assert sorted(r["kind"] for r in worker.db["outbox"].rows) == ["reply:cancellation", "reply:interest"]
+    assert [r["status"] for r in worker.db["registrants"].rows] == ["cancelled"]
+    assert "mailbox=international uid=2 message_id=<one@x.ge> carries other content than the mail with that " \
+           "Message-ID recorded before (mailbox=international uid=1): recorded as a mail of its own" in caplog.messages
+
+
+def test_the_same_mail_delivered_again_with_other_trace_headers_is_not_answered_twice(tmp_path, maildirs, caplog):
+    caplog.set_level(logging.INFO, logger="mailflow.worker")
+    worker, report = registered_then(tmp_path, maildirs, delivered(REGISTERS, "hop2"))
+    assert (report.recorded, report.processed, report.sent) == (0, 0, 0)
+    # The row follows the new copy, which is marked on the server too.
+    assert [(r["uid"], r["marked_on_server"]) for r in worker.db["messages"].rows] == [(2, 1)]
+    assert "mailbox=international uid=2 message_id=<one@x.ge> the same mail as uid 1 (delivered again): " \
+           "not recorded twice" in caplog.messages
+    assert not any("other content" in m for m in caplog.messages)
+
+
+def test_a_rescan_keeps_two_mails_with_one_message_id_apart_and_answers_neither_again(tmp_path, maildirs):
+    deliver(maildirs, REGISTERS, "1")
+    deliver(maildirs, CANCELS, "2")
+    worker = maildir_worker(ANSWERS_EVERY_MAIL, maildirs, tmp_path / "test.db")
+    assert worker.run_once().sent == 2
+    worker.db.execute("update sync_state set uidvalidity = uidvalidity + 1")   # as after a UIDVALIDITY change
+    report = worker.run_once()
+    assert (report.recorded, report.sent) == (0, 0)
+    assert worker.db["messages"].count == 2
+
+
+def test_different_mails_with_one_message_id_to_the_two_coordinators_are_both_answered(tmp_path, maildirs):
+    """Once per mail sent to both coordinators means once per Message-ID and content."""
+    deliver(maildirs, REGISTERS, "1")
+    deliver(maildirs, make_mail(sender="b@x.ge", to="german@cc-events.example", message_id="<one@x.ge>",
+                                body="Ich möchte mich gerne für die Veranstaltung anmelden."), "1", mailbox="german")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    assert worker.run_once().sent == 2
+    assert sorted(r["recipient"] for r in worker.db["outbox"].rows) == ["a@x.ge", "b@x.ge"]
+
+
+def test_a_mail_whose_raw_bytes_were_purged_is_still_told_apart_by_its_kept_hash(tmp_path, maildirs):
+    from mailflow.message import content_hash
+
+    deliver(maildirs, REGISTERS, "1")
+    worker = maildir_worker(ANSWERS_EVERY_MAIL, maildirs, tmp_path / "test.db")
+    assert worker.run_once().sent == 1
+    worker.db.execute("update messages set content_hash = ?, raw = null", [content_hash(REGISTERS)])   # purge
+    deliver(maildirs, delivered(REGISTERS, "hop2"), "2")
+    deliver(maildirs, CANCELS, "3")
+    report = worker.run_once()
+    assert (report.recorded, report.sent) == (1, 1)
+    assert [r["intent"] for r in worker.db["messages"].rows_where(order_by="id")] == ["interest", "cancellation"]
 
 
 @pytest.mark.parametrize("interval, replies", [(0, ["reply:cancellation", "reply:interest"]), (7, ["reply:interest"])])
