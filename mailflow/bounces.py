@@ -22,7 +22,8 @@ from datetime import timedelta, timezone
 import sqlite_utils
 
 from . import database, registrants
-from .outbox import QUEUED, UnsendableAddress, envelope_address
+from .outbox import UnsendableAddress, envelope_address
+from .states import OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,11 @@ def bounced(db: sqlite_utils.Database, address: str, message_id: str | None, own
     # A release or reminder row lets go of its registrant: the once-per-registrant key would keep a
     # fresh copy from being queued if they write again (the row still names the recipient).
     cancelled = db.execute(
-        f"update outbox set state = 'cancelled', error = ?, "
+        f"update outbox set state = ?, error = ?, "
         f"registrant_id = case when source_message is null then null else registrant_id end "
         f"where state = ? and recipient in ({marks})",
-        [REASON.format(address=address, message_id=message_id or "without Message-ID"), QUEUED, *forms],
+        [OutboxState.CANCELLED, REASON.format(address=address, message_id=message_id or "without Message-ID"),
+         OutboxState.QUEUED, *forms],
     ).rowcount
     log.info("bounce message_id=%s address=%s: %s registrants undeliverable, %s queued mails cancelled",
              message_id, address, marked, cancelled)
@@ -75,13 +77,13 @@ def held(db: sqlite_utils.Database, grace_minutes: float) -> set[str]:
     cutoff = (moment - timedelta(minutes=grace_minutes)).astimezone(timezone.utc).isoformat(timespec="seconds")
     rows = db.execute(
         """select distinct o.recipient from outbox o
-           where (o.state in ('queued', 'sending') or (o.state = 'sent' and o.sent_at > ?))
+           where (o.state in (:queued, :sending) or (o.state = :sent and o.sent_at > :cutoff))
              and o.kind not like 'notice:%'
              and not exists (
-                 select 1 from outbox p where p.recipient = o.recipient and p.state = 'sent' and p.sent_at <= ?
+                 select 1 from outbox p where p.recipient = o.recipient and p.state = :sent and p.sent_at <= :cutoff
                  and p.sent_at > coalesce((select max(r.bounced_at) from registrants r
                                            where r.address = o.recipient), ''))""",
-        [cutoff, cutoff],
+        {"queued": OutboxState.QUEUED, "sending": OutboxState.SENDING, "sent": OutboxState.SENT, "cutoff": cutoff},
     ).fetchall()
     return {row[0] for row in rows}
 

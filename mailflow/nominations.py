@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .message import IncomingMessage
 from .rules import Rules
+from .states import Intent
 from .statements import find, read_statements
 from .text import Written, sentences
 
@@ -111,14 +112,14 @@ class Nominations:
 
 
 def read_nominations(
-    message: IncomingMessage, written: Written, rules: Rules, intent: str, audience: str | None
+    message: IncomingMessage, written: Written, rules: Rules, intent: Intent, audience: str | None
 ) -> Nominations | None:
     """Whom the mail registers besides its sender, or None when it names nobody else (an ordinary mail).
 
     `intent` and `audience` are the classifier's for the sender: a question is the coordinator's
     to answer (None), and nominees in a cancellation are left to a coordinator (unsure).
     """
-    if intent not in ("interest", "other", "cancellation"):
+    if intent not in (Intent.INTEREST, Intent.OTHER, Intent.CANCELLATION):
         return None
     own = _ABBREVIATION.sub(lambda m: m.group(1), written.own)
     said = sentences(own)
@@ -172,7 +173,7 @@ def read_nominations(
     reasons.append(_ABOUT + attend_why)
     if attend_why.startswith("the sender may"):
         doubts.append(attend_why)
-    if intent == "cancellation" and nominees:
+    if intent == Intent.CANCELLATION and nominees:
         doubts.append("the sender withdraws and names others")
     for kind, needed in (("summary", {audience}), ("confirmation", {n.audience for n in nominees})):
         for missing in sorted(a or "" for a in needed if not rules.on_behalf.get(kind, {}).get(a or "")):

@@ -1,7 +1,6 @@
 """The outbox: replies waiting to be sent, each with its Message-ID fixed when it was queued.
 
-States: queued -> sending -> sent, or failed (permanent refusal), or cancelled
-by a coordinator. Composing and queuing live here; sending is dispatch.py.
+Its states are `states.OutboxState`. Composing and queuing live here; sending is dispatch.py.
 """
 
 from __future__ import annotations
@@ -25,12 +24,10 @@ from .clock import stamp
 from .database import now
 from .errors import MailflowError
 from .message import clean
+from .states import OutboxState
 
 log = logging.getLogger(__name__)
 
-QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
-# Interrupted while the SMTP server had it, with no copy in Sent to tell: a coordinator decides.
-UNCERTAIN = "uncertain"
 
 
 class Sender(Protocol):
@@ -255,7 +252,7 @@ def enqueue(
     database.insert(db, "outbox", {
         "message_id": message_id, "source_message": source_message, "kind": kind,
         "mailbox": mailbox, "registrant_id": registrant_id, "recipient": recipient,
-        "subject": subject, "raw": raw, "state": QUEUED, "attempts": 0, "created_at": now(db),
+        "subject": subject, "raw": raw, "state": OutboxState.QUEUED, "attempts": 0, "created_at": now(db),
         "expires_at": stamp(expires_at) if expires_at else None,
     }, ignore=True)
 
@@ -280,11 +277,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 # -- coordinators' hand on the outbox: list, retry, cancel ----------------------
 
-CANCELLED = "cancelled"
 LISTED_COLUMNS = "id, state, kind, mailbox, recipient, subject, attempts, error, created_at, sent_at, message_id"
 
 
-def listing(db: sqlite_utils.Database, state: str | None = None) -> list[dict]:
+def listing(db: sqlite_utils.Database, state: OutboxState | None = None) -> list[dict]:
     """Outbox rows without their bytes, oldest first; only one state when `state` is given."""
     where, args = ("where state = ?", [state]) if state else ("", [])
     return list(db.query(f"select {LISTED_COLUMNS} from outbox {where} order by id", args))
@@ -297,7 +293,7 @@ def _row(db: sqlite_utils.Database, outbox_id: int) -> dict:
     return rows[0]
 
 
-def _move(db: sqlite_utils.Database, outbox_id: int, allowed: tuple[str, ...], changes: dict) -> bool:
+def _move(db: sqlite_utils.Database, outbox_id: int, allowed: tuple[OutboxState, ...], changes: dict) -> bool:
     """Change a row only if it is still in an allowed state (the worker may be sending meanwhile)."""
     marks = ",".join("?" * len(allowed))
     sets = ", ".join(f"{column} = ?" for column in changes)
@@ -311,33 +307,35 @@ def retry(db: sqlite_utils.Database, outbox_id: int) -> dict:
     """A failed (or uncertain: the coordinator checked it did not arrive) mail goes back to the queue
     with a fresh attempt count; its last error stays on the row."""
     row = _row(db, outbox_id)
-    if row["state"] not in (FAILED, UNCERTAIN) or not _move(db, outbox_id, (FAILED, UNCERTAIN),
-                                                             {"state": QUEUED, "attempts": 0}):
+    retryable = (OutboxState.FAILED, OutboxState.UNCERTAIN)
+    requeue = {"state": OutboxState.QUEUED, "attempts": 0}
+    if row["state"] not in retryable or not _move(db, outbox_id, retryable, requeue):
         state = _row(db, outbox_id)["state"]
         raise MailflowError(f"outbox mail {outbox_id} is {state}; only failed or uncertain mails can be retried")
     log.info("outbox=%s message_id=%s %s -> queued by hand (last error: %s)",
              outbox_id, row["message_id"], row["state"], row["error"])
-    return {**row, "state": QUEUED, "attempts": 0}
+    return {**row, **requeue}
 
 
 def retry_all_failed(db: sqlite_utils.Database) -> list[dict]:
-    return [retry(db, row["id"]) for row in listing(db, FAILED)]
+    return [retry(db, row["id"]) for row in listing(db, OutboxState.FAILED)]
 
 
 def cancel(db: sqlite_utils.Database, outbox_id: int) -> tuple[dict, bool]:
     """Queued, failed or uncertain -> cancelled, so it is never sent (again); returns (row, changed).
     A sent mail cannot be unsent."""
     row = _row(db, outbox_id)
-    if row["state"] == CANCELLED:
+    if row["state"] == OutboxState.CANCELLED:
         return row, False
-    if _move(db, outbox_id, (QUEUED, FAILED, UNCERTAIN), {"state": CANCELLED}):
+    cancellable = (OutboxState.QUEUED, OutboxState.FAILED, OutboxState.UNCERTAIN)
+    if _move(db, outbox_id, cancellable, {"state": OutboxState.CANCELLED}):
         log.info("outbox=%s %s -> cancelled by hand", outbox_id, row["state"])
-        return {**row, "state": CANCELLED}, True
+        return {**row, "state": OutboxState.CANCELLED}, True
     row = _row(db, outbox_id)
-    if row["state"] == SENT:
+    if row["state"] == OutboxState.SENT:
         raise MailflowError(f"outbox mail {outbox_id} was already sent to {row['recipient']} on {row['sent_at']}; "
                             "a sent mail cannot be cancelled")
-    if row["state"] == SENDING:
+    if row["state"] == OutboxState.SENDING:
         raise MailflowError(f"outbox mail {outbox_id} is being sent right now; "
                             "check again with `mailflow outbox` when the pass is over")
     raise MailflowError(f"outbox mail {outbox_id} is {row['state']}; only queued, failed or uncertain mails "

@@ -29,10 +29,11 @@ from .countries import country_of
 from . import database
 from .database import now
 from .errors import MailflowError
+from .states import RegistrantStatus
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("registered", "cancelled", "bounced", "approved", "pending")
+STATUSES = tuple(status.value for status in RegistrantStatus)   # plain words: click shows an enum by name
 
 # Mail providers: their domain says nothing about the person's organisation.
 FREEMAIL = frozenset({

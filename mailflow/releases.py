@@ -35,9 +35,9 @@ from .database import now
 from .errors import MailflowError
 from .invitation import event_calendar
 from .outbox import Attachment
-from .registrants import APPROVED, PENDING, REGISTERED
 from .replies import Replies
 from .rules import Event, Rules
+from .states import ACTIVE_STATUSES, OutboxState, RegistrantStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ AGENDA, ACCESS, REMINDER = "agenda", "access", "reminder"
 # A thank-you or the recording after the event: only ever released by a coordinator (`mailflow release
 # followup`), never from rules.yaml, so it is the one kind that goes out when the event is over.
 FOLLOWUP = "followup"
-ACTIVE = (REGISTERED, PENDING, APPROVED)
 FAN_OUT_BATCH = 100
 
 
@@ -153,21 +152,21 @@ def _read_text(rules: Rules, path: Path) -> str:
         raise MailflowError(f"{rules.source}: cannot read release file {path}: {exc}") from None
 
 
-def waiting_for_approval(event: Event) -> tuple[str, ...]:
+def waiting_for_approval(event: Event) -> tuple[RegistrantStatus, ...]:
     """Who `mailflow approve` may approve: pending registrants, and, once the event requires
     approval, those who registered before it did (they are `registered` and get no link)."""
     if event.releases.access.require_approval:
-        return (PENDING, REGISTERED)
-    return (PENDING,)
+        return (RegistrantStatus.PENDING, RegistrantStatus.REGISTERED)
+    return (RegistrantStatus.PENDING,)
 
 
-def eligible_statuses(event: Event, kind: str) -> tuple[str, ...]:
+def eligible_statuses(event: Event, kind: str) -> tuple[RegistrantStatus, ...]:
     """Access is not for anyone who can send a mail: with approval required, only approved ones."""
     if kind == ACCESS and event.releases.access.require_approval:
-        return (APPROVED,)
+        return (RegistrantStatus.APPROVED,)
     if kind == ACCESS:
-        return (REGISTERED, APPROVED)
-    return ACTIVE
+        return (RegistrantStatus.REGISTERED, RegistrantStatus.APPROVED)
+    return ACTIVE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -184,9 +183,9 @@ def plan(db: sqlite_utils.Database, rules: Rules, release: Release) -> list[Deli
     marks = ",".join("?" * len(statuses))
     rows = db.query(
         f"""select r.*, (select max(cast(substr(o.kind, length(?) + 1) as integer)) from outbox o
-                         where o.registrant_id = r.id and o.kind like ? and o.state != 'cancelled') as got
+                         where o.registrant_id = r.id and o.kind like ? and o.state != ?) as got
             from registrants r where r.event_id = ? and r.status in ({marks}) order by r.id""",
-        [f"release:{release.kind}:v", f"release:{release.kind}:v%", release.event_id, *statuses],
+        [f"release:{release.kind}:v", f"release:{release.kind}:v%", OutboxState.CANCELLED, release.event_id, *statuses],
     )
     deliveries = []
     waiting = held(db, rules.bounce_grace_minutes)   # a new address gets its confirmation alone first (bounces.py)
@@ -399,10 +398,11 @@ def run_due_reminders(db: sqlite_utils.Database, rules: Rules, replies: Replies,
 def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Event, name: str) -> int:
     before = name.partition(":")[2]
     access = latest(db, event.id, ACCESS)
-    marks = ",".join("?" * len(ACTIVE))
+    marks = ",".join("?" * len(ACTIVE_STATUSES))
     waiting = held(db, rules.bounce_grace_minutes)
-    registrants = [r for r in db.query(f"select * from registrants where event_id = ? and status in ({marks}) "
-                                       "order by id", [event.id, *ACTIVE]) if not is_held(r["address"], waiting)]
+    active = db.query(f"select * from registrants where event_id = ? and status in ({marks}) order by id",
+                      [event.id, *ACTIVE_STATUSES])
+    registrants = [r for r in active if not is_held(r["address"], waiting)]
     for registrant in registrants:
         delivery = Delivery(registrant, REMINDER)
         mail = render_delivery(rules, replies, None, delivery, moment=database.clock_of(db)(), reminder=_spoken(before),

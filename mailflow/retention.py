@@ -38,10 +38,11 @@ import sqlite_utils
 from . import database
 from .database import now as stamp
 from .rules import Event, Rules
+from .states import MessageState, OutboxState
 
 log = logging.getLogger(__name__)
 
-DONE_STATES = ("processed", "quarantined")
+DONE_STATES = (MessageState.PROCESSED, MessageState.QUARANTINED)
 
 
 @dataclass
@@ -77,7 +78,7 @@ def plan(db: sqlite_utils.Database, rules: Rules, now: datetime) -> list[EventRe
     ).fetchall():
         entry = _entry(entries, rules, event_id, recorded_at)
         entry.message_ids.append(message_id)
-        entry.quarantined += state == "quarantined"
+        entry.quarantined += state == MessageState.QUARANTINED
     for event_id, recorded_at in db.execute(
         "select event_id, coalesce(arrived_at, recorded_at) from messages where raw_purged_at is not null"
     ).fetchall():
@@ -126,7 +127,8 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
 
 # Notices that forwarded a mail to the other coordinator carry it whole (original.eml); once that
 # mail's raw bytes are purged, so is the copy. Queued or failed ones keep it until they are settled.
-_NOTICES_LEFT = ("kind like 'notice:%' and state in ('sent', 'cancelled') and length(raw) > 0 "
+_NOTICES_LEFT = (f"kind like 'notice:%' and state in ('{OutboxState.SENT}', '{OutboxState.CANCELLED}') "
+                 "and length(raw) > 0 "
                  "and source_message in (select id from messages where raw_purged_at is not null)")
 
 

@@ -19,15 +19,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import RulesError, RulesProblem
+from .states import ANSWERABLE_INTENTS, AUTOMATIC_INTENTS, Intent, RegistrantStatus
 
-INTENTS = ("interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other")
-ANSWERABLE_INTENTS = ("interest", "question", "cancellation", "other")
 # Reply kinds besides the intents: a registration that also asks gets its own template when one is set;
 # replies.registration_closed answers a registration after the window.
 INTEREST_WITH_QUESTION = "interest_question"
 REGISTRATION_CLOSED = "registration_closed"
 REPLY_KINDS = (*ANSWERABLE_INTENTS, INTEREST_WITH_QUESTION, REGISTRATION_CLOSED)
-Intent = Literal["interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other"]
 
 
 class _Strict(BaseModel):
@@ -244,6 +242,11 @@ class Event(_Strict):
     def over(self, moment: datetime) -> bool:
         return moment >= self.ends_at
 
+    @property
+    def new_registrant_status(self) -> RegistrantStatus:
+        """Pending while access needs a coordinator's approval, else registered."""
+        return RegistrantStatus.PENDING if self.releases.access.require_approval else RegistrantStatus.REGISTERED
+
 
 class AudienceEvidence(_Strict):
     """What makes a mail belong to an audience, whatever inbox it reached."""
@@ -266,7 +269,9 @@ class IntentPatterns(_Strict):
     bounce_subjects: list[str] = []
 
 
-class Classification(_Strict):
+class ClassificationRules(_Strict):
+    """The classification section of rules.yaml: evidence for audiences, intent patterns, robot senders."""
+
     audiences: dict[str, AudienceEvidence] = {}
     intents: IntentPatterns = IntentPatterns()
     robot_senders: list[str] = [
@@ -308,7 +313,7 @@ class Rules(_Strict):
     )
     reconnect_max_delay: float = Field(default=300, gt=0, description="longest wait between reconnection attempts")
     announcements: dict[Literal["agenda", "agenda_update", "access", "reminder", "followup"], dict[str, str]] = {}
-    classification: Classification = Classification()
+    classification: ClassificationRules = ClassificationRules()
     replies: dict[str, dict[str, str]] = {}
     # Registration on behalf of others: each nominee's confirmation, and the sender's summary.
     on_behalf: dict[Literal["confirmation", "summary"], dict[str, str]] = {}
@@ -321,7 +326,7 @@ class Rules(_Strict):
     def _answerable(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for intent in value:
             if intent not in REPLY_KINDS:
-                if intent in INTENTS:
+                if intent in AUTOMATIC_INTENTS:
                     raise ValueError(f"{intent!r} mail is automatic and is never answered; remove it")
                 raise ValueError(
                     f"unknown intent {intent!r}{_did_you_mean(intent, REPLY_KINDS)}"
@@ -444,11 +449,11 @@ def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:
     """Every audience that is answered for its registrations needs the reply for late ones."""
     closed = rules.replies.get(REGISTRATION_CLOSED, {})
     return [
-        RulesProblem(path, rules.line_of("replies", "interest", audience),
+        RulesProblem(path, rules.line_of("replies", Intent.INTEREST, audience),
                      f"replies.{REGISTRATION_CLOSED}.{audience} is missing: a registration that arrives after "
                      "the registration window closed gets this reply instead",
                      f"add under replies:  {REGISTRATION_CLOSED}: {{{audience}: {REGISTRATION_CLOSED}_{audience}.txt}}")
-        for audience in rules.replies.get("interest", {}) if audience not in closed
+        for audience in rules.replies.get(Intent.INTEREST, {}) if audience not in closed
     ]
 
 

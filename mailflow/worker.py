@@ -24,7 +24,7 @@ import sqlite_utils
 
 from . import behalf, bounces, database, dispatch, outbox, registrants, releases
 from .clock import Clock, parse_stamp, stamp
-from .classify import AUTOMATIC_INTENTS, Classification, classify
+from .classify import Classification, classify
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import Timing, judge
@@ -34,10 +34,10 @@ from .outbox import Sender
 from .context import reply_context
 from .replies import Replies, TemplateProblem
 from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Event, Rules
+from .states import AUTOMATIC_INTENTS, Intent, MessageState, RegistrantStatus
 
 log = logging.getLogger(__name__)
 
-RECORDED, PROCESSED, QUARANTINED = "recorded", "processed", "quarantined"
 LOCK_WAIT_SECONDS = 5   # for the send lock: meanwhile a `mailflow release` may be sending
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
 PROCESS_BATCH_BYTES = 4 << 20   # raw mail per batch: a parsed mail takes several times its size
@@ -178,7 +178,7 @@ class Worker:
         # then (re-scan, UIDVALIDITY change) is the known row looked up.
         if database.insert(self.db, "messages", {
             "mailbox": mailbox, "key": key, "uidvalidity": uidvalidity, "uid": uid,
-            "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": recorded_at,
+            "message_id": message_id, "state": MessageState.RECORDED, "raw": raw, "recorded_at": recorded_at,
             "arrived_at": stamp(arrived) if arrived else recorded_at,
         }, ignore=True):
             log.info("mailbox=%s uid=%s message_id=%s recorded", mailbox, uid, message_id)
@@ -208,13 +208,13 @@ class Worker:
         batch one transaction and each mail a savepoint in it: one mail's failure never takes the others
         with it, and a crash rolls back at most one batch, which the next pass redoes. Only one mail is
         held parsed at a time. `after_batch` runs after each commit (the send session's pump)."""
-        total = self.db.execute("select count(*) from messages where state = ?", [RECORDED]).fetchone()[0]
+        total = self.db.execute("select count(*) from messages where state = ?", [MessageState.RECORDED]).fetchone()[0]
         done = last_id = 0
         while not self.stop_requested:
             with database.transaction(self.db):
                 batch = _batch(self.db.execute(
                     "select id, length(raw) from messages where state = ? and id > ? order by id limit ?",
-                    [RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH_BYTES)
+                    [MessageState.RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH_BYTES)
                 if not batch:
                     return
                 moment = self.clock()     # the batch is judged at one moment
@@ -227,14 +227,14 @@ class Worker:
                     outcome = self.process(row, moment)
                     done += 1
                     self.progress("processing", done, total)
-                    if outcome == PROCESSED:
+                    if outcome == MessageState.PROCESSED:
                         report.processed += 1
-                    elif outcome == QUARANTINED:
+                    elif outcome == MessageState.QUARANTINED:
                         report.quarantined += 1
                 last_id = batch[-1]
             after_batch()
 
-    def process(self, row: dict, moment: datetime) -> str:
+    def process(self, row: dict, moment: datetime) -> MessageState:
         """Parse, classify, judge by the time, answer and record one mail, in one savepoint;
         returns its new state."""
         ids = f"mailbox={row['mailbox']} uid={row['uid']} message_id={row['message_id']}"
@@ -242,9 +242,9 @@ class Worker:
             incoming = parse_message(row["raw"], self.rules.limits)
         except MessageError as exc:
             database.update(self.db, "messages", row["id"],
-                            {"state": QUARANTINED, "error": str(exc), "processed_at": now(self.db)})
+                            {"state": MessageState.QUARANTINED, "error": str(exc), "processed_at": now(self.db)})
             log.warning("%s quarantined: %s", ids, exc)
-            return QUARANTINED
+            return MessageState.QUARANTINED
         try:
             with database.transaction(self.db):
                 verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
@@ -257,7 +257,7 @@ class Worker:
                 reply = self._reply(incoming, verdict, timing, moment) if verdict.answer and incoming.sender else None
                 registrant_id = self._apply(row, incoming, verdict, timing, reply)
                 database.update(self.db, "messages", row["id"], {
-                    "state": PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
+                    "state": MessageState.PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
                     "audience": verdict.audience, "intent": verdict.intent, "answer": int(verdict.answer),
                     "confidence": verdict.confidence, "asks": int(verdict.asks),
                     "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
@@ -268,21 +268,21 @@ class Worker:
         except TemplateProblem as exc:
             # A broken template is the coordinators' to fix; the mail waits in `recorded`.
             log.error("%s not answered yet, template problem: %s", ids, exc)
-            return RECORDED
+            return MessageState.RECORDED
         except Exception as exc:
             # Whatever else goes wrong with one mail must not stop the others (a crash loop):
             # it is quarantined with the error, for a coordinator to look at.
             log.exception("%s quarantined: processing failed", ids)
             database.update(self.db, "messages", row["id"], {
-                "state": QUARANTINED, "error": f"processing failed: {type(exc).__name__}: {clean(exc, 300)}",
-                "processed_at": now(self.db),
+                "state": MessageState.QUARANTINED, "processed_at": now(self.db),
+                "error": f"processing failed: {type(exc).__name__}: {clean(exc, 300)}",
             })
-            return QUARANTINED
+            return MessageState.QUARANTINED
         log.info(
             "%s registrant=%s processed: audience=%s intent=%s answer=%s",
             ids, registrant_id, verdict.audience, verdict.intent, verdict.answer,
         )
-        return PROCESSED
+        return MessageState.PROCESSED
 
     def _our_ids(self, incoming: IncomingMessage) -> set[str]:
         refs = [*incoming.in_reply_to, *incoming.references]
@@ -326,12 +326,10 @@ class Worker:
             bounces.wrote_again(self.db, incoming.sender, incoming.message_id)
         if verdict.nominations is not None and timing.register:   # registers others on their behalf (nominations.py)
             registrant = self._on_behalf(row, incoming, verdict, event)
-        elif incoming.sender and verdict.intent == "interest" and timing.register:
-            status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
-            registrant = registrants.register(
-                self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience, row["id"], status
-            )
-        elif incoming.sender and verdict.intent == "cancellation":
+        elif incoming.sender and verdict.intent == Intent.INTEREST and timing.register:
+            registrant = registrants.register(self.db, event.id, incoming.sender, incoming.sender_name,
+                                              verdict.audience, row["id"], event.new_registrant_status)
+        elif incoming.sender and verdict.intent == Intent.CANCELLATION:
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
         for address in verdict.bounced:
             bounces.bounced(self.db, address, incoming.message_id, self.rules.own_addresses)
@@ -343,7 +341,7 @@ class Worker:
                 mailbox=reply.mailbox, recipient=outbox.envelope_address(incoming.sender), subject=reply.subject,
                 source_message=row["id"], registrant_id=registrant["id"] if registrant else None,
                 # A confirmation promises the agenda and link "in due course": never sent once the event is over.
-                expires_at=event.ends_at if reply.kind == "interest" else None,
+                expires_at=event.ends_at if reply.kind == Intent.INTEREST else None,
             )
         return registrant["id"] if registrant else None
 
@@ -357,7 +355,7 @@ class Worker:
             log.info("mailbox=%s uid=%s message_id=%s on behalf of others, unsure: left to a coordinator",
                      row["mailbox"], row["uid"], row["message_id"])
             return None
-        status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
+        status = event.new_registrant_status
         behalf.register(self.db, self.rules, self.replies, event, row["id"], incoming.sender, incoming.sender_name,
                         nominations, status)
         if not nominations.sender_attends:
@@ -368,14 +366,14 @@ class Worker:
     def _reply(self, incoming: IncomingMessage, verdict: Classification, timing: Timing, moment: datetime) -> Reply:
         kind = REGISTRATION_CLOSED if timing.closed_reply else verdict.intent
         template = self.rules.replies[kind][verdict.audience]
-        if kind == "interest" and verdict.asks:
+        if kind == Intent.INTEREST and verdict.asks:
             template = self.rules.replies.get(INTEREST_WITH_QUESTION, {}).get(verdict.audience, template)
         # The reply comes from the coordinator of the audience the evidence chose.
         from_box = self.rules.mailbox_for_audience(verdict.audience)
         box = self.rules.mailboxes[from_box]
         context = reply_context(self.rules, timing.event, from_box, incoming.sender_name, incoming.sender,
                                 incoming.subject, now=moment, next_event=timing.next_event, in_time=timing.in_time)
-        if verdict.nominations is not None and kind == "interest":   # the summary of whom mailflow registered
+        if verdict.nominations is not None and kind == Intent.INTEREST:   # the summary of whom mailflow registered
             template = self.rules.on_behalf["summary"][verdict.audience]
             known = behalf.already_registered(self.db, timing.event.id, verdict.nominations)
             context.update(behalf.summary_context(verdict.nominations, verdict.nominations.sender_attends, known))
@@ -425,11 +423,14 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, state = 'quarantined' or intent = 'question' or asks = 1 or review = 1
+            """select id, uid, state = :quarantined or intent = :question or asks = 1 or review = 1
                       or attention is not null
-                      or (confidence = 'low' and intent not in ('auto_reply', 'bounce', 'bulk')) as needs_human
-               from messages where mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)""",
-            [name, uidvalidity, PROCESSED, QUARANTINED],
+                      or (confidence = 'low' and intent not in (select value from json_each(:automatic))) as needs_human
+               from messages where mailbox = :mailbox and uidvalidity = :uidvalidity and marked_on_server = 0
+                     and state in (:processed, :quarantined)""",
+            {"mailbox": name, "uidvalidity": uidvalidity, "processed": MessageState.PROCESSED,
+             "quarantined": MessageState.QUARANTINED, "question": Intent.QUESTION,
+             "automatic": json.dumps(sorted(AUTOMATIC_INTENTS))},
         ))
         if not rows:
             return

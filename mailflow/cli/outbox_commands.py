@@ -7,6 +7,7 @@ import click
 from .. import outbox as outbox_lib
 from .. import status as status_lib
 from ..database import open_database
+from ..states import OutboxState
 from . import main, rules_from
 from .output import echo_json, echo_table
 
@@ -22,7 +23,7 @@ def outbox(ctx: click.Context, failed: bool, as_json: bool) -> None:
     """List the outbox (replies, notices, releases); `retry` and `cancel` act on one mail."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = outbox_lib.listing(open_database(rules_from(ctx).database_path), outbox_lib.FAILED if failed else None)
+    rows = outbox_lib.listing(open_database(rules_from(ctx).database_path), OutboxState.FAILED if failed else None)
     if as_json:
         echo_json(rows)
     elif rows:

@@ -9,6 +9,7 @@ import click
 
 from .. import runner
 from ..demo import as_of as demo_time, run_demo
+from ..states import MessageState
 from . import main, rules_from, setup_logging
 from .output import echo_table
 
@@ -74,7 +75,7 @@ def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
                "there, so the sample event still takes registrations\n")
     report, rows = run_demo(rules, samples, output)
     for row in rows:
-        if row["state"] == "quarantined":
+        if row["state"] == MessageState.QUARANTINED:
             row["action"] = f"quarantined: {row['error']}"
         elif row["reply_state"]:
             row["action"] = f"reply {row['reply_state']}: {row['reply_subject']}"
