@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,11 +20,11 @@ import sqlite_utils
 
 from . import database, outbox, registrants
 from .addresses import InvalidAddress, normalize_address
+from .context import reply_context
 from .database import now
 from .errors import MailflowError
 from .history import find_message
 from .nominations import Nominations, Nominee
-from .context import reply_context
 from .replies import Replies
 from .rules import Event, Rules
 from .states import RegistrantStatus
@@ -65,7 +66,7 @@ def already_registered(db: sqlite_utils.Database, event_id: str, nominations: No
     return {row["address"] for row in found if row and row["status"] != RegistrantStatus.CANCELLED}
 
 
-def summary_context(nominations: Nominations, sender_registered: bool, known: set[str] = frozenset()) -> dict:
+def summary_context(nominations: Nominations, sender_registered: bool, known: AbstractSet[str] = frozenset()) -> dict:
     """What the sender's summary lists: `registered` (name, address, already) and `sender_registered`."""
     return {
         "registered": [{"name": n.name, "address": n.address, "already": n.address in known}

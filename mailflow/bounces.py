@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import sqlite_utils
 
@@ -39,7 +39,9 @@ def _forms(address: str) -> list[str]:
         return [address]
 
 
-def bounced(db: sqlite_utils.Database, address: str, message_id: str | None, own: Iterable[str] = ()) -> tuple[int, int]:
+def bounced(
+    db: sqlite_utils.Database, address: str, message_id: str | None, own: Iterable[str] = ()
+) -> tuple[int, int]:
     """A bounce names `address`: its active registrants become `bounced`, its queued mail is cancelled.
     Returns (registrants marked, mails cancelled); our own addresses are left alone."""
     address = address.lower()
@@ -74,7 +76,7 @@ def held(db: sqlite_utils.Database, grace_minutes: float) -> set[str]:
     """Addresses whose earlier mail is still unproven (see the module's text): no release or reminder for
     them yet, as of the database's clock (it is compared with `sent_at`)."""
     moment = database.clock_of(db)()
-    cutoff = (moment - timedelta(minutes=grace_minutes)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    cutoff = (moment - timedelta(minutes=grace_minutes)).astimezone(UTC).isoformat(timespec="seconds")
     rows = db.execute(
         """select distinct o.recipient from outbox o
            where (o.state in (:queued, :sending) or (o.state = :sent and o.sent_at > :cutoff))

@@ -17,8 +17,8 @@ from .addresses import domain_of, local_part
 from .message import IncomingMessage
 from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
-from .states import AUTOMATIC_INTENTS, Intent
 from .statements import find, read_statements
+from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
 # German expert writing to the international address is still recognised.
@@ -33,7 +33,7 @@ LanguageDetector = Callable[[str, tuple[str, ...]], "str | None"]  # (text, phra
 
 @dataclass(frozen=True)
 class Classification:
-    audience: str | None
+    audience: str
     intent: Intent
     answer: bool
     confidence: str = "high"
@@ -67,7 +67,8 @@ def classify(
     References that mailflow sent; `detect_language` defaults to language.detect.
     """
     if detect_language is None:
-        from .language import detect as detect_language
+        from .language import detect
+        detect_language = detect
     reasons: list[str] = []
     bounced: list[str] = []
     written = written_text.read(message.text)
@@ -94,7 +95,7 @@ def _audience(
     rules: Rules,
     reasons: list[str],
     detect_language: LanguageDetector,
-) -> tuple[str | None, str]:
+) -> tuple[str, str]:
     home = rules.audience_of(mailbox)
     scores: dict[str, int] = {home: MAILBOX_WEIGHT}
     reasons.append(f"audience: received at mailbox {mailbox!r} -> {home} (+{MAILBOX_WEIGHT})")

@@ -15,7 +15,6 @@ import os
 import shlex
 import subprocess
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from .errors import SecretError
@@ -35,7 +34,7 @@ class Credentials:
     oauth2_token_command: str | None = None
 
     @classmethod
-    def of(cls, settings: "ServerSettings", what: str) -> "Credentials":
+    def of(cls, settings: ServerSettings, what: str) -> Credentials:
         return cls(what, settings.password_env, settings.password_command, settings.oauth2_token_command)
 
     @property

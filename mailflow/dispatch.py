@@ -22,6 +22,7 @@ import errno
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -271,14 +272,12 @@ class Dispatch:
     def close(self) -> None:
         self._save_copies(minimum=1)
         for sender in self.senders.values():
-            close = getattr(sender, "close", None)
-            if close:
-                close()
+            sender.close()
 
     def _due_left(self) -> bool:
         return self._claimable_query("1", 1).fetchone() is not None
 
-    def _claimable_query(self, columns: str, limit: int):
+    def _claimable_query(self, columns: str, limit: int) -> sqlite3.Cursor:
         usable = [m for m in self.senders if m not in self._unreachable]
         marks = ",".join("?" * len(usable)) or "null"
         return self.db.execute(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .message import IncomingMessage
 from .errors import RulesProblem
+from .message import IncomingMessage
 from .rules import Event, Rules
 from .states import Intent
 

@@ -22,12 +22,13 @@ from .states import Intent, MessageState
 def find_message(db: sqlite_utils.Database, ref: str) -> dict:
     """A message by its number in the database or its Message-ID (with or without <>)."""
     if ref.isdigit():
-        rows = list(db["messages"].rows_where("id = ?", [int(ref)]))
+        rows = list(db.table("messages").rows_where("id = ?", [int(ref)]))
     else:
         message_id = ref if ref.startswith("<") else f"<{ref}>"
-        rows = list(db["messages"].rows_where("message_id = ?", [message_id], order_by="id"))
+        rows = list(db.table("messages").rows_where("message_id = ?", [message_id], order_by="id"))
     if not rows:
-        raise MailflowError(f"no message {ref!r} in the database; use the number from `mailflow questions` or a Message-ID")
+        raise MailflowError(f"no message {ref!r} in the database; "
+                            "use the number from `mailflow questions` or a Message-ID")
     return rows[0]
 
 
@@ -37,7 +38,7 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
         "select id, kind, recipient, subject, state, error, created_at, sent_at from outbox where source_message = ?",
         [row["id"]],
     ))
-    registrant = db["registrants"].get(row["registrant_id"]) if row["registrant_id"] else None
+    registrant = db.table("registrants").get(row["registrant_id"]) if row["registrant_id"] else None
     return {
         "id": row["id"], "mailbox": row["mailbox"], "uid": row["uid"], "message_id": row["message_id"],
         "sender": row["sender"], "subject": row["subject"], "state": row["state"], "error": row["error"],
@@ -63,7 +64,7 @@ def close_question(db: sqlite_utils.Database, ref: str) -> dict:
     row = find_message(db, ref)
     if row["intent"] != Intent.QUESTION and not row.get("asks") and not row.get("review") and not row["attention"]:
         raise MailflowError(f"message {row['id']} is not a question (intent: {row['intent']})")
-    db["messages"].update(row["id"], {"question_closed_at": now(db)})
+    db.table("messages").update(row["id"], {"question_closed_at": now(db)})
     return row
 
 
@@ -76,7 +77,8 @@ class ReplayChange:
     after: dict
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "sender": self.sender, "subject": self.subject, "before": self.before, "after": self.after}
+        return {"id": self.id, "sender": self.sender, "subject": self.subject,
+                "before": self.before, "after": self.after}
 
 
 def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> tuple[int, list[ReplayChange]]:

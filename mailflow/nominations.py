@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .message import IncomingMessage
-from .rules import Rules
-from .states import Intent
+from .rules import OnBehalfKind, Rules
 from .statements import find, read_statements
+from .states import Intent
 from .text import Written, sentences
 
 # Participation words besides rules.yaml's interest patterns: what a third person does.
@@ -106,7 +106,7 @@ class Nominations:
                 "sender_attends": self.sender_attends, "unsure": self.unsure}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Nominations":
+    def from_dict(cls, data: dict) -> Nominations:
         return cls(tuple(Nominee(n["name"], n["address"], n.get("audience")) for n in data.get("nominees", [])),
                    bool(data.get("sender_attends")), data.get("unsure", ""))
 
@@ -175,7 +175,9 @@ def read_nominations(
         doubts.append(attend_why)
     if intent == Intent.CANCELLATION and nominees:
         doubts.append("the sender withdraws and names others")
-    for kind, needed in (("summary", {audience}), ("confirmation", {n.audience for n in nominees})):
+    templates: tuple[tuple[OnBehalfKind, set[str | None]], ...] = (
+        ("summary", {audience}), ("confirmation", {n.audience for n in nominees}))
+    for kind, needed in templates:
         for missing in sorted(a or "" for a in needed if not rules.on_behalf.get(kind, {}).get(a or "")):
             doubts.append(f"rules.yaml has no on_behalf.{kind} template for {missing or 'no audience'}")
     unsure = "; ".join(dict.fromkeys(doubts))

@@ -8,13 +8,13 @@ from __future__ import annotations
 import email.policy
 import email.utils
 import functools
+import logging
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.header import Header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Protocol
 
 import sqlite_utils
@@ -34,6 +34,8 @@ class Sender(Protocol):
     """Delivers one composed mail; raises errors.DeliveryError or errors.ConnectionFailed."""
 
     def send(self, raw: bytes, sender: str, recipient: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def new_message_id(from_address: str) -> str:
@@ -84,7 +86,8 @@ def compose(
     if attachments:
         msg.make_mixed()
         for item in attachments:
-            msg.attach(_part(item))
+            # typeshed asks for the message's own class; the standard library attaches any part as it is
+            msg.attach(_part(item))  # type: ignore[arg-type]
     return msg.as_bytes()
 
 
@@ -100,14 +103,15 @@ _ONE_HEADER = re.compile(r"(?:[\x20-\x7e]|\r?\n[ \t])*")   # printable ASCII, li
 
 
 class _Registry(HeaderRegistry):
-    # The standard registry makes a new class at every look-up, twice for every header set.
-    @functools.lru_cache(maxsize=64)
+    # The standard registry makes a new class at every look-up, twice for every header set. The one
+    # instance lives as long as the process, so the cache keeping it alive costs nothing.
+    @functools.lru_cache(maxsize=64)  # noqa: B019
     def __getitem__(self, name: str) -> type:
         return super().__getitem__(name)
 
 
 class _WirePolicy(email.policy.EmailPolicy):
-    def header_store_parse(self, name: str, value: object) -> tuple[str, object]:
+    def header_store_parse(self, name: str, value: object) -> tuple[str, str]:
         if name.lower() not in _WRITTEN:
             return super().header_store_parse(name, value)
         if not isinstance(value, str) or not _ONE_HEADER.fullmatch(value):
@@ -263,6 +267,8 @@ class SentCopies(Protocol):
     def append(self, raws: list[bytes]) -> None: ...
 
     def contains(self, message_id: str) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 # Postfix's schedule for deferred mail: 5 minutes, doubling, at most 4000 s apart, for 5 days.

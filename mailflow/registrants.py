@@ -15,7 +15,7 @@ def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
 
 
 def register(
-    db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int,
+    db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int | None,
     status: RegistrantStatus = RegistrantStatus.REGISTERED, registered_by: str | None = None,
 ) -> dict:
     """Record interest; a known registrant keeps their record (a cancelled one is registered again).
@@ -30,13 +30,13 @@ def register(
         return {"id": new_id, **values}
     existing = find(db, event_id, address)
     assert existing is not None
-    changes = {}
+    changes: dict[str, str] = {}
     if existing["status"] == RegistrantStatus.CANCELLED:
         changes["status"] = status
     if name and not existing["name"]:
         changes["name"] = name
     if changes:
-        db["registrants"].update(existing["id"], {**changes, "updated_at": now(db)})
+        db.table("registrants").update(existing["id"], {**changes, "updated_at": now(db)})
         existing.update(changes)
     return existing
 
@@ -44,7 +44,7 @@ def register(
 def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
     existing = find(db, event_id, address)
     if existing and existing["status"] != RegistrantStatus.CANCELLED:
-        db["registrants"].update(existing["id"], {"status": RegistrantStatus.CANCELLED, "updated_at": now(db)})
+        db.table("registrants").update(existing["id"], {"status": RegistrantStatus.CANCELLED, "updated_at": now(db)})
         existing["status"] = RegistrantStatus.CANCELLED
     return existing
 

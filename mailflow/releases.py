@@ -21,16 +21,15 @@ import mimetypes
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from . import outbox
+from . import database, outbox
 from .bounces import held, is_held
 from .context import coordinator_context, event_context, registrant_context, times_context
-from . import database
 from .database import now
 from .errors import MailflowError
 from .invitation import event_calendar
@@ -82,7 +81,8 @@ def _row_to_release(row: dict) -> Release:
 
 
 def latest(db: sqlite_utils.Database, event_id: str, kind: str) -> Release | None:
-    rows = list(db["releases"].rows_where("event_id = ? and kind = ?", [event_id, kind], order_by="version desc", limit=1))
+    rows = list(db.table("releases").rows_where("event_id = ? and kind = ?", [event_id, kind],
+                                          order_by="version desc", limit=1))
     return _row_to_release(rows[0]) if rows else None
 
 
@@ -112,7 +112,7 @@ def candidate(
 
 
 def save(db: sqlite_utils.Database, release: Release, source: str) -> Release:
-    db["releases"].insert({
+    db.table("releases").insert({
         "event_id": release.event_id, "kind": release.kind, "version": release.version, "text": release.text,
         "link": release.link, "attachment_name": release.attachment_name, "attachment": release.attachment,
         "content_hash": release.content_hash, "source": source, "created_at": now(db),
@@ -131,7 +131,7 @@ def sync_from_rules(db: sqlite_utils.Database, rules: Rules, moment: datetime) -
         if event.over(moment):
             continue
         agenda, access = event.releases.agenda, event.releases.access
-        wanted = []
+        wanted: list[tuple[str, dict[str, Any]]] = []
         if agenda.released or (agenda.send_at and event.zoned(agenda.send_at) <= moment):
             text = _read_text(rules, agenda.text) if agenda.text else None
             wanted.append((AGENDA, {"text": text, "attachment": rules.resolve(agenda.file) if agenda.file else None}))
@@ -309,7 +309,7 @@ def _may_have_access(rules: Rules, delivery: Delivery) -> bool:
 
 
 def _version(db: sqlite_utils.Database, release: Release, version: int) -> Release | None:
-    rows = list(db["releases"].rows_where("event_id = ? and kind = ? and version = ?",
+    rows = list(db.table("releases").rows_where("event_id = ? and kind = ? and version = ?",
                                           [release.event_id, release.kind, version]))
     return _row_to_release(rows[0]) if rows else None
 
@@ -351,7 +351,8 @@ def preview(db: sqlite_utils.Database, rules: Rules, replies: Replies, release: 
         "select status, count(*) as n from registrants where event_id = ? group by status", [release.event_id]))
     return {
         "release": {"event": release.event_id, "kind": release.kind, "version": release.version},
-        "recipients": [{"audience": a, "status": s, "template": t, "count": n} for (a, s, t), n in sorted(counts.items())],
+        "recipients": [{"audience": a, "status": s, "template": t, "count": n}
+                       for (a, s, t), n in sorted(counts.items())],
         "total": len(deliveries),
         "registrants_by_status": {row["status"]: row["n"] for row in excluded},
         "samples": samples,
@@ -365,8 +366,8 @@ def ensure_schedule(db: sqlite_utils.Database, rules: Rules) -> None:
     """One `scheduled` row per reminder in rules.yaml, with its due time in UTC."""
     for event in rules.events:
         for reminder in event.reminders:
-            due = (event.starts_at - reminder.delta).astimezone(timezone.utc)
-            db["scheduled"].insert(
+            due = (event.starts_at - reminder.delta).astimezone(UTC)
+            db.table("scheduled").insert(
                 {"event_id": event.id, "name": f"reminder:{reminder.before}", "due_at": due.isoformat(),
                  "state": "pending"},
                 ignore=True,
@@ -377,20 +378,20 @@ def run_due_reminders(db: sqlite_utils.Database, rules: Rules, replies: Replies,
     ensure_schedule(db, rules)
     events = {e.id: e for e in rules.events}
     queued = 0
-    due = list(db["scheduled"].rows_where("state = 'pending' and due_at <= ?",
-                                          [moment.astimezone(timezone.utc).isoformat()], order_by="due_at"))
+    due = list(db.table("scheduled").rows_where("state = 'pending' and due_at <= ?",
+                                          [moment.astimezone(UTC).isoformat()], order_by="due_at"))
     for row in due:
         event = events.get(row["event_id"])
         if event is None:
             continue
         if moment > event.ends_at:
-            db["scheduled"].update(row["id"], {"state": "skipped", "done_at": now(db),
+            db.table("scheduled").update(row["id"], {"state": "skipped", "done_at": now(db),
                                                "note": "the event was over when the reminder came due"})
             log.warning("event=%s %s skipped: the event is over", event.id, row["name"])
             continue
         with database.transaction(db):
             queued += _send_reminder(db, rules, replies, event, row["name"])
-            db["scheduled"].update(row["id"], {"state": "done", "done_at": now(db)})
+            db.table("scheduled").update(row["id"], {"state": "done", "done_at": now(db)})
         log.info("event=%s %s queued", event.id, row["name"])
     return queued
 
@@ -418,4 +419,4 @@ def _spoken(before: str) -> str:
 
 
 def next_due(db: sqlite_utils.Database) -> list[dict]:
-    return list(db["scheduled"].rows_where("state = 'pending'", order_by="due_at"))
+    return list(db.table("scheduled").rows_where("state = 'pending'", order_by="due_at"))

@@ -31,7 +31,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
@@ -73,8 +73,8 @@ def plan(db: sqlite_utils.Database, rules: Rules, now: datetime) -> list[EventRe
                                            due=keep_until is not None and keep_until < now)
     marks = ", ".join("?" * len(DONE_STATES))
     for message_id, event_id, state, recorded_at in db.execute(
-        f"select id, event_id, state, coalesce(arrived_at, recorded_at) from messages where raw is not null and state in ({marks}) "
-        "order by id", list(DONE_STATES),
+        f"select id, event_id, state, coalesce(arrived_at, recorded_at) from messages "
+        f"where raw is not null and state in ({marks}) order by id", list(DONE_STATES),
     ).fetchall():
         entry = _entry(entries, rules, event_id, recorded_at)
         entry.message_ids.append(message_id)
@@ -163,7 +163,7 @@ def event_for_unparsed(rules: Rules, recorded_at: str | None) -> Event:
 
 def _aware(moment: datetime) -> datetime:
     """A naive time is taken as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _checkpoint(db: sqlite_utils.Database) -> None:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from .errors import RulesError, RulesProblem
 from .states import ANSWERABLE_INTENTS, AUTOMATIC_INTENTS, Intent, RegistrantStatus
@@ -26,6 +27,8 @@ from .states import ANSWERABLE_INTENTS, AUTOMATIC_INTENTS, Intent, RegistrantSta
 INTEREST_WITH_QUESTION = "interest_question"
 REGISTRATION_CLOSED = "registration_closed"
 REPLY_KINDS = (*ANSWERABLE_INTENTS, INTEREST_WITH_QUESTION, REGISTRATION_CLOSED)
+# Registration on behalf of others: each nominee's confirmation, and the sender's summary.
+OnBehalfKind = Literal["confirmation", "summary"]
 
 
 class _Strict(BaseModel):
@@ -46,10 +49,11 @@ class ServerSettings(_Strict):
     timeout: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
-    def _one_secret_source(self) -> "ServerSettings":
+    def _one_secret_source(self) -> ServerSettings:
         given = [k for k in ("password_env", "password_command", "oauth2_token_command") if getattr(self, k)]
         if len(given) > 1:
-            raise ValueError(f"give one of password_env, password_command or oauth2_token_command, not {' and '.join(given)}")
+            raise ValueError("give one of password_env, password_command or oauth2_token_command, "
+                             f"not {' and '.join(given)}")
         return self
 
 
@@ -108,7 +112,7 @@ class AgendaRelease(_Strict):
     send_at: datetime | None = Field(default=None, description="release at this local time instead of now")
 
     @model_validator(mode="after")
-    def _content(self) -> "AgendaRelease":
+    def _content(self) -> AgendaRelease:
         if (self.released or self.send_at) and not (self.text or self.file):
             raise ValueError("a released agenda needs `text:` (a text file) or `file:` (an attachment)")
         return self
@@ -124,7 +128,7 @@ class AccessRelease(_Strict):
     require_approval: bool = Field(default=False, description="only registrants a coordinator approved get the link")
 
     @model_validator(mode="after")
-    def _content(self) -> "AccessRelease":
+    def _content(self) -> AccessRelease:
         if (self.released or self.send_at) and not self.link:
             raise ValueError("released access details need `link:`")
         return self
@@ -165,7 +169,7 @@ class RegistrationWindow(_Strict):
     closes: datetime | date | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "RegistrationWindow":
+    def _order(self) -> RegistrationWindow:
         def naive(value: datetime | date, end_of_day: bool) -> datetime:
             if isinstance(value, datetime):
                 return value.replace(tzinfo=None)
@@ -199,7 +203,7 @@ class Event(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _order(self) -> "Event":
+    def _order(self) -> Event:
         if self.end <= self.start:
             raise ValueError("the event's end must come after its start")
         return self
@@ -315,8 +319,7 @@ class Rules(_Strict):
     announcements: dict[Literal["agenda", "agenda_update", "access", "reminder", "followup"], dict[str, str]] = {}
     classification: ClassificationRules = ClassificationRules()
     replies: dict[str, dict[str, str]] = {}
-    # Registration on behalf of others: each nominee's confirmation, and the sender's summary.
-    on_behalf: dict[Literal["confirmation", "summary"], dict[str, str]] = {}
+    on_behalf: dict[OnBehalfKind, dict[str, str]] = {}
     limits: Limits = Limits()
     source: Path = Field(default=Path("rules.yaml"), exclude=True)
     _lines: dict[tuple, int] = PrivateAttr(default_factory=dict)
@@ -336,7 +339,7 @@ class Rules(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _audiences_known(self) -> "Rules":
+    def _audiences_known(self) -> Rules:
         known = self.audiences
         for name in self.classification.audiences:
             if name not in known:
@@ -389,7 +392,7 @@ class Rules(_Strict):
         return self.resolve(self.templates)
 
 
-def _did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+def _did_you_mean(word: object, choices: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -400,7 +403,8 @@ def load_rules(path: Path | str) -> Rules:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RulesError([RulesProblem(path, None, "file not found", "pass --rules PATH or create rules.yaml")]) from None
+        raise RulesError(
+            [RulesProblem(path, None, "file not found", "pass --rules PATH or create rules.yaml")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError([RulesProblem(path, None, f"cannot read the file: {exc}")]) from None
     return parse_rules(text, path)
@@ -462,7 +466,8 @@ def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     found: dict[tuple, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != "tag:yaml.org,2002:str" else key_node.value
+            plain = key_node.tag == "tag:yaml.org,2002:str"
+            key = key_node.value if plain else yaml.safe_load(yaml.serialize(key_node))
             path = prefix + (key,)
             found[path] = key_node.start_mark.line + 1
             found.update(_line_map(value_node, path))
@@ -474,8 +479,9 @@ def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     return found
 
 
-def _problem(path: Path, lines: dict[tuple, int], err: dict[str, Any]) -> RulesProblem:
-    loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part.startswith(("function-", "literal["))))
+def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails) -> RulesProblem:
+    loc = tuple(part for part in err["loc"]
+                if not (isinstance(part, str) and part.startswith(("function-", "literal["))))
     line = _line_for(lines, loc)
     dotted = ".".join(str(p) for p in loc) or "rules.yaml"
     kind = err["type"]
@@ -484,13 +490,15 @@ def _problem(path: Path, lines: dict[tuple, int], err: dict[str, Any]) -> RulesP
         hint = _did_you_mean(loc[-1], allowed).lstrip("; ")
         if not hint:
             hint = f"allowed keys here: {', '.join(sorted(allowed))}" if allowed else "remove it"
-        return RulesProblem(path, line, f"unknown key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or 'the top level'}", hint)
+        where = ".".join(map(str, loc[:-1])) or "the top level"
+        return RulesProblem(path, line, f"unknown key {loc[-1]!r} in {where}", hint)
     if kind == "missing":
         return RulesProblem(path, _line_for(lines, loc[:-1]), f"{dotted} is missing", f"add '{loc[-1]}:' here")
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         got = err.get("input")
-        return RulesProblem(path, line, f"{dotted} is {got!r}", f"use one of {expected}{_did_you_mean(got, _literal_words(expected))}")
+        return RulesProblem(path, line, f"{dotted} is {got!r}",
+                            f"use one of {expected}{_did_you_mean(got, _literal_words(expected))}")
     message = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
@@ -510,7 +518,7 @@ def changed_patterns(path: Path | str) -> list[RulesProblem]:
     lines = _line_map(node)
     found: list[RulesProblem] = []
     classification = data.get("classification") or {}
-    lists = [(("classification", "intents", name), patterns)
+    lists: list[tuple[tuple[str, ...], Any]] = [(("classification", "intents", name), patterns)
              for name, patterns in (classification.get("intents") or {}).items()]
     lists += [(("classification", "audiences", name, "phrases"), evidence.get("phrases") or [])
               for name, evidence in (classification.get("audiences") or {}).items() if isinstance(evidence, dict)]

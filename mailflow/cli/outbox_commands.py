@@ -41,7 +41,7 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
     if (outbox_id is None) == (not all_failed):
         raise click.UsageError("give one outbox number (see `mailflow outbox --failed`) or --all-failed")
     db = open_database(rules_from(ctx).database_path)
-    rows = outbox_lib.retry_all_failed(db) if all_failed else [outbox_lib.retry(db, outbox_id)]
+    rows = [outbox_lib.retry(db, outbox_id)] if outbox_id is not None else outbox_lib.retry_all_failed(db)
     for row in rows:
         click.echo(f"outbox {row['id']} to {row['recipient']} queued again (last error: {row['error']})")
     if not rows:
