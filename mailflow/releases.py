@@ -217,6 +217,7 @@ def render_delivery(
     registrant = delivery.registrant
     event = event_by_id(rules, registrant["event_id"])
     audience = registrant["audience"] or rules.audiences[0]
+    # Release kinds are plain strings here, the announcements' keys a Literal: a ReleaseKind enum would join them.
     template = rules.announcements.get(delivery.template_kind, {}).get(audience)  # type: ignore[call-overload]
     if not template:
         raise MailflowError(
