@@ -14,7 +14,7 @@ def normalize_address(address: str) -> str:
     address = address.strip()
     if _plainly_valid(address):
         return address.lower()
-    import email_validator   # here: importing it compiles large Unicode patterns (30-40 ms)
+    import email_validator  # here: importing it compiles large Unicode patterns (30-40 ms)
 
     try:
         result = email_validator.validate_email(

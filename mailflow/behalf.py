@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,13 +20,14 @@ import sqlite_utils
 
 from . import database, outbox, registrants
 from .addresses import InvalidAddress, normalize_address
+from .context import reply_context
 from .database import now
 from .errors import MailflowError
 from .history import find_message
 from .nominations import Nominations, Nominee
-from .context import reply_context
 from .replies import Replies
 from .rules import Event, Rules
+from .states import RegistrantStatus
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class Registered:
 
 def register(
     db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Event, source_message: int,
-    sender: str, sender_name: str, nominations: Nominations, status: str,
+    sender: str, sender_name: str, nominations: Nominations, status: RegistrantStatus,
 ) -> list[Registered]:
     """Register each nominee with registered_by = sender and queue a confirmation to each new one.
     Call inside a transaction; a template problem (TemplateProblem) rolls it back."""
@@ -61,10 +63,10 @@ def register(
 def already_registered(db: sqlite_utils.Database, event_id: str, nominations: Nominations) -> set[str]:
     """The nominees' addresses that are registered for the event already (and not cancelled)."""
     found = (registrants.find(db, event_id, n.address) for n in nominations.nominees)
-    return {row["address"] for row in found if row and row["status"] != registrants.CANCELLED}
+    return {row["address"] for row in found if row and row["status"] != RegistrantStatus.CANCELLED}
 
 
-def summary_context(nominations: Nominations, sender_registered: bool, known: set[str] = frozenset()) -> dict:
+def summary_context(nominations: Nominations, sender_registered: bool, known: AbstractSet[str] = frozenset()) -> dict:
     """What the sender's summary lists: `registered` (name, address, already) and `sender_registered`."""
     return {
         "registered": [{"name": n.name, "address": n.address, "already": n.address in known}
@@ -99,7 +101,7 @@ def confirm(db: sqlite_utils.Database, rules: Rules, replies: Replies, ref: str,
         raise MailflowError(f"message {row['id']} names nobody with an address; register people with "
                             "`mailflow registrants add ADDRESS --name NAME --registered-by SENDER`")
     event = _event(rules, row["event_id"])
-    status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
+    status = event.new_registrant_status
     name = _sender_name(row["raw"])
     registered = []
     with database.transaction(db):
@@ -132,7 +134,7 @@ def add(
                             f"({', '.join(rules.audiences)})")
     if audience not in rules.audiences:
         raise MailflowError(f"unknown audience {audience!r}; rules.yaml has: {', '.join(rules.audiences)}")
-    status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
+    status = event.new_registrant_status
     with database.transaction(db):
         known = _not_registered(db, event, address)
         row = registrants.register(db, event.id, address, name.strip(), audience, None, status,
@@ -152,7 +154,7 @@ def add(
 def _not_registered(db: sqlite_utils.Database, event: Event, address: str) -> dict | None:
     """The cancelled registration of `address`, if any; an error when they are registered."""
     known = registrants.find(db, event.id, address)
-    if known and known["status"] != registrants.CANCELLED:
+    if known and known["status"] != RegistrantStatus.CANCELLED:
         raise MailflowError(f"{address} is registered for {event.id} already (status {known['status']}); "
                             "`mailflow registrants` shows them")
     return known

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import sqlite_utils
 
 from . import database, registrants
-from .outbox import QUEUED, UnsendableAddress, envelope_address
+from .outbox import UnsendableAddress, envelope_address
+from .states import OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ def _forms(address: str) -> list[str]:
         return [address]
 
 
-def bounced(db: sqlite_utils.Database, address: str, message_id: str | None, own: Iterable[str] = ()) -> tuple[int, int]:
+def bounced(
+    db: sqlite_utils.Database, address: str, message_id: str | None, own: Iterable[str] = ()
+) -> tuple[int, int]:
     """A bounce names `address`: its active registrants become `bounced`, its queued mail is cancelled.
     Returns (registrants marked, mails cancelled); our own addresses are left alone."""
     address = address.lower()
@@ -50,10 +53,11 @@ def bounced(db: sqlite_utils.Database, address: str, message_id: str | None, own
     # A release or reminder row lets go of its registrant: the once-per-registrant key would keep a
     # fresh copy from being queued if they write again (the row still names the recipient).
     cancelled = db.execute(
-        f"update outbox set state = 'cancelled', error = ?, "
+        f"update outbox set state = ?, error = ?, "
         f"registrant_id = case when source_message is null then null else registrant_id end "
         f"where state = ? and recipient in ({marks})",
-        [REASON.format(address=address, message_id=message_id or "without Message-ID"), QUEUED, *forms],
+        [OutboxState.CANCELLED, REASON.format(address=address, message_id=message_id or "without Message-ID"),
+         OutboxState.QUEUED, *forms],
     ).rowcount
     log.info("bounce message_id=%s address=%s: %s registrants undeliverable, %s queued mails cancelled",
              message_id, address, marked, cancelled)
@@ -72,16 +76,16 @@ def held(db: sqlite_utils.Database, grace_minutes: float) -> set[str]:
     """Addresses whose earlier mail is still unproven (see the module's text): no release or reminder for
     them yet, as of the database's clock (it is compared with `sent_at`)."""
     moment = database.clock_of(db)()
-    cutoff = (moment - timedelta(minutes=grace_minutes)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    cutoff = (moment - timedelta(minutes=grace_minutes)).astimezone(UTC).isoformat(timespec="seconds")
     rows = db.execute(
         """select distinct o.recipient from outbox o
-           where (o.state in ('queued', 'sending') or (o.state = 'sent' and o.sent_at > ?))
+           where (o.state in (:queued, :sending) or (o.state = :sent and o.sent_at > :cutoff))
              and o.kind not like 'notice:%'
              and not exists (
-                 select 1 from outbox p where p.recipient = o.recipient and p.state = 'sent' and p.sent_at <= ?
+                 select 1 from outbox p where p.recipient = o.recipient and p.state = :sent and p.sent_at <= :cutoff
                  and p.sent_at > coalesce((select max(r.bounced_at) from registrants r
                                            where r.address = o.recipient), ''))""",
-        [cutoff, cutoff],
+        {"queued": OutboxState.QUEUED, "sending": OutboxState.SENDING, "sent": OutboxState.SENT, "cutoff": cutoff},
     ).fetchall()
     return {row[0] for row in rows}
 

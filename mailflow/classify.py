@@ -18,8 +18,7 @@ from .message import IncomingMessage
 from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
 from .statements import find, read_statements
-
-AUTOMATIC_INTENTS = frozenset({"auto_reply", "bounce", "bulk"})
+from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
 # German expert writing to the international address is still recognised.
@@ -34,8 +33,8 @@ LanguageDetector = Callable[[str, tuple[str, ...]], "str | None"]  # (text, phra
 
 @dataclass(frozen=True)
 class Classification:
-    audience: str | None
-    intent: str
+    audience: str
+    intent: Intent
     answer: bool
     confidence: str = "high"
     reasons: tuple[str, ...] = field(default_factory=tuple)
@@ -68,7 +67,8 @@ def classify(
     References that mailflow sent; `detect_language` defaults to language.detect.
     """
     if detect_language is None:
-        from .language import detect as detect_language
+        from .language import detect
+        detect_language = detect
     reasons: list[str] = []
     bounced: list[str] = []
     written = written_text.read(message.text)
@@ -78,9 +78,9 @@ def classify(
     behalf = None if intent in AUTOMATIC_INTENTS else read_nominations(message, written, rules, intent, audience)
     if behalf is not None:
         reasons.extend(behalf.reasons)
-        if behalf.nominees and not behalf.unsure and intent == "other":
+        if behalf.nominees and not behalf.unsure and intent == Intent.OTHER:
             reasons.append("intent: interest (registers others on their behalf)")
-            intent = "interest"
+            intent = Intent.INTEREST
     answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
     if answer and behalf is not None and behalf.unsure:
         reasons.append("answer: no (a registration on behalf of others that a coordinator must settle)")
@@ -95,7 +95,7 @@ def _audience(
     rules: Rules,
     reasons: list[str],
     detect_language: LanguageDetector,
-) -> tuple[str | None, str]:
+) -> tuple[str, str]:
     home = rules.audience_of(mailbox)
     scores: dict[str, int] = {home: MAILBOX_WEIGHT}
     reasons.append(f"audience: received at mailbox {mailbox!r} -> {home} (+{MAILBOX_WEIGHT})")
@@ -223,7 +223,7 @@ def _intent(
     in_our_thread: bool,
     reasons: list[str],
     bounced: list[str],
-) -> tuple[str, bool]:
+) -> tuple[Intent, bool]:
     """The intent and whether the mail also asks something; automatic mail by its headers first."""
     automatic = _automatic(message, written, rules, reasons, bounced)
     if automatic:
@@ -238,36 +238,36 @@ def _intent(
     asks = bool(said.asks) and _about_the_event(message, written, rules, said.asks)
     if said.withdraws:
         reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r})")
-        return "cancellation", asks
+        return Intent.CANCELLATION, asks
     registers = said.registers or said.hedged
     if registers and in_our_thread:
         if asks:
             reasons.append(f"intent: question in a thread we started (asks: {said.asks!r})")
-            return "question", True
+            return Intent.QUESTION, True
         reasons.append(f"intent: other (says {registers!r}, but in reply to a mail we sent: not a new registration)")
-        return "other", False
+        return Intent.OTHER, False
     if said.registers:
         also = f"; also asks: {said.asks!r}" if asks else ""
         reasons.append(f"intent: interest (registers: {said.registers!r}{also})")
-        return "interest", asks
+        return Intent.INTEREST, asks
     if asks:
         where = " in a thread we started" if in_our_thread else ""
         reasons.append(f"intent: question{where} (asks: {said.asks!r})")
-        return "question", True
+        return Intent.QUESTION, True
     if said.hedged and _about_the_event(message, written, rules, ""):
         reasons.append(f"intent: question (tentative, for a coordinator to answer: {said.hedged!r})")
-        return "question", True
+        return Intent.QUESTION, True
     if said.declines:
         reasons.append(f"intent: other (declines, withdraws nothing: {said.declines!r})")
-        return "other", False
+        return Intent.OTHER, False
     if said.asks:
         reasons.append(f"intent: other (asks {said.asks!r}, but nothing about the event)")
-        return "other", False
+        return Intent.OTHER, False
     if in_our_thread:
         reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
-        return "other", False
+        return Intent.OTHER, False
     reasons.append("intent: other (no pattern matched)")
-    return "other", False
+    return Intent.OTHER, False
 
 
 # Words that show a question is about an event at all ("Do you like this message?" is not).
@@ -299,7 +299,7 @@ def _about_the_event(message: IncomingMessage, written: written_text.Written, ru
 
 def _automatic(
     message: IncomingMessage, written: written_text.Written, rules: Rules, reasons: list[str], bounced: list[str]
-) -> str | None:
+) -> Intent | None:
     """bounce, auto_reply or bulk when headers, sender or the text say a machine wrote; else None."""
     sender = message.sender or ""
     header = message.header
@@ -308,41 +308,41 @@ def _automatic(
         bounced.extend(_failed_recipients(message))
         failed = f"; failed: {', '.join(bounced)}" if bounced else ""
         reasons.append(f"intent: bounce ({bounce_why}{failed})")
-        return "bounce"
+        return Intent.BOUNCE
     if not sender and not message.sender_name and header("return-path") in (None, ""):
         reasons.append("intent: auto_reply (no sender address: sent by a machine)")
-        return "auto_reply"
+        return Intent.AUTO_REPLY
     auto_submitted = (header("auto-submitted") or "no").lower()
     if auto_submitted.split(";")[0].strip() != "no":
         reasons.append(f"intent: auto_reply (Auto-Submitted: {auto_submitted})")
-        return "auto_reply"
+        return Intent.AUTO_REPLY
     for name in ("x-autoreply", "x-autorespond", "x-auto-response-suppress"):
         if header(name) is not None:
             reasons.append(f"intent: auto_reply ({name} header present)")
-            return "auto_reply"
+            return Intent.AUTO_REPLY
     subject_hit = _matches(rules.classification.intents.auto_reply_subjects, message.subject)
     if subject_hit:
         reasons.append(f"intent: auto_reply (subject contains {subject_hit!r})")
-        return "auto_reply"
+        return Intent.AUTO_REPLY
     phrase_hit = _matches(rules.classification.intents.auto_reply_phrases, written.own)
     if phrase_hit:
         reasons.append(f"intent: auto_reply (text says {phrase_hit!r})")
-        return "auto_reply"
+        return Intent.AUTO_REPLY
     precedence = (header("precedence") or "").lower()
     if precedence in ("bulk", "list", "junk"):
         reasons.append(f"intent: bulk (Precedence: {precedence})")
-        return "bulk"
+        return Intent.BULK
     list_headers = [h for h in message.headers if h.startswith("list-")]
     if list_headers:
         reasons.append(f"intent: bulk (mailing-list header {list_headers[0]})")
-        return "bulk"
+        return Intent.BULK
     if header("return-path") == "":
         reasons.append("intent: auto_reply (empty Return-Path: sent by a machine)")
-        return "auto_reply"
+        return Intent.AUTO_REPLY
     robot = _robot(sender, rules)
     if robot:
         reasons.append(f"intent: bulk (sender {sender} looks like a robot: {robot!r})")
-        return "bulk"
+        return Intent.BULK
     return None
 
 
@@ -354,13 +354,13 @@ def _is_reply(message: IncomingMessage) -> bool:
 
 
 def _should_answer(
-    message: IncomingMessage, intent: str, asks: bool, audience: str | None, rules: Rules, in_our_thread: bool,
+    message: IncomingMessage, intent: Intent, asks: bool, audience: str | None, rules: Rules, in_our_thread: bool,
     reasons: list[str],
 ) -> bool:
     if intent in AUTOMATIC_INTENTS:
         reasons.append(f"answer: no ({intent} mail is never answered)")
         return False
-    if in_our_thread and intent == "other":
+    if in_our_thread and intent == Intent.OTHER:
         reasons.append("answer: no (a reply to our own mail that asks nothing is never answered)")
         return False
     if not message.sender:
@@ -376,7 +376,7 @@ def _should_answer(
     if not template:
         reasons.append(f"answer: no (rules.yaml has no reply for {intent} / {audience})")
         return False
-    if intent == "interest" and asks:
+    if intent == Intent.INTEREST and asks:
         template = rules.replies.get(INTEREST_WITH_QUESTION, {}).get(audience or "", template)
     reasons.append(f"answer: yes with template {template}")
     return True

@@ -10,13 +10,13 @@ durations, not dates.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]   # returns an aware datetime
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def stopped_at(moment: datetime) -> Clock:
@@ -27,12 +27,12 @@ def stopped_at(moment: datetime) -> Clock:
 
 def aware(moment: datetime) -> datetime:
     """A naive datetime is taken as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def stamp(moment: datetime) -> str:
     """How the database stores a moment: ISO 8601 in UTC to the second, so text order is time order."""
-    return aware(moment).astimezone(timezone.utc).isoformat(timespec="seconds")
+    return aware(moment).astimezone(UTC).isoformat(timespec="seconds")
 
 
 def parse_stamp(text: str) -> datetime:

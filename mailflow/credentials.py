@@ -20,7 +20,6 @@ import shlex
 import signal
 import subprocess
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from .errors import SecretError
@@ -43,7 +42,7 @@ class Credentials:
     timeout: float = COMMAND_TIMEOUT_SECONDS   # a command that takes longer is killed, with its children
 
     @classmethod
-    def of(cls, settings: "ServerSettings", what: str) -> "Credentials":
+    def of(cls, settings: ServerSettings, what: str) -> Credentials:
         return cls(what, settings.password_env, settings.password_command, settings.oauth2_token_command)
 
     @property

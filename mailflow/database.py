@@ -16,6 +16,7 @@ import logging
 import os
 import sqlite3
 import stat
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,11 +45,11 @@ migrations = Migrations("mailflow")
 
 @migrations(name="0001_initial")
 def _initial(db: sqlite_utils.Database) -> None:
-    db["sync_state"].create(
+    db.table("sync_state").create(
         {"mailbox": str, "folder": str, "uidvalidity": int, "last_uid": int, "last_sync": str},
         pk=("mailbox", "folder"),
     )
-    db["messages"].create(
+    db.table("messages").create(
         {
             "id": int, "mailbox": str, "key": str, "uidvalidity": int, "uid": int,
             "message_id": str, "sender": str, "subject": str, "state": str, "raw": bytes,
@@ -60,9 +61,9 @@ def _initial(db: sqlite_utils.Database) -> None:
         not_null={"mailbox", "key", "state", "recorded_at"},
         defaults={"marked_on_server": 0},
     )
-    db["messages"].create_index(["mailbox", "key"], unique=True)
-    db["messages"].create_index(["state"])
-    db["registrants"].create(
+    db.table("messages").create_index(["mailbox", "key"], unique=True)
+    db.table("messages").create_index(["state"])
+    db.table("registrants").create(
         {
             "id": int, "event_id": str, "address": str, "name": str, "audience": str,
             "status": str, "first_message": int, "created_at": str, "updated_at": str,
@@ -71,9 +72,9 @@ def _initial(db: sqlite_utils.Database) -> None:
         not_null={"event_id", "address", "status"},
         foreign_keys=[("first_message", "messages", "id")],
     )
-    db["registrants"].create_index(["event_id", "address"], unique=True)
-    db["messages"].add_foreign_key("registrant_id", "registrants", "id")
-    db["outbox"].create(
+    db.table("registrants").create_index(["event_id", "address"], unique=True)
+    db.table("messages").add_foreign_key("registrant_id", "registrants", "id")
+    db.table("outbox").create(
         {
             "id": int, "message_id": str, "source_message": int, "kind": str, "mailbox": str,
             "registrant_id": int, "recipient": str, "subject": str, "raw": bytes, "state": str,
@@ -84,22 +85,22 @@ def _initial(db: sqlite_utils.Database) -> None:
         defaults={"attempts": 0},
         foreign_keys=[("source_message", "messages", "id"), ("registrant_id", "registrants", "id")],
     )
-    db["outbox"].create_index(["message_id"], unique=True)
-    db["outbox"].create_index(["source_message", "kind"], unique=True)
-    db["outbox"].create_index(["state"])
+    db.table("outbox").create_index(["message_id"], unique=True)
+    db.table("outbox").create_index(["source_message", "kind"], unique=True)
+    db.table("outbox").create_index(["state"])
 
 
 @migrations(name="0002_review")
 def _review(db: sqlite_utils.Database) -> None:
     # Why an answer the classifier allowed was held back (replay compares against it),
     # and when a coordinator closed a question.
-    db["messages"].add_column("reply_limited", str)
-    db["messages"].add_column("question_closed_at", str)
+    db.table("messages").add_column("reply_limited", str)
+    db.table("messages").add_column("question_closed_at", str)
 
 
 @migrations(name="0003_releases")
 def _releases(db: sqlite_utils.Database) -> None:
-    db["releases"].create(
+    db.table("releases").create(
         {
             "id": int, "event_id": str, "kind": str, "version": int, "text": str, "link": str,
             "attachment_name": str, "attachment": bytes, "content_hash": str, "source": str, "created_at": str,
@@ -107,13 +108,13 @@ def _releases(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"event_id", "kind", "version"},
     )
-    db["releases"].create_index(["event_id", "kind", "version"], unique=True)
-    db["scheduled"].create(
+    db.table("releases").create_index(["event_id", "kind", "version"], unique=True)
+    db.table("scheduled").create(
         {"id": int, "event_id": str, "name": str, "due_at": str, "state": str, "done_at": str, "note": str},
         pk="id",
         not_null={"event_id", "name", "due_at", "state"},
     )
-    db["scheduled"].create_index(["event_id", "name"], unique=True)
+    db.table("scheduled").create_index(["event_id", "name"], unique=True)
     # One copy of each release (or reminder) per registrant, however often fan-out runs.
     db.execute(
         "create unique index outbox_once_per_registrant on outbox(registrant_id, kind) "
@@ -124,50 +125,50 @@ def _releases(db: sqlite_utils.Database) -> None:
 @migrations(name="0004_people")
 def _people(db: sqlite_utils.Database) -> None:
     # Who changed a registrant's audience or status by hand, from what, and when.
-    db["corrections"].create(
+    db.table("corrections").create(
         {"id": int, "registrant_id": int, "field": str, "old": str, "new": str, "by": str, "at": str},
         pk="id",
         not_null={"registrant_id", "field", "by", "at"},
         foreign_keys=[("registrant_id", "registrants", "id")],
     )
-    db["corrections"].create_index(["registrant_id"])
+    db.table("corrections").create_index(["registrant_id"])
 
 
 @migrations(name="0005_lookups")
 def _lookups(db: sqlite_utils.Database) -> None:
     # Per-mail look-ups of the worker: the same mail in the other inbox, earlier replies to a sender.
-    db["messages"].create_index(["message_id"])
-    db["outbox"].create_index(["recipient"])
-    db["registrants"].create_index(["address"])
+    db.table("messages").create_index(["message_id"])
+    db.table("outbox").create_index(["recipient"])
+    db.table("registrants").create_index(["address"])
 
 
 @migrations(name="0006_delivery")
 def _delivery(db: sqlite_utils.Database) -> None:
     # When a deferred mail (4xx) may be tried again; the live state of each mailbox's connection.
-    db["outbox"].add_column("next_attempt_at", str)
-    db["sync_state"].add_column("connection", str)
-    db["sync_state"].add_column("connection_at", str)
+    db.table("outbox").add_column("next_attempt_at", str)
+    db.table("sync_state").add_column("connection", str)
+    db.table("sync_state").add_column("connection_at", str)
 
 
 @migrations(name="0007_asks")
 def _asks(db: sqlite_utils.Database) -> None:
     # A registration that also asks: the mail is an open question too.
-    db["messages"].add_column("asks", int)
+    db.table("messages").add_column("asks", int)
 
 
 @migrations(name="0008_raw_purged_at")
 def _raw_purged_at(db: sqlite_utils.Database) -> None:
     # When `mailflow purge` emptied a mail's raw bytes. Before this step the first purge added the column.
-    if "raw_purged_at" not in db["messages"].columns_dict:
-        db["messages"].add_column("raw_purged_at", str)
+    if "raw_purged_at" not in db.table("messages").columns_dict:
+        db.table("messages").add_column("raw_purged_at", str)
 
 
 @migrations(name="0012_bounces")
 def _bounces(db: sqlite_utils.Database) -> None:
     # A bounce keeps the status to return to when the registrant writes again, and its time: mail
     # sent before it proves nothing about the address (bounces.held).
-    db["registrants"].add_column("status_before_bounce", str)
-    db["registrants"].add_column("bounced_at", str)
+    db.table("registrants").add_column("status_before_bounce", str)
+    db.table("registrants").add_column("bounced_at", str)
 
 
 @migrations(name="0013_timing")
@@ -175,29 +176,29 @@ def _timing(db: sqlite_utils.Database) -> None:
     # When the mail arrived in the mailbox (IMAP INTERNALDATE, a Maildir's delivery time): the time
     # a mail is judged by, never its Date header. Null for mail recorded before this step: then
     # recorded_at stands in.
-    db["messages"].add_column("arrived_at", str)
+    db.table("messages").add_column("arrived_at", str)
     # Why a coordinator should look at a mail that is not a question (a registration after the
     # window closed that may be for the next event): listed by `mailflow questions`, \Flagged.
-    db["messages"].add_column("attention", str)
+    db.table("messages").add_column("attention", str)
     # Mail that is pointless after this moment (an automatic release or reminder: the event's end)
     # is cancelled instead of sent.
-    db["outbox"].add_column("expires_at", str)
+    db.table("outbox").add_column("expires_at", str)
 
 
 @migrations(name="0014_on_behalf")
 def _on_behalf(db: sqlite_utils.Database) -> None:
     # Registration on behalf of others: who registered whom; what a mail proposed (JSON, for
     # `registrants confirm`) and whether a coordinator must settle it (review = 1).
-    db["registrants"].add_column("registered_by", str)
-    db["messages"].add_column("nominations", str)
-    db["messages"].add_column("review", int)
+    db.table("registrants").add_column("registered_by", str)
+    db.table("messages").add_column("nominations", str)
+    db.table("messages").add_column("review", int)
 
 
 @migrations(name="0015_content_hash")
 def _content_hash(db: sqlite_utils.Database) -> None:
     # message.content_hash() of a mail, stored once computed: when its Message-ID came again (the
     # same mail delivered again, or another mail with that Message-ID), and before `purge` blanks it.
-    db["messages"].add_column("content_hash", str)
+    db.table("messages").add_column("content_hash", str)
 
 
 @contextlib.contextmanager
@@ -249,17 +250,27 @@ def rows(db: sqlite_utils.Database, sql: str, params: list | tuple = ()) -> list
     SAVEPOINT and RELEASE, two extra statements per look-up on the per-mail path."""
     cursor = db.conn.execute(sql, params)
     names = [c[0] for c in cursor.description]
-    return [dict(zip(names, values)) for values in cursor.fetchall()]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+# Each connection's clock, kept beside it rather than as an attribute on it, so that every module
+# can go on taking a plain sqlite_utils.Database and the type checker still knows what a clock is.
+_clocks: weakref.WeakKeyDictionary[sqlite_utils.Database, Clock] = weakref.WeakKeyDictionary()
 
 
 def clock_of(db: sqlite_utils.Database) -> Clock:
     """The clock this connection was opened with: the one "now" of everything that uses it."""
-    return db.mailflow_clock
+    return _clocks[db]
+
+
+def set_clock(db: sqlite_utils.Database, clock: Clock) -> None:
+    """Give the connection its clock (open_database; tests about dates move it)."""
+    _clocks[db] = clock
 
 
 def now(db: sqlite_utils.Database) -> str:
     """The connection's clock as a stored timestamp."""
-    return stamp(db.mailflow_clock())
+    return stamp(_clocks[db]())
 
 
 def open_database(path: Path | str, clock: Clock = system_clock, group: str | None = None) -> sqlite_utils.Database:
@@ -274,7 +285,7 @@ def open_database(path: Path | str, clock: Clock = system_clock, group: str | No
         mode, gid = _access(group)
         _create(path, mode, gid)
         db = _connect(path)
-        db.mailflow_clock = clock
+        set_clock(db, clock)
         if migrations.pending(db) or db.journal_mode != "wal":
             _upgrade(path)
         # In WAL mode NORMAL survives any crash of mailflow itself (the kill tests); only a power
@@ -290,7 +301,7 @@ def open_database(path: Path | str, clock: Clock = system_clock, group: str | No
     return db
 
 
-def open_for(rules: "Rules", clock: Clock = system_clock) -> sqlite_utils.Database:
+def open_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database:
     """The database rules.yaml names, its files readable by its database_group."""
     return open_database(rules.database_path, clock, rules.database_group)
 

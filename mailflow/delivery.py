@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
-import socket
 import ssl
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from .credentials import Credentials, xoauth2
 from .errors import ConnectionFailed, DeliveryError
 
 if TYPE_CHECKING:
+    from .outbox import Sender
     from .rules import ServerSettings
 
 
@@ -49,7 +51,8 @@ class SmtpSender:
             elif s.username:
                 smtp.login(s.username, secret or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise ConnectionFailed(f"mailbox {self.name}: SMTP login refused for {s.username} ({exc.smtp_code})") from None
+            raise ConnectionFailed(
+                f"mailbox {self.name}: SMTP login refused for {s.username} ({exc.smtp_code})") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise ConnectionFailed(f"mailbox {self.name}: cannot reach SMTP server {s.host}:{s.port}: {exc}") from None
         return smtp
@@ -68,7 +71,8 @@ class SmtpSender:
             code, text = next(iter(exc.recipients.values()))
             raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500) from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"SMTP answered {exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500) from None
+            raise DeliveryError(f"SMTP answered {exc.smtp_code} {_text(exc.smtp_error)}",
+                                permanent=exc.smtp_code >= 500) from None
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise ConnectionFailed(f"mailbox {self.name}: SMTP connection lost: {exc}") from None
@@ -78,10 +82,8 @@ class SmtpSender:
 
     def close(self) -> None:
         if self._smtp is not None:
-            try:
+            with contextlib.suppress(TimeoutError, OSError, smtplib.SMTPException):
                 self._smtp.quit()
-            except (OSError, smtplib.SMTPException, socket.timeout):
-                pass
             self._smtp = None
 
 
@@ -92,7 +94,8 @@ def _text(value: bytes | str) -> str:
 class RateLimitedSender:
     """Spaces sends evenly: at most `per_minute` mails a minute through the wrapped sender."""
 
-    def __init__(self, sender, per_minute: int, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, sender: Sender, per_minute: int, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.sender = sender
         self.gap = 60.0 / per_minute
         self.sleep = sleep

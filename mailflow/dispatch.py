@@ -22,6 +22,7 @@ import errno
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,8 +35,8 @@ from . import database
 from .clock import stamp
 from .database import now
 from .errors import ConnectionFailed, DeliveryError
-from .outbox import (CANCELLED, FAILED, GIVE_UP_AFTER, QUEUED, SENDING, SENT, UNCERTAIN, Sender, SentCopies,
-                     retry_delay)
+from .outbox import GIVE_UP_AFTER, Sender, SentCopies, retry_delay
+from .states import OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +149,12 @@ def reconcile_interrupted(
     """Settle rows a crash left in `sending`, and look again for `uncertain` ones in Sent (see the
     module's text). `provider_copies`: mailboxes whose SMTP server files every accepted mail in Sent."""
     rows = list(db.query("select id, mailbox, message_id, state from outbox where state in (?, ?)",
-                         [SENDING, UNCERTAIN]))
+                         [OutboxState.SENDING, OutboxState.UNCERTAIN]))
     begun, accepted = journal.read() if rows else (set(), set())
     for row in rows:
         ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
-        if row["state"] == SENDING and row["id"] not in begun and row["id"] not in accepted:
-            database.update(db, "outbox", row["id"], {"state": QUEUED})
+        if row["state"] == OutboxState.SENDING and row["id"] not in begun and row["id"] not in accepted:
+            database.update(db, "outbox", row["id"], {"state": OutboxState.QUEUED})
             log.warning("%s interrupted before it was sent: queued again", ids)
             continue
         folder = (sent_folders or {}).get(row["mailbox"])
@@ -166,14 +167,14 @@ def reconcile_interrupted(
                             ids, exc)
                 continue
         if found:
-            database.update(db, "outbox", row["id"], {"state": SENT, "sent_at": now(db), "error": None})
+            database.update(db, "outbox", row["id"], {"state": OutboxState.SENT, "sent_at": now(db), "error": None})
             log.warning("%s interrupted while sending, but %s: not sent again", ids, found)
         elif folder is not None and row["mailbox"] in provider_copies:
-            database.update(db, "outbox", row["id"], {"state": QUEUED})
+            database.update(db, "outbox", row["id"], {"state": OutboxState.QUEUED})
             log.warning("%s interrupted while sending; the server filed no copy in Sent: queued again", ids)
-        elif row["state"] == SENDING:
+        elif row["state"] == OutboxState.SENDING:
             database.update(db, "outbox", row["id"], {
-                "state": UNCERTAIN,
+                "state": OutboxState.UNCERTAIN,
                 "error": "interrupted while the SMTP server had it; it may or may not have arrived: "
                          "`mailflow outbox retry ID` sends it again, `mailflow outbox cancel ID` never"})
             log.error("%s interrupted while the SMTP server had it, and no copy to look in: held as uncertain "
@@ -278,20 +279,18 @@ class Dispatch:
         self._commit_sent()
         self._save_copies(minimum=1)
         for sender in self.senders.values():
-            close = getattr(sender, "close", None)
-            if close:
-                close()
+            sender.close()
 
     def _due_left(self) -> bool:
         return self._claimable_query("1", 1).fetchone() is not None
 
-    def _claimable_query(self, columns: str, limit: int):
+    def _claimable_query(self, columns: str, limit: int) -> sqlite3.Cursor:
         usable = [m for m in self.senders if m not in self._unreachable]
         marks = ",".join("?" * len(usable)) or "null"
         return self.db.execute(
             f"""select {columns} from outbox where state = ? and mailbox in ({marks})
                 and (next_attempt_at is null or next_attempt_at <= ?) order by id limit ?""",
-            [QUEUED, *usable, stamp(self.moment), limit],
+            [OutboxState.QUEUED, *usable, stamp(self.moment), limit],
         )
 
     def _expire(self) -> None:
@@ -299,7 +298,7 @@ class Dispatch:
         cancelled, never sent."""
         cursor = self.db.execute(
             "update outbox set state = ?, error = ? where state = ? and expires_at <= ?",
-            [CANCELLED, "not sent: its event was over", QUEUED, stamp(self.moment)])
+            [OutboxState.CANCELLED, "not sent: its event was over", OutboxState.QUEUED, stamp(self.moment)])
         if cursor.rowcount:
             log.warning("%s queued mails cancelled: their event is over", cursor.rowcount)
 
@@ -323,7 +322,7 @@ class Dispatch:
         rows = database.rows(self.db, f"select id, mailbox, recipient, raw, attempts, created_at, message_id "
                                       f"from outbox where id in ({marks}) order by id", chosen)
         self.db.execute(f"update outbox set state = ?, attempts = attempts + 1 where id in ({marks})",
-                        [SENDING, *chosen])
+                        [OutboxState.SENDING, *chosen])
         return rows
 
     def _unclaim(self, rows: list[dict]) -> None:
@@ -331,7 +330,7 @@ class Dispatch:
         marks = ",".join("?" * len(rows))
         with database.transaction(self.db):
             self.db.execute(f"update outbox set state = ?, attempts = attempts - 1 where state = ? and id in ({marks})",
-                            [QUEUED, SENDING, *(row["id"] for row in rows)])
+                            [OutboxState.QUEUED, OutboxState.SENDING, *(row["id"] for row in rows)])
 
     def _ready(self, mailbox: str) -> None:
         """The rate limit's pause and the connection come before the journal's "begin": a kill or a
@@ -352,7 +351,7 @@ class Dispatch:
         if row["mailbox"] in self._unreachable:
             # The server, not this mail, is the problem: no attempt is counted, the mailbox waits.
             error = self._unreachable[row["mailbox"]]
-            self._record(row, {"state": QUEUED, "attempts": row["attempts"], "error": error})
+            self._record(row, {"state": OutboxState.QUEUED, "attempts": row["attempts"], "error": error})
             log.warning("%s deferred: %s", ids, error)
             self.counts.deferred += 1
             return
@@ -363,7 +362,7 @@ class Dispatch:
         except ConnectionFailed as exc:
             self._unreachable[row["mailbox"]] = str(exc)
             self.counts.errors.append(str(exc))
-            self._record(row, {"state": QUEUED, "attempts": row["attempts"], "error": str(exc)})
+            self._record(row, {"state": OutboxState.QUEUED, "attempts": row["attempts"], "error": str(exc)})
             log.warning("%s deferred: %s", ids, exc)
             self.counts.deferred += 1
             return
@@ -391,7 +390,7 @@ class Dispatch:
         marks = ",".join("?" * len(self._sent))
         with database.transaction(self.db):
             self.db.execute(f"update outbox set state = ?, sent_at = ?, error = null where id in ({marks})",
-                            [SENT, now(self.db), *self._sent])
+                            [OutboxState.SENT, now(self.db), *self._sent])
         self._sent = []
 
     def _record(self, row: dict, changes: dict) -> None:
@@ -406,12 +405,12 @@ class Dispatch:
             self._fail(row, ids, f"gave up after {GIVE_UP_AFTER.days} days: {error}")
         else:
             retry_at = stamp(self.moment + retry_delay(row["attempts"] + 1))
-            self._record(row, {"state": QUEUED, "error": error, "next_attempt_at": retry_at})
+            self._record(row, {"state": OutboxState.QUEUED, "error": error, "next_attempt_at": retry_at})
             log.warning("%s deferred until %s: %s", ids, retry_at, error)
             self.counts.deferred += 1
 
     def _fail(self, row: dict, ids: str, reason: str) -> None:
-        self._record(row, {"state": FAILED, "error": reason})
+        self._record(row, {"state": OutboxState.FAILED, "error": reason})
         log.warning("%s failed: %s", ids, reason)
         self.counts.failed += 1
 
@@ -454,12 +453,12 @@ def sending(
         return
     try:
         reconcile_interrupted(db, journal, sent_folders, provider_copies)
-        if not db.execute("select 1 from outbox where state = ? limit 1", [SENDING]).fetchone():
+        if not db.execute("select 1 from outbox where state = ? limit 1", [OutboxState.SENDING]).fetchone():
             journal.clear()   # else the journal still answers for rows a Sent folder could not be asked about
         else:
             journal.offset = journal.reserved = os.fstat(journal.fd).st_size if journal.fd is not None else 0
         yield Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop)
-        if not db.execute("select 1 from outbox where state = ? limit 1", [SENDING]).fetchone():
+        if not db.execute("select 1 from outbox where state = ? limit 1", [OutboxState.SENDING]).fetchone():
             journal.clear()   # every row it speaks for is settled
     finally:
         journal.close()

@@ -12,7 +12,7 @@ class MailflowError(Exception):
 class RulesError(MailflowError):
     """rules.yaml (or a template it names) is wrong; says where and how to fix it."""
 
-    def __init__(self, problems: list["RulesProblem"]):
+    def __init__(self, problems: list[RulesProblem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 

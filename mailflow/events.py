@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .message import IncomingMessage
 from .errors import RulesProblem
+from .message import IncomingMessage
 from .rules import Event, Rules
+from .states import Intent
 
 
 def named_events(rules: Rules, incoming: IncomingMessage) -> list[Event]:
@@ -54,7 +55,7 @@ class Timing:
     reasons: tuple[str, ...] = ()
 
 
-def judge(rules: Rules, incoming: IncomingMessage, intent: str, arrived: datetime, now: datetime) -> Timing:
+def judge(rules: Rules, incoming: IncomingMessage, intent: Intent, arrived: datetime, now: datetime) -> Timing:
     """The event a mail is about and, for a registration, what its arrival and `now` allow.
 
     A registration that arrived while the window was open is recorded, even when it is answered
@@ -67,7 +68,7 @@ def judge(rules: Rules, incoming: IncomingMessage, intent: str, arrived: datetim
     """
     event = match_event(rules, incoming, arrived)
     reasons = (f"event: {event.id} (mail arrived {_shown(arrived, event)}, the mailbox's time)",)
-    if intent != "interest":
+    if intent != Intent.INTEREST:
         return Timing(event, reasons=reasons)
     in_time = not event.registration_closed(arrived)
     if in_time and not event.over(now):

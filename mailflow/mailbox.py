@@ -7,17 +7,18 @@ and never delete anything.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import imapclient
-import imapclient.imapclient
-from imapclient.exceptions import IMAPClientError, LoginError
+# imapclient ships no type information (no stubs exist either): its names are Any here.
+import imapclient.imapclient  # type: ignore[import-untyped]
+from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[import-untyped]
 
 from .credentials import Credentials
 from .delivery import tls_context
@@ -46,7 +47,7 @@ class Mailbox(Protocol):
     def fetch_after(self, last_uid: int) -> Iterator[list[FetchedMail]]:
         """New mail with UID above last_uid, in batches."""
 
-    def mark_processed(self, uids: list[int], attention: list[int] = ()) -> None: ...
+    def mark_processed(self, uids: list[int], attention: Sequence[int] = ()) -> None: ...
 
     def close(self) -> None: ...
 
@@ -78,10 +79,8 @@ def connect(name: str, s: ImapSettings, credentials: Credentials) -> imapclient.
 def logout(client: imapclient.IMAPClient | None) -> None:
     """Say goodbye if the connection still listens; a dead one needs no goodbye."""
     if client is not None:
-        try:
+        with contextlib.suppress(OSError, IMAPClientError):
             client.logout()
-        except (OSError, IMAPClientError):
-            pass
 
 
 class ImapMailbox:
@@ -119,7 +118,7 @@ class ImapMailbox:
         except (OSError, IMAPClientError) as exc:
             raise ConnectionFailed(f"mailbox {self.name}: IMAP fetch failed: {exc}") from None
 
-    def mark_processed(self, uids: list[int], attention: list[int] = ()) -> None:
+    def mark_processed(self, uids: list[int], attention: Sequence[int] = ()) -> None:
         """Keyword flag first (and \\Flagged on `attention`), then the optional move; nothing is
         ever expunged by us otherwise."""
         if not uids or self.client is None:
@@ -160,7 +159,7 @@ class MaildirMailbox:
         for start in range(0, len(mails), FETCH_BATCH):
             yield mails[start:start + FETCH_BATCH]
 
-    def mark_processed(self, uids: list[int], attention: list[int] = ()) -> None:
+    def mark_processed(self, uids: list[int], attention: Sequence[int] = ()) -> None:
         pass
 
     def close(self) -> None:
@@ -178,7 +177,7 @@ def delivery_time(path: Path) -> datetime:
     convention, `1600064624.M1P1.host`), else the file's modification time."""
     seconds, dot, _ = path.name.partition(".")
     moment = int(seconds) if dot and seconds.isdigit() else path.stat().st_mtime
-    return datetime.fromtimestamp(moment, timezone.utc)
+    return datetime.fromtimestamp(moment, UTC)
 
 
 def latest_delivery(maildirs: list[Path]) -> datetime | None:

@@ -144,7 +144,7 @@ def _check_structure(msg: Message, limits: Limits) -> list[tuple[Message, bool]]
         payload = part.get_payload()
         if isinstance(payload, list):
             inner = attached or part.get_content_maintype() == "message"
-            stack.extend((child, depth + 1, inner) for child in reversed(payload))
+            stack.extend((child, depth + 1, inner) for child in reversed(payload) if isinstance(child, Message))
     return parts
 
 
@@ -322,7 +322,7 @@ def body_text(parts: list[tuple[Message, bool]]) -> str:
                 if str(part.get_param("format") or "").lower() == "flowed":
                     text = unflow(text.replace("\r\n", "\n"), str(part.get_param("delsp") or "").lower() == "yes")
                 if wanted == "text/html":
-                    from inscriptis import get_text
+                    from inscriptis import get_text  # type: ignore[import-untyped]  # inscriptis ships no types
 
                     text = get_text(text)
                 return text.replace("\r\n", "\n").replace("\x00", "")
@@ -330,7 +330,9 @@ def body_text(parts: list[tuple[Message, bool]]) -> str:
 
 
 def _decoded(part: Message) -> str:
-    payload = part.get_payload(decode=True) or b""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):   # a multipart has no bytes of its own
+        payload = b""
     charset = part.get_content_charset() or "utf-8"  # 8-bit text without a charset is UTF-8 in practice
     try:
         return payload.decode(charset, "replace")

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .message import IncomingMessage
-from .rules import Rules
+from .rules import OnBehalfKind, Rules
 from .statements import find, read_statements
+from .states import Intent
 from .text import Written, sentences
 
 # Participation words besides rules.yaml's interest patterns: what a third person does.
@@ -105,20 +106,20 @@ class Nominations:
                 "sender_attends": self.sender_attends, "unsure": self.unsure}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Nominations":
+    def from_dict(cls, data: dict) -> Nominations:
         return cls(tuple(Nominee(n["name"], n["address"], n.get("audience")) for n in data.get("nominees", [])),
                    bool(data.get("sender_attends")), data.get("unsure", ""))
 
 
 def read_nominations(
-    message: IncomingMessage, written: Written, rules: Rules, intent: str, audience: str | None
+    message: IncomingMessage, written: Written, rules: Rules, intent: Intent, audience: str | None
 ) -> Nominations | None:
     """Whom the mail registers besides its sender, or None when it names nobody else (an ordinary mail).
 
     `intent` and `audience` are the classifier's for the sender: a question is the coordinator's
     to answer (None), and nominees in a cancellation are left to a coordinator (unsure).
     """
-    if intent not in ("interest", "other", "cancellation"):
+    if intent not in (Intent.INTEREST, Intent.OTHER, Intent.CANCELLATION):
         return None
     own = _ABBREVIATION.sub(lambda m: m.group(1), written.own)
     said = sentences(own)
@@ -172,9 +173,11 @@ def read_nominations(
     reasons.append(_ABOUT + attend_why)
     if attend_why.startswith("the sender may"):
         doubts.append(attend_why)
-    if intent == "cancellation" and nominees:
+    if intent == Intent.CANCELLATION and nominees:
         doubts.append("the sender withdraws and names others")
-    for kind, needed in (("summary", {audience}), ("confirmation", {n.audience for n in nominees})):
+    templates: tuple[tuple[OnBehalfKind, set[str | None]], ...] = (
+        ("summary", {audience}), ("confirmation", {n.audience for n in nominees}))
+    for kind, needed in templates:
         for missing in sorted(a or "" for a in needed if not rules.on_behalf.get(kind, {}).get(a or "")):
             doubts.append(f"rules.yaml has no on_behalf.{kind} template for {missing or 'no audience'}")
     unsure = "; ".join(dict.fromkeys(doubts))

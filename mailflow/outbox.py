@@ -1,7 +1,6 @@
 """The outbox: replies waiting to be sent, each with its Message-ID fixed when it was queued.
 
-States: queued -> sending -> sent, or failed (permanent refusal), or cancelled
-by a coordinator. Composing and queuing live here; sending is dispatch.py.
+Its states are `states.OutboxState`. Composing and queuing live here; sending is dispatch.py.
 """
 
 from __future__ import annotations
@@ -10,13 +9,13 @@ import email.policy
 import email.quoprimime
 import email.utils
 import functools
+import logging
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.header import Header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Protocol
 
 import sqlite_utils
@@ -26,18 +25,18 @@ from .clock import stamp
 from .database import now
 from .errors import MailflowError
 from .message import clean
+from .states import OutboxState
 
 log = logging.getLogger(__name__)
 
-QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
-# Interrupted while the SMTP server had it, with no copy in Sent to tell: a coordinator decides.
-UNCERTAIN = "uncertain"
 
 
 class Sender(Protocol):
     """Delivers one composed mail; raises errors.DeliveryError or errors.ConnectionFailed."""
 
     def send(self, raw: bytes, sender: str, recipient: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def new_message_id(from_address: str) -> str:
@@ -88,7 +87,8 @@ def compose(
     if attachments:
         msg.make_mixed()
         for item in attachments:
-            msg.attach(_part(item))
+            # typeshed asks for the message's own class; the standard library attaches any part as it is
+            msg.attach(_part(item))  # type: ignore[arg-type]
     return msg.as_bytes()
 
 
@@ -101,6 +101,7 @@ def compose(
 _WRITTEN = frozenset({"from", "to", "subject", "date", "message-id", "in-reply-to", "references",
                       "auto-submitted", "x-auto-response-suppress",
                       "mime-version", "content-type", "content-transfer-encoding"})
+QP_LINE_LENGTH = 76   # RFC 2045 §6.7
 _TEXT_HEADERS = (("Content-Type", 'text/plain; charset="utf-8"'), ("Content-Transfer-Encoding", "quoted-printable"),
                  ("MIME-Version", "1.0"))
 
@@ -112,19 +113,22 @@ def _set_text(msg: EmailMessage, text: str) -> None:
     for name, value in _TEXT_HEADERS:
         msg[name] = value
     body = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
-    msg.set_payload(email.quoprimime.body_encode(body.decode("latin-1"), _WIRE.max_line_length))
+    msg.set_payload(email.quoprimime.body_encode(body.decode("latin-1"), QP_LINE_LENGTH))
+
+
 _ONE_HEADER = re.compile(r"(?:[\x20-\x7e]|\r?\n[ \t])*")   # printable ASCII, line breaks only to fold
 
 
 class _Registry(HeaderRegistry):
-    # The standard registry makes a new class at every look-up, twice for every header set.
-    @functools.lru_cache(maxsize=64)
+    # The standard registry makes a new class at every look-up, twice for every header set. The one
+    # instance lives as long as the process, so the cache keeping it alive costs nothing.
+    @functools.lru_cache(maxsize=64)  # noqa: B019
     def __getitem__(self, name: str) -> type:
         return super().__getitem__(name)
 
 
 class _WirePolicy(email.policy.EmailPolicy):
-    def header_store_parse(self, name: str, value: object) -> tuple[str, object]:
+    def header_store_parse(self, name: str, value: object) -> tuple[str, str]:
         if name.lower() not in _WRITTEN:
             return super().header_store_parse(name, value)
         if not isinstance(value, str) or not _ONE_HEADER.fullmatch(value):
@@ -135,7 +139,7 @@ class _WirePolicy(email.policy.EmailPolicy):
 # policy.SMTP (CRLF), but a stored string is written as it is (refold_source="none": refolding
 # would parse it, and decode it), and lines of 76 characters, as quoted-printable requires
 # (RFC 2045 §6.7; policy.SMTP's 78 would make the text part's lines 78 long).
-_WIRE = _WirePolicy(linesep="\r\n", refold_source="none", max_line_length=76, header_factory=_Registry())
+_WIRE = _WirePolicy(linesep="\r\n", refold_source="none", max_line_length=QP_LINE_LENGTH, header_factory=_Registry())
 
 # A Message-ID as it can be written: printable ASCII in angle brackets, nothing that splits it,
 # short enough for one line.
@@ -269,7 +273,7 @@ def enqueue(
     database.insert(db, "outbox", {
         "message_id": message_id, "source_message": source_message, "kind": kind,
         "mailbox": mailbox, "registrant_id": registrant_id, "recipient": recipient,
-        "subject": subject, "raw": raw, "state": QUEUED, "attempts": 0, "created_at": now(db),
+        "subject": subject, "raw": raw, "state": OutboxState.QUEUED, "attempts": 0, "created_at": now(db),
         "expires_at": stamp(expires_at) if expires_at else None,
     }, ignore=True)
 
@@ -280,6 +284,8 @@ class SentCopies(Protocol):
     def append(self, raws: list[bytes]) -> None: ...
 
     def contains(self, message_id: str) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 # Postfix's schedule for deferred mail: 5 minutes, doubling, at most 4000 s apart, for 5 days.
@@ -294,11 +300,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 # -- coordinators' hand on the outbox: list, retry, cancel ----------------------
 
-CANCELLED = "cancelled"
 LISTED_COLUMNS = "id, state, kind, mailbox, recipient, subject, attempts, error, created_at, sent_at, message_id"
 
 
-def listing(db: sqlite_utils.Database, state: str | None = None) -> list[dict]:
+def listing(db: sqlite_utils.Database, state: OutboxState | None = None) -> list[dict]:
     """Outbox rows without their bytes, oldest first; only one state when `state` is given."""
     where, args = ("where state = ?", [state]) if state else ("", [])
     return list(db.query(f"select {LISTED_COLUMNS} from outbox {where} order by id", args))
@@ -311,7 +316,7 @@ def _row(db: sqlite_utils.Database, outbox_id: int) -> dict:
     return rows[0]
 
 
-def _move(db: sqlite_utils.Database, outbox_id: int, allowed: tuple[str, ...], changes: dict) -> bool:
+def _move(db: sqlite_utils.Database, outbox_id: int, allowed: tuple[OutboxState, ...], changes: dict) -> bool:
     """Change a row only if it is still in an allowed state (the worker may be sending meanwhile)."""
     marks = ",".join("?" * len(allowed))
     sets = ", ".join(f"{column} = ?" for column in changes)
@@ -325,33 +330,35 @@ def retry(db: sqlite_utils.Database, outbox_id: int) -> dict:
     """A failed (or uncertain: the coordinator checked it did not arrive) mail goes back to the queue
     with a fresh attempt count; its last error stays on the row."""
     row = _row(db, outbox_id)
-    if row["state"] not in (FAILED, UNCERTAIN) or not _move(db, outbox_id, (FAILED, UNCERTAIN),
-                                                             {"state": QUEUED, "attempts": 0}):
+    retryable = (OutboxState.FAILED, OutboxState.UNCERTAIN)
+    requeue = {"state": OutboxState.QUEUED, "attempts": 0}
+    if row["state"] not in retryable or not _move(db, outbox_id, retryable, requeue):
         state = _row(db, outbox_id)["state"]
         raise MailflowError(f"outbox mail {outbox_id} is {state}; only failed or uncertain mails can be retried")
     log.info("outbox=%s message_id=%s %s -> queued by hand (last error: %s)",
              outbox_id, row["message_id"], row["state"], row["error"])
-    return {**row, "state": QUEUED, "attempts": 0}
+    return {**row, **requeue}
 
 
 def retry_all_failed(db: sqlite_utils.Database) -> list[dict]:
-    return [retry(db, row["id"]) for row in listing(db, FAILED)]
+    return [retry(db, row["id"]) for row in listing(db, OutboxState.FAILED)]
 
 
 def cancel(db: sqlite_utils.Database, outbox_id: int) -> tuple[dict, bool]:
     """Queued, failed or uncertain -> cancelled, so it is never sent (again); returns (row, changed).
     A sent mail cannot be unsent."""
     row = _row(db, outbox_id)
-    if row["state"] == CANCELLED:
+    if row["state"] == OutboxState.CANCELLED:
         return row, False
-    if _move(db, outbox_id, (QUEUED, FAILED, UNCERTAIN), {"state": CANCELLED}):
+    cancellable = (OutboxState.QUEUED, OutboxState.FAILED, OutboxState.UNCERTAIN)
+    if _move(db, outbox_id, cancellable, {"state": OutboxState.CANCELLED}):
         log.info("outbox=%s %s -> cancelled by hand", outbox_id, row["state"])
-        return {**row, "state": CANCELLED}, True
+        return {**row, "state": OutboxState.CANCELLED}, True
     row = _row(db, outbox_id)
-    if row["state"] == SENT:
+    if row["state"] == OutboxState.SENT:
         raise MailflowError(f"outbox mail {outbox_id} was already sent to {row['recipient']} on {row['sent_at']}; "
                             "a sent mail cannot be cancelled")
-    if row["state"] == SENDING:
+    if row["state"] == OutboxState.SENDING:
         raise MailflowError(f"outbox mail {outbox_id} is being sent right now; "
                             "check again with `mailflow outbox` when the pass is over")
     raise MailflowError(f"outbox mail {outbox_id} is {row['state']}; only queued, failed or uncertain mails "

@@ -24,15 +24,16 @@ from pathlib import Path
 
 import sqlite_utils
 
+from . import database
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .countries import country_of
-from . import database
 from .database import now
 from .errors import MailflowError
+from .states import RegistrantStatus
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("registered", "cancelled", "bounced", "approved", "pending")
+STATUSES = tuple(status.value for status in RegistrantStatus)   # plain words: click shows an enum by name
 
 # Mail providers: their domain says nothing about the person's organisation.
 FREEMAIL = frozenset({
@@ -157,8 +158,9 @@ def _correct(
                       "field": column, "old": row[column], "new": value, "by": by, "at": now(db)}
             change["changed"] = row[column] != value
             if change["changed"]:
-                db["registrants"].update(row["id"], {column: value, "updated_at": change["at"]})
-                db["corrections"].insert({k: change[k] for k in ("registrant_id", "field", "old", "new", "by", "at")})
+                db.table("registrants").update(row["id"], {column: value, "updated_at": change["at"]})
+                logged = ("registrant_id", "field", "old", "new", "by", "at")
+                db.table("corrections").insert({k: change[k] for k in logged})
             results.append(change)
     for change in results:
         if change["changed"]:
@@ -169,7 +171,7 @@ def _correct(
 
 def _registrations(db: sqlite_utils.Database, address: str, event_id: str | None) -> list[dict]:
     address = _normal(address)
-    rows = list(db["registrants"].rows_where("lower(address) = ?", [address], order_by="id"))
+    rows = list(db.table("registrants").rows_where("lower(address) = ?", [address], order_by="id"))
     if not rows:
         known = [r["address"] for r in db.query("select distinct address from registrants")]
         raise MailflowError(f"no registrant with the address {address!r}{_close_addresses(address, known)}")

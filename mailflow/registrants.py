@@ -6,9 +6,7 @@ import sqlite_utils
 
 from . import database
 from .database import now
-
-REGISTERED, CANCELLED, BOUNCED = "registered", "cancelled", "bounced"
-PENDING, APPROVED = "pending", "approved"      # when access needs a coordinator's approval
+from .states import ACTIVE_STATUSES, RegistrantStatus
 
 
 def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
@@ -17,8 +15,8 @@ def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
 
 
 def register(
-    db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int,
-    status: str = REGISTERED, registered_by: str | None = None,
+    db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int | None,
+    status: RegistrantStatus = RegistrantStatus.REGISTERED, registered_by: str | None = None,
 ) -> dict:
     """Record interest; a known registrant keeps their record (a cancelled one is registered again).
     `registered_by` is the address of whoever registered them on their behalf."""
@@ -32,36 +30,34 @@ def register(
         return {"id": new_id, **values}
     existing = find(db, event_id, address)
     assert existing is not None
-    changes = {}
-    if existing["status"] == CANCELLED:
+    changes: dict[str, str] = {}
+    if existing["status"] == RegistrantStatus.CANCELLED:
         changes["status"] = status
     if name and not existing["name"]:
         changes["name"] = name
     if changes:
-        db["registrants"].update(existing["id"], {**changes, "updated_at": now(db)})
+        db.table("registrants").update(existing["id"], {**changes, "updated_at": now(db)})
         existing.update(changes)
     return existing
 
 
 def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
     existing = find(db, event_id, address)
-    if existing and existing["status"] != CANCELLED:
-        db["registrants"].update(existing["id"], {"status": CANCELLED, "updated_at": now(db)})
-        existing["status"] = CANCELLED
+    if existing and existing["status"] != RegistrantStatus.CANCELLED:
+        db.table("registrants").update(existing["id"], {"status": RegistrantStatus.CANCELLED, "updated_at": now(db)})
+        existing["status"] = RegistrantStatus.CANCELLED
     return existing
-
-
-ACTIVE = (REGISTERED, PENDING, APPROVED)
 
 
 def mark_undeliverable(db: sqlite_utils.Database, address: str) -> int:
     """A bounce names this address: no more mail to it, for any event, whatever the active status
     (which is kept, to return to when they write again). A cancelled registrant stays cancelled."""
     stamp = now(db)
-    marks = ",".join("?" * len(ACTIVE))
+    marks = ",".join("?" * len(ACTIVE_STATUSES))
     return db.execute(
         f"update registrants set status_before_bounce = status, status = ?, bounced_at = ?, updated_at = ? "
-        f"where address = ? and status in ({marks})", [BOUNCED, stamp, stamp, address.lower(), *ACTIVE],
+        f"where address = ? and status in ({marks})",
+        [RegistrantStatus.BOUNCED, stamp, stamp, address.lower(), *ACTIVE_STATUSES],
     ).rowcount
 
 
@@ -69,13 +65,14 @@ def reactivate(db: sqlite_utils.Database, address: str) -> int:
     """They wrote from a bounced address: back to the status they had (registered when unknown)."""
     return db.execute(
         "update registrants set status = coalesce(status_before_bounce, ?), status_before_bounce = null, "
-        "updated_at = ? where address = ? and status = ?", [REGISTERED, now(db), address.lower(), BOUNCED],
+        "updated_at = ? where address = ? and status = ?",
+        [RegistrantStatus.REGISTERED, now(db), address.lower(), RegistrantStatus.BOUNCED],
     ).rowcount
 
 
 def approve(
     db: sqlite_utils.Database, event_id: str, address: str | None = None, *, by: str,
-    waiting: tuple[str, ...] = (PENDING,),
+    waiting: tuple[RegistrantStatus, ...] = (RegistrantStatus.PENDING,),
 ) -> list[str]:
     """Approve one registrant waiting for approval (by address) or, with address None, all of them.
 
@@ -90,8 +87,8 @@ def approve(
     with database.transaction(db):
         for row in database.rows(db, f"select id, address, status from registrants where {where} order by id", args):
             stamp = now(db)
-            database.update(db, "registrants", row["id"], {"status": APPROVED, "updated_at": stamp})
+            database.update(db, "registrants", row["id"], {"status": RegistrantStatus.APPROVED, "updated_at": stamp})
             database.insert(db, "corrections", {"registrant_id": row["id"], "field": "status", "old": row["status"],
-                                                "new": APPROVED, "by": by, "at": stamp})
+                                                "new": RegistrantStatus.APPROVED, "by": by, "at": stamp})
             approved.append(row["address"])
     return approved

@@ -21,23 +21,22 @@ import mimetypes
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from . import outbox
+from . import database, outbox
 from .bounces import held, is_held
 from .context import coordinator_context, event_context, registrant_context, times_context
-from . import database
 from .database import now
 from .errors import MailflowError
 from .invitation import event_calendar
 from .outbox import Attachment
-from .registrants import APPROVED, PENDING, REGISTERED
 from .replies import Replies
 from .rules import Event, Rules
+from .states import ACTIVE_STATUSES, OutboxState, RegistrantStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,6 @@ AGENDA, ACCESS, REMINDER = "agenda", "access", "reminder"
 # A thank-you or the recording after the event: only ever released by a coordinator (`mailflow release
 # followup`), never from rules.yaml, so it is the one kind that goes out when the event is over.
 FOLLOWUP = "followup"
-ACTIVE = (REGISTERED, PENDING, APPROVED)
 FAN_OUT_BATCH = 100
 
 
@@ -83,7 +81,8 @@ def _row_to_release(row: dict) -> Release:
 
 
 def latest(db: sqlite_utils.Database, event_id: str, kind: str) -> Release | None:
-    rows = list(db["releases"].rows_where("event_id = ? and kind = ?", [event_id, kind], order_by="version desc", limit=1))
+    rows = list(db.table("releases").rows_where("event_id = ? and kind = ?", [event_id, kind],
+                                          order_by="version desc", limit=1))
     return _row_to_release(rows[0]) if rows else None
 
 
@@ -113,7 +112,7 @@ def candidate(
 
 
 def save(db: sqlite_utils.Database, release: Release, source: str) -> Release:
-    db["releases"].insert({
+    db.table("releases").insert({
         "event_id": release.event_id, "kind": release.kind, "version": release.version, "text": release.text,
         "link": release.link, "attachment_name": release.attachment_name, "attachment": release.attachment,
         "content_hash": release.content_hash, "source": source, "created_at": now(db),
@@ -132,7 +131,7 @@ def sync_from_rules(db: sqlite_utils.Database, rules: Rules, moment: datetime) -
         if event.over(moment):
             continue
         agenda, access = event.releases.agenda, event.releases.access
-        wanted = []
+        wanted: list[tuple[str, dict[str, Any]]] = []
         if agenda.released or (agenda.send_at and event.zoned(agenda.send_at) <= moment):
             text = _read_text(rules, agenda.text) if agenda.text else None
             wanted.append((AGENDA, {"text": text, "attachment": rules.resolve(agenda.file) if agenda.file else None}))
@@ -153,21 +152,21 @@ def _read_text(rules: Rules, path: Path) -> str:
         raise MailflowError(f"{rules.source}: cannot read release file {path}: {exc}") from None
 
 
-def waiting_for_approval(event: Event) -> tuple[str, ...]:
+def waiting_for_approval(event: Event) -> tuple[RegistrantStatus, ...]:
     """Who `mailflow approve` may approve: pending registrants, and, once the event requires
     approval, those who registered before it did (they are `registered` and get no link)."""
     if event.releases.access.require_approval:
-        return (PENDING, REGISTERED)
-    return (PENDING,)
+        return (RegistrantStatus.PENDING, RegistrantStatus.REGISTERED)
+    return (RegistrantStatus.PENDING,)
 
 
-def eligible_statuses(event: Event, kind: str) -> tuple[str, ...]:
+def eligible_statuses(event: Event, kind: str) -> tuple[RegistrantStatus, ...]:
     """Access is not for anyone who can send a mail: with approval required, only approved ones."""
     if kind == ACCESS and event.releases.access.require_approval:
-        return (APPROVED,)
+        return (RegistrantStatus.APPROVED,)
     if kind == ACCESS:
-        return (REGISTERED, APPROVED)
-    return ACTIVE
+        return (RegistrantStatus.REGISTERED, RegistrantStatus.APPROVED)
+    return ACTIVE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -184,9 +183,9 @@ def plan(db: sqlite_utils.Database, rules: Rules, release: Release) -> list[Deli
     marks = ",".join("?" * len(statuses))
     rows = db.query(
         f"""select r.*, (select max(cast(substr(o.kind, length(?) + 1) as integer)) from outbox o
-                         where o.registrant_id = r.id and o.kind like ? and o.state != 'cancelled') as got
+                         where o.registrant_id = r.id and o.kind like ? and o.state != ?) as got
             from registrants r where r.event_id = ? and r.status in ({marks}) order by r.id""",
-        [f"release:{release.kind}:v", f"release:{release.kind}:v%", release.event_id, *statuses],
+        [f"release:{release.kind}:v", f"release:{release.kind}:v%", OutboxState.CANCELLED, release.event_id, *statuses],
     )
     deliveries = []
     waiting = held(db, rules.bounce_grace_minutes)   # a new address gets its confirmation alone first (bounces.py)
@@ -218,6 +217,7 @@ def render_delivery(
     registrant = delivery.registrant
     event = event_by_id(rules, registrant["event_id"])
     audience = registrant["audience"] or rules.audiences[0]
+    # Release kinds are plain strings here, the announcements' keys a Literal: a ReleaseKind enum would join them.
     template = rules.announcements.get(delivery.template_kind, {}).get(audience)  # type: ignore[call-overload]
     if not template:
         raise MailflowError(
@@ -310,7 +310,7 @@ def _may_have_access(rules: Rules, delivery: Delivery) -> bool:
 
 
 def _version(db: sqlite_utils.Database, release: Release, version: int) -> Release | None:
-    rows = list(db["releases"].rows_where("event_id = ? and kind = ? and version = ?",
+    rows = list(db.table("releases").rows_where("event_id = ? and kind = ? and version = ?",
                                           [release.event_id, release.kind, version]))
     return _row_to_release(rows[0]) if rows else None
 
@@ -352,7 +352,8 @@ def preview(db: sqlite_utils.Database, rules: Rules, replies: Replies, release: 
         "select status, count(*) as n from registrants where event_id = ? group by status", [release.event_id]))
     return {
         "release": {"event": release.event_id, "kind": release.kind, "version": release.version},
-        "recipients": [{"audience": a, "status": s, "template": t, "count": n} for (a, s, t), n in sorted(counts.items())],
+        "recipients": [{"audience": a, "status": s, "template": t, "count": n}
+                       for (a, s, t), n in sorted(counts.items())],
         "total": len(deliveries),
         "registrants_by_status": {row["status"]: row["n"] for row in excluded},
         "samples": samples,
@@ -366,8 +367,8 @@ def ensure_schedule(db: sqlite_utils.Database, rules: Rules) -> None:
     """One `scheduled` row per reminder in rules.yaml, with its due time in UTC."""
     for event in rules.events:
         for reminder in event.reminders:
-            due = (event.starts_at - reminder.delta).astimezone(timezone.utc)
-            db["scheduled"].insert(
+            due = (event.starts_at - reminder.delta).astimezone(UTC)
+            db.table("scheduled").insert(
                 {"event_id": event.id, "name": f"reminder:{reminder.before}", "due_at": due.isoformat(),
                  "state": "pending"},
                 ignore=True,
@@ -378,20 +379,20 @@ def run_due_reminders(db: sqlite_utils.Database, rules: Rules, replies: Replies,
     ensure_schedule(db, rules)
     events = {e.id: e for e in rules.events}
     queued = 0
-    due = list(db["scheduled"].rows_where("state = 'pending' and due_at <= ?",
-                                          [moment.astimezone(timezone.utc).isoformat()], order_by="due_at"))
+    due = list(db.table("scheduled").rows_where("state = 'pending' and due_at <= ?",
+                                          [moment.astimezone(UTC).isoformat()], order_by="due_at"))
     for row in due:
         event = events.get(row["event_id"])
         if event is None:
             continue
         if moment > event.ends_at:
-            db["scheduled"].update(row["id"], {"state": "skipped", "done_at": now(db),
+            db.table("scheduled").update(row["id"], {"state": "skipped", "done_at": now(db),
                                                "note": "the event was over when the reminder came due"})
             log.warning("event=%s %s skipped: the event is over", event.id, row["name"])
             continue
         with database.transaction(db):
             queued += _send_reminder(db, rules, replies, event, row["name"])
-            db["scheduled"].update(row["id"], {"state": "done", "done_at": now(db)})
+            db.table("scheduled").update(row["id"], {"state": "done", "done_at": now(db)})
         log.info("event=%s %s queued", event.id, row["name"])
     return queued
 
@@ -399,10 +400,11 @@ def run_due_reminders(db: sqlite_utils.Database, rules: Rules, replies: Replies,
 def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Event, name: str) -> int:
     before = name.partition(":")[2]
     access = latest(db, event.id, ACCESS)
-    marks = ",".join("?" * len(ACTIVE))
+    marks = ",".join("?" * len(ACTIVE_STATUSES))
     waiting = held(db, rules.bounce_grace_minutes)
-    registrants = [r for r in db.query(f"select * from registrants where event_id = ? and status in ({marks}) "
-                                       "order by id", [event.id, *ACTIVE]) if not is_held(r["address"], waiting)]
+    active = db.query(f"select * from registrants where event_id = ? and status in ({marks}) order by id",
+                      [event.id, *ACTIVE_STATUSES])
+    registrants = [r for r in active if not is_held(r["address"], waiting)]
     for registrant in registrants:
         delivery = Delivery(registrant, REMINDER)
         mail = render_delivery(rules, replies, None, delivery, moment=database.clock_of(db)(), reminder=_spoken(before),
@@ -418,4 +420,4 @@ def _spoken(before: str) -> str:
 
 
 def next_due(db: sqlite_utils.Database) -> list[dict]:
-    return list(db["scheduled"].rows_where("state = 'pending'", order_by="due_at"))
+    return list(db.table("scheduled").rows_where("state = 'pending'", order_by="due_at"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,8 @@ class Replies:
         try:
             output = self.env.get_template(name).render(**context)
         except jinja2.TemplateNotFound:
-            raise TemplateProblem(RulesProblem(path, None, "template file not found", f"create it in {self.dir}")) from None
+            raise TemplateProblem(
+                RulesProblem(path, None, "template file not found", f"create it in {self.dir}")) from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(RulesProblem(path, exc.lineno, f"template syntax error: {exc.message}")) from None
         except jinja2.UndefinedError as exc:
@@ -67,7 +69,8 @@ class Replies:
 def _split(output: str, path: Path) -> RenderedReply:
     first, _, rest = output.lstrip("\n").partition("\n")
     if not first.lower().startswith("subject:"):
-        raise TemplateProblem(RulesProblem(path, 1, "the first line must be 'Subject: ...'", "then a blank line, then the text"))
+        raise TemplateProblem(
+            RulesProblem(path, 1, "the first line must be 'Subject: ...'", "then a blank line, then the text"))
     subject = clean(first.split(":", 1)[1])
     if not subject:
         raise TemplateProblem(RulesProblem(path, 1, "the subject is empty"))
@@ -104,25 +107,19 @@ def check_templates(rules: Rules) -> list[RulesProblem]:
     """
     replies = Replies(rules.templates_path)
     problems: list[RulesProblem] = []
-    for intent, by_audience in rules.replies.items():
-        for audience, name in by_audience.items():
-            try:
-                replies.render(name, sample_context(rules, rules.mailbox_for_audience(audience)))
-            except TemplateProblem as exc:
-                problems.append(exc.problem)
-    for kind, by_audience in rules.on_behalf.items():
-        for audience, name in by_audience.items():
-            try:
-                replies.render(name, {**sample_context(rules, rules.mailbox_for_audience(audience)),
-                                      **SAMPLE_ON_BEHALF})
-            except TemplateProblem as exc:
-                problems.append(exc.problem)
-    for kind, by_audience in rules.announcements.items():
-        for audience, name in by_audience.items():
-            try:
-                replies.render(name, sample_announcement_context(rules, rules.mailbox_for_audience(audience)))
-            except TemplateProblem as exc:
-                problems.append(exc.problem)
+    def each(templates: Mapping[Any, dict[str, str]]) -> list[tuple[str, str]]:
+        """(mailbox, template) for every audience a kind of template names."""
+        return [(rules.mailbox_for_audience(audience), name)
+                for by_audience in templates.values() for audience, name in by_audience.items()]
+
+    samples = [(name, sample_context(rules, box)) for box, name in each(rules.replies)]
+    samples += [(name, {**sample_context(rules, box), **SAMPLE_ON_BEHALF}) for box, name in each(rules.on_behalf)]
+    samples += [(name, sample_announcement_context(rules, box)) for box, name in each(rules.announcements)]
+    for name, context in samples:
+        try:
+            replies.render(name, context)
+        except TemplateProblem as exc:
+            problems.append(exc.problem)
     if not rules.templates_path.is_dir():
         problems.append(RulesProblem(rules.source, None, f"templates folder {rules.templates_path} does not exist"))
     return problems

@@ -33,7 +33,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
@@ -41,10 +41,11 @@ from . import database
 from .database import now as stamp
 from .message import content_hash
 from .rules import Event, Rules
+from .states import MessageState, OutboxState
 
 log = logging.getLogger(__name__)
 
-DONE_STATES = ("processed", "quarantined")
+DONE_STATES = (MessageState.PROCESSED, MessageState.QUARANTINED)
 
 
 @dataclass
@@ -75,12 +76,12 @@ def plan(db: sqlite_utils.Database, rules: Rules, now: datetime) -> list[EventRe
                                            due=keep_until is not None and keep_until < now)
     marks = ", ".join("?" * len(DONE_STATES))
     for message_id, event_id, state, recorded_at in db.execute(
-        f"select id, event_id, state, coalesce(arrived_at, recorded_at) from messages where raw is not null and state in ({marks}) "
-        "order by id", list(DONE_STATES),
+        f"select id, event_id, state, coalesce(arrived_at, recorded_at) from messages "
+        f"where raw is not null and state in ({marks}) order by id", list(DONE_STATES),
     ).fetchall():
         entry = _entry(entries, rules, event_id, recorded_at)
         entry.message_ids.append(message_id)
-        entry.quarantined += state == "quarantined"
+        entry.quarantined += state == MessageState.QUARANTINED
     for event_id, recorded_at in db.execute(
         "select event_id, coalesce(arrived_at, recorded_at) from messages where raw_purged_at is not null"
     ).fetchall():
@@ -131,7 +132,8 @@ def purge(db: sqlite_utils.Database, rules: Rules, now: datetime, dry_run: bool 
 
 # Notices that forwarded a mail to the other coordinator carry it whole (original.eml); once that
 # mail's raw bytes are purged, so is the copy. Queued or failed ones keep it until they are settled.
-_NOTICES_LEFT = ("kind like 'notice:%' and state in ('sent', 'cancelled') and length(raw) > 0 "
+_NOTICES_LEFT = (f"kind like 'notice:%' and state in ('{OutboxState.SENT}', '{OutboxState.CANCELLED}') "
+                 "and length(raw) > 0 "
                  "and source_message in (select id from messages where raw_purged_at is not null)")
 
 
@@ -166,7 +168,7 @@ def event_for_unparsed(rules: Rules, recorded_at: str | None) -> Event:
 
 def _aware(moment: datetime) -> datetime:
     """A naive time is taken as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _checkpoint(db: sqlite_utils.Database) -> None:

@@ -18,17 +18,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from .errors import RulesError, RulesProblem
+from .states import ANSWERABLE_INTENTS, AUTOMATIC_INTENTS, Intent, RegistrantStatus
 
-INTENTS = ("interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other")
-ANSWERABLE_INTENTS = ("interest", "question", "cancellation", "other")
 # Reply kinds besides the intents: a registration that also asks gets its own template when one is set;
 # replies.registration_closed answers a registration after the window.
 INTEREST_WITH_QUESTION = "interest_question"
 REGISTRATION_CLOSED = "registration_closed"
 REPLY_KINDS = (*ANSWERABLE_INTENTS, INTEREST_WITH_QUESTION, REGISTRATION_CLOSED)
-Intent = Literal["interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other"]
+# Registration on behalf of others: each nominee's confirmation, and the sender's summary.
+OnBehalfKind = Literal["confirmation", "summary"]
 
 
 class _Strict(BaseModel):
@@ -49,10 +50,11 @@ class ServerSettings(_Strict):
     timeout: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
-    def _one_secret_source(self) -> "ServerSettings":
+    def _one_secret_source(self) -> ServerSettings:
         given = [k for k in ("password_env", "password_command", "oauth2_token_command") if getattr(self, k)]
         if len(given) > 1:
-            raise ValueError(f"give one of password_env, password_command or oauth2_token_command, not {' and '.join(given)}")
+            raise ValueError("give one of password_env, password_command or oauth2_token_command, "
+                             f"not {' and '.join(given)}")
         return self
 
 
@@ -111,7 +113,7 @@ class AgendaRelease(_Strict):
     send_at: datetime | None = Field(default=None, description="release at this local time instead of now")
 
     @model_validator(mode="after")
-    def _content(self) -> "AgendaRelease":
+    def _content(self) -> AgendaRelease:
         if (self.released or self.send_at) and not (self.text or self.file):
             raise ValueError("a released agenda needs `text:` (a text file) or `file:` (an attachment)")
         return self
@@ -127,7 +129,7 @@ class AccessRelease(_Strict):
     require_approval: bool = Field(default=False, description="only registrants a coordinator approved get the link")
 
     @model_validator(mode="after")
-    def _content(self) -> "AccessRelease":
+    def _content(self) -> AccessRelease:
         if (self.released or self.send_at) and not self.link:
             raise ValueError("released access details need `link:`")
         return self
@@ -168,7 +170,7 @@ class RegistrationWindow(_Strict):
     closes: datetime | date | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "RegistrationWindow":
+    def _order(self) -> RegistrationWindow:
         def naive(value: datetime | date, end_of_day: bool) -> datetime:
             if isinstance(value, datetime):
                 return value.replace(tzinfo=None)
@@ -202,7 +204,7 @@ class Event(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _order(self) -> "Event":
+    def _order(self) -> Event:
         if self.end <= self.start:
             raise ValueError("the event's end must come after its start")
         return self
@@ -245,6 +247,11 @@ class Event(_Strict):
     def over(self, moment: datetime) -> bool:
         return moment >= self.ends_at
 
+    @property
+    def new_registrant_status(self) -> RegistrantStatus:
+        """Pending while access needs a coordinator's approval, else registered."""
+        return RegistrantStatus.PENDING if self.releases.access.require_approval else RegistrantStatus.REGISTERED
+
 
 class AudienceEvidence(_Strict):
     """What makes a mail belong to an audience, whatever inbox it reached."""
@@ -267,7 +274,9 @@ class IntentPatterns(_Strict):
     bounce_subjects: list[str] = []
 
 
-class Classification(_Strict):
+class ClassificationRules(_Strict):
+    """The classification section of rules.yaml: evidence for audiences, intent patterns, robot senders."""
+
     audiences: dict[str, AudienceEvidence] = {}
     intents: IntentPatterns = IntentPatterns()
     robot_senders: list[str] = [
@@ -312,10 +321,9 @@ class Rules(_Strict):
     )
     reconnect_max_delay: float = Field(default=300, gt=0, description="longest wait between reconnection attempts")
     announcements: dict[Literal["agenda", "agenda_update", "access", "reminder", "followup"], dict[str, str]] = {}
-    classification: Classification = Classification()
+    classification: ClassificationRules = ClassificationRules()
     replies: dict[str, dict[str, str]] = {}
-    # Registration on behalf of others: each nominee's confirmation, and the sender's summary.
-    on_behalf: dict[Literal["confirmation", "summary"], dict[str, str]] = {}
+    on_behalf: dict[OnBehalfKind, dict[str, str]] = {}
     limits: Limits = Limits()
     source: Path = Field(default=Path("rules.yaml"), exclude=True)
     _lines: dict[tuple, int] = PrivateAttr(default_factory=dict)
@@ -325,7 +333,7 @@ class Rules(_Strict):
     def _answerable(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for intent in value:
             if intent not in REPLY_KINDS:
-                if intent in INTENTS:
+                if intent in AUTOMATIC_INTENTS:
                     raise ValueError(f"{intent!r} mail is automatic and is never answered; remove it")
                 raise ValueError(
                     f"unknown intent {intent!r}{_did_you_mean(intent, REPLY_KINDS)}"
@@ -346,7 +354,7 @@ class Rules(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _audiences_known(self) -> "Rules":
+    def _audiences_known(self) -> Rules:
         known = self.audiences
         for name in self.classification.audiences:
             if name not in known:
@@ -399,7 +407,7 @@ class Rules(_Strict):
         return self.resolve(self.templates)
 
 
-def _did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+def _did_you_mean(word: object, choices: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -410,7 +418,8 @@ def load_rules(path: Path | str) -> Rules:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RulesError([RulesProblem(path, None, "file not found", "pass --rules PATH or create rules.yaml")]) from None
+        raise RulesError(
+            [RulesProblem(path, None, "file not found", "pass --rules PATH or create rules.yaml")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError([RulesProblem(path, None, f"cannot read the file: {exc}")]) from None
     return parse_rules(text, path)
@@ -459,11 +468,11 @@ def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:
     """Every audience that is answered for its registrations needs the reply for late ones."""
     closed = rules.replies.get(REGISTRATION_CLOSED, {})
     return [
-        RulesProblem(path, rules.line_of("replies", "interest", audience),
+        RulesProblem(path, rules.line_of("replies", Intent.INTEREST, audience),
                      f"replies.{REGISTRATION_CLOSED}.{audience} is missing: a registration that arrives after "
                      "the registration window closed gets this reply instead",
                      f"add under replies:  {REGISTRATION_CLOSED}: {{{audience}: {REGISTRATION_CLOSED}_{audience}.txt}}")
-        for audience in rules.replies.get("interest", {}) if audience not in closed
+        for audience in rules.replies.get(Intent.INTEREST, {}) if audience not in closed
     ]
 
 
@@ -472,7 +481,8 @@ def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     found: dict[tuple, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != "tag:yaml.org,2002:str" else key_node.value
+            plain = key_node.tag == "tag:yaml.org,2002:str"
+            key = key_node.value if plain else yaml.safe_load(yaml.serialize(key_node))
             path = prefix + (key,)
             found[path] = key_node.start_mark.line + 1
             found.update(_line_map(value_node, path))
@@ -484,8 +494,9 @@ def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     return found
 
 
-def _problem(path: Path, lines: dict[tuple, int], err: dict[str, Any]) -> RulesProblem:
-    loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part.startswith(("function-", "literal["))))
+def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails) -> RulesProblem:
+    loc = tuple(part for part in err["loc"]
+                if not (isinstance(part, str) and part.startswith(("function-", "literal["))))
     line = _line_for(lines, loc)
     dotted = ".".join(str(p) for p in loc) or "rules.yaml"
     kind = err["type"]
@@ -494,13 +505,15 @@ def _problem(path: Path, lines: dict[tuple, int], err: dict[str, Any]) -> RulesP
         hint = _did_you_mean(loc[-1], allowed).lstrip("; ")
         if not hint:
             hint = f"allowed keys here: {', '.join(sorted(allowed))}" if allowed else "remove it"
-        return RulesProblem(path, line, f"unknown key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or 'the top level'}", hint)
+        where = ".".join(map(str, loc[:-1])) or "the top level"
+        return RulesProblem(path, line, f"unknown key {loc[-1]!r} in {where}", hint)
     if kind == "missing":
         return RulesProblem(path, _line_for(lines, loc[:-1]), f"{dotted} is missing", f"add '{loc[-1]}:' here")
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         got = err.get("input")
-        return RulesProblem(path, line, f"{dotted} is {got!r}", f"use one of {expected}{_did_you_mean(got, _literal_words(expected))}")
+        return RulesProblem(path, line, f"{dotted} is {got!r}",
+                            f"use one of {expected}{_did_you_mean(got, _literal_words(expected))}")
     message = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
@@ -520,7 +533,7 @@ def changed_patterns(path: Path | str) -> list[RulesProblem]:
     lines = _line_map(node)
     found: list[RulesProblem] = []
     classification = data.get("classification") or {}
-    lists = [(("classification", "intents", name), patterns)
+    lists: list[tuple[tuple[str, ...], Any]] = [(("classification", "intents", name), patterns)
              for name, patterns in (classification.get("intents") or {}).items()]
     lists += [(("classification", "audiences", name, "phrases"), evidence.get("phrases") or [])
               for name, evidence in (classification.get("audiences") or {}).items() if isinstance(evidence, dict)]

@@ -16,23 +16,22 @@ from pathlib import Path
 
 import schedule
 
-from .database import open_for
+from .credentials import Credentials
+from .database import now, open_for
 from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError
 from .mailbox import ImapMailbox, SentFolder
-from .credentials import Credentials
-from .rules import Rules, changed_patterns, load_rules
-from .database import now
 from .retention import purge_raw_mail
+from .rules import Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
-from .worker import PassReport, Worker
+from .worker import PassReport, Progress, Worker
 
 log = logging.getLogger(__name__)
 
 SEND_SLICE_SECONDS = 60   # a daemon pass sends at most this long, then reads the inboxes again
 
 
-def server_worker(rules: Rules, progress=None) -> Worker:
+def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
     """A worker for the IMAP and SMTP servers that rules.yaml names."""
     mailboxes, senders, sent_folders = {}, {}, {}
     for name, box in rules.mailboxes.items():
@@ -57,7 +56,7 @@ def close_connections(worker: Worker) -> None:
         folder.close()
 
 
-def run_once(rules: Rules, progress=None) -> PassReport:
+def run_once(rules: Rules, progress: Progress | None = None) -> PassReport:
     worker = server_worker(rules, progress)
     try:
         return worker.run_once()
@@ -92,7 +91,7 @@ class Daemon:
         self.backoff = Backoff(maximum=self.rules.reconnect_max_delay)
         self.retry_at: float | None = None
 
-    def request_stop(self, signum: int, _frame) -> None:
+    def request_stop(self, signum: int, _frame: object) -> None:
         if self.stopping:
             log.warning("second signal %s: stopping now", signum)
             raise SystemExit(1)
@@ -101,7 +100,7 @@ class Daemon:
         self.worker.stop_requested = True
         self.wake.set()
 
-    def request_reload(self, signum: int, _frame) -> None:
+    def request_reload(self, signum: int, _frame: object) -> None:
         log.info("signal %s: re-reading %s", signum, self.rules_path)
         self.reload_requested = True
         self.wake.set()
@@ -166,7 +165,8 @@ class Daemon:
         changed = {k: v for k, v in self.states.items() if self._saved_states.get(k) != v}
         for mailbox, state in changed.items():
             self.worker.db.execute(
-                "update sync_state set connection = ?, connection_at = ? where mailbox = ?", [state, now(self.worker.db), mailbox]
+                "update sync_state set connection = ?, connection_at = ? where mailbox = ?",
+                [state, now(self.worker.db), mailbox],
             )
             self._saved_states[mailbox] = state
 

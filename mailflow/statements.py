@@ -50,7 +50,8 @@ _NEGATIONS = [
     r"not", r"\w+n[’']t", r"cannot", r"never", r"no", r"unable", r"neither", r"nor", r"nobody",
     r"nicht", r"kein\w*", r"nie", r"niemals", r"verhindert", r"non", r"pas",
     # Russian, Ukrainian, Bulgarian, Macedonian, Serbian Cyrillic
-    r"не", r"ни", r"нет", r"нельзя", r"ні", r"немає", r"няма", r"нямам", r"нема", r"немам", r"нисам", r"нећу", r"нећемо", r"неће", r"нема",
+    r"не", r"ни", r"нет", r"нельзя", r"ні", r"немає", r"няма", r"нямам", r"нема", r"немам", r"нисам", r"нећу",
+    r"нећемо", r"неће", r"нема",
     # Serbian, Croatian, Bosnian (Latin)
     r"ne", r"neću", r"necu", r"nećemo", r"necemo", r"neće", r"nisam", r"nismo", r"nije", r"nemam", r"nema", r"ni",
     # Albanian, Romanian
@@ -89,7 +90,8 @@ _HEDGES = [
     r"прежде чем", r"до того как", r"перш ніж", r"перед тим", r"пред да", r"преди да", r"пре него",
     r"прије него", r"përpara se", r"înainte să", r"înainte de a", r"մինչ", r"մինչև", r"სანამ", r"əvvəl",
     # "we will decide who takes part"
-    r"decide\w*", r"determine\w*", r"entscheid\w*", r"решим", r"решить", r"определ\w*", r"визнач\w*", r"виріш\w*", r"odluč\w*", r"odluc\w*", r"одлуч\w*",
+    r"decide\w*", r"determine\w*", r"entscheid\w*", r"решим", r"решить", r"определ\w*", r"визнач\w*", r"виріш\w*",
+    r"odluč\w*", r"odluc\w*", r"одлуч\w*",
     r"vendos\w*", r"decid\w*", r"որոշ\w*", r"გადავწყვ\w*", r"გადაწყვ\w*", r"qərar\w*",
 ]
 # A please makes a question a request ("could you please register me?").
@@ -239,7 +241,7 @@ def find(patterns: tuple[str, ...], folded: str) -> str | None:
     hit = union.search(folded)
     if hit is None:
         return None
-    return next(pattern for pattern, regex in zip(patterns, each) if regex.match(folded, hit.start()))
+    return next(pattern for pattern, regex in zip(patterns, each, strict=True) if regex.match(folded, hit.start()))
 
 
 _FEW_WORDS_RE = r"[^!?\n]{0,80}?"  # what ' * ' stands for: a few words, within one sentence

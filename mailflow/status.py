@@ -13,6 +13,7 @@ import sqlite_utils
 
 from .history import open_questions
 from .releases import next_due
+from .states import MessageState, OutboxState, RegistrantStatus
 
 UNKNOWN = "unknown"
 
@@ -36,7 +37,7 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
     }
     unmarked = {row["mailbox"]: row["n"] for row in db.query(
         "select mailbox, count(*) as n from messages where marked_on_server = 0 "
-        "and state in ('processed', 'quarantined') group by mailbox")}
+        "and state in (?, ?) group by mailbox", [MessageState.PROCESSED, MessageState.QUARANTINED])}
     syncs: dict[str, list[dict]] = {}
     for row in db.query("select mailbox, folder, uidvalidity, last_uid, last_sync, connection, connection_at "
                         "from sync_state order by 1, 2"):
@@ -52,9 +53,9 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
             "folders": [{k: row[k] for k in ("folder", "uidvalidity", "last_uid", "last_sync")} for row in folders],
             "last_sync": max((row["last_sync"] for row in folders if row["last_sync"]), default=None),
             "last_uid": max((row["last_uid"] for row in folders if row["last_uid"] is not None), default=None),
-            "backlog": counts.get((name, "recorded"), 0),
-            "quarantined": counts.get((name, "quarantined"), 0),
-            "processed": counts.get((name, "processed"), 0),
+            "backlog": counts.get((name, MessageState.RECORDED), 0),
+            "quarantined": counts.get((name, MessageState.QUARANTINED), 0),
+            "processed": counts.get((name, MessageState.PROCESSED), 0),
             "not_marked_on_server": unmarked.get(name, 0),
             "connection": next((row["connection"] for row in folders if row["connection"]), UNKNOWN),
             "connection_since": next((row["connection_at"] for row in folders if row["connection_at"]), None),
@@ -67,7 +68,7 @@ def _outbox(db: sqlite_utils.Database) -> dict:
         "select state, count(*) as n from outbox group by state order by state")}
     failed, uncertain = (list(db.query(
         "select id, kind, mailbox, recipient, subject, attempts, error, created_at from outbox "
-        "where state = ? order by id", [state])) for state in ("failed", "uncertain"))
+        "where state = ? order by id", [state])) for state in (OutboxState.FAILED, OutboxState.UNCERTAIN))
     return {"by_state": by_state, "total": sum(by_state.values()), "failed": failed, "uncertain": uncertain}
 
 
@@ -85,5 +86,6 @@ def _undeliverable(db: sqlite_utils.Database) -> list[dict]:
     """Addresses a bounce reported, with the queued mails that were cancelled for them."""
     return list(db.query(
         "select r.address, max(r.bounced_at) as bounced_at, (select count(*) from outbox o where o.recipient = "
-        "r.address and o.state = 'cancelled' and o.error like 'not sent: % bounced %') as cancelled "
-        "from registrants r where r.status = 'bounced' group by r.address order by 2, 1"))
+        "r.address and o.state = ? and o.error like 'not sent: % bounced %') as cancelled "
+        "from registrants r where r.status = ? group by r.address order by 2, 1",
+        [OutboxState.CANCELLED, RegistrantStatus.BOUNCED]))

@@ -178,7 +178,7 @@ def _quote_start(lines: list[str]) -> int:
             if len(candidate) <= 400 and _QUOTE_HEADER.match(candidate) and _opens_header(stripped):
                 return index
         if _OUTLOOK_FROM.match(stripped):
-            after = [l.strip().lstrip("*").strip() for l in lines[index + 1:index + 4] if l.strip()]
+            after = [line.strip().lstrip("*").strip() for line in lines[index + 1:index + 4] if line.strip()]
             if after and _OUTLOOK_NEXT.match(after[0]):
                 return index
     return len(lines)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from imapclient.exceptions import IMAPClientError
+import imapclient.exceptions  # type: ignore[import-untyped]  # imapclient ships no type information
 
 from .credentials import Credentials
 from .errors import ConnectionFailed
@@ -81,7 +81,7 @@ class IdleWatcher(threading.Thread):
                 self.backoff.reset()
                 self.wake.set()   # catch up on what arrived while we were away
                 self._idle(client)
-            except (ConnectionFailed, OSError, IMAPClientError) as exc:
+            except (ConnectionFailed, OSError, imapclient.exceptions.IMAPClientError) as exc:
                 delay = self.backoff.next()
                 self.on_state(self.mailbox, RECONNECTING)
                 log.warning("mailbox=%s IDLE connection lost (%s); reconnecting in %.1f s", self.mailbox, exc, delay)
@@ -89,7 +89,7 @@ class IdleWatcher(threading.Thread):
             finally:
                 logout(client)
 
-    def _idle(self, client) -> None:
+    def _idle(self, client: imapclient.IMAPClient) -> None:
         client.idle()
         started = time.monotonic()
         empty_wakeups = 0

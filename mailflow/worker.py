@@ -16,31 +16,34 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
 from . import behalf, bounces, database, dispatch, outbox, registrants, releases
+from .classify import Classification, classify
 from .clock import Clock, parse_stamp, stamp
-from .classify import AUTOMATIC_INTENTS, Classification, classify
+from .context import reply_context
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import Timing, judge
 from .mailbox import Mailbox
 from .message import IncomingMessage, clean, content_hash, message_id_of, message_key, parse_message
+from .nominations import Nominations
 from .outbox import Sender
-from .context import reply_context
 from .replies import Replies, TemplateProblem
 from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Event, Rules
+from .states import AUTOMATIC_INTENTS, Intent, MessageState
 
 log = logging.getLogger(__name__)
 
-RECORDED, PROCESSED, QUARANTINED = "recorded", "processed", "quarantined"
 LOCK_WAIT_SECONDS = 5   # for the send lock: meanwhile a `mailflow release` may be sending
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
 PROCESS_BATCH_BYTES = 4 << 20   # raw mail per batch: a parsed mail takes several times its size
+Progress = Callable[[str, int, int], None]   # (phase, done, total): a progress bar on a first, large sync
 
 
 class Reply(NamedTuple):
@@ -50,6 +53,7 @@ class Reply(NamedTuple):
     raw: bytes
     subject: str
     kind: str          # the key in rules.replies: the intent, or registration_closed
+    recipient: str     # the sender's address as SMTP takes it
 
 
 @dataclass
@@ -72,7 +76,7 @@ class Worker:
         mailboxes: Mapping[str, Mailbox],
         senders: Mapping[str, Sender],
         sent_folders: Mapping[str, outbox.SentCopies] | None = None,
-        progress: Callable[[str, int, int], None] = lambda phase, done, total: None,
+        progress: Progress = lambda phase, done, total: None,
     ):
         self.progress = progress   # (phase, done, total) for a progress bar on a first, large sync
         self.sent_folders = dict(sent_folders or {})
@@ -90,7 +94,7 @@ class Worker:
 
     @clock.setter
     def clock(self, clock: Clock) -> None:   # tests about dates set the time
-        self.db.mailflow_clock = clock
+        database.set_clock(self.db, clock)
 
     def run_once(self, send_budget: float | None = None) -> PassReport:
         """One pass; with `send_budget` (seconds) it stops claiming mail to send after that long."""
@@ -110,7 +114,7 @@ class Worker:
         report.errors.extend(counts.errors)
         return report
 
-    def send_session(self, **options):
+    def send_session(self, **options: Any) -> AbstractContextManager[dispatch.Dispatch]:
         """dispatch.sending() for this worker's mailboxes (`options`: on_sent, should_stop, wait)."""
         addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
         copies = {name: folder for name, folder in self.sent_folders.items()
@@ -175,7 +179,7 @@ class Worker:
         recorded_at = now(self.db)
         values = {
             "mailbox": mailbox, "key": message_key(raw, message_id), "uidvalidity": uidvalidity, "uid": uid,
-            "message_id": message_id, "state": RECORDED, "raw": raw, "recorded_at": recorded_at,
+            "message_id": message_id, "state": MessageState.RECORDED, "raw": raw, "recorded_at": recorded_at,
             "arrived_at": stamp(arrived) if arrived else recorded_at,
         }
         # Insert first, one statement for a new mail: a Message-ID no mailbox has seen (or, without one,
@@ -235,12 +239,13 @@ class Worker:
         return content
 
     def _sync_state(self, mailbox: str, folder: str) -> dict:
-        rows = list(self.db["sync_state"].rows_where("mailbox = ? and folder = ?", [mailbox, folder]))
+        rows = list(self.db.table("sync_state").rows_where("mailbox = ? and folder = ?", [mailbox, folder]))
         return rows[0] if rows else {"uidvalidity": None, "last_uid": 0}
 
     def _save_sync_state(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
-        self.db["sync_state"].upsert(
-            {"mailbox": mailbox, "folder": folder, "uidvalidity": uidvalidity, "last_uid": last_uid, "last_sync": now(self.db)},
+        self.db.table("sync_state").upsert(
+            {"mailbox": mailbox, "folder": folder, "uidvalidity": uidvalidity, "last_uid": last_uid,
+             "last_sync": now(self.db)},
             pk=("mailbox", "folder"),
         )
 
@@ -251,13 +256,13 @@ class Worker:
         batch one transaction and each mail a savepoint in it: one mail's failure never takes the others
         with it, and a crash rolls back at most one batch, which the next pass redoes. Only one mail is
         held parsed at a time. `after_batch` runs after each commit (the send session's pump)."""
-        total = self.db.execute("select count(*) from messages where state = ?", [RECORDED]).fetchone()[0]
+        total = self.db.execute("select count(*) from messages where state = ?", [MessageState.RECORDED]).fetchone()[0]
         done = last_id = 0
         while not self.stop_requested:
             with database.transaction(self.db):
                 batch = _batch(self.db.execute(
                     "select id, length(raw) from messages where state = ? and id > ? order by id limit ?",
-                    [RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH_BYTES)
+                    [MessageState.RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH_BYTES)
                 if not batch:
                     return
                 moment = self.clock()     # the batch is judged at one moment
@@ -270,14 +275,14 @@ class Worker:
                     outcome = self.process(row, moment)
                     done += 1
                     self.progress("processing", done, total)
-                    if outcome == PROCESSED:
+                    if outcome == MessageState.PROCESSED:
                         report.processed += 1
-                    elif outcome == QUARANTINED:
+                    elif outcome == MessageState.QUARANTINED:
                         report.quarantined += 1
                 last_id = batch[-1]
             after_batch()
 
-    def process(self, row: dict, moment: datetime) -> str:
+    def process(self, row: dict, moment: datetime) -> MessageState:
         """Parse, classify, judge by the time, answer and record one mail, in one savepoint;
         returns its new state."""
         ids = f"mailbox={row['mailbox']} uid={row['uid']} message_id={row['message_id']}"
@@ -285,9 +290,9 @@ class Worker:
             incoming = parse_message(row["raw"], self.rules.limits)
         except MessageError as exc:
             database.update(self.db, "messages", row["id"],
-                            {"state": QUARANTINED, "error": str(exc), "processed_at": now(self.db)})
+                            {"state": MessageState.QUARANTINED, "error": str(exc), "processed_at": now(self.db)})
             log.warning("%s quarantined: %s", ids, exc)
-            return QUARANTINED
+            return MessageState.QUARANTINED
         try:
             with database.transaction(self.db):
                 verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
@@ -300,7 +305,7 @@ class Worker:
                 reply = self._reply(incoming, verdict, timing, moment) if verdict.answer and incoming.sender else None
                 registrant_id = self._apply(row, incoming, verdict, timing, reply)
                 database.update(self.db, "messages", row["id"], {
-                    "state": PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
+                    "state": MessageState.PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
                     "audience": verdict.audience, "intent": verdict.intent, "answer": int(verdict.answer),
                     "confidence": verdict.confidence, "asks": int(verdict.asks),
                     "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
@@ -311,21 +316,21 @@ class Worker:
         except TemplateProblem as exc:
             # A broken template is the coordinators' to fix; the mail waits in `recorded`.
             log.error("%s not answered yet, template problem: %s", ids, exc)
-            return RECORDED
+            return MessageState.RECORDED
         except Exception as exc:
             # Whatever else goes wrong with one mail must not stop the others (a crash loop):
             # it is quarantined with the error, for a coordinator to look at.
             log.exception("%s quarantined: processing failed", ids)
             database.update(self.db, "messages", row["id"], {
-                "state": QUARANTINED, "error": f"processing failed: {type(exc).__name__}: {clean(exc, 300)}",
-                "processed_at": now(self.db),
+                "state": MessageState.QUARANTINED, "processed_at": now(self.db),
+                "error": f"processing failed: {type(exc).__name__}: {clean(exc, 300)}",
             })
-            return QUARANTINED
+            return MessageState.QUARANTINED
         log.info(
             "%s registrant=%s processed: audience=%s intent=%s answer=%s",
             ids, registrant_id, verdict.audience, verdict.intent, verdict.answer,
         )
-        return PROCESSED
+        return MessageState.PROCESSED
 
     def _our_ids(self, incoming: IncomingMessage) -> set[str]:
         refs = [*incoming.in_reply_to, *incoming.references]
@@ -369,13 +374,11 @@ class Worker:
         if incoming.sender and verdict.intent not in AUTOMATIC_INTENTS:
             bounces.wrote_again(self.db, incoming.sender, incoming.message_id)
         if verdict.nominations is not None and timing.register:   # registers others on their behalf (nominations.py)
-            registrant = self._on_behalf(row, incoming, verdict, event)
-        elif incoming.sender and verdict.intent == "interest" and timing.register:
-            status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
-            registrant = registrants.register(
-                self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience, row["id"], status
-            )
-        elif incoming.sender and verdict.intent == "cancellation":
+            registrant = self._on_behalf(row, incoming, verdict.audience, verdict.nominations, event)
+        elif incoming.sender and verdict.intent == Intent.INTEREST and timing.register:
+            registrant = registrants.register(self.db, event.id, incoming.sender, incoming.sender_name,
+                                              verdict.audience, row["id"], event.new_registrant_status)
+        elif incoming.sender and verdict.intent == Intent.CANCELLATION:
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
         for address in verdict.bounced:
             bounces.bounced(self.db, address, incoming.message_id, self.rules.own_addresses)
@@ -384,42 +387,45 @@ class Worker:
         if verdict.answer and reply:   # (the reply limit may have said no since read())
             outbox.enqueue(
                 self.db, raw=reply.raw, message_id=reply.message_id, kind=f"reply:{reply.kind}",
-                mailbox=reply.mailbox, recipient=outbox.envelope_address(incoming.sender), subject=reply.subject,
+                mailbox=reply.mailbox, recipient=reply.recipient, subject=reply.subject,
                 source_message=row["id"], registrant_id=registrant["id"] if registrant else None,
                 # A confirmation promises the agenda and link "in due course": never sent once the event is over.
-                expires_at=event.ends_at if reply.kind == "interest" else None,
+                expires_at=event.ends_at if reply.kind == Intent.INTEREST else None,
             )
         return registrant["id"] if registrant else None
 
-    def _on_behalf(self, row: dict, incoming: IncomingMessage, verdict: Classification, event: Event) -> dict | None:
+    def _on_behalf(self, row: dict, incoming: IncomingMessage, audience: str, nominations: Nominations,
+                   event: Event) -> dict | None:
         """Register the nominees (each gets a confirmation) and the sender when they attend too;
         when mailflow is unsure, nobody: the mail waits for a coordinator (`mailflow questions`)."""
-        nominations = verdict.nominations
         proposal = json.dumps(nominations.as_dict(), ensure_ascii=False)   # for `mailflow registrants confirm`
-        database.update(self.db, "messages", row["id"], {"review": int(bool(nominations.unsure)), "nominations": proposal})
+        database.update(self.db, "messages", row["id"],
+                        {"review": int(bool(nominations.unsure)), "nominations": proposal})
         if nominations.unsure or not incoming.sender:
             log.info("mailbox=%s uid=%s message_id=%s on behalf of others, unsure: left to a coordinator",
                      row["mailbox"], row["uid"], row["message_id"])
             return None
-        status = registrants.PENDING if event.releases.access.require_approval else registrants.REGISTERED
+        status = event.new_registrant_status
         behalf.register(self.db, self.rules, self.replies, event, row["id"], incoming.sender, incoming.sender_name,
                         nominations, status)
         if not nominations.sender_attends:
             return None
-        return registrants.register(self.db, event.id, incoming.sender, incoming.sender_name, verdict.audience,
+        return registrants.register(self.db, event.id, incoming.sender, incoming.sender_name, audience,
                                     row["id"], status)
 
     def _reply(self, incoming: IncomingMessage, verdict: Classification, timing: Timing, moment: datetime) -> Reply:
+        sender = incoming.sender
+        assert sender, "only a mail with a sender address is answered (process)"
         kind = REGISTRATION_CLOSED if timing.closed_reply else verdict.intent
         template = self.rules.replies[kind][verdict.audience]
-        if kind == "interest" and verdict.asks:
+        if kind == Intent.INTEREST and verdict.asks:
             template = self.rules.replies.get(INTEREST_WITH_QUESTION, {}).get(verdict.audience, template)
         # The reply comes from the coordinator of the audience the evidence chose.
         from_box = self.rules.mailbox_for_audience(verdict.audience)
         box = self.rules.mailboxes[from_box]
-        context = reply_context(self.rules, timing.event, from_box, incoming.sender_name, incoming.sender,
+        context = reply_context(self.rules, timing.event, from_box, incoming.sender_name, sender,
                                 incoming.subject, now=moment, next_event=timing.next_event, in_time=timing.in_time)
-        if verdict.nominations is not None and kind == "interest":   # the summary of whom mailflow registered
+        if verdict.nominations is not None and kind == Intent.INTEREST:   # the summary of whom mailflow registered
             template = self.rules.on_behalf["summary"][verdict.audience]
             known = behalf.already_registered(self.db, timing.event.id, verdict.nominations)
             context.update(behalf.summary_context(verdict.nominations, verdict.nominations.sender_attends, known))
@@ -427,11 +433,11 @@ class Worker:
         message_id = outbox.new_message_id(box.address)
         raw = outbox.compose(
             from_name=box.coordinator, from_address=box.address,
-            to_name=incoming.sender_name, to_address=incoming.sender,
+            to_name=incoming.sender_name, to_address=sender,
             subject=rendered.subject, text=rendered.text, message_id=message_id,
             in_reply_to=incoming.message_id, references=incoming.references, date=moment,
         )
-        return Reply(from_box, message_id, raw, rendered.subject, kind)
+        return Reply(from_box, message_id, raw, rendered.subject, kind, outbox.envelope_address(sender))
 
     def _misdirected(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> bool:
         """A mail for the other audience that its coordinator has not received directly."""
@@ -440,7 +446,6 @@ class Worker:
             self.rules.notify_other_coordinator == "forward"
             and verdict.intent not in AUTOMATIC_INTENTS
             and verdict.confidence == "high"
-            and verdict.audience is not None
             and verdict.audience != self.rules.audience_of(mailbox)
         ):
             return False
@@ -470,11 +475,14 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, state = 'quarantined' or intent = 'question' or asks = 1 or review = 1
+            """select id, uid, state = :quarantined or intent = :question or asks = 1 or review = 1
                       or attention is not null
-                      or (confidence = 'low' and intent not in ('auto_reply', 'bounce', 'bulk')) as needs_human
-               from messages where mailbox = ? and uidvalidity = ? and marked_on_server = 0 and state in (?, ?)""",
-            [name, uidvalidity, PROCESSED, QUARANTINED],
+                      or (confidence = 'low' and intent not in (select value from json_each(:automatic))) as needs_human
+               from messages where mailbox = :mailbox and uidvalidity = :uidvalidity and marked_on_server = 0
+                     and state in (:processed, :quarantined)""",
+            {"mailbox": name, "uidvalidity": uidvalidity, "processed": MessageState.PROCESSED,
+             "quarantined": MessageState.QUARANTINED, "question": Intent.QUESTION,
+             "automatic": json.dumps(sorted(AUTOMATIC_INTENTS))},
         ))
         if not rows:
             return

@@ -61,6 +61,7 @@ def classify_files(ctx: click.Context, files: tuple[Path, ...], mailbox: str, as
         if as_json:
             click.echo(json.dumps({"file": str(path), **result}, ensure_ascii=False))
         else:
-            click.echo(f"{path}: audience={result['audience']} intent={result['intent']} answer={str(result['answer']).lower()}")
+            click.echo(f"{path}: audience={result['audience']} intent={result['intent']} "
+                       f"answer={str(result['answer']).lower()}")
             for reason in result["reasons"]:
                 click.echo(f"    {reason}")

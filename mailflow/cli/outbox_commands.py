@@ -7,6 +7,7 @@ import click
 from .. import outbox as outbox_lib
 from .. import status as status_lib
 from ..database import open_for
+from ..states import OutboxState
 from . import main, rules_from
 from .output import echo_json, echo_table
 
@@ -22,7 +23,7 @@ def outbox(ctx: click.Context, failed: bool, as_json: bool) -> None:
     """List the outbox (replies, notices, releases); `retry` and `cancel` act on one mail."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = outbox_lib.listing(open_for(rules_from(ctx)), outbox_lib.FAILED if failed else None)
+    rows = outbox_lib.listing(open_for(rules_from(ctx)), OutboxState.FAILED if failed else None)
     if as_json:
         echo_json(rows)
     elif rows:
@@ -40,7 +41,7 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
     if (outbox_id is None) == (not all_failed):
         raise click.UsageError("give one outbox number (see `mailflow outbox --failed`) or --all-failed")
     db = open_for(rules_from(ctx))
-    rows = outbox_lib.retry_all_failed(db) if all_failed else [outbox_lib.retry(db, outbox_id)]
+    rows = [outbox_lib.retry(db, outbox_id)] if outbox_id is not None else outbox_lib.retry_all_failed(db)
     for row in rows:
         click.echo(f"outbox {row['id']} to {row['recipient']} queued again (last error: {row['error']})")
     if not rows:

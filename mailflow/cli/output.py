@@ -15,7 +15,7 @@ def echo_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, int]]) ->
     click.echo("  ".join(heading.ljust(width) for _, heading, width in columns).rstrip())
     for row in rows:
         cells = ("" if row.get(key) is None else str(row.get(key)) for key, _, _ in columns)
-        click.echo("  ".join(c[:w].ljust(w) for c, (_, _, w) in zip(cells, columns)).rstrip())
+        click.echo("  ".join(c[:w].ljust(w) for c, (_, _, w) in zip(cells, columns, strict=True)).rstrip())
 
 
 def echo_json(data: object) -> None:

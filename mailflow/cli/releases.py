@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -15,12 +17,14 @@ from ..runner import close_connections, server_worker
 from . import main, rules_from, setup_logging
 from .output import echo_json, echo_table
 
+Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
-def _event_option(func):
+
+def _event_option(func: Decorated) -> Decorated:
     return click.option("--event", "event_id", help="Event id from rules.yaml [default: the first event].")(func)
 
 
-def _common(func):
+def _common(func: Decorated) -> Decorated:
     for option in reversed([
         click.option("--yes", is_flag=True, help="Do not ask for confirmation."),
         click.option("--dry-run", is_flag=True, help="Show what would be sent, then stop."),
@@ -43,7 +47,7 @@ def release() -> None:
               help="Send this text (or Markdown) file inline.")
 @_common
 @click.pass_context
-def release_agenda(ctx, file_, text_file, **options) -> None:
+def release_agenda(ctx: click.Context, file_: Path | None, text_file: Path | None, **options: Any) -> None:
     """Send the agenda (a new version goes to earlier recipients as an update)."""
     text = text_file.read_text(encoding="utf-8") if text_file else None
     _release(ctx, releases.AGENDA, dict(text=text, attachment=file_), **options)
@@ -55,7 +59,7 @@ def release_agenda(ctx, file_, text_file, **options) -> None:
               help="A text file with dial-in details.")
 @_common
 @click.pass_context
-def release_access(ctx, link, details, **options) -> None:
+def release_access(ctx: click.Context, link: str, details: Path | None, **options: Any) -> None:
     """Send the access link (only to approved registrants when rules.yaml requires approval)."""
     text = details.read_text(encoding="utf-8") if details else None
     _release(ctx, releases.ACCESS, dict(text=text, link=link), **options)
@@ -67,13 +71,14 @@ def release_access(ctx, link, details, **options) -> None:
               help="Send this text file inline (the thank-you, the link to the recording).")
 @_common
 @click.pass_context
-def release_followup(ctx, file_, text_file, **options) -> None:
+def release_followup(ctx: click.Context, file_: Path | None, text_file: Path | None, **options: Any) -> None:
     """After the event: a thank-you or the recording to everyone registered."""
     text = text_file.read_text(encoding="utf-8") if text_file else None
     _release(ctx, releases.FOLLOWUP, dict(text=text, attachment=file_), **options)
 
 
-def _release(ctx, kind, contents, event_id, yes, dry_run, queue_only, as_json) -> None:
+def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: str | None, yes: bool, dry_run: bool,
+             queue_only: bool, as_json: bool) -> None:
     rules = rules_from(ctx)
     event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
     db = open_for(rules)
@@ -118,7 +123,8 @@ def _print_preview(shown: dict, is_new: bool) -> None:
     info = shown["release"]
     state = "new version" if is_new else "unchanged, already released"
     click.echo(f"{info['kind']} v{info['version']} for event {info['event']} ({state})")
-    click.echo("registrants by status: " + ", ".join(f"{k} {v}" for k, v in sorted(shown["registrants_by_status"].items())))
+    by_status = sorted(shown["registrants_by_status"].items())
+    click.echo("registrants by status: " + ", ".join(f"{k} {v}" for k, v in by_status))
     if not shown["recipients"]:
         click.echo("nobody is waiting for this release")
         return
@@ -137,7 +143,7 @@ def _print_preview(shown: dict, is_new: bool) -> None:
               help="Approve everyone waiting: pending, and registered before approval was required.")
 @_event_option
 @click.pass_context
-def approve(ctx, address: str | None, all_pending: bool, event_id: str | None) -> None:
+def approve(ctx: click.Context, address: str | None, all_pending: bool, event_id: str | None) -> None:
     """Approve a registrant, so they receive the access details (recorded in the corrections log)."""
     if bool(address) == all_pending:
         raise click.UsageError("give an ADDRESS or --all-pending")

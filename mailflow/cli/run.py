@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .. import runner
-from ..demo import as_of as demo_time, run_demo
+from ..demo import as_of as demo_time
+from ..demo import run_demo
+from ..states import MessageState
 from . import main, rules_from, setup_logging
 from .output import echo_table
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # what click.progressbar() returns
 
 
 class ProgressBars:
@@ -18,8 +24,8 @@ class ProgressBars:
 
     LARGE = 200
 
-    def __init__(self):
-        self.bars: dict[str, object] = {}
+    def __init__(self) -> None:
+        self.bars: dict[str, ProgressBar[int]] = {}
         self.done: dict[str, int] = {}
 
     def update(self, phase: str, done: int, total: int) -> None:
@@ -32,10 +38,10 @@ class ProgressBars:
         self.bars[phase].update(done - self.done[phase])
         self.done[phase] = done
 
-    def __enter__(self) -> "ProgressBars":
+    def __enter__(self) -> ProgressBars:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         for bar in self.bars.values():
             bar.__exit__(None, None, None)
 
@@ -74,7 +80,7 @@ def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
                "there, so the sample event still takes registrations\n")
     report, rows = run_demo(rules, samples, output)
     for row in rows:
-        if row["state"] == "quarantined":
+        if row["state"] == MessageState.QUARANTINED:
             row["action"] = f"quarantined: {row['error']}"
         elif row["reply_state"]:
             row["action"] = f"reply {row['reply_state']}: {row['reply_subject']}"

@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from mailflow import registrants, releases
 from mailflow.cli import main
 from mailflow.database import open_database
+from mailflow.states import RegistrantStatus
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
 from mailflow.runner import close_connections, server_worker
@@ -150,7 +151,7 @@ def exclude_five(db) -> set[str]:
     cancelled = [address(i) for i in (3, 77, 150)]
     bounced = [address(i) for i in (10, 199)]
     for a in cancelled:
-        assert registrants.cancel(db, EVENT_ID, a)["status"] == registrants.CANCELLED
+        assert registrants.cancel(db, EVENT_ID, a)["status"] == RegistrantStatus.CANCELLED
     for a in bounced:
         assert registrants.mark_undeliverable(db, a) == 1
     return set(cancelled) | set(bounced)

@@ -2,9 +2,10 @@
 
 import pytest
 
-from mailflow.classify import AUTOMATIC_INTENTS, classify
+from mailflow.classify import classify
 from mailflow.message import parse_message
 from mailflow.rules import load_rules
+from mailflow.states import AUTOMATIC_INTENTS
 from tests.support import REPO
 
 RULES = load_rules(REPO / "rules.yaml")
