@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import difflib
 import re
+import string
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from .context import SAMPLE_ON_BEHALF, sample_announcement_context, sample_context
@@ -36,12 +40,174 @@ class TemplateProblem(Exception):
         self.problem = problem
 
 
+# What one rendering may build. Jinja's sandbox keeps a template from reaching Python's insides and
+# bounds range() (MAX_RANGE, 100,000 items), but not size or time: `'A' * 5000000000` asks for 5 GB,
+# two nested loops of 100,000 run for hours. A reply is a few kilobytes.
+MAX_TEXT = 1_000_000          # characters of a rendered template, and of any text or list it builds
+MAX_LOOP_STEPS = 100_000      # loop iterations in one rendering, all loops together
+MAX_NUMBER_DIGITS = 4_300     # Python's own limit for printing an integer
+
+
+class TemplateLimit(jinja2.TemplateRuntimeError):
+    """A template asked for more than a reply may be; the message names the limit."""
+
+
+def _size(value: Any) -> int | None:
+    """Characters of a text, items of a list (a text item counting its characters); None otherwise."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(len(item) if isinstance(item, str) else 1 for item in value)
+    return None
+
+
+def _digits(value: int) -> int:
+    return int(abs(value).bit_length() * 0.30103) + 1
+
+
+class _TextBuffer(list[Any]):
+    """The list Jinja collects a macro's, a `{% set %}` block's or a call block's output in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chars = 0
+
+    def append(self, piece: Any) -> None:
+        self._count(piece)
+        super().append(piece)
+
+    def extend(self, pieces: Any) -> None:
+        for piece in pieces:   # one at a time: `pieces` may be the whole rendering, as it is made
+            self.append(piece)
+
+    def _count(self, piece: Any) -> None:
+        self.chars += len(piece) if isinstance(piece, str) else 0
+        if self.chars > MAX_TEXT:
+            raise TemplateLimit(f"the template writes more than {MAX_TEXT:,} characters (the limit)")
+
+
+class _LimitsCodeGenerator(CodeGenerator):
+    """Jinja's compiler with every loop counted and every output buffer bounded."""
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        counted = nodes.Call(nodes.EnvironmentAttribute("counted"), [node.iter], [], None, None, lineno=node.lineno)
+        super().visit_For(nodes.For(node.target, counted, node.body, node.else_, node.test, node.recursive,
+                                    lineno=node.lineno), frame)
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.text_buffer()")
+
+
+class LimitedEnvironment(SandboxedEnvironment):
+    """The sandbox with MAX_TEXT, MAX_LOOP_STEPS and MAX_NUMBER_DIGITS enforced; one rendering at a
+    time (`start()` resets the loop count)."""
+
+    code_generator_class = _LimitsCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    text_buffer = _TextBuffer
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.loop_steps = 0
+        self.filters.update(center=_width_checked("center"), indent=_width_checked("indent"),
+                            format=_width_checked("format", check_text=True))
+
+    def start(self) -> None:
+        self.loop_steps = 0
+
+    def counted(self, iterable: Any) -> Any:
+        for item in iterable:
+            self.loop_steps += 1
+            if self.loop_steps > MAX_LOOP_STEPS:
+                raise TemplateLimit(f"the template's loops run more than {MAX_LOOP_STEPS:,} times (the limit)")
+            yield item
+
+    def concat(self, pieces: Any) -> str:   # the whole output, and every buffer
+        buffer = _TextBuffer()
+        buffer.extend(pieces)
+        return "".join(buffer)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                size = _size(sequence)
+                if size is not None and isinstance(times, int) and size * times > MAX_TEXT:
+                    raise TemplateLimit(f"'*' would make a text or list of {size * times:,} characters or items; "
+                                        f"the limit is {MAX_TEXT:,}")
+            if isinstance(left, int) and isinstance(right, int) and _digits(left) + _digits(right) > MAX_NUMBER_DIGITS:
+                raise TemplateLimit(f"'*' would make a number of more than {MAX_NUMBER_DIGITS:,} digits (the limit)")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) \
+                and (abs(left).bit_length() - 1) * right * 0.30103 > MAX_NUMBER_DIGITS:
+            raise TemplateLimit(f"'**' would make a number of more than {MAX_NUMBER_DIGITS:,} digits (the limit)")
+        if operator == "%" and isinstance(left, str):
+            _check_widths(_percent_widths(left), "'%'")
+        result = super().call_binop(context, operator, left, right)
+        if operator == "+" and (_size(result) or 0) > MAX_TEXT:
+            raise TemplateLimit(f"'+' made a text or list longer than {MAX_TEXT:,} (the limit)")
+        return result
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(getattr(obj, "__self__", None), str):   # 'A'.ljust(5000000000), 'A'.zfill(...)
+            _check_widths([value for value in (*args, *kwargs.values()) if isinstance(value, int)],
+                          f"{getattr(obj, '__name__', 'a text method')}()")
+        return super().call(context, obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:   # '{:>5000000000}'.format(1)
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_widths(_format_widths(value.__self__), f"{value.__name__}()")
+        return wrapped
+
+    def bounded(self, text: str) -> str:
+        """`a ~ b`: each part is within the limits, so the result is at most a few times them."""
+        if len(text) > MAX_TEXT:
+            raise TemplateLimit(f"'~' made a text longer than {MAX_TEXT:,} characters (the limit)")
+        return text
+
+
+def _check_widths(widths: Iterable[int], what: str) -> None:
+    for width in widths:
+        if width > MAX_TEXT:
+            raise TemplateLimit(f"{what} with {width:,} is above the limit of {MAX_TEXT:,} characters")
+
+
+def _percent_widths(text: str) -> list[int]:
+    return [int(width) for width in re.findall(r"%(?:\([^)]*\))?[-#0 +]*(\d+)", text)]
+
+
+def _format_widths(text: str) -> list[int]:
+    try:
+        specs = [spec for _, _, spec, _ in string.Formatter().parse(text) if spec]
+    except ValueError:
+        return []   # the sandbox's formatter says what is wrong with it
+    return [int(width) for spec in specs for width in re.findall(r"\d+", spec)]
+
+
+def _width_checked(name: str, check_text: bool = False) -> Callable[..., Any]:
+    """A built-in filter whose number arguments (center's width, indent's) are bounded like a method's;
+    `format` (with `%`) has its widths in the text."""
+    method = jinja2.filters.FILTERS[name]
+
+    def checked(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_widths(_percent_widths(str(value)) if check_text else
+                      [arg for arg in (*args, *kwargs.values()) if isinstance(arg, int)], f"the {name} filter")
+        return method(value, *args, **kwargs)
+
+    return checked
+
+
 class Replies:
     """Renders the reply templates named in rules.yaml."""
 
     def __init__(self, templates_dir: Path):
         self.dir = templates_dir
-        self.env = SandboxedEnvironment(
+        self.env = LimitedEnvironment(
             loader=jinja2.FileSystemLoader(str(templates_dir)),
             undefined=jinja2.StrictUndefined,
             # Plain-text templates as they are; any .html template is escaped (a name like
@@ -52,6 +218,7 @@ class Replies:
 
     def render(self, name: str, context: dict[str, Any]) -> RenderedReply:
         path = self.dir / name
+        self.env.start()
         try:
             output = self.env.get_template(name).render(**context)
         except jinja2.TemplateNotFound:
@@ -63,6 +230,16 @@ class Replies:
             raise TemplateProblem(_undefined_problem(path, exc, context)) from None
         except jinja2.TemplateError as exc:
             raise TemplateProblem(RulesProblem(path, _template_line(exc, path), f"template error: {exc}")) from None
+        except RecursionError as exc:
+            raise TemplateProblem(RulesProblem(
+                path, _template_line(exc, path), "the template calls itself without end (a macro, include or "
+                "recursive loop nested too deeply)")) from None
+        except MemoryError as exc:
+            raise TemplateProblem(RulesProblem(path, _template_line(exc, path), "the template asks for more "
+                                               "memory than there is")) from None
+        except Exception as exc:  # noqa: BLE001  whatever a template's expression raises is the template's problem
+            raise TemplateProblem(RulesProblem(path, _template_line(exc, path),
+                                               f"template error: {type(exc).__name__}: {exc}")) from None
         return _split(output, path)
 
 

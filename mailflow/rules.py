@@ -427,11 +427,72 @@ def load_rules(path: Path | str) -> Rules:
 
 # libyaml's loader when PyYAML was built with it: the same nodes, marks and data, ten times faster
 # (the pure-Python one took 30 ms of every start).
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# What a rules.yaml may ask of the parser, checked on its event stream before a node is built:
+# libyaml's composer recurses in C (a segfault at 100,000 nested brackets), and an alias is a
+# reference, so ten lines of aliases (a "billion laughs") expand to a billion nodes for the line
+# map and pydantic. Aliases stay allowed (`<<: *server` for two mailboxes on one server) up to
+# MAX_ALIAS_NODES nodes written out; the shipped file has 600 nodes and nests 5 deep.
+MAX_DEPTH = 50
+MAX_ALIAS_NODES = 10_000
 
 
-def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
-    """The document's node tree (for line numbers) and its data, from one parse."""
+class _UnreadableValue(yaml.constructor.ConstructorError):
+    pass
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:   # 2020-02-30, a number of 5,000 digits: say where
+            raise _UnreadableValue(None, None, f"this value cannot be read: {exc}", node.start_mark) from None
+
+
+def _check_shape(text: str, path: Path) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, an alias inside its own anchor and aliases that expand
+    past MAX_ALIAS_NODES, reading only events (linear in the text, at most MAX_DEPTH open at once)."""
+    sizes: dict[str, int] = {}                      # anchor -> nodes of its value, aliases written out
+    open_: list[tuple[str | None, int]] = []        # each collection being read: (anchor, nodes before it)
+    nodes = from_aliases = 0
+    crossed: int | None = None
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_):
+                raise RulesError([RulesProblem(
+                    path, line, f"the YAML alias *{event.anchor} is inside its own anchor &{event.anchor}, "
+                    "so its value never ends", "write the values out")])
+            size = sizes.get(str(event.anchor), 0)  # an undefined alias: the composer names it
+            nodes += size
+            from_aliases += size
+            if from_aliases > MAX_ALIAS_NODES and crossed is None:
+                crossed = line
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            open_.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_) > MAX_DEPTH:
+                raise RulesError([RulesProblem(
+                    path, line, f"rules.yaml nests more than {MAX_DEPTH} levels deep here",
+                    "a rules file needs 5; check the brackets and the indentation")])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, before = open_.pop()
+            if anchor:
+                sizes[anchor] = nodes - before
+    if crossed is not None:
+        raise RulesError([RulesProblem(
+            path, crossed, f"rules.yaml uses YAML aliases (&name / *name) in a way that expands to {nodes:,} "
+            f"nodes (aliases may add at most {MAX_ALIAS_NODES:,})", "write the values out")])
+
+
+def _compose_and_construct(text: str, path: Path) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its data, from one parse (after the shape check)."""
+    _check_shape(text, path)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -442,7 +503,10 @@ def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
 
 def parse_rules(text: str, path: Path) -> Rules:
     try:
-        node, data = _compose_and_construct(text)
+        node, data = _compose_and_construct(text, path)
+    except _UnreadableValue as exc:
+        mark = exc.problem_mark
+        raise RulesError([RulesProblem(path, mark.line + 1 if mark else None, str(exc.problem or exc))]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -525,8 +589,8 @@ def changed_patterns(path: Path | str) -> list[RulesProblem]:
     whose meaning changed: it found any word starting with it, now only the whole word."""
     path = Path(path)
     try:
-        node, data = _compose_and_construct(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        node, data = _compose_and_construct(path.read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RulesError):
         return []
     if not isinstance(data, dict) or data.get("rules_version", 1) >= PATTERNS_VERSION:
         return []

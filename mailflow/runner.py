@@ -21,6 +21,7 @@ from .database import now, open_for
 from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError
 from .mailbox import ImapMailbox, SentFolder
+from .message import clean
 from .retention import purge_raw_mail
 from .rules import Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
@@ -117,13 +118,18 @@ class Daemon:
         self._rules_mtime = mtime
         try:
             rules = load_rules(self.rules_path)
+            worker = server_worker(rules)
         except RulesError as exc:
             for problem in exc.problems:
                 log.error("rules not reloaded, keeping the last good rules: %s", problem)
             return
+        except Exception as exc:  # noqa: BLE001  no edit of rules.yaml may stop the daemon (MemoryError too)
+            log.error("rules not reloaded from %s, keeping the last good rules: %s: %s",
+                      self.rules_path, type(exc).__name__, clean(exc, 300))
+            return
         self.rules = rules
         _warn_of_changed_patterns(self.rules_path)
-        self.worker = server_worker(rules)
+        self.worker = worker
         self._schedule_jobs()
         self._restart_watchers()
         log.info("rules reloaded from %s", self.rules_path)

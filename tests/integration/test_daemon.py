@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from mailflow.cli import main
 from tests.support.mail import make_mail
-from tests.support.rules import write_rules
+from tests.support.rules import ALIAS_BOMB, write_rules
 from tests.support.servers import INTL_USER
 
 
@@ -86,6 +86,32 @@ def test_sighup_reloads_rules_and_sigterm_stops_cleanly(servers, tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     assert "stopped cleanly" in (tmp_path / "log").read_text()
+
+
+def test_rules_that_cannot_be_loaded_leave_the_daemon_running_on_the_last_good_ones(servers, tmp_path):
+    """An alias bomb saved into rules.yaml, then a database that cannot be opened (an error that is no
+    RulesError): each reload is refused in one log line naming the file, and new mail is still answered."""
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600)
+    good = rules_path.read_text()
+    log_path = tmp_path / "log"
+    (tmp_path / "a-file").write_text("")
+    with daemon(rules_path, log_path) as process:
+        assert wait_until(lambda: "pass done" in log_path.read_text(), timeout=30)
+        for n, (broken, says) in enumerate([
+            (good + ALIAS_BOMB, "in a way that expands to"),
+            (good.replace(str(tmp_path / "mailflow.db"), str(tmp_path / "a-file" / "mailflow.db")),
+             "MailflowError: cannot open the database"),
+        ]):
+            rules_path.write_text(broken)
+            process.send_signal(signal.SIGHUP)
+            assert wait_until(lambda says=says: says in log_path.read_text()), log_path.read_text()
+            refused = [line for line in log_path.read_text().splitlines() if says in line]
+            assert len(refused) == 1 and "keeping the last good rules" in refused[0] and str(rules_path) in refused[0]
+            dovecot.append(INTL_USER, make_mail(sender=f"after{n}@x.ge"))
+            assert smtp.wait_for(n + 1, timeout=20)[n].rcpt_tos == [f"after{n}@x.ge"]
+            assert process.poll() is None
+    assert "rules reloaded" not in log_path.read_text() and "Traceback" not in log_path.read_text()
 
 
 def connection(rules_path, mailbox: str) -> str | None:

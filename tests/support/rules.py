@@ -19,6 +19,19 @@ from . import REPO
 PASSWORD_ENV = "MAILFLOW_TEST_PASSWORD"   # where rules on the test servers read the password from
 MAILBOX_USERS = {"international": "intl@example.org", "german": "german@example.org"}   # servers.DEFAULT_USERS
 
+# "Billion laughs" in YAML, 414 bytes: each line nine times the one above, ~10^9 nodes written out.
+ALIAS_BOMB = (
+    "lol: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    "lob: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "loc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    "lod: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+    "loe: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+    "lof: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+    "log: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+    "loh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+    "loi: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n"
+)
+
 
 def rules_data(*, ahead: bool = True, source: Path = REPO, **overrides) -> dict:
     """`source`'s rules.yaml as data, its events a month from today (same times of day) unless not

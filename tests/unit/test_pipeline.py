@@ -48,13 +48,17 @@ def test_a_mail_whose_classification_fails_is_quarantined_alone(tmp_path, maildi
     assert states[1][0] == states[3][0] == "processed"
 
 
-def test_a_broken_template_leaves_the_mail_waiting_until_it_is_fixed(tmp_path, maildirs):
+@pytest.mark.parametrize("broken", [
+    "{{ no_such_variable }}",
+    "{% macro again() %}{{ again() }}{% endmacro %}{{ again() }}",   # a RecursionError: quarantined before
+], ids=["undefined variable", "endless recursion"])
+def test_a_broken_template_leaves_the_mail_waiting_until_it_is_fixed(tmp_path, maildirs, broken):
     from mailflow.replies import Replies
 
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     ack = tmp_path / "templates" / "ack_international.txt"
     good = ack.read_text()
-    ack.write_text(good + "{{ no_such_variable }}\n")
+    ack.write_text(good + broken + "\n")
     deliver(maildirs, make_mail(), "1")
     worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     worker.replies = Replies(tmp_path / "templates")

@@ -64,3 +64,35 @@ def test_unknown_time_zone():
     text = SHIPPED.replace("timezone: Europe/Berlin", "timezone: Europe/Berlyn")
     (found,) = problems(text)
     assert f"rules.yaml:{line_of(text, 'Berlyn')}:" in found and "unknown time zone" in found
+
+
+def test_aliases_within_the_limit_still_work():
+    """Aliases are bounded, not refused: two mailboxes on one server may share its settings."""
+    text = SHIPPED.replace(
+        "    imap: {host: imap.cc-events.example, port: 993, security: tls, username: international@",
+        "    imap: &imap {host: imap.cc-events.example, port: 993, security: tls, username: international@", 1,
+    ).replace("    imap: {host: imap.cc-events.example, port: 993, security: tls, username: german@cc-events.example, "
+              "password_env: MAILFLOW_GERMAN_PASSWORD}", "    imap: {<<: *imap, username: german@cc-events.example}", 1)
+    assert "*imap" in text
+    rules = parse_rules(text, Path("rules.yaml"))
+    assert rules.mailboxes["german"].imap.host == "imap.cc-events.example"
+    assert rules.mailboxes["german"].imap.username == "german@cc-events.example"
+    assert rules.mailboxes["german"].imap.password_env == "MAILFLOW_INTERNATIONAL_PASSWORD"
+
+
+def test_aliases_past_the_limit_are_refused_with_the_count():
+    text = "many: &many [" + ", ".join(["x"] * 1000) + "]\nmore: [" + ", ".join(["*many"] * 11) + "]\n"
+    (found,) = problems(text)
+    # the mapping, two keys, the list written once (1,001) and eleven times more, the list holding them
+    assert found == ("rules.yaml:2: rules.yaml uses YAML aliases (&name / *name) in a way that expands to 12,016 "
+                     "nodes (aliases may add at most 10,000) (write the values out)")
+
+
+@pytest.mark.parametrize("value, says", [
+    ("2020-02-30", "day is out of range for month"),
+    ("1" * 5000, "Exceeds the limit (4300 digits)"),
+], ids=["a date that does not exist", "a number too long"])
+def test_a_value_yaml_cannot_read_names_its_line(value, says):
+    text = SHIPPED.replace("poll_interval: 60", f"poll_interval: {value}")
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, 'poll_interval:')}: this value cannot be read: {says}")
