@@ -7,7 +7,6 @@ import email
 import email.policy
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +17,6 @@ from sqlite_utils.migrations import Migrations
 from mailflow import answered
 from mailflow.clock import stopped_at
 from mailflow.database import migrations, open_database
-from mailflow.errors import RulesError
 from mailflow.outbox import compose
 from mailflow.rules import parse_rules
 from mailflow.status import status
@@ -26,6 +24,7 @@ from tests.support import REPO
 from tests.support.mail import make_mail
 from tests.support.maildirs import deliver, maildir_worker
 from tests.support.rules import rules_data
+from tests.unit.test_rules import line_of, problems
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2020, 9, 30, 10, 0, tzinfo=timezone.utc)
@@ -37,16 +36,6 @@ def rules_text(data: dict) -> str:
 
 def rules_of(**overrides):
     return parse_rules(rules_text(rules_data(ahead=False, **overrides)), REPO / "rules.yaml")
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(RulesError) as caught:
-        parse_rules(text, Path("rules.yaml"))
-    return [str(p) for p in caught.value.problems]
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, row in enumerate(text.splitlines(), 1) if needle in row)
 
 
 # -- the key ----------------------------------------------------------------------------------
@@ -69,9 +58,9 @@ def test_a_date_and_time_is_in_the_first_events_zone_and_a_mailbox_overrides_the
 
 def test_a_value_that_is_not_a_date_names_file_line_and_fix():
     text = rules_text(rules_data(ahead=False, answer_mail_since="last week"))
-    assert problems(text) == [
+    assert problems(text) == [(
         f"rules.yaml:{line_of(text, 'answer_mail_since')}: answer_mail_since: not a date; write a date like "
-        "2024-09-01 or a date and time like 2024-09-01T08:00 (in the first event's time zone) (got 'last week')"]
+        "2024-09-01 or a date and time like 2024-09-01T08:00 (in the first event's time zone) (got 'last week')")]
 
 
 @pytest.mark.parametrize("where", ["top", "mailbox"])
