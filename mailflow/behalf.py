@@ -212,7 +212,8 @@ def _queue_confirmation(
     message_id = outbox.new_message_id(box.address)
     raw = outbox.compose(
         from_name=box.coordinator, from_address=box.address, to_name=row["name"] or "", to_address=row["address"],
-        subject=rendered.subject, text=rendered.text, message_id=message_id, auto_submitted="auto-generated",
+        subject=rendered.subject, text=rendered.text, message_id=message_id, role=outbox.CONFIRMATION,
+        auto_submitted="auto-generated",
         date=moment,
     )
     # Like the sender's own confirmation, it promises the agenda "in due course": not after the event.

@@ -201,6 +201,31 @@ def _content_hash(db: sqlite_utils.Database) -> None:
     db.table("messages").add_column("content_hash", str)
 
 
+@migrations(name="0016_knows")
+def _knows(db: sqlite_utils.Database) -> None:
+    # What mailflow knows before answering (answered.py): why a mail counts as answered before this
+    # database knew it (the server's processed flag, mailflow's reply in the Sent folder), and when a
+    # coordinator had an archived mail answered (`mailflow archive answer`).
+    db.table("messages").add_column("answered_before", str)
+    db.table("messages").add_column("unarchived_at", str)
+    # Per mailbox: when mailflow first opened it (the default answer_mail_since is 7 days before), how
+    # far its Sent folder was read for mailflow's own mail, and what the last look found.
+    db.table("mailbox_state").create(
+        {"mailbox": str, "first_opened_at": str, "sent_uidvalidity": int, "sent_last_uid": int,
+         "found": str, "found_at": str},
+        pk="mailbox",
+    )
+    # A database that synced before this step is not new: its mailboxes count as opened when their
+    # first mail was recorded (else at their last sync), so upgrading archives nothing already waiting.
+    db.execute(
+        """insert into mailbox_state (mailbox, first_opened_at)
+           select mailbox, min(opened) from (
+               select mailbox, recorded_at as opened from messages
+               union all select mailbox, last_sync from sync_state where last_sync is not null)
+           group by mailbox"""
+    )
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

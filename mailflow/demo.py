@@ -14,7 +14,7 @@ from pathlib import Path
 from .clock import stopped_at, system_clock
 from .database import open_database
 from .delivery import FolderSender
-from .mailbox import MaildirMailbox, latest_delivery
+from .mailbox import MaildirMailbox, delivery_time, latest_delivery, maildir_files
 from .rules import Rules
 from .worker import PassReport, Worker, build_report_rows
 
@@ -25,6 +25,11 @@ def as_of(rules: Rules, samples: Path) -> datetime:
 
 
 def run_demo(rules: Rules, samples: Path, output: Path) -> tuple[PassReport, list[dict]]:
+    # As if mailflow had watched the mailboxes all along: every sample is answered, none archived
+    # (answer_mail_since defaults to 7 days before a mailbox was first opened, here the last arrival).
+    first = min((delivery_time(f) for name in rules.mailboxes for f in maildir_files(samples / name)), default=None)
+    if rules.answer_mail_since is None and first is not None:
+        rules = rules.model_copy(update={"answer_mail_since": first})
     db = open_database(output / "mailflow-demo.db", clock=stopped_at(as_of(rules, samples)),
                        group=rules.database_group)
     mailboxes = {name: MaildirMailbox(name, samples / name) for name in rules.mailboxes}

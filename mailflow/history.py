@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from .answered import ARCHIVED
 from .classify import classify
 from .database import now
 from .errors import MailflowError, MessageError
@@ -44,6 +45,8 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
         "sender": row["sender"], "subject": row["subject"], "state": row["state"], "error": row["error"],
         "audience": row["audience"], "intent": row["intent"], "confidence": row["confidence"],
         "answered": bool(row["answer"]), "reply_limited": row["reply_limited"], "attention": row["attention"],
+        "answered_before": row["answered_before"], "archived": row["state"] == ARCHIVED,
+        "unarchived_at": row["unarchived_at"],
         "reasons": json.loads(row["reasons"] or "[]"),
         "registrant": {k: registrant[k] for k in ("id", "address", "status", "audience")} if registrant else None,
         "outbox": replies,
@@ -52,11 +55,12 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
 
 def open_questions(db: sqlite_utils.Database) -> list[dict]:
     """Questions, and mails flagged for a coordinator's attention (a late registration that may be
-    for the next event), not yet closed."""
+    for the next event), not yet closed; not those answered before this database knew them."""
     return list(db.query(
         """select id, mailbox, sender, subject, audience, processed_at, attention from messages
            where (intent = ? or asks = 1 or review = 1 or attention is not null) and state = ?
-           and question_closed_at is null order by id""", [Intent.QUESTION, MessageState.PROCESSED]
+           and question_closed_at is null and answered_before is null order by id""",
+        [Intent.QUESTION, MessageState.PROCESSED]
     ))
 
 

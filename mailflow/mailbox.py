@@ -23,11 +23,14 @@ from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[im
 from .credentials import Credentials
 from .delivery import tls_context
 from .errors import ConnectionFailed
+from .outbox import MAILFLOW_HEADER
 from .rules import ImapSettings, ProcessedMarker
 
 log = logging.getLogger(__name__)
 
 FETCH_BATCH = 500
+# What is read of mailflow's own mail in a Sent folder: which mail it is, and which mail it answers.
+SENT_FIELDS = f"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES {MAILFLOW_HEADER.upper()})]"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class FetchedMail:
     uid: int
     raw: bytes
     arrived: datetime | None = None   # when it reached the mailbox (INTERNALDATE), not its Date header
+    processed: bool = False           # the server says it was handled: it carries the processed flag
 
 
 class Mailbox(Protocol):
@@ -48,6 +52,9 @@ class Mailbox(Protocol):
         """New mail with UID above last_uid, in batches."""
 
     def mark_processed(self, uids: list[int], attention: Sequence[int] = ()) -> None: ...
+
+    def flagged(self, uids: list[int]) -> set[int]:
+        """Those of `uids` that carry the processed flag on the server."""
 
     def close(self) -> None: ...
 
@@ -112,11 +119,28 @@ class ImapMailbox:
             for start in range(0, len(uids), FETCH_BATCH):
                 chunk = uids[start:start + FETCH_BATCH]
                 self.client.normalise_times = False   # INTERNALDATE with its zone, not as naive local time
-                data = self.client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
-                yield [FetchedMail(uid, data[uid][b"BODY[]"], data[uid].get(b"INTERNALDATE"))
+                data = self.client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE", "FLAGS"])
+                yield [FetchedMail(uid, data[uid][b"BODY[]"], data[uid].get(b"INTERNALDATE"),
+                                   self._processed(data[uid].get(b"FLAGS", ())))
                        for uid in chunk if uid in data]
         except (OSError, IMAPClientError) as exc:
             raise ConnectionFailed(f"mailbox {self.name}: IMAP fetch failed: {exc}") from None
+
+    def _processed(self, flags: tuple[bytes, ...]) -> bool:
+        flag = self.marker.flag.lower().encode()
+        return any(f.lower() == flag for f in flags)   # keywords are case-insensitive (RFC 3501)
+
+    def flagged(self, uids: list[int]) -> set[int]:
+        if not uids or self.client is None:
+            return set()
+        try:
+            found: set[int] = set()
+            for start in range(0, len(uids), FETCH_BATCH):   # a UID set of bounded length
+                data = self.client.fetch(uids[start:start + FETCH_BATCH], ["FLAGS"])
+                found.update(uid for uid, item in data.items() if self._processed(item.get(b"FLAGS", ())))
+            return found
+        except (OSError, IMAPClientError) as exc:
+            raise ConnectionFailed(f"mailbox {self.name}: IMAP fetch of flags failed: {exc}") from None
 
     def mark_processed(self, uids: list[int], attention: Sequence[int] = ()) -> None:
         """Keyword flag first (and \\Flagged on `attention`), then the optional move; nothing is
@@ -161,6 +185,9 @@ class MaildirMailbox:
 
     def mark_processed(self, uids: list[int], attention: Sequence[int] = ()) -> None:
         pass
+
+    def flagged(self, uids: list[int]) -> set[int]:
+        return set()   # read-only: nothing here is ever flagged
 
     def close(self) -> None:
         pass
@@ -232,6 +259,27 @@ class SentFolder:
         except (OSError, IMAPClientError) as exc:
             self.close()
             raise ConnectionFailed(f"mailbox {self.name}: cannot save to {self._folder}: {exc}") from None
+
+    def mailflow_mail(self, uidvalidity: int | None, after_uid: int) -> tuple[int, list[tuple[int, bytes]]]:
+        """mailflow's own mail in this folder (an X-Mailflow header) with a UID above `after_uid` (all of
+        it when the folder's UIDVALIDITY is not `uidvalidity`): the folder's UIDVALIDITY and (uid, the
+        header fields answered.py reads) in UID order."""
+        try:
+            client = self._open()
+            current = int(client.select_folder(self.folder, readonly=True)[b"UIDVALIDITY"])
+            after = after_uid if current == uidvalidity else 0
+            # An empty string matches every mail that has the header at all (RFC 3501 SEARCH HEADER).
+            uids = sorted(u for u in client.search(["UID", f"{after + 1}:*", "HEADER", MAILFLOW_HEADER, ""])
+                          if u > after)
+            found: list[tuple[int, bytes]] = []
+            for start in range(0, len(uids), FETCH_BATCH):
+                data = client.fetch(uids[start:start + FETCH_BATCH], [SENT_FIELDS])
+                found += [(uid, next((v for k, v in data[uid].items() if k.startswith(b"BODY[")), b""))
+                          for uid in uids[start:start + FETCH_BATCH] if uid in data]
+            return current, found
+        except (OSError, IMAPClientError) as exc:
+            self.close()
+            raise ConnectionFailed(f"mailbox {self.name}: cannot read {self._folder}: {exc}") from None
 
     def contains(self, message_id: str) -> bool:
         try:

@@ -39,6 +39,13 @@ class Sender(Protocol):
     def close(self) -> None: ...
 
 
+# mailflow's own header on everything it sends, with what the mail is (REPLY, RELEASE, NOTICE, CONFIRMATION):
+# a reader of the Sent folder tells mailflow's replies from the coordinators' own mail by it, even with a
+# database restored from a backup (answered.py).
+MAILFLOW_HEADER = "X-Mailflow"
+REPLY, RELEASE, NOTICE, CONFIRMATION = "reply", "release", "notice", "confirmation"
+
+
 def new_message_id(from_address: str) -> str:
     return email.utils.make_msgid(domain=from_address.rpartition("@")[2] or "mailflow.invalid")
 
@@ -60,6 +67,7 @@ def compose(
     subject: str,
     text: str,
     message_id: str,
+    role: str,
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     date: datetime,
@@ -67,9 +75,10 @@ def compose(
     attachments: tuple[Attachment, ...] = (),
 ) -> bytes:
     """Build an outgoing mail with the standard library (EmailMessage under policy.SMTP) from
-    cleaned strings only, never from parsed header objects: every value passes through clean()
-    first, so no CR or LF reaches a header. The text goes as UTF-8 quoted-printable, readable in
-    any client's source view; attachments as base64, a mail as message/rfc822."""
+    cleaned strings only, never from parsed header objects, marked as mailflow's with `role`
+    (X-Mailflow: reply, release, ...): every value passes through clean() first, so no CR or LF
+    reaches a header. The text goes as UTF-8 quoted-printable, readable in any client's source view;
+    attachments as base64, a mail as message/rfc822."""
     msg = EmailMessage(policy=_WIRE)
     msg["From"] = _address(from_name, from_address)
     msg["To"] = _address(to_name, to_address)
@@ -83,6 +92,7 @@ def compose(
         msg["References"] = "\r\n ".join(thread_references(references, parent))
     msg["Auto-Submitted"] = clean(auto_submitted)
     msg["X-Auto-Response-Suppress"] = "All"
+    msg[MAILFLOW_HEADER] = clean(role, 40)
     _set_text(msg, text)
     if attachments:
         msg.make_mixed()
@@ -99,7 +109,7 @@ def compose(
 # a line came out as RFC 2047 words, which no client matches to its thread. The MIME headers
 # (Content-*) are the standard library's own, from constants and cleaned file names.
 _WRITTEN = frozenset({"from", "to", "subject", "date", "message-id", "in-reply-to", "references",
-                      "auto-submitted", "x-auto-response-suppress",
+                      "auto-submitted", "x-auto-response-suppress", MAILFLOW_HEADER.lower(),
                       "mime-version", "content-type", "content-transfer-encoding"})
 QP_LINE_LENGTH = 76   # RFC 2045 §6.7
 _TEXT_HEADERS = (("Content-Type", 'text/plain; charset="utf-8"'), ("Content-Transfer-Encoding", "quoted-printable"),
@@ -250,7 +260,7 @@ def compose_notice(
         attachment = Attachment("original.eml", "application/octet-stream", original)
     return compose(
         from_name=from_name, from_address=from_address, to_name=to_name, to_address=to_address,
-        subject=subject, text=text, message_id=message_id, date=date, auto_submitted="auto-generated",
+        subject=subject, text=text, message_id=message_id, role=NOTICE, date=date, auto_submitted="auto-generated",
         attachments=(attachment,),
     )
 
@@ -279,13 +289,15 @@ def enqueue(
 
 
 class SentCopies(Protocol):
-    """A mailbox's Sent folder (mailbox.SentFolder): `append` copies, `contains` a Message-ID."""
+    """A mailbox's Sent folder (mailbox.SentFolder): `append` copies, `contains` a Message-ID, and
+    mailflow's own mail in it (`mailflow_mail`: answered.py reads which mails its replies answer)."""
 
     def append(self, raws: list[bytes]) -> None: ...
 
     def contains(self, message_id: str) -> bool: ...
 
     def close(self) -> None: ...
+    def mailflow_mail(self, uidvalidity: int | None, after_uid: int) -> tuple[int, list[tuple[int, bytes]]]: ...
 
 
 # Postfix's schedule for deferred mail: 5 minutes, doubling, at most 4000 s apart, for 5 days.

@@ -264,7 +264,7 @@ def _queue(db: sqlite_utils.Database, kind: str, delivery: Delivery, mail: dict,
     raw = outbox.compose(
         from_name=box.coordinator, from_address=box.address, to_name=delivery.registrant["name"] or "",
         to_address=delivery.registrant["address"], subject=mail["subject"], text=mail["text"],
-        message_id=message_id, date=database.clock_of(db)(), auto_submitted="auto-generated",
+        message_id=message_id, role=outbox.RELEASE, date=database.clock_of(db)(), auto_submitted="auto-generated",
         attachments=mail["attachments"],
     )
     outbox.enqueue(db, raw=raw, message_id=message_id, kind=kind, mailbox=mail["mailbox"],

@@ -13,11 +13,20 @@ import types
 import typing
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from .errors import RulesError, RulesProblem
@@ -82,6 +91,24 @@ class ProcessedMarker(_Strict):
         return value
 
 
+def _date_or_time(value: Any) -> Any:
+    """A date (`2024-09-01`) or a date and time (`2024-09-01T08:00`) as YAML gives it or as text; one
+    message for both when it is neither (pydantic's union would report each member)."""
+    if isinstance(value, (date, datetime)) or value is None:
+        return value
+    text = str(value).strip()
+    try:
+        return datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("not a date; write a date like 2024-09-01 or a date and time like 2024-09-01T08:00 "
+                         "(in the first event's time zone)") from None
+
+
+# Mail that arrived in the mailbox before this moment is archived (recorded, classified, no effect) until a
+# coordinator runs `mailflow archive answer`; a date alone means 00:00 of that day, in the first event's zone.
+AnswerSince = Annotated[datetime | date | None, BeforeValidator(_date_or_time)]
+
+
 class Mailbox(_Strict):
     address: str
     coordinator: str
@@ -95,6 +122,7 @@ class Mailbox(_Strict):
         "server does that itself (Gmail, Exchange Online); none: no copy",
     )
     sent_folder: str | None = Field(default=None, description="default: the folder marked \\Sent")
+    answer_mail_since: AnswerSince = Field(default=None, description="overrides the top-level answer_mail_since")
 
     @field_validator("address")
     @classmethod
@@ -320,6 +348,10 @@ class Rules(_Strict):
         "follow when it has been out this long without a bounce",
     )
     reconnect_max_delay: float = Field(default=300, gt=0, description="longest wait between reconnection attempts")
+    answer_mail_since: AnswerSince = Field(
+        default=None, description="mail that arrived before this is archived, not answered (default: the event's "
+        "registration opening, else 7 days before mailflow first opened the mailbox)",
+    )
     announcements: dict[Literal["agenda", "agenda_update", "access", "reminder", "followup"], dict[str, str]] = {}
     classification: ClassificationRules = ClassificationRules()
     replies: dict[str, dict[str, str]] = {}
@@ -376,6 +408,16 @@ class Rules(_Strict):
     def line_of(self, *key: str | int) -> int | None:
         """The line in rules.yaml of a key path ('events', 0, 'end'), or of its nearest parent."""
         return _line_for(self._lines, key)
+
+    def answer_mail_since_at(self, mailbox: str) -> tuple[datetime, str] | None:
+        """The mailbox's `answer_mail_since` (its own, else the top level's) as a moment in the first
+        event's zone, and the key that set it; None when neither is set."""
+        box = self.mailboxes.get(mailbox)
+        for value, key in ((box.answer_mail_since if box else None, f"mailboxes.{mailbox}.answer_mail_since"),
+                           (self.answer_mail_since, "answer_mail_since")):
+            if value is not None:
+                return self.events[0]._moment(value, end_of_day=False), key
+        return None
 
     @property
     def audiences(self) -> list[str]:

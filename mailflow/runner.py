@@ -140,8 +140,8 @@ class Daemon:
         close_connections(self.worker)
         self._save_states()
         log.info(
-            "pass done: recorded=%s processed=%s quarantined=%s sent=%s failed=%s",
-            report.recorded, report.processed, report.quarantined, report.sent, report.failed,
+            "pass done: recorded=%s processed=%s quarantined=%s archived=%s sent=%s failed=%s",
+            report.recorded, report.processed, report.quarantined, report.archived, report.sent, report.failed,
         )
         if report.more_to_send:
             self.wake.set()   # the rest in the next pass, after a look at the inboxes

@@ -12,11 +12,13 @@ from enum import StrEnum
 
 
 class MessageState(StrEnum):
-    """messages.state: committed at intake (`recorded`), then `processed` or `quarantined`."""
+    """messages.state: committed at intake (`recorded`), then `processed` or `quarantined`, or
+    `archived` (arrived before answer_mail_since: classified, no effect, until `archive answer`)."""
 
     RECORDED = "recorded"
     PROCESSED = "processed"
     QUARANTINED = "quarantined"
+    ARCHIVED = "archived"
 
 
 class OutboxState(StrEnum):

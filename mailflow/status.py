@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
+from .answered import ARCHIVED
 from .history import open_questions
 from .releases import next_due
 from .states import MessageState, OutboxState, RegistrantStatus
@@ -19,7 +20,8 @@ UNKNOWN = "unknown"
 
 
 def status(db: sqlite_utils.Database, mailboxes: Iterable[str]) -> dict:
-    """Per mailbox: last sync, backlog, quarantine; the outbox by state with failures; registrants by audience."""
+    """Per mailbox: last sync, backlog, quarantine, archived and answered-before mail with what the
+    last look at the server found; the outbox by state with failures; registrants by audience."""
     return {
         "mailboxes": _mailboxes(db, list(mailboxes)),
         "outbox": _outbox(db),
@@ -35,6 +37,10 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
         (row["mailbox"], row["state"]): row["n"]
         for row in db.query("select mailbox, state, count(*) as n from messages group by mailbox, state")
     }
+    answered_before = {row["mailbox"]: row["n"] for row in db.query(
+        "select mailbox, count(*) as n from messages where answered_before is not null group by mailbox")}
+    knows = {row["mailbox"]: row for row in db.query("select mailbox, first_opened_at, found, found_at "
+                                                     "from mailbox_state")}
     unmarked = {row["mailbox"]: row["n"] for row in db.query(
         "select mailbox, count(*) as n from messages where marked_on_server = 0 "
         "and state in (?, ?) group by mailbox", [MessageState.PROCESSED, MessageState.QUARANTINED])}
@@ -56,6 +62,11 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
             "backlog": counts.get((name, MessageState.RECORDED), 0),
             "quarantined": counts.get((name, MessageState.QUARANTINED), 0),
             "processed": counts.get((name, MessageState.PROCESSED), 0),
+            "archived": counts.get((name, ARCHIVED), 0),
+            "answered_before": answered_before.get(name, 0),
+            "first_opened": knows.get(name, {}).get("first_opened_at"),
+            "found": knows.get(name, {}).get("found"),
+            "found_at": knows.get(name, {}).get("found_at"),
             "not_marked_on_server": unmarked.get(name, 0),
             "connection": next((row["connection"] for row in folders if row["connection"]), UNKNOWN),
             "connection_since": next((row["connection_at"] for row in folders if row["connection_at"]), None),

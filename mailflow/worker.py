@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from . import behalf, bounces, database, dispatch, outbox, registrants, releases
+from . import answered, behalf, bounces, database, dispatch, outbox, registrants, releases
 from .classify import Classification, classify
 from .clock import Clock, parse_stamp, stamp
 from .context import reply_context
@@ -36,10 +36,11 @@ from .nominations import Nominations
 from .outbox import Sender
 from .replies import Replies, TemplateProblem
 from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Event, Rules
-from .states import AUTOMATIC_INTENTS, Intent, MessageState
+from .states import AUTOMATIC_INTENTS, Intent, MessageState, OutboxState
 
 log = logging.getLogger(__name__)
 
+ARCHIVED = MessageState.ARCHIVED   # arrived before answer_mail_since: classified, no effect (answered.py)
 LOCK_WAIT_SECONDS = 5   # for the send lock: meanwhile a `mailflow release` may be sending
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
 PROCESS_BATCH_BYTES = 4 << 20   # raw mail per batch: a parsed mail takes several times its size
@@ -61,6 +62,7 @@ class PassReport:
     recorded: int = 0
     processed: int = 0
     quarantined: int = 0
+    archived: int = 0
     announced: int = 0
     sent: int = 0
     failed: int = 0
@@ -86,6 +88,7 @@ class Worker:
         self.senders = senders
         self.replies = Replies(rules.templates_path)
         self.stop_requested = False
+        self._first_opened: dict[str, datetime] = {}   # per mailbox, once known (answered.first_opened)
 
     @property
     def clock(self) -> Clock:
@@ -125,20 +128,29 @@ class Worker:
 
     def _receive(self, report: PassReport, sending: dispatch.Dispatch) -> None:
         opened: dict[str, int] = {}
+        found = {name: answered.Found() for name in self.mailboxes}
         try:
             for name, mailbox in self.mailboxes.items():
                 if self.stop_requested:
                     break
                 try:
                     opened[name] = mailbox.open()
-                    report.recorded += self.intake(name, mailbox, opened[name])
+                    with database.transaction(self.db):
+                        answered.note_opened(self.db, name)
+                    report.recorded += self.intake(name, mailbox, opened[name], found[name])
                 except ConnectionFailed as exc:
                     opened.pop(name, None)
                     log.error("%s", exc)
                     report.errors.append(str(exc))
             # Every inbox is recorded before any mail is processed, so a mail sent to
-            # both coordinators is seen as one, whichever inbox is read first.
-            self.process_recorded(report, after_batch=sending.pump)
+            # both coordinators is seen as one, whichever inbox is read first; and what the
+            # Sent folders say was answered is known before anything is answered or sent.
+            if self._read_sent_folders(found, report):
+                archived = self.process_recorded(report, after_batch=sending.pump)
+                for name in self.mailboxes:
+                    answered.save_found(self.db, name, found[name], archived.get(name, 0))
+            else:
+                sending.enabled = False
             for name, uidvalidity in opened.items():
                 try:
                     self.mark_on_server(name, self.mailboxes[name], uidvalidity)
@@ -151,7 +163,9 @@ class Worker:
 
     # -- intake -------------------------------------------------------------
 
-    def intake(self, name: str, mailbox: Mailbox, uidvalidity: int) -> int:
+    def intake(self, name: str, mailbox: Mailbox, uidvalidity: int, found: answered.Found | None = None) -> int:
+        """Record new mail (with what the server's flag says, counted in `found`); returns how many."""
+        found = found if found is not None else answered.Found()
         state = self._sync_state(name, mailbox.folder)
         last_uid = state["last_uid"] or 0
         if state["uidvalidity"] not in (None, uidvalidity):
@@ -160,13 +174,18 @@ class Worker:
                 name, mailbox.folder, state["uidvalidity"], uidvalidity,
             )
             last_uid = 0
+        self._note_flagged_leftovers(name, mailbox, uidvalidity, last_uid, found)
+        flagged = answered.flagged_reason(self.rules.mailboxes[name].processed.flag)
         recorded = fetched = 0
         for batch in mailbox.fetch_after(last_uid):
             fetched += len(batch)
             self.progress(f"fetching {name}", fetched, getattr(mailbox, "pending", fetched))
             with database.transaction(self.db):
                 for mail in batch:
-                    recorded += self._record(name, uidvalidity, mail.uid, mail.raw, mail.arrived)
+                    new = self._record(name, uidvalidity, mail.uid, mail.raw, mail.arrived,
+                                       flagged if mail.processed else None)
+                    recorded += new
+                    found.flagged += int(bool(new) and mail.processed)
                 last_uid = max([last_uid, *(m.uid for m in batch)])
                 self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
             if self.stop_requested:
@@ -174,18 +193,54 @@ class Worker:
         self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
         return recorded
 
-    def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes, arrived: datetime | None) -> int:
+    def _note_flagged_leftovers(self, name: str, mailbox: Mailbox, uidvalidity: int, last_uid: int,
+                                found: answered.Found) -> None:
+        """Mails recorded by an earlier pass and not answered yet (a crash, or a database restored from a
+        backup taken between recording and answering): the server's flag may say they were answered since."""
+        waiting = [r[0] for r in self.db.execute(
+            "select uid from messages where mailbox = ? and uidvalidity = ? and state = ? and uid <= ? "
+            "and answered_before is null", [name, uidvalidity, MessageState.RECORDED, last_uid])]
+        flagged = mailbox.flagged(waiting) if waiting else set()
+        if flagged:
+            with database.transaction(self.db):
+                found.flagged += answered.note_flagged(self.db, name, uidvalidity, flagged,
+                                                       self.rules.mailboxes[name].processed.flag)
+
+    def _read_sent_folders(self, found: dict[str, answered.Found], report: PassReport) -> bool:
+        """Before anything is answered or sent: mailflow's own mail in each Sent folder since the last
+        look (answered.read_sent_folder). False when a folder could not be read while mail waits: then
+        this pass answers and sends nothing, as it cannot know what was answered."""
+        waiting = [MessageState.RECORDED, OutboxState.QUEUED, OutboxState.UNCERTAIN]
+        if not self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
+                               "where state in (?, ?) limit 1", waiting).fetchone():
+            return True
+        readable = True
+        for name, folder in self.sent_folders.items():
+            try:
+                look = answered.read_sent_folder(self.db, name, folder)
+            except ConnectionFailed as exc:
+                log.error("%s; nothing is answered or sent until it can be read (it says what was answered)", exc)
+                report.errors.append(str(exc))
+                readable = False
+                continue
+            box = found.setdefault(name, answered.Found())
+            box.sent_unknown, box.answered, box.settled = look.sent_unknown, look.answered, look.settled
+        return readable
+
+    def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes, arrived: datetime | None,
+                answered_before: str | None = None) -> int:
         message_id = message_id_of(raw)
         recorded_at = now(self.db)
         values = {
             "mailbox": mailbox, "key": message_key(raw, message_id), "uidvalidity": uidvalidity, "uid": uid,
             "message_id": message_id, "state": MessageState.RECORDED, "raw": raw, "recorded_at": recorded_at,
-            "arrived_at": stamp(arrived) if arrived else recorded_at,
+            "arrived_at": stamp(arrived) if arrived else recorded_at, "answered_before": answered_before,
         }
         # Insert first, one statement for a new mail: a Message-ID no mailbox has seen (or, without one,
         # bytes not seen in this mailbox) is recorded at once; anything else is looked at more closely.
         if database.insert(self.db, "messages", values, ignore=True, unless=("message_id", message_id)):
-            log.info("mailbox=%s uid=%s message_id=%s recorded", mailbox, uid, message_id)
+            log.info("mailbox=%s uid=%s message_id=%s recorded%s", mailbox, uid, message_id,
+                     f" ({answered_before})" if answered_before else "")
             return 1
         if message_id:
             # The same mail (delivered again, a UIDVALIDITY re-scan, the copy to the other coordinator)
@@ -251,27 +306,30 @@ class Worker:
 
     # -- process ------------------------------------------------------------
 
-    def process_recorded(self, report: PassReport, after_batch: Callable[[], None] = lambda: None) -> None:
+    def process_recorded(self, report: PassReport, after_batch: Callable[[], None] = lambda: None) -> dict[str, int]:
         """Process in batches of at most PROCESS_BATCH mails (and PROCESS_BATCH_BYTES of raw mail), each
         batch one transaction and each mail a savepoint in it: one mail's failure never takes the others
         with it, and a crash rolls back at most one batch, which the next pass redoes. Only one mail is
-        held parsed at a time. `after_batch` runs after each commit (the send session's pump)."""
+        held parsed at a time. `after_batch` runs after each commit (the send session's pump). Returns
+        how many mails of each mailbox were archived."""
         total = self.db.execute("select count(*) from messages where state = ?", [MessageState.RECORDED]).fetchone()[0]
         done = last_id = 0
+        archived: dict[str, int] = {}
         while not self.stop_requested:
             with database.transaction(self.db):
                 batch = _batch(self.db.execute(
                     "select id, length(raw) from messages where state = ? and id > ? order by id limit ?",
                     [MessageState.RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH_BYTES)
                 if not batch:
-                    return
+                    return archived
                 moment = self.clock()     # the batch is judged at one moment
                 for message_id in batch:
                     if self.stop_requested:
-                        return
+                        return archived
                     (row,) = database.rows(self.db, "select id, mailbox, key, uid, message_id, raw, "
-                                                    "coalesce(arrived_at, recorded_at) as arrived_at "
-                                                    "from messages where id = ?", [message_id])
+                                                    "coalesce(arrived_at, recorded_at) as arrived_at, "
+                                                    "answered_before, unarchived_at from messages where id = ?",
+                                           [message_id])
                     outcome = self.process(row, moment)
                     done += 1
                     self.progress("processing", done, total)
@@ -279,8 +337,12 @@ class Worker:
                         report.processed += 1
                     elif outcome == MessageState.QUARANTINED:
                         report.quarantined += 1
+                    elif outcome == ARCHIVED:
+                        report.archived += 1
+                        archived[row["mailbox"]] = archived.get(row["mailbox"], 0) + 1
                 last_id = batch[-1]
             after_batch()
+        return archived
 
     def process(self, row: dict, moment: datetime) -> MessageState:
         """Parse, classify, judge by the time, answer and record one mail, in one savepoint;
@@ -299,6 +361,9 @@ class Worker:
                 # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
                 timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment)
                 verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons))
+                held, state = self._held(row, timing)
+                if held:   # answered before, or archived: recorded and classified, with no effect
+                    return self._record_held(row, incoming, verdict, timing, held, state)
                 limited = self._reply_limit(incoming, row, verdict)
                 if limited:
                     verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
@@ -331,6 +396,40 @@ class Worker:
             ids, registrant_id, verdict.audience, verdict.intent, verdict.answer,
         )
         return MessageState.PROCESSED
+
+    def _held(self, row: dict, timing: Timing) -> tuple[str, MessageState]:
+        """Why this mail must have no effect, and the state it is recorded in ('' when it has its effect):
+        answered before this database knew it (never answered again), or arrived before the mailbox's
+        answer_mail_since (archived until a coordinator runs `mailflow archive answer`)."""
+        if row["answered_before"]:
+            why = f"answer: no (answered before this database knew it: {row['answered_before']})"
+            return why, MessageState.PROCESSED
+        if row["unarchived_at"]:
+            return "", MessageState.PROCESSED
+        mailbox = row["mailbox"]
+        if mailbox not in self._first_opened and (opened := answered.first_opened(self.db, mailbox)):
+            self._first_opened[mailbox] = opened
+        since, why = answered.answer_since(self.rules, mailbox, timing.event, self._first_opened.get(mailbox))
+        arrived = parse_stamp(row["arrived_at"])
+        if since is not None and arrived < since:
+            return answered.archived_reason(arrived, since, why), ARCHIVED
+        return "", MessageState.PROCESSED
+
+    def _record_held(self, row: dict, incoming: IncomingMessage, verdict: Classification, timing: Timing,
+                     held: str, state: MessageState) -> MessageState:
+        database.update(self.db, "messages", row["id"], {
+            "state": state, "sender": incoming.sender, "subject": incoming.subject,
+            "audience": verdict.audience, "intent": verdict.intent, "answer": 0,
+            "confidence": verdict.confidence, "asks": int(verdict.asks),
+            "reasons": json.dumps([*verdict.reasons, held], ensure_ascii=False),
+            "event_id": timing.event.id, "registrant_id": None,
+            # What the classifier would have done, so `mailflow replay` compares like with like.
+            "reply_limited": held if verdict.answer else None, "attention": None,
+            "processed_at": now(self.db), "error": None,
+        })
+        log.info("mailbox=%s uid=%s message_id=%s %s: audience=%s intent=%s, no effect: %s", row["mailbox"],
+                 row["uid"], row["message_id"], state, verdict.audience, verdict.intent, held)
+        return state
 
     def _our_ids(self, incoming: IncomingMessage) -> set[str]:
         refs = [*incoming.in_reply_to, *incoming.references]
@@ -434,7 +533,7 @@ class Worker:
         raw = outbox.compose(
             from_name=box.coordinator, from_address=box.address,
             to_name=incoming.sender_name, to_address=sender,
-            subject=rendered.subject, text=rendered.text, message_id=message_id,
+            subject=rendered.subject, text=rendered.text, message_id=message_id, role=outbox.REPLY,
             in_reply_to=incoming.message_id, references=incoming.references, date=moment,
         )
         return Reply(from_box, message_id, raw, rendered.subject, kind, outbox.envelope_address(sender))
@@ -475,9 +574,10 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, state = :quarantined or intent = :question or asks = 1 or review = 1
-                      or attention is not null
-                      or (confidence = 'low' and intent not in (select value from json_each(:automatic))) as needs_human
+            """select id, uid, answered_before is null and (state = :quarantined or intent = :question
+                      or asks = 1 or review = 1 or attention is not null
+                      or (confidence = 'low'
+                          and intent not in (select value from json_each(:automatic)))) as needs_human
                from messages where mailbox = :mailbox and uidvalidity = :uidvalidity and marked_on_server = 0
                      and state in (:processed, :quarantined)""",
             {"mailbox": name, "uidvalidity": uidvalidity, "processed": MessageState.PROCESSED,
@@ -487,7 +587,9 @@ class Worker:
         if not rows:
             return
         # Questions, mails a coordinator should look at (late registrations, unsure registrations on behalf
-        # of others), unsure audiences and quarantined mail get \Flagged: they stand out in the client.
+        # of others), unsure audiences and quarantined mail get \Flagged: they stand out in the client;
+        # not a mail answered before this database knew it (it was handled then). Archived mail is not
+        # marked at all: it is marked when it is answered.
         mailbox.mark_processed(sorted(r["uid"] for r in rows), sorted(r["uid"] for r in rows if r["needs_human"]))
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",

@@ -38,7 +38,7 @@ def rules_from(ctx: click.Context) -> Rules:
 # `mailflow run` does not pay for the imports of every other command (tests check the map).
 COMMAND_MODULES = {
     "check": "check", "classify": "check", "purge": "maintenance",
-    "explain": "messages", "questions": "messages", "replay": "messages",
+    "explain": "messages", "questions": "messages", "replay": "messages", "archive": "messages",
     "outbox": "outbox_commands", "status": "outbox_commands",
     "registrants": "people", "set-audience": "people", "set-status": "people", "export-person": "people",
     "forget": "people", "release": "releases", "approve": "releases", "run": "run", "demo": "run",

@@ -1,12 +1,13 @@
-"""Commands about recorded mail: explain, questions, replay."""
+"""Commands about recorded mail: explain, questions, replay, archive."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from .. import history
+from .. import answered, history
 from ..database import open_for
 from ..errors import RulesError
 from ..rules import load_rules
@@ -31,6 +32,13 @@ def explain(ctx: click.Context, message: str, as_json: bool) -> None:
                f"answered: {'yes' if info['answered'] else 'no'}")
     if info["attention"]:
         click.echo(f"attention: {info['attention']}")
+    if info["answered_before"]:
+        click.echo(f"answered before this database knew it ({info['answered_before']}): never answered again")
+    if info["archived"]:
+        click.echo("archived: it arrived before answer_mail_since; nobody was registered and nothing was sent "
+                   "(`mailflow archive answer` answers it)")
+    elif info["unarchived_at"]:
+        click.echo(f"taken out of the archive on {info['unarchived_at']} (`mailflow archive answer`)")
     click.echo("reasons:")
     for reason in info["reasons"]:
         click.echo(f"  - {reason}")
@@ -90,3 +98,27 @@ def replay(ctx: click.Context, new_rules: Path, last: int | None, as_json: bool)
             if old != new:
                 click.echo(f"    {key}: {old} -> {new}")
     click.echo(f"{len(changes)} of {seen} messages would change with {new_rules}; nothing was sent")
+
+
+@main.group()
+def archive() -> None:
+    """Mail that arrived before answer_mail_since: recorded and classified, not answered."""
+
+
+@archive.command("answer")
+@click.option("--since", metavar="DATE", help="Only mail that arrived at or after DATE (2024-09-01 or "
+              "2024-09-01T08:00, in the first event's time zone) [default: all archived mail].")
+@click.pass_context
+def archive_answer(ctx: click.Context, since: str | None) -> None:
+    """Answer archived mail as if it had just arrived: registrants, replies, bounces."""
+    rules = rules_from(ctx)
+    moment = None
+    if since:
+        try:
+            moment = rules.events[0].zoned(datetime.fromisoformat(since))
+        except ValueError:
+            raise click.BadParameter(f"{since!r} is not a date; write 2024-09-01 or 2024-09-01T08:00",
+                                     param_hint="--since") from None
+    count = answered.archive_answer(open_for(rules), moment)
+    click.echo(f"{count} archived mails will be answered by the next pass (the running `mailflow run`, "
+               "or `mailflow run --once`)" if count else "no archived mail" + (f" since {since}" if since else ""))

@@ -74,6 +74,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  {box['mailbox']}{note}: last sync {box['last_sync'] or 'never'}, last UID {box['last_uid']}, "
                    f"backlog {box['backlog']}, quarantined {box['quarantined']}, "
                    f"connection {box['connection']}")
+        if box["archived"] or box["answered_before"]:
+            click.echo(f"    archived {box['archived']} (arrived before answer_mail_since; `mailflow archive "
+                       f"answer` answers them), answered before this database knew them {box['answered_before']}")
+        if box["found"]:
+            click.echo(f"    found {box['found_at']}: {box['found']}")
     box = info["outbox"]
     counts = ", ".join(f"{state} {n}" for state, n in box["by_state"].items()) or "empty"
     click.echo(f"outbox: {counts}")

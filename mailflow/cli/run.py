@@ -57,7 +57,9 @@ def run(ctx: click.Context, once: bool) -> None:
         with ProgressBars() as bars:
             report = runner.run_once(rules, bars.update)
         click.echo(f"recorded {report.recorded}, processed {report.processed}, quarantined {report.quarantined}, "
-                   f"sent {report.sent}, failed {report.failed}")
+                   f"sent {report.sent}, failed {report.failed}"
+                   + (f"; archived {report.archived} (they arrived before answer_mail_since: `mailflow archive "
+                      "answer` answers them)" if report.archived else ""))
         if report.errors:
             raise click.ClickException("; ".join(report.errors))
         return
@@ -82,6 +84,8 @@ def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
     for row in rows:
         if row["state"] == MessageState.QUARANTINED:
             row["action"] = f"quarantined: {row['error']}"
+        elif row["state"] == "archived":
+            row["action"] = "archived: arrived before answer_mail_since"
         elif row["reply_state"]:
             row["action"] = f"reply {row['reply_state']}: {row['reply_subject']}"
         else:

@@ -16,7 +16,7 @@ def _reply(subject: str, name: str) -> bytes:
     return compose(
         from_name="Irakli Samkharadze", from_address="international@cc-events.example",
         to_name=incoming.sender_name, to_address=incoming.sender, subject="Re: " + incoming.subject,
-        text="Thank you.\n", message_id="<out@cc-events.example>",
+        text="Thank you.\n", message_id="<out@cc-events.example>", role="reply",
         in_reply_to=incoming.message_id, references=incoming.references, date=SENT_AT,
     )
 
@@ -53,7 +53,7 @@ def test_greeting_name_and_german_date():
 def test_the_text_is_utf8_quoted_printable_in_short_lines():
     text = "Grüße aus Tbilisi, ნინო\n" + "x" * 200 + "\nFrom the start\n"
     raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
-                  subject="s", text=text, message_id="<m@x.example>", date=SENT_AT)
+                  subject="s", text=text, message_id="<m@x.example>", role="reply", date=SENT_AT)
     assert raw.isascii() and b"\r\nContent-Transfer-Encoding: quoted-printable\r\n" in raw
     assert all(len(line) <= 76 for line in raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n"))   # RFC 2045 §6.7
     out = email.message_from_bytes(raw, policy=email.policy.default)
@@ -64,7 +64,8 @@ def test_the_text_is_utf8_quoted_printable_in_short_lines():
 def test_attachments_keep_their_type_parameters_and_names():
     ics = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
     raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
-                  subject="s", text="t\n", message_id="<m@x.example>", date=SENT_AT, auto_submitted="auto-generated",
+                  subject="s", text="t\n", message_id="<m@x.example>", role="release", date=SENT_AT,
+                  auto_submitted="auto-generated",
                   attachments=(Attachment("invitation.ics", "text/calendar", ics, (("method", "REQUEST"),)),
                                Attachment("Präsentation?=.pdf", "application/pdf", b"%PDF-1.4 \x00\xff")))
     assert raw.isascii()

@@ -1,0 +1,201 @@
+"""What mailflow knows before it answers a mail: that it was answered before, or that it is archived.
+
+*Answered before*: the server's processed flag (fetched with every mail) or mailflow's own reply in a
+Sent folder (`X-Mailflow: reply`, its In-Reply-To the mail's Message-ID) says a reply went out, even
+when this database does not remember it: a new database, or one restored from a backup. Such a mail
+is recorded and classified with no effect (no reply, no registrant change, no bounce applied), and
+its reasons say why. A reply the coordinator wrote by hand has no X-Mailflow header and does not count.
+
+How a new or restored database is noticed, without guessing: a mail new to this database that already
+carries the processed flag; and before a pass answers anything, mailflow reads its own mail in each
+Sent folder above the UID it read up to last time (`mailbox_state.sent_last_uid`, all of it when it
+never read that folder). A restored database's mark is as old as the backup, so that read covers
+everything sent since; a queued mail found there is settled as sent, not sent again.
+
+*Archived*: a mail that arrived in the mailbox (IMAP INTERNALDATE, never its Date header) before the
+mailbox's `answer_mail_since` is recorded and classified with no effect, until a coordinator runs
+`mailflow archive answer`. Unset, it is the event's registration opening, else 7 days before mailflow
+first opened the mailbox, so pointing mailflow at an inbox with years of mail does not answer them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from . import database
+from .clock import parse_stamp, stamp
+from .database import now
+from .message import clean
+from .outbox import MAILFLOW_HEADER, REPLY, SentCopies
+from .rules import Event, Rules
+from .states import MessageState, OutboxState
+
+log = logging.getLogger(__name__)
+
+ARCHIVED = MessageState.ARCHIVED        # messages.state of an archived mail
+DEFAULT_LOOK_BACK = timedelta(days=7)   # the default answer_mail_since: this long before the first open
+_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """One of mailflow's own mails in a Sent folder."""
+
+    uid: int
+    message_id: str | None
+    role: str                 # X-Mailflow: reply, release, notice, confirmation
+    answers: str | None       # a reply's In-Reply-To (else the last of its References)
+
+
+def read_sent(uid: int, header: bytes) -> SentMail:
+    """The fields of a Sent copy that say which mail it is and which mail it answers."""
+    fields: dict[str, str] = {}
+    for name, value in re.findall(rb"(?im)^([!-9;-~]+):[ \t]*(.*(?:\r?\n[ \t].*)*)", header):
+        fields.setdefault(name.decode("ascii").lower(), value.decode("ascii", "replace"))
+
+    def ids(name: str) -> list[str]:
+        return [clean(i, 250) for i in _ID.findall(fields.get(name, ""))]
+
+    parents = ids("in-reply-to") or ids("references")[-1:]
+    return SentMail(uid, next(iter(ids("message-id")), None),
+                    clean(fields.get(MAILFLOW_HEADER.lower(), "")).partition(" ")[0].lower(),
+                    parents[0] if parents else None)
+
+
+@dataclass
+class Found:
+    """What one pass found that this database did not know, for one mailbox."""
+
+    flagged: int = 0          # mails new to it that already carry the processed flag
+    sent_unknown: int = 0     # mailflow's mail in the Sent folder that it has no record of
+    answered: int = 0         # mails waiting to be answered that those replies answer
+    settled: int = 0          # queued (or uncertain) mails found in the Sent folder: sent
+
+    def __bool__(self) -> bool:
+        return bool(self.flagged or self.sent_unknown or self.answered or self.settled)
+
+    def text(self) -> str:
+        parts = []
+        if self.flagged:
+            parts.append(f"{self.flagged} mails new to this database already flagged processed on the server")
+        if self.sent_unknown:
+            parts.append(f"{self.sent_unknown} mails of mailflow's in the Sent folder that it has no record of")
+        if self.answered:
+            parts.append(f"{self.answered} waiting mails answered by them")
+        if self.settled:
+            parts.append(f"{self.settled} queued mails found sent")
+        return "; ".join(parts) + " (a new or restored database): none of them is answered or sent again"
+
+
+# -- first open and answer_mail_since ---------------------------------------------------------
+
+def note_opened(db: sqlite_utils.Database, mailbox: str) -> bool:
+    """Record when mailflow first opened `mailbox` (kept for good); True the first time."""
+    return database.insert(db, "mailbox_state", {"mailbox": mailbox, "first_opened_at": now(db)},
+                           ignore=True) is not None
+
+
+def first_opened(db: sqlite_utils.Database, mailbox: str) -> datetime | None:
+    row = db.execute("select first_opened_at from mailbox_state where mailbox = ?", [mailbox]).fetchone()
+    return parse_stamp(row[0]) if row and row[0] else None
+
+
+def answer_since(rules: Rules, mailbox: str, event: Event, opened: datetime | None) -> tuple[datetime | None, str]:
+    """From when a mail of `mailbox` about `event` is answered, and what says so: answer_mail_since
+    (the mailbox's, else the top level's), else the event's registration opening, else 7 days before
+    mailflow first opened the mailbox."""
+    explicit = rules.answer_mail_since_at(mailbox)
+    if explicit is not None:
+        return explicit[0], f"{explicit[1]} in rules.yaml"
+    if event.registration_opens_at is not None:
+        return event.registration_opens_at, f"the registration opening of {event.id}"
+    if opened is not None:
+        return opened - DEFAULT_LOOK_BACK, f"7 days before mailflow first opened mailbox {mailbox}"
+    return None, ""
+
+
+def archived_reason(arrived: datetime, since: datetime, why: str) -> str:
+    return (f"archived: arrived {arrived:%Y-%m-%d %H:%M %Z} before {since:%Y-%m-%d %H:%M %Z} ({why}); "
+            "not answered, nobody registered; `mailflow archive answer` answers it")
+
+
+# -- the server's flags and the Sent folders ----------------------------------------------------
+
+def note_flagged(db: sqlite_utils.Database, mailbox: str, uidvalidity: int, uids: set[int], flag: str) -> int:
+    """Mails of `mailbox` still waiting to be answered that the server says were handled."""
+    cursor = db.execute(
+        "update messages set answered_before = ? where mailbox = ? and uidvalidity = ? and state = 'recorded' "
+        "and answered_before is null and uid in (select value from json_each(?))",
+        [flagged_reason(flag), mailbox, uidvalidity, json.dumps(sorted(uids))])
+    return cursor.rowcount
+
+
+def flagged_reason(flag: str) -> str:
+    return f"it carries {flag} on the server"
+
+
+def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies) -> Found:
+    """Read mailflow's own mail in `mailbox`'s Sent folder above the last UID read, and apply what it
+    says: a waiting mail a reply answers is answered before; a queued or uncertain mail found there
+    was sent. ConnectionFailed when the folder cannot be read (then nothing may be sent)."""
+    row = db.execute("select sent_uidvalidity, sent_last_uid from mailbox_state where mailbox = ?",
+                     [mailbox]).fetchone() or (None, 0)
+    uidvalidity, items = folder.mailflow_mail(row[0], row[1] or 0)
+    mails = [read_sent(uid, header) for uid, header in items]
+    found = Found()
+    with database.transaction(db):
+        ids = json.dumps([m.message_id for m in mails if m.message_id])
+        known = {r[0]: r[1] for r in db.execute(
+            "select message_id, state from outbox where message_id in (select value from json_each(?))", [ids])}
+        found.sent_unknown = sum(1 for m in mails if m.message_id not in known)
+        for mail in mails:
+            if mail.role == REPLY and mail.answers:
+                found.answered += db.execute(
+                    "update messages set answered_before = ? where message_id = ? and state = 'recorded' "
+                    "and answered_before is null",
+                    [f"mailflow's reply {mail.message_id} is in the Sent folder of mailbox {mailbox}",
+                     mail.answers]).rowcount
+            if known.get(mail.message_id) in (OutboxState.QUEUED, OutboxState.UNCERTAIN):
+                found.settled += db.execute(
+                    "update outbox set state = ?, sent_at = coalesce(sent_at, ?), error = ? "
+                    "where message_id = ? and state in (?, ?)",
+                    [OutboxState.SENT, now(db), "found in the Sent folder: sent before this database knew it",
+                     mail.message_id, OutboxState.QUEUED, OutboxState.UNCERTAIN]).rowcount
+        last = max([m.uid for m in mails], default=(row[1] or 0) if row[0] == uidvalidity else 0)
+        db.execute("update mailbox_state set sent_uidvalidity = ?, sent_last_uid = ? where mailbox = ?",
+                   [uidvalidity, last, mailbox])
+    return found
+
+
+def save_found(db: sqlite_utils.Database, mailbox: str, found: Found, archived: int) -> str:
+    """Log and keep (for `mailflow status`) what a pass found for `mailbox`; the line, or '' for nothing."""
+    parts = [found.text()] if found else []
+    if archived:
+        parts.append(f"{archived} mails archived: they arrived before answer_mail_since (or its default; "
+                     "`mailflow explain` says which), `mailflow archive answer` answers them")
+    if not parts:
+        return ""
+    line = "; ".join(parts)
+    db.execute("update mailbox_state set found = ?, found_at = ? where mailbox = ?", [line, now(db), mailbox])
+    log.warning("mailbox=%s %s", mailbox, line)
+    return line
+
+
+# -- mailflow archive answer ----------------------------------------------------------------------
+
+def archive_answer(db: sqlite_utils.Database, since: datetime | None = None) -> int:
+    """Archived mails (those that arrived at or after `since`) wait to be answered as usual by the
+    next pass; returns how many."""
+    with database.transaction(db):
+        cursor = db.execute(
+            "update messages set state = 'recorded', unarchived_at = ? where state = ? "
+            "and coalesce(arrived_at, recorded_at) >= ?",
+            [now(db), ARCHIVED, stamp(since) if since else ""])
+    log.info("%s archived mails queued to be answered (since %s)", cursor.rowcount, since or "the beginning")
+    return cursor.rowcount
