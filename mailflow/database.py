@@ -177,6 +177,13 @@ def _on_behalf(db: sqlite_utils.Database) -> None:
     db["messages"].add_column("review", int)
 
 
+@migrations(name="0015_marking")
+def _marking(db: sqlite_utils.Database) -> None:
+    # How processed mail is marked on the server, as SELECT's PERMANENTFLAGS allow: keyword, move,
+    # or the database alone (a server that stores no new keywords, such as Microsoft 365).
+    db["sync_state"].add_column("marking", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

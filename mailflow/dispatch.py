@@ -33,7 +33,7 @@ import sqlite_utils
 from . import database
 from .clock import stamp
 from .database import now
-from .errors import ConnectionFailed, DeliveryError
+from .errors import AnswerLost, ConnectionFailed, DeliveryError
 from .outbox import (CANCELLED, FAILED, GIVE_UP_AFTER, QUEUED, SENDING, SENT, UNCERTAIN, Sender, SentCopies,
                      retry_delay)
 
@@ -353,6 +353,13 @@ class Dispatch:
         try:
             self.journal.write(b"B", row["id"])
             sender.send(row["raw"], self.addresses[row["mailbox"]], row["recipient"])
+        except AnswerLost as exc:
+            # The server had the whole mail; whether it took it, nobody knows. The row stays in
+            # `sending` with its "B": the next session settles it from Sent, or holds it uncertain.
+            self._unreachable[row["mailbox"]] = str(exc)
+            self.counts.errors.append(str(exc))
+            log.error("%s handed to the server, no answer (%s): the next pass settles it", ids, exc)
+            return
         except ConnectionFailed as exc:
             self._unreachable[row["mailbox"]] = str(exc)
             self.counts.errors.append(str(exc))

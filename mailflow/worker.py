@@ -28,7 +28,7 @@ from .classify import AUTOMATIC_INTENTS, Classification, classify
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import Timing, judge
-from .mailbox import Mailbox
+from .mailbox import DATABASE, MOVE, Mailbox, size_batches
 from .message import IncomingMessage, clean, message_id_of, message_key, parse_message
 from .outbox import Sender
 from .context import reply_context
@@ -127,6 +127,7 @@ class Worker:
                     break
                 try:
                     opened[name] = mailbox.open()
+                    self._note_marking(name, mailbox)
                     report.recorded += self.intake(name, mailbox, opened[name])
                 except ConnectionFailed as exc:
                     opened.pop(name, None)
@@ -165,10 +166,30 @@ class Worker:
                     recorded += self._record(name, uidvalidity, mail.uid, mail.raw, mail.arrived)
                 last_uid = max([last_uid, *(m.uid for m in batch)])
                 self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
+            del batch   # before the next is fetched: one batch of raw mail in memory at a time
             if self.stop_requested:
                 break
         self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
         return recorded
+
+    def _note_marking(self, name: str, mailbox: Mailbox) -> None:
+        """Record how this mailbox's processed mail is marked (`mailflow status`); say it in the log
+        once, when it changes, not at every pass."""
+        marking = getattr(mailbox, "marking", None)
+        known = self.db.execute("select marking from sync_state where mailbox = ? and folder = ?",
+                                [name, mailbox.folder]).fetchone()
+        if marking is None or (known and known[0] == marking):
+            return
+        self.db["sync_state"].upsert({"mailbox": name, "folder": mailbox.folder, "marking": marking},
+                                     pk=("mailbox", "folder"))
+        if marking in (MOVE, DATABASE):
+            flag = self.rules.mailboxes[name].processed.flag
+            instead = (f"moved to {self.rules.mailboxes[name].processed.move_to}" if marking == MOVE
+                       else "recorded in mailflow's database only")
+            log.warning("mailbox=%s folder=%s the server stores no keyword %s (PERMANENTFLAGS without \\*): "
+                        "processed mail is %s", name, mailbox.folder, flag, instead)
+        else:
+            log.info("mailbox=%s folder=%s processed mail is marked: %s", name, mailbox.folder, marking)
 
     def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes, arrived: datetime | None) -> int:
         message_id = message_id_of(raw)
@@ -212,9 +233,9 @@ class Worker:
         done = last_id = 0
         while not self.stop_requested:
             with database.transaction(self.db):
-                batch = _batch(self.db.execute(
+                batch = next(size_batches(self.db.execute(
                     "select id, length(raw) from messages where state = ? and id > ? order by id limit ?",
-                    [RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH_BYTES)
+                    [RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH, PROCESS_BATCH_BYTES), [])
                 if not batch:
                     return
                 moment = self.clock()     # the batch is judged at one moment
@@ -439,19 +460,6 @@ class Worker:
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
                             [json.dumps([r["id"] for r in rows])])
-
-
-def _batch(waiting: list[tuple[int, int]], size: int) -> list[int]:
-    """The first message ids of `waiting` ((id, length) in order) that fit in `size` bytes of raw
-    mail; at least one, so a mail bigger than `size` is a batch of its own."""
-    batch: list[int] = []
-    used = 0
-    for message_row, length in waiting:
-        if batch and used + (length or 0) > size:
-            break
-        batch.append(message_row)
-        used += length or 0
-    return batch
 
 
 def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:

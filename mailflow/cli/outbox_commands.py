@@ -7,6 +7,7 @@ import click
 from .. import outbox as outbox_lib
 from .. import status as status_lib
 from ..database import open_database
+from ..mailbox import DATABASE, MOVE
 from . import main, rules_from
 from .output import echo_json, echo_table
 
@@ -73,6 +74,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  {box['mailbox']}{note}: last sync {box['last_sync'] or 'never'}, last UID {box['last_uid']}, "
                    f"backlog {box['backlog']}, quarantined {box['quarantined']}, "
                    f"connection {box['connection']}")
+        if box["marking"] in (MOVE, DATABASE):
+            instead = "moved" if box["marking"] == MOVE else "marked in mailflow's database only"
+            click.echo(f"    the server stores no keyword here: processed mail is {instead}")
     box = info["outbox"]
     counts = ", ".join(f"{state} {n}" for state, n in box["by_state"].items()) or "empty"
     click.echo(f"outbox: {counts}")
