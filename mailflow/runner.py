@@ -147,8 +147,12 @@ class Daemon:
         if report.errors:
             delay = self.backoff.next()
             self.retry_at = time.monotonic() + delay
+            # Until then the passes that IDLE or the schedule start leave the failed servers alone: a
+            # stuck server costs the other mailboxes one deadline, not one per pass.
+            for server in report.unreachable:
+                self.worker.resting[server] = self.retry_at
             log.warning("a server could not be reached; next try in %.1f s", delay)
-        else:
+        elif not any(self.worker.rests(server) for server in self.worker.resting):
             self.backoff.reset()
             self.retry_at = None
 

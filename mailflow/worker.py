@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +63,7 @@ class PassReport:
     failed: int = 0
     more_to_send: bool = False   # the send budget ran out with mail still due
     errors: list[str] = field(default_factory=list)
+    unreachable: set[tuple[str, str]] = field(default_factory=set)   # ("imap" | "smtp", mailbox) that failed
 
 
 class Worker:
@@ -82,6 +84,12 @@ class Worker:
         self.senders = senders
         self.replies = Replies(rules.templates_path)
         self.stop_requested = False
+        # ("imap" | "smtp", mailbox) -> time.monotonic() until which that server is not tried (the
+        # daemon rests a failed server until its next retry, so it delays the others' mail once)
+        self.resting: dict[tuple[str, str], float] = {}
+
+    def rests(self, server: tuple[str, str]) -> bool:
+        return time.monotonic() < self.resting.get(server, 0.0)
 
     @property
     def clock(self) -> Clock:
@@ -108,16 +116,19 @@ class Worker:
             counts = sending.finish(send_budget)
         report.sent, report.failed, report.more_to_send = counts.sent, counts.failed, counts.more
         report.errors.extend(counts.errors)
+        report.unreachable.update(("smtp", name) for name in counts.unreachable)
         return report
 
     def send_session(self, **options):
         """dispatch.sending() for this worker's mailboxes (`options`: on_sent, should_stop, wait)."""
         addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
-        copies = {name: folder for name, folder in self.sent_folders.items()
-                  if self.rules.mailboxes[name].sent_copy == "append"}
+        folders = {name: folder for name, folder in self.sent_folders.items() if not self.rests(("imap", name))}
+        copies = {name: folder for name, folder in folders.items() if self.rules.mailboxes[name].sent_copy == "append"}
         provider = frozenset(name for name, box in self.rules.mailboxes.items() if box.sent_copy == "provider")
-        return dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies,
-                                provider_copies=provider, **options)
+        resting = {name: "its SMTP server failed in an earlier pass: tried again at the next retry"
+                   for name in self.senders if self.rests(("smtp", name))}
+        return dispatch.sending(self.db, self.senders, addresses, folders, copies,
+                                provider_copies=provider, resting=resting, **options)
 
     def _receive(self, report: PassReport, sending: dispatch.Dispatch) -> None:
         opened: dict[str, int] = {}
@@ -125,6 +136,8 @@ class Worker:
             for name, mailbox in self.mailboxes.items():
                 if self.stop_requested:
                     break
+                if self.rests(("imap", name)):
+                    continue
                 try:
                     opened[name] = mailbox.open()
                     self._note_marking(name, mailbox)
@@ -133,6 +146,7 @@ class Worker:
                     opened.pop(name, None)
                     log.error("%s", exc)
                     report.errors.append(str(exc))
+                    report.unreachable.add(("imap", name))
             # Every inbox is recorded before any mail is processed, so a mail sent to
             # both coordinators is seen as one, whichever inbox is read first.
             self.process_recorded(report, after_batch=sending.pump)
@@ -142,6 +156,7 @@ class Worker:
                 except ConnectionFailed as exc:
                     log.error("%s", exc)
                     report.errors.append(str(exc))
+                    report.unreachable.add(("imap", name))
         finally:
             for mailbox in self.mailboxes.values():
                 mailbox.close()
