@@ -123,7 +123,7 @@ class Deadline:
         _WATCHDOG.arm(self, time.monotonic() + self.seconds + size / SLOWEST_BYTES_PER_SECOND)
         try:
             yield
-        except Exception as exc:
+        except Exception:
             if self.expired:
                 raise DeadlineExceeded(f"{self.what}: no complete answer within the {self.seconds:g} s deadline "
                                        f"(or the daemon is stopping)") from None
