@@ -152,7 +152,7 @@ class Daemon:
             for server in report.unreachable:
                 self.worker.resting[server] = self.retry_at
             log.warning("a server could not be reached; next try in %.1f s", delay)
-        elif not any(self.worker.rests(server) for server in self.worker.resting):
+        elif all(until <= time.monotonic() for until in self.worker.resting.values()):
             self.backoff.reset()
             self.retry_at = None
 
