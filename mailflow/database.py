@@ -226,6 +226,13 @@ def _knows(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0017_marking")
+def _marking(db: sqlite_utils.Database) -> None:
+    # How processed mail is marked on the server, as SELECT's PERMANENTFLAGS allow: keyword, move,
+    # or the database alone (a server that stores no new keywords, such as Microsoft 365).
+    db.table("sync_state").add_column("marking", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

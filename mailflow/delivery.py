@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import smtplib
+import socket
 import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .credentials import Credentials, xoauth2
-from .errors import ConnectionFailed, DeliveryError
+from .deadline import Deadline
+from .errors import AnswerLost, ConnectionFailed, DeliveryError
 
 if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
     from .outbox import Sender
     from .rules import ServerSettings
 
@@ -24,32 +27,67 @@ def tls_context(settings: ServerSettings) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
 
 
+class _SMTP(smtplib.SMTP):
+    """smtplib with its socket handed to the Deadline as soon as it exists (the greeting is read in
+    the constructor), and `handed_over` set once the whole mail, with its final dot, is written:
+    a connection lost after that may have delivered it."""
+
+    def __init__(self, deadline: Deadline, host: str, port: int, **options: Any) -> None:
+        self._watch(deadline)
+        super().__init__(host, port, **options)
+
+    def _watch(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.handed_over = False
+        deadline.current = lambda: self.sock
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]  # smtplib's own, untyped in typeshed
+        self.deadline.attach(sock)
+        return sock
+
+    def send(self, s: Buffer | str) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):   # only DATA's payload ends so
+            self.handed_over = True
+
+
+class _SMTP_SSL(smtplib.SMTP_SSL, _SMTP):
+    """Implicit TLS: SMTP_SSL wraps the socket _SMTP attached (the handshake is bounded too)."""
+
+    def __init__(self, deadline: Deadline, host: str, port: int, **options: Any) -> None:
+        self._watch(deadline)
+        smtplib.SMTP_SSL.__init__(self, host, port, **options)
+
+
 class SmtpSender:
     """One SMTP connection per batch, opened on the first mail and reused; the secret is asked
-    for at each connect."""
+    for at each connect. Every operation is bounded by the server's deadline."""
 
     def __init__(self, settings: ServerSettings, credentials: Credentials, name: str = ""):
         self.settings = settings
         self.credentials = credentials
         self.name = name
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _SMTP | None = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP:
         s = self.settings
         secret = self.credentials.secret() if s.username else None
+        deadline = Deadline(s.deadline, f"mailbox {self.name}: SMTP {s.host}:{s.port}")
         try:
-            if s.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=tls_context(s))
-            else:
-                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-                if s.security == "starttls":
-                    smtp.starttls(context=tls_context(s))
-            if s.username and self.credentials.oauth2:
-                smtp.ehlo_or_helo_if_needed()
-                token = xoauth2(s.username, secret or "")
-                smtp.auth("XOAUTH2", lambda challenge=None: token if challenge is None else "")
-            elif s.username:
-                smtp.login(s.username, secret or "")
+            with deadline.running():
+                if s.security == "tls":
+                    smtp: _SMTP = _SMTP_SSL(deadline, s.host, s.port, timeout=s.timeout, context=tls_context(s))
+                else:
+                    smtp = _SMTP(deadline, s.host, s.port, timeout=s.timeout)
+                    if s.security == "starttls":
+                        smtp.starttls(context=tls_context(s))
+                if s.username and self.credentials.oauth2:
+                    smtp.ehlo_or_helo_if_needed()
+                    token = xoauth2(s.username, secret or "")
+                    smtp.auth("XOAUTH2", lambda challenge=None: token if challenge is None else "")
+                elif s.username:
+                    smtp.login(s.username, secret or "")
         except smtplib.SMTPAuthenticationError as exc:
             raise ConnectionFailed(
                 f"mailbox {self.name}: SMTP login refused for {s.username} ({exc.smtp_code})") from None
@@ -63,10 +101,20 @@ class SmtpSender:
             self._smtp = self._connect()
 
     def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        """AnswerLost when the connection broke (or the deadline cut it) after the whole mail was
+        handed over: the server may have accepted it."""
         self.open()
-        assert self._smtp is not None
+        smtp = self._smtp
+        assert smtp is not None
+        smtp.handed_over = False
         try:
-            refused = self._smtp.sendmail(sender, [recipient], raw)
+            with smtp.deadline.running(size=len(raw)):
+                refused = smtp.sendmail(sender, [recipient], raw)
+        except ConnectionFailed as exc:
+            self._drop()
+            if smtp.handed_over:
+                raise AnswerLost(f"{exc}; the server had the whole mail, its answer never came") from None
+            raise
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500) from None
@@ -74,7 +122,10 @@ class SmtpSender:
             raise DeliveryError(f"SMTP answered {exc.smtp_code} {_text(exc.smtp_error)}",
                                 permanent=exc.smtp_code >= 500) from None
         except (OSError, smtplib.SMTPException) as exc:
-            self.close()
+            self._drop()
+            if smtp.handed_over:
+                raise AnswerLost(f"mailbox {self.name}: SMTP connection lost after the whole mail was handed "
+                                 f"over, before the server's answer: {exc}") from None
             raise ConnectionFailed(f"mailbox {self.name}: SMTP connection lost: {exc}") from None
         if refused:
             code, text = next(iter(refused.values()))
@@ -82,8 +133,17 @@ class SmtpSender:
 
     def close(self) -> None:
         if self._smtp is not None:
-            with contextlib.suppress(TimeoutError, OSError, smtplib.SMTPException):
-                self._smtp.quit()
+            try:
+                with self._smtp.deadline.running():
+                    self._smtp.quit()
+            except (OSError, smtplib.SMTPException, ConnectionFailed):
+                pass
+            self._drop()
+
+    def _drop(self) -> None:
+        """Forget a connection that is done for (closed, or broken mid-transaction)."""
+        if self._smtp is not None:
+            self._smtp.close()
             self._smtp = None
 
 

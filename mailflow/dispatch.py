@@ -34,7 +34,7 @@ import sqlite_utils
 from . import database
 from .clock import stamp
 from .database import now
-from .errors import ConnectionFailed, DeliveryError
+from .errors import AnswerLost, ConnectionFailed, DeliveryError
 from .outbox import GIVE_UP_AFTER, Sender, SentCopies, retry_delay
 from .states import OutboxState
 
@@ -198,6 +198,7 @@ class SendCounts:
     deferred: int = 0
     errors: list[str] = field(default_factory=list)
     more: bool = False           # the budget ran out (or a stop came) with mail still due
+    unreachable: set[str] = field(default_factory=set)   # mailboxes whose SMTP server failed
 
 
 class Dispatch:
@@ -213,6 +214,7 @@ class Dispatch:
         on_sent: Callable[[int], None] = lambda n: None,
         should_stop: Callable[[], bool] = lambda: False,
         enabled: bool = True,
+        resting: Mapping[str, str] | None = None,
     ):
         self.db = db
         self.enabled = enabled          # False: another process sends; this one only queues
@@ -228,7 +230,9 @@ class Dispatch:
         self.deadline: float | None = None     # the session's budget (finish)
         self._until: float | None = None       # this pump's
         self.stopping = False
-        self._unreachable: dict[str, str] = {}     # mailbox -> why its SMTP server cannot be used
+        # mailbox -> why its SMTP server cannot be used; `resting`: servers that failed in an earlier
+        # pass, not tried again before the daemon's next retry (a stuck server delays others once)
+        self._unreachable: dict[str, str] = dict(resting or {})
         self._sent: list[int] = []                 # accepted (journal says "S"), not yet committed as sent
         self._copies: dict[str, list[bytes]] = {}
 
@@ -273,6 +277,7 @@ class Dispatch:
         finally:
             self.close()
         self.counts.more = self.enabled and self._due_left()
+        self.counts.unreachable = set(self._unreachable)
         return self.counts
 
     def close(self) -> None:
@@ -359,6 +364,13 @@ class Dispatch:
         try:
             self.journal.write(b"B", row["id"])
             sender.send(row["raw"], self.addresses[row["mailbox"]], row["recipient"])
+        except AnswerLost as exc:
+            # The server had the whole mail; whether it took it, nobody knows. The row stays in
+            # `sending` with its "B": the next session settles it from Sent, or holds it uncertain.
+            self._unreachable[row["mailbox"]] = str(exc)
+            self.counts.errors.append(str(exc))
+            log.error("%s handed to the server, no answer (%s): the next pass settles it", ids, exc)
+            return
         except ConnectionFailed as exc:
             self._unreachable[row["mailbox"]] = str(exc)
             self.counts.errors.append(str(exc))
@@ -436,6 +448,7 @@ def sending(
     should_stop: Callable[[], bool] = lambda: False,
     wait: float | None = None,
     provider_copies: frozenset[str] = frozenset(),
+    resting: Mapping[str, str] | None = None,
 ) -> Iterator[Dispatch]:
     """A send session: take the send lock, settle what a crash left in `sending`, then dispatch.
 
@@ -443,7 +456,7 @@ def sending(
     every mail mailflow sends; `provider_copies` name mailboxes whose server files them itself.
     `wait` bounds the wait for the send lock (the worker's passes: a few seconds); when another
     process (a `mailflow release` sending) still holds it, this session only queues and the mail
-    goes out with a later pass.
+    goes out with a later pass. `resting`: mailboxes whose SMTP server is not tried in this session.
     """
     journal = SentJournal(journal_path(db), wait)
     if not journal.held:
@@ -457,7 +470,7 @@ def sending(
             journal.clear()   # else the journal still answers for rows a Sent folder could not be asked about
         else:
             journal.offset = journal.reserved = os.fstat(journal.fd).st_size if journal.fd is not None else 0
-        yield Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop)
+        yield Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop, resting=resting)
         if not db.execute("select 1 from outbox where state = ? limit 1", [OutboxState.SENDING]).fetchone():
             journal.clear()   # every row it speaks for is settled
     finally:

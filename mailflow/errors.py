@@ -38,6 +38,16 @@ class ConnectionFailed(MailflowError):
     """A mail server could not be reached or refused us."""
 
 
+class DeadlineExceeded(ConnectionFailed):
+    """A server operation outlived its overall deadline (a server that trickles or stalls); its
+    connection was shut down."""
+
+
+class AnswerLost(ConnectionFailed):
+    """The SMTP connection broke after the whole mail was handed over, before the server's answer:
+    the mail may or may not have been accepted (settled from Sent, or held `uncertain`)."""
+
+
 class SecretError(ConnectionFailed):
     """A password or token could not be obtained from the environment or command. It is asked for
     at every connect, so it fails like the connection: that mailbox waits, retried with backoff

@@ -1,8 +1,9 @@
 """Running the worker: wiring rules to real servers, one pass, or the daemon loop.
 
 The daemon is a small loop in the spirit of rq's worker: `schedule` drives the
-passes, SIGTERM/SIGINT ask for a warm stop (finish the current message), a
-second signal stops at once. rules.yaml is re-read before each pass; a broken
+passes, SIGTERM/SIGINT ask for a warm stop (the mail on the wire gets at most
+STOP_GRACE_SECONDS to finish, then every server operation is cut), a second
+signal stops at once. rules.yaml is re-read before each pass; a broken
 edit is logged with file and line and the last good rules stay in force.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import schedule
 
+from . import deadline
 from .credentials import Credentials
 from .database import now, open_for
 from .delivery import RateLimitedSender, SmtpSender
@@ -30,6 +32,7 @@ from .worker import PassReport, Progress, Worker
 log = logging.getLogger(__name__)
 
 SEND_SLICE_SECONDS = 60   # a daemon pass sends at most this long, then reads the inboxes again
+STOP_GRACE_SECONDS = 10   # after SIGTERM, what is on the wire gets this long; then connections are cut
 
 
 def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
@@ -96,9 +99,10 @@ class Daemon:
         if self.stopping:
             log.warning("second signal %s: stopping now", signum)
             raise SystemExit(1)
-        log.info("signal %s: finishing the current message, then stopping", signum)
+        log.info("signal %s: finishing the current message (at most %s s), then stopping", signum, STOP_GRACE_SECONDS)
         self.stopping = True
         self.worker.stop_requested = True
+        deadline.hurry(STOP_GRACE_SECONDS)   # a stalled server cannot hold the stop: its connection is cut
         self.wake.set()
 
     def request_reload(self, signum: int, _frame: object) -> None:
@@ -148,8 +152,12 @@ class Daemon:
         if report.errors:
             delay = self.backoff.next()
             self.retry_at = time.monotonic() + delay
+            # Until then the passes that IDLE or the schedule start leave the failed servers alone: a
+            # stuck server costs the other mailboxes one deadline, not one per pass.
+            for server in report.unreachable:
+                self.worker.resting[server] = self.retry_at
             log.warning("a server could not be reached; next try in %.1f s", delay)
-        else:
+        elif all(until <= time.monotonic() for until in self.worker.resting.values()):
             self.backoff.reset()
             self.retry_at = None
 

@@ -45,8 +45,8 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
         "select mailbox, count(*) as n from messages where marked_on_server = 0 "
         "and state in (?, ?) group by mailbox", [MessageState.PROCESSED, MessageState.QUARANTINED])}
     syncs: dict[str, list[dict]] = {}
-    for row in db.query("select mailbox, folder, uidvalidity, last_uid, last_sync, connection, connection_at "
-                        "from sync_state order by 1, 2"):
+    for row in db.query("select mailbox, folder, uidvalidity, last_uid, last_sync, connection, connection_at, "
+                        "marking from sync_state order by 1, 2"):
         syncs.setdefault(row["mailbox"], []).append(row)
     # Mailboxes in rules.yaml first (even never synced), then any the database still knows.
     known = list(dict.fromkeys([*names, *syncs, *(mailbox for mailbox, _ in counts)]))
@@ -70,6 +70,8 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
             "not_marked_on_server": unmarked.get(name, 0),
             "connection": next((row["connection"] for row in folders if row["connection"]), UNKNOWN),
             "connection_since": next((row["connection_at"] for row in folders if row["connection_at"]), None),
+            # keyword, "keyword, move", move or database: how processed mail is marked on the server
+            "marking": next((row["marking"] for row in folders if row["marking"]), UNKNOWN),
         })
     return result
 

@@ -20,7 +20,7 @@ import imapclient.exceptions  # type: ignore[import-untyped]  # imapclient ships
 
 from .credentials import Credentials
 from .errors import ConnectionFailed
-from .mailbox import connect, logout
+from .mailbox import Client, connect, logout
 from .rules import ImapSettings
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,14 @@ class IdleWatcher(threading.Thread):
             client = None
             try:
                 client = connect(self.mailbox, self.settings, self.credentials)   # a fresh secret each time
-                if b"IDLE" not in client.capabilities():
+                with client.deadline.running():
+                    idle = b"IDLE" in client.capabilities()
+                if not idle:
                     log.info("mailbox=%s server offers no IDLE: polling", self.mailbox)
                     self.on_state(self.mailbox, POLLING)
                     return
-                client.select_folder(self.settings.folder, readonly=True)
+                with client.deadline.running():
+                    client.select_folder(self.settings.folder, readonly=True)
                 self.on_state(self.mailbox, IDLE)
                 self.backoff.reset()
                 self.wake.set()   # catch up on what arrived while we were away
@@ -89,13 +92,17 @@ class IdleWatcher(threading.Thread):
             finally:
                 logout(client)
 
-    def _idle(self, client: imapclient.IMAPClient) -> None:
-        client.idle()
+    def _idle(self, client: Client) -> None:
+        """Every command, and every look for news (a server may trickle those too), is bounded by
+        the deadline."""
+        with client.deadline.running():
+            client.idle()
         started = time.monotonic()
         empty_wakeups = 0
         while not self._halt.is_set():
             asked = time.monotonic()
-            responses = client.idle_check(timeout=1)
+            with client.deadline.running():
+                responses = client.idle_check(timeout=1)
             # imapclient swallows EOF: a closed connection shows as the socket waking up at once
             # with nothing to read. Twice in a row means the server is gone.
             empty_wakeups = empty_wakeups + 1 if not responses and time.monotonic() - asked < 0.5 else 0
@@ -105,7 +112,9 @@ class IdleWatcher(threading.Thread):
                 log.debug("mailbox=%s new mail announced", self.mailbox)
                 self.wake.set()
             if time.monotonic() - started >= self.settings.idle_renew_seconds:
-                client.idle_done()   # servers drop IDLE after ~30 minutes (RFC 2177): renew it
-                client.idle()
+                with client.deadline.running():
+                    client.idle_done()   # servers drop IDLE after ~30 minutes (RFC 2177): renew it
+                    client.idle()
                 started = time.monotonic()
-        client.idle_done()
+        with client.deadline.running():
+            client.idle_done()

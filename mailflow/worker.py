@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from .context import reply_context
 from .database import now
 from .errors import ConnectionFailed, MailflowError, MessageError
 from .events import Timing, judge
-from .mailbox import Mailbox
+from .mailbox import DATABASE, MOVE, Mailbox, size_batches
 from .message import IncomingMessage, clean, content_hash, message_id_of, message_key, parse_message
 from .nominations import Nominations
 from .outbox import Sender
@@ -68,6 +69,7 @@ class PassReport:
     failed: int = 0
     more_to_send: bool = False   # the send budget ran out with mail still due
     errors: list[str] = field(default_factory=list)
+    unreachable: set[tuple[str, str]] = field(default_factory=set)   # ("imap" | "smtp", mailbox) that failed
 
 
 class Worker:
@@ -89,6 +91,12 @@ class Worker:
         self.replies = Replies(rules.templates_path)
         self.stop_requested = False
         self._first_opened: dict[str, datetime] = {}   # per mailbox, once known (answered.first_opened)
+        # ("imap" | "smtp", mailbox) -> time.monotonic() until which that server is not tried (the
+        # daemon rests a failed server until its next retry, so it delays the others' mail once)
+        self.resting: dict[tuple[str, str], float] = {}
+
+    def rests(self, server: tuple[str, str]) -> bool:
+        return time.monotonic() < self.resting.get(server, 0.0)
 
     @property
     def clock(self) -> Clock:
@@ -115,16 +123,19 @@ class Worker:
             counts = sending.finish(send_budget)
         report.sent, report.failed, report.more_to_send = counts.sent, counts.failed, counts.more
         report.errors.extend(counts.errors)
+        report.unreachable.update(("smtp", name) for name in counts.unreachable)
         return report
 
     def send_session(self, **options: Any) -> AbstractContextManager[dispatch.Dispatch]:
         """dispatch.sending() for this worker's mailboxes (`options`: on_sent, should_stop, wait)."""
         addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
-        copies = {name: folder for name, folder in self.sent_folders.items()
-                  if self.rules.mailboxes[name].sent_copy == "append"}
+        folders = {name: folder for name, folder in self.sent_folders.items() if not self.rests(("imap", name))}
+        copies = {name: folder for name, folder in folders.items() if self.rules.mailboxes[name].sent_copy == "append"}
         provider = frozenset(name for name, box in self.rules.mailboxes.items() if box.sent_copy == "provider")
-        return dispatch.sending(self.db, self.senders, addresses, self.sent_folders, copies,
-                                provider_copies=provider, **options)
+        resting = {name: "its SMTP server failed in an earlier pass: tried again at the next retry"
+                   for name in self.senders if self.rests(("smtp", name))}
+        return dispatch.sending(self.db, self.senders, addresses, folders, copies,
+                                provider_copies=provider, resting=resting, **options)
 
     def _receive(self, report: PassReport, sending: dispatch.Dispatch) -> None:
         opened: dict[str, int] = {}
@@ -133,15 +144,19 @@ class Worker:
             for name, mailbox in self.mailboxes.items():
                 if self.stop_requested:
                     break
+                if self.rests(("imap", name)):
+                    continue
                 try:
                     opened[name] = mailbox.open()
                     with database.transaction(self.db):
                         answered.note_opened(self.db, name)
+                    self._note_marking(name, mailbox)
                     report.recorded += self.intake(name, mailbox, opened[name], found[name])
                 except ConnectionFailed as exc:
                     opened.pop(name, None)
                     log.error("%s", exc)
                     report.errors.append(str(exc))
+                    report.unreachable.add(("imap", name))
             # Every inbox is recorded before any mail is processed, so a mail sent to
             # both coordinators is seen as one, whichever inbox is read first; and what the
             # Sent folders say was answered is known before anything is answered or sent.
@@ -157,6 +172,7 @@ class Worker:
                 except ConnectionFailed as exc:
                     log.error("%s", exc)
                     report.errors.append(str(exc))
+                    report.unreachable.add(("imap", name))
         finally:
             for mailbox in self.mailboxes.values():
                 mailbox.close()
@@ -188,6 +204,7 @@ class Worker:
                     found.flagged += int(bool(new) and mail.processed)
                 last_uid = max([last_uid, *(m.uid for m in batch)])
                 self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
+            del batch   # before the next is fetched: one batch of raw mail in memory at a time
             if self.stop_requested:
                 break
         self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
@@ -226,6 +243,25 @@ class Worker:
             box = found.setdefault(name, answered.Found())
             box.sent_unknown, box.answered, box.settled = look.sent_unknown, look.answered, look.settled
         return readable
+
+    def _note_marking(self, name: str, mailbox: Mailbox) -> None:
+        """Record how this mailbox's processed mail is marked (`mailflow status`); say it in the log
+        once, when it changes, not at every pass."""
+        marking = getattr(mailbox, "marking", None)
+        known = self.db.execute("select marking from sync_state where mailbox = ? and folder = ?",
+                                [name, mailbox.folder]).fetchone()
+        if marking is None or (known and known[0] == marking):
+            return
+        self.db.table("sync_state").upsert({"mailbox": name, "folder": mailbox.folder, "marking": marking},
+                                     pk=("mailbox", "folder"))
+        if marking in (MOVE, DATABASE):
+            flag = self.rules.mailboxes[name].processed.flag
+            instead = (f"moved to {self.rules.mailboxes[name].processed.move_to}" if marking == MOVE
+                       else "recorded in mailflow's database only")
+            log.warning("mailbox=%s folder=%s the server stores no keyword %s (PERMANENTFLAGS without \\*): "
+                        "processed mail is %s", name, mailbox.folder, flag, instead)
+        else:
+            log.info("mailbox=%s folder=%s processed mail is marked: %s", name, mailbox.folder, marking)
 
     def _record(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes, arrived: datetime | None,
                 answered_before: str | None = None) -> int:
@@ -317,9 +353,10 @@ class Worker:
         archived: dict[str, int] = {}
         while not self.stop_requested:
             with database.transaction(self.db):
-                batch = _batch(self.db.execute(
+                batch = next(size_batches(self.db.execute(
                     "select id, length(raw) from messages where state = ? and id > ? order by id limit ?",
-                    [MessageState.RECORDED, last_id, PROCESS_BATCH]).fetchall(), PROCESS_BATCH_BYTES)
+                    [MessageState.RECORDED, last_id, PROCESS_BATCH]).fetchall(),
+                    PROCESS_BATCH, PROCESS_BATCH_BYTES), [])
                 if not batch:
                     return archived
                 moment = self.clock()     # the batch is judged at one moment
@@ -594,19 +631,6 @@ class Worker:
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
                             [json.dumps([r["id"] for r in rows])])
-
-
-def _batch(waiting: list[tuple[int, int]], size: int) -> list[int]:
-    """The first message ids of `waiting` ((id, length) in order) that fit in `size` bytes of raw
-    mail; at least one, so a mail bigger than `size` is a batch of its own."""
-    batch: list[int] = []
-    used = 0
-    for message_row, length in waiting:
-        if batch and used + (length or 0) > size:
-            break
-        batch.append(message_row)
-        used += length or 0
-    return batch
 
 
 def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:

@@ -7,6 +7,7 @@ import click
 from .. import outbox as outbox_lib
 from .. import status as status_lib
 from ..database import open_for
+from ..mailbox import DATABASE, MOVE
 from ..states import OutboxState
 from . import main, rules_from
 from .output import echo_json, echo_table
@@ -79,6 +80,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
                        f"answer` answers them), answered before this database knew them {box['answered_before']}")
         if box["found"]:
             click.echo(f"    found {box['found_at']}: {box['found']}")
+        if box["marking"] in (MOVE, DATABASE):
+            instead = "moved" if box["marking"] == MOVE else "marked in mailflow's database only"
+            click.echo(f"    the server stores no keyword here: processed mail is {instead}")
     box = info["outbox"]
     counts = ", ".join(f"{state} {n}" for state, n in box["by_state"].items()) or "empty"
     click.echo(f"outbox: {counts}")

@@ -15,6 +15,7 @@ start the same servers.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import ctypes
@@ -684,6 +685,21 @@ class DovecotServer(_Restartable):
                 uids.append(int(m.group(1)) if m else None)
         return uids
 
+    def deliver_files(self, user: str, raws: Iterable[bytes]) -> int:
+        """Drop mail straight into INBOX's Maildir, as an MTA does (much faster than APPEND for
+        thousands of mails); Dovecot gives them UIDs at the next SELECT. Returns how many."""
+        self._check_user(user)
+        md = self.maildir(user)
+        for path in (self.home(user), md, md / "new", md / "cur", md / "tmp"):
+            path.mkdir(exist_ok=True)
+            os.chown(path, self._uid, self._gid)
+        count = 0
+        for count, raw in enumerate(raws, start=1):
+            path = md / "new" / f"{1700000000 + count}.M{count}P{os.getpid()}.mailflow-test"
+            path.write_bytes(raw)
+            os.chown(path, self._uid, self._gid)
+        return count
+
     def messages(self, user: str, folder: str = "INBOX") -> list[bytes]:
         """Raw bytes of every message in ``folder``, in UID order (read-only,
         \\Seen is not set)."""
@@ -877,6 +893,10 @@ class _RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.server._stall:
+            # The whole mail is here; the answer never comes (a hung content filter).
+            self.server.stalled.set()
+            await asyncio.sleep(3600)
         reply = self._fault("DATA", envelope)
         if reply:
             return reply
@@ -952,6 +972,8 @@ class SmtpServer(_Restartable):
         self._controller: Controller | None = None
         # Called with each accepted message before the server answers 250.
         self.on_accept: Callable[[ReceivedMessage], None] | None = None
+        self._stall = False
+        self.stalled = threading.Event()    # set when a mail's DATA got no answer (stall_data)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -1056,6 +1078,10 @@ class SmtpServer(_Restartable):
             }[code // 100]
         with self._cond:
             self._fault = _Fault(count, f"{code} {text}", stage) if count > 0 else None
+
+    def stall_data(self) -> None:
+        """From now on, take every mail's DATA and never answer it (``stalled`` is set when one came)."""
+        self._stall = True
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedMessage]:
         """Block until at least ``count`` messages arrived; returns them all."""

@@ -243,7 +243,7 @@ def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_pat
     budgets = []
 
     class Worker:
-        senders, sent_folders, stop_requested = {}, {}, False
+        senders, sent_folders, stop_requested, resting = {}, {}, False, {}
 
         def run_once(self, send_budget=None):
             budgets.append(send_budget)

@@ -91,14 +91,14 @@ def test_a_broken_template_does_not_hold_up_a_mail_the_reply_limit_leaves_unansw
     assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest"]
 
 
-def test_a_batch_keeps_to_its_bytes_and_takes_at_least_one_mail():
-    from mailflow.worker import _batch
+def test_a_batch_keeps_to_its_bytes_and_count_and_takes_at_least_one_mail():
+    from mailflow.mailbox import size_batches
 
     rows = [(1, 10), (2, 10), (3, 10), (4, 500), (5, 10), (6, None)]
-    assert _batch(rows, size=1000) == [1, 2, 3, 4, 5, 6]
-    assert _batch(rows, size=100) == [1, 2, 3]
-    assert _batch(rows[3:], size=100) == [4]
-    assert _batch([], size=100) == []
+    assert list(size_batches(rows, 50, size=1000)) == [[1, 2, 3, 4, 5, 6]]
+    assert list(size_batches(rows, 50, size=100)) == [[1, 2, 3], [4], [5, 6]]
+    assert list(size_batches(rows, 2, size=1000)) == [[1, 2], [3, 4], [5, 6]]
+    assert list(size_batches([], 50, size=100)) == []
 
 
 def test_second_pass_sends_nothing_and_registrant_is_one_across_inboxes(tmp_path, maildirs):
