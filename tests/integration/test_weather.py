@@ -8,6 +8,7 @@ import errno
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 from collections import Counter
 from email import message_from_bytes
@@ -139,6 +140,11 @@ def test_a_lock_held_longer_than_the_busy_timeout_is_waited_out(servers, tmp_pat
         line = "is locked by another program for more than 1 s"
         assert wait_until(lambda: log.read_text().count(line) >= 2, timeout=20), log.read_text()
         assert process.poll() is None and not smtp.messages
+        once = subprocess.run([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run", "--once"],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "MAILFLOW_TEST_PASSWORD": "secret", "MAILFLOW_BUSY_TIMEOUT": "1"})
+        assert once.returncode == 1 and once.stderr.splitlines()[-1].startswith(f"Error: the database {tmp_path}")
+        assert line in once.stderr and "Traceback" not in once.stderr
         other.rollback()
         other.close()
         smtp.wait_for(1, timeout=20)
