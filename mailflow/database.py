@@ -11,6 +11,7 @@ journal -sent) are the owner's alone (0600), or readable by `database_group` too
 from __future__ import annotations
 
 import contextlib
+import errno
 import grp
 import logging
 import os
@@ -25,14 +26,16 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from .clock import Clock, stamp, system_clock
-from .errors import MailflowError
+from .errors import MailflowError, StorageTrouble
 
 if TYPE_CHECKING:
     from .rules import Rules
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_SECONDS = 30
+# How long a write waits for another program's lock (a long VACUUM, a sqlite3 shell in a transaction)
+# before it is given up as weather; MAILFLOW_BUSY_TIMEOUT (seconds) sets it (the tests: a short one).
+BUSY_TIMEOUT_SECONDS = float(os.environ.get("MAILFLOW_BUSY_TIMEOUT") or 30)
 PRIVATE_MODE = 0o600        # the database files without a database_group
 GROUP_MODE = 0o640          # ... with one: its members may read them (backups, Datasette)
 BESIDE = ("-wal", "-shm", "-sent")   # the files next to the database: SQLite's two, the send journal
@@ -250,10 +253,59 @@ def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[
     db.execute(f"BEGIN {lock}")
     try:
         yield db
+        db.execute("COMMIT")
     except BaseException:
-        db.conn.rollback()
+        # Also when COMMIT itself fails (a full disk): SQLite may leave the transaction open.
+        if db.conn.in_transaction:
+            db.conn.rollback()
         raise
-    db.execute("COMMIT")
+
+
+_FULL, _LOCKED, _FAILING = "full", "locked", "failing"
+_WEATHER_CODES = {sqlite3.SQLITE_FULL: _FULL, sqlite3.SQLITE_BUSY: _LOCKED, sqlite3.SQLITE_IOERR: _FAILING}
+_WEATHER_ERRNOS = {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EIO: _FAILING}
+
+
+def _weather_kind(exc: BaseException) -> str | None:
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return None if code is None else _WEATHER_CODES.get(code & 0xFF)   # extended codes: the primary one
+    if isinstance(exc, OSError):
+        return _WEATHER_ERRNOS.get(exc.errno or 0)
+    return None
+
+
+def is_weather(exc: BaseException) -> bool:
+    """A full disk, a lock held too long, a failing disk: nothing to do with the mail at hand."""
+    return _weather_kind(exc) is not None
+
+
+def storage_trouble(exc: BaseException, path: Path) -> StorageTrouble | None:
+    """The admin's line for weather at the database `path` (what, and what to do); None for other errors."""
+    kind = _weather_kind(exc)
+    filename = getattr(exc, "filename", None)
+    where = Path(filename) if isinstance(filename, str) else path
+    if kind == _FULL:
+        return StorageTrouble(f"the disk holding {where.parent} is full: free space")
+    if kind == _LOCKED:
+        return StorageTrouble(f"the database {path} is locked by another program for more than "
+                              f"{BUSY_TIMEOUT_SECONDS:g} s (a VACUUM, a sqlite3 shell in a transaction): "
+                              "let it finish or end it")
+    if kind == _FAILING:
+        return StorageTrouble(f"disk I/O error on {where} or the files beside it: check the disk (dmesg)")
+    return None
+
+
+@contextlib.contextmanager
+def weather(path: Path) -> Iterator[None]:
+    """Raise weather at the database `path` as StorageTrouble, with its line (storage_trouble)."""
+    try:
+        yield
+    except (sqlite3.OperationalError, OSError) as exc:
+        trouble = storage_trouble(exc, path)
+        if trouble is None:
+            raise
+        raise trouble from exc
 
 
 def update(db: sqlite_utils.Database, table: str, row_id: int, values: dict) -> None:

@@ -60,3 +60,9 @@ class DeliveryError(MailflowError):
     def __init__(self, message: str, permanent: bool):
         super().__init__(message)
         self.permanent = permanent
+
+
+class StorageTrouble(MailflowError):
+    """The database cannot take a write for now: the disk is full, another program holds its lock
+    longer than the busy timeout, or the disk fails (database.weather). Weather, not a bug: every
+    step rolled back, and the daemon waits and does it again."""

@@ -5,6 +5,9 @@ passes, SIGTERM/SIGINT ask for a warm stop (the mail on the wire gets at most
 STOP_GRACE_SECONDS to finish, then every server operation is cut), a second
 signal stops at once. rules.yaml is re-read before each pass; a broken
 edit is logged with file and line and the last good rules stay in force.
+Weather at the database (a full disk, another program's lock held past the busy
+timeout, a failing disk) is one log line and a retry with backoff, never the
+daemon's end: every step it cut short rolled back, and the next pass redoes it.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import schedule
 
 from . import deadline
 from .credentials import Credentials
-from .database import now, open_for
+from .database import now, open_for, weather
 from .delivery import RateLimitedSender, SmtpSender
-from .errors import RulesError
+from .errors import RulesError, StorageTrouble
 from .mailbox import ImapMailbox, SentFolder
 from .message import clean
 from .retention import purge_raw_mail
@@ -61,11 +64,13 @@ def close_connections(worker: Worker) -> None:
 
 
 def run_once(rules: Rules, progress: Progress | None = None) -> PassReport:
-    worker = server_worker(rules, progress)
-    try:
-        return worker.run_once()
-    finally:
-        close_connections(worker)
+    """One pass (`mailflow run --once`); weather at the database raises StorageTrouble with its line."""
+    with weather(rules.database_path):
+        worker = server_worker(rules, progress)
+        try:
+            return worker.run_once()
+        finally:
+            close_connections(worker)
 
 
 def _warn_of_changed_patterns(path: Path) -> None:
@@ -94,6 +99,7 @@ class Daemon:
         self._saved_states: dict[str, str] = {}
         self.backoff = Backoff(maximum=self.rules.reconnect_max_delay)
         self.retry_at: float | None = None
+        self.purge_due = False   # the scheduled purge met weather: it runs with the next pass
 
     def request_stop(self, signum: int, _frame: object) -> None:
         if self.stopping:
@@ -140,8 +146,16 @@ class Daemon:
 
     def one_pass(self) -> None:
         self.reload_rules_if_changed()
-        report = self.worker.run_once(send_budget=SEND_SLICE_SECONDS)
-        close_connections(self.worker)
+        if self.purge_due:
+            self.purge()
+        try:
+            with weather(self.rules.database_path):
+                report = self.worker.run_once(send_budget=SEND_SLICE_SECONDS)
+        except StorageTrouble as exc:
+            self._wait_out(exc)
+            return
+        finally:
+            close_connections(self.worker)
         self._save_states()
         log.info(
             "pass done: recorded=%s processed=%s quarantined=%s archived=%s sent=%s failed=%s",
@@ -156,10 +170,18 @@ class Daemon:
             # stuck server costs the other mailboxes one deadline, not one per pass.
             for server in report.unreachable:
                 self.worker.resting[server] = self.retry_at
-            log.warning("a server could not be reached; next try in %.1f s", delay)
+            log.warning("a server could not be reached, or the disk is full (see above); next try in %.1f s", delay)
         elif all(until <= time.monotonic() for until in self.worker.resting.values()):
             self.backoff.reset()
             self.retry_at = None
+
+    def _wait_out(self, exc: StorageTrouble) -> None:
+        """Weather: one line (what, and what to do), then the next pass after a backoff."""
+        if self.worker.db.conn.in_transaction:
+            self.worker.db.conn.rollback()
+        delay = self.backoff.next()
+        self.retry_at = time.monotonic() + delay
+        log.error("%s; mailflow retries in %.0f s", exc, delay)
 
     def _schedule_jobs(self) -> None:
         self.scheduler.clear()
@@ -168,7 +190,14 @@ class Daemon:
 
     def purge(self) -> None:
         """Retention: raw mail bodies go `keep_raw_mail_days_after_event` days after the event."""
-        purged = purge_raw_mail(self.worker.db, self.rules, self.worker.clock())
+        try:
+            with weather(self.rules.database_path):
+                purged = purge_raw_mail(self.worker.db, self.rules, self.worker.clock())
+        except StorageTrouble as exc:
+            self.purge_due = True
+            self._wait_out(exc)
+            return
+        self.purge_due = False
         if purged:
             log.info("retention: raw text of %s mails purged", purged)
 
@@ -176,13 +205,19 @@ class Daemon:
         self.states[mailbox] = state   # written by watcher threads, saved by the main thread
 
     def _save_states(self) -> None:
+        """The connection states for `mailflow status`; under weather they wait for the next call."""
         changed = {k: v for k, v in self.states.items() if self._saved_states.get(k) != v}
-        for mailbox, state in changed.items():
-            self.worker.db.execute(
-                "update sync_state set connection = ?, connection_at = ? where mailbox = ?",
-                [state, now(self.worker.db), mailbox],
-            )
-            self._saved_states[mailbox] = state
+        try:
+            with weather(self.rules.database_path):
+                for mailbox, state in changed.items():
+                    self.worker.db.execute(
+                        "update sync_state set connection = ?, connection_at = ? where mailbox = ?",
+                        [state, now(self.worker.db), mailbox],
+                    )
+                    self._saved_states[mailbox] = state
+        except StorageTrouble as exc:
+            if self.retry_at is None:   # else the failed pass has said it already
+                self._wait_out(exc)
 
     def _restart_watchers(self) -> None:
         for watcher in self.watchers:

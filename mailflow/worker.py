@@ -420,6 +420,8 @@ class Worker:
             log.error("%s not answered yet, template problem: %s", ids, exc)
             return MessageState.RECORDED
         except Exception as exc:
+            if database.is_weather(exc):
+                raise   # a full disk or a lock is not the mail's fault: the batch rolls back and is redone
             # Whatever else goes wrong with one mail must not stop the others (a crash loop):
             # it is quarantined with the error, for a coordinator to look at.
             log.exception("%s quarantined: processing failed", ids)

@@ -21,8 +21,8 @@ from tests.support.servers import INTL_USER
 
 
 @contextmanager
-def daemon(rules_path, log_path):
-    env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret"}
+def daemon(rules_path, log_path, **environment):
+    env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret", **environment}
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run"],
                                    stdout=log, stderr=subprocess.STDOUT, env=env)
