@@ -51,6 +51,22 @@ def write_bench_rules(folder: Path, dovecot, smtp, *, source: Path = REPO, sent_
     return write_rules(folder, dovecot, smtp, source=source, mailbox=mailbox, **overrides)
 
 
+def forget_answers(dovecot, user: str, flag: bytes = b"$MailflowProcessed") -> None:
+    """Make the inbox look unanswered again for the next round on a fresh database: mailflow
+    knows mail it answered by its processed flag and by its own replies in Sent (answered.py)."""
+    with dovecot.session(user) as client:
+        client.select_folder("INBOX")
+        uids = client.search(["KEYWORD", flag.decode()])
+        for start in range(0, len(uids), 500):
+            client.remove_flags(uids[start:start + 500], [flag, b"\\Flagged"], silent=True)
+        if client.folder_exists("Sent"):
+            client.select_folder("Sent")
+            sent = client.search(["ALL"])
+            for start in range(0, len(sent), 500):
+                client.delete_messages(sent[start:start + 500], silent=True)
+            client.expunge()
+
+
 def mailflow_env(source: Path, password: str = "secret") -> dict[str, str]:
     """The environment of a mailflow child: the test password, and `source` first on the path."""
     from tests.support.rules import PASSWORD_ENV

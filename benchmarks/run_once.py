@@ -49,7 +49,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.harness import (INTL_ADDRESS, REPO, check_imports_from, check_recipients, interest_mail,
+from benchmarks.harness import (INTL_ADDRESS, REPO, check_imports_from, check_recipients, forget_answers, interest_mail,
                                 machine, mailflow_env, module_argv, precompile, print_rows, send_all, show,
                                 timed_child, write_bench_rules)
 
@@ -278,6 +278,7 @@ def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO, rou
             for i in range(1, rounds + 1):
                 (workdir / f"round{i}").mkdir()
                 rules_path = write_bench_rules(workdir / f"round{i}", dovecot, smtp, source=source, sent_copy=sent_copy)
+                forget_answers(dovecot, intl_user)   # each round answers all N: a fresh database, no marks
                 runs.append(run_mailflow(workdir / f"round{i}", rules_path, smtp, n, password, source))
                 floors.append(run_floor(workdir, cfg_path, smtp, n, f"floor{i}"))
 
@@ -285,6 +286,7 @@ def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO, rou
             if profile is not None:
                 (workdir / "profile").mkdir()
                 prof_rules = write_bench_rules(workdir / "profile", dovecot, smtp, source=source, sent_copy=sent_copy)
+                forget_answers(dovecot, intl_user)
                 prof = run_mailflow(workdir / "profile", prof_rules, smtp, n, password, source, profile=profile)
     finally:
         if keep:

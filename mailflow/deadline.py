@@ -36,6 +36,7 @@ class _Watchdog:
         self.lock = threading.Condition()   # an RLock inside: hurry() may run in a signal handler
         self.armed: dict[Deadline, float] = {}
         self.cutoff = math.inf
+        self.wakes_at = math.inf      # when the thread looks next, by itself
         self.thread: threading.Thread | None = None
 
     def arm(self, deadline: Deadline, ends: float) -> None:
@@ -44,7 +45,8 @@ class _Watchdog:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="deadline-watchdog", daemon=True)
                 self.thread.start()
-            self.lock.notify()
+            if ends < self.wakes_at:   # only an earlier deadline needs it awake: no wake-up per operation
+                self.lock.notify()
 
     def disarm(self, deadline: Deadline) -> None:
         with self.lock:
@@ -64,6 +66,7 @@ class _Watchdog:
                         del self.armed[deadline]
                         deadline.expire()
                 nearest = min((min(ends, self.cutoff) for ends in self.armed.values()), default=None)
+                self.wakes_at = math.inf if nearest is None else nearest
                 self.lock.wait(None if nearest is None else nearest - moment)
 
 

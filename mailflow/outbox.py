@@ -145,6 +145,13 @@ class _WirePolicy(email.policy.EmailPolicy):
             raise ValueError(f"{name} must be a cleaned ASCII string, not {value!r}")
         return name, value
 
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        # Read back as written: the generator reads Content-Type several times a mail, and the
+        # header registry parsed it anew each time (0.15 ms each, a fifth of a reply's CPU).
+        if name.lower() in _WRITTEN:
+            return value
+        return super().header_fetch_parse(name, value)
+
 
 # policy.SMTP (CRLF), but a stored string is written as it is (refold_source="none": refolding
 # would parse it, and decode it), and lines of 76 characters, as quoted-printable requires

@@ -168,14 +168,16 @@ def _quote_start(lines: list[str]) -> int:
         stripped = line.strip().lstrip("*").strip()
         if not stripped or _QUOTED_LINE.match(line) and not _QUOTE_HEADER.match(stripped.lstrip("> ")):
             continue
-        # Gmail and Apple Mail wrap a long "On ... wrote:" over two or three lines.
+        # Gmail and Apple Mail wrap a long "On ... wrote:" over two or three lines. Every header
+        # ends in ":" or is a rule of "-" or "_": only such candidates meet the (costly) pattern.
         candidate = stripped
         for following in [""] + lines[index + 1:index + 3]:
             if following:
                 if not following.strip():
                     break
                 candidate = f"{candidate} {following.strip()}"
-            if len(candidate) <= 400 and _QUOTE_HEADER.match(candidate) and _opens_header(stripped):
+            if (candidate.endswith(":") or candidate[0] in "-_") and len(candidate) <= 400 \
+                    and _QUOTE_HEADER.match(candidate) and _opens_header(stripped):
                 return index
         if _OUTLOOK_FROM.match(stripped):
             after = [line.strip().lstrip("*").strip() for line in lines[index + 1:index + 4] if line.strip()]
