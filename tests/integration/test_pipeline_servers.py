@@ -360,3 +360,34 @@ def test_a_registration_that_asks_is_registered_flagged_listed_and_answered_with
     assert question["sender"] == "nino@tbilisi.gov.ge"
     (flags,) = dovecot.flags(INTL_USER).values()
     assert b"\\Flagged" in flags and b"$MailflowProcessed" in flags
+
+
+def test_a_421_and_a_connection_dropped_after_data_never_send_a_mail_twice(servers, rules_path):
+    """Issue 13: a server that answers 421 (going down) defers the mail, which goes out once later; a
+    server that takes a mail and drops the connection before its answer leaves it to be settled from
+    the Sent folder (it is there: sent) or held as uncertain, never sent again blindly."""
+    import yaml
+
+    dovecot, smtp = servers
+    data = yaml.safe_load(rules_path.read_text())
+    for box in data["mailboxes"].values():
+        box["sent_copy"] = "provider"        # the server files what it takes, as Gmail does
+    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    smtp.on_accept = lambda message: dovecot.append(INTL_USER, message.data, folder="Sent")
+    dovecot.append(INTL_USER, make_mail(sender="a@x.ge", message_id="<a@x.ge>"))
+    smtp.fail_next(1, 421, "4.3.2 shutting down", stage="MAIL")
+    first = runner.run_once(load_rules(rules_path))
+    assert first.sent == 0 and smtp.messages == []
+    db = open_database(rules_path.parent / "mailflow.db")
+    (row,) = db["outbox"].rows
+    assert row["state"] == "queued" and "421" in (row["error"] or "")
+
+    db.execute("update outbox set next_attempt_at = null")     # the retry is due
+    dovecot.append(INTL_USER, make_mail(sender="b@x.ge", message_id="<b@x.ge>"))
+    smtp.drop_after_data(1)                                     # takes a@x.ge's reply, then hangs up
+    runner.run_once(load_rules(rules_path))
+    assert db["outbox"].get(row["id"])["state"] == "sending"    # taken, answer lost: not queued again
+    runner.run_once(load_rules(rules_path))                     # settles it from Sent
+    time.sleep(0.2)
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["a@x.ge", "b@x.ge"]
+    assert {r["state"] for r in db["outbox"].rows} == {"sent"}

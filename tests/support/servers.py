@@ -914,6 +914,12 @@ class _RecordingHandler:
         with self.server._cond:
             self.server.messages.append(msg)
             self.server._cond.notify_all()
+            drop = self.server._drop > 0
+            self.server._drop -= drop
+        if drop:
+            # The mail was taken, the connection goes before the answer (a crashing server).
+            server.transport.close()
+            return "421 4.3.0 closing"
         return "250 2.0.0 OK: queued"
 
 
@@ -974,6 +980,7 @@ class SmtpServer(_Restartable):
         self.on_accept: Callable[[ReceivedMessage], None] | None = None
         self._stall = False
         self.stalled = threading.Event()    # set when a mail's DATA got no answer (stall_data)
+        self._drop = 0                      # mails whose DATA is taken, then the connection cut (drop_after_data)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -1078,6 +1085,12 @@ class SmtpServer(_Restartable):
             }[code // 100]
         with self._cond:
             self._fault = _Fault(count, f"{code} {text}", stage) if count > 0 else None
+
+    def drop_after_data(self, count: int = 1) -> None:
+        """The next ``count`` mails are taken (recorded, ``on_accept`` called), then the connection is
+        closed instead of answering 250."""
+        with self._cond:
+            self._drop = count
 
     def stall_data(self) -> None:
         """From now on, take every mail's DATA and never answer it (``stalled`` is set when one came)."""
