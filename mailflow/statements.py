@@ -187,10 +187,14 @@ def _sentence(
         clause = _NOT_NEGATION.sub(" ", clause)
         return bool(_NEGATION.search(clause) or (extra_negation and extra_negation.search(clause)))
 
-    cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))), None)
+    # Each list is looked for in the whole sentence first: most sentences name none of its words,
+    # and then no clause needs a look.
+    cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))), None) \
+        if find(cancellation, folded) else None
     if cancel_hit and not negated(cancel_hit[0]) and (not asked or polite):
         return Statement.WITHDRAWS, cancel_hit[1]
-    participation = [(c, w) for c in clauses if (w := find(interest, c) or _presence(c))]
+    participation = [(c, w) for c in clauses if (w := find(interest, c) or _presence(c))] \
+        if find(interest, folded) or _presence(folded) else []
     refused = next(((c, w) for c, w in participation if negated(c)), None)
     if refused:
         clause, word = refused
@@ -203,7 +207,7 @@ def _sentence(
     if registered and asked and polite:
         return Statement.REGISTERS, registered[1]
     question_hit = next((w for c in clauses if (w := find(question, _NOT_ASKING.sub(" ", c))) and not negated(c)),
-                        None)
+                        None) if find(question, folded) else None
     if asked or question_hit:
         return Statement.ASKS, question_hit or sentence.strip()[-60:]
     if registered:
