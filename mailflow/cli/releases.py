@@ -41,16 +41,25 @@ def release() -> None:
     """Release the agenda, the access details or (after the event) a follow-up to every eligible registrant."""
 
 
-@release.command("agenda")
-@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach this file.")
-@click.option("--text", "text_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Send this text (or Markdown) file inline.")
-@_common
-@click.pass_context
-def release_agenda(ctx: click.Context, file_: Path | None, text_file: Path | None, **options: Any) -> None:
-    """Send the agenda (a new version goes to earlier recipients as an update)."""
-    text = text_file.read_text(encoding="utf-8") if text_file else None
-    _release(ctx, releases.AGENDA, dict(text=text, attachment=file_), **options)
+def _text_or_file(kind: str, text_help: str, doc: str) -> None:
+    """`mailflow release KIND --text FILE|--file FILE`: the agenda and the follow-up take the same."""
+
+    @release.command(kind, help=doc)
+    @click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="Attach this file.")
+    @click.option("--text", "text_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help=text_help)
+    @_common
+    @click.pass_context
+    def command(ctx: click.Context, file_: Path | None, text_file: Path | None, **options: Any) -> None:
+        text = text_file.read_text(encoding="utf-8") if text_file else None
+        _release(ctx, kind, dict(text=text, attachment=file_), **options)
+
+
+_text_or_file(releases.AGENDA, "Send this text (or Markdown) file inline.",
+              "Send the agenda (a new version goes to earlier recipients as an update).")
+_text_or_file(releases.FOLLOWUP, "Send this text file inline (the thank-you, the link to the recording).",
+              "After the event: a thank-you or the recording to everyone registered.")
 
 
 @release.command("access")
@@ -63,18 +72,6 @@ def release_access(ctx: click.Context, link: str, details: Path | None, **option
     """Send the access link (only to approved registrants when rules.yaml requires approval)."""
     text = details.read_text(encoding="utf-8") if details else None
     _release(ctx, releases.ACCESS, dict(text=text, link=link), **options)
-
-
-@release.command("followup")
-@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Attach this file.")
-@click.option("--text", "text_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Send this text file inline (the thank-you, the link to the recording).")
-@_common
-@click.pass_context
-def release_followup(ctx: click.Context, file_: Path | None, text_file: Path | None, **options: Any) -> None:
-    """After the event: a thank-you or the recording to everyone registered."""
-    text = text_file.read_text(encoding="utf-8") if text_file else None
-    _release(ctx, releases.FOLLOWUP, dict(text=text, attachment=file_), **options)
 
 
 def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: str | None, yes: bool, dry_run: bool,
