@@ -14,6 +14,17 @@ RULES = load_rules(REPO / "rules.yaml")
 INTENTS = RULES.classification.intents
 
 
+def as_sent(body: str) -> str:
+    """`body` as a mail client sends it: wrapped at 40 columns under a greeting, signed, with a legal
+    footer and the coordinator's invitation quoted below (its "register" and "cancel" must not count)."""
+    import textwrap
+
+    return ("Dear Mr. Samkharadze,\n\n" + textwrap.fill(body, 40) + "\n\nBest regards,\nNino Beridze\n"
+            "Tbilisi City Hall\n+995 32 2 00 00\n\nThis e-mail is confidential and intended solely for the "
+            "addressee.\n\nOn Mon, 14 Sep 2020 at 10:21, Irakli Samkharadze <\ninternational@cc-events.example> "
+            "wrote:\n> Please register by mail; you can cancel at any time.\n> Any questions?\n")
+
+
 def verdict(body, subject="Online event", sender="Nino Beridze <nino@tbilisi.gov.ge>", ours=(), headers=None,
             rules=RULES, mailbox="international"):
     raw = make_mail(sender=sender, subject=subject, body=body, headers=headers)
@@ -115,8 +126,9 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     "Təəssüf ki, artıq tədbirdə iştirak edə bilməyəcəyəm.",
     "За жал, веќе нема да можам да учествувам.",
 ])
-def test_withdrawals_in_the_events_languages_are_cancellations(body):
-    got = verdict(body)
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_withdrawals_in_the_events_languages_are_cancellations(body, dress):
+    got = verdict(dress(body))
     assert (got.intent, got.answer) == ("cancellation", True), got.reasons
 
 
@@ -126,8 +138,9 @@ def test_withdrawals_in_the_events_languages_are_cancellations(body):
     "Leider können wir diesmal nicht teilnehmen.",
     "К сожалению, мы не сможем участвовать в этот раз.",
 ])
-def test_a_declined_invitation_that_withdraws_nothing_is_other_and_not_answered(body):
-    got = verdict(body)
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_declined_invitation_that_withdraws_nothing_is_other_and_not_answered(body, dress):
+    got = verdict(dress(body))
     assert (got.intent, got.answer) == ("other", False), got.reasons
 
 

@@ -274,13 +274,18 @@ def pass_when_the_event_ends(worker, tmp_path: Path, kind: str) -> dict:
     return row
 
 
-def test_no_automatic_agenda_after_the_event_but_an_explicit_release_goes_out(tmp_path, maildirs):
+def agenda_released(tmp_path: Path, maildirs: Path):
+    """The series with the agenda released in rules.yaml, and one registration of 1 October."""
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
     data = series_data()
     data["events"][0]["releases"] = {"agenda": {"released": True, "text": str(tmp_path / "agenda.md")}}
     data["bounce_grace_minutes"] = 0       # about the event's end, not about holding a new address (bounces.py)
-    rules = rules_of(data, tmp_path)
     deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), arrived=utc("2020-10-01T08:00:00"))
+    return rules_of(data, tmp_path)
+
+
+def test_no_automatic_agenda_after_the_event_but_an_explicit_release_goes_out(tmp_path, maildirs):
+    rules = agenda_released(tmp_path, maildirs)
     worker = maildir_worker(rules, maildirs, tmp_path / "t.db", clock=stopped_at(utc("2020-10-08T08:00:00")))
     report = worker.run_once()
     assert report.announced == 0 and worker.db["releases"].count == 0          # rules.yaml's release: not after the event
@@ -293,12 +298,7 @@ def test_no_automatic_agenda_after_the_event_but_an_explicit_release_goes_out(tm
 
 
 def test_an_automatic_release_still_queued_when_the_event_ends_is_cancelled(tmp_path, maildirs):
-    (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
-    data = series_data()
-    data["events"][0]["releases"] = {"agenda": {"released": True, "text": str(tmp_path / "agenda.md")}}
-    data["bounce_grace_minutes"] = 0       # about the event's end, not about holding a new address (bounces.py)
-    rules = rules_of(data, tmp_path)
-    deliver(maildirs, make_mail(sender="a@tbilisi.gov.ge"), arrived=utc("2020-10-01T08:00:00"))
+    rules = agenda_released(tmp_path, maildirs)
     during_the_event = stopped_at(utc("2020-10-07T13:00:00"))                  # 15:00 Berlin
     worker = maildir_worker(rules, maildirs, tmp_path / "t.db", clock=during_the_event)
     worker.senders = {}                                                         # the SMTP server is unreachable
