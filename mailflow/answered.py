@@ -38,7 +38,6 @@ from .states import MessageState, OutboxState
 
 log = logging.getLogger(__name__)
 
-ARCHIVED = MessageState.ARCHIVED        # messages.state of an archived mail
 DEFAULT_LOOK_BACK = timedelta(days=7)   # the default answer_mail_since: this long before the first open
 _ID = re.compile(r"<[^<>\s]+>")
 
@@ -95,10 +94,9 @@ class Found:
 
 # -- first open and answer_mail_since ---------------------------------------------------------
 
-def note_opened(db: sqlite_utils.Database, mailbox: str) -> bool:
-    """Record when mailflow first opened `mailbox` (kept for good); True the first time."""
-    return database.insert(db, "mailbox_state", {"mailbox": mailbox, "first_opened_at": now(db)},
-                           ignore=True) is not None
+def note_opened(db: sqlite_utils.Database, mailbox: str) -> None:
+    """Record when mailflow first opened `mailbox` (kept for good)."""
+    database.insert(db, "mailbox_state", {"mailbox": mailbox, "first_opened_at": now(db)}, ignore=True)
 
 
 def first_opened(db: sqlite_utils.Database, mailbox: str) -> datetime | None:
@@ -130,9 +128,9 @@ def archived_reason(arrived: datetime, since: datetime, why: str) -> str:
 def note_flagged(db: sqlite_utils.Database, mailbox: str, uidvalidity: int, uids: set[int], flag: str) -> int:
     """Mails of `mailbox` still waiting to be answered that the server says were handled."""
     cursor = db.execute(
-        "update messages set answered_before = ? where mailbox = ? and uidvalidity = ? and state = 'recorded' "
+        "update messages set answered_before = ? where mailbox = ? and uidvalidity = ? and state = ? "
         "and answered_before is null and uid in (select value from json_each(?))",
-        [flagged_reason(flag), mailbox, uidvalidity, json.dumps(sorted(uids))])
+        [flagged_reason(flag), mailbox, uidvalidity, MessageState.RECORDED, json.dumps(sorted(uids))])
     return cursor.rowcount
 
 
@@ -157,10 +155,10 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         for mail in mails:
             if mail.role == REPLY and mail.answers:
                 found.answered += db.execute(
-                    "update messages set answered_before = ? where message_id = ? and state = 'recorded' "
+                    "update messages set answered_before = ? where message_id = ? and state = ? "
                     "and answered_before is null",
                     [f"mailflow's reply {mail.message_id} is in the Sent folder of mailbox {mailbox}",
-                     mail.answers]).rowcount
+                     mail.answers, MessageState.RECORDED]).rowcount
             if known.get(mail.message_id) in (OutboxState.QUEUED, OutboxState.UNCERTAIN):
                 found.settled += db.execute(
                     "update outbox set state = ?, sent_at = coalesce(sent_at, ?), error = ? "
@@ -194,8 +192,8 @@ def archive_answer(db: sqlite_utils.Database, since: datetime | None = None) -> 
     next pass; returns how many."""
     with database.transaction(db):
         cursor = db.execute(
-            "update messages set state = 'recorded', unarchived_at = ? where state = ? "
+            "update messages set state = ?, unarchived_at = ? where state = ? "
             "and coalesce(arrived_at, recorded_at) >= ?",
-            [now(db), ARCHIVED, stamp(since) if since else ""])
+            [MessageState.RECORDED, now(db), MessageState.ARCHIVED, stamp(since) if since else ""])
     log.info("%s archived mails queued to be answered (since %s)", cursor.rowcount, since or "the beginning")
     return cursor.rowcount

@@ -20,8 +20,9 @@ from .states import Intent
 
 
 def named_events(rules: Rules, incoming: IncomingMessage) -> list[Event]:
-    """The events whose keywords or title the mail's subject or text names, in rules.yaml order."""
-    text = f"{incoming.subject}\n{incoming.text}".casefold()
+    """The events whose keywords or title the mail's subject or text names, in rules.yaml order. Runs of
+    white space count as one space: a client that wraps at 72 columns splits a title over two lines."""
+    text = " ".join(f"{incoming.subject}\n{incoming.text}".casefold().split())
     return [e for e in rules.events if any(word.casefold() in text for word in (*e.keywords, e.title))]
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from .answered import ARCHIVED
 from .classify import classify
 from .database import now
 from .errors import MailflowError, MessageError
@@ -45,7 +44,7 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
         "sender": row["sender"], "subject": row["subject"], "state": row["state"], "error": row["error"],
         "audience": row["audience"], "intent": row["intent"], "confidence": row["confidence"],
         "answered": bool(row["answer"]), "reply_limited": row["reply_limited"], "attention": row["attention"],
-        "answered_before": row["answered_before"], "archived": row["state"] == ARCHIVED,
+        "answered_before": row["answered_before"], "archived": row["state"] == MessageState.ARCHIVED,
         "unarchived_at": row["unarchived_at"],
         "reasons": json.loads(row["reasons"] or "[]"),
         "registrant": {k: registrant[k] for k in ("id", "address", "status", "audience")} if registrant else None,

@@ -419,17 +419,22 @@ class SentFolder:
         header fields answered.py reads) in UID order."""
         try:
             client = self._open()
-            current = int(client.select_folder(self.folder, readonly=True)[b"UIDVALIDITY"])
-            after = after_uid if current == uidvalidity else 0
-            # An empty string matches every mail that has the header at all (RFC 3501 SEARCH HEADER).
-            uids = sorted(u for u in client.search(["UID", f"{after + 1}:*", "HEADER", MAILFLOW_HEADER, ""])
-                          if u > after)
+            with client.deadline.running():
+                current = int(client.select_folder(self.folder, readonly=True)[b"UIDVALIDITY"])
+                after = after_uid if current == uidvalidity else 0
+                # An empty string matches every mail that has the header at all (RFC 3501 SEARCH HEADER).
+                uids = sorted(u for u in client.search(["UID", f"{after + 1}:*", "HEADER", MAILFLOW_HEADER, ""])
+                              if u > after)
             found: list[tuple[int, bytes]] = []
             for start in range(0, len(uids), FETCH_BATCH):
-                data = client.fetch(uids[start:start + FETCH_BATCH], [SENT_FIELDS])
+                with client.deadline.running():
+                    data = client.fetch(uids[start:start + FETCH_BATCH], [SENT_FIELDS])
                 found += [(uid, next((v for k, v in data[uid].items() if k.startswith(b"BODY[")), b""))
                           for uid in uids[start:start + FETCH_BATCH] if uid in data]
             return current, found
+        except ConnectionFailed:
+            self.close()
+            raise
         except (OSError, IMAPClientError) as exc:
             self.close()
             raise ConnectionFailed(f"mailbox {self.name}: cannot read {self._folder}: {exc}") from None

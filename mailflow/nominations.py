@@ -27,7 +27,7 @@ from .message import IncomingMessage
 from .rules import OnBehalfKind, Rules
 from .statements import find, read_statements
 from .states import Intent
-from .text import Written, sentences
+from .text import LIST_ITEM, Written, sentences
 
 # Participation words besides rules.yaml's interest patterns: what a third person does.
 _PARTICIPATION = (
@@ -80,7 +80,6 @@ _SHARED = frozenset({
 _ADDRESS = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*\.?")
 _CELL = re.compile(r"\s{2,}|\t|\s[–—-]\s|,\s|:\s|;\s|\(|\)|<|>")
-_LIST_MARK = re.compile(r"^\s*([-*•·–]|\d{1,2}[.)]|[a-z][.)])\s+")
 _CLAUSE_END = re.compile(r"[,;–—()]|\s-\s|\s(?:but|however|aber|jedoch|sondern)\s")
 _ABOUT = "behalf: "
 
@@ -135,7 +134,8 @@ def read_nominations(
     for index, sentence in enumerate(said):
         folded = sentence.casefold()
         found = [m for m in _ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
-        if found and (find(interest, folded) or list_intro):
+        registers = bool(find(interest, folded))
+        if found and (registers or list_intro):
             for match in found:
                 # Read the part of the sentence the address is in: "I cannot attend, but please register X (x@...)".
                 part = _part_with(sentence, match.start())
@@ -151,7 +151,7 @@ def read_nominations(
                     nominees.append(nominee)
                     reasons.append(_ABOUT + why)
             covered.add(index)
-        if find(interest, folded) and folded.rstrip().endswith(":"):
+        if registers and folded.rstrip().endswith(":"):
             list_intro = True
     names = [n.name.casefold() for n in nominees]
     for index, sentence in enumerate(said):
@@ -212,7 +212,7 @@ def _name_for(sentence: str, start: int, end: int, address: str) -> tuple[str, s
         before = before[previous[-1].end():]
     cells = _CELL.split(re.sub(r"[\s(<\[:,;–—-]+$", "", before))
     adjacent = _run(cells[-1] if cells else "")
-    item = _LIST_MARK.sub("", sentence)
+    item = LIST_ITEM.sub("", sentence)
     first_cell = _CELL.split(item, maxsplit=1)[0] if not previous else ""
     leading = _run(first_cell) if first_cell.strip() and _run(first_cell) == _words(first_cell) else []
     after = re.match(r"\s*[(<\[]([^)>\]]{2,60})[)>\]]", sentence[end:])

@@ -28,7 +28,7 @@ from .errors import RulesError, StorageTrouble
 from .mailbox import ImapMailbox, SentFolder
 from .message import clean
 from .retention import purge_raw_mail
-from .rules import Rules, changed_patterns, load_rules
+from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
 from .worker import PassReport, Progress, Worker
 
@@ -88,7 +88,8 @@ class Daemon:
         self.rules_path = rules_path
         self.rules = load_rules(rules_path)
         self._rules_mtime = rules_path.stat().st_mtime
-        _warn_of_changed_patterns(rules_path)
+        if self.rules.rules_version < PATTERNS_VERSION:   # else the file need not be read again
+            _warn_of_changed_patterns(rules_path)
         self.worker = server_worker(self.rules)
         self.scheduler = schedule.Scheduler()
         self.stopping = False
@@ -138,7 +139,8 @@ class Daemon:
                       self.rules_path, type(exc).__name__, clean(exc, 300))
             return
         self.rules = rules
-        _warn_of_changed_patterns(self.rules_path)
+        if rules.rules_version < PATTERNS_VERSION:
+            _warn_of_changed_patterns(self.rules_path)
         self.worker = worker
         self._schedule_jobs()
         self._restart_watchers()

@@ -51,7 +51,7 @@ _NEGATIONS = [
     r"nicht", r"kein\w*", r"nie", r"niemals", r"verhindert", r"non", r"pas",
     # Russian, Ukrainian, Bulgarian, Macedonian, Serbian Cyrillic
     r"не", r"ни", r"нет", r"нельзя", r"ні", r"немає", r"няма", r"нямам", r"нема", r"немам", r"нисам", r"нећу",
-    r"нећемо", r"неће", r"нема",
+    r"нећемо", r"неће",
     # Serbian, Croatian, Bosnian (Latin)
     r"ne", r"neću", r"necu", r"nećemo", r"necemo", r"neće", r"nisam", r"nismo", r"nije", r"nemam", r"nema", r"ni",
     # Albanian, Romanian
@@ -66,7 +66,7 @@ _NEGATIONS = [
 # Negation words that negate nothing here ("can't wait to join", "not only ... but").
 _NOT_NEGATING = [
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
-    r"не только", r"не лише", r"не само", r"ne samo", r"ne samo što", r"jo vetëm", r"nu numai", r"nu doar",
+    r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
     r"ne možemo dočekati", r"why not", r"warum nicht",
 ]
 # Words that say the writer had meant to come: with a negation they withdraw, not decline.
@@ -74,7 +74,7 @@ _WITHDRAWAL_MARKERS = [
     r"no longer", r"anymore", r"any more", r"after all", r"any longer", r"no more",
     r"nicht mehr", r"doch nicht", r"leider doch", r"kein\w* mehr", r"nun doch",
     r"больше не", r"уже не", r"всё[- ]таки", r"все[- ]таки", r"більше не", r"вже не", r"все ж",
-    r"više", r"ipak", r"вече", r"вече не", r"повече не", r"все пак", r"веќе", r"сепак", r"више не", r"ипак",
+    r"više", r"ipak", r"вече", r"повече не", r"все пак", r"веќе", r"сепак", r"више не", r"ипак",
     r"më", r"megjithatë", r"nu mai", r"totuși", r"totusi",
     r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha", r"повеќе",
 ]
@@ -96,12 +96,12 @@ _HEDGES = [
 ]
 # A please makes a question a request ("could you please register me?").
 _PLEASE = [
-    r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"прошу вас", r"molim", r"молим",
+    r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"molim", r"молим",
     r"ju lutem", r"ju lus", r"vă rog", r"va rog", r"ве молам", r"моля", r"xahiş", r"խնդրում եմ", r"გთხოვთ",
 ]
 _CLAUSE_END = re.compile(
     r"[,;:–—()]|\s(?:but|however|although|aber|jedoch|sondern|allerdings|но|однако|але|проте|ali|međutim"
-    r"|али|међутим|но|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ)\s",
+    r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ)\s",
 )
 
 
@@ -224,7 +224,7 @@ def _sentence(
 _PRESENCE = _alternation([
     r"make it", r"come", r"be there", r"be present", r"be with you", r"join you", r"join us",
     r"dabei sein", r"kommen", r"dabei", r"prisustvovati", r"doći", r"doci", r"прийти", r"присутствовать",
-    r"приехать", r"прийти", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
+    r"приехать", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
 ])
 
 

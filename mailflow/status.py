@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from .answered import ARCHIVED
 from .history import open_questions
 from .releases import next_due
 from .states import MessageState, OutboxState, RegistrantStatus
@@ -62,7 +61,7 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
             "backlog": counts.get((name, MessageState.RECORDED), 0),
             "quarantined": counts.get((name, MessageState.QUARANTINED), 0),
             "processed": counts.get((name, MessageState.PROCESSED), 0),
-            "archived": counts.get((name, ARCHIVED), 0),
+            "archived": counts.get((name, MessageState.ARCHIVED), 0),
             "answered_before": answered_before.get(name, 0),
             "first_opened": knows.get(name, {}).get("first_opened_at"),
             "found": knows.get(name, {}).get("found"),

@@ -77,7 +77,7 @@ _FOOTER = re.compile(
     r"|konfidencial|confidențial|gizli|məxfi|գաղտնի|კონფიდენციალ",
     re.IGNORECASE,
 )
-_LIST_ITEM = re.compile(r"^\s*([-*•·–]|\d{1,2}[.)]|[a-z][.)])\s+")
+LIST_ITEM = re.compile(r"^\s*([-*•·–]|\d{1,2}[.)]|[a-z][.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,12 @@ _SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?;։])\s+|(?<=[?!])(?=\S)|\n+")   # �
 def _quote_start(lines: list[str]) -> int:
     for index, line in enumerate(lines):
         stripped = line.strip().lstrip("*").strip()
-        if not stripped or _QUOTED_LINE.match(line) and not _QUOTE_HEADER.match(stripped.lstrip("> ")):
+        if not stripped:
             continue
+        if _QUOTED_LINE.match(line):
+            inner = stripped.lstrip("> ")   # Apple Mail quotes its own header: "> On ... wrote:"
+            if not (inner.endswith(":") or inner[:1] in "-_") or not _QUOTE_HEADER.match(inner):
+                continue
         # Gmail and Apple Mail wrap a long "On ... wrote:" over two or three lines. Every header
         # ends in ":" or is a rule of "-" or "_": only such candidates meet the (costly) pattern.
         candidate = stripped
@@ -225,7 +229,7 @@ def _paragraphs(lines: list[str]) -> list[str]:
                 paragraphs.append("\n".join(current))
                 current, list_marker = [], ""
             continue
-        found = _LIST_ITEM.match(stripped)
+        found = LIST_ITEM.match(stripped)
         marker = ("1" if found.group(1)[0].isalnum() else found.group(1)) if found else ""
         # An item starts a list after a ":" line (or a paragraph); within a list, only its own kind of
         # marker starts the next item ("3. Zurab Meskhi, IT⏎– z.meskhi@..." is one item, wrapped).

@@ -41,7 +41,6 @@ from .states import AUTOMATIC_INTENTS, Intent, MessageState, OutboxState
 
 log = logging.getLogger(__name__)
 
-ARCHIVED = MessageState.ARCHIVED   # arrived before answer_mail_since: classified, no effect (answered.py)
 LOCK_WAIT_SECONDS = 5   # for the send lock: meanwhile a `mailflow release` may be sending
 PROCESS_BATCH = 50   # mails per commit: commits, not the work, dominated a pass of small mails
 PROCESS_BATCH_BYTES = 4 << 20   # raw mail per batch: a parsed mail takes several times its size
@@ -148,8 +147,11 @@ class Worker:
                     continue
                 try:
                     opened[name] = mailbox.open()
-                    with database.transaction(self.db):
-                        answered.note_opened(self.db, name)
+                    if name not in self._first_opened:   # recorded once for good; then known without a write
+                        with database.transaction(self.db):
+                            answered.note_opened(self.db, name)
+                        if at := answered.first_opened(self.db, name):
+                            self._first_opened[name] = at
                     self._note_marking(name, mailbox)
                     report.recorded += self.intake(name, mailbox, opened[name], found[name])
                 except ConnectionFailed as exc:
@@ -374,7 +376,7 @@ class Worker:
                         report.processed += 1
                     elif outcome == MessageState.QUARANTINED:
                         report.quarantined += 1
-                    elif outcome == ARCHIVED:
+                    elif outcome == MessageState.ARCHIVED:
                         report.archived += 1
                         archived[row["mailbox"]] = archived.get(row["mailbox"], 0) + 1
                 last_id = batch[-1]
@@ -451,7 +453,7 @@ class Worker:
         since, why = answered.answer_since(self.rules, mailbox, timing.event, self._first_opened.get(mailbox))
         arrived = parse_stamp(row["arrived_at"])
         if since is not None and arrived < since:
-            return answered.archived_reason(arrived, since, why), ARCHIVED
+            return answered.archived_reason(arrived, since, why), MessageState.ARCHIVED
         return "", MessageState.PROCESSED
 
     def _record_held(self, row: dict, incoming: IncomingMessage, verdict: Classification, timing: Timing,

@@ -76,7 +76,9 @@ def add(ctx: click.Context, address: str, name: str, event_id: str | None, regis
     row = behalf.add(open_for(rules), rules, Replies(rules.templates_path), address, name,
                      event_id=event_id, registered_by=registered_by, audience=audience, by=people.current_user())
     by = f", registered by {row['registered_by']}" if row.get("registered_by") else ""
-    told = "; a confirmation is queued" if row.get("registered_by") else ""
+    # behalf.add queues a confirmation only where rules.yaml names its template (on_behalf.confirmation).
+    confirmed = row.get("registered_by") and rules.on_behalf.get("confirmation", {}).get(row["audience"])
+    told = "; a confirmation is queued" if confirmed else ""
     click.echo(f"registered {row['name']} <{row['address']}> for {row['event_id']} ({row['audience']}, "
                f"{row['status']}{by}){told}")
 

@@ -131,6 +131,13 @@ def test_a_registration_that_clearly_names_the_next_event_registers_for_it():
     assert (timing.event.id, timing.register, timing.closed_reply, timing.attention) == (WASTE, True, False, None)
 
 
+def test_an_event_named_across_a_line_the_client_wrapped_is_still_named():
+    body = ("Dear Mr. Samkharadze,\n\nI would like to register for the event on Waste\nManagement in the "
+            "Caucasus next March.\n\nBest regards,\nNino")
+    timing = judge(SERIES, mail("Registration", body), "interest", SEE_CLOSES_UTC, SEE_CLOSES_UTC)
+    assert (timing.event.id, timing.register) == (WASTE, True)
+
+
 def test_no_flag_when_no_next_event_is_open():
     rules = rules_of(series_data(waste_opens=date(2020, 11, 1)))
     timing = judge(rules, mail(), "interest", SEE_CLOSES_UTC, SEE_CLOSES_UTC)
