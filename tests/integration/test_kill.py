@@ -3,8 +3,8 @@
 The SMTP server files every accepted mail in the sender's Sent folder before it
 answers 250, as Gmail or Exchange Online do (sent_copy: provider). So a mail
 whose 250 the killed worker never recorded is found in Sent and not sent again.
-Every other round kills the worker from inside the SMTP server, the moment it has
-accepted a mail: the test asserts that such a kill left a mail the server took
+Every other round, the first among them (the backlog is answered within a few runs), kills the
+worker from inside the SMTP server, the moment it has accepted a mail: the test asserts that such a kill left a mail the server took
 but the worker had not recorded as sent, and that it was still sent once.
 
 The seed comes from MAILFLOW_KILL_SEED when set (to repeat a failure) and is printed.
@@ -71,13 +71,13 @@ def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(servers
         accepted_before = len(smtp.messages)
         with open(tmp_path / f"run{kill}.log", "w") as log:
             worker = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        if kill % 2:
+        if kill % 2 == 0:
             kill_at_accept.set()               # killed by the SMTP server, the moment it takes a mail
         time.sleep(rng.uniform(0.5, 2.0))      # start-up takes ~0.6 s: kills land in every phase
         for args in (["status", "--json"], ["registrants", "--json"]):   # coordinators work meanwhile
             result = CliRunner().invoke(main, ["--rules", str(rules_path), *args])
             assert result.exit_code == 0, f"{args} while the worker runs: {result.output}"
-        if kill % 2:
+        if kill % 2 == 0:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 worker.wait(timeout=10)        # until the server takes a mail and kills it
         kill_at_accept.clear()
