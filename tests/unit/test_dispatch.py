@@ -31,6 +31,16 @@ def states(db):
     return [r["state"] for r in db.query("select state from outbox order by id")]
 
 
+def committed_states(path):
+    """The states as another connection sees them, from any thread (mails go out from the
+    dispatch's sender thread)."""
+    observer = open_database(path)
+    try:
+        return states(observer)
+    finally:
+        observer.close()
+
+
 class Recording:
     def __init__(self, fail=None):
         self.sent, self.fail = [], fail or {}
@@ -148,13 +158,13 @@ def test_without_a_sent_folder_a_begun_mail_is_uncertain_and_a_coordinator_settl
 
 def test_begin_is_journalled_before_the_send_and_sent_right_after_the_250(db, tmp_path):
     queue(db, 2)
-    observer = open_database(tmp_path / "mailflow.db")   # sees only what was committed
 
     class Watching(Recording):
         seen = []
 
         def send(self, raw, sender, recipient):
-            self.seen.append((dispatch.journal_records(tmp_path / "mailflow.db-sent"), states(observer)))
+            self.seen.append((dispatch.journal_records(tmp_path / "mailflow.db-sent"),
+                              committed_states(tmp_path / "mailflow.db")))
             super().send(raw, sender, recipient)
 
     sender = Watching()
@@ -191,14 +201,14 @@ def test_the_send_lock_keeps_a_second_process_out(db, tmp_path):
     os.close(fd)
 
 
-def test_under_a_rate_limit_only_about_ten_seconds_of_mail_is_claimed_at_once(db):
+def test_under_a_rate_limit_only_about_ten_seconds_of_mail_is_claimed_at_once(db, tmp_path):
     from mailflow.delivery import RateLimitedSender
 
     class Counting(Recording):
         most = 0
 
         def send(self, raw, sender, recipient):
-            Counting.most = max(Counting.most, states(db).count("sending"))
+            Counting.most = max(Counting.most, committed_states(tmp_path / "mailflow.db").count("sending"))
             super().send(raw, sender, recipient)
 
     slow = RateLimitedSender(Counting(), per_minute=120, sleep=lambda s: None)   # one every 0.5 s
