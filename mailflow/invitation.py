@@ -11,6 +11,7 @@ a list of RDATEs, which vobject-based calendars read as a zone without daylight 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -49,7 +50,7 @@ def event_calendar(event: Event, organizer: str, invitation: Invitation, stamp: 
     cal.add("prodid", "-//mailflow//event invitation//EN")
     cal.add("version", "2.0")
     cal.add("method", invitation.method)
-    cal.add_component(vtimezone(event.timezone, event.starts_at))
+    cal.add_component(vtimezone(event.timezone, event.starts_at.year))
     vevent = icalendar.Event()
     vevent.add("uid", invitation.uid)
     vevent.add("sequence", invitation.sequence)
@@ -76,14 +77,17 @@ def event_calendar(event: Event, organizer: str, invitation: Invitation, stamp: 
 # -- the time zone -----------------------------------------------------------------
 
 
-def vtimezone(zone: str, around: datetime) -> icalendar.Timezone:
-    """The VTIMEZONE of `zone` for the years around `around` (the one before to two after): per kind
+@functools.lru_cache(maxsize=32)
+def vtimezone(zone: str, year: int) -> icalendar.Timezone:
+    """The VTIMEZONE of `zone` for the years around `year` (the one before to two after): per kind
     of transition an observance with a yearly RRULE that reproduces every transition of those years
-    (checked with dateutil), or, where no rule does, its dates as RDATEs."""
+    (checked with dateutil), or, where no rule does, its dates as RDATEs.
+
+    Kept once made (6 ms; a release writes one a registrant) and shared by every calendar: not to be changed."""
     import icalendar
     tz = ZoneInfo(zone)
-    first = int(datetime(around.year - 1, 1, 1, tzinfo=UTC).timestamp())
-    last = int(datetime(around.year + 3, 1, 1, tzinfo=UTC).timestamp())
+    first = int(datetime(year - 1, 1, 1, tzinfo=UTC).timestamp())
+    last = int(datetime(year + 3, 1, 1, tzinfo=UTC).timestamp())
     groups: dict[tuple[timedelta, timedelta, str, bool], list[datetime]] = defaultdict(list)
     for moment, before, after in _transitions(tz, first, last):
         local = datetime.fromtimestamp(moment, tz)
