@@ -236,6 +236,19 @@ def _marking(db: sqlite_utils.Database) -> None:
     db.table("sync_state").add_column("marking", str)
 
 
+@migrations(name="0021_calendar")
+def _calendar(db: sqlite_utils.Database) -> None:
+    # What each registrant's last calendar invitation said (invitations.py): its UID stays theirs, its
+    # SEQUENCE grows when the times or the access details change, and a CANCEL follows a REQUEST.
+    db.table("invitations").create(
+        {"registrant_id": int, "uid": str, "sequence": int, "method": str, "content_hash": str,
+         "updated_at": str},
+        pk="registrant_id",
+        not_null={"uid", "sequence", "method", "content_hash"},
+        foreign_keys=[("registrant_id", "registrants", "id")],
+    )
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

@@ -23,16 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import sqlite_utils
 
-from . import database, outbox
+from . import database, invitations, outbox
 from .bounces import held, is_held
 from .context import coordinator_context, event_context, registrant_context, times_context
 from .database import now
 from .errors import MailflowError
-from .invitation import event_calendar
+from .invitation import Invitation, event_calendar
 from .outbox import Attachment
 from .replies import Replies
 from .rules import Event, Rules
@@ -41,6 +41,8 @@ from .states import ACTIVE_STATUSES, OutboxState, RegistrantStatus
 log = logging.getLogger(__name__)
 
 AGENDA, ACCESS, REMINDER = "agenda", "access", "reminder"
+# The mail with an invitation's METHOD:CANCEL, to a registrant who cancelled after one reached them.
+CALENDAR_CANCEL: Final = "calendar_cancel"
 # A thank-you or the recording after the event: only ever released by a coordinator (`mailflow release
 # followup`), never from rules.yaml, so it is the one kind that goes out when the event is over.
 FOLLOWUP = "followup"
@@ -212,8 +214,10 @@ def event_by_id(rules: Rules, event_id: str) -> Event:
 def render_delivery(
     rules: Rules, replies: Replies, release: Release | None, delivery: Delivery, *, moment: datetime,
     previous: Release | None = None, reminder: str = "", access: Release | None = None,
+    invitation: Invitation | None = None,
 ) -> dict[str, Any]:
-    """Subject, text and attachments of one release or reminder mail, made at `moment`."""
+    """Subject, text and attachments of one release or reminder mail, made at `moment`; with
+    `invitation`, its .ics attached."""
     registrant = delivery.registrant
     event = event_by_id(rules, registrant["event_id"])
     audience = registrant["audience"] or rules.audiences[0]
@@ -241,11 +245,45 @@ def render_delivery(
     if release and release.kind in (AGENDA, FOLLOWUP) and release.attachment is not None:
         content_type = mimetypes.guess_type(release.attachment_name or "")[0] or "application/octet-stream"
         attachments.append(Attachment(release.attachment_name or release.kind, content_type, release.attachment))
-    if delivery.template_kind in (ACCESS, REMINDER):
-        ics = event_calendar(event, box.address, access_release.link if access_release else None, moment)
-        attachments.append(Attachment("invitation.ics", "text/calendar", ics, (("method", "PUBLISH"),)))
+    if invitation is not None:
+        ics = event_calendar(event, box.address, invitation, moment, box.coordinator)
+        attachments.append(Attachment("invitation.ics", "text/calendar", ics, (("method", invitation.method),)))
     return {"mailbox": mailbox, "box": box, "subject": rendered.subject, "text": rendered.text,
             "attachments": tuple(attachments)}
+
+
+def _invitation(db: sqlite_utils.Database, rules: Rules, delivery: Delivery, access: Release | None, *,
+                record: bool = True) -> Invitation | None:
+    """The REQUEST an access mail or a reminder carries (recorded: the next one is its update)."""
+    if delivery.template_kind not in (ACCESS, REMINDER):
+        return None
+    registrant = delivery.registrant
+    box = rules.mailboxes[rules.mailbox_for_audience(registrant["audience"] or rules.audiences[0])]
+    return invitations.request(db, event_by_id(rules, registrant["event_id"]), registrant, box.address,
+                               access.link if access else None, (access.text or "") if access else "", record=record)
+
+
+def withdraw_invitation(db: sqlite_utils.Database, rules: Rules, replies: Replies, registrant: dict) -> bool:
+    """A registrant who cancelled: their queued invitations are never sent, and when one may have
+    reached them, the CANCEL goes out (the `calendar_cancel` announcement). True when it was queued."""
+    event = next((e for e in rules.events if e.id == registrant["event_id"]), None)
+    moment = database.clock_of(db)()
+    if event is None or event.over(moment):
+        return False
+    invitation = invitations.cancel(db, registrant)
+    if invitation is None:
+        return False
+    delivery = Delivery(registrant, CALENDAR_CANCEL)
+    audience = registrant["audience"] or rules.audiences[0]
+    if audience not in rules.announcements.get(CALENDAR_CANCEL, {}):
+        log.warning("registrant=%s event=%s cancelled: no CANCEL for their calendar, rules.yaml has no "
+                    "announcements.%s.%s", registrant["id"], event.id, CALENDAR_CANCEL, audience)
+        return False
+    mail = render_delivery(rules, replies, None, delivery, moment=moment, invitation=invitation)
+    _queue(db, f"calendar:cancel:{invitation.sequence}", delivery, mail, event.ends_at)
+    log.info("registrant=%s event=%s cancelled: calendar CANCEL queued (sequence %s)", registrant["id"], event.id,
+             invitation.sequence)
+    return True
 
 
 def _agenda_context(release: Release, previous: Release | None) -> dict[str, Any]:
@@ -293,8 +331,11 @@ def fan_out(
                     if delivery.previous_version not in previous_versions:
                         previous_versions[delivery.previous_version] = _version(db, release, delivery.previous_version)
                     previous = previous_versions[delivery.previous_version]
+                shown = access if _may_have_access(rules, delivery) else None
                 mail = render_delivery(rules, replies, release, delivery, moment=moment, previous=previous,
-                                       access=access if _may_have_access(rules, delivery) else None)
+                                       access=shown,
+                                       invitation=_invitation(db, rules, delivery, release if release.kind == ACCESS
+                                                              else shown))
                 _queue(db, release.outbox_kind, delivery, mail, expires)
                 queued += 1
         progress(min(FAN_OUT_BATCH, len(deliveries) - start))
@@ -344,8 +385,9 @@ def preview(db: sqlite_utils.Database, rules: Rules, replies: Replies, release: 
         key = f"{delivery.template_kind}/{delivery.registrant['audience']}"
         if key not in samples:
             previous = _version(db, release, delivery.previous_version) if delivery.previous_version else None
+            invitation = _invitation(db, rules, delivery, release, record=False)
             mail = render_delivery(rules, replies, release, delivery, moment=database.clock_of(db)(),
-                                   previous=previous)
+                                   previous=previous, invitation=invitation)
             samples[key] = {"to": delivery.registrant["address"], "subject": mail["subject"], "text": mail["text"],
                             "attachments": [a.filename for a in mail["attachments"]]}
     excluded = list(db.query(
@@ -407,8 +449,9 @@ def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, ev
     registrants = [r for r in active if not is_held(r["address"], waiting)]
     for registrant in registrants:
         delivery = Delivery(registrant, REMINDER)
+        shown = access if _may_have_access(rules, delivery) else None
         mail = render_delivery(rules, replies, None, delivery, moment=database.clock_of(db)(), reminder=_spoken(before),
-                               access=access if _may_have_access(rules, delivery) else None)
+                               access=shown, invitation=_invitation(db, rules, delivery, shown))
         _queue(db, name, delivery, mail, event.ends_at)
     return len(registrants)
 

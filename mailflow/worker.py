@@ -521,6 +521,8 @@ class Worker:
                                               verdict.audience, row["id"], event.new_registrant_status)
         elif incoming.sender and verdict.intent == Intent.CANCELLATION:
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
+            if registrant:   # their calendar's invitation is taken back (METHOD:CANCEL)
+                releases.withdraw_invitation(self.db, self.rules, self.replies, registrant)
         for address in verdict.bounced:
             bounces.bounced(self.db, address, incoming.message_id, self.rules.own_addresses)
         if self._misdirected(row, incoming, verdict):

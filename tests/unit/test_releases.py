@@ -8,7 +8,7 @@ import pytest
 
 from mailflow import registrants, releases
 from mailflow.context import times_context
-from mailflow.invitation import event_calendar
+from mailflow.invitation import REQUEST, Invitation, event_calendar
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
 from tests.support import REPO
@@ -153,7 +153,8 @@ def test_release_from_rules_and_send_at(env):
 
 
 def test_ics_is_valid_and_starts_at_11_utc():
-    cal = icalendar.Calendar.from_ical(event_calendar(EVENT, "international@cc-events.example", "https://m.example/x",
+    invitation = Invitation("u@cc-events.example", 0, REQUEST, "expert0@city0.gov.ge", link="https://m.example/x")
+    cal = icalendar.Calendar.from_ical(event_calendar(EVENT, "international@cc-events.example", invitation,
                                                       REGISTRATION_TIME))
     (vevent,) = cal.walk("VEVENT")
     assert vevent.decoded("dtstamp") == REGISTRATION_TIME   # made by the clock, not the system's time
