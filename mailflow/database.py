@@ -236,6 +236,14 @@ def _marking(db: sqlite_utils.Database) -> None:
     db.table("sync_state").add_column("marking", str)
 
 
+@migrations(name="0023_exports")
+def _exports(db: sqlite_utils.Database) -> None:
+    # Where a registrant works and is, found when they were recorded (the signature of their mail,
+    # else their address): organisation, ISO country code, IANA zone (NULL: several, none known).
+    for column in ("organisation", "country", "time_zone"):
+        db.table("registrants").add_column(column, str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.
