@@ -17,11 +17,16 @@ def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
     return rows[0] if rows else None
 
 
+# A signature is a few lines; a hostile mail's "signature" of a megabyte would cost the phone number
+# matcher seconds. Only its start is read.
+MAX_SIGNATURE_CHARS = 2000
+
+
 def whereabouts(address: str, written: Written | None = None) -> dict[str, str | None]:
     """Organisation, country (ISO code) and time zone of a person: from the signature of their mail
-    (`written`), else from their address (organisations.py, countries.py)."""
-    place = locate(address, written.evidence_signature if written else "")
-    return {"organisation": organisation_of(address, written.signature if written else ""),
+    (`written`, its first MAX_SIGNATURE_CHARS), else from their address (organisations.py, countries.py)."""
+    place = locate(address, written.evidence_signature[:MAX_SIGNATURE_CHARS] if written else "")
+    return {"organisation": organisation_of(address, written.signature[:MAX_SIGNATURE_CHARS] if written else ""),
             "country": place.country if place else None, "time_zone": place.zone if place else None}
 
 

@@ -136,3 +136,13 @@ def test_whereabouts_without_a_mail_come_from_the_address():
     written = read("Hello\n\nBest regards,\nJane\nCity of Chicago\n+1 312 744 5000")
     assert whereabouts("someone@gmail.com", written) == {
         "organisation": "City of Chicago", "country": "US", "time_zone": "America/Chicago"}
+
+
+def test_only_the_start_of_a_long_signature_is_read():
+    """A hostile mail's megabyte "signature" would cost the phone matcher seconds: the first 2,000
+    characters are read, where a real signature's organisation and phone number are."""
+    filler = "\n".join(["Drejtoria e Shërbimeve"] * 200)
+    early = read(f"Hi\n\nBest regards,\nJane\nCity of Chicago\n+1 312 744 5000\n{filler}")
+    assert whereabouts("someone@gmail.com", early)["time_zone"] == "America/Chicago"
+    late = read(f"Hi\n\nBest regards,\nJane\n{filler}\nCity of Chicago\n+1 312 744 5000")
+    assert whereabouts("someone@gmail.com", late) == {"organisation": None, "country": None, "time_zone": None}
