@@ -41,6 +41,7 @@ class Classification:
     bounced: tuple[str, ...] = ()   # recipients a bounce reports as failed
     asks: bool = False              # the mail also asks something a coordinator must answer
     nominations: Nominations | None = None   # whom it registers on behalf of others (nominations.py)
+    written: written_text.Written | None = field(default=None, compare=False)   # the text as read (signature)
 
     def as_dict(self) -> dict:
         return {
@@ -85,7 +86,8 @@ def classify(
     if answer and behalf is not None and behalf.unsure:
         reasons.append("answer: no (a registration on behalf of others that a coordinator must settle)")
         answer = False
-    return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks, behalf)
+    return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks, behalf,
+                          written)
 
 
 def _audience(

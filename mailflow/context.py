@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .countries import country_of
 from .message import clean
 from .rules import Event, Mailbox, Rules
 
@@ -75,16 +74,15 @@ def event_context(event: Event) -> dict[str, Any]:
     }
 
 
-def times_context(event: Event, address: str) -> dict[str, str]:
-    """The event's times in its own zone and, when the registrant's country is known, in theirs."""
+def times_context(event: Event, zone: str | None) -> dict[str, str]:
+    """The event's times in its own zone and, when the registrant's zone is known (registrants.py) and
+    differs, in theirs."""
     start, end = event.starts_at, event.ends_at
     shown = {"event": f"{start:%H:%M}–{end:%H:%M} {start.tzname()}", "local": "", "local_zone": ""}
-    where = country_of(address)
-    if where and ZoneInfo(where[1]).utcoffset(start.replace(tzinfo=None)) != start.utcoffset():
-        zone = ZoneInfo(where[1])
-        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-        city = where[1].rpartition("/")[2].replace("_", " ")
-        shown.update(local=f"{local_start:%H:%M}–{local_end:%H:%M} {city} time", local_zone=where[1])
+    if zone and ZoneInfo(zone).utcoffset(start.replace(tzinfo=None)) != start.utcoffset():
+        local_start, local_end = start.astimezone(ZoneInfo(zone)), end.astimezone(ZoneInfo(zone))
+        city = zone.rpartition("/")[2].replace("_", " ")
+        shown.update(local=f"{local_start:%H:%M}–{local_end:%H:%M} {city} time", local_zone=zone)
     return shown
 
 
@@ -118,7 +116,7 @@ def sample_announcement_context(rules: Rules, mailbox: str) -> dict[str, Any]:
     """Every variable an announcement template (agenda, access, reminder, followup) may use."""
     event = rules.events[0]
     return {
-        "event": {**event_context(event), "times": times_context(event, "nino.beridze@tbilisi.gov.ge")},
+        "event": {**event_context(event), "times": times_context(event, "Asia/Tbilisi")},
         "registrant": {"name": "Nino Beridze", "address": "nino.beridze@tbilisi.gov.ge", "first_name": "Nino"},
         "coordinator": coordinator_context(rules.mailboxes[mailbox]),
         "agenda": {"version": 2, "text": "13:00 Welcome\n13:15 Keynote", "attachment": "agenda.pdf",

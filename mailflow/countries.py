@@ -1,47 +1,106 @@
-"""Where a registrant probably is: country and time zone from the address's country domain."""
+"""Where a registrant probably is: country and time zone, for any country.
+
+Evidence, strongest first: a phone number in the signature (phonenumbers: its country, and for a
+geographic number the zone of its area code), else the address's country-code domain (CLDR's
+territories and their zones, through babel). Generic and vanity domains (.com, .org, .me, .io, ...)
+say nothing. A country whose zones keep different clocks (the United States, Russia, Spain with the
+Canaries, Ukraine with Crimea) has no zone unless the phone number names it: "local time unknown".
+Pure: no clock, no I/O.
+"""
 
 from __future__ import annotations
 
-# Country-code domain -> (country, IANA time zone), for the event's region and Germany.
-BY_TLD: dict[str, tuple[str, str]] = {
-    "de": ("Germany", "Europe/Berlin"),
-    "ge": ("Georgia", "Asia/Tbilisi"),
-    "am": ("Armenia", "Asia/Yerevan"),
-    "az": ("Azerbaijan", "Asia/Baku"),
-    "al": ("Albania", "Europe/Tirane"),
-    "rs": ("Serbia", "Europe/Belgrade"),
-    "ba": ("Bosnia and Herzegovina", "Europe/Sarajevo"),
-    "me": ("Montenegro", "Europe/Podgorica"),
-    "mk": ("North Macedonia", "Europe/Skopje"),
-    "xk": ("Kosovo", "Europe/Belgrade"),
-    "md": ("Moldova", "Europe/Chisinau"),
-    "ua": ("Ukraine", "Europe/Kyiv"),
-    "ro": ("Romania", "Europe/Bucharest"),
-    "bg": ("Bulgaria", "Europe/Sofia"),
-    "hr": ("Croatia", "Europe/Zagreb"),
-    "si": ("Slovenia", "Europe/Ljubljana"),
-    "gr": ("Greece", "Europe/Athens"),
-    "tr": ("Türkiye", "Europe/Istanbul"),
-    "at": ("Austria", "Europe/Vienna"),
-    "ch": ("Switzerland", "Europe/Zurich"),
-}
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-# International phone prefixes found in signatures, longest first when matching.
-BY_PHONE_PREFIX: dict[str, str] = {
-    "49": "de", "995": "ge", "374": "am", "994": "az", "355": "al", "381": "rs", "387": "ba",
-    "382": "me", "389": "mk", "383": "xk", "373": "md", "380": "ua", "40": "ro", "359": "bg",
-    "385": "hr", "386": "si", "30": "gr", "90": "tr", "43": "at", "41": "ch",
-}
+import phonenumbers
+from babel import Locale
+from babel.core import get_global
+from phonenumbers import timezone as phone_zones
+
+from .addresses import domain_of
+
+# Country-code domains that Google's geotargeting treats as generic, because they are sold as vanity
+# names worldwide (Search Central, "Managing multi-regional and multilingual sites"). A writer at
+# podgorica.me may be in Montenegro; one at someone.me or a .io start-up is anywhere.
+GENERIC_COUNTRY_DOMAINS = frozenset({
+    "ad", "as", "bz", "cc", "cd", "co", "dj", "fm", "io", "la", "me", "ms", "nu", "sc", "sr", "su", "tv", "tk", "ws",
+})
+# The one country-code domain that is not its country's ISO 3166 code.
+_DOMAIN_COUNTRY = {"uk": "GB"}
+LOCAL_TIME_UNKNOWN = "local time unknown"
+_UNKNOWN_ZONE = "Etc/Unknown"   # phonenumbers' answer for a number it cannot place
 
 
-def country_of(address: str, signature: str = "") -> tuple[str, str] | None:
-    """(country, time zone) from the domain, else from a phone prefix in the signature; None if unknown."""
-    tld = address.rpartition(".")[2].lower()
-    if tld in BY_TLD:
-        return BY_TLD[tld]
-    import re
+@dataclass(frozen=True)
+class Place:
+    country: str          # ISO 3166-1 alpha-2, e.g. "GE"
+    zone: str | None      # IANA zone; None when the country's zones differ and nothing says which
+    evidence: str         # "phone number +995 32 227 7010", "domain .ge"
 
-    for prefix in sorted(BY_PHONE_PREFIX, key=len, reverse=True):
-        if re.search(rf"(?<![\w+])(?:\+|00){prefix}[\s(/.-]*\d", signature):
-            return BY_TLD[BY_PHONE_PREFIX[prefix]]
+    @property
+    def country_name(self) -> str:
+        return country_name(self.country)
+
+    @property
+    def local_time(self) -> str:
+        """The zone, or "local time unknown" for a country with several."""
+        return self.zone or LOCAL_TIME_UNKNOWN
+
+
+def locate(address: str, signature: str = "") -> Place | None:
+    """The writer's country and zone from a phone number in `signature`, else the address's domain;
+    None when neither says (a generic or vanity domain and no international number)."""
+    domain_country = _domain_country(address)
+    return _by_phone(signature, domain_country) or (
+        Place(domain_country, one_zone(tuple(_zones(domain_country))), f"domain .{_tld(address)}")
+        if domain_country else None)
+
+
+def country_name(code: str) -> str:
+    """English name of a country (CLDR): "GE" -> "Georgia"; the code itself when CLDR has none."""
+    return str(Locale("en").territories.get(code.upper(), code.upper()))
+
+
+@functools.lru_cache(maxsize=512)
+def one_zone(zones: tuple[str, ...]) -> str | None:
+    """The first zone, when every zone keeps its clock (Germany's Busingen keeps Berlin's); None
+    when they differ at any time of these years (standard and summer time, 2024-2030)."""
+    zones = tuple(z for z in zones if z != _UNKNOWN_ZONE)
+    if not zones:
+        return None
+    moments = [datetime(year, month, 15) for year in range(2024, 2031) for month in (1, 4, 7, 10)]
+    first = [ZoneInfo(zones[0]).utcoffset(m) for m in moments]
+    return zones[0] if all([ZoneInfo(z).utcoffset(m) for m in moments] == first for z in zones[1:]) else None
+
+
+def _by_phone(signature: str, region: str | None) -> Place | None:
+    """The first valid number: international (+49 ...) anywhere, national (030 ...) only where the
+    domain names the country to read it in."""
+    if not signature:
+        return None
+    for match in phonenumbers.PhoneNumberMatcher(signature, region, leniency=phonenumbers.Leniency.VALID):
+        number = match.number
+        country = phonenumbers.region_code_for_number(number)
+        if country:
+            zones = tuple(phone_zones.time_zones_for_number(number))
+            return Place(country, one_zone(zones), f"phone number {match.raw_string}")
     return None
+
+
+def _tld(address: str) -> str:
+    return (domain_of(address) or "").rpartition(".")[2].lower()
+
+
+def _domain_country(address: str) -> str | None:
+    tld = _tld(address)
+    if len(tld) != 2 or tld in GENERIC_COUNTRY_DOMAINS:
+        return None
+    code = _DOMAIN_COUNTRY.get(tld, tld.upper())
+    return code if _zones(code) else None   # .eu names no country, and has no zones
+
+
+def _zones(country: str) -> list[str]:
+    return list(get_global("territory_zones").get(country, ()))

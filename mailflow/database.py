@@ -247,6 +247,12 @@ def _calendar(db: sqlite_utils.Database) -> None:
         not_null={"uid", "sequence", "method", "content_hash"},
         foreign_keys=[("registrant_id", "registrants", "id")],
     )
+@migrations(name="0023_exports")
+def _exports(db: sqlite_utils.Database) -> None:
+    # Where a registrant works and is, found when they were recorded (the signature of their mail,
+    # else their address): organisation, ISO country code, IANA zone (NULL: several, none known).
+    for column in ("organisation", "country", "time_zone"):
+        db.table("registrants").add_column(column, str)
 
 
 @contextlib.contextmanager

@@ -25,22 +25,16 @@ from pathlib import Path
 import sqlite_utils
 
 from . import database
-from .addresses import InvalidAddress, domain_of, normalize_address
-from .countries import country_of
+from .addresses import InvalidAddress, normalize_address
+from .countries import LOCAL_TIME_UNKNOWN, country_name
 from .database import now
 from .errors import MailflowError
+from .registrants import recorded_whereabouts
 from .states import RegistrantStatus
 
 log = logging.getLogger(__name__)
 
 STATUSES = tuple(status.value for status in RegistrantStatus)   # plain words: click shows an enum by name
-
-# Mail providers: their domain says nothing about the person's organisation.
-FREEMAIL = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
-    "gmx.de", "gmx.net", "web.de", "t-online.de", "freenet.de", "posteo.de", "mailbox.org",
-    "yandex.ru", "mail.ru", "abv.bg", "ukr.net",
-})
 
 # Tables whose rows forget handles by name; every other table is scanned generically.
 KNOWN_TABLES = ("registrants", "messages", "outbox", "corrections")
@@ -58,16 +52,13 @@ BUSY = ("the rows are deleted, but another program keeps the database busy (is `
 # -- the registrant list ---------------------------------------------------------
 
 
-def organisation_of(address: str) -> str | None:
-    """For now the address's domain (e.g. tbilisi.gov.ge); None for mail providers such as gmx.de."""
-    domain = domain_of(address)
-    return None if not domain or domain in FREEMAIL else domain
-
-
-def country_name(address: str) -> str | None:
-    """The country of the address's country domain (.ge -> Georgia), None for .com, .org, ..."""
-    found = country_of(address)
-    return found[0] if found else None
+def shown_whereabouts(row: dict) -> dict[str, str | None]:
+    """A registrant's organisation, country name and time zone as shown (registrants.recorded_whereabouts);
+    the time zone is "local time unknown" when the country has several and nothing said which."""
+    about = recorded_whereabouts(row)
+    country = about["country"]
+    return {"organisation": about["organisation"], "country": country_name(country) if country else None,
+            "time_zone": about["time_zone"] or (LOCAL_TIME_UNKNOWN if country else None)}
 
 
 def list_registrants(
@@ -82,7 +73,8 @@ def list_registrants(
                   (("event_id", event_id), ("audience", audience), ("status", status)) if value]
     where = " and ".join(f"{column} = ?" for column, _ in conditions)
     rows = db.query(
-        "select id, event_id, name, address, audience, status, registered_by, created_at, updated_at from registrants"
+        "select id, event_id, name, address, audience, status, registered_by, organisation, country, time_zone, "
+        "created_at, updated_at from registrants"
         + (f" where {where}" if where else "") + " order by event_id, id",
         [value for _, value in conditions],
     )
@@ -96,8 +88,7 @@ def list_registrants(
     for row in rows:
         mails = {m["id"]: m for m in [*by_registrant.get(row["id"], []), *by_recipient.get(row["address"].lower(), [])]}
         result.append({
-            "id": row["id"], "event_id": row["event_id"], "name": row["name"],
-            "organisation": organisation_of(row["address"]), "country": country_name(row["address"]),
+            "id": row["id"], "event_id": row["event_id"], "name": row["name"], **shown_whereabouts(row),
             "address": row["address"], "audience": row["audience"], "status": row["status"],
             "registered_by": row["registered_by"],
             "sent": [{"outbox": m["id"], "kind": m["kind"], "state": m["state"], "sent_at": m["sent_at"]}
@@ -302,7 +293,7 @@ def export_person(db: sqlite_utils.Database, address: str, include_raw: bool = F
     data: dict = {"address": person.address, "exported_at": now(db)}
     registrants = _rows(db, "registrants", person.rows.get("registrants", ()), include_raw)
     for row in registrants:
-        row["organisation"], row["country"] = organisation_of(row["address"]), country_name(row["address"])
+        row.update(shown_whereabouts(row))
     data["registrants"] = registrants
     messages = []
     for row in db.query("select * from messages where id in (select value from json_each(?)) order by id",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import sqlite_utils
 
 from . import database
+from .countries import locate
 from .database import now
+from .organisations import organisation_of
 from .states import ACTIVE_STATUSES, RegistrantStatus
+from .text import Written
 
 
 def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
@@ -14,15 +17,38 @@ def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:
     return rows[0] if rows else None
 
 
+# A signature is a few lines; a hostile mail's "signature" of a megabyte would cost the phone number
+# matcher seconds. Only its start is read.
+MAX_SIGNATURE_CHARS = 2000
+
+
+def whereabouts(address: str, written: Written | None = None) -> dict[str, str | None]:
+    """Organisation, country (ISO code) and time zone of a person: from the signature of their mail
+    (`written`, its first MAX_SIGNATURE_CHARS), else from their address (organisations.py, countries.py)."""
+    place = locate(address, written.evidence_signature[:MAX_SIGNATURE_CHARS] if written else "")
+    return {"organisation": organisation_of(address, written.signature[:MAX_SIGNATURE_CHARS] if written else ""),
+            "country": place.country if place else None, "time_zone": place.zone if place else None}
+
+
+def recorded_whereabouts(row: dict) -> dict[str, str | None]:
+    """What `register` recorded for a registrant row; for a row from before it recorded anything
+    (all three empty), what the address says now."""
+    about = {key: row.get(key) for key in ("organisation", "country", "time_zone")}
+    return about if any(about.values()) else whereabouts(row["address"])
+
+
 def register(
     db: sqlite_utils.Database, event_id: str, address: str, name: str, audience: str | None, message: int | None,
     status: RegistrantStatus = RegistrantStatus.REGISTERED, registered_by: str | None = None,
+    written: Written | None = None,
 ) -> dict:
     """Record interest; a known registrant keeps their record (a cancelled one is registered again).
-    `registered_by` is the address of whoever registered them on their behalf."""
+    `registered_by` is the address of whoever registered them on their behalf; `written` their own
+    mail's text, whose signature names their organisation and phone (else the address is used)."""
     stamp = now(db)
+    about = whereabouts(address, written)
     values = {"event_id": event_id, "address": address, "name": name, "audience": audience,
-              "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp}
+              "status": status, "first_message": message, "created_at": stamp, "updated_at": stamp, **about}
     if registered_by:
         values["registered_by"] = registered_by
     new_id = database.insert(db, "registrants", values, ignore=True)   # unique (event_id, address)
@@ -35,6 +61,7 @@ def register(
         changes["status"] = status
     if name and not existing["name"]:
         changes["name"] = name
+    changes.update({key: value for key, value in about.items() if value and not existing.get(key)})
     if changes:
         db.table("registrants").update(existing["id"], {**changes, "updated_at": now(db)})
         existing.update(changes)

@@ -34,6 +34,7 @@ from .database import now
 from .errors import MailflowError
 from .invitation import Invitation, event_calendar
 from .outbox import Attachment
+from .registrants import recorded_whereabouts
 from .replies import Replies
 from .rules import Event, Rules
 from .states import ACTIVE_STATUSES, OutboxState, RegistrantStatus
@@ -231,7 +232,7 @@ def render_delivery(
     box = rules.mailboxes[mailbox]
     access_release = release if release and release.kind == ACCESS else access
     context = {
-        "event": {**event_context(event), "times": times_context(event, registrant["address"])},
+        "event": {**event_context(event), "times": times_context(event, recorded_whereabouts(registrant)["time_zone"])},
         "registrant": registrant_context(registrant["name"] or "", registrant["address"]),
         "coordinator": coordinator_context(box),
         "agenda": _agenda_context(release, previous) if release and release.kind == AGENDA else None,

@@ -38,6 +38,7 @@ from .outbox import Sender
 from .replies import Replies, TemplateProblem
 from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Event, Rules
 from .states import AUTOMATIC_INTENTS, Intent, MessageState, OutboxState
+from .text import Written
 
 log = logging.getLogger(__name__)
 
@@ -515,10 +516,11 @@ class Worker:
         if incoming.sender and verdict.intent not in AUTOMATIC_INTENTS:
             bounces.wrote_again(self.db, incoming.sender, incoming.message_id)
         if verdict.nominations is not None and timing.register:   # registers others on their behalf (nominations.py)
-            registrant = self._on_behalf(row, incoming, verdict.audience, verdict.nominations, event)
+            registrant = self._on_behalf(row, incoming, verdict.audience, verdict.nominations, event, verdict.written)
         elif incoming.sender and verdict.intent == Intent.INTEREST and timing.register:
             registrant = registrants.register(self.db, event.id, incoming.sender, incoming.sender_name,
-                                              verdict.audience, row["id"], event.new_registrant_status)
+                                              verdict.audience, row["id"], event.new_registrant_status,
+                                              written=verdict.written)
         elif incoming.sender and verdict.intent == Intent.CANCELLATION:
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
             if registrant:   # their calendar's invitation is taken back (METHOD:CANCEL)
@@ -538,7 +540,7 @@ class Worker:
         return registrant["id"] if registrant else None
 
     def _on_behalf(self, row: dict, incoming: IncomingMessage, audience: str, nominations: Nominations,
-                   event: Event) -> dict | None:
+                   event: Event, written: Written | None) -> dict | None:
         """Register the nominees (each gets a confirmation) and the sender when they attend too;
         when mailflow is unsure, nobody: the mail waits for a coordinator (`mailflow questions`)."""
         proposal = json.dumps(nominations.as_dict(), ensure_ascii=False)   # for `mailflow registrants confirm`
@@ -554,7 +556,7 @@ class Worker:
         if not nominations.sender_attends:
             return None
         return registrants.register(self.db, event.id, incoming.sender, incoming.sender_name, audience,
-                                    row["id"], status)
+                                    row["id"], status, written=written)
 
     def _reply(self, incoming: IncomingMessage, verdict: Classification, timing: Timing, moment: datetime) -> Reply:
         sender = incoming.sender

@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .. import behalf, people
 from ..database import open_for
 from ..replies import Replies
 from . import main, rules_from
-from .output import echo_csv, echo_json, echo_table
+from .output import echo_csv, echo_json, echo_table, write_xlsx
 
 
 @main.group(invoke_without_command=True)
 @click.option("--event", "event_id", metavar="ID", help="Only this event (an id from rules.yaml).")
 @click.option("--audience", help="Only this audience (e.g. international, german).")
 @click.option("--status", type=click.Choice(people.STATUSES), help="Only registrants with this status.")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (for a spreadsheet).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV, UTF-8 with a byte order mark (Excel reads it right).")
+@click.option("--delimiter", default=",", show_default=True,
+              help="CSV field separator; ';' for Excel in German and other locales with a decimal comma.")
+@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              metavar="FILE", help="Write an Excel spreadsheet (.xlsx) to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def registrants(ctx: click.Context, event_id: str | None, audience: str | None, status: str | None,
-                as_csv: bool, as_json: bool) -> None:
-    """Who registered: name, organisation, country, audience, status, who registered them and what was
-    sent when. `registrants confirm` and `registrants add` settle registrations on behalf of others."""
+                as_csv: bool, delimiter: str, xlsx_file: Path | None, as_json: bool) -> None:
+    """Who registered: name, organisation, country, time zone, audience, status, who registered them and
+    what was sent when (as a table, CSV, JSON or an .xlsx file). `registrants confirm` and `registrants add`
+    settle registrations on behalf of others."""
     if ctx.invoked_subcommand is not None:
         return
+    if sum((as_csv, as_json, xlsx_file is not None)) > 1:
+        raise click.UsageError("choose one of --csv, --json and --xlsx")
+    if len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise click.BadParameter(f"{delimiter!r}: give one character other than a quote or a newline, "
+                                 "e.g. ';' (or $'\\t' for a tab)", param_hint="--delimiter")
+    if delimiter != "," and not as_csv:
+        raise click.UsageError("--delimiter goes with --csv")
     rules = rules_from(ctx)
     if audience is not None and audience not in rules.audiences:
         raise click.BadParameter(f"no audience {audience!r} in rules.yaml (known: {', '.join(rules.audiences)})",
@@ -38,10 +52,14 @@ def registrants(ctx: click.Context, event_id: str | None, audience: str | None, 
         return
     flat = [{**row, "sent": people.sent_summary(row["sent"])} for row in rows]
     if as_csv:
-        echo_csv(flat)
+        echo_csv(flat, delimiter)
+    elif xlsx_file is not None:
+        write_xlsx(flat, xlsx_file, sheet="registrants")
+        click.echo(f"wrote {len(flat)} registrants to {xlsx_file}", err=True)
     elif flat:
-        echo_table(flat, [("id", "id", 4), ("name", "name", 22), ("organisation", "organisation", 22),
-                          ("country", "country", 12), ("address", "address", 32), ("audience", "audience", 13),
+        echo_table(flat, [("id", "id", 4), ("name", "name", 22), ("organisation", "organisation", 26),
+                          ("country", "country", 12), ("time_zone", "time zone", 18), ("address", "address", 32),
+                          ("audience", "audience", 13),
                           ("status", "status", 10), ("registered_by", "registered by", 32), ("sent", "sent", 60)])
     else:
         click.echo("no registrants" + (" match" if event_id or audience or status else " yet"))

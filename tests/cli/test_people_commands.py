@@ -49,14 +49,15 @@ def database_bytes(project) -> dict[str, bytes]:
 def test_registrants_show_organisation_country_and_what_was_sent(project):
     table = cli(project, "registrants")
     assert table.exit_code == 0, table.output
-    assert "tbilisi.gov.ge" in table.output and "Georgia" in table.output
+    assert "Tbilisi City Hall" in table.output and "Georgia" in table.output and "Asia/Tbilisi" in table.output
     rows = {r["address"]: r for r in json.loads(cli(project, "registrants", "--json").output)}
     # Đorđe Stanković's "my colleague ... may join as well" waits for a coordinator (registrants confirm)
     assert set(rows) == {"sabine.koehler@leipzig.de", "anna.lehmann@dresden.de", "n.beridze@tbilisi.gov.ge",
                          "elira.shehu@tirana.al", WEBER}
     nino = rows["n.beridze@tbilisi.gov.ge"]
-    assert (nino["organisation"], nino["country"], nino["audience"], nino["status"]) == (
-        "tbilisi.gov.ge", "Georgia", "international", "registered")
+    # The organisation her signature names, not her mail domain (issue 15).
+    assert (nino["organisation"], nino["country"], nino["time_zone"], nino["audience"], nino["status"]) == (
+        "Tbilisi City Hall", "Georgia", "Asia/Tbilisi", "international", "registered")
     assert [(m["kind"], m["state"]) for m in nino["sent"]] == [("reply:interest", "sent")]
     assert nino["sent"][0]["sent_at"]
     assert rows["elira.shehu@tirana.al"]["country"] == "Albania"
@@ -90,6 +91,50 @@ def test_registrants_filters_and_csv(project):
     assert event.exit_code == 2 and "known: digitalisation-see-2020" in event.output
     bad = cli(project, "registrants", "--audience", "germn")
     assert bad.exit_code == 2 and "no audience 'germn'" in bad.output
+
+
+def test_registrants_csv_opens_in_excel_with_a_bom_and_the_delimiter_asked_for(project):
+    plain = cli(project, "registrants", "--csv")
+    assert plain.exit_code == 0, plain.output
+    raw = plain.stdout_bytes
+    assert raw.startswith(b"\xef\xbb\xbf")   # UTF-8's byte order mark, Excel's sign for UTF-8
+    assert "ნინო ბერიძე".encode() in raw and "Sabine Köhler".encode() in raw
+    assert raw[3:].decode("utf-8").splitlines()[0].startswith("id,event_id,name,organisation,country,time_zone,")
+    semicolons = cli(project, "registrants", "--csv", "--delimiter", ";").stdout_bytes
+    assert semicolons.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(semicolons.decode("utf-8-sig")), delimiter=";"))
+    assert {r["name"] for r in rows} >= {"ნინო ბერიძე", "Sabine Köhler", "Weber, Thomas"}
+    assert semicolons.decode("utf-8-sig").splitlines()[0].startswith("id;event_id;name;organisation;")
+    weber = next(r for r in rows if r["address"] == WEBER)
+    assert (weber["organisation"], weber["country"], weber["time_zone"]) == ("Stadt Nürnberg", "Germany",
+                                                                              "Europe/Berlin")
+    for wrong in (["--csv", "--delimiter", ";;"], ["--csv", "--delimiter", '"'], ["--delimiter", ";"],
+                  ["--csv", "--json"]):
+        result = cli(project, "registrants", *wrong)
+        assert result.exit_code == 2, (wrong, result.output)
+
+
+def test_registrants_xlsx_is_a_real_spreadsheet(project, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    # A name that a spreadsheet would take for a formula stays text.
+    added = cli(project, "registrants", "add", "formula@example.org", "--name", "=HYPERLINK(\"x\")",
+                "--audience", "german")
+    assert added.exit_code == 0, added.output
+    target = tmp_path / "registrants.xlsx"
+    result = cli(project, "registrants", "--xlsx", str(target))
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(target).active
+    header, *rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert header[:6] == ["id", "event_id", "name", "organisation", "country", "time_zone"]
+    by_address = {row[header.index("address")]: dict(zip(header, row, strict=True)) for row in rows}
+    nino = by_address["n.beridze@tbilisi.gov.ge"]
+    assert (nino["name"], nino["organisation"], nino["country"]) == ("ნინო ბერიძე", "Tbilisi City Hall", "Georgia")
+    assert isinstance(nino["id"], int)
+    assert by_address["sabine.koehler@leipzig.de"]["name"] == "Sabine Köhler"
+    formula = next(c for c in sheet["C"] if c.value == "=HYPERLINK(\"x\")")
+    assert formula.data_type == "s"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    assert cli(project, "registrants", "--xlsx", str(target), "--csv").exit_code == 2
 
 
 def test_a_coordinator_settles_an_unsure_registration_on_behalf(project):

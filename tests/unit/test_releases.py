@@ -9,8 +9,10 @@ import pytest
 from mailflow import registrants, releases
 from mailflow.context import times_context
 from mailflow.invitation import REQUEST, Invitation, event_calendar
+from mailflow.registrants import whereabouts
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
+from mailflow.text import read
 from tests.support import REPO
 from tests.support.clock import SettableClock
 from tests.support.mail import make_mail
@@ -165,12 +167,35 @@ def test_ics_is_valid_and_starts_at_11_utc():
 
 
 def test_times_are_shown_in_the_registrants_zone():
-    assert times_context(EVENT, "a@tbilisi.gov.ge") == {
+    assert times_context(EVENT, whereabouts("a@tbilisi.gov.ge")["time_zone"]) == {
         "event": "13:00–15:30 CEST", "local": "15:00–17:30 Tbilisi time", "local_zone": "Asia/Tbilisi"}
-    assert times_context(EVENT, "a@leipzig.de")["local"] == ""
-    assert times_context(EVENT, "a@gmail.com")["local"] == ""
+    assert times_context(EVENT, whereabouts("a@leipzig.de")["time_zone"])["local"] == ""
+    assert times_context(EVENT, whereabouts("a@gmail.com")["time_zone"])["local"] == ""
+    # Several zones and no phone number to say which (registrants.py): no local time at all.
+    assert times_context(EVENT, whereabouts("a@city.us")["time_zone"])["local"] == ""
+    assert times_context(EVENT, whereabouts("a@city.com", read("Hi\n\nBest regards,\nJane Doe\nTel. +1 212 555 0100"))["time_zone"])["local"] \
+        == "07:00–09:30 New York time"
 
 
+
+
+def test_the_agenda_shows_the_local_time_the_registration_recorded(env):
+    """The zone comes from the phone number in the registration's signature, kept with the registrant:
+    a US address with a New York number gets New York time, one with only a US domain none (several zones)."""
+    tmp_path, worker, clock = env
+    for name, address, signature in (("ny", "j.doe@consulting.com", "Jane Doe\nTel. +1 212 555 0100"),
+                                     ("us", "r.roe@city.us", "Richard Roe")):
+        raw = make_mail(sender=address, body=f"Dear colleagues,\n\nI would like to participate in the online "
+                                             f"event.\n\nBest regards,\n{signature}")
+        deliver(tmp_path / "mail", raw, name, arrived=REGISTRATION_TIME)
+    worker.run_once()
+    release, _ = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Welcome\n")
+    assert releases.fan_out(worker.db, RULES, Replies(RULES.templates_path), releases.save(worker.db, release, "t")) == 2
+    worker.run_once()
+    agendas = {m["To"].addresses[0].addr_spec: m.get_body(("plain",)).get_content()
+               for m in sent_mails(tmp_path) if m["Subject"].startswith("Agenda")}
+    assert "13:00–15:30 CEST (07:00–09:30 New York time)" in agendas["j.doe@consulting.com"]
+    assert "13:00–15:30 CEST." in agendas["r.roe@city.us"] and " time)" not in agendas["r.roe@city.us"]
 
 
 def test_a_followup_needs_a_text_or_a_file(env):
