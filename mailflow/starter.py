@@ -64,7 +64,11 @@ def init_project(rules_path: Path, today: date) -> list[Path]:
     if existing:
         raise ProjectExists(f"these files exist already: {', '.join(existing)}; nothing was written (move them "
                             "away, or give `mailflow init` another folder)")
-    (folder / "templates").mkdir(parents=True, exist_ok=True)
-    for path, text in targets.items():
-        path.write_text(text, encoding="utf-8")
+    try:
+        (folder / "templates").mkdir(parents=True, exist_ok=True)
+        for path, text in targets.items():
+            with path.open("x", encoding="utf-8") as file:   # "x": never over a file that appeared meanwhile
+                file.write(text)
+    except OSError as exc:
+        raise MailflowError(f"cannot write {exc.filename or folder}: {exc.strerror or exc}") from None
     return list(targets)

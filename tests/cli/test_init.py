@@ -59,3 +59,9 @@ def test_new_rules_moves_every_event_by_the_same_days_and_keeps_comments():
     assert "    start: 2031-02-19T13:00\n    end: 2031-02-19T15:30\n" in text
     assert [line for line in shipped.splitlines() if line.lstrip().startswith("#")] == [
         line for line in text.splitlines()[3:] if line.lstrip().startswith("#")]
+
+
+def test_init_where_it_cannot_write_says_so_without_a_traceback(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    result = cli("init", "--rules", str(tmp_path / "a-file" / "rules.yaml"))
+    assert result.exit_code == 1 and "cannot write" in result.output and "a-file" in result.output, result.output
