@@ -465,7 +465,8 @@ def load_rules(path: Path | str) -> Rules:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RulesError(
-            [RulesProblem(path, None, "file not found", "pass --rules PATH or create rules.yaml")]) from None
+            [RulesProblem(path, None, "file not found",
+                          "pass --rules PATH or set MAILFLOW_RULES, or start one with `mailflow init`")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError([RulesProblem(path, None, f"cannot read the file: {exc}")]) from None
     return parse_rules(text, path)

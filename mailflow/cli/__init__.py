@@ -37,7 +37,7 @@ def rules_from(ctx: click.Context) -> Rules:
 # Which module defines each command: a command's module is imported only when it runs, so
 # `mailflow run` does not pay for the imports of every other command (tests check the map).
 COMMAND_MODULES = {
-    "check": "check", "classify": "check", "purge": "maintenance",
+    "init": "project", "check": "check", "classify": "check", "purge": "maintenance",
     "explain": "messages", "questions": "messages", "replay": "messages", "archive": "messages",
     "outbox": "outbox_commands", "status": "outbox_commands",
     "registrants": "people", "set-audience": "people", "set-status": "people", "export-person": "people",
@@ -45,11 +45,37 @@ COMMAND_MODULES = {
 }
 
 
+RULES_HELP = "The coordinators' rules file (before or after the command)."
+
+
+def _rules_after_command(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """`--rules PATH` after a command's name: the same as before it; given both ways, the paths must agree."""
+    if value is None:
+        return
+    before = ctx.obj.get("rules_given")
+    if before is not None and before != value:
+        hint = " (`mailflow replay` takes the changed file as --with NEW.yaml)" if ctx.info_name == "replay" else ""
+        raise click.UsageError(f"--rules is given twice, {before} and {value}: give it once{hint}", ctx)
+    ctx.obj["rules_path"] = ctx.obj["rules_given"] = value
+
+
+def take_rules_option(command: click.Command) -> click.Command:
+    """Give `command` (and every subcommand) the `--rules PATH` option `mailflow` itself has."""
+    if not any(param.name == "rules_after" for param in command.params):
+        command.params.append(click.Option(
+            ["--rules", "rules_after"], type=click.Path(path_type=Path), expose_value=False,
+            callback=_rules_after_command, help=RULES_HELP))
+    for sub in getattr(command, "commands", {}).values():
+        take_rules_option(sub)
+    return command
+
+
 class MailflowGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in COMMAND_MODULES:
             importlib.import_module(f"{__name__}.{COMMAND_MODULES[name]}")
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        return take_rules_option(command) if command is not None else None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         for module in sorted(set(COMMAND_MODULES.values())):
@@ -65,8 +91,8 @@ class MailflowGroup(click.Group):
 
 @click.group(cls=MailflowGroup)
 @click.option(
-    "--rules", "rules_path", type=click.Path(path_type=Path), default=Path("rules.yaml"),
-    show_default=True, help="The coordinators' rules file.",
+    "--rules", "rules_path", type=click.Path(path_type=Path), default=Path("rules.yaml"), envvar="MAILFLOW_RULES",
+    show_default=True, show_envvar=True, help=RULES_HELP,
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 @click.pass_context
@@ -74,6 +100,9 @@ def main(ctx: click.Context, rules_path: Path, verbose: bool) -> None:
     """mailflow: reads the coordinators' inboxes, classifies, records and answers."""
     ctx.ensure_object(dict)
     ctx.obj["rules_path"] = rules_path
+    # Given on the command line (not the default, not MAILFLOW_RULES): `demo` uses the shipped project otherwise.
+    given = ctx.get_parameter_source("rules_path") == click.core.ParameterSource.COMMANDLINE
+    ctx.obj["rules_given"] = rules_path if given else None
     ctx.obj["verbose"] = verbose
 
 

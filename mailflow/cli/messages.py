@@ -75,13 +75,19 @@ def questions(ctx: click.Context, close_ref: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--rules", "new_rules", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The changed rules file to try.")
+@click.option("--with", "new_rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="NEW.yaml", help="The changed rules file to try (required).")
 @click.option("--last", type=click.IntRange(min=1), help="Only the last N recorded messages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def replay(ctx: click.Context, new_rules: Path, last: int | None, as_json: bool) -> None:
+def replay(ctx: click.Context, new_rules: Path | None, last: int | None, as_json: bool) -> None:
     """Classify recorded mail again with a changed rules file; show what would change. Sends nothing."""
+    if new_rules is None:
+        # Not click's required=True: its "Missing option" would not say that `replay --rules NEW.yaml`,
+        # the old spelling, now names the main rules file (as --rules does for every command).
+        raise click.UsageError("replay needs the changed rules file as --with NEW.yaml (--rules names the "
+                               "current rules, as for every command; `replay --rules NEW.yaml` was the old spelling)",
+                               ctx)
     current = rules_from(ctx)
     try:
         candidate = load_rules(new_rules)

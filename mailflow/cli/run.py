@@ -11,6 +11,7 @@ import click
 from .. import runner
 from ..demo import as_of as demo_time
 from ..demo import run_demo
+from ..starter import shipped
 from ..states import MessageState
 from . import main, rules_from, setup_logging
 from .output import echo_table
@@ -73,8 +74,11 @@ def run(ctx: click.Context, once: bool) -> None:
               show_default=True, help="Where the database and the replies (.eml) go.")
 @click.pass_context
 def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
-    """Run the whole pipeline on the shipped sample mails, with no mail server."""
+    """Run the whole pipeline on the shipped sample mails, with no mail server (the shipped rules.yaml
+    unless --rules is given; MAILFLOW_RULES, meant for your own rules, does not change it)."""
     setup_logging(ctx.obj["verbose"], quiet=True)
+    if ctx.obj["rules_given"] is None:
+        ctx.obj["rules_path"] = shipped() / "rules.yaml"
     rules = rules_from(ctx)
     samples = samples or rules.source.parent / "samples" / "maildir"
     moment = demo_time(rules, samples)

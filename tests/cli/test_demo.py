@@ -31,3 +31,15 @@ def test_the_demo_runs_as_of_its_last_sample_and_says_so(tmp_path):
     db = open_database(tmp_path / "out" / "mailflow-demo.db")
     assert db.execute("select max(recorded_at), min(arrived_at) from messages").fetchone() == (
         "2020-09-30T14:28:55+00:00", "2020-09-14T06:23:44+00:00")
+
+
+def test_the_demo_runs_from_any_folder_on_the_shipped_project(tmp_path, monkeypatch):
+    """No --rules: the shipped rules and samples, wherever it runs; MAILFLOW_RULES (your own rules) does not
+    change that, and a rules.yaml of your own in the folder is not read either."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAILFLOW_RULES", str(tmp_path / "mine.yaml"))
+    (tmp_path / "rules.yaml").write_text("not: [rules\n")
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "recorded 11 new mails, sent 8 mails (written to demo-output/outbox)" in result.output
+    assert len(list((tmp_path / "demo-output" / "outbox").glob("*.eml"))) == 8

@@ -69,22 +69,34 @@ def test_replay_shows_what_a_rule_change_would_do_and_sends_nothing(project):
     data["classification"]["intents"]["interest"].remove("participat...")
     new = project / "new.yaml"
     new.write_text(yaml.safe_dump(data, allow_unicode=True))
-    result = cli(project, "replay", "--rules", str(new))
+    result = cli(project, "replay", "--with", str(new))
     assert result.exit_code == 0, result.output
     assert "a.hovhannisyan@yerevan.am" in result.output and "reply: True -> False" in result.output
     assert "nothing was sent" in result.output
-    report = json.loads(cli(project, "replay", "--rules", str(new), "--json").output)
+    report = json.loads(cli(project, "replay", "--with", str(new), "--json").output)
     assert report["messages"] == 11
     changed = {c["sender"]: c for c in report["changes"]}
     assert changed["a.hovhannisyan@yerevan.am"]["after"]["reply"] is False
     assert db["outbox"].count == outbox_before
-    last_two = json.loads(cli(project, "replay", "--rules", str(new), "--last", "2", "--json").output)
+    last_two = json.loads(cli(project, "replay", "--with", str(new), "--last", "2", "--json").output)
     assert last_two["messages"] == 2
 
 
 def test_replay_reports_a_broken_candidate_with_its_line(project):
     bad = project / "bad.yaml"
     bad.write_text((project / "rules.yaml").read_text().replace("poll_interval:", "poll_intervall:"))
-    result = cli(project, "replay", "--rules", str(bad))
+    result = cli(project, "replay", "--with", str(bad))
     assert result.exit_code == 1
     assert "unknown key 'poll_intervall'" in result.output and "bad.yaml:" in result.output
+
+
+def test_replay_with_the_old_rules_option_fails_with_a_hint(project, monkeypatch):
+    """`replay --rules NEW.yaml` used to name the changed file; --rules now names the main rules, so
+    the old spelling must fail, saying so, rather than run NEW.yaml as the main rules."""
+    new = project / "new.yaml"
+    new.write_text((project / "rules.yaml").read_text())
+    after_main = cli(project, "replay", "--rules", str(new))
+    assert after_main.exit_code == 2 and "--with NEW.yaml" in after_main.output
+    monkeypatch.chdir(project)
+    alone = CliRunner().invoke(main, ["replay", "--rules", str(new)])
+    assert alone.exit_code == 2 and "`replay --rules NEW.yaml` was the old spelling" in alone.output
