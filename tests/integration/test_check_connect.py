@@ -80,16 +80,19 @@ def test_a_missing_folder_and_sent_folder_fail_with_the_folders_there_are(rules_
     assert not lines(result, "FAILED", "german")
 
 
-def test_a_server_that_stores_no_keywords_is_a_warning_with_the_fix(rules_path, servers):
+def test_a_server_without_keywords_or_idle_is_a_warning_with_the_fix(rules_path, servers):
     dovecot, _ = servers
-    with KeywordRefusingProxy((dovecot.host, dovecot.port)) as proxy:
+    with KeywordRefusingProxy((dovecot.host, dovecot.port), hide=(b"IDLE",)) as proxy:
         edit(rules_path, lambda data: data["mailboxes"]["international"]["imap"].update(port=proxy.port))
         result = check(rules_path, "--connect")
     assert result.exit_code == 0, result.output
-    [warning] = [line for line in lines(result, "warning") if "keywords" in line]
+    [keywords, idle] = [line for line in lines(result, "warning") if "keywords" in line or "IDLE" in line]
     assert ("the server stores no new keywords (PERMANENTFLAGS \\Answered \\Flagged \\Deleted \\Seen \\Draft): "
-            "processed mail is recorded in mailflow's database alone (set processed.move_to to a folder") in warning
+            "processed mail is recorded in mailflow's database alone (set processed.move_to to a folder") in keywords
+    assert idle.endswith("IDLE not offered: new mail waits for the next pass (every 60 s) "
+                         "(set imap.idle: false, or lower poll_interval)")
     assert "custom flags allowed" in " ".join(lines(result, "ok", "german"))
+    assert "IDLE offered" in " ".join(lines(result, "ok", "german"))
 
 
 def test_tls_is_verified_and_an_unknown_certificate_fails(rules_path, servers, smtp_server_factory):
