@@ -183,7 +183,8 @@ def _imap(name: str, where: str, box: Mailbox, rules: Rules) -> list[Finding]:
             folders = {folder for _, _, folder in client.list_folders()}
             capabilities = client.capabilities()
             sent = box.sent_folder or client.find_special_folder(imapclient.imapclient.SENT)
-            status = client.select_folder(s.folder) if s.folder in folders else None
+            # SELECT (not EXAMINE, whose PERMANENTFLAGS are empty); nothing is stored, LOGOUT expunges nothing
+            status = client.select_folder(s.folder) if _among(s.folder, folders) else None
     except (OSError, IMAPClientError, ConnectionFailed) as exc:
         logout(client)
         return [*found, Finding(name, where, "FAILED", f"the server broke off: {exc}", "try again; see its log")]
@@ -203,11 +204,11 @@ def _imap(name: str, where: str, box: Mailbox, rules: Rules) -> list[Finding]:
                 f"{' '.join(f.decode() for f in permanent or ())}): processed mail is "
                 + ("moved" if box.processed.move_to else "recorded in mailflow's database alone"),
                 "" if box.processed.move_to else "set processed.move_to to a folder, so the server keeps the record"))
-    if box.processed.move_to and box.processed.move_to not in folders:
+    if box.processed.move_to and not _among(box.processed.move_to, folders):
         found.append(Finding(name, where, "FAILED", f"processed.move_to folder {box.processed.move_to} not found",
                              f"create it, or name one of: {known}"))
     if box.sent_copy != "none":
-        if sent and sent in folders:
+        if sent and _among(sent, folders):
             found.append(Finding(name, where, "ok", f"Sent folder {sent} found"))
         else:
             missing = f"{sent} not found" if sent else "none is marked \\Sent"
@@ -219,6 +220,11 @@ def _imap(name: str, where: str, box: Mailbox, rules: Rules) -> list[Finding]:
         found.append(Finding(name, where, "warning", "IDLE not offered: new mail waits for the next pass "
                              f"(every {rules.poll_interval} s)", "set imap.idle: false, or lower poll_interval"))
     return found
+
+
+def _among(folder: str, folders: set[str]) -> bool:
+    """INBOX is INBOX in any case (RFC 3501); every other name as written."""
+    return folder in folders or folder.upper() == "INBOX" and "INBOX" in {f.upper() for f in folders}
 
 
 def _smtp(name: str, where: str, box: Mailbox) -> list[Finding]:
