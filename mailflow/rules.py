@@ -125,10 +125,8 @@ def _local_time(value: Any) -> Any:
                              f"{value.replace(tzinfo=None):%Y-%m-%dT%H:%M}, and the zone under `timezone:` "
                              "(e.g. Europe/Berlin)")
         return value
-    if isinstance(value, date):
-        raise ValueError(f"has no time of day (it would be {value.isoformat()} 00:00); write the local time "
-                         f"like {value.isoformat()}T13:00")
-    return value
+    raise ValueError(f"has no time of day (it would be {value.isoformat()} 00:00); write the local time "
+                     f"like {value.isoformat()}T13:00")
 
 
 # A moment of the event itself: a local date and time in the event's zone (see _local_time).
