@@ -100,6 +100,8 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
         _print_preview(shown, is_new)
     if dry_run or shown["total"] == 0 and not is_new:
         return
+    # A new version nobody waits for yet is saved and needs no secret: later registrants get it from the daemon.
+    queue_only = queue_only or shown["total"] == 0
     handover = None if queue_only else _handover(db, rules)
     if handover:
         click.echo(handover)

@@ -110,3 +110,14 @@ def test_a_broken_template_stops_the_release_with_its_line(servers, tmp_path):
     assert result.exit_code == 1
     assert f"{broken}:3: undefined template variable" in result.output
     assert rows(rules_path, "select count(*) from releases") == [(0,)]
+
+
+def test_a_new_version_nobody_waits_for_yet_is_saved_without_the_secrets(servers, tmp_path, monkeypatch):
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp)
+    monkeypatch.delenv(PASSWORD_ENV)   # and no mailflow ever ran: nothing needs either
+    result = release(rules_path, tmp_path, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "nobody is waiting for this release" in result.output
+    assert "queued 0 mails (agenda v1)" in result.output
+    assert rows(rules_path, "select kind, version from releases") == [("agenda", 1)]
