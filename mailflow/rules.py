@@ -14,7 +14,7 @@ import typing
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -104,6 +105,32 @@ def _date_or_time(value: Any) -> Any:
     except ValueError:
         raise ValueError("not a date; write a date like 2024-09-01 or a date and time like 2024-09-01T08:00 "
                          "(in the first event's time zone)") from None
+
+
+def _local_time(value: Any) -> Any:
+    """An event's start or end: a date and a time of day, local to the event's `timezone`. A date alone
+    (pydantic would make it 00:00) and a UTC offset (it would be compared with the other, local, one)
+    are refused with the fix."""
+    if not isinstance(value, (str, date)):   # a number would be read as seconds since 1970, in UTC
+        raise ValueError("not a date and time; write the local time like 2020-10-07T13:00")
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip()) if ("T" in value or " " in value.strip()) \
+                else date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("not a date and time; write the local time like 2020-10-07T13:00") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValueError(f"has a UTC offset ({value:%z}); write the local time without it, like "
+                             f"{value.replace(tzinfo=None):%Y-%m-%dT%H:%M}, and the zone under `timezone:` "
+                             "(e.g. Europe/Berlin)")
+        return value
+    raise ValueError(f"has no time of day (it would be {value.isoformat()} 00:00); write the local time "
+                     f"like {value.isoformat()}T13:00")
+
+
+# A moment of the event itself: a local date and time in the event's zone (see _local_time).
+LocalTime = Annotated[datetime, BeforeValidator(_local_time)]
 
 
 # Mail that arrived in the mailbox before this moment is archived (recorded, classified, no effect) until a
@@ -214,8 +241,8 @@ class RegistrationWindow(_Strict):
 class Event(_Strict):
     id: str
     title: str
-    start: datetime
-    end: datetime
+    start: LocalTime
+    end: LocalTime
     timezone: str
     venue: str = "Online"
     language: str = "English"
@@ -230,14 +257,18 @@ class Event(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use a name like Europe/Berlin") from None
+            close = _did_you_mean(value, available_timezones()) or "; use a name like Europe/Berlin"
+            raise ValueError(f"unknown time zone {value!r}{close}") from None
         return value
 
-    @model_validator(mode="after")
-    def _order(self) -> Event:
-        if self.end <= self.start:
-            raise ValueError("the event's end must come after its start")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")   # absent when the start itself is wrong (reported on its own)
+        if start is not None and end <= start:
+            raise ValueError(f"the event ends ({end:%Y-%m-%d %H:%M}) before or when it starts "
+                             f"({start:%Y-%m-%d %H:%M}); write an end after the start")
+        return end
 
     def zoned(self, moment: datetime) -> datetime:
         return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(self.timezone))
@@ -627,6 +658,8 @@ def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails) -> RulesPro
                             f"use one of {expected}{_did_you_mean(got, _literal_words(expected))}")
     message = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
+    if isinstance(got, date):   # as it was written, not datetime.date(2020, 10, 7)
+        got = got.isoformat()
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
     return RulesProblem(path, line, f"{dotted}: {message}{shown}", _type_hint(kind))
 

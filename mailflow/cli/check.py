@@ -12,15 +12,18 @@ from ..clock import system_clock
 from ..errors import MessageError, RulesError
 from ..events import timing_warnings
 from ..message import parse_message
+from ..preflight import probe, secret_warnings
 from ..replies import check_templates
 from ..rules import changed_patterns, load_rules
 from . import main, rules_from
 
 
 @main.command()
+@click.option("--connect", is_flag=True,
+              help="Also log in to every IMAP and SMTP server (no mail is sent) and report what each offers.")
 @click.pass_context
-def check(ctx: click.Context) -> None:
-    """Validate rules.yaml and render every template with sample data."""
+def check(ctx: click.Context, connect: bool) -> None:
+    """Validate rules.yaml and render every template with sample data; warn about secrets this shell lacks."""
     path = ctx.obj["rules_path"]
     try:
         rules = load_rules(path)
@@ -37,6 +40,17 @@ def check(ctx: click.Context) -> None:
         ctx.exit(1)
     for warning in timing_warnings(rules, system_clock()):
         click.echo(str(warning), err=True)
+    if connect:
+        findings = probe(rules)
+        for finding in findings:
+            click.echo(str(finding))
+        failed = sum(finding.status == "FAILED" for finding in findings)
+        if failed:
+            click.echo(f"{path}: {failed} server checks failed", err=True)
+            ctx.exit(1)
+    else:
+        for warning in secret_warnings(rules):
+            click.echo(str(warning), err=True)
     templates = sum(len(v) for v in (*rules.replies.values(), *rules.announcements.values(), *rules.on_behalf.values()))
     click.echo(f"{path}: ok ({len(rules.mailboxes)} mailboxes, {len(rules.events)} events, {templates} templates)")
 

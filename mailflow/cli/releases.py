@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import sqlite_utils
 
 from .. import registrants, releases
 from ..database import clock_of, open_for
 from ..errors import MailflowError
 from ..people import current_user
-from ..replies import Replies
+from ..preflight import daemon_seen, missing_secrets
+from ..replies import Replies, TemplateProblem
+from ..rules import Rules
 from ..runner import close_connections, server_worker
 from . import main, rules_from, setup_logging
 from .output import echo_json, echo_table
@@ -87,20 +90,30 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
         click.echo(f"note: {event.id} is over (it ended {event.ends_at:%Y-%m-%d %H:%M %Z}); this goes out only "
                    f"because you release it now, with the {kind} template (a thank-you or the recording: "
                    f"`mailflow release followup --text FILE`)")
-    shown = releases.preview(db, rules, replies, candidate)
+    try:
+        shown = releases.preview(db, rules, replies, candidate)
+    except TemplateProblem as exc:
+        raise MailflowError(f"{exc}; `mailflow check` lists every template problem") from None
     if as_json:
         echo_json(shown)
     else:
         _print_preview(shown, is_new)
     if dry_run or shown["total"] == 0 and not is_new:
         return
-    if not yes and not click.confirm(f"Send {kind} v{candidate.version} to {shown['total']} registrants?"):
+    # A new version nobody waits for yet is saved and needs no secret: later registrants get it from the daemon.
+    queue_only = queue_only or shown["total"] == 0
+    handover = None if queue_only else _handover(db, rules)
+    if handover:
+        click.echo(handover)
+    verb = "Queue" if queue_only or handover else "Send"
+    if not yes and not click.confirm(f"{verb} {kind} v{candidate.version} to {shown['total']} registrants?"):
         raise click.Abort()
     saved = releases.save(db, candidate, "cli") if is_new else candidate
-    if queue_only:
+    if queue_only or handover:
         with click.progressbar(length=shown["total"], label="queueing") as bar:
             queued = releases.fan_out(db, rules, replies, saved, progress=bar.update)
-        click.echo(f"queued {queued} mails ({kind} v{saved.version})")
+        click.echo(f"queued {queued} mails ({kind} v{saved.version})"
+                   + ("; the running mailflow sends them with its next pass" if handover else ""))
         return
     setup_logging(False)
     worker = server_worker(rules)
@@ -114,6 +127,23 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
         close_connections(worker)
     click.echo(f"queued {queued} mails ({kind} v{saved.version})")
     click.echo(f"sent {counts.sent}, failed {counts.failed}, deferred {counts.deferred}")
+
+
+def _handover(db: sqlite_utils.Database, rules: Rules) -> str | None:
+    """None when this shell has every secret sending needs; else the line saying the running mailflow
+    sends instead. MailflowError, before anything is asked or saved, when there is neither."""
+    missing = missing_secrets(rules)
+    if not missing:
+        return None
+    lacking = "; ".join(missing)
+    seen = daemon_seen(db, rules, clock_of(db)())
+    if seen is None:
+        raise MailflowError(
+            f"cannot send from here: {lacking}; and no mailflow pass ran in the last "
+            f"{3 * rules.poll_interval + 60} s to hand the sending to. Export the secrets here, or start "
+            "the daemon (systemctl start mailflow) and release again; nothing was saved or sent")
+    return (f"the secrets are not here ({lacking}), but mailflow ran a pass at {seen:%Y-%m-%d %H:%M:%S} UTC: "
+            f"the release is queued for it and goes out with its next pass (every {rules.poll_interval} s)")
 
 
 def _print_preview(shown: dict, is_new: bool) -> None:

@@ -7,6 +7,8 @@
   Microsoft 365: SELECT's PERMANENTFLAGS lose ``\\*`` (no new keywords), and a STORE of a keyword
   is answered ``NO``. Dovecot itself cannot be configured to refuse keywords (its ACL plugin
   drops them silently instead of answering NO), hence the proxy; everything else is Dovecot's.
+  ``hide=(b"IDLE",)`` also takes those words out of every CAPABILITY it passes on (a server
+  without IDLE).
 
 A stall in SMTP DATA is :meth:`tests.support.servers.SmtpServer.stall_data`.
 Plain classes, no pytest; each is a context manager and ``stop()`` ends its threads.
@@ -96,8 +98,9 @@ _STORE = re.compile(rb"^(\S+) (?:UID )?STORE \S+ [+-]?FLAGS(?:\.SILENT)? \(([^)]
 class KeywordRefusingProxy(_Listener):
     """A line-level IMAP proxy to ``upstream`` (host, port) that refuses keywords (see the module)."""
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], hide: tuple[bytes, ...] = ()) -> None:
         self.upstream = upstream
+        self.hide = hide                   # capabilities taken out of CAPABILITY lines
         self.refused: list[bytes] = []     # the STORE commands answered NO
         super().__init__()
 
@@ -124,6 +127,9 @@ class KeywordRefusingProxy(_Listener):
             for line, literal in _items(server.makefile("rb")):
                 if b"[PERMANENTFLAGS (" in line:
                     line = line.replace(b" \\*)", b")").replace(b"(\\*)", b"()")
+                if b"CAPABILITY " in line:
+                    for word in self.hide:
+                        line = re.sub(rb" " + re.escape(word) + rb"(?=[ \]\r])", b"", line)
                 with to_client:
                     conn.sendall(line + literal)
             conn.shutdown(socket.SHUT_RDWR)

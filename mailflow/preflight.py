@@ -1,0 +1,241 @@
+"""Before the servers are used: can every secret be had (`mailflow check`), what does each server say to
+a login (`mailflow check --connect`), and is a daemon there to hand the sending to (`mailflow release`).
+
+On a server the secrets live in the service's environment (systemd's EnvironmentFile), not in the
+coordinator's shell: without `--connect` a missing one is a warning; with it, or when `release` is
+about to send, it is a failure. `--connect` logs in to every IMAP and SMTP server and sends nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import imapclient  # type: ignore[import-untyped]
+import sqlite_utils
+from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[import-untyped]
+
+from .clock import parse_stamp
+from .credentials import Credentials
+from .delivery import SmtpSender
+from .errors import ConnectionFailed, RulesProblem, SecretError
+from .mailbox import connect, keywords_allowed, logout
+from .rules import Mailbox, Rules, ServerSettings
+
+SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
+Status = Literal["ok", "warning", "FAILED"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing `check --connect` found about one mailbox's server, and what to change when it is not ok."""
+
+    mailbox: str
+    server: str          # "IMAP host:port" or "SMTP host:port"
+    status: Status
+    text: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status:7} {self.mailbox} {self.server}: {self.text}" + (f" ({self.fix})" if self.fix else "")
+
+
+def servers(rules: Rules, sending_only: bool = False) -> Iterator[tuple[str, str, ServerSettings]]:
+    """(mailbox, "imap" | "smtp", settings) of every server rules.yaml names; `sending_only`: those a send
+    session uses (SMTP, and IMAP where copies go to or are looked up in Sent)."""
+    for name, box in rules.mailboxes.items():
+        if box.imap is not None and not (sending_only and box.sent_copy == "none"):
+            yield name, "imap", box.imap
+        if box.smtp is not None:
+            yield name, "smtp", box.smtp
+
+
+def secret_problem(settings: ServerSettings, run: bool = False) -> tuple[str, str] | None:
+    """Why this server's secret cannot be had here, and the fix; None when it can (or none is needed).
+    Without `run` a command is only looked up on PATH (running it may ask for a passphrase)."""
+    if settings.username is None:
+        return None
+    source = next((key for key in SECRET_KEYS if getattr(settings, key)), None)
+    if source is None:
+        return (f"username {settings.username} but no password_env, password_command or oauth2_token_command",
+                "add password_env: NAME, the environment variable that holds the password")
+    value: str = getattr(settings, source)
+    if source == "password_env":
+        if value not in os.environ:
+            return (f"environment variable {value} is not set here",
+                    f"export {value}=... here; a service reads it from its own environment "
+                    "(e.g. /etc/mailflow/secrets.env), not this shell's")
+    elif not run:
+        try:
+            program = shlex.split(value)[0]
+        except (ValueError, IndexError):
+            return f"{source} cannot be read as a command", "write the command as you would type it in a shell"
+        if shutil.which(program) is None:
+            return f"{source}: {program} is not found or not executable", "install it, or give its full path"
+    if run:
+        try:
+            Credentials.of(settings, "").secret()
+        except SecretError as exc:
+            return str(exc).removeprefix(": "), f"run the {source} by hand to see why"
+    return None
+
+
+def secret_warnings(rules: Rules) -> list[RulesProblem]:
+    """`mailflow check`: a warning with its line for each server whose secret this shell cannot have."""
+    found = []
+    for name, kind, settings in servers(rules):
+        problem = secret_problem(settings)
+        if problem:
+            key = next((k for k in SECRET_KEYS if getattr(settings, k)), "username")
+            found.append(RulesProblem(rules.source, rules.line_of("mailboxes", name, kind, key),
+                                      f"warning: mailboxes.{name}.{kind}: {problem[0]}", problem[1]))
+    return found
+
+
+def missing_secrets(rules: Rules) -> list[str]:
+    """`mailflow release`: the servers a send session needs whose secret cannot be had now (commands run)."""
+    return [f"mailbox {name}, {kind.upper()}: {problem[0]}"
+            for name, kind, settings in servers(rules, sending_only=True)
+            if (problem := secret_problem(settings, run=True))]
+
+
+def daemon_seen(db: sqlite_utils.Database, rules: Rules, now: datetime) -> datetime | None:
+    """When a pass (the daemon's, or cron's `run --once`; either sends what is queued) last synced a
+    mailbox, if recently enough that another is due: within three poll intervals and a minute. None:
+    no sign of one. (A heartbeat of the daemon's own would replace this.)"""
+    row = db.execute("select max(max(coalesce(last_sync, '')), max(coalesce(connection_at, ''))) "
+                     "from sync_state").fetchone()
+    if not row or not row[0]:
+        return None
+    seen = parse_stamp(row[0])
+    return seen if now - seen <= timedelta(seconds=3 * rules.poll_interval + 60) else None
+
+
+# -- check --connect ---------------------------------------------------------
+
+
+def probe(rules: Rules) -> list[Finding]:
+    """Log in to every server rules.yaml names and report what each offers; nothing is sent or changed."""
+    found: list[Finding] = []
+    for name, kind, settings in servers(rules):
+        box = rules.mailboxes[name]
+        where = f"{kind.upper()} {settings.host}:{settings.port}"
+        problem = secret_problem(settings, run=True)
+        if problem:
+            found.append(Finding(name, where, "FAILED", problem[0], problem[1]))
+            continue
+        step = _reachable(name, where, settings)
+        found.append(step)
+        if step.status == "FAILED":
+            continue
+        found += _imap(name, where, box, rules) if kind == "imap" else _smtp(name, where, box)
+    return found
+
+
+def _reachable(name: str, where: str, s: ServerSettings) -> Finding:
+    try:
+        with socket.create_connection((s.host, s.port), timeout=min(s.timeout, s.deadline)):
+            pass
+    except OSError as exc:
+        return Finding(name, where, "FAILED", f"not reachable: {exc.strerror or exc}",
+                       "check host and port in rules.yaml, and that a firewall lets this machine through")
+    return Finding(name, where, "ok", "reachable")
+
+
+def _login_failure(name: str, where: str, s: ServerSettings, exc: ConnectionFailed) -> Finding:
+    """What a failed connect was: the certificate, the login, or something else on the way."""
+    cause = exc.__context__   # connect() raises `from None`: the original is kept as the context
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return Finding(name, where, "FAILED", f"TLS certificate not verified: {cause.verify_message}",
+                       "give the server's CA certificate as ca_file, or use the host name the certificate names")
+    if isinstance(cause, (LoginError, smtplib.SMTPAuthenticationError)):
+        source = next((k for k in SECRET_KEYS if getattr(s, k)), "password")
+        return Finding(name, where, "FAILED", f"login refused for {s.username}",
+                       f"check username and the secret {source} gives")
+    return Finding(name, where, "FAILED", str(exc), "check host, port and security (tls, starttls or none)")
+
+
+def _tls(name: str, where: str, s: ServerSettings) -> Finding:
+    if s.security == "none":
+        return Finding(name, where, "warning", "not encrypted (security: none): the password and the mail cross "
+                       "the network in clear", "use security: tls or starttls unless the server is on this machine")
+    return Finding(name, where, "ok", f"TLS verified ({s.security})")
+
+
+def _imap(name: str, where: str, box: Mailbox, rules: Rules) -> list[Finding]:
+    s = box.imap
+    assert s is not None
+    try:
+        client = connect(name, s, Credentials.of(s, f"mailbox {name}, IMAP"))
+    except ConnectionFailed as exc:
+        return [_login_failure(name, where, s, exc)]
+    found = [_tls(name, where, s), Finding(name, where, "ok", f"login accepted for {s.username}")]
+    try:
+        with client.deadline.running():
+            folders = {folder for _, _, folder in client.list_folders()}
+            capabilities = client.capabilities()
+            sent = box.sent_folder or client.find_special_folder(imapclient.imapclient.SENT)
+            # SELECT (not EXAMINE, whose PERMANENTFLAGS are empty); nothing is stored, LOGOUT expunges nothing
+            status = client.select_folder(s.folder) if _among(s.folder, folders) else None
+    except (OSError, IMAPClientError, ConnectionFailed) as exc:
+        logout(client)
+        return [*found, Finding(name, where, "FAILED", f"the server broke off: {exc}", "try again; see its log")]
+    logout(client)
+    known = ", ".join(sorted(folders))
+    if status is None:
+        found.append(Finding(name, where, "FAILED", f"folder {s.folder} not found",
+                             f"set imap.folder to one of: {known}"))
+    else:
+        found.append(Finding(name, where, "ok", f"folder {s.folder} found"))
+        permanent = status.get(b"PERMANENTFLAGS")
+        if keywords_allowed(permanent, box.processed.flag):
+            found.append(Finding(name, where, "ok", f"custom flags allowed ({box.processed.flag})"))
+        else:
+            found.append(Finding(
+                name, where, "warning", f"the server stores no new keywords (PERMANENTFLAGS "
+                f"{' '.join(f.decode() for f in permanent or ())}): processed mail is "
+                + ("moved" if box.processed.move_to else "recorded in mailflow's database alone"),
+                "" if box.processed.move_to else "set processed.move_to to a folder, so the server keeps the record"))
+    if box.processed.move_to and not _among(box.processed.move_to, folders):
+        found.append(Finding(name, where, "FAILED", f"processed.move_to folder {box.processed.move_to} not found",
+                             f"create it, or name one of: {known}"))
+    if box.sent_copy != "none":
+        if sent and _among(sent, folders):
+            found.append(Finding(name, where, "ok", f"Sent folder {sent} found"))
+        else:
+            missing = f"{sent} not found" if sent else "none is marked \\Sent"
+            found.append(Finding(name, where, "FAILED", f"no Sent folder ({missing})",
+                                 f"set sent_folder to the folder your mail client keeps sent mail in: {known}"))
+    if b"IDLE" in capabilities:
+        found.append(Finding(name, where, "ok", "IDLE offered"))
+    elif s.idle:
+        found.append(Finding(name, where, "warning", "IDLE not offered: new mail waits for the next pass "
+                             f"(every {rules.poll_interval} s)", "set imap.idle: false, or lower poll_interval"))
+    return found
+
+
+def _among(folder: str, folders: set[str]) -> bool:
+    """INBOX is INBOX in any case (RFC 3501); every other name as written."""
+    return folder in folders or folder.upper() == "INBOX" and "INBOX" in {f.upper() for f in folders}
+
+
+def _smtp(name: str, where: str, box: Mailbox) -> list[Finding]:
+    s = box.smtp
+    assert s is not None
+    sender = SmtpSender(s, Credentials.of(s, f"mailbox {name}, SMTP"), name)
+    try:
+        sender.open()   # connect, TLS, EHLO and login; no mail
+    except ConnectionFailed as exc:
+        return [_login_failure(name, where, s, exc)]
+    finally:
+        sender.close()
+    return [_tls(name, where, s),
+            Finding(name, where, "ok", f"login accepted for {s.username}" if s.username else "no login (no username)")]

@@ -1,0 +1,75 @@
+"""Times in rules.yaml through `mailflow check`: every wrong one is a problem at its file and line with the
+fix, never a traceback; keys that are naturally dates take a date alone."""
+
+import pytest
+from click.testing import CliRunner
+
+from mailflow.cli import main
+from tests.support import REPO
+from tests.support.demo import shipped_project
+
+SHIPPED = (REPO / "rules.yaml").read_text()
+
+
+def check_with(tmp_path, old: str, new: str):
+    """`mailflow check` on the shipped project with `old` replaced by `new` in rules.yaml; (result, the
+    line `new` starts on)."""
+    rules = shipped_project(tmp_path)
+    assert old in SHIPPED
+    text = SHIPPED.replace(old, new, 1)
+    rules.write_text(text)
+    line = text[:text.index(new)].count("\n") + 1
+    return CliRunner().invoke(main, ["--rules", str(rules), "check"]), rules, line
+
+
+@pytest.mark.parametrize("start, message, fix", [
+    ("start: 2020-10-07", "has no time of day (it would be 2020-10-07 00:00)",
+     "write the local time like 2020-10-07T13:00"),
+    ("start: 2020-10-07T13:00+02:00", "has a UTC offset (+0200)",
+     "write the local time without it, like 2020-10-07T13:00, and the zone under `timezone:`"),
+    ("start: 2020-10-07T11:00Z", "has a UTC offset (+0000)",
+     "write the local time without it, like 2020-10-07T11:00"),
+    ("start: 2020", "not a date and time", "write the local time like 2020-10-07T13:00"),
+])
+def test_an_event_start_without_a_time_or_with_an_offset_is_a_problem_at_its_line(tmp_path, start, message, fix):
+    result, rules, line = check_with(tmp_path, "start: 2020-10-07T13:00", start)
+    assert result.exit_code == 1
+    assert f"{rules.resolve()}:{line}: events.0.start: {message}" in result.output
+    assert fix in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+
+
+def test_an_event_end_without_a_time_is_a_problem_at_its_line(tmp_path):
+    result, rules, line = check_with(tmp_path, "end: 2020-10-07T15:30", "end: 2020-10-07")
+    assert result.exit_code == 1
+    assert f"{rules.resolve()}:{line}: events.0.end: has no time of day" in result.output
+
+
+def test_an_end_before_the_start_names_the_end_line_and_both_times(tmp_path):
+    result, rules, line = check_with(tmp_path, "end: 2020-10-07T15:30", "end: 2020-10-07T12:00")
+    assert result.exit_code == 1
+    assert (f"{rules.resolve()}:{line}: events.0.end: the event ends (2020-10-07 12:00) before or when it starts "
+            "(2020-10-07 13:00); write an end after the start") in result.output
+
+
+def test_an_unknown_time_zone_is_a_problem_with_the_closest_name(tmp_path):
+    result, rules, line = check_with(tmp_path, "timezone: Europe/Berlin", "timezone: Europe/Berln")
+    assert result.exit_code == 1
+    assert (f"{rules.resolve()}:{line}: events.0.timezone: unknown time zone 'Europe/Berln'; "
+            "did you mean 'Europe/Berlin'?") in result.output
+    (tmp_path / "spaced").mkdir()
+    result, rules, line = check_with(tmp_path / "spaced", "timezone: Europe/Berlin", "timezone: Berlin time")
+    assert f"{rules.resolve()}:{line}: events.0.timezone: unknown time zone 'Berlin time'; use a name like" \
+        in result.output
+
+
+@pytest.mark.parametrize("old, new", [
+    ("registration: {opens: null, closes: null}", "registration: {opens: 2020-09-01, closes: 2020-10-05}"),
+    ("registration: {opens: null, closes: null}", "registration: {opens: 2020-09-01T08:00+02:00, closes: null}"),
+    ("answer_mail_since: null", "answer_mail_since: 2020-09-01"),
+])
+def test_keys_that_are_dates_take_a_date_alone(tmp_path, old, new):
+    result, _, _ = check_with(tmp_path, old, new)
+    assert result.exit_code == 0, result.output
+    assert ": ok (" in result.output
