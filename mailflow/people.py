@@ -82,7 +82,8 @@ def list_registrants(
                   (("event_id", event_id), ("audience", audience), ("status", status)) if value]
     where = " and ".join(f"{column} = ?" for column, _ in conditions)
     rows = db.query(
-        "select id, event_id, name, address, audience, status, registered_by, created_at, updated_at from registrants"
+        "select id, event_id, name, address, audience, status, registered_by, organisation, country, created_at, "
+        "updated_at from registrants"
         + (f" where {where}" if where else "") + " order by event_id, id",
         [value for _, value in conditions],
     )
@@ -97,7 +98,9 @@ def list_registrants(
         mails = {m["id"]: m for m in [*by_registrant.get(row["id"], []), *by_recipient.get(row["address"].lower(), [])]}
         result.append({
             "id": row["id"], "event_id": row["event_id"], "name": row["name"],
-            "organisation": organisation_of(row["address"]), "country": country_name(row["address"]),
+            # What an imported list said, else what the address tells.
+            "organisation": row["organisation"] or organisation_of(row["address"]),
+            "country": row["country"] or country_name(row["address"]),
             "address": row["address"], "audience": row["audience"], "status": row["status"],
             "registered_by": row["registered_by"],
             "sent": [{"outbox": m["id"], "kind": m["kind"], "state": m["state"], "sent_at": m["sent_at"]}

@@ -354,7 +354,9 @@ class Rules(_Strict):
         default=None, description="mail that arrived before this is archived, not answered (default: the event's "
         "registration opening, else 7 days before mailflow first opened the mailbox)",
     )
-    announcements: dict[Literal["agenda", "agenda_update", "access", "reminder", "followup"], dict[str, str]] = {}
+    announcements: dict[
+        Literal["agenda", "agenda_update", "access", "reminder", "followup", "invitation"], dict[str, str]
+    ] = {}
     classification: ClassificationRules = ClassificationRules()
     replies: dict[str, dict[str, str]] = {}
     on_behalf: dict[OnBehalfKind, dict[str, str]] = {}

@@ -396,9 +396,11 @@ class Worker:
             return MessageState.QUARANTINED
         try:
             with database.transaction(self.db):
-                verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+                ours = self._our_ids(incoming)
+                verdict = classify(incoming, row["mailbox"], self.rules, ours)
                 # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
-                timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment)
+                timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment,
+                               self._invited_to(ours))
                 verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons))
                 held, state = self._held(row, timing)
                 if held:   # answered before, or archived: recorded and classified, with no effect
@@ -479,6 +481,15 @@ class Worker:
         marks = ",".join("?" * len(refs))
         return {r["message_id"] for r in database.rows(
             self.db, f"select message_id from outbox where message_id in ({marks})", refs)}
+
+    def _invited_to(self, ours: set[str]) -> str | None:
+        """The event an invitation of ours in the thread invited to (`mailflow invite`), if any."""
+        if not ours:
+            return None
+        marks = ",".join("?" * len(ours))
+        found = database.rows(self.db, f"select i.event_id from invitations i join outbox o on o.id = i.outbox_id "
+                                       f"where o.message_id in ({marks}) order by i.id desc limit 1", sorted(ours))
+        return found[0]["event_id"] if found else None
 
     def _reply_limit(self, incoming: IncomingMessage, row: dict, verdict: Classification) -> str:
         """Why an answer the rules allow is held back: one per mail sent to both
