@@ -72,17 +72,12 @@ def target_event(rules: Rules, event_id: str | None, moment: datetime) -> Event:
 
 def plan(db: sqlite_utils.Database, rules: Rules, event: Event, people: list[Person],
          source_event: str | None = None) -> tuple[list[Invitee], list[Skipped]]:
-    """Whom to invite, and whom not with the reason; each address once."""
+    """Whom to invite, and whom not with the reason."""
     invitees: list[Invitee] = []
     skipped: list[Skipped] = []
-    seen: dict[str, str] = {}
     own = {a.lower() for a in rules.own_addresses}
-    for person in people:
+    for person in people:   # each address once (read_people merges a list's repeated lines)
         address = person.address
-        if address in seen:
-            skipped.append(Skipped(person, f"named before ({seen[address]})"))
-            continue
-        seen[address] = person.where
         reason = _reason_to_skip(db, event, address, source_event) if address not in own else "our own address"
         audience = person.audience or _known_audience(db, address) or guess_audience(rules, address)
         if reason is None and audience is None:

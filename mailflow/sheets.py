@@ -135,7 +135,8 @@ def _sheet(name: str, unit: str, rows: list[tuple[int, list[str]]]) -> Sheet:
                          "name one column 'email' (or 'E-Mail')")
     found = []
     for number, cells in rows[1:]:
-        values = {field: cells[index].strip() for index, field in columns.items() if index < len(cells)}
+        # A cell's runs of white space (a line break typed into a cell) are one space.
+        values = {field: " ".join(cells[index].split()) for index, field in columns.items() if index < len(cells)}
         found.append(Row(f"{name} {unit} {number}", {k: v for k, v in values.items() if v}))
     return Sheet(name, tuple(columns.values()), tuple(ignored), tuple(found))
 

@@ -118,6 +118,8 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
                                    "nobody was invited. Fix those lines and run the command again")
     for invitee in invitees:
         click.echo(f"{invitee.person.where}: invite {invitee.person.address} ({invitee.audience})")
+        for note in invitee.person.notes:
+            click.echo(f"    {note}")
     for skip in skipped:
         click.echo(f"{skip.person.where}: not invited: {skip.person.address}: {skip.reason}")
     if not invitees:
