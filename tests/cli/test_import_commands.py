@@ -81,6 +81,12 @@ def test_dry_run_shows_and_changes_nothing_then_apply_registers_once(tmp_path, r
     assert again.exit_code == 0 and "0 added, 0 updated, 2 unchanged" in again.stdout
     assert len(database(rules_path).execute("select * from registrants").fetchall()) == 2
 
+    other = excel_csv(tmp_path / "nachtrag.csv", ["E-Mail;Name", "anna.lehmann@leipzig.de;A. Lehmann"])
+    result = cli(rules_path, "import", "registrants", str(other), "--apply")
+    assert "nachtrag.csv line 2: anna.lehmann@leipzig.de is registered for" in result.stdout
+    assert "keeps name 'Anna Lehmann' (the file says 'A. Lehmann')" in result.stdout
+    assert people(rules_path)["anna.lehmann@leipzig.de"]["name"] == "Anna Lehmann"
+
 
 def test_a_known_registrant_gets_only_what_it_lacks_and_says_so(tmp_path, rules_path):
     db = database(rules_path)
