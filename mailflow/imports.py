@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from . import database, registrants
+from . import behalf, database, registrants
 from .addresses import InvalidAddress, domain_of, normalize_address
+from .context import reply_context
 from .database import now
+from .replies import Replies
 from .rules import Event, Rules
 from .sheets import Row, Sheet, person_name
 from .states import RegistrantStatus
@@ -150,10 +152,14 @@ class _DryRun(Exception):
     pass
 
 
-def import_people(db: sqlite_utils.Database, rules: Rules, people: list[Person], *, apply: bool,
+def import_people(db: sqlite_utils.Database, rules: Rules, replies: Replies, people: list[Person], *, apply: bool,
                   by: str) -> tuple[list[Step], list[str]]:
     """What the list does to the registrants (steps) and the problems that stop it (an audience
-    nobody can tell). With `apply` and no problem it is committed, else rolled back."""
+    nobody can tell). With `apply` and no problem it is committed, else rolled back.
+
+    A new registrant gets the confirmation a registration by mail gets (`replies.interest`, unless the
+    event is over), alone: like any new address, the agenda, the access details and the reminders
+    follow once it has been out `bounce_grace_minutes` without a bounce (bounces.held)."""
     events = {event.id: event for event in rules.events}
     steps: list[Step] = []
     problems: list[str] = []
@@ -161,7 +167,7 @@ def import_people(db: sqlite_utils.Database, rules: Rules, people: list[Person],
         with database.transaction(db):
             for person in people:
                 assert person.event_id is not None
-                step = _step(db, person, events[person.event_id], by)
+                step = _step(db, rules, replies, person, events[person.event_id], by)
                 if step is None:
                     problems.append(f"{person.where}: cannot tell the audience of {person.address}; add an "
                                     f"'audience' column ({' or '.join(rules.audiences)}) or give --audience")
@@ -178,7 +184,8 @@ def import_people(db: sqlite_utils.Database, rules: Rules, people: list[Person],
     return steps, problems
 
 
-def _step(db: sqlite_utils.Database, person: Person, event: Event, by: str) -> Step | None:
+def _step(db: sqlite_utils.Database, rules: Rules, replies: Replies, person: Person, event: Event,
+          by: str) -> Step | None:
     existing = registrants.find(db, event.id, person.address)
     stamp = now(db)
     if existing is None:
@@ -195,7 +202,9 @@ def _step(db: sqlite_utils.Database, person: Person, event: Event, by: str) -> S
                                                        "imported_from": person.where})
         database.insert(db, "corrections", {"registrant_id": row["id"], "field": "status", "old": None,
                                             "new": status, "by": f"{by} (import {person.where})", "at": stamp})
-        return Step(person, "add", {f: getattr(person, f) for f in MERGED if getattr(person, f)}, person.notes)
+        confirmed = _confirm(db, rules, replies, event, row)
+        return Step(person, "add", {f: getattr(person, f) for f in MERGED if getattr(person, f)},
+                    (*person.notes, *confirmed))
     if existing["status"] == RegistrantStatus.CANCELLED:
         return Step(person, "skip", {}, (*person.notes, (
             f"{person.address} cancelled their registration for {event.id}; to register them again: "
@@ -213,3 +222,17 @@ def _step(db: sqlite_utils.Database, person: Person, event: Event, by: str) -> S
         database.insert(db, "corrections", {"registrant_id": existing["id"], "field": name, "old": None,
                                             "new": value, "by": f"{by} (import {person.where})", "at": stamp})
     return Step(person, "update", changes, (*notes, *kept))
+
+
+def _confirm(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Event, row: dict) -> tuple[str, ...]:
+    """Queue the new registrant's confirmation; a note when there is none."""
+    template = rules.replies.get("interest", {}).get(row["audience"])
+    moment = database.clock_of(db)()
+    if not template or event.over(moment):
+        why = "the event is over" if template else f"rules.yaml has no replies.interest.{row['audience']}"
+        return (f"no confirmation mail: {why}",)
+    mailbox = rules.mailbox_for_audience(row["audience"])
+    rendered = replies.render(template, reply_context(rules, event, mailbox, row["name"] or "", row["address"], "",
+                                                      now=moment))
+    behalf.queue_confirmation(db, rules, event, None, row, rendered)
+    return ()

@@ -32,13 +32,15 @@ def import_() -> None:
 def import_registrants(ctx: click.Context, file: Path, apply: bool, event_id: str | None,
                        audience: str | None) -> None:
     """Register the people in FILE (.csv or .xlsx; columns by header: name, email, organisation, country,
-    audience, event). A known address only gets what it lacks; first shows what would change."""
+    audience, event); each new one gets the usual confirmation. A known address only gets what it lacks.
+    First shows what would change."""
     rules = rules_from(ctx)
     _known_audience(rules.audiences, audience)
     sheet = read_sheet(file)
     found = imports.read_people(sheet, rules, event_id=event_id, audience=audience)
     db = open_for(rules)
-    steps, problems = imports.import_people(db, rules, found.people, apply=apply, by=current_user())
+    steps, problems = imports.import_people(db, rules, Replies(rules.templates_path), found.people, apply=apply,
+                                            by=current_user())
     if sheet.ignored:
         click.echo(f"{sheet.name}: columns not read: {', '.join(sheet.ignored)}")
     counts = {"add": 0, "update": 0, "unchanged": 0, "skip": 0}
@@ -59,8 +61,8 @@ def import_registrants(ctx: click.Context, file: Path, apply: bool, event_id: st
         click.echo(f"{tally}. Nothing is changed yet: to do this, run the same command with --apply")
         return
     done = tally.replace("to add", "added").replace("to update", "updated")
-    click.echo(done + (". They get the agenda, the access details and the reminders with everyone else (the next "
-                       "pass of `mailflow run`)" if counts["add"] else ""))
+    click.echo(done + (". Each new registrant gets the confirmation, then the agenda, the access details and the "
+                       "reminders like everyone else (sent by `mailflow run`)" if counts["add"] else ""))
 
 
 def _describe(step: imports.Step) -> str:

@@ -76,10 +76,16 @@ def test_dry_run_shows_and_changes_nothing_then_apply_registers_once(tmp_path, r
     assert (anna["name"], anna["organisation"], anna["country"], anna["audience"], anna["status"]) == (
         "Anna Lehmann", "Stadt Leipzig", "Deutschland", "german", "registered")
     assert rows["g.beridze@tbilisi.gov.ge"]["audience"] == "international"   # .ge in rules.yaml's tlds
+    # Each gets the confirmation a registration by mail gets, once, from their audience's coordinator.
+    queued = database(rules_path).execute("select recipient, kind, mailbox, subject from outbox order by id").fetchall()
+    assert [(r, k.split(":")[0], m, s.split(":")[0]) for r, k, m, s in queued] == [
+        ("anna.lehmann@leipzig.de", "confirmation", "german", "Ihre Anmeldung"),
+        ("g.beridze@tbilisi.gov.ge", "confirmation", "international", "Your registration")]
 
     again = cli(rules_path, "import", "registrants", str(file), "--apply")
     assert again.exit_code == 0 and "0 added, 0 updated, 2 unchanged" in again.stdout
     assert len(database(rules_path).execute("select * from registrants").fetchall()) == 2
+    assert len(database(rules_path).execute("select * from outbox").fetchall()) == 2
 
     other = excel_csv(tmp_path / "nachtrag.csv", ["E-Mail;Name", "anna.lehmann@leipzig.de;A. Lehmann"])
     result = cli(rules_path, "import", "registrants", str(other), "--apply")

@@ -56,6 +56,13 @@ def test_imported_registrants_get_the_release_and_the_reminder(servers, tmp_path
     listing.write_bytes("\ufeffName;E-Mail;Organisation\r\nAnna Lehmann;anna.lehmann@leipzig.de;Stadt Leipzig\r\n"
                         "Giorgi Beridze;g.beridze@tbilisi.gov.ge;Tbilisi City Hall\r\n".encode())
     assert "2 added" in cli(rules_path, "import", "registrants", str(listing), "--apply")
+    report = one_pass(rules_path)   # the daemon's pass: each new address gets its confirmation first, alone
+    assert (report.sent, report.errors) == (2, [])
+    mails = by_recipient(smtp)
+    assert [m["Subject"] for m in mails["anna.lehmann@leipzig.de"]] == [
+        "Ihre Anmeldung: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus"]
+    assert [m["X-Mailflow"] for m in mails["g.beridze@tbilisi.gov.ge"]] == ["confirmation"]
+    smtp.clear()
     agenda = tmp_path / "agenda.md"
     agenda.write_text("13:00 Welcome\n13:15 Open data\n", encoding="utf-8")
 
