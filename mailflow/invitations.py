@@ -59,6 +59,10 @@ def target_event(rules: Rules, event_id: str | None, moment: datetime) -> Event:
     if event_id:
         for event in rules.events:
             if event.id == event_id:
+                if event.registration_closed(moment):
+                    closes = event.registration_closes_at
+                    raise MailflowError(f"registration for {event.id} closed on {closes:%Y-%m-%d %H:%M %Z}: nobody "
+                                        "could answer an invitation; invite to an event that takes registrations")
                 return event
         raise MailflowError(f"no event {event_id!r} in rules.yaml (known: {', '.join(e.id for e in rules.events)})")
     open_now = sorted((e for e in rules.events if e.registration_open(moment) and not e.over(moment)),

@@ -251,3 +251,12 @@ def test_invite_a_list_with_an_address_of_ours_and_a_broken_line(tmp_path):
     assert "alumni.csv line 4 names e.shehu@tirana.al again" in result.stdout
     assert "queued 1 invitations" in result.stdout
     assert people(rules_path) == {}   # invited is not registered
+
+
+def test_no_invitation_to_an_event_whose_registration_closed(tmp_path):
+    rules_path = write_rules(tmp_path, events=two_events())
+    registrants.register(database(rules_path), NEXT, "anna.lehmann@leipzig.de", "Anna Lehmann", "german", None)
+    result = cli(rules_path, "invite", "--from-event", NEXT, "--event", EVENT, "--send", "--queue-only")
+    assert result.exit_code == 1
+    assert f"registration for {EVENT} closed on 2020-10-07 15:30 CEST" in result.stderr
+    assert database(rules_path).execute("select count(*) from outbox").fetchone()[0] == 0
