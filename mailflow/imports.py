@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlite_utils
 
@@ -77,7 +77,7 @@ def read_people(sheet: Sheet, rules: Rules, *, event_id: str | None, audience: s
         filled = {f: getattr(person, f) for f in MERGED if getattr(person, f) and not getattr(earlier, f)}
         note = f"{row.where} names {person.address} again: " + (
             ", ".join(f"{f} {v!r} taken from it" for f, v in filled.items()) if filled else "nothing new in it")
-        found.people[first[key]] = Person(**{**earlier.__dict__, **filled, "notes": (*earlier.notes, note)})
+        found.people[first[key]] = replace(earlier, **filled, notes=(*earlier.notes, note))
     return found
 
 
@@ -194,7 +194,7 @@ def _step(db: sqlite_utils.Database, rules: Rules, replies: Replies, person: Per
                                       "order by id desc limit 1", [person.address])
             if not known:
                 return None
-            person = Person(**{**person.__dict__, "audience": known[0]["audience"]})
+            person = replace(person, audience=known[0]["audience"])
         status = event.new_registrant_status
         row = registrants.register(db, event.id, person.address, person.name, person.audience, None, status)
         database.update(db, "registrants", row["id"], {"organisation": person.organisation or None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -152,4 +153,4 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
 
 
 def _with_audience(person: Person, audience: str | None) -> Person:
-    return person if person.audience or not audience else Person(**{**person.__dict__, "audience": audience})
+    return person if person.audience or not audience else replace(person, audience=audience)
