@@ -67,7 +67,7 @@ def judge(rules: Rules, incoming: IncomingMessage, intent: Intent, arrived: date
     event of the series open now; it is flagged for a coordinator only when it may be about that
     next event, i.e. it does not clearly name its own. (One that clearly names the next event is
     about that event already: match_event chose it by its words.) A reply in the thread of an
-    invitation (`invited_to`, invitations.py) is about the event it invited to, whatever it quotes.
+    invitation (`invited_to`, invites.py) is about the event it invited to, whatever it quotes.
     """
     invited = [e for e in rules.events if e.id == invited_to]
     event = invited[0] if invited else match_event(rules, incoming, arrived)

@@ -489,7 +489,7 @@ class Worker:
         if not ours:
             return None, set()
         marks = ",".join("?" * len(ours))
-        found = database.rows(self.db, f"select i.event_id, o.message_id from invitations i join outbox o "
+        found = database.rows(self.db, f"select i.event_id, o.message_id from invites i join outbox o "
                                        f"on o.id = i.outbox_id where o.message_id in ({marks}) order by i.id desc",
                               sorted(ours))
         return (found[0]["event_id"] if found else None), {row["message_id"] for row in found}

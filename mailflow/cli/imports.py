@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .. import imports, invitations
+from .. import imports, invites
 from ..database import clock_of, open_for
 from ..imports import Person
 from ..people import current_user
@@ -102,7 +102,7 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
     rules = rules_from(ctx)
     _known_audience(rules.audiences, audience)
     db = open_for(rules)
-    event = invitations.target_event(rules, event_id, clock_of(db)())
+    event = invites.target_event(rules, event_id, clock_of(db)())
     problems: list[str] = []
     if file is not None:
         found = imports.read_people(read_sheet(file), rules, event_id=None, audience=audience, need_event=False)
@@ -111,9 +111,9 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
         assert source_event is not None
         if source_event == event.id:
             raise click.UsageError(f"--from-event {source_event} is the event you invite to; name an earlier one")
-        people = [_with_audience(p, audience) for p in invitations.from_event(db, rules, source_event)]
+        people = [_with_audience(p, audience) for p in invites.from_event(db, rules, source_event)]
     previous = next((e for e in rules.events if e.id == source_event), None)
-    invitees, skipped = invitations.plan(db, rules, event, people, source_event)
+    invitees, skipped = invites.plan(db, rules, event, people, source_event)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
@@ -130,20 +130,20 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
         return
     replies = Replies(rules.templates_path)
     if not send:
-        sample = invitations.render(rules, replies, event, invitees[0], previous)
+        sample = invites.render(rules, replies, event, invitees[0], previous)
         click.echo(f"\n--- sample to {invitees[0].person.address}\nSubject: {sample['subject']}\n\n{sample['text']}")
         click.echo(f"{len(invitees)} to invite to {event.id}, {len(skipped)} not. Nothing is sent yet: to send, "
                    "run the same command with --send")
         return
     if queue_only:
-        queued = invitations.queue(db, rules, replies, event, invitees, previous=previous, by=current_user())
+        queued = invites.queue(db, rules, replies, event, invitees, previous=previous, by=current_user())
         click.echo(f"queued {queued} invitations to {event.id}; the running daemon sends them")
         return
     setup_logging(False)
     worker = server_worker(rules)
     try:
         with worker.send_session() as sending:
-            queued = invitations.queue(worker.db, rules, replies, event, invitees, previous=previous,
+            queued = invites.queue(worker.db, rules, replies, event, invitees, previous=previous,
                                        by=current_user())
             counts = sending.finish()
     finally:

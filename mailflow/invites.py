@@ -2,7 +2,7 @@
 
 They are not registered: the invitation asks them, and their answer is a mail like any other
 (the worker registers who says yes). Each person gets at most one invitation per event, whatever
-happens to its mail: the `invitations` table is unique on (event, address) and is written in the
+happens to its mail: the `invites` table is unique on (event, address) and is written in the
 transaction that queues the mail. Bounced addresses, people who cancelled, people registered
 already and people invited already are skipped, each with the reason.
 """
@@ -97,7 +97,7 @@ def plan(db: sqlite_utils.Database, rules: Rules, event: Event, people: list[Per
 
 
 def _reason_to_skip(db: sqlite_utils.Database, event: Event, address: str, source_event: str | None) -> str | None:
-    invited = database.rows(db, "select i.invited_at, o.state from invitations i left join outbox o "
+    invited = database.rows(db, "select i.invited_at, o.state from invites i left join outbox o "
                                 "on o.id = i.outbox_id where i.event_id = ? and i.address = ?", [event.id, address])
     if invited:
         return f"invited already on {invited[0]['invited_at'][:10]} (that mail: {invited[0]['state'] or 'gone'})"
@@ -161,7 +161,7 @@ def queue(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Even
                 recipient=outbox.envelope_address(person.address), subject=mail["subject"],
                 expires_at=event.registration_closes_at)
             outbox_id = database.rows(db, "select id from outbox where message_id = ?", [message_id])[0]["id"]
-            database.insert(db, "invitations", {
+            database.insert(db, "invites", {
                 "event_id": event.id, "address": person.address, "name": person.name, "audience": invitee.audience,
                 "source": person.where, "outbox_id": outbox_id, "invited_at": now(db), "by": by})
             queued += 1
