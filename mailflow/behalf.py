@@ -25,7 +25,7 @@ from .database import now
 from .errors import MailflowError
 from .history import find_message
 from .nominations import Nominations, Nominee
-from .replies import Replies
+from .replies import RenderedReply, Replies
 from .rules import Event, Rules
 from .states import RegistrantStatus
 
@@ -205,10 +205,19 @@ def _queue_confirmation(
 ) -> None:
     audience = row["audience"]
     from_box = rules.mailbox_for_audience(audience)
-    box = rules.mailboxes[from_box]
     moment = database.clock_of(db)()
     rendered = replies.render(rules.on_behalf["confirmation"][audience], confirmation_context(
         rules, event, from_box, row["name"] or "", row["address"], sender_name, sender, now=moment))
+    queue_confirmation(db, rules, event, source_message, row, rendered)
+
+
+def queue_confirmation(db: sqlite_utils.Database, rules: Rules, event: Event, source_message: int | None, row: dict,
+                       rendered: RenderedReply) -> None:
+    """Queue `rendered` to registrant `row` from its audience's coordinator, once (kind confirmation:ID).
+    Also the confirmation of an imported registrant (imports.py)."""
+    mailbox = rules.mailbox_for_audience(row["audience"])
+    box = rules.mailboxes[mailbox]
+    moment = database.clock_of(db)()
     message_id = outbox.new_message_id(box.address)
     raw = outbox.compose(
         from_name=box.coordinator, from_address=box.address, to_name=row["name"] or "", to_address=row["address"],
@@ -217,6 +226,6 @@ def _queue_confirmation(
         date=moment,
     )
     # Like the sender's own confirmation, it promises the agenda "in due course": not after the event.
-    outbox.enqueue(db, raw=raw, message_id=message_id, kind=f"confirmation:{row['id']}", mailbox=from_box,
+    outbox.enqueue(db, raw=raw, message_id=message_id, kind=f"confirmation:{row['id']}", mailbox=mailbox,
                    recipient=outbox.envelope_address(row["address"]), subject=rendered.subject,
                    source_message=source_message, registrant_id=row["id"], expires_at=event.ends_at)

@@ -61,11 +61,15 @@ def classify(
     rules: Rules,
     our_message_ids: Container[str] = (),
     detect_language: LanguageDetector | None = None,
+    *,
+    invitation_ids: Container[str] = (),
 ) -> Classification:
     """Audience, intent and whether to answer, each with its reasons.
 
     `our_message_ids` holds the Message-IDs among this mail's In-Reply-To and
     References that mailflow sent; `detect_language` defaults to language.detect.
+    `invitation_ids` those of them that are invitations (`mailflow invite`): in their
+    thread a "yes, I take part" is a registration, and a "no" withdraws nothing.
     """
     if detect_language is None:
         from .language import detect
@@ -75,7 +79,8 @@ def classify(
     written = written_text.read(message.text)
     audience, confidence = _audience(message, written, mailbox, rules, reasons, detect_language)
     in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
-    intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced)
+    invited = any(i in invitation_ids for i in (*message.in_reply_to, *message.references))
+    intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited)
     behalf = None if intent in AUTOMATIC_INTENTS else read_nominations(message, written, rules, intent, audience)
     if behalf is not None:
         reasons.extend(behalf.reasons)
@@ -227,6 +232,7 @@ def _intent(
     in_our_thread: bool,
     reasons: list[str],
     bounced: list[str],
+    invited: bool = False,
 ) -> tuple[Intent, bool]:
     """The intent and whether the mail also asks something; automatic mail by its headers first."""
     automatic = _automatic(message, written, rules, reasons, bounced)
@@ -237,14 +243,14 @@ def _intent(
     subject = "" if _is_reply(message) else message.subject
     said = read_statements(
         written.own, subject, tuple(patterns.interest), tuple(patterns.question), tuple(patterns.cancellation),
-        tuple(patterns.negation), in_our_thread,
+        tuple(patterns.negation), in_our_thread and not invited,
     )
     asks = bool(said.asks) and _about_the_event(message, written, rules, said.asks)
     if said.withdraws:
         reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r})")
         return Intent.CANCELLATION, asks
     registers = said.registers or said.hedged
-    if registers and in_our_thread:
+    if registers and in_our_thread and not invited:
         if asks:
             reasons.append(f"intent: question in a thread we started (asks: {said.asks!r})")
             return Intent.QUESTION, True
@@ -252,7 +258,8 @@ def _intent(
         return Intent.OTHER, False
     if said.registers:
         also = f"; also asks: {said.asks!r}" if asks else ""
-        reasons.append(f"intent: interest (registers: {said.registers!r}{also})")
+        invitation = ", answering our invitation" if invited else ""
+        reasons.append(f"intent: interest (registers: {said.registers!r}{also}{invitation})")
         return Intent.INTEREST, asks
     if asks:
         where = " in a thread we started" if in_our_thread else ""

@@ -124,6 +124,7 @@ def sample_announcement_context(rules: Rules, mailbox: str) -> dict[str, Any]:
         "access": {"link": "https://meet.example/abc", "details": "Meeting ID 123"},
         "reminder": {"before": "1 day"},
         "followup": {"text": "The recording: https://rec.example/1", "attachment": "slides.pdf"},
+        "previous_event": event_context(event),   # invitations (invites.py): the earlier event, or none
     }
 
 

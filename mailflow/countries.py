@@ -59,6 +59,20 @@ def locate(address: str, signature: str = "") -> Place | None:
         if domain_country else None)
 
 
+def named_country(written: str) -> Place | None:
+    """The country a person wrote (an imported list's column): its ISO code ("GE") or its name in
+    English or German ("Georgia", "Georgien"), any case; its zone as for a domain. None: no country."""
+    text = written.strip()
+    code = text.upper() if len(text) == 2 and _zones(text.upper()) else _country_names().get(text.casefold())
+    return Place(code, one_zone(tuple(_zones(code))), f"the country {text!r} as written") if code else None
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    return {str(name).casefold(): code for language in ("en", "de")
+            for code, name in Locale(language).territories.items() if len(code) == 2 and _zones(code)}
+
+
 def country_name(code: str) -> str:
     """English name of a country (CLDR): "GE" -> "Georgia"; the code itself when CLDR has none."""
     return str(Locale("en").territories.get(code.upper(), code.upper()))

@@ -253,6 +253,21 @@ def _exports(db: sqlite_utils.Database) -> None:
     # else their address): organisation, ISO country code, IANA zone (NULL: several, none known).
     for column in ("organisation", "country", "time_zone"):
         db.table("registrants").add_column(column, str)
+@migrations(name="0024_imports")
+def _imports(db: sqlite_utils.Database) -> None:
+    # People registered by other channels (`mailflow import registrants`): what the file said about
+    # them, and where they came from ("registrants.csv line 7").
+    # (organisation and country: 0023_exports)
+    db.table("registrants").add_column("imported_from", str)
+    # `mailflow invite`: one invitation per person per event, whatever happens to its mail.
+    db.table("invites").create(
+        {"id": int, "event_id": str, "address": str, "name": str, "audience": str, "source": str,
+         "outbox_id": int, "invited_at": str, "by": str},
+        pk="id",
+        not_null={"event_id", "address", "invited_at"},
+        foreign_keys=[("outbox_id", "outbox", "id")],
+    )
+    db.table("invites").create_index(["event_id", "address"], unique=True)
 
 
 @contextlib.contextmanager

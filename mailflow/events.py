@@ -56,7 +56,8 @@ class Timing:
     reasons: tuple[str, ...] = ()
 
 
-def judge(rules: Rules, incoming: IncomingMessage, intent: Intent, arrived: datetime, now: datetime) -> Timing:
+def judge(rules: Rules, incoming: IncomingMessage, intent: Intent, arrived: datetime, now: datetime,
+          invited_to: str | None = None) -> Timing:
     """The event a mail is about and, for a registration, what its arrival and `now` allow.
 
     A registration that arrived while the window was open is recorded, even when it is answered
@@ -65,10 +66,13 @@ def judge(rules: Rules, incoming: IncomingMessage, intent: Intent, arrived: date
     the window closed is not recorded and gets the "registration closed" reply, naming the next
     event of the series open now; it is flagged for a coordinator only when it may be about that
     next event, i.e. it does not clearly name its own. (One that clearly names the next event is
-    about that event already: match_event chose it by its words.)
+    about that event already: match_event chose it by its words.) A reply in the thread of an
+    invitation (`invited_to`, invites.py) is about the event it invited to, whatever it quotes.
     """
-    event = match_event(rules, incoming, arrived)
-    reasons = (f"event: {event.id} (mail arrived {_shown(arrived, event)}, the mailbox's time)",)
+    invited = [e for e in rules.events if e.id == invited_to]
+    event = invited[0] if invited else match_event(rules, incoming, arrived)
+    reasons = (f"event: {event.id} (mail arrived {_shown(arrived, event)}, the mailbox's time"
+               + (", in reply to the invitation to it)" if invited else ")"),)
     if intent != Intent.INTEREST:
         return Timing(event, reasons=reasons)
     in_time = not event.registration_closed(arrived)

@@ -386,7 +386,8 @@ class Rules(_Strict):
         "registration opening, else 7 days before mailflow first opened the mailbox)",
     )
     announcements: dict[
-        Literal["agenda", "agenda_update", "access", "reminder", "followup", "calendar_cancel"], dict[str, str]
+        Literal["agenda", "agenda_update", "access", "reminder", "followup", "calendar_cancel", "invitation"],
+        dict[str, str],
     ] = {}
     classification: ClassificationRules = ClassificationRules()
     replies: dict[str, dict[str, str]] = {}

@@ -398,9 +398,12 @@ class Worker:
             return MessageState.QUARANTINED
         try:
             with database.transaction(self.db):
-                verdict = classify(incoming, row["mailbox"], self.rules, self._our_ids(incoming))
+                ours = self._our_ids(incoming)
+                invited_to, invitations = self._invitations(ours)
+                verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitations)
                 # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
-                timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment)
+                timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment,
+                               invited_to)
                 verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons))
                 held, state = self._held(row, timing)
                 if held:   # answered before, or archived: recorded and classified, with no effect
@@ -481,6 +484,17 @@ class Worker:
         marks = ",".join("?" * len(refs))
         return {r["message_id"] for r in database.rows(
             self.db, f"select message_id from outbox where message_id in ({marks})", refs)}
+
+    def _invitations(self, ours: set[str]) -> tuple[str | None, set[str]]:
+        """The event an invitation of ours in the thread invited to (`mailflow invite`), and the
+        Message-IDs of those invitations (none: None and an empty set)."""
+        if not ours:
+            return None, set()
+        marks = ",".join("?" * len(ours))
+        found = database.rows(self.db, f"select i.event_id, o.message_id from invites i join outbox o "
+                                       f"on o.id = i.outbox_id where o.message_id in ({marks}) order by i.id desc",
+                              sorted(ours))
+        return (found[0]["event_id"] if found else None), {row["message_id"] for row in found}
 
     def _reply_limit(self, incoming: IncomingMessage, row: dict, verdict: Classification) -> str:
         """Why an answer the rules allow is held back: one per mail sent to both

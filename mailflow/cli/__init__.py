@@ -42,6 +42,7 @@ COMMAND_MODULES = {
     "outbox": "outbox_commands", "status": "outbox_commands",
     "registrants": "people", "set-audience": "people", "set-status": "people", "export-person": "people",
     "forget": "people", "release": "releases", "approve": "releases", "run": "run", "demo": "run",
+    "import": "imports", "invite": "imports",
 }
 
 

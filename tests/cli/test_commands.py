@@ -57,7 +57,7 @@ def test_every_command_is_found_through_the_lazy_map():
 ARGUMENTS = {
     "approve": ["a@example.org"], "archive answer": [], "check": [],
     "classify": ["{file}", "--mailbox", "international"], "demo": ["--output", "{folder}/out"],
-    "explain": ["1"], "export-person": ["a@example.org"], "forget": ["a@example.org", "--yes"], "init": [],
+    "explain": ["1"], "import registrants": ["{file}"], "invite": ["{file}"], "export-person": ["a@example.org"], "forget": ["a@example.org", "--yes"], "init": [],
     "outbox": [], "outbox cancel": ["1"], "outbox retry": ["1"], "purge": ["--dry-run"], "questions": [],
     "registrants": [], "registrants add": ["a@example.org", "--name", "Ana Beridze"],
     "registrants confirm": ["<a@example.org>"], "release access": ["--link", "https://example.org/m", "--yes"],
@@ -65,7 +65,7 @@ ARGUMENTS = {
     "replay": ["--with", "{file}"], "run": ["--once"], "set-audience": ["a@example.org", "german"],
     "set-status": ["a@example.org", "cancelled"], "status": [],
 }
-GROUPS_ALONE = {"archive", "release"}   # only show their subcommands: nothing to read rules for
+GROUPS_ALONE = {"archive", "import", "release"}   # only show their subcommands: nothing to read rules for
 
 
 def rules_positions(path: tuple[str, ...], arguments: list[str], rules: str) -> dict[str, list[str]]:

@@ -92,6 +92,23 @@ def test_thanks_in_our_thread_is_not_a_registration():
     assert (verdict.intent, verdict.answer) == ("other", False)
 
 
+INVITATION = "<invitation-1@cc-events.example>"
+
+
+@pytest.mark.parametrize("body, intent, answered", [
+    ("Yes, I would like to take part.", "interest", True),
+    ("Ja, ich nehme gerne teil.", "interest", True),
+    # A "no" to an invitation withdraws no registration: nothing to answer, nothing to cancel.
+    ("No, thank you, I cannot take part this time.", "other", False),
+])
+def test_answers_to_an_invitation(body, intent, answered):
+    """`mailflow invite` asks: in its thread a yes registers (elsewhere in our threads it would not)."""
+    raw = make_mail(subject="Re: Invitation: Open Data", body=body, headers={"In-Reply-To": INVITATION})
+    verdict = classify(parse_message(raw), "international", RULES, our_message_ids={INVITATION},
+                       invitation_ids={INVITATION})
+    assert (verdict.intent, verdict.answer) == (intent, answered), verdict.reasons
+
+
 def test_quoted_text_does_not_count():
     text = "Thanks, see you.\n\nOn Mon, 1 Sep 2020 someone wrote:\n> I would like to participate"
     assert read(text).own == "Thanks, see you."

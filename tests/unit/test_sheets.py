@@ -1,0 +1,63 @@
+"""Lists as coordinators write them: header spellings, delimiters, encodings, line numbers (sheets.py)."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from mailflow.sheets import SheetError, person_name, read_sheet
+
+
+@pytest.mark.parametrize("header, field", [
+    ("E-Mail", "email"), ("Email Address", "email"), ("e-mail-adresse", "email"), ("E-Mail Adresse", "email"),
+    ("Mail", "email"), ("Organization", "organisation"), ("Institution / Behörde", "organisation"),
+    ("Firma", "organisation"), ("Land", "country"), ("Country", "country"), ("Zielgruppe", "audience"),
+    ("Veranstaltung", "event"), ("Event ID", "event"), ("Full Name", "name"), ("Teilnehmer/in", "name"),
+])
+def test_header_spellings(tmp_path, header, field):
+    path = tmp_path / "list.csv"
+    path.write_text(f"{header};email\nvalue;a@b.de\n" if field != "email" else f"{header}\na@b.de\n",
+                    encoding="utf-8")
+    sheet = read_sheet(path)
+    assert field in sheet.fields
+    assert sheet.rows[0].values[field] == ("a@b.de" if field == "email" else "value")
+
+
+@pytest.mark.parametrize("delimiter", [";", ",", "\t"])
+def test_delimiters_by_the_header_line(tmp_path, delimiter):
+    path = tmp_path / "list.csv"
+    path.write_text(delimiter.join(["Vorname", "Nachname", "E-Mail"]) + "\n"
+                    + delimiter.join(["Anna", "Lehmann", "anna@leipzig.de"]) + "\n", encoding="utf-8")
+    row = read_sheet(path).rows[0]
+    assert (person_name(row), row.values["email"], row.where) == ("Anna Lehmann", "anna@leipzig.de", "list.csv line 2")
+
+
+def test_blank_lines_keep_the_numbers_of_the_lines_after_them(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_bytes(b"\xef\xbb\xbfemail;name\r\n\r\n;;\r\na@b.de;\"Anna\r\nLehmann\"\r\nc@d.de;C\r\n")
+    rows = read_sheet(path).rows
+    assert [(r.where, r.values) for r in rows] == [
+        ("list.csv line 4", {"email": "a@b.de", "name": "Anna Lehmann"}),
+        ("list.csv line 6", {"email": "c@d.de", "name": "C"}),
+    ]
+
+
+def test_numbers_in_a_workbook_are_text_without_a_decimal_point(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["email", "name", "organisation"])
+    book.active.append(["a@b.de", "Anna", 4711.0])
+    book.save(tmp_path / "list.xlsx")
+    [row] = read_sheet(tmp_path / "list.xlsx").rows
+    assert (row.where, row.values["organisation"]) == ("list.xlsx row 2", "4711")
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("list.csv", b"", "list.csv: the file is empty"),
+    ("list.csv", b"Name;Phone\nAnna;1\n", "list.csv line 1: no column for the e-mail address"),
+    ("list.xls", b"\xd0\xcf\x11\xe0", "list.xls: not a .csv or .xlsx file"),
+    ("list.xlsx", b"not a zip", "list.xlsx: not an Excel workbook"),
+])
+def test_what_cannot_be_read_says_why(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(SheetError, match=message.replace(".", r"\.")):
+        read_sheet(tmp_path / name)
