@@ -137,6 +137,8 @@ def test_every_error_names_file_line_and_fix_and_nothing_is_imported(tmp_path, r
         "Max;max@example.com;martian",
         "Ohne Gruppe;ohne@example.com;",
     ])
+    file.write_text(file.read_text(encoding="utf-8-sig").replace("Zielgruppe", "Zielgruppe;Land")
+                    + "Fern;fern@example.com;german;Atlantis\r\n", encoding="utf-8-sig")
     result = cli(rules_path, "import", "registrants", str(file), "--apply")
     assert result.exit_code == 1
     errors = result.stderr
@@ -145,7 +147,8 @@ def test_every_error_names_file_line_and_fix_and_nothing_is_imported(tmp_path, r
     assert "registrants.csv line 7: unknown audience 'martian'; write one of: german, international" in errors
     assert "registrants.csv line 8: cannot tell the audience of ohne@example.com" in errors
     assert "--audience" in errors
-    assert "4 problems in registrants.csv" in errors and "nothing was imported" in errors
+    assert "registrants.csv line 9: 'Atlantis' is not a country mailflow knows" in errors and "(GE)" in errors
+    assert "5 problems in registrants.csv" in errors and "nothing was imported" in errors
     assert "registrants.csv line 3: add g.beridze@tbilisi.gov.ge to digitalisation-see-2020 (name 'Giorgi Beridze'" \
         in result.stdout   # the line after the two-line cell is line 5, and the break in the name a space
     assert people(rules_path) == {}

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from mailflow.countries import GENERIC_COUNTRY_DOMAINS, LOCAL_TIME_UNKNOWN, locate
+from mailflow.countries import GENERIC_COUNTRY_DOMAINS, LOCAL_TIME_UNKNOWN, locate, named_country
 from mailflow.organisations import organisation_in, organisation_of
 from mailflow.registrants import whereabouts
 from mailflow.rules import load_rules
@@ -146,3 +146,12 @@ def test_only_the_start_of_a_long_signature_is_read():
     assert whereabouts("someone@gmail.com", early)["time_zone"] == "America/Chicago"
     late = read(f"Hi\n\nBest regards,\nJane\n{filler}\nCity of Chicago\n+1 312 744 5000")
     assert whereabouts("someone@gmail.com", late) == {"organisation": None, "country": None, "time_zone": None}
+
+
+@pytest.mark.parametrize("written, country, zone", [
+    ("Georgia", "GE", "Asia/Tbilisi"), ("Georgien", "GE", "Asia/Tbilisi"), ("ge", "GE", "Asia/Tbilisi"),
+    (" DEUTSCHLAND ", "DE", "Europe/Berlin"), ("United States", "US", None), ("Atlantis", None, None), ("EU", None, None),
+])
+def test_a_country_as_an_imported_list_writes_it(written, country, zone):
+    place = named_country(written)
+    assert (place.country, place.zone) == (country, zone) if country else place is None
