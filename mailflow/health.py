@@ -105,7 +105,8 @@ def started(db: sqlite_utils.Database, pid: int, poll_interval: int) -> None:
 
 
 def beat(db: sqlite_utils.Database, poll_interval: int) -> None:
-    db.execute("update heartbeat set beat_at = ?, poll_interval = ?, stopped_at = null where id = 1",
+    db.execute("insert into heartbeat (id, beat_at, poll_interval) values (1, ?, ?) on conflict (id) do update "
+               "set beat_at = excluded.beat_at, poll_interval = excluded.poll_interval, stopped_at = null",
                [now_of(db), poll_interval])
 
 
