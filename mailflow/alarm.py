@@ -3,9 +3,10 @@ one mail to a coordinator (default: the other one), and one more when it works a
 
 Exactly once per outage, across restarts: an outage is (mailbox, server, its start) in the `alarms`
 table, whose state goes waiting -> raised (the alarm is queued) -> recovering -> closed (the recovery
-mail is queued); an outage that ends before its alarm could go out is `dropped` (logged). Each mail
-goes through a route that works: another mailbox's SMTP server that is not failing (for an IMAP
-outage, the mailbox's own SMTP server too), never the broken one. With no such route it waits
+mail is queued); an outage that ends before its alarm could go out gets the recovery mail alone (it
+says since when and why). Each mail goes through a route that works: another mailbox's SMTP server
+that is not failing (for an IMAP outage, and for the recovery mail, the mailbox's own SMTP server
+last), never the broken one. With no such route it waits
 (`mailflow status`, the log) and goes out with the first pass that has one. The outbox and dispatch
 send it, with `X-Mailflow: alarm`, in the receiving coordinator's `language`.
 """
@@ -25,12 +26,14 @@ from .rules import Rules
 
 log = logging.getLogger(__name__)
 
-WAITING, RAISED, RECOVERING, CLOSED, DROPPED = "waiting", "raised", "recovering", "closed", "dropped"
+WAITING, RAISED, RECOVERING, CLOSED = "waiting", "raised", "recovering", "closed"
 
 TEXTS = {
     "en": {
         "imap": "cannot be read",
         "smtp": "cannot send mail",
+        "imap_past": "could not be read",
+        "smtp_past": "could not send mail",
         "alarm_subject": "[mailflow] mailbox {mailbox} {what}",
         "alarm": "mailflow: the mailbox {mailbox} ({address}) {what} since {since}.\n\n"
                  "Cause: {cause}\n\n"
@@ -39,12 +42,14 @@ TEXTS = {
                  "This mail went out through the mailbox {route}. mailflow writes again when {mailbox} works.\n",
         "recovery_subject": "[mailflow] mailbox {mailbox} works again",
         "recovery": "mailflow: the mailbox {mailbox} ({address}) works again since {recovered}.\n\n"
-                    "It {what} from {since} on. Cause then: {cause}\n\n"
+                    "Down from {since}: it {what_past}. Cause: {cause}\n\n"
                     "What waited is handled now.\n",
     },
     "de": {
         "imap": "kann nicht gelesen werden",
         "smtp": "kann keine Mail senden",
+        "imap_past": "konnte nicht gelesen werden",
+        "smtp_past": "konnte keine Mail senden",
         "alarm_subject": "[mailflow] Postfach {mailbox} {what}",
         "alarm": "mailflow: Das Postfach {mailbox} ({address}) {what}, seit {since}.\n\n"
                  "Ursache: {cause}\n\n"
@@ -53,7 +58,7 @@ TEXTS = {
                  "Diese Mail ging über das Postfach {route}. mailflow meldet sich wieder, wenn {mailbox} geht.\n",
         "recovery_subject": "[mailflow] Postfach {mailbox} geht wieder",
         "recovery": "mailflow: Das Postfach {mailbox} ({address}) geht wieder, seit {recovered}.\n\n"
-                    "Es {what} ab {since}. Ursache damals: {cause}\n\n"
+                    "Ausfall ab {since}: es {what_past}. Ursache: {cause}\n\n"
                     "Was gewartet hat, wird jetzt bearbeitet.\n",
     },
 }
@@ -83,16 +88,17 @@ def check(db: sqlite_utils.Database, rules: Rules, now: datetime, can_send: Coll
         ongoing = key in failing and failing[key]["failing_since"] == alarm["since"]
         state = alarm["state"]
         if not ongoing and state != RECOVERING:
-            state = DROPPED if state == WAITING else RECOVERING
+            if state == WAITING:
+                log.warning("mailbox=%s %s works again before its alarm found a route: the recovery mail says it",
+                            *key)
+            state = RECOVERING
             _set(db, alarm, state=state, recovered_at=stamp(now))
-            if state == DROPPED:
-                log.warning("mailbox=%s %s works again; its alarm never found a route and is dropped", *key)
         cause = failing[key]["cause"] if ongoing else alarm["cause"]   # the latest, as it may change
         if cause != alarm["cause"]:
             _set(db, alarm, cause=cause)
         if state not in (WAITING, RECOVERING) or alarm["mailbox"] not in rules.mailboxes:
             continue
-        route = _route(rules, failing, alarm["mailbox"], alarm["server"], can_send)
+        route = _route(rules, failing, alarm["mailbox"], alarm["server"] == IMAP or state == RECOVERING, can_send)
         if route is None:
             log.warning("mailbox=%s %s alarm waits: no mailbox's SMTP server works to send it", *key)
             continue
@@ -117,9 +123,10 @@ def _set(db: sqlite_utils.Database, alarm: dict, **values: object) -> None:
                [*values.values(), alarm["mailbox"], alarm["server"], alarm["since"]])
 
 
-def _route(rules: Rules, failing: dict, mailbox: str, server: str, can_send: Collection[str]) -> str | None:
-    """Another mailbox whose SMTP server works; for an IMAP outage the mailbox's own SMTP server last."""
-    candidates = [name for name in rules.mailboxes if name != mailbox] + ([mailbox] if server == IMAP else [])
+def _route(rules: Rules, failing: dict, mailbox: str, own: bool, can_send: Collection[str]) -> str | None:
+    """Another mailbox whose SMTP server works; with `own` (an IMAP outage, a recovery) the mailbox's
+    own SMTP server last."""
+    candidates = [name for name in rules.mailboxes if name != mailbox] + ([mailbox] if own else [])
     return next((name for name in candidates if name in can_send and (name, health.SMTP) not in failing), None)
 
 
@@ -130,6 +137,7 @@ def _queue(db: sqlite_utils.Database, rules: Rules, alarm: dict, route: str, *, 
     language = next((b.language for b in rules.mailboxes.values() if b.address == to), "en")
     words = TEXTS[language]
     values = {"mailbox": alarm["mailbox"], "address": box.address, "what": words[alarm["server"]],
+              "what_past": words[f"{alarm['server']}_past"],
               "since": _when(alarm["since"]), "cause": alarm["cause"], "route": route,
               "recovered": _when(stamp(now))}
     kind = "recovery" if recovered else "alarm"
