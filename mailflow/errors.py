@@ -73,7 +73,7 @@ def connection_failed(what: str, host: str, port: int, exc: BaseException) -> Co
     """A ConnectionFailed whose text says the cause in words (`mailflow status`, the alarm): `what` is
     "mailbox NAME: IMAP" or "...: SMTP"; `exc` what the socket, TLS or the protocol raised."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        cause = f"TLS verification failed for {host}:{port}: {exc.verify_message or exc.reason}"
+        cause = f"TLS verification failed for {host}:{port}: certificate verify failed: {exc.verify_message}"
     elif isinstance(exc, ssl.SSLError):
         cause = f"TLS failed with {host}:{port}: {exc.reason or exc}"
     elif isinstance(exc, TimeoutError):

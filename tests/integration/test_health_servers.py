@@ -163,3 +163,14 @@ def test_status_says_since_when_the_daemon_is_not_running(servers, tmp_path):
         process.wait(timeout=15)
         shown = status(rules_path)   # a clean stop says so at once
         assert "daemon: not running since" in shown and "connection not running since" in shown, shown
+
+
+def test_status_names_a_refused_imap_login_with_the_servers_answer(servers, tmp_path, monkeypatch):
+    rules_path = write_rules(tmp_path, *servers)
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "not the password")
+    runner.run_once(load_rules(rules_path))
+    shown = status(rules_path)
+    for user in (INTL_USER, GERMAN_USER):
+        mailbox = "international" if user == INTL_USER else "german"
+        assert (f"IMAP failing since" in shown and f"mailbox {mailbox}: IMAP login refused by 127.0.0.1 for {user}: "
+                "[AUTHENTICATIONFAILED] Authentication failed." in shown), shown
