@@ -15,10 +15,10 @@ from mailflow import runner
 from mailflow.cli import main
 from mailflow.clock import stamp
 from mailflow.rules import load_rules
+from tests.integration.test_daemon import daemon, wait_until
 from tests.support.clock import SettableClock
 from tests.support.mail import make_mail
 from tests.support.rules import write_rules
-from tests.integration.test_daemon import daemon, wait_until
 from tests.support.servers import GERMAN_USER, INTL_USER
 
 INTL_SMTP_USER, INTL_SMTP_PASSWORD = "intl", "right"
@@ -172,5 +172,5 @@ def test_status_names_a_refused_imap_login_with_the_servers_answer(servers, tmp_
     shown = status(rules_path)
     for user in (INTL_USER, GERMAN_USER):
         mailbox = "international" if user == INTL_USER else "german"
-        assert (f"IMAP failing since" in shown and f"mailbox {mailbox}: IMAP login refused by 127.0.0.1 for {user}: "
+        assert ("IMAP failing since" in shown and f"mailbox {mailbox}: IMAP login refused by 127.0.0.1 for {user}: "
                 "[AUTHENTICATIONFAILED] Authentication failed." in shown), shown
