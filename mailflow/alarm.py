@@ -27,6 +27,7 @@ from .rules import Rules
 log = logging.getLogger(__name__)
 
 WAITING, RAISED, RECOVERING, CLOSED = "waiting", "raised", "recovering", "closed"
+KINDS = ("alarm:", "recovery:")   # outbox.kind of its mails
 
 TEXTS = {
     "en": {

@@ -174,3 +174,33 @@ def test_status_names_a_refused_imap_login_with_the_servers_answer(servers, tmp_
         mailbox = "international" if user == INTL_USER else "german"
         assert ("IMAP failing since" in shown and f"mailbox {mailbox}: IMAP login refused by 127.0.0.1 for {user}: "
                 "[AUTHENTICATIONFAILED] Authentication failed." in shown), shown
+
+
+def test_an_inbox_that_cannot_be_read_raises_its_alarm_while_nothing_else_may_be_sent(
+        clean_dovecot, smtp_server_factory, tmp_path, monkeypatch):
+    """International's IMAP login is refused, so its Sent folder cannot say what was answered: the pass answers
+    and sends nothing (german's waiting mail included), but the alarm answers nobody and goes out."""
+    german_smtp = smtp_server_factory()
+    rules_path = write_rules(tmp_path, clean_dovecot, german_smtp)
+    data = yaml.safe_load(rules_path.read_text())
+    data["mailboxes"]["international"]["imap"]["password_env"] = "MAILFLOW_TEST_INTL_IMAP_PASSWORD"
+    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    monkeypatch.setenv("MAILFLOW_TEST_INTL_IMAP_PASSWORD", "wrong")
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    clean_dovecot.append(GERMAN_USER, make_mail(sender="Anna Lehmann <anna@leipzig.de>", to="german@cc-events.example",
+                                                subject="Anmeldung", body="Ich nehme gerne teil.\n\nAnna"))
+    one_pass(rules_path, clock)
+    clock.advance(minutes=61)
+    one_pass(rules_path, clock)
+    (alarm,) = german_smtp.wait_for(1)
+    assert alarm.message["Subject"] == "[mailflow] mailbox international cannot be read"   # german reads English
+    assert alarm.rcpt_tos == ["german@cc-events.example"]
+    assert "IMAP login refused by 127.0.0.1 for intl@example.org" in alarm.message.get_content()
+
+    monkeypatch.setenv("MAILFLOW_TEST_INTL_IMAP_PASSWORD", "secret")
+    clock.advance(minutes=1)
+    one_pass(rules_path, clock)
+    received = german_smtp.wait_for(3)
+    assert sorted(m.rcpt_tos[0] for m in received[1:]) == ["anna@leipzig.de", "german@cc-events.example"]
+    assert any(m.message["Subject"] == "[mailflow] mailbox international works again" for m in received)
