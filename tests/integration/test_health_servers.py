@@ -146,19 +146,19 @@ def test_with_no_route_the_alarm_waits_and_goes_out_when_one_recovers(
 
 
 def test_status_says_since_when_the_daemon_is_not_running(servers, tmp_path):
-    rules_path = write_rules(tmp_path, *servers, poll_interval=1)
+    rules_path = write_rules(tmp_path, *servers, poll_interval=2)
     with daemon(rules_path, tmp_path / "log") as process:
         assert wait_until(lambda: "daemon: running since" in status(rules_path) and
-                          "connection idle" in status(rules_path))
+                          "connection idle" in status(rules_path), timeout=30)
         process.send_signal(signal.SIGKILL)   # no clean stop: only the heartbeat's age can tell
         process.wait(timeout=10)
-        time.sleep(3)   # two poll intervals and a bit
+        time.sleep(5)   # two poll intervals and a bit
         shown = status(rules_path)
         assert "daemon: not running since" in shown and "connection not running since" in shown, shown
         assert "connection idle" not in shown
 
     with daemon(rules_path, tmp_path / "log") as process:
-        assert wait_until(lambda: "daemon: running since" in status(rules_path))
+        assert wait_until(lambda: "daemon: running since" in status(rules_path), timeout=30)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
         shown = status(rules_path)   # a clean stop says so at once
