@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from mailflow import runner
 from mailflow.cli import main
 from mailflow.clock import stamp
+from mailflow.database import open_database
 from mailflow.rules import load_rules
 from tests.integration.test_daemon import daemon, wait_until
 from tests.support.clock import SettableClock
@@ -204,3 +205,34 @@ def test_an_inbox_that_cannot_be_read_raises_its_alarm_while_nothing_else_may_be
     received = german_smtp.wait_for(3)
     assert sorted(m.rcpt_tos[0] for m in received[1:]) == ["anna@leipzig.de", "german@cc-events.example"]
     assert any(m.message["Subject"] == "[mailflow] mailbox international works again" for m in received)
+
+
+def test_an_alarm_whose_route_fails_after_it_was_queued_goes_through_another(
+        clean_dovecot, smtp_server_factory, tmp_path, monkeypatch):
+    """International's inbox cannot be read; its alarm is queued on german's SMTP server, which nobody knew was
+    down: the next pass cancels it there and sends it through international's own SMTP server (it works)."""
+    intl_smtp, german_smtp = smtp_server_factory(), smtp_server_factory()
+    rules_path = write_rules(tmp_path, clean_dovecot, intl_smtp)
+    data = yaml.safe_load(rules_path.read_text())
+    data["mailboxes"]["international"]["imap"]["password_env"] = "MAILFLOW_TEST_INTL_IMAP_PASSWORD"
+    data["mailboxes"]["german"]["smtp"]["port"] = german_smtp.port
+    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    monkeypatch.setenv("MAILFLOW_TEST_INTL_IMAP_PASSWORD", "wrong")
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    with german_smtp.down():
+        one_pass(rules_path, clock)
+        clock.advance(minutes=61)
+        one_pass(rules_path, clock)   # queued through german, whose server turns out to be down
+        assert intl_smtp.messages == []
+        clock.advance(minutes=1)
+        one_pass(rules_path, clock)
+        (alarm,) = intl_smtp.wait_for(1)
+    assert alarm.message["Subject"] == "[mailflow] mailbox international cannot be read"
+    assert alarm.rcpt_tos == ["german@cc-events.example"]
+    db = open_database(rules_path.parent / "mailflow.db")
+    assert [(r["mailbox"], r["state"]) for r in db.query("select mailbox, state from outbox order by id")] == [
+        ("german", "cancelled"), ("international", "sent")]
+    clock.advance(minutes=1)
+    one_pass(rules_path, clock)
+    assert german_smtp.messages == [] and len(intl_smtp.messages) == 1
