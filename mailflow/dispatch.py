@@ -283,7 +283,6 @@ class Dispatch:
             self.close()
         self.counts.more = self.enabled and self._due_left()
         self.counts.unreachable = set(self._unreachable)
-        self.counts.reached -= set(self.counts.failures)
         return self.counts
 
     def close(self) -> None:
