@@ -236,6 +236,26 @@ def _marking(db: sqlite_utils.Database) -> None:
     db.table("sync_state").add_column("marking", str)
 
 
+@migrations(name="0019_health")
+def _health(db: sqlite_utils.Database) -> None:
+    # Per mailbox and server (imap, smtp): the last success, and the failure going on now with its cause
+    # in words and since when (health.py); the daemon's heartbeat (one row); the alarms of outages, one per
+    # (mailbox, server, outage start), so a restart never sends one twice.
+    db.table("health").create(
+        {"mailbox": str, "server": str, "ok_at": str, "failing_since": str, "failed_at": str, "cause": str},
+        pk=("mailbox", "server"),
+    )
+    db.table("heartbeat").create(
+        {"id": int, "pid": int, "started_at": str, "beat_at": str, "stopped_at": str, "poll_interval": int},
+        pk="id",
+    )
+    db.table("alarms").create(
+        {"mailbox": str, "server": str, "since": str, "cause": str, "state": str, "raised_at": str,
+         "alarm_outbox": int, "recovered_at": str, "recovery_outbox": int},
+        pk=("mailbox", "server", "since"),
+    )
+
+
 @migrations(name="0021_calendar")
 def _calendar(db: sqlite_utils.Database) -> None:
     # What each registrant's last calendar invitation said (invitations.py): its UID stays theirs, its
@@ -247,12 +267,16 @@ def _calendar(db: sqlite_utils.Database) -> None:
         not_null={"uid", "sequence", "method", "content_hash"},
         foreign_keys=[("registrant_id", "registrants", "id")],
     )
+
+
 @migrations(name="0023_exports")
 def _exports(db: sqlite_utils.Database) -> None:
     # Where a registrant works and is, found when they were recorded (the signature of their mail,
     # else their address): organisation, ISO country code, IANA zone (NULL: several, none known).
     for column in ("organisation", "country", "time_zone"):
         db.table("registrants").add_column(column, str)
+
+
 @migrations(name="0024_imports")
 def _imports(db: sqlite_utils.Database) -> None:
     # People registered by other channels (`mailflow import registrants`): what the file said about

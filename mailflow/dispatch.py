@@ -204,6 +204,8 @@ class SendCounts:
     errors: list[str] = field(default_factory=list)
     more: bool = False           # the budget ran out (or a stop came) with mail still due
     unreachable: set[str] = field(default_factory=set)   # mailboxes whose SMTP server failed
+    reached: set[str] = field(default_factory=set)       # ... whose server took the login (health.py)
+    failures: dict[str, str] = field(default_factory=dict)   # ... whose server failed in this session, why
 
 
 class Dispatch:
@@ -223,6 +225,9 @@ class Dispatch:
     ):
         self.db = db
         self.enabled = enabled          # False: another process sends; this one only queues
+        # Set: only mail of these kinds (prefixes) is sent, as when a Sent folder cannot say what was
+        # answered: the health alarm (alarm.KINDS) answers nobody and still goes out.
+        self.only: tuple[str, ...] | None = None
         self.should_stop = should_stop
         self.senders = senders
         self.addresses = addresses
@@ -292,7 +297,7 @@ class Dispatch:
             self.senders[row["mailbox"]].send(row["raw"], self.addresses[row["mailbox"]], row["recipient"])
         except (ConnectionFailed, DeliveryError, UnicodeError, ValueError) as exc:
             if isinstance(exc, ConnectionFailed):   # AnswerLost included: the server is done for this session
-                self._unreachable[row["mailbox"]] = str(exc)
+                self._down(row["mailbox"], exc)
             return exc
         self.journal.write(b"S", row["id"])
         self.on_sent(1)
@@ -350,10 +355,11 @@ class Dispatch:
     def _claimable_query(self, columns: str, limit: int) -> sqlite3.Cursor:
         usable = [m for m in self.senders if m not in self._unreachable]
         marks = ",".join("?" * len(usable)) or "null"
+        kinds = "" if self.only is None else "and (" + " or ".join(["kind like ?"] * len(self.only)) + ")"
         return self.db.execute(
             f"""select {columns} from outbox where state = ? and mailbox in ({marks})
-                and (next_attempt_at is null or next_attempt_at <= ?) order by id limit ?""",
-            [OutboxState.QUEUED, *usable, stamp(self.moment), limit],
+                and (next_attempt_at is null or next_attempt_at <= ?) {kinds} order by id limit ?""",
+            [OutboxState.QUEUED, *usable, stamp(self.moment), *(f"{kind}%" for kind in self.only or ()), limit],
         )
 
     def _expire(self) -> None:
@@ -406,8 +412,21 @@ class Dispatch:
                 if step is not None:
                     step()
         except ConnectionFailed as exc:
-            self._unreachable[mailbox] = str(exc)
-            self.counts.errors.append(str(exc))
+            self._down(mailbox, exc)
+            return
+        self.counts.reached.add(mailbox)
+
+    def probe(self, mailbox: str) -> None:
+        """Connect to this mailbox's SMTP server now (health.py: a failed server with nothing to send is
+        tried once a pass, so its recovery is seen); `counts.reached` or `counts.failures` says how it went."""
+        self.settle()   # the sender thread is done with the connections
+        if mailbox not in self._unreachable:
+            self._ready(mailbox)
+
+    def _down(self, mailbox: str, exc: ConnectionFailed) -> None:
+        """This mailbox's SMTP server cannot be used in this session (its mail waits), and why."""
+        self._unreachable[mailbox] = self.counts.failures[mailbox] = str(exc)
+        self.counts.errors.append(str(exc))
 
     def _settle(self, row: dict, error: Exception | None) -> None:
         """Record what sending one mail came to (in the worker's thread)."""
@@ -415,12 +434,9 @@ class Dispatch:
         if isinstance(error, AnswerLost):
             # The server had the whole mail; whether it took it, nobody knows. The row stays in
             # `sending` with its "B": the next session settles it from Sent, or holds it uncertain.
-            self.counts.errors.append(str(error))
             log.error("%s handed to the server, no answer (%s): the next pass settles it", ids, error)
         elif isinstance(error, ConnectionFailed):
             # The server, not this mail, is the problem: no attempt is counted, the mailbox waits.
-            if str(error) not in self.counts.errors:
-                self.counts.errors.append(str(error))
             self._record(row, {"state": OutboxState.QUEUED, "attempts": row["attempts"], "error": str(error)})
             log.warning("%s deferred: %s", ids, error)
             self.counts.deferred += 1

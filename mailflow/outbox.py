@@ -46,6 +46,7 @@ class Sender(Protocol):
 MAILFLOW_HEADER = "X-Mailflow"
 REPLY, RELEASE, NOTICE, CONFIRMATION = "reply", "release", "notice", "confirmation"
 INVITATION = "invitation"   # `mailflow invite`
+ALARM = "alarm"   # alarm.py: a mailbox cannot be read or sent from, or works again
 
 
 def new_message_id(from_address: str) -> str:

@@ -1,0 +1,105 @@
+"""health.py on a real SQLite file: outcomes recorded, problems found with their start and cause, the heartbeat."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+from imapclient.exceptions import LoginError
+
+from mailflow import health, outbox
+from mailflow.database import open_database
+from mailflow.errors import RulesError, connection_failed, login_refused
+from mailflow.health import IMAP, SMTP, Problem, ProblemKind
+from mailflow.rules import parse_rules
+from tests.support import REPO
+from tests.support.clock import SettableClock
+from tests.support.rules import rules_data, upcoming_rules
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_problems_name_the_start_and_the_cause_and_clear_when_it_works(tmp_path):
+    clock = SettableClock(START)
+    db = open_database(tmp_path / "m.db", clock=clock)
+    health.record_ok(db, "international", IMAP)
+    health.record_ok(db, "german", IMAP)
+    clock.advance(minutes=10)
+    health.record_failure(db, "international", IMAP, "mailbox international: server unreachable 10.0.0.1:993")
+    health.record_failure(db, "german", SMTP, "mailbox german: SMTP login refused by smtp.example.org")
+    clock.advance(minutes=5)
+    health.record_failure(db, "german", SMTP, "mailbox german: SMTP login refused by smtp.example.org (again)")
+    outbox.enqueue(db, raw=b"x", message_id="<1@x>", kind="reply:interest", mailbox="german",
+                   recipient="a@b.de", subject="s")
+    db.execute("update outbox set error = 'SMTP login refused' where message_id = '<1@x>'")
+    health.record_ok(db, "german", IMAP)
+
+    assert health.problems(db, ["international", "german"], clock()) == [
+        Problem("german", ProblemKind.SEND_REFUSED, START + timedelta(minutes=10),
+                "mailbox german: SMTP login refused by smtp.example.org (again)"),
+    ]
+    clock.advance(minutes=50)   # international last read 9:00, german's reply queued 9:15
+    assert health.problems(db, ["international", "german"], clock()) == [
+        Problem("international", ProblemKind.NOT_READ, START, "mailbox international: server unreachable 10.0.0.1:993"),
+        Problem("german", ProblemKind.SEND_REFUSED, START + timedelta(minutes=10),
+                "mailbox german: SMTP login refused by smtp.example.org (again)"),
+    ]
+    clock.advance(minutes=20)
+    found = health.problems(db, ["international", "german"], clock())
+    assert found[-1] == Problem("german", ProblemKind.NOT_SENT, START + timedelta(minutes=15),
+                                "1 mails due and not sent: SMTP login refused")
+    assert [p.kind for p in found] == [ProblemKind.NOT_READ, ProblemKind.NOT_READ, ProblemKind.SEND_REFUSED,
+                                       ProblemKind.NOT_SENT]
+    assert found[1].cause == "not read since then (is mailflow running?)"
+    health.record_ok(db, "international", IMAP)
+    health.record_ok(db, "german", IMAP)
+    health.record_ok(db, "german", SMTP)
+    db.execute("update outbox set state = 'sent'")
+    assert health.problems(db, ["international", "german"], clock()) == []
+    assert health.failing(db) == {}
+
+
+def test_liveness_says_since_when_the_daemon_is_not_running(tmp_path):
+    clock = SettableClock(START)
+    db = open_database(tmp_path / "m.db", clock=clock)
+    assert health.liveness(db, clock())["running"] is None
+    health.started(db, pid=42, poll_interval=60)
+    clock.advance(seconds=100)
+    assert health.liveness(db, clock()) == {"running": True, "since": "2026-11-02T09:00:00+00:00", "pid": 42}
+    health.beat(db, 60)
+    clock.advance(seconds=121)
+    assert health.liveness(db, clock()) == {"running": False, "since": "2026-11-02T09:01:40+00:00", "pid": 42}
+    health.beat(db, 60)
+    assert health.liveness(db, clock())["running"] is True
+    health.stopped(db)
+    assert health.liveness(db, clock()) == {"running": False, "since": "2026-11-02T09:03:41+00:00", "pid": 42}
+
+
+def test_causes_are_said_in_words():
+    what = "mailbox international: SMTP"
+    assert str(connection_failed(what, "smtp.x", 587, TimeoutError("timed out"))) == (
+        "mailbox international: SMTP timed out waiting for smtp.x:587")
+    assert str(connection_failed(what, "smtp.x", 587, ConnectionRefusedError(111, "Connection refused"))) == (
+        "mailbox international: SMTP server unreachable: cannot reach smtp.x:587: Connection refused")
+    assert str(login_refused("mailbox international: IMAP", "imap.x", "intl",
+                             LoginError("b'[AUTHENTICATIONFAILED] Authentication  failed.'"))) == (
+        "mailbox international: IMAP login refused by imap.x for intl: [AUTHENTICATIONFAILED] Authentication failed.")
+
+
+def test_alarm_settings_per_mailbox_over_the_top_level_and_the_defaults():
+    rules = upcoming_rules()
+    assert rules.alarm_for("international") == (timedelta(hours=1), "german@cc-events.example")
+    assert rules.alarm_for("german") == (timedelta(hours=1), "international@cc-events.example")
+    data = rules_data(alarm={"after": "30m", "to": "Office@CC-Events.example"})
+    data["mailboxes"]["german"]["alarm"] = {"after": "2h"}
+    data["mailboxes"]["german"]["language"] = "de"
+    rules = parse_rules(yaml.safe_dump(data), REPO / "rules.yaml")
+    assert rules.alarm_for("international") == (timedelta(minutes=30), "office@cc-events.example")
+    assert rules.alarm_for("german") == (timedelta(hours=2), "office@cc-events.example")
+    assert rules.mailboxes["german"].language == "de" and rules.mailboxes["international"].language == "en"
+    data["mailboxes"]["german"]["language"] = "German"
+    data["alarm"] = {"after": "an hour"}
+    with pytest.raises(RulesError) as problem:
+        parse_rules(yaml.safe_dump(data), REPO / "rules.yaml")
+    assert "'German' is not one of them" in str(problem.value) and "'an hour' is not a duration" in str(problem.value)
