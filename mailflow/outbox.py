@@ -39,11 +39,12 @@ class Sender(Protocol):
     def close(self) -> None: ...
 
 
-# mailflow's own header on everything it sends, with what the mail is (REPLY, RELEASE, NOTICE, CONFIRMATION):
+# mailflow's own header on everything it sends, with what the mail is (REPLY, RELEASE, NOTICE, CONFIRMATION,
+# DIGEST):
 # a reader of the Sent folder tells mailflow's replies from the coordinators' own mail by it, even with a
 # database restored from a backup (answered.py).
 MAILFLOW_HEADER = "X-Mailflow"
-REPLY, RELEASE, NOTICE, CONFIRMATION = "reply", "release", "notice", "confirmation"
+REPLY, RELEASE, NOTICE, CONFIRMATION, DIGEST = "reply", "release", "notice", "confirmation", "digest"
 
 
 def new_message_id(from_address: str) -> str:

@@ -111,6 +111,43 @@ def _date_or_time(value: Any) -> Any:
 AnswerSince = Annotated[datetime | date | None, BeforeValidator(_date_or_time)]
 
 
+# The languages mailflow has templates for (what it writes to a coordinator: the digest).
+LANGUAGES = ("en", "de")
+
+
+def _time_of_day(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted 8:00 as the base-60 number 480: that is 08:00."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return time(value // 60, value % 60)
+    return value
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+
+
+class DigestSettings(_Strict):
+    """The daily digest to a mailbox's coordinator (digest.py): at `time` in `timezone`, when there is
+    something to say."""
+
+    time: TimeOfDay = Field(default=time(8, 0), description="local time of day, e.g. 08:00")
+    timezone: str | None = Field(default=None, description="default: the first event's time zone")
+    enabled: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _known_zone(value)
+        return value
+
+
+def _known_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use a name like Europe/Berlin") from None
+
+
 class Mailbox(_Strict):
     address: str
     coordinator: str
@@ -125,6 +162,16 @@ class Mailbox(_Strict):
     )
     sent_folder: str | None = Field(default=None, description="default: the folder marked \\Sent")
     answer_mail_since: AnswerSince = Field(default=None, description="overrides the top-level answer_mail_since")
+    language: str = Field(default="en", description="ISO 639-1: what mailflow writes to this coordinator")
+    digest: DigestSettings = DigestSettings()
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"mailflow has templates for {', '.join(LANGUAGES)}; write one of them"
+                             f"{_did_you_mean(value, LANGUAGES)}")
+        return value
 
     @field_validator("address")
     @classmethod
