@@ -25,6 +25,7 @@ import sqlite_utils
 
 from . import database, health, outbox
 from .clock import parse_stamp, stamp
+from .context import digest_template
 from .people import country_name, organisation_of
 from .replies import Replies
 from .rules import Rules
@@ -34,10 +35,6 @@ log = logging.getLogger(__name__)
 
 FIRST_LOOK_BACK = timedelta(days=1)   # the first digest of a mailbox covers the day before it
 NEWS = ("health", "registrants", "cancellations", "questions", "waiting", "bounces", "failed")
-
-
-def template_name(language: str) -> str:
-    return f"digest_{language}.txt"
 
 
 def zone_of(rules: Rules, mailbox: str) -> ZoneInfo:
@@ -107,7 +104,7 @@ def _since(db: sqlite_utils.Database, mailbox: str) -> datetime | None:
 def _queue(db: sqlite_utils.Database, rules: Rules, replies: Replies, item: Due, context: dict,
            moment: datetime) -> str:
     box = rules.mailboxes[item.mailbox]
-    rendered = replies.render(template_name(box.language), context)
+    rendered = replies.render(digest_template(box.language), context)
     message_id = outbox.new_message_id(box.address)
     raw = outbox.compose(
         from_name="mailflow", from_address=box.address, to_name=box.coordinator, to_address=box.address,
