@@ -248,6 +248,26 @@ def _digest(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0019_health")
+def _health(db: sqlite_utils.Database) -> None:
+    # Per mailbox and server (imap, smtp): the last success, and the failure going on now with its cause
+    # in words and since when (health.py); the daemon's heartbeat (one row); the alarms of outages, one per
+    # (mailbox, server, outage start), so a restart never sends one twice.
+    db.table("health").create(
+        {"mailbox": str, "server": str, "ok_at": str, "failing_since": str, "failed_at": str, "cause": str},
+        pk=("mailbox", "server"),
+    )
+    db.table("heartbeat").create(
+        {"id": int, "pid": int, "started_at": str, "beat_at": str, "stopped_at": str, "poll_interval": int},
+        pk="id",
+    )
+    db.table("alarms").create(
+        {"mailbox": str, "server": str, "since": str, "cause": str, "state": str, "raised_at": str,
+         "alarm_outbox": int, "recovered_at": str, "recovery_outbox": int},
+        pk=("mailbox", "server", "since"),
+    )
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

@@ -128,8 +128,8 @@ class Deadline:
             yield
         except Exception:
             if self.expired:
-                raise DeadlineExceeded(f"{self.what}: no complete answer within the {self.seconds:g} s deadline "
-                                       f"(or the daemon is stopping)") from None
+                raise DeadlineExceeded(f"{self.what}: timed out, no complete answer within the {self.seconds:g} s "
+                                       f"deadline (or the daemon is stopping)") from None
             raise
         finally:
             _WATCHDOG.disarm(self)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .credentials import Credentials, xoauth2
 from .deadline import Deadline
-from .errors import AnswerLost, ConnectionFailed, DeliveryError
+from .errors import AnswerLost, ConnectionFailed, DeliveryError, connection_failed, login_refused
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -89,10 +89,10 @@ class SmtpSender:
                 elif s.username:
                     smtp.login(s.username, secret or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise ConnectionFailed(
-                f"mailbox {self.name}: SMTP login refused for {s.username} ({exc.smtp_code})") from None
+            raise login_refused(f"mailbox {self.name}: SMTP", s.host, s.username,
+                                f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise ConnectionFailed(f"mailbox {self.name}: cannot reach SMTP server {s.host}:{s.port}: {exc}") from None
+            raise connection_failed(f"mailbox {self.name}: SMTP", s.host, s.port, exc) from None
         return smtp
 
     def open(self) -> None:

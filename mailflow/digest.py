@@ -137,7 +137,7 @@ def gather(db: sqlite_utils.Database, rules: Rules, mailbox: str, since: datetim
     def local(text: str | None) -> str:
         return _local(parse_stamp(text), zone) if text else ""
 
-    problems = health.problems(db, rules.mailboxes, moment)
+    problems = health.problems(db, list(rules.mailboxes), moment)
     titles = {event.id: event.title for event in rules.events}
     return {
         "coordinator": {"name": box.coordinator, "address": box.address},

@@ -199,6 +199,8 @@ class SendCounts:
     errors: list[str] = field(default_factory=list)
     more: bool = False           # the budget ran out (or a stop came) with mail still due
     unreachable: set[str] = field(default_factory=set)   # mailboxes whose SMTP server failed
+    reached: set[str] = field(default_factory=set)       # ... whose server took the login (health.py)
+    failures: dict[str, str] = field(default_factory=dict)   # ... whose server failed in this session, why
 
 
 class Dispatch:
@@ -278,6 +280,7 @@ class Dispatch:
             self.close()
         self.counts.more = self.enabled and self._due_left()
         self.counts.unreachable = set(self._unreachable)
+        self.counts.reached -= set(self.counts.failures)
         return self.counts
 
     def close(self) -> None:
@@ -348,8 +351,20 @@ class Dispatch:
                 if step is not None:
                     step()
         except ConnectionFailed as exc:
-            self._unreachable[mailbox] = str(exc)
-            self.counts.errors.append(str(exc))
+            self._down(mailbox, exc)
+            return
+        self.counts.reached.add(mailbox)
+
+    def probe(self, mailbox: str) -> None:
+        """Connect to this mailbox's SMTP server now (health.py: a failed server with nothing to send is
+        tried once a pass, so its recovery is seen); `counts.reached` or `counts.failures` says how it went."""
+        if mailbox not in self._unreachable:
+            self._ready(mailbox)
+
+    def _down(self, mailbox: str, exc: ConnectionFailed) -> None:
+        """This mailbox's SMTP server cannot be used in this session (its mail waits), and why."""
+        self._unreachable[mailbox] = self.counts.failures[mailbox] = str(exc)
+        self.counts.errors.append(str(exc))
 
     def _send(self, row: dict) -> None:
         ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
@@ -367,13 +382,11 @@ class Dispatch:
         except AnswerLost as exc:
             # The server had the whole mail; whether it took it, nobody knows. The row stays in
             # `sending` with its "B": the next session settles it from Sent, or holds it uncertain.
-            self._unreachable[row["mailbox"]] = str(exc)
-            self.counts.errors.append(str(exc))
+            self._down(row["mailbox"], exc)
             log.error("%s handed to the server, no answer (%s): the next pass settles it", ids, exc)
             return
         except ConnectionFailed as exc:
-            self._unreachable[row["mailbox"]] = str(exc)
-            self.counts.errors.append(str(exc))
+            self._down(row["mailbox"], exc)
             self._record(row, {"state": OutboxState.QUEUED, "attempts": row["attempts"], "error": str(exc)})
             log.warning("%s deferred: %s", ids, exc)
             self.counts.deferred += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 
@@ -66,3 +67,27 @@ class StorageTrouble(MailflowError):
     """The database cannot take a write for now: the disk is full, another program holds its lock
     longer than the busy timeout, or the disk fails (database.weather). Weather, not a bug: every
     step rolled back, and the daemon waits and does it again."""
+
+
+def connection_failed(what: str, host: str, port: int, exc: BaseException) -> ConnectionFailed:
+    """A ConnectionFailed whose text says the cause in words (`mailflow status`, the alarm): `what` is
+    "mailbox NAME: IMAP" or "...: SMTP"; `exc` what the socket, TLS or the protocol raised."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        cause = f"TLS verification failed for {host}:{port}: certificate verify failed: {exc.verify_message}"
+    elif isinstance(exc, ssl.SSLError):
+        cause = f"TLS failed with {host}:{port}: {exc.reason or exc}"
+    elif isinstance(exc, TimeoutError):
+        cause = f"timed out waiting for {host}:{port}"
+    elif isinstance(exc, OSError):
+        cause = f"server unreachable: cannot reach {host}:{port}: {exc.strerror or exc}"
+    else:
+        cause = f"cannot reach {host}:{port}: {exc}"
+    return ConnectionFailed(f"{what} {cause}")
+
+
+def login_refused(what: str, host: str, user: str | None, answer: object) -> ConnectionFailed:
+    """The server refused the login; its answer as it said it ("[AUTHENTICATIONFAILED] ...", "535 5.7.8 ...")."""
+    text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+    if text[:2] in ("b'", 'b"') and text[-1:] == text[1:2]:   # imapclient gives the bytes' repr
+        text = text[2:-1]
+    return ConnectionFailed(f"{what} login refused by {host} for {user}: {' '.join(text.split())[:300]}")

@@ -1,12 +1,16 @@
-"""What is wrong with a mailbox, from the database alone (the digest's first section).
+"""Health facts: whether each mailbox can be read and sent from, since when not, and why; the daemon's
+heartbeat.
 
-A minimal stand-in written on the `digest` branch against the interface of the `health` branch's
-module (`problems(db, mailboxes, now, *, after) -> list[Problem]`); that module replaces it.
+The worker records each connection's outcome (`record_ok`, `record_failure`) where it meets it: an
+IMAP pass read a mailbox, an SMTP server took (or refused) a login. The daemon beats (`beat`) every
+pass and at least every minute, also while it waits in IDLE. `problems()` turns the records into
+facts for a person (`mailflow status`, the digest, the alarm), with the cause in words:
+"SMTP login refused by smtp.example.org for intl: 535 5.7.8 Authentication credentials invalid".
+Times are stored as `clock.stamp` text (UTC), as everywhere in the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,40 +18,113 @@ from enum import StrEnum
 import sqlite_utils
 
 from .clock import parse_stamp, stamp
+from .database import now as now_of
 from .states import OutboxState
+
+IMAP, SMTP = "imap", "smtp"
+BEAT_SECONDS = 60   # the daemon beats at least this often (more often with a shorter poll_interval)
 
 
 class ProblemKind(StrEnum):
-    NOT_READ = "not_read"               # the inbox was not read for longer than `after`
-    SMTP_LOGIN = "smtp_login_refused"   # the SMTP server refused the login
-    NOT_SENT = "not_sent"               # mail due for longer than `after` and not sent
+    NOT_READ = "not_read"            # the mailbox was not read successfully for over `after`
+    SEND_REFUSED = "send_refused"    # its SMTP server refuses the login or cannot be used now
+    NOT_SENT = "not_sent"            # mail due for over `after` and not sent
 
 
 @dataclass(frozen=True)
 class Problem:
     mailbox: str
     kind: ProblemKind
-    since: datetime
-    cause: str
+    since: datetime          # when it started (aware UTC)
+    cause: str               # for a person: "login refused by imap.example.org: [AUTHENTICATIONFAILED] ..."
 
 
-def problems(db: sqlite_utils.Database, mailboxes: Iterable[str], now: datetime, *,
+def record_ok(db: sqlite_utils.Database, mailbox: str, server: str) -> None:
+    """`server` (IMAP: the mailbox was read; SMTP: it took the login or a mail) works now."""
+    db.execute(
+        """insert into health (mailbox, server, ok_at) values (?, ?, ?)
+           on conflict (mailbox, server) do update set ok_at = excluded.ok_at, failing_since = null, cause = null""",
+        [mailbox, server, now_of(db)])
+
+
+def record_failure(db: sqlite_utils.Database, mailbox: str, server: str, cause: str) -> None:
+    """`server` failed with `cause` (the ConnectionFailed's text); an outage's start is kept until it works."""
+    at = now_of(db)
+    db.execute(
+        """insert into health (mailbox, server, failing_since, failed_at, cause) values (?, ?, ?, ?, ?)
+           on conflict (mailbox, server) do update set failing_since = coalesce(failing_since, excluded.failed_at),
+           failed_at = excluded.failed_at, cause = excluded.cause""",
+        [mailbox, server, at, at, cause])
+
+
+def failing(db: sqlite_utils.Database) -> dict[tuple[str, str], dict]:
+    """(mailbox, server) -> {failing_since, failed_at, cause} for every failure going on now."""
+    return {(row["mailbox"], row["server"]): row for row in db.query(
+        "select mailbox, server, failing_since, failed_at, cause, ok_at from health where failing_since is not null")}
+
+
+def problems(db: sqlite_utils.Database, mailboxes: list[str], now: datetime, *,
              after: timedelta = timedelta(hours=1)) -> list[Problem]:
-    """Per mailbox: not read for over `after`, an SMTP login refused, mail due for over `after`."""
-    cutoff = stamp(now - after)
+    """What is wrong with each of `mailboxes` at `now`: not read successfully for over `after` (also when
+    the daemon is not running), its SMTP server refusing or unreachable (now, however long), mail due
+    for over `after` and not sent. Ordered by mailbox, then kind."""
+    limit = stamp(now - after)
+    health = {(row["mailbox"], row["server"]): row for row in db.query("select * from health")}
     found: list[Problem] = []
     for name in mailboxes:
-        (last_sync,) = db.execute("select max(last_sync) from sync_state where mailbox = ?", [name]).fetchone()
-        if last_sync and last_sync < cutoff:
-            found.append(Problem(name, ProblemKind.NOT_READ, parse_stamp(last_sync), "no pass read it since"))
+        read = health.get((name, IMAP))
+        if read is not None:
+            since = read["ok_at"] or read["failing_since"]
+            if since and since < limit:
+                cause = read["cause"] if read["failing_since"] else "not read since then (is mailflow running?)"
+                found.append(Problem(name, ProblemKind.NOT_READ, parse_stamp(since), cause))
+        send = health.get((name, SMTP))
+        if send is not None and send["failing_since"]:
+            found.append(Problem(name, ProblemKind.SEND_REFUSED, parse_stamp(send["failing_since"]), send["cause"]))
         due = db.execute(
-            "select min(coalesce(next_attempt_at, created_at)), max(error) from outbox "
-            "where mailbox = ? and state = ? and coalesce(next_attempt_at, created_at) < ?",
-            [name, OutboxState.QUEUED, cutoff]).fetchone()
-        refused = db.execute("select min(created_at), error from outbox where mailbox = ? and state = ? "
-                             "and error like '%SMTP login refused%'", [name, OutboxState.QUEUED]).fetchone()
-        if refused and refused[0]:
-            found.append(Problem(name, ProblemKind.SMTP_LOGIN, parse_stamp(refused[0]), refused[1]))
-        if due and due[0]:
-            found.append(Problem(name, ProblemKind.NOT_SENT, parse_stamp(due[0]), due[1] or "not tried yet"))
+            """select count(*), min(coalesce(next_attempt_at, created_at)), max(error) from outbox
+               where mailbox = ? and state in (?, ?) and coalesce(next_attempt_at, created_at) < ?""",
+            [name, OutboxState.QUEUED, OutboxState.SENDING, limit]).fetchone()
+        if due[0]:
+            why = f": {due[2]}" if due[2] else ""
+            found.append(Problem(name, ProblemKind.NOT_SENT, parse_stamp(due[1]),
+                                 f"{due[0]} mails due and not sent{why}"))
     return found
+
+
+# -- the daemon's heartbeat -------------------------------------------------------------------------
+
+def beat_seconds(poll_interval: float) -> float:
+    return min(BEAT_SECONDS, poll_interval)
+
+
+def started(db: sqlite_utils.Database, pid: int, poll_interval: int) -> None:
+    at = now_of(db)
+    db.execute("insert or replace into heartbeat (id, pid, started_at, beat_at, stopped_at, poll_interval) "
+               "values (1, ?, ?, ?, null, ?)", [pid, at, at, poll_interval])
+
+
+def beat(db: sqlite_utils.Database, poll_interval: int) -> None:
+    db.execute("insert into heartbeat (id, beat_at, poll_interval) values (1, ?, ?) on conflict (id) do update "
+               "set beat_at = excluded.beat_at, poll_interval = excluded.poll_interval, stopped_at = null",
+               [now_of(db), poll_interval])
+
+
+def stopped(db: sqlite_utils.Database) -> None:
+    at = now_of(db)
+    db.execute("update heartbeat set beat_at = ?, stopped_at = ? where id = 1", [at, at])
+
+
+def liveness(db: sqlite_utils.Database, now: datetime) -> dict:
+    """{running, since, pid}: running when the last beat is at most two poll intervals old (and no clean
+    stop since); else `since` says from when it has not been running. None: no daemon has run here."""
+    row = db.execute("select pid, started_at, beat_at, stopped_at, poll_interval from heartbeat where id = 1"
+                     ).fetchone()
+    if row is None:
+        return {"running": None, "since": None, "pid": None}
+    pid, started_at, beat_at, stopped_at, interval = row
+    if stopped_at:
+        return {"running": False, "since": stopped_at, "pid": pid}
+    if parse_stamp(beat_at) < now - timedelta(seconds=2 * (interval or 60)):
+        return {"running": False, "since": beat_at, "pid": pid}
+    return {"running": True, "since": started_at, "pid": pid}

@@ -26,7 +26,7 @@ from imapclient.tls import IMAP4_TLS, wrap_socket  # type: ignore[import-untyped
 from .credentials import Credentials
 from .deadline import Deadline
 from .delivery import tls_context
-from .errors import ConnectionFailed
+from .errors import ConnectionFailed, connection_failed, login_refused
 from .outbox import MAILFLOW_HEADER
 from .rules import ImapSettings, ProcessedMarker
 
@@ -177,10 +177,10 @@ def connect(name: str, s: ImapSettings, credentials: Credentials) -> Client:
                 client.oauth2_login(s.username or "", secret)
             else:
                 client.login(s.username or "", secret)
-    except LoginError:
-        raise ConnectionFailed(f"mailbox {name}: IMAP login refused for {s.username}") from None
+    except LoginError as exc:
+        raise login_refused(f"mailbox {name}: IMAP", s.host, s.username, exc) from None
     except (OSError, ssl.SSLError, IMAPClientError) as exc:
-        raise ConnectionFailed(f"mailbox {name}: cannot reach IMAP {s.host}:{s.port}: {exc}") from None
+        raise connection_failed(f"mailbox {name}: IMAP", s.host, s.port, exc) from None
     return client
 
 

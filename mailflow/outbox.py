@@ -45,6 +45,7 @@ class Sender(Protocol):
 # database restored from a backup (answered.py).
 MAILFLOW_HEADER = "X-Mailflow"
 REPLY, RELEASE, NOTICE, CONFIRMATION, DIGEST = "reply", "release", "notice", "confirmation", "digest"
+ALARM = "alarm"   # alarm.py: a mailbox cannot be read or sent from, or works again
 
 
 def new_message_id(from_address: str) -> str:

@@ -106,13 +106,35 @@ def _date_or_time(value: Any) -> Any:
                          "(in the first event's time zone)") from None
 
 
+LANGUAGES = ("en", "de")   # the languages mailflow writes to a coordinator in (health alarms, ...)
+
+
+class AlarmSettings(_Strict):
+    """`alarm:` (top level, or per mailbox over it): when a mailbox cannot be read or sent from for
+    `after`, one mail to `to` (default: the other coordinator), and one when it works again."""
+
+    after: str | None = Field(default=None, description="how long an outage lasts before the alarm, e.g. 1h, "
+                              "30m (default 1h)")
+    to: str | None = Field(default=None, description="who gets it (default: the other mailbox's coordinator)")
+
+    @field_validator("after")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        from .addresses import normalize_address
+
+        return None if value is None else normalize_address(value)
+
+
 # Mail that arrived in the mailbox before this moment is archived (recorded, classified, no effect) until a
 # coordinator runs `mailflow archive answer`; a date alone means 00:00 of that day, in the first event's zone.
 AnswerSince = Annotated[datetime | date | None, BeforeValidator(_date_or_time)]
-
-
-# The languages mailflow has templates for (what it writes to a coordinator: the digest).
-LANGUAGES = ("en", "de")
 
 
 def _time_of_day(value: Any) -> Any:
@@ -162,16 +184,9 @@ class Mailbox(_Strict):
     )
     sent_folder: str | None = Field(default=None, description="default: the folder marked \\Sent")
     answer_mail_since: AnswerSince = Field(default=None, description="overrides the top-level answer_mail_since")
-    language: str = Field(default="en", description="ISO 639-1: what mailflow writes to this coordinator")
+    language: str = Field(default="en", description="ISO 639-1: what mailflow writes to this coordinator in")
     digest: DigestSettings = DigestSettings()
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        if value not in LANGUAGES:
-            raise ValueError(f"mailflow has templates for {', '.join(LANGUAGES)}; write one of them"
-                             f"{_did_you_mean(value, LANGUAGES)}")
-        return value
+    alarm: AlarmSettings | None = Field(default=None, description="overrides the top-level alarm's keys")
 
     @field_validator("address")
     @classmethod
@@ -179,6 +194,13 @@ class Mailbox(_Strict):
         from .addresses import normalize_address
 
         return normalize_address(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"mailflow writes to coordinators in {', '.join(LANGUAGES)}; {value!r} is not one of them")
+        return value
 
 
 class AgendaRelease(_Strict):
@@ -406,6 +428,7 @@ class Rules(_Strict):
     replies: dict[str, dict[str, str]] = {}
     on_behalf: dict[OnBehalfKind, dict[str, str]] = {}
     limits: Limits = Limits()
+    alarm: AlarmSettings = AlarmSettings()
     source: Path = Field(default=Path("rules.yaml"), exclude=True)
     _lines: dict[tuple, int] = PrivateAttr(default_factory=dict)
 
@@ -467,6 +490,14 @@ class Rules(_Strict):
             if value is not None:
                 return self.events[0]._moment(value, end_of_day=False), key
         return None
+
+    def alarm_for(self, mailbox: str) -> tuple[timedelta, str]:
+        """How long an outage of `mailbox` lasts before its alarm, and who gets it: the mailbox's own
+        `alarm` keys, else the top level's, else 1 h and the other mailbox's coordinator."""
+        own = self.mailboxes[mailbox].alarm or AlarmSettings()
+        after = own.after or self.alarm.after or "1h"
+        others = [box.address for name, box in self.mailboxes.items() if name != mailbox]
+        return parse_duration(after), own.to or self.alarm.to or (others or [self.mailboxes[mailbox].address])[0]
 
     @property
     def audiences(self) -> list[str]:

@@ -13,14 +13,17 @@ daemon's end: every step it cut short rolled back, and the next pass redoes it.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import schedule
+import sqlite_utils
 
-from . import deadline
+from . import deadline, health
 from .credentials import Credentials
 from .database import now, open_for, weather
 from .delivery import RateLimitedSender, SmtpSender
@@ -101,6 +104,7 @@ class Daemon:
         self.backoff = Backoff(maximum=self.rules.reconnect_max_delay)
         self.retry_at: float | None = None
         self.purge_due = False   # the scheduled purge met weather: it runs with the next pass
+        self._next_beat = 0.0    # time.monotonic() of the next heartbeat (health.py)
 
     def request_stop(self, signum: int, _frame: object) -> None:
         if self.stopping:
@@ -159,6 +163,7 @@ class Daemon:
         finally:
             close_connections(self.worker)
         self._save_states()
+        self._beat(force=True)
         log.info(
             "pass done: recorded=%s processed=%s quarantined=%s archived=%s sent=%s failed=%s",
             report.recorded, report.processed, report.quarantined, report.archived, report.sent, report.failed,
@@ -221,6 +226,19 @@ class Daemon:
             if self.retry_at is None:   # else the failed pass has said it already
                 self._wait_out(exc)
 
+    def _beat(self, force: bool = False, mark: Callable[[sqlite_utils.Database, int], None] = health.beat) -> None:
+        """The heartbeat (`mailflow status` says "not running since ..." when it is two poll intervals old):
+        every pass and at least every minute, also while the watchers wait in IDLE. Under weather it
+        waits for the next call."""
+        if not force and time.monotonic() < self._next_beat:
+            return
+        try:
+            with weather(self.rules.database_path):
+                mark(self.worker.db, self.rules.poll_interval)
+        except StorageTrouble:
+            return
+        self._next_beat = time.monotonic() + health.beat_seconds(self.rules.poll_interval)
+
     def _restart_watchers(self) -> None:
         for watcher in self.watchers:
             watcher.stop()
@@ -241,6 +259,7 @@ class Daemon:
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
         self._schedule_jobs()
+        self._beat(force=True, mark=lambda db, interval: health.started(db, os.getpid(), interval))
         self._restart_watchers()
         self.purge()
         self.one_pass()
@@ -252,6 +271,8 @@ class Daemon:
                 self.one_pass()
             self.scheduler.run_pending()
             self._save_states()
+            self._beat()
         for watcher in self.watchers:
             watcher.stop()
+        self._beat(force=True, mark=lambda db, interval: health.stopped(db))
         log.info("stopped cleanly")

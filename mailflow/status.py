@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
+from . import alarm, health
+from .database import clock_of
 from .history import open_questions
 from .releases import next_due
 from .states import MessageState, OutboxState, RegistrantStatus
@@ -21,8 +23,11 @@ UNKNOWN = "unknown"
 def status(db: sqlite_utils.Database, mailboxes: Iterable[str]) -> dict:
     """Per mailbox: last sync, backlog, quarantine, archived and answered-before mail with what the
     last look at the server found; the outbox by state with failures; registrants by audience."""
+    daemon = health.liveness(db, clock_of(db)())
     return {
-        "mailboxes": _mailboxes(db, list(mailboxes)),
+        "daemon": daemon,
+        "mailboxes": _mailboxes(db, list(mailboxes), daemon),
+        "alarms_waiting": alarm.waiting(db),
         "outbox": _outbox(db),
         "registrants": _registrants(db),
         "undeliverable": _undeliverable(db),
@@ -31,7 +36,7 @@ def status(db: sqlite_utils.Database, mailboxes: Iterable[str]) -> dict:
     }
 
 
-def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
+def _mailboxes(db: sqlite_utils.Database, names: list[str], daemon: dict) -> list[dict]:
     counts: dict[tuple[str, str], int] = {
         (row["mailbox"], row["state"]): row["n"]
         for row in db.query("select mailbox, state, count(*) as n from messages group by mailbox, state")
@@ -49,9 +54,14 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
         syncs.setdefault(row["mailbox"], []).append(row)
     # Mailboxes in rules.yaml first (even never synced), then any the database still knows.
     known = list(dict.fromkeys([*names, *syncs, *(mailbox for mailbox, _ in counts)]))
+    failures: dict[str, list[dict]] = {}
+    for (mailbox, server), row in sorted(health.failing(db).items()):
+        failures.setdefault(mailbox, []).append({"server": server, "cause": row["cause"],
+                                                 "since": row["failing_since"], "last_failed": row["failed_at"]})
     result = []
     for name in known:
         folders = syncs.get(name, [])
+        connection = next((row["connection"] for row in folders if row["connection"]), UNKNOWN)
         result.append({
             "mailbox": name,
             "in_rules": name in names,
@@ -67,7 +77,9 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str]) -> list[dict]:
             "found": knows.get(name, {}).get("found"),
             "found_at": knows.get(name, {}).get("found_at"),
             "not_marked_on_server": unmarked.get(name, 0),
-            "connection": next((row["connection"] for row in folders if row["connection"]), UNKNOWN),
+            # what the watcher said last, unless the daemon has stopped since (health.liveness)
+            "connection": f"not running since {daemon['since']}" if daemon["running"] is False else connection,
+            "failures": failures.get(name, []),
             "connection_since": next((row["connection_at"] for row in folders if row["connection_at"]), None),
             # keyword, "keyword, move", move or database: how processed mail is marked on the server
             "marking": next((row["marking"] for row in folders if row["marking"]), UNKNOWN),

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from . import answered, behalf, bounces, database, digest, dispatch, outbox, registrants, releases
+from . import alarm, answered, behalf, bounces, database, digest, dispatch, health, outbox, registrants, releases
 from .classify import Classification, classify
 from .clock import Clock, parse_stamp, stamp
 from .context import reply_context
@@ -125,7 +125,10 @@ class Worker:
                 except (MailflowError, TemplateProblem) as exc:
                     log.error("digest not sent: %s", exc)
                     report.errors.append(str(exc))
+            if not self.stop_requested:
+                self._watch_health(sending)
             counts = sending.finish(send_budget)
+        self._note_smtp(counts)
         report.sent, report.failed, report.more_to_send = counts.sent, counts.failed, counts.more
         report.errors.extend(counts.errors)
         report.unreachable.update(("smtp", name) for name in counts.unreachable)
@@ -141,6 +144,34 @@ class Worker:
                    for name in self.senders if self.rests(("smtp", name))}
         return dispatch.sending(self.db, self.senders, addresses, folders, copies,
                                 provider_copies=provider, resting=resting, **options)
+
+    def _watch_health(self, sending: dispatch.Dispatch) -> None:
+        """An SMTP server that failed and has nothing to send is tried once (its recovery is seen); then
+        the alarms of outages are raised or closed, their mails queued through a route that works."""
+        if sending.enabled:
+            failing = health.failing(self.db)
+            for name in self.senders:
+                if (name, health.SMTP) in failing and not self.rests(("smtp", name)):
+                    sending.probe(name)
+            self._note_smtp(sending.counts)
+        usable = [name for name in self.senders if not self.rests(("smtp", name))]
+        with database.transaction(self.db):
+            alarm.check(self.db, self.rules, self.clock(), usable)
+
+    def _note_smtp(self, counts: dispatch.SendCounts) -> None:
+        """health.py: the SMTP servers that took the login, and those that failed, with why."""
+        with database.transaction(self.db):
+            for name in counts.reached - set(counts.failures):
+                health.record_ok(self.db, name, health.SMTP)
+            for name, cause in counts.failures.items():
+                health.record_failure(self.db, name, health.SMTP, cause)
+
+    def _imap_failed(self, name: str, exc: ConnectionFailed, report: PassReport) -> None:
+        log.error("%s", exc)
+        report.errors.append(str(exc))
+        report.unreachable.add(("imap", name))
+        with database.transaction(self.db):
+            health.record_failure(self.db, name, health.IMAP, str(exc))
 
     def _receive(self, report: PassReport, sending: dispatch.Dispatch) -> None:
         opened: dict[str, int] = {}
@@ -160,11 +191,11 @@ class Worker:
                             self._first_opened[name] = at
                     self._note_marking(name, mailbox)
                     report.recorded += self.intake(name, mailbox, opened[name], found[name])
+                    with database.transaction(self.db):
+                        health.record_ok(self.db, name, health.IMAP)
                 except ConnectionFailed as exc:
                     opened.pop(name, None)
-                    log.error("%s", exc)
-                    report.errors.append(str(exc))
-                    report.unreachable.add(("imap", name))
+                    self._imap_failed(name, exc, report)
             # Every inbox is recorded before any mail is processed, so a mail sent to
             # both coordinators is seen as one, whichever inbox is read first; and what the
             # Sent folders say was answered is known before anything is answered or sent.
@@ -178,9 +209,7 @@ class Worker:
                 try:
                     self.mark_on_server(name, self.mailboxes[name], uidvalidity)
                 except ConnectionFailed as exc:
-                    log.error("%s", exc)
-                    report.errors.append(str(exc))
-                    report.unreachable.add(("imap", name))
+                    self._imap_failed(name, exc, report)
         finally:
             for mailbox in self.mailboxes.values():
                 mailbox.close()

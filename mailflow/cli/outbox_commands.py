@@ -69,12 +69,19 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json(info)
         return
+    daemon = info["daemon"]
+    if daemon["running"] is not None:
+        click.echo(f"daemon: running since {daemon['since']} (pid {daemon['pid']})" if daemon["running"] else
+                   f"daemon: not running since {daemon['since']}")
     click.echo("mailboxes:")
     for box in info["mailboxes"]:
         note = "" if box["in_rules"] else " (no longer in rules.yaml)"
         click.echo(f"  {box['mailbox']}{note}: last sync {box['last_sync'] or 'never'}, last UID {box['last_uid']}, "
                    f"backlog {box['backlog']}, quarantined {box['quarantined']}, "
                    f"connection {box['connection']}")
+        for failure in box["failures"]:
+            click.echo(f"    {failure['server'].upper()} failing since {failure['since']} "
+                       f"(last try {failure['last_failed']}): {failure['cause']}")
         if box["archived"] or box["answered_before"]:
             click.echo(f"    archived {box['archived']} (arrived before answer_mail_since; `mailflow archive "
                        f"answer` answers them), answered before this database knew them {box['answered_before']}")
@@ -83,6 +90,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
         if box["marking"] in (MOVE, DATABASE):
             instead = "moved" if box["marking"] == MOVE else "marked in mailflow's database only"
             click.echo(f"    the server stores no keyword here: processed mail is {instead}")
+    for waiting in info["alarms_waiting"]:
+        what = "alarm" if waiting["state"] == "waiting" else "recovery mail"
+        click.echo(f"  {what} for {waiting['mailbox']} {waiting['server'].upper()} (down since {waiting['since']}) "
+                   "waits: no mailbox's SMTP server works to send it")
     box = info["outbox"]
     counts = ", ".join(f"{state} {n}" for state, n in box["by_state"].items()) or "empty"
     click.echo(f"outbox: {counts}")

@@ -68,7 +68,7 @@ def test_a_pass_against_a_trickling_imap_server_ends_by_the_deadline_with_the_er
     dovecot.append(GERMAN_USER, make_mail(**GERMAN_MAIL))
     done, seconds = run_once(rules_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert f"IMAP {trickle.host}:{trickle.port}: no complete answer within the {DEADLINE} s deadline" in done.stderr
+    assert f"IMAP {trickle.host}:{trickle.port}: timed out, no complete answer within the {DEADLINE} s deadline" in done.stderr
     assert seconds < 30
     assert [m.rcpt_tos for m in smtp.messages] == [["anna.lehmann@leipzig.de"]]   # the other mailbox is answered
     assert trickle.connections >= 1

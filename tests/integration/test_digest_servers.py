@@ -41,7 +41,8 @@ def morning_zone(moment: datetime) -> ZoneInfo:
 
 
 def digest_rules(tmp_path: Path, dovecot, smtp, at: str, zone: ZoneInfo, **overrides) -> Path:
-    path = write_rules(tmp_path, dovecot, smtp, mailbox={"digest": {"time": at, "timezone": str(zone)}}, **overrides)
+    path = write_rules(tmp_path, dovecot, smtp, **overrides,
+                       mailbox={"digest": {"time": at, "timezone": str(zone), "enabled": True}})
     data = yaml.safe_load(path.read_text())
     data["mailboxes"]["german"]["language"] = "de"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))

@@ -200,6 +200,8 @@ def test_tls_certificate_is_verified(servers, tmp_path):
     report = runner.run_once(load_rules(rules_path))
     assert report.recorded == 0
     assert any("certificate verify failed" in e.lower() for e in report.errors), report.errors
+    shown = CliRunner().invoke(main, ["--rules", str(rules_path), "status"]).output   # the cause, in words
+    assert "IMAP failing since" in shown and f"IMAP TLS verification failed for 127.0.0.1:{dovecot.ssl_port}" in shown
     data["mailboxes"]["international"]["imap"]["ca_file"] = str(dovecot.cafile)
     rules_path.write_text(yaml.safe_dump(data))
     assert runner.run_once(load_rules(rules_path)).recorded == 1

@@ -99,6 +99,7 @@ def test_self_signed_certificate_needs_the_ca(smtp_server_factory, security, hos
     with pytest.raises(ConnectionFailed) as info:
         send(settings(server, host))
     assert "certificate verify failed" in str(info.value).lower()
+    assert f"mailbox international: SMTP TLS verification failed for {host}:{server.port}" in str(info.value)   # for status
     assert "self-signed" in str(info.value).lower() or "self signed" in str(info.value).lower()
     time.sleep(0.1)
     assert server.messages == []

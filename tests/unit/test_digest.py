@@ -38,8 +38,9 @@ def digest_rules(tmp_path: Path, **international: object) -> Rules:
     for event in data["events"]:
         event["start"], event["end"] = "2026-12-30T13:00:00", "2026-12-30T15:30:00"
         event.pop("registration", None)
-    data["mailboxes"]["international"]["digest"] = {"time": "08:00", "timezone": "Asia/Tbilisi", **international}
-    data["mailboxes"]["german"]["language"] = "de"
+    data["mailboxes"]["international"]["digest"] = {"time": "08:00", "timezone": "Asia/Tbilisi", "enabled": True,
+                                                     **international}
+    data["mailboxes"]["german"].update(language="de", digest={"enabled": True})
     return parse_rules(yaml.safe_dump(data), tmp_path / "rules.yaml")
 
 
@@ -184,7 +185,7 @@ def test_mailflows_own_mail_in_a_watched_inbox_is_never_answered_a_question_or_i
 def test_digest_and_language_keys_are_checked_with_their_line(tmp_path):
     data = rules_data(database=str(tmp_path / "db"))
     data["mailboxes"]["german"]["language"] = "fr"
-    data["mailboxes"]["international"]["digest"] = {"time": "8:30", "timezone": "Europe/Tiblisi"}
+    data["mailboxes"]["international"]["digest"] = {"time": "8:30", "timezone": "Europe/Tiblisi", "enabled": True}
     text = yaml.safe_dump(data).replace("time: '8:30'", "time: 8:30")   # unquoted: YAML 1.1 reads 510
     with pytest.raises(RulesError) as caught:
         parse_rules(text, tmp_path / "rules.yaml")

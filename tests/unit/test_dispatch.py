@@ -244,6 +244,7 @@ def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_pat
 
     class Worker:
         senders, sent_folders, stop_requested, resting = {}, {}, False, {}
+        db = open_database(tmp_path / "heartbeat.db")   # the daemon's heartbeat goes here
 
         def run_once(self, send_budget=None):
             budgets.append(send_budget)

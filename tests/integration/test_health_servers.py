@@ -1,0 +1,176 @@
+"""Health on real servers (issue 14, items 2 and 4): an SMTP server refusing the login shows in `mailflow status`
+with its cause and start, the alarm reaches the other coordinator through that coordinator's SMTP server (in their
+language), once per outage across restarts, the recovery mail follows; with no route the alarm waits."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime
+
+import yaml
+from click.testing import CliRunner
+
+from mailflow import runner
+from mailflow.cli import main
+from mailflow.clock import stamp
+from mailflow.rules import load_rules
+from tests.integration.test_daemon import daemon, wait_until
+from tests.support.clock import SettableClock
+from tests.support.mail import make_mail
+from tests.support.rules import write_rules
+from tests.support.servers import GERMAN_USER, INTL_USER
+
+INTL_SMTP_USER, INTL_SMTP_PASSWORD = "intl", "right"
+SMTP_PASSWORD_ENV = "MAILFLOW_TEST_INTL_SMTP_PASSWORD"
+
+
+def two_routes(tmp_path, dovecot, intl_smtp, german_smtp, **overrides):
+    """rules.yaml: both inboxes on Dovecot; international sends through `intl_smtp` as `intl` with the password
+    in $MAILFLOW_TEST_INTL_SMTP_PASSWORD, german through `german_smtp`; the german coordinator reads German."""
+    path = write_rules(tmp_path, dovecot, german_smtp, **overrides)
+    data = yaml.safe_load(path.read_text())
+    data["mailboxes"]["international"]["smtp"] = {
+        "host": intl_smtp.host, "port": intl_smtp.port, "security": "none", "timeout": 10,
+        "username": INTL_SMTP_USER, "password_env": SMTP_PASSWORD_ENV}
+    data["mailboxes"]["german"]["language"] = "de"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+def one_pass(rules_path, clock):
+    """A pass as the daemon makes it, by a fresh worker (as after a restart), at the clock's time."""
+    worker = runner.server_worker(load_rules(rules_path))
+    worker.clock = clock
+    try:
+        return worker.run_once()
+    finally:
+        runner.close_connections(worker)
+
+
+def status(rules_path) -> str:
+    result = CliRunner().invoke(main, ["--rules", str(rules_path), "status"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_refused_smtp_login_shows_its_cause_raises_one_alarm_and_one_recovery_mail(
+        clean_dovecot, smtp_server_factory, tmp_path, monkeypatch):
+    intl_smtp = smtp_server_factory(auth=(INTL_SMTP_USER, INTL_SMTP_PASSWORD))
+    german_smtp = smtp_server_factory()
+    rules_path = two_routes(tmp_path, clean_dovecot, intl_smtp, german_smtp)
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, "wrong")
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    start = stamp(clock())
+    clean_dovecot.append(INTL_USER, make_mail(sender="nino@tbilisi.gov.ge"))
+
+    report = one_pass(rules_path, clock)
+    assert report.processed == 1 and report.sent == 0
+    shown = status(rules_path)
+    assert (f"SMTP failing since {start}" in shown and
+            "mailbox international: SMTP login refused by 127.0.0.1 for intl: 535" in shown), shown
+    assert "queued 1" in shown
+
+    clock.advance(minutes=59)
+    one_pass(rules_path, clock)
+    assert german_smtp.messages == [] and intl_smtp.messages == []   # not an hour yet
+
+    clock.advance(minutes=2)
+    one_pass(rules_path, clock)
+    (alarm,) = german_smtp.wait_for(1)
+    assert alarm.rcpt_tos == ["german@cc-events.example"] and alarm.mail_from == "german@cc-events.example"
+    mail = alarm.message
+    assert mail["X-Mailflow"] == "alarm" and mail["Auto-Submitted"] == "auto-generated"
+    assert mail["Subject"] == "[mailflow] Postfach international kann keine Mail senden"
+    text = mail.get_content()
+    assert "Ursache: mailbox international: SMTP login refused by 127.0.0.1 for intl: 535" in text, text
+    assert f"seit {datetime.fromisoformat(start):%Y-%m-%d %H:%M} UTC" in text
+    assert intl_smtp.messages == []   # never through the broken route
+
+    for _ in range(2):   # later passes, each by a new worker (a restart): no second alarm
+        clock.advance(minutes=30)
+        one_pass(rules_path, clock)
+    assert len(german_smtp.messages) == 1
+
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, INTL_SMTP_PASSWORD)   # the coordinator fixed the password
+    clock.advance(minutes=5)
+    report = one_pass(rules_path, clock)
+    assert [m.rcpt_tos for m in intl_smtp.wait_for(1)] == [["nino@tbilisi.gov.ge"]]   # the reply that waited
+    recovery = german_smtp.wait_for(2)[1].message
+    assert recovery["Subject"] == "[mailflow] Postfach international geht wieder"
+    assert recovery["X-Mailflow"] == "alarm"
+    assert "Ursache: mailbox international: SMTP login refused" in recovery.get_content()
+    assert "failing" not in status(rules_path)
+
+    clock.advance(hours=2)
+    one_pass(rules_path, clock)
+    assert len(german_smtp.messages) == 2 and len(intl_smtp.messages) == 1
+
+
+def test_with_no_route_the_alarm_waits_and_goes_out_when_one_recovers(
+        clean_dovecot, smtp_server_factory, tmp_path, monkeypatch):
+    intl_smtp = smtp_server_factory(auth=(INTL_SMTP_USER, INTL_SMTP_PASSWORD))
+    german_smtp = smtp_server_factory()
+    rules_path = two_routes(tmp_path, clean_dovecot, intl_smtp, german_smtp, alarm={"after": "30m"})
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, "wrong")
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    clean_dovecot.append(INTL_USER, make_mail(sender="nino@tbilisi.gov.ge"))
+    clean_dovecot.append(GERMAN_USER, make_mail(sender="Anna Lehmann <anna@leipzig.de>",
+                                                to="german@cc-events.example",
+                                                subject="Anmeldung", body="Ich nehme gerne teil.\n\nAnna"))
+    with german_smtp.down():
+        one_pass(rules_path, clock)
+        clock.advance(minutes=31)
+        one_pass(rules_path, clock)
+        shown = status(rules_path)
+        assert "alarm for international SMTP" in shown and "waits: no mailbox's SMTP server works" in shown, shown
+        assert "mailbox german: SMTP server unreachable: cannot reach 127.0.0.1" in shown, shown
+        clock.advance(minutes=10)
+        one_pass(rules_path, clock)
+    assert german_smtp.messages == [] and intl_smtp.messages == []
+
+    clock.advance(minutes=1)
+    one_pass(rules_path, clock)   # german's server is back: the alarm goes out through it
+    received = german_smtp.wait_for(3)
+    by_subject = {m.message["Subject"]: m for m in received if m.message["X-Mailflow"] == "alarm"}
+    assert by_subject["[mailflow] Postfach international kann keine Mail senden"].rcpt_tos == [
+        "german@cc-events.example"]
+    # german's own outage ended before its alarm found a route: the recovery mail alone says it, in English
+    recovered = by_subject["[mailflow] mailbox german works again"]
+    assert recovered.rcpt_tos == ["international@cc-events.example"]
+    assert "it could not send mail. Cause: mailbox german: SMTP server unreachable" in recovered.message.get_content()
+    assert len(by_subject) == 2 and intl_smtp.messages == []
+    assert "waits" not in status(rules_path)
+
+
+def test_status_says_since_when_the_daemon_is_not_running(servers, tmp_path):
+    rules_path = write_rules(tmp_path, *servers, poll_interval=1)
+    with daemon(rules_path, tmp_path / "log") as process:
+        assert wait_until(lambda: "daemon: running since" in status(rules_path) and
+                          "connection idle" in status(rules_path))
+        process.send_signal(signal.SIGKILL)   # no clean stop: only the heartbeat's age can tell
+        process.wait(timeout=10)
+        time.sleep(3)   # two poll intervals and a bit
+        shown = status(rules_path)
+        assert "daemon: not running since" in shown and "connection not running since" in shown, shown
+        assert "connection idle" not in shown
+
+    with daemon(rules_path, tmp_path / "log") as process:
+        assert wait_until(lambda: "daemon: running since" in status(rules_path))
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+        shown = status(rules_path)   # a clean stop says so at once
+        assert "daemon: not running since" in shown and "connection not running since" in shown, shown
+
+
+def test_status_names_a_refused_imap_login_with_the_servers_answer(servers, tmp_path, monkeypatch):
+    rules_path = write_rules(tmp_path, *servers)
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "not the password")
+    runner.run_once(load_rules(rules_path))
+    shown = status(rules_path)
+    for user in (INTL_USER, GERMAN_USER):
+        mailbox = "international" if user == INTL_USER else "german"
+        assert ("IMAP failing since" in shown and f"mailbox {mailbox}: IMAP login refused by 127.0.0.1 for {user}: "
+                "[AUTHENTICATIONFAILED] Authentication failed." in shown), shown
