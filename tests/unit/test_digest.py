@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from mailflow import digest, history, outbox
+from mailflow import database, digest, health, history, outbox
 from mailflow.errors import RulesError
 from mailflow.rules import Rules, parse_rules
 from mailflow.worker import Worker
@@ -197,3 +197,29 @@ def test_digest_and_language_keys_are_checked_with_their_line(tmp_path):
     data["mailboxes"]["international"]["digest"]["timezone"] = "Asia/Tbilisi"
     rules = parse_rules(yaml.safe_dump(data).replace("time: '8:30'", "time: 8:30"), tmp_path / "rules.yaml")
     assert rules.mailboxes["international"].digest.time == time(8, 30)
+
+
+def refused(worker: Worker) -> None:
+    with database.transaction(worker.db):
+        health.record_failure(worker.db, "international", health.SMTP,
+                              "SMTP login refused by smtp.example for intl: 535 5.7.8 Authentication failed")
+
+
+def test_a_health_problem_alone_is_something_to_say_and_comes_first(tmp_path, maildirs):
+    clock = SettableClock(local(TBILISI, 6))
+    deliver(maildirs, make_mail(), arrived=clock())
+    worker = worker_at(tmp_path, maildirs, clock)
+    worker.run_once()
+    refused(worker)
+    clock.moment = local(TBILISI, 8)
+    worker.run_once()
+    text = digest_text(worker, "international")
+    assert text.index("HEALTH\n  - international: cannot send (SMTP login refused or server unreachable) since "
+                      "2026-11-30 06:00 +04 (SMTP login refused by smtp.example for intl: 535") < \
+        text.index("NEW REGISTRANTS (1)"), text
+    # The next day nothing new happened, but the server refuses again: that alone is a digest.
+    clock.advance(days=1)
+    refused(worker)
+    worker.run_once()
+    assert [kind for _, kind, _ in digests(worker)] == [f"digest:{DAY}", f"digest:{DAY + timedelta(days=1)}"]
+    assert "NEW REGISTRANTS" not in digest_text(worker, "international")
