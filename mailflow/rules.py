@@ -296,10 +296,7 @@ class Event(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use a name like Europe/Berlin") from None
+        _known_zone(value)
         return value
 
     @model_validator(mode="after")
