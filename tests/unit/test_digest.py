@@ -70,6 +70,11 @@ def test_each_digest_is_due_at_its_time_in_its_own_zone(tmp_path):
     assert sorted(d.mailbox for d in digest.due(rules, local(BERLIN, 8))) == ["german", "international"]
     # 23:30 in Berlin is already the next day in Tbilisi, before its 08:00.
     assert [(d.mailbox, d.day) for d in digest.due(rules, local(BERLIN, 23, 30))] == [("german", DAY)]
+    # The day Berlin leaves summer time (25 October 2026) its 08:00 is 07:00 UTC, not 06:00.
+    autumn = date(2026, 10, 25)
+    assert "german" not in [d.mailbox for d in digest.due(rules, datetime(2026, 10, 25, 6, 59, tzinfo=UTC))]
+    assert [(d.day, d.at) for d in digest.due(rules, datetime(2026, 10, 25, 7, tzinfo=UTC)) if d.mailbox == "german"] \
+        == [(autumn, local(BERLIN, 8, day=autumn))]
     off = digest_rules(tmp_path, enabled=False)
     assert [d.mailbox for d in digest.due(off, local(BERLIN, 9))] == ["german"]
 
