@@ -27,7 +27,7 @@ from . import database, health, outbox
 from .clock import parse_stamp, stamp
 from .context import digest_template
 from .people import country_name, organisation_of
-from .replies import Replies
+from .replies import Replies, TemplateProblem
 from .rules import Rules
 from .states import AUTOMATIC_INTENTS, Intent, MessageState, OutboxState, RegistrantStatus
 
@@ -64,26 +64,35 @@ def due(rules: Rules, moment: datetime) -> list[Due]:
 
 
 def queue_due(db: sqlite_utils.Database, rules: Rules, replies: Replies, moment: datetime) -> int:
-    """Queue each due digest not decided yet (see the module's text); returns how many were queued."""
+    """Queue each due digest not decided yet (see the module's text); returns how many were queued. A
+    template problem leaves that day undecided (tried again at the next pass) and is raised after the
+    other mailboxes' digests."""
     queued = 0
+    problems: list[TemplateProblem] = []
     for item in due(rules, moment):
         if _decided(db, item):
             continue
-        with database.transaction(db):
-            if _decided(db, item):   # another process decided it meanwhile
-                continue
-            since = _since(db, item.mailbox) or moment - FIRST_LOOK_BACK
-            context = gather(db, rules, item.mailbox, since, moment)
-            message_id = _queue(db, rules, replies, item, context, moment) if has_news(context) else None
-            database.insert(db, "digests", {
-                "mailbox": item.mailbox, "day": item.day.isoformat(), "due_at": stamp(item.at),
-                "since": stamp(since), "until": stamp(moment), "message_id": message_id,
-            })
+        try:
+            with database.transaction(db):
+                if _decided(db, item):   # another process decided it meanwhile
+                    continue
+                since = _since(db, item.mailbox) or moment - FIRST_LOOK_BACK
+                context = gather(db, rules, item.mailbox, since, moment)
+                message_id = _queue(db, rules, replies, item, context, moment) if has_news(context) else None
+                database.insert(db, "digests", {
+                    "mailbox": item.mailbox, "day": item.day.isoformat(), "due_at": stamp(item.at),
+                    "since": stamp(since), "until": stamp(moment), "message_id": message_id,
+                })
+        except TemplateProblem as exc:
+            problems.append(exc)
+            continue
         if message_id:
             queued += 1
             log.info("mailbox=%s digest of %s queued message_id=%s", item.mailbox, item.day, message_id)
         else:
             log.info("mailbox=%s digest of %s: nothing to say, no mail", item.mailbox, item.day)
+    if problems:
+        raise problems[0]
     return queued
 
 

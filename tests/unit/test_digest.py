@@ -5,6 +5,7 @@ the same database is a restart), and mailflow's own mail in a watched inbox is n
 from __future__ import annotations
 
 import email
+import shutil
 import email.policy
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -31,10 +32,10 @@ def local(zone: ZoneInfo, hour: int, minute: int = 0, day: date = DAY) -> dateti
     return datetime.combine(day, time(hour, minute), tzinfo=zone)
 
 
-def digest_rules(tmp_path: Path, **international: object) -> Rules:
+def digest_rules(tmp_path: Path, templates: Path = REPO / "templates", **international: object) -> Rules:
     """The shipped rules with the event a month after DAY: international's digest at 08:00 in Tbilisi,
     german's at 08:00 in Berlin (the event's zone, the default), in German."""
-    data = rules_data(ahead=False, database=str(tmp_path / "mailflow.db"), templates=str(REPO / "templates"))
+    data = rules_data(ahead=False, database=str(tmp_path / "mailflow.db"), templates=str(templates))
     for event in data["events"]:
         event["start"], event["end"] = "2026-12-30T13:00:00", "2026-12-30T15:30:00"
         event.pop("registration", None)
@@ -228,3 +229,25 @@ def test_a_health_problem_alone_is_something_to_say_and_comes_first(tmp_path, ma
     worker.run_once()
     assert [kind for _, kind, _ in digests(worker)] == [f"digest:{DAY}", f"digest:{DAY + timedelta(days=1)}"]
     assert "NEW REGISTRANTS" not in digest_text(worker, "international")
+
+
+def test_a_broken_template_holds_only_its_own_digest_until_it_is_fixed(tmp_path, maildirs):
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    good = (templates / "digest_de.txt").read_text()
+    (templates / "digest_de.txt").write_text(good.replace("{{ coordinator.name }}", "{{ coordinator.nmae }}"))
+    clock = SettableClock(local(BERLIN, 7))
+    deliver(maildirs, make_mail(), arrived=clock())
+    deliver(maildirs, make_mail(sender="Thomas Weber <t.weber@leipzig.de>", to="german@cc-events.example",
+                                body="Sehr geehrte Frau Toukan,\n\nich möchte gerne teilnehmen.\n\nThomas Weber"),
+            mailbox="german", arrived=clock())
+    rules = digest_rules(tmp_path, templates)
+    worker = maildir_worker(rules, maildirs, tmp_path / "mailflow.db", clock=clock)
+    clock.moment = local(BERLIN, 8)
+    report = worker.run_once()
+    assert [m for m, _, _ in digests(worker)] == ["international"]
+    assert any("digest_de.txt" in error and "nmae" in error for error in report.errors), report.errors
+    (templates / "digest_de.txt").write_text(good)
+    clock.advance(minutes=1)
+    worker.run_once()
+    assert [m for m, _, _ in digests(worker)] == ["international", "german"]
