@@ -113,6 +113,29 @@ def test_digest_goes_through_smtp_into_dovecot_and_is_not_answered_there(servers
         close_connections(worker)
 
 
+def test_late_the_same_day_and_not_again_after_a_restart_on_real_servers(servers, tmp_path):
+    dovecot, smtp = servers
+    deliver_to_coordinators(dovecot, smtp)
+    clock = SettableClock(datetime.now(UTC))
+    zone = morning_zone(clock())
+    missed = (clock().astimezone(zone) - timedelta(hours=3)).strftime("%H:%M")   # nobody ran at that time
+    rules_path = digest_rules(tmp_path, dovecot, smtp, missed, zone)
+    dovecot.append(INTL_USER, make_mail(sender="Giorgi <g.k@mrdi.gov.ge>", subject="Recording?",
+                                        body="Dear colleagues,\n\nwill the event be recorded?\n\nGiorgi"))
+    for minutes in (0, 5):   # the first start, three hours late; then a restart: a new worker and connections
+        worker = server_worker(load_rules(rules_path))
+        worker.clock = lambda: clock() + timedelta(minutes=minutes)
+        try:
+            worker.run_once()
+        finally:
+            close_connections(worker)
+    (digest,) = digests_in(dovecot, INTL_USER)
+    assert "OPEN QUESTIONS (1)" in digest.get_content()
+    assert digests_in(dovecot, MAILBOX_USERS["german"]) == []     # nothing to say: no mail
+    assert [m.rcpt_tos for m in smtp.messages if m.message["X-Mailflow"] == "digest"] == \
+        [["international@cc-events.example"]]
+
+
 def count_passes(log: Path) -> int:
     return log.read_text().count("pass done") if log.exists() else 0
 
