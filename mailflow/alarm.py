@@ -23,10 +23,12 @@ from . import health, outbox
 from .clock import parse_stamp, stamp
 from .health import IMAP
 from .rules import Rules
+from .states import OutboxState
 
 log = logging.getLogger(__name__)
 
 WAITING, RAISED, RECOVERING, CLOSED = "waiting", "raised", "recovering", "closed"
+KINDS = ("alarm:", "recovery:")   # outbox.kind of its mails
 
 TEXTS = {
     "en": {
@@ -82,7 +84,7 @@ def check(db: sqlite_utils.Database, rules: Rules, now: datetime, can_send: Coll
                 "values (?, ?, ?, ?, ?, ?)",
                 [mailbox, server, row["failing_since"], row["cause"], WAITING, stamp(now)]).rowcount:
             log.warning("mailbox=%s %s down since %s: alarm (%s)", mailbox, server, row["failing_since"], row["cause"])
-    queued = 0
+    queued = _reroute(db, rules, failing, now, can_send)
     for alarm in list(db.query("select * from alarms where state in (?, ?, ?)", [WAITING, RAISED, RECOVERING])):
         key = (alarm["mailbox"], alarm["server"])
         ongoing = key in failing and failing[key]["failing_since"] == alarm["since"]
@@ -109,6 +111,28 @@ def check(db: sqlite_utils.Database, rules: Rules, now: datetime, can_send: Coll
             _set(db, alarm, state=CLOSED, recovery_outbox=outbox_id)
         queued += 1
     return queued
+
+
+def _reroute(db: sqlite_utils.Database, rules: Rules, failing: dict, now: datetime, can_send: Collection[str]) -> int:
+    """An alarm or recovery mail queued on a route whose SMTP server has failed since is cancelled there
+    and queued again through one that works, if there is one."""
+    moved = 0
+    for alarm in list(db.query("select * from alarms where state in (?, ?)", [RAISED, CLOSED])):
+        column = "alarm_outbox" if alarm["state"] == RAISED else "recovery_outbox"
+        row = db.execute("select mailbox from outbox where id = ? and state = ?",
+                         [alarm[column], OutboxState.QUEUED]).fetchone()
+        if row is None or (row[0], health.SMTP) not in failing or alarm["mailbox"] not in rules.mailboxes:
+            continue
+        own = alarm["server"] == IMAP or alarm["state"] == CLOSED
+        route = _route(rules, failing, alarm["mailbox"], own, can_send)
+        if route is None:
+            continue
+        db.execute("update outbox set state = ?, error = ? where id = ?",
+                   [OutboxState.CANCELLED, f"not sent: the SMTP server of {row[0]} fails; sent through {route}",
+                    alarm[column]])
+        _set(db, alarm, **{column: _queue(db, rules, alarm, route, recovered=alarm["state"] == CLOSED, now=now)})
+        moved += 1
+    return moved
 
 
 def waiting(db: sqlite_utils.Database) -> list[dict]:
@@ -139,7 +163,7 @@ def _queue(db: sqlite_utils.Database, rules: Rules, alarm: dict, route: str, *, 
     values = {"mailbox": alarm["mailbox"], "address": box.address, "what": words[alarm["server"]],
               "what_past": words[f"{alarm['server']}_past"],
               "since": _when(alarm["since"]), "cause": alarm["cause"], "route": route,
-              "recovered": _when(stamp(now))}
+              "recovered": _when(alarm.get("recovered_at") or stamp(now))}
     kind = "recovery" if recovered else "alarm"
     subject = words[f"{kind}_subject"].format(**values)
     message_id = outbox.new_message_id(via.address)

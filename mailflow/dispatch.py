@@ -220,6 +220,9 @@ class Dispatch:
     ):
         self.db = db
         self.enabled = enabled          # False: another process sends; this one only queues
+        # Set: only mail of these kinds (prefixes) is sent, as when a Sent folder cannot say what was
+        # answered: the health alarm (alarm.KINDS) answers nobody and still goes out.
+        self.only: tuple[str, ...] | None = None
         self.should_stop = should_stop
         self.senders = senders
         self.addresses = addresses
@@ -280,7 +283,6 @@ class Dispatch:
             self.close()
         self.counts.more = self.enabled and self._due_left()
         self.counts.unreachable = set(self._unreachable)
-        self.counts.reached -= set(self.counts.failures)
         return self.counts
 
     def close(self) -> None:
@@ -295,10 +297,11 @@ class Dispatch:
     def _claimable_query(self, columns: str, limit: int) -> sqlite3.Cursor:
         usable = [m for m in self.senders if m not in self._unreachable]
         marks = ",".join("?" * len(usable)) or "null"
+        kinds = "" if self.only is None else "and (" + " or ".join(["kind like ?"] * len(self.only)) + ")"
         return self.db.execute(
             f"""select {columns} from outbox where state = ? and mailbox in ({marks})
-                and (next_attempt_at is null or next_attempt_at <= ?) order by id limit ?""",
-            [OutboxState.QUEUED, *usable, stamp(self.moment), limit],
+                and (next_attempt_at is null or next_attempt_at <= ?) {kinds} order by id limit ?""",
+            [OutboxState.QUEUED, *usable, stamp(self.moment), *(f"{kind}%" for kind in self.only or ()), limit],
         )
 
     def _expire(self) -> None:

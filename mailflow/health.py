@@ -82,8 +82,8 @@ def problems(db: sqlite_utils.Database, mailboxes: list[str], now: datetime, *,
         if send is not None and send["failing_since"]:
             found.append(Problem(name, ProblemKind.SEND_REFUSED, parse_stamp(send["failing_since"]), send["cause"]))
         due = db.execute(
-            """select count(*), min(coalesce(next_attempt_at, created_at)), max(error) from outbox
-               where mailbox = ? and state in (?, ?) and coalesce(next_attempt_at, created_at) < ?""",
+            """select count(*), min(created_at), max(error) from outbox
+               where mailbox = ? and state in (?, ?) and created_at < ?""",
             [name, OutboxState.QUEUED, OutboxState.SENDING, limit]).fetchone()
         if due[0]:
             why = f": {due[2]}" if due[2] else ""

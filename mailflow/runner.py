@@ -93,7 +93,7 @@ class Daemon:
         self._rules_mtime = rules_path.stat().st_mtime
         if self.rules.rules_version < PATTERNS_VERSION:   # else the file need not be read again
             _warn_of_changed_patterns(rules_path)
-        self.worker = server_worker(self.rules)
+        self.worker = server_worker(self.rules, self._progress)
         self.scheduler = schedule.Scheduler()
         self.stopping = False
         self.reload_requested = False
@@ -133,7 +133,7 @@ class Daemon:
         self._rules_mtime = mtime
         try:
             rules = load_rules(self.rules_path)
-            worker = server_worker(rules)
+            worker = server_worker(rules, self._progress)
         except RulesError as exc:
             for problem in exc.problems:
                 log.error("rules not reloaded, keeping the last good rules: %s", problem)
@@ -239,6 +239,11 @@ class Daemon:
         except StorageTrouble:
             return
         self._next_beat = time.monotonic() + health.beat_seconds(self.rules.poll_interval)
+
+    def _progress(self, _phase: str, _done: int, _total: int) -> None:
+        """A long pass (a first sync of thousands of mails) beats too, between its transactions."""
+        if not self.worker.db.conn.in_transaction:
+            self._beat()
 
     def _restart_watchers(self) -> None:
         for watcher in self.watchers:

@@ -204,7 +204,7 @@ class Worker:
                 for name in self.mailboxes:
                     answered.save_found(self.db, name, found[name], archived.get(name, 0))
             else:
-                sending.enabled = False
+                sending.only = alarm.KINDS   # nothing that answers anyone; the health alarm does not
             for name, uidvalidity in opened.items():
                 try:
                     self.mark_on_server(name, self.mailboxes[name], uidvalidity)
@@ -273,7 +273,8 @@ class Worker:
             try:
                 look = answered.read_sent_folder(self.db, name, folder)
             except ConnectionFailed as exc:
-                log.error("%s; nothing is answered or sent until it can be read (it says what was answered)", exc)
+                log.error("%s; nothing is answered or sent until it can be read (it says what was answered), "
+                          "but the health alarm", exc)
                 report.errors.append(str(exc))
                 readable = False
                 continue

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from mailflow import runner
 from mailflow.cli import main
 from mailflow.clock import stamp
+from mailflow.database import open_database
 from mailflow.rules import load_rules
 from tests.integration.test_daemon import daemon, wait_until
 from tests.support.clock import SettableClock
@@ -146,19 +147,19 @@ def test_with_no_route_the_alarm_waits_and_goes_out_when_one_recovers(
 
 
 def test_status_says_since_when_the_daemon_is_not_running(servers, tmp_path):
-    rules_path = write_rules(tmp_path, *servers, poll_interval=1)
+    rules_path = write_rules(tmp_path, *servers, poll_interval=2)
     with daemon(rules_path, tmp_path / "log") as process:
         assert wait_until(lambda: "daemon: running since" in status(rules_path) and
-                          "connection idle" in status(rules_path))
+                          "connection idle" in status(rules_path), timeout=30)
         process.send_signal(signal.SIGKILL)   # no clean stop: only the heartbeat's age can tell
         process.wait(timeout=10)
-        time.sleep(3)   # two poll intervals and a bit
+        time.sleep(5)   # two poll intervals and a bit
         shown = status(rules_path)
         assert "daemon: not running since" in shown and "connection not running since" in shown, shown
         assert "connection idle" not in shown
 
     with daemon(rules_path, tmp_path / "log") as process:
-        assert wait_until(lambda: "daemon: running since" in status(rules_path))
+        assert wait_until(lambda: "daemon: running since" in status(rules_path), timeout=30)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
         shown = status(rules_path)   # a clean stop says so at once
@@ -174,3 +175,64 @@ def test_status_names_a_refused_imap_login_with_the_servers_answer(servers, tmp_
         mailbox = "international" if user == INTL_USER else "german"
         assert ("IMAP failing since" in shown and f"mailbox {mailbox}: IMAP login refused by 127.0.0.1 for {user}: "
                 "[AUTHENTICATIONFAILED] Authentication failed." in shown), shown
+
+
+def test_an_inbox_that_cannot_be_read_raises_its_alarm_while_nothing_else_may_be_sent(
+        clean_dovecot, smtp_server_factory, tmp_path, monkeypatch):
+    """International's IMAP login is refused, so its Sent folder cannot say what was answered: the pass answers
+    and sends nothing (german's waiting mail included), but the alarm answers nobody and goes out."""
+    german_smtp = smtp_server_factory()
+    rules_path = write_rules(tmp_path, clean_dovecot, german_smtp)
+    data = yaml.safe_load(rules_path.read_text())
+    data["mailboxes"]["international"]["imap"]["password_env"] = "MAILFLOW_TEST_INTL_IMAP_PASSWORD"
+    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    monkeypatch.setenv("MAILFLOW_TEST_INTL_IMAP_PASSWORD", "wrong")
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    clean_dovecot.append(GERMAN_USER, make_mail(sender="Anna Lehmann <anna@leipzig.de>", to="german@cc-events.example",
+                                                subject="Anmeldung", body="Ich nehme gerne teil.\n\nAnna"))
+    one_pass(rules_path, clock)
+    clock.advance(minutes=61)
+    one_pass(rules_path, clock)
+    (alarm,) = german_smtp.wait_for(1)
+    assert alarm.message["Subject"] == "[mailflow] mailbox international cannot be read"   # german reads English
+    assert alarm.rcpt_tos == ["german@cc-events.example"]
+    assert "IMAP login refused by 127.0.0.1 for intl@example.org" in alarm.message.get_content()
+
+    monkeypatch.setenv("MAILFLOW_TEST_INTL_IMAP_PASSWORD", "secret")
+    clock.advance(minutes=1)
+    one_pass(rules_path, clock)
+    received = german_smtp.wait_for(3)
+    assert sorted(m.rcpt_tos[0] for m in received[1:]) == ["anna@leipzig.de", "german@cc-events.example"]
+    assert any(m.message["Subject"] == "[mailflow] mailbox international works again" for m in received)
+
+
+def test_an_alarm_whose_route_fails_after_it_was_queued_goes_through_another(
+        clean_dovecot, smtp_server_factory, tmp_path, monkeypatch):
+    """International's inbox cannot be read; its alarm is queued on german's SMTP server, which nobody knew was
+    down: the next pass cancels it there and sends it through international's own SMTP server (it works)."""
+    intl_smtp, german_smtp = smtp_server_factory(), smtp_server_factory()
+    rules_path = write_rules(tmp_path, clean_dovecot, intl_smtp)
+    data = yaml.safe_load(rules_path.read_text())
+    data["mailboxes"]["international"]["imap"]["password_env"] = "MAILFLOW_TEST_INTL_IMAP_PASSWORD"
+    data["mailboxes"]["german"]["smtp"]["port"] = german_smtp.port
+    rules_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    monkeypatch.setenv("MAILFLOW_TEST_INTL_IMAP_PASSWORD", "wrong")
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    with german_smtp.down():
+        one_pass(rules_path, clock)
+        clock.advance(minutes=61)
+        one_pass(rules_path, clock)   # queued through german, whose server turns out to be down
+        assert intl_smtp.messages == []
+        clock.advance(minutes=1)
+        one_pass(rules_path, clock)
+        (alarm,) = intl_smtp.wait_for(1)
+    assert alarm.message["Subject"] == "[mailflow] mailbox international cannot be read"
+    assert alarm.rcpt_tos == ["german@cc-events.example"]
+    db = open_database(rules_path.parent / "mailflow.db")
+    assert [(r["mailbox"], r["state"]) for r in db.query("select mailbox, state from outbox order by id")] == [
+        ("german", "cancelled"), ("international", "sent")]
+    clock.advance(minutes=1)
+    one_pass(rules_path, clock)
+    assert german_smtp.messages == [] and len(intl_smtp.messages) == 1

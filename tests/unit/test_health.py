@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+import yaml
+from imapclient.exceptions import LoginError
+
 from mailflow import health, outbox
 from mailflow.database import open_database
+from mailflow.errors import RulesError, connection_failed, login_refused
 from mailflow.health import IMAP, SMTP, Problem, ProblemKind
+from mailflow.rules import parse_rules
+from tests.support import REPO
 from tests.support.clock import SettableClock
+from tests.support.rules import rules_data, upcoming_rules
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -66,3 +74,32 @@ def test_liveness_says_since_when_the_daemon_is_not_running(tmp_path):
     assert health.liveness(db, clock())["running"] is True
     health.stopped(db)
     assert health.liveness(db, clock()) == {"running": False, "since": "2026-11-02T09:03:41+00:00", "pid": 42}
+
+
+def test_causes_are_said_in_words():
+    what = "mailbox international: SMTP"
+    assert str(connection_failed(what, "smtp.x", 587, TimeoutError("timed out"))) == (
+        "mailbox international: SMTP timed out waiting for smtp.x:587")
+    assert str(connection_failed(what, "smtp.x", 587, ConnectionRefusedError(111, "Connection refused"))) == (
+        "mailbox international: SMTP server unreachable: cannot reach smtp.x:587: Connection refused")
+    assert str(login_refused("mailbox international: IMAP", "imap.x", "intl",
+                             LoginError("b'[AUTHENTICATIONFAILED] Authentication  failed.'"))) == (
+        "mailbox international: IMAP login refused by imap.x for intl: [AUTHENTICATIONFAILED] Authentication failed.")
+
+
+def test_alarm_settings_per_mailbox_over_the_top_level_and_the_defaults():
+    rules = upcoming_rules()
+    assert rules.alarm_for("international") == (timedelta(hours=1), "german@cc-events.example")
+    assert rules.alarm_for("german") == (timedelta(hours=1), "international@cc-events.example")
+    data = rules_data(alarm={"after": "30m", "to": "Office@CC-Events.example"})
+    data["mailboxes"]["german"]["alarm"] = {"after": "2h"}
+    data["mailboxes"]["german"]["language"] = "de"
+    rules = parse_rules(yaml.safe_dump(data), REPO / "rules.yaml")
+    assert rules.alarm_for("international") == (timedelta(minutes=30), "office@cc-events.example")
+    assert rules.alarm_for("german") == (timedelta(hours=2), "office@cc-events.example")
+    assert rules.mailboxes["german"].language == "de" and rules.mailboxes["international"].language == "en"
+    data["mailboxes"]["german"]["language"] = "German"
+    data["alarm"] = {"after": "an hour"}
+    with pytest.raises(RulesError) as problem:
+        parse_rules(yaml.safe_dump(data), REPO / "rules.yaml")
+    assert "'German' is not one of them" in str(problem.value) and "'an hour' is not a duration" in str(problem.value)
