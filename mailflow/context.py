@@ -135,3 +135,30 @@ SAMPLE_ON_BEHALF = {
     "registered": [{"name": "Giorgi Beridze", "address": "g.beridze@tbilisi.example", "already": False}],
     "sender_registered": True,
 }
+
+
+def digest_template(language: str) -> str:
+    """The daily digest's template for a coordinator's `language` (digest.py)."""
+    return f"digest_{language}.txt"
+
+
+def sample_digest_context(rules: Rules, mailbox: str) -> dict[str, Any]:
+    """A digest (digest.gather) with one entry in every section, for `mailflow check`."""
+    box = rules.mailboxes[mailbox]
+    at = "2020-10-01 09:00 CEST"
+    mail = {"id": 12, "sender": "nino@tbilisi.gov.ge", "subject": "Question", "at": at}
+    return {
+        "coordinator": coordinator_context(box), "mailbox": mailbox, "audience": rules.audience_of(mailbox),
+        "day": "2020-10-01", "since": "2020-09-30 08:00 CEST", "zone": "Europe/Berlin",
+        "health": [{"mailbox": mailbox, "kind": "not_read", "since": at, "cause": "connection refused"}],
+        "registrants": [{"name": "Nino Beridze", "address": "nino@tbilisi.gov.ge", "organisation": "tbilisi.gov.ge",
+                         "country": "Georgia", "audience": rules.audience_of(mailbox),
+                         "registered_by": "anna@kutaisi.ge", "event": rules.events[0].title, "at": at}],
+        "cancellations": [{"name": "", "address": "a@b.example", "event": rules.events[0].title, "at": at}],
+        "questions": [{**mail, "days": 1, "hours": 26}],
+        "waiting": [{**mail, "why": "to_confirm", "detail": ""}],
+        "bounces": [{"address": "x@y.example", "name": "", "at": at, "reason": "Undelivered Mail Returned to Sender"}],
+        "failed": [{"id": 3, "recipient": "x@y.example", "subject": "Agenda", "state": "failed",
+                    "error": "550 no such user", "at": at}],
+        "scheduled": [{"what": "reminder", "event": rules.events[0].title, "at": at}],
+    }

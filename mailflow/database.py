@@ -236,6 +236,18 @@ def _marking(db: sqlite_utils.Database) -> None:
     db.table("sync_state").add_column("marking", str)
 
 
+@migrations(name="0018_digest")
+def _digest(db: sqlite_utils.Database) -> None:
+    # One row per coordinator's mailbox and local day whose daily digest was decided (digest.py): the
+    # Message-ID of the digest queued in the same transaction, or null when there was nothing to say.
+    # The primary key makes it once a day, whatever restarts; `until` is where the next one starts.
+    db.table("digests").create(
+        {"mailbox": str, "day": str, "due_at": str, "since": str, "until": str, "message_id": str},
+        pk=("mailbox", "day"),
+        not_null={"due_at", "until"},
+    )
+
+
 @migrations(name="0019_health")
 def _health(db: sqlite_utils.Database) -> None:
     # Per mailbox and server (imap, smtp): the last success, and the failure going on now with its cause

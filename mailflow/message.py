@@ -28,6 +28,7 @@ SIGNAL_HEADERS = (
     "auto-submitted", "precedence", "x-auto-response-suppress", "x-autoreply", "x-autorespond",
     "list-id", "list-unsubscribe", "list-post", "list-help", "list-subscribe", "list-owner",
     "return-path", "x-failed-recipients", "feedback-id", "x-mailer", "content-type",
+    "x-mailflow",   # mailflow's own mail (outbox.MAILFLOW_HEADER): a digest, alarm or notice in a watched inbox
 )
 
 MAX_REFERENCES = 50

@@ -40,12 +40,13 @@ class Sender(Protocol):
 
 
 # mailflow's own header on everything it sends, with what the mail is (REPLY, RELEASE, NOTICE, CONFIRMATION,
-# INVITATION):
+# INVITATION, DIGEST):
 # a reader of the Sent folder tells mailflow's replies from the coordinators' own mail by it, even with a
 # database restored from a backup (answered.py).
 MAILFLOW_HEADER = "X-Mailflow"
 REPLY, RELEASE, NOTICE, CONFIRMATION = "reply", "release", "notice", "confirmation"
 INVITATION = "invitation"   # `mailflow invite`
+DIGEST = "digest"           # digest.py: the daily digest to a coordinator
 ALARM = "alarm"   # alarm.py: a mailbox cannot be read or sent from, or works again
 
 

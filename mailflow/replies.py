@@ -22,7 +22,13 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from .context import SAMPLE_ON_BEHALF, sample_announcement_context, sample_context
+from .context import (
+    SAMPLE_ON_BEHALF,
+    digest_template,
+    sample_announcement_context,
+    sample_context,
+    sample_digest_context,
+)
 from .errors import RulesProblem
 from .message import clean
 from .rules import Rules
@@ -292,6 +298,8 @@ def check_templates(rules: Rules) -> list[RulesProblem]:
     samples = [(name, sample_context(rules, box)) for box, name in each(rules.replies)]
     samples += [(name, {**sample_context(rules, box), **SAMPLE_ON_BEHALF}) for box, name in each(rules.on_behalf)]
     samples += [(name, sample_announcement_context(rules, box)) for box, name in each(rules.announcements)]
+    samples += [(digest_template(box.language), sample_digest_context(rules, name))
+                for name, box in rules.mailboxes.items() if box.digest.enabled]
     for name, context in samples:
         try:
             replies.render(name, context)

@@ -162,6 +162,40 @@ class AlarmSettings(_Strict):
 AnswerSince = Annotated[datetime | date | None, BeforeValidator(_date_or_time)]
 
 
+def _time_of_day(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted 8:00 as the base-60 number 480: that is 08:00."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return time(value // 60, value % 60)
+    return value
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+
+
+class DigestSettings(_Strict):
+    """The daily digest to a mailbox's coordinator (digest.py): at `time` in `timezone`, when there is
+    something to say."""
+
+    time: TimeOfDay = Field(default=time(8, 0), description="local time of day, e.g. 08:00")
+    timezone: str | None = Field(default=None, description="default: the first event's time zone")
+    enabled: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _known_zone(value)
+        return value
+
+
+def _known_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        close = _did_you_mean(value, available_timezones()) or "; use a name like Europe/Berlin"
+        raise ValueError(f"unknown time zone {value!r}{close}") from None
+
+
 class Mailbox(_Strict):
     address: str
     coordinator: str
@@ -177,6 +211,7 @@ class Mailbox(_Strict):
     sent_folder: str | None = Field(default=None, description="default: the folder marked \\Sent")
     answer_mail_since: AnswerSince = Field(default=None, description="overrides the top-level answer_mail_since")
     language: str = Field(default="en", description="ISO 639-1: what mailflow writes to this coordinator in")
+    digest: DigestSettings = DigestSettings()
     alarm: AlarmSettings | None = Field(default=None, description="overrides the top-level alarm's keys")
 
     @field_validator("address")
@@ -287,11 +322,7 @@ class Event(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            close = _did_you_mean(value, available_timezones()) or "; use a name like Europe/Berlin"
-            raise ValueError(f"unknown time zone {value!r}{close}") from None
+        _known_zone(value)
         return value
 
     @field_validator("end")

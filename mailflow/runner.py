@@ -165,8 +165,9 @@ class Daemon:
         self._save_states()
         self._beat(force=True)
         log.info(
-            "pass done: recorded=%s processed=%s quarantined=%s archived=%s sent=%s failed=%s",
-            report.recorded, report.processed, report.quarantined, report.archived, report.sent, report.failed,
+            "pass done: recorded=%s processed=%s quarantined=%s archived=%s digests=%s sent=%s failed=%s",
+            report.recorded, report.processed, report.quarantined, report.archived, report.digests, report.sent,
+            report.failed,
         )
         if report.more_to_send:
             self.wake.set()   # the rest in the next pass, after a look at the inboxes

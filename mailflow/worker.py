@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from . import alarm, answered, behalf, bounces, database, dispatch, health, outbox, registrants, releases
+from . import alarm, answered, behalf, bounces, database, digest, dispatch, health, outbox, registrants, releases
 from .classify import Classification, classify
 from .clock import Clock, parse_stamp, stamp
 from .context import reply_context
@@ -65,6 +65,7 @@ class PassReport:
     quarantined: int = 0
     archived: int = 0
     announced: int = 0
+    digests: int = 0
     sent: int = 0
     failed: int = 0
     more_to_send: bool = False   # the send budget ran out with mail still due
@@ -120,6 +121,11 @@ class Worker:
                                                             progress=lambda n: sending.pump())
                 except (MailflowError, TemplateProblem) as exc:
                     log.error("releases not sent: %s", exc)
+                    report.errors.append(str(exc))
+                try:   # after the mail of this pass: its registrants are in today's digest
+                    report.digests = digest.queue_due(self.db, self.rules, self.replies, self.clock())
+                except (MailflowError, TemplateProblem) as exc:
+                    log.error("digest not sent: %s", exc)
                     report.errors.append(str(exc))
             if not self.stop_requested:
                 self._watch_health(sending)
@@ -426,6 +432,16 @@ class Worker:
                             {"state": MessageState.QUARANTINED, "error": str(exc), "processed_at": now(self.db)})
             log.warning("%s quarantined: %s", ids, exc)
             return MessageState.QUARANTINED
+        role = own_role(incoming, self.rules.own_addresses)
+        if role:   # before classification: never answered, never a question, never in a digest
+            database.update(self.db, "messages", row["id"], {
+                "state": MessageState.PROCESSED, "sender": incoming.sender, "subject": incoming.subject,
+                "intent": Intent.BULK, "answer": 0, "confidence": "high", "asks": 0,
+                "reasons": json.dumps([f"mailflow's own mail (X-Mailflow: {role}): never answered"]),
+                "processed_at": now(self.db), "error": None,
+            })
+            log.info("%s mailflow's own mail (%s): not answered", ids, role)
+            return MessageState.PROCESSED
         try:
             with database.transaction(self.db):
                 ours = self._our_ids(incoming)
@@ -684,6 +700,13 @@ class Worker:
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
                             [json.dumps([r["id"] for r in rows])])
+
+
+def own_role(incoming: IncomingMessage, own_addresses: frozenset[str]) -> str:
+    """What mailflow sent this as (X-Mailflow: digest, notice, ...) when one of its own addresses
+    sent it ('' otherwise): its digests, alarms and notices land in the inboxes it watches."""
+    role = incoming.header(outbox.MAILFLOW_HEADER) or ""
+    return clean(role, 40) if role and incoming.sender in own_addresses else ""
 
 
 def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:

@@ -1,5 +1,8 @@
 """`mailflow demo` as a new user runs it: the shipped project, the 2020 event, the clock of its samples."""
 
+import email
+import email.policy
+
 from click.testing import CliRunner
 
 from mailflow.cli import main
@@ -16,10 +19,16 @@ def test_demo_command_twice(tmp_path):
     first = demo(tmp_path)
     assert first.exit_code == 0, first.output
     assert "thomas.weber@stadt.nuernberg.de" in first.output
-    assert "recorded 11 new mails, sent 8 mails" in first.output   # Kragujevac: "my colleague may join" waits for a coordinator
+    # 8 replies and notices (Kragujevac: "my colleague may join" waits for a coordinator) and each
+    # coordinator's daily digest: the demo's clock stands after 08:00, their digest time.
+    assert "recorded 11 new mails, sent 10 mails" in first.output
     second = demo(tmp_path)
     assert "recorded 0 new mails, sent 0 mails" in second.output
-    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 8
+    written = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+               for path in (tmp_path / "out" / "outbox").glob("*.eml")]
+    assert len(written) == 10
+    assert sorted(m["Subject"].split(" 2020")[0] for m in written if m["X-Mailflow"] == "digest") == \
+        ["mailflow digest", "mailflow digest"]
 
 
 def test_the_demo_runs_as_of_its_last_sample_and_says_so(tmp_path):
@@ -41,5 +50,5 @@ def test_the_demo_runs_from_any_folder_on_the_shipped_project(tmp_path, monkeypa
     (tmp_path / "rules.yaml").write_text("not: [rules\n")
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
-    assert "recorded 11 new mails, sent 8 mails (written to demo-output/outbox)" in result.output
-    assert len(list((tmp_path / "demo-output" / "outbox").glob("*.eml"))) == 8
+    assert "recorded 11 new mails, sent 10 mails (written to demo-output/outbox)" in result.output   # 8 + 2 digests
+    assert len(list((tmp_path / "demo-output" / "outbox").glob("*.eml"))) == 10
