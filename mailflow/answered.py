@@ -20,6 +20,7 @@ first opened the mailbox, so pointing mailflow at an inbox with years of mail do
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
@@ -28,10 +29,10 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from . import database
+from . import database, history
 from .clock import parse_stamp, stamp
 from .database import now
-from .message import clean
+from .message import clean, decode_words
 from .outbox import MAILFLOW_HEADER, REPLY, SentCopies
 from .rules import Event, Rules
 from .states import MessageState, OutboxState
@@ -48,8 +49,11 @@ class SentMail:
 
     uid: int
     message_id: str | None
-    role: str                 # X-Mailflow: reply, release, notice, confirmation
+    role: str                 # X-Mailflow: reply, release, notice, confirmation; "" for a coordinator's own mail
     answers: str | None       # a reply's In-Reply-To (else the last of its References)
+    refers: tuple[str, ...] = ()   # every Message-ID in In-Reply-To and References
+    sender: str = ""          # From, decoded: who wrote it
+    date: str | None = None   # its Date, as the database stores moments (None when unreadable)
 
 
 def read_sent(uid: int, header: bytes) -> SentMail:
@@ -62,9 +66,14 @@ def read_sent(uid: int, header: bytes) -> SentMail:
         return [clean(i, 250) for i in _ID.findall(fields.get(name, ""))]
 
     parents = ids("in-reply-to") or ids("references")[-1:]
+    try:
+        date: str | None = stamp(email.utils.parsedate_to_datetime(clean(fields.get("date", ""))))
+    except (TypeError, ValueError, IndexError):
+        date = None
     return SentMail(uid, next(iter(ids("message-id")), None),
                     clean(fields.get(MAILFLOW_HEADER.lower(), "")).partition(" ")[0].lower(),
-                    parents[0] if parents else None)
+                    parents[0] if parents else None, tuple(dict.fromkeys(ids("in-reply-to") + ids("references"))),
+                    decode_words(fields.get("from", "")), date)
 
 
 @dataclass
@@ -75,6 +84,7 @@ class Found:
     sent_unknown: int = 0     # mailflow's mail in the Sent folder that it has no record of
     answered: int = 0         # mails waiting to be answered that those replies answer
     settled: int = 0          # queued (or uncertain) mails found in the Sent folder: sent
+    closed: int = 0           # questions a coordinator answered from their own mail client (not in text())
 
     def __bool__(self) -> bool:
         return bool(self.flagged or self.sent_unknown or self.answered or self.settled)
@@ -151,8 +161,10 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         ids = json.dumps([m.message_id for m in mails if m.message_id])
         known = {r[0]: r[1] for r in db.execute(
             "select message_id, state from outbox where message_id in (select value from json_each(?))", [ids])}
-        found.sent_unknown = sum(1 for m in mails if m.message_id not in known)
+        found.sent_unknown = sum(1 for m in mails if m.role and m.message_id not in known)
         for mail in mails:
+            if not mail.role and mail.refers:   # a coordinator's own reply (no X-Mailflow): it answers
+                found.closed += _close_answered(db, mailbox, mail)
             if mail.role == REPLY and mail.answers:
                 found.answered += db.execute(
                     "update messages set answered_before = ? where message_id = ? and state = ? "
@@ -169,6 +181,17 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         db.execute("update mailbox_state set sent_uidvalidity = ?, sent_last_uid = ? where mailbox = ?",
                    [uidvalidity, last, mailbox])
     return found
+
+
+def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> int:
+    """Questions (or mail not read yet) that a coordinator's reply in `mailbox`'s Sent folder answers
+    are closed, with who and when; mailflow takes their \\Flagged off at its next look at the server."""
+    by = f"{mail.sender or 'the coordinator'}, replying from their mail client ({mailbox}'s Sent: {mail.message_id})"
+    rows = history.close_answered(db, list(mail.refers), by, mail.date or now(db))
+    for row in rows:
+        log.info("mailbox=%s message=%s message_id=%s question closed: answered by %s (Sent uid=%s message_id=%s)",
+                 row["mailbox"], row["id"], row["message_id"], mail.sender, mail.uid, mail.message_id)
+    return len(rows)
 
 
 def save_found(db: sqlite_utils.Database, mailbox: str, found: Found, archived: int) -> str:

@@ -236,6 +236,14 @@ def _marking(db: sqlite_utils.Database) -> None:
     db.table("sync_state").add_column("marking", str)
 
 
+@migrations(name="0020_answering")
+def _answering(db: sqlite_utils.Database) -> None:
+    # Who closed a question (a coordinator's reply found in a Sent folder, or `questions --close`),
+    # and when the \Flagged mailflow set on it was taken off the server again.
+    db.table("messages").add_column("question_closed_by", str)
+    db.table("messages").add_column("flag_cleared_at", str)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

@@ -297,7 +297,8 @@ def enqueue(
 
 class SentCopies(Protocol):
     """A mailbox's Sent folder (mailbox.SentFolder): `append` copies, `contains` a Message-ID, and
-    mailflow's own mail in it (`mailflow_mail`: answered.py reads which mails its replies answer)."""
+    mailflow's own mail and the replies in it (`mailflow_mail`: answered.py reads which mails mailflow's
+    replies answer, and which questions a coordinator answered from their own client)."""
 
     def append(self, raws: list[bytes]) -> None: ...
 

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import schedule
+import sqlite_utils
 
 from . import deadline
 from .credentials import Credentials
@@ -30,7 +31,7 @@ from .message import clean
 from .retention import purge_raw_mail
 from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
-from .worker import PassReport, Progress, Worker
+from .worker import PassReport, Progress, Worker, clear_closed_flags
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,19 @@ def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
     if progress is not None:
         worker.progress = progress
     return worker
+
+
+def clear_flags_now(rules: Rules, db: sqlite_utils.Database, name: str) -> int:
+    """`questions --close`: take \\Flagged off `name`'s closed questions at once rather than at the next
+    pass; ConnectionFailed when the server cannot be reached (the next pass does it then)."""
+    box = rules.mailboxes[name]
+    if box.imap is None:
+        return 0
+    mailbox = ImapMailbox(name, box.imap, box.processed, Credentials.of(box.imap, f"mailbox {name}, IMAP"))
+    try:
+        return clear_closed_flags(db, name, mailbox, mailbox.open())
+    finally:
+        mailbox.close()
 
 
 def close_connections(worker: Worker) -> None:

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from . import answered, behalf, bounces, database, dispatch, outbox, registrants, releases
+from . import answered, behalf, bounces, database, dispatch, history, outbox, registrants, releases
 from .classify import Classification, classify
 from .clock import Clock, parse_stamp, stamp
 from .context import reply_context
@@ -232,6 +232,8 @@ class Worker:
         waiting = [MessageState.RECORDED, OutboxState.QUEUED, OutboxState.UNCERTAIN]
         if not self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
                                "where state in (?, ?) limit 1", waiting).fetchone():
+            if history.open_questions(self.db):   # a coordinator's reply in Sent closes them
+                self._close_answered_questions(found)
             return True
         readable = True
         for name, folder in self.sent_folders.items():
@@ -245,6 +247,17 @@ class Worker:
             box = found.setdefault(name, answered.Found())
             box.sent_unknown, box.answered, box.settled = look.sent_unknown, look.answered, look.settled
         return readable
+
+    def _close_answered_questions(self, found: dict[str, answered.Found]) -> None:
+        """Nothing waits to be answered, but questions are open: the Sent folders may hold a coordinator's
+        reply that closes one. A folder that cannot be read is tried again next pass (nothing depends on it)."""
+        for name, folder in self.sent_folders.items():
+            try:
+                look = answered.read_sent_folder(self.db, name, folder)
+            except ConnectionFailed as exc:
+                log.warning("%s; open questions are checked against it next pass", exc)
+                continue
+            found.setdefault(name, answered.Found()).sent_unknown = look.sent_unknown
 
     def _note_marking(self, name: str, mailbox: Mailbox) -> None:
         """Record how this mailbox's processed mail is marked (`mailflow status`); say it in the log
@@ -615,7 +628,8 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, answered_before is null and (state = :quarantined or intent = :question
+            """select id, uid, answered_before is null and question_closed_at is null
+                      and (state = :quarantined or intent = :question
                       or asks = 1 or review = 1 or attention is not null
                       or (confidence = 'low'
                           and intent not in (select value from json_each(:automatic)))) as needs_human
@@ -625,6 +639,7 @@ class Worker:
              "quarantined": MessageState.QUARANTINED, "question": Intent.QUESTION,
              "automatic": json.dumps(sorted(AUTOMATIC_INTENTS))},
         ))
+        clear_closed_flags(self.db, name, mailbox, uidvalidity)   # answered questions lose their star
         if not rows:
             return
         # Questions, mails a coordinator should look at (late registrations, unsure registrations on behalf
@@ -635,6 +650,18 @@ class Worker:
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
                             [json.dumps([r["id"] for r in rows])])
+
+
+def clear_closed_flags(db: sqlite_utils.Database, name: str, mailbox: Mailbox, uidvalidity: int) -> int:
+    """Take \\Flagged off `mailbox`'s closed questions (answered from a coordinator's client, or
+    `questions --close`), the mailbox being open at `uidvalidity`; returns how many."""
+    rows = history.flags_to_clear(db, name, uidvalidity)
+    if rows:
+        mailbox.unflag([r["uid"] for r in rows])
+        history.flags_cleared(db, [r["id"] for r in rows])
+        log.info("mailbox=%s \\Flagged taken off %s closed questions (uids %s)", name, len(rows),
+                 ",".join(str(r["uid"]) for r in rows))
+    return len(rows)
 
 
 def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:
