@@ -37,6 +37,8 @@ from .states import ANSWERABLE_INTENTS, AUTOMATIC_INTENTS, Intent, RegistrantSta
 INTEREST_WITH_QUESTION = "interest_question"
 REGISTRATION_CLOSED = "registration_closed"
 REPLY_KINDS = (*ANSWERABLE_INTENTS, INTEREST_WITH_QUESTION, REGISTRATION_CLOSED)
+# The languages mailflow writes to coordinators in (ISO 639-1): a mailbox's `language`.
+LANGUAGES = ("en", "de")
 # Registration on behalf of others: each nominee's confirmation, and the sender's summary.
 OnBehalfKind = Literal["confirmation", "summary"]
 
@@ -125,6 +127,7 @@ class Mailbox(_Strict):
     )
     sent_folder: str | None = Field(default=None, description="default: the folder marked \\Sent")
     answer_mail_since: AnswerSince = Field(default=None, description="overrides the top-level answer_mail_since")
+    language: str = "en"
 
     @field_validator("address")
     @classmethod
@@ -132,6 +135,14 @@ class Mailbox(_Strict):
         from .addresses import normalize_address
 
         return normalize_address(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"mailflow writes to coordinators in {' or '.join(LANGUAGES)} (ISO 639-1); "
+                             f"not {value!r}")
+        return value
 
 
 class AgendaRelease(_Strict):

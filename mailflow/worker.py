@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from . import answered, behalf, bounces, database, dispatch, history, outbox, registrants, releases
+from . import answered, behalf, bounces, database, dispatch, history, notices, outbox, registrants, releases
 from .classify import Classification, classify
 from .clock import Clock, parse_stamp, stamp
 from .context import reply_context
@@ -536,7 +536,7 @@ class Worker:
         for address in verdict.bounced:
             bounces.bounced(self.db, address, incoming.message_id, self.rules.own_addresses)
         if self._misdirected(row, incoming, verdict):
-            self._queue_notice(row, incoming, verdict)
+            self._queue_notice(row, incoming, verdict, reply if verdict.answer else None)
         if verdict.answer and reply:   # (the reply limit may have said no since read())
             outbox.enqueue(
                 self.db, raw=reply.raw, message_id=reply.message_id, kind=f"reply:{reply.kind}",
@@ -607,17 +607,21 @@ class Worker:
             "select 1 from messages where mailbox = ? and key = ?", [target, row["key"]]
         ).fetchone())
 
-    def _queue_notice(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> None:
-        """Tell the other coordinator, with the reasons and the original attached."""
+    def _queue_notice(self, row: dict, incoming: IncomingMessage, verdict: Classification,
+                      reply: Reply | None) -> None:
+        """Tell the other coordinator, in their language, with the reasons in words and the original attached."""
         home = self.rules.mailboxes[row["mailbox"]]
         target = self.rules.mailboxes[self.rules.mailbox_for_audience(verdict.audience)]
         message_id = outbox.new_message_id(home.address)
+        subject, text = notices.notice(
+            target.language, to_name=target.coordinator, home_name=home.coordinator, home_address=home.address,
+            home_audience=self.rules.audience_of(row["mailbox"]), sender_name=incoming.sender_name,
+            sender=incoming.sender or "", subject=incoming.subject, evidence=verdict.evidence,
+            told=notices.Told(reply.kind, reply.subject) if reply else None, number=row["id"])
         raw = outbox.compose_notice(
             from_name=f"mailflow ({home.coordinator})", from_address=home.address,
             to_name=target.coordinator, to_address=target.address,
-            subject=f"[mailflow] for {verdict.audience}, arrived at {row['mailbox']}: {incoming.subject}",
-            text=notice_text(row["mailbox"], incoming, verdict), message_id=message_id, original=row["raw"],
-            date=self.clock(),
+            subject=subject, text=text, message_id=message_id, original=row["raw"], date=self.clock(),
         )
         outbox.enqueue(
             self.db, raw=raw, message_id=message_id, kind="notice:misdirected", mailbox=row["mailbox"],
@@ -662,20 +666,6 @@ def clear_closed_flags(db: sqlite_utils.Database, name: str, mailbox: Mailbox, u
         log.info("mailbox=%s \\Flagged taken off %s closed questions (uids %s)", name, len(rows),
                  ",".join(str(r["uid"]) for r in rows))
     return len(rows)
-
-
-def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:
-    lines = [
-        f"A mail for the {verdict.audience} audience arrived at the {mailbox} mailbox.",
-        f"mailflow answered it as {verdict.audience} (intent: {verdict.intent}); the original is attached.",
-        "",
-        f"From: {incoming.sender_name} <{incoming.sender}>",
-        f"Subject: {incoming.subject}",
-        "",
-        "Why:",
-        *(f"  - {reason}" for reason in verdict.reasons),
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def build_report_rows(db: sqlite_utils.Database, since_id: int = 0) -> list[dict]:
