@@ -12,6 +12,10 @@ Sent folder above the UID it read up to last time (`mailbox_state.sent_last_uid`
 never read that folder). A restored database's mark is as old as the backup, so that read covers
 everything sent since; a queued mail found there is settled as sent, not sent again.
 
+*Questions answered by a coordinator*: a reply in a Sent folder without the X-Mailflow header is the
+coordinator's own, written in their mail client; the open questions its In-Reply-To and References
+name are closed, with its From and Date as who and when (the worker then takes their \\Flagged off).
+
 *Archived*: a mail that arrived in the mailbox (IMAP INTERNALDATE, never its Date header) before the
 mailbox's `answer_mail_since` is recorded and classified with no effect, until a coordinator runs
 `mailflow archive answer`. Unset, it is the event's registration opening, else 7 days before mailflow
@@ -84,7 +88,6 @@ class Found:
     sent_unknown: int = 0     # mailflow's mail in the Sent folder that it has no record of
     answered: int = 0         # mails waiting to be answered that those replies answer
     settled: int = 0          # queued (or uncertain) mails found in the Sent folder: sent
-    closed: int = 0           # questions a coordinator answered from their own mail client (not in text())
 
     def __bool__(self) -> bool:
         return bool(self.flagged or self.sent_unknown or self.answered or self.settled)
@@ -164,7 +167,7 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         found.sent_unknown = sum(1 for m in mails if m.role and m.message_id not in known)
         for mail in mails:
             if not mail.role and mail.refers:   # a coordinator's own reply (no X-Mailflow): it answers
-                found.closed += _close_answered(db, mailbox, mail)
+                _close_answered(db, mailbox, mail)
             if mail.role == REPLY and mail.answers:
                 found.answered += db.execute(
                     "update messages set answered_before = ? where message_id = ? and state = ? "
@@ -183,7 +186,7 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
     return found
 
 
-def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> int:
+def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> None:
     """Questions (or mail not read yet) that a coordinator's reply in `mailbox`'s Sent folder answers
     are closed, with who and when; mailflow takes their \\Flagged off at its next look at the server."""
     by = f"{mail.sender or 'the coordinator'}, replying from their mail client ({mailbox}'s Sent: {mail.message_id})"
@@ -191,7 +194,6 @@ def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> 
     for row in rows:
         log.info("mailbox=%s message=%s message_id=%s question closed: answered by %s (Sent uid=%s message_id=%s)",
                  row["mailbox"], row["id"], row["message_id"], mail.sender, mail.uid, mail.message_id)
-    return len(rows)
 
 
 def save_found(db: sqlite_utils.Database, mailbox: str, found: Found, archived: int) -> str:

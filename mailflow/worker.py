@@ -226,20 +226,23 @@ class Worker:
                                                        self.rules.mailboxes[name].processed.flag)
 
     def _read_sent_folders(self, found: dict[str, answered.Found], report: PassReport) -> bool:
-        """Before anything is answered or sent: mailflow's own mail in each Sent folder since the last
-        look (answered.read_sent_folder). False when a folder could not be read while mail waits: then
+        """Before anything is answered or sent: mailflow's own mail and the replies in each Sent folder
+        since the last look (answered.read_sent_folder), when mail waits or a question is open (a
+        coordinator's reply closes it). False when a folder could not be read while mail waits: then
         this pass answers and sends nothing, as it cannot know what was answered."""
         waiting = [MessageState.RECORDED, OutboxState.QUEUED, OutboxState.UNCERTAIN]
-        if not self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
-                               "where state in (?, ?) limit 1", waiting).fetchone():
-            if history.open_questions(self.db):   # a coordinator's reply in Sent closes them
-                self._close_answered_questions(found)
+        mail_waits = bool(self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
+                                          "where state in (?, ?) limit 1", waiting).fetchone())
+        if not mail_waits and not history.open_questions(self.db):
             return True
         readable = True
         for name, folder in self.sent_folders.items():
             try:
                 look = answered.read_sent_folder(self.db, name, folder)
             except ConnectionFailed as exc:
+                if not mail_waits:   # only open questions: looked for again next pass
+                    log.warning("%s; open questions are checked against it next pass", exc)
+                    continue
                 log.error("%s; nothing is answered or sent until it can be read (it says what was answered)", exc)
                 report.errors.append(str(exc))
                 readable = False
@@ -247,17 +250,6 @@ class Worker:
             box = found.setdefault(name, answered.Found())
             box.sent_unknown, box.answered, box.settled = look.sent_unknown, look.answered, look.settled
         return readable
-
-    def _close_answered_questions(self, found: dict[str, answered.Found]) -> None:
-        """Nothing waits to be answered, but questions are open: the Sent folders may hold a coordinator's
-        reply that closes one. A folder that cannot be read is tried again next pass (nothing depends on it)."""
-        for name, folder in self.sent_folders.items():
-            try:
-                look = answered.read_sent_folder(self.db, name, folder)
-            except ConnectionFailed as exc:
-                log.warning("%s; open questions are checked against it next pass", exc)
-                continue
-            found.setdefault(name, answered.Found()).sent_unknown = look.sent_unknown
 
     def _note_marking(self, name: str, mailbox: Mailbox) -> None:
         """Record how this mailbox's processed mail is marked (`mailflow status`); say it in the log
