@@ -14,7 +14,8 @@ everything sent since; a queued mail found there is settled as sent, not sent ag
 
 *Questions answered by a coordinator*: a reply in a Sent folder without the X-Mailflow header is the
 coordinator's own, written in their mail client; the open questions its In-Reply-To and References
-name are closed, with its From and Date as who and when (the worker then takes their \\Flagged off).
+name are closed when it went to their sender (a forward to a colleague answers nothing), with its From
+and Date as who and when (the worker then takes their \\Flagged off).
 
 *Archived*: a mail that arrived in the mailbox (IMAP INTERNALDATE, never its Date header) before the
 mailbox's `answer_mail_since` is recorded and classified with no effect, until a coordinator runs
@@ -58,6 +59,7 @@ class SentMail:
     refers: tuple[str, ...] = ()   # every Message-ID in In-Reply-To and References
     sender: str = ""          # From, decoded: who wrote it
     date: str | None = None   # its Date, as the database stores moments (None when unreadable)
+    recipients: tuple[str, ...] = ()   # the addresses in To and Cc, in lower case
 
 
 def read_sent(uid: int, header: bytes) -> SentMail:
@@ -77,7 +79,9 @@ def read_sent(uid: int, header: bytes) -> SentMail:
     return SentMail(uid, next(iter(ids("message-id")), None),
                     clean(fields.get(MAILFLOW_HEADER.lower(), "")).partition(" ")[0].lower(),
                     parents[0] if parents else None, tuple(dict.fromkeys(ids("in-reply-to") + ids("references"))),
-                    decode_words(fields.get("from", "")), date)
+                    decode_words(fields.get("from", "")), date,
+                    tuple(a.lower() for _, a in email.utils.getaddresses(
+                        [decode_words(fields.get("to", "")), decode_words(fields.get("cc", ""))]) if a))
 
 
 @dataclass
@@ -190,7 +194,7 @@ def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> 
     """Questions (or mail not read yet) that a coordinator's reply in `mailbox`'s Sent folder answers
     are closed, with who and when; mailflow takes their \\Flagged off at its next look at the server."""
     by = f"{mail.sender or 'the coordinator'}, replying from their mail client ({mailbox}'s Sent: {mail.message_id})"
-    rows = history.close_answered(db, list(mail.refers), by, mail.date or now(db))
+    rows = history.close_answered(db, list(mail.refers), list(mail.recipients), by, mail.date or now(db))
     for row in rows:
         log.info("mailbox=%s message=%s message_id=%s question closed: answered by %s (Sent uid=%s message_id=%s)",
                  row["mailbox"], row["id"], row["message_id"], mail.sender, mail.uid, mail.message_id)

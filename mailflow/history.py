@@ -88,15 +88,18 @@ def close_question(db: sqlite_utils.Database, ref: str, by: str) -> tuple[dict, 
     return row, bool(closed)
 
 
-def close_answered(db: sqlite_utils.Database, message_ids: list[str], by: str, at: str) -> list[dict]:
-    """Close the open questions among `message_ids` (a coordinator answered them from their own mail
-    client), and any mail among them not yet read, in case it is one; returns the rows closed."""
-    ids = json.dumps(sorted(set(message_ids)))
+def close_answered(db: sqlite_utils.Database, message_ids: list[str], recipients: list[str], by: str,
+                   at: str) -> list[dict]:
+    """Close the open questions among `message_ids` whose sender is among `recipients` (a coordinator
+    answered them from their own mail client; a forward to someone else answers nothing), and any mail
+    among them not yet read, in case it is one; returns the rows closed."""
     rows = list(db.query(
         f"""select id, message_id, mailbox from messages where message_id in (select value from json_each(?))
             and question_closed_at is null and answered_before is null
+            and (sender is null or lower(sender) in (select value from json_each(?)))
             and (state = ? or (state = ? and {NEEDS_COORDINATOR}))""",
-        [ids, MessageState.RECORDED, MessageState.PROCESSED]))
+        [json.dumps(sorted(set(message_ids))), json.dumps(recipients), MessageState.RECORDED,
+         MessageState.PROCESSED]))
     db.execute("update messages set question_closed_at = ?, question_closed_by = ? "
                "where id in (select value from json_each(?))", [at, by, json.dumps([r["id"] for r in rows])])
     return rows

@@ -42,8 +42,8 @@ KEYWORD, KEYWORD_AND_MOVE, MOVE, DATABASE, READ_ONLY = "keyword", "keyword, move
 
 K = TypeVar("K")
 # What is read of a mail in a Sent folder: which mail it is, which mail it answers, whose it is
-# (mailflow's, by its header, or a coordinator's own reply) and when it was written.
-SENT_FIELDS = f"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES FROM DATE {MAILFLOW_HEADER.upper()})]"
+# (mailflow's, by its header, or a coordinator's own reply), to whom and when it was written.
+SENT_FIELDS = f"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO CC DATE {MAILFLOW_HEADER.upper()})]"
 
 
 @dataclass(frozen=True)

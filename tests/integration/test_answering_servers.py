@@ -1,7 +1,7 @@
 """Questions closed by answering, on a real Dovecot and aiosmtpd: a coordinator's reply from their own mail
 client, found in the Sent folder, closes the question and takes off the star (\\Flagged) mailflow set;
-mailflow's own reply does not count; `questions --close` takes the star off too, and says so when a
-question was closed already."""
+mailflow's own reply does not count, nor a forward to someone else; `questions --close` takes the star
+off too, and says so when a question was closed already."""
 
 from __future__ import annotations
 
@@ -77,6 +77,11 @@ def test_a_reply_from_the_coordinators_own_client_closes_the_question_and_takes_
                         subject="Re: A question", body="Dear Nino, it starts at 15:00 Tbilisi time.",
                         headers={"In-Reply-To": QUESTION, "References": QUESTION})
     dovecot.append(INTL_USER, by_hand, folder="Sent")
+    # A forward of the other question to a colleague (Gmail sets In-Reply-To on forwards) answers nothing.
+    forward = make_mail(sender="Irakli Samkharadze <international@cc-events.example>", to="colleague@cc-events.example",
+                        subject="Fwd: A question", body="Could you answer Giorgi?",
+                        headers={"In-Reply-To": OTHER, "References": OTHER})
+    dovecot.append(INTL_USER, forward, folder="Sent")
     run(rules_path)
 
     at, by, cleared = closed(tmp_path, QUESTION)
