@@ -50,6 +50,7 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
         "answered": bool(row["answer"]), "reply_limited": row["reply_limited"], "attention": row["attention"],
         "answered_before": row["answered_before"], "archived": row["state"] == MessageState.ARCHIVED,
         "unarchived_at": row["unarchived_at"],
+        "question_closed_at": row["question_closed_at"], "question_closed_by": row["question_closed_by"],
         "reasons": json.loads(row["reasons"] or "[]"),
         "registrant": {k: registrant[k] for k in ("id", "address", "status", "audience")} if registrant else None,
         "outbox": replies,

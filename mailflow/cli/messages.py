@@ -40,6 +40,9 @@ def explain(ctx: click.Context, message: str, as_json: bool) -> None:
                    "(`mailflow archive answer` answers it)")
     elif info["unarchived_at"]:
         click.echo(f"taken out of the archive on {info['unarchived_at']} (`mailflow archive answer`)")
+    if info["question_closed_at"]:
+        by = info["question_closed_by"] or "a coordinator"
+        click.echo(f"question closed on {info['question_closed_at']} by {by}")
     click.echo("reasons:")
     for reason in info["reasons"]:
         click.echo(f"  - {reason}")

@@ -92,6 +92,7 @@ def test_a_reply_from_the_coordinators_own_client_closes_the_question_and_takes_
     assert len(open_ids(rules_path)) == 1
     assert closed(tmp_path, OTHER) == (None, None, None)
     assert len(smtp.messages) == 2   # closing sends nothing
+    assert "question closed on 2020-09-14T08:00:00+00:00 by Irakli Samkharadze" in cli(rules_path, "explain", QUESTION)
 
     # Closing it by hand now says when and by whom it was closed, and changes nothing.
     number = str(_id(tmp_path, QUESTION))
