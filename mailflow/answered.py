@@ -12,6 +12,11 @@ Sent folder above the UID it read up to last time (`mailbox_state.sent_last_uid`
 never read that folder). A restored database's mark is as old as the backup, so that read covers
 everything sent since; a queued mail found there is settled as sent, not sent again.
 
+*Questions answered by a coordinator*: a reply in a Sent folder without the X-Mailflow header is the
+coordinator's own, written in their mail client; the open questions its In-Reply-To and References
+name are closed when it went to their sender (a forward to a colleague answers nothing), with its From
+and Date as who and when (the worker then takes their \\Flagged off).
+
 *Archived*: a mail that arrived in the mailbox (IMAP INTERNALDATE, never its Date header) before the
 mailbox's `answer_mail_since` is recorded and classified with no effect, until a coordinator runs
 `mailflow archive answer`. Unset, it is the event's registration opening, else 7 days before mailflow
@@ -20,6 +25,7 @@ first opened the mailbox, so pointing mailflow at an inbox with years of mail do
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
@@ -28,10 +34,10 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from . import database
+from . import database, history
 from .clock import parse_stamp, stamp
 from .database import now
-from .message import clean
+from .message import clean, decode_words
 from .outbox import MAILFLOW_HEADER, REPLY, SentCopies
 from .rules import Event, Rules
 from .states import MessageState, OutboxState
@@ -48,8 +54,12 @@ class SentMail:
 
     uid: int
     message_id: str | None
-    role: str                 # X-Mailflow: reply, release, notice, confirmation
+    role: str                 # X-Mailflow: reply, release, notice, confirmation; "" for a coordinator's own mail
     answers: str | None       # a reply's In-Reply-To (else the last of its References)
+    refers: tuple[str, ...] = ()   # every Message-ID in In-Reply-To and References
+    sender: str = ""          # From, decoded: who wrote it
+    date: str | None = None   # its Date, as the database stores moments (None when unreadable)
+    recipients: tuple[str, ...] = ()   # the addresses in To and Cc, in lower case
 
 
 def read_sent(uid: int, header: bytes) -> SentMail:
@@ -62,9 +72,16 @@ def read_sent(uid: int, header: bytes) -> SentMail:
         return [clean(i, 250) for i in _ID.findall(fields.get(name, ""))]
 
     parents = ids("in-reply-to") or ids("references")[-1:]
+    try:
+        date: str | None = stamp(email.utils.parsedate_to_datetime(clean(fields.get("date", ""))))
+    except (TypeError, ValueError, IndexError):
+        date = None
     return SentMail(uid, next(iter(ids("message-id")), None),
                     clean(fields.get(MAILFLOW_HEADER.lower(), "")).partition(" ")[0].lower(),
-                    parents[0] if parents else None)
+                    parents[0] if parents else None, tuple(dict.fromkeys(ids("in-reply-to") + ids("references"))),
+                    decode_words(fields.get("from", "")), date,
+                    tuple(a.lower() for _, a in email.utils.getaddresses(
+                        [decode_words(fields.get("to", "")), decode_words(fields.get("cc", ""))]) if a))
 
 
 @dataclass
@@ -151,8 +168,10 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         ids = json.dumps([m.message_id for m in mails if m.message_id])
         known = {r[0]: r[1] for r in db.execute(
             "select message_id, state from outbox where message_id in (select value from json_each(?))", [ids])}
-        found.sent_unknown = sum(1 for m in mails if m.message_id not in known)
+        found.sent_unknown = sum(1 for m in mails if m.role and m.message_id not in known)
         for mail in mails:
+            if not mail.role and mail.refers:   # a coordinator's own reply (no X-Mailflow): it answers
+                _close_answered(db, mailbox, mail)
             if mail.role == REPLY and mail.answers:
                 found.answered += db.execute(
                     "update messages set answered_before = ? where message_id = ? and state = ? "
@@ -169,6 +188,16 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         db.execute("update mailbox_state set sent_uidvalidity = ?, sent_last_uid = ? where mailbox = ?",
                    [uidvalidity, last, mailbox])
     return found
+
+
+def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> None:
+    """Questions (or mail not read yet) that a coordinator's reply in `mailbox`'s Sent folder answers
+    are closed, with who and when; mailflow takes their \\Flagged off at its next look at the server."""
+    by = f"{mail.sender or 'the coordinator'}, replying from their mail client ({mailbox}'s Sent: {mail.message_id})"
+    rows = history.close_answered(db, list(mail.refers), list(mail.recipients), by, mail.date or now(db))
+    for row in rows:
+        log.info("mailbox=%s message=%s message_id=%s question closed: answered by %s (Sent uid=%s message_id=%s)",
+                 row["mailbox"], row["id"], row["message_id"], mail.sender, mail.uid, mail.message_id)
 
 
 def save_found(db: sqlite_utils.Database, mailbox: str, found: Found, archived: int) -> str:

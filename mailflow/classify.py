@@ -32,6 +32,19 @@ PHRASE_WEIGHT = 3
 LanguageDetector = Callable[[str, tuple[str, ...]], "str | None"]  # (text, phrases to ignore)
 
 @dataclass(frozen=True)
+class Evidence:
+    """One piece of audience evidence: for `audience`, of a `kind` (LANGUAGE, TLD, DOMAIN, PHRASE, PHONE,
+    SIGNATURE) with what was found (a language code, a domain, a phrase, a phone prefix, a word)."""
+
+    audience: str
+    kind: str
+    found: str
+
+
+LANGUAGE, TLD, DOMAIN, PHRASE, PHONE, SIGNATURE = "language", "tld", "domain", "phrase", "phone", "signature"
+
+
+@dataclass(frozen=True)
 class Classification:
     audience: str
     intent: Intent
@@ -42,6 +55,7 @@ class Classification:
     asks: bool = False              # the mail also asks something a coordinator must answer
     nominations: Nominations | None = None   # whom it registers on behalf of others (nominations.py)
     written: written_text.Written | None = field(default=None, compare=False)   # the text as read (signature)
+    evidence: tuple[Evidence, ...] = ()      # the audience evidence, for words to a person (notices.py)
 
     def as_dict(self) -> dict:
         return {
@@ -77,7 +91,8 @@ def classify(
     reasons: list[str] = []
     bounced: list[str] = []
     written = written_text.read(message.text)
-    audience, confidence = _audience(message, written, mailbox, rules, reasons, detect_language)
+    evidence: list[Evidence] = []
+    audience, confidence = _audience(message, written, mailbox, rules, reasons, detect_language, evidence)
     in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
     invited = any(i in invitation_ids for i in (*message.in_reply_to, *message.references))
     intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited)
@@ -92,7 +107,8 @@ def classify(
         reasons.append("answer: no (a registration on behalf of others that a coordinator must settle)")
         answer = False
     return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks, behalf,
-                          written)
+                          written,
+                          tuple(e for e in evidence if e.audience == audience))
 
 
 def _audience(
@@ -102,14 +118,16 @@ def _audience(
     rules: Rules,
     reasons: list[str],
     detect_language: LanguageDetector,
+    found_evidence: list[Evidence],
 ) -> tuple[str, str]:
     home = rules.audience_of(mailbox)
     scores: dict[str, int] = {home: MAILBOX_WEIGHT}
     reasons.append(f"audience: received at mailbox {mailbox!r} -> {home} (+{MAILBOX_WEIGHT})")
 
-    def add(name: str, weight: int, why: str) -> None:
+    def add(name: str, weight: int, why: str, kind: str, found: str) -> None:
         scores[name] = scores.get(name, 0) + weight
         reasons.append(f"audience: {why} -> {name} (+{weight})")
+        found_evidence.append(Evidence(name, kind, found))
 
     domain = domain_of(message.sender) if message.sender else ""
     body, signature = written.own, written.evidence_signature
@@ -122,22 +140,23 @@ def _audience(
         reasons.append(f"language: {language}")
     for name, evidence in evidence_by_audience.items():
         if domain and any(domain == d or domain.endswith("." + d) for d in _domains(evidence.domains)):
-            add(name, DOMAIN_WEIGHT, f"sender domain {domain} is listed")
+            add(name, DOMAIN_WEIGHT, f"sender domain {domain} is listed", DOMAIN, domain)
         elif domain and any(domain.endswith("." + t.lower().lstrip(".")) for t in evidence.tlds):
-            add(name, TLD_WEIGHT, f"sender domain {domain} is a country domain of this audience")
+            tld = next(t.lower().lstrip(".") for t in evidence.tlds if domain.endswith("." + t.lower().lstrip(".")))
+            add(name, TLD_WEIGHT, f"sender domain {domain} is a country domain of this audience", TLD, tld)
         # One search for all phrases first: most mails contain none, and then no phrase matches alone.
         if evidence.phrases and find(tuple(evidence.phrases), lowered):
             for phrase in evidence.phrases:
                 if find((phrase,), lowered):
-                    add(name, PHRASE_WEIGHT, f"text says {phrase!r}")
+                    add(name, PHRASE_WEIGHT, f"text says {phrase!r}", PHRASE, phrase)
         if language and language in evidence.languages:
-            add(name, LANGUAGE_WEIGHT, f"the mail is written in {language}")
+            add(name, LANGUAGE_WEIGHT, f"the mail is written in {language}", LANGUAGE, language)
         prefix = _phone_prefix(tuple(evidence.phone_prefixes), signature)
         if prefix:
-            add(name, SIGNATURE_WEIGHT, f"phone number {prefix} in the signature")
+            add(name, SIGNATURE_WEIGHT, f"phone number {prefix} in the signature", PHONE, prefix)
         word = _matches(evidence.signature_words, signature)
         if word:
-            add(name, SIGNATURE_WEIGHT, f"signature names {word!r}")
+            add(name, SIGNATURE_WEIGHT, f"signature names {word!r}", SIGNATURE, word)
     best = max(scores.values())
     winners = [name for name, score in scores.items() if score == best]
     chosen = home if home in winners else sorted(winners)[0]

@@ -268,6 +268,14 @@ def _health(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0020_answering")
+def _answering(db: sqlite_utils.Database) -> None:
+    # Who closed a question (a coordinator's reply found in a Sent folder, or `questions --close`),
+    # and when the \Flagged mailflow set on it was taken off the server again.
+    db.table("messages").add_column("question_closed_by", str)
+    db.table("messages").add_column("flag_cleared_at", str)
+
+
 @migrations(name="0021_calendar")
 def _calendar(db: sqlite_utils.Database) -> None:
     # What each registrant's last calendar invitation said (invitations.py): its UID stays theirs, its

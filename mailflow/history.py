@@ -1,22 +1,26 @@
 """What mailflow recorded and decided, for coordinators: explain, open questions, replay.
 
-Read-only over the database except `close_question`; replay classifies stored
+Read-only over the database except closing questions; replay classifies stored
 raw mail with other rules and sends nothing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
 import sqlite_utils
 
+from . import database
 from .classify import classify
 from .database import now
 from .errors import MailflowError, MessageError
 from .message import parse_message
 from .rules import Rules
 from .states import Intent, MessageState
+
+log = logging.getLogger(__name__)
 
 
 def find_message(db: sqlite_utils.Database, ref: str) -> dict:
@@ -46,29 +50,73 @@ def explain(db: sqlite_utils.Database, ref: str) -> dict:
         "answered": bool(row["answer"]), "reply_limited": row["reply_limited"], "attention": row["attention"],
         "answered_before": row["answered_before"], "archived": row["state"] == MessageState.ARCHIVED,
         "unarchived_at": row["unarchived_at"],
+        "question_closed_at": row["question_closed_at"], "question_closed_by": row["question_closed_by"],
         "reasons": json.loads(row["reasons"] or "[]"),
         "registrant": {k: registrant[k] for k in ("id", "address", "status", "audience")} if registrant else None,
         "outbox": replies,
     }
 
 
+# A mail that waits for a coordinator: a question, a registration that also asks, an unsure registration
+# on behalf of others, a late registration that may be for the next event.
+NEEDS_COORDINATOR = f"(intent = '{Intent.QUESTION.value}' or asks = 1 or review = 1 or attention is not null)"
+
+
 def open_questions(db: sqlite_utils.Database) -> list[dict]:
     """Questions, and mails flagged for a coordinator's attention (a late registration that may be
     for the next event), not yet closed; not those answered before this database knew them."""
     return list(db.query(
-        """select id, mailbox, sender, subject, audience, processed_at, attention from messages
-           where (intent = ? or asks = 1 or review = 1 or attention is not null) and state = ?
+        f"""select id, mailbox, sender, subject, audience, processed_at, attention from messages
+           where {NEEDS_COORDINATOR} and state = ?
            and question_closed_at is null and answered_before is null order by id""",
-        [Intent.QUESTION, MessageState.PROCESSED]
+        [MessageState.PROCESSED]
     ))
 
 
-def close_question(db: sqlite_utils.Database, ref: str) -> dict:
+def close_question(db: sqlite_utils.Database, ref: str, by: str) -> tuple[dict, bool]:
+    """Close a question by hand (`mailflow questions --close`): (its row, True), or (its row with
+    when and by whom, False) when it was closed already. Its \\Flagged goes at the next look at the
+    server (`flags_to_clear`)."""
     row = find_message(db, ref)
     if row["intent"] != Intent.QUESTION and not row.get("asks") and not row.get("review") and not row["attention"]:
         raise MailflowError(f"message {row['id']} is not a question (intent: {row['intent']})")
-    db.table("messages").update(row["id"], {"question_closed_at": now(db)})
-    return row
+    with database.transaction(db):
+        closed = db.execute("update messages set question_closed_at = ?, question_closed_by = ? "
+                            "where id = ? and question_closed_at is null", [now(db), by, row["id"]]).rowcount
+    row = find_message(db, str(row["id"]))
+    if closed:
+        log.info("message=%s message_id=%s question closed by %s", row["id"], row["message_id"], by)
+    return row, bool(closed)
+
+
+def close_answered(db: sqlite_utils.Database, message_ids: list[str], recipients: list[str], by: str,
+                   at: str) -> list[dict]:
+    """Close the open questions among `message_ids` whose sender is among `recipients` (a coordinator
+    answered them from their own mail client; a forward to someone else answers nothing), and any mail
+    among them not yet read, in case it is one; returns the rows closed."""
+    rows = list(db.query(
+        f"""select id, message_id, mailbox from messages where message_id in (select value from json_each(?))
+            and question_closed_at is null and answered_before is null
+            and (sender is null or lower(sender) in (select value from json_each(?)))
+            and (state = ? or (state = ? and {NEEDS_COORDINATOR}))""",
+        [json.dumps(sorted(set(message_ids))), json.dumps(recipients), MessageState.RECORDED,
+         MessageState.PROCESSED]))
+    db.execute("update messages set question_closed_at = ?, question_closed_by = ? "
+               "where id in (select value from json_each(?))", [at, by, json.dumps([r["id"] for r in rows])])
+    return rows
+
+
+def flags_to_clear(db: sqlite_utils.Database, mailbox: str, uidvalidity: int) -> list[dict]:
+    """Closed questions of `mailbox` whose \\Flagged (set when mailflow marked them) is still on the server."""
+    return list(db.query(
+        "select id, uid from messages where mailbox = ? and uidvalidity = ? and marked_on_server = 1 "
+        "and question_closed_at is not null and flag_cleared_at is null order by uid", [mailbox, uidvalidity]))
+
+
+def flags_cleared(db: sqlite_utils.Database, ids: list[int]) -> None:
+    with database.transaction(db):
+        db.execute("update messages set flag_cleared_at = ? where id in (select value from json_each(?))",
+                   [now(db), json.dumps(ids)])
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,9 @@ UID_SET_CHARS = 4000            # a UID set per command, at most: Dovecot refuse
 KEYWORD, KEYWORD_AND_MOVE, MOVE, DATABASE, READ_ONLY = "keyword", "keyword, move", "move", "database", "read-only"
 
 K = TypeVar("K")
-# What is read of mailflow's own mail in a Sent folder: which mail it is, and which mail it answers.
-SENT_FIELDS = f"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES {MAILFLOW_HEADER.upper()})]"
+# What is read of a mail in a Sent folder: which mail it is, which mail it answers, whose it is
+# (mailflow's, by its header, or a coordinator's own reply), to whom and when it was written.
+SENT_FIELDS = f"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO CC DATE {MAILFLOW_HEADER.upper()})]"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class Mailbox(Protocol):
 
     def flagged(self, uids: list[int]) -> set[int]:
         """Those of `uids` that carry the processed flag on the server."""
+
+    def unflag(self, uids: list[int]) -> None:
+        """Take \\Flagged off `uids` (closed questions)."""
 
     def close(self) -> None: ...
 
@@ -294,6 +298,17 @@ class ImapMailbox:
         except (OSError, IMAPClientError) as exc:
             raise ConnectionFailed(f"mailbox {self.name}: cannot mark processed: {exc}") from None
 
+    def unflag(self, uids: list[int]) -> None:
+        client = self.client
+        if not uids or client is None or not self.flagged_allowed:
+            return
+        try:
+            for uid_set in uid_sets(uids):
+                with client.deadline.running():
+                    client.remove_flags(uid_set, [imapclient.imapclient.FLAGGED], silent=True)
+        except (OSError, IMAPClientError) as exc:
+            raise ConnectionFailed(f"mailbox {self.name}: cannot take \\Flagged off closed questions: {exc}") from None
+
     @staticmethod
     def _store(client: Client, uids: Iterable[int], flag: bytes) -> None:
         for uid_set in uid_sets(uids):
@@ -333,6 +348,9 @@ class MaildirMailbox:
 
     def flagged(self, uids: list[int]) -> set[int]:
         return set()   # read-only: nothing here is ever flagged
+
+    def unflag(self, uids: list[int]) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -414,17 +432,18 @@ class SentFolder:
             raise ConnectionFailed(f"mailbox {self.name}: cannot save to {self._folder}: {exc}") from None
 
     def mailflow_mail(self, uidvalidity: int | None, after_uid: int) -> tuple[int, list[tuple[int, bytes]]]:
-        """mailflow's own mail in this folder (an X-Mailflow header) with a UID above `after_uid` (all of
-        it when the folder's UIDVALIDITY is not `uidvalidity`): the folder's UIDVALIDITY and (uid, the
-        header fields answered.py reads) in UID order."""
+        """mailflow's own mail in this folder (an X-Mailflow header), and replies (In-Reply-To or
+        References), with a UID above `after_uid` (all of it when the folder's UIDVALIDITY is not
+        `uidvalidity`): the folder's UIDVALIDITY and (uid, the header fields answered.py reads) in UID order."""
         try:
             client = self._open()
             with client.deadline.running():
                 current = int(client.select_folder(self.folder, readonly=True)[b"UIDVALIDITY"])
                 after = after_uid if current == uidvalidity else 0
                 # An empty string matches every mail that has the header at all (RFC 3501 SEARCH HEADER).
-                uids = sorted(u for u in client.search(["UID", f"{after + 1}:*", "HEADER", MAILFLOW_HEADER, ""])
-                              if u > after)
+                uids = sorted(u for u in client.search(
+                    ["UID", f"{after + 1}:*", "OR", "HEADER", MAILFLOW_HEADER, "",
+                     "OR", "HEADER", "In-Reply-To", "", "HEADER", "References", ""]) if u > after)
             found: list[tuple[int, bytes]] = []
             for start in range(0, len(uids), FETCH_BATCH):
                 with client.deadline.running():

@@ -5,14 +5,19 @@ Its states are `states.OutboxState`. Composing and queuing live here; sending is
 
 from __future__ import annotations
 
+import base64
+import email.errors
+import email.message
 import email.policy
 import email.quoprimime
 import email.utils
 import functools
+import io
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, MIMEPart
@@ -257,16 +262,17 @@ def compose_notice(
     *, from_name: str, from_address: str, to_name: str, to_address: str, subject: str, text: str,
     message_id: str, original: bytes, date: datetime,
 ) -> bytes:
-    """A note to a coordinator with the original mail attached as original.eml.
+    """A note to a coordinator with the original mail attached as original.eml, a message/rfc822 part,
+    which every mail client opens as a mail.
 
-    A message/rfc822 part, which every mail client opens as a mail, when the original can go in
-    it as it came: 7-bit, no NUL, lines of at most 998 characters (its line ends made CRLF).
-    message/rfc822 allows no base64, and 8-bit bytes would need the SMTP server's 8BITMIME; so
-    any other original goes byte for byte in base64, as application/octet-stream.
+    message/rfc822 allows no base64, and 8-bit bytes would need the SMTP server's 8BITMIME: an original
+    that is 7-bit, NUL-free, with lines of at most 998 characters goes as it came (line ends made CRLF);
+    any other is first written in 7 bits (`seven_bit`). Only one that cannot be (no charset to encode
+    an 8-bit text by) goes byte for byte in base64, as application/octet-stream.
     """
-    lines = original.splitlines()
-    if original.isascii() and b"\0" not in original and all(len(line) <= 998 for line in lines):
-        attachment = Attachment("original.eml", "message/rfc822", b"\r\n".join(lines) + b"\r\n")
+    fit = _fits_rfc822(original) or seven_bit(original)
+    if fit is not None:
+        attachment = Attachment("original.eml", "message/rfc822", fit)
     else:
         attachment = Attachment("original.eml", "application/octet-stream", original)
     return compose(
@@ -274,6 +280,63 @@ def compose_notice(
         subject=subject, text=text, message_id=message_id, role=NOTICE, date=date, auto_submitted="auto-generated",
         attachments=(attachment,),
     )
+
+
+def _fits_rfc822(raw: bytes) -> bytes | None:
+    """`raw` with CRLF line ends when it can go in a message/rfc822 part as it is, else None."""
+    lines = raw.splitlines()
+    if raw.isascii() and b"\0" not in raw and all(len(line) <= 998 for line in lines):
+        return b"\r\n".join(lines) + b"\r\n"
+    return None
+
+
+def seven_bit(raw: bytes) -> bytes | None:
+    """The mail written in 7 bits, as a mail client would have sent it without 8BITMIME: each part whose
+    body has 8-bit bytes or lines over 998 characters goes in base64 (same bytes, same Content-Type),
+    8-bit header text as RFC 2047 words ("unknown-8bit"). None when the result still does not fit (the
+    stdlib parser and generator give up on some mangled mail)."""
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        for part in msg.walk():
+            _seven_bit_headers(part)
+            body = part.get_payload()
+            if not isinstance(body, str) or _fits_rfc822(body.encode("utf-8", "surrogateescape")):
+                continue
+            data = part.get_payload(decode=True)
+            del part["Content-Transfer-Encoding"]
+            part["Content-Transfer-Encoding"] = "base64"
+            part.set_payload(base64.encodebytes(data if isinstance(data, bytes) else b"").decode("ascii"))
+        out = io.BytesIO()
+        policy = email.policy.compat32.clone(linesep="\r\n", cte_type="7bit")
+        BytesGenerator(out, mangle_from_=False, policy=policy).flatten(msg)
+    except (RecursionError, LookupError, ValueError, TypeError, UnicodeError, email.errors.MessageError):
+        return None
+    return _fits_rfc822(out.getvalue())
+
+
+_ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender"})
+
+
+def _seven_bit_headers(part: email.message.Message) -> None:
+    """8-bit header text (UTF-8, else Windows-1252) as RFC 2047 words; in an address header only the
+    names, so the addresses stay addresses a client can answer."""
+    items = list(part.raw_items())   # as stored: 8-bit bytes as surrogates, not Header objects
+    if all(value.isascii() for _, value in items):
+        return
+    for name in {name for name, _ in items}:
+        del part[name]
+    for name, value in items:
+        if not value.isascii():
+            data = value.encode("ascii", "surrogateescape")
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("cp1252", "replace")
+            if name.lower() in _ADDRESS_HEADERS:
+                value = ", ".join(email.utils.formataddr(pair, "utf-8") for pair in email.utils.getaddresses([text]))
+            else:
+                value = Header(text, "utf-8").encode()
+        part[name] = value
 
 
 def enqueue(
@@ -301,7 +364,8 @@ def enqueue(
 
 class SentCopies(Protocol):
     """A mailbox's Sent folder (mailbox.SentFolder): `append` copies, `contains` a Message-ID, and
-    mailflow's own mail in it (`mailflow_mail`: answered.py reads which mails its replies answer)."""
+    mailflow's own mail and the replies in it (`mailflow_mail`: answered.py reads which mails mailflow's
+    replies answer, and which questions a coordinator answered from their own client)."""
 
     def append(self, raws: list[bytes]) -> None: ...
 

@@ -14,7 +14,6 @@ is skipped.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import logging
 import mimetypes
@@ -29,6 +28,7 @@ import sqlite_utils
 
 from . import database, invitations, outbox
 from .bounces import held, is_held
+from .changes import describe
 from .context import coordinator_context, event_context, registrant_context, times_context
 from .database import now
 from .errors import MailflowError
@@ -288,13 +288,11 @@ def withdraw_invitation(db: sqlite_utils.Database, rules: Rules, replies: Replie
 
 
 def _agenda_context(release: Release, previous: Release | None) -> dict[str, Any]:
-    changes = ""
-    if previous and previous.text and release.text:
-        diff = difflib.unified_diff(previous.text.splitlines(), release.text.splitlines(),
-                                    f"version {previous.version}", f"version {release.version}", lineterm="", n=1)
-        changes = "\n".join(diff)
-    return {"version": release.version, "text": release.text or "", "attachment": release.attachment_name or "",
-            "changes": changes}
+    """The agenda's variables; an update's changes in sentences, English and German (changes.py)."""
+    old, new = (previous.text if previous else "") or "", release.text or ""
+    both = bool(old and new)
+    return {"version": release.version, "text": new, "attachment": release.attachment_name or "",
+            "changes": describe(old, new, "en") if both else "", "changes_de": describe(old, new, "de") if both else ""}
 
 
 def _queue(db: sqlite_utils.Database, kind: str, delivery: Delivery, mail: dict, expires: datetime | None) -> None:

@@ -38,6 +38,8 @@ from .states import ANSWERABLE_INTENTS, AUTOMATIC_INTENTS, Intent, RegistrantSta
 INTEREST_WITH_QUESTION = "interest_question"
 REGISTRATION_CLOSED = "registration_closed"
 REPLY_KINDS = (*ANSWERABLE_INTENTS, INTEREST_WITH_QUESTION, REGISTRATION_CLOSED)
+# The languages mailflow writes to coordinators in (ISO 639-1): a mailbox's `language`.
+LANGUAGES = ("en", "de")
 # Registration on behalf of others: each nominee's confirmation, and the sender's summary.
 OnBehalfKind = Literal["confirmation", "summary"]
 
@@ -225,7 +227,8 @@ class Mailbox(_Strict):
     @classmethod
     def _language(cls, value: str) -> str:
         if value not in LANGUAGES:
-            raise ValueError(f"mailflow writes to coordinators in {', '.join(LANGUAGES)}; {value!r} is not one of them")
+            raise ValueError(f"mailflow writes to coordinators in {' or '.join(LANGUAGES)} (ISO 639-1 codes: "
+                             f"{', '.join(LANGUAGES)}); {value!r} is not one of them")
         return value
 
 

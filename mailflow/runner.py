@@ -28,12 +28,12 @@ from .credentials import Credentials
 from .database import now, open_for, weather
 from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError, StorageTrouble
-from .mailbox import ImapMailbox, SentFolder
+from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
 from .retention import purge_raw_mail
 from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
-from .worker import PassReport, Progress, Worker
+from .worker import PassReport, Progress, Worker, clear_closed_flags
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,20 @@ def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
     if progress is not None:
         worker.progress = progress
     return worker
+
+
+def clear_flags_now(rules: Rules, db: sqlite_utils.Database, name: str) -> int:
+    """`questions --close`: take \\Flagged off `name`'s closed questions at once rather than at the next
+    pass; ConnectionFailed when the server cannot be reached (the next pass does it then)."""
+    box = rules.mailboxes[name]
+    read = db.execute("select marking from sync_state where mailbox = ?", [name]).fetchone()
+    if box.imap is None or (read and read[0] == READ_ONLY):   # a Maildir (the demo): nothing is flagged
+        return 0
+    mailbox = ImapMailbox(name, box.imap, box.processed, Credentials.of(box.imap, f"mailbox {name}, IMAP"))
+    try:
+        return clear_closed_flags(db, name, mailbox, mailbox.open())
+    finally:
+        mailbox.close()
 
 
 def close_connections(worker: Worker) -> None:

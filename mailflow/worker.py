@@ -24,7 +24,21 @@ from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from . import alarm, answered, behalf, bounces, database, digest, dispatch, health, outbox, registrants, releases
+from . import (
+    alarm,
+    answered,
+    behalf,
+    bounces,
+    database,
+    digest,
+    dispatch,
+    health,
+    history,
+    notices,
+    outbox,
+    registrants,
+    releases,
+)
 from .classify import Classification, classify
 from .clock import Clock, parse_stamp, stamp
 from .context import reply_context
@@ -263,18 +277,23 @@ class Worker:
                                                        self.rules.mailboxes[name].processed.flag)
 
     def _read_sent_folders(self, found: dict[str, answered.Found], report: PassReport) -> bool:
-        """Before anything is answered or sent: mailflow's own mail in each Sent folder since the last
-        look (answered.read_sent_folder). False when a folder could not be read while mail waits: then
+        """Before anything is answered or sent: mailflow's own mail and the replies in each Sent folder
+        since the last look (answered.read_sent_folder), when mail waits or a question is open (a
+        coordinator's reply closes it). False when a folder could not be read while mail waits: then
         this pass answers and sends nothing, as it cannot know what was answered."""
         waiting = [MessageState.RECORDED, OutboxState.QUEUED, OutboxState.UNCERTAIN]
-        if not self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
-                               "where state in (?, ?) limit 1", waiting).fetchone():
+        mail_waits = bool(self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
+                                          "where state in (?, ?) limit 1", waiting).fetchone())
+        if not mail_waits and not history.open_questions(self.db):
             return True
         readable = True
         for name, folder in self.sent_folders.items():
             try:
                 look = answered.read_sent_folder(self.db, name, folder)
             except ConnectionFailed as exc:
+                if not mail_waits:   # only open questions: looked for again next pass
+                    log.warning("%s; open questions are checked against it next pass", exc)
+                    continue
                 log.error("%s; nothing is answered or sent until it can be read (it says what was answered), "
                           "but the health alarm", exc)
                 report.errors.append(str(exc))
@@ -588,7 +607,7 @@ class Worker:
         for address in verdict.bounced:
             bounces.bounced(self.db, address, incoming.message_id, self.rules.own_addresses)
         if self._misdirected(row, incoming, verdict):
-            self._queue_notice(row, incoming, verdict)
+            self._queue_notice(row, incoming, verdict, reply if verdict.answer else None)
         if verdict.answer and reply:   # (the reply limit may have said no since read())
             outbox.enqueue(
                 self.db, raw=reply.raw, message_id=reply.message_id, kind=f"reply:{reply.kind}",
@@ -659,17 +678,21 @@ class Worker:
             "select 1 from messages where mailbox = ? and key = ?", [target, row["key"]]
         ).fetchone())
 
-    def _queue_notice(self, row: dict, incoming: IncomingMessage, verdict: Classification) -> None:
-        """Tell the other coordinator, with the reasons and the original attached."""
+    def _queue_notice(self, row: dict, incoming: IncomingMessage, verdict: Classification,
+                      reply: Reply | None) -> None:
+        """Tell the other coordinator, in their language, with the reasons in words and the original attached."""
         home = self.rules.mailboxes[row["mailbox"]]
         target = self.rules.mailboxes[self.rules.mailbox_for_audience(verdict.audience)]
         message_id = outbox.new_message_id(home.address)
+        subject, text = notices.notice(
+            target.language, to_name=target.coordinator, home_name=home.coordinator, home_address=home.address,
+            home_audience=self.rules.audience_of(row["mailbox"]), sender_name=incoming.sender_name,
+            sender=incoming.sender or "", subject=incoming.subject, evidence=verdict.evidence,
+            told=notices.Told(reply.kind, reply.subject) if reply else None, number=row["id"])
         raw = outbox.compose_notice(
             from_name=f"mailflow ({home.coordinator})", from_address=home.address,
             to_name=target.coordinator, to_address=target.address,
-            subject=f"[mailflow] for {verdict.audience}, arrived at {row['mailbox']}: {incoming.subject}",
-            text=notice_text(row["mailbox"], incoming, verdict), message_id=message_id, original=row["raw"],
-            date=self.clock(),
+            subject=subject, text=text, message_id=message_id, original=row["raw"], date=self.clock(),
         )
         outbox.enqueue(
             self.db, raw=raw, message_id=message_id, kind="notice:misdirected", mailbox=row["mailbox"],
@@ -680,7 +703,8 @@ class Worker:
 
     def mark_on_server(self, name: str, mailbox: Mailbox, uidvalidity: int) -> None:
         rows = list(self.db.query(
-            """select id, uid, answered_before is null and (state = :quarantined or intent = :question
+            """select id, uid, answered_before is null and question_closed_at is null
+                      and (state = :quarantined or intent = :question
                       or asks = 1 or review = 1 or attention is not null
                       or (confidence = 'low'
                           and intent not in (select value from json_each(:automatic)))) as needs_human
@@ -690,6 +714,7 @@ class Worker:
              "quarantined": MessageState.QUARANTINED, "question": Intent.QUESTION,
              "automatic": json.dumps(sorted(AUTOMATIC_INTENTS))},
         ))
+        clear_closed_flags(self.db, name, mailbox, uidvalidity)   # answered questions lose their star
         if not rows:
             return
         # Questions, mails a coordinator should look at (late registrations, unsure registrations on behalf
@@ -709,18 +734,16 @@ def own_role(incoming: IncomingMessage, own_addresses: frozenset[str]) -> str:
     return clean(role, 40) if role and incoming.sender in own_addresses else ""
 
 
-def notice_text(mailbox: str, incoming: IncomingMessage, verdict: Classification) -> str:
-    lines = [
-        f"A mail for the {verdict.audience} audience arrived at the {mailbox} mailbox.",
-        f"mailflow answered it as {verdict.audience} (intent: {verdict.intent}); the original is attached.",
-        "",
-        f"From: {incoming.sender_name} <{incoming.sender}>",
-        f"Subject: {incoming.subject}",
-        "",
-        "Why:",
-        *(f"  - {reason}" for reason in verdict.reasons),
-    ]
-    return "\n".join(lines) + "\n"
+def clear_closed_flags(db: sqlite_utils.Database, name: str, mailbox: Mailbox, uidvalidity: int) -> int:
+    """Take \\Flagged off `mailbox`'s closed questions (answered from a coordinator's client, or
+    `questions --close`), the mailbox being open at `uidvalidity`; returns how many."""
+    rows = history.flags_to_clear(db, name, uidvalidity)
+    if rows:
+        mailbox.unflag([r["uid"] for r in rows])
+        history.flags_cleared(db, [r["id"] for r in rows])
+        log.info("mailbox=%s \\Flagged taken off %s closed questions (uids %s)", name, len(rows),
+                 ",".join(str(r["uid"]) for r in rows))
+    return len(rows)
 
 
 def build_report_rows(db: sqlite_utils.Database, since_id: int = 0) -> list[dict]:

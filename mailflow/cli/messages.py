@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from .. import answered, history
+from .. import answered, history, runner
 from ..database import open_for
-from ..errors import RulesError
+from ..errors import MailflowError, RulesError
+from ..people import current_user
 from ..rules import load_rules
 from . import main, rules_from
 from .output import echo_json, echo_table
@@ -39,6 +40,9 @@ def explain(ctx: click.Context, message: str, as_json: bool) -> None:
                    "(`mailflow archive answer` answers it)")
     elif info["unarchived_at"]:
         click.echo(f"taken out of the archive on {info['unarchived_at']} (`mailflow archive answer`)")
+    if info["question_closed_at"]:
+        by = info["question_closed_by"] or "a coordinator"
+        click.echo(f"question closed on {info['question_closed_at']} by {by}")
     click.echo("reasons:")
     for reason in info["reasons"]:
         click.echo(f"  - {reason}")
@@ -56,10 +60,19 @@ def explain(ctx: click.Context, message: str, as_json: bool) -> None:
 @click.pass_context
 def questions(ctx: click.Context, close_ref: str | None, as_json: bool) -> None:
     """Open questions that wait for a coordinator's answer."""
-    db = open_for(rules_from(ctx))
+    rules = rules_from(ctx)
+    db = open_for(rules)
     if close_ref:
-        row = history.close_question(db, close_ref)
+        row, closed = history.close_question(db, close_ref, current_user())
+        if not closed:
+            click.echo(f"question {row['id']} from {row['sender']} was already closed, on {row['question_closed_at']} "
+                       f"by {row['question_closed_by'] or 'a coordinator'}")
+            return
         click.echo(f"question {row['id']} from {row['sender']} closed")
+        try:
+            runner.clear_flags_now(rules, db, row["mailbox"])
+        except MailflowError as exc:
+            click.echo(f"its star (\\Flagged) goes at the next pass that reaches the server: {exc}")
         return
     rows = history.open_questions(db)
     if as_json:

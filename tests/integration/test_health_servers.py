@@ -195,7 +195,8 @@ def test_an_inbox_that_cannot_be_read_raises_its_alarm_while_nothing_else_may_be
     clock.advance(minutes=61)
     one_pass(rules_path, clock)
     (alarm,) = german_smtp.wait_for(1)
-    assert alarm.message["Subject"] == "[mailflow] mailbox international cannot be read"   # german reads English
+    # The german coordinator reads German (the shipped rules.yaml's `language: de`).
+    assert alarm.message["Subject"] == "[mailflow] Postfach international kann nicht gelesen werden"
     assert alarm.rcpt_tos == ["german@cc-events.example"]
     assert "IMAP login refused by 127.0.0.1 for intl@example.org" in alarm.message.get_content()
 
@@ -204,7 +205,7 @@ def test_an_inbox_that_cannot_be_read_raises_its_alarm_while_nothing_else_may_be
     one_pass(rules_path, clock)
     received = german_smtp.wait_for(3)
     assert sorted(m.rcpt_tos[0] for m in received[1:]) == ["anna@leipzig.de", "german@cc-events.example"]
-    assert any(m.message["Subject"] == "[mailflow] mailbox international works again" for m in received)
+    assert any(m.message["Subject"] == "[mailflow] Postfach international geht wieder" for m in received)
 
 
 def test_an_alarm_whose_route_fails_after_it_was_queued_goes_through_another(
@@ -228,7 +229,7 @@ def test_an_alarm_whose_route_fails_after_it_was_queued_goes_through_another(
         clock.advance(minutes=1)
         one_pass(rules_path, clock)
         (alarm,) = intl_smtp.wait_for(1)
-    assert alarm.message["Subject"] == "[mailflow] mailbox international cannot be read"
+    assert alarm.message["Subject"] == "[mailflow] Postfach international kann nicht gelesen werden"
     assert alarm.rcpt_tos == ["german@cc-events.example"]
     db = open_database(rules_path.parent / "mailflow.db")
     assert [(r["mailbox"], r["state"]) for r in db.query("select mailbox, state from outbox order by id")] == [

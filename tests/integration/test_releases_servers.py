@@ -289,9 +289,10 @@ def test_agenda_v2_reaches_only_v1_recipients_as_an_update_with_the_changes(serv
     assert recipients(updates) == Counter([address(0), address(1)])
     for received in updates:
         lines = received.message.get_content().splitlines()
-        assert "-13:15 Panel: e-services in municipalities" in lines
-        assert "+13:15 Keynote: one-stop shops" in lines
-        assert " 13:00 Welcome" in lines and "version 2" in received.message.get_content()
+        assert "“13:15 Panel: e-services in municipalities” now reads “13:15 Keynote: one-stop shops”." in lines
+        assert not any(line.startswith(("-", "+", "@@")) for line in lines)   # sentences, not a diff
+        assert AGENDA_V2.splitlines() == lines[lines.index("The complete agenda as it stands now:") + 2:][:3]
+        assert "version 2" in received.message.get_content()
         assert received.message["Subject"].startswith("Updated agenda:")
 
     # Someone registering now never had v1: they get v2 as a plain agenda, not an update.

@@ -103,13 +103,15 @@ def test_everything_mailflow_sends_says_what_it_is_and_the_mark_cannot_carry_a_h
     mail = email.message_from_bytes(raw, policy=email.policy.default)
     assert mail["X-Mailflow"] == "reply Bcc: c@evil.example" and mail["Bcc"] is None
     sent = answered.read_sent(7, raw.split(b"\r\n\r\n", 1)[0])
-    assert sent == answered.SentMail(7, "<r@cc-events.example>", "reply", "<m@x.example>")
+    assert (sent.uid, sent.message_id, sent.role, sent.answers) == (7, "<r@cc-events.example>", "reply", "<m@x.example>")
+    assert (sent.refers, sent.sender) == (("<m@x.example>",), "A <a@cc-events.example>")
 
 
 def test_a_sent_copy_is_read_from_its_header_fields_alone():
     header = (b"Message-ID: <r1@cc-events.example>\r\nX-Mailflow: Release\r\n"
               b"References: <a@x.example>\r\n <b@x.example>\r\n\r\n")
-    assert answered.read_sent(1, header) == answered.SentMail(1, "<r1@cc-events.example>", "release", "<b@x.example>")
+    assert answered.read_sent(1, header) == answered.SentMail(1, "<r1@cc-events.example>", "release", "<b@x.example>",
+                                                              ("<a@x.example>", "<b@x.example>"))
     assert answered.read_sent(2, b"Subject: none of the fields\r\n\r\n") == answered.SentMail(2, None, "", None)
 
 

@@ -100,10 +100,28 @@ def test_a_notice_carries_the_original_as_a_mail_a_client_opens():
     assert part.as_bytes().split(b"\n\n", 1)[1].replace(b"\r\n", b"\n") == ORIGINAL
 
 
-def test_an_original_message_rfc822_cannot_carry_goes_byte_for_byte_in_base64():
-    eight_bit = ORIGINAL.replace(b"gerne", "gerne, Grüße".encode())
-    long_line = ORIGINAL + b"y" * 1000 + b"\n"
-    for original in (eight_bit, long_line, ORIGINAL + b"\x00"):
+def test_an_original_with_8bit_text_long_lines_or_nul_still_goes_as_a_mail_written_in_7_bits():
+    """message/rfc822 carries no base64: such an original is written as a client without 8BITMIME would
+    have sent it (the bodies in base64, 8-bit header text as encoded words), so the client still opens it."""
+    eight_bit = ORIGINAL.replace(b"Subject: Anmeldung", "Subject: Anmeldung für Jena".encode()).replace(
+        b"From: Max Weber", "From: Max Müller".encode()).replace(b"gerne", "gerne, Grüße".encode())
+    eight_bit = eight_bit.replace(b"\n\n", b"\nContent-Type: text/plain; charset=utf-8\n\n", 1)
+    for original, body in ((eight_bit, "Ich nehme gerne, Grüße teil.\n"),
+                           (ORIGINAL + b"y" * 1000 + b"\n", "Ich nehme gerne teil.\n" + "y" * 1000 + "\n"),
+                           (ORIGINAL + b"\x00", "Ich nehme gerne teil.\n\x00")):
+        (part,) = _notice(original).iter_attachments()
+        assert (part.get_content_type(), part.get_filename()) == ("message/rfc822", "original.eml")
+        attached = part.get_content()
+        assert attached["Message-ID"] == "<orig@stadt-jena.de>"
+        assert attached.get_content().replace("\r\n", "\n") == body
+    attached = next(_notice(eight_bit).iter_attachments()).get_content()
+    assert attached["Subject"] == "Anmeldung für Jena"
+    assert (attached["From"].addresses[0].display_name, attached["From"].addresses[0].addr_spec) == (
+        "Max Müller", "max@stadt-jena.de")   # the name encoded, the address still one to answer
+
+
+def test_an_original_that_cannot_be_written_in_7_bits_goes_byte_for_byte_in_base64():
+    for original in (ORIGINAL.replace(b"Subject: Anmeldung", b"Subject: Anmel\x00dung"),):
         (part,) = _notice(original).iter_attachments()
         assert (part.get_content_type(), part.get_filename()) == ("application/octet-stream", "original.eml")
         assert part.get_content() == original

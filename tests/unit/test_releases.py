@@ -95,8 +95,9 @@ def test_agenda_v2_is_an_update_for_v1_recipients_with_the_changes(env):
     assert by_kind(worker.db, "release:agenda:v2") == ["expert0@city0.gov.ge", "expert2@city2.gov.ge"]
     worker.run_once()
     update = next(m for m in sent_mails(tmp_path) if m["Subject"].startswith("Updated agenda"))
-    body = update.get_content()
-    assert "-13:15 Panel" in body and "+13:15 Keynote" in body
+    body = update.get_content().replace("\r\n", "\n")
+    assert "“13:15 Panel” now reads “13:15 Keynote”." in body and "13:00 Welcome\n13:15 Keynote" in body
+    assert "-13:15 Panel" not in body and "@@" not in body
 
 
 def test_access_needs_approval_when_rules_say_so(env):

@@ -216,7 +216,7 @@ def test_a_late_registration_gets_the_closed_reply_is_flagged_and_not_registered
     assert "Waste Management in the Caucasus" in sent.get_content()
     assert sent["Date"].datetime == utc("2020-10-06T08:05:00")          # the clock's time, not the system's
     assert [q["id"] for q in history.open_questions(worker.db)] == [row["id"]]
-    history.close_question(worker.db, str(row["id"]))
+    history.close_question(worker.db, str(row["id"]), by="test")
     assert history.open_questions(worker.db) == []
 
 
