@@ -129,7 +129,6 @@ class Worker:
         with self.send_session(should_stop=lambda: self.stop_requested, wait=LOCK_WAIT_SECONDS) as sending:
             self._receive(report, sending)
             if not self.stop_requested:
-                sending.settle()   # a release goes to a late registrant only once their confirmation is out
                 try:
                     report.announced = releases.fan_out_all(self.db, self.rules, self.replies, self.clock(),
                                                             progress=lambda n: sending.pump())

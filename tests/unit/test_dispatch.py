@@ -32,8 +32,7 @@ def states(db):
 
 
 def committed_states(path):
-    """The states as another connection sees them, from any thread (mails go out from the
-    dispatch's sender thread)."""
+    """The states as another connection sees them: only what was committed."""
     observer = open_database(path)
     try:
         return states(observer)
