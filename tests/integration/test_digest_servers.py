@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import re
-import email.policy
 import signal
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -21,13 +20,12 @@ from mailflow.runner import close_connections, server_worker
 from tests.integration.test_daemon import daemon, wait_until
 from tests.support import REPO
 from tests.support.clock import SettableClock
+from tests.support.inboxes import deliver_to_coordinators, mailflow_mail_in
 from tests.support.mail import make_mail
 from tests.support.rules import MAILBOX_USERS, write_rules
 from tests.support.servers import INTL_USER
 
 DSN = (REPO / "samples/maildir/international/new/1600762446.M6P1.demo").read_bytes()
-COORDINATORS = {"international@cc-events.example": MAILBOX_USERS["international"],
-                "german@cc-events.example": MAILBOX_USERS["german"]}
 
 
 def morning_zone(moment: datetime) -> ZoneInfo:
@@ -49,15 +47,8 @@ def digest_rules(tmp_path: Path, dovecot, smtp, at: str, zone: ZoneInfo, **overr
     return path
 
 
-def deliver_to_coordinators(dovecot, smtp) -> None:
-    """aiosmtpd hands what it takes for a coordinator's address to their Dovecot inbox, before its 250."""
-    smtp.on_accept = lambda mail: [dovecot.append(COORDINATORS[r], mail.data) for r in mail.rcpt_tos
-                                   if r in COORDINATORS]
-
-
 def digests_in(dovecot, user: str) -> list[email.message.EmailMessage]:
-    found = [email.message_from_bytes(raw, policy=email.policy.default) for raw in dovecot.messages(user)]
-    return [m for m in found if m["X-Mailflow"] == "digest"]
+    return mailflow_mail_in(dovecot, user, "digest")
 
 
 def test_digest_goes_through_smtp_into_dovecot_and_is_not_answered_there(servers, tmp_path):

@@ -1,6 +1,8 @@
 """Health on real servers (issue 14, items 2 and 4): an SMTP server refusing the login shows in `mailflow status`
 with its cause and start, the alarm reaches the other coordinator through that coordinator's SMTP server (in their
-language), once per outage across restarts, the recovery mail follows; with no route the alarm waits."""
+language), once per outage across restarts, the recovery mail follows; with no route the alarm waits. Both land in
+the coordinator's Dovecot inbox, where mailflow finds them as its own mail; the daemon beats during a long pass
+and while it waits in IDLE."""
 
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ from datetime import UTC, datetime
 import yaml
 from click.testing import CliRunner
 
-from mailflow import runner
+from mailflow import digest, history, runner
 from mailflow.cli import main
 from mailflow.clock import stamp
 from mailflow.database import open_database
 from mailflow.rules import load_rules
 from tests.integration.test_daemon import daemon, wait_until
 from tests.support.clock import SettableClock
+from tests.support.inboxes import deliver_to_coordinators, mailflow_mail_in
 from tests.support.mail import make_mail
 from tests.support.rules import write_rules
 from tests.support.servers import GERMAN_USER, INTL_USER
@@ -237,3 +240,61 @@ def test_an_alarm_whose_route_fails_after_it_was_queued_goes_through_another(
     clock.advance(minutes=1)
     one_pass(rules_path, clock)
     assert german_smtp.messages == [] and len(intl_smtp.messages) == 1
+
+
+def test_the_alarm_and_its_recovery_mail_land_in_the_coordinators_inbox_and_are_never_answered_there(
+        clean_dovecot, smtp_server_factory, tmp_path, monkeypatch):
+    """What the german coordinator's mail client shows: the alarm, then the recovery mail, in German with the
+    cause, read back from their Dovecot inbox; mailflow, which watches that inbox, records each as its own."""
+    intl_smtp = smtp_server_factory(auth=(INTL_SMTP_USER, INTL_SMTP_PASSWORD))
+    german_smtp = smtp_server_factory()
+    deliver_to_coordinators(clean_dovecot, intl_smtp, german_smtp)
+    rules_path = two_routes(tmp_path, clean_dovecot, intl_smtp, german_smtp)
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, "wrong")
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    start = clock()
+    clean_dovecot.append(INTL_USER, make_mail(sender="nino@tbilisi.gov.ge"))
+    one_pass(rules_path, clock)
+    clock.advance(minutes=61)
+    one_pass(rules_path, clock)
+
+    (alarm,) = mailflow_mail_in(clean_dovecot, GERMAN_USER, "alarm")
+    assert alarm["Subject"] == "[mailflow] Postfach international kann keine Mail senden"
+    assert alarm["From"].addresses[0].addr_spec == alarm["To"].addresses[0].addr_spec == "german@cc-events.example"
+    text = alarm.get_content()
+    assert text.startswith("mailflow: Das Postfach international (international@cc-events.example) kann keine "
+                           f"Mail senden, seit {start:%Y-%m-%d %H:%M} UTC."), text
+    assert "Ursache: mailbox international: SMTP login refused by 127.0.0.1 for intl: 535" in text, text
+    assert mailflow_mail_in(clean_dovecot, INTL_USER, "alarm") == []
+
+    clock.advance(minutes=5)
+    one_pass(rules_path, clock)   # finds the alarm in the german inbox it watches
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, INTL_SMTP_PASSWORD)   # the coordinator fixed the password
+    clock.advance(minutes=5)
+    one_pass(rules_path, clock)   # the reply that waited goes out, and the recovery mail
+    (recovery,) = [m for m in mailflow_mail_in(clean_dovecot, GERMAN_USER, "alarm") if m["Message-ID"] !=
+                   alarm["Message-ID"]]
+    assert recovery["Subject"] == "[mailflow] Postfach international geht wieder"
+    text = recovery.get_content()
+    assert "Ausfall ab " in text and "es konnte keine Mail senden. Ursache: mailbox international: SMTP login " \
+        "refused by 127.0.0.1 for intl: 535" in text, text
+    clock.advance(minutes=5)
+    one_pass(rules_path, clock)   # finds the recovery mail
+
+    db = open_database(rules_path.parent / "mailflow.db")
+    own = [m["Message-ID"].strip("<>") for m in (alarm, recovery)]
+    rows = list(db.query("select id, intent, answer, coalesce(asks, 0) as asks, coalesce(review, 0) as review, "
+                         "reasons, state from messages where mailbox = ? order by id", ["german"]))
+    assert len(rows) == 2 and all(r["state"] == "processed" and (r["intent"], r["answer"], r["asks"], r["review"])
+                                  == ("bulk", 0, 0, 0) and "X-Mailflow: alarm" in r["reasons"] for r in rows), rows
+    assert db.execute("select count(*) from outbox where source_message in (?, ?)",
+                      [rows[0]["id"], rows[1]["id"]]).fetchone() == (0,)
+    recipients = sorted(r[0] for r in db.execute("select recipient from outbox"))
+    assert recipients == ["german@cc-events.example"] * 2 + ["nino@tbilisi.gov.ge"]   # nothing else was sent
+    assert history.open_questions(db) == []
+    assert all(b"\\Flagged" not in flags for flags in clean_dovecot.flags(GERMAN_USER).values())
+    rules = load_rules(rules_path)
+    context = digest.gather(db, rules, "german", start, clock())
+    assert not any(word in repr(context) for word in ("[mailflow]", *own)), context
+    assert not digest.has_news(context)   # the outage is over, the reply sent: nothing to say
