@@ -217,6 +217,7 @@ class Dispatch:
         should_stop: Callable[[], bool] = lambda: False,
         enabled: bool = True,
         resting: Mapping[str, str] | None = None,
+        alive: Callable[[], None] = lambda: None,
     ):
         self.db = db
         self.enabled = enabled          # False: another process sends; this one only queues
@@ -229,6 +230,7 @@ class Dispatch:
         self.journal = journal
         self.sent_copies = sent_copies or {}
         self.on_sent = on_sent
+        self.alive = alive   # called between sends, outside any transaction (the daemon's heartbeat)
         self.moment = database.clock_of(db)()   # the session's "now", for retries and expiry
         self.counts = SendCounts()
         self.window = window_rows(senders)
@@ -255,6 +257,7 @@ class Dispatch:
             if not rows:
                 return
             for index, row in enumerate(rows):
+                self.alive()
                 self._ready(row["mailbox"])
                 if self._done():
                     self._commit_sent()
@@ -465,6 +468,7 @@ def sending(
     wait: float | None = None,
     provider_copies: frozenset[str] = frozenset(),
     resting: Mapping[str, str] | None = None,
+    alive: Callable[[], None] = lambda: None,
 ) -> Iterator[Dispatch]:
     """A send session: take the send lock, settle what a crash left in `sending`, then dispatch.
 
@@ -473,6 +477,7 @@ def sending(
     `wait` bounds the wait for the send lock (the worker's passes: a few seconds); when another
     process (a `mailflow release` sending) still holds it, this session only queues and the mail
     goes out with a later pass. `resting`: mailboxes whose SMTP server is not tried in this session.
+    `alive` is called between sends (the daemon's heartbeat).
     """
     journal = SentJournal(journal_path(db), wait)
     if not journal.held:
@@ -486,7 +491,8 @@ def sending(
             journal.clear()   # else the journal still answers for rows a Sent folder could not be asked about
         else:
             journal.offset = journal.reserved = os.fstat(journal.fd).st_size if journal.fd is not None else 0
-        yield Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop, resting=resting)
+        yield Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop, resting=resting,
+                       alive=alive)
         if not db.execute("select 1 from outbox where state = ? limit 1", [OutboxState.SENDING]).fetchone():
             journal.clear()   # every row it speaks for is settled
     finally:

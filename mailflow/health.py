@@ -3,7 +3,8 @@ heartbeat.
 
 The worker records each connection's outcome (`record_ok`, `record_failure`) where it meets it: an
 IMAP pass read a mailbox, an SMTP server took (or refused) a login. The daemon beats (`beat`) every
-pass and at least every minute, also while it waits in IDLE. `problems()` turns the records into
+pass and at least every minute, also while it waits in IDLE and during a long pass (after each committed
+batch, between sends: `Worker.alive`). `problems()` turns the records into
 facts for a person (`mailflow status`, the digest, the alarm), with the cause in words:
 "SMTP login refused by smtp.example.org for intl: 535 5.7.8 Authentication credentials invalid".
 Times are stored as `clock.stamp` text (UTC), as everywhere in the database.
@@ -11,6 +12,7 @@ Times are stored as `clock.stamp` text (UTC), as everywhere in the database.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,7 +24,9 @@ from .database import now as now_of
 from .states import OutboxState
 
 IMAP, SMTP = "imap", "smtp"
-BEAT_SECONDS = 60   # the daemon beats at least this often (more often with a shorter poll_interval)
+# The daemon beats at least this often (more often with a shorter poll_interval), while it waits and
+# during a pass; MAILFLOW_BEAT_SECONDS sets it (the tests: a short one, to see it beat while idle).
+BEAT_SECONDS = float(os.environ.get("MAILFLOW_BEAT_SECONDS") or 60)
 
 
 class ProblemKind(StrEnum):

@@ -18,6 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import schedule
@@ -25,7 +26,7 @@ import sqlite_utils
 
 from . import deadline, health
 from .credentials import Credentials
-from .database import now, open_for, weather
+from .database import clock_of, now, open_for, weather
 from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
@@ -107,7 +108,7 @@ class Daemon:
         self._rules_mtime = rules_path.stat().st_mtime
         if self.rules.rules_version < PATTERNS_VERSION:   # else the file need not be read again
             _warn_of_changed_patterns(rules_path)
-        self.worker = server_worker(self.rules, self._progress)
+        self.worker = self._new_worker(self.rules)
         self.scheduler = schedule.Scheduler()
         self.stopping = False
         self.reload_requested = False
@@ -118,7 +119,12 @@ class Daemon:
         self.backoff = Backoff(maximum=self.rules.reconnect_max_delay)
         self.retry_at: float | None = None
         self.purge_due = False   # the scheduled purge met weather: it runs with the next pass
-        self._next_beat = 0.0    # time.monotonic() of the next heartbeat (health.py)
+        self._last_beat: datetime | None = None   # the last heartbeat, by the worker's clock (health.py)
+
+    def _new_worker(self, rules: Rules) -> Worker:
+        worker = server_worker(rules)
+        worker.alive = self._alive   # a long pass beats too, between its transactions and sends
+        return worker
 
     def request_stop(self, signum: int, _frame: object) -> None:
         if self.stopping:
@@ -147,7 +153,7 @@ class Daemon:
         self._rules_mtime = mtime
         try:
             rules = load_rules(self.rules_path)
-            worker = server_worker(rules, self._progress)
+            worker = self._new_worker(rules)
         except RulesError as exc:
             for problem in exc.problems:
                 log.error("rules not reloaded, keeping the last good rules: %s", problem)
@@ -243,19 +249,23 @@ class Daemon:
 
     def _beat(self, force: bool = False, mark: Callable[[sqlite_utils.Database, int], None] = health.beat) -> None:
         """The heartbeat (`mailflow status` says "not running since ..." when it is two poll intervals old):
-        every pass and at least every minute, also while the watchers wait in IDLE. Under weather it
+        every pass and at least every minute, also while the watchers wait in IDLE. It is measured by the
+        clock the beat is stored by (the database's), so a clock set back beats at once. Under weather it
         waits for the next call."""
-        if not force and time.monotonic() < self._next_beat:
+        moment = clock_of(self.worker.db)()
+        every = timedelta(seconds=health.beat_seconds(self.rules.poll_interval))
+        if not force and self._last_beat is not None and self._last_beat <= moment < self._last_beat + every:
             return
         try:
             with weather(self.rules.database_path):
                 mark(self.worker.db, self.rules.poll_interval)
         except StorageTrouble:
             return
-        self._next_beat = time.monotonic() + health.beat_seconds(self.rules.poll_interval)
+        self._last_beat = moment
 
-    def _progress(self, _phase: str, _done: int, _total: int) -> None:
-        """A long pass (a first sync of thousands of mails) beats too, between its transactions."""
+    def _alive(self) -> None:
+        """A long pass (a first sync of thousands of mails, a slow or rate-limited send) beats too, after
+        each committed batch and between sends: a write at most once a minute, none per mail."""
         if not self.worker.db.conn.in_transaction:
             self._beat()
 

@@ -98,6 +98,9 @@ class Worker:
         progress: Progress = lambda phase, done, total: None,
     ):
         self.progress = progress   # (phase, done, total) for a progress bar on a first, large sync
+        # A sign of life between the steps of a pass, outside any transaction: after each committed batch
+        # (fetched, processed) and between sends. The daemon beats through it (health.py, once a minute).
+        self.alive: Callable[[], None] = lambda: None
         self.sent_folders = dict(sent_folders or {})
         self.rules = rules
         self.db = db
@@ -126,7 +129,8 @@ class Worker:
         """One pass; with `send_budget` (seconds) it stops claiming mail to send after that long."""
         report = PassReport()
         # One send session for the whole pass: replies go out while later mail is still being processed.
-        with self.send_session(should_stop=lambda: self.stop_requested, wait=LOCK_WAIT_SECONDS) as sending:
+        with self.send_session(should_stop=lambda: self.stop_requested, wait=LOCK_WAIT_SECONDS,
+                               alive=lambda: self.alive()) as sending:
             self._receive(report, sending)
             if not self.stop_requested:
                 try:
@@ -150,7 +154,7 @@ class Worker:
         return report
 
     def send_session(self, **options: Any) -> AbstractContextManager[dispatch.Dispatch]:
-        """dispatch.sending() for this worker's mailboxes (`options`: on_sent, should_stop, wait)."""
+        """dispatch.sending() for this worker's mailboxes (`options`: on_sent, should_stop, wait, alive)."""
         addresses = {name: box.address for name, box in self.rules.mailboxes.items()}
         folders = {name: folder for name, folder in self.sent_folders.items() if not self.rests(("imap", name))}
         copies = {name: folder for name, folder in folders.items() if self.rules.mailboxes[name].sent_copy == "append"}
@@ -257,6 +261,7 @@ class Worker:
                 last_uid = max([last_uid, *(m.uid for m in batch)])
                 self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
             del batch   # before the next is fetched: one batch of raw mail in memory at a time
+            self.alive()
             if self.stop_requested:
                 break
         self._save_sync_state(name, mailbox.folder, uidvalidity, last_uid)
@@ -436,6 +441,7 @@ class Worker:
                         report.archived += 1
                         archived[row["mailbox"]] = archived.get(row["mailbox"], 0) + 1
                 last_id = batch[-1]
+            self.alive()
             after_batch()
         return archived
 

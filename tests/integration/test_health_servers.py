@@ -7,17 +7,19 @@ and while it waits in IDLE."""
 from __future__ import annotations
 
 import signal
+import sqlite3
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import yaml
 from click.testing import CliRunner
 
-from mailflow import digest, history, runner
+from mailflow import digest, health, history, runner
 from mailflow.cli import main
 from mailflow.clock import stamp
 from mailflow.database import open_database
 from mailflow.rules import load_rules
+from mailflow.worker import Worker
 from tests.integration.test_daemon import daemon, wait_until
 from tests.support.clock import SettableClock
 from tests.support.inboxes import deliver_to_coordinators, mailflow_mail_in
@@ -298,3 +300,81 @@ def test_the_alarm_and_its_recovery_mail_land_in_the_coordinators_inbox_and_are_
     context = digest.gather(db, rules, "german", start, clock())
     assert not any(word in repr(context) for word in ("[mailflow]", *own)), context
     assert not digest.has_news(context)   # the outage is over, the reply sent: nothing to say
+
+
+def test_a_long_pass_beats_at_least_every_minute(servers, tmp_path, monkeypatch):
+    """A daemon pass answering 120 mails through a server that takes 20 s a mail (by the clock): `mailflow status`
+    would say "not running" after two poll intervals without a beat. It beats between sends, never older than a
+    minute while the server takes a mail, and not once per mail."""
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=60)
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    dovecot.append_many(INTL_USER, [make_mail(sender=f"person{i}@tbilisi.gov.ge") for i in range(120)])
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    daemon = runner.Daemon(rules_path)
+    daemon.worker.clock = clock
+    daemon._beat(force=True, mark=lambda db, interval: health.started(db, 1, interval))
+    reader = sqlite3.connect(tmp_path / "mailflow.db", check_same_thread=False)   # as `mailflow status` reads
+    seen = []
+
+    def slow(_mail) -> None:
+        (beat,) = reader.execute("select beat_at from heartbeat").fetchone()
+        seen.append(clock() - datetime.fromisoformat(beat))
+        clock.advance(seconds=20)
+
+    smtp.on_accept = slow
+    daemon.one_pass()
+    assert len(smtp.messages) == 120 and len(seen) == 120
+    assert max(seen) <= timedelta(minutes=1), max(seen)   # without beats during the pass: 39 minutes 40 s
+    assert len(set(seen)) > 1 and min(seen) == timedelta(0)   # a beat now and then, not before every mail
+
+
+def test_an_idle_daemon_beats_while_no_mail_arrives(servers, tmp_path):
+    """A daemon waiting in IDLE with an hour between passes beats on its own (every MAILFLOW_BEAT_SECONDS: one
+    second here, a minute in service), while no pass runs."""
+    rules_path = write_rules(tmp_path, *servers, poll_interval=3600)
+    db = tmp_path / "mailflow.db"
+
+    def heartbeat() -> tuple:
+        try:
+            return sqlite3.connect(db).execute("select beat_at from heartbeat").fetchone() or ()
+        except sqlite3.OperationalError:   # not created yet
+            return ()
+
+    def passes() -> int:
+        return (tmp_path / "log").read_text().count("pass done")
+
+    with daemon(rules_path, tmp_path / "log", MAILFLOW_BEAT_SECONDS="1"):
+        assert wait_until(lambda: "connection idle" in status(rules_path) and passes() >= 1, timeout=30)
+        time.sleep(1)   # the watchers' catch-up pass after connecting
+        done, beats = passes(), {heartbeat()}
+        assert wait_until(lambda: beats.add(heartbeat()) or len(beats) >= 4, timeout=10), beats
+        assert passes() == done   # the beats came while it waited, not from passes
+        assert "daemon: running since" in status(rules_path)
+
+
+def test_a_long_pass_beats_after_each_processed_batch(servers, tmp_path, monkeypatch):
+    """150 automatic replies (nothing to send) that take a second each to process, by the clock: a beat after a
+    committed batch of 50 once a minute has passed keeps `mailflow status` saying "running" at every mail
+    (without it the heartbeat is 149 s old at the end, over two poll intervals)."""
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=60)
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    dovecot.append_many(INTL_USER, [make_mail(sender=f"person{i}@tbilisi.gov.ge", headers={
+        "Auto-Submitted": "auto-replied"}) for i in range(150)])
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    daemon = runner.Daemon(rules_path)
+    daemon.worker.clock = clock
+    daemon._beat(force=True, mark=lambda db, interval: health.started(db, 1, interval))
+    running = []
+    process = Worker.process
+
+    def slow(worker, row, moment):   # each mail takes a second to process
+        running.append(health.liveness(worker.db, clock())["running"])
+        clock.advance(seconds=1)
+        return process(worker, row, moment)
+
+    monkeypatch.setattr(Worker, "process", slow)
+    daemon.one_pass()
+    assert len(running) == 150 and smtp.messages == []
+    assert all(running), running.index(False)
