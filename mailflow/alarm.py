@@ -7,7 +7,8 @@ mail is queued); an outage that ends before its alarm could go out gets the reco
 says since when and why). Each mail goes through a route that works: another mailbox's SMTP server
 that is not failing (for an IMAP outage, and for the recovery mail, the mailbox's own SMTP server
 last), never the broken one. With no such route it waits
-(`mailflow status`, the log) and goes out with the first pass that has one. The outbox and dispatch
+(`mailflow status`, the log) and goes out with the first pass that has one. The alarm of a mailbox
+rules.yaml no longer names is closed without a mail. The outbox and dispatch
 send it, with `X-Mailflow: alarm`, in the receiving coordinator's `language`.
 """
 
@@ -87,6 +88,10 @@ def check(db: sqlite_utils.Database, rules: Rules, now: datetime, can_send: Coll
     queued = _reroute(db, rules, failing, now, can_send)
     for alarm in list(db.query("select * from alarms where state in (?, ?, ?)", [WAITING, RAISED, RECOVERING])):
         key = (alarm["mailbox"], alarm["server"])
+        if alarm["mailbox"] not in rules.mailboxes:   # renamed or removed in rules.yaml: nothing more to say
+            _set(db, alarm, state=CLOSED)
+            log.info("mailbox=%s %s alarm closed: rules.yaml has no such mailbox any more", *key)
+            continue
         ongoing = key in failing and failing[key]["failing_since"] == alarm["since"]
         state = alarm["state"]
         if not ongoing and state != RECOVERING:
@@ -98,7 +103,7 @@ def check(db: sqlite_utils.Database, rules: Rules, now: datetime, can_send: Coll
         cause = failing[key]["cause"] if ongoing else alarm["cause"]   # the latest, as it may change
         if cause != alarm["cause"]:
             _set(db, alarm, cause=cause)
-        if state not in (WAITING, RECOVERING) or alarm["mailbox"] not in rules.mailboxes:
+        if state not in (WAITING, RECOVERING):
             continue
         route = _route(rules, failing, alarm["mailbox"], alarm["server"] == IMAP or state == RECOVERING, can_send)
         if route is None:

@@ -74,9 +74,10 @@ def _country_names() -> dict[str, str]:
             for code, name in Locale(language).territories.items() if len(code) == 2 and _zones(code)}
 
 
-def country_name(code: str) -> str:
-    """English name of a country (CLDR): "GE" -> "Georgia"; the code itself when CLDR has none."""
-    return str(Locale("en").territories.get(code.upper(), code.upper()))
+def country_name(code: str, language: str = "en") -> str:
+    """A country's name in `language` (CLDR): "GE" -> "Georgia" ("Georgien" in German); the code itself
+    when CLDR has none."""
+    return str(Locale(language).territories.get(code.upper(), code.upper()))
 
 
 @functools.lru_cache(maxsize=512)

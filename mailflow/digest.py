@@ -156,7 +156,7 @@ def gather(db: sqlite_utils.Database, rules: Rules, mailbox: str, since: datetim
                    for p in problems],
         "registrants": [
             {"name": r["name"] or "", "address": r["address"],
-             **{key: value or "" for key, value in shown_whereabouts(r).items() if key != "time_zone"},
+             **{key: value or "" for key, value in shown_whereabouts(r, box.language).items() if key != "time_zone"},
              "audience": r["audience"] or "",
              "registered_by": r["registered_by"] or "", "event": titles.get(r["event_id"], r["event_id"]),
              "at": local(r["created_at"])}

@@ -2,10 +2,10 @@
 heartbeat.
 
 The worker records each connection's outcome (`record_ok`, `record_failure`) where it meets it: an
-IMAP pass read a mailbox, an SMTP server took (or refused) a login. The daemon beats (`beat`) every
-pass and at least every minute, also while it waits in IDLE and during a long pass (after each committed
-batch, between sends: `Worker.alive`). `problems()` turns the records into
-facts for a person (`mailflow status`, the digest, the alarm), with the cause in words:
+IMAP pass read a mailbox and marked its mail, an SMTP server took (or refused) a login. The daemon
+beats (`beat`) every pass and at least every minute, also while it waits in IDLE and during a long pass
+(after each committed batch, between sends: `Worker.alive`). `failing()` is what `mailflow status` and
+the alarm read; `problems()` turns the records into facts for the digest, with the cause in words:
 "SMTP login refused by smtp.example.org for intl: 535 5.7.8 Authentication credentials invalid".
 Times are stored as `clock.stamp` text (UTC), as everywhere in the database.
 """
@@ -44,7 +44,7 @@ class Problem:
 
 
 def record_ok(db: sqlite_utils.Database, mailbox: str, server: str) -> None:
-    """`server` (IMAP: the mailbox was read; SMTP: it took the login or a mail) works now."""
+    """`server` (IMAP: the mailbox was read and its mail marked; SMTP: it took the login or a mail) works now."""
     db.execute(
         """insert into health (mailbox, server, ok_at) values (?, ?, ?)
            on conflict (mailbox, server) do update set ok_at = excluded.ok_at, failing_since = null, cause = null""",

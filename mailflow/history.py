@@ -93,17 +93,28 @@ def close_answered(db: sqlite_utils.Database, message_ids: list[str], recipients
                    at: str) -> list[dict]:
     """Close the open questions among `message_ids` whose sender is among `recipients` (a coordinator
     answered them from their own mail client; a forward to someone else answers nothing), and any mail
-    among them not yet read, in case it is one; returns the rows closed."""
-    rows = list(db.query(
-        f"""select id, message_id, mailbox from messages where message_id in (select value from json_each(?))
-            and question_closed_at is null and answered_before is null
-            and (sender is null or lower(sender) in (select value from json_each(?)))
-            and (state = ? or (state = ? and {NEEDS_COORDINATOR}))""",
-        [json.dumps(sorted(set(message_ids))), json.dumps(recipients), MessageState.RECORDED,
-         MessageState.PROCESSED]))
+    among them not yet read, in case it is one (its sender read from its header, as the database does
+    not know it yet); returns the rows closed."""
+    found = db.query(
+        f"""select id, message_id, mailbox, sender, state, raw from messages
+            where message_id in (select value from json_each(?)) and question_closed_at is null
+            and answered_before is null and (state = ? or (state = ? and {NEEDS_COORDINATOR}))""",
+        [json.dumps(sorted(set(message_ids))), MessageState.RECORDED, MessageState.PROCESSED])
+    rows = [{key: row[key] for key in ("id", "message_id", "mailbox")} for row in found
+            if _sender(row) is None or _sender(row) in recipients]
     db.execute("update messages set question_closed_at = ?, question_closed_by = ? "
                "where id in (select value from json_each(?))", [at, by, json.dumps([r["id"] for r in rows])])
     return rows
+
+
+def _sender(row: dict) -> str | None:
+    """A message's sender in lower case; for one not read yet, from its From (None when it has none)."""
+    if row["state"] != MessageState.RECORDED:
+        return row["sender"].lower() if row["sender"] else None
+    try:
+        return parse_message(row["raw"]).sender if row["raw"] else ""
+    except MessageError:   # quarantined when it is read: nobody answered it
+        return ""
 
 
 def flags_to_clear(db: sqlite_utils.Database, mailbox: str, uidvalidity: int) -> list[dict]:

@@ -95,19 +95,26 @@ def vtimezone(zone: str, year: int) -> icalendar.Timezone:
         groups[(before, after, local.tzname() or "", bool(local.dst()))].append(wall)
     component = icalendar.Timezone()
     component.add("tzid", zone)
-    if not groups:   # no transitions: one observance, the zone's offset since 1970
+    end = datetime.fromtimestamp(last, UTC).replace(tzinfo=None)
+    rules = {key: _yearly_rule(starts, key[0], end) for key, starts in groups.items()}
+    # Rules as calendar programs write them, from 1970, only for a zone that keeps one yearly pattern
+    # through these years. A zone whose rules change (Cairo's summer time back in 2023, Tehran's gone
+    # after 2022) starts each observance where it does, after one for the offset before the first change.
+    steady = bool(groups) and all(rule is not None and "until" not in rule for rule in rules.values())
+    if not steady:
         local = datetime.fromtimestamp(first, tz)
         offset = local.utcoffset() or timedelta(0)
-        groups[(offset, offset, local.tzname() or "", False)] = [datetime(1970, 1, 1)]
+        key = (offset, offset, local.tzname() or "", bool(local.dst()))
+        groups[key], rules[key] = [local.replace(tzinfo=None) if groups else datetime(1970, 1, 1)], None
     for (before, after, name, dst), starts in sorted(groups.items(), key=lambda item: item[1][0]):
         observance = icalendar.TimezoneDaylight() if dst else icalendar.TimezoneStandard()
         observance.add("tzname", name)
         observance.add("tzoffsetfrom", before)
         observance.add("tzoffsetto", after)
-        ruled = _yearly_rule(starts, before, datetime.fromtimestamp(last, UTC).replace(tzinfo=None))
-        if ruled is not None:
-            observance.add("dtstart", ruled[1])
-            observance.add("rrule", ruled[0])
+        rule = rules[(before, after, name, dst)]
+        if rule is not None:
+            observance.add("dtstart", _first_in_1970(rule, starts[0]) if steady else starts[0])
+            observance.add("rrule", rule)
         else:
             observance.add("dtstart", starts[0])
             if len(starts) > 1:
@@ -136,12 +143,12 @@ def _transitions(tz: ZoneInfo, first: int, last: int) -> list[tuple[int, timedel
     return found
 
 
-def _yearly_rule(starts: list[datetime], before: timedelta, end: datetime) -> tuple[dict[str, Any], datetime] | None:
-    """The RRULE that gives exactly `starts` (local wall times, one kind of transition) up to `end`
-    (the last weekday of the month, the nth, a weekday on or after a day, or a fixed day), with its
-    DTSTART: its first date in 1970, as calendar programs write it (a client that keeps a zone by its
-    TZID, as vobject does, uses the first one it read for every later event), or the first of
-    `starts` when the zone stops this transition."""
+def _yearly_rule(starts: list[datetime], before: timedelta, end: datetime) -> dict[str, Any] | None:
+    """The RRULE that gives exactly `starts` (local wall times, one kind of transition) from the first
+    of them up to `end` (the last weekday of the month, the nth, a weekday on or after a day, or a fixed
+    day), with an UNTIL when the zone stops this transition. Calendar programs write a steady zone's
+    rules from 1970 (a client that keeps a zone by its TZID, as vobject does, uses the first one it
+    read for every later event): `vtimezone` does, when every observance has a rule without UNTIL."""
     from dateutil import rrule
     head = starts[0]
     if len(starts) < 2 or len({(s.month, s.time()) for s in starts}) != 1:
@@ -159,10 +166,17 @@ def _yearly_rule(starts: list[datetime], before: timedelta, end: datetime) -> tu
         text = icalendar_rule_text(recurrence)
         made = list(rrule.rrulestr(text, dtstart=head).between(head, end, inc=True))
         if made == starts:
-            return recurrence, rrule.rrulestr(text, dtstart=datetime.combine(EPOCH, head.time()))[0]
+            return recurrence
         if made[:len(starts)] == starts:      # the zone stops this transition: the rule ends with it
-            return {**recurrence, "until": (starts[-1] - before).replace(tzinfo=UTC)}, head
+            # A day after the last onset: before next year's, whether a client reads the local DTSTART
+            # against UNTIL as the RFC says (in UTC) or as it stands (vobject: the last one dropped).
+            return {**recurrence, "until": (starts[-1] - before + timedelta(days=1)).replace(tzinfo=UTC)}
     return None
+
+
+def _first_in_1970(recurrence: dict[str, Any], head: datetime) -> datetime:
+    from dateutil import rrule
+    return rrule.rrulestr(icalendar_rule_text(recurrence), dtstart=datetime.combine(EPOCH, head.time()))[0]
 
 
 def icalendar_rule_text(recurrence: dict[str, Any]) -> str:

@@ -52,12 +52,13 @@ BUSY = ("the rows are deleted, but another program keeps the database busy (is `
 # -- the registrant list ---------------------------------------------------------
 
 
-def shown_whereabouts(row: dict) -> dict[str, str | None]:
-    """A registrant's organisation, country name and time zone as shown (registrants.recorded_whereabouts);
-    the time zone is "local time unknown" when the country has several and nothing said which."""
+def shown_whereabouts(row: dict, language: str = "en") -> dict[str, str | None]:
+    """A registrant's organisation, country name (in `language`) and time zone as shown
+    (registrants.recorded_whereabouts); the time zone is "local time unknown" when the country has
+    several and nothing said which."""
     about = recorded_whereabouts(row)
     country = about["country"]
-    return {"organisation": about["organisation"], "country": country_name(country) if country else None,
+    return {"organisation": about["organisation"], "country": country_name(country, language) if country else None,
             "time_zone": about["time_zone"] or (LOCAL_TIME_UNKNOWN if country else None)}
 
 

@@ -210,8 +210,6 @@ class Worker:
                             self._first_opened[name] = at
                     self._note_marking(name, mailbox)
                     report.recorded += self.intake(name, mailbox, opened[name], found[name])
-                    with database.transaction(self.db):
-                        health.record_ok(self.db, name, health.IMAP)
                 except ConnectionFailed as exc:
                     opened.pop(name, None)
                     self._imap_failed(name, exc, report)
@@ -229,6 +227,11 @@ class Worker:
                     self.mark_on_server(name, self.mailboxes[name], uidvalidity)
                 except ConnectionFailed as exc:
                     self._imap_failed(name, exc, report)
+                    continue
+                # Read and marked: it works (an intake that works while the marking fails every pass is
+                # one outage, its start kept, not a new one each pass).
+                with database.transaction(self.db):
+                    health.record_ok(self.db, name, health.IMAP)
         finally:
             for mailbox in self.mailboxes.values():
                 mailbox.close()

@@ -133,3 +133,25 @@ def test_a_close_while_the_server_is_down_takes_the_star_off_at_the_next_pass(se
     run(rules_path)
     assert starred(dovecot) == {QUESTION.encode(): False}
     assert closed(tmp_path, QUESTION)[2] is not None
+
+
+def test_mail_that_arrived_while_mailflow_was_away_is_closed_only_by_a_reply_to_its_sender(
+        servers, rules_path, tmp_path):
+    # Both questions and both of the coordinator's mails are there before mailflow's pass: the Sent folder is
+    # read while the questions are only recorded, their sender not yet known to the database.
+    dovecot, smtp = servers
+    dovecot.append(INTL_USER, question(QUESTION, "Nino Beridze <nino@tbilisi.gov.ge>"))
+    dovecot.append(INTL_USER, question(OTHER, "Giorgi <giorgi@tbilisi.gov.ge>"))
+    by_hand = make_mail(sender="Irakli Samkharadze <international@cc-events.example>", to="Nino <NINO@tbilisi.gov.ge>",
+                        subject="Re: A question", body="Dear Nino, it starts at 15:00 Tbilisi time.",
+                        headers={"In-Reply-To": QUESTION, "References": QUESTION})
+    forward = make_mail(sender="Irakli Samkharadze <international@cc-events.example>", to="colleague@cc-events.example",
+                        subject="Fwd: A question", body="Could you answer Giorgi?",
+                        headers={"In-Reply-To": OTHER, "References": OTHER})
+    dovecot.append(INTL_USER, by_hand, folder="Sent")
+    dovecot.append(INTL_USER, forward, folder="Sent")
+    run(rules_path)
+    assert closed(tmp_path, QUESTION)[0] == "2020-09-14T08:00:00+00:00"
+    assert closed(tmp_path, OTHER) == (None, None, None)          # the forward answered nothing
+    assert open_ids(rules_path) == [_id(tmp_path, OTHER)]
+    assert starred(dovecot) == {QUESTION.encode(): False, OTHER.encode(): True}

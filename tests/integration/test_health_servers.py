@@ -378,3 +378,27 @@ def test_a_long_pass_beats_after_each_processed_batch(servers, tmp_path, monkeyp
     daemon.one_pass()
     assert len(running) == 150 and smtp.messages == []
     assert all(running), running.index(False)
+
+
+def test_an_inbox_read_every_pass_but_never_marked_keeps_its_outages_start_and_raises_the_alarm(
+        clean_dovecot, smtp_server, tmp_path, monkeypatch):
+    # The mail is read (intake works) and answered, but marking it fails at every pass (`move_to` names a
+    # folder Dovecot does not have): that is one outage from its first failure, not a new one each pass.
+    path = write_rules(tmp_path, clean_dovecot, smtp_server)
+    data = yaml.safe_load(path.read_text())
+    data["mailboxes"]["international"]["processed"] = {"move_to": "Processed/Nowhere"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    start = stamp(clock())
+    clean_dovecot.append(INTL_USER, make_mail(sender="nino@tbilisi.gov.ge"))
+    assert any("cannot mark processed" in error for error in one_pass(path, clock).errors)
+    clock.advance(minutes=30)
+    clean_dovecot.append(INTL_USER, make_mail(sender="giorgi@tbilisi.gov.ge"))   # read, answered, not marked
+    one_pass(path, clock)
+    assert f"IMAP failing since {start}" in status(path)
+    clock.advance(minutes=31)
+    one_pass(path, clock)
+    alarms = [m.message for m in smtp_server.messages if "[mailflow]" in m.message["Subject"]]
+    assert [m["To"] for m in alarms] == ["Fatina Toukan <german@cc-events.example>"], alarms
+    assert "cannot mark processed" in alarms[0].get_body().get_content()

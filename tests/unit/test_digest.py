@@ -16,6 +16,8 @@ import yaml
 
 from mailflow import database, digest, health, history, outbox
 from mailflow.errors import RulesError
+from mailflow.context import digest_template, sample_digest_context
+from mailflow.replies import Replies
 from mailflow.rules import Rules, parse_rules
 from mailflow.worker import Worker
 from tests.support import REPO
@@ -156,7 +158,8 @@ def test_sections_in_order_each_in_the_coordinators_language(tmp_path, maildirs)
     assert "reminder" in text.split("SCHEDULED")[1]
     german = digest_text(worker, "german")
     assert german.startswith("Subject: mailflow-Übersicht 2026-11-30 (german): 1 neu, 0 offene Fragen")
-    assert "NEUE ANMELDUNGEN (1)\n  - Thomas Weber <t.weber@leipzig.de>, leipzig.de, Germany; german" in german
+    assert "NEUE ANMELDUNGEN (1)\n  - Thomas Weber <t.weber@leipzig.de>, leipzig.de, Deutschland; german" in german
+    assert "Erinnerung" in german.split("GEPLANT")[1] and "reminder" not in german, german
     assert "Zeiten in Europe/Berlin" in german
 
 
@@ -251,3 +254,14 @@ def test_a_broken_template_holds_only_its_own_digest_until_it_is_fixed(tmp_path,
     clock.advance(minutes=1)
     worker.run_once()
     assert [m for m, _, _ in digests(worker)] == ["international", "german"]
+
+
+@pytest.mark.parametrize("state, words", [("failed", "fehlgeschlagen"), ("uncertain", "ungewiss, ob gesendet")])
+def test_the_german_digest_names_what_is_scheduled_and_what_failed_in_german(tmp_path, state, words):
+    rules = digest_rules(tmp_path)
+    context = sample_digest_context(rules, "german")
+    context["failed"][0]["state"] = state
+    context["scheduled"] = [{**context["scheduled"][0], "what": what} for what in ("reminder", "agenda", "access")]
+    text = Replies(REPO / "templates").render(digest_template("de"), context).text
+    assert words in text and state not in text, text
+    assert "Erinnerung, " in text and "Programm, " in text and "Zugangsdaten, " in text, text

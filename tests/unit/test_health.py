@@ -8,7 +8,7 @@ import pytest
 import yaml
 from imapclient.exceptions import LoginError
 
-from mailflow import health, outbox
+from mailflow import alarm, health, outbox
 from mailflow.database import open_database
 from mailflow.errors import RulesError, connection_failed, login_refused
 from mailflow.health import IMAP, SMTP, Problem, ProblemKind
@@ -103,3 +103,20 @@ def test_alarm_settings_per_mailbox_over_the_top_level_and_the_defaults():
     with pytest.raises(RulesError) as problem:
         parse_rules(yaml.safe_dump(data), REPO / "rules.yaml")
     assert "'German' is not one of them" in str(problem.value) and "'an hour' is not a duration" in str(problem.value)
+
+
+def test_an_alarm_of_a_mailbox_renamed_in_the_rules_does_not_wait_for_ever(tmp_path):
+    # `intl` raised its alarm and waits for a route; then rules.yaml calls that mailbox `international`.
+    clock = SettableClock(START)
+    db = open_database(tmp_path / "m.db", clock=clock)
+    health.record_failure(db, "intl", SMTP, "mailbox intl: server unreachable 10.0.0.1:587")
+    data = rules_data()
+    data["mailboxes"] = {("intl" if name == "international" else name): {**box, "audience": name}
+                         for name, box in data["mailboxes"].items()}
+    old = parse_rules(yaml.safe_dump(data), REPO / "rules.yaml")
+    clock.advance(hours=2)
+    alarm.check(db, old, clock(), can_send=[])
+    assert [a["mailbox"] for a in alarm.waiting(db)] == ["intl"]
+    alarm.check(db, upcoming_rules(), clock(), can_send=["international", "german"])
+    assert alarm.waiting(db) == []                     # `mailflow status` no longer says it waits
+    assert db.execute("select count(*) from outbox").fetchone()[0] == 0

@@ -39,7 +39,13 @@ def at(start: datetime, end: datetime, zone: str = "Europe/Berlin"):
     (at(datetime(2026, 7, 1, 9), datetime(2026, 7, 1, 10), "America/New_York"), datetime(2026, 7, 1, 13), datetime(2026, 7, 1, 14)),
     (at(datetime(2027, 1, 20, 9), datetime(2027, 1, 20, 10), "Australia/Sydney"), datetime(2027, 1, 19, 22), datetime(2027, 1, 19, 23)),
     (at(datetime(2026, 7, 1, 9), datetime(2026, 7, 1, 10), "Asia/Tbilisi"), datetime(2026, 7, 1, 5), datetime(2026, 7, 1, 6)),
-], ids=["berlin-summer", "berlin-winter", "berlin-change-day", "new-york-summer", "sydney-summer", "tbilisi"])
+    # Zones whose rules change around the event: Egypt took summer time up again in 2023 (none in 2022),
+    # Iran gave it up after the summer of 2022, Volgograd moved from +04 to +03 at the end of 2020.
+    (at(datetime(2022, 1, 15, 13), datetime(2022, 1, 15, 15), "Africa/Cairo"), datetime(2022, 1, 15, 11), datetime(2022, 1, 15, 13)),
+    (at(datetime(2022, 7, 15, 13), datetime(2022, 7, 15, 15), "Asia/Tehran"), datetime(2022, 7, 15, 8, 30), datetime(2022, 7, 15, 10, 30)),
+    (at(datetime(2020, 7, 15, 13), datetime(2020, 7, 15, 15), "Europe/Volgograd"), datetime(2020, 7, 15, 9), datetime(2020, 7, 15, 11)),
+], ids=["berlin-summer", "berlin-winter", "berlin-change-day", "new-york-summer", "sydney-summer", "tbilisi",
+        "cairo-the-year-before-summer-time-returned", "tehran-the-last-summer-time", "volgograd-before-its-move"])
 def test_vobject_reads_the_start_in_utc_as_the_rules_say(event, start_utc, end_utc):
     assert event.starts_at.astimezone(timezone.utc) == start_utc.replace(tzinfo=timezone.utc)   # the rule's start
     cal = read(event_calendar(event, "international@cc-events.example", INVITATION, STAMP), event.timezone)
