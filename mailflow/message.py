@@ -266,6 +266,8 @@ def _normal_or_none(address: str) -> str | None:
 
 def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> IncomingMessage:
     index = _header_index(msg)
+    # Each part's Content-Type read once (the email package parses the header at every look-up).
+    types = [part.get_content_type() for part, _ in parts]
 
     def first(name: str) -> str:
         values = _raw_values(index, name)
@@ -297,28 +299,29 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         recipients=recipients,
         subject=_header(index, "subject"),
         date=date,
-        text=body_text(parts),
+        text=body_text(parts, types),
         in_reply_to=tuple(clean(r) for r in _MSGID.findall(first("in-reply-to"))),
         references=references,
         headers=headers,
-        content_type=clean(msg.get_content_type()),
+        content_type=clean(types[0]),   # parts[0] is the mail itself
         report_type=clean(msg.get_param("report-type", "") or "").lower(),
-        part_types=tuple(clean(part.get_content_type()) for part, _ in parts),
+        part_types=tuple(clean(kind) for kind in types),
         size=len(raw),
         parsed=msg,
     )
 
 
-def body_text(parts: list[tuple[Message, bool]]) -> str:
-    """The mail's text: the first inline text/plain part (format=flowed joined), else text/html turned into text."""
+def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
+    """The mail's text: the first inline text/plain part (format=flowed joined), else text/html turned
+    into text. `types` holds each part's content type."""
     candidates = [
-        part for part, attached in parts
-        if not attached and part.get_content_maintype() == "text"
+        (part, kind) for (part, attached), kind in zip(parts, types, strict=True)
+        if not attached and kind.partition("/")[0] == "text"
         and str(part.get("content-disposition") or "").split(";")[0].strip().lower() != "attachment"
     ]
     for wanted in ("text/plain", "text/html"):
-        for part in candidates:
-            if part.get_content_type() == wanted:
+        for part, kind in candidates:
+            if kind == wanted:
                 text = _decoded(part)
                 if str(part.get_param("format") or "").lower() == "flowed":
                     text = unflow(text.replace("\r\n", "\n"), str(part.get_param("delsp") or "").lower() == "yes")

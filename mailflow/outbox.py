@@ -226,6 +226,7 @@ def _encoded(value: str) -> str:
     return Header(value, "utf-8").encode(maxlinelen=76)
 
 
+@functools.lru_cache(maxsize=256)   # a pure function, and the From of every reply is one of a few
 def _address(name: str, address: str) -> str:
     address = _ascii_address(clean(address))
     name = clean(name, 200)

@@ -83,13 +83,26 @@ class _TextBuffer(list[Any]):
         super().append(piece)
 
     def extend(self, pieces: Any) -> None:
-        for piece in pieces:   # one at a time: `pieces` may be the whole rendering, as it is made
-            self.append(piece)
+        # One at a time: `pieces` may be the whole rendering, as it is made. The loop counts in a
+        # local (not through append() per piece): this is every reply's whole output.
+        chars, add = self.chars, super().append
+        for piece in pieces:
+            if isinstance(piece, str):
+                chars += len(piece)
+                if chars > MAX_TEXT:
+                    self.chars = chars
+                    _too_long()
+            add(piece)
+        self.chars = chars
 
     def _count(self, piece: Any) -> None:
         self.chars += len(piece) if isinstance(piece, str) else 0
         if self.chars > MAX_TEXT:
-            raise TemplateLimit(f"the template writes more than {MAX_TEXT:,} characters (the limit)")
+            _too_long()
+
+
+def _too_long() -> None:
+    raise TemplateLimit(f"the template writes more than {MAX_TEXT:,} characters (the limit)")
 
 
 class _LimitsCodeGenerator(CodeGenerator):

@@ -110,6 +110,10 @@ def _alternation(expressions: list[str]) -> re.Pattern:
 
 
 _NEGATION = _alternation(_NEGATIONS)
+# The negations with an apostrophe ("can't") or an Azerbaijani verb stem scan every word of a clause,
+# most of the cost of a look; a clause without these letters cannot hold them and is read without them.
+_SCANNING_NEEDS = ("’", "'", "bilm", "etmə")
+_NEGATION_PLAIN = _alternation([n for n in _NEGATIONS if not any(need in n for need in _SCANNING_NEEDS)])
 _NOT_NEGATION = _alternation(_NOT_NEGATING)
 _WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
 _HEDGE = _alternation(_HEDGES)
@@ -181,21 +185,24 @@ def _sentence(
     # "?" (and the Armenian question mark ՞, written on the stressed word)
     asked = folded.rstrip(" .!)").endswith("?") or "՞" in folded
     clauses = _clauses(folded)
-    polite = bool(_POLITE.search(folded))
+
+    def polite() -> bool:   # looked for only where it decides (most sentences never get there)
+        return _POLITE.search(folded) is not None
 
     def negated(clause: str) -> bool:
         clause = _NOT_NEGATION.sub(" ", clause)
-        return bool(_NEGATION.search(clause) or (extra_negation and extra_negation.search(clause)))
+        return bool(negation_pattern(clause).search(clause) or (extra_negation and extra_negation.search(clause)))
 
     # Each list is looked for in the whole sentence first: most sentences name none of its words,
     # and then no clause needs a look.
     cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))), None) \
         if find(cancellation, folded) else None
-    if cancel_hit and not negated(cancel_hit[0]) and (not asked or polite):
+    if cancel_hit and not negated(cancel_hit[0]) and (not asked or polite()):
         return Statement.WITHDRAWS, cancel_hit[1]
-    participation = [(c, w) for c in clauses if (w := find(interest, c) or _presence(c))] \
+    # (clause, the interest word or else the presence word, whether it was an interest word)
+    participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
         if find(interest, folded) or _presence(folded) else []
-    refused = next(((c, w) for c, w in participation if negated(c)), None)
+    refused = next(((c, w) for c, w, _ in participation if negated(c)), None)
     if refused:
         clause, word = refused
         marker = _WITHDRAWAL.search(clause)
@@ -203,8 +210,8 @@ def _sentence(
             why = f"{marker.group(0)} ... {word}" if marker else f"not {word}, in reply to our mail"
             return Statement.WITHDRAWS, why
         return Statement.DECLINES, f"not ... {word}"
-    registered = next(((c, w) for c, w in participation if find(interest, c)), None)
-    if registered and asked and polite:
+    registered = next(((c, w) for c, w, interested in participation if interested), None)
+    if registered and asked and polite():
         return Statement.REGISTERS, registered[1]
     question_hit = next((w for c in clauses if (w := find(question, _NOT_ASKING.sub(" ", c))) and not negated(c)),
                         None) if find(question, folded) else None
@@ -218,6 +225,11 @@ def _sentence(
             return Statement.HEDGED, f"{hedge.group(0)} ... {word}"
         return Statement.REGISTERS, word
     return None, ""
+
+
+def negation_pattern(clause: str) -> re.Pattern:
+    """The negations that can occur in `clause`: the same verdict as all of them, found sooner."""
+    return _NEGATION if any(need in clause for need in _SCANNING_NEEDS) else _NEGATION_PLAIN
 
 
 # Participation that only counts when negated: "I can't make it", "ich kann nicht dabei sein".

