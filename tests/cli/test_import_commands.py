@@ -200,6 +200,10 @@ def test_several_events_need_an_event_column_or_option(tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
     assert people(rules_path)["anna.lehmann@leipzig.de"]["event_id"] == NEXT
 
+    result = cli(rules_path, "import", "registrants", str(file), "--event", "open-dta-next")
+    assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"no event 'open-dta-next' in rules.yaml (known: {EVENT}, {NEXT})" in result.stderr
+
 
 # -- invite ----------------------------------------------------------------------------
 
