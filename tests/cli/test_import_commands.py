@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import openpyxl
 import pytest
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from mailflow import registrants
 from mailflow.cli import main
 from mailflow.database import open_database
+from tests.support import REPO
 from tests.support.rules import rules_data, write_rules
 
 EVENT = "digitalisation-see-2020"
@@ -201,9 +203,30 @@ def test_several_events_need_an_event_column_or_option(tmp_path):
     assert people(rules_path)["anna.lehmann@leipzig.de"]["event_id"] == NEXT
 
     result = cli(rules_path, "import", "registrants", str(file), "--event", "open-dta-next")
-    assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 2 and (result.exception is None or isinstance(result.exception, SystemExit))
     assert f"no event 'open-dta-next' in rules.yaml (known: {EVENT}, {NEXT})" in result.stderr
 
+
+
+def test_a_broken_template_is_a_problem_at_its_line_and_nothing_is_imported_or_invited(tmp_path):
+    """The confirmation (and the invitation) are rendered inside the import: a broken one is the template's
+    line and the fix, not a traceback, and the registrants written before it are rolled back."""
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    for name in ("ack_german.txt", "invite_german.txt", "invite_international.txt"):
+        text = (templates / name).read_text()
+        (templates / name).write_text(text.replace("{{ event.title }}", "{{ event.titel }}", 1))
+    rules_path = write_rules(tmp_path, events=two_events(), templates=str(templates))
+    file = excel_csv(tmp_path / "list.csv", ["email;name;audience", "a.beridze@tbilisi.gov.ge;A;international",
+                                             "anna.lehmann@leipzig.de;Anna Lehmann;german"])
+    for args in (["import", "registrants", str(file), "--event", NEXT, "--apply"], ["invite", str(file)],
+                 ["invite", str(file), "--send", "--queue-only"]):
+        result = cli(rules_path, *args)
+        assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit)), \
+            result.exception
+        assert "templates/" in result.stderr and ".txt:1: undefined template variable" in result.stderr, result.stderr
+    assert people(rules_path) == {}
+    assert database(rules_path).execute("select count(*) from outbox").fetchone()[0] == 0
 
 # -- invite ----------------------------------------------------------------------------
 
