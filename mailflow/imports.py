@@ -242,8 +242,9 @@ def _step(db: sqlite_utils.Database, rules: Rules, replies: Replies, person: Per
     database.update(db, "registrants", existing["id"], {**changes, **_zone_of(changes.get("country", "")),
                                                         "updated_at": stamp})
     for name, value in changes.items():
-        database.insert(db, "corrections", {"registrant_id": existing["id"], "field": name, "old": None,
-                                            "new": value, "by": f"{by} (import {person.where})", "at": stamp})
+        database.insert(db, "corrections", {"registrant_id": existing["id"], "field": name,
+                                            "old": existing.get(name) or None, "new": value,
+                                            "by": f"{by} (import {person.where})", "at": stamp})
     return Step(person, "update", changes, (*notes, *kept))
 
 

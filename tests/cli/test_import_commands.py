@@ -124,9 +124,11 @@ def test_a_known_registrant_gets_only_what_it_lacks_and_says_so(tmp_path, rules_
     assert (rows["n.kapanadze@tbilisi.gov.ge"]["name"], rows["n.kapanadze@tbilisi.gov.ge"]["audience"]) == (
         "Nino Kapanadze", "international")
     assert rows["gone@tbilisi.gov.ge"]["status"] == "cancelled"
-    corrections = database(rules_path).execute("select field, new, by from corrections").fetchall()
-    assert {(f, n) for f, n, _ in corrections} == {("organisation", "Tbilisi City Hall"), ("name", "Nino Kapanadze")}
-    assert all("phone.csv line" in by for _, _, by in corrections)
+    corrections = database(rules_path).execute("select field, old, new, by from corrections").fetchall()
+    # The organisation the address alone suggested is replaced, and the record says what it was.
+    assert {(f, o, n) for f, o, n, _ in corrections} == {
+        ("organisation", "tbilisi.gov.ge", "Tbilisi City Hall"), ("name", None, "Nino Kapanadze")}
+    assert all("phone.csv line" in by for *_, by in corrections)
 
 
 def test_every_error_names_file_line_and_fix_and_nothing_is_imported(tmp_path, rules_path):
