@@ -31,10 +31,16 @@ def echo_csv(rows: Sequence[dict], delimiter: str = ",") -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=delimiter)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows([{key: _as_text(value) for key, value in row.items()} for row in rows])
     stdout = click.get_binary_stream("stdout")
     stdout.write(("\ufeff" + buffer.getvalue()).encode("utf-8"))
     stdout.flush()
+
+
+def _as_text(value: object) -> object:
+    """A cell Excel would run as a formula (=, +, - or @ first: a sender's display name can be one) gets a
+    leading apostrophe, Excel's mark for text (OWASP, "CSV injection")."""
+    return f"'{value}" if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def write_xlsx(rows: Sequence[dict], path: Path, sheet: str) -> None:
