@@ -243,7 +243,7 @@ class AgendaRelease(_Strict):
     released: bool = False
     text: Path | None = Field(default=None, description="a text or Markdown file, sent inline")
     file: Path | None = Field(default=None, description="a file (e.g. PDF) sent as attachment")
-    send_at: datetime | None = Field(default=None, description="release at this local time instead of now")
+    send_at: LocalTime | None = Field(default=None, description="release at this local time instead of now")
 
     @model_validator(mode="after")
     def _content(self) -> AgendaRelease:
@@ -258,7 +258,7 @@ class AccessRelease(_Strict):
     released: bool = False
     link: str | None = None
     details: Path | None = Field(default=None, description="a text file with dial-in details")
-    send_at: datetime | None = None
+    send_at: LocalTime | None = Field(default=None, description="release at this local time instead of now")
     require_approval: bool = Field(default=False, description="only registrants a coordinator approved get the link")
 
     @model_validator(mode="after")

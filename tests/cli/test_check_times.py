@@ -95,3 +95,15 @@ def test_a_registration_time_that_is_no_date_is_one_problem_at_its_line(tmp_path
     assert len(problems) == 1, result.output
     assert "not a date; write a date like 2024-09-01 or a date and time like 2024-09-01T08:00" in problems[0]
     assert shown in problems[0]
+
+
+@pytest.mark.parametrize("send_at, message", [
+    ("1300", "not a date and time"),            # meant 13:00; was 1970-01-01 00:21 UTC: the agenda went out at once
+    ("2020-10-06", "has no time of day"),       # was midnight
+    ("2020-10-06T09:00+02:00", "has a UTC offset (+0200)"),
+])
+def test_a_release_time_is_a_local_date_and_time(tmp_path, send_at, message):
+    result, rules, line = check_with(tmp_path, "agenda: {released: false, text: null, file: null}",
+                                     f"agenda: {{released: false, text: Agenda, file: null, send_at: {send_at}}}")
+    assert result.exit_code == 1, result.output
+    assert f"{rules.resolve()}:{line}: events.0.releases.agenda.send_at: {message}" in result.output
