@@ -18,6 +18,7 @@ import sqlite_utils
 
 from . import database, outbox
 from .context import coordinator_context, event_context, registrant_context, times_context
+from .countries import named_country
 from .database import now
 from .errors import MailflowError
 from .imports import Person, guess_audience
@@ -129,8 +130,11 @@ def render(rules: Rules, replies: Replies, event: Event, invitee: Invitee, previ
     mailbox = rules.mailbox_for_audience(invitee.audience)
     box = rules.mailboxes[mailbox]
     person = invitee.person
+    # The country a list or an earlier registration names, else what the address says.
+    place = named_country(person.country) if person.country else None
+    zone = place.zone if place else whereabouts(person.address)["time_zone"]
     context = {
-        "event": {**event_context(event), "times": times_context(event, whereabouts(person.address)["time_zone"])},
+        "event": {**event_context(event), "times": times_context(event, zone)},
         "registrant": registrant_context(person.name, person.address),
         "coordinator": coordinator_context(box),
         "previous_event": {**event_context(previous)} if previous else None,

@@ -292,3 +292,14 @@ def test_no_invitation_to_an_event_whose_registration_closed(tmp_path):
     assert result.exit_code == 1
     assert f"registration for {EVENT} closed on 2020-10-07 15:30 CEST" in result.stderr
     assert database(rules_path).execute("select count(*) from outbox").fetchone()[0] == 0
+
+
+
+def test_an_invitation_gives_the_local_time_of_the_country_the_list_names(tmp_path):
+    """A gmail.com address says nothing of where someone is; the list's country does (and the invitation
+    says the time there, as an acknowledgement does from a signature)."""
+    rules_path = write_rules(tmp_path, events=two_events())
+    file = excel_csv(tmp_path / "alumni.csv", ["Name;E-Mail;Land;Zielgruppe", "Nino;nino.b@gmail.com;Georgien;international"])
+    result = cli(rules_path, "invite", str(file))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "Tbilisi time" in result.stdout, result.stdout
