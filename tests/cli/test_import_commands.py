@@ -157,6 +157,15 @@ def test_every_error_names_file_line_and_fix_and_nothing_is_imported(tmp_path, r
         in result.stdout   # the line after the two-line cell is line 5, and the break in the name a space
     assert people(rules_path) == {}
 
+    # One broken line among good ones, with no problem the registrants table would find: still nothing.
+    one_broken = excel_csv(tmp_path / "one.csv", ["Name;E-Mail;Zielgruppe", "Anna Lehmann;anna.lehmann@leipzig.de;german",
+                                                  "Anna;anna@;german"])
+    result = cli(rules_path, "import", "registrants", str(one_broken), "--apply")
+    assert result.exit_code == 1 and "one.csv line 3: 'anna@' is not an address" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert people(rules_path) == {}
+    assert database(rules_path).execute("select count(*) from outbox").fetchone()[0] == 0
+
     no_address = excel_csv(tmp_path / "names.csv", ["Name;Telefon", "Anna;123"])
     result = cli(rules_path, "import", "registrants", str(no_address))
     assert result.exit_code == 1
