@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from ..errors import MailflowError
+
 
 def echo_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, int]]) -> None:
     """columns: (key, heading, width); cells are cut to width so the table stays readable."""
@@ -68,4 +70,9 @@ def write_xlsx(rows: Sequence[dict], path: Path, sheet: str) -> None:
                 width = max([len(key), *(len(str(row[key] or "")) for row in rows)])
                 worksheet.set_column(column, column, min(width, 60) + 2)
     finally:
-        workbook.close()
+        try:
+            workbook.close()   # the file is written here
+        except xlsxwriter.exceptions.FileCreateError as exc:
+            reason = getattr(exc.__context__, "strerror", None) or exc
+            raise MailflowError(f"cannot write {path}: {reason}; give a file in a folder that "
+                                "exists and that you may write to") from None

@@ -145,6 +145,9 @@ def test_registrants_xlsx_is_a_real_spreadsheet(project, tmp_path):
     assert by_address["sabine.koehler@leipzig.de"]["name"] == "Sabine Köhler"
     formula = next(c for c in sheet["C"] if c.value == "=HYPERLINK(\"x\")")
     assert formula.data_type == "s"
+    nowhere = cli(project, "registrants", "--xlsx", str(tmp_path / "no-such-folder" / "r.xlsx"))
+    assert nowhere.exit_code == 1 and isinstance(nowhere.exception, SystemExit), nowhere.exception
+    assert f"cannot write {tmp_path / 'no-such-folder' / 'r.xlsx'}: " in nowhere.output
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     assert cli(project, "registrants", "--xlsx", str(target), "--csv").exit_code == 2
 
