@@ -2,7 +2,6 @@
 
 from datetime import date, timedelta
 
-import pytest
 from click.testing import CliRunner
 
 from mailflow.cli import main
@@ -83,20 +82,10 @@ def test_init_where_it_cannot_write_says_so_without_a_traceback(tmp_path):
     assert result.exit_code == 1 and "cannot write" in result.output and "a-file" in result.output, result.output
 
 
-def test_init_that_runs_out_of_room_midway_leaves_no_file_behind(tmp_path):
+def test_init_that_runs_out_of_room_midway_leaves_no_file_behind(tmpfs):
     """A disk that takes a few files only (a tmpfs of 6 inodes): the error says so, and the files written
     before it are gone, so `mailflow init` can simply be run again once there is room."""
-    import subprocess
-
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=6", "tmpfs", str(disk)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {mounted.stderr.strip()}")
-    try:
-        result = cli("init", str(disk))
-        assert result.exit_code == 1 and "cannot write" in result.output, result.output
-        assert [p for p in disk.rglob("*") if p.is_file()] == []
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
+    disk = tmpfs("size=1m,nr_inodes=6")
+    result = cli("init", str(disk))
+    assert result.exit_code == 1 and "cannot write" in result.output, result.output
+    assert [p for p in disk.rglob("*") if p.is_file()] == []
