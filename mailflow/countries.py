@@ -64,14 +64,19 @@ def named_country(written: str) -> Place | None:
     """The country a person wrote (an imported list's column): its ISO code ("GE") or its name in
     English or German ("Georgia", "Georgien"), any case; its zone as for a domain. None: no country."""
     text = written.strip()
-    code = text.upper() if len(text) == 2 and _zones(text.upper()) else _country_names().get(text.casefold())
+    code = text.upper() if len(text) == 2 and _zones(text.upper()) else _country_names().get(_name_key(text))
     return Place(code, one_zone(tuple(_zones(code))), f"the country {text!r} as written") if code else None
 
 
 @functools.lru_cache(maxsize=1)
 def _country_names() -> dict[str, str]:
-    return {str(name).casefold(): code for language in ("en", "de")
+    return {_name_key(str(name)): code for language in ("en", "de")
             for code, name in Locale(language).territories.items() if len(code) == 2 and _zones(code)}
+
+
+def _name_key(name: str) -> str:
+    """CLDR's English names write "Bosnia & Herzegovina"; people write "and"."""
+    return re.sub(r"\s*&\s*", " and ", name).casefold()
 
 
 def country_name(code: str, language: str = "en") -> str:
@@ -124,4 +129,9 @@ def _domain_country(address: str) -> str | None:
 
 
 def _zones(country: str) -> list[str]:
-    return list(get_global("territory_zones").get(country, ()))
+    """CLDR's zones of a country; for one it has none for but phone numbers have (Kosovo: +383), theirs."""
+    zones = get_global("territory_zones").get(country)
+    if zones or country not in phonenumbers.SUPPORTED_REGIONS:
+        return list(zones or ())
+    example = phonenumbers.example_number(country)
+    return [z for z in phone_zones.time_zones_for_number(example) if z != _UNKNOWN_ZONE] if example else []

@@ -156,6 +156,13 @@ def guess_audience(rules: Rules, address: str) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
+def known_audience(db: sqlite_utils.Database, address: str) -> str | None:
+    """The audience of the person's latest registration, for any event."""
+    rows = database.rows(db, "select audience from registrants where address = ? and audience is not null "
+                             "order by id desc limit 1", [address])
+    return rows[0]["audience"] if rows else None
+
+
 class _DryRun(Exception):
     pass
 
@@ -210,11 +217,10 @@ def _step(db: sqlite_utils.Database, rules: Rules, replies: Replies, person: Per
     stamp = now(db)
     if existing is None:
         if person.audience is None:
-            known = database.rows(db, "select audience from registrants where address = ? and audience is not null "
-                                      "order by id desc limit 1", [person.address])
-            if not known:
+            known = known_audience(db, person.address)
+            if known is None:
                 return None
-            person = replace(person, audience=known[0]["audience"])
+            person = replace(person, audience=known)
         status = event.new_registrant_status
         row = registrants.register(db, event.id, person.address, person.name, person.audience, None, status)
         database.update(db, "registrants", row["id"], {**_whereabouts(person), "imported_from": person.where})
@@ -242,8 +248,9 @@ def _step(db: sqlite_utils.Database, rules: Rules, replies: Replies, person: Per
     database.update(db, "registrants", existing["id"], {**changes, **_zone_of(changes.get("country", "")),
                                                         "updated_at": stamp})
     for name, value in changes.items():
-        database.insert(db, "corrections", {"registrant_id": existing["id"], "field": name, "old": None,
-                                            "new": value, "by": f"{by} (import {person.where})", "at": stamp})
+        database.insert(db, "corrections", {"registrant_id": existing["id"], "field": name,
+                                            "old": existing.get(name) or None, "new": value,
+                                            "by": f"{by} (import {person.where})", "at": stamp})
     return Step(person, "update", changes, (*notes, *kept))
 
 

@@ -18,9 +18,10 @@ import sqlite_utils
 
 from . import database, outbox
 from .context import coordinator_context, event_context, registrant_context, times_context
+from .countries import named_country
 from .database import now
 from .errors import MailflowError
-from .imports import Person, guess_audience
+from .imports import Person, guess_audience, known_audience
 from .registrants import whereabouts
 from .replies import Replies
 from .rules import Event, Rules
@@ -84,7 +85,7 @@ def plan(db: sqlite_utils.Database, rules: Rules, event: Event, people: list[Per
     for person in people:   # each address once (read_people merges a list's repeated lines)
         address = person.address
         reason = _reason_to_skip(db, event, address, source_event) if address not in own else "our own address"
-        audience = person.audience or _known_audience(db, address) or guess_audience(rules, address)
+        audience = person.audience or known_audience(db, address) or guess_audience(rules, address)
         if reason is None and audience is None:
             reason = (f"cannot tell the audience; add an 'audience' column ({' or '.join(rules.audiences)}) "
                       "or give --audience")
@@ -118,19 +119,16 @@ def _reason_to_skip(db: sqlite_utils.Database, event: Event, address: str, sourc
     return None
 
 
-def _known_audience(db: sqlite_utils.Database, address: str) -> str | None:
-    rows = database.rows(db, "select audience from registrants where address = ? and audience is not null "
-                             "order by id desc limit 1", [address])
-    return rows[0]["audience"] if rows else None
-
-
 def render(rules: Rules, replies: Replies, event: Event, invitee: Invitee, previous: Event | None) -> dict[str, Any]:
     """The invitation's mailbox, subject and text."""
     mailbox = rules.mailbox_for_audience(invitee.audience)
     box = rules.mailboxes[mailbox]
     person = invitee.person
+    # The country a list or an earlier registration names, else what the address says.
+    place = named_country(person.country) if person.country else None
+    zone = place.zone if place else whereabouts(person.address)["time_zone"]
     context = {
-        "event": {**event_context(event), "times": times_context(event, whereabouts(person.address)["time_zone"])},
+        "event": {**event_context(event), "times": times_context(event, zone)},
         "registrant": registrant_context(person.name, person.address),
         "coordinator": coordinator_context(box),
         "previous_event": {**event_context(previous)} if previous else None,

@@ -109,11 +109,11 @@ def missing_secrets(rules: Rules) -> list[str]:
 
 def daemon_seen(db: sqlite_utils.Database, rules: Rules, now: datetime) -> datetime | None:
     """When a pass (the daemon's, or cron's `run --once`; either sends what is queued) last synced a
-    mailbox, if recently enough that another is due: within three poll intervals and a minute. None:
-    no sign of one. (A heartbeat of the daemon's own would replace this.)"""
-    row = db.execute("select max(max(coalesce(last_sync, '')), max(coalesce(connection_at, ''))) "
-                     "from sync_state").fetchone()
-    if not row or not row[0]:
+    mailbox, if recently enough that another is due: within three poll intervals and a minute, and the
+    daemon was not stopped since (health.py's heartbeat). None: no sign of one."""
+    row = db.execute("select max(max(coalesce(last_sync, '')), max(coalesce(connection_at, ''))), "
+                     "(select stopped_at from heartbeat where id = 1) from sync_state").fetchone()
+    if not row or not row[0] or row[1] and row[1] >= row[0]:
         return None
     seen = parse_stamp(row[0])
     return seen if now - seen <= timedelta(seconds=3 * rules.poll_interval + 60) else None

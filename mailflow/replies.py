@@ -29,7 +29,7 @@ from .context import (
     sample_context,
     sample_digest_context,
 )
-from .errors import RulesProblem
+from .errors import MailflowError, RulesProblem
 from .message import clean
 from .rules import Rules
 
@@ -40,7 +40,7 @@ class RenderedReply:
     text: str
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(MailflowError):   # a command that renders one stops with its file and line
     def __init__(self, problem: RulesProblem):
         super().__init__(str(problem))
         self.problem = problem

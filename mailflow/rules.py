@@ -103,10 +103,12 @@ def _date_or_time(value: Any) -> Any:
         return value
     text = str(value).strip()
     try:
-        return datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
+        if isinstance(value, str):   # a number would be read as seconds since 1970 (pydantic) or as 20241009
+            return datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
     except ValueError:
-        raise ValueError("not a date; write a date like 2024-09-01 or a date and time like 2024-09-01T08:00 "
-                         "(in the first event's time zone)") from None
+        pass
+    raise ValueError("not a date; write a date like 2024-09-01 or a date and time like 2024-09-01T08:00 "
+                     "(local time)")
 
 
 def _local_time(value: Any) -> Any:
@@ -133,7 +135,6 @@ def _local_time(value: Any) -> Any:
 
 # A moment of the event itself: a local date and time in the event's zone (see _local_time).
 LocalTime = Annotated[datetime, BeforeValidator(_local_time)]
-LANGUAGES = ("en", "de")   # the languages mailflow writes to a coordinator in (health alarms, ...)
 
 
 class AlarmSettings(_Strict):
@@ -159,9 +160,9 @@ class AlarmSettings(_Strict):
         return None if value is None else normalize_address(value)
 
 
-# Mail that arrived in the mailbox before this moment is archived (recorded, classified, no effect) until a
-# coordinator runs `mailflow archive answer`; a date alone means 00:00 of that day, in the first event's zone.
-AnswerSince = Annotated[datetime | date | None, BeforeValidator(_date_or_time)]
+# A date or a date and time, local: `answer_mail_since` (a date alone is 00:00 of that day, in the first
+# event's zone) and `registration.opens`/`closes` (a date alone: the start / the end of that day, in the event's).
+DateOrTime = Annotated[datetime | date | None, BeforeValidator(_date_or_time)]
 
 
 def _time_of_day(value: Any) -> Any:
@@ -194,8 +195,12 @@ def _known_zone(value: str) -> None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        close = _did_you_mean(value, available_timezones()) or "; use a name like Europe/Berlin"
-        raise ValueError(f"unknown time zone {value!r}{close}") from None
+        # Only places: an abbreviation (CEST) is closest to another zone's (EST), hours away from it.
+        places = {zone.rpartition("/")[2]: zone for zone in sorted(available_timezones()) if "/" in zone
+                  and not zone.startswith("Etc/")}
+        close = difflib.get_close_matches(value.rpartition("/")[2], places, n=1, cutoff=0.6)
+        raise ValueError(f"unknown time zone {value!r}" + (f"; did you mean {places[close[0]]!r}?" if close else
+                                                           "; use a name like Europe/Berlin")) from None
 
 
 class Mailbox(_Strict):
@@ -211,7 +216,7 @@ class Mailbox(_Strict):
         "server does that itself (Gmail, Exchange Online); none: no copy",
     )
     sent_folder: str | None = Field(default=None, description="default: the folder marked \\Sent")
-    answer_mail_since: AnswerSince = Field(default=None, description="overrides the top-level answer_mail_since")
+    answer_mail_since: DateOrTime = Field(default=None, description="overrides the top-level answer_mail_since")
     language: str = Field(default="en", description="ISO 639-1: what mailflow writes to this coordinator in")
     digest: DigestSettings = DigestSettings()
     alarm: AlarmSettings | None = Field(default=None, description="overrides the top-level alarm's keys")
@@ -238,7 +243,7 @@ class AgendaRelease(_Strict):
     released: bool = False
     text: Path | None = Field(default=None, description="a text or Markdown file, sent inline")
     file: Path | None = Field(default=None, description="a file (e.g. PDF) sent as attachment")
-    send_at: datetime | None = Field(default=None, description="release at this local time instead of now")
+    send_at: LocalTime | None = Field(default=None, description="release at this local time instead of now")
 
     @model_validator(mode="after")
     def _content(self) -> AgendaRelease:
@@ -253,7 +258,7 @@ class AccessRelease(_Strict):
     released: bool = False
     link: str | None = None
     details: Path | None = Field(default=None, description="a text file with dial-in details")
-    send_at: datetime | None = None
+    send_at: LocalTime | None = Field(default=None, description="release at this local time instead of now")
     require_approval: bool = Field(default=False, description="only registrants a coordinator approved get the link")
 
     @model_validator(mode="after")
@@ -294,8 +299,8 @@ class RegistrationWindow(_Strict):
     """When mails may register for the event, in the event's zone: a date alone opens at the start
     of that day and closes at its end. Without `closes`, registration closes when the event ends."""
 
-    opens: datetime | date | None = None
-    closes: datetime | date | None = None
+    opens: DateOrTime = None
+    closes: DateOrTime = None
 
     @model_validator(mode="after")
     def _order(self) -> RegistrationWindow:
@@ -448,7 +453,7 @@ class Rules(_Strict):
         "follow when it has been out this long without a bounce",
     )
     reconnect_max_delay: float = Field(default=300, gt=0, description="longest wait between reconnection attempts")
-    answer_mail_since: AnswerSince = Field(
+    answer_mail_since: DateOrTime = Field(
         default=None, description="mail that arrived before this is archived, not answered (default: the event's "
         "registration opening, else 7 days before mailflow first opened the mailbox)",
     )

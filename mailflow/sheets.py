@@ -61,7 +61,7 @@ class Sheet:
 
 
 def read_sheet(path: Path) -> Sheet:
-    """The rows of a .csv (UTF-8 with or without BOM, else Windows-1252; ';', ',' or tab) or .xlsx
+    """The rows of a .csv (UTF-8 with or without BOM, UTF-16 with one, else Windows-1252; ';', ',' or tab) or .xlsx
     file, by header. A file without an e-mail column is a SheetError."""
     name = path.name
     suffix = path.suffix.lower()
@@ -78,10 +78,11 @@ def read_sheet(path: Path) -> Sheet:
 
 def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
     try:
-        text = data.decode("utf-8-sig")
+        # Excel's "Unicode Text" is UTF-16 with a byte order mark
+        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")   # Excel's "CSV" in Western European Windows
-    first = text.split("\n", 1)[0]
+    first = next((line for line in text.splitlines() if line.strip()), "")   # the header's line
     delimiter = max((";", ",", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []

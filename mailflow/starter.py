@@ -54,7 +54,7 @@ def new_rules(shipped_text: str, today: date) -> str:
 def init_project(rules_path: Path, today: date) -> list[Path]:
     """Write a new rules.yaml at `rules_path` (see `new_rules`) and the shipped templates beside it,
     in `templates/`; returns the files written. Overwrites nothing: when any of them exists, raises
-    ProjectExists naming them, having written none."""
+    ProjectExists naming them, having written none; a write that fails takes back those before it."""
     source = shipped()
     templates = sorted(path for path in (source / "templates").iterdir() if path.is_file())
     folder = rules_path.parent
@@ -64,11 +64,16 @@ def init_project(rules_path: Path, today: date) -> list[Path]:
     if existing:
         raise ProjectExists(f"these files exist already: {', '.join(existing)}; nothing was written (move them "
                             "away, or give `mailflow init` another folder)")
+    written: list[Path] = []
     try:
         (folder / "templates").mkdir(parents=True, exist_ok=True)
         for path, text in targets.items():
             with path.open("x", encoding="utf-8") as file:   # "x": never over a file that appeared meanwhile
+                written.append(path)
                 file.write(text)
     except OSError as exc:
-        raise MailflowError(f"cannot write {exc.filename or folder}: {exc.strerror or exc}") from None
+        for path in written:   # all or nothing: a second `mailflow init` finds no file of the first
+            path.unlink(missing_ok=True)
+        raise MailflowError(f"cannot write {exc.filename or folder}: {exc.strerror or exc}; nothing was "
+                            "written") from None
     return list(targets)

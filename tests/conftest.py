@@ -13,6 +13,8 @@
   servers with other options; all are stopped after the test.
 * ``maildirs`` (function): an empty Maildir per mailbox of the shipped rules,
   under ``tmp_path / "mail"`` (``tests.support.maildirs``).
+* ``tmpfs`` (function): ``mount("size=16m")`` a small disk of the test's own
+  (a tmpfs: root or CAP_SYS_ADMIN, as in CI; else the test is skipped).
 
 The servers and everything else tests and benchmarks share are in the
 ``tests.support`` package; this file only makes fixtures of them.
@@ -23,6 +25,7 @@ makes the tests that need it error out (they are not skipped).
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,24 @@ def smtp_server(smtp_server_factory) -> SmtpServer:
 @pytest.fixture
 def maildirs(tmp_path) -> Path:
     return make_maildirs(tmp_path / "mail")
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """`mount(options)`: a folder that is a tmpfs with mount's options ("size=16m", "nr_inodes=6"), for
+    what a full disk does; unmounted after the test."""
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {done.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -101,7 +101,8 @@ def main(ctx: click.Context, rules_path: Path, verbose: bool) -> None:
     """mailflow: reads the coordinators' inboxes, classifies, records and answers."""
     ctx.ensure_object(dict)
     ctx.obj["rules_path"] = rules_path
-    # Given on the command line (not the default, not MAILFLOW_RULES): `demo` uses the shipped project otherwise.
+    # Given on the command line (not the default, not MAILFLOW_RULES): else `demo` uses the shipped project
+    # and `init` writes into the current folder.
     given = ctx.get_parameter_source("rules_path") == click.core.ParameterSource.COMMANDLINE
     ctx.obj["rules_given"] = rules_path if given else None
     ctx.obj["verbose"] = verbose

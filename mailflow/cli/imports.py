@@ -37,11 +37,14 @@ def import_registrants(ctx: click.Context, file: Path, apply: bool, event_id: st
     First shows what would change."""
     rules = rules_from(ctx)
     _known_audience(rules.audiences, audience)
+    if event_id is not None and event_id not in (ids := [e.id for e in rules.events]):
+        raise click.BadParameter(f"no event {event_id!r} in rules.yaml (known: {', '.join(ids)})", param_hint="--event")
     sheet = read_sheet(file)
     found = imports.read_people(sheet, rules, event_id=event_id, audience=audience)
     db = open_for(rules)
-    steps, problems = imports.import_people(db, rules, Replies(rules.templates_path), found.people, apply=apply,
-                                            by=current_user())
+    # A line with a problem stops the whole import: the others are only shown.
+    steps, problems = imports.import_people(db, rules, Replies(rules.templates_path), found.people,
+                                            apply=apply and not found.problems, by=current_user())
     if sheet.ignored:
         click.echo(f"{sheet.name}: columns not read: {', '.join(sheet.ignored)}")
     counts = {"add": 0, "update": 0, "unchanged": 0, "skip": 0}

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from ..errors import MailflowError
+
 
 def echo_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, int]]) -> None:
     """columns: (key, heading, width); cells are cut to width so the table stays readable."""
@@ -31,10 +33,16 @@ def echo_csv(rows: Sequence[dict], delimiter: str = ",") -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=delimiter)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows([{key: _as_text(value) for key, value in row.items()} for row in rows])
     stdout = click.get_binary_stream("stdout")
     stdout.write(("\ufeff" + buffer.getvalue()).encode("utf-8"))
     stdout.flush()
+
+
+def _as_text(value: object) -> object:
+    """A cell Excel would run as a formula (=, +, - or @ first: a sender's display name can be one) gets a
+    leading apostrophe, Excel's mark for text (OWASP, "CSV injection")."""
+    return f"'{value}" if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def write_xlsx(rows: Sequence[dict], path: Path, sheet: str) -> None:
@@ -62,4 +70,9 @@ def write_xlsx(rows: Sequence[dict], path: Path, sheet: str) -> None:
                 width = max([len(key), *(len(str(row[key] or "")) for row in rows)])
                 worksheet.set_column(column, column, min(width, 60) + 2)
     finally:
-        workbook.close()
+        try:
+            workbook.close()   # the file is written here
+        except xlsxwriter.exceptions.FileCreateError as exc:
+            reason = getattr(exc.__context__, "strerror", None) or exc
+            raise MailflowError(f"cannot write {path}: {reason}; give a file in a folder that "
+                                "exists and that you may write to") from None

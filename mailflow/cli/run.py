@@ -11,6 +11,7 @@ import click
 from .. import runner
 from ..demo import as_of as demo_time
 from ..demo import run_demo
+from ..mailbox import maildir_files
 from ..starter import shipped
 from ..states import MessageState
 from . import main, rules_from, setup_logging
@@ -81,6 +82,9 @@ def demo(ctx: click.Context, samples: Path | None, output: Path) -> None:
         ctx.obj["rules_path"] = shipped() / "rules.yaml"
     rules = rules_from(ctx)
     samples = samples or rules.source.parent / "samples" / "maildir"
+    if not any(maildir_files(samples / name) for name in rules.mailboxes):
+        raise click.UsageError(f"no sample mails in {samples} (a Maildir per mailbox: {samples / '<mailbox>'}/new/); "
+                               f"give --samples FOLDER, e.g. the shipped ones: {shipped() / 'samples' / 'maildir'}")
     moment = demo_time(rules, samples)
     click.echo(f"as of {moment:%Y-%m-%d %H:%M} UTC, when the last sample mail arrived: the demo's clock stands "
                "there, so the sample event still takes registrations\n")

@@ -58,10 +58,18 @@ def test_an_unknown_time_zone_is_a_problem_with_the_closest_name(tmp_path):
     assert result.exit_code == 1
     assert (f"{rules.resolve()}:{line}: events.0.timezone: unknown time zone 'Europe/Berln'; "
             "did you mean 'Europe/Berlin'?") in result.output
-    (tmp_path / "spaced").mkdir()
-    result, rules, line = check_with(tmp_path / "spaced", "timezone: Europe/Berlin", "timezone: Berlin time")
-    assert f"{rules.resolve()}:{line}: events.0.timezone: unknown time zone 'Berlin time'; use a name like" \
-        in result.output
+    (tmp_path / "city").mkdir()
+    result, rules, line = check_with(tmp_path / "city", "timezone: Europe/Berlin", "timezone: Asia/Tiblisi")
+    assert "unknown time zone 'Asia/Tiblisi'; did you mean 'Asia/Tbilisi'?" in result.output
+
+
+@pytest.mark.parametrize("abbreviation", ["CEST", "MEZ", "EEST", "GMT+4"])
+def test_a_zone_abbreviation_is_never_answered_with_another_zone(tmp_path, abbreviation):
+    """CEST is a summer time, not a place: 'EST' (US Eastern) or 'GMT+0' would put the event hours off."""
+    result, rules, line = check_with(tmp_path, "timezone: Europe/Berlin", f"timezone: {abbreviation}")
+    assert result.exit_code == 1
+    assert (f"{rules.resolve()}:{line}: events.0.timezone: unknown time zone '{abbreviation}'; use a name like "
+            "Europe/Berlin") in result.output
 
 
 @pytest.mark.parametrize("old, new", [
@@ -73,3 +81,29 @@ def test_keys_that_are_dates_take_a_date_alone(tmp_path, old, new):
     result, _, _ = check_with(tmp_path, old, new)
     assert result.exit_code == 0, result.output
     assert ": ok (" in result.output
+
+
+@pytest.mark.parametrize("new, shown", [
+    ("registration: {opens: null, closes: 20201005}", "(got 20201005)"),    # else 1970-08-22, seconds since 1970
+    ("registration: {opens: 1600000000, closes: null}", "(got 1600000000)"),
+    ("registration: {opens: null, closes: 5 October}", "(got '5 October')"),
+])
+def test_a_registration_time_that_is_no_date_is_one_problem_at_its_line(tmp_path, new, shown):
+    result, rules, line = check_with(tmp_path, "registration: {opens: null, closes: null}", new)
+    assert result.exit_code == 1, result.output
+    problems = [text for text in result.output.splitlines() if f"{rules.resolve()}:{line}:" in text]
+    assert len(problems) == 1, result.output
+    assert "not a date; write a date like 2024-09-01 or a date and time like 2024-09-01T08:00" in problems[0]
+    assert shown in problems[0]
+
+
+@pytest.mark.parametrize("send_at, message", [
+    ("1300", "not a date and time"),            # meant 13:00; was 1970-01-01 00:21 UTC: the agenda went out at once
+    ("2020-10-06", "has no time of day"),       # was midnight
+    ("2020-10-06T09:00+02:00", "has a UTC offset (+0200)"),
+])
+def test_a_release_time_is_a_local_date_and_time(tmp_path, send_at, message):
+    result, rules, line = check_with(tmp_path, "agenda: {released: false, text: null, file: null}",
+                                     f"agenda: {{released: false, text: Agenda, file: null, send_at: {send_at}}}")
+    assert result.exit_code == 1, result.output
+    assert f"{rules.resolve()}:{line}: events.0.releases.agenda.send_at: {message}" in result.output

@@ -52,3 +52,18 @@ def test_the_demo_runs_from_any_folder_on_the_shipped_project(tmp_path, monkeypa
     assert result.exit_code == 0, result.output
     assert "recorded 11 new mails, sent 10 mails (written to demo-output/outbox)" in result.output   # 8 + 2 digests
     assert len(list((tmp_path / "demo-output" / "outbox").glob("*.eml"))) == 10
+
+
+def test_the_demo_on_own_rules_without_sample_mails_says_where_they_are(tmp_path, monkeypatch):
+    """`mailflow init` writes no samples: `demo --rules rules.yaml` there found no mail and printed an empty
+    table "as of" now, without a word why."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    result = CliRunner().invoke(main, ["--rules", "rules.yaml", "demo"])
+    assert result.exit_code == 2, result.output
+    assert "no sample mails in " in result.output and "samples/maildir" in result.output, result.output
+    assert "--samples" in result.output
+    assert not (tmp_path / "demo-output").exists()
+    from mailflow.starter import shipped
+    result = CliRunner().invoke(main, ["--rules", "rules.yaml", "demo", "--samples", str(shipped() / "samples/maildir")])
+    assert result.exit_code == 0 and "recorded 11 new mails" in result.output, result.output

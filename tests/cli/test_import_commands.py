@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import openpyxl
 import pytest
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from mailflow import registrants
 from mailflow.cli import main
 from mailflow.database import open_database
+from tests.support import REPO
 from tests.support.rules import rules_data, write_rules
 
 EVENT = "digitalisation-see-2020"
@@ -122,9 +124,11 @@ def test_a_known_registrant_gets_only_what_it_lacks_and_says_so(tmp_path, rules_
     assert (rows["n.kapanadze@tbilisi.gov.ge"]["name"], rows["n.kapanadze@tbilisi.gov.ge"]["audience"]) == (
         "Nino Kapanadze", "international")
     assert rows["gone@tbilisi.gov.ge"]["status"] == "cancelled"
-    corrections = database(rules_path).execute("select field, new, by from corrections").fetchall()
-    assert {(f, n) for f, n, _ in corrections} == {("organisation", "Tbilisi City Hall"), ("name", "Nino Kapanadze")}
-    assert all("phone.csv line" in by for _, _, by in corrections)
+    corrections = database(rules_path).execute("select field, old, new, by from corrections").fetchall()
+    # The organisation the address alone suggested is replaced, and the record says what it was.
+    assert {(f, o, n) for f, o, n, _ in corrections} == {
+        ("organisation", "tbilisi.gov.ge", "Tbilisi City Hall"), ("name", None, "Nino Kapanadze")}
+    assert all("phone.csv line" in by for *_, by in corrections)
 
 
 def test_every_error_names_file_line_and_fix_and_nothing_is_imported(tmp_path, rules_path):
@@ -152,6 +156,15 @@ def test_every_error_names_file_line_and_fix_and_nothing_is_imported(tmp_path, r
     assert "registrants.csv line 3: add g.beridze@tbilisi.gov.ge to digitalisation-see-2020 (name 'Giorgi Beridze'" \
         in result.stdout   # the line after the two-line cell is line 5, and the break in the name a space
     assert people(rules_path) == {}
+
+    # One broken line among good ones, with no problem the registrants table would find: still nothing.
+    one_broken = excel_csv(tmp_path / "one.csv", ["Name;E-Mail;Zielgruppe", "Anna Lehmann;anna.lehmann@leipzig.de;german",
+                                                  "Anna;anna@;german"])
+    result = cli(rules_path, "import", "registrants", str(one_broken), "--apply")
+    assert result.exit_code == 1 and "one.csv line 3: 'anna@' is not an address" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert people(rules_path) == {}
+    assert database(rules_path).execute("select count(*) from outbox").fetchone()[0] == 0
 
     no_address = excel_csv(tmp_path / "names.csv", ["Name;Telefon", "Anna;123"])
     result = cli(rules_path, "import", "registrants", str(no_address))
@@ -200,6 +213,31 @@ def test_several_events_need_an_event_column_or_option(tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
     assert people(rules_path)["anna.lehmann@leipzig.de"]["event_id"] == NEXT
 
+    result = cli(rules_path, "import", "registrants", str(file), "--event", "open-dta-next")
+    assert result.exit_code == 2 and (result.exception is None or isinstance(result.exception, SystemExit))
+    assert f"no event 'open-dta-next' in rules.yaml (known: {EVENT}, {NEXT})" in result.stderr
+
+
+
+def test_a_broken_template_is_a_problem_at_its_line_and_nothing_is_imported_or_invited(tmp_path):
+    """The confirmation (and the invitation) are rendered inside the import: a broken one is the template's
+    line and the fix, not a traceback, and the registrants written before it are rolled back."""
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    for name in ("ack_german.txt", "invite_german.txt", "invite_international.txt"):
+        text = (templates / name).read_text()
+        (templates / name).write_text(text.replace("{{ event.title }}", "{{ event.titel }}", 1))
+    rules_path = write_rules(tmp_path, events=two_events(), templates=str(templates))
+    file = excel_csv(tmp_path / "list.csv", ["email;name;audience", "a.beridze@tbilisi.gov.ge;A;international",
+                                             "anna.lehmann@leipzig.de;Anna Lehmann;german"])
+    for args in (["import", "registrants", str(file), "--event", NEXT, "--apply"], ["invite", str(file)],
+                 ["invite", str(file), "--send", "--queue-only"]):
+        result = cli(rules_path, *args)
+        assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit)), \
+            result.exception
+        assert "templates/" in result.stderr and ".txt:1: undefined template variable" in result.stderr, result.stderr
+    assert people(rules_path) == {}
+    assert database(rules_path).execute("select count(*) from outbox").fetchone()[0] == 0
 
 # -- invite ----------------------------------------------------------------------------
 
@@ -263,3 +301,14 @@ def test_no_invitation_to_an_event_whose_registration_closed(tmp_path):
     assert result.exit_code == 1
     assert f"registration for {EVENT} closed on 2020-10-07 15:30 CEST" in result.stderr
     assert database(rules_path).execute("select count(*) from outbox").fetchone()[0] == 0
+
+
+
+def test_an_invitation_gives_the_local_time_of_the_country_the_list_names(tmp_path):
+    """A gmail.com address says nothing of where someone is; the list's country does (and the invitation
+    says the time there, as an acknowledgement does from a signature)."""
+    rules_path = write_rules(tmp_path, events=two_events())
+    file = excel_csv(tmp_path / "alumni.csv", ["Name;E-Mail;Land;Zielgruppe", "Nino;nino.b@gmail.com;Georgien;international"])
+    result = cli(rules_path, "invite", str(file))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "Tbilisi time" in result.stdout, result.stdout

@@ -57,6 +57,17 @@ def test_init_writes_where_rules_points_and_refuses_a_folder_too(tmp_path, monke
     assert cli("init").exit_code == 0 and (tmp_path / "rules.yaml").is_file()
 
 
+def test_init_alone_writes_here_whatever_mailflow_rules_says(tmp_path, monkeypatch):
+    """MAILFLOW_RULES names the rules in use (a server's /etc/mailflow/rules.yaml): `init` in a new folder
+    starts a project there, as README says, and does not aim at the one in use."""
+    (tmp_path / "new").mkdir()
+    monkeypatch.chdir(tmp_path / "new")
+    monkeypatch.setenv("MAILFLOW_RULES", str(tmp_path / "in-use" / "rules.yaml"))
+    result = cli("init")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "rules.yaml").is_file() and not (tmp_path / "in-use").exists()
+
+
 def test_new_rules_moves_every_event_by_the_same_days_and_keeps_comments():
     shipped = (REPO / "rules.yaml").read_text()
     text = new_rules(shipped, date(2031, 1, 20))
@@ -69,3 +80,12 @@ def test_init_where_it_cannot_write_says_so_without_a_traceback(tmp_path):
     (tmp_path / "a-file").write_text("")
     result = cli("init", "--rules", str(tmp_path / "a-file" / "rules.yaml"))
     assert result.exit_code == 1 and "cannot write" in result.output and "a-file" in result.output, result.output
+
+
+def test_init_that_runs_out_of_room_midway_leaves_no_file_behind(tmpfs):
+    """A disk that takes a few files only (a tmpfs of 6 inodes): the error says so, and the files written
+    before it are gone, so `mailflow init` can simply be run again once there is room."""
+    disk = tmpfs("size=1m,nr_inodes=6")
+    result = cli("init", str(disk))
+    assert result.exit_code == 1 and "cannot write" in result.output, result.output
+    assert [p for p in disk.rglob("*") if p.is_file()] == []

@@ -114,6 +114,18 @@ def test_registrants_csv_opens_in_excel_with_a_bom_and_the_delimiter_asked_for(p
         assert result.exit_code == 2, (wrong, result.output)
 
 
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil.example/x","Ministry")', "+cmd Jane", "-2+3", "@SUM Jo"])
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_text_in_the_csv(project, name):
+    """A sender writes their display name; Excel runs a CSV cell that starts with =, +, - or @ as a formula
+    (OWASP "CSV injection"): such a cell is written with a leading apostrophe, Excel's mark for text."""
+    added = cli(project, "registrants", "add", "formula@example.org", "--name", name, "--audience", "german")
+    assert added.exit_code == 0, added.output
+    for delimiter in (",", ";"):
+        out = cli(project, "registrants", "--csv", "--delimiter", delimiter).stdout_bytes.decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(out), delimiter=delimiter))
+        assert next(r for r in rows if r["address"] == "formula@example.org")["name"] == "'" + name
+        assert next(r for r in rows if r["address"] == WEBER)["name"] == "Weber, Thomas"   # the rest as it is
+
 def test_registrants_xlsx_is_a_real_spreadsheet(project, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     # A name that a spreadsheet would take for a formula stays text.
@@ -133,6 +145,9 @@ def test_registrants_xlsx_is_a_real_spreadsheet(project, tmp_path):
     assert by_address["sabine.koehler@leipzig.de"]["name"] == "Sabine Köhler"
     formula = next(c for c in sheet["C"] if c.value == "=HYPERLINK(\"x\")")
     assert formula.data_type == "s"
+    nowhere = cli(project, "registrants", "--xlsx", str(tmp_path / "no-such-folder" / "r.xlsx"))
+    assert nowhere.exit_code == 1 and isinstance(nowhere.exception, SystemExit), nowhere.exception
+    assert f"cannot write {tmp_path / 'no-such-folder' / 'r.xlsx'}: " in nowhere.output
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     assert cli(project, "registrants", "--xlsx", str(target), "--csv").exit_code == 2
 

@@ -14,9 +14,8 @@ from click.testing import CliRunner
 from mailflow.cli import main
 from mailflow.database import open_database
 from mailflow.rules import load_rules
-from mailflow.runner import close_connections, server_worker
 from tests.support.rules import rules_data, write_rules
-from tests.support.servers import INTL_USER
+from tests.support.servers import INTL_USER, one_pass
 
 OLD = "digitalisation-see-2020"
 NEXT = "open-data-next"
@@ -28,17 +27,6 @@ def cli(rules_path, *args):
     result = CliRunner().invoke(main, ["--rules", str(rules_path), *args])
     assert result.exit_code == 0, result.output + result.stderr
     return result.stdout
-
-
-def one_pass(rules_path, clock=None):
-    worker = server_worker(load_rules(rules_path))
-    if clock is not None:
-        worker.clock = clock
-    try:
-        return worker.run_once()
-    finally:
-        close_connections(worker)
-        worker.db.close()
 
 
 def by_recipient(smtp) -> dict[str, list[EmailMessage]]:

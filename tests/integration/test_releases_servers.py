@@ -32,11 +32,10 @@ from mailflow.database import open_database
 from mailflow.states import RegistrantStatus
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
-from mailflow.runner import close_connections, server_worker
 from tests.support import REPO
 from tests.support.mail import make_mail
 from tests.support.rules import write_rules
-from tests.support.servers import INTL_USER
+from tests.support.servers import INTL_USER, one_pass
 
 EVENT_ID = "digitalisation-see-2020"
 INTL_ADDRESS = "international@cc-events.example"
@@ -99,18 +98,6 @@ def recipients(messages) -> Counter:
 
 def message_ids(messages) -> list[str]:
     return [m.message["Message-ID"] for m in messages]
-
-
-def one_pass(rules_path: Path, clock: Clock | None = None):
-    """One pass of a worker for the test servers (rules re-read, database reopened, like a restart)."""
-    worker = server_worker(load_rules(rules_path))
-    if clock is not None:
-        worker.clock = clock
-    try:
-        return worker.run_once()
-    finally:
-        close_connections(worker)
-        worker.db.close()
 
 
 def register_by_mail(dovecot, smtp, rules_path: Path, numbers, clock: Clock) -> None:

@@ -7,6 +7,7 @@ Plain classes, no pytest dependency:
 * :class:`SmtpServer` wraps an aiosmtpd ``Controller`` that records every
   message it accepts, can require AUTH and can inject failure replies.
 * :func:`free_port` asks the OS for an unused loopback TCP port.
+* :func:`one_pass` is one pass of mailflow's worker against them, as after a restart.
 
 Part of the test-support package (``tests.support``): the fixtures in
 tests/conftest.py and the benchmarks (``python3 -m benchmarks.run_once``)
@@ -34,6 +35,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -1105,3 +1107,18 @@ class SmtpServer(_Restartable):
                     f"{timeout}s, expected {count}; rejections: {self.rejections!r}"
                 )
             return list(self.messages)
+
+
+def one_pass(rules_path: Path, clock: Callable[[], datetime] | None = None):
+    """One pass of a worker for the test servers (rules re-read, database reopened, like a restart)."""
+    from mailflow.rules import load_rules
+    from mailflow.runner import close_connections, server_worker
+
+    worker = server_worker(load_rules(rules_path))
+    if clock is not None:
+        worker.clock = clock
+    try:
+        return worker.run_once()
+    finally:
+        close_connections(worker)
+        worker.db.close()

@@ -60,7 +60,7 @@ def test_a_value_that_is_not_a_date_names_file_line_and_fix():
     text = rules_text(rules_data(ahead=False, answer_mail_since="last week"))
     assert problems(text) == [(
         f"rules.yaml:{line_of(text, 'answer_mail_since')}: answer_mail_since: not a date; write a date like "
-        "2024-09-01 or a date and time like 2024-09-01T08:00 (in the first event's time zone) (got 'last week')")]
+        "2024-09-01 or a date and time like 2024-09-01T08:00 (local time) (got 'last week')")]
 
 
 @pytest.mark.parametrize("where", ["top", "mailbox"])

@@ -25,6 +25,20 @@ def test_a_pass_within_three_poll_intervals_and_a_minute_counts_as_a_running_mai
     assert daemon_seen(db, rules, NOW) == NOW - timedelta(seconds=5)
 
 
+def test_a_daemon_stopped_after_its_last_pass_is_no_mailflow_to_hand_the_sending_to(tmp_path):
+    """`systemctl stop mailflow` a minute ago: no next pass is coming, so a release must not be queued for it."""
+    rules = upcoming_rules(poll_interval=60)
+    db = open_database(tmp_path / "m.db")
+    db.table("sync_state").insert({"mailbox": "german", "folder": "INBOX",
+                                   "last_sync": stamp(NOW - timedelta(seconds=90))})
+    db.execute("insert into heartbeat (id, beat_at, stopped_at, poll_interval) values (1, ?, ?, 60)",
+               [stamp(NOW - timedelta(seconds=60)), stamp(NOW - timedelta(seconds=60))])
+    assert daemon_seen(db, rules, NOW) is None
+    # cron's `run --once` after that stop: its pass is newer than the stop
+    db.execute("update sync_state set last_sync = ?", [stamp(NOW - timedelta(seconds=30))])
+    assert daemon_seen(db, rules, NOW) == NOW - timedelta(seconds=30)
+
+
 def test_why_a_secret_cannot_be_had(monkeypatch):
     def server(**secret):
         return ServerSettings(host="h", port=1, security="tls", username="u", **secret)

@@ -61,3 +61,22 @@ def test_what_cannot_be_read_says_why(tmp_path, name, content, message):
     (tmp_path / name).write_bytes(content)
     with pytest.raises(SheetError, match=message.replace(".", r"\.")):
         read_sheet(tmp_path / name)
+
+
+def test_excels_unicode_text_is_utf16_with_tabs(tmp_path):
+    """Excel's "Unicode Text (*.txt)" ("Unicode-Text" in German) saves UTF-16 with a byte order mark and tabs."""
+    path = tmp_path / "teilnehmer.txt"
+    path.write_bytes("Name\tE-Mail\r\nნინო ბერიძე\tn.beridze@tbilisi.gov.ge\r\n\r\nKöhler\tk@leipzig.de\r\n"
+                     .encode("utf-16"))
+    sheet = read_sheet(path)
+    assert [(row.where, person_name(row), row.values["email"]) for row in sheet.rows] == [
+        ("teilnehmer.txt line 2", "ნინო ბერიძე", "n.beridze@tbilisi.gov.ge"),
+        ("teilnehmer.txt line 4", "Köhler", "k@leipzig.de")]
+
+
+def test_the_delimiter_is_the_headers_when_blank_lines_come_first(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text("\n\nname,email\nAnna Lehmann,anna@leipzig.de\n", encoding="utf-8")
+    sheet = read_sheet(path)
+    assert [(row.where, row.values) for row in sheet.rows] == [
+        ("list.csv line 4", {"name": "Anna Lehmann", "email": "anna@leipzig.de"})]

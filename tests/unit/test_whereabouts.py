@@ -151,6 +151,9 @@ def test_only_the_start_of_a_long_signature_is_read():
 @pytest.mark.parametrize("written, country, zone", [
     ("Georgia", "GE", "Asia/Tbilisi"), ("Georgien", "GE", "Asia/Tbilisi"), ("ge", "GE", "Asia/Tbilisi"),
     (" DEUTSCHLAND ", "DE", "Europe/Berlin"), ("United States", "US", None), ("Atlantis", None, None), ("EU", None, None),
+    # The event's own region: CLDR writes "Bosnia & Herzegovina", and has no zone for Kosovo (phone numbers do).
+    ("Bosnia and Herzegovina", "BA", "Europe/Sarajevo"), ("Bosnia & Herzegovina", "BA", "Europe/Sarajevo"),
+    ("Kosovo", "XK", "Europe/Belgrade"), ("XK", "XK", "Europe/Belgrade"), ("Trinidad and Tobago", "TT", "America/Port_of_Spain"),
 ])
 def test_a_country_as_an_imported_list_writes_it(written, country, zone):
     place = named_country(written)
