@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from babel import Locale
 from babel.core import get_global
-from phonenumbers import timezone as phone_zones
 
 from .addresses import domain_of
 
@@ -107,6 +105,9 @@ def _by_phone(signature: str, region: str | None) -> Place | None:
     domain names the country to read it in."""
     if not _MAY_HOLD_A_NUMBER.search(signature):   # the matcher costs 0.2 ms even on text without digits
         return None
+    import phonenumbers  # 16 ms to import: only for text that may hold a number, not at every start
+    from phonenumbers import timezone as phone_zones
+
     for match in phonenumbers.PhoneNumberMatcher(signature, region, leniency=phonenumbers.Leniency.VALID):
         number = match.number
         country = phonenumbers.region_code_for_number(number)
@@ -131,7 +132,12 @@ def _domain_country(address: str) -> str | None:
 def _zones(country: str) -> list[str]:
     """CLDR's zones of a country; for one it has none for but phone numbers have (Kosovo: +383), theirs."""
     zones = get_global("territory_zones").get(country)
-    if zones or country not in phonenumbers.SUPPORTED_REGIONS:
-        return list(zones or ())
+    if zones:
+        return list(zones)
+    import phonenumbers
+    from phonenumbers import timezone as phone_zones
+
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        return []
     example = phonenumbers.example_number(country)
     return [z for z in phone_zones.time_zones_for_number(example) if z != _UNKNOWN_ZONE] if example else []

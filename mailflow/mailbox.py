@@ -7,6 +7,7 @@ and never delete anything.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -411,11 +412,24 @@ class SentFolder:
         self._open()
         return self._folder or "Sent"
 
+    @contextlib.contextmanager
+    def _failing(self, doing: str) -> Iterator[None]:
+        """Any failure closes the connection (the next call connects again) and is a ConnectionFailed
+        saying what could not be done in which folder."""
+        try:
+            yield
+        except ConnectionFailed:
+            self.close()
+            raise
+        except (OSError, IMAPClientError) as exc:
+            self.close()
+            raise ConnectionFailed(f"mailbox {self.name}: {doing} {self._folder}: {exc}") from None
+
     def append(self, raws: list[bytes]) -> None:
         """Save copies, many in one MULTIAPPEND (RFC 3502) where the server has it: one round trip."""
         if not raws:
             return
-        try:
+        with self._failing("cannot save to"):
             client = self._open()
             flagged = [{"msg": raw, "flags": (imapclient.imapclient.SEEN,)} for raw in raws]
             with client.deadline.running(size=sum(map(len, raws))):
@@ -424,18 +438,12 @@ class SentFolder:
                 else:
                     for raw in raws:
                         client.append(self.folder, raw, flags=(imapclient.imapclient.SEEN,))
-        except ConnectionFailed:
-            self.close()
-            raise
-        except (OSError, IMAPClientError) as exc:
-            self.close()
-            raise ConnectionFailed(f"mailbox {self.name}: cannot save to {self._folder}: {exc}") from None
 
     def mailflow_mail(self, uidvalidity: int | None, after_uid: int) -> tuple[int, list[tuple[int, bytes]]]:
         """mailflow's own mail in this folder (an X-Mailflow header), and replies (In-Reply-To or
         References), with a UID above `after_uid` (all of it when the folder's UIDVALIDITY is not
         `uidvalidity`): the folder's UIDVALIDITY and (uid, the header fields answered.py reads) in UID order."""
-        try:
+        with self._failing("cannot read"):
             client = self._open()
             with client.deadline.running():
                 current = int(client.select_folder(self.folder, readonly=True)[b"UIDVALIDITY"])
@@ -451,25 +459,13 @@ class SentFolder:
                 found += [(uid, next((v for k, v in data[uid].items() if k.startswith(b"BODY[")), b""))
                           for uid in uids[start:start + FETCH_BATCH] if uid in data]
             return current, found
-        except ConnectionFailed:
-            self.close()
-            raise
-        except (OSError, IMAPClientError) as exc:
-            self.close()
-            raise ConnectionFailed(f"mailbox {self.name}: cannot read {self._folder}: {exc}") from None
 
     def contains(self, message_id: str) -> bool:
-        try:
+        with self._failing("cannot search"):
             client = self._open()
             with client.deadline.running():
                 client.select_folder(self.folder, readonly=True)
                 return bool(client.search(["HEADER", "Message-ID", message_id]))
-        except ConnectionFailed:
-            self.close()
-            raise
-        except (OSError, IMAPClientError) as exc:
-            self.close()
-            raise ConnectionFailed(f"mailbox {self.name}: cannot search {self._folder}: {exc}") from None
 
     def close(self) -> None:
         logout(self.client)

@@ -101,12 +101,34 @@ INVITATION = "<invitation-1@cc-events.example>"
     # A "no" to an invitation withdraws no registration: nothing to answer, nothing to cancel.
     ("No, thank you, I cannot take part this time.", "other", False),
 ])
-def test_answers_to_an_invitation(body, intent, answered):
-    """`mailflow invite` asks: in its thread a yes registers (elsewhere in our threads it would not)."""
+@pytest.mark.parametrize("tail", ["", "gmail", "outlook"])
+def test_answers_to_an_invitation(body, intent, answered, tail):
+    """`mailflow invite` asks: in its thread a yes registers (elsewhere in our threads it would not). Also as
+    a client sends the answer: signed, with a legal footer, the invitation (whose own text says "Yes, I would
+    like to take part") quoted below in Gmail's or Outlook's way."""
+    if tail:
+        body += INVITATION_SIGNATURE + (INVITATION_QUOTED_GMAIL if tail == "gmail" else INVITATION_QUOTED_OUTLOOK)
     raw = make_mail(subject="Re: Invitation: Open Data", body=body, headers={"In-Reply-To": INVITATION})
     verdict = classify(parse_message(raw), "international", RULES, our_message_ids={INVITATION},
                        invitation_ids={INVITATION})
     assert (verdict.intent, verdict.answer) == (intent, answered), verdict.reasons
+
+
+INVITATION_SIGNATURE = (
+    "\n\nBest regards,\nNino Beridze\nHead of Unit, Tbilisi City Hall\nTel. +995 32 227 7010\n\n"
+    "This e-mail and any attachments are confidential and intended solely for the addressee. If you\n"
+    "have received it in error, please notify the sender and delete it.\n\n")
+INVITATION_QUOTED_GMAIL = (
+    "On Tue, 1 Sep 2020 at 10:02, Irakli Samkharadze <international@cc-events.example> wrote:\n"
+    "> Dear colleague,\n>\n> We would like to invite you to the online event \"Open Data\"\n"
+    "> on 7 October 2020. You are not registered yet. If you would like to take part, simply answer\n"
+    "> this mail with \"Yes, I would like to take part\" by 30 September 2020;\n"
+    "> you will then receive the agenda and the access link in due course.\n")
+INVITATION_QUOTED_OUTLOOK = (
+    "-----Original Message-----\nFrom: Irakli Samkharadze <international@cc-events.example>\n"
+    "Sent: Tuesday, September 1, 2020 10:02 AM\nSubject: Invitation: Open Data\n\n"
+    "You are not registered yet. If you would like to take part, simply answer\n"
+    "this mail with \"Yes, I would like to take part\" by 30 September 2020.\n")
 
 
 def test_quoted_text_does_not_count():
