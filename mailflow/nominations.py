@@ -154,19 +154,22 @@ def read_nominations(
         if registers and folded.rstrip().endswith(":"):
             list_intro = True
     names = [n.name.casefold() for n in nominees]
+    may_name = _REGISTERING_VERB.search(own) is not None   # _named() finds nobody without one
     for index, sentence in enumerate(said):
         if index in covered or (list_intro and nominees and sentence.rstrip().endswith(":")):
             continue
         for clause in _clauses(sentence):
-            named, first_person = _named(clause), _first_person(clause)
-            clause = clause.casefold()
-            if any(name and name in clause for name in names) or not (find(_THIRD_PERSON, clause) or named):
+            folded = clause.casefold()
+            named = _named(clause) if may_name else ""
+            if any(name and name in folded for name in names) or not (find(_THIRD_PERSON, folded) or named):
                 continue
-            if first_person and not find(_REGISTERING, clause):
+            if not find(interest, folded):
+                continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
+            if _first_person(clause) and not find(_REGISTERING, folded):
                 continue   # "I will join on behalf of the team": the sender, not a third person
-            reading = read_statements(clause, "", interest, (), (), negations)
+            reading = read_statements(folded, "", interest, (), (), negations)
             if reading.registers or reading.hedged:
-                doubts.append(f"someone to register without an address: {clause.strip()[:80]!r}")
+                doubts.append(f"someone to register without an address: {folded.strip()[:80]!r}")
     if not nominees and not doubts:
         return None
     attends, attend_why = _sender_attends(said, nominees, interest, negations)
@@ -308,8 +311,9 @@ def _clauses(sentence: str) -> list[str]:
 
 _PART_END = re.compile(r";|\s[–—]\s|,?\s(?:but|however|aber|jedoch|sondern)\s", re.IGNORECASE)
 # "register [also my colleague] Armen Hakobyan": a name right after a registering verb.
+_REGISTERING_VERB = re.compile(r"(?i:register|anmelden|melden sie|melde ich)")
 _AFTER_REGISTERING = re.compile(
-    r"(?i:register|anmelden|melden sie|melde ich)\s+(?:(?i:also|too|please|our|my|the|auch|zusätzlich|noch|bitte"
+    _REGISTERING_VERB.pattern + r"\s+(?:(?i:also|too|please|our|my|the|auch|zusätzlich|noch|bitte"
     r"|meine[nr]?|unsere[nr]?|den|die|colleagues?|kolleg\w*|herrn?|frau|mrs?|ms|dr|prof)\.?\s+)*"
     r"([^\W\d_][\w'’-]+)\s+([^\W\d_][\w'’-]+)")
 
