@@ -23,6 +23,8 @@ import fcntl
 import logging
 import os
 import sqlite3
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +47,11 @@ WINDOW_SECONDS = 10           # ... and with a rate limit, no more than this man
 WINDOW_BYTES = 32 << 20       # ... and at most this many bytes of mail (agenda attachments)
 COPY_BATCH = 100              # copies appended to a Sent folder per APPEND
 SENT_BATCH = 100              # "sent" outcomes committed together (each is in the journal first)
-PUMP_SECONDS = 5              # sending between two batches of new mail, at most
+# While the sender thread waits for SMTP answers, the worker's thread parses and classifies. Each
+# answer wakes the sender, which then needs the GIL: at Python's default switch interval (5 ms) it
+# waits that long for the busy worker to let go, four times a mail. At 0.2 ms it still fell about
+# 300 mails behind a 2,000-mail pass, which then waited 0.25-0.5 s for it; at 0.05 ms, 0.07-0.15 s.
+SENDER_SWITCH_INTERVAL = 0.00005
 
 
 class SentJournal:
@@ -235,7 +241,7 @@ class Dispatch:
         self.counts = SendCounts()
         self.window = window_rows(senders)
         self.deadline: float | None = None     # the session's budget (finish)
-        self._until: float | None = None       # this pump's
+        self._flight: _Flight | None = None    # the sender thread, with the window it was given
         self.stopping = False
         # mailbox -> why its SMTP server cannot be used; `resting`: servers that failed in an earlier
         # pass, not tried again before the daemon's next retry (a stuck server delays others once)
@@ -243,37 +249,89 @@ class Dispatch:
         self._sent: list[int] = []                 # accepted (journal says "S"), not yet committed as sent
         self._copies: dict[str, list[bytes]] = {}
 
-    def pump(self, seconds: float | None = PUMP_SECONDS) -> None:
-        """Send what is due, a window at a time, for at most `seconds` (None: until nothing is due),
-        within the session's budget, until a stop is asked for (the mail on the wire is finished, the
-        rest waits). Between batches of new mail the worker pumps briefly: reading and answering
-        new mail is not held up by a long release."""
+    def pump(self, wait: bool = False) -> None:
+        """Send what is due, a window at a time, within the session's budget, until a stop is asked
+        for (the mail on the wire is finished, the rest waits).
+
+        Between batches of new mail the worker pumps: a window is claimed and handed to a sender
+        thread, and the worker goes back to reading and answering while the thread waits for the
+        SMTP server's answers (most of a mail's sending time is that wait). When the thread is still
+        busy with the last window, nothing more happens. `wait` sends until nothing is due, waiting
+        for every window (finish())."""
         assert not self.db.conn.in_transaction, "claims must be committed before their mails are sent"
-        self._until = None if seconds is None else time.monotonic() + seconds
-        while self.enabled and not self._done():
+        while self.enabled:
+            self.alive()
+            if self._flight is not None:
+                if not wait and self._flight.is_alive():
+                    return
+                self._land()
+            if self._done():
+                return
             with database.transaction(self.db):
                 self._expire()
                 rows = self._claim()
             if not rows:
                 return
-            for index, row in enumerate(rows):
-                self.alive()
-                self._ready(row["mailbox"])
-                if self._done():
-                    self._commit_sent()
-                    self._unclaim(rows[index:])
-                    return
-                self._send(row)
-                if len(self._sent) >= SENT_BATCH:
-                    self._commit_sent()
-            self._commit_sent()
-            self._save_copies(minimum=COPY_BATCH)
+            self._flight = _Flight(self, rows)
+            self._flight.start()
+            if not wait:
+                return
 
     def _done(self) -> bool:
         if self.should_stop():
             self.stopping = True
-        ends = [t for t in (self.deadline, self._until) if t is not None]
-        return self.stopping or bool(ends) and time.monotonic() >= min(ends)
+        return self.stopping or self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _transmit(self, flight: _Flight) -> None:
+        """The sender thread's work: for each row, wait for its turn, then journal "begin", send,
+        journal "sent". No database here: the worker's thread records the outcomes (_land())."""
+        for row in flight.rows:
+            self._ready(row["mailbox"])
+            if self._done():
+                break
+            flight.outcomes.append((row, self._send_one(row)))
+            flight.ticks.release()
+
+    def _send_one(self, row: dict) -> Exception | None:
+        if row["mailbox"] in self._unreachable:
+            return ConnectionFailed(self._unreachable[row["mailbox"]])
+        try:
+            self.journal.write(b"B", row["id"])
+            self.senders[row["mailbox"]].send(row["raw"], self.addresses[row["mailbox"]], row["recipient"])
+        except (ConnectionFailed, DeliveryError, UnicodeError, ValueError) as exc:
+            if isinstance(exc, ConnectionFailed):   # AnswerLost included: the server is done for this session
+                self._down(row["mailbox"], exc)
+            return exc
+        self.journal.write(b"S", row["id"])
+        self.on_sent(1)
+        return None
+
+    def _land(self) -> None:
+        """Wait for the sender thread and record what happened to each mail it had; rows it never
+        handed to the server (a stop, the budget) are queued again."""
+        flight, self._flight = self._flight, None
+        assert flight is not None
+        while flight.is_alive():
+            if flight.ticks.acquire(timeout=1):   # a mail went: the daemon's heartbeat, when one is due
+                self.alive()
+        flight.join()
+        if flight.crash is not None:
+            self._unclaim(flight.rows)
+            raise flight.crash
+        for row, error in flight.outcomes:
+            self._settle(row, error)
+            if len(self._sent) >= SENT_BATCH:
+                self._commit_sent()
+        self._commit_sent()
+        left = flight.rows[len(flight.outcomes):]
+        if left:
+            self._unclaim(left)
+        self._save_copies(minimum=COPY_BATCH)
+
+    def settle(self) -> None:
+        """Wait for the mail in flight and record it: what comes next (releases) asks what was sent."""
+        if self._flight is not None:
+            self._land()
 
     def finish(self, budget: float | None = None) -> SendCounts:
         """Send until nothing is due, for at most `budget` seconds (the daemon's passes: a long,
@@ -281,7 +339,7 @@ class Dispatch:
         if budget is not None:
             self.deadline = time.monotonic() + budget
         try:
-            self.pump(seconds=None)
+            self.pump(wait=True)
         finally:
             self.close()
         self.counts.more = self.enabled and self._due_left()
@@ -289,6 +347,9 @@ class Dispatch:
         return self.counts
 
     def close(self) -> None:
+        if self._flight is not None:
+            self.stopping = True       # an error elsewhere: the mail on the wire is finished, no more
+            self._land()
         self._commit_sent()
         self._save_copies(minimum=1)
         for sender in self.senders.values():
@@ -364,6 +425,7 @@ class Dispatch:
     def probe(self, mailbox: str) -> None:
         """Connect to this mailbox's SMTP server now (health.py: a failed server with nothing to send is
         tried once a pass, so its recovery is seen); `counts.reached` or `counts.failures` says how it went."""
+        self.settle()   # the sender thread is done with the connections
         if mailbox not in self._unreachable:
             self._ready(mailbox)
 
@@ -372,46 +434,30 @@ class Dispatch:
         self._unreachable[mailbox] = self.counts.failures[mailbox] = str(exc)
         self.counts.errors.append(str(exc))
 
-    def _send(self, row: dict) -> None:
+    def _settle(self, row: dict, error: Exception | None) -> None:
+        """Record what sending one mail came to (in the worker's thread)."""
         ids = f"mailbox={row['mailbox']} outbox={row['id']} message_id={row['message_id']}"
-        if row["mailbox"] in self._unreachable:
-            # The server, not this mail, is the problem: no attempt is counted, the mailbox waits.
-            error = self._unreachable[row["mailbox"]]
-            self._record(row, {"state": OutboxState.QUEUED, "attempts": row["attempts"], "error": error})
-            log.warning("%s deferred: %s", ids, error)
-            self.counts.deferred += 1
-            return
-        sender = self.senders[row["mailbox"]]
-        try:
-            self.journal.write(b"B", row["id"])
-            sender.send(row["raw"], self.addresses[row["mailbox"]], row["recipient"])
-        except AnswerLost as exc:
+        if isinstance(error, AnswerLost):
             # The server had the whole mail; whether it took it, nobody knows. The row stays in
             # `sending` with its "B": the next session settles it from Sent, or holds it uncertain.
-            self._down(row["mailbox"], exc)
-            log.error("%s handed to the server, no answer (%s): the next pass settles it", ids, exc)
-            return
-        except ConnectionFailed as exc:
-            self._down(row["mailbox"], exc)
-            self._record(row, {"state": OutboxState.QUEUED, "attempts": row["attempts"], "error": str(exc)})
-            log.warning("%s deferred: %s", ids, exc)
+            log.error("%s handed to the server, no answer (%s): the next pass settles it", ids, error)
+        elif isinstance(error, ConnectionFailed):
+            # The server, not this mail, is the problem: no attempt is counted, the mailbox waits.
+            self._record(row, {"state": OutboxState.QUEUED, "attempts": row["attempts"], "error": str(error)})
+            log.warning("%s deferred: %s", ids, error)
             self.counts.deferred += 1
-            return
-        except DeliveryError as exc:
-            self._refused(row, ids, str(exc), exc.permanent)
-            return
-        except (UnicodeError, ValueError) as exc:
+        elif isinstance(error, DeliveryError):
+            self._refused(row, ids, str(error), error.permanent)
+        elif error is not None:
             # A mail this server can never take (e.g. an address that needs SMTPUTF8): failing it
             # keeps one bad mail from blocking the queue on every pass.
-            self._fail(row, ids, f"cannot be sent: {exc}")
-            return
-        self.journal.write(b"S", row["id"])
-        self._sent.append(row["id"])
-        log.info("%s sent to %s", ids, row["recipient"])
-        self.counts.sent += 1
-        self.on_sent(1)
-        if row["mailbox"] in self.sent_copies:
-            self._copies.setdefault(row["mailbox"], []).append(row["raw"])
+            self._fail(row, ids, f"cannot be sent: {error}")
+        else:
+            self._sent.append(row["id"])
+            log.info("%s sent to %s", ids, row["recipient"])
+            self.counts.sent += 1
+            if row["mailbox"] in self.sent_copies:
+                self._copies.setdefault(row["mailbox"], []).append(row["raw"])
 
     def _commit_sent(self) -> None:
         """Commit the accepted mails as sent, many in one transaction: each is in the journal
@@ -456,6 +502,61 @@ class Dispatch:
                 log.warning("mailbox=%s %s mails sent, but not copied to the Sent folder: %s", mailbox, len(raws), exc)
 
 
+class _Flight(threading.Thread):
+    """One claimed window, sent by its own thread (Dispatch._transmit) while the worker goes on;
+    Dispatch._land() joins it and records the outcomes. Both are started and joined by the worker's
+    thread."""
+
+    def __init__(self, dispatch: Dispatch, rows: list[dict]):
+        super().__init__(name="sender", daemon=True)
+        self.dispatch = dispatch
+        self.rows = rows
+        self.outcomes: list[tuple[dict, Exception | None]] = []
+        self.ticks = threading.Semaphore(0)   # one per mail handled, so the waiting worker can beat
+        self.crash: BaseException | None = None
+        self.switch_interval = sys.getswitchinterval()
+        self.cpus: set[int] | None = None
+
+    def run(self) -> None:
+        try:
+            self.dispatch._transmit(self)
+        except BaseException as exc:   # re-raised in the worker's thread by _land()
+            self.crash = exc
+
+    def start(self) -> None:
+        sys.setswitchinterval(min(self.switch_interval, SENDER_SWITCH_INTERVAL))
+        self.cpus = _share_one_cpu()
+        super().start()
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        sys.setswitchinterval(self.switch_interval)
+        if self.cpus is not None:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, self.cpus)
+
+
+def _share_one_cpu() -> set[int] | None:
+    """Keep the worker's thread, and the sender thread it starts next, on the CPU it runs on; returns
+    the CPUs it was allowed before (None: nothing changed).
+
+    The two threads take turns holding the GIL, four times a mail: a turn handed to a thread
+    waiting on another CPU costs that CPU a wake-up, which took 0.8 s of CPU over 2,000 replies
+    (benchmarks/README.md). On one CPU the turns are cheap, and nothing is lost: only one of them
+    runs Python at a time. On Linux the affinity is the calling thread's, so other threads (IDLE
+    watchers, the deadline watchdog) keep theirs; join() gives the worker its CPUs back."""
+    try:
+        before = os.sched_getaffinity(0)
+        with open("/proc/thread-self/stat", "rb") as stat:
+            current = int(stat.read().rpartition(b")")[2].split()[36])   # field 39, "processor"
+        if len(before) < 2 or current not in before:
+            return None
+        os.sched_setaffinity(0, {current})
+    except (AttributeError, OSError, ValueError, IndexError):   # not Linux, or not allowed here
+        return None
+    return before
+
+
 @contextlib.contextmanager
 def sending(
     db: sqlite_utils.Database,
@@ -485,17 +586,24 @@ def sending(
                  journal.path)
         yield Dispatch(db, senders, addresses, journal, enabled=False)
         return
+    dispatch: Dispatch | None = None
     try:
         reconcile_interrupted(db, journal, sent_folders, provider_copies)
         if not db.execute("select 1 from outbox where state = ? limit 1", [OutboxState.SENDING]).fetchone():
             journal.clear()   # else the journal still answers for rows a Sent folder could not be asked about
         else:
             journal.offset = journal.reserved = os.fstat(journal.fd).st_size if journal.fd is not None else 0
-        yield Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop, resting=resting,
-                       alive=alive)
+        dispatch = Dispatch(db, senders, addresses, journal, sent_copies, on_sent, should_stop, resting=resting,
+                            alive=alive)
+        yield dispatch
         if not db.execute("select 1 from outbox where state = ? limit 1", [OutboxState.SENDING]).fetchone():
             journal.clear()   # every row it speaks for is settled
     finally:
+        if dispatch is not None and dispatch._flight is not None:
+            # Left by an error: the mail on the wire is finished, nothing more is begun, and the rows
+            # stay `sending` for the next session to settle from the journal, as after a crash.
+            dispatch.stopping = True
+            dispatch._flight.join()
         journal.close()
 
 

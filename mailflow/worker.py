@@ -133,6 +133,7 @@ class Worker:
                                alive=lambda: self.alive()) as sending:
             self._receive(report, sending)
             if not self.stop_requested:
+                sending.settle()   # a release goes to a late registrant only once their confirmation is out
                 try:
                     report.announced = releases.fan_out_all(self.db, self.rules, self.replies, self.clock(),
                                                             progress=lambda n: sending.pump())

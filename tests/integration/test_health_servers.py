@@ -6,6 +6,8 @@ and while it waits in IDLE."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import sqlite3
 import time
@@ -15,6 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from mailflow import digest, health, history, runner
+from mailflow import worker as worker_module
 from mailflow.cli import main
 from mailflow.clock import stamp
 from mailflow.database import open_database
@@ -303,16 +306,23 @@ def test_the_alarm_and_its_recovery_mail_land_in_the_coordinators_inbox_and_are_
 
 
 def test_a_long_pass_beats_at_least_every_minute(servers, tmp_path, monkeypatch):
-    """A daemon pass answering 120 mails through a server that takes 20 s a mail (by the clock): `mailflow status`
+    """A daemon pass sending 120 replies through a server that takes 20 s a mail (by the clock): `mailflow status`
     would say "not running" after two poll intervals without a beat. It beats between sends, never older than a
-    minute while the server takes a mail, and not once per mail."""
+    minute while the server takes a mail, and not once per mail. (The replies were queued by an earlier pass
+    while another process held the send lock, so this pass only sends: the worker waits for the sender thread.)"""
     dovecot, smtp = servers
     rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=60)
     monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
+    monkeypatch.setattr(worker_module, "LOCK_WAIT_SECONDS", 0)
     dovecot.append_many(INTL_USER, [make_mail(sender=f"person{i}@tbilisi.gov.ge") for i in range(120)])
     clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
     daemon = runner.Daemon(rules_path)
     daemon.worker.clock = clock
+    lock = os.open(tmp_path / "mailflow.db-sent", os.O_RDWR | os.O_CREAT)   # another process sending
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    daemon.one_pass()
+    os.close(lock)
+    assert smtp.messages == [] and len(list(daemon.worker.db.query("select id from outbox"))) == 120
     daemon._beat(force=True, mark=lambda db, interval: health.started(db, 1, interval))
     reader = sqlite3.connect(tmp_path / "mailflow.db", check_same_thread=False)   # as `mailflow status` reads
     seen = []

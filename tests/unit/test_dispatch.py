@@ -6,6 +6,7 @@ Real SMTP servers are in tests/integration (the kill test kills the worker while
 import errno
 import fcntl
 import os
+import threading
 
 import pytest
 
@@ -32,7 +33,8 @@ def states(db):
 
 
 def committed_states(path):
-    """The states as another connection sees them: only what was committed."""
+    """The states as another connection sees them, from any thread (mails go out from the
+    dispatch's sender thread)."""
     observer = open_database(path)
     try:
         return states(observer)
@@ -266,3 +268,27 @@ def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_pat
     daemon.wake.clear()
     daemon.one_pass()
     assert not daemon.wake.is_set()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and at least two CPUs")
+def test_the_sender_thread_shares_the_workers_cpu_and_the_worker_gets_its_cpus_back(db):
+    """While a window is sent, the worker's thread and the sender thread run on one CPU (they take
+    turns with the GIL; a turn handed across CPUs costs a wake-up); afterwards the worker may run
+    anywhere again, and the mail went out as usual."""
+    allowed = os.sched_getaffinity(0)
+    worker = threading.get_native_id()
+    seen = []
+
+    class Watching(Recording):
+        def send(self, raw, sender, recipient):
+            seen.append((threading.current_thread().name, os.sched_getaffinity(0), os.sched_getaffinity(worker)))
+            super().send(raw, sender, recipient)
+
+    queue(db, 3)
+    sender = Watching()
+    counts = dispatch.drain(db, {"international": sender}, ADDRESSES)
+    assert counts.sent == 3 and sender.sent == ["r0@example.org", "r1@example.org", "r2@example.org"]
+    assert all(name == "sender" and len(cpus) == 1 and cpus == workers <= allowed
+               for name, cpus, workers in seen), seen
+    assert os.sched_getaffinity(0) == allowed
