@@ -52,6 +52,7 @@ SENT_BATCH = 100              # "sent" outcomes committed together (each is in t
 # waits that long for the busy worker to let go, four times a mail. At 0.2 ms it still fell about
 # 300 mails behind a 2,000-mail pass, which then waited 0.25-0.5 s for it; at 0.05 ms, 0.07-0.15 s.
 SENDER_SWITCH_INTERVAL = 0.00005
+SETTLE_SECONDS = 5            # settle() waits this long at most; the rest of the window is queued again
 
 
 class SentJournal:
@@ -242,6 +243,7 @@ class Dispatch:
         self.window = window_rows(senders)
         self.deadline: float | None = None     # the session's budget (finish)
         self._flight: _Flight | None = None    # the sender thread, with the window it was given
+        self._until: float | None = None       # settle()'s bound on the window in flight
         self.stopping = False
         # mailbox -> why its SMTP server cannot be used; `resting`: servers that failed in an earlier
         # pass, not tried again before the daemon's next retry (a stuck server delays others once)
@@ -272,15 +274,21 @@ class Dispatch:
                 rows = self._claim()
             if not rows:
                 return
-            self._flight = _Flight(self, rows)
-            self._flight.start()
+            flight = _Flight(self, rows)
+            try:
+                flight.start()
+            except BaseException:
+                self._unclaim(rows)   # no thread, nothing begun
+                raise
+            self._flight = flight
             if not wait:
                 return
 
     def _done(self) -> bool:
         if self.should_stop():
             self.stopping = True
-        return self.stopping or self.deadline is not None and time.monotonic() >= self.deadline
+        ends = [t for t in (self.deadline, self._until) if t is not None]
+        return self.stopping or bool(ends) and time.monotonic() >= min(ends)
 
     def _transmit(self, flight: _Flight) -> None:
         """The sender thread's work: for each row, wait for its turn, then journal "begin", send,
@@ -303,35 +311,60 @@ class Dispatch:
                 self._down(row["mailbox"], exc)
             return exc
         self.journal.write(b"S", row["id"])
-        self.on_sent(1)
         return None
 
     def _land(self) -> None:
         """Wait for the sender thread and record what happened to each mail it had; rows it never
-        handed to the server (a stop, the budget) are queued again."""
-        flight, self._flight = self._flight, None
+        began (a stop, the budget) are queued again. While it waits, the worker reports each mail
+        sent (`on_sent`) and beats (`alive`). When the wait itself is cut short (Ctrl-C, the
+        daemon's second SIGTERM, an error in a callback), the thread finishes the mail on the wire,
+        begins no more and is joined; its rows stay `sending` for the journal, as after a crash."""
+        flight = self._flight
         assert flight is not None
-        while flight.is_alive():
-            if flight.ticks.acquire(timeout=1):   # a mail went: the daemon's heartbeat, when one is due
-                self.alive()
-        flight.join()
-        if flight.crash is not None:
-            self._unclaim(flight.rows)
-            raise flight.crash
+        try:
+            while flight.is_alive():
+                if flight.ticks.acquire(timeout=1):
+                    flight.reported = self._report(flight)
+                    self.alive()
+        finally:
+            if flight.is_alive():
+                self.stopping = True
+            flight.join()
+            self._flight = None
+        flight.reported = self._report(flight)
         for row, error in flight.outcomes:
             self._settle(row, error)
             if len(self._sent) >= SENT_BATCH:
                 self._commit_sent()
         self._commit_sent()
         left = flight.rows[len(flight.outcomes):]
+        if flight.crash is not None:
+            # A row the thread had begun ("B" in the journal, maybe "S") stays `sending`: the next
+            # session settles it from the journal. Only rows never begun are queued again.
+            begun, _sent = self.journal.read()
+            self._unclaim([row for row in left if row["id"] not in begun])
+            raise flight.crash
         if left:
             self._unclaim(left)
         self._save_copies(minimum=COPY_BATCH)
 
+    def _report(self, flight: _Flight) -> int:
+        """`on_sent` for the mails the thread has sent since the last report (the progress of a release)."""
+        done = flight.outcomes[flight.reported:]
+        sent = sum(1 for _row, error in done if error is None)
+        if sent:
+            self.on_sent(sent)
+        return flight.reported + len(done)
+
     def settle(self) -> None:
-        """Wait for the mail in flight and record it: what comes next (releases) asks what was sent."""
+        """Wait for the mail in flight, SETTLE_SECONDS at most (the rest of its window is queued
+        again), and record it: what comes next (releases, health) asks what was sent."""
         if self._flight is not None:
-            self._land()
+            self._until = time.monotonic() + SETTLE_SECONDS
+            try:
+                self._land()
+            finally:
+                self._until = None
 
     def finish(self, budget: float | None = None) -> SendCounts:
         """Send until nothing is due, for at most `budget` seconds (the daemon's passes: a long,
@@ -513,6 +546,7 @@ class _Flight(threading.Thread):
         self.rows = rows
         self.outcomes: list[tuple[dict, Exception | None]] = []
         self.ticks = threading.Semaphore(0)   # one per mail handled, so the waiting worker can beat
+        self.reported = 0                      # outcomes the worker has passed to on_sent
         self.crash: BaseException | None = None
         self.switch_interval = sys.getswitchinterval()
         self.cpus: set[int] | None = None
@@ -526,10 +560,18 @@ class _Flight(threading.Thread):
     def start(self) -> None:
         sys.setswitchinterval(min(self.switch_interval, SENDER_SWITCH_INTERVAL))
         self.cpus = _share_one_cpu()
-        super().start()
+        try:
+            super().start()
+        except BaseException:
+            self._give_back()
+            raise
 
     def join(self, timeout: float | None = None) -> None:
         super().join(timeout)
+        self._give_back()
+
+    def _give_back(self) -> None:
+        """The switch interval and the worker's CPUs as they were before the flight."""
         sys.setswitchinterval(self.switch_interval)
         if self.cpus is not None:
             with contextlib.suppress(OSError):

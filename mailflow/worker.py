@@ -169,6 +169,7 @@ class Worker:
         """An SMTP server that failed and has nothing to send is tried once (its recovery is seen); then
         the alarms of outages are raised or closed, their mails queued through a route that works."""
         if sending.enabled:
+            sending.settle()   # the sender thread's outcomes (and its failures) first
             failing = health.failing(self.db)
             for name in self.senders:
                 if (name, health.SMTP) in failing and not self.rests(("smtp", name)):

@@ -6,7 +6,9 @@ Real SMTP servers are in tests/integration (the kill test kills the worker while
 import errno
 import fcntl
 import os
+import sys
 import threading
+import time
 
 import pytest
 
@@ -276,13 +278,14 @@ def test_the_sender_thread_shares_the_workers_cpu_and_the_worker_gets_its_cpus_b
     """While a window is sent, the worker's thread and the sender thread run on one CPU (they take
     turns with the GIL; a turn handed across CPUs costs a wake-up); afterwards the worker may run
     anywhere again, and the mail went out as usual."""
-    allowed = os.sched_getaffinity(0)
+    allowed, interval_before = os.sched_getaffinity(0), sys.getswitchinterval()
     worker = threading.get_native_id()
     seen = []
 
     class Watching(Recording):
         def send(self, raw, sender, recipient):
-            seen.append((threading.current_thread().name, os.sched_getaffinity(0), os.sched_getaffinity(worker)))
+            seen.append((threading.current_thread().name, os.sched_getaffinity(0), os.sched_getaffinity(worker),
+                         sys.getswitchinterval()))
             super().send(raw, sender, recipient)
 
     queue(db, 3)
@@ -290,5 +293,87 @@ def test_the_sender_thread_shares_the_workers_cpu_and_the_worker_gets_its_cpus_b
     counts = dispatch.drain(db, {"international": sender}, ADDRESSES)
     assert counts.sent == 3 and sender.sent == ["r0@example.org", "r1@example.org", "r2@example.org"]
     assert all(name == "sender" and len(cpus) == 1 and cpus == workers <= allowed
-               for name, cpus, workers in seen), seen
-    assert os.sched_getaffinity(0) == allowed
+               and interval == pytest.approx(dispatch.SENDER_SWITCH_INTERVAL) for name, cpus, workers, interval in seen), seen
+    assert os.sched_getaffinity(0) == allowed and sys.getswitchinterval() == interval_before
+
+
+class Slow(Recording):
+    """A server that takes 50 ms a mail."""
+
+    def send(self, raw, sender, recipient):
+        time.sleep(0.05)
+        super().send(raw, sender, recipient)
+
+
+class Crashing(Recording):
+    """Accepts mail until the `at`-th, then fails in a way no sender is expected to (a bug)."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def send(self, raw, sender, recipient):
+        if len(self.sent) == self.at:
+            raise RuntimeError("a bug in the sender")
+        super().send(raw, sender, recipient)
+
+
+def test_a_crash_in_the_sender_thread_queues_again_only_mail_it_never_began(db):
+    """Mail accepted before the crash is recorded as sent, the mail it crashed on stays for the journal
+    (begun, not accepted: held uncertain without a Sent folder), the rest goes out with the next
+    session. Nothing is sent twice."""
+    queue(db, 5)
+    first = Crashing(at=2)
+    with pytest.raises(RuntimeError, match="a bug in the sender"):
+        dispatch.drain(db, {"international": first}, ADDRESSES)
+    assert first.sent == ["r0@example.org", "r1@example.org"]
+    assert states(db) == ["sent", "sent", "sending", "queued", "queued"]
+    again = Recording()
+    dispatch.drain(db, {"international": again}, ADDRESSES)
+    assert again.sent == ["r3@example.org", "r4@example.org"]
+    assert states(db) == ["sent", "sent", "uncertain", "sent", "sent"]
+
+
+def test_a_wait_cut_short_joins_the_thread_and_nothing_is_sent_twice(db):
+    """An error while the worker waits for the sender thread (here the heartbeat; Ctrl-C during a
+    release, the daemon's second SIGTERM): the thread finishes the mail on the wire, begins no more
+    and is joined; the switch interval and the worker's CPUs are given back; the next session sends
+    exactly what was not sent."""
+    queue(db, 6)
+    interval, cpus = sys.getswitchinterval(), os.sched_getaffinity(0)
+    beats = []
+
+    def alive():
+        beats.append(1)
+        if len(beats) == 3:   # the first is pump's own, then one a mail
+            raise KeyboardInterrupt
+
+    first = Slow()
+    with pytest.raises(KeyboardInterrupt):
+        with dispatch.sending(db, {"international": first}, ADDRESSES, alive=alive) as session:
+            session.finish()
+    assert not [t for t in threading.enumerate() if t.name == "sender"]
+    assert (sys.getswitchinterval(), os.sched_getaffinity(0)) == (interval, cpus)
+    assert 2 <= len(first.sent) < 6
+    again = Recording()
+    dispatch.drain(db, {"international": again}, ADDRESSES)
+    assert sorted(first.sent + again.sent) == sorted(f"r{i}@example.org" for i in range(6))
+    assert set(states(db)) == {"sent"}
+
+
+def test_settle_waits_for_the_sender_thread_a_bounded_time(db, monkeypatch):
+    """Before the releases the worker waits for the window in flight, but not for a slow server's
+    whole window: after SETTLE_SECONDS the rest is queued again and goes out with finish()."""
+    monkeypatch.setattr(dispatch, "SETTLE_SECONDS", 0.3)
+    queue(db, 40)
+
+    slow = Slow()
+    with dispatch.sending(db, {"international": slow}, ADDRESSES) as session:
+        session.pump()
+        started = time.monotonic()
+        session.settle()
+        waited = time.monotonic() - started
+        settled = states(db)
+        session.finish()
+    assert waited < 2 and 0 < settled.count("sent") < 40 and settled.count("queued") == 40 - settled.count("sent")
+    assert sorted(slow.sent) == sorted(f"r{i}@example.org" for i in range(40)) and set(states(db)) == {"sent"}
