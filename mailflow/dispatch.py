@@ -324,14 +324,14 @@ class Dispatch:
         try:
             while flight.is_alive():
                 if flight.ticks.acquire(timeout=1):
-                    flight.reported = self._report(flight)
+                    self._report(flight)
                     self.alive()
         finally:
             if flight.is_alive():
                 self.stopping = True
             flight.join()
             self._flight = None
-        flight.reported = self._report(flight)
+        self._report(flight)
         for row, error in flight.outcomes:
             self._settle(row, error)
             if len(self._sent) >= SENT_BATCH:
@@ -348,13 +348,13 @@ class Dispatch:
             self._unclaim(left)
         self._save_copies(minimum=COPY_BATCH)
 
-    def _report(self, flight: _Flight) -> int:
+    def _report(self, flight: _Flight) -> None:
         """`on_sent` for the mails the thread has sent since the last report (the progress of a release)."""
         done = flight.outcomes[flight.reported:]
+        flight.reported += len(done)
         sent = sum(1 for _row, error in done if error is None)
         if sent:
             self.on_sent(sent)
-        return flight.reported + len(done)
 
     def settle(self) -> None:
         """Wait for the mail in flight, SETTLE_SECONDS at most (the rest of its window is queued

@@ -377,3 +377,41 @@ def test_settle_waits_for_the_sender_thread_a_bounded_time(db, monkeypatch):
         session.finish()
     assert waited < 2 and 0 < settled.count("sent") < 40 and settled.count("queued") == 40 - settled.count("sent")
     assert sorted(slow.sent) == sorted(f"r{i}@example.org" for i in range(40)) and set(states(db)) == {"sent"}
+
+
+def test_progress_is_reported_from_the_workers_thread_for_mail_sent_only(db):
+    """`on_sent` (a release's progress bar) runs in the worker's thread while it waits for the sender
+    thread, and counts each mail the server took, never a refused one."""
+    queue(db, 6)
+    reports = []
+
+    class SlowRefusing(Slow):
+        def send(self, raw, sender, recipient):
+            if recipient == "r2@example.org":
+                raise DeliveryError("550 no such user", permanent=True)
+            super().send(raw, sender, recipient)
+
+    counts = dispatch.drain(db, {"international": SlowRefusing()}, ADDRESSES,
+                            on_sent=lambda n: reports.append((n, threading.current_thread().name)))
+    assert counts.sent == 5 and sum(n for n, _ in reports) == 5 and len(reports) > 1
+    assert {name for _, name in reports} == {threading.main_thread().name}
+
+
+def test_a_sender_thread_that_cannot_start_gives_everything_back(db, monkeypatch):
+    """No thread (the system's limit): the switch interval and the worker's CPUs are as before, the
+    claimed mail is queued again with its attempts as before, and a later session sends it."""
+    queue(db, 3)
+    interval, cpus = sys.getswitchinterval(), os.sched_getaffinity(0)
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", refuse)
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            dispatch.drain(db, {"international": Recording()}, ADDRESSES)
+    assert (sys.getswitchinterval(), os.sched_getaffinity(0)) == (interval, cpus)
+    assert states(db) == ["queued"] * 3
+    assert [r["attempts"] for r in db.query("select attempts from outbox")] == [0] * 3
+    sender = Recording()
+    assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 3 and len(sender.sent) == 3
