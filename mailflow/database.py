@@ -547,7 +547,9 @@ def open_beside(path: Path) -> int:
 def _connect(path: Path) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
-    return sqlite_utils.Database(conn)
+    # No sqlite-utils plugins: they are for the sqlite-utils command, and finding them read the
+    # entry points of every installed package at each start.
+    return sqlite_utils.Database(conn, execute_plugins=False)
 
 
 # Steps recorded under other names by earlier versions of mailflow, whose names did not sort in

@@ -108,4 +108,17 @@ def main(ctx: click.Context, rules_path: Path, verbose: bool) -> None:
     ctx.obj["verbose"] = verbose
 
 
-__all__ = ["main"]
+# Packages no dependency of mailflow needs, which sqlite-utils (and openpyxl) import when they happen
+# to be installed, for their number types: numpy alone took a tenth of a second of every start and
+# started a thread pool. In mailflow's own process they count as absent, as in a fresh install.
+UNUSED_OPTIONAL_PACKAGES = ("numpy", "pandas")
+
+
+def entry() -> None:
+    """The `mailflow` command (pyproject's script and `python -m mailflow`)."""
+    for name in UNUSED_OPTIONAL_PACKAGES:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None in sys.modules: "not installed"
+    main()
+
+
+__all__ = ["entry", "main"]
