@@ -325,8 +325,17 @@ def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[
     Nested use is a savepoint.
     """
     if db.conn.in_transaction:
-        with db.atomic():
+        # A savepoint of one name (SQLite nests them by name, the latest first): sqlite-utils'
+        # atomic() names each one anew, so both statements were compiled again for every mail.
+        db.conn.execute("SAVEPOINT nested")
+        try:
             yield db
+        except BaseException:
+            if db.conn.in_transaction:   # an error may have ended the whole transaction already
+                db.conn.execute("ROLLBACK TO nested")
+                db.conn.execute("RELEASE nested")
+            raise
+        db.conn.execute("RELEASE nested")
         return
     db.execute(f"BEGIN {lock}")
     try:

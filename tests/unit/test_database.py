@@ -138,3 +138,36 @@ def test_twenty_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
     db = open_database(path)
     assert [name for name, _ in recorded(db)] == registered()
     assert schema(db) == schema(open_database(tmp_path / "fresh.db"))
+
+
+def test_a_nested_transaction_undoes_only_its_own_writes_when_it_fails(tmp_path):
+    # The worker's batch is one transaction and each mail a nested one: a mail that fails takes
+    # back its own writes, the others in the batch are committed.
+    db = open_database(tmp_path / "mailflow.db")
+    db.execute("create table t (name text)")
+    names = lambda: [r[0] for r in db.execute("select name from t order by rowid")]  # noqa: E731
+
+    with database.transaction(db):
+        db.execute("insert into t values ('batch')")
+        with database.transaction(db):
+            db.execute("insert into t values ('first mail')")
+        with pytest.raises(ZeroDivisionError), database.transaction(db):
+            db.execute("insert into t values ('failing mail')")
+            with database.transaction(db):   # nested twice: undone with the mail around it
+                db.execute("insert into t values ('its registrant')")
+            1 / 0  # noqa: B018
+        with database.transaction(db):
+            db.execute("insert into t values ('next mail')")
+            with pytest.raises(ZeroDivisionError), database.transaction(db):
+                db.execute("insert into t values ('its failing part')")
+                1 / 0  # noqa: B018
+    assert names() == ["batch", "first mail", "next mail"]
+    assert not db.conn.in_transaction
+
+    with pytest.raises(ZeroDivisionError), database.transaction(db):   # the batch fails: all of it is undone
+        db.execute("insert into t values ('second batch')")
+        with database.transaction(db):
+            db.execute("insert into t values ('a mail of it')")
+        1 / 0  # noqa: B018
+    assert names() == ["batch", "first mail", "next mail"]
+    assert not db.conn.in_transaction
