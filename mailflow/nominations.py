@@ -62,8 +62,12 @@ _SELF_OBJECT = re.compile(r"(?<!\w)(me|myself|mich|mir|selbst)(?!\w)")
 # Titles: dropped from names, and their dot is no sentence end.
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "herr", "herrn", "frau", "mag", "ing", "dipl", "z", "zj",
                      "g", "gđa", "gosp"})
-_ABBREVIATION = re.compile(
-    r"(?<!\w)(mr|mrs|ms|dr|prof|mag|ing|dipl|evtl|ca|bzw|hr|fr|st|nr|z\.b|u\.a|z|zj|g|gđa|gosp)\.(?=\s)", re.IGNORECASE)
+_ABBREVIATIONS = ("mr", "mrs", "ms", "dr", "prof", "mag", "ing", "dipl", "evtl", "ca", "bzw", "hr", "fr", "st", "nr",
+                  r"z\.b", r"u\.a", "z", "zj", "g", "gđa", "gosp")
+# The look-ahead (their first letters) gives the same matches, but the alternation is no longer
+# tried at every position of the text: a third of this regex's time.
+_ABBREVIATION = re.compile(rf"(?<!\w)(?=[{''.join(sorted({a[0] for a in _ABBREVIATIONS}))}])"
+                           rf"({'|'.join(_ABBREVIATIONS)})\.(?=\s)", re.IGNORECASE)
 # Capitalised words before a name that are roles, not the name.
 _ROLES = frozenset({
     "deputy", "mayor", "head", "colleague", "colleagues", "director", "chief", "officer", "minister", "advisor",
