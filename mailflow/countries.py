@@ -43,11 +43,6 @@ class Place:
     def country_name(self) -> str:
         return country_name(self.country)
 
-    @property
-    def local_time(self) -> str:
-        """The zone, or "local time unknown" for a country with several."""
-        return self.zone or LOCAL_TIME_UNKNOWN
-
 
 def locate(address: str, signature: str = "") -> Place | None:
     """The writer's country and zone from a phone number in `signature`, else the address's domain;

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from mailflow.countries import GENERIC_COUNTRY_DOMAINS, LOCAL_TIME_UNKNOWN, locate, named_country
+from mailflow.countries import GENERIC_COUNTRY_DOMAINS, locate, named_country
 from mailflow.organisations import organisation_in, organisation_of
 from mailflow.registrants import whereabouts
 from mailflow.rules import load_rules
@@ -67,7 +67,7 @@ def test_without_a_signature_the_domain_stands_for_the_organisation_unless_it_is
 
 def place(address, signature=""):
     found = locate(address, signature)
-    return found and (found.country, found.country_name, found.local_time)
+    return found and (found.country, found.country_name, found.zone)
 
 
 def test_any_country_domain_gives_its_country_and_zone():
@@ -101,11 +101,11 @@ def test_a_country_with_several_zones_needs_the_phone_numbers_area_code():
     assert place("j.doe@city.com", "Jane Doe\nTel. +1 212 555 0100") == ("US", "United States", "America/New_York")
     assert place("j.doe@city.com", "Jane Doe\n+1 (650) 253-0000") == ("US", "United States", "America/Los_Angeles")
     # A toll-free number has no area code: the country, but which of its zones is unknown.
-    assert place("j.doe@city.com", "Jane Doe\nPhone +1 800 555 1234") == ("US", "United States", LOCAL_TIME_UNKNOWN)
+    assert place("j.doe@city.com", "Jane Doe\nPhone +1 800 555 1234") == ("US", "United States", None)
     # A number without its area code is no valid number: nothing to go on.
     assert place("j.doe@city.com", "Jane Doe\nPhone +1 555 0100") is None
     # The domain alone names a country of several zones.
-    assert place("j.doe@city.us") == ("US", "United States", LOCAL_TIME_UNKNOWN)
+    assert place("j.doe@city.us") == ("US", "United States", None)
     assert place("a@city.us", "Tel. +1 212 555 0100")[2] == "America/New_York"
 
 
