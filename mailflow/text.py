@@ -166,10 +166,16 @@ def _is_footer(paragraph: str) -> bool:
 
 def sentences(own: str) -> list[str]:
     """The own text's sentences: split at . ! ? ; and at line ends ("am 7. Oktober" stays one)."""
-    return [s.strip() for s in _SENTENCE_END.split(own) if s and s.strip()]
+    ends = [found.end() for found in _SENTENCE_END.finditer(own)]
+    return [sentence for start, end in zip([0, *ends], [*ends, len(own)], strict=True)
+            if (sentence := own[start:end].strip())]
 
 
-_SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?;։])\s+|(?<=[?!])(?=\S)|\n+")   # ։ the Armenian full stop
+# A sentence's last character: . ! ? ; or ։ (the Armenian full stop) after a letter or sign and
+# before a space, ? or ! before anything, a line end. Each alternative begins with its character,
+# so the scan passes over the others at once (the same sentences as a split at look-behinds,
+# in half the time; tests/unit/test_properties.py compares the two).
+_SENTENCE_END = re.compile(r"[.!?;։](?<=[^\d\s].)(?=\s)|[?!](?=\S)|\n")
 
 
 def _quote_start(lines: list[str]) -> int:

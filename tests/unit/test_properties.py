@@ -150,3 +150,19 @@ def test_a_negation_is_found_as_the_whole_list_finds_it(clause):
 
     clause = clause.casefold()
     assert bool(negation_pattern(clause).search(clause)) == bool(_NEGATION.search(clause))
+
+
+SENTENCE_SIGNS = list("ab7 .!?;։\n\t\r\x0b\x85\u2028\xa0,")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(SENTENCE_SIGNS), max_size=30).map("".join) | st.text(max_size=80))
+def test_sentences_end_where_a_split_at_look_behinds_ends_them(text):
+    import re
+
+    from mailflow.text import sentences
+
+    # The rule as it was first written: a split at the spaces after a sentence's sign, after ? and !,
+    # and at line ends.
+    split = re.compile(r"(?<=[^\d\s][.!?;։])\s+|(?<=[?!])(?=\S)|\n+").split(text)
+    assert sentences(text) == [piece.strip() for piece in split if piece and piece.strip()]
