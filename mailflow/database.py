@@ -325,17 +325,24 @@ def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[
     Nested use is a savepoint.
     """
     if db.conn.in_transaction:
-        # A savepoint of one name (SQLite nests them by name, the latest first): sqlite-utils'
-        # atomic() names each one anew, so both statements were compiled again for every mail.
-        db.conn.execute("SAVEPOINT nested")
+        # A savepoint named by its depth: sqlite-utils' atomic() names each one anew, so its
+        # statements were compiled again for every mail. Each level still has a name of its own:
+        # its ROLLBACK TO and RELEASE take back whatever an inner level failed to undo.
+        depth = _depths.get(db, 0) + 1
+        name = f"nested{depth}"
+        _depths[db] = depth
         try:
-            yield db
-        except BaseException:
-            if db.conn.in_transaction:   # an error may have ended the whole transaction already
-                db.conn.execute("ROLLBACK TO nested")
-                db.conn.execute("RELEASE nested")
-            raise
-        db.conn.execute("RELEASE nested")
+            db.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield db
+            except BaseException:
+                if db.conn.in_transaction:   # an error may have ended the whole transaction already
+                    db.conn.execute(f"ROLLBACK TO {name}")
+                    db.conn.execute(f"RELEASE {name}")
+                raise
+            db.conn.execute(f"RELEASE {name}")
+        finally:
+            _depths[db] = depth - 1
         return
     db.execute(f"BEGIN {lock}")
     try:
@@ -427,6 +434,8 @@ def rows(db: sqlite_utils.Database, sql: str, params: list | tuple = ()) -> list
 # Each connection's clock, kept beside it rather than as an attribute on it, so that every module
 # can go on taking a plain sqlite_utils.Database and the type checker still knows what a clock is.
 _clocks: weakref.WeakKeyDictionary[sqlite_utils.Database, Clock] = weakref.WeakKeyDictionary()
+# How deep each connection's nested transactions are (transaction()), kept beside it likewise.
+_depths: weakref.WeakKeyDictionary[sqlite_utils.Database, int] = weakref.WeakKeyDictionary()
 
 
 def clock_of(db: sqlite_utils.Database) -> Clock:

@@ -171,3 +171,35 @@ def test_a_nested_transaction_undoes_only_its_own_writes_when_it_fails(tmp_path)
         1 / 0  # noqa: B018
     assert names() == ["batch", "first mail", "next mail"]
     assert not db.conn.in_transaction
+
+
+def test_a_level_whose_undo_fails_is_undone_with_the_level_around_it(tmp_path):
+    # The mail's own savepoint takes back what a part of it could not: its ROLLBACK TO must reach
+    # past the part's savepoint, which the failed undo left open.
+    db = open_database(tmp_path / "mailflow.db")
+    db.execute("create table t (name text)")
+    connection = db.conn
+
+    class FirstUndoFails:
+        failed = False
+
+        def execute(self, sql, *args):
+            if sql.startswith("ROLLBACK TO") and not self.failed:
+                self.failed = True
+                raise sqlite3.OperationalError("stand-in: this undo failed")
+            return connection.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(connection, name)
+
+    db.conn = FirstUndoFails()  # type: ignore[assignment]
+    with database.transaction(db):
+        db.execute("insert into t values ('batch')")
+        with pytest.raises(sqlite3.OperationalError, match="stand-in"), database.transaction(db):   # a mail
+            db.execute("insert into t values ('failing mail')")
+            with database.transaction(db):   # a part of it
+                db.execute("insert into t values ('its part')")
+                1 / 0  # noqa: B018
+        db.execute("insert into t values ('next mail')")
+    assert [r[0] for r in db.execute("select name from t order by rowid")] == ["batch", "next mail"]
+    assert not connection.in_transaction
