@@ -108,16 +108,24 @@ def main(ctx: click.Context, rules_path: Path, verbose: bool) -> None:
     ctx.obj["verbose"] = verbose
 
 
-# Packages no dependency of mailflow needs, which sqlite-utils (and openpyxl) import when they happen
-# to be installed, for their number types: numpy alone took a tenth of a second of every start and
-# started a thread pool. In mailflow's own process they count as absent, as in a fresh install.
+# Packages no dependency of mailflow needs, which sqlite-utils imports when they happen to be
+# installed, for their number types: numpy alone took a tenth of a second of every start and
+# started a thread pool. They count as absent while sqlite-utils is imported, as in a fresh
+# install; afterwards whatever else wants them (a full fasttext build wants numpy) finds them.
 UNUSED_OPTIONAL_PACKAGES = ("numpy", "pandas")
 
 
 def entry() -> None:
     """The `mailflow` command (pyproject's script and `python -m mailflow`)."""
-    for name in UNUSED_OPTIONAL_PACKAGES:
-        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None in sys.modules: "not installed"
+    absent = [name for name in UNUSED_OPTIONAL_PACKAGES if name not in sys.modules]
+    for name in absent:
+        sys.modules[name] = None  # type: ignore[assignment]  # None in sys.modules: "not installed"
+    try:
+        import sqlite_utils  # noqa: F401  # imported here, without them
+    finally:
+        for name in absent:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
     main()
 
 
