@@ -124,7 +124,7 @@ def entry() -> None:
         import sqlite_utils  # noqa: F401  # imported here, without them
     finally:
         for name in absent:
-            if name in sys.modules and sys.modules[name] is None:
+            if sys.modules.get(name, 0) is None:
                 del sys.modules[name]
     main()
 
