@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -54,22 +55,63 @@ def locate(address: str, signature: str = "") -> Place | None:
 
 
 def named_country(written: str) -> Place | None:
-    """The country a person wrote (an imported list's column): its ISO code ("GE") or its name in
-    English or German ("Georgia", "Georgien"), any case; its zone as for a domain. None: no country."""
+    """The country a person wrote (an imported list's column): its ISO code ("GE", "GEO", "UK"), its
+    name in English or German ("Georgia", "Georgien"), any case, with or without accents, or a name
+    lists still use ("Turkey", "Czech Republic", "Macedonia"); its zone as for a domain. None: no country."""
     text = written.strip()
-    code = text.upper() if len(text) == 2 and _zones(text.upper()) else _country_names().get(_name_key(text))
+    code = text.upper() if len(text) == 2 and _zones(text.upper()) else (
+        _code_aliases().get(text.upper()) or _country_names().get(_name_key(text)))
     return Place(code, one_zone(tuple(_zones(code))), f"the country {text!r} as written") if code else None
+
+
+# Names lists write that are not CLDR's current ones in English or German: CLDR's alternatives, which
+# babel leaves out ("UK", "Turkey", "Czech Republic", "Burma"), names from before a renaming
+# ("Macedonia", "Swaziland") and the parts or official names people use for the whole ("England",
+# "Russian Federation").
+_OTHER_NAMES = {
+    "GB": ("Great Britain", "Britain", "England", "Scotland", "Wales", "Northern Ireland", "Großbritannien"),
+    "US": ("United States of America", "America", "Vereinigte Staaten von Amerika", "Amerika"),
+    "TR": ("Turkey",),
+    "MK": ("Macedonia", "Republic of Macedonia", "Republic of North Macedonia", "Mazedonien"),
+    "CZ": ("Czech Republic", "Tschechische Republik"),
+    "RU": ("Russian Federation", "Russische Föderation"),
+    "MD": ("Republic of Moldova", "Moldawien"),
+    "BY": ("Weißrussland",),
+    "NL": ("Holland",),
+    "KR": ("Republic of Korea",),
+    "CI": ("Ivory Coast", "Elfenbeinküste"),
+    "SZ": ("Swaziland",),
+    "MM": ("Burma", "Myanmar"),
+    "TL": ("East Timor", "Osttimor"),
+    "PS": ("Palestine", "Palästina"),
+    "VA": ("Vatican", "Holy See"),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _code_aliases() -> dict[str, str]:
+    """Other codes for one country, as CLDR lists them: ISO 3166's three letters ("GEO") and a few
+    more ("UK"); not those of countries that split ("SU", "YU")."""
+    return {alias: targets[0] for alias, targets in get_global("territory_aliases").items()
+            if alias.isalpha() and len(targets) == 1 and _zones(targets[0])}
 
 
 @functools.lru_cache(maxsize=1)
 def _country_names() -> dict[str, str]:
-    return {_name_key(str(name)): code for language in ("en", "de")
-            for code, name in Locale(language).territories.items() if len(code) == 2 and _zones(code)}
+    names = {_name_key(str(name)): code for language in ("en", "de")
+             for code, name in Locale(language).territories.items() if len(code) == 2 and _zones(code)}
+    for code, others in _OTHER_NAMES.items():
+        names.update({_name_key(name): code for name in others})
+    return names
 
 
 def _name_key(name: str) -> str:
-    """CLDR's English names write "Bosnia & Herzegovina"; people write "and"."""
-    return re.sub(r"\s*&\s*", " and ", name).casefold()
+    """The same key for the ways people write a name: CLDR's English names write "Bosnia & Herzegovina"
+    (people write "and"), "Côte d’Ivoire" and "Türkiye" (people write "Cote d'Ivoire", "Turkiye"), and
+    a list may say "the Netherlands"."""
+    key = unicodedata.normalize("NFKD", re.sub(r"\s*&\s*", " and ", name).casefold().replace("’", "'"))
+    key = " ".join("".join(c for c in key if not unicodedata.combining(c)).split())
+    return key.removeprefix("the ")
 
 
 def country_name(code: str, language: str = "en") -> str:

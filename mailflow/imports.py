@@ -107,7 +107,7 @@ def _person(row: Row, rules: Rules, event_id: str | None, audience: str | None, 
     place = named_country(country) if country else None
     if country and place is None:
         problems.append(f"{row.where}: {country!r} is not a country mailflow knows; write its name in English "
-                        "or German (Georgia, Georgien) or its two-letter code (GE)")
+                        "or German (Georgia, Georgien) or its ISO code (GE or GEO)")
         return None
     guessed = guess_audience(rules, address) if chosen is None else None
     notes = (f"audience {guessed} from the address's domain",) if guessed else ()

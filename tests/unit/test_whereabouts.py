@@ -154,6 +154,15 @@ def test_only_the_start_of_a_long_signature_is_read():
     # The event's own region: CLDR writes "Bosnia & Herzegovina", and has no zone for Kosovo (phone numbers do).
     ("Bosnia and Herzegovina", "BA", "Europe/Sarajevo"), ("Bosnia & Herzegovina", "BA", "Europe/Sarajevo"),
     ("Kosovo", "XK", "Europe/Belgrade"), ("XK", "XK", "Europe/Belgrade"), ("Trinidad and Tobago", "TT", "America/Port_of_Spain"),
+    # Three-letter codes and CLDR's other codes; not those of a country that split into several.
+    ("GEO", "GE", "Asia/Tbilisi"), ("deu", "DE", "Europe/Berlin"), ("UK", "GB", "Europe/London"), ("USA", "US", None),
+    ("SU", None, None), ("YU", None, None),
+    # Names lists write that are not CLDR's current ones, and names written without their accents or article.
+    ("Turkey", "TR", "Europe/Istanbul"), ("Turkiye", "TR", "Europe/Istanbul"), ("Türkei", "TR", "Europe/Istanbul"),
+    ("Macedonia", "MK", "Europe/Skopje"), ("Mazedonien", "MK", "Europe/Skopje"), ("Czech Republic", "CZ", "Europe/Prague"),
+    ("Great Britain", "GB", "Europe/London"), ("England", "GB", "Europe/London"), ("the United Kingdom", "GB", "Europe/London"),
+    ("The Netherlands", "NL", "Europe/Amsterdam"), ("Russian Federation", "RU", None), ("Weißrussland", "BY", "Europe/Minsk"),
+    ("Cote d'Ivoire", "CI", "Africa/Abidjan"), ("Osterreich", "AT", "Europe/Vienna"), ("Thessaloniki", None, None),
 ])
 def test_a_country_as_an_imported_list_writes_it(written, country, zone):
     place = named_country(written)
