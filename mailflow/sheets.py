@@ -61,8 +61,8 @@ class Sheet:
 
 
 def read_sheet(path: Path) -> Sheet:
-    """The rows of a .csv (UTF-8 with or without BOM, UTF-16 with one, else Windows-1252; ';', ',' or tab) or .xlsx
-    file, by header. A file without an e-mail column is a SheetError."""
+    """The rows of a .csv (UTF-8 with or without BOM, UTF-16 with one, else Windows-1251 or -1252; ';', ','
+    or tab) or .xlsx file, by header. A file without an e-mail column is a SheetError."""
     name = path.name
     suffix = path.suffix.lower()
     try:
@@ -81,7 +81,7 @@ def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
         # Excel's "Unicode Text" is UTF-16 with a byte order mark
         text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")   # Excel's "CSV" in Western European Windows
+        text = data.decode(_windows_code_page(data), errors="replace")
     first = next((line for line in text.splitlines() if line.strip()), "")   # the header's line
     delimiter = max((";", ",", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -91,6 +91,21 @@ def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
         rows.append((line, cells))
         line = reader.line_num + 1   # a quoted cell may span lines: the next row starts after it
     return rows
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _windows_code_page(data: bytes) -> str:
+    """The code page of Excel's "CSV" from a Windows in Cyrillic (1251: Russian, Ukrainian, Bulgarian,
+    Serbian, Macedonian) or Western European (1252): the one whose reading has more words that are
+    all Cyrillic ("Иван") than the other has Latin words with an accent ("Müller", "Hélène"). A
+    Western word of two letters or more without an ASCII letter does not occur."""
+    cyrillic = sum(len(word) >= 2 and not any(c.isascii() for c in word)
+                   for word in _LETTERS.findall(data.decode("cp1251", errors="replace")))
+    accented = sum(not word.isascii() and any(c.isascii() for c in word)
+                   for word in _LETTERS.findall(data.decode("cp1252", errors="replace")))
+    return "cp1251" if cyrillic > accented else "cp1252"
 
 
 def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:

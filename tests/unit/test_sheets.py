@@ -80,3 +80,35 @@ def test_the_delimiter_is_the_headers_when_blank_lines_come_first(tmp_path):
     sheet = read_sheet(path)
     assert [(row.where, row.values) for row in sheet.rows] == [
         ("list.csv line 4", {"name": "Anna Lehmann", "email": "anna@leipzig.de"})]
+
+
+
+@pytest.mark.parametrize("rows", [
+    [("Иван Петров", "Мэрия «Москвы»"), ("Мария Соколова", "ООО")],
+    [("Олена Шевчук", "Київська міська рада"), ("Юрій Ковальчук", "")],   # і ї є ґ in 0x80-0xBF
+    [("Ђорђе Јовановић", "Град Београд")],                                 # Serbian ђ ј ћ
+    [("Стоян Иванов", "Столична община")],
+])
+def test_excels_csv_from_a_cyrillic_windows_is_windows_1251(tmp_path, rows):
+    """Excel's "CSV" on a Russian, Ukrainian, Bulgarian or Serbian Windows is Windows-1251; read as
+    Windows-1252 every name came out as "Èâàí Ïåòðîâ"."""
+    assert _names_and_organisations(tmp_path, rows, "cp1251") == rows
+
+
+@pytest.mark.parametrize("rows", [
+    [("Jürgen Müller", "Stadt Köln")],
+    [("Hélène Dubois", "Mairie de Lyon"), ("Ana Peña", "Año")],
+    [("Ümit Öztürk", "Bezirksamt"), ("Ä. Weiß", "")],
+    [("Amt", "„Stadt Köln“ – Amt für Digitales")],
+])
+def test_excels_csv_from_a_western_windows_stays_windows_1252(tmp_path, rows):
+    """Short German, French and Spanish lists (where a detector took Windows-1252 for Cyrillic) read as written."""
+    assert _names_and_organisations(tmp_path, rows, "cp1252") == rows
+
+
+def _names_and_organisations(tmp_path, rows, code_page):
+    path = tmp_path / "list.csv"
+    lines = ["Name;E-Mail;Organisation"] + [f"{name};p{i}@example.org;{organisation}"
+                                             for i, (name, organisation) in enumerate(rows)]
+    path.write_bytes("\r\n".join(lines).encode(code_page))
+    return [(person_name(row), row.values.get("organisation", "")) for row in read_sheet(path).rows]
