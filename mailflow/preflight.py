@@ -8,11 +8,13 @@ about to send, it is a failure. `--connect` logs in to every IMAP and SMTP serve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import smtplib
 import socket
+import sqlite3
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from .delivery import SmtpSender
 from .errors import ConnectionFailed, RulesProblem, SecretError
 from .mailbox import connect, keywords_allowed, logout
 from .rules import Mailbox, Rules, ServerSettings
+from .states import MessageState, OutboxState
 
 SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
 Status = Literal["ok", "warning", "FAILED"]
@@ -117,6 +120,52 @@ def daemon_seen(db: sqlite_utils.Database, rules: Rules, now: datetime) -> datet
         return None
     seen = parse_stamp(row[0])
     return seen if now - seen <= timedelta(seconds=3 * rules.poll_interval + 60) else None
+
+
+def unnamed_mailboxes(db: sqlite_utils.Database | sqlite3.Connection,
+                      rules: Rules) -> tuple[list[RulesProblem], list[str]]:
+    """Mailboxes the database knows that rules.yaml no longer names (renamed or removed): its rows keep
+    the old name, so mail still waiting there would wait forever (a reply never sent, a mail read with
+    no mailbox to answer from). Those are problems, which refuse the start or the reload; a mailbox
+    with nothing waiting is a warning (its history stays under the old name)."""
+    named = set(rules.mailboxes)
+    rows = db.execute(
+        "select mailbox, sum(kind = 'out'), sum(kind = 'in') from ("
+        " select mailbox, 'out' as kind from outbox where state in (?, ?, ?)"
+        " union all select mailbox, 'in' from messages where state = ?) group by mailbox",
+        [OutboxState.QUEUED, OutboxState.SENDING, OutboxState.UNCERTAIN, MessageState.RECORDED])
+    waiting = {mailbox: (replies, mails) for mailbox, replies, mails in rows if mailbox not in named}
+    known = {mailbox for (mailbox,) in db.execute("select mailbox from mailbox_state")} - named - set(waiting)
+    problems = [RulesProblem(
+        rules.source, rules.line_of("mailboxes"),
+        f"mailbox {name!r} is not named any more, but its mail is still waiting in the database: "
+        + ", ".join(part for part in (replies and _count(replies, "reply", "replies") + " to send",
+                                      mails and _count(mails, "mail", "mails") + " recorded and not processed yet")
+                    if part),
+        f"renamed? give it back its name {name!r}: the database knows its mail by it; removed? put it back until "
+        "that mail is done (`mailflow outbox` lists its replies; `mailflow outbox cancel ID` cancels one)")
+        for name, (replies, mails) in sorted(waiting.items())]
+    warnings = [f"{rules.source}: mailbox {name!r} is in the database but not in rules.yaml (renamed or removed?): "
+                f"its history stays under that name; renamed, its inbox is read as a new mailbox's"
+                for name in sorted(known)]
+    return problems, warnings
+
+
+def unnamed_mailboxes_in_file(rules: Rules) -> tuple[list[RulesProblem], list[str]]:
+    """unnamed_mailboxes() of the database file rules.yaml names, read only (`mailflow check` changes
+    nothing); none when there is no database yet."""
+    path = rules.database_path
+    if not path.exists():
+        return [], []
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            return unnamed_mailboxes(db, rules)
+    except sqlite3.Error as exc:
+        return [], [f"{path}: not read to compare its mailboxes with rules.yaml's ({exc})"]
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 # -- check --connect ---------------------------------------------------------

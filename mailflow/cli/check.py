@@ -12,7 +12,7 @@ from ..clock import system_clock
 from ..errors import MessageError, RulesError
 from ..events import timing_warnings
 from ..message import parse_message
-from ..preflight import probe, secret_warnings
+from ..preflight import probe, secret_warnings, unnamed_mailboxes_in_file
 from ..replies import check_templates
 from ..rules import changed_patterns, load_rules
 from . import main, rules_from
@@ -23,7 +23,8 @@ from . import main, rules_from
               help="Also log in to every IMAP and SMTP server (no mail is sent) and report what each offers.")
 @click.pass_context
 def check(ctx: click.Context, connect: bool) -> None:
-    """Validate rules.yaml and render every template with sample data; warn about secrets this shell lacks."""
+    """Validate rules.yaml and render every template with sample data; warn about secrets this shell lacks
+    and about mailboxes the database knows that rules.yaml no longer names."""
     path = ctx.obj["rules_path"]
     try:
         rules = load_rules(path)
@@ -33,7 +34,10 @@ def check(ctx: click.Context, connect: bool) -> None:
         ctx.exit(1)
     for warning in changed_patterns(path):
         click.echo(f"warning: {warning}", err=True)
-    problems = check_templates(rules)
+    unnamed, notes = unnamed_mailboxes_in_file(rules)
+    problems = [*check_templates(rules), *unnamed]
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
