@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,18 +131,26 @@ def set_audience(
 
 
 def set_status(
-    db: sqlite_utils.Database, address: str, status: str, *, by: str, event_id: str | None = None
+    db: sqlite_utils.Database, address: str, status: str, *, by: str, event_id: str | None = None,
+    withdraw: Callable[[dict], bool] = lambda registrant: False,
 ) -> list[dict]:
+    """`withdraw(registrant)` is called for each registration this cancels, in the same transaction
+    (releases.withdraw_invitation: the CANCEL for their calendar, as a cancellation by mail gets);
+    its answer is the change's "calendar_cancel"."""
     if status not in STATUSES:
         raise MailflowError(f"unknown status {status!r}{_did_you_mean(status, STATUSES)}; "
                             f"known: {', '.join(STATUSES)}")
-    return _correct(db, address, "status", status, by=by, event_id=event_id)
+    after = (lambda row, change: change.update(calendar_cancel=withdraw(row))) \
+        if status == RegistrantStatus.CANCELLED else None
+    return _correct(db, address, "status", status, by=by, event_id=event_id, after=after)
 
 
 def _correct(
-    db: sqlite_utils.Database, address: str, column: str, value: str, *, by: str, event_id: str | None
+    db: sqlite_utils.Database, address: str, column: str, value: str, *, by: str, event_id: str | None,
+    after: Callable[[dict, dict], None] | None = None,
 ) -> list[dict]:
-    """Change one column of a person's registration, keeping who changed it from what and when."""
+    """Change one column of a person's registration, keeping who changed it from what and when;
+    `after(registrant, change)` for each changed one, in the same transaction."""
     results = []
     with database.transaction(db):
         for row in _registrations(db, address, event_id):
@@ -153,6 +161,8 @@ def _correct(
                 db.table("registrants").update(row["id"], {column: value, "updated_at": change["at"]})
                 logged = ("registrant_id", "field", "old", "new", "by", "at")
                 db.table("corrections").insert({k: change[k] for k in logged})
+                if after is not None:
+                    after({**row, column: value}, change)
             results.append(change)
     for change in results:
         if change["changed"]:

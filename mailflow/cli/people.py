@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import behalf, people
+from .. import behalf, people, releases
 from ..database import open_for
 from ..replies import Replies
 from . import main, rules_from
@@ -120,9 +120,13 @@ def set_audience(ctx: click.Context, address: str, audience: str, event_id: str 
 @click.option("--event", "event_id", metavar="ID", help="Which registration, when they registered for several events.")
 @click.pass_context
 def set_status(ctx: click.Context, address: str, status: str, event_id: str | None) -> None:
-    """Correct a registrant's STATUS; who and when is recorded."""
-    changes = people.set_status(open_for(rules_from(ctx)), address, status,
-                                by=people.current_user(), event_id=event_id)
+    """Correct a registrant's STATUS; who and when is recorded. `cancelled` also takes back the
+    calendar invitation they may have had (a CANCEL, sent by the next pass)."""
+    rules = rules_from(ctx)
+    db, replies = open_for(rules), Replies(rules.templates_path)
+    changes = people.set_status(
+        db, address, status, by=people.current_user(), event_id=event_id,
+        withdraw=lambda registrant: releases.withdraw_invitation(db, rules, replies, registrant))
     _echo_changes(changes)
 
 
@@ -131,6 +135,8 @@ def _echo_changes(changes: list[dict]) -> None:
         if c["changed"]:
             click.echo(f"{c['address']} ({c['event_id']}): {c['field']} {c['old']} -> {c['new']}, "
                        f"recorded as corrected by {c['by']} at {c['at']}")
+            if c.get("calendar_cancel"):
+                click.echo(f"{c['address']} ({c['event_id']}): the CANCEL for their calendar is queued")
         else:
             click.echo(f"{c['address']} ({c['event_id']}): {c['field']} is already {c['new']}; nothing changed")
 

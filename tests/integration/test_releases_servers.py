@@ -28,6 +28,7 @@ from click.testing import CliRunner
 
 from mailflow import registrants, releases
 from mailflow.cli import main
+from mailflow.clock import system_clock
 from mailflow.database import open_database
 from mailflow.states import RegistrantStatus
 from mailflow.replies import Replies
@@ -584,6 +585,38 @@ def test_a_registrant_who_cancels_after_the_invitation_gets_its_cancel(servers, 
                         msg_time=clock())
     one_pass(rules_path, clock)
     assert of_kind(smtp, "calendar_cancel") == []
+
+
+def test_a_coordinator_who_cancels_someone_takes_the_invitation_back_too(servers, tmp_path):
+    """`mailflow set-status ADDRESS cancelled` (someone who cancelled by phone) sends the CANCEL for
+    their calendar as a cancellation by mail does; the second time, nothing."""
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, *servers)   # the event a month ahead: the commands use the real clock
+    register_by_mail(dovecot, smtp, rules_path, range(2), system_clock)
+    assert "sent 2, failed 0" in release_access(rules_path, "--link", "https://meet.example/see")
+    calendars = {m.rcpt_tos[0]: vobject_ics(m) for m in of_kind(smtp, "access")}
+    assert {c.method.value for c in calendars.values()} == {"REQUEST"} and set(calendars) == {address(0), address(1)}
+    sent = {r: (c.vevent.uid.value, int(c.vevent.sequence.value)) for r, c in calendars.items()}
+    smtp.clear()
+
+    command = ["--rules", str(rules_path), "set-status", address(0), "cancelled"]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert f"{address(0)} ({EVENT_ID}): the CANCEL for their calendar is queued" in result.output
+    assert one_pass(rules_path).errors == []
+    (cancel,) = of_kind(smtp, "calendar_cancel")
+    assert cancel.rcpt_tos == [address(0)] and cancel.mail_from == INTL_ADDRESS
+    cal = vobject_ics(cancel)
+    assert cal.method.value == "CANCEL" and cal.vevent.uid.value == sent[address(0)][0]
+    assert int(cal.vevent.sequence.value) > sent[address(0)][1]
+    assert recipients(smtp.messages) == Counter([address(0)])   # the other keeps theirs
+
+    smtp.clear()
+    again = CliRunner().invoke(main, command)
+    assert again.exit_code == 0 and "status is already cancelled; nothing changed" in again.output
+    assert "CANCEL" not in again.output
+    one_pass(rules_path)
+    assert_nothing_more(smtp)
 
 
 def test_a_registrant_who_cancels_before_the_invitation_went_out_gets_neither(servers, rules_path):
