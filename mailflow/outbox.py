@@ -15,6 +15,7 @@ import functools
 import io
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.generator import BytesGenerator
@@ -414,10 +415,14 @@ def _move(db: sqlite_utils.Database, outbox_id: int, allowed: tuple[OutboxState,
     return cursor.rowcount == 1
 
 
-def retry(db: sqlite_utils.Database, outbox_id: int) -> dict:
+def retry(db: sqlite_utils.Database, outbox_id: int, mailboxes: Collection[str]) -> dict:
     """A failed (or uncertain: the coordinator checked it did not arrive) mail goes back to the queue
-    with a fresh attempt count; its last error stays on the row."""
+    with a fresh attempt count; its last error stays on the row. Not one of a mailbox rules.yaml no
+    longer names (`mailboxes`): nothing would ever send it."""
     row = _row(db, outbox_id)
+    if row["mailbox"] not in mailboxes:
+        raise MailflowError(f"outbox mail {outbox_id} is from mailbox {row['mailbox']!r}, which rules.yaml no longer "
+                            "names, so nothing would send it; give the mailbox its name back first")
     retryable = (OutboxState.FAILED, OutboxState.UNCERTAIN)
     requeue = {"state": OutboxState.QUEUED, "attempts": 0}
     if row["state"] not in retryable or not _move(db, outbox_id, retryable, requeue):
@@ -428,8 +433,9 @@ def retry(db: sqlite_utils.Database, outbox_id: int) -> dict:
     return {**row, **requeue}
 
 
-def retry_all_failed(db: sqlite_utils.Database) -> list[dict]:
-    return [retry(db, row["id"]) for row in listing(db, OutboxState.FAILED)]
+def retry_all_failed(db: sqlite_utils.Database, mailboxes: Collection[str]) -> list[dict]:
+    """retry() of every failed mail of the mailboxes rules.yaml names."""
+    return [retry(db, row["id"], mailboxes) for row in listing(db, OutboxState.FAILED) if row["mailbox"] in mailboxes]
 
 
 def cancel(db: sqlite_utils.Database, outbox_id: int) -> tuple[dict, bool]:

@@ -9,6 +9,7 @@ about to send, it is a failure. `--connect` logs in to every IMAP and SMTP serve
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shlex
 import shutil
@@ -28,10 +29,12 @@ from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[im
 from .clock import parse_stamp
 from .credentials import Credentials
 from .delivery import SmtpSender
-from .errors import ConnectionFailed, RulesProblem, SecretError
+from .errors import ConnectionFailed, RulesError, RulesProblem, SecretError
 from .mailbox import connect, keywords_allowed, logout
 from .rules import Mailbox, Rules, ServerSettings
 from .states import MessageState, OutboxState
+
+log = logging.getLogger(__name__)
 
 SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
 Status = Literal["ok", "warning", "FAILED"]
@@ -124,10 +127,10 @@ def daemon_seen(db: sqlite_utils.Database, rules: Rules, now: datetime) -> datet
 
 def unnamed_mailboxes(db: sqlite_utils.Database | sqlite3.Connection,
                       rules: Rules) -> tuple[list[RulesProblem], list[str]]:
-    """Mailboxes the database knows that rules.yaml no longer names (renamed or removed): its rows keep
-    the old name, so mail still waiting there would wait forever (a reply never sent, a mail read with
-    no mailbox to answer from). Those are problems, which refuse the start or the reload; a mailbox
-    with nothing waiting is a warning (its history stays under the old name)."""
+    """Mailboxes the database knows that rules.yaml no longer names (renamed or removed): their rows keep
+    the old name, so mail still waiting there would be stranded (a reply never sent; a mail recorded
+    and not processed yet quarantined, with no mailbox to answer from). Those are problems, which refuse
+    a start, a reload, a release; a mailbox with nothing waiting is a warning (its history stays)."""
     named = set(rules.mailboxes)
     rows = db.execute(
         "select mailbox, sum(kind = 'out'), sum(kind = 'in') from ("
@@ -142,8 +145,9 @@ def unnamed_mailboxes(db: sqlite_utils.Database | sqlite3.Connection,
         + ", ".join(part for part in (replies and _count(replies, "reply", "replies") + " to send",
                                       mails and _count(mails, "mail", "mails") + " recorded and not processed yet")
                     if part),
-        f"renamed? give it back its name {name!r}: the database knows its mail by it; removed? put it back until "
-        "that mail is done (`mailflow outbox` lists its replies; `mailflow outbox cancel ID` cancels one)")
+        f"renamed? give it back its name {name!r}: the database knows its mail by it; removed? put it back "
+        "until that mail is done (`mailflow outbox` lists its replies; `mailflow outbox cancel ID` cancels a "
+        "queued one), then remove it again; a running daemon goes on with its last good rules, which name it")
         for name, (replies, mails) in sorted(waiting.items())]
     warnings = [f"{rules.source}: mailbox {name!r} is in the database but not in rules.yaml (renamed or removed?): "
                 f"its history stays under that name; renamed, its inbox is read as a new mailbox's"
@@ -151,17 +155,31 @@ def unnamed_mailboxes(db: sqlite_utils.Database | sqlite3.Connection,
     return problems, warnings
 
 
+def refuse_unnamed_mailboxes(db: sqlite_utils.Database, rules: Rules) -> None:
+    """RulesError for mail waiting for a mailbox rules.yaml no longer names (unnamed_mailboxes); a
+    log line for each such mailbox with only its history."""
+    problems, warnings = unnamed_mailboxes(db, rules)
+    if problems:
+        raise RulesError(problems)
+    for warning in warnings:
+        log.warning("%s", warning)
+
+
 def unnamed_mailboxes_in_file(rules: Rules) -> tuple[list[RulesProblem], list[str]]:
-    """unnamed_mailboxes() of the database file rules.yaml names, read only (`mailflow check` changes
-    nothing); none when there is no database yet."""
+    """unnamed_mailboxes() of the database file rules.yaml names, for `mailflow check`, which changes
+    nothing: while a daemon has it open (a -wal file beside it) read only; else as immutable, so that
+    no -wal or -shm file is made, owned by whoever ran `check`, which the daemon's user could not take
+    over. None when there is no database yet."""
     path = rules.database_path
     if not path.exists():
         return [], []
+    mode = "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)) as db:
             return unnamed_mailboxes(db, rules)
     except sqlite3.Error as exc:
-        return [], [f"{path}: not read to compare its mailboxes with rules.yaml's ({exc})"]
+        return [], [f"{path}: not read, so its mailboxes were not compared with rules.yaml's ({exc}); "
+                    "run `mailflow check` as the database's owner"]
 
 
 def _count(number: int, one: str, many: str) -> str:

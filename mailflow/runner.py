@@ -31,7 +31,7 @@ from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
-from .preflight import unnamed_mailboxes
+from .preflight import refuse_unnamed_mailboxes
 from .retention import purge_raw_mail
 from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
@@ -45,7 +45,7 @@ STOP_GRACE_SECONDS = 10   # after SIGTERM, what is on the wire gets this long; t
 
 def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
     """A worker for the IMAP and SMTP servers that rules.yaml names; RulesError when the database holds
-    mail waiting for a mailbox rules.yaml no longer names (preflight.unnamed_mailboxes)."""
+    mail waiting for a mailbox rules.yaml no longer names (preflight.refuse_unnamed_mailboxes)."""
     mailboxes, senders, sent_folders = {}, {}, {}
     for name, box in rules.mailboxes.items():
         if box.imap:
@@ -57,12 +57,11 @@ def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
             smtp = SmtpSender(box.smtp, Credentials.of(box.smtp, f"mailbox {name}, SMTP"), name)
             senders[name] = RateLimitedSender(smtp, rules.send_rate_per_minute) if rules.send_rate_per_minute else smtp
     db = open_for(rules)
-    problems, warnings = unnamed_mailboxes(db, rules)
-    if problems:
+    try:
+        refuse_unnamed_mailboxes(db, rules)
+    except BaseException:
         db.close()
-        raise RulesError(problems)
-    for warning in warnings:
-        log.warning("%s", warning)
+        raise
     worker = Worker(rules, db, mailboxes, senders, sent_folders=sent_folders)
     if progress is not None:
         worker.progress = progress

@@ -11,6 +11,7 @@ from .. import imports, invites
 from ..database import clock_of, open_for
 from ..imports import Person
 from ..people import current_user
+from ..preflight import refuse_unnamed_mailboxes
 from ..replies import Replies
 from ..runner import close_connections, server_worker
 from ..sheets import read_sheet
@@ -105,6 +106,7 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
     rules = rules_from(ctx)
     _known_audience(rules.audiences, audience)
     db = open_for(rules)
+    refuse_unnamed_mailboxes(db, rules)   # before anything is queued: sending would refuse later
     event = invites.target_event(rules, event_id, clock_of(db)())
     problems: list[str] = []
     if file is not None:

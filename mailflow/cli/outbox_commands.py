@@ -41,8 +41,10 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
     """Queue a failed or uncertain mail again (attempts start from 0); the next pass sends it."""
     if (outbox_id is None) == (not all_failed):
         raise click.UsageError("give one outbox number (see `mailflow outbox --failed`) or --all-failed")
-    db = open_for(rules_from(ctx))
-    rows = [outbox_lib.retry(db, outbox_id)] if outbox_id is not None else outbox_lib.retry_all_failed(db)
+    rules = rules_from(ctx)
+    db = open_for(rules)
+    rows = [outbox_lib.retry(db, outbox_id, rules.mailboxes)] if outbox_id is not None \
+        else outbox_lib.retry_all_failed(db, rules.mailboxes)
     for row in rows:
         click.echo(f"outbox {row['id']} to {row['recipient']} queued again (last error: {row['error']})")
     if not rows:

@@ -5,6 +5,7 @@ keeps its last good rules, and `check` says so, each with the line and the fix."
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 import pytest
 import yaml
@@ -50,6 +51,18 @@ def waiting(tmp_path):
     return seed(write_rules(tmp_path), "queued", recorded=True)
 
 
+@pytest.mark.parametrize("reply_state, recorded, says", [
+    ("sending", False, "1 reply to send"), ("uncertain", False, "1 reply to send"),
+    ("failed", True, "1 mail recorded and not processed yet"),
+])
+def test_every_kind_of_waiting_mail_refuses(tmp_path, reply_state, recorded, says):
+    rules_path = seed(write_rules(tmp_path), reply_state, recorded)
+    rename(rules_path, "international", "intl")
+    with pytest.raises(RulesError) as caught:
+        runner.server_worker(load_rules(rules_path))
+    assert caught.value.problems[0].message.endswith(f"still waiting in the database: {says}")
+
+
 def test_a_pass_refuses_to_start_with_the_line_and_the_fix(waiting):
     rename(waiting, "international", "intl")
     with pytest.raises(RulesError) as caught:
@@ -64,11 +77,24 @@ def test_a_pass_refuses_to_start_with_the_line_and_the_fix(waiting):
     assert result.exit_code != 0 and "mailbox 'international' is not named any more" in result.output
 
 
-def test_check_says_so_and_fails(waiting):
+def test_check_says_so_and_fails_whether_a_daemon_has_the_database_open_or_not(waiting):
+    """Without a daemon, `check` reads the file as immutable: it leaves no -wal or -shm file behind,
+    owned by whoever ran it, which a daemon running as another user could not take over."""
     rename(waiting, "international", "intl")
+    said = f"{waiting}:{mailboxes_line(waiting)}: mailbox 'international' is not named any more"
     result = CliRunner().invoke(main, ["--rules", str(waiting), "check"])
-    assert result.exit_code == 1
-    assert f"{waiting}:{mailboxes_line(waiting)}: mailbox 'international' is not named any more" in result.output
+    assert result.exit_code == 1 and said in result.output
+    assert sorted(p.name for p in waiting.parent.glob("mailflow.db*")) == ["mailflow.db"]
+
+    daemon = sqlite3.connect(waiting.parent / "mailflow.db")   # a writer with the WAL open, as a daemon
+    daemon.execute("insert into messages (mailbox, key, state, recorded_at) values ('international', 'k2', "
+                   "'recorded', '2026-11-29T11:00:00+00:00')")
+    daemon.commit()
+    assert (waiting.parent / "mailflow.db-wal").exists()
+    result = CliRunner().invoke(main, ["--rules", str(waiting), "check"])
+    daemon.close()
+    assert result.exit_code == 1 and said in result.output
+    assert "2 mails recorded and not processed yet" in result.output   # what only the WAL holds yet
 
 
 def test_a_running_daemon_keeps_its_last_good_rules(waiting, caplog):
@@ -101,3 +127,28 @@ def test_the_mailboxes_rules_yaml_names_are_not_reported(waiting, caplog):
         worker = runner.server_worker(load_rules(waiting))
     worker.db.close()
     assert "not named any more" not in caplog.text and "not in rules.yaml" not in caplog.text
+
+
+def test_a_release_refuses_before_it_saves_anything(waiting, tmp_path):
+    """A release the sending would refuse is not saved first (a daemon on the old rules would send it)."""
+    rename(waiting, "international", "intl")
+    agenda = tmp_path / "agenda.txt"
+    agenda.write_text("13:00 Welcome\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--rules", str(waiting), "release", "agenda", "--text", str(agenda), "--yes"])
+    assert result.exit_code != 0 and "mailbox 'international' is not named any more" in result.output
+    db = open_for(load_rules(waiting))
+    assert db.execute("select count(*) from releases").fetchone()[0] == 0
+    db.close()
+
+
+def test_a_failed_reply_of_a_renamed_mailbox_is_not_queued_again(tmp_path):
+    """Retrying it would strand it: nothing sends a mailbox rules.yaml does not name."""
+    rules_path = seed(write_rules(tmp_path), "failed", recorded=False)
+    rename(rules_path, "international", "intl")
+    one = CliRunner().invoke(main, ["--rules", str(rules_path), "outbox", "retry", "1"])
+    assert one.exit_code != 0 and "from mailbox 'international', which rules.yaml no longer names" in one.output
+    every = CliRunner().invoke(main, ["--rules", str(rules_path), "outbox", "retry", "--all-failed"])
+    assert every.exit_code == 0 and "no failed mails" in every.output
+    db = open_for(load_rules(rules_path))
+    assert db.execute("select state from outbox").fetchall() == [("failed",)]
+    db.close()

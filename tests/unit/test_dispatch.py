@@ -151,12 +151,12 @@ def test_without_a_sent_folder_a_begun_mail_is_uncertain_and_a_coordinator_settl
     sender = Recording()
     assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 0
     assert states(db) == ["uncertain", "uncertain"] and sender.sent == []
-    outbox.retry(db, 1)                     # the coordinator checked: it did not arrive
+    outbox.retry(db, 1, ADDRESSES)          # the coordinator checked: it did not arrive
     outbox.cancel(db, 2)                    # ... it did
     assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 1
     assert states(db) == ["sent", "cancelled"] and sender.sent == ["r0@example.org"]
     with pytest.raises(MailflowError, match="only failed or uncertain"):
-        outbox.retry(db, 1)
+        outbox.retry(db, 1, ADDRESSES)
 
 
 def test_begin_is_journalled_before_the_send_and_sent_right_after_the_250(db, tmp_path):
