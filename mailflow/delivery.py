@@ -131,6 +131,26 @@ class SmtpSender:
             code, text = next(iter(refused.values()))
             raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500)
 
+    def refusal(self, sender: str, recipient: str) -> str:
+        """What the server says to MAIL FROM `sender` and RCPT TO `recipient`, before RSET ends the
+        transaction with no mail sent (`check --connect`); '' when it takes both."""
+        self.open()
+        smtp = self._smtp
+        assert smtp is not None
+        try:
+            with smtp.deadline.running():
+                smtp.ehlo_or_helo_if_needed()
+                for command, step, address in (("MAIL FROM", smtp.mail, sender), ("RCPT TO", smtp.rcpt, recipient)):
+                    code, text = step(address)
+                    if code not in (250, 251):
+                        smtp.rset()
+                        return f"{command}:<{address}> refused: {code} {_text(text)}"
+                smtp.rset()
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            raise ConnectionFailed(f"mailbox {self.name}: SMTP connection lost: {exc}") from None
+        return ""
+
     def close(self) -> None:
         if self._smtp is not None:
             try:

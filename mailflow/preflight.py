@@ -299,10 +299,23 @@ def _smtp(name: str, where: str, box: Mailbox) -> list[Finding]:
     assert s is not None
     sender = SmtpSender(s, Credentials.of(s, f"mailbox {name}, SMTP"), name)
     try:
-        sender.open()   # connect, TLS, EHLO and login; no mail
+        sender.open()   # connect, TLS, EHLO and login
     except ConnectionFailed as exc:
+        sender.close()
         return [_login_failure(name, where, s, exc)]
+    found = [_tls(name, where, s),
+             Finding(name, where, "ok", f"login accepted for {s.username}" if s.username else "no login (no username)")]
+    try:
+        refused = sender.refusal(box.address, box.address)   # MAIL FROM and RCPT TO, then RSET: no mail
+    except ConnectionFailed as exc:
+        return [*found, Finding(name, where, "FAILED", str(exc), "check the server's limits and try again")]
     finally:
         sender.close()
-    return [_tls(name, where, s),
-            Finding(name, where, "ok", f"login accepted for {s.username}" if s.username else "no login (no username)")]
+    if refused.startswith("MAIL"):
+        login = f"the login {s.username}" if s.username else "this server without a login"
+        return [*found, Finding(name, where, "FAILED", refused,
+                                f"mailflow sends as {box.address}: make it an address {login} may send from "
+                                "(the provider's sender addresses or aliases), or set the mailbox's address to one")]
+    if refused:
+        return [*found, Finding(name, where, "FAILED", refused, f"check the mailbox's address {box.address}")]
+    return [*found, Finding(name, where, "ok", f"takes mail from {box.address}")]

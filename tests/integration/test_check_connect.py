@@ -41,10 +41,26 @@ def test_every_server_answers_and_offers_what_mailflow_uses(rules_path, servers)
                      "Sent folder Sent found", "IDLE offered"):
             assert said in imap, (said, result.output)
         assert f"{mailbox} SMTP {smtp.host}:{smtp.port}: reachable" in result.output
+        assert f"{mailbox} SMTP {smtp.host}:{smtp.port}: takes mail from {mailbox}@cc-events.example" in result.output
         assert lines(result, "warning", mailbox)[0].endswith("not encrypted (security: none): the password and "
                                                              "the mail cross the network in clear (use security: "
                                                              "tls or starttls unless the server is on this machine)")
     assert not smtp.messages   # nothing is sent
+
+
+def test_a_sender_address_the_server_refuses_fails_with_the_fix(rules_path, servers):
+    """A login that may not send as the mailbox's address is found by `check --connect` (MAIL FROM, then
+    RSET: no mail), not at the first reply."""
+    dovecot, smtp = servers
+    smtp.fail_next(1, 553, "5.7.1 Sender address rejected: not owned by user", stage="MAIL")   # the first one checked
+    result = check(rules_path, "--connect")
+    assert result.exit_code == 1
+    [failed] = lines(result, "FAILED", "german", "SMTP")
+    assert ("MAIL FROM:<german@cc-events.example> refused: 553 5.7.1 Sender address rejected: not owned by user "
+            "(mailflow sends as german@cc-events.example: make it an address this server without a login may send "
+            "from") in failed
+    assert lines(result, "ok", "international", "SMTP")[-1].endswith("takes mail from international@cc-events.example")
+    assert not smtp.messages
 
 
 def test_a_wrong_password_fails_with_the_fix(rules_path, servers, monkeypatch):
