@@ -173,7 +173,8 @@ class Daemon:
         self.rules = rules
         if rules.rules_version < PATTERNS_VERSION:
             _warn_of_changed_patterns(self.rules_path)
-        self.worker = worker
+        self.worker, old = worker, self.worker
+        old.db.close()   # between passes: its server connections are closed already (one_pass)
         self._schedule_jobs()
         self._restart_watchers()
         log.info("rules reloaded from %s", self.rules_path)
