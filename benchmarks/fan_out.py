@@ -56,10 +56,23 @@ import os
 import re
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
-from benchmarks.harness import (REPO, check_imports_from, check_recipients, machine, mailflow_env, module_argv,
-                                precompile, print_rows, send_all, show, timed_child, write_bench_rules)
+from benchmarks.harness import (
+    REPO,
+    check_imports_from,
+    check_recipients,
+    machine,
+    mailflow_env,
+    module_argv,
+    precompile,
+    print_rows,
+    send_all,
+    show,
+    timed_child,
+    write_bench_rules,
+)
 
 TARGET_RATIO = 1.3
 EVENT_ID = "digitalisation-see-2020"
@@ -129,12 +142,12 @@ def seed(db_path: Path, n: int, source: Path) -> None:
     """N registered registrants of the shipped event, inserted directly (the schema comes from
     mailflow's own migrations). This process imports mailflow from the repository it runs in, so
     with --source the schema and the floor's mails are this checkout's: the two must agree."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from mailflow.database import open_database
 
     db = open_database(db_path)
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     rows = [(EVENT_ID, address, name, audience, "registered", stamp, stamp)
             for name, address, audience in map(registrant_of, range(n))]
     with db.conn:
@@ -192,7 +205,8 @@ def floor_mails(workdir: Path, template: Path, rules_path: Path, source: Path) -
 def run_floor(workdir: Path, cfg_path: Path, smtp, expected: list[str], label: str) -> dict:
     smtp.clear()
     out = workdir / f"{label}.out"
-    elapsed, code, rss = measured_child(module_argv("benchmarks.fan_out", "--floor-child", str(cfg_path)), out, cwd=REPO)
+    elapsed, code, rss = measured_child(module_argv("benchmarks.fan_out", "--floor-child", str(cfg_path)), out,
+                                        cwd=REPO)
     text = out.read_text(errors="replace")
     if code != 0:
         raise SystemExit(f"FAIL: {label} exited with {code}:\n{text[-3000:]}")

@@ -46,6 +46,7 @@ unless every IDLE latency is under 1 s), ``--keep`` (keep rules, logs, databases
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -56,11 +57,10 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.harness import (REPO, check_recipients, interest_mail, machine, mailflow_env, show,
-                                write_bench_rules)
+from benchmarks.harness import REPO, check_recipients, interest_mail, machine, mailflow_env, show, write_bench_rules
 
 TARGET_SECONDS = 1.0
 
@@ -72,11 +72,10 @@ TARGET_SECONDS = 1.0
 def make_mail(mode: str, i: int, run_tag: str) -> tuple[str, str, bytes]:
     """One interest mail like run_once's, from a sender unique to this mode and index."""
     from email.utils import format_datetime
-    from datetime import timezone
 
     name, address = f"Expert {mode} {i}", f"{mode}{i}@city{i % 50}.gov.ge"
     message_id = f"<push-{run_tag}-{mode}-{i}@city{i % 50}.gov.ge>"
-    return address, message_id, interest_mail(name, address, message_id, format_datetime(datetime.now(timezone.utc)),
+    return address, message_id, interest_mail(name, address, message_id, format_datetime(datetime.now(UTC)),
                                               i % 50)
 
 
@@ -260,10 +259,8 @@ def run_mode(mode: str, workdir: Path, dovecot, smtp, users: dict[str, str], pas
         if raw_idle is not None and raw_idle.is_alive():
             raw_idle.stop()
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):
                 client.logout()
-            except Exception:
-                pass
         if process.poll() is None:
             process.kill()
             process.wait()
@@ -297,8 +294,9 @@ def run_mode(mode: str, workdir: Path, dovecot, smtp, users: dict[str, str], pas
     if raw_idle is not None:
         announced = [raw_idle.announced_at(i) for i in range(k)]
         if all(t is not None for t in announced):
-            server = summary([t - t_done for t, (_s, _m, t_done, _e, _d) in zip(announced, appended)])
-            result["server_idle_announce_ms"] = {key: server[key] for key in ("min_ms", "median_ms", "p90_ms", "max_ms")}
+            server = summary([t - t_done for t, (_s, _m, t_done, _e, _d) in zip(announced, appended, strict=True)])
+            result["server_idle_announce_ms"] = {key: server[key]
+                                                 for key in ("min_ms", "median_ms", "p90_ms", "max_ms")}
     if len(to_recorded) == k:  # best effort, from the log's millisecond timestamps
         result["append_to_recorded_ms_median"] = round(statistics.median(to_recorded) * 1000, 1)
     result["log"] = str(log_path)

@@ -31,8 +31,8 @@ What happens (see benchmarks/README.md for the why):
    received exactly N messages afterwards (mailflow: to the N distinct
    senders, each with In-Reply-To set), otherwise the benchmark fails.
 
-Options: ``--rounds K``, ``--sent-copy none|append``, ``--json`` (machine-readable result), ``--profile OUT.prof`` (one more
-mailflow run under cProfile afterwards, fresh database, not part of the ratio),
+Options: ``--rounds K``, ``--sent-copy none|append``, ``--json`` (machine-readable result), ``--profile OUT.prof``
+(one more mailflow run under cProfile afterwards, fresh database, not part of the ratio),
 ``--source DIR`` (run mailflow from another checkout, e.g. an unpacked
 ``git archive HEAD``), ``--check`` (exit 1 when a target is missed), ``--keep``
 (keep the work directory with rules, logs and database).
@@ -47,11 +47,26 @@ import json
 import os
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
-from benchmarks.harness import (INTL_ADDRESS, REPO, check_imports_from, check_recipients, forget_answers, interest_mail,
-                                machine, mailflow_env, module_argv, precompile, print_rows, send_all, show,
-                                timed_child, write_bench_rules)
+from benchmarks.harness import (
+    INTL_ADDRESS,
+    REPO,
+    check_imports_from,
+    check_recipients,
+    forget_answers,
+    interest_mail,
+    machine,
+    mailflow_env,
+    module_argv,
+    precompile,
+    print_rows,
+    send_all,
+    show,
+    timed_child,
+    write_bench_rules,
+)
 
 TARGET_RATIO = 2.5   # issue 12: one process traded the 1.5x loopback target for simplicity
 TARGET_RSS_MB = 150.0
@@ -109,10 +124,10 @@ def sender_of(i: int) -> tuple[str, str]:
 
 
 def make_mails(n: int, run_tag: str) -> list[bytes]:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     from email.utils import format_datetime
 
-    base = datetime(2020, 9, 14, 8, 0, tzinfo=timezone.utc)
+    base = datetime(2020, 9, 14, 8, 0, tzinfo=UTC)
     return [interest_mail(*sender_of(i), f"<bench-{run_tag}-{i}@city{i % 50}.gov.ge>",
                           format_datetime(base + timedelta(seconds=i)), i % 50) for i in range(n)]
 
@@ -120,13 +135,13 @@ def make_mails(n: int, run_tag: str) -> list[bytes]:
 def make_replies(n: int, run_tag: str) -> list[tuple[str, str, bytes]]:
     """The floor's replies: the same shape and size as mailflow's acknowledgement."""
     import email.policy
+    from datetime import datetime
     from email.headerregistry import Address
     from email.message import EmailMessage
     from email.utils import format_datetime
-    from datetime import datetime, timezone
 
     out = []
-    date = format_datetime(datetime.now(timezone.utc))
+    date = format_datetime(datetime.now(UTC))
     for i in range(n):
         name, address = sender_of(i)
         msg = EmailMessage(policy=email.policy.SMTP)
@@ -295,7 +310,7 @@ def benchmark(n: int, profile: Path | None, keep: bool, source: Path = REPO, rou
             shutil.rmtree(workdir, ignore_errors=True)
 
     ratios = [run["seconds"] / ((before["seconds"] + after["seconds"]) / 2)
-              for run, before, after in zip(runs, floors, floors[1:])]
+              for run, before, after in zip(runs, floors, floors[1:], strict=False)]
     ratio = statistics.median(ratios)
     floor_median = statistics.median(f["seconds"] for f in floors)
     mailflow_median = statistics.median(r["seconds"] for r in runs)
@@ -361,10 +376,12 @@ def print_table(r: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mails", type=int, default=2000, metavar="N", help="interest mails in the inbox (default 2000)")
+    parser.add_argument("--mails", type=int, default=2000, metavar="N",
+                        help="interest mails in the inbox (default 2000)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     parser.add_argument("--profile", type=Path, metavar="OUT.prof",
-                        help="afterwards, run mailflow once more under cProfile (fresh database, not timed for the ratio)")
+                        help="afterwards, run mailflow once more under cProfile (fresh database, "
+                             "not timed for the ratio)")
     parser.add_argument("--check", action="store_true",
                         help="exit with status 1 when a target (ratio, peak RSS) is missed")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (rules, logs, database)")

@@ -6,8 +6,9 @@
 #    Needs root, or sudo, for apt-get.
 # 2. Installs this package with its test extra (pip output is only shown
 #    when pip fails).
-# 3. Checks mailflow/ with ruff (lint) and mypy (types), as pyproject.toml configures
-#    them; a finding fails the run before any test starts.
+# 3. Lints mailflow/, tests/ and benchmarks/ with ruff and checks mailflow/'s types
+#    with mypy, as pyproject.toml configures them; a finding fails the run before
+#    any test starts.
 # 4. Runs pytest with the given arguments.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -45,7 +46,7 @@ fi
 rm -f "$pip_log"
 trap - EXIT
 
-python3 -m ruff check mailflow
+python3 -m ruff check mailflow tests benchmarks
 python3 -m mypy
 
 exec python3 -m pytest "$@"

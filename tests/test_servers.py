@@ -215,9 +215,9 @@ def test_smtp_wait_for_times_out(smtp_server):
 def test_smtp_fail_next_at_data(smtp_server, code):
     smtp_server.fail_next(2, code)
     for _ in range(2):
-        with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as smtp:
-            with pytest.raises(smtplib.SMTPDataError) as info:
-                smtp.sendmail("intl@example.org", ["a@example.net"], RAW)
+        with (smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as smtp,
+              pytest.raises(smtplib.SMTPDataError) as info):
+            smtp.sendmail("intl@example.org", ["a@example.net"], RAW)
         assert info.value.smtp_code == code
     assert smtp_server.messages == []
     assert [r.reply[:3] for r in smtp_server.rejections] == [str(code)] * 2
@@ -261,9 +261,8 @@ def test_smtp_auth_required(smtp_server_factory):
 
 def test_smtp_down_and_back_on_same_port(smtp_server):
     port = smtp_server.port
-    with smtp_server.down():
-        with pytest.raises(ConnectionRefusedError):
-            smtplib.SMTP(smtp_server.host, port, timeout=2)
+    with smtp_server.down(), pytest.raises(ConnectionRefusedError):
+        smtplib.SMTP(smtp_server.host, port, timeout=2)
     assert smtp_server.port == port
     with smtplib.SMTP(smtp_server.host, port, timeout=5) as smtp:
         smtp.sendmail("intl@example.org", ["a@example.net"], RAW)

@@ -8,7 +8,7 @@ approve with `mailflow approve`. "Time passes" by moving `sent_at` back: the gra
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -118,7 +118,7 @@ def test_a_bounce_cancels_queued_mail_with_a_reason_and_a_new_mail_makes_them_ac
     time_passes(worker)
     # Agenda and access are queued for them (not sent yet) when the bounce of a later mail arrives.
     replies = Replies(worker.rules.templates_path)
-    releases.sync_from_rules(worker.db, worker.rules, datetime.now(timezone.utc))
+    releases.sync_from_rules(worker.db, worker.rules, datetime.now(UTC))
     for kind in ("agenda", "access"):
         releases.fan_out(worker.db, worker.rules, replies, releases.latest(worker.db, worker.rules.events[0].id, kind))
     assert kinds(worker, GONE, "queued") == ["release:agenda:v1", "release:access:v1"]

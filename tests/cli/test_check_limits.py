@@ -75,7 +75,8 @@ def test_hostile_templates_are_problems_with_file_line_and_limit(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     for name, (_, problem) in HOSTILE_TEMPLATES.items():
-        reported = [line for line in result.stderr.splitlines() if line.startswith(f"{tmp_path / 'templates' / name}:4: ")]
+        reported = [line for line in result.stderr.splitlines()
+                    if line.startswith(f"{tmp_path / 'templates' / name}:4: ")]
         assert len(reported) == 1 and problem in reported[0], (name, result.stderr)
 
 

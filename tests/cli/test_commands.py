@@ -57,7 +57,8 @@ def test_every_command_is_found_through_the_lazy_map():
 ARGUMENTS = {
     "approve": ["a@example.org"], "archive answer": [], "check": [],
     "classify": ["{file}", "--mailbox", "international"], "demo": ["--output", "{folder}/out"],
-    "explain": ["1"], "import registrants": ["{file}"], "invite": ["{file}"], "export-person": ["a@example.org"], "forget": ["a@example.org", "--yes"], "init": [],
+    "explain": ["1"], "import registrants": ["{file}"], "invite": ["{file}"], "export-person": ["a@example.org"],
+    "forget": ["a@example.org", "--yes"], "init": [],
     "outbox": [], "outbox cancel": ["1"], "outbox retry": ["1"], "purge": ["--dry-run"], "questions": [],
     "registrants": [], "registrants add": ["a@example.org", "--name", "Ana Beridze"],
     "registrants confirm": ["<a@example.org>"], "release access": ["--link", "https://example.org/m", "--yes"],

@@ -11,7 +11,8 @@ from tests.support.demo import shipped_project
 
 
 def demo(tmp_path):
-    return CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "demo", "--output", str(tmp_path / "out")])
+    return CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "demo",
+                                     "--output", str(tmp_path / "out")])
 
 
 def test_demo_command_twice(tmp_path):
@@ -36,7 +37,8 @@ def test_the_demo_runs_as_of_its_last_sample_and_says_so(tmp_path):
     result = demo(tmp_path)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("as of 2020-09-30 14:28 UTC, when the last sample mail arrived")
-    assert result.output.count("reply sent: Your registration:") == 2   # not "Registration closed" (Kragujevac waits for a coordinator: on behalf, unsure)
+    # not "Registration closed" (Kragujevac waits for a coordinator: on behalf, unsure)
+    assert result.output.count("reply sent: Your registration:") == 2
     db = open_database(tmp_path / "out" / "mailflow-demo.db")
     assert db.execute("select max(recorded_at), min(arrived_at) from messages").fetchone() == (
         "2020-09-30T14:28:55+00:00", "2020-09-14T06:23:44+00:00")
@@ -65,5 +67,6 @@ def test_the_demo_on_own_rules_without_sample_mails_says_where_they_are(tmp_path
     assert "--samples" in result.output
     assert not (tmp_path / "demo-output").exists()
     from mailflow.starter import shipped
-    result = CliRunner().invoke(main, ["--rules", "rules.yaml", "demo", "--samples", str(shipped() / "samples/maildir")])
+    result = CliRunner().invoke(main, ["--rules", "rules.yaml", "demo",
+                                       "--samples", str(shipped() / "samples/maildir")])
     assert result.exit_code == 0 and "recorded 11 new mails" in result.output, result.output

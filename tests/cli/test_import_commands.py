@@ -158,7 +158,8 @@ def test_every_error_names_file_line_and_fix_and_nothing_is_imported(tmp_path, r
     assert people(rules_path) == {}
 
     # One broken line among good ones, with no problem the registrants table would find: still nothing.
-    one_broken = excel_csv(tmp_path / "one.csv", ["Name;E-Mail;Zielgruppe", "Anna Lehmann;anna.lehmann@leipzig.de;german",
+    one_broken = excel_csv(tmp_path / "one.csv", ["Name;E-Mail;Zielgruppe",
+                                                  "Anna Lehmann;anna.lehmann@leipzig.de;german",
                                                   "Anna;anna@;german"])
     result = cli(rules_path, "import", "registrants", str(one_broken), "--apply")
     assert result.exit_code == 1 and "one.csv line 3: 'anna@' is not an address" in result.stderr
@@ -325,7 +326,8 @@ def test_an_invitation_gives_the_local_time_of_the_country_the_list_names(tmp_pa
     """A gmail.com address says nothing of where someone is; the list's country does (and the invitation
     says the time there, as an acknowledgement does from a signature)."""
     rules_path = write_rules(tmp_path, events=two_events())
-    file = excel_csv(tmp_path / "alumni.csv", ["Name;E-Mail;Land;Zielgruppe", "Nino;nino.b@gmail.com;Georgien;international"])
+    file = excel_csv(tmp_path / "alumni.csv", ["Name;E-Mail;Land;Zielgruppe",
+                                               "Nino;nino.b@gmail.com;Georgien;international"])
     result = cli(rules_path, "invite", str(file))
     assert result.exit_code == 0, result.output + result.stderr
     assert "Tbilisi time" in result.stdout, result.stdout

@@ -334,7 +334,8 @@ def test_approval_switched_on_late_approves_the_registered_too_and_logs_who(proj
     assert cli(project, "approve", WEBER).exit_code == 1     # approval not required: only `pending` waits
     rules["events"][0].setdefault("releases", {}).setdefault("access", {})["require_approval"] = True
     (project / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True))
-    registered = [r["address"] for r in db_of(project).query("select address from registrants where status = 'registered'")]
+    registered = [r["address"]
+                  for r in db_of(project).query("select address from registrants where status = 'registered'")]
     assert WEBER in registered
 
     done = cli(project, "approve", "--all-pending", env={"MAILFLOW_USER": "sabine"})

@@ -1,6 +1,6 @@
 """`mailflow release` after the event: an explicit release is never blocked (issue 11)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 from click.testing import CliRunner
@@ -13,7 +13,7 @@ from tests.support.mail import make_mail
 from tests.support.maildirs import deliver, maildir_worker
 from tests.support.rules import write_rules
 
-REGISTRATION_TIME = datetime(2020, 9, 20, tzinfo=timezone.utc)
+REGISTRATION_TIME = datetime(2020, 9, 20, tzinfo=UTC)
 
 
 def test_a_followup_after_the_event_goes_to_everyone_registered_with_its_own_words(tmp_path, maildirs):

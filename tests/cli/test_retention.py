@@ -1,7 +1,7 @@
 """Retention: raw mails are purged N days after their event's end; everything else is kept."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -29,7 +29,7 @@ WEBER = "thomas.weber@stadt.nuernberg.de"
 
 
 def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def add_mail(project: Path, mailbox: str, name: str, *, sender: str, subject: str, body: str) -> None:
@@ -191,7 +191,8 @@ def test_the_notice_that_forwarded_a_purged_mail_loses_its_copy_too(series):
     assert notice[1] == "sent" and b"original.eml" in notice[2]
     reply_before = db.execute("select raw from outbox where kind like 'reply:%' order by id").fetchall()
     retention.purge_raw_mail(db, load_rules(series / "rules.yaml"), at("2020-11-01T00:00"))
-    assert db.execute("select state, raw, subject from outbox where id = ?", [notice[0]]).fetchone()[:2] == ("sent", b"")
+    assert db.execute("select state, raw, subject from outbox where id = ?",
+                      [notice[0]]).fetchone()[:2] == ("sent", b"")
     assert db.execute("select raw from outbox where kind like 'reply:%' order by id").fetchall() == reply_before
 
 

@@ -110,7 +110,8 @@ def test_questions_close_takes_the_star_off_and_a_second_close_says_it_was_close
     assert starred(dovecot) == {QUESTION.encode(): True}
     number = str(_id(tmp_path, QUESTION))
 
-    assert cli(rules_path, "questions", "--close", number).strip() == f"question {number} from nino@tbilisi.gov.ge closed"
+    assert cli(rules_path, "questions", "--close", number).strip() == \
+        f"question {number} from nino@tbilisi.gov.ge closed"
     assert starred(dovecot) == {QUESTION.encode(): False}   # at once, not at the next pass
     at, by, cleared = closed(tmp_path, QUESTION)
     assert by == "irakli" and at and cleared

@@ -16,8 +16,7 @@ from mailflow.database import open_database
 from mailflow.rules import load_rules
 from tests.support import REPO
 from tests.support.mail import make_mail
-from tests.support.rules import rules_data
-from tests.support.rules import write_rules
+from tests.support.rules import rules_data, write_rules
 from tests.support.servers import INTL_USER
 
 GONE = "gone@city.gov.ge"

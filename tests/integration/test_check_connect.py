@@ -37,8 +37,8 @@ def test_every_server_answers_and_offers_what_mailflow_uses(rules_path, servers)
     assert result.exit_code == 0, result.output
     for mailbox in ("international", "german"):
         imap = " ".join(lines(result, "ok", mailbox))
-        for said in ("reachable", "login accepted for", "folder INBOX found", "custom flags allowed ($MailflowProcessed)",
-                     "Sent folder Sent found", "IDLE offered"):
+        for said in ("reachable", "login accepted for", "folder INBOX found",
+                     "custom flags allowed ($MailflowProcessed)", "Sent folder Sent found", "IDLE offered"):
             assert said in imap, (said, result.output)
         assert f"{mailbox} SMTP {smtp.host}:{smtp.port}: reachable" in result.output
         assert f"{mailbox} SMTP {smtp.host}:{smtp.port}: takes mail from {mailbox}@cc-events.example" in result.output
@@ -67,7 +67,7 @@ def test_a_wrong_password_fails_with_the_fix(rules_path, servers, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
     result = check(rules_path, "--connect")
     assert result.exit_code == 1
-    assert (f"login refused for intl@example.org (check username and the secret password_env gives)"
+    assert ("login refused for intl@example.org (check username and the secret password_env gives)"
             in lines(result, "FAILED")[0])
     assert "server checks failed" in result.output
 

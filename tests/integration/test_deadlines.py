@@ -41,7 +41,8 @@ def rules_with(tmp_path: Path, dovecot, smtp, international: dict, **overrides) 
     """Rules on the test servers, every deadline DEADLINE, per-read timeouts far longer (a trickle
     never trips them), no Sent copies; `international` changes that mailbox's settings, and is read
     (and answered) first."""
-    path = write_rules(tmp_path, dovecot, smtp, mailbox={"sent_copy": "none", "imap": {"timeout": 3600, "deadline": DEADLINE},
+    path = write_rules(tmp_path, dovecot, smtp, mailbox={"sent_copy": "none",
+                                                          "imap": {"timeout": 3600, "deadline": DEADLINE},
                                                           "smtp": {"timeout": 3600, "deadline": DEADLINE}}, **overrides)
     data = yaml.safe_load(path.read_text())
     for key, value in international.items():
@@ -68,7 +69,8 @@ def test_a_pass_against_a_trickling_imap_server_ends_by_the_deadline_with_the_er
     dovecot.append(GERMAN_USER, make_mail(**GERMAN_MAIL))
     done, seconds = run_once(rules_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert f"IMAP {trickle.host}:{trickle.port}: timed out, no complete answer within the {DEADLINE} s deadline" in done.stderr
+    assert (f"IMAP {trickle.host}:{trickle.port}: timed out, "
+            f"no complete answer within the {DEADLINE} s deadline") in done.stderr
     assert seconds < 30
     assert [m.rcpt_tos for m in smtp.messages] == [["anna.lehmann@leipzig.de"]]   # the other mailbox is answered
     assert trickle.connections >= 1
@@ -140,5 +142,6 @@ def test_sigterm_while_smtp_data_stalls_stops_within_the_grace_and_the_next_star
     result = CliRunner().invoke(main, ["--rules", str(rules_path), "run", "--once"])
     assert result.exit_code == 0, result.output
     with sqlite3.connect(tmp_path / "mailflow.db") as db:
-        assert db.execute("select state from outbox").fetchall() == [("uncertain",)]   # not in Sent: a coordinator decides
+        # not in Sent: a coordinator decides
+        assert db.execute("select state from outbox").fetchall() == [("uncertain",)]
     assert smtp.messages == []   # never sent a second time

@@ -115,7 +115,7 @@ def test_late_the_same_day_and_not_again_after_a_restart_on_real_servers(servers
                                         body="Dear colleagues,\n\nwill the event be recorded?\n\nGiorgi"))
     for minutes in (0, 5):   # the first start, three hours late; then a restart: a new worker and connections
         worker = server_worker(load_rules(rules_path))
-        worker.clock = lambda: clock() + timedelta(minutes=minutes)
+        worker.clock = lambda minutes=minutes: clock() + timedelta(minutes=minutes)
         try:
             worker.run_once()
         finally:

@@ -4,8 +4,8 @@ The SMTP server files every accepted mail in the sender's Sent folder before it
 answers 250, as Gmail or Exchange Online do (sent_copy: provider). So a mail
 whose 250 the killed worker never recorded is found in Sent and not sent again.
 Every other round, the first among them (the backlog is answered within a few runs), kills the
-worker from inside the SMTP server, the moment it has accepted a mail: the test asserts that such a kill left a mail the server took
-but the worker had not recorded as sent, and that it was still sent once.
+worker from inside the SMTP server, the moment it has accepted a mail: the test asserts that such a
+kill left a mail the server took but the worker had not recorded as sent, and that it was still sent once.
 
 The seed comes from MAILFLOW_KILL_SEED when set (to repeat a failure) and is printed.
 """
@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import random
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -109,7 +109,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(servers
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("select count(*) from messages").fetchone() == (len(backlog),)
         assert conn.execute("select count(*), count(distinct key) from messages").fetchone() == (len(backlog),) * 2
-        assert conn.execute("select state, count(*) from messages group by state").fetchall() == [("processed", len(backlog))]
+        assert conn.execute("select state, count(*) from messages group by state").fetchall() == \
+            [("processed", len(backlog))]
         assert conn.execute("select state, count(*) from outbox group by state").fetchall() == [("sent", INTEREST)]
     report = {"kills": KILLS, "seed": seed, "mails": len(backlog), "replies": len(received), "duplicates": 0,
               "kills_after_the_server_took_a_mail": taken_not_recorded}

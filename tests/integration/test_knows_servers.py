@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -140,7 +140,7 @@ def test_old_mail_is_archived_until_a_coordinator_answers_it(servers, tmp_path):
     its Date header says) is archived (not answered, nobody registered, counted in status, not flagged
     on the server); `mailflow archive answer --since` answers those since then, plain `archive answer` the rest."""
     dovecot, smtp = servers
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     since = (now - timedelta(days=2)).astimezone(ZoneInfo("Europe/Berlin"))
     rules_path = write_rules(tmp_path, *servers, answer_mail_since=since.strftime("%Y-%m-%dT%H:%M"))
     dovecot.append_many(INTL_USER, [interest(n) for n in range(3)], msg_time=now - timedelta(days=400))

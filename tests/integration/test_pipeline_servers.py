@@ -9,10 +9,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import yaml
-
 from click.testing import CliRunner
 
 from mailflow import runner
@@ -80,7 +79,7 @@ def test_samples_end_to_end(servers, rules_path):
     assert "m.hartmann@web.de" not in by_recipient          # out of office
     # The question, and Kragujevac's unsure registration on behalf of a colleague ("may join as well",
     # no address, no reply), stand out in the coordinator's client; the out-of-office does not.
-    flagged = [raw for uid, raw in zip(dovecot.flags(INTL_USER), dovecot.messages(INTL_USER))
+    flagged = [raw for uid, raw in zip(dovecot.flags(INTL_USER), dovecot.messages(INTL_USER), strict=False)
                if b"\\Flagged" in dovecot.flags(INTL_USER)[uid]]
     assert [b"Questions about the online event" in raw for raw in flagged] == [False, True]
     assert b"djordje.stankovic@kragujevac.rs" in flagged[0]
@@ -177,7 +176,8 @@ def test_two_mails_with_one_message_id_are_both_answered_and_a_copy_delivered_ag
 def test_move_to_folder_after_processing(servers, tmp_path):
     dovecot, smtp = servers
     rules_path = write_rules(tmp_path, dovecot, smtp)
-    text = rules_path.read_text().replace("flag: $MailflowProcessed", "flag: $MailflowProcessed\n      move_to: Processed")
+    text = rules_path.read_text().replace("flag: $MailflowProcessed",
+                                          "flag: $MailflowProcessed\n      move_to: Processed")
     rules_path.write_text(text)
     with dovecot.session(INTL_USER) as client:
         client.create_folder("Processed")
@@ -217,10 +217,10 @@ def test_smtp_refusals(servers, rules_path):
     (row,) = db["outbox"].rows
     assert row["state"] == "queued" and "451" in row["error"]
     retry_at = datetime.fromisoformat(row["next_attempt_at"])
-    assert timedelta(seconds=290) < retry_at - datetime.now(timezone.utc) <= timedelta(seconds=300)
+    assert timedelta(seconds=290) < retry_at - datetime.now(UTC) <= timedelta(seconds=300)
     assert runner.run_once(load_rules(rules_path)).sent == 0        # not due yet: Postfix-like backoff
     worker = runner.server_worker(load_rules(rules_path))
-    worker.clock = lambda: datetime.now(timezone.utc) + timedelta(minutes=6)
+    worker.clock = lambda: datetime.now(UTC) + timedelta(minutes=6)
     assert worker.run_once().sent == 1
     runner.close_connections(worker)
 
@@ -263,7 +263,7 @@ def test_daemon_keeps_last_good_rules_and_stops_on_sigterm(servers, tmp_path):
         if daemon.poll() is None:
             daemon.kill()
     output = log_path.read_text()
-    line = next(i for i, l in enumerate(rules_path.read_text().splitlines(), 1) if "poll_intervall" in l)
+    line = next(i for i, text in enumerate(rules_path.read_text().splitlines(), 1) if "poll_intervall" in text)
     assert f"rules.yaml:{line}: unknown key 'poll_intervall'" in output
     assert "keeping the last good rules" in output
     assert "stopped cleanly" in output

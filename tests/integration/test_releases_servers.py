@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
@@ -30,9 +30,9 @@ from mailflow import registrants, releases
 from mailflow.cli import main
 from mailflow.clock import system_clock
 from mailflow.database import open_database
-from mailflow.states import RegistrantStatus
 from mailflow.replies import Replies
 from mailflow.rules import load_rules
+from mailflow.states import RegistrantStatus
 from tests.support import REPO
 from tests.support.mail import make_mail
 from tests.support.rules import write_rules
@@ -40,9 +40,9 @@ from tests.support.servers import INTL_USER, one_pass
 
 EVENT_ID = "digitalisation-see-2020"
 INTL_ADDRESS = "international@cc-events.example"
-EVENT_START_UTC = datetime(2020, 10, 7, 11, 0, tzinfo=timezone.utc)
-EVENT_END_UTC = datetime(2020, 10, 7, 13, 30, tzinfo=timezone.utc)
-BEFORE_EVERYTHING = datetime(2020, 9, 20, 9, 0, tzinfo=timezone.utc)   # registration period
+EVENT_START_UTC = datetime(2020, 10, 7, 11, 0, tzinfo=UTC)
+EVENT_END_UTC = datetime(2020, 10, 7, 13, 30, tzinfo=UTC)
+BEFORE_EVERYTHING = datetime(2020, 9, 20, 9, 0, tzinfo=UTC)   # registration period
 AGENDA_V1 = "13:00 Welcome\n13:15 Panel: e-services in municipalities\n14:30 Discussion\n"
 AGENDA_V2 = "13:00 Welcome\n13:15 Keynote: one-stop shops\n14:30 Discussion\n"
 
@@ -435,8 +435,8 @@ def ics_of(received) -> icalendar.Calendar:
 def assert_event_times(calendar: icalendar.Calendar) -> icalendar.Event:
     assert str(calendar["method"]) == "REQUEST"
     (vevent,) = calendar.walk("VEVENT")
-    assert vevent.decoded("dtstart").astimezone(timezone.utc) == EVENT_START_UTC
-    assert vevent.decoded("dtend").astimezone(timezone.utc) == EVENT_END_UTC
+    assert vevent.decoded("dtstart").astimezone(UTC) == EVENT_START_UTC
+    assert vevent.decoded("dtend").astimezone(UTC) == EVENT_END_UTC
     assert str(vevent["dtstart"].params["TZID"]) == "Europe/Berlin"
     assert str(vevent["summary"]).startswith("Digitalisation of Municipal Services")
     return vevent
@@ -450,14 +450,14 @@ def test_reminder_due_while_the_daemon_was_down_is_sent_once_after_restart(serve
     clock = Clock(BEFORE_EVERYTHING)
     register_by_mail(dovecot, smtp, rules_path, range(3), clock)
 
-    clock.moment = datetime(2020, 10, 6, 10, 59, tzinfo=timezone.utc)
+    clock.moment = datetime(2020, 10, 6, 10, 59, tzinfo=UTC)
     report = one_pass(rules_path, clock)
     assert (report.announced, report.sent) == (0, 0)
     assert_nothing_more(smtp, 0.1)
     (row,) = database(rules_path)["scheduled"].rows
     assert (row["name"], row["state"], row["due_at"]) == ("reminder:1d", "pending", "2020-10-06T11:00:00+00:00")
 
-    clock.moment = datetime(2020, 10, 7, 8, 0, tzinfo=timezone.utc)    # the daemon was down at 11:00Z the day before
+    clock.moment = datetime(2020, 10, 7, 8, 0, tzinfo=UTC)    # the daemon was down at 11:00Z the day before
     report = one_pass(rules_path, clock)
     assert (report.announced, report.sent, report.errors) == (3, 3, [])
     reminders = of_kind(smtp, "reminder")
@@ -472,7 +472,7 @@ def test_reminder_due_while_the_daemon_was_down_is_sent_once_after_restart(serve
     assert row["state"] == "done"
 
     smtp.clear()
-    clock.moment = datetime(2020, 10, 7, 9, 0, tzinfo=timezone.utc)
+    clock.moment = datetime(2020, 10, 7, 9, 0, tzinfo=UTC)
     report = one_pass(rules_path, clock)
     assert (report.announced, report.sent) == (0, 0)
     assert_nothing_more(smtp)
@@ -523,8 +523,8 @@ def invitations_by_recipient(messages) -> dict[str, tuple[str, int, str]]:
     for received in messages:
         cal = vobject_ics(received)
         assert cal.method.value == "REQUEST"
-        assert cal.vevent.dtstart.value.astimezone(timezone.utc) == EVENT_START_UTC   # the one-hour-off bug
-        assert cal.vevent.dtend.value.astimezone(timezone.utc) == EVENT_END_UTC
+        assert cal.vevent.dtstart.value.astimezone(UTC) == EVENT_START_UTC   # the one-hour-off bug
+        assert cal.vevent.dtend.value.astimezone(UTC) == EVENT_END_UTC
         assert cal.vevent.attendee.value == f"mailto:{received.rcpt_tos[0]}"
         (recipient,) = received.rcpt_tos
         found[recipient] = (cal.vevent.uid.value, int(cal.vevent.sequence.value), cal.vevent.description.value)
@@ -564,7 +564,7 @@ def test_a_registrant_who_cancels_after_the_invitation_gets_its_cancel(servers, 
     sent = invitations_by_recipient(of_kind(smtp, "access"))
     smtp.clear()
 
-    clock.moment = datetime(2020, 9, 25, 9, 0, tzinfo=timezone.utc)
+    clock.moment = datetime(2020, 9, 25, 9, 0, tzinfo=UTC)
     dovecot.append_many(INTL_USER, [make_mail(sender=f"Expert 0 <{address(0)}>", subject="Cancellation",
                                               body="Dear colleagues,\n\nplease cancel my registration.\n\nExpert 0")],
                         msg_time=clock())
@@ -576,7 +576,7 @@ def test_a_registrant_who_cancels_after_the_invitation_gets_its_cancel(servers, 
     assert cal.method.value == "CANCEL" and cal.vevent.status.value == "CANCELLED"
     assert cal.vevent.uid.value == sent[address(0)][0]
     assert int(cal.vevent.sequence.value) > sent[address(0)][1]
-    assert cal.vevent.dtstart.value.astimezone(timezone.utc) == EVENT_START_UTC
+    assert cal.vevent.dtstart.value.astimezone(UTC) == EVENT_START_UTC
     assert {r for m in smtp.messages for r in m.rcpt_tos} == {address(0)}   # the others keep theirs
 
     smtp.clear()                          # cancelling again takes nothing back twice

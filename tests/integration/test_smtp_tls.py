@@ -13,13 +13,12 @@ import pytest
 import yaml
 
 from mailflow import runner
-from mailflow.database import open_database
 from mailflow.credentials import Credentials
+from mailflow.database import open_database
 from mailflow.delivery import SmtpSender
 from mailflow.errors import ConnectionFailed, DeliveryError
 from mailflow.rules import SmtpSettings, load_rules
 from tests.support.mail import make_mail
-
 from tests.support.rules import write_rules
 from tests.support.servers import INTL_USER, make_self_signed_cert
 
@@ -62,9 +61,9 @@ def test_starttls_server_refuses_mail_before_starttls(smtp_server_factory):
 
 def test_implicit_tls_server_speaks_tls_first(smtp_server_factory):
     server = smtp_server_factory(security="tls")
-    with pytest.raises((smtplib.SMTPServerDisconnected, OSError)):
-        with smtplib.SMTP(server.host, server.port, timeout=2) as smtp:
-            smtp.sendmail(SENDER, [RECIPIENT], RAW)
+    with (pytest.raises((smtplib.SMTPServerDisconnected, OSError)),
+          smtplib.SMTP(server.host, server.port, timeout=2) as smtp):
+        smtp.sendmail(SENDER, [RECIPIENT], RAW)
     context = ssl.create_default_context(cafile=str(server.cafile))
     with smtplib.SMTP_SSL(server.host, server.port, timeout=5, context=context) as smtp:
         assert smtp.sock.version() in ("TLSv1.2", "TLSv1.3")
@@ -75,9 +74,8 @@ def test_implicit_tls_server_speaks_tls_first(smtp_server_factory):
 def test_tls_server_keeps_its_port_and_certificate_across_restarts(smtp_server_factory):
     server = smtp_server_factory(security="tls")
     port, cafile = server.port, server.cafile
-    with server.down():
-        with pytest.raises(ConnectionFailed, match="cannot reach"):
-            send(settings(server, ca_file=cafile))
+    with server.down(), pytest.raises(ConnectionFailed, match="cannot reach"):
+        send(settings(server, ca_file=cafile))
     assert (server.port, server.cafile) == (port, cafile)
     send(settings(server, ca_file=cafile))
     assert len(server.wait_for(1)) == 1
@@ -99,7 +97,8 @@ def test_self_signed_certificate_needs_the_ca(smtp_server_factory, security, hos
     with pytest.raises(ConnectionFailed) as info:
         send(settings(server, host))
     assert "certificate verify failed" in str(info.value).lower()
-    assert f"mailbox international: SMTP TLS verification failed for {host}:{server.port}" in str(info.value)   # for status
+    # for status
+    assert f"mailbox international: SMTP TLS verification failed for {host}:{server.port}" in str(info.value)
     assert "self-signed" in str(info.value).lower() or "self signed" in str(info.value).lower()
     time.sleep(0.1)
     assert server.messages == []

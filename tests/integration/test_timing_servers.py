@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import email.utils
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mailflow import runner
 from mailflow.database import open_database
 from mailflow.rules import load_rules
 from tests.support.mail import make_mail
-from tests.support.rules import rules_data
-from tests.support.rules import write_rules
+from tests.support.rules import rules_data, write_rules
 from tests.support.servers import INTL_USER
 
 SHIPPED_DATE = b"Date: Mon, 14 Sep 2020 10:00:00 +0200"   # make_mail's Date header
@@ -27,7 +26,7 @@ def test_internaldate_decides_not_the_date_header(servers, tmp_path):
     written before that, but that reached the mailbox now, is late; one whose Date header says now, but
     that the server received three days ago (APPEND with that internal date), is in time."""
     dovecot, smtp = servers
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     events = rules_data()["events"]
     closes = (now - timedelta(days=1)).astimezone(ZoneInfo("Europe/Berlin"))
     events[0]["registration"] = {"closes": closes.strftime("%Y-%m-%dT%H:%M")}

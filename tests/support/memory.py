@@ -36,7 +36,7 @@ def run_limited(args: list[str], cap_bytes: int = 0, env: dict[str, str] | None 
                 timeout: float = 600) -> tuple[subprocess.CompletedProcess, int]:
     """`mailflow ARGS` in a child with virtual memory capped at `cap_bytes` (0: no cap); returns the
     finished process and its peak virtual memory in bytes (0 when it died before saying)."""
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(cap_bytes), *args], check=False, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=Path(REPO), timeout=timeout)
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(cap_bytes), *args], check=False, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, cwd=Path(REPO), timeout=timeout)
     found = re.search(r"VMPEAK_KB (\d+)", done.stderr)
     return done, int(found.group(1)) * 1024 if found else 0

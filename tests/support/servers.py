@@ -34,11 +34,11 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import imapclient
 from aiosmtpd.controller import Controller
@@ -241,7 +241,7 @@ class DovecotError(RuntimeError):
 
 
 # Servers started by this process, stopped at interpreter exit as a backstop.
-_RUNNING: "set[DovecotServer]" = set()
+_RUNNING: set[DovecotServer] = set()
 
 
 @atexit.register
@@ -435,7 +435,7 @@ class DovecotServer(_Restartable):
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def start(self) -> "DovecotServer":
+    def start(self) -> DovecotServer:
         """Start (no-op if running) and wait for the IMAP and IMAPS greetings.
 
         If a port picked in ``__init__`` got taken by someone else before the
@@ -556,7 +556,7 @@ class DovecotServer(_Restartable):
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "DovecotServer":
+    def __enter__(self) -> DovecotServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -859,7 +859,7 @@ class _Fault:
 
 
 class _RecordingHandler:
-    def __init__(self, server: "SmtpServer") -> None:
+    def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
     def _fault(self, stage: str, envelope, address: str | None = None) -> str | None:
@@ -950,7 +950,7 @@ class SmtpServer(_Restartable):
 
     host = HOST
     SECURITY = ("none", "starttls", "tls")
-    _shared_cert: "tuple[Path, Path] | None" = None
+    _shared_cert: tuple[Path, Path] | None = None
 
     def __init__(
         self,
@@ -1021,7 +1021,7 @@ class SmtpServer(_Restartable):
             return AuthResult(success=True, auth_data=auth_data)
         return AuthResult(success=False, handled=False)
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         if self._controller is not None:
             return self
         kwargs = {}
@@ -1052,7 +1052,7 @@ class SmtpServer(_Restartable):
         if controller is not None:
             controller.stop()
 
-    def __enter__(self) -> "SmtpServer":
+    def __enter__(self) -> SmtpServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,7 +27,7 @@ from tests.support.rules import rules_data
 from tests.unit.test_rules import line_of, problems
 
 BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2020, 9, 30, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2020, 9, 30, 10, 0, tzinfo=UTC)
 
 
 def rules_text(data: dict) -> str:
@@ -79,7 +79,7 @@ def test_a_misspelt_key_names_file_line_and_the_right_name(where):
 
 
 def test_the_default_is_the_events_registration_opening_else_a_week_before_the_first_open():
-    opened = datetime(2020, 9, 20, 12, 0, tzinfo=timezone.utc)
+    opened = datetime(2020, 9, 20, 12, 0, tzinfo=UTC)
     plain = rules_of()
     assert answered.answer_since(plain, "german", plain.events[0], opened) == (
         opened - timedelta(days=7), "7 days before mailflow first opened mailbox german")
@@ -103,7 +103,8 @@ def test_everything_mailflow_sends_says_what_it_is_and_the_mark_cannot_carry_a_h
     mail = email.message_from_bytes(raw, policy=email.policy.default)
     assert mail["X-Mailflow"] == "reply Bcc: c@evil.example" and mail["Bcc"] is None
     sent = answered.read_sent(7, raw.split(b"\r\n\r\n", 1)[0])
-    assert (sent.uid, sent.message_id, sent.role, sent.answers) == (7, "<r@cc-events.example>", "reply", "<m@x.example>")
+    assert (sent.uid, sent.message_id, sent.role, sent.answers) == \
+        (7, "<r@cc-events.example>", "reply", "<m@x.example>")
     assert (sent.refers, sent.sender) == (("<m@x.example>",), "A <a@cc-events.example>")
 
 
@@ -163,5 +164,5 @@ def test_an_upgraded_database_counts_its_mailboxes_as_opened_when_their_first_ma
     old["sync_state"].insert({"mailbox": "german", "folder": "INBOX", "last_sync": "2020-09-20T08:00:00+00:00"})
     old.conn.close()
     db = open_database(tmp_path / "old.db")
-    assert answered.first_opened(db, "german") == datetime(2020, 9, 14, 8, 0, tzinfo=timezone.utc)
+    assert answered.first_opened(db, "german") == datetime(2020, 9, 14, 8, 0, tzinfo=UTC)
     assert answered.first_opened(db, "international") is None

@@ -1,9 +1,9 @@
 import pytest
 
 from mailflow.classify import classify
-from mailflow.text import read
 from mailflow.message import parse_message
 from mailflow.rules import load_rules
+from mailflow.text import read
 from tests.support import REPO
 from tests.support.mail import make_mail
 

@@ -36,7 +36,8 @@ def schema(db: sqlite_utils.Database) -> tuple[dict, list]:
     tables = {table.name: (sorted((c.name, c.type, c.notnull, c.default_value, c.is_pk) for c in table.columns),
                            sorted(table.foreign_keys))
               for table in db.tables}
-    return tables, db.execute("select name, tbl_name, sql from sqlite_master where type = 'index' order by name").fetchall()
+    return tables, db.execute("select name, tbl_name, sql from sqlite_master where type = 'index' "
+                              "order by name").fetchall()
 
 
 def recorded(db: sqlite_utils.Database) -> list[tuple[str, str]]:

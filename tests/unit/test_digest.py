@@ -5,8 +5,8 @@ the same database is a restart), and mailflow's own mail in a watched inbox is n
 from __future__ import annotations
 
 import email
-import shutil
 import email.policy
+import shutil
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from mailflow import database, digest, health, history, outbox
-from mailflow.errors import RulesError
 from mailflow.context import digest_template, sample_digest_context
+from mailflow.errors import RulesError
 from mailflow.replies import Replies
 from mailflow.rules import Rules, parse_rules
 from mailflow.worker import Worker
@@ -117,7 +117,8 @@ def test_late_the_same_day_never_the_next_and_never_twice_across_a_restart(tmp_p
     assert len(list((tmp_path / "sent").glob("*.eml"))) == 2           # the confirmation and one digest
 
     # Down from before 08:00 of the next day until after midnight: that day's digest is never sent.
-    deliver(maildirs, make_mail(sender="Lasha <lasha@batumi.gov.ge>"), arrived=local(TBILISI, 7, day=DAY + timedelta(1)))
+    deliver(maildirs, make_mail(sender="Lasha <lasha@batumi.gov.ge>"),
+            arrived=local(TBILISI, 7, day=DAY + timedelta(1)))
     clock.moment = local(TBILISI, 0, 30, day=DAY + timedelta(days=2))
     restarted.run_once()
     assert len(digests(restarted)) == 1

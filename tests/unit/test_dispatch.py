@@ -188,7 +188,8 @@ def test_a_full_disk_stops_the_claiming_and_loses_nothing(db, monkeypatch):
     monkeypatch.setattr(os, "posix_fallocate", full)
     sender = Recording()
     counts = dispatch.drain(db, {"international": sender}, ADDRESSES)
-    assert sender.sent == [] and states(db) == ["queued"] * 3 and counts.errors == ["disk full: sending waits for space"]
+    assert sender.sent == [] and states(db) == ["queued"] * 3 \
+        and counts.errors == ["disk full: sending waits for space"]
     monkeypatch.undo()
     assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 3
 
@@ -238,10 +239,10 @@ def test_a_send_budget_stops_the_sending_and_says_more_is_left(db, monkeypatch):
 def test_while_another_process_sends_a_pass_only_queues(db, tmp_path):
     queue(db, 3)
     sender = Recording()
-    with dispatch.sending(db, {}, ADDRESSES):                          # e.g. `mailflow release` sending
-        with dispatch.sending(db, {"international": sender}, ADDRESSES, wait=0.1) as busy:
-            busy.pump()
-            assert busy.finish() == dispatch.SendCounts()
+    with (dispatch.sending(db, {}, ADDRESSES),                         # e.g. `mailflow release` sending
+          dispatch.sending(db, {"international": sender}, ADDRESSES, wait=0.1) as busy):
+        busy.pump()
+        assert busy.finish() == dispatch.SendCounts()
     assert sender.sent == [] and states(db) == ["queued"] * 3
     assert dispatch.drain(db, {"international": sender}, ADDRESSES).sent == 3
 
@@ -293,7 +294,8 @@ def test_the_sender_thread_shares_the_workers_cpu_and_the_worker_gets_its_cpus_b
     counts = dispatch.drain(db, {"international": sender}, ADDRESSES)
     assert counts.sent == 3 and sender.sent == ["r0@example.org", "r1@example.org", "r2@example.org"]
     assert all(name == "sender" and len(cpus) == 1 and cpus == workers <= allowed
-               and interval == pytest.approx(dispatch.SENDER_SWITCH_INTERVAL) for name, cpus, workers, interval in seen), seen
+               and interval == pytest.approx(dispatch.SENDER_SWITCH_INTERVAL)
+               for name, cpus, workers, interval in seen), seen
     assert os.sched_getaffinity(0) == allowed and sys.getswitchinterval() == interval_before
 
 
@@ -349,9 +351,9 @@ def test_a_wait_cut_short_joins_the_thread_and_nothing_is_sent_twice(db):
             raise KeyboardInterrupt
 
     first = Slow()
-    with pytest.raises(KeyboardInterrupt):
-        with dispatch.sending(db, {"international": first}, ADDRESSES, alive=alive) as session:
-            session.finish()
+    with (pytest.raises(KeyboardInterrupt),
+          dispatch.sending(db, {"international": first}, ADDRESSES, alive=alive) as session):
+        session.finish()
     assert not [t for t in threading.enumerate() if t.name == "sender"]
     assert (sys.getswitchinterval(), os.sched_getaffinity(0)) == (interval, cpus)
     assert 2 <= len(first.sent) < 6

@@ -4,7 +4,7 @@ The time zone is what broke: icalendar's own VTIMEZONE (every transition as an R
 right in icalendar and an hour off in vobject for an event in summer time.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import vobject
@@ -16,7 +16,7 @@ from mailflow.rules import load_rules
 from tests.support import REPO
 
 EVENT = load_rules(REPO / "rules.yaml").events[0]      # 7 October 2020, 13:00-15:30 Europe/Berlin
-STAMP = datetime(2020, 9, 20, tzinfo=timezone.utc)
+STAMP = datetime(2020, 9, 20, tzinfo=UTC)
 INVITATION = Invitation("abc@cc-events.example", 3, REQUEST, "nino@tbilisi.gov.ge", "Nino Beridze",
                         "https://meet.example/see", "Meeting ID 123 456\nPasscode 987")
 
@@ -34,23 +34,31 @@ def at(start: datetime, end: datetime, zone: str = "Europe/Berlin"):
 
 @pytest.mark.parametrize(("event", "start_utc", "end_utc"), [
     (EVENT, datetime(2020, 10, 7, 11, 0), datetime(2020, 10, 7, 13, 30)),                         # summer: CEST
-    (at(datetime(2020, 12, 7, 13), datetime(2020, 12, 7, 15, 30)), datetime(2020, 12, 7, 12), datetime(2020, 12, 7, 14, 30)),
-    (at(datetime(2027, 3, 28, 9), datetime(2027, 3, 28, 10)), datetime(2027, 3, 28, 7), datetime(2027, 3, 28, 8)),  # the day it changes
-    (at(datetime(2026, 7, 1, 9), datetime(2026, 7, 1, 10), "America/New_York"), datetime(2026, 7, 1, 13), datetime(2026, 7, 1, 14)),
-    (at(datetime(2027, 1, 20, 9), datetime(2027, 1, 20, 10), "Australia/Sydney"), datetime(2027, 1, 19, 22), datetime(2027, 1, 19, 23)),
-    (at(datetime(2026, 7, 1, 9), datetime(2026, 7, 1, 10), "Asia/Tbilisi"), datetime(2026, 7, 1, 5), datetime(2026, 7, 1, 6)),
+    (at(datetime(2020, 12, 7, 13), datetime(2020, 12, 7, 15, 30)),
+     datetime(2020, 12, 7, 12), datetime(2020, 12, 7, 14, 30)),
+    (at(datetime(2027, 3, 28, 9), datetime(2027, 3, 28, 10)),
+     datetime(2027, 3, 28, 7), datetime(2027, 3, 28, 8)),  # the day it changes
+    (at(datetime(2026, 7, 1, 9), datetime(2026, 7, 1, 10), "America/New_York"),
+     datetime(2026, 7, 1, 13), datetime(2026, 7, 1, 14)),
+    (at(datetime(2027, 1, 20, 9), datetime(2027, 1, 20, 10), "Australia/Sydney"),
+     datetime(2027, 1, 19, 22), datetime(2027, 1, 19, 23)),
+    (at(datetime(2026, 7, 1, 9), datetime(2026, 7, 1, 10), "Asia/Tbilisi"),
+     datetime(2026, 7, 1, 5), datetime(2026, 7, 1, 6)),
     # Zones whose rules change around the event: Egypt took summer time up again in 2023 (none in 2022),
     # Iran gave it up after the summer of 2022, Volgograd moved from +04 to +03 at the end of 2020.
-    (at(datetime(2022, 1, 15, 13), datetime(2022, 1, 15, 15), "Africa/Cairo"), datetime(2022, 1, 15, 11), datetime(2022, 1, 15, 13)),
-    (at(datetime(2022, 7, 15, 13), datetime(2022, 7, 15, 15), "Asia/Tehran"), datetime(2022, 7, 15, 8, 30), datetime(2022, 7, 15, 10, 30)),
-    (at(datetime(2020, 7, 15, 13), datetime(2020, 7, 15, 15), "Europe/Volgograd"), datetime(2020, 7, 15, 9), datetime(2020, 7, 15, 11)),
+    (at(datetime(2022, 1, 15, 13), datetime(2022, 1, 15, 15), "Africa/Cairo"),
+     datetime(2022, 1, 15, 11), datetime(2022, 1, 15, 13)),
+    (at(datetime(2022, 7, 15, 13), datetime(2022, 7, 15, 15), "Asia/Tehran"),
+     datetime(2022, 7, 15, 8, 30), datetime(2022, 7, 15, 10, 30)),
+    (at(datetime(2020, 7, 15, 13), datetime(2020, 7, 15, 15), "Europe/Volgograd"),
+     datetime(2020, 7, 15, 9), datetime(2020, 7, 15, 11)),
 ], ids=["berlin-summer", "berlin-winter", "berlin-change-day", "new-york-summer", "sydney-summer", "tbilisi",
         "cairo-the-year-before-summer-time-returned", "tehran-the-last-summer-time", "volgograd-before-its-move"])
 def test_vobject_reads_the_start_in_utc_as_the_rules_say(event, start_utc, end_utc):
-    assert event.starts_at.astimezone(timezone.utc) == start_utc.replace(tzinfo=timezone.utc)   # the rule's start
+    assert event.starts_at.astimezone(UTC) == start_utc.replace(tzinfo=UTC)   # the rule's start
     cal = read(event_calendar(event, "international@cc-events.example", INVITATION, STAMP), event.timezone)
-    assert cal.vevent.dtstart.value.astimezone(timezone.utc) == start_utc.replace(tzinfo=timezone.utc)
-    assert cal.vevent.dtend.value.astimezone(timezone.utc) == end_utc.replace(tzinfo=timezone.utc)
+    assert cal.vevent.dtstart.value.astimezone(UTC) == start_utc.replace(tzinfo=UTC)
+    assert cal.vevent.dtend.value.astimezone(UTC) == end_utc.replace(tzinfo=UTC)
 
 
 def test_berlin_is_written_as_calendar_programs_write_it():
@@ -71,7 +79,8 @@ def test_rules_come_from_the_zone_not_a_table():
     daylight saving time in Tbilisi: each observance has the rule its transitions follow."""
     def rules_of(zone: str) -> set[tuple[str, str]]:
         component = vtimezone(zone, 2026)
-        return {(sub.name, sub["RRULE"].to_ical().decode() if "RRULE" in sub else "") for sub in component.subcomponents}
+        return {(sub.name, sub["RRULE"].to_ical().decode() if "RRULE" in sub else "")
+                for sub in component.subcomponents}
     assert rules_of("America/New_York") == {("DAYLIGHT", "FREQ=YEARLY;BYDAY=2SU;BYMONTH=3"),
                                             ("STANDARD", "FREQ=YEARLY;BYDAY=1SU;BYMONTH=11")}
     assert rules_of("Australia/Sydney") == {("DAYLIGHT", "FREQ=YEARLY;BYDAY=1SU;BYMONTH=10"),

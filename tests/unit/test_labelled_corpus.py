@@ -43,7 +43,8 @@ VERDICTS = {row["file"]: verdict_for(row) for row in ROWS}
 
 def test_the_set_is_large_and_covers_every_intent():
     assert len(ROWS) >= 200
-    assert {row["intent"] for row in ROWS} == {"interest", "question", "cancellation", "auto_reply", "bounce", "bulk", "other"}
+    assert {row["intent"] for row in ROWS} == {"interest", "question", "cancellation", "auto_reply", "bounce", "bulk",
+                                               "other"}
     assert {row["audience"] for row in ROWS} == {"international", "german"}
     assert {row["part"] for row in ROWS} == {"train", "test"}
     assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(row["file"] for row in ROWS)
@@ -76,7 +77,8 @@ def _rewrapped(text: str, width: int, flowed: bool) -> str:
     body = "\n".join(lines)
     if flowed:
         body = unflow(body)
-    tail = [part for part in (written.signature and f"-- \n{written.signature}", written.footer, written.quoted) if part]
+    tail = [part for part in (written.signature and f"-- \n{written.signature}", written.footer, written.quoted)
+            if part]
     return body + "\n" + "\n\n".join(tail)
 
 

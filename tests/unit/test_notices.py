@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -20,7 +20,7 @@ from tests.support import REPO
 from tests.support.maildirs import deliver, maildir_worker
 from tests.support.rules import rules_data
 
-NOW = datetime(2020, 9, 30, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2020, 9, 30, 10, 0, tzinfo=UTC)
 
 # A German expert writes to the international address, in 8-bit UTF-8 as most clients send it.
 GERMAN_MAIL = (

@@ -1,11 +1,11 @@
 import email
 import email.policy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mailflow.message import parse_message
 from mailflow.outbox import Attachment, compose, compose_notice
 
-SENT_AT = datetime(2020, 9, 14, 10, 0, tzinfo=timezone.utc)
+SENT_AT = datetime(2020, 9, 14, 10, 0, tzinfo=UTC)
 
 
 def _reply(subject: str, name: str) -> bytes:
@@ -25,7 +25,7 @@ def test_encoded_newlines_never_become_headers():
     raw = _reply("hi=0D=0ABcc=3A_victim=40example=2Eorg", "Eve=0ABcc=3A_victim2=40example=2Eorg")
     out = email.message_from_bytes(raw, policy=email.policy.default)
     assert out["Bcc"] is None
-    assert [k.lower() for k in out.keys()].count("bcc") == 0
+    assert [k.lower() for k in out].count("bcc") == 0
     assert out["Subject"] == "Re: hi Bcc: victim@example.org"
     assert out["To"].addresses[0].addr_spec == "eve@evil.example"
 

@@ -11,12 +11,15 @@ from mailflow.rules import load_rules
 from tests.support import REPO
 
 RULES = load_rules(REPO / "rules.yaml")
-INTEREST = ["I would like to participate", "Hiermit melde ich mich an", "Could you register me?", "cancel my registration"]
+INTEREST = ["I would like to participate", "Hiermit melde ich mich an", "Could you register me?",
+            "cancel my registration"]
 
 markers = st.one_of(
-    st.tuples(st.just("Auto-Submitted"), st.sampled_from(["auto-replied", "auto-generated", "auto-notified", "AUTO-REPLIED; owner-email=x@y"])),
+    st.tuples(st.just("Auto-Submitted"), st.sampled_from(["auto-replied", "auto-generated", "auto-notified",
+                                                          "AUTO-REPLIED; owner-email=x@y"])),
     st.tuples(st.just("Precedence"), st.sampled_from(["bulk", "list", "junk", "Bulk"])),
-    st.tuples(st.sampled_from(["List-Id", "List-Unsubscribe", "List-Post", "List-Help"]), st.just("<list.example.org>")),
+    st.tuples(st.sampled_from(["List-Id", "List-Unsubscribe", "List-Post", "List-Help"]),
+              st.just("<list.example.org>")),
     st.tuples(st.just("Return-Path"), st.just("<>")),
 )
 header_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)

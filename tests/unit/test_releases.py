@@ -1,6 +1,6 @@
 """Releases and reminders on a real SQLite file with a controllable clock (no servers)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import icalendar
@@ -22,7 +22,7 @@ from tests.support.maildirs import deliver, maildir_worker
 # confirmation has had time to bounce (tests/cli/test_bounces.py): here mail counts as delivered once sent.
 RULES = load_rules(REPO / "rules.yaml").model_copy(update={"bounce_grace_minutes": 0})
 EVENT = RULES.events[0]
-REGISTRATION_TIME = datetime(2020, 9, 20, tzinfo=timezone.utc)
+REGISTRATION_TIME = datetime(2020, 9, 20, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -32,7 +32,8 @@ def env(tmp_path, maildirs):
 
 
 def sent_mails(tmp_path):
-    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted((tmp_path / "sent").glob("*.eml"))]
+    return [message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in sorted((tmp_path / "sent").glob("*.eml"))]
 
 
 def by_kind(db, kind_prefix):
@@ -60,7 +61,8 @@ def test_agenda_goes_to_active_registrants_only(env):
     saved = releases.save(worker.db, release, "test")
     assert releases.fan_out(worker.db, RULES, replies, saved) == 3
     assert releases.fan_out(worker.db, RULES, replies, saved) == 0       # idempotent
-    assert by_kind(worker.db, "release:agenda") == ["expert0@city0.gov.ge", "expert3@city3.gov.ge", "expert4@city4.gov.ge"]
+    assert by_kind(worker.db, "release:agenda") == ["expert0@city0.gov.ge", "expert3@city3.gov.ge",
+                                                    "expert4@city4.gov.ge"]
 
 
 def test_late_registrant_gets_ack_then_agenda(env):
@@ -103,7 +105,8 @@ def test_agenda_v2_is_an_update_for_v1_recipients_with_the_changes(env):
 def test_access_needs_approval_when_rules_say_so(env):
     tmp_path, worker, clock = env
     data = RULES.model_dump()
-    data["events"][0]["releases"]["access"] = {"released": True, "link": "https://meet.example/x", "require_approval": True}
+    data["events"][0]["releases"]["access"] = {"released": True, "link": "https://meet.example/x",
+                                               "require_approval": True}
     worker.rules = type(RULES).model_validate({**data, "source": RULES.source})
     register(worker, tmp_path, 3)
     assert {r["status"] for r in worker.db["registrants"].rows} == {"pending"}
@@ -115,18 +118,18 @@ def test_access_needs_approval_when_rules_say_so(env):
     assert "https://meet.example/x" in access.get_body(("plain",)).get_content()
     (ics,) = [p for p in access.iter_attachments() if p.get_content_type() == "text/calendar"]
     start = icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")[0].decoded("dtstart")
-    assert start.astimezone(timezone.utc) == datetime(2020, 10, 7, 11, 0, tzinfo=timezone.utc)
+    assert start.astimezone(UTC) == datetime(2020, 10, 7, 11, 0, tzinfo=UTC)
 
 
 def test_reminders_are_sent_once_when_due_and_skipped_after_the_event(env):
     tmp_path, worker, clock = env
     register(worker, tmp_path, 2)
-    clock.moment = datetime(2020, 10, 6, 11, 30, tzinfo=timezone.utc)    # 1d reminder due at 11:00Z
+    clock.moment = datetime(2020, 10, 6, 11, 30, tzinfo=UTC)    # 1d reminder due at 11:00Z
     worker.run_once()
     assert by_kind(worker.db, "reminder:1d") == ["expert0@city0.gov.ge", "expert1@city1.gov.ge"]
     worker.run_once()
     assert len(by_kind(worker.db, "reminder:")) == 2
-    clock.moment = datetime(2020, 10, 7, 14, 0, tzinfo=timezone.utc)     # daemon was down; event over
+    clock.moment = datetime(2020, 10, 7, 14, 0, tzinfo=UTC)     # daemon was down; event over
     worker.run_once()
     assert by_kind(worker.db, "reminder:1h") == []
     states = {r["name"]: r["state"] for r in worker.db["scheduled"].rows}
@@ -147,7 +150,7 @@ def test_release_from_rules_and_send_at(env):
     worker.rules = type(RULES).model_validate({**data, "source": RULES.source})
     register(worker, tmp_path, 1)      # the confirmation first, then (no bounce grace here) the agenda
     assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest", "release:agenda:v1"]
-    clock.moment = datetime(2020, 10, 6, 10, 0, tzinfo=timezone.utc)     # 12:00 CEST is 10:00Z
+    clock.moment = datetime(2020, 10, 6, 10, 0, tzinfo=UTC)     # 12:00 CEST is 10:00Z
     worker.run_once()
     assert by_kind(worker.db, "release:access") == ["expert0@city0.gov.ge"]
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n13:30 Keynote\n")
@@ -161,8 +164,8 @@ def test_ics_is_valid_and_starts_at_11_utc():
                                                       REGISTRATION_TIME))
     (vevent,) = cal.walk("VEVENT")
     assert vevent.decoded("dtstamp") == REGISTRATION_TIME   # made by the clock, not the system's time
-    assert vevent.decoded("dtstart").astimezone(timezone.utc) == datetime(2020, 10, 7, 11, 0, tzinfo=timezone.utc)
-    assert vevent.decoded("dtend").astimezone(timezone.utc) == datetime(2020, 10, 7, 13, 30, tzinfo=timezone.utc)
+    assert vevent.decoded("dtstart").astimezone(UTC) == datetime(2020, 10, 7, 11, 0, tzinfo=UTC)
+    assert vevent.decoded("dtend").astimezone(UTC) == datetime(2020, 10, 7, 13, 30, tzinfo=UTC)
     assert str(vevent["dtstart"].params["TZID"]) == "Europe/Berlin"
     assert cal.walk("VTIMEZONE")
 
@@ -174,8 +177,9 @@ def test_times_are_shown_in_the_registrants_zone():
     assert times_context(EVENT, whereabouts("a@gmail.com")["time_zone"])["local"] == ""
     # Several zones and no phone number to say which (registrants.py): no local time at all.
     assert times_context(EVENT, whereabouts("a@city.us")["time_zone"])["local"] == ""
-    assert times_context(EVENT, whereabouts("a@city.com", read("Hi\n\nBest regards,\nJane Doe\nTel. +1 212 555 0100"))["time_zone"])["local"] \
-        == "07:00–09:30 New York time"
+    assert times_context(
+        EVENT, whereabouts("a@city.com", read("Hi\n\nBest regards,\nJane Doe\nTel. +1 212 555 0100"))["time_zone"]
+    )["local"] == "07:00–09:30 New York time"
 
 
 
@@ -191,7 +195,8 @@ def test_the_agenda_shows_the_local_time_the_registration_recorded(env):
         deliver(tmp_path / "mail", raw, name, arrived=REGISTRATION_TIME)
     worker.run_once()
     release, _ = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Welcome\n")
-    assert releases.fan_out(worker.db, RULES, Replies(RULES.templates_path), releases.save(worker.db, release, "t")) == 2
+    assert releases.fan_out(worker.db, RULES, Replies(RULES.templates_path),
+                            releases.save(worker.db, release, "t")) == 2
     worker.run_once()
     agendas = {m["To"].addresses[0].addr_spec: m.get_body(("plain",)).get_content()
                for m in sent_mails(tmp_path) if m["Subject"].startswith("Agenda")}

@@ -29,7 +29,8 @@ def test_shipped_rules_load_with_both_audiences():
 def test_unknown_key_names_line_and_suggests_the_right_one():
     text = SHIPPED.replace("poll_interval: 60", "pol_interval: 60")
     found = problems(text)
-    assert found == [f"rules.yaml:{line_of(text, 'pol_interval')}: unknown key 'pol_interval' in the top level (did you mean 'poll_interval'?)"]
+    assert found == [f"rules.yaml:{line_of(text, 'pol_interval')}: unknown key 'pol_interval' in the top level "
+                     "(did you mean 'poll_interval'?)"]
 
 
 def test_nested_unknown_key_and_wrong_literal_point_at_their_line():

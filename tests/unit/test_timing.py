@@ -7,7 +7,7 @@ import email
 import email.policy
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,12 +16,12 @@ import yaml
 
 from mailflow import history, releases
 from mailflow.clock import stopped_at
+from mailflow.context import reply_context
 from mailflow.delivery import FolderSender
 from mailflow.errors import RulesError
 from mailflow.events import judge, match_event
 from mailflow.mailbox import delivery_time
 from mailflow.message import parse_message
-from mailflow.context import reply_context
 from mailflow.replies import Replies
 from mailflow.rules import parse_rules
 from tests.support import REPO
@@ -31,12 +31,12 @@ from tests.support.rules import rules_data
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SEE, WASTE = "digitalisation-see-2020", "waste-caucasus-2021"
-SEE_CLOSES_UTC = datetime(2020, 10, 5, 22, 0, tzinfo=timezone.utc)   # closes: 2020-10-05, the end of that day in Berlin
-SEE_ENDS_UTC = datetime(2020, 10, 7, 13, 30, tzinfo=timezone.utc)
+SEE_CLOSES_UTC = datetime(2020, 10, 5, 22, 0, tzinfo=UTC)   # closes: 2020-10-05, the end of that day in Berlin
+SEE_ENDS_UTC = datetime(2020, 10, 7, 13, 30, tzinfo=UTC)
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def series_data(waste_opens: date = date(2020, 10, 1), see_closes: date | None = date(2020, 10, 5)) -> dict:
@@ -73,14 +73,15 @@ def test_a_date_alone_closes_registration_at_the_end_of_that_day_and_the_default
     assert waste.registration_opens_at == datetime(2020, 10, 1, 0, 0, tzinfo=BERLIN)
     assert see.registration_open(utc("2020-10-05T21:59:59"))
     assert not see.registration_open(SEE_CLOSES_UTC)
-    assert not waste.registration_open(utc("2020-09-30T21:59:59")) and waste.registration_open(utc("2020-09-30T22:00:00"))
+    assert not waste.registration_open(utc("2020-09-30T21:59:59")) \
+        and waste.registration_open(utc("2020-09-30T22:00:00"))
 
 
 def test_a_date_and_time_closes_at_that_minute_in_the_events_zone():
     data = series_data()
     data["events"][0]["registration"] = {"closes": "2020-10-06T18:00"}
     see = rules_of(data).events[0]
-    assert see.registration_closes_at == datetime(2020, 10, 6, 16, 0, tzinfo=timezone.utc)
+    assert see.registration_closes_at == datetime(2020, 10, 6, 16, 0, tzinfo=UTC)
 
 
 def test_a_window_that_closes_before_it_opens_names_the_line():
@@ -193,8 +194,8 @@ def test_maildir_delivery_time_comes_from_the_file_name_else_the_mtime(tmp_path)
     other = tmp_path / "00001"
     other.write_bytes(b"x")
     os.utime(other, (1600000000, 1600000000))
-    assert delivery_time(named) == datetime(2020, 9, 30, 14, 28, 55, tzinfo=timezone.utc)
-    assert delivery_time(other) == datetime(2020, 9, 13, 12, 26, 40, tzinfo=timezone.utc)
+    assert delivery_time(named) == datetime(2020, 9, 30, 14, 28, 55, tzinfo=UTC)
+    assert delivery_time(other) == datetime(2020, 9, 13, 12, 26, 40, tzinfo=UTC)
 
 
 def test_a_late_registration_gets_the_closed_reply_is_flagged_and_not_registered(tmp_path, maildirs):
@@ -295,7 +296,7 @@ def test_no_automatic_agenda_after_the_event_but_an_explicit_release_goes_out(tm
     rules = agenda_released(tmp_path, maildirs)
     worker = maildir_worker(rules, maildirs, tmp_path / "t.db", clock=stopped_at(utc("2020-10-08T08:00:00")))
     report = worker.run_once()
-    assert report.announced == 0 and worker.db["releases"].count == 0          # rules.yaml's release: not after the event
+    assert report.announced == 0 and worker.db["releases"].count == 0   # rules.yaml's release: not after the event
 
     # A coordinator's explicit release after the event (e.g. `mailflow release agenda`) is not blocked.
     release, _ = releases.candidate(worker.db, SEE, "agenda", text="Thank you; the recording: https://rec.example/1")
