@@ -30,7 +30,7 @@ from .countries import LOCAL_TIME_UNKNOWN, country_name
 from .database import now
 from .errors import MailflowError
 from .registrants import recorded_whereabouts
-from .states import RegistrantStatus
+from .states import ACTIVE_STATUSES, RegistrantStatus
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +134,13 @@ def set_status(
     db: sqlite_utils.Database, address: str, status: str, *, by: str, event_id: str | None = None,
     withdraw: Callable[[dict], bool] = lambda registrant: False,
 ) -> list[dict]:
-    """`withdraw(registrant)` is called for each registration this cancels, in the same transaction
-    (releases.withdraw_invitation: the CANCEL for their calendar, as a cancellation by mail gets);
-    its answer is the change's "calendar_cancel"."""
+    """`withdraw(registrant)` is called for each registration this cancels that still got mail, in the
+    same transaction (releases.withdraw_invitation: the CANCEL for their calendar, as a cancellation by
+    mail gets; not for a bounced address); its answer is the change's "calendar_cancel"."""
     if status not in STATUSES:
         raise MailflowError(f"unknown status {status!r}{_did_you_mean(status, STATUSES)}; "
                             f"known: {', '.join(STATUSES)}")
-    after = (lambda row, change: change.update(calendar_cancel=withdraw(row))) \
+    after = (lambda row, change: change.update(calendar_cancel=change["old"] in ACTIVE_STATUSES and withdraw(row))) \
         if status == RegistrantStatus.CANCELLED else None
     return _correct(db, address, "status", status, by=by, event_id=event_id, after=after)
 

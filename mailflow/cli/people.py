@@ -8,7 +8,8 @@ import click
 
 from .. import behalf, people, releases
 from ..database import open_for
-from ..replies import Replies
+from ..errors import MailflowError
+from ..replies import Replies, TemplateProblem
 from . import main, rules_from
 from .output import echo_csv, echo_json, echo_table, write_xlsx
 
@@ -124,9 +125,13 @@ def set_status(ctx: click.Context, address: str, status: str, event_id: str | No
     calendar invitation they may have had (a CANCEL, sent by the next pass)."""
     rules = rules_from(ctx)
     db, replies = open_for(rules), Replies(rules.templates_path)
-    changes = people.set_status(
-        db, address, status, by=people.current_user(), event_id=event_id,
-        withdraw=lambda registrant: releases.withdraw_invitation(db, rules, replies, registrant))
+    try:
+        changes = people.set_status(
+            db, address, status, by=people.current_user(), event_id=event_id,
+            withdraw=lambda registrant: releases.withdraw_invitation(db, rules, replies, registrant))
+    except TemplateProblem as exc:
+        raise MailflowError(f"status not changed: the CANCEL for their calendar cannot be written: {exc}; "
+                            "fix the template (`mailflow check` lists every template problem)") from None
     _echo_changes(changes)
 
 

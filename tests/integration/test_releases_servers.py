@@ -11,6 +11,7 @@ the parsed mail. The worker's clock is set by the tests (event: 7 October 2020,
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -615,8 +616,35 @@ def test_a_coordinator_who_cancels_someone_takes_the_invitation_back_too(servers
     again = CliRunner().invoke(main, command)
     assert again.exit_code == 0 and "status is already cancelled; nothing changed" in again.output
     assert "CANCEL" not in again.output
+    db = database(rules_path)
+    registrants.mark_undeliverable(db, address(1))   # a bounced address gets nothing, the CANCEL neither
+    db.close()
+    bounced = CliRunner().invoke(main, ["--rules", str(rules_path), "set-status", address(1), "cancelled"])
+    assert bounced.exit_code == 0 and "status bounced -> cancelled" in bounced.output
+    assert "CANCEL" not in bounced.output
     one_pass(rules_path)
     assert_nothing_more(smtp)
+
+
+def test_a_cancel_that_cannot_be_written_leaves_the_status_as_it_was(servers, tmp_path):
+    """A broken calendar_cancel template stops `set-status ... cancelled` whole: the status is not
+    changed without its CANCEL, and the coordinator is told so, with the template's file and line."""
+    dovecot, smtp = servers
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    (templates / "calendar_cancel_international.txt").write_text("Subject: {{ event.title }\n\nx\n", encoding="utf-8")
+    rules_path = write_rules(tmp_path, *servers, templates=str(templates))
+    register_by_mail(dovecot, smtp, rules_path, range(1), system_clock)
+    assert "sent 1, failed 0" in release_access(rules_path, "--link", "https://meet.example/see")
+
+    result = CliRunner().invoke(main, ["--rules", str(rules_path), "set-status", address(0), "cancelled"])
+    assert result.exit_code == 1
+    assert "status not changed: the CANCEL for their calendar cannot be written" in result.output
+    assert "calendar_cancel_international.txt:1" in result.output
+    db = database(rules_path)
+    assert db.execute("select status from registrants").fetchall() == [("registered",)]
+    assert db.execute("select count(*) from corrections").fetchone() == (0,)
+    db.close()
 
 
 def test_a_registrant_who_cancels_before_the_invitation_went_out_gets_neither(servers, rules_path):
