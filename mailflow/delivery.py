@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
 import socket
@@ -131,9 +132,10 @@ class SmtpSender:
             code, text = next(iter(refused.values()))
             raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500)
 
-    def refusal(self, sender: str, recipient: str) -> str:
-        """What the server says to MAIL FROM `sender` and RCPT TO `recipient`, before RSET ends the
-        transaction with no mail sent (`check --connect`); '' when it takes both."""
+    def refusal(self, sender: str, recipient: str) -> tuple[str, int, str] | None:
+        """(command, code, text) of the server's refusal of MAIL FROM `sender` or RCPT TO `recipient`
+        (ASCII addresses), before RSET ends the transaction with no mail sent (`check --connect`);
+        None when it takes both."""
         self.open()
         smtp = self._smtp
         assert smtp is not None
@@ -143,13 +145,14 @@ class SmtpSender:
                 for command, step, address in (("MAIL FROM", smtp.mail, sender), ("RCPT TO", smtp.rcpt, recipient)):
                     code, text = step(address)
                     if code not in (250, 251):
-                        smtp.rset()
-                        return f"{command}:<{address}> refused: {code} {_text(text)}"
+                        with contextlib.suppress(OSError, smtplib.SMTPException):
+                            smtp.rset()   # after a 421 the server has hung up: its answer is what counts
+                        return f"{command}:<{address}>", code, _text(text)
                 smtp.rset()
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
             raise ConnectionFailed(f"mailbox {self.name}: SMTP connection lost: {exc}") from None
-        return ""
+        return None
 
     def close(self) -> None:
         if self._smtp is not None:

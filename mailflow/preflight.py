@@ -31,6 +31,7 @@ from .credentials import Credentials
 from .delivery import SmtpSender
 from .errors import ConnectionFailed, RulesError, RulesProblem, SecretError
 from .mailbox import connect, keywords_allowed, logout
+from .outbox import UnsendableAddress, envelope_address
 from .rules import Mailbox, Rules, ServerSettings
 from .states import MessageState, OutboxState
 
@@ -230,6 +231,23 @@ def _login_failure(name: str, where: str, s: ServerSettings, exc: ConnectionFail
     return Finding(name, where, "FAILED", str(exc), "check host, port and security (tls, starttls or none)")
 
 
+def _refusal(name: str, where: str, box: Mailbox, command: str, code: int, text: str) -> Finding:
+    """What a refused MAIL FROM or RCPT TO of the mailbox's own address means, and what to change."""
+    said = f"{command} refused: {code} {text}"
+    s = box.smtp
+    assert s is not None
+    if code < 500:
+        return Finding(name, where, "warning", said, "a temporary answer: run the check again later")
+    if code == 530 and not s.username:
+        return Finding(name, where, "FAILED", said, "the server wants a login: set smtp.username and its secret")
+    if command.startswith("MAIL"):
+        login = f"the login {s.username}" if s.username else "this server without a login"
+        return Finding(name, where, "FAILED", said,
+                       f"mailflow sends as {box.address}: make it an address {login} may send from "
+                       "(the provider's sender addresses or aliases), or set the mailbox's address to one")
+    return Finding(name, where, "FAILED", said, f"check the mailbox's address {box.address}")
+
+
 def _tls(name: str, where: str, s: ServerSettings) -> Finding:
     if s.security == "none":
         return Finding(name, where, "warning", "not encrypted (security: none): the password and the mail cross "
@@ -306,16 +324,15 @@ def _smtp(name: str, where: str, box: Mailbox) -> list[Finding]:
     found = [_tls(name, where, s),
              Finding(name, where, "ok", f"login accepted for {s.username}" if s.username else "no login (no username)")]
     try:
-        refused = sender.refusal(box.address, box.address)   # MAIL FROM and RCPT TO, then RSET: no mail
+        address = envelope_address(box.address)
+        refused = sender.refusal(address, address)   # MAIL FROM and RCPT TO, then RSET: no mail
+    except UnsendableAddress as exc:
+        return [*found, Finding(name, where, "FAILED", f"cannot send as {box.address}: {exc}",
+                                "mailflow speaks no SMTPUTF8: use an address with only ASCII before the @")]
     except ConnectionFailed as exc:
         return [*found, Finding(name, where, "FAILED", str(exc), "check the server's limits and try again")]
     finally:
         sender.close()
-    if refused.startswith("MAIL"):
-        login = f"the login {s.username}" if s.username else "this server without a login"
-        return [*found, Finding(name, where, "FAILED", refused,
-                                f"mailflow sends as {box.address}: make it an address {login} may send from "
-                                "(the provider's sender addresses or aliases), or set the mailbox's address to one")]
     if refused:
-        return [*found, Finding(name, where, "FAILED", refused, f"check the mailbox's address {box.address}")]
+        return [*found, _refusal(name, where, box, *refused)]
     return [*found, Finding(name, where, "ok", f"takes mail from {box.address}")]

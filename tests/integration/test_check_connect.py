@@ -63,6 +63,34 @@ def test_a_sender_address_the_server_refuses_fails_with_the_fix(rules_path, serv
     assert not smtp.messages
 
 
+def test_a_temporary_answer_is_a_warning_and_a_refused_recipient_names_the_address(rules_path, servers):
+    dovecot, smtp = servers
+    smtp.fail_next(1, 451, "4.3.0 Try again later", stage="MAIL")    # german, checked first
+    result = check(rules_path, "--connect")
+    assert result.exit_code == 0, result.output
+    assert lines(result, "warning", "german", "SMTP")[-1].endswith(
+        "MAIL FROM:<german@cc-events.example> refused: 451 4.3.0 Try again later (a temporary answer: run the check "
+        "again later)")
+    smtp.fail_next(1, 550, "5.1.1 No such user", stage="RCPT")
+    result = check(rules_path, "--connect")
+    assert result.exit_code == 1
+    [failed] = lines(result, "FAILED", "german", "SMTP")
+    assert failed.endswith("RCPT TO:<german@cc-events.example> refused: 550 5.1.1 No such user (check the mailbox's "
+                           "address german@cc-events.example)")
+    assert not smtp.messages
+
+
+def test_an_address_smtp_cannot_carry_fails_instead_of_crashing(rules_path, servers):
+    """mailflow speaks no SMTPUTF8: a mailbox address with non-ASCII letters before the @ cannot be sent
+    from, and `check --connect` says so (the IMAP findings are printed too)."""
+    edit(rules_path, lambda data: data["mailboxes"]["german"].update(address="büro@cc-events.example"))
+    result = check(rules_path, "--connect")
+    assert result.exit_code == 1
+    [failed] = lines(result, "FAILED", "german", "SMTP")
+    assert "cannot send as büro@cc-events.example" in failed and "use an address with only ASCII before the @" in failed
+    assert lines(result, "ok", "german", "IMAP") and lines(result, "ok", "international", "SMTP")
+
+
 def test_a_wrong_password_fails_with_the_fix(rules_path, servers, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
     result = check(rules_path, "--connect")
