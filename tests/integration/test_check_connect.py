@@ -3,6 +3,7 @@ a failure (exit 1) with the fix for a wrong password, an unreachable port, a mis
 certificate; warnings (exit 0) for a server that stores no keywords. And `mailflow check` without
 `--connect`: a secret this shell lacks is a warning with its line, exit 0."""
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -78,6 +79,18 @@ def test_a_temporary_answer_is_a_warning_and_a_refused_recipient_names_the_addre
     assert failed.endswith("RCPT TO:<german@cc-events.example> refused: 550 5.1.1 No such user (check the mailbox's "
                            "address german@cc-events.example)")
     assert not smtp.messages
+
+
+@pytest.mark.parametrize("code, text, status, fix", [
+    (530, "5.7.0 Authentication required", "FAILED", "the server wants a login: set smtp.username and its secret"),
+    (421, "4.7.0 Too many connections, closing", "warning", "a temporary answer: run the check again later"),
+])
+def test_what_a_refused_sender_means_depends_on_the_answer(rules_path, servers, code, text, status, fix):
+    dovecot, smtp = servers
+    smtp.fail_next(1, code, text, stage="MAIL")
+    result = check(rules_path, "--connect")
+    assert lines(result, status, "german", "SMTP")[-1].endswith(
+        f"MAIL FROM:<german@cc-events.example> refused: {code} {text} ({fix})")
 
 
 def test_an_address_smtp_cannot_carry_fails_instead_of_crashing(rules_path, servers):
