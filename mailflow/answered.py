@@ -29,6 +29,7 @@ import email.utils
 import json
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -216,13 +217,14 @@ def save_found(db: sqlite_utils.Database, mailbox: str, found: Found, archived: 
 
 # -- mailflow archive answer ----------------------------------------------------------------------
 
-def archive_answer(db: sqlite_utils.Database, since: datetime | None = None) -> int:
-    """Archived mails (those that arrived at or after `since`) wait to be answered as usual by the
-    next pass; returns how many."""
+def archive_answer(db: sqlite_utils.Database, mailboxes: Collection[str], since: datetime | None = None) -> int:
+    """Archived mails of `mailboxes` (rules.yaml's: one it no longer names could not answer them)
+    that arrived at or after `since` wait to be answered as usual by the next pass; returns how many."""
+    marks = ",".join("?" * len(mailboxes))
     with database.transaction(db):
         cursor = db.execute(
             "update messages set state = ?, unarchived_at = ? where state = ? "
-            "and coalesce(arrived_at, recorded_at) >= ?",
-            [MessageState.RECORDED, now(db), MessageState.ARCHIVED, stamp(since) if since else ""])
+            f"and coalesce(arrived_at, recorded_at) >= ? and mailbox in ({marks})",
+            [MessageState.RECORDED, now(db), MessageState.ARCHIVED, stamp(since) if since else "", *mailboxes])
     log.info("%s archived mails queued to be answered (since %s)", cursor.rowcount, since or "the beginning")
     return cursor.rowcount

@@ -85,6 +85,16 @@ _OTHER_NAMES = {
     "TL": ("East Timor", "Osttimor"),
     "PS": ("Palestine", "Palästina"),
     "VA": ("Vatican", "Holy See"),
+    "HK": ("Hong Kong",),
+    "MO": ("Macao", "Macau"),
+    "AE": ("UAE",),
+    "VN": ("Viet Nam",),
+    "SK": ("Slovak Republic", "Slowakische Republik"),
+    "KG": ("Kyrgyz Republic",),
+    "IE": ("Republic of Ireland", "Eire"),
+    "BA": ("Bosnia",),
+    "CD": ("DR Congo", "Democratic Republic of the Congo"),
+    "CG": ("Republic of the Congo",),
 }
 
 
@@ -107,11 +117,11 @@ def _country_names() -> dict[str, str]:
 
 def _name_key(name: str) -> str:
     """The same key for the ways people write a name: CLDR's English names write "Bosnia & Herzegovina"
-    (people write "and"), "Côte d’Ivoire" and "Türkiye" (people write "Cote d'Ivoire", "Turkiye"), and
-    a list may say "the Netherlands"."""
+    (people write "and"), "St. Lucia" ("Saint Lucia"), "Côte d’Ivoire" and "Türkiye" ("Cote d'Ivoire",
+    "Turkiye"), and a list may say "the Netherlands"."""
     key = unicodedata.normalize("NFKD", re.sub(r"\s*&\s*", " and ", name).casefold().replace("’", "'"))
     key = " ".join("".join(c for c in key if not unicodedata.combining(c)).split())
-    return key.removeprefix("the ")
+    return re.sub(r"^(?:saint|st\.?) ", "st ", key.removeprefix("the "))
 
 
 def country_name(code: str, language: str = "en") -> str:

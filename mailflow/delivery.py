@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import smtplib
 import socket
@@ -145,8 +144,10 @@ class SmtpSender:
                 for command, step, address in (("MAIL FROM", smtp.mail, sender), ("RCPT TO", smtp.rcpt, recipient)):
                     code, text = step(address)
                     if code not in (250, 251):
-                        with contextlib.suppress(OSError, smtplib.SMTPException):
-                            smtp.rset()   # after a 421 the server has hung up: its answer is what counts
+                        try:
+                            smtp.rset()
+                        except (OSError, smtplib.SMTPException):   # a 421: the server has hung up
+                            self._drop()
                         return f"{command}:<{address}>", code, _text(text)
                 smtp.rset()
         except (OSError, smtplib.SMTPException) as exc:

@@ -422,7 +422,8 @@ def retry(db: sqlite_utils.Database, outbox_id: int, mailboxes: Collection[str])
     row = _row(db, outbox_id)
     if row["mailbox"] not in mailboxes:
         raise MailflowError(f"outbox mail {outbox_id} is from mailbox {row['mailbox']!r}, which rules.yaml no longer "
-                            "names, so nothing would send it; give the mailbox its name back first")
+                            "names, so nothing would send it; give the mailbox its name back first, or "
+                            f"`mailflow outbox cancel {outbox_id}`")
     retryable = (OutboxState.FAILED, OutboxState.UNCERTAIN)
     requeue = {"state": OutboxState.QUEUED, "attempts": 0}
     if row["state"] not in retryable or not _move(db, outbox_id, retryable, requeue):

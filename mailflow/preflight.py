@@ -3,7 +3,10 @@ a login (`mailflow check --connect`), and is a daemon there to hand the sending 
 
 On a server the secrets live in the service's environment (systemd's EnvironmentFile), not in the
 coordinator's shell: without `--connect` a missing one is a warning; with it, or when `release` is
-about to send, it is a failure. `--connect` logs in to every IMAP and SMTP server and sends nothing.
+about to send, it is a failure. `--connect` logs in to every IMAP and SMTP server and sends nothing:
+it asks each SMTP server for MAIL FROM and RCPT TO of the mailbox's address, then RSET.
+
+And: is mail waiting in the database for a mailbox rules.yaml no longer names (`unnamed_mailboxes`).
 """
 
 from __future__ import annotations
@@ -143,26 +146,27 @@ def unnamed_mailboxes(db: sqlite_utils.Database | sqlite3.Connection,
     problems = [RulesProblem(
         rules.source, rules.line_of("mailboxes"),
         f"mailbox {name!r} is not named any more, but its mail is still waiting in the database: "
-        + ", ".join(part for part in (replies and _count(replies, "reply", "replies") + " to send",
+        + ", ".join(part for part in (replies and _count(replies, "mail", "mails") + " to send",
                                       mails and _count(mails, "mail", "mails") + " recorded and not processed yet")
                     if part),
         f"renamed? give it back its name {name!r}: the database knows its mail by it; removed? put it back "
-        "until that mail is done (`mailflow outbox` lists its replies; `mailflow outbox cancel ID` cancels a "
-        "queued one), then remove it again; a running daemon goes on with its last good rules, which name it")
+        "until that mail is done (`mailflow outbox` lists what is to send; `mailflow outbox cancel ID` cancels "
+        "one that is queued or uncertain), then remove it again")
         for name, (replies, mails) in sorted(waiting.items())]
     warnings = [f"{rules.source}: mailbox {name!r} is in the database but not in rules.yaml (renamed or removed?): "
-                f"its history stays under that name; renamed, its inbox is read as a new mailbox's"
+                "its history stays under that name; if it was renamed, the new name reads its folder again "
+                "(a mail answered before is not answered twice)"
                 for name in sorted(known)]
     return problems, warnings
 
 
-def refuse_unnamed_mailboxes(db: sqlite_utils.Database, rules: Rules) -> None:
-    """RulesError for mail waiting for a mailbox rules.yaml no longer names (unnamed_mailboxes); a
-    log line for each such mailbox with only its history."""
+def refuse_unnamed_mailboxes(db: sqlite_utils.Database, rules: Rules, warn: bool = True) -> None:
+    """RulesError for mail waiting for a mailbox rules.yaml no longer names (unnamed_mailboxes); with
+    `warn`, a log line for each such mailbox with only its history."""
     problems, warnings = unnamed_mailboxes(db, rules)
     if problems:
         raise RulesError(problems)
-    for warning in warnings:
+    for warning in warnings if warn else ():
         log.warning("%s", warning)
 
 
@@ -179,8 +183,9 @@ def unnamed_mailboxes_in_file(rules: Rules) -> tuple[list[RulesProblem], list[st
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)) as db:
             return unnamed_mailboxes(db, rules)
     except sqlite3.Error as exc:
-        return [], [f"{path}: not read, so its mailboxes were not compared with rules.yaml's ({exc}); "
-                    "run `mailflow check` as the database's owner"]
+        fix = ("`mailflow run` upgrades it first" if "no such table" in str(exc)
+               else "run `mailflow check` as the database's owner")
+        return [], [f"{path}: not read, so its mailboxes were not compared with rules.yaml's ({exc}); {fix}"]
 
 
 def _count(number: int, one: str, many: str) -> str:
@@ -191,7 +196,8 @@ def _count(number: int, one: str, many: str) -> str:
 
 
 def probe(rules: Rules) -> list[Finding]:
-    """Log in to every server rules.yaml names and report what each offers; nothing is sent or changed."""
+    """Log in to every server rules.yaml names and report what each offers, and whether each SMTP server
+    takes mail from its mailbox's address (MAIL FROM, RCPT TO, RSET); nothing is sent or changed."""
     found: list[Finding] = []
     for name, kind, settings in servers(rules):
         box = rules.mailboxes[name]
@@ -239,7 +245,8 @@ def _refusal(name: str, where: str, box: Mailbox, command: str, code: int, text:
     if code < 500:
         return Finding(name, where, "warning", said, "a temporary answer: run the check again later")
     if code == 530 and not s.username:
-        return Finding(name, where, "FAILED", said, "the server wants a login: set smtp.username and its secret")
+        tls = " (and security: starttls, if it wants TLS first)" if s.security == "none" else ""
+        return Finding(name, where, "FAILED", said, f"the server wants a login: set smtp.username and its secret{tls}")
     if command.startswith("MAIL"):
         login = f"the login {s.username}" if s.username else "this server without a login"
         return Finding(name, where, "FAILED", said,

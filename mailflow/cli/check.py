@@ -20,7 +20,8 @@ from . import main, rules_from
 
 @main.command()
 @click.option("--connect", is_flag=True,
-              help="Also log in to every IMAP and SMTP server (no mail is sent) and report what each offers.")
+              help="Also log in to every IMAP and SMTP server and report what each offers, and whether each SMTP "
+                   "server takes mail from the mailbox's address (MAIL FROM and RCPT TO, then RSET: no mail is sent).")
 @click.pass_context
 def check(ctx: click.Context, connect: bool) -> None:
     """Validate rules.yaml and render every template with sample data; warn about secrets this shell lacks

@@ -106,7 +106,7 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
     rules = rules_from(ctx)
     _known_audience(rules.audiences, audience)
     db = open_for(rules)
-    refuse_unnamed_mailboxes(db, rules)   # before anything is queued: sending would refuse later
+    refuse_unnamed_mailboxes(db, rules, warn=False)   # before anything is queued: sending would refuse later
     event = invites.target_event(rules, event_id, clock_of(db)())
     problems: list[str] = []
     if file is not None:

@@ -138,6 +138,6 @@ def archive_answer(ctx: click.Context, since: str | None) -> None:
         except ValueError:
             raise click.BadParameter(f"{since!r} is not a date; write 2024-09-01 or 2024-09-01T08:00",
                                      param_hint="--since") from None
-    count = answered.archive_answer(open_for(rules), moment)
+    count = answered.archive_answer(open_for(rules), rules.mailboxes, moment)
     click.echo(f"{count} archived mails will be answered by the next pass (the running `mailflow run`, "
                "or `mailflow run --once`)" if count else "no archived mail" + (f" since {since}" if since else ""))

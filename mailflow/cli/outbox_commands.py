@@ -47,7 +47,13 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
         else outbox_lib.retry_all_failed(db, rules.mailboxes)
     for row in rows:
         click.echo(f"outbox {row['id']} to {row['recipient']} queued again (last error: {row['error']})")
-    if not rows:
+    left = [row for row in outbox_lib.listing(db, OutboxState.FAILED) if row["mailbox"] not in rules.mailboxes] \
+        if all_failed else []
+    for mailbox in sorted({row["mailbox"] for row in left}):
+        count = sum(row["mailbox"] == mailbox for row in left)
+        click.echo(f"{count} failed mail{'' if count == 1 else 's'} of mailbox {mailbox!r} left as failed: rules.yaml "
+                   "no longer names it, so nothing would send them")
+    if not rows and not left:
         click.echo("no failed mails")
 
 

@@ -82,7 +82,7 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
     rules = rules_from(ctx)
     event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
     db = open_for(rules)
-    refuse_unnamed_mailboxes(db, rules)   # before anything is saved: sending would refuse later
+    refuse_unnamed_mailboxes(db, rules, warn=False)   # before anything is saved: sending would refuse later
     replies = Replies(rules.templates_path)
     candidate, is_new = releases.candidate(db, event.id, kind, **contents)
     if event.over(clock_of(db)()) and kind != releases.FOLLOWUP:

@@ -52,7 +52,7 @@ def waiting(tmp_path):
 
 
 @pytest.mark.parametrize("reply_state, recorded, says", [
-    ("sending", False, "1 reply to send"), ("uncertain", False, "1 reply to send"),
+    ("sending", False, "1 mail to send"), ("uncertain", False, "1 mail to send"),
     ("failed", True, "1 mail recorded and not processed yet"),
 ])
 def test_every_kind_of_waiting_mail_refuses(tmp_path, reply_state, recorded, says):
@@ -70,8 +70,9 @@ def test_a_pass_refuses_to_start_with_the_line_and_the_fix(waiting):
     (problem,) = caught.value.problems
     assert (problem.file, problem.line) == (str(waiting), mailboxes_line(waiting))
     assert problem.message == ("mailbox 'international' is not named any more, but its mail is still waiting "
-                               "in the database: 1 reply to send, 1 mail recorded and not processed yet")
+                               "in the database: 1 mail to send, 1 mail recorded and not processed yet")
     assert "give it back its name 'international'" in problem.hint and "mailflow outbox cancel ID" in problem.hint
+    assert "daemon" not in problem.hint   # the same words refuse a start, where no daemon runs
 
     result = CliRunner().invoke(main, ["--rules", str(waiting), "run", "--once"])
     assert result.exit_code != 0 and "mailbox 'international' is not named any more" in result.output
@@ -148,7 +149,8 @@ def test_a_failed_reply_of_a_renamed_mailbox_is_not_queued_again(tmp_path):
     one = CliRunner().invoke(main, ["--rules", str(rules_path), "outbox", "retry", "1"])
     assert one.exit_code != 0 and "from mailbox 'international', which rules.yaml no longer names" in one.output
     every = CliRunner().invoke(main, ["--rules", str(rules_path), "outbox", "retry", "--all-failed"])
-    assert every.exit_code == 0 and "no failed mails" in every.output
+    assert every.exit_code == 0 and "no failed mails" not in every.output
+    assert "1 failed mail of mailbox 'international' left as failed: rules.yaml no longer names it" in every.output
     db = open_for(load_rules(rules_path))
     assert db.execute("select state from outbox").fetchall() == [("failed",)]
     db.close()

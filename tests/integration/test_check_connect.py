@@ -82,7 +82,8 @@ def test_a_temporary_answer_is_a_warning_and_a_refused_recipient_names_the_addre
 
 
 @pytest.mark.parametrize("code, text, status, fix", [
-    (530, "5.7.0 Authentication required", "FAILED", "the server wants a login: set smtp.username and its secret"),
+    (530, "5.7.0 Authentication required", "FAILED", "the server wants a login: set smtp.username and its secret "
+                                                      "(and security: starttls, if it wants TLS first)"),
     (421, "4.7.0 Too many connections, closing", "warning", "a temporary answer: run the check again later"),
 ])
 def test_what_a_refused_sender_means_depends_on_the_answer(rules_path, servers, code, text, status, fix):

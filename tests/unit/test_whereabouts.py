@@ -168,6 +168,9 @@ def test_only_the_start_of_a_long_signature_is_read():
     ("The Netherlands", "NL", "Europe/Amsterdam"), ("Russian Federation", "RU", None),
     ("Weißrussland", "BY", "Europe/Minsk"),
     ("Cote d'Ivoire", "CI", "Africa/Abidjan"), ("Osterreich", "AT", "Europe/Vienna"), ("Thessaloniki", None, None),
+    ("Hong Kong", "HK", "Asia/Hong_Kong"), ("UAE", "AE", "Asia/Dubai"), ("Viet Nam", "VN", "Asia/Ho_Chi_Minh"),
+    ("Saint Lucia", "LC", "America/St_Lucia"), ("St Lucia", "LC", "America/St_Lucia"),
+    ("St. Lucia", "LC", "America/St_Lucia"), ("Slovak Republic", "SK", "Europe/Bratislava"),
 ])
 def test_a_country_as_an_imported_list_writes_it(written, country, zone):
     place = named_country(written)
