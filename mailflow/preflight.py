@@ -141,18 +141,18 @@ def unnamed_mailboxes(db: sqlite_utils.Database | sqlite3.Connection,
         " select mailbox, 'out' as kind from outbox where state in (?, ?, ?)"
         " union all select mailbox, 'in' from messages where state = ?) group by mailbox",
         [OutboxState.QUEUED, OutboxState.SENDING, OutboxState.UNCERTAIN, MessageState.RECORDED])
-    waiting = {mailbox: (replies, mails) for mailbox, replies, mails in rows if mailbox not in named}
+    waiting = {mailbox: (outgoing, recorded) for mailbox, outgoing, recorded in rows if mailbox not in named}
     known = {mailbox for (mailbox,) in db.execute("select mailbox from mailbox_state")} - named - set(waiting)
     problems = [RulesProblem(
         rules.source, rules.line_of("mailboxes"),
         f"mailbox {name!r} is not named any more, but its mail is still waiting in the database: "
-        + ", ".join(part for part in (replies and _count(replies, "mail", "mails") + " to send",
-                                      mails and _count(mails, "mail", "mails") + " recorded and not processed yet")
+        + ", ".join(part for part in (outgoing and _mails(outgoing) + " to send",
+                                      recorded and _mails(recorded) + " recorded and not processed yet")
                     if part),
         f"renamed? give it back its name {name!r}: the database knows its mail by it; removed? put it back "
         "until that mail is done (`mailflow outbox` lists what is to send; `mailflow outbox cancel ID` cancels "
         "one that is queued or uncertain), then remove it again")
-        for name, (replies, mails) in sorted(waiting.items())]
+        for name, (outgoing, recorded) in sorted(waiting.items())]
     warnings = [f"{rules.source}: mailbox {name!r} is in the database but not in rules.yaml (renamed or removed?): "
                 "its history stays under that name; if it was renamed, the new name reads its folder again "
                 "(a mail answered before is not answered twice)"
@@ -188,8 +188,8 @@ def unnamed_mailboxes_in_file(rules: Rules) -> tuple[list[RulesProblem], list[st
         return [], [f"{path}: not read, so its mailboxes were not compared with rules.yaml's ({exc}); {fix}"]
 
 
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+def _mails(number: int) -> str:
+    return f"{number} mail{'' if number == 1 else 's'}"
 
 
 # -- check --connect ---------------------------------------------------------
