@@ -173,6 +173,7 @@ class Daemon:
         self.rules = rules
         if rules.rules_version < PATTERNS_VERSION:
             _warn_of_changed_patterns(self.rules_path)
+        worker.stop_requested = self.stopping   # a SIGTERM while the new worker was made marked the old one
         self.worker, old = worker, self.worker
         old.db.close()   # between passes: its server connections are closed already (one_pass)
         self._schedule_jobs()

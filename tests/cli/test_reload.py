@@ -25,6 +25,18 @@ def test_a_reload_closes_the_database_connection_it_replaces(tmp_path):
     daemon.worker.db.close()
 
 
+def test_a_stop_asked_for_during_a_reload_reaches_the_new_worker(tmp_path):
+    """SIGTERM sets stop_requested on the worker it finds: one that lands while a reload builds the new
+    worker marked the old one, and the next pass ran whole instead of finishing its current mail."""
+    daemon = runner.Daemon(write_rules(tmp_path, mailbox={"imap": {"idle": False}}))
+    daemon.stopping = True   # as request_stop() leaves it, with the old worker marked
+    daemon.worker.stop_requested = True
+    daemon.reload_requested = True
+    daemon.reload_rules_if_changed()
+    assert daemon.worker.stop_requested
+    daemon.worker.db.close()
+
+
 def open_files(folder):
     """How many of this process's descriptors are open on files in `folder` (other tests' leftovers,
     closed by the garbage collector meanwhile, do not count)."""
