@@ -434,9 +434,12 @@ def retry(db: sqlite_utils.Database, outbox_id: int, mailboxes: Collection[str])
     return {**row, **requeue}
 
 
-def retry_all_failed(db: sqlite_utils.Database, mailboxes: Collection[str]) -> list[dict]:
-    """retry() of every failed mail of the mailboxes rules.yaml names."""
-    return [retry(db, row["id"], mailboxes) for row in listing(db, OutboxState.FAILED) if row["mailbox"] in mailboxes]
+def retry_all_failed(db: sqlite_utils.Database, mailboxes: Collection[str]) -> tuple[list[dict], list[dict]]:
+    """retry() of every failed mail of the mailboxes rules.yaml names: (those queued again, the failed
+    ones of mailboxes it no longer names, left as they are)."""
+    failed = listing(db, OutboxState.FAILED)
+    return ([retry(db, row["id"], mailboxes) for row in failed if row["mailbox"] in mailboxes],
+            [row for row in failed if row["mailbox"] not in mailboxes])
 
 
 def cancel(db: sqlite_utils.Database, outbox_id: int) -> tuple[dict, bool]:

@@ -43,12 +43,10 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
         raise click.UsageError("give one outbox number (see `mailflow outbox --failed`) or --all-failed")
     rules = rules_from(ctx)
     db = open_for(rules)
-    rows = [outbox_lib.retry(db, outbox_id, rules.mailboxes)] if outbox_id is not None \
+    rows, left = ([outbox_lib.retry(db, outbox_id, rules.mailboxes)], []) if outbox_id is not None \
         else outbox_lib.retry_all_failed(db, rules.mailboxes)
     for row in rows:
         click.echo(f"outbox {row['id']} to {row['recipient']} queued again (last error: {row['error']})")
-    left = [row for row in outbox_lib.listing(db, OutboxState.FAILED) if row["mailbox"] not in rules.mailboxes] \
-        if all_failed else []
     for mailbox in sorted({row["mailbox"] for row in left}):
         count = sum(row["mailbox"] == mailbox for row in left)
         click.echo(f"{count} failed mail{'' if count == 1 else 's'} of mailbox {mailbox!r} left as failed: rules.yaml "
