@@ -58,30 +58,42 @@ class Sheet:
     fields: tuple[str, ...]    # the fields found in the header
     ignored: tuple[str, ...]   # header cells that name no field
     rows: tuple[Row, ...]      # rows with at least one cell filled
+    code_page: str = ""        # "Windows-1250" ... when a CSV not in UTF-8 was read by a guess; "" otherwise
+
+    def code_page_note(self) -> str:
+        """What a coordinator should know when the file's encoding was guessed: the guess, and the fix."""
+        if not self.code_page:
+            return ""
+        return (f"{self.name} is not saved as UTF-8: read as {self.code_page}. If names look wrong (è for č, "
+                "£ for Ł), save it in Excel as 'CSV UTF-8' and run the command again")
 
 
 def read_sheet(path: Path) -> Sheet:
-    """The rows of a .csv (UTF-8 with or without BOM, UTF-16 with one, else Windows-1251 or -1252; ';', ','
-    or tab) or .xlsx file, by header. A file without an e-mail column is a SheetError."""
+    """The rows of a .csv (UTF-8 with or without BOM, UTF-16 with one, else Windows-1250, -1251 or -1252;
+    ';', ',' or tab) or .xlsx file, by header. A file without an e-mail column is a SheetError."""
     name = path.name
     suffix = path.suffix.lower()
     try:
         if suffix == ".xlsx":
             return _sheet(name, "row", _xlsx_rows(path))
         if suffix in (".csv", ".txt", ".tsv"):
-            return _sheet(name, "line", _csv_rows(path.read_bytes()))
+            rows, code_page = _csv_rows(path.read_bytes())
+            return _sheet(name, "line", rows, code_page)
     except OSError as exc:
         raise SheetError(f"{name}: cannot be read ({exc.strerror or exc}); check the path") from None
     raise SheetError(f"{name}: not a .csv or .xlsx file; in Excel use File > Save As > "
                      "'CSV UTF-8' or 'Excel Workbook (.xlsx)'")
 
 
-def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
+def _csv_rows(data: bytes) -> tuple[list[tuple[int, list[str]]], str]:
+    """The rows with their line numbers, and the code page guessed ("" when the file is UTF-8 or -16)."""
+    code_page = ""
     try:
         # Excel's "Unicode Text" is UTF-16 with a byte order mark
         text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode(_windows_code_page(data), errors="replace")
+        code_page = _windows_code_page(data)
+        text = data.decode(code_page, errors="replace")
     first = next((line for line in text.splitlines() if line.strip()), "")   # the header's line
     delimiter = max((";", ",", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -90,7 +102,7 @@ def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
     for cells in reader:
         rows.append((line, cells))
         line = reader.line_num + 1   # a quoted cell may span lines: the next row starts after it
-    return rows
+    return rows, code_page.replace("cp", "Windows-")
 
 
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -98,14 +110,37 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 
 def _windows_code_page(data: bytes) -> str:
     """The code page of Excel's "CSV" from a Windows in Cyrillic (1251: Russian, Ukrainian, Bulgarian,
-    Serbian, Macedonian) or Western European (1252): the one whose reading has more words that are
-    all Cyrillic ("Иван") than the other has Latin words with an accent ("Müller", "Hélène"). A
-    Western word of two letters or more without an ASCII letter does not occur."""
+    Serbian, Macedonian), Central European (1250: Croatian, Bosnian, Serbian Latin, Albanian, Romanian,
+    Polish, Czech) or Western European (1252): the one whose reading has the most words written as its
+    languages write names. The same bytes read "Kovačević", "Ştefan", "Łukasz" in 1250 and "Kovaèeviæ",
+    "ªtefan", "£ukasz" in 1252; "Hélène" reads as a name in both ("Hélčne"), and a tie is 1252."""
     cyrillic = sum(len(word) >= 2 and not any(c.isascii() for c in word)
                    for word in _LETTERS.findall(data.decode("cp1251", errors="replace")))
-    accented = sum(not word.isascii() and any(c.isascii() for c in word)
-                   for word in _LETTERS.findall(data.decode("cp1252", errors="replace")))
-    return "cp1251" if cyrillic > accented else "cp1252"
+    latin = {page: sum(_a_name_in(page, word) for word in _WORDS.findall(data.decode(page, errors="replace")))
+             for page in _NAME_LETTERS}
+    best = max(latin, key=lambda page: (latin[page], page == "cp1252"))
+    return "cp1251" if cyrillic > latin[best] else best
+
+
+_WORDS = re.compile(r"[^\s\d,;:\"'()/.@_-]+")   # letters, and what a wrong code page puts among them
+# The non-ASCII letters names are written with: all of Windows-1250's, and Windows-1252's but the Icelandic
+# ð and þ, œ and ÿ (from 1250 bytes, these are đ, ţ, ś and ˙).
+_NAME_LETTERS = {
+    "cp1250": frozenset(c for c in bytes(range(0x80, 0x100)).decode("cp1250", errors="ignore") if c.isalpha()),
+    "cp1252": frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåæçèéêëìíîïñòóôõöøùúûüýßŠšŽž"),
+}
+
+
+def _a_name_in(page: str, word: str) -> bool:
+    """A word with an accent, written with ASCII letters and that reading's name letters. In 1252 two
+    more tells of 1250 bytes: a final "æ" (the "ć" of "-ić"; Danish and Norwegian names never end in
+    it), and "ø" or "æ" beside another accent ("Dvoøák" is "Dvořák"; Nordic names mix only æ, ø, å)."""
+    if word.isascii() or not any(c.isascii() for c in word):
+        return False
+    if not all(c.isascii() or c in _NAME_LETTERS[page] for c in word):
+        return False
+    return page != "cp1252" or word[-1] not in "æÆ" and not (
+        set(word) & set("æøÆØ") and any(not c.isascii() and c not in "æøåÆØÅ" for c in word))
 
 
 def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:
@@ -132,7 +167,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _sheet(name: str, unit: str, rows: list[tuple[int, list[str]]]) -> Sheet:
+def _sheet(name: str, unit: str, rows: list[tuple[int, list[str]]], code_page: str = "") -> Sheet:
     rows = [(number, cells) for number, cells in rows if any(cell.strip() for cell in cells)]
     if not rows:
         raise SheetError(f"{name}: the file is empty; the first line names the columns, e.g. name;email;organisation")
@@ -154,7 +189,7 @@ def _sheet(name: str, unit: str, rows: list[tuple[int, list[str]]]) -> Sheet:
         # A cell's runs of white space (a line break typed into a cell) are one space.
         values = {field: " ".join(cells[index].split()) for index, field in columns.items() if index < len(cells)}
         found.append(Row(f"{name} {unit} {number}", {k: v for k, v in values.items() if v}))
-    return Sheet(name, tuple(columns.values()), tuple(ignored), tuple(found))
+    return Sheet(name, tuple(columns.values()), tuple(ignored), tuple(found), code_page)
 
 
 def person_name(row: Row) -> str:

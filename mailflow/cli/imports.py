@@ -46,6 +46,8 @@ def import_registrants(ctx: click.Context, file: Path, apply: bool, event_id: st
     # A line with a problem stops the whole import: the others are only shown.
     steps, problems = imports.import_people(db, rules, Replies(rules.templates_path), found.people,
                                             apply=apply and not found.problems, by=current_user())
+    if sheet.code_page:
+        click.echo(sheet.code_page_note())
     if sheet.ignored:
         click.echo(f"{sheet.name}: columns not read: {', '.join(sheet.ignored)}")
     counts = {"add": 0, "update": 0, "unchanged": 0, "skip": 0}
@@ -110,7 +112,10 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
     event = invites.target_event(rules, event_id, clock_of(db)())
     problems: list[str] = []
     if file is not None:
-        found = imports.read_people(read_sheet(file), rules, event_id=None, audience=audience, need_event=False)
+        sheet = read_sheet(file)
+        if sheet.code_page:
+            click.echo(sheet.code_page_note())
+        found = imports.read_people(sheet, rules, event_id=None, audience=audience, need_event=False)
         people, problems = found.people, found.problems
     else:
         assert source_event is not None

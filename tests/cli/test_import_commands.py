@@ -180,6 +180,16 @@ def test_windows_1252_and_commas(tmp_path, rules_path):
     assert result.exit_code == 0, result.output + result.stderr
     row = people(rules_path)["j.mueller@koeln.de"]
     assert (row["name"], row["organisation"]) == ("Jürgen Müller", "Stadt Köln")
+    assert "liste.csv is not saved as UTF-8: read as Windows-1252." in result.output
+
+
+def test_a_croatian_excel_csv_is_read_as_windows_1250_and_says_so(tmp_path, rules_path):
+    file = tmp_path / "popis.csv"
+    file.write_bytes("Name;E-mail;Organisation\r\nIvan Đurić;i.djuric@osijek.hr;Općina Čačinci\r\n".encode("cp1250"))
+    result = cli(rules_path, "import", "registrants", str(file))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "popis.csv is not saved as UTF-8: read as Windows-1250." in result.output
+    assert "'Ivan Đurić'" in result.output and "'Općina Čačinci'" in result.output
 
 
 def test_xlsx_rows_are_named_by_row(tmp_path, rules_path):
@@ -310,6 +320,17 @@ def test_invite_a_list_with_an_address_of_ours_and_a_broken_line(tmp_path):
     assert "alumni.csv line 4 names e.shehu@tirana.al again" in result.stdout
     assert "queued 1 invitations" in result.stdout
     assert people(rules_path) == {}   # invited is not registered
+    assert "not saved as UTF-8" not in result.stdout
+
+
+def test_invite_says_how_a_list_not_in_utf_8_was_read(tmp_path):
+    rules_path = write_rules(tmp_path, events=two_events())
+    file = tmp_path / "alumni.csv"
+    file.write_bytes("Name;E-Mail\r\nArbër Çela;a.cela@tirana.gov.al\r\n".encode("cp1250"))
+    result = cli(rules_path, "invite", str(file))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "alumni.csv is not saved as UTF-8: read as Windows-1252. If names look wrong" in result.stdout
+    assert "invite a.cela@tirana.gov.al" in result.stdout
 
 
 def test_no_invitation_to_an_event_whose_registration_closed(tmp_path):

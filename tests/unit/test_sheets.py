@@ -106,6 +106,45 @@ def test_excels_csv_from_a_western_windows_stays_windows_1252(tmp_path, rows):
     assert _names_and_organisations(tmp_path, rows, "cp1252") == rows
 
 
+@pytest.mark.parametrize("rows", [
+    [("Marija Kovačević", "Grad Zagreb"), ("Ivan Đurić", "Općina Čačinci")],   # Croatian, Bosnian
+    [("Josip Čačić", "")],                                                       # only è and æ in 1252
+    [("Ioana Ştefănescu", "Primăria Iaşi")],                                     # Romanian
+    [("Łukasz Żółć", "Urząd Miasta Krakowa")],                                   # Polish
+    [("Jiří Dvořák", "Magistrát")],                                              # Czech: ø beside í, á
+])
+def test_excels_csv_from_a_central_european_windows_is_windows_1250(tmp_path, rows):
+    """Excel's "CSV" on a Croatian, Bosnian, Romanian, Polish or Czech Windows is Windows-1250; read as
+    Windows-1252 the names came out as "Kovaèeviæ", "ªtefãnescu", "£ukasz"."""
+    assert _names_and_organisations(tmp_path, rows, "cp1250") == rows
+
+
+@pytest.mark.parametrize("rows", [
+    [("Søren Kjær", "Københavns Kommune"), ("Lars Sæther", "")],   # Danish, Norwegian: æ, ø, å
+    [("Anna Åström", "Göteborgs Stad")],
+    [("Nicolò Città", "Comune di Roma"), ("Thérèse Lefèvre", "")],
+])
+def test_nordic_and_italian_lists_stay_windows_1252(tmp_path, rows):
+    assert _names_and_organisations(tmp_path, rows, "cp1252") == rows
+
+
+@pytest.mark.parametrize(("code_page", "told"), [("utf-8", ""), ("utf-8-sig", ""), ("cp1252", "Windows-1252"),
+                                                 ("cp1250", "Windows-1250"), ("cp1251", "Windows-1251")])
+def test_a_list_not_in_utf_8_says_how_it_was_read_and_the_fix(tmp_path, code_page, told):
+    path = tmp_path / "list.csv"
+    name = {"cp1251": "Иван Петров", "cp1250": "Ivan Đurić"}.get(code_page, "Jürgen Müller")
+    path.write_bytes(f"Name;E-Mail\r\n{name};p@example.org\r\n".encode(code_page))
+    sheet = read_sheet(path)
+    assert person_name(sheet.rows[0]) == name
+    assert sheet.code_page == told
+    if told:
+        assert sheet.code_page_note() == (f"list.csv is not saved as UTF-8: read as {told}. If names look "
+                                          "wrong (è for č, £ for Ł), save it in Excel as 'CSV UTF-8' and run the "
+                                          "command again")
+    else:
+        assert sheet.code_page_note() == ""
+
+
 def _names_and_organisations(tmp_path, rows, code_page):
     path = tmp_path / "list.csv"
     lines = ["Name;E-Mail;Organisation"] + [f"{name};p{i}@example.org;{organisation}"
