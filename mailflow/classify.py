@@ -208,7 +208,7 @@ def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
     # bounce detector must agree.
     if subject and robotic:
         return f"subject contains {subject!r}, sent by a machine"
-    if (subject or robotic) and _failed_recipients(message):
+    if (subject or robotic) and any(_failed_recipients(message)):
         return "a bounce detector found failed recipients"
     return ""
 
@@ -231,17 +231,20 @@ def _robot_pattern(words: tuple[str, ...]) -> re.Pattern:
 logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
-def _failed_recipients(message: IncomingMessage) -> list[str]:
-    """Recipients a bounce reports as failed, found by flufl.bounce (Mailman's detectors)."""
+def _failed_recipients(message: IncomingMessage) -> tuple[list[str], list[str]]:
+    """Recipients a report says failed for good, and those it says are only delayed (the server still
+    tries: "Action: delayed", "Warning: message delayed 24 hours"), found by flufl.bounce (Mailman's
+    detectors)."""
     if message.parsed is None:
-        return []
+        return [], []
     from flufl.bounce import all_failures
 
     try:
         temporary, permanent = all_failures(message.parsed)
     except Exception:  # heuristic detectors on hostile input: no recipients, not a crash
-        return []
-    return sorted({a.decode("utf-8", "replace").lower() for a in (*permanent, *temporary)})
+        return [], []
+    addresses = [sorted({a.decode("utf-8", "replace").lower() for a in found}) for found in (permanent, temporary)]
+    return addresses[0], addresses[1]
 
 
 def _intent(
@@ -335,7 +338,14 @@ def _automatic(
     header = message.header
     bounce_why = _bounce_evidence(message, rules)
     if bounce_why:
-        bounced.extend(_failed_recipients(message))
+        failed_for_good, delayed = _failed_recipients(message)
+        if delayed and not failed_for_good:
+            # A delay warning: marking the address undeliverable would withhold agenda and access
+            # from someone whose server is only slow (greylisting, an outage).
+            reasons.append(f"intent: auto_reply ({bounce_why}, a delay warning only: the server still tries to "
+                           f"deliver to {', '.join(delayed)}; nobody is marked undeliverable)")
+            return Intent.AUTO_REPLY
+        bounced.extend(failed_for_good)
         failed = f"; failed: {', '.join(bounced)}" if bounced else ""
         reasons.append(f"intent: bounce ({bounce_why}{failed})")
         return Intent.BOUNCE

@@ -83,3 +83,37 @@ def test_a_bounced_confirmation_cancels_the_queued_mail_and_a_new_mail_makes_the
     assert db.execute("select status from registrants where address = ?", [GONE]).fetchone()[0] == "registered"
     status = CliRunner().invoke(main, ["--rules", str(rules_path), "status"])
     assert "undeliverable" not in status.output
+
+
+def test_a_delay_warning_leaves_the_registrant_active_and_the_queued_mail_goes_out(servers, tmp_path):
+    """Postfix warns after four hours that it still retries (greylisting, a slow server): the address is
+    not dead, and agenda and access must still reach it."""
+    dovecot, smtp = servers
+    rules_path = rules_with_releases(tmp_path, dovecot, smtp)
+    db = open_database(tmp_path / "mailflow.db")
+    dovecot.append(INTL_USER, make_mail(sender=f"Slow <{GONE}>", message_id="<register@city.gov.ge>"))
+    assert runner.run_once(load_rules(rules_path)).sent == 1
+    earlier = (datetime.fromisoformat(db.execute("select sent_at from outbox").fetchone()[0])
+               - timedelta(minutes=11)).isoformat(timespec="seconds")
+    db.execute("update outbox set sent_at = ?", [earlier])
+    smtp.clear()
+    smtp.fail_next(2, 451, stage="RCPT")
+    assert runner.run_once(load_rules(rules_path)).announced == 2
+    assert outbox(db, "queued") == [("release:agenda:v1", "queued"), ("release:access:v1", "queued")]
+
+    warning = (DSN.replace(b"m.petrovic@podgorica.me", GONE.encode())
+               .replace(b"20200922081405.7A3F1C0AB2@mail.cc-events.example", b"delay1@mail.example")
+               .replace(b"Subject: Undelivered Mail Returned to Sender", b"Subject: Delayed Mail (still being retried)")
+               .replace(b"Action: failed\nStatus: 5.1.1", b"Action: delayed\nStatus: 4.4.1"))
+    assert b"Action: delayed" in warning
+    smtp.clear()
+    dovecot.append(INTL_USER, warning)
+    db.execute("update outbox set next_attempt_at = null")     # the retry is due
+    report = runner.run_once(load_rules(rules_path))
+    assert (report.processed, report.errors) == (1, [])
+    assert db.execute("select intent from messages order by id desc").fetchone()[0] == "auto_reply"
+    assert db.execute("select status from registrants where address = ?", [GONE]).fetchone()[0] == "registered"
+    assert outbox(db) == [("reply:interest", "sent"), ("release:agenda:v1", "sent"), ("release:access:v1", "sent")]
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == [GONE, GONE]
+    status = CliRunner().invoke(main, ["--rules", str(rules_path), "status"])
+    assert "undeliverable" not in status.output, status.output

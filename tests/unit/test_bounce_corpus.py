@@ -34,3 +34,55 @@ def test_bounce_names_the_failed_recipient():
     verdict = classify(parse_message((CORPUS / "postfix_01.txt").read_bytes()), "international", RULES)
     assert verdict.intent == "bounce"
     assert verdict.bounced, verdict.reasons
+
+
+# flufl.bounce's samples of delay warnings ("Message delayed", "Warning: message ... delayed 24 hours").
+DELAY_WARNINGS = ["dsn_05.txt", "dsn_06.txt", "dsn_07.txt", "dsn_08.txt", "dsn_17.txt", "simple_03.txt",
+                  "simple_21.txt", "simple_22.txt", "simple_28.txt", "simple_35.txt", "simple_40.txt"]
+
+
+@pytest.mark.parametrize("name", DELAY_WARNINGS)
+def test_a_delay_warning_marks_nobody_undeliverable(name):
+    """The server still tries: the recipient may get the mail yet, and must keep getting agenda and access."""
+    verdict = classify(parse_message((CORPUS / name).read_bytes()), "international", RULES)
+    assert (verdict.intent, verdict.bounced, verdict.answer) == ("auto_reply", (), False), verdict.reasons
+    assert any("a delay warning only" in reason for reason in verdict.reasons), verdict.reasons
+
+
+def test_a_report_of_one_failed_and_one_delayed_recipient_marks_only_the_failed_one():
+    verdict = classify(parse_message(DELAYED_AND_FAILED), "international", RULES)
+    assert (verdict.intent, verdict.bounced) == ("bounce", ("gone@city.gov.ge",)), verdict.reasons
+
+
+DELAYED_AND_FAILED = b"""Return-Path: <>
+From: MAILER-DAEMON@mail.cc-events.example (Mail Delivery System)
+To: international@cc-events.example
+Subject: Undelivered Mail Returned to Sender
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+Message-ID: <20200922081405.1@mail.cc-events.example>
+
+--B
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mail.cc-events.example.
+
+<gone@city.gov.ge>: host mx.city.gov.ge said: 550 5.1.1 User unknown
+<slow@city.gov.ge>: connect to mx2.city.gov.ge: Connection timed out
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mail.cc-events.example
+
+Final-Recipient: rfc822; gone@city.gov.ge
+Action: failed
+Status: 5.1.1
+
+Final-Recipient: rfc822; slow@city.gov.ge
+Action: delayed
+Status: 4.4.1
+
+--B--
+"""
