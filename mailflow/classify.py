@@ -349,6 +349,12 @@ def _automatic(
         failed = f"; failed: {', '.join(bounced)}" if bounced else ""
         reasons.append(f"intent: bounce ({bounce_why}{failed})")
         return Intent.BOUNCE
+    report = message.report_type or next((t for t in message.part_types if t in _REPORT_PARTS), "")
+    if report:
+        # multipart/report (RFC 6522) is written by programs: a read receipt ("Read: <our subject>",
+        # which quotes that subject, "register" and all), an abuse or a TLS report.
+        reasons.append(f"intent: auto_reply (a report, not a person's mail: {report})")
+        return Intent.AUTO_REPLY
     if not sender and not message.sender_name and header("return-path") in (None, ""):
         reasons.append("intent: auto_reply (no sender address: sent by a machine)")
         return Intent.AUTO_REPLY
@@ -385,6 +391,8 @@ def _automatic(
         return Intent.BULK
     return None
 
+
+_REPORT_PARTS = ("message/disposition-notification", "message/feedback-report")
 
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
 

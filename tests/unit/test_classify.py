@@ -72,6 +72,51 @@ def test_robot_senders_are_never_answered(sender):
     assert verdict.answer is False
 
 
+def _report(report_type: str, part_type: str, text: str) -> bytes:
+    return f"""From: "Nino Beridze" <n.beridze@tbilisi.gov.ge>
+To: international@cc-events.example
+Subject: Read: Invitation: register for the online event on 7 October
+Date: Wed, 23 Sep 2020 10:14:05 +0400
+Message-ID: <mdn1@tbilisi.gov.ge>
+MIME-Version: 1.0
+Content-Type: multipart/report;{report_type} boundary="B"
+
+--B
+Content-Type: text/plain; charset=utf-8
+
+{text}
+
+--B
+Content-Type: {part_type}
+
+Reporting-UA: tbilisi.gov.ge; Microsoft Outlook 16.0
+Final-Recipient: rfc822;n.beridze@tbilisi.gov.ge
+Disposition: manual-action/MDN-sent-manually; displayed
+
+--B--
+""".encode()
+
+
+READ = """Your message
+
+  To: n.beridze@tbilisi.gov.ge
+  Subject: Invitation: register for the online event on 7 October
+
+was read on Wednesday, 23 September 2020 10:14:03 (UTC+04:00) Tbilisi."""
+
+
+@pytest.mark.parametrize("report_type, part_type", [
+    (" report-type=disposition-notification;", "message/disposition-notification"),   # Outlook, Thunderbird
+    ("", "message/disposition-notification"),                                        # without the parameter
+    (" report-type=feedback-report;", "message/feedback-report"),                    # an abuse report (ARF)
+])
+def test_a_read_receipt_or_other_report_is_automatic(report_type, part_type):
+    """A read receipt quotes the subject it answers ("register for ..."): it was read as a registration."""
+    verdict = classify(parse_message(_report(report_type, part_type, READ)), "international", RULES)
+    assert (verdict.intent, verdict.answer) == ("auto_reply", False), verdict.reasons
+    assert any("a report, not a person's mail" in reason for reason in verdict.reasons)
+
+
 def test_out_of_office_subject_without_headers():
     raw = make_mail(subject="Automatische Antwort: Participation", body="Ich bin nicht im Büro.")
     verdict = classify(parse_message(raw), "german", RULES)
