@@ -117,6 +117,28 @@ def test_a_read_receipt_or_other_report_is_automatic(report_type, part_type):
     assert any("a report, not a person's mail" in reason for reason in verdict.reasons)
 
 
+@pytest.mark.parametrize("subject, body", [
+    ("Recall: Registration for the online event on 7 October",
+     'Nino Beridze would like to recall the message, "Registration for the online event on 7 October".'),
+    ("Rückruf: Anmeldung zur Online-Veranstaltung am 7. Oktober",
+     'Anna Lehmann möchte die Nachricht "Anmeldung zur Online-Veranstaltung am 7. Oktober" zurückrufen.'),
+])
+def test_an_outlook_recall_is_no_registration(subject, body):
+    """Outlook's recall quotes the subject it takes back: it read as a registration and was answered."""
+    verdict = classify(parse_message(make_mail(subject=subject, body=body)), "international", RULES)
+    assert (verdict.intent, verdict.answer) == ("auto_reply", False), verdict.reasons
+
+
+@pytest.mark.parametrize("subject", [
+    "Автоматический ответ: Registration", "Automatski odgovor: Prijava za učešće", "Răspuns automat: Înscriere",
+    "Автоматичен отговор: Регистрация", "Përgjigje automatike: Regjistrim", "ავტომატური პასუხი: Registration",
+])
+def test_the_regions_out_of_office_subjects_without_headers(subject):
+    verdict = classify(parse_message(make_mail(subject=subject, body="I would like to register.")), "international",
+                       RULES)
+    assert (verdict.intent, verdict.answer) == ("auto_reply", False), verdict.reasons
+
+
 def test_out_of_office_subject_without_headers():
     raw = make_mail(subject="Automatische Antwort: Participation", body="Ich bin nicht im Büro.")
     verdict = classify(parse_message(raw), "german", RULES)
