@@ -68,6 +68,9 @@ _ABBREVIATIONS = ("mr", "mrs", "ms", "dr", "prof", "mag", "ing", "dipl", "evtl",
 # tried at every position of the text: a third of this regex's time.
 _ABBREVIATION = re.compile(rf"(?<!\w)(?=[{''.join(sorted({a[0] for a in _ABBREVIATIONS}))}])"
                            rf"({'|'.join(_ABBREVIATIONS)})\.(?=\s)", re.IGNORECASE)
+# A dot before a word in small letters ends no sentence: an abbreviation the list above lacks, as in
+# "Мария Колева, гл. експерт – m.koleva@..." ("гл." chief), which cut the item from its name.
+_DOT_BEFORE_LOWER = re.compile(r"(?<=\w)\.(?=[ \t]+([^\W\d_]))")
 # Capitalised words before a name that are roles, not the name.
 _ROLES = frozenset({
     "deputy", "mayor", "head", "colleague", "colleagues", "director", "chief", "officer", "minister", "advisor",
@@ -125,6 +128,7 @@ def read_nominations(
     if intent not in (Intent.INTEREST, Intent.OTHER, Intent.CANCELLATION):
         return None
     own = _ABBREVIATION.sub(lambda m: m.group(1), written.own)
+    own = _DOT_BEFORE_LOWER.sub(lambda m: "" if m.group(1).islower() else ".", own)
     said = sentences(own)
     interest = (*rules.classification.intents.interest, *_PARTICIPATION)
     negations = tuple(rules.classification.intents.negation)

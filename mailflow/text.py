@@ -230,7 +230,8 @@ def _signature_start(lines: list[str]) -> int:
 
 
 def _paragraphs(lines: list[str]) -> list[str]:
-    """Blank-line separated paragraphs with their hard-wrapped lines joined; list items stay lines.
+    """Blank-line separated paragraphs with their hard-wrapped lines joined; list items and table rows
+    stay lines.
 
     A line starting like a list item ("7. Oktober teil", "– ein Austausch") only starts an item after
     a line ending in ":" or after another item: elsewhere it is where the client wrapped a sentence."""
@@ -249,7 +250,9 @@ def _paragraphs(lines: list[str]) -> list[str]:
         # An item starts a list after a ":" line (or a paragraph); within a list, only its own kind of
         # marker starts the next item ("3. Zurab Meskhi, IT⏎– z.meskhi@..." is one item, wrapped).
         item = bool(marker) and (not current or current[-1].endswith(":") or marker == list_marker)
-        if current and not item:
+        # A table's row (cells apart by tabs: an HTML table, or one pasted from a spreadsheet) is a line.
+        row = "\t" in stripped or bool(current) and "\t" in current[-1]
+        if current and not item and not row:
             current[-1] = f"{current[-1]} {stripped}"
         else:
             current.append(stripped)

@@ -139,6 +139,16 @@ def test_the_regions_out_of_office_subjects_without_headers(subject):
     assert (verdict.intent, verdict.answer) == ("auto_reply", False), verdict.reasons
 
 
+@pytest.mark.parametrize("body", [
+    "Zdravstvuyte! Hotel by prinyat uchastie v onlain-meropriyatii 7 oktyabrya.",    # Russian in Latin letters
+    "Gamarjobat! Minda monawileoba mivigo 7 oktombris onlain shexvedraze.",         # Georgian in Latin letters
+    "Bună ziua, vă rog să mă înregistrați pentru evenimentul online din 7 octombrie.",
+])
+def test_registrations_in_latin_letters_and_romanian(body):
+    verdict = classify(parse_message(make_mail(subject="7 October", body=body)), "international", RULES)
+    assert (verdict.intent, verdict.answer) == ("interest", True), verdict.reasons
+
+
 def test_out_of_office_subject_without_headers():
     raw = make_mail(subject="Automatische Antwort: Participation", body="Ich bin nicht im Büro.")
     verdict = classify(parse_message(raw), "german", RULES)

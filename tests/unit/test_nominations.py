@@ -44,6 +44,18 @@ def test_a_table_row_names_the_person_at_its_start():
     assert [(n.name, n.address) for n in found.nominees] == [("Natalia Ceban", "natalia.ceban@chisinau.md")]
 
 
+def test_an_abbreviation_in_a_role_does_not_cut_an_item_from_its_name():
+    """"гл. експерт" (chief expert): the dot ended a sentence there, and the address lost its name."""
+    found = nominations(
+        "Здравейте,\n\nбихме искали да участват следните колеги:\n\n"
+        "1. Иван Димитров, началник отдел – i.dimitrov@gabrovo.bg\n"
+        "2. Мария Колева, гл. експерт „Електронно управление“ – m.koleva@gabrovo.bg\n\nПоздрави,\nПетя",
+        sender="Петя Стоянова <p.stoyanova@gabrovo.bg>")
+    assert [(n.name, n.address) for n in found.nominees] == [
+        ("Иван Димитров", "i.dimitrov@gabrovo.bg"), ("Мария Колева", "m.koleva@gabrovo.bg")]
+    assert not found.unsure, found.reasons
+
+
 def test_the_mayor_with_an_address_and_the_sender_does_not_attend():
     found = nominations(
         "Dear Mr. Samkharadze,\n\nplease register our mayor, Mr. Giorgi Beridze (g.beridze@tbilisi.gov.ge), for the "

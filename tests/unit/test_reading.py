@@ -206,3 +206,15 @@ def test_a_wrapped_line_that_starts_like_a_list_item_is_still_joined():
     assert written.own == "Ich nehme sehr gern an der Veranstaltung am 7. Oktober teil. Ein Austausch – mit Kommunen."
     listed = read("Please register:\n1. Giorgi Beridze, IT\n– g.beridze@x.ge\n2. Nino Kapanadze\n\n- Eka\n- Levan")
     assert listed.own == "Please register:\n1. Giorgi Beridze, IT – g.beridze@x.ge\n2. Nino Kapanadze\n\n- Eka\n- Levan"
+
+
+def test_the_rows_of_a_table_stay_lines():
+    """An HTML table (Outlook) becomes rows of tab-separated cells; joined as if wrapped, the rows ran into
+    one line and a name fell into the previous row's address."""
+    written = read("Molim Vas da prijavite sljedeće djelatnike:\n\nIme i prezime\tRadno mjesto\tE-mail\n"
+                   "Marija Jurić\tpročelnica\tmarija.juric@karlovac.hr\n"
+                   "Dario Kolar\tinformatičar\tdario.kolar@karlovac.hr\n"
+                   "Hvala unaprijed,\nsve je\nspremno.")
+    assert written.own == ("Molim Vas da prijavite sljedeće djelatnike:\n\nIme i prezime\tRadno mjesto\tE-mail\n"
+                           "Marija Jurić\tpročelnica\tmarija.juric@karlovac.hr\nDario Kolar\tinformatičar\t"
+                           "dario.kolar@karlovac.hr\nHvala unaprijed, sve je spremno.")
