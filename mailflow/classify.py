@@ -268,8 +268,16 @@ def _intent(
         tuple(patterns.negation), in_our_thread and not invited,
     )
     asks = bool(said.asks) and _about_the_event(message, written, rules, said.asks)
+    erasure = find(_ERASURE, written.own.casefold())
+    if erasure:
+        reasons.append(f"intent: cancellation (asks to erase their data: {erasure!r}; for a coordinator: "
+                       "`mailflow forget ADDRESS`)")
+        return Intent.CANCELLATION, True
     if said.withdraws:
         reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r})")
+        return Intent.CANCELLATION, asks
+    if message.calendar_reply == "declined":
+        reasons.append("intent: cancellation (answers the calendar invitation with No: PARTSTAT=DECLINED)")
         return Intent.CANCELLATION, asks
     registers = said.registers or said.hedged
     if registers and in_our_thread and not invited:
@@ -296,11 +304,25 @@ def _intent(
     if said.asks:
         reasons.append(f"intent: other (asks {said.asks!r}, but nothing about the event)")
         return Intent.OTHER, False
+    if message.calendar_reply:
+        reasons.append(f"intent: other (a calendar's answer to the invitation: {message.calendar_reply})")
+        return Intent.OTHER, False
     if in_our_thread:
         reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
         return Intent.OTHER, False
     reasons.append("intent: other (no pattern matched)")
     return Intent.OTHER, False
+
+
+# A request to erase one's data (GDPR Art. 17): it withdraws, and only a coordinator can do it
+# (`mailflow forget`), so it is a question too.
+_ERASURE = (
+    "delete my data", "delete my personal data", "delete all my data", "delete all my personal data",
+    "erase my data", "erase my personal data", "remove my data", "remove my personal data",
+    "löschen sie * daten", "meine daten löschen", "meine personenbezogenen daten löschen", "datenlöschung",
+    "удалите * данные", "удалить * мои данные", "видаліть * дані", "izbrišite * podatke", "obrišite * podatke",
+    "izbrisati * podatke", "obrisati * podatke", "ștergeți * datele", "stergeti * datele", "fshini * të dhënat",
+)
 
 
 # Words that show a question is about an event at all ("Do you like this message?" is not).

@@ -57,6 +57,7 @@ class IncomingMessage:
     content_type: str = "text/plain"
     report_type: str = ""          # multipart/report's report-type, e.g. delivery-status
     part_types: tuple[str, ...] = ()
+    calendar_reply: str = ""       # a calendar's answer to an invitation (METHOD:REPLY): accepted, declined ...
     size: int = 0
     parsed: Message | None = field(default=None, compare=False, repr=False)  # for bounce detectors
 
@@ -306,6 +307,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         content_type=clean(types[0]),   # parts[0] is the mail itself
         report_type=clean(msg.get_param("report-type", "") or "").lower(),
         part_types=tuple(clean(kind) for kind in types),
+        calendar_reply=_calendar_reply(parts, types),
         size=len(raw),
         parsed=msg,
     )
@@ -330,6 +332,30 @@ def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
 
                     text = get_text(text)
                 return text.replace("\r\n", "\n").replace("\x00", "")
+    return ""
+
+
+def _calendar_reply(parts: list[tuple[Message, bool]], types: list[str]) -> str:
+    """The PARTSTAT (accepted, declined, tentative) of a calendar's answer to an invitation: the
+    text/calendar part with METHOD:REPLY that Outlook and Google Calendar send when someone clicks
+    Yes or No; "" when the mail has none."""
+    for (part, _), kind in zip(parts, types, strict=True):
+        if kind != "text/calendar":
+            continue
+        import icalendar
+
+        try:
+            calendar = icalendar.Calendar.from_ical(_decoded(part))
+        except (ValueError, IndexError, KeyError):   # a broken calendar says nothing
+            continue
+        if str(calendar.get("method", "")).upper() != "REPLY":
+            continue
+        for event in calendar.walk("VEVENT"):
+            attendees = event.get("attendee", [])
+            for attendee in attendees if isinstance(attendees, list) else [attendees]:
+                status = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).lower()
+                if status:
+                    return clean(status, 40)
     return ""
 
 

@@ -139,10 +139,14 @@ def read_nominations(
     reasons: list[str] = []
     covered: set[int] = set()       # sentences that name nominees (their third persons need no address)
     list_intro = False              # a registering sentence ending in ':' announces a list or table
+    sender = (message.sender or "").lower()
+    sender_listed = False           # the sender's own address among those a registering sentence lists
     for index, sentence in enumerate(said):
         folded = sentence.casefold()
         found = [m for m in _ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
         registers = bool(find(interest, folded))
+        sender_listed |= (registers or list_intro) and any(m.group(0).lower().rstrip(".") == sender
+                                                           for m in _ADDRESS.finditer(sentence))
         if found and (registers or list_intro):
             for match in found:
                 # Read the part of the sentence the address is in: "I cannot attend, but please register X (x@...)".
@@ -169,8 +173,11 @@ def read_nominations(
         for clause in _clauses(sentence):
             folded = clause.casefold()
             named = _named(clause) if may_name else ""
-            if any(name and name in folded for name in names) or not (find(_THIRD_PERSON, folded) or named):
+            third = find(_THIRD_PERSON, folded)
+            if any(name and name in folded for name in names) or not (third or named):
                 continue
+            if third and not named and nominees and any(find((third,), said[i].casefold()) for i in covered):
+                continue   # "The Mayor will join": the mayor a sentence with an address named
             if not find(interest, folded):
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
             if _first_person(clause) and not find(_REGISTERING, folded):
@@ -181,6 +188,8 @@ def read_nominations(
     if not nominees and not doubts:
         return None
     attends, attend_why = _sender_attends(said, nominees, interest, negations)
+    if sender_listed and attend_why.startswith("the sender does not say"):
+        attends, attend_why = True, "the sender lists their own address with the others"
     reasons.append(_ABOUT + attend_why)
     if attend_why.startswith("the sender may"):
         doubts.append(attend_why)
@@ -233,6 +242,12 @@ def _name_for(sentence: str, start: int, end: int, address: str) -> tuple[str, s
         named = _matching(words, tokens)
         if named:
             return named, where
+    # "on behalf of Mayor Giorgi Shengelia, please register him ...: g.shengelia@...": a name further
+    # back in the sentence, taken only when its words match the address.
+    for words in reversed(_runs(before)):
+        named = _matching(words, tokens)
+        if named:
+            return named, "the name in its sentence that matches the address"
     if any(t in _SHARED for t in tokens) or not tokens:
         return "", ""
     in_brackets = bool(re.search(r"[(<\[]\s*$", sentence[:start]))
@@ -263,6 +278,17 @@ def _run(text: str) -> list[str]:
             break
         run.insert(0, word)
     return run
+
+
+def _runs(text: str) -> list[list[str]]:
+    """Every run of capitalised words in a text."""
+    runs: list[list[str]] = [[]]
+    for word in _words(text):
+        if _capital(word):
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
 
 
 def _matching(words: list[str], tokens: list[str]) -> str:

@@ -105,6 +105,9 @@ _CLAUSE_END = re.compile(
 )
 
 
+_LINK = re.compile(r"(?<!\S)(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
 def _alternation(expressions: list[str]) -> re.Pattern:
     return re.compile(r"(?<!\w)(?:" + "|".join(expressions) + r")(?!\w)")
 
@@ -160,6 +163,7 @@ def read_statements(
     the first sentence of each kind is kept with the words that made it so."""
     found: dict[Statement, str] = {}
     extra_negation = compile_patterns(negations)[0] if negations else None
+    own = _LINK.sub("", own)   # a link states nothing, and the "?" of its query asks nothing
     for sentence in ([subject] if subject else []) + sentences(own):
         kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread)
         if kind is not None and kind not in found:

@@ -234,3 +234,83 @@ def test_the_language_model_loads_without_any_downloader():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert "never downloads" in done.stdout
+
+
+def _calendar_answer(partstat: str, note: str = "", method: str = "REPLY") -> bytes:
+    """Outlook's answer to an invitation: an empty or typed text part and the text/calendar REPLY."""
+    return f"""From: "Nino Beridze" <n.beridze@tbilisi.gov.ge>
+To: international@cc-events.example
+Subject: {partstat.title()}: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus
+Date: Mon, 05 Oct 2020 10:14:05 +0400
+Message-ID: <cal-{partstat}@tbilisi.gov.ge>
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="B"
+
+--B
+Content-Type: text/plain; charset=utf-8
+
+{note}
+
+--B
+Content-Type: text/calendar; charset=utf-8; method={method}
+
+BEGIN:VCALENDAR
+METHOD:{method}
+PRODID:Microsoft Exchange Server 2010
+VERSION:2.0
+BEGIN:VEVENT
+ATTENDEE;PARTSTAT={partstat};CN=Nino Beridze:mailto:n.beridze@tbilisi.gov.ge
+UID:3f1c@cc-events.example
+SEQUENCE:0
+SUMMARY:{partstat.title()}: Digitalisation of Municipal Services
+DTSTART:20201007T110000Z
+DTEND:20201007T133000Z
+END:VEVENT
+END:VCALENDAR
+
+--B--
+""".encode()
+
+
+@pytest.mark.parametrize("partstat, note, intent, answered", [
+    ("DECLINED", "", "cancellation", True),                                  # the calendar's No: they withdraw
+    ("DECLINED", "Sorry, I have a council meeting after all.", "cancellation", True),
+    ("ACCEPTED", "", "other", False),                                        # a Yes from someone registered
+    ("TENTATIVE", "", "other", False),
+    ("ACCEPTED", "Will the session be recorded?", "question", True),        # the note asks: a question
+])
+def test_a_calendars_answer_to_the_invitation(partstat, note, intent, answered):
+    message = parse_message(_calendar_answer(partstat, note))
+    assert message.calendar_reply == partstat.lower()
+    verdict = classify(message, "international", RULES)
+    assert (verdict.intent, verdict.answer) == (intent, answered), verdict.reasons
+
+
+def test_a_forwarded_invitation_or_a_broken_calendar_is_no_answer():
+    """A REQUEST (someone passes the invitation on) carries PARTSTAT too, but answers nothing."""
+    assert parse_message(_calendar_answer("DECLINED", method="REQUEST")).calendar_reply == ""
+    broken = _calendar_answer("DECLINED").replace(b"END:VEVENT\nEND:VCALENDAR\n", b"")   # cut off
+    assert b"END:VCALENDAR" not in broken
+    assert parse_message(broken).calendar_reply == ""
+    garbage = _calendar_answer("DECLINED").replace(b"BEGIN:VCALENDAR", b"garbage")
+    assert parse_message(garbage).calendar_reply == ""
+
+
+def test_the_question_mark_of_a_links_query_asks_nothing():
+    """Google Calendar's text ends in "Joining info https://meet.../j/845?pwd=...": it was a question."""
+    body = ("Ion Rusu has accepted this invitation.\n\nJoining info\nhttps://meet.cc-events.example/j/845?pwd=VEx1c2\n"
+            "\nInvitation from Google Calendar: https://calendar.google.com/calendar/")
+    verdict = classify(parse_message(make_mail(subject="Accepted: Digitalisation", body=body)), "international", RULES)
+    assert not verdict.asks and verdict.intent == "other", verdict.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Sehr geehrte Damen und Herren,\n\nbitte löschen Sie alle meine personenbezogenen Daten aus Ihrem Verteiler "
+    "und bestätigen Sie mir die Löschung gemäß Art. 17 DSGVO.",
+    "Hello,\n\nplease delete my personal data from your lists and confirm.",
+    "Здравствуйте! Прошу удалить все мои данные из вашей рассылки.",
+])
+def test_a_request_to_erase_ones_data_withdraws_and_waits_for_a_coordinator(body):
+    verdict = classify(parse_message(make_mail(subject="Daten", body=body)), "international", RULES)
+    assert (verdict.intent, verdict.answer, verdict.asks) == ("cancellation", True, True), verdict.reasons
+    assert any("mailflow forget" in reason for reason in verdict.reasons)

@@ -56,6 +56,29 @@ def test_an_abbreviation_in_a_role_does_not_cut_an_item_from_its_name():
     assert not found.unsure, found.reasons
 
 
+def test_a_secretary_names_the_mayor_early_in_the_sentence_and_his_address_at_its_end():
+    """The address after a colon at the end, the name ("Mayor Giorgi Shengelia") further back: taken when
+    it matches the address; "The Mayor will join" later is the same man, not someone without an address."""
+    found = nominations(
+        "Dear Mr. Samkharadze,\n\nI am writing on behalf of Mayor Giorgi Shengelia, please register him for the "
+        "online event on 7 October: g.shengelia@zugdidi.gov.ge\n\nThe Mayor will join from his office. "
+        "I will not take part myself.\n\nKind regards,\nTamar", sender="Tamar Gogua <t.gogua@zugdidi.gov.ge>")
+    assert [(n.name, n.address) for n in found.nominees] == [("Giorgi Shengelia", "g.shengelia@zugdidi.gov.ge")]
+    assert not found.unsure and not found.sender_attends, found.reasons
+    unmatched = nominations("I am writing on behalf of Mayor Giorgi Shengelia, please register him: "
+                            "info@zugdidi.gov.ge")
+    assert unmatched.unsure and not unmatched.nominees   # a shared mailbox's address is nobody's
+
+
+def test_a_sender_who_lists_their_own_address_with_the_others_attends():
+    found = nominations(
+        "Molim Vas da prijavite sljedeće djelatnike (u tablicu sam upisala i sebe):\n\n"
+        "Ime i prezime\tE-mail\nMarija Jurić\tmarija.juric@karlovac.hr\nAna Kovačević\tana.kovacevic@karlovac.hr\n\n"
+        "Lijep pozdrav,\nAna", sender="Ana Kovačević <ana.kovacevic@karlovac.hr>")
+    assert [n.address for n in found.nominees] == ["marija.juric@karlovac.hr"]
+    assert found.sender_attends and not found.unsure, found.reasons
+
+
 def test_the_mayor_with_an_address_and_the_sender_does_not_attend():
     found = nominations(
         "Dear Mr. Samkharadze,\n\nplease register our mayor, Mr. Giorgi Beridze (g.beridze@tbilisi.gov.ge), for the "
