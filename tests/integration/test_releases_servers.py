@@ -588,6 +588,57 @@ def test_a_registrant_who_cancels_after_the_invitation_gets_its_cancel(servers, 
     assert of_kind(smtp, "calendar_cancel") == []
 
 
+def calendar_answer(recipient: str, uid: str, partstat: str, note: str = "") -> bytes:
+    """What Outlook sends when someone clicks Yes or No on the access mail's invitation: the text of
+    the note and a text/calendar REPLY with the invitation's UID and the attendee's PARTSTAT."""
+    from email.message import EmailMessage
+
+    reply = icalendar.Calendar()
+    reply.add("method", "REPLY")
+    reply.add("prodid", "Microsoft Exchange Server 2010")
+    reply.add("version", "2.0")
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstart", EVENT_START_UTC)
+    event.add("attendee", f"mailto:{recipient}", parameters={"PARTSTAT": partstat, "CN": "Expert"})
+    reply.add_component(event)
+    mail = EmailMessage()
+    mail["From"] = f"Expert <{recipient}>"
+    mail["To"] = INTL_ADDRESS
+    mail["Subject"] = f"{partstat.title()}: Digitalisation of Municipal Services"
+    mail["Message-ID"] = f"<{partstat.lower()}-{uid}>"
+    mail.set_content(note or "\n")
+    mail.add_alternative(reply.to_ical().decode(), subtype="calendar", params={"method": "REPLY"})
+    return mail.as_bytes()
+
+
+def test_a_calendars_no_cancels_and_its_yes_changes_nothing(servers, rules_path):
+    """Outlook's Decline on the invitation is a cancellation: the person is cancelled and their calendar
+    gets the CANCEL; an Accept from another registrant is answered by nothing."""
+    dovecot, smtp = servers
+    clock = Clock(BEFORE_EVERYTHING)
+    register_by_mail(dovecot, smtp, rules_path, range(2), clock)
+    assert "sent 2, failed 0" in release_access(rules_path, "--link", "https://meet.example/see")
+    sent = invitations_by_recipient(of_kind(smtp, "access"))
+    smtp.clear()
+
+    clock.moment = datetime(2020, 9, 25, 9, 0, tzinfo=UTC)
+    dovecot.append_many(INTL_USER, [calendar_answer(address(0), sent[address(0)][0], "DECLINED"),
+                                    calendar_answer(address(1), sent[address(1)][0], "ACCEPTED")], msg_time=clock())
+    report = one_pass(rules_path, clock)
+    assert (report.processed, report.errors) == (2, [])
+    db = open_database(rules_path.parent / "mailflow.db")
+    intents = dict(db.execute("select sender, intent from messages where subject like 'Declined:%' "
+                              "or subject like 'Accepted:%'").fetchall())
+    assert intents == {address(0): "cancellation", address(1): "other"}
+    status = dict(db.execute("select address, status from registrants").fetchall())
+    assert status == {address(0): RegistrantStatus.CANCELLED, address(1): RegistrantStatus.REGISTERED}
+    (cancel,) = of_kind(smtp, "calendar_cancel")      # as for a cancellation by mail (whose reply the
+    assert cancel.rcpt_tos == [address(0)]             # one-reply-a-week rule holds back after the ack)
+    assert vobject_ics(cancel).vevent.uid.value == sent[address(0)][0]
+    assert {r for m in smtp.messages for r in m.rcpt_tos} == {address(0)}   # the Yes is answered by nothing
+
+
 def test_a_coordinator_who_cancels_someone_takes_the_invitation_back_too(servers, tmp_path):
     """`mailflow set-status ADDRESS cancelled` (someone who cancelled by phone) sends the CANCEL for
     their calendar as a cancellation by mail does; the second time, nothing."""
