@@ -335,6 +335,10 @@ def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
     return ""
 
 
+_CALENDAR_REPLY_MAX = 64 * 1024
+_METHOD_REPLY = re.compile(r"^METHOD:\s*REPLY\s*$", re.MULTILINE | re.IGNORECASE)
+
+
 def _calendar_reply(parts: list[tuple[Message, bool]], types: list[str]) -> str:
     """The PARTSTAT (accepted, declined, tentative) of a calendar's answer to an invitation: the
     text/calendar part with METHOD:REPLY that Outlook and Google Calendar send when someone clicks
@@ -342,10 +346,15 @@ def _calendar_reply(parts: list[tuple[Message, bool]], types: list[str]) -> str:
     for (part, _), kind in zip(parts, types, strict=True):
         if kind != "text/calendar":
             continue
+        text = _decoded(part)
+        # An answer is a few kB; icalendar reads about 1 MB a second, so a big calendar (an export, or
+        # a hostile one) is not read at all.
+        if len(text) > _CALENDAR_REPLY_MAX or not _METHOD_REPLY.search(text):
+            continue
         import icalendar
 
         try:
-            calendar = icalendar.Calendar.from_ical(_decoded(part))
+            calendar = icalendar.Calendar.from_ical(text)
         except (ValueError, IndexError, KeyError):   # a broken calendar says nothing
             continue
         if str(calendar.get("method", "")).upper() != "REPLY":

@@ -294,6 +294,9 @@ def test_a_forwarded_invitation_or_a_broken_calendar_is_no_answer():
     assert parse_message(broken).calendar_reply == ""
     garbage = _calendar_answer("DECLINED").replace(b"BEGIN:VCALENDAR", b"garbage")
     assert parse_message(garbage).calendar_reply == ""
+    # icalendar reads about a megabyte a second: a calendar far bigger than any answer is not read
+    huge = _calendar_answer("DECLINED").replace(b"SEQUENCE:0", b"SEQUENCE:0\nCOMMENT:" + b"x" * 70_000)
+    assert parse_message(huge).calendar_reply == ""
 
 
 def test_the_question_mark_of_a_links_query_asks_nothing():
