@@ -17,7 +17,7 @@ from .addresses import domain_of, local_part
 from .message import IncomingMessage
 from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
-from .statements import find, read_statements
+from .statements import erasure_request, find, read_statements
 from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
@@ -77,6 +77,7 @@ def classify(
     detect_language: LanguageDetector | None = None,
     *,
     invitation_ids: Container[str] = (),
+    calendar_uids: Container[str] = (),
 ) -> Classification:
     """Audience, intent and whether to answer, each with its reasons.
 
@@ -84,6 +85,7 @@ def classify(
     References that mailflow sent; `detect_language` defaults to language.detect.
     `invitation_ids` those of them that are invitations (`mailflow invite`): in their
     thread a "yes, I take part" is a registration, and a "no" withdraws nothing.
+    `calendar_uids`: the mail's calendar answer's UID when it is one of the invitations mailflow sent.
     """
     if detect_language is None:
         from .language import detect
@@ -95,7 +97,12 @@ def classify(
     audience, confidence = _audience(message, written, mailbox, rules, reasons, detect_language, evidence)
     in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
     invited = any(i in invitation_ids for i in (*message.in_reply_to, *message.references))
-    intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited)
+    calendar = message.calendar_reply
+    # A calendar's No counts only for the access mail's invitation, from the person it was sent to: the
+    # coordinators' own meetings are answered into the same inbox.
+    declines_ours = bool(calendar and calendar.partstat == "declined" and calendar.uid in calendar_uids
+                         and calendar.attendee == message.sender)
+    intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited, declines_ours)
     behalf = None if intent in AUTOMATIC_INTENTS else read_nominations(message, written, rules, intent, audience)
     if behalf is not None:
         reasons.extend(behalf.reasons)
@@ -255,6 +262,7 @@ def _intent(
     reasons: list[str],
     bounced: list[str],
     invited: bool = False,
+    declines_our_invitation: bool = False,
 ) -> tuple[Intent, bool]:
     """The intent and whether the mail also asks something; automatic mail by its headers first."""
     automatic = _automatic(message, written, rules, reasons, bounced)
@@ -268,32 +276,31 @@ def _intent(
         tuple(patterns.negation), in_our_thread and not invited,
     )
     asks = bool(said.asks) and _about_the_event(message, written, rules, said.asks)
-    erasure = find(_ERASURE, written.own.casefold())
-    if erasure:
-        reasons.append(f"intent: cancellation (asks to erase their data: {erasure!r}; for a coordinator: "
-                       "`mailflow forget ADDRESS`)")
-        return Intent.CANCELLATION, True
+    asked = said.asks
+    erasure = erasure_request(written.own)
+    if erasure:   # only a coordinator can erase (`mailflow forget ADDRESS`): a question for them
+        asks, asked = True, f"{erasure} (to erase their data: `mailflow forget ADDRESS`)"
     if said.withdraws:
         reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r})")
         return Intent.CANCELLATION, asks
-    if message.calendar_reply == "declined":
-        reasons.append("intent: cancellation (answers the calendar invitation with No: PARTSTAT=DECLINED)")
+    if declines_our_invitation and not said.registers:
+        reasons.append("intent: cancellation (their calendar answers our invitation with No: PARTSTAT=DECLINED)")
         return Intent.CANCELLATION, asks
     registers = said.registers or said.hedged
     if registers and in_our_thread and not invited:
         if asks:
-            reasons.append(f"intent: question in a thread we started (asks: {said.asks!r})")
+            reasons.append(f"intent: question in a thread we started (asks: {asked!r})")
             return Intent.QUESTION, True
         reasons.append(f"intent: other (says {registers!r}, but in reply to a mail we sent: not a new registration)")
         return Intent.OTHER, False
     if said.registers:
-        also = f"; also asks: {said.asks!r}" if asks else ""
+        also = f"; also asks: {asked!r}" if asks else ""
         invitation = ", answering our invitation" if invited else ""
         reasons.append(f"intent: interest (registers: {said.registers!r}{also}{invitation})")
         return Intent.INTEREST, asks
     if asks:
         where = " in a thread we started" if in_our_thread else ""
-        reasons.append(f"intent: question{where} (asks: {said.asks!r})")
+        reasons.append(f"intent: question{where} (asks: {asked!r})")
         return Intent.QUESTION, True
     if said.hedged and _about_the_event(message, written, rules, ""):
         reasons.append(f"intent: question (tentative, for a coordinator to answer: {said.hedged!r})")
@@ -305,24 +312,13 @@ def _intent(
         reasons.append(f"intent: other (asks {said.asks!r}, but nothing about the event)")
         return Intent.OTHER, False
     if message.calendar_reply:
-        reasons.append(f"intent: other (a calendar's answer to the invitation: {message.calendar_reply})")
+        reasons.append(f"intent: other (a calendar's answer to an invitation: {message.calendar_reply.partstat})")
         return Intent.OTHER, False
     if in_our_thread:
         reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
         return Intent.OTHER, False
     reasons.append("intent: other (no pattern matched)")
     return Intent.OTHER, False
-
-
-# A request to erase one's data (GDPR Art. 17): it withdraws, and only a coordinator can do it
-# (`mailflow forget`), so it is a question too.
-_ERASURE = (
-    "delete my data", "delete my personal data", "delete all my data", "delete all my personal data",
-    "erase my data", "erase my personal data", "remove my data", "remove my personal data",
-    "löschen sie * daten", "meine daten löschen", "meine personenbezogenen daten löschen", "datenlöschung",
-    "удалите * данные", "удалить * мои данные", "видаліть * дані", "izbrišite * podatke", "obrišite * podatke",
-    "izbrisati * podatke", "obrisati * podatke", "ștergeți * datele", "stergeti * datele", "fshini * të dhënat",
-)
 
 
 # Words that show a question is about an event at all ("Do you like this message?" is not).
@@ -371,7 +367,8 @@ def _automatic(
         failed = f"; failed: {', '.join(bounced)}" if bounced else ""
         reasons.append(f"intent: bounce ({bounce_why}{failed})")
         return Intent.BOUNCE
-    report = message.report_type or next((t for t in message.part_types if t in _REPORT_PARTS), "")
+    # The mail itself (not one it forwards) is a multipart/report (RFC 6522).
+    report = (message.report_type or "multipart/report") if message.content_type == "multipart/report" else ""
     if report:
         # multipart/report (RFC 6522) is written by programs: a read receipt ("Read: <our subject>",
         # which quotes that subject, "register" and all), an abuse or a TLS report.
@@ -413,8 +410,6 @@ def _automatic(
         return Intent.BULK
     return None
 
-
-_REPORT_PARTS = ("message/disposition-notification", "message/feedback-report")
 
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
 

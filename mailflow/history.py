@@ -150,6 +150,10 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
     done = [MessageState.PROCESSED, MessageState.QUARANTINED]
     rows = list(db.query(sql + (f" limit {int(last)}" if last else ""), done))
     ours = {r["message_id"] for r in db.query("select message_id from outbox")}
+    # As the worker reads them: the threads of `mailflow invite`'s invitations, the access mail's calendar UIDs.
+    invited = {r["message_id"]
+               for r in db.query("select o.message_id from invites i join outbox o on o.id = i.outbox_id")}
+    calendar_uids = {r["uid"] for r in db.query("select uid from invitations")}
     changes: list[ReplayChange] = []
     for row in reversed(rows):
         before = {
@@ -158,7 +162,8 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
             "reply": bool(row["answer"] or row["reply_limited"]),
         }
         try:
-            verdict = classify(parse_message(row["raw"], rules.limits), row["mailbox"], rules, ours)
+            verdict = classify(parse_message(row["raw"], rules.limits), row["mailbox"], rules, ours,
+                               invitation_ids=invited, calendar_uids=calendar_uids)
             after = {"audience": verdict.audience, "intent": verdict.intent, "reply": verdict.answer}
         except MessageError as exc:
             after = {"audience": None, "intent": None, "reply": False, "quarantined": str(exc)}

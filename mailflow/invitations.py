@@ -30,6 +30,11 @@ def _content_hash(event: Event, link: str | None, details: str) -> str:
     return digest.hexdigest()
 
 
+def sent_uids(db: sqlite_utils.Database, uid: str) -> set[str]:
+    """{uid} when mailflow sent an invitation with that UID, else an empty set (for `classify()`)."""
+    return {uid} if uid and db.execute("select 1 from invitations where uid = ?", [uid]).fetchone() else set()
+
+
 def _row(db: sqlite_utils.Database, registrant_id: int) -> dict | None:
     rows = database.rows(db, "select * from invitations where registrant_id = ?", [registrant_id])
     return rows[0] if rows else None

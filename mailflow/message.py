@@ -42,6 +42,16 @@ def clean(value: object, limit: int = 998) -> str:
 
 
 @dataclass(frozen=True)
+class CalendarReply:
+    """What a calendar answered to an invitation (RFC 5546 METHOD:REPLY), as Outlook and Google Calendar
+    send it when someone clicks Yes or No."""
+
+    partstat: str   # accepted, declined, tentative ...
+    uid: str        # the invitation's UID: whose invitation it answers
+    attendee: str   # the address that answered, lower-case
+
+
+@dataclass(frozen=True)
 class IncomingMessage:
     key: str                      # Message-ID, or a hash of the bytes when there is none
     message_id: str | None
@@ -57,7 +67,7 @@ class IncomingMessage:
     content_type: str = "text/plain"
     report_type: str = ""          # multipart/report's report-type, e.g. delivery-status
     part_types: tuple[str, ...] = ()
-    calendar_reply: str = ""       # a calendar's answer to an invitation (METHOD:REPLY): accepted, declined ...
+    calendar_reply: CalendarReply | None = None   # a calendar's Yes or No to an invitation (METHOD:REPLY)
     size: int = 0
     parsed: Message | None = field(default=None, compare=False, repr=False)  # for bounce detectors
 
@@ -313,6 +323,9 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
     )
 
 
+_COLUMN_GAP = re.compile(r"(?<=\S) {2,}(?=\S)")
+
+
 def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
     """The mail's text: the first inline text/plain part (format=flowed joined), else text/html turned
     into text. `types` holds each part's content type."""
@@ -330,7 +343,9 @@ def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
                 if wanted == "text/html":
                     from inscriptis import get_text  # type: ignore[import-untyped]  # inscriptis ships no types
 
-                    text = get_text(text)
+                    # inscriptis sets a table's cells apart by two spaces or more: tabs keep them
+                    # cells (and the rows lines, text.py), as in the text part Outlook writes.
+                    text = _COLUMN_GAP.sub("\t", get_text(text))
                 return text.replace("\r\n", "\n").replace("\x00", "")
     return ""
 
@@ -339,12 +354,11 @@ _CALENDAR_REPLY_MAX = 64 * 1024
 _METHOD_REPLY = re.compile(r"^METHOD:\s*REPLY\s*$", re.MULTILINE | re.IGNORECASE)
 
 
-def _calendar_reply(parts: list[tuple[Message, bool]], types: list[str]) -> str:
-    """The PARTSTAT (accepted, declined, tentative) of a calendar's answer to an invitation: the
-    text/calendar part with METHOD:REPLY that Outlook and Google Calendar send when someone clicks
-    Yes or No; "" when the mail has none."""
-    for (part, _), kind in zip(parts, types, strict=True):
-        if kind != "text/calendar":
+def _calendar_reply(parts: list[tuple[Message, bool]], types: list[str]) -> CalendarReply | None:
+    """The answer in the mail's own text/calendar part with METHOD:REPLY (not in a forwarded mail);
+    None when it has none."""
+    for (part, attached), kind in zip(parts, types, strict=True):
+        if kind != "text/calendar" or attached:
             continue
         text = _decoded(part)
         # An answer is a few kB; icalendar reads about 1 MB a second, so a big calendar (an export, or
@@ -354,18 +368,19 @@ def _calendar_reply(parts: list[tuple[Message, bool]], types: list[str]) -> str:
         import icalendar
 
         try:
-            calendar = icalendar.Calendar.from_ical(text)
-        except (ValueError, IndexError, KeyError):   # a broken calendar says nothing
+            events = icalendar.Calendar.from_ical(text).walk("VEVENT")
+        except Exception:  # a third-party parser on hostile input (AttributeError too): it says nothing
             continue
-        if str(calendar.get("method", "")).upper() != "REPLY":
-            continue
-        for event in calendar.walk("VEVENT"):
+        for event in events:
             attendees = event.get("attendee", [])
             for attendee in attendees if isinstance(attendees, list) else [attendees]:
-                status = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).lower()
-                if status:
-                    return clean(status, 40)
-    return ""
+                status = getattr(attendee, "params", {}).get("PARTSTAT", "")
+                status = status[0] if isinstance(status, list) and status else status
+                address = str(attendee).removeprefix("mailto:").removeprefix("MAILTO:").strip().lower()
+                if status and address:
+                    return CalendarReply(clean(str(status), 40).lower(), clean(str(event.get("uid", "")), 250),
+                                         clean(address, 250))
+    return None
 
 
 def _decoded(part: Message) -> str:

@@ -51,6 +51,12 @@ _THIRD_PERSON = (
     "domnul...", "doamn...", "kryetar...", "zotëri...", "zonj...", "კოლეგ...", "თანამშრომ...", "მერ...",
     "գործընկեր...", "աշխատակից...", "քաղաքապետ...", "həmkar...", "əməkdaş...", "sədr...",
 )
+# Third persons a town has one of: a later "the Mayor" is the mayor named with an address before (not
+# "a colleague", who may be another one).
+_ONE_PERSON = frozenset({
+    "mayor", "bürgermeister...", "мэр...", "мер...", "gradonačelnik...", "gradonacelnik...", "градоначелник...",
+    "градоначалник...", "кмет...", "primar...", "kryetar...", "მერ...", "քաղաքապետ...",
+})
 # English "I" is told by its capital (Serbian "i" is "and"); the rest over casefolded text.
 _I = re.compile(r"(?<!\w)I(?:[’'](?:m|d|ll|ve))?(?!\w)")
 _FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|меня|сам|сама"
@@ -68,8 +74,9 @@ _ABBREVIATIONS = ("mr", "mrs", "ms", "dr", "prof", "mag", "ing", "dipl", "evtl",
 # tried at every position of the text: a third of this regex's time.
 _ABBREVIATION = re.compile(rf"(?<!\w)(?=[{''.join(sorted({a[0] for a in _ABBREVIATIONS}))}])"
                            rf"({'|'.join(_ABBREVIATIONS)})\.(?=\s)", re.IGNORECASE)
-# A dot before a word in small letters ends no sentence: an abbreviation the list above lacks, as in
-# "Мария Колева, гл. експерт – m.koleva@..." ("гл." chief), which cut the item from its name.
+# In a list item or a table row, a dot before a word in small letters ends no sentence: an abbreviation
+# the list above lacks, as in "2. Мария Колева, гл. експерт – m.koleva@..." ("гл." chief), which cut the
+# item from its name. (In running text it may: "I cannot attend. please register ...".)
 _DOT_BEFORE_LOWER = re.compile(r"(?<=\w)\.(?=[ \t]+([^\W\d_]))")
 # Capitalised words before a name that are roles, not the name.
 _ROLES = frozenset({
@@ -128,7 +135,8 @@ def read_nominations(
     if intent not in (Intent.INTEREST, Intent.OTHER, Intent.CANCELLATION):
         return None
     own = _ABBREVIATION.sub(lambda m: m.group(1), written.own)
-    own = _DOT_BEFORE_LOWER.sub(lambda m: "" if m.group(1).islower() else ".", own)
+    own = "\n".join(_DOT_BEFORE_LOWER.sub(lambda m: "" if m.group(1).islower() else ".", line)
+                    if LIST_ITEM.match(line.strip()) or "\t" in line else line for line in own.split("\n"))
     said = sentences(own)
     interest = (*rules.classification.intents.interest, *_PARTICIPATION)
     negations = tuple(rules.classification.intents.negation)
@@ -145,8 +153,9 @@ def read_nominations(
         folded = sentence.casefold()
         found = [m for m in _ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
         registers = bool(find(interest, folded))
-        sender_listed |= (registers or list_intro) and any(m.group(0).lower().rstrip(".") == sender
-                                                           for m in _ADDRESS.finditer(sentence))
+        # the sender's own line in the list or table ("I put myself in the table too")
+        sender_listed |= ((registers or list_intro) and ("\t" in sentence or bool(LIST_ITEM.match(sentence.strip())))
+                          and any(m.group(0).lower().rstrip(".") == sender for m in _ADDRESS.finditer(sentence)))
         if found and (registers or list_intro):
             for match in found:
                 # Read the part of the sentence the address is in: "I cannot attend, but please register X (x@...)".
@@ -176,7 +185,8 @@ def read_nominations(
             third = find(_THIRD_PERSON, folded)
             if any(name and name in folded for name in names) or not (third or named):
                 continue
-            if third and not named and nominees and any(find((third,), said[i].casefold()) for i in covered):
+            if third in _ONE_PERSON and not named and nominees and any(find((third,), said[i].casefold())
+                                                                      for i in covered):
                 continue   # "The Mayor will join": the mayor a sentence with an address named
             if not find(interest, folded):
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
@@ -244,9 +254,11 @@ def _name_for(sentence: str, start: int, end: int, address: str) -> tuple[str, s
             return named, where
     # "on behalf of Mayor Giorgi Shengelia, please register him ...: g.shengelia@...": a name further
     # back in the sentence, taken only when its words match the address.
-    for words in reversed(_runs(before)):
+    # A first name alone, far from the address, may be someone else's: both parts of the address must match.
+    for words in reversed(_runs(before)) if len(tokens) >= 2 else []:
         named = _matching(words, tokens)
-        if named:
+        if named and all(any(_fold(word) == token or len(token) == 1 and _fold(word).startswith(token)
+                             for word in named.split()) for token in tokens):
             return named, "the name in its sentence that matches the address"
     if any(t in _SHARED for t in tokens) or not tokens:
         return "", ""

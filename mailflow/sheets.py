@@ -124,10 +124,10 @@ def _windows_code_page(data: bytes) -> str:
 
 _WORDS = re.compile(r"[^\s\d,;:\"'()/.@_-]+")   # letters, and what a wrong code page puts among them
 # The non-ASCII letters names are written with: all of Windows-1250's, and Windows-1252's but the Icelandic
-# ð and þ, œ and ÿ (from 1250 bytes, these are đ, ţ, ś and ˙).
+# ð and þ (from 1250 bytes, these are đ and ţ).
 _NAME_LETTERS = {
     "cp1250": frozenset(c for c in bytes(range(0x80, 0x100)).decode("cp1250", errors="ignore") if c.isalpha()),
-    "cp1252": frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåæçèéêëìíîïñòóôõöøùúûüýßŠšŽž"),
+    "cp1252": frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßŠšŽžŒœŸ"),
 }
 
 
@@ -135,7 +135,7 @@ def _a_name_in(page: str, word: str) -> bool:
     """A word with an accent, written with ASCII letters and that reading's name letters. In 1252 two
     more tells of 1250 bytes: a final "æ" (the "ć" of "-ić"; Danish and Norwegian names never end in
     it), and "ø" or "æ" beside another accent ("Dvoøák" is "Dvořák"; Nordic names mix only æ, ø, å)."""
-    if word.isascii() or not any(c.isascii() for c in word):
+    if word.isascii() or not any(c.isascii() for c in word) or len(word) < 3:   # "Nº", "m³": a sign, not a name
         return False
     if not all(c.isascii() or c in _NAME_LETTERS[page] for c in word):
         return False

@@ -68,6 +68,9 @@ _NOT_NEGATING = [
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
     r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
     r"ne možemo dočekati", r"why not", r"warum nicht",
+    # Romanian "ne" is "us", not the Serbian and Croatian "not": "să ne înscrieți" (register us)
+    r"să ne", r"sa ne", r"ne interesează", r"ne intereseaza", r"ne-ar", r"ne bucurăm", r"ne bucuram",
+    r"ne face plăcere", r"ne face placere", r"ne puteți", r"ne puteti",
 ]
 # Words that say the writer had meant to come: with a negation they withdraw, not decline.
 _WITHDRAWAL_MARKERS = [
@@ -105,7 +108,9 @@ _CLAUSE_END = re.compile(
 )
 
 
-_LINK = re.compile(r"(?<!\S)(?:https?://|www\.)\S+", re.IGNORECASE)
+# A link up to the punctuation that ends its sentence ("... at https://x.example/form. I would like ...",
+# "... the right link https://meet.example/j/845?").
+_LINK = re.compile(r"(?<![\w/])(?:https?://|www\.)\S+?(?=[.,;:!?)\]>'\"]*(?:\s|$))", re.IGNORECASE)
 
 
 def _alternation(expressions: list[str]) -> re.Pattern:
@@ -163,7 +168,7 @@ def read_statements(
     the first sentence of each kind is kept with the words that made it so."""
     found: dict[Statement, str] = {}
     extra_negation = compile_patterns(negations)[0] if negations else None
-    own = _LINK.sub("", own)   # a link states nothing, and the "?" of its query asks nothing
+    own = _LINK.sub("link", own)   # a link states nothing, and the "?" of its query asks nothing
     for sentence in ([subject] if subject else []) + sentences(own):
         kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread)
         if kind is not None and kind not in found:
@@ -287,3 +292,25 @@ def _body(pattern: str) -> str:
         else:
             pieces.append(re.escape(piece))
     return _FEW_WORDS_RE.join(pieces)
+
+
+# A request to erase one's data (GDPR Art. 17): the writer's own data ("my", "meine", "мои" ...), in a
+# sentence that does not negate it ("please do not delete my data" asks for nothing).
+_ERASURE = (
+    "delete my data", "delete my personal data", "delete all my data", "delete all my personal data",
+    "erase my data", "erase my personal data", "erase all my data", "remove my personal data",
+    "löschen sie * meine * daten", "meine daten löschen", "meine personenbezogenen daten löschen",
+    "удалите * мои * данные", "удалить * мои * данные", "видаліть * мої * дані", "видалити * мої * дані",
+    "izbrišite * moje * podatke", "obrišite * moje * podatke", "izbrisati * moje * podatke",
+    "obrisati * moje * podatke", "ștergeți * datele mele", "stergeti * datele mele", "fshini * të dhënat e mia",
+)
+
+
+def erasure_request(own: str) -> str:
+    """The words of a sentence that asks to erase the writer's data, or ""."""
+    for sentence in sentences(own):
+        folded = sentence.casefold()
+        hit = find(_ERASURE, folded)
+        if hit and not negation_pattern(folded).search(_NOT_NEGATION.sub(" ", folded)):
+            return hit
+    return ""

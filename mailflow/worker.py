@@ -34,6 +34,7 @@ from . import (
     dispatch,
     health,
     history,
+    invitations,
     notices,
     outbox,
     registrants,
@@ -474,8 +475,10 @@ class Worker:
         try:
             with database.transaction(self.db):
                 ours = self._our_ids(incoming)
-                invited_to, invitations = self._invitations(ours)
-                verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitations)
+                invited_to, invitation_ids = self._invitations(ours)
+                calendar_uid = incoming.calendar_reply.uid if incoming.calendar_reply else ""
+                verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
+                                   calendar_uids=invitations.sent_uids(self.db, calendar_uid))
                 # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
                 timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment,
                                invited_to)

@@ -606,7 +606,7 @@ def calendar_answer(recipient: str, uid: str, partstat: str, note: str = "") -> 
     mail["From"] = f"Expert <{recipient}>"
     mail["To"] = INTL_ADDRESS
     mail["Subject"] = f"{partstat.title()}: Digitalisation of Municipal Services"
-    mail["Message-ID"] = f"<{partstat.lower()}-{uid}>"
+    mail["Message-ID"] = f"<{partstat.lower()}-{uid.partition('@')[0]}@{recipient.partition('@')[2]}>"
     mail.set_content(note or "\n")
     mail.add_alternative(reply.to_ical().decode(), subtype="calendar", params={"method": "REPLY"})
     return mail.as_bytes()
@@ -614,7 +614,8 @@ def calendar_answer(recipient: str, uid: str, partstat: str, note: str = "") -> 
 
 def test_a_calendars_no_cancels_and_its_yes_changes_nothing(servers, rules_path):
     """Outlook's Decline on the invitation is a cancellation: the person is cancelled and their calendar
-    gets the CANCEL; an Accept from another registrant is answered by nothing."""
+    gets the CANCEL; another registrant's Accept, and their Decline of a meeting mailflow did not send
+    (another UID), are answered by nothing."""
     dovecot, smtp = servers
     clock = Clock(BEFORE_EVERYTHING)
     register_by_mail(dovecot, smtp, rules_path, range(2), clock)
@@ -624,13 +625,16 @@ def test_a_calendars_no_cancels_and_its_yes_changes_nothing(servers, rules_path)
 
     clock.moment = datetime(2020, 9, 25, 9, 0, tzinfo=UTC)
     dovecot.append_many(INTL_USER, [calendar_answer(address(0), sent[address(0)][0], "DECLINED"),
-                                    calendar_answer(address(1), sent[address(1)][0], "ACCEPTED")], msg_time=clock())
+                                    calendar_answer(address(1), sent[address(1)][0], "ACCEPTED"),
+                                    # a No to the coordinator's own meeting, answered into the same inbox
+                                    calendar_answer(address(1), "prep-call@cc-events.example", "DECLINED")],
+                        msg_time=clock())
     report = one_pass(rules_path, clock)
-    assert (report.processed, report.errors) == (2, [])
+    assert (report.processed, report.errors) == (3, [])
     db = open_database(rules_path.parent / "mailflow.db")
-    intents = dict(db.execute("select sender, intent from messages where subject like 'Declined:%' "
-                              "or subject like 'Accepted:%'").fetchall())
-    assert intents == {address(0): "cancellation", address(1): "other"}
+    intents = db.execute("select sender, intent from messages where subject like 'Declined:%' "
+                         "or subject like 'Accepted:%' order by id").fetchall()
+    assert intents == [(address(0), "cancellation"), (address(1), "other"), (address(1), "other")]
     status = dict(db.execute("select address, status from registrants").fetchall())
     assert status == {address(0): RegistrantStatus.CANCELLED, address(1): RegistrantStatus.REGISTERED}
     (cancel,) = of_kind(smtp, "calendar_cancel")      # as for a cancellation by mail (whose reply the

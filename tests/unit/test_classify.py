@@ -1,7 +1,7 @@
 import pytest
 
 from mailflow.classify import classify
-from mailflow.message import parse_message
+from mailflow.message import CalendarReply, parse_message
 from mailflow.rules import load_rules
 from mailflow.text import read
 from tests.support import REPO
@@ -117,6 +117,20 @@ def test_a_read_receipt_or_other_report_is_automatic(report_type, part_type):
     assert any("a report, not a person's mail" in reason for reason in verdict.reasons)
 
 
+def test_a_registration_that_forwards_a_read_receipt_is_a_registration():
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "Nino <n.beridze@tbilisi.gov.ge>", "international@cc-events.example"
+    mail["Subject"] = "Registration"
+    mail.set_content("I would like to register for the online event. The receipt below shows I read your invitation.")
+    mail.add_attachment(BytesParser().parsebytes(_report(" report-type=disposition-notification;",
+                                                         "message/disposition-notification", READ)))
+    verdict = classify(parse_message(mail.as_bytes()), "international", RULES)
+    assert (verdict.intent, verdict.answer) == ("interest", True), verdict.reasons
+
+
 @pytest.mark.parametrize("subject, body", [
     ("Recall: Registration for the online event on 7 October",
      'Nino Beridze would like to recall the message, "Registration for the online event on 7 October".'),
@@ -147,6 +161,18 @@ def test_the_regions_out_of_office_subjects_without_headers(subject):
 def test_registrations_in_latin_letters_and_romanian(body):
     verdict = classify(parse_message(make_mail(subject="7 October", body=body)), "international", RULES)
     assert (verdict.intent, verdict.answer) == ("interest", True), verdict.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    ("Vă rog să ne înscrieți pentru evenimentul online din 7 octombrie.", "interest"),   # "ne": us, not "not"
+    ("Ne interesează să participăm la evenimentul online din 7 octombrie.", "interest"),
+    ("Vă mulțumesc pentru înregistrarea video a evenimentului.", "other"),               # the recording
+    ("Ne puteți trimite înregistrarea evenimentului?", "question"),
+    ("Nažalost, ne mogu da učestvujem na događaju 7. oktobra.", "other"),                # Serbian "ne": not
+])
+def test_romanian_ne_and_inregistrare(body, intent):
+    verdict = classify(parse_message(make_mail(subject="Eveniment", body=body)), "international", RULES)
+    assert verdict.intent == intent, verdict.reasons
 
 
 def test_out_of_office_subject_without_headers():
@@ -272,31 +298,74 @@ END:VCALENDAR
 """.encode()
 
 
+OUR_UID = "3f1c@cc-events.example"   # the UID of the access mail's invitation to n.beridze
+
+
 @pytest.mark.parametrize("partstat, note, intent, answered", [
     ("DECLINED", "", "cancellation", True),                                  # the calendar's No: they withdraw
     ("DECLINED", "Sorry, I have a council meeting after all.", "cancellation", True),
+    ("DECLINED", "I will join the online event anyway, please keep me registered.", "interest", True),
     ("ACCEPTED", "", "other", False),                                        # a Yes from someone registered
     ("TENTATIVE", "", "other", False),
     ("ACCEPTED", "Will the session be recorded?", "question", True),        # the note asks: a question
 ])
 def test_a_calendars_answer_to_the_invitation(partstat, note, intent, answered):
     message = parse_message(_calendar_answer(partstat, note))
-    assert message.calendar_reply == partstat.lower()
-    verdict = classify(message, "international", RULES)
+    assert message.calendar_reply == CalendarReply(partstat.lower(), OUR_UID, "n.beridze@tbilisi.gov.ge")
+    verdict = classify(message, "international", RULES, calendar_uids={OUR_UID})
     assert (verdict.intent, verdict.answer) == (intent, answered), verdict.reasons
+
+
+def test_a_no_to_another_invitation_or_from_someone_else_cancels_nothing():
+    """The coordinators' own meetings are answered into the same inbox; and a No must be the invitee's."""
+    declined = parse_message(_calendar_answer("DECLINED"))
+    assert classify(declined, "international", RULES).intent == "other"                  # not our UID
+    someone_else = parse_message(_calendar_answer("DECLINED").replace(b"mailto:n.beridze@", b"mailto:mayor@"))
+    assert classify(someone_else, "international", RULES, calendar_uids={OUR_UID}).intent == "other"
+
+
+def test_a_calendar_answer_inside_a_forwarded_mail_is_not_the_senders():
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "Nino <n.beridze@tbilisi.gov.ge>", "international@cc-events.example"
+    mail["Subject"] = "FYI"
+    mail.set_content("The mayor's calendar declined (attached). I myself will attend as planned.")
+    mail.add_attachment(BytesParser().parsebytes(_calendar_answer("DECLINED")))   # message/rfc822
+    message = parse_message(mail.as_bytes())
+    assert "message/rfc822" in message.part_types and "text/calendar" in message.part_types
+    assert message.calendar_reply is None
 
 
 def test_a_forwarded_invitation_or_a_broken_calendar_is_no_answer():
     """A REQUEST (someone passes the invitation on) carries PARTSTAT too, but answers nothing."""
-    assert parse_message(_calendar_answer("DECLINED", method="REQUEST")).calendar_reply == ""
+    assert parse_message(_calendar_answer("DECLINED", method="REQUEST")).calendar_reply is None
     broken = _calendar_answer("DECLINED").replace(b"END:VEVENT\nEND:VCALENDAR\n", b"")   # cut off
     assert b"END:VCALENDAR" not in broken
-    assert parse_message(broken).calendar_reply == ""
+    assert parse_message(broken).calendar_reply is None
     garbage = _calendar_answer("DECLINED").replace(b"BEGIN:VCALENDAR", b"garbage")
-    assert parse_message(garbage).calendar_reply == ""
+    assert parse_message(garbage).calendar_reply is None
+    # icalendar raises AttributeError on a stray END:VTIMEZONE: the mail is read, the calendar is not
+    stray = _calendar_answer("DECLINED").replace(b"BEGIN:VEVENT", b"TZID:X\nEND:VTIMEZONE\nBEGIN:VEVENT")
+    assert parse_message(stray).calendar_reply is None
     # icalendar reads about a megabyte a second: a calendar far bigger than any answer is not read
     huge = _calendar_answer("DECLINED").replace(b"SEQUENCE:0", b"SEQUENCE:0\nCOMMENT:" + b"x" * 70_000)
-    assert parse_message(huge).calendar_reply == ""
+    assert parse_message(huge).calendar_reply is None
+
+
+@pytest.mark.parametrize("body, intent", [
+    # the dot after a link still ends its sentence: "could not" is not read with "participate"
+    ("I could not open the form at https://cc-events.example/register. I would like to participate in the "
+     "online event.", "interest"),
+    ("I did not receive anything from https://cc-events.example. Please register me.", "interest"),
+    # a "?" after a link still asks
+    ("Is this still the right link for the online event https://meet.cc-events.example/j/845?", "question"),
+    ("Ist das der richtige Link für die Veranstaltung: https://meet.cc-events.example/j/845?", "question"),
+])
+def test_a_link_keeps_the_punctuation_after_it(body, intent):
+    verdict = classify(parse_message(make_mail(subject="Link", body=body)), "international", RULES)
+    assert (verdict.intent, verdict.answer) == (intent, True), verdict.reasons
 
 
 def test_the_question_mark_of_a_links_query_asks_nothing():
@@ -307,13 +376,22 @@ def test_the_question_mark_of_a_links_query_asks_nothing():
     assert not verdict.asks and verdict.intent == "other", verdict.reasons
 
 
-@pytest.mark.parametrize("body", [
-    "Sehr geehrte Damen und Herren,\n\nbitte löschen Sie alle meine personenbezogenen Daten aus Ihrem Verteiler "
-    "und bestätigen Sie mir die Löschung gemäß Art. 17 DSGVO.",
-    "Hello,\n\nplease delete my personal data from your lists and confirm.",
-    "Здравствуйте! Прошу удалить все мои данные из вашей рассылки.",
+ERASES, REGISTERS, BOTH = ("question", True, True), ("interest", True, False), ("interest", True, True)
+
+
+@pytest.mark.parametrize("body, verdict", [
+    ("Sehr geehrte Damen und Herren,\n\nbitte löschen Sie alle meine personenbezogenen Daten aus Ihrem Verteiler "
+     "und bestätigen Sie mir die Löschung gemäß Art. 17 DSGVO.", ERASES),
+    ("Hello,\n\nplease delete my personal data from your lists and confirm.", ERASES),
+    ("Здравствуйте! Прошу удалить все мои данные из вашей рассылки.", ERASES),
+    # a registration that mentions data, or does not want it erased, is a registration
+    ("I would like to register for the online event. Please do not delete my data after the event.", REGISTERS),
+    ("Ich melde mich hiermit an. Die Hinweise zur Datenlöschung habe ich gelesen.", REGISTERS),
+    ("Прошу зарегистрировать меня на онлайн-мероприятие. Удалите, пожалуйста, старые данные.", REGISTERS),
+    ("I would like to register for the online event. Please delete my personal data from your old list.", BOTH),
 ])
-def test_a_request_to_erase_ones_data_withdraws_and_waits_for_a_coordinator(body):
-    verdict = classify(parse_message(make_mail(subject="Daten", body=body)), "international", RULES)
-    assert (verdict.intent, verdict.answer, verdict.asks) == ("cancellation", True, True), verdict.reasons
-    assert any("mailflow forget" in reason for reason in verdict.reasons)
+def test_a_request_to_erase_ones_data_is_a_question_for_a_coordinator(body, verdict):
+    """Only a coordinator can erase (`mailflow forget`), and say so: the mail waits for them."""
+    got = classify(parse_message(make_mail(subject="Daten", body=body)), "international", RULES)
+    assert (got.intent, got.answer, got.asks) == verdict, got.reasons
+    assert any("mailflow forget" in reason for reason in got.reasons) == got.asks

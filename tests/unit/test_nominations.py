@@ -79,6 +79,56 @@ def test_a_sender_who_lists_their_own_address_with_the_others_attends():
     assert found.sender_attends and not found.unsure, found.reasons
 
 
+@pytest.mark.parametrize("body", [
+    "I cannot attend the online event. please register Ana Kapanadze (a.kapanadze@tbilisi.gov.ge) instead.",
+    "Please register Ana Kapanadze (a.kapanadze@tbilisi.gov.ge) for the online event. unfortunately I cannot "
+    "join myself.",
+])
+def test_a_sentence_starting_small_in_running_text_is_still_a_sentence(body):
+    """The dot-before-small-letters rule is for list items and table rows only."""
+    found = nominations(body)
+    assert registered(found) == {"a.kapanadze@tbilisi.gov.ge"} and not found.sender_attends, found.reasons
+
+
+def test_another_colleague_without_an_address_still_makes_it_unsure():
+    """Only a role a town has one of ("the Mayor") points back to a nominee; "another colleague" is new."""
+    found = nominations(
+        "Please register my colleague Ana Kapanadze (a.kapanadze@tbilisi.gov.ge) for the online event. Another "
+        "colleague from our finance department would also like to join; I will send his address tomorrow.")
+    assert found.unsure, found.reasons
+
+
+def test_the_senders_address_in_a_sentence_is_no_line_of_the_list():
+    found = nominations(
+        "Please register my colleague Ana Kapanadze (a.kapanadze@tbilisi.gov.ge) for the online event and send a "
+        "copy of the confirmation to me (n.kapanadze@tbilisi.gov.ge).")
+    assert registered(found) == {"a.kapanadze@tbilisi.gov.ge"} and not found.sender_attends, found.reasons
+
+
+def test_a_first_name_far_back_in_the_sentence_names_nobody():
+    found = nominations("As Giorgi from the mayor's office asked, please register our IT specialist for the online "
+                        "event: giorgi@tbilisi.gov.ge")
+    assert found.unsure and not found.nominees, found.reasons
+
+
+def test_an_html_only_table_keeps_its_rows():
+    """inscriptis sets cells apart by spaces; read as wrapped lines, the rows ran together and the header's
+    "E-mail" became part of a name."""
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Ana <ana.k@karlovac.hr>", "international@cc-events.example", "Prijava"
+    mail.set_content("<p>Please register the following colleagues:</p><table><tr><th>Name</th><th>E-mail</th></tr>"
+                     "<tr><td>Marija Juric</td><td>marija.juric@karlovac.hr</td></tr>"
+                     "<tr><td>Dario Kolar</td><td>dario.kolar@karlovac.hr</td></tr></table><p>Thanks</p>",
+                     subtype="html")
+    message = parse_message(mail.as_bytes())
+    found = read_nominations(message, read(message.text), RULES, "interest", "international")
+    assert [(n.name, n.address) for n in found.nominees] == [("Marija Juric", "marija.juric@karlovac.hr"),
+                                                             ("Dario Kolar", "dario.kolar@karlovac.hr")]
+    assert not found.unsure, found.reasons
+
+
 def test_the_mayor_with_an_address_and_the_sender_does_not_attend():
     found = nominations(
         "Dear Mr. Samkharadze,\n\nplease register our mayor, Mr. Giorgi Beridze (g.beridze@tbilisi.gov.ge), for the "

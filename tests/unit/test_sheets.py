@@ -123,6 +123,8 @@ def test_excels_csv_from_a_central_european_windows_is_windows_1250(tmp_path, ro
     [("Søren Kjær", "Københavns Kommune"), ("Lars Sæther", "")],   # Danish, Norwegian: æ, ø, å
     [("Anna Åström", "Göteborgs Stad")],
     [("Nicolò Città", "Comune di Roma"), ("Thérèse Lefèvre", "")],
+    [("Thérèse Lefèvre", "Sœurs de Saint-Joseph")],                   # œ is French
+    [("João Conceição", "Escola Nº 5"), ("Ana Peña", "5000 m³")],       # signs beside letters name nobody
 ])
 def test_nordic_and_italian_lists_stay_windows_1252(tmp_path, rows):
     assert _names_and_organisations(tmp_path, rows, "cp1252") == rows
