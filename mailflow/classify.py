@@ -367,8 +367,7 @@ def _automatic(
         failed = f"; failed: {', '.join(bounced)}" if bounced else ""
         reasons.append(f"intent: bounce ({bounce_why}{failed})")
         return Intent.BOUNCE
-    # The mail itself (not one it forwards) is a multipart/report (RFC 6522).
-    report = (message.report_type or "multipart/report") if message.content_type == "multipart/report" else ""
+    report = message.report_type   # the mail itself (not one it forwards) is a multipart/report (RFC 6522)
     if report:
         # multipart/report (RFC 6522) is written by programs: a read receipt ("Read: <our subject>",
         # which quotes that subject, "register" and all), an abuse or a TLS report.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from . import database
+from . import database, invitations
 from .classify import classify
 from .database import now
 from .errors import MailflowError, MessageError
@@ -153,7 +153,6 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
     # As the worker reads them: the threads of `mailflow invite`'s invitations, the access mail's calendar UIDs.
     invited = {r["message_id"]
                for r in db.query("select o.message_id from invites i join outbox o on o.id = i.outbox_id")}
-    calendar_uids = {r["uid"] for r in db.query("select uid from invitations")}
     changes: list[ReplayChange] = []
     for row in reversed(rows):
         before = {
@@ -162,8 +161,10 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
             "reply": bool(row["answer"] or row["reply_limited"]),
         }
         try:
-            verdict = classify(parse_message(row["raw"], rules.limits), row["mailbox"], rules, ours,
-                               invitation_ids=invited, calendar_uids=calendar_uids)
+            message = parse_message(row["raw"], rules.limits)
+            uid = message.calendar_reply.uid if message.calendar_reply else ""
+            verdict = classify(message, row["mailbox"], rules, ours, invitation_ids=invited,
+                               calendar_uids=invitations.sent_uids(db, uid, message.sender))
             after = {"audience": verdict.audience, "intent": verdict.intent, "reply": verdict.answer}
         except MessageError as exc:
             after = {"audience": None, "intent": None, "reply": False, "quarantined": str(exc)}

@@ -30,9 +30,13 @@ def _content_hash(event: Event, link: str | None, details: str) -> str:
     return digest.hexdigest()
 
 
-def sent_uids(db: sqlite_utils.Database, uid: str) -> set[str]:
-    """{uid} when mailflow sent an invitation with that UID, else an empty set (for `classify()`)."""
-    return {uid} if uid and db.execute("select 1 from invitations where uid = ?", [uid]).fetchone() else set()
+def sent_uids(db: sqlite_utils.Database, uid: str, address: str | None) -> set[str]:
+    """{uid} when mailflow sent `address` an invitation with that UID, else an empty set (for `classify()`:
+    a No to an invitation someone forwarded answers the forwarder's, not the sender's)."""
+    found = uid and address and db.execute(
+        "select 1 from invitations i join registrants r on r.id = i.registrant_id where i.uid = ? and r.address = ?",
+        [uid, address]).fetchone()
+    return {uid} if found else set()
 
 
 def _row(db: sqlite_utils.Database, registrant_id: int) -> dict | None:

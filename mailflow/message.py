@@ -65,7 +65,7 @@ class IncomingMessage:
     references: tuple[str, ...]
     headers: dict[str, str] = field(default_factory=dict)  # SIGNAL_HEADERS present, cleaned
     content_type: str = "text/plain"
-    report_type: str = ""          # multipart/report's report-type, e.g. delivery-status
+    report_type: str = ""          # the mail's multipart/report's report-type (delivery-status ...; "report": none)
     part_types: tuple[str, ...] = ()
     calendar_reply: CalendarReply | None = None   # a calendar's Yes or No to an invitation (METHOD:REPLY)
     size: int = 0
@@ -315,7 +315,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         references=references,
         headers=headers,
         content_type=clean(types[0]),   # parts[0] is the mail itself
-        report_type=clean(msg.get_param("report-type", "") or "").lower(),
+        report_type=_report_type(parts, types),
         part_types=tuple(clean(kind) for kind in types),
         calendar_reply=_calendar_reply(parts, types),
         size=len(raw),
@@ -323,7 +323,13 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
     )
 
 
-_COLUMN_GAP = re.compile(r"(?<=\S) {2,}(?=\S)")
+def _report_type(parts: list[tuple[Message, bool]], types: list[str]) -> str:
+    """The report-type of the mail's multipart/report (RFC 6522), also inside multipart/signed, not of one
+    in a forwarded mail; "report" when it names none, "" when the mail is no report."""
+    for (part, attached), kind in zip(parts, types, strict=True):
+        if kind == "multipart/report" and not attached:
+            return clean(part.get_param("report-type", "") or "report").lower()
+    return ""
 
 
 def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
@@ -342,10 +348,10 @@ def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
                     text = unflow(text.replace("\r\n", "\n"), str(part.get_param("delsp") or "").lower() == "yes")
                 if wanted == "text/html":
                     from inscriptis import get_text  # type: ignore[import-untyped]  # inscriptis ships no types
+                    from inscriptis.model.config import ParserConfig  # type: ignore[import-untyped]
 
-                    # inscriptis sets a table's cells apart by two spaces or more: tabs keep them
-                    # cells (and the rows lines, text.py), as in the text part Outlook writes.
-                    text = _COLUMN_GAP.sub("\t", get_text(text))
+                    # A table's cells apart by tabs, as in the text part Outlook writes: its rows stay lines.
+                    text = get_text(text, ParserConfig(table_cell_separator="\t"))
                 return text.replace("\r\n", "\n").replace("\x00", "")
     return ""
 

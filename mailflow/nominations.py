@@ -257,8 +257,9 @@ def _name_for(sentence: str, start: int, end: int, address: str) -> tuple[str, s
     # A first name alone, far from the address, may be someone else's: both parts of the address must match.
     for words in reversed(_runs(before)) if len(tokens) >= 2 else []:
         named = _matching(words, tokens)
-        if named and all(any(_fold(word) == token or len(token) == 1 and _fold(word).startswith(token)
-                             for word in named.split()) for token in tokens):
+        parts = [_fold(part) for word in named.split() for part in word.split("-")]   # "Anna-Maria"
+        if named and all(any(part == token or len(token) == 1 and part.startswith(token) for part in parts)
+                         for token in tokens):
             return named, "the name in its sentence that matches the address"
     if any(t in _SHARED for t in tokens) or not tokens:
         return "", ""

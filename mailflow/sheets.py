@@ -124,10 +124,11 @@ def _windows_code_page(data: bytes) -> str:
 
 _WORDS = re.compile(r"[^\s\d,;:\"'()/.@_-]+")   # letters, and what a wrong code page puts among them
 # The non-ASCII letters names are written with: all of Windows-1250's, and Windows-1252's but the Icelandic
-# ð and þ (from 1250 bytes, these are đ and ţ).
+# ð and þ, and œ, Œ and Ÿ (from 1250 bytes these are đ, ţ, and the Polish ś, Ś and ź, far more common
+# in this project's lists than the French "Sœur").
 _NAME_LETTERS = {
     "cp1250": frozenset(c for c in bytes(range(0x80, 0x100)).decode("cp1250", errors="ignore") if c.isalpha()),
-    "cp1252": frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßŠšŽžŒœŸ"),
+    "cp1252": frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßŠšŽž"),
 }
 
 

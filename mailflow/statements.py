@@ -68,9 +68,11 @@ _NOT_NEGATING = [
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
     r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
     r"ne možemo dočekati", r"why not", r"warum nicht",
-    # Romanian "ne" is "us", not the Serbian and Croatian "not": "să ne înscrieți" (register us)
-    r"să ne", r"sa ne", r"ne interesează", r"ne intereseaza", r"ne-ar", r"ne bucurăm", r"ne bucuram",
+    # Romanian "ne" is "us", not the Serbian and Croatian "not": "să ne înscrieți" (register us), "ne-am dori"
+    r"să ne", r"sa ne", r"ne-\w+", r"ne interesează", r"ne intereseaza", r"ne bucurăm", r"ne bucuram",
     r"ne face plăcere", r"ne face placere", r"ne puteți", r"ne puteti",
+    # Albanian "ne" is "we": "ne do të marrim pjesë" (we will take part)
+    r"ne do t[ëe]", r"ne jemi", r"ne kemi", r"ne dëshirojmë", r"ne deshirojme",
 ]
 # Words that say the writer had meant to come: with a negation they withdraw, not decline.
 _WITHDRAWAL_MARKERS = [
@@ -108,9 +110,15 @@ _CLAUSE_END = re.compile(
 )
 
 
-# A link up to the punctuation that ends its sentence ("... at https://x.example/form. I would like ...",
-# "... the right link https://meet.example/j/845?").
-_LINK = re.compile(r"(?<![\w/])(?:https?://|www\.)\S+?(?=[.,;:!?)\]>'\"]*(?:\s|$))", re.IGNORECASE)
+_LINK = re.compile(r"(?<![\w/@])(?:https?://|www\.)\S+", re.IGNORECASE)
+_AFTER_LINK = ".,;:!?)]>'\""
+
+
+def _link_word(found: re.Match) -> str:
+    """A link becomes the word "link"; the punctuation after it stays, so it still ends its sentence
+    ("... at https://x.example/form. I would like ...") or asks ("... the right link https://...?")."""
+    link = found.group(0)
+    return "link" + link[len(link.rstrip(_AFTER_LINK)):]
 
 
 def _alternation(expressions: list[str]) -> re.Pattern:
@@ -168,7 +176,7 @@ def read_statements(
     the first sentence of each kind is kept with the words that made it so."""
     found: dict[Statement, str] = {}
     extra_negation = compile_patterns(negations)[0] if negations else None
-    own = _LINK.sub("link", own)   # a link states nothing, and the "?" of its query asks nothing
+    own = _LINK.sub(_link_word, own)   # a link states nothing, and the "?" of its query asks nothing
     for sentence in ([subject] if subject else []) + sentences(own):
         kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread)
         if kind is not None and kind not in found:
@@ -269,6 +277,12 @@ def find(patterns: tuple[str, ...], folded: str) -> str | None:
     return next(pattern for pattern, regex in zip(patterns, each, strict=True) if regex.match(folded, hit.start()))
 
 
+def find_at(patterns: tuple[str, ...], folded: str) -> int:
+    """Where the first of the patterns is found in a casefolded text (-1: nowhere)."""
+    hit = compile_patterns(patterns)[0].search(folded) if patterns else None
+    return hit.start() if hit else -1
+
+
 _FEW_WORDS_RE = r"[^!?\n]{0,80}?"  # what ' * ' stands for: a few words, within one sentence
 
 
@@ -295,22 +309,29 @@ def _body(pattern: str) -> str:
 
 
 # A request to erase one's data (GDPR Art. 17): the writer's own data ("my", "meine", "мои" ...), in a
-# sentence that does not negate it ("please do not delete my data" asks for nothing).
+# clause that does not negate it before ("please do not delete my data" asks for nothing).
 _ERASURE = (
     "delete my data", "delete my personal data", "delete all my data", "delete all my personal data",
-    "erase my data", "erase my personal data", "erase all my data", "remove my personal data",
+    "erase my data", "erase my personal data", "erase all my data", "remove my data", "remove my personal data",
     "löschen sie * meine * daten", "meine daten löschen", "meine personenbezogenen daten löschen",
+    "löschung meiner * daten", "löschung meiner daten", "um datenlöschung",
     "удалите * мои * данные", "удалить * мои * данные", "видаліть * мої * дані", "видалити * мої * дані",
-    "izbrišite * moje * podatke", "obrišite * moje * podatke", "izbrisati * moje * podatke",
-    "obrisati * moje * podatke", "ștergeți * datele mele", "stergeti * datele mele", "fshini * të dhënat e mia",
+    "izbrišite * moje * podatke", "obrišite * moje * podatke", "izbrišete * moje * podatke",
+    "obrišete * moje * podatke", "izbrisati * moje * podatke", "obrisati * moje * podatke",
+    "ștergeți * datele mele", "stergeti * datele mele", "fshini * të dhënat e mia",
 )
 
 
 def erasure_request(own: str) -> str:
-    """The words of a sentence that asks to erase the writer's data, or ""."""
+    """The words of a clause that asks to erase the writer's data, or ""."""
+    if not find(_ERASURE, own.casefold()):   # one look at the whole text: most mails have none
+        return ""
     for sentence in sentences(own):
-        folded = sentence.casefold()
-        hit = find(_ERASURE, folded)
-        if hit and not negation_pattern(folded).search(_NOT_NEGATION.sub(" ", folded)):
-            return hit
+        for clause in _clauses(sentence.casefold()):
+            hit = find(_ERASURE, clause)
+            if not hit:
+                continue
+            before = _NOT_NEGATION.sub(" ", clause[:find_at(_ERASURE, clause)])
+            if not negation_pattern(before).search(before):
+                return hit
     return ""

@@ -478,7 +478,7 @@ class Worker:
                 invited_to, invitation_ids = self._invitations(ours)
                 calendar_uid = incoming.calendar_reply.uid if incoming.calendar_reply else ""
                 verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
-                                   calendar_uids=invitations.sent_uids(self.db, calendar_uid))
+                                   calendar_uids=invitations.sent_uids(self.db, calendar_uid, incoming.sender))
                 # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
                 timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment,
                                invited_to)

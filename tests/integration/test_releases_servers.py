@@ -614,8 +614,8 @@ def calendar_answer(recipient: str, uid: str, partstat: str, note: str = "") -> 
 
 def test_a_calendars_no_cancels_and_its_yes_changes_nothing(servers, rules_path):
     """Outlook's Decline on the invitation is a cancellation: the person is cancelled and their calendar
-    gets the CANCEL; another registrant's Accept, and their Decline of a meeting mailflow did not send
-    (another UID), are answered by nothing."""
+    gets the CANCEL; another registrant's Accept, their Decline of a meeting mailflow did not send (another
+    UID) and of the first one's invitation (forwarded to them) are answered by nothing; `replay` agrees."""
     dovecot, smtp = servers
     clock = Clock(BEFORE_EVERYTHING)
     register_by_mail(dovecot, smtp, rules_path, range(2), clock)
@@ -627,20 +627,26 @@ def test_a_calendars_no_cancels_and_its_yes_changes_nothing(servers, rules_path)
     dovecot.append_many(INTL_USER, [calendar_answer(address(0), sent[address(0)][0], "DECLINED"),
                                     calendar_answer(address(1), sent[address(1)][0], "ACCEPTED"),
                                     # a No to the coordinator's own meeting, answered into the same inbox
-                                    calendar_answer(address(1), "prep-call@cc-events.example", "DECLINED")],
+                                    calendar_answer(address(1), "prep-call@cc-events.example", "DECLINED"),
+                                    # a No to expert 0's invitation, which they forwarded to expert 1
+                                    calendar_answer(address(1), sent[address(0)][0], "DECLINED")],
                         msg_time=clock())
     report = one_pass(rules_path, clock)
-    assert (report.processed, report.errors) == (3, [])
+    assert (report.processed, report.errors) == (4, [])
     db = open_database(rules_path.parent / "mailflow.db")
     intents = db.execute("select sender, intent from messages where subject like 'Declined:%' "
                          "or subject like 'Accepted:%' order by id").fetchall()
-    assert intents == [(address(0), "cancellation"), (address(1), "other"), (address(1), "other")]
+    assert intents == [(address(0), "cancellation"), (address(1), "other"), (address(1), "other"),
+                       (address(1), "other")]
     status = dict(db.execute("select address, status from registrants").fetchall())
     assert status == {address(0): RegistrantStatus.CANCELLED, address(1): RegistrantStatus.REGISTERED}
     (cancel,) = of_kind(smtp, "calendar_cancel")      # as for a cancellation by mail (whose reply the
     assert cancel.rcpt_tos == [address(0)]             # one-reply-a-week rule holds back after the ack)
     assert vobject_ics(cancel).vevent.uid.value == sent[address(0)][0]
     assert {r for m in smtp.messages for r in m.rcpt_tos} == {address(0)}   # the Yes is answered by nothing
+    # `mailflow replay` reads the calendar's answers as the worker did: nothing would change
+    replay = CliRunner().invoke(main, ["--rules", str(rules_path), "replay", "--with", str(rules_path)])
+    assert replay.exit_code == 0 and replay.output.startswith("0 of "), replay.output
 
 
 def test_a_coordinator_who_cancels_someone_takes_the_invitation_back_too(servers, tmp_path):

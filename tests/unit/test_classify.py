@@ -117,6 +117,21 @@ def test_a_read_receipt_or_other_report_is_automatic(report_type, part_type):
     assert any("a report, not a person's mail" in reason for reason in verdict.reasons)
 
 
+def test_a_signed_read_receipt_is_still_a_report():
+    """S/MIME wraps the report in multipart/signed: the mail is still the report."""
+    receipt = _report(" report-type=disposition-notification;", "message/disposition-notification", READ).decode()
+    head, _, body = receipt.partition("\n\n")
+    inner_type = 'Content-Type: multipart/report; report-type=disposition-notification; boundary="B"'
+    head = head.replace(inner_type, 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; '
+                                    'micalg=sha-256; boundary="S"')
+    signed = (f"{head}\n\n--S\n{inner_type}\n\n{body}\n--S\nContent-Type: application/pkcs7-signature; "
+              f"name=smime.p7s\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n--S--\n").encode()
+    message = parse_message(signed)
+    assert message.content_type == "multipart/signed" and message.report_type == "disposition-notification"
+    verdict = classify(message, "international", RULES)
+    assert (verdict.intent, verdict.answer) == ("auto_reply", False), verdict.reasons
+
+
 def test_a_registration_that_forwards_a_read_receipt_is_a_registration():
     from email.message import EmailMessage
     from email.parser import BytesParser
@@ -169,6 +184,8 @@ def test_registrations_in_latin_letters_and_romanian(body):
     ("Vă mulțumesc pentru înregistrarea video a evenimentului.", "other"),               # the recording
     ("Ne puteți trimite înregistrarea evenimentului?", "question"),
     ("Nažalost, ne mogu da učestvujem na događaju 7. oktobra.", "other"),                # Serbian "ne": not
+    ("Ne-am dori să participăm la evenimentul online din 7 octombrie.", "interest"),
+    ("Ne do të marrim pjesë në takimin online më 7 tetor.", "interest"),                 # Albanian "ne": we
 ])
 def test_romanian_ne_and_inregistrare(body, intent):
     verdict = classify(parse_message(make_mail(subject="Eveniment", body=body)), "international", RULES)
@@ -384,6 +401,11 @@ ERASES, REGISTERS, BOTH = ("question", True, True), ("interest", True, False), (
      "und bestätigen Sie mir die Löschung gemäß Art. 17 DSGVO.", ERASES),
     ("Hello,\n\nplease delete my personal data from your lists and confirm.", ERASES),
     ("Здравствуйте! Прошу удалить все мои данные из вашей рассылки.", ERASES),
+    # a negation in another clause negates no erasure
+    ("Please delete my data, I do not want to receive any further invitations.", ERASES),
+    ("Bitte löschen Sie meine Daten, ich möchte keine weiteren Einladungen erhalten.", ERASES),
+    ("Please remove my data from your mailing list.", ERASES),
+    ("Ich bitte um Datenlöschung.", ERASES),
     # a registration that mentions data, or does not want it erased, is a registration
     ("I would like to register for the online event. Please do not delete my data after the event.", REGISTERS),
     ("Ich melde mich hiermit an. Die Hinweise zur Datenlöschung habe ich gelesen.", REGISTERS),

@@ -65,6 +65,10 @@ def test_a_secretary_names_the_mayor_early_in_the_sentence_and_his_address_at_it
         "I will not take part myself.\n\nKind regards,\nTamar", sender="Tamar Gogua <t.gogua@zugdidi.gov.ge>")
     assert [(n.name, n.address) for n in found.nominees] == [("Giorgi Shengelia", "g.shengelia@zugdidi.gov.ge")]
     assert not found.unsure and not found.sender_attends, found.reasons
+    hyphenated = nominations("On behalf of Mayor Anna-Maria Popescu, please register her for the online event: "
+                             "anna-maria.popescu@primaria.ro")
+    assert [(n.name, n.address) for n in hyphenated.nominees] == [("Anna-Maria Popescu",
+                                                                   "anna-maria.popescu@primaria.ro")]
     unmatched = nominations("I am writing on behalf of Mayor Giorgi Shengelia, please register him: "
                             "info@zugdidi.gov.ge")
     assert unmatched.unsure and not unmatched.nominees   # a shared mailbox's address is nobody's
@@ -127,6 +131,19 @@ def test_an_html_only_table_keeps_its_rows():
     assert [(n.name, n.address) for n in found.nominees] == [("Marija Juric", "marija.juric@karlovac.hr"),
                                                              ("Dario Kolar", "dario.kolar@karlovac.hr")]
     assert not found.unsure, found.reasons
+
+
+def test_preformatted_html_text_with_two_spaces_is_no_table():
+    """Only a table's cells become tabs: two spaces after a full stop in <pre> text leave its lines wrapped."""
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Ana <ana.k@karlovac.hr>", "international@cc-events.example", "Event"
+    mail.set_content("<pre>Thank you for the invitation.  Unfortunately I will not be\nable to participate in the "
+                     "online event.</pre>", subtype="html")
+    verdict = classify(parse_message(mail.as_bytes()), "international", RULES)
+    assert "\t" not in parse_message(mail.as_bytes()).text
+    assert (verdict.intent, verdict.answer) == ("other", False), verdict.reasons
 
 
 def test_the_mayor_with_an_address_and_the_sender_does_not_attend():
