@@ -94,7 +94,8 @@ def classify(
     bounced: list[str] = []
     written = written_text.read(message.text)
     evidence: list[Evidence] = []
-    audience, confidence = _audience(message, written, mailbox, rules, reasons, detect_language, evidence)
+    audience, confidence, language = _audience(message, written, mailbox, rules, reasons, detect_language,
+                                               evidence)
     in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
     invited = any(i in invitation_ids for i in (*message.in_reply_to, *message.references))
     calendar = message.calendar_reply
@@ -102,7 +103,8 @@ def classify(
     # coordinators' own meetings are answered into the same inbox.
     declines_ours = bool(calendar and calendar.partstat == "declined" and calendar.uid in calendar_uids
                          and calendar.attendee == message.sender)
-    intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited, declines_ours)
+    intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited, declines_ours,
+                           language)
     behalf = None if intent in AUTOMATIC_INTENTS else read_nominations(message, written, rules, intent, audience)
     if behalf is not None:
         reasons.extend(behalf.reasons)
@@ -126,7 +128,7 @@ def _audience(
     reasons: list[str],
     detect_language: LanguageDetector,
     found_evidence: list[Evidence],
-) -> tuple[str, str]:
+) -> tuple[str, str, str | None]:
     home = rules.audience_of(mailbox)
     scores: dict[str, int] = {home: MAILBOX_WEIGHT}
     reasons.append(f"audience: received at mailbox {mailbox!r} -> {home} (+{MAILBOX_WEIGHT})")
@@ -171,7 +173,7 @@ def _audience(
     others = sum(score for name, score in scores.items() if name != chosen)
     confidence = "high" if own_evidence >= TLD_WEIGHT and best > others else "low"
     reasons.append(f"audience: {chosen} ({confidence} confidence)")
-    return chosen, confidence
+    return chosen, confidence, language
 
 
 def _domains(listed: list[str]) -> list[str]:
@@ -210,7 +212,9 @@ def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
     if message.header("x-failed-recipients"):
         return "X-Failed-Recipients header"
     robotic = not sender or message.header("return-path") == "" or bool(_robot(sender, rules))
-    subject = _matches(rules.classification.intents.bounce_subjects, message.subject)
+    # "Fwd: Undelivered Mail ...": a person passing a bounce on (mail servers send no forwards)
+    subject = None if _FORWARD_PREFIX.match(message.subject) else _matches(
+        rules.classification.intents.bounce_subjects, message.subject)
     # A subject alone is no proof (phishing says "nicht zustellbar" too): a machine sender or a
     # bounce detector must agree.
     if subject and robotic:
@@ -263,6 +267,7 @@ def _intent(
     bounced: list[str],
     invited: bool = False,
     declines_our_invitation: bool = False,
+    language: str | None = None,
 ) -> tuple[Intent, bool]:
     """The intent and whether the mail also asks something; automatic mail by its headers first."""
     automatic = _automatic(message, written, rules, reasons, bounced)
@@ -273,7 +278,7 @@ def _intent(
     subject = "" if _is_reply(message) else message.subject
     said = read_statements(
         written.own, subject, tuple(patterns.interest), tuple(patterns.question), tuple(patterns.cancellation),
-        tuple(patterns.negation), in_our_thread and not invited,
+        tuple(patterns.negation), in_our_thread and not invited, ne_negates=language not in _NE_IS_NO_NEGATION,
     )
     asks = bool(said.asks) and _about_the_event(message, written, rules, said.asks)
     asked = said.asks
@@ -410,6 +415,10 @@ def _automatic(
     return None
 
 
+# Languages whose "ne" negates nothing (Romanian "us", Albanian "we"), unlike Serbian, Croatian and Bosnian's "not".
+_NE_IS_NO_NEGATION = {"ro", "sq"}
+
+_FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl)\s*:", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
 
 

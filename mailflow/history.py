@@ -164,7 +164,7 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
             message = parse_message(row["raw"], rules.limits)
             uid = message.calendar_reply.uid if message.calendar_reply else ""
             verdict = classify(message, row["mailbox"], rules, ours, invitation_ids=invited,
-                               calendar_uids=invitations.sent_uids(db, uid, message.sender))
+                               calendar_uids={uid} if invitations.invited_event(db, uid, message.sender) else ())
             after = {"audience": verdict.audience, "intent": verdict.intent, "reply": verdict.answer}
         except MessageError as exc:
             after = {"audience": None, "intent": None, "reply": False, "quarantined": str(exc)}

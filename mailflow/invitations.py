@@ -30,13 +30,14 @@ def _content_hash(event: Event, link: str | None, details: str) -> str:
     return digest.hexdigest()
 
 
-def sent_uids(db: sqlite_utils.Database, uid: str, address: str | None) -> set[str]:
-    """{uid} when mailflow sent `address` an invitation with that UID, else an empty set (for `classify()`:
-    a No to an invitation someone forwarded answers the forwarder's, not the sender's)."""
-    found = uid and address and db.execute(
-        "select 1 from invitations i join registrants r on r.id = i.registrant_id where i.uid = ? and r.address = ?",
-        [uid, address]).fetchone()
-    return {uid} if found else set()
+def invited_event(db: sqlite_utils.Database, uid: str, address: str | None) -> str | None:
+    """The event whose invitation with this UID mailflow sent to `address`, or None (a calendar's answer to
+    it is about that event; one to an invitation someone forwarded answers the forwarder's, not theirs)."""
+    if not uid or not address:
+        return None
+    row = db.execute("select r.event_id from invitations i join registrants r on r.id = i.registrant_id "
+                     "where i.uid = ? and r.address = ?", [uid, address]).fetchone()
+    return row[0] if row else None
 
 
 def _row(db: sqlite_utils.Database, registrant_id: int) -> dict | None:

@@ -66,7 +66,7 @@ class IncomingMessage:
     headers: dict[str, str] = field(default_factory=dict)  # SIGNAL_HEADERS present, cleaned
     content_type: str = "text/plain"
     report_type: str = ""          # the mail's multipart/report's report-type (delivery-status ...; "report": none)
-    part_types: tuple[str, ...] = ()
+    part_types: tuple[str, ...] = ()   # the mail's own parts' types, not those inside a forwarded mail
     calendar_reply: CalendarReply | None = None   # a calendar's Yes or No to an invitation (METHOD:REPLY)
     size: int = 0
     parsed: Message | None = field(default=None, compare=False, repr=False)  # for bounce detectors
@@ -316,7 +316,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         headers=headers,
         content_type=clean(types[0]),   # parts[0] is the mail itself
         report_type=_report_type(parts, types),
-        part_types=tuple(clean(kind) for kind in types),
+        part_types=tuple(clean(kind) for (_, attached), kind in zip(parts, types, strict=True) if not attached),
         calendar_reply=_calendar_reply(parts, types),
         size=len(raw),
         parsed=msg,

@@ -54,6 +54,7 @@ _NEGATIONS = [
     r"нећемо", r"неће",
     # Serbian, Croatian, Bosnian (Latin)
     r"ne", r"neću", r"necu", r"nećemo", r"necemo", r"neće", r"nisam", r"nismo", r"nije", r"nemam", r"nema", r"ni",
+    r"nemoj\w*", r"немој\w*", r"nijesam", r"nijesmo", r"nijesu", r"nijeste", r"nijesi",
     # Albanian, Romanian
     r"nuk", r"s[’'](?=\w)\w*", r"mos", r"jo", r"nu",
     # Armenian: the negative prefix չ- (չեմ, չենք, չի ...), ոչ
@@ -69,8 +70,8 @@ _NOT_NEGATING = [
     r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
     r"ne možemo dočekati", r"why not", r"warum nicht",
     # Romanian "ne" is "us", not the Serbian and Croatian "not": "să ne înscrieți" (register us), "ne-am dori"
-    r"să ne", r"sa ne", r"ne-\w+", r"ne interesează", r"ne intereseaza", r"ne bucurăm", r"ne bucuram",
-    r"ne face plăcere", r"ne face placere", r"ne puteți", r"ne puteti",
+    r"să ne", r"sa ne", r"ne-(?:am|ai|a|ați|ati|ar|au|o)", r"ne interesează", r"ne intereseaza", r"ne bucurăm",
+    r"ne bucuram", r"ne face plăcere", r"ne face placere", r"ne puteți", r"ne puteti",
     # Albanian "ne" is "we": "ne do të marrim pjesë" (we will take part)
     r"ne do t[ëe]", r"ne jemi", r"ne kemi", r"ne dëshirojmë", r"ne deshirojme",
 ]
@@ -80,7 +81,7 @@ _WITHDRAWAL_MARKERS = [
     r"nicht mehr", r"doch nicht", r"leider doch", r"kein\w* mehr", r"nun doch",
     r"больше не", r"уже не", r"всё[- ]таки", r"все[- ]таки", r"більше не", r"вже не", r"все ж",
     r"više", r"ipak", r"вече", r"повече не", r"все пак", r"веќе", r"сепак", r"више не", r"ипак",
-    r"më", r"megjithatë", r"nu mai", r"totuși", r"totusi",
+    r"më(?!\s*\d)", r"megjithatë", r"nu mai", r"totuși", r"totusi",
     r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha", r"повеќе",
 ]
 # Words that make a participation tentative: "maybe", "before we register", "if".
@@ -130,6 +131,9 @@ _NEGATION = _alternation(_NEGATIONS)
 # most of the cost of a look; a clause without these letters cannot hold them and is read without them.
 _SCANNING_NEEDS = ("’", "'", "bilm", "etmə")
 _NEGATION_PLAIN = _alternation([n for n in _NEGATIONS if not any(need in n for need in _SCANNING_NEEDS)])
+_NEGATION_NO_NE = _alternation([n for n in _NEGATIONS if n != "ne"])
+_NEGATION_PLAIN_NO_NE = _alternation([n for n in _NEGATIONS
+                                      if n != "ne" and not any(need in n for need in _SCANNING_NEEDS)])
 _NOT_NEGATION = _alternation(_NOT_NEGATING)
 _WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
 _HEDGE = _alternation(_HEDGES)
@@ -171,6 +175,7 @@ def read_statements(
     cancellation: tuple[str, ...],
     negations: tuple[str, ...] = (),
     in_our_thread: bool = False,
+    ne_negates: bool = True,
 ) -> Reading:
     """Each sentence of the own text (and the subject, when given) read in the documented order;
     the first sentence of each kind is kept with the words that made it so."""
@@ -178,7 +183,7 @@ def read_statements(
     extra_negation = compile_patterns(negations)[0] if negations else None
     own = _LINK.sub(_link_word, own)   # a link states nothing, and the "?" of its query asks nothing
     for sentence in ([subject] if subject else []) + sentences(own):
-        kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread)
+        kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread, ne_negates)
         if kind is not None and kind not in found:
             found[kind] = said
     return Reading(
@@ -197,6 +202,7 @@ def _sentence(
     cancellation: tuple[str, ...],
     extra_negation: re.Pattern | None,
     in_our_thread: bool,
+    ne_negates: bool = True,
 ) -> tuple[Statement | None, str]:
     folded = sentence.casefold()
     # "?" (and the Armenian question mark ՞, written on the stressed word)
@@ -208,7 +214,8 @@ def _sentence(
 
     def negated(clause: str) -> bool:
         clause = _NOT_NEGATION.sub(" ", clause)
-        return bool(negation_pattern(clause).search(clause) or (extra_negation and extra_negation.search(clause)))
+        return bool(negation_pattern(clause, ne_negates).search(clause)
+                    or (extra_negation and extra_negation.search(clause)))
 
     # Each list is looked for in the whole sentence first: most sentences name none of its words,
     # and then no clause needs a look.
@@ -244,9 +251,13 @@ def _sentence(
     return None, ""
 
 
-def negation_pattern(clause: str) -> re.Pattern:
-    """The negations that can occur in `clause`: the same verdict as all of them, found sooner."""
-    return _NEGATION if any(need in clause for need in _SCANNING_NEEDS) else _NEGATION_PLAIN
+def negation_pattern(clause: str, ne_negates: bool = True) -> re.Pattern:
+    """The negations that can occur in `clause`: the same verdict as all of them, found sooner; without
+    "ne" for a mail in Romanian or Albanian (`ne_negates` False), where it means "us" or "we"."""
+    scanning = any(need in clause for need in _SCANNING_NEEDS)
+    if ne_negates:
+        return _NEGATION if scanning else _NEGATION_PLAIN
+    return _NEGATION_NO_NE if scanning else _NEGATION_PLAIN_NO_NE
 
 
 # Participation that only counts when negated: "I can't make it", "ich kann nicht dabei sein".
@@ -277,12 +288,6 @@ def find(patterns: tuple[str, ...], folded: str) -> str | None:
     return next(pattern for pattern, regex in zip(patterns, each, strict=True) if regex.match(folded, hit.start()))
 
 
-def find_at(patterns: tuple[str, ...], folded: str) -> int:
-    """Where the first of the patterns is found in a casefolded text (-1: nowhere)."""
-    hit = compile_patterns(patterns)[0].search(folded) if patterns else None
-    return hit.start() if hit else -1
-
-
 _FEW_WORDS_RE = r"[^!?\n]{0,80}?"  # what ' * ' stands for: a few words, within one sentence
 
 
@@ -309,12 +314,13 @@ def _body(pattern: str) -> str:
 
 
 # A request to erase one's data (GDPR Art. 17): the writer's own data ("my", "meine", "мои" ...), in a
-# clause that does not negate it before ("please do not delete my data" asks for nothing).
+# clause without a negation ("please do not delete my data", "löschen Sie meine Daten nicht" ask for nothing;
+# "please delete my data, I do not want more invitations" asks, its "not" in another clause).
 _ERASURE = (
     "delete my data", "delete my personal data", "delete all my data", "delete all my personal data",
     "erase my data", "erase my personal data", "erase all my data", "remove my data", "remove my personal data",
     "löschen sie * meine * daten", "meine daten löschen", "meine personenbezogenen daten löschen",
-    "löschung meiner * daten", "löschung meiner daten", "um datenlöschung",
+    "löschung meiner * daten", "löschung meiner daten", "bitte um datenlöschung",
     "удалите * мои * данные", "удалить * мои * данные", "видаліть * мої * дані", "видалити * мої * дані",
     "izbrišite * moje * podatke", "obrišite * moje * podatke", "izbrišete * moje * podatke",
     "obrišete * moje * podatke", "izbrisati * moje * podatke", "obrisati * moje * podatke",
@@ -331,7 +337,7 @@ def erasure_request(own: str) -> str:
             hit = find(_ERASURE, clause)
             if not hit:
                 continue
-            before = _NOT_NEGATION.sub(" ", clause[:find_at(_ERASURE, clause)])
-            if not negation_pattern(before).search(before):
+            unnegated = _NOT_NEGATION.sub(" ", clause)
+            if not negation_pattern(unnegated).search(unnegated):
                 return hit
     return ""

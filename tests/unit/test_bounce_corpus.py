@@ -86,3 +86,19 @@ Status: 4.4.1
 
 --B--
 """
+
+
+def test_a_person_forwarding_a_bounce_is_no_bounce():
+    """"Fwd: Undelivered Mail ..." with the bounce attached: the person's words count, and the address in
+    the attached report is not marked undeliverable by their mail."""
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "Nino <n.beridze@tbilisi.gov.ge>", "international@cc-events.example"
+    mail["Subject"] = "Fwd: Undelivered Mail Returned to Sender"
+    mail.set_content("Dear colleagues, your mail to my colleague bounced (below). Could you please register "
+                     "Eka Gelashvili at her new address e.gelashvili@tbilisi.gov.ge for the online event?")
+    mail.add_attachment(BytesParser().parsebytes(DELAYED_AND_FAILED))
+    verdict = classify(parse_message(mail.as_bytes()), "international", RULES)
+    assert verdict.intent not in AUTOMATIC_INTENTS and verdict.bounced == (), verdict.reasons

@@ -186,8 +186,13 @@ def test_registrations_in_latin_letters_and_romanian(body):
     ("Nažalost, ne mogu da učestvujem na događaju 7. oktobra.", "other"),                # Serbian "ne": not
     ("Ne-am dori să participăm la evenimentul online din 7 octombrie.", "interest"),
     ("Ne do të marrim pjesë në takimin online më 7 tetor.", "interest"),                 # Albanian "ne": we
+    ("Ne konfirmojmë pjesëmarrjen në takimin online më 7 tetor.", "interest"),            # "më 7": on the 7th
+    ("Nuk do të marrim pjesë në takimin online më 7 tetor.", "other"),                    # declines, withdraws not
+    ("Ne exprimăm interesul de a participa la evenimentul online din 7 octombrie.", "interest"),
+    ("Nažalost, ne-ćemo moći sudjelovati na događaju 7. listopada.", "other"),
+    ("Nijesam u mogućnosti da prisustvujem događaju 7. oktobra.", "other"),              # Montenegrin
 ])
-def test_romanian_ne_and_inregistrare(body, intent):
+def test_ne_and_inregistrare_in_the_regions_languages(body, intent):
     verdict = classify(parse_message(make_mail(subject="Eveniment", body=body)), "international", RULES)
     assert verdict.intent == intent, verdict.reasons
 
@@ -351,7 +356,7 @@ def test_a_calendar_answer_inside_a_forwarded_mail_is_not_the_senders():
     mail.set_content("The mayor's calendar declined (attached). I myself will attend as planned.")
     mail.add_attachment(BytesParser().parsebytes(_calendar_answer("DECLINED")))   # message/rfc822
     message = parse_message(mail.as_bytes())
-    assert "message/rfc822" in message.part_types and "text/calendar" in message.part_types
+    assert "message/rfc822" in message.part_types and "text/calendar" not in message.part_types   # not its own
     assert message.calendar_reply is None
 
 
@@ -394,6 +399,7 @@ def test_the_question_mark_of_a_links_query_asks_nothing():
 
 
 ERASES, REGISTERS, BOTH = ("question", True, True), ("interest", True, False), ("interest", True, True)
+NOTHING = ("other", False, False)
 
 
 @pytest.mark.parametrize("body, verdict", [
@@ -411,6 +417,10 @@ ERASES, REGISTERS, BOTH = ("question", True, True), ("interest", True, False), (
     ("Ich melde mich hiermit an. Die Hinweise zur Datenlöschung habe ich gelesen.", REGISTERS),
     ("Прошу зарегистрировать меня на онлайн-мероприятие. Удалите, пожалуйста, старые данные.", REGISTERS),
     ("I would like to register for the online event. Please delete my personal data from your old list.", BOTH),
+    # a negation in its own clause, before or after: they ask to keep it
+    ("Bitte löschen Sie meine Daten nicht.", NOTHING),
+    ("Löschen Sie bitte nicht meine Daten.", NOTHING),
+    ("Molim vas, nemojte obrisati moje podatke.", NOTHING),
 ])
 def test_a_request_to_erase_ones_data_is_a_question_for_a_coordinator(body, verdict):
     """Only a coordinator can erase (`mailflow forget`), and say so: the mail waits for them."""
