@@ -252,3 +252,43 @@ def test_bounce_marks_the_registrant_undeliverable(tmp_path, maildirs):
     (registrant,) = worker.db["registrants"].rows
     assert registrant["status"] == "bounced"
 
+
+
+def test_a_calendars_no_cancels_the_event_its_invitation_was_for(tmp_path, maildirs):
+    """A series: someone registered for both events declines the second one's invitation; the mail's
+    subject and text name the first one's title too. The No is about the invitation's event."""
+    from email.message import EmailMessage
+
+    import icalendar
+
+    from mailflow import invitations, registrants
+    from tests.support.rules import rules_data
+
+    first = rules_data()["events"][0]
+    second = {**first, "id": "open-data", "title": "Open Data in Municipalities", "keywords": ["open data"]}
+    rules = upcoming_rules(events=[first, second])
+    worker = maildir_worker(rules, maildirs, tmp_path / "test.db")
+    address = "n.beridze@tbilisi.gov.ge"
+    for event in rules.events:
+        registrants.register(worker.db, event.id, address, "Nino Beridze", "international", None)
+    later = registrants.find(worker.db, "open-data", address)
+    uid = invitations.request(worker.db, rules.events[1], later, "international@cc-events.example",
+                              "https://meet.example/x", "").uid
+
+    reply = icalendar.Calendar()
+    reply.add("method", "REPLY")
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("attendee", f"mailto:{address}", parameters={"PARTSTAT": "DECLINED"})
+    reply.add_component(event)
+    mail = EmailMessage()
+    mail["From"], mail["To"] = f"Nino Beridze <{address}>", "international@cc-events.example"
+    mail["Subject"] = f"Declined: {first['title']} (follow-up)"
+    mail["Message-ID"] = "<declined-open-data@tbilisi.gov.ge>"
+    mail.set_content(f"After {first['title']} I cannot make the next one.")
+    mail.add_alternative(reply.to_ical().decode(), subtype="calendar", params={"method": "REPLY"})
+    deliver(maildirs, mail.as_bytes(), "1")
+    report = worker.run_once()
+    assert report.processed == 1
+    status = {row["event_id"]: row["status"] for row in worker.db["registrants"].rows}
+    assert status == {first["id"]: "registered", "open-data": "cancelled"}
