@@ -285,11 +285,12 @@ def _intent(
     erasure = erasure_request(written.own)
     if erasure:   # only a coordinator can erase (`mailflow forget ADDRESS`): a question for them
         asks, asked = True, f"{erasure} (to erase their data: `mailflow forget ADDRESS`)"
+    also = f"; also asks: {asked!r}" if asks else ""
     if said.withdraws:
-        reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r})")
+        reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r}{also})")
         return Intent.CANCELLATION, asks
     if declines_our_invitation and not said.registers:
-        reasons.append("intent: cancellation (their calendar answers our invitation with No: PARTSTAT=DECLINED)")
+        reasons.append(f"intent: cancellation (their calendar answers our invitation with No: PARTSTAT=DECLINED{also})")
         return Intent.CANCELLATION, asks
     registers = said.registers or said.hedged
     if registers and in_our_thread and not invited:
@@ -299,7 +300,6 @@ def _intent(
         reasons.append(f"intent: other (says {registers!r}, but in reply to a mail we sent: not a new registration)")
         return Intent.OTHER, False
     if said.registers:
-        also = f"; also asks: {asked!r}" if asks else ""
         invitation = ", answering our invitation" if invited else ""
         reasons.append(f"intent: interest (registers: {said.registers!r}{also}{invitation})")
         return Intent.INTEREST, asks

@@ -417,6 +417,7 @@ NOTHING = ("other", False, False)
     ("Ich melde mich hiermit an. Die Hinweise zur Datenlöschung habe ich gelesen.", REGISTERS),
     ("Прошу зарегистрировать меня на онлайн-мероприятие. Удалите, пожалуйста, старые данные.", REGISTERS),
     ("I would like to register for the online event. Please delete my personal data from your old list.", BOTH),
+    ("I have to cancel my registration. Please also delete my personal data.", ("cancellation", True, True)),
     # a negation in its own clause, before or after: they ask to keep it
     ("Bitte löschen Sie meine Daten nicht.", NOTHING),
     ("Löschen Sie bitte nicht meine Daten.", NOTHING),
