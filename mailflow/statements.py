@@ -68,7 +68,7 @@ _NEGATIONS = [
 _NOT_NEGATING = [
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
     r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
-    r"ne možemo dočekati", r"why not", r"warum nicht",
+    r"ne možemo dočekati", r"why not", r"warum nicht", r"nemoj(?:te)? zaboraviti", r"nemoj(?:te)? se ustru[čc]avati",
     # Romanian "ne" is "us", not the Serbian and Croatian "not": "să ne înscrieți" (register us), "ne-am dori"
     r"să ne", r"sa ne", r"ne-(?:am|ai|a|ați|ati|ar|au|o)", r"ne interesează", r"ne intereseaza", r"ne bucurăm",
     r"ne bucuram", r"ne face plăcere", r"ne face placere", r"ne puteți", r"ne puteti",
@@ -313,9 +313,9 @@ def _body(pattern: str) -> str:
     return _FEW_WORDS_RE.join(pieces)
 
 
-# A request to erase one's data (GDPR Art. 17): the writer's own data ("my", "meine", "мои" ...), in a
-# clause without a negation ("please do not delete my data", "löschen Sie meine Daten nicht" ask for nothing;
-# "please delete my data, I do not want more invitations" asks, its "not" in another clause).
+# A request to erase one's data (GDPR Art. 17): the writer's own data ("my", "meine", "мои" ...), not negated
+# ("please do not delete my data", "löschen Sie meine Daten nicht" ask for nothing; "please delete my data
+# and do not write again" asks).
 _ERASURE = (
     "delete my data", "delete my personal data", "delete all my data", "delete all my personal data",
     "erase my data", "erase my personal data", "erase all my data", "remove my data", "remove my personal data",
@@ -332,12 +332,16 @@ def erasure_request(own: str) -> str:
     """The words of a clause that asks to erase the writer's data, or ""."""
     if not find(_ERASURE, own.casefold()):   # one look at the whole text: most mails have none
         return ""
+    union = compile_patterns(_ERASURE)[0]
     for sentence in sentences(own):
-        for clause in _clauses(sentence.casefold()):
-            hit = find(_ERASURE, clause)
-            if not hit:
+        for clause in _clauses(_NOT_NEGATION.sub(" ", sentence.casefold())):
+            found = union.search(clause)
+            if not found:
                 continue
-            unnegated = _NOT_NEGATION.sub(" ", clause)
-            if not negation_pattern(unnegated).search(unnegated):
-                return hit
+            # before it or inside it ("do not delete my data", "löschen Sie bitte nicht meine Daten"), or
+            # the word right after it ("löschen Sie meine Daten nicht"); "... and do not write again" asks
+            next_word = clause[found.end():].split()[:1]
+            said = clause[:found.end()] + " " + " ".join(next_word)
+            if not negation_pattern(said).search(said):
+                return find(_ERASURE, clause) or ""
     return ""

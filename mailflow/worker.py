@@ -477,13 +477,15 @@ class Worker:
                 ours = self._our_ids(incoming)
                 invited_to, invitation_ids = self._invitations(ours)
                 calendar_uid = incoming.calendar_reply.uid if incoming.calendar_reply else ""
-                # A calendar's answer to the access mail's invitation is about that invitation's event.
                 calendar_event = invitations.invited_event(self.db, calendar_uid, incoming.sender)
                 verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
                                    calendar_uids={calendar_uid} if calendar_event else set())
+                # A calendar's No cancels the event of the invitation it answers, whatever the mail's words
+                # name; a Yes that registers for another event goes by its words, as any mail.
+                declined = calendar_event if verdict.intent == Intent.CANCELLATION else None
                 # By when the mail reached the mailbox, never its Date header; the wording by `moment`.
                 timing = judge(self.rules, incoming, verdict.intent, parse_stamp(row["arrived_at"]), moment,
-                               calendar_event or invited_to)
+                               declined or invited_to)
                 verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons))
                 held, state = self._held(row, timing)
                 if held:   # answered before, or archived: recorded and classified, with no effect

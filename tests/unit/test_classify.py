@@ -191,6 +191,7 @@ def test_registrations_in_latin_letters_and_romanian(body):
     ("Ne exprimăm interesul de a participa la evenimentul online din 7 octombrie.", "interest"),
     ("Nažalost, ne-ćemo moći sudjelovati na događaju 7. listopada.", "other"),
     ("Nijesam u mogućnosti da prisustvujem događaju 7. oktobra.", "other"),              # Montenegrin
+    ("Nemojte zaboraviti da me prijavite na događaj 7. oktobra.", "interest"),          # "don't forget to"
 ])
 def test_ne_and_inregistrare_in_the_regions_languages(body, intent):
     verdict = classify(parse_message(make_mail(subject="Eveniment", body=body)), "international", RULES)
@@ -411,6 +412,10 @@ NOTHING = ("other", False, False)
     ("Please delete my data, I do not want to receive any further invitations.", ERASES),
     ("Bitte löschen Sie meine Daten, ich möchte keine weiteren Einladungen erhalten.", ERASES),
     ("Please remove my data from your mailing list.", ERASES),
+    ("Please delete my personal data and do not contact me again.", ERASES),
+    ("Bitte löschen Sie alle meine Daten und kontaktieren Sie mich nicht mehr.", ERASES),
+    ("Удалите мои данные и не пишите мне больше.", ERASES),
+    ("Please delete my personal data as I am no longer with the ministry.", ERASES),
     ("Ich bitte um Datenlöschung.", ERASES),
     # a registration that mentions data, or does not want it erased, is a registration
     ("I would like to register for the online event. Please do not delete my data after the event.", REGISTERS),

@@ -254,13 +254,9 @@ def test_bounce_marks_the_registrant_undeliverable(tmp_path, maildirs):
 
 
 
-def test_a_calendars_no_cancels_the_event_its_invitation_was_for(tmp_path, maildirs):
-    """A series: someone registered for both events declines the second one's invitation; the mail's
-    subject and text name the first one's title too. The No is about the invitation's event."""
-    from email.message import EmailMessage
-
-    import icalendar
-
+def _series_with_an_invitation(tmp_path, maildirs, invited_to: str):
+    """Two events of a series, Nino registered for both (or the first), and the access invitation of
+    `invited_to` recorded for her; returns the worker, the first event's data and the invitation's UID."""
     from mailflow import invitations, registrants
     from tests.support.rules import rules_data
 
@@ -268,27 +264,62 @@ def test_a_calendars_no_cancels_the_event_its_invitation_was_for(tmp_path, maild
     second = {**first, "id": "open-data", "title": "Open Data in Municipalities", "keywords": ["open data"]}
     rules = upcoming_rules(events=[first, second])
     worker = maildir_worker(rules, maildirs, tmp_path / "test.db")
-    address = "n.beridze@tbilisi.gov.ge"
     for event in rules.events:
-        registrants.register(worker.db, event.id, address, "Nino Beridze", "international", None)
-    later = registrants.find(worker.db, "open-data", address)
-    uid = invitations.request(worker.db, rules.events[1], later, "international@cc-events.example",
-                              "https://meet.example/x", "").uid
+        if event.id == invited_to or invited_to == "open-data":
+            registrants.register(worker.db, event.id, NINO, "Nino Beridze", "international", None)
+    registrant = registrants.find(worker.db, invited_to, NINO)
+    event = next(e for e in rules.events if e.id == invited_to)
+    uid = invitations.request(worker.db, event, registrant, "international@cc-events.example", "https://meet.example/x",
+                              "").uid
+    return worker, first, uid
+
+
+NINO = "n.beridze@tbilisi.gov.ge"
+
+
+def _calendar_answer(uid: str, partstat: str, subject: str, note: str) -> bytes:
+    from email.message import EmailMessage
+
+    import icalendar
 
     reply = icalendar.Calendar()
     reply.add("method", "REPLY")
     event = icalendar.Event()
     event.add("uid", uid)
-    event.add("attendee", f"mailto:{address}", parameters={"PARTSTAT": "DECLINED"})
+    event.add("attendee", f"mailto:{NINO}", parameters={"PARTSTAT": partstat})
     reply.add_component(event)
     mail = EmailMessage()
-    mail["From"], mail["To"] = f"Nino Beridze <{address}>", "international@cc-events.example"
-    mail["Subject"] = f"Declined: {first['title']} (follow-up)"
-    mail["Message-ID"] = "<declined-open-data@tbilisi.gov.ge>"
-    mail.set_content(f"After {first['title']} I cannot make the next one.")
+    mail["From"], mail["To"] = f"Nino Beridze <{NINO}>", "international@cc-events.example"
+    mail["Subject"] = subject
+    mail["Message-ID"] = f"<{partstat.lower()}@tbilisi.gov.ge>"
+    mail.set_content(note)
     mail.add_alternative(reply.to_ical().decode(), subtype="calendar", params={"method": "REPLY"})
-    deliver(maildirs, mail.as_bytes(), "1")
-    report = worker.run_once()
-    assert report.processed == 1
+    return mail.as_bytes()
+
+
+def test_a_calendars_no_cancels_the_event_its_invitation_was_for(tmp_path, maildirs):
+    """A series: someone registered for both events declines the second one's invitation; the mail's
+    subject and text name the first one's title too. The No is about the invitation's event."""
+    worker, first, uid = _series_with_an_invitation(tmp_path, maildirs, "open-data")
+    deliver(maildirs, _calendar_answer(uid, "DECLINED", f"Declined: {first['title']} (follow-up)",
+                                       f"After {first['title']} I cannot make the next one."), "1")
+    assert worker.run_once().processed == 1
     status = {row["event_id"]: row["status"] for row in worker.db["registrants"].rows}
     assert status == {first["id"]: "registered", "open-data": "cancelled"}
+
+
+def test_a_calendars_yes_that_registers_for_another_event_goes_by_its_words(tmp_path, maildirs):
+    """Only a No is tied to the invitation's event: a Yes whose note registers for the next event of the
+    series registers for that one."""
+    worker, first, uid = _series_with_an_invitation(tmp_path, maildirs, first_event_id())
+    deliver(maildirs, _calendar_answer(uid, "ACCEPTED", "Calendar answer",
+                                       "Please also register me for Open Data in Municipalities."), "1")
+    assert worker.run_once().processed == 1
+    status = {row["event_id"]: row["status"] for row in worker.db["registrants"].rows}
+    assert status == {first["id"]: "registered", "open-data": "registered"}
+
+
+def first_event_id() -> str:
+    from tests.support.rules import rules_data
+
+    return rules_data()["events"][0]["id"]
