@@ -130,10 +130,6 @@ _NEGATION = _alternation(_NEGATIONS)
 # The negations with an apostrophe ("can't") or an Azerbaijani verb stem scan every word of a clause,
 # most of the cost of a look; a clause without these letters cannot hold them and is read without them.
 _SCANNING_NEEDS = ("’", "'", "bilm", "etmə")
-_NEGATION_PLAIN = _alternation([n for n in _NEGATIONS if not any(need in n for need in _SCANNING_NEEDS)])
-_NEGATION_NO_NE = _alternation([n for n in _NEGATIONS if n != "ne"])
-_NEGATION_PLAIN_NO_NE = _alternation([n for n in _NEGATIONS
-                                      if n != "ne" and not any(need in n for need in _SCANNING_NEEDS)])
 _NOT_NEGATION = _alternation(_NOT_NEGATING)
 _WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
 _HEDGE = _alternation(_HEDGES)
@@ -254,10 +250,13 @@ def _sentence(
 def negation_pattern(clause: str, ne_negates: bool = True) -> re.Pattern:
     """The negations that can occur in `clause`: the same verdict as all of them, found sooner; without
     "ne" for a mail in Romanian or Albanian (`ne_negates` False), where it means "us" or "we"."""
-    scanning = any(need in clause for need in _SCANNING_NEEDS)
-    if ne_negates:
-        return _NEGATION if scanning else _NEGATION_PLAIN
-    return _NEGATION_NO_NE if scanning else _NEGATION_PLAIN_NO_NE
+    return _negations(any(need in clause for need in _SCANNING_NEEDS), ne_negates)
+
+
+@functools.lru_cache(maxsize=4)
+def _negations(scanning: bool, ne_negates: bool) -> re.Pattern:
+    return _alternation([n for n in _NEGATIONS if (ne_negates or n != "ne")
+                         and (scanning or not any(need in n for need in _SCANNING_NEEDS))])
 
 
 # Participation that only counts when negated: "I can't make it", "ich kann nicht dabei sein".

@@ -35,7 +35,7 @@ from mailflow.replies import Replies
 from mailflow.rules import load_rules
 from mailflow.states import RegistrantStatus
 from tests.support import REPO
-from tests.support.mail import make_mail
+from tests.support.mail import calendar_answer, make_mail
 from tests.support.rules import write_rules
 from tests.support.servers import INTL_USER, one_pass
 
@@ -532,6 +532,17 @@ def invitations_by_recipient(messages) -> dict[str, tuple[str, int, str]]:
     return found
 
 
+def registered_with_access(dovecot, smtp, rules_path: Path, count: int) -> tuple[Clock, dict]:
+    """`count` experts registered by mail and sent the access mail: the clock, and each one's
+    (UID, SEQUENCE, DESCRIPTION); the SMTP server's record is cleared after."""
+    clock = Clock(BEFORE_EVERYTHING)
+    register_by_mail(dovecot, smtp, rules_path, range(count), clock)
+    assert f"sent {count}, failed 0" in release_access(rules_path, "--link", "https://meet.example/see")
+    sent = invitations_by_recipient(of_kind(smtp, "access"))
+    smtp.clear()
+    return clock, sent
+
+
 def test_a_changed_link_updates_the_invitation_same_uid_higher_sequence(servers, rules_path, tmp_path):
     dovecot, smtp = servers
     register_by_mail(dovecot, smtp, rules_path, range(2), Clock(BEFORE_EVERYTHING))
@@ -559,11 +570,7 @@ def test_a_changed_link_updates_the_invitation_same_uid_higher_sequence(servers,
 
 def test_a_registrant_who_cancels_after_the_invitation_gets_its_cancel(servers, rules_path):
     dovecot, smtp = servers
-    clock = Clock(BEFORE_EVERYTHING)
-    register_by_mail(dovecot, smtp, rules_path, range(3), clock)
-    assert "sent 3, failed 0" in release_access(rules_path, "--link", "https://meet.example/see")
-    sent = invitations_by_recipient(of_kind(smtp, "access"))
-    smtp.clear()
+    clock, sent = registered_with_access(dovecot, smtp, rules_path, 3)
 
     clock.moment = datetime(2020, 9, 25, 9, 0, tzinfo=UTC)
     dovecot.append_many(INTL_USER, [make_mail(sender=f"Expert 0 <{address(0)}>", subject="Cancellation",
@@ -588,40 +595,12 @@ def test_a_registrant_who_cancels_after_the_invitation_gets_its_cancel(servers, 
     assert of_kind(smtp, "calendar_cancel") == []
 
 
-def calendar_answer(recipient: str, uid: str, partstat: str, note: str = "") -> bytes:
-    """What Outlook sends when someone clicks Yes or No on the access mail's invitation: the text of
-    the note and a text/calendar REPLY with the invitation's UID and the attendee's PARTSTAT."""
-    from email.message import EmailMessage
-
-    reply = icalendar.Calendar()
-    reply.add("method", "REPLY")
-    reply.add("prodid", "Microsoft Exchange Server 2010")
-    reply.add("version", "2.0")
-    event = icalendar.Event()
-    event.add("uid", uid)
-    event.add("dtstart", EVENT_START_UTC)
-    event.add("attendee", f"mailto:{recipient}", parameters={"PARTSTAT": partstat, "CN": "Expert"})
-    reply.add_component(event)
-    mail = EmailMessage()
-    mail["From"] = f"Expert <{recipient}>"
-    mail["To"] = INTL_ADDRESS
-    mail["Subject"] = f"{partstat.title()}: Digitalisation of Municipal Services"
-    mail["Message-ID"] = f"<{partstat.lower()}-{uid.partition('@')[0]}@{recipient.partition('@')[2]}>"
-    mail.set_content(note or "\n")
-    mail.add_alternative(reply.to_ical().decode(), subtype="calendar", params={"method": "REPLY"})
-    return mail.as_bytes()
-
-
 def test_a_calendars_no_cancels_and_its_yes_changes_nothing(servers, rules_path):
     """Outlook's Decline on the invitation is a cancellation: the person is cancelled and their calendar
     gets the CANCEL; another registrant's Accept, their Decline of a meeting mailflow did not send (another
     UID) and of the first one's invitation (forwarded to them) are answered by nothing; `replay` agrees."""
     dovecot, smtp = servers
-    clock = Clock(BEFORE_EVERYTHING)
-    register_by_mail(dovecot, smtp, rules_path, range(2), clock)
-    assert "sent 2, failed 0" in release_access(rules_path, "--link", "https://meet.example/see")
-    sent = invitations_by_recipient(of_kind(smtp, "access"))
-    smtp.clear()
+    clock, sent = registered_with_access(dovecot, smtp, rules_path, 2)
 
     clock.moment = datetime(2020, 9, 25, 9, 0, tzinfo=UTC)
     dovecot.append_many(INTL_USER, [calendar_answer(address(0), sent[address(0)][0], "DECLINED"),

@@ -25,3 +25,30 @@ def make_mail(
         msg[name] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def calendar_answer(attendee: str, uid: str, partstat: str, *, note: str = "",
+                    subject: str = "", to: str = "international@cc-events.example") -> bytes:
+    """What Outlook sends when someone clicks Yes or No on an invitation: the typed note and a
+    text/calendar REPLY with the invitation's UID and the attendee's PARTSTAT."""
+    from datetime import UTC, datetime
+
+    import icalendar
+
+    reply = icalendar.Calendar()
+    reply.add("method", "REPLY")
+    reply.add("prodid", "Microsoft Exchange Server 2010")
+    reply.add("version", "2.0")
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstart", datetime(2020, 10, 7, 11, 0, tzinfo=UTC))
+    event.add("attendee", f"mailto:{attendee}", parameters={"PARTSTAT": partstat, "CN": "Expert"})
+    reply.add_component(event)
+    mail = EmailMessage()
+    mail["From"] = f"Expert <{attendee}>"
+    mail["To"] = to
+    mail["Subject"] = subject or f"{partstat.title()}: Digitalisation of Municipal Services"
+    mail["Message-ID"] = f"<{partstat.lower()}-{uid.partition('@')[0]}@{attendee.partition('@')[2]}>"
+    mail.set_content(note or "\n")
+    mail.add_alternative(reply.to_ical().decode(), subtype="calendar", params={"method": "REPLY"})
+    return mail.as_bytes()

@@ -6,9 +6,9 @@ import shutil
 import pytest
 
 from tests.support import REPO
-from tests.support.mail import make_mail
+from tests.support.mail import calendar_answer, make_mail
 from tests.support.maildirs import deliver, maildir_worker
-from tests.support.rules import upcoming_rules
+from tests.support.rules import rules_data, upcoming_rules
 
 RULES = upcoming_rules()   # the event a month ahead: these tests are not about dates
 
@@ -254,72 +254,43 @@ def test_bounce_marks_the_registrant_undeliverable(tmp_path, maildirs):
 
 
 
-def _series_with_an_invitation(tmp_path, maildirs, invited_to: str):
-    """Two events of a series, Nino registered for both (or the first), and the access invitation of
-    `invited_to` recorded for her; returns the worker, the first event's data and the invitation's UID."""
-    from mailflow import invitations, registrants
-    from tests.support.rules import rules_data
-
-    first = rules_data()["events"][0]
-    second = {**first, "id": "open-data", "title": "Open Data in Municipalities", "keywords": ["open data"]}
-    rules = upcoming_rules(events=[first, second])
-    worker = maildir_worker(rules, maildirs, tmp_path / "test.db")
-    for event in rules.events:
-        if event.id == invited_to or invited_to == "open-data":
-            registrants.register(worker.db, event.id, NINO, "Nino Beridze", "international", None)
-    registrant = registrants.find(worker.db, invited_to, NINO)
-    event = next(e for e in rules.events if e.id == invited_to)
-    uid = invitations.request(worker.db, event, registrant, "international@cc-events.example", "https://meet.example/x",
-                              "").uid
-    return worker, first, uid
-
-
 NINO = "n.beridze@tbilisi.gov.ge"
+FIRST = rules_data()["events"][0]   # the shipped event, and a later one of the series
+SERIES = [FIRST, {**FIRST, "id": "open-data", "title": "Open Data in Municipalities", "keywords": ["open data"]}]
 
 
-def _calendar_answer(uid: str, partstat: str, subject: str, note: str) -> bytes:
-    from email.message import EmailMessage
+def _series_with_an_invitation(tmp_path, maildirs, registered_for: tuple[str, ...], invited_to: str):
+    """Nino registered for the events `registered_for` of SERIES, with the access invitation of
+    `invited_to` recorded for her; returns the worker and the invitation's UID."""
+    from mailflow import invitations, registrants
 
-    import icalendar
-
-    reply = icalendar.Calendar()
-    reply.add("method", "REPLY")
-    event = icalendar.Event()
-    event.add("uid", uid)
-    event.add("attendee", f"mailto:{NINO}", parameters={"PARTSTAT": partstat})
-    reply.add_component(event)
-    mail = EmailMessage()
-    mail["From"], mail["To"] = f"Nino Beridze <{NINO}>", "international@cc-events.example"
-    mail["Subject"] = subject
-    mail["Message-ID"] = f"<{partstat.lower()}@tbilisi.gov.ge>"
-    mail.set_content(note)
-    mail.add_alternative(reply.to_ical().decode(), subtype="calendar", params={"method": "REPLY"})
-    return mail.as_bytes()
+    rules = upcoming_rules(events=SERIES)
+    worker = maildir_worker(rules, maildirs, tmp_path / "test.db")
+    for event_id in registered_for:
+        registrants.register(worker.db, event_id, NINO, "Nino Beridze", "international", None)
+    event = next(e for e in rules.events if e.id == invited_to)
+    uid = invitations.request(worker.db, event, registrants.find(worker.db, invited_to, NINO),
+                              "international@cc-events.example", "https://meet.example/x", "").uid
+    return worker, uid
 
 
 def test_a_calendars_no_cancels_the_event_its_invitation_was_for(tmp_path, maildirs):
     """A series: someone registered for both events declines the second one's invitation; the mail's
     subject and text name the first one's title too. The No is about the invitation's event."""
-    worker, first, uid = _series_with_an_invitation(tmp_path, maildirs, "open-data")
-    deliver(maildirs, _calendar_answer(uid, "DECLINED", f"Declined: {first['title']} (follow-up)",
-                                       f"After {first['title']} I cannot make the next one."), "1")
+    worker, uid = _series_with_an_invitation(tmp_path, maildirs, (FIRST["id"], "open-data"), "open-data")
+    deliver(maildirs, calendar_answer(NINO, uid, "DECLINED", subject=f"Declined: {FIRST['title']} (follow-up)",
+                                      note=f"After {FIRST['title']} I cannot make the next one."), "1")
     assert worker.run_once().processed == 1
     status = {row["event_id"]: row["status"] for row in worker.db["registrants"].rows}
-    assert status == {first["id"]: "registered", "open-data": "cancelled"}
+    assert status == {FIRST["id"]: "registered", "open-data": "cancelled"}
 
 
 def test_a_calendars_yes_that_registers_for_another_event_goes_by_its_words(tmp_path, maildirs):
     """Only a No is tied to the invitation's event: a Yes whose note registers for the next event of the
     series registers for that one."""
-    worker, first, uid = _series_with_an_invitation(tmp_path, maildirs, first_event_id())
-    deliver(maildirs, _calendar_answer(uid, "ACCEPTED", "Calendar answer",
-                                       "Please also register me for Open Data in Municipalities."), "1")
+    worker, uid = _series_with_an_invitation(tmp_path, maildirs, (FIRST["id"],), FIRST["id"])
+    deliver(maildirs, calendar_answer(NINO, uid, "ACCEPTED", subject="Calendar answer",
+                                      note="Please also register me for Open Data in Municipalities."), "1")
     assert worker.run_once().processed == 1
     status = {row["event_id"]: row["status"] for row in worker.db["registrants"].rows}
-    assert status == {first["id"]: "registered", "open-data": "registered"}
-
-
-def first_event_id() -> str:
-    from tests.support.rules import rules_data
-
-    return rules_data()["events"][0]["id"]
+    assert status == {FIRST["id"]: "registered", "open-data": "registered"}
