@@ -74,6 +74,10 @@ _NOT_NEGATING = [
     r"ne bucuram", r"ne face plăcere", r"ne face placere", r"ne puteți", r"ne puteti",
     # Albanian "ne" is "we": "ne do të marrim pjesë" (we will take part)
     r"ne do t[ëe]", r"ne jemi", r"ne kemi", r"ne dëshirojmë", r"ne deshirojme",
+    # The polite Russian and Ukrainian request is a negated question: "не могли бы вы меня
+    # зарегистрировать?" (could you register me?), "нельзя ли" (would it be possible)
+    r"не могли бы", r"не могла бы", r"не мог бы", r"не могли б", r"не змогли б", r"не можете ли",
+    r"нельзя ли", r"не подскажете", r"не підкажете",
 ]
 # Words that say the writer had meant to come: with a negation they withdraw, not decline.
 _WITHDRAWAL_MARKERS = [
@@ -105,6 +109,16 @@ _PLEASE = [
     r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"molim", r"молим",
     r"ju lutem", r"ju lus", r"vă rog", r"va rog", r"ве молам", r"моля", r"xahiş", r"խնդրում եմ", r"გთხოვთ",
 ]
+# A request to "you" asks nothing either when registering or cancelling is what it asks for ("could you
+# register me too?", "könnten Sie meine Anmeldung stornieren?"): the opener, at most three words, the word.
+_REQUEST_OPENERS = [
+    r"could you", r"can you", r"would you", r"will you",
+    r"könnten sie", r"können sie", r"würden sie", r"kannst du", r"könntest du", r"könnt ihr", r"könntet ihr",
+    r"могли бы вы", r"можете ли вы", r"можете", r"могли б ви", r"можете ви", r"змогли б ви",
+    r"možete li", r"mozete li", r"da li biste", r"da li možete", r"da li mozete", r"biste li",
+    r"можете ли", r"да ли бисте", r"да ли можете", r"бихте ли", r"можете ли да",
+]
+_REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS) + r")(?:\s+[\w’'-]+){0,3}\s+$")
 _CLAUSE_END = re.compile(
     r"[,;:–—()]|\s(?:but|however|although|aber|jedoch|sondern|allerdings|но|однако|але|проте|ali|međutim"
     r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ)\s",
@@ -149,7 +163,9 @@ _NOT_ASKING = _alternation([
 ])
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
-                           r"ako je moguće", r"ako je moguce", r"nëse është e mundur", r"dacă este posibil"])
+                           r"ako je moguće", r"ako je moguce", r"nëse është e mundur", r"dacă este posibil",
+                           # the question particles of a request ("можете ли вы", "чи не могли б ви")
+                           r"можете ли", r"могли ли", r"бихте ли", r"чи (?:не )?(?:з?могли б|можете)"])
 
 
 @dataclass(frozen=True)
@@ -217,7 +233,7 @@ def _sentence(
     # and then no clause needs a look.
     cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))), None) \
         if find(cancellation, folded) else None
-    if cancel_hit and not negated(cancel_hit[0]) and (not asked or polite()):
+    if cancel_hit and not negated(cancel_hit[0]) and (not asked or polite() or _requested(folded, cancellation)):
         return Statement.WITHDRAWS, cancel_hit[1]
     # (clause, the interest word or else the presence word, whether it was an interest word)
     participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
@@ -231,20 +247,31 @@ def _sentence(
             return Statement.WITHDRAWS, why
         return Statement.DECLINES, f"not ... {word}"
     registered = next(((c, w) for c, w, interested in participation if interested), None)
-    if registered and asked and polite():
+    # A hedge anywhere before the word in the sentence ("before we register", "whether I need to register").
+    hedge = _hedge_before(folded, registered[1]) if registered else None
+    if registered and asked and not hedge and (polite() or _requested(folded, interest)):
         return Statement.REGISTERS, registered[1]
     question_hit = next((w for c in clauses if (w := find(question, _NOT_ASKING.sub(" ", c))) and not negated(c)),
                         None) if find(question, folded) else None
     if asked or question_hit:
         return Statement.ASKS, question_hit or sentence.strip()[-60:]
     if registered:
-        clause, word = registered
-        # A hedge anywhere before the word in the sentence ("before we register", "we will decide who attends").
-        hedge = _HEDGE.search(_NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded))
-        if hedge and hedge.start() < folded.find(word.split(" ")[0].rstrip(".")):
-            return Statement.HEDGED, f"{hedge.group(0)} ... {word}"
-        return Statement.REGISTERS, word
+        if hedge:
+            return Statement.HEDGED, f"{hedge.group(0)} ... {registered[1]}"
+        return Statement.REGISTERS, registered[1]
     return None, ""
+
+
+def _hedge_before(folded: str, word: str) -> re.Match | None:
+    hedge = _HEDGE.search(_NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded))
+    return hedge if hedge and hedge.start() < folded.find(word.split(" ")[0].rstrip(".")) else None
+
+
+def _requested(folded: str, patterns: tuple[str, ...]) -> bool:
+    """Whether one of the words is what a request to "you" asks for, three words after its opener at
+    most: "could you register me too?" registers; "can you tell me whether I need to register?" asks."""
+    union, _ = compile_patterns(patterns)
+    return any(_REQUEST_BEFORE.search(folded, 0, hit.start()) for hit in union.finditer(folded))
 
 
 def negation_pattern(clause: str, ne_negates: bool = True) -> re.Pattern:

@@ -171,6 +171,40 @@ def test_a_polite_request_to_register_is_a_registration():
     assert got.intent == "interest"
 
 
+@pytest.mark.parametrize("body", [
+    "Could you register me too? Thanks",
+    "Könnten Sie mich auch anmelden? Vielen Dank",
+    # the polite Russian and Ukrainian requests are negated questions ("could you not register me?")
+    "Здравствуйте! Не могли бы вы зарегистрировать меня на мероприятие 7 октября?",
+    "Добрий день! Чи не могли б ви зареєструвати мене на захід?",
+    "Poštovani, da li biste me mogli prijaviti za učešće?",
+    "Možete li me prijaviti za učešće na događaju?",
+])
+def test_a_request_to_register_without_a_please_is_a_registration(body):
+    got = verdict(as_sent(body))
+    assert (got.intent, got.asks, got.answer) == ("interest", False, True), got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Could you cancel my registration? Thanks",
+    "Könnten Sie meine Anmeldung stornieren?",
+])
+def test_a_request_to_cancel_without_a_please_is_a_cancellation(body):
+    assert verdict(as_sent(body)).intent == "cancellation"
+
+
+@pytest.mark.parametrize("body", [
+    "Can you tell me if I can participate with my deputy?",   # the request is to tell, not to register
+    "Can I cancel later if something comes up?",
+    "Не могли бы вы прислать программу мероприятия?",
+    "Can you please tell me whether I need to register?",      # a please, but the registering is hedged
+    "Could you please let me know if I can still register?",
+])
+def test_a_request_for_something_else_stays_a_question(body):
+    got = verdict(as_sent(body))
+    assert (got.intent, got.asks) == ("question", True), got.reasons
+
+
 def test_a_reply_to_our_mail_that_asks_nothing_is_never_answered_whatever_the_rules_say():
     rules = RULES.model_copy(update={"replies": {**RULES.replies, "other": {"international": "ack_international.txt"}}})
     got = verdict("Thank you!", subject="Re: Your registration", headers={"In-Reply-To": "<ours@cc-events.example>"},
