@@ -116,9 +116,10 @@ _REQUEST_OPENERS = [
     r"könnten sie", r"können sie", r"würden sie", r"kannst du", r"könntest du", r"könnt ihr", r"könntet ihr",
     r"могли бы вы", r"можете ли вы", r"можете", r"могли б ви", r"можете ви", r"змогли б ви",
     r"možete li", r"mozete li", r"da li biste", r"da li možete", r"da li mozete", r"biste li",
-    r"можете ли", r"да ли бисте", r"да ли можете", r"бихте ли", r"можете ли да",
+    r"можете ли", r"да ли бисте", r"да ли можете", r"бихте ли", r"можете ли да", r"може ли да", r"bi li",
+    r"нельзя ли", r"a mund t[ëe]", r"mund t[ëe]", r"a mundeni", r"puteți", r"puteti", r"ați putea", r"ati putea",
+    r"կարո՞ղ եք", r"կարող եք", r"შეგიძლიათ", r"შეძლებთ",
 ]
-_REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS) + r")(?:\s+[\w’'-]+){0,3}\s+$")
 _CLAUSE_END = re.compile(
     r"[,;:–—()]|\s(?:but|however|although|aber|jedoch|sondern|allerdings|но|однако|але|проте|ali|međutim"
     r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ)\s",
@@ -148,6 +149,8 @@ _NOT_NEGATION = _alternation(_NOT_NEGATING)
 _WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
 _HEDGE = _alternation(_HEDGES)
 _POLITE = _alternation(_PLEASE)
+_REQUEST = _alternation(_REQUEST_OPENERS)
+_REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS) + r")(?:\s+[\w’'-]+){0,3}\s+$")
 # Stock phrases that ask nothing ("Bei Fragen stehe ich gern zur Verfügung", "if you have any questions").
 _NOT_ASKING = _alternation([
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
@@ -165,7 +168,8 @@ _NOT_ASKING = _alternation([
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
                            r"ako je moguće", r"ako je moguce", r"nëse është e mundur", r"dacă este posibil",
                            # the question particles of a request ("можете ли вы", "чи не могли б ви")
-                           r"можете ли", r"могли ли", r"бихте ли", r"чи (?:не )?(?:з?могли б|можете)"])
+                           r"можете ли", r"може ли", r"могли ли", r"нельзя ли", r"бихте ли",
+                           r"чи (?:не )?(?:з?могли б|можете)"])
 
 
 @dataclass(frozen=True)
@@ -271,7 +275,9 @@ def _requested(folded: str, patterns: tuple[str, ...]) -> bool:
     """Whether one of the words is what a request to "you" asks for, three words after its opener at
     most: "could you register me too?" registers; "can you tell me whether I need to register?" asks."""
     union, _ = compile_patterns(patterns)
-    return any(_REQUEST_BEFORE.search(folded, 0, hit.start()) for hit in union.finditer(folded))
+    # the opener may also sit inside the words' match: "mă puteți înregistra"
+    return any(_REQUEST_BEFORE.search(folded, 0, hit.start()) or _REQUEST.search(hit.group(0))
+               for hit in union.finditer(folded))
 
 
 def negation_pattern(clause: str, ne_negates: bool = True) -> re.Pattern:

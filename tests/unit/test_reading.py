@@ -179,6 +179,10 @@ def test_a_polite_request_to_register_is_a_registration():
     "Добрий день! Чи не могли б ви зареєструвати мене на захід?",
     "Poštovani, da li biste me mogli prijaviti za učešće?",
     "Možete li me prijaviti za učešće na događaju?",
+    "Нельзя ли зарегистрировать и меня на мероприятие?",
+    "A mund të më regjistroni për takimin online? Faleminderit",
+    "Mă puteți înregistra pentru evenimentul online? Mulțumesc",
+    "Може ли да ме регистрирате за събитието? Благодаря",
 ])
 def test_a_request_to_register_without_a_please_is_a_registration(body):
     got = verdict(as_sent(body))
