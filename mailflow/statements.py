@@ -88,6 +88,14 @@ _WITHDRAWAL_MARKERS = [
     r"më(?!\s*\d)", r"megjithatë", r"nu mai", r"totuși", r"totusi",
     r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha", r"повеќе",
 ]
+# Words that put a participation off to another event: "we would be glad to join next time" ("and in
+# future events" adds to this one).
+_ANOTHER_TIME = [
+    r"next time", r"another time", r"nächstes mal", r"beim nächsten mal", r"ein andermal", r"в следующий раз",
+    r"в другой раз", r"наступного разу",
+    r"іншим разом", r"sljedeći put", r"sledeći put", r"sledeci put", r"sljedeci put", r"следећи пут",
+    r"следниот пат", r"следващия път", r"herën tjetër", r"heren tjeter", r"data viitoare", r"altă dată",
+]
 # Words that make a participation tentative: "maybe", "before we register", "if".
 _HEDGES = [
     r"maybe", r"perhaps", r"possibly", r"might", r"may", r"whether", r"if", r"before", r"consider\w*",
@@ -148,6 +156,7 @@ _SCANNING_NEEDS = ("’", "'", "bilm", "etmə")
 _NOT_NEGATION = _alternation(_NOT_NEGATING)
 _WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
 _HEDGE = _alternation(_HEDGES)
+_ANOTHER_EVENT = _alternation(_ANOTHER_TIME)
 _POLITE = _alternation(_PLEASE)
 _REQUEST = _alternation(_REQUEST_OPENERS)
 _REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS) + r")(?:\s+[\w’'-]+){0,3}\s+$")
@@ -262,6 +271,8 @@ def _sentence(
     if registered:
         if hedge:
             return Statement.HEDGED, f"{hedge.group(0)} ... {registered[1]}"
+        if later := _ANOTHER_EVENT.search(registered[0]):
+            return Statement.DECLINES, f"{registered[1]} ... {later.group(0)}"
         return Statement.REGISTERS, registered[1]
     return None, ""
 
@@ -337,12 +348,18 @@ def _body(pattern: str) -> str:
     for piece in pattern.casefold().split(FEW_WORDS):
         piece = piece.strip()
         if piece.endswith(STEM_MARK):
-            pieces.append(re.escape(piece[:-len(STEM_MARK)].rstrip()) + r"\w*")
+            pieces.append(_escaped(piece[:-len(STEM_MARK)].rstrip()) + r"\w*")
         elif piece and (piece[-1].isalnum() or piece[-1] == "_"):
-            pieces.append(re.escape(piece) + r"(?!\w)")
+            pieces.append(_escaped(piece) + r"(?!\w)")
         else:
-            pieces.append(re.escape(piece))
+            pieces.append(_escaped(piece))
     return _FEW_WORDS_RE.join(pieces)
+
+
+def _escaped(words: str) -> str:
+    """The words as a regular expression; an apostrophe matches both the typed ' and the typographic
+    ’ that Outlook and Apple Mail put in ("i'll be there" finds "I’ll be there")."""
+    return re.sub("['’]", "['’]", re.escape(words))
 
 
 # A request to erase one's data (GDPR Art. 17): the writer's own data ("my", "meine", "мои" ...), not negated

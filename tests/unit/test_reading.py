@@ -190,6 +190,36 @@ def test_a_request_to_register_without_a_please_is_a_registration(body):
 
 
 @pytest.mark.parametrize("body", [
+    "Please sign me up!",
+    "I’ll be there.",                      # the typographic apostrophe of Outlook and Apple Mail
+    "Please put me down for the online event.",
+    "Please reserve a place for me.",
+    "I want to join the event.",
+    "Ich bin dabei!",
+    "Bitte tragen Sie mich ein.",
+    "Bitte setzen Sie mich auf die Teilnehmerliste.",
+])
+def test_the_everyday_ways_to_register_register(body):
+    got = verdict(as_sent(body))
+    assert (got.intent, got.answer) == ("interest", True), got.reasons
+
+
+@pytest.mark.parametrize("body", ["Wir würden beim nächsten Mal gerne teilnehmen.",
+                                  "This time we cannot, but we would be glad to join next time."])
+def test_a_participation_put_off_to_another_event_registers_nobody(body):
+    got = verdict(as_sent(body))
+    assert (got.intent, got.answer) == ("other", False), got.reasons
+    assert verdict(as_sent("I would like to participate in this event and in future events.")).intent == "interest"
+
+
+@pytest.mark.parametrize("body", ["I won’t be there, sorry.", "Leider bin ich nicht dabei.",
+                                  "Please don't sign me up for anything else."])
+def test_the_everyday_ways_to_register_negated_register_nobody(body):
+    got = verdict(as_sent(body))
+    assert got.intent == "other" and not got.answer, got.reasons
+
+
+@pytest.mark.parametrize("body", [
     "Could you cancel my registration? Thanks",
     "Könnten Sie meine Anmeldung stornieren?",
 ])
