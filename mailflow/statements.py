@@ -63,6 +63,12 @@ _NEGATIONS = [
     r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც",
     # Azerbaijani: negation is a verb suffix (bilməyəcəyəm, etməyəcəyəm, olmayacaq), plus deyil, yox, heç
     r"\w*bilmə\w*", r"\w*bilmir\w*", r"\w*etmə\w*", r"olma[ymz]\w*", r"deyil\w*", r"yox", r"heç",
+    # Turkish, also a verb suffix: katılmayacağım, katılamayacağım, gelemeyeceğim (will not / cannot),
+    # katılamıyorum, katılmıyorum (cannot, do not); değil, hayır
+    r"\w+(?:ama|ma)yaca\w*", r"\w+(?:eme|me)yece\w*", r"\w+(?:amı|mı|mu)yor\w*", r"\w+(?:emi|mi|mü)yor\w*",
+    r"değil\w*", r"hayır",
+    # Greek; Armenian and Bulgarian typed in Latin letters
+    r"δεν", r"όχι", r"μην", r"μη", r"ούτε", r"chem", r"chenq", r"voch", r"nyama", r"niama",
 ]
 # Negation words that negate nothing here ("can't wait to join", "not only ... but").
 _NOT_NEGATING = [
@@ -86,7 +92,7 @@ _WITHDRAWAL_MARKERS = [
     r"больше не", r"уже не", r"всё[- ]таки", r"все[- ]таки", r"більше не", r"вже не", r"все ж",
     r"više", r"ipak", r"вече", r"повече не", r"все пак", r"веќе", r"сепак", r"више не", r"ипак",
     r"më(?!\s*\d)", r"megjithatë", r"nu mai", r"totuși", r"totusi",
-    r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha", r"повеќе",
+    r"ვეღარ", r"აღარ", r"այլևս", r"այլեւս", r"artıq", r"daha", r"повеќе", r"artık", r"πλέον", r"τελικά",
 ]
 # Words that put a participation off to another event: "we would be glad to join next time" ("and in
 # future events" adds to this one).
@@ -116,6 +122,7 @@ _HEDGES = [
 _PLEASE = [
     r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"molim", r"молим",
     r"ju lutem", r"ju lus", r"vă rog", r"va rog", r"ве молам", r"моля", r"xahiş", r"խնդրում եմ", r"გთხოვთ",
+    r"lütfen", r"rica ederim", r"παρακαλώ", r"khndrum em", r"xndrum em",
 ]
 # A request to "you" asks nothing either when registering or cancelling is what it asks for ("could you
 # register me too?", "könnten Sie meine Anmeldung stornieren?"): the opener, at most three words, the word.
@@ -130,7 +137,7 @@ _REQUEST_OPENERS = [
 ]
 _CLAUSE_END = re.compile(
     r"[,;:–—()]|\s(?:but|however|although|aber|jedoch|sondern|allerdings|но|однако|але|проте|ali|međutim"
-    r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ)\s",
+    r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ|fakat|αλλά)\s",
 )
 
 
@@ -152,14 +159,14 @@ def _alternation(expressions: list[str]) -> re.Pattern:
 _NEGATION = _alternation(_NEGATIONS)
 # The negations with an apostrophe ("can't") or an Azerbaijani verb stem scan every word of a clause,
 # most of the cost of a look; a clause without these letters cannot hold them and is read without them.
-_SCANNING_NEEDS = ("’", "'", "bilm", "etmə")
+_SCANNING_NEEDS = ("’", "'", "bilm", "etmə", "yaca", "yece", "yor")
 _NOT_NEGATION = _alternation(_NOT_NEGATING)
 _WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
 _HEDGE = _alternation(_HEDGES)
 _ANOTHER_EVENT = _alternation(_ANOTHER_TIME)
 _POLITE = _alternation(_PLEASE)
 _REQUEST = _alternation(_REQUEST_OPENERS)
-_REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS) + r")(?:\s+[\w’'-]+){0,3}\s+$")
+_REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+[\w’'-]+){0,3}\s+$")
 # Stock phrases that ask nothing ("Bei Fragen stehe ich gern zur Verfügung", "if you have any questions").
 _NOT_ASKING = _alternation([
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
@@ -246,20 +253,26 @@ def _sentence(
     # and then no clause needs a look.
     cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))), None) \
         if find(cancellation, folded) else None
-    if cancel_hit and not negated(cancel_hit[0]) and (not asked or polite() or _requested(folded, cancellation)):
+    # Asked for ("please cancel", "could you cancel"), or said, not asked and not only as a condition
+    # ("I will let you know if I have to cancel" withdraws nothing).
+    if cancel_hit and not negated(cancel_hit[0]) and (
+            _requested(folded, cancellation)
+            or (not _hedge_before(folded, cancel_hit[1]) and (not asked or polite()))):
         return Statement.WITHDRAWS, cancel_hit[1]
     # (clause, the interest word or else the presence word, whether it was an interest word)
     participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
         if find(interest, folded) or _presence(folded) else []
     refused = next(((c, w) for c, w, _ in participation if negated(c)), None)
-    if refused:
+    if refused and not _hedge_before(folded, refused[1]):   # "if I cannot attend, I will tell you" states nothing
         clause, word = refused
         marker = _WITHDRAWAL.search(clause)
         if marker or in_our_thread:
             why = f"{marker.group(0)} ... {word}" if marker else f"not {word}, in reply to our mail"
             return Statement.WITHDRAWS, why
         return Statement.DECLINES, f"not ... {word}"
-    registered = next(((c, w) for c, w, interested in participation if interested), None)
+    # (a participation refused only as a condition registers nobody either)
+    registered = next(((c, w) for c, w, interested in participation if interested and not (refused and negated(c))),
+                      None)
     # A hedge anywhere before the word in the sentence ("before we register", "whether I need to register").
     hedge = _hedge_before(folded, registered[1]) if registered else None
     if registered and asked and not hedge and (polite() or _requested(folded, interest)):
@@ -283,7 +296,7 @@ def _hedge_before(folded: str, word: str) -> re.Match | None:
 
 
 def _requested(folded: str, patterns: tuple[str, ...]) -> bool:
-    """Whether one of the words is what a request to "you" asks for, three words after its opener at
+    """Whether one of the words is what a request to "you" or a please asks for, three words after it at
     most: "could you register me too?" registers; "can you tell me whether I need to register?" asks."""
     union, _ = compile_patterns(patterns)
     # the opener may also sit inside the words' match: "mă puteți înregistra"

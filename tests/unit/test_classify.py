@@ -161,6 +161,7 @@ def test_an_outlook_recall_is_no_registration(subject, body):
 @pytest.mark.parametrize("subject", [
     "Автоматический ответ: Registration", "Automatski odgovor: Prijava za učešće", "Răspuns automat: Înscriere",
     "Автоматичен отговор: Регистрация", "Përgjigje automatike: Regjistrim", "ავტომატური პასუხი: Registration",
+    "Otomatik yanıt: Reminder", "Αυτόματη απάντηση: Registration",
 ])
 def test_the_regions_out_of_office_subjects_without_headers(subject):
     verdict = classify(parse_message(make_mail(subject=subject, body="I would like to register.")), "international",
@@ -172,6 +173,10 @@ def test_the_regions_out_of_office_subjects_without_headers(subject):
     "Zdravstvuyte! Hotel by prinyat uchastie v onlain-meropriyatii 7 oktyabrya.",    # Russian in Latin letters
     "Gamarjobat! Minda monawileoba mivigo 7 oktombris onlain shexvedraze.",         # Georgian in Latin letters
     "Bună ziua, vă rog să mă înregistrați pentru evenimentul online din 7 octombrie.",
+    "Barev dzez, cankanum em masnakcel 7 hoktemberi online mijocarmanin.",          # Armenian in Latin letters
+    "Zdraveyte, bih iskal da uchastvam v onlain sabitieto na 7 oktomvri.",          # Bulgarian in Latin letters
+    "Merhaba, 7 Ekim'deki çevrimiçi etkinliğe katılmak istiyorum.",                 # Turkish
+    "Καλησπέρα σας, θα ήθελα να συμμετάσχω στην διαδικτυακή εκδήλωση.",             # Greek
 ])
 def test_registrations_in_latin_letters_and_romanian(body):
     verdict = classify(parse_message(make_mail(subject="7 October", body=body)), "international", RULES)

@@ -125,6 +125,9 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     "Ցավոք, այլևս չեմ կարողանա մասնակցել։",
     "Təəssüf ki, artıq tədbirdə iştirak edə bilməyəcəyəm.",
     "За жал, веќе нема да можам да учествувам.",
+    "Maalesef etkinliğe artık katılamayacağım.",
+    "Δυστυχώς δεν μπορώ πλέον να συμμετάσχω.",
+    "Παρακαλώ ακυρώστε την εγγραφή μου.",
 ])
 @pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
 def test_withdrawals_in_the_events_languages_are_cancellations(body, dress):
@@ -142,6 +145,21 @@ def test_withdrawals_in_the_events_languages_are_cancellations(body, dress):
 def test_a_declined_invitation_that_withdraws_nothing_is_other_and_not_answered(body, dress):
     got = verdict(dress(body))
     assert (got.intent, got.answer) == ("other", False), got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I will let you know if I have to cancel.",
+    "If I cannot attend, I will tell you in time.",
+    "Falls ich absagen muss, gebe ich Bescheid.",
+    "Javit ću Vam se ako bude potrebno otkazati.",
+])
+def test_a_cancellation_only_as_a_condition_withdraws_nothing_even_in_our_thread(body):
+    got = verdict(body, subject="Re: Your registration", headers={"In-Reply-To": "<ours@cc-events.example>"},
+                  ours={"<ours@cc-events.example>"})
+    assert got.intent != "cancellation", got.reasons
+    asked = verdict("If I cannot attend, can I send a deputy?")
+    assert asked.intent == "question"
+    assert verdict("Please cancel my registration if possible.").intent == "cancellation"
 
 
 def test_a_declined_invitation_in_reply_to_our_mail_withdraws():
