@@ -438,3 +438,18 @@ def test_a_request_to_erase_ones_data_is_a_question_for_a_coordinator(body, verd
     got = classify(parse_message(make_mail(subject="Daten", body=body)), "international", RULES)
     assert (got.intent, got.answer, got.asks) == verdict, got.reasons
     assert any("mailflow forget" in reason for reason in got.reasons) == got.asks
+
+
+def test_germany_named_of_someone_else_is_no_evidence_for_the_writer():
+    """"von einem Kollegen aus Deutschland" says where a colleague is from; the Romanian signature (its
+    country as Romanians write it) and phone say where the writer is."""
+    body = ("Sehr geehrte Frau Toukan,\n\nich habe die Ankündigung von einem Kollegen aus Deutschland bekommen. "
+            "Hiermit möchte ich mich für die Veranstaltung anmelden.\n\nMit freundlichen Grüßen\nAndreea Munteanu\n"
+            "Primăria Municipiului Brașov\nBd. Eroilor nr. 8, 500007 Brașov, România\nTel.: +40 268 416 550\n")
+    raw = make_mail(sender="Andreea Munteanu <andreea.munteanu@brasovcity.ro>", to="german@cc-events.example",
+                    subject="Anmeldung", body=body)
+    verdict = classify(parse_message(raw), "german", RULES)
+    assert verdict.audience == "international", verdict.reasons
+    said = make_mail(sender="Jan Weber <jan.weber@example.org>", subject="Anmeldung",
+                     body="Guten Tag,\n\nich komme aus Deutschland und möchte mich anmelden.\n\nJan Weber\n")
+    assert classify(parse_message(said), "international", RULES).audience == "german"
