@@ -134,13 +134,35 @@ def read(text: str) -> Written:
     """Split a mail's text into own words, signature, footer and quoted mail."""
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     cut = _quote_start(lines)
-    quoted = [line for line in lines[cut:]]
+    quoted: list[str] = []
     body: list[str] = []
     for line in lines[:cut]:
         if _QUOTED_LINE.match(line):
             quoted.append(line)          # an inline quote between the writer's own lines
         else:
             body.append(line)
+    if _quoted_with_marks(lines, cut):
+        # Answers written between the ">" lines of the quote, or under it, are the writer's own: each
+        # after a blank line ("> ... please just confirm" / "" / "Yes, please register me for 7 October.").
+        state = "header"
+        for line in lines[cut:]:
+            if _QUOTED_LINE.match(line):
+                quoted.append(line)
+                state = "quote"
+            elif not line.strip():
+                if state == "own":
+                    body.append(line)
+                elif state == "quote":
+                    state = "gap"
+            elif state in ("gap", "own"):
+                if state == "gap" and body and body[-1]:
+                    body.append("")
+                body.append(line)
+                state = "own"
+            else:
+                quoted.append(line)      # the quote's header, or a quoted line wrapped without its ">"
+    else:
+        quoted += lines[cut:]
     signature_at = _signature_start(body)
     own_lines, signature_lines = body[:signature_at], body[signature_at:]
     if signature_lines and signature_lines[0] == "--":
@@ -156,6 +178,13 @@ def read(text: str) -> Written:
         footer="\n\n".join(footer + ([signature_footer] if signature_footer else [])),
         quoted="\n".join(quoted).strip(),
     )
+
+
+def _quoted_with_marks(lines: list[str], cut: int) -> bool:
+    """Whether the quote under its header ("On ... wrote:") marks its lines with ">", so that a line
+    without one is the writer's; Outlook's "From: / Sent:" block quotes the whole mail without marks."""
+    following = [line for line in lines[cut + 1:cut + 12] if line.strip()][:3]
+    return any(_QUOTED_LINE.match(line) for line in following)
 
 
 def _is_footer(paragraph: str) -> bool:

@@ -177,6 +177,21 @@ def test_negation_is_built_in_and_coordinators_only_extend_it():
     assert read_statements("I can't wait to attend!", "", ("attend",), (), ()).registers == "attend"
 
 
+def test_answers_between_the_quotes_lines_are_the_writers_own():
+    text = ("Dear Irakli,\n\nmy replies are below.\n\nOn 24/09/2020 12:31, Irakli Samkharadze wrote:\n"
+            "> Unfortunately we cannot offer interpretation.\n\nThat is fine.\n\n"
+            "> If you would like to take part, please just confirm and\nI will register you.\n\n"
+            "Yes, please register me for 7 October.\n\n> Kind regards,\n> Irakli\n\nBest regards,\nLilit\n")
+    written = read(text)
+    assert written.own.split("\n\n") == ["Dear Irakli,", "my replies are below.", "That is fine.",
+                                          "Yes, please register me for 7 October."]
+    assert "I will register you." in written.quoted       # a quoted line its client wrapped without a ">"
+    assert written.signature.startswith("Best regards")
+    # Outlook's block quotes the whole mail without marks: nothing under it is the writer's
+    outlook = read("Yes.\n\nFrom: Irakli\nSent: Thursday\nTo: Lilit\nSubject: Event\n\n> earlier\n\nPlease register.\n")
+    assert outlook.own == "Yes."
+
+
 # -- registers and asks; replies to our own mail --------------------------
 
 def test_a_registration_that_asks_is_interest_and_an_open_question():
