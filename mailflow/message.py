@@ -7,6 +7,8 @@ or a smuggled newline, into an outgoing mail.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import email
 import email.header
 import email.policy
@@ -19,6 +21,7 @@ from datetime import datetime
 from email.message import Message
 
 from .addresses import InvalidAddress, normalize_address
+from .codepages import windows_code_page
 from .errors import MessageError
 from .rules import Limits
 from .text import unflow
@@ -390,11 +393,32 @@ def _calendar_reply(parts: list[tuple[Message, bool]], types: list[str]) -> Cale
 
 
 def _decoded(part: Message) -> str:
+    """The part's text in its declared charset, unless its bytes say the client declared the wrong one:
+    UTF-8 bytes declared as a one-byte charset ("Ã¼" for "ü"), or a Windows code page's bytes declared as
+    UTF-8 or US-ASCII, or not declared at all (the quotes and dashes of Windows-1252 were "�")."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):   # a multipart has no bytes of its own
         payload = b""
-    charset = part.get_content_charset() or "utf-8"  # 8-bit text without a charset is UTF-8 in practice
+    if payload.isascii():
+        return payload.decode("ascii")
     try:
-        return payload.decode(charset, "replace")
-    except (LookupError, ValueError):  # a charset Python does not know, or a codec that refuses "replace"
+        codec = codecs.lookup(part.get_content_charset() or "utf-8").name
+    except LookupError:   # a charset Python does not know: UTF-8 in practice, else a code page
+        codec = "utf-8"
+    if _ONE_BYTE_CODEC.match(codec):
+        with contextlib.suppress(UnicodeDecodeError):
+            return payload.decode("utf-8")
+    try:
+        return payload.decode(codec)
+    except (LookupError, ValueError):   # not that charset's bytes, or a codec that is no text codec
+        pass
+    if codec in ("utf-8", "ascii"):
+        return payload.decode(windows_code_page(payload), "replace")
+    try:
+        return payload.decode(codec, "replace")
+    except (LookupError, ValueError):
         return payload.decode("utf-8", "replace")
+
+
+# Charsets of one byte a character, which clients declare for text they wrote in UTF-8 (codecs' names)
+_ONE_BYTE_CODEC = re.compile(r"ascii$|iso8859-\d+$|cp125\d$|koi8-[ru]$")

@@ -97,6 +97,29 @@ def test_unknown_charset_still_gives_text():
     assert "participate" in parse_message(raw).text
 
 
+@pytest.mark.parametrize("content_type, body, text", [
+    # Windows-1252 quotes and dash in a mail declared UTF-8 (Horde, webmail on Windows)
+    ("text/plain; charset=utf-8", "I\u2019m afraid I have to cancel \u2013 sorry.".encode("cp1252"),
+     "I\u2019m afraid I have to cancel \u2013 sorry."),
+    # UTF-8 declared as ISO-8859-1 or US-ASCII (SquirrelMail; old clients): "Ã¼" for "ü"
+    ("text/plain; charset=iso-8859-1", "Grüße aus Würzburg".encode(), "Grüße aus Würzburg"),
+    ("text/plain; charset=us-ascii", "Përshëndetje nga Durrësi".encode(), "Përshëndetje nga Durrësi"),
+    # no Content-Type at all: 8-bit German in Windows-1252
+    (None, "Danke für die Einladung, bis morgen!".encode("cp1252"), "Danke für die Einladung, bis morgen!"),
+    # Russian in Windows-1251 declared UTF-8
+    ("text/plain; charset=utf-8", "Прошу зарегистрировать меня на мероприятие.".encode("cp1251"),
+     "Прошу зарегистрировать меня на мероприятие."),
+    # a declared charset that is right stays right
+    ("text/plain; charset=iso-8859-1", "Grüße aus Würzburg".encode("latin-1"), "Grüße aus Würzburg"),
+    ("text/plain; charset=koi8-r", "Прошу зарегистрировать меня.".encode("koi8-r"), "Прошу зарегистрировать меня."),
+])
+def test_text_in_another_charset_than_declared_reads_as_written(content_type, body, text):
+    head = "From: a@b.example\nTo: international@cc-events.example\nSubject: x\nMIME-Version: 1.0\n"
+    if content_type:
+        head += f"Content-Type: {content_type}\nContent-Transfer-Encoding: 8bit\n"
+    assert parse_message(head.encode() + b"\n" + body + b"\n").text.strip() == text
+
+
 def test_null_return_path_is_kept_as_empty():
     raw = make_mail(headers={"Return-Path": "<>"})
     assert parse_message(raw).header("return-path") == ""
