@@ -17,7 +17,7 @@ from .addresses import domain_of, local_part
 from .message import IncomingMessage
 from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
-from .statements import erasure_request, find, read_statements
+from .statements import erasure_request, find, new_address, read_statements
 from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
@@ -285,6 +285,8 @@ def _intent(
     erasure = erasure_request(written.own)
     if erasure:   # only a coordinator can erase (`mailflow forget ADDRESS`): a question for them
         asks, asked = True, f"{erasure} (to erase their data: `mailflow forget ADDRESS`)"
+    elif moved := new_address(written.own):   # only a coordinator can move a registration to a new address
+        asks, asked = True, f"{moved} (a new address for their registration)"
     also = f"; also asks: {asked!r}" if asks else ""
     if said.withdraws:
         reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r}{also})")

@@ -390,11 +390,34 @@ _ERASURE = (
 )
 
 
+# A registrant's new address ("please use my new address x@... from now on"): only a coordinator can
+# move a registration to it, so it is a question for them.
+_NEW_ADDRESS = (
+    "my new address", "my new e-mail address", "my new email address", "my new e-mail", "my new email",
+    "my new mail address", "change my e-mail address", "change my email address", "update my e-mail address",
+    "update my email address", "my e-mail address has changed", "my email address has changed",
+    "meine neue * adresse", "meine neue e-mail", "meine e-mail-adresse hat sich geändert",
+    "meine adresse hat sich geändert",
+    "мой новый * адрес", "мой новый адрес", "моя нова * адреса", "моя нова адреса", "моја нова * адреса",
+    "moja nova * adresa", "moju novu * adresu", "adresa mea nouă", "adresa mea noua", "adresa ime e re",
+    "ჩემი ახალი * მისამართი", "իմ նոր * հասցե",
+)
+
+
 def erasure_request(own: str) -> str:
     """The words of a clause that asks to erase the writer's data, or ""."""
-    if not find(_ERASURE, own.casefold()):   # one look at the whole text: most mails have none
+    return _asked_for(_ERASURE, own)
+
+
+def new_address(own: str) -> str:
+    """The words of a clause that gives the writer's new address for their registration, or ""."""
+    return _asked_for(_NEW_ADDRESS, own)
+
+
+def _asked_for(patterns: tuple[str, ...], own: str) -> str:
+    if not find(patterns, own.casefold()):   # one look at the whole text: most mails have none
         return ""
-    union = compile_patterns(_ERASURE)[0]
+    union = compile_patterns(patterns)[0]
     for sentence in sentences(own):
         for clause in _clauses(_NOT_NEGATION.sub(" ", sentence.casefold())):
             found = union.search(clause)
@@ -405,5 +428,5 @@ def erasure_request(own: str) -> str:
             next_word = clause[found.end():].split()[:1]
             said = clause[:found.end()] + " " + " ".join(next_word)
             if not negation_pattern(said).search(said):
-                return find(_ERASURE, clause) or ""
+                return find(patterns, clause) or ""
     return ""

@@ -282,6 +282,19 @@ def test_a_reply_to_our_mail_that_asks_nothing_is_never_answered_whatever_the_ru
     assert (asked.intent, asked.answer) == ("question", True)
 
 
+@pytest.mark.parametrize("body", [
+    "Please use my new address nino.b@kutaisi.gov.ge from now on; the old one will be switched off.",
+    "Bitte schreiben Sie künftig an meine neue E-Mail-Adresse j.weber@stadt-kassel.de.",
+    "Прошу отправлять письма на мой новый адрес: n.beridze@kutaisi.gov.ge.",
+])
+def test_a_new_address_in_our_thread_is_a_question_for_a_coordinator(body):
+    """Only a coordinator can move a registration to another address: a reply to our mail that gives one
+    was 'other' and never reached them."""
+    got = verdict(body, subject="Re: Agenda", headers={"In-Reply-To": "<ours@cc-events.example>"},
+                  ours={"<ours@cc-events.example>"})
+    assert (got.intent, got.asks, got.answer) == ("question", True, True), got.reasons
+
+
 def test_a_question_about_nothing_of_the_event_is_not_answered():
     got = verdict("Do you like this message?", subject="Hello")
     assert (got.intent, got.answer) == ("other", False)
