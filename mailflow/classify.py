@@ -399,14 +399,20 @@ def _automatic(
     if phrase_hit:
         reasons.append(f"intent: auto_reply (text says {phrase_hit!r})")
         return Intent.AUTO_REPLY
-    precedence = (header("precedence") or "").lower()
-    if precedence in ("bulk", "list", "junk"):
-        reasons.append(f"intent: bulk (Precedence: {precedence})")
-        return Intent.BULK
-    list_headers = [h for h in message.headers if h.startswith("list-")]
-    if list_headers:
-        reasons.append(f"intent: bulk (mailing-list header {list_headers[0]})")
-        return Intent.BULK
+    # A person's post that a list passed on is theirs, read as their mail (a coordinator's own post back
+    # from the list stays the list's).
+    if message.relayed_by and sender not in rules.own_addresses:
+        reasons.append(f"sender: {sender}, whose post the mailing list {message.relayed_by} passed on "
+                       "(its rewritten From, and Reply-To)")
+    else:
+        precedence = (header("precedence") or "").lower()
+        if precedence in ("bulk", "list", "junk"):
+            reasons.append(f"intent: bulk (Precedence: {precedence})")
+            return Intent.BULK
+        list_headers = [h for h in message.headers if h.startswith("list-")]
+        if list_headers:
+            reasons.append(f"intent: bulk (mailing-list header {list_headers[0]})")
+            return Intent.BULK
     if header("return-path") == "":
         reasons.append("intent: auto_reply (empty Return-Path: sent by a machine)")
         return Intent.AUTO_REPLY

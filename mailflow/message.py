@@ -71,6 +71,7 @@ class IncomingMessage:
     report_type: str = ""          # the mail's multipart/report's report-type (delivery-status ...; "report": none)
     part_types: tuple[str, ...] = ()   # the mail's own parts' types, not those inside a forwarded mail
     calendar_reply: CalendarReply | None = None   # a calendar's Yes or No to an invitation (METHOD:REPLY)
+    relayed_by: str = ""           # the mailing list whose rewritten From ("X via List") stood for `sender`
     size: int = 0
     parsed: Message | None = field(default=None, compare=False, repr=False)  # for bounce detectors
 
@@ -296,6 +297,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         message_id = clean(found.group(0), 250)
     senders = _addresses(index, "from")
     sender_name, sender = (senders[0][0], _normal_or_none(senders[0][1])) if senders else ("", None)
+    relayed_by, sender, sender_name = _author_behind_list(index, sender, sender_name)
     recipients = tuple(a.lower() for _, a in _addresses(index, "to", "cc") if "@" in a)
     try:
         date = email.utils.parsedate_to_datetime(_header(index, "date"))
@@ -321,9 +323,23 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         report_type=_report_type(parts, types),
         part_types=tuple(clean(kind) for (_, attached), kind in zip(parts, types, strict=True) if not attached),
         calendar_reply=_calendar_reply(parts, types),
+        relayed_by=relayed_by,
         size=len(raw),
         parsed=msg,
     )
+
+
+def _author_behind_list(index: Headers, sender: str | None, name: str) -> tuple[str, str | None, str]:
+    """(the list, the author, their name) when a mailing list rewrote From for DMARC ("'Anna Berger' via
+    Staedtenetz" <staedtenetz@googlegroups.com>, Reply-To: the author), as Google Groups and Mailman do;
+    else ("", sender, name) unchanged. A person's post to a list is theirs, not the list's bulk mail."""
+    if not sender or " via " not in name or not ({"list-id", "list-post"} & index.keys()):
+        return "", sender, name
+    authors = _addresses(index, "reply-to")
+    author = _normal_or_none(authors[0][1]) if len(authors) == 1 else None
+    if author is None or author == sender:
+        return "", sender, name
+    return sender, author, name.rpartition(" via ")[0].strip(" '\"")
 
 
 def _report_type(parts: list[tuple[Message, bool]], types: list[str]) -> str:

@@ -130,3 +130,27 @@ def test_a_long_thread_keeps_its_first_and_latest_references():
     refs = [f"<r{i}@x.example>" for i in range(80)]
     msg = parse_message(make_mail(headers={"References": " ".join(refs)}))
     assert msg.references == (refs[0], *refs[-49:])
+
+
+@pytest.mark.parametrize("sender, reply_to, list_headers, author", [
+    ("'Anna Berger' via Staedtenetz <staedtenetz@googlegroups.com>", "Anna Berger <a.berger@wuerzburg.de>", True,
+     "a.berger@wuerzburg.de"),
+    # Mailman's DMARC munging
+    ("Anna Berger via Staedtenetz <staedtenetz@lists.example>", "a.berger@wuerzburg.de", True, "a.berger@wuerzburg.de"),
+    # the list answers to itself, a newsletter names no author, no list headers: the From stays
+    ("'Anna Berger' via Staedtenetz <staedtenetz@googlegroups.com>", "staedtenetz@googlegroups.com", True,
+     "staedtenetz@googlegroups.com"),
+    ("Stadt Kassel Newsletter <newsletter@kassel.de>", "info@kassel.de", True, "newsletter@kassel.de"),
+    ("'Anna Berger' via Staedtenetz <staedtenetz@googlegroups.com>", "a.berger@wuerzburg.de", False,
+     "staedtenetz@googlegroups.com"),
+])
+def test_the_author_behind_a_mailing_lists_rewritten_from(sender, reply_to, list_headers, author):
+    headers = {"Reply-To": reply_to}
+    if list_headers:
+        headers |= {"List-ID": "<staedtenetz.googlegroups.com>", "Precedence": "list"}
+    message = parse_message(make_mail(sender=sender, headers=headers))
+    assert message.sender == author
+    assert message.relayed_by == ("" if author == "staedtenetz@googlegroups.com" or "kassel" in author
+                                  else sender.split("<")[1].rstrip(">"))
+    if message.relayed_by:
+        assert message.sender_name == "Anna Berger"

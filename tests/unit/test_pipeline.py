@@ -294,3 +294,30 @@ def test_a_calendars_yes_that_registers_for_another_event_goes_by_its_words(tmp_
     assert worker.run_once().processed == 1
     status = {row["event_id"]: row["status"] for row in worker.db["registrants"].rows}
     assert status == {FIRST["id"]: "registered", "open-data": "registered"}
+
+
+def listed(author: str, body: str) -> bytes:
+    """A post to the network's Google Group, its From rewritten for DMARC ("X via Group")."""
+    name, address = author.split(" <")
+    return make_mail(sender=f"'{name}' via Staedtenetz <staedtenetz@googlegroups.com>", to="german@cc-events.example",
+                     subject="Re: [Staedtenetz] Online-Veranstaltung am 7. Oktober", body=body,
+                     headers={"Reply-To": f"{name} <{address}", "Precedence": "list",
+                              "List-ID": "<staedtenetz.googlegroups.com>",
+                              "List-Post": "<mailto:staedtenetz@googlegroups.com>"})
+
+
+def test_a_post_a_mailing_list_passed_on_is_its_authors_and_answered_to_them_alone(tmp_path, maildirs):
+    """A registration posted to the network's list reached the coordinator as the list's bulk mail and
+    was dropped; the coordinator's own post, back from the list, stays the list's."""
+    deliver(maildirs, listed("Anna Berger <a.berger@wuerzburg.de>",
+                             "Liebe Frau Toukan,\n\nich melde mich hiermit gern für die Veranstaltung an.\n\n"
+                             "Viele Grüße\nAnna Berger\nStadt Würzburg\n"), "1", mailbox="german")
+    deliver(maildirs, listed("Fatina Toukan <german@cc-events.example>",
+                             "Liebe Kolleginnen und Kollegen,\n\nwer teilnehmen möchte, schreibt mir bitte.\n\n"
+                             "Fatina Toukan\n"), "2", mailbox="german")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    assert worker.run_once().sent == 1
+    assert [r["address"] for r in worker.db["registrants"].rows] == ["a.berger@wuerzburg.de"]
+    (reply,) = (tmp_path / "sent").iterdir()
+    head = reply.read_bytes().split(b"\r\n\r\n")[0].split(b"\n\n")[0].decode()
+    assert "a.berger@wuerzburg.de" in head and "googlegroups" not in head
