@@ -112,7 +112,8 @@ def classify(
             reasons.append("intent: interest (registers others on their behalf)")
             intent = Intent.INTEREST
     answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
-    if answer and behalf is not None and behalf.unsure:
+    # The sender's own withdrawal stands and is confirmed; whom else the mail names waits for a coordinator.
+    if answer and behalf is not None and behalf.unsure and intent != Intent.CANCELLATION:
         reasons.append("answer: no (a registration on behalf of others that a coordinator must settle)")
         answer = False
     return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks, behalf,

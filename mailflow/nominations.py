@@ -198,6 +198,8 @@ def read_nominations(
     if not nominees and not doubts:
         return None
     attends, attend_why = _sender_attends(said, nominees, interest, negations)
+    if intent == Intent.CANCELLATION:   # a coordinator who confirms the others must not register them again
+        attends, attend_why = False, "the sender withdraws"
     if sender_listed and attend_why.startswith("the sender does not say"):
         attends, attend_why = True, "the sender lists their own address with the others"
     reasons.append(_ABOUT + attend_why)

@@ -122,7 +122,8 @@ _HEDGES = [
 _PLEASE = [
     r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"molim", r"молим",
     r"ju lutem", r"ju lus", r"vă rog", r"va rog", r"ве молам", r"моля", r"xahiş", r"խնդրում եմ", r"გთხოვთ",
-    r"lütfen", r"rica ederim", r"παρακαλώ", r"khndrum em", r"xndrum em",
+    r"lütfen", r"rica ederim", r"παρακαλώ", r"khndrum em", r"xndrum em", r"proshu", r"pozhaluysta", r"bud laska",
+    r"prosim",
 ]
 # A request to "you" asks nothing either when registering or cancelling is what it asks for ("could you
 # register me too?", "könnten Sie meine Anmeldung stornieren?"): the opener, at most three words, the word.

@@ -606,16 +606,17 @@ class Worker:
         registrant = None
         if incoming.sender and verdict.intent not in AUTOMATIC_INTENTS:
             bounces.wrote_again(self.db, incoming.sender, incoming.message_id)
-        if verdict.nominations is not None and timing.register:   # registers others on their behalf (nominations.py)
+        # Registers others on their behalf (nominations.py); whom a cancellation names waits for a coordinator.
+        if verdict.nominations is not None and (timing.register or verdict.intent == Intent.CANCELLATION):
             registrant = self._on_behalf(row, incoming, verdict.audience, verdict.nominations, event, verdict.written)
-        elif incoming.sender and verdict.intent == Intent.INTEREST and timing.register:
-            registrant = registrants.register(self.db, event.id, incoming.sender, incoming.sender_name,
-                                              verdict.audience, row["id"], event.new_registrant_status,
-                                              written=verdict.written)
-        elif incoming.sender and verdict.intent == Intent.CANCELLATION:
+        if incoming.sender and verdict.intent == Intent.CANCELLATION:
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
             if registrant:   # their calendar's invitation is taken back (METHOD:CANCEL)
                 releases.withdraw_invitation(self.db, self.rules, self.replies, registrant)
+        elif incoming.sender and verdict.intent == Intent.INTEREST and timing.register and verdict.nominations is None:
+            registrant = registrants.register(self.db, event.id, incoming.sender, incoming.sender_name,
+                                              verdict.audience, row["id"], event.new_registrant_status,
+                                              written=verdict.written)
         for address in verdict.bounced:
             bounces.bounced(self.db, address, incoming.message_id, self.rules.own_addresses)
         if self._misdirected(row, incoming, verdict):

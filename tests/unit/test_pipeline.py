@@ -321,3 +321,23 @@ def test_a_post_a_mailing_list_passed_on_is_its_authors_and_answered_to_them_alo
     (reply,) = (tmp_path / "sent").iterdir()
     head = reply.read_bytes().split(b"\r\n\r\n")[0].split(b"\n\n")[0].decode()
     assert "a.berger@wuerzburg.de" in head and "googlegroups" not in head
+
+
+@pytest.mark.parametrize("body", [
+    "I cannot attend after all. Please cancel my registration and give my place to someone else.",
+    "Unfortunately I have to cancel my registration. My deputy Ana Gelashvili (a.gelashvili@x.ge) will attend "
+    "instead.",
+])
+def test_a_cancellation_that_names_others_cancels_and_confirms_and_leaves_them_to_a_coordinator(
+        tmp_path, maildirs, body):
+    """The sender's own withdrawal stood still, unconfirmed, until a coordinator settled the others."""
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    deliver(maildirs, make_mail(sender="a@x.ge", subject="Re: Reminder", body=body), "2")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    worker.rules = RULES.model_copy(update={"reply_interval_days": 0})
+    worker.run_once()
+    assert [(r["address"], r["status"]) for r in worker.db["registrants"].rows] == [("a@x.ge", "cancelled")]
+    assert sorted(r["kind"] for r in worker.db["outbox"].rows) == ["reply:cancellation", "reply:interest"]
+    cancelling = worker.db["messages"].get(2)
+    assert (cancelling["intent"], cancelling["answer"], cancelling["review"]) == ("cancellation", 1, 1)
+    assert '"sender_attends": false' in cancelling["nominations"]   # confirming the others keeps them withdrawn
