@@ -167,7 +167,20 @@ _HEDGE = _alternation(_HEDGES)
 _ANOTHER_EVENT = _alternation(_ANOTHER_TIME)
 _POLITE = _alternation(_PLEASE)
 _REQUEST = _alternation(_REQUEST_OPENERS)
-_REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+[\w’'-]+){0,3}\s+$")
+# What may stand between the opener and the word: whom, and little words ("could you please also register
+# me"); anything else makes the word a noun of another request ("will you assign the participants").
+_REQUEST_FILLERS = [
+    r"me", r"us", r"also", r"too", r"please", r"kindly", r"just", r"still", r"both", r"mich", r"uns", r"bitte",
+    r"auch", r"noch", r"gerne?", r"doch", r"меня", r"нас", r"мене", r"ме", r"тоже", r"также", r"пожалуйста", r"и",
+    r"і", r"да", r"бы", r"б", r"вы", r"ви", r"nas", r"i", r"takođe", r"takodje", r"molim", r"vas", r"da", r"mogli",
+    r"mogla", r"ste", r"më", r"na", r"edhe", r"ju", r"lutem", r"mă", r"ma", r"ne", r"și", r"si", r"vă", r"va",
+    r"rog", r"ինձ", r"մեզ", r"მე", r"ჩვენ",
+    # the object before a verb at the end ("könnten Sie meine Anmeldung stornieren?")
+    r"my", r"meine?n?", r"anmeldung", r"registrierung", r"teilnahme", r"мою", r"регистрацию", r"участие", r"moju",
+    r"prijavu", r"registraciju",
+]
+_REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+(?:"
+                             + "|".join(_REQUEST_FILLERS) + r")){0,3}\s+$")
 # Stock phrases that ask nothing ("Bei Fragen stehe ich gern zur Verfügung", "if you have any questions").
 _NOT_ASKING = _alternation([
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
@@ -297,8 +310,8 @@ def _hedge_before(folded: str, word: str) -> re.Match | None:
 
 
 def _requested(folded: str, patterns: tuple[str, ...]) -> bool:
-    """Whether one of the words is what a request to "you" or a please asks for, three words after it at
-    most: "could you register me too?" registers; "can you tell me whether I need to register?" asks."""
+    """Whether one of the words is what a request to "you" or a please asks for, at most three little words
+    after it: "could you register me too?" registers; "can you tell me whether I need to register?" asks."""
     union, _ = compile_patterns(patterns)
     # the opener may also sit inside the words' match: "mă puteți înregistra"
     return any(_REQUEST_BEFORE.search(folded, 0, hit.start()) or _REQUEST.search(hit.group(0))

@@ -266,6 +266,8 @@ def test_a_request_to_cancel_without_a_please_is_a_cancellation(body):
     "Не могли бы вы прислать программу мероприятия?",
     "Can you please tell me whether I need to register?",      # a please, but the registering is hedged
     "Could you please let me know if I can still register?",
+    "Will you assign the participants to the groups?",         # the word is another request's noun
+    "Could you send me the registration form?",
 ])
 def test_a_request_for_something_else_stays_a_question(body):
     got = verdict(as_sent(body))
