@@ -18,6 +18,7 @@ addresses are never nominees.
 
 from __future__ import annotations
 
+import email.utils
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -192,9 +193,21 @@ def read_nominations(
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
             if _first_person(clause) and not find(_REGISTERING, folded):
                 continue   # "I will join on behalf of the team": the sender, not a third person
+            if intent == Intent.CANCELLATION and not named:
+                continue   # "give my place to someone else" names nobody to register
             reading = read_statements(folded, "", interest, (), (), negations)
-            if reading.registers or reading.hedged:
-                doubts.append(f"someone to register without an address: {folded.strip()[:80]!r}")
+            if not (reading.registers or reading.hedged):
+                continue
+            author = _forwarded_author(written.quoted, excluded)
+            if author and reading.registers and _named_in(author[0], own.casefold()) and \
+                    all(n.address != author[1] for n in nominees):
+                # "Lela's registration below ... could you please register her?": the forwarded mail's author
+                chosen, evidence = _audience_of(author[1], audience, rules)
+                nominees.append(Nominee(author[0], author[1], chosen))
+                names.append(author[0].casefold())
+                reasons.append(f"{_ABOUT}registers {author[0]} <{author[1]}> (the forwarded mail's author{evidence})")
+                continue
+            doubts.append(f"someone to register without an address: {folded.strip()[:80]!r}")
     if not nominees and not doubts:
         return None
     attends, attend_why = _sender_attends(said, nominees, interest, negations)
@@ -338,6 +351,34 @@ def _unmatched(words: list[str]) -> str:
 
 def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+# The first "From:" of a forwarded or quoted mail, as the clients write it in the event's languages
+_QUOTED_FROM = re.compile(r"^\s*(?:from|von|от|od|de|nga|від|від кого|от кого)\s*:\s*(.*)$",
+                          re.IGNORECASE | re.MULTILINE)
+
+
+def _forwarded_author(quoted: str, excluded: set[str]) -> tuple[str, str] | None:
+    """(name, address) from the quoted mail's first From line, when it names one person who is not the
+    sender nor one of us: whom "register her" means in a forward of her registration."""
+    found = _QUOTED_FROM.search(quoted)
+    if not found:
+        return None
+    pairs = email.utils.getaddresses([found.group(1)])
+    if len(pairs) != 1 or not pairs[0][0].strip():
+        return None
+    name, raw = pairs[0][0].strip(), pairs[0][1]
+    try:
+        address = normalize_address(raw)
+    except InvalidAddress:
+        return None
+    return None if address.lower() in excluded else (name, address)
+
+
+def _named_in(name: str, folded: str) -> bool:
+    """The name, or its first word ("Lela's registration below"), in a casefolded text."""
+    words = name.casefold().split()
+    return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", folded) for w in {words[0], " ".join(words)})
 
 
 def _audience_of(address: str, audience: str | None, rules: Rules) -> tuple[str | None, str]:

@@ -240,6 +240,28 @@ def test_classify_turns_unsure_mails_into_no_answer_with_the_reasons():
     assert "answer: no (a registration on behalf of others that a coordinator must settle)" in verdict.reasons
 
 
+FORWARD = ("Hi Irakli,\n\n{own}\n\nThanks,\nNana\n\n{header}\n\nDear Ms. Abuladze,\n\n"
+           "I would like to register for the online event on 7 October.\n\nBest regards,\nLela Kvaratskhelia\n")
+
+
+@pytest.mark.parametrize("header", [
+    "From: Lela Kvaratskhelia <l.kvaratskhelia@poti.gov.ge>\nSent: Monday, September 28, 2020 5:12 PM\n"
+    "To: Nana Abuladze <n.abuladze@connective-cities.example>\nSubject: Registration",
+    "---------- Forwarded message ---------\nFrom: Lela Kvaratskhelia <l.kvaratskhelia@poti.gov.ge>\n"
+    "Date: Mon, 28 Sep 2020 at 17:12\nSubject: Registration\nTo: <n.abuladze@connective-cities.example>",
+])
+def test_her_in_a_forward_of_her_registration_is_the_forwarded_mails_author(header):
+    own = "Lela's registration below came to my address yesterday - could you please register her for 7 October?"
+    found = nominations(FORWARD.format(own=own, header=header),
+                        sender="Nana Abuladze <n.abuladze@connective-cities.example>")
+    assert [(n.name, n.address) for n in found.nominees] == [("Lela Kvaratskhelia", "l.kvaratskhelia@poti.gov.ge")]
+    assert not found.unsure and not found.sender_attends
+    # the own text does not say whom: a coordinator settles it
+    unnamed = nominations(FORWARD.format(own="Could you please register my colleague too?", header=header),
+                          sender="Nana Abuladze <n.abuladze@connective-cities.example>")
+    assert unnamed.unsure and not unnamed.nominees
+
+
 # -- the labelled corpus -------------------------------------------------------------------
 
 CORPUS = REPO / "tests/corpus/labelled"
