@@ -112,9 +112,13 @@ def classify(
             reasons.append("intent: interest (registers others on their behalf)")
             intent = Intent.INTEREST
     answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
-    # The sender's own withdrawal stands and is confirmed; whom else the mail names waits for a coordinator.
-    if answer and behalf is not None and behalf.unsure and intent != Intent.CANCELLATION:
-        reasons.append("answer: no (a registration on behalf of others that a coordinator must settle)")
+    # The sender's own withdrawal stands and is confirmed; whom else the mail names waits for a coordinator,
+    # and so does a withdrawal of someone else's ("please cancel his registration").
+    if answer and behalf is not None and behalf.unsure and (intent != Intent.CANCELLATION
+                                                            or not behalf.sender_withdraws):
+        reasons.append("answer: no (a cancellation of someone else's registration, for a coordinator)"
+                       if intent == Intent.CANCELLATION else
+                       "answer: no (a registration on behalf of others that a coordinator must settle)")
         answer = False
     return Classification(audience, intent, answer, confidence, tuple(reasons), tuple(bounced), asks, behalf,
                           written,
@@ -214,7 +218,7 @@ def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
         return "X-Failed-Recipients header"
     robotic = not sender or message.header("return-path") == "" or bool(_robot(sender, rules))
     # "Fwd: Undelivered Mail ...": a person passing a bounce on (mail servers send no forwards)
-    subject = None if _FORWARD_PREFIX.match(message.subject) else _matches(
+    subject = None if written_text.FORWARD_PREFIX.match(message.subject) else _matches(
         rules.classification.intents.bounce_subjects, message.subject)
     # A subject alone is no proof (phishing says "nicht zustellbar" too): a machine sender or a
     # bounce detector must agree.
@@ -427,7 +431,6 @@ def _automatic(
 # Languages whose "ne" negates nothing (Romanian "us", Albanian "we"), unlike Serbian, Croatian and Bosnian's "not".
 _NE_IS_NO_NEGATION = {"ro", "sq"}
 
-_FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl)\s*:", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
 
 

@@ -28,7 +28,7 @@ from .message import IncomingMessage
 from .rules import OnBehalfKind, Rules
 from .statements import find, read_statements
 from .states import Intent
-from .text import LIST_ITEM, Written, sentences
+from .text import FORWARD_PREFIX, LIST_ITEM, Written, sentences
 
 # Participation words besides rules.yaml's interest patterns: what a third person does.
 _PARTICIPATION = (
@@ -45,6 +45,7 @@ _REGISTERING = ("register", "registration", "sign up", "nominate...", "anmelden"
 _THIRD_PERSON = (
     "colleague...", "kolleg...", "mitarbeiter...", "someone", "somebody", "a person", "another person", "jemand...",
     "mayor", "deputy", "bürgermeister...", "the following", "folgende...", "nachstehende...", "below", "them",
+    "her", "him", "his",
     "mr", "mrs", "ms", "herr", "herrn", "frau", "dr", "prof",
     "коллег...", "колег...", "сотрудник...", "співробітник...", "голов...", "мэр...", "мер...", "господин...",
     "заместител...", "заступник...", "koleg...", "gradonačelnik...", "gradonacelnik...", "gospodin...", "gospođ...",
@@ -65,6 +66,9 @@ _FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|м�
 _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
                       r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
+_MINE = re.compile(r"(?<!\w)(my|mein\w*|мо[йяюеё]|мої|моју|мою|moj\w*|mea|meu|ime|իմ|ჩემ\w*|mənim)(?!\w)")
+# people a cancellation may leave its place to without naming anyone ("give my place to someone else")
+_ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
 _SELF_OBJECT = re.compile(r"(?<!\w)(me|myself|mich|mir|selbst)(?!\w)")
 # Titles: dropped from names, and their dot is no sentence end.
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "herr", "herrn", "frau", "mag", "ing", "dipl", "z", "zj",
@@ -114,15 +118,17 @@ class Nominations:
     sender_attends: bool
     unsure: str = ""
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    sender_withdraws: bool = True   # in a cancellation: False when it withdraws someone else ("his registration")
 
     def as_dict(self) -> dict:
         return {"nominees": [{"name": n.name, "address": n.address, "audience": n.audience} for n in self.nominees],
-                "sender_attends": self.sender_attends, "unsure": self.unsure}
+                "sender_attends": self.sender_attends, "unsure": self.unsure, "sender_withdraws": self.sender_withdraws}
 
     @classmethod
     def from_dict(cls, data: dict) -> Nominations:
         return cls(tuple(Nominee(n["name"], n["address"], n.get("audience")) for n in data.get("nominees", [])),
-                   bool(data.get("sender_attends")), data.get("unsure", ""))
+                   bool(data.get("sender_attends")), data.get("unsure", ""),
+                   sender_withdraws=bool(data.get("sender_withdraws", True)))
 
 
 def read_nominations(
@@ -193,32 +199,42 @@ def read_nominations(
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
             if _first_person(clause) and not find(_REGISTERING, folded):
                 continue   # "I will join on behalf of the team": the sender, not a third person
-            if intent == Intent.CANCELLATION and not named:
-                continue   # "give my place to someone else" names nobody to register
+            if intent == Intent.CANCELLATION:
+                # "give my place to someone else" names nobody; "Mr Beridze cannot attend" is someone else's
+                if named or third not in _ANYONE:
+                    doubts.append(f"someone else in a cancellation: {folded.strip()[:80]!r}")
+                continue
             reading = read_statements(folded, "", interest, (), (), negations)
             if not (reading.registers or reading.hedged):
                 continue
             author = _forwarded_author(written.quoted, excluded)
-            if author and reading.registers and _named_in(author[0], own.casefold()) and \
-                    all(n.address != author[1] for n in nominees):
-                # "Lela's registration below ... could you please register her?": the forwarded mail's author
-                chosen, evidence = _audience_of(author[1], audience, rules)
-                nominees.append(Nominee(author[0], author[1], chosen))
-                names.append(author[0].casefold())
-                reasons.append(f"{_ABOUT}registers {author[0]} <{author[1]}> (the forwarded mail's author{evidence})")
+            if author and reading.registers and \
+                    (_named_in(author[0], own.casefold()) or FORWARD_PREFIX.match(message.subject)):
+                # "Lela's registration below ... could you please register her?" (or "Fwd: ..."): the
+                # forwarded mail's author
+                if all(n.address != author[1] for n in nominees):
+                    chosen, evidence = _audience_of(author[1], audience, rules)
+                    nominees.append(Nominee(author[0], author[1], chosen))
+                    reasons.append(f"{_ABOUT}registers {author[0]} <{author[1]}> (the forwarded mail's author"
+                                   f"{evidence})")
                 continue
             doubts.append(f"someone to register without an address: {folded.strip()[:80]!r}")
     if not nominees and not doubts:
         return None
     attends, attend_why = _sender_attends(said, nominees, interest, negations)
+    withdraws = True
     if intent == Intent.CANCELLATION:   # a coordinator who confirms the others must not register them again
         attends, attend_why = False, "the sender withdraws"
+        withdraws = _sender_withdraws(said, interest, tuple(rules.classification.intents.cancellation), negations)
+        if not withdraws:   # "Mr Beridze cannot attend, please cancel his registration"
+            attend_why = "the withdrawal is someone else's, not the sender's"
+            doubts.append(attend_why)
     if sender_listed and attend_why.startswith("the sender does not say"):
         attends, attend_why = True, "the sender lists their own address with the others"
     reasons.append(_ABOUT + attend_why)
     if attend_why.startswith("the sender may"):
         doubts.append(attend_why)
-    if intent == Intent.CANCELLATION and nominees:
+    if intent == Intent.CANCELLATION and nominees and withdraws:
         doubts.append("the sender withdraws and names others")
     templates: tuple[tuple[OnBehalfKind, set[str | None]], ...] = (
         ("summary", {audience}), ("confirmation", {n.audience for n in nominees}))
@@ -228,7 +244,7 @@ def read_nominations(
     unsure = "; ".join(dict.fromkeys(doubts))
     if unsure:
         reasons.append(f"{_ABOUT}unsure ({unsure}): nobody registered, for a coordinator to settle")
-    return Nominations(tuple(nominees), attends, unsure, tuple(reasons))
+    return Nominations(tuple(nominees), attends, unsure, tuple(reasons), withdraws)
 
 
 def _nominee(sentence: str, match: re.Match, audience: str | None, rules: Rules) -> tuple[Nominee | None, str]:
@@ -428,6 +444,16 @@ def _named(clause: str) -> str:
     if found and all(w[:1].isupper() and w not in ("I", "IT") for w in found.groups()):
         return f"{found.group(1)} {found.group(2)}"
     return ""
+
+
+def _sender_withdraws(said: list[str], interest: tuple[str, ...], cancellation: tuple[str, ...],
+                      negations: tuple[str, ...]) -> bool:
+    """Whether a clause about the sender ("I", "me", "my registration") withdraws or declines: else a
+    cancellation withdraws someone else ("Mr Beridze cannot attend, please cancel his registration")."""
+    about_sender = [clause for sentence in said for clause in _clauses(sentence)
+                    if _first_person(clause) or _MINE.search(clause.casefold())]
+    reading = read_statements("\n".join(about_sender), "", interest, (), cancellation, negations)
+    return bool(reading.withdraws or reading.declines)
 
 
 def _sender_attends(

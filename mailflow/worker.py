@@ -609,7 +609,8 @@ class Worker:
         # Registers others on their behalf (nominations.py); whom a cancellation names waits for a coordinator.
         if verdict.nominations is not None and (timing.register or verdict.intent == Intent.CANCELLATION):
             registrant = self._on_behalf(row, incoming, verdict.audience, verdict.nominations, event, verdict.written)
-        if incoming.sender and verdict.intent == Intent.CANCELLATION:
+        if incoming.sender and verdict.intent == Intent.CANCELLATION and (
+                verdict.nominations is None or verdict.nominations.sender_withdraws):
             registrant = registrants.cancel(self.db, event.id, incoming.sender)
             if registrant:   # their calendar's invitation is taken back (METHOD:CANCEL)
                 releases.withdraw_invitation(self.db, self.rules, self.replies, registrant)

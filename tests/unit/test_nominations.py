@@ -262,6 +262,13 @@ def test_her_in_a_forward_of_her_registration_is_the_forwarded_mails_author(head
     assert unnamed.unsure and not unnamed.nominees
 
 
+@pytest.mark.parametrize("body", ["Could you please register her too?", "Please register him for the event."])
+def test_her_or_him_without_a_name_is_for_a_coordinator_not_the_sender(body):
+    """"Please register him" registered the sender."""
+    found = nominations(body)
+    assert found.unsure and not found.nominees and not found.sender_attends
+
+
 # -- the labelled corpus -------------------------------------------------------------------
 
 CORPUS = REPO / "tests/corpus/labelled"

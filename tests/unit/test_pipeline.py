@@ -343,3 +343,17 @@ def test_a_cancellation_that_names_others_cancels_and_confirms_and_leaves_them_t
     assert (cancelling["intent"], cancelling["answer"], cancelling["review"]) == ("cancellation", 1, review)
     if review:   # confirming the others keeps the sender withdrawn
         assert '"sender_attends": false' in cancelling["nominations"]
+
+
+def test_a_cancellation_of_someone_elses_registration_leaves_the_senders_alone(tmp_path, maildirs):
+    """An assistant cancelling for the mayor had their own registration cancelled and confirmed."""
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    deliver(maildirs, make_mail(sender="a@x.ge", subject="Mayor",
+                                body="Mr. Beridze cannot attend, please cancel his registration."), "2")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    worker.rules = RULES.model_copy(update={"reply_interval_days": 0})
+    worker.run_once()
+    assert [(r["address"], r["status"]) for r in worker.db["registrants"].rows] == [("a@x.ge", "registered")]
+    assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest"]
+    cancelling = worker.db["messages"].get(2)
+    assert (cancelling["intent"], cancelling["answer"], cancelling["review"]) == ("cancellation", 0, 1)
