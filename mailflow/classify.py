@@ -105,6 +105,13 @@ def classify(
                          and calendar.attendee == message.sender)
     intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited, declines_ours,
                            language)
+    if message.relayed_by and intent not in AUTOMATIC_INTENTS:
+        # Its Reply-To is unproven (anyone can run a list that rewrites From): nothing is done for that
+        # address, and a coordinator reads what it says.
+        reasons.append(f"intent: question (a post to the mailing list {message.relayed_by} that reads as "
+                       f"{intent}: a coordinator decides, nothing is done for its Reply-To; answer: no)")
+        return Classification(audience, Intent.QUESTION, False, confidence, tuple(reasons), (), True, None, written,
+                              tuple(e for e in evidence if e.audience == audience))
     behalf = None if intent in AUTOMATIC_INTENTS else read_nominations(message, written, rules, intent, audience)
     if behalf is not None:
         reasons.extend(behalf.reasons)
@@ -218,7 +225,7 @@ def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
         return "X-Failed-Recipients header"
     robotic = not sender or message.header("return-path") == "" or bool(_robot(sender, rules))
     # "Fwd: Undelivered Mail ...": a person passing a bounce on (mail servers send no forwards)
-    subject = None if written_text.FORWARD_PREFIX.match(message.subject) else _matches(
+    subject = None if _FORWARD_PREFIX.match(message.subject) else _matches(
         rules.classification.intents.bounce_subjects, message.subject)
     # A subject alone is no proof (phishing says "nicht zustellbar" too): a machine sender or a
     # bounce detector must agree.
@@ -360,6 +367,16 @@ def _about_the_event(message: IncomingMessage, written: written_text.Written, ru
                 or bool(asked and find(tuple(rules.classification.intents.question), asked.casefold())))
 
 
+def _speaks_to_us(message: IncomingMessage, written: written_text.Written, rules: Rules) -> bool:
+    """Whether a mail is addressed to us: one of our addresses among its recipients, or a coordinator's
+    surname in its own text ("Liebe Frau Toukan")."""
+    if rules.own_addresses & set(message.recipients):
+        return True
+    own = written.own.casefold()
+    return any(re.search(rf"(?<!\w){re.escape(box.coordinator.split()[-1].casefold())}(?!\w)", own)
+               for box in rules.mailboxes.values() if box.coordinator.split())
+
+
 def _automatic(
     message: IncomingMessage, written: written_text.Written, rules: Rules, reasons: list[str], bounced: list[str]
 ) -> Intent | None:
@@ -404,11 +421,11 @@ def _automatic(
     if phrase_hit:
         reasons.append(f"intent: auto_reply (text says {phrase_hit!r})")
         return Intent.AUTO_REPLY
-    # A person's post that a list passed on is theirs, read as their mail (a coordinator's own post back
-    # from the list stays the list's).
-    if message.relayed_by and sender not in rules.own_addresses:
-        reasons.append(f"sender: {sender}, whose post the mailing list {message.relayed_by} passed on "
-                       "(its rewritten From, and Reply-To)")
+    # A person's post to a mailing list that speaks to a coordinator is read (it is flagged for them, not
+    # acted on: classify()); the list's other posts, and a coordinator's own post back from it, are bulk.
+    if message.relayed_by and sender not in rules.own_addresses and _speaks_to_us(message, written, rules):
+        reasons.append(f"sender: {sender}, whose post to a coordinator the mailing list {message.relayed_by} "
+                       "passed on (its rewritten From, and Reply-To)")
     else:
         precedence = (header("precedence") or "").lower()
         if precedence in ("bulk", "list", "junk"):
@@ -431,6 +448,7 @@ def _automatic(
 # Languages whose "ne" negates nothing (Romanian "us", Albanian "we"), unlike Serbian, Croatian and Bosnian's "not".
 _NE_IS_NO_NEGATION = {"ro", "sq"}
 
+_FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl)\s*:", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
 
 

@@ -415,12 +415,9 @@ def _decoded(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):   # a multipart has no bytes of its own
         payload = b""
-    if payload.isascii():
+    codec = _codec(part.get_content_charset() or "utf-8")
+    if payload.isascii() and codec != "utf-7":
         return payload.decode("ascii")
-    try:
-        codec = codecs.lookup(part.get_content_charset() or "utf-8").name
-    except LookupError:   # a charset Python does not know: UTF-8 in practice, else a code page
-        codec = "utf-8"
     if _ONE_BYTE_CODEC.match(codec):
         with contextlib.suppress(UnicodeDecodeError):
             return payload.decode("utf-8")
@@ -429,11 +426,25 @@ def _decoded(part: Message) -> str:
     except (LookupError, ValueError):   # not that charset's bytes, or a codec that is no text codec
         pass
     if codec in ("utf-8", "ascii"):
+        text = payload.decode("utf-8", "replace")
+        # UTF-8 with a stray byte (a footer pasted in another code page) stays UTF-8; no UTF-8 at all is
+        # a code page's text
+        if any(c > "\x7f" and c != "\ufffd" for c in text):
+            return text
         return payload.decode(windows_code_page(payload), "replace")
     try:
         return payload.decode(codec, "replace")
     except (LookupError, ValueError):
         return payload.decode("utf-8", "replace")
+
+
+def _codec(charset: str) -> str:
+    """Python's name of a declared charset ("x-mac-cyrillic" is mac-cyrillic); UTF-8 for one it does not
+    know (in practice; else the code page guess applies)."""
+    for name in (charset, charset.removeprefix("x-")):
+        with contextlib.suppress(LookupError, ValueError):   # ValueError: a NUL in the name
+            return codecs.lookup(name).name
+    return "utf-8"
 
 
 # Charsets of one byte a character, which clients declare for text they wrote in UTF-8 (codecs' names)

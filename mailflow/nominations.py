@@ -28,7 +28,7 @@ from .message import IncomingMessage
 from .rules import OnBehalfKind, Rules
 from .statements import find, read_statements
 from .states import Intent
-from .text import FORWARD_PREFIX, LIST_ITEM, Written, sentences
+from .text import LIST_ITEM, Written, sentences
 
 # Participation words besides rules.yaml's interest patterns: what a third person does.
 _PARTICIPATION = (
@@ -69,6 +69,7 @@ _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me
 _MINE = re.compile(r"(?<!\w)(my|mein\w*|мо[йяюеё]|мої|моју|мою|moj\w*|mea|meu|ime|իմ|ჩემ\w*|mənim)(?!\w)")
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
+_PRONOUNS = frozenset({"her", "him", "his", "them", "below"})   # "her registration below"
 _SELF_OBJECT = re.compile(r"(?<!\w)(me|myself|mich|mir|selbst)(?!\w)")
 # Titles: dropped from names, and their dot is no sentence end.
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "herr", "herrn", "frau", "mag", "ing", "dipl", "z", "zj",
@@ -208,10 +209,9 @@ def read_nominations(
             if not (reading.registers or reading.hedged):
                 continue
             author = _forwarded_author(written.quoted, excluded)
-            if author and reading.registers and \
-                    (_named_in(author[0], own.casefold()) or FORWARD_PREFIX.match(message.subject)):
-                # "Lela's registration below ... could you please register her?" (or "Fwd: ..."): the
-                # forwarded mail's author
+            if author and reading.registers and third in _PRONOUNS and _named_in(author[0], own.casefold()):
+                # "Lela's registration below ... could you please register her?": the forwarded mail's
+                # author (not "my colleague", who may be anyone, nor someone the own text does not name)
                 if all(n.address != author[1] for n in nominees):
                     chosen, evidence = _audience_of(author[1], audience, rules)
                     nominees.append(Nominee(author[0], author[1], chosen))

@@ -167,6 +167,18 @@ _HEDGE = _alternation(_HEDGES)
 _ANOTHER_EVENT = _alternation(_ANOTHER_TIME)
 _POLITE = _alternation(_PLEASE)
 _REQUEST = _alternation(_REQUEST_OPENERS)
+# Whom the request is about: the sender ("register me", "cancel my registration", the Georgian verb's
+# "me"/"us" prefix), not anyone ("can you still register after the deadline?")
+_SENDER_OBJECT = _alternation([
+    r"me", r"us", r"my", r"our", r"mich", r"uns", r"mir", r"meine?[nrms]?", r"unsere?[nrms]?", r"меня", r"нас",
+    r"мою", r"мой", r"мне", r"мене", r"ме", r"nas", r"moju", r"mene", r"më", r"na", r"mă", r"ne", r"ինձ", r"մեզ",
+    r"და(?:მა|გვა)\w*",
+])
+_CONDITION = _alternation([
+    r"if", r"whether", r"in case", r"unless", r"falls", r"wenn", r"ob", r"sofern", r"если", r"в случае", r"якщо",
+    r"у разі", r"ako", r"ukoliko", r"ако", r"nëse", r"nese", r"dacă", r"daca", r"în caz", r"εάν", r"αν", r"eğer",
+    r"əgər", r"თუ", r"եթե",
+])
 # What may stand between the opener and the word: whom, and little words ("could you please also register
 # me"); anything else makes the word a noun of another request ("will you assign the participants").
 _REQUEST_FILLERS = [
@@ -269,15 +281,14 @@ def _sentence(
         if find(cancellation, folded) else None
     # Asked for ("please cancel", "could you cancel"), or said, not asked and not only as a condition
     # ("I will let you know if I have to cancel" withdraws nothing).
-    if cancel_hit and not negated(cancel_hit[0]) and (
-            _requested(folded, cancellation)
-            or (not _hedge_before(folded, cancel_hit[1]) and (not asked or polite()))):
+    if cancel_hit and not negated(cancel_hit[0]) and not _condition_before(*cancel_hit) and (
+            not asked or polite() or _requested(folded, cancellation)):
         return Statement.WITHDRAWS, cancel_hit[1]
     # (clause, the interest word or else the presence word, whether it was an interest word)
     participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
         if find(interest, folded) or _presence(folded) else []
     refused = next(((c, w) for c, w, _ in participation if negated(c)), None)
-    if refused and not _hedge_before(folded, refused[1]):   # "if I cannot attend, I will tell you" states nothing
+    if refused and not _condition_before(*refused):   # "if I cannot attend, I will tell you" states nothing
         clause, word = refused
         marker = _WITHDRAWAL.search(clause)
         if marker or in_our_thread:
@@ -298,8 +309,8 @@ def _sentence(
     if registered:
         if hedge:
             return Statement.HEDGED, f"{hedge.group(0)} ... {registered[1]}"
-        if later := _ANOTHER_EVENT.search(registered[0]):
-            return Statement.DECLINES, f"{registered[1]} ... {later.group(0)}"
+        if later := _another_event(*registered):
+            return Statement.DECLINES, f"{registered[1]} ... {later}"
         return Statement.REGISTERS, registered[1]
     return None, ""
 
@@ -309,13 +320,41 @@ def _hedge_before(folded: str, word: str) -> re.Match | None:
     return hedge if hedge and hedge.start() < folded.find(word.split(" ")[0].rstrip(".")) else None
 
 
+def _word_at(clause: str, word: str) -> int:
+    return clause.find(word.split(" ")[0].rstrip("."))
+
+
+def _condition_before(clause: str, word: str) -> bool:
+    """Whether the word's clause makes it a condition before it: "if I have to cancel", "falls ich absagen
+    muss" ("unfortunately I have decided to cancel" and "please cancel, if possible" are no condition)."""
+    return _CONDITION.search(clause, 0, max(_word_at(clause, word), 0)) is not None
+
+
+def _another_event(clause: str, word: str) -> str:
+    """"next time" (or another event's words) at most two words from the participation word."""
+    at = _word_at(clause, word)
+    for found in _ANOTHER_EVENT.finditer(clause):
+        # the words between: before the word, or after it (the word itself not counted)
+        between = clause[found.end():at].split() if found.end() <= at else clause[at:found.start()].split()[1:]
+        if len(between) <= 2:
+            return found.group(0)
+    return ""
+
+
 def _requested(folded: str, patterns: tuple[str, ...]) -> bool:
     """Whether one of the words is what a request to "you" or a please asks for, at most three little words
-    after it: "could you register me too?" registers; "can you tell me whether I need to register?" asks."""
+    after it, about the sender ("me", "my", "mich" ...): "could you register me too?" registers; "can you
+    still register after the deadline?" and "can you tell me whether I need to register?" ask."""
     union, _ = compile_patterns(patterns)
-    # the opener may also sit inside the words' match: "mă puteți înregistra"
-    return any(_REQUEST_BEFORE.search(folded, 0, hit.start()) or _REQUEST.search(hit.group(0))
-               for hit in union.finditer(folded))
+    for hit in union.finditer(folded):
+        # the opener may also sit inside the words' match: "mă puteți înregistra"
+        opener = _REQUEST_BEFORE.search(folded[max(0, hit.start() - 60):hit.start()])
+        if not (opener or _REQUEST.search(hit.group(0))):
+            continue
+        after = " ".join(folded[hit.end():hit.end() + 60].split()[:3])
+        if _SENDER_OBJECT.search(f"{opener.group(0) if opener else ''} {hit.group(0)} {after}"):
+            return True
+    return False
 
 
 def negation_pattern(clause: str, ne_negates: bool = True) -> re.Pattern:

@@ -37,8 +37,6 @@ _OUTLOOK_NEXT = re.compile(
     re.IGNORECASE,
 )
 _QUOTED_LINE = re.compile(r"^\s*>")
-# A forwarded mail's subject: "Fwd:", "WG:", "TR:", "PD:", "Пересл:", "Prosl:"
-FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl)\s*:", re.IGNORECASE)
 
 # Lines that end the writer's text and start the signature.
 _DEVICE_LINE = re.compile(

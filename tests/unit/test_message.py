@@ -109,6 +109,13 @@ def test_unknown_charset_still_gives_text():
     # Russian in Windows-1251 declared UTF-8
     ("text/plain; charset=utf-8", "Прошу зарегистрировать меня на мероприятие.".encode("cp1251"),
      "Прошу зарегистрировать меня на мероприятие."),
+    # UTF-8 with one stray byte (a footer in Latin-1) stays UTF-8
+    ("text/plain; charset=utf-8", "Прошу зарегистрировать меня.".encode() + b"\nf\xfcr den Empf\xe4nger",
+     "Прошу зарегистрировать меня.\nf\ufffdr den Empf\ufffdnger"),
+    # a charset Python knows without its "x-", and UTF-7 (all ASCII bytes)
+    ("text/plain; charset=x-mac-cyrillic", "Прошу зарегистрировать меня.".encode("mac-cyrillic"),
+     "Прошу зарегистрировать меня."),
+    ("text/plain; charset=utf-7", "Прошу зарегистрировать меня.".encode("utf-7"), "Прошу зарегистрировать меня."),
     # a declared charset that is right stays right
     ("text/plain; charset=iso-8859-1", "Grüße aus Würzburg".encode("latin-1"), "Grüße aus Würzburg"),
     ("text/plain; charset=koi8-r", "Прошу зарегистрировать меня.".encode("koi8-r"), "Прошу зарегистрировать меня."),

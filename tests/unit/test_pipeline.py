@@ -299,28 +299,39 @@ def test_a_calendars_yes_that_registers_for_another_event_goes_by_its_words(tmp_
 def listed(author: str, body: str) -> bytes:
     """A post to the network's Google Group, its From rewritten for DMARC ("X via Group")."""
     name, address = author.split(" <")
-    return make_mail(sender=f"'{name}' via Staedtenetz <staedtenetz@googlegroups.com>", to="german@cc-events.example",
+    return make_mail(sender=f"'{name}' via Staedtenetz <staedtenetz@googlegroups.com>",
+                     to="Staedtenetz <staedtenetz@googlegroups.com>",   # the coordinator's inbox is a member
                      subject="Re: [Staedtenetz] Online-Veranstaltung am 7. Oktober", body=body,
                      headers={"Reply-To": f"{name} <{address}", "Precedence": "list",
                               "List-ID": "<staedtenetz.googlegroups.com>",
                               "List-Post": "<mailto:staedtenetz@googlegroups.com>"})
 
 
-def test_a_post_a_mailing_list_passed_on_is_its_authors_and_answered_to_them_alone(tmp_path, maildirs):
+def test_a_post_to_a_mailing_list_that_speaks_to_a_coordinator_is_flagged_for_them_and_acted_on_never(
+        tmp_path, maildirs):
     """A registration posted to the network's list reached the coordinator as the list's bulk mail and
-    was dropped; the coordinator's own post, back from the list, stays the list's."""
+    was dropped. It is theirs to read now; but its Reply-To is unproven (anyone can run a list that
+    rewrites From), so nothing is done for that address: "cancel my registration" from a list naming a
+    registrant's address cancels nothing. A post that speaks to nobody of us, and the coordinator's own
+    post back from the list, stay the list's."""
+    deliver(maildirs, make_mail(sender="Anna Berger <a.berger@wuerzburg.de>", to="german@cc-events.example"), "0",
+            mailbox="german")
     deliver(maildirs, listed("Anna Berger <a.berger@wuerzburg.de>",
-                             "Liebe Frau Toukan,\n\nich melde mich hiermit gern für die Veranstaltung an.\n\n"
+                             "Liebe Frau Toukan,\n\nbitte stornieren Sie meine Anmeldung.\n\n"
                              "Viele Grüße\nAnna Berger\nStadt Würzburg\n"), "1", mailbox="german")
+    deliver(maildirs, listed("Jan Weber <j.weber@kassel.de>",
+                             "Liebe Kolleginnen und Kollegen,\n\nich lade Sie ein, an unserer Umfrage teilzunehmen.\n"),
+            "2", mailbox="german")
     deliver(maildirs, listed("Fatina Toukan <german@cc-events.example>",
                              "Liebe Kolleginnen und Kollegen,\n\nwer teilnehmen möchte, schreibt mir bitte.\n\n"
-                             "Fatina Toukan\n"), "2", mailbox="german")
+                             "Fatina Toukan\n"), "3", mailbox="german")
     worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
-    assert worker.run_once().sent == 1
-    assert [r["address"] for r in worker.db["registrants"].rows] == ["a.berger@wuerzburg.de"]
-    (reply,) = (tmp_path / "sent").iterdir()
-    head = reply.read_bytes().split(b"\r\n\r\n")[0].split(b"\n\n")[0].decode()
-    assert "a.berger@wuerzburg.de" in head and "googlegroups" not in head
+    worker.run_once()
+    assert [(r["address"], r["status"]) for r in worker.db["registrants"].rows] == [
+        ("a.berger@wuerzburg.de", "registered")]
+    assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest"]   # the first mail's, alone
+    posts = {m["id"]: (m["intent"], m["answer"], m["asks"]) for m in worker.db["messages"].rows_where("id > 1")}
+    assert posts == {2: ("question", 0, 1), 3: ("bulk", 0, 0), 4: ("bulk", 0, 0)}
 
 
 @pytest.mark.parametrize("body, review", [

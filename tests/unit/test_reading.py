@@ -148,6 +148,18 @@ def test_a_declined_invitation_that_withdraws_nothing_is_other_and_not_answered(
 
 
 @pytest.mark.parametrize("body", [
+    "Unfortunately I have decided to cancel my registration.",     # "decided" hedges a registration, not this
+    "As I wrote before, unfortunately I can no longer attend.",
+    "I registered in May but I can no longer attend the workshop.",
+    "Если можно, отмените, пожалуйста, мою регистрацию.",          # the condition is a clause of its own
+    "Wenn es geht, stornieren Sie bitte meine Anmeldung.",
+    "Ich möchte, falls noch möglich, meine Anmeldung stornieren.",
+])
+def test_a_condition_elsewhere_in_the_sentence_leaves_a_withdrawal_one(body):
+    assert verdict(as_sent(body)).intent == "cancellation"
+
+
+@pytest.mark.parametrize("body", [
     "I will let you know if I have to cancel.",
     "If I cannot attend, I will tell you in time.",
     "Falls ich absagen muss, gebe ich Bescheid.",
@@ -228,7 +240,6 @@ def test_a_request_to_register_without_a_please_is_a_registration(body):
     "Please put me down for the online event.",
     "Please reserve a place for me.",
     "I want to join the event.",
-    "Ich bin dabei!",
     "Bitte tragen Sie mich ein.",
     "Bitte setzen Sie mich auf die Teilnehmerliste.",
 ])
@@ -243,6 +254,18 @@ def test_a_participation_put_off_to_another_event_registers_nobody(body):
     got = verdict(as_sent(body))
     assert (got.intent, got.answer) == ("other", False), got.reasons
     assert verdict(as_sent("I would like to participate in this event and in future events.")).intent == "interest"
+    # "next time" far from the word is about something else
+    assert verdict(as_sent("I will attend the workshop and next time my colleague will join too.")).intent == "interest"
+
+
+@pytest.mark.parametrize("body", [
+    "Hvala za sodelovanje. Lep pozdrav.",                          # Slovenian: "thanks for your cooperation"
+    "Ich bin dabei, die Liste zusammenzustellen, und melde mich bald.",   # "I am in the middle of"
+    "I would like to know how to sign up for the newsletter of the network.",
+    "Could you reserve me a hotel room near the venue?",
+])
+def test_words_near_a_registration_register_nobody(body):
+    assert verdict(as_sent(body)).intent != "interest"
 
 
 @pytest.mark.parametrize("body", ["I won’t be there, sorry.", "Leider bin ich nicht dabei.",
@@ -268,6 +291,12 @@ def test_a_request_to_cancel_without_a_please_is_a_cancellation(body):
     "Could you please let me know if I can still register?",
     "Will you assign the participants to the groups?",         # the word is another request's noun
     "Could you send me the registration form?",
+    "Can you still register for the workshop after the deadline?",   # "you" is anyone: about nobody's place
+    "Can you participate online as well?",
+    "Вы можете зарегистрироваться на месте?",
+    "Puteți participa și online?",
+    "Is there a fee, or can you cancel for free until the day before?",
+    "If I register now, can you cancel it later if my plans change?",
 ])
 def test_a_request_for_something_else_stays_a_question(body):
     got = verdict(as_sent(body))
