@@ -262,6 +262,16 @@ def test_her_in_a_forward_of_her_registration_is_the_forwarded_mails_author(head
     assert unnamed.unsure and not unnamed.nominees
 
 
+def test_my_colleague_in_a_reply_is_never_the_quoted_mails_author():
+    """"Dear Maria, ... could you please register my colleague?" over Maria's quoted invitation registered
+    Maria, the inviter, and the colleague was lost."""
+    found = nominations("Dear Maria,\n\nthank you for the invitation. Could you please register my colleague as "
+                        "well? I will send you her details.\n\nNana\n\nFrom: Maria Schmidt <maria.schmidt@giz.de>\n"
+                        "Sent: Monday, September 21, 2020 9:40 AM\nTo: Nana\nSubject: Invitation\n\n"
+                        "Dear Nana, we invite you to participate.\n")
+    assert found.unsure and not found.nominees
+
+
 @pytest.mark.parametrize("body", ["Could you please register her too?", "Please register him for the event."])
 def test_her_or_him_without_a_name_is_for_a_coordinator_not_the_sender(body):
     """"Please register him" registered the sender."""
