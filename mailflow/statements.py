@@ -172,8 +172,10 @@ _REQUEST = _alternation(_REQUEST_OPENERS)
 _SENDER_OBJECT = _alternation([
     r"me", r"us", r"my", r"our", r"mich", r"uns", r"mir", r"meine?[nrms]?", r"unsere?[nrms]?", r"меня", r"нас",
     r"мою", r"мой", r"мне", r"мене", r"ме", r"nas", r"moju", r"mene", r"më", r"na", r"mă", r"ne", r"ինձ", r"մեզ",
-    r"და(?:მა|გვა)\w*",
+    r"და(?:მა|გვა)\w*", r"beni", r"bizi", r"kayd[ıi]m[ıi]", r"kayd[ıi]m[ıi]z[ıi]", r"məni", r"bizi",
 ])
+# "... iptal edebilir misiniz?", "kaydedebilir misiniz?" (Turkish), "... keçirə bilərsinizmi?" (Azerbaijani)
+_REQUEST_AFTER = re.compile(r"(?:[ae]bilir|eder) ?m[iı](?:siniz|sınız|sin|sın)?(?!\w)|bil[əe]rsiniz ?mi(?!\w)")
 _CONDITION = _alternation([
     r"if", r"whether", r"in case", r"unless", r"falls", r"wenn", r"ob", r"sofern", r"если", r"в случае", r"якщо",
     r"у разі", r"ako", r"ukoliko", r"ако", r"nëse", r"nese", r"dacă", r"daca", r"în caz", r"εάν", r"αν", r"eğer",
@@ -347,12 +349,17 @@ def _requested(folded: str, patterns: tuple[str, ...]) -> bool:
     still register after the deadline?" and "can you tell me whether I need to register?" ask."""
     union, _ = compile_patterns(patterns)
     for hit in union.finditer(folded):
-        # the opener may also sit inside the words' match: "mă puteți înregistra"
+        # the opener may also sit inside the words' match ("mă puteți înregistra"), or follow it as the
+        # Turkish and Azerbaijani verb's ending does ("kaydımı iptal edebilir misiniz?")
         opener = _REQUEST_BEFORE.search(folded[max(0, hit.start() - 60):hit.start()])
-        if not (opener or _REQUEST.search(hit.group(0))):
-            continue
         after = " ".join(folded[hit.end():hit.end() + 60].split()[:3])
-        if _SENDER_OBJECT.search(f"{opener.group(0) if opener else ''} {hit.group(0)} {after}"):
+        if opener:
+            about = f"{opener.group(0)} {hit.group(0)} {after}"
+        elif _REQUEST.search(hit.group(0)) or _REQUEST_AFTER.search(f"{hit.group(0)} {after}"):
+            about = f"{' '.join(folded[max(0, hit.start() - 60):hit.start()].split()[-2:])} {hit.group(0)} {after}"
+        else:
+            continue
+        if _SENDER_OBJECT.search(about):
             return True
     return False
 

@@ -228,6 +228,8 @@ def test_a_polite_request_to_register_is_a_registration():
     "A mund të më regjistroni për takimin online? Faleminderit",
     "Mă puteți înregistra pentru evenimentul online? Mulțumesc",
     "Може ли да ме регистрирате за събитието? Благодаря",
+    "Beni etkinliğe kaydedebilir misiniz?",                   # Turkish: the request is the verb's ending
+    "Məni tədbirə qeydiyyatdan keçirə bilərsinizmi?",
 ])
 def test_a_request_to_register_without_a_please_is_a_registration(body):
     got = verdict(as_sent(body))
@@ -297,6 +299,7 @@ def test_a_request_to_cancel_without_a_please_is_a_cancellation(body):
     "Puteți participa și online?",
     "Is there a fee, or can you cancel for free until the day before?",
     "If I register now, can you cancel it later if my plans change?",
+    "Etkinliğe online katılabilir miyim?",                    # "can I take part online?"
 ])
 def test_a_request_for_something_else_stays_a_question(body):
     got = verdict(as_sent(body))
