@@ -45,7 +45,9 @@ _REGISTERING = ("register", "registration", "sign up", "nominate...", "anmelden"
 _THIRD_PERSON = (
     "colleague...", "kolleg...", "mitarbeiter...", "someone", "somebody", "a person", "another person", "jemand...",
     "mayor", "deputy", "bürgermeister...", "the following", "folgende...", "nachstehende...", "below", "them",
-    "her", "him", "his",
+    # pronouns only as whom a registration or cancellation is for ("following his advice I register" is mine)
+    "register her", "register him", "register * her", "register * him", "his registration", "her registration",
+    "seine anmeldung", "seiner anmeldung", "başkan...",
     "mr", "mrs", "ms", "herr", "herrn", "frau", "dr", "prof",
     "коллег...", "колег...", "сотрудник...", "співробітник...", "голов...", "мэр...", "мер...", "господин...",
     "заместител...", "заступник...", "koleg...", "gradonačelnik...", "gradonacelnik...", "gospodin...", "gospođ...",
@@ -66,10 +68,12 @@ _FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|м�
 _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
                       r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
+_SOMEONE_ELSE = re.compile(r"(?<!\w)(he|she|his|him|her|er|seine?[nrms]?|он|она|его|её|ее|ihn)(?!\w)")
 _MINE = re.compile(r"(?<!\w)(my|mein\w*|мо[йяюеё]|мої|моју|мою|moj\w*|mea|meu|ime|իմ|ჩემ\w*|mənim)(?!\w)")
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
-_PRONOUNS = frozenset({"her", "him", "his", "them", "below"})   # "her registration below"
+_PRONOUNS = frozenset({"register her", "register him", "register * her", "register * him", "them",
+                       "below"})   # "Lela's registration below ... register her"
 _SELF_OBJECT = re.compile(r"(?<!\w)(me|myself|mich|mir|selbst)(?!\w)")
 # Titles: dropped from names, and their dot is no sentence end.
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "herr", "herrn", "frau", "mag", "ing", "dipl", "z", "zj",
@@ -451,7 +455,8 @@ def _sender_withdraws(said: list[str], interest: tuple[str, ...], cancellation: 
     """Whether a clause about the sender ("I", "me", "my registration") withdraws or declines: else a
     cancellation withdraws someone else ("Mr Beridze cannot attend, please cancel his registration")."""
     about_sender = [clause for sentence in said for clause in _clauses(sentence)
-                    if _first_person(clause) or _MINE.search(clause.casefold())]
+                    if (_first_person(clause) or _MINE.search(clause.casefold()))
+                    and not _SOMEONE_ELSE.search(clause.casefold())]   # "Mr B asked me to say he cannot attend"
     reading = read_statements("\n".join(about_sender), "", interest, (), cancellation, negations)
     return bool(reading.withdraws or reading.declines)
 

@@ -63,9 +63,10 @@ _NEGATIONS = [
     r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც",
     # Azerbaijani: negation is a verb suffix (bilməyəcəyəm, etməyəcəyəm, olmayacaq), plus deyil, yox, heç
     r"\w*bilmə\w*", r"\w*bilmir\w*", r"\w*etmə\w*", r"olma[ymz]\w*", r"deyil\w*", r"yox", r"heç",
-    # Turkish, also a verb suffix: katılmayacağım, katılamayacağım, gelemeyeceğim (will not / cannot),
-    # katılamıyorum, katılmıyorum (cannot, do not); değil, hayır
-    r"\w+(?:ama|ma)yaca\w*", r"\w+(?:eme|me)yece\w*", r"\w+(?:amı|mı|mu)yor\w*", r"\w+(?:emi|mi|mü)yor\w*",
+    # Turkish, also a verb suffix, read on the verbs of taking part only ("Kayıt linki çalışmıyor", the link
+    # does not work, negates no participation): katılamayacağım, katılmayacağım, katılamıyorum, katılmadım,
+    # gelemeyeceğim; değil, hayır
+    r"katıl(?:a)?m(?:ay|az|ad|ıy|a(?!\w))\w*", r"katılam\w*", r"gel(?:e)?m(?:ey|ez|ed|iy)\w*", r"gelem\w*",
     r"değil\w*", r"hayır",
     # Greek; Armenian and Bulgarian typed in Latin letters
     r"δεν", r"όχι", r"μην", r"μη", r"ούτε", r"chem", r"chenq", r"voch", r"nyama", r"niama",
@@ -136,6 +137,7 @@ _REQUEST_OPENERS = [
     r"нельзя ли", r"a mund t[ëe]", r"mund t[ëe]", r"a mundeni", r"puteți", r"puteti", r"ați putea", r"ati putea",
     r"կարո՞ղ եք", r"կարող եք", r"შეგიძლიათ", r"შეძლებთ",
 ]
+_GREEK = re.compile(r"[\u0370-\u03ff]")
 _CLAUSE_END = re.compile(
     r"[,;:–—()]|\s(?:but|however|although|aber|jedoch|sondern|allerdings|но|однако|але|проте|ali|međutim"
     r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ|fakat|αλλά)\s",
@@ -160,22 +162,37 @@ def _alternation(expressions: list[str]) -> re.Pattern:
 _NEGATION = _alternation(_NEGATIONS)
 # The negations with an apostrophe ("can't") or an Azerbaijani verb stem scan every word of a clause,
 # most of the cost of a look; a clause without these letters cannot hold them and is read without them.
-_SCANNING_NEEDS = ("’", "'", "bilm", "etmə", "yaca", "yece", "yor")
+_SCANNING_NEEDS = ("’", "'", "bilm", "etmə")
 _NOT_NEGATION = _alternation(_NOT_NEGATING)
 _WITHDRAWAL = _alternation(_WITHDRAWAL_MARKERS)
 _HEDGE = _alternation(_HEDGES)
 _ANOTHER_EVENT = _alternation(_ANOTHER_TIME)
+# Someone else's registration: "his", "seine", "его", "njegovu" ... ("cancel his registration" withdraws
+# nobody who wrote; the coordinator does it)
+_SOMEONE_ELSES = _alternation([
+    r"his", r"her", r"their", r"seine?[nrms]?", r"его", r"её", r"ее", r"их", r"його", r"її", r"njegov\w*",
+    r"njezin\w*", r"njen\w*", r"njihov\w*", r"негов\w*", r"нејзин\w*", r"њихов\w*", r"његов\w*",
+])
+_AND = frozenset({"and", "und", "и", "і", "i", "și", "si", "dhe", "və", "και", "ve", "ו"})
 _POLITE = _alternation(_PLEASE)
 _REQUEST = _alternation(_REQUEST_OPENERS)
 # Whom the request is about: the sender ("register me", "cancel my registration", the Georgian verb's
 # "me"/"us" prefix), not anyone ("can you still register after the deadline?")
 _SENDER_OBJECT = _alternation([
-    r"me", r"us", r"my", r"our", r"mich", r"uns", r"mir", r"meine?[nrms]?", r"unsere?[nrms]?", r"меня", r"нас",
-    r"мою", r"мой", r"мне", r"мене", r"ме", r"nas", r"moju", r"mene", r"më", r"na", r"mă", r"ne", r"ինձ", r"մեզ",
-    r"და(?:მა|გვა)\w*", r"beni", r"bizi", r"kayd[ıi]m[ıi]", r"kayd[ıi]m[ıi]z[ıi]", r"məni", r"bizi",
+    r"me", r"my", r"mich", r"mir", r"meine?[nrms]?", r"меня", r"мою", r"мой", r"мне", r"мене", r"ме", r"moju",
+    r"mene", r"më", r"mă", r"ինձ", r"დამა\w*", r"beni", r"kayd[ıi]m[ıi]", r"məni",
 ])
 # "... iptal edebilir misiniz?", "kaydedebilir misiniz?" (Turkish), "... keçirə bilərsinizmi?" (Azerbaijani)
 _REQUEST_AFTER = re.compile(r"(?:[ae]bilir|eder) ?m[iı](?:siniz|sınız|sin|sın)?(?!\w)|bil[əe]rsiniz ?mi(?!\w)")
+# A condition on "you", or on whether it can be done, is a polite request ("I would be grateful if you could
+# cancel", "if possible please cancel", "wenn möglich bitte stornieren", "если можно, отмените")
+_NOT_CONDITION = _alternation([
+    r"(?:if|whether) you", r"if (?:it is|it's|at all) possible", r"if possible", r"(?:wenn|falls|ob) sie",
+    r"(?:wenn|falls) (?:es )?(?:möglich|geht)", r"wenn es möglich ist", r"если (?:вы|можно|возможно|это возможно)",
+    r"якщо (?:ви|можна|можливо)", r"ako (?:biste|možete|mozete|je moguće|je moguce|može|moze)",
+    r"nëse (?:mundeni|është e mundur|mundet)", r"dacă (?:puteți|puteti|este posibil|se poate)",
+    r"daca (?:puteti|este posibil|se poate)",
+])
 _CONDITION = _alternation([
     r"if", r"whether", r"in case", r"unless", r"falls", r"wenn", r"ob", r"sofern", r"если", r"в случае", r"якщо",
     r"у разі", r"ako", r"ukoliko", r"ако", r"nëse", r"nese", r"dacă", r"daca", r"în caz", r"εάν", r"αν", r"eğer",
@@ -246,6 +263,10 @@ def read_statements(
         kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread, ne_negates)
         if kind is not None and kind not in found:
             found[kind] = said
+        # "I cannot attend, can I send a deputy?" asks too ("could you cancel my registration?" only asks for it)
+        if kind in (Statement.WITHDRAWS, Statement.DECLINES) and _asked(folded := sentence.casefold()) \
+                and not (_POLITE.search(folded) or _requested(folded, cancellation)):
+            found.setdefault(Statement.ASKS, sentence.strip()[-60:])
     return Reading(
         withdraws=found.get(Statement.WITHDRAWS, ""),
         declines=found.get(Statement.DECLINES, ""),
@@ -266,7 +287,7 @@ def _sentence(
 ) -> tuple[Statement | None, str]:
     folded = sentence.casefold()
     # "?" (and the Armenian question mark ՞, written on the stressed word)
-    asked = folded.rstrip(" .!)").endswith("?") or "՞" in folded
+    asked = _asked(folded)
     clauses = _clauses(folded)
 
     def polite() -> bool:   # looked for only where it decides (most sentences never get there)
@@ -285,6 +306,8 @@ def _sentence(
     # ("I will let you know if I have to cancel" withdraws nothing).
     if cancel_hit and not negated(cancel_hit[0]) and not _condition_before(*cancel_hit) and (
             not asked or polite() or _requested(folded, cancellation)):
+        if _SOMEONE_ELSES.search(cancel_hit[0]):   # "please cancel his registration": for a coordinator
+            return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration"
         return Statement.WITHDRAWS, cancel_hit[1]
     # (clause, the interest word or else the presence word, whether it was an interest word)
     participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
@@ -302,7 +325,8 @@ def _sentence(
                       None)
     # A hedge anywhere before the word in the sentence ("before we register", "whether I need to register").
     hedge = _hedge_before(folded, registered[1]) if registered else None
-    if registered and asked and not hedge and (polite() or _requested(folded, interest)):
+    # (in reply to our mail a registrant asks for more: "could you register me for the breakout session?")
+    if registered and asked and not hedge and not in_our_thread and (polite() or _requested(folded, interest)):
         return Statement.REGISTERS, registered[1]
     question_hit = next((w for c in clauses if (w := find(question, _NOT_ASKING.sub(" ", c))) and not negated(c)),
                         None) if find(question, folded) else None
@@ -317,6 +341,12 @@ def _sentence(
     return None, ""
 
 
+def _asked(folded: str) -> bool:
+    """"?", the Armenian ՞ (on the stressed word) and the Greek question mark (";", or U+037E)."""
+    return folded.rstrip(" .!)").endswith(("?", "\u037e")) or "՞" in folded \
+        or folded.rstrip(" )").endswith(";") and _GREEK.search(folded) is not None
+
+
 def _hedge_before(folded: str, word: str) -> re.Match | None:
     hedge = _HEDGE.search(_NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded))
     return hedge if hedge and hedge.start() < folded.find(word.split(" ")[0].rstrip(".")) else None
@@ -329,16 +359,18 @@ def _word_at(clause: str, word: str) -> int:
 def _condition_before(clause: str, word: str) -> bool:
     """Whether the word's clause makes it a condition before it: "if I have to cancel", "falls ich absagen
     muss" ("unfortunately I have decided to cancel" and "please cancel, if possible" are no condition)."""
-    return _CONDITION.search(clause, 0, max(_word_at(clause, word), 0)) is not None
+    before = clause[:max(_word_at(clause, word), 0)]
+    return _CONDITION.search(_NOT_CONDITION.sub(" ", before)) is not None
 
 
 def _another_event(clause: str, word: str) -> str:
     """"next time" (or another event's words) at most two words from the participation word."""
     at = _word_at(clause, word)
     for found in _ANOTHER_EVENT.finditer(clause):
-        # the words between: before the word, or after it (the word itself not counted)
-        between = clause[found.end():at].split() if found.end() <= at else clause[at:found.start()].split()[1:]
-        if len(between) <= 2:
+        # the words between: before the word, or after it (the word's own words not counted)
+        between = clause[found.end():at].split() if found.end() <= at else \
+            clause[at:found.start()].split()[len(word.split()):]
+        if len(between) <= 2 and not _AND.intersection(between):   # "I'll attend and next time my deputy too"
             return found.group(0)
     return ""
 

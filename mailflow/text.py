@@ -141,6 +141,8 @@ def read(text: str) -> Written:
             quoted.append(line)          # an inline quote between the writer's own lines
         else:
             body.append(line)
+    below: list[str] = []        # the writer's lines under the whole quote
+    answered_between = False
     if _quoted_with_marks(lines, cut):
         # Answers written between the ">" lines of the quote, or under it, are the writer's own: each
         # after a blank line ("> ... please just confirm" / "" / "Yes, please register me for 7 October.").
@@ -148,23 +150,31 @@ def read(text: str) -> Written:
         for line in lines[cut:]:
             if _QUOTED_LINE.match(line):
                 quoted.append(line)
+                if below:                # answers between the quoted lines
+                    body.extend(([""] if body and body[-1] else []) + below)
+                    below, answered_between = [], True
                 state = "quote"
             elif not line.strip():
                 if state == "own":
-                    body.append(line)
+                    below.append(line)
                 elif state == "quote":
                     state = "gap"
             elif state in ("gap", "own"):
-                if state == "gap" and body and body[-1]:
-                    body.append("")
-                body.append(line)
+                below.append(line)
                 state = "own"
             else:
                 quoted.append(line)      # the quote's header, or a quoted line wrapped without its ">"
     else:
         quoted += lines[cut:]
+    if below and not answered_between and any(line.strip() for line in body):
+        # Under a quote with the writer's text above it (and none between its lines): their signature, or
+        # a footer their server added ("You may withdraw your consent at any time"), never their words.
+        signature_extra = below
+    else:
+        body.extend(([""] if body and body[-1] else []) + below)   # written under the quote: their words
+        signature_extra = []
     signature_at = _signature_start(body)
-    own_lines, signature_lines = body[:signature_at], body[signature_at:]
+    own_lines, signature_lines = body[:signature_at], body[signature_at:] + signature_extra
     if signature_lines and signature_lines[0] == "--":
         signature_lines = signature_lines[1:]
     paragraphs = _paragraphs(own_lines)

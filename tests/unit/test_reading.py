@@ -174,6 +174,52 @@ def test_a_cancellation_only_as_a_condition_withdraws_nothing_even_in_our_thread
     assert verdict("Please cancel my registration if possible.").intent == "cancellation"
 
 
+@pytest.mark.parametrize("body", [
+    "Please cancel his registration.",
+    "Bitte stornieren Sie seine Anmeldung.",
+    "Molim Vas da njegovu prijavu otkažete.",
+    "Mr Beridze asked me to inform you that he cannot attend. Please cancel his registration.",
+])
+def test_a_cancellation_of_someone_elses_registration_is_a_question_for_a_coordinator(body):
+    got = verdict(as_sent(body))
+    assert (got.intent, got.asks) == ("question", True), got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Unfortunately I cannot attend, can I send a deputy instead?",
+    "Belediye Başkanımız katılamayacak, kaydını iptal edebilir misiniz?",
+    "θα υπάρχει διερμηνεία στα ελληνικά;",                      # the Greek question mark
+])
+def test_a_question_beside_a_refusal_is_still_asked(body):
+    got = verdict(as_sent(body))
+    assert (got.intent, got.asks, got.answer) == ("question", True, True), got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I would be grateful if you could cancel my registration, as I have an urgent council session.",
+    "I was wondering whether you could cancel my registration.",
+    "If possible please cancel my registration.",
+    "Ich wäre Ihnen dankbar, wenn Sie meine Anmeldung stornieren könnten.",
+    "буду признателен, если вы отмените мою регистрацию",
+    "bio bih vam zahvalan ako biste otkazali moju prijavu",
+    "nažalost ne mogu doći. Molim Vas da otkažete moju prijavu",
+])
+def test_a_polite_if_is_no_condition(body):
+    got = verdict(body, subject="Re: Reminder", headers={"In-Reply-To": "<ours@cc-events.example>"},
+                  ours={"<ours@cc-events.example>"})
+    assert got.intent == "cancellation", got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "could you register me for the breakout session on e-procurement?",   # a registrant asks for more
+    "Can you register me also for the second day?",
+])
+def test_a_request_to_register_in_our_thread_is_a_question(body):
+    got = verdict(body, subject="Re: Agenda", headers={"In-Reply-To": "<ours@cc-events.example>"},
+                  ours={"<ours@cc-events.example>"})
+    assert (got.intent, got.answer) == ("question", True), got.reasons
+
+
 def test_a_declined_invitation_in_reply_to_our_mail_withdraws():
     got = verdict("Unfortunately I am not able to attend.", subject="Re: Your registration",
                   headers={"In-Reply-To": "<ours@cc-events.example>"}, ours={"<ours@cc-events.example>"})
@@ -187,6 +233,14 @@ def test_negation_is_built_in_and_coordinators_only_extend_it():
                            ("unmöglich",))
     assert said.declines
     assert read_statements("I can't wait to attend!", "", ("attend",), (), ()).registers == "attend"
+
+
+def test_under_a_top_posted_reply_a_footer_below_the_quote_is_never_the_writers():
+    written = read("Thanks!\n\nOn Mon, 28 Sep 2020, Irakli wrote:\n> Please register by mail.\n\n"
+                   "Privacy notice: you may withdraw your consent at any time.\n")
+    assert written.own == "Thanks!"
+    bottom = read("On Mon, 28 Sep 2020, Irakli wrote:\n> Please register by mail.\n\nPlease cancel my registration.\n")
+    assert bottom.own == "Please cancel my registration."
 
 
 def test_answers_between_the_quotes_lines_are_the_writers_own():
@@ -258,6 +312,7 @@ def test_a_participation_put_off_to_another_event_registers_nobody(body):
     assert verdict(as_sent("I would like to participate in this event and in future events.")).intent == "interest"
     # "next time" far from the word is about something else
     assert verdict(as_sent("I will attend the workshop and next time my colleague will join too.")).intent == "interest"
+    assert verdict(as_sent("Yes, I'll attend and next time my deputy will come too.")).intent == "interest"
 
 
 @pytest.mark.parametrize("body", [
@@ -265,6 +320,10 @@ def test_a_participation_put_off_to_another_event_registers_nobody(body):
     "Ich bin dabei, die Liste zusammenzustellen, und melde mich bald.",   # "I am in the middle of"
     "I would like to know how to sign up for the newsletter of the network.",
     "Could you reserve me a hotel room near the venue?",
+    "I'd like to join your mailing list to receive news about future events.",
+    "din păcate nu voi putea participa. Mă bucur că sesiunea va fi înregistrată.",   # Romanian "recorded"
+    "o saatte başka bir toplantım var, kaydı daha sonra izleyeceğim",       # Turkish "the recording"
+    "Following his recommendation I would like to know more about the workshop.",
 ])
 def test_words_near_a_registration_register_nobody(body):
     assert verdict(as_sent(body)).intent != "interest"
