@@ -419,7 +419,9 @@ def _clauses(sentence: str) -> list[str]:
     return [c for c in _CLAUSE_END.split(sentence) if c and c.strip()]
 
 
-_PART_END = re.compile(r";|\s[–—]\s|,?\s(?:but|however|aber|jedoch|sondern)\s", re.IGNORECASE)
+_PART_END = re.compile(r";|\s[–—]\s|,?\s(?:but|however|aber|jedoch|sondern|so|therefore|deshalb|daher|darum"
+                       r"|поэтому|тому|zato|stoga|prandaj|de aceea|прето|затова|ამიტომ|ուստի|buna görə)\s",
+                       re.IGNORECASE)
 # "register [also my colleague] Armen Hakobyan": a name right after a registering verb.
 _REGISTERING_VERB = re.compile(r"(?i:register|anmelden|melden sie|melde ich)")
 _AFTER_REGISTERING = re.compile(

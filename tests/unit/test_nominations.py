@@ -262,6 +262,13 @@ def test_her_in_a_forward_of_her_registration_is_the_forwarded_mails_author(head
     assert unnamed.unsure and not unnamed.nominees
 
 
+@pytest.mark.parametrize("joint", ["but", "so"])
+def test_a_colleague_instead_of_the_sender_is_registered(joint):
+    found = nominations(f"I cannot attend, {joint} please register my colleague Tamar Gelashvili (tamar.g@x.ge) "
+                        "instead.")
+    assert [n.address for n in found.nominees] == ["tamar.g@x.ge"] and not found.sender_attends
+
+
 def test_my_colleague_in_a_reply_is_never_the_quoted_mails_author():
     """"Dear Maria, ... could you please register my colleague?" over Maria's quoted invitation registered
     Maria, the inviter, and the colleague was lost."""
