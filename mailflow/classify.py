@@ -356,6 +356,8 @@ _EVENT_WORDS = (
     "eveniment...", "conferinț...", "înscrier...", "particip...", "octombrie", "agendă", "traducere",
     "tədbir...", "iştirak...", "oktyabr...", "միջոցառ...", "մասնակց...", "օրակարգ...", "հոկտեմբեր...",
     "ღონისძიებ...", "მონაწილ...", "ვებინარ...", "ოქტომბ...", "დღის წესრიგ...",
+    "etkinli...", "toplantı...", "katılım...", "kayıt...", "ekim", "εκδήλωσ...", "συνάντησ...", "συμμετοχ...",
+    "οκτωβρ...", "διερμηνεί...",
 )
 
 
@@ -369,12 +371,15 @@ def _about_the_event(message: IncomingMessage, written: written_text.Written, ru
 
 def _speaks_to_us(message: IncomingMessage, written: written_text.Written, rules: Rules) -> bool:
     """Whether a mail is addressed to us: one of our addresses among its recipients, or a coordinator's
-    surname in its own text ("Liebe Frau Toukan")."""
+    name in its greeting ("Liebe Frau Toukan,", "Dear Irakli,"; a newsletter naming them is not)."""
     if rules.own_addresses & set(message.recipients):
         return True
-    own = written.own.casefold()
-    return any(re.search(rf"(?<!\w){re.escape(box.coordinator.split()[-1].casefold())}(?!\w)", own)
-               for box in rules.mailboxes.values() if box.coordinator.split())
+    greeting = next((line for line in written.own.casefold().splitlines() if line.strip()), "")[:80]
+    names: set[str] = set()
+    for box in rules.mailboxes.values():
+        words = box.coordinator.split()
+        names.update(words[:1] + words[-1:])   # "Dear Irakli," or "Liebe Frau Toukan,"
+    return any(re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", greeting) for name in names)
 
 
 def _automatic(

@@ -67,12 +67,19 @@ _NEGATIONS = [
     # does not work, negates no participation): katılamayacağım, katılmayacağım, katılamıyorum, katılmadım,
     # gelemeyeceğim; değil, hayır
     r"katıl(?:a)?m(?:ay|az|ad|ıy|a(?!\w))\w*", r"katılam\w*", r"gel(?:e)?m(?:ey|ez|ed|iy)\w*", r"gelem\w*",
-    r"değil\w*", r"hayır",
+    r"sağlayama\w*", r"etmeyin\w*", r"yapmayın\w*", r"değil\w*", r"hayır",
     # Greek; Armenian and Bulgarian typed in Latin letters
     r"δεν", r"όχι", r"μην", r"μη", r"ούτε", r"chem", r"chenq", r"voch", r"nyama", r"niama",
 ]
 # Negation words that negate nothing here ("can't wait to join", "not only ... but").
 _NOT_NEGATING = [
+    # not receiving or finding something (a link, the agenda) refuses no participation
+    r"(?:did not|didn[’']t|have not|haven[’']t|has not|hasn[’']t|not yet|never) "
+    r"(?:receive[d]?|get|got|gotten|find|found)",
+    r"nicht (?:erhalten|bekommen|gefunden)", r"не (?:получил\w*|пришл\w*|нашл\w*|нашёл)", r"не отрима\w*",
+    r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)",
+    # Turkish: "may not be able" (katılamayabilirim), "whether I can attend or not" (katılıp katılamayacağımı)
+    r"\w*(?:ayabil|eyebil)\w*", r"katılıp katılama\w*",
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
     r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
     r"ne možemo dočekati", r"why not", r"warum nicht", r"nemoj(?:te)? zaboraviti", r"nemoj(?:te)? se ustru[čc]avati",
@@ -175,6 +182,10 @@ _SOMEONE_ELSES = _alternation([
 ])
 _AND = frozenset({"and", "und", "и", "і", "i", "și", "si", "dhe", "və", "και", "ve", "ו"})
 _POLITE = _alternation(_PLEASE)
+# (not the Serbian "on" and Albanian "ai": English "on" and "AI")
+_THIRD_SUBJECT = _alternation([r"he", r"she", r"er", r"он", r"она", r"він", r"вона", r"ona", r"ajo", r"ea", r"αυτός",
+                               r"αυτή"])
+_MY = _alternation([r"my", r"meine?[nrms]?", r"мою", r"мой", r"moju", r"mea", r"ime", r"kaydımı"])
 _REQUEST = _alternation(_REQUEST_OPENERS)
 # Whom the request is about: the sender ("register me", "cancel my registration", the Georgian verb's
 # "me"/"us" prefix), not anyone ("can you still register after the deadline?")
@@ -187,7 +198,8 @@ _REQUEST_AFTER = re.compile(r"(?:[ae]bilir|eder) ?m[iı](?:siniz|sınız|sin|sı
 # A condition on "you", or on whether it can be done, is a polite request ("I would be grateful if you could
 # cancel", "if possible please cancel", "wenn möglich bitte stornieren", "если можно, отмените")
 _NOT_CONDITION = _alternation([
-    r"(?:if|whether) you", r"if (?:it is|it's|at all) possible", r"if possible", r"(?:wenn|falls|ob) sie",
+    r"(?:if|whether) you (?:could|would|can|might|kindly)", r"if (?:it is|it's) (?:still |at all )?possible",
+    r"if (?:still )?possible", r"(?:wenn|falls|ob) sie [^,;]*?(?:könnten|würden|können)",
     r"(?:wenn|falls) (?:es )?(?:möglich|geht)", r"wenn es möglich ist", r"если (?:вы|можно|возможно|это возможно)",
     r"якщо (?:ви|можна|можливо)", r"ako (?:biste|možete|mozete|je moguće|je moguce|može|moze)",
     r"nëse (?:mundeni|është e mundur|mundet)", r"dacă (?:puteți|puteti|este posibil|se poate)",
@@ -306,13 +318,16 @@ def _sentence(
     # ("I will let you know if I have to cancel" withdraws nothing).
     if cancel_hit and not negated(cancel_hit[0]) and not _condition_before(*cancel_hit) and (
             not asked or polite() or _requested(folded, cancellation)):
-        if _SOMEONE_ELSES.search(cancel_hit[0]):   # "please cancel his registration": for a coordinator
+        if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
             return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration"
         return Statement.WITHDRAWS, cancel_hit[1]
     # (clause, the interest word or else the presence word, whether it was an interest word)
     participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
         if find(interest, folded) or _presence(folded) else []
-    refused = next(((c, w) for c, w, _ in participation if negated(c)), None)
+    # (not when someone else is the one who cannot: "No thanks, she will not attend")
+    # (nor is "please don't cancel my registration" a refused registration)
+    refused = next(((c, w) for c, w, _ in participation if negated(c) and not _THIRD_SUBJECT.search(c)
+                    and not (cancel_hit and c == cancel_hit[0])), None)
     if refused and not _condition_before(*refused):   # "if I cannot attend, I will tell you" states nothing
         clause, word = refused
         marker = _WITHDRAWAL.search(clause)
@@ -320,9 +335,8 @@ def _sentence(
             why = f"{marker.group(0)} ... {word}" if marker else f"not {word}, in reply to our mail"
             return Statement.WITHDRAWS, why
         return Statement.DECLINES, f"not ... {word}"
-    # (a participation refused only as a condition registers nobody either)
-    registered = next(((c, w) for c, w, interested in participation if interested and not (refused and negated(c))),
-                      None)
+    # (a participation refused only as a condition, or by someone else, registers nobody either)
+    registered = next(((c, w) for c, w, interested in participation if interested and not negated(c)), None)
     # A hedge anywhere before the word in the sentence ("before we register", "whether I need to register").
     hedge = _hedge_before(folded, registered[1]) if registered else None
     # (in reply to our mail a registrant asks for more: "could you register me for the breakout session?")
@@ -341,6 +355,14 @@ def _sentence(
     return None, ""
 
 
+def _someone_elses(clause: str, word: str) -> bool:
+    """Whether a possessive of someone else stands by the cancellation word: "cancel his registration",
+    "seine Anmeldung stornieren" (not "his meeting ... so I must cancel my registration")."""
+    at = max(_word_at(clause, word), 0)
+    near = " ".join(clause[:at].split()[-3:] + clause[at:].split()[:4])
+    return _SOMEONE_ELSES.search(near) is not None and not _MY.search(near)
+
+
 def _asked(folded: str) -> bool:
     """"?", the Armenian ՞ (on the stressed word) and the Greek question mark (";", or U+037E)."""
     return folded.rstrip(" .!)").endswith(("?", "\u037e")) or "՞" in folded \
@@ -348,7 +370,9 @@ def _asked(folded: str) -> bool:
 
 
 def _hedge_before(folded: str, word: str) -> re.Match | None:
-    hedge = _HEDGE.search(_NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded))
+    """The hedge before the word; a polite "if you could" or "if possible" is none."""
+    blank = _NOT_CONDITION.sub(lambda m: " " * len(m.group(0)), _NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded))
+    hedge = _HEDGE.search(blank)
     return hedge if hedge and hedge.start() < folded.find(word.split(" ")[0].rstrip(".")) else None
 
 
@@ -359,8 +383,8 @@ def _word_at(clause: str, word: str) -> int:
 def _condition_before(clause: str, word: str) -> bool:
     """Whether the word's clause makes it a condition before it: "if I have to cancel", "falls ich absagen
     muss" ("unfortunately I have decided to cancel" and "please cancel, if possible" are no condition)."""
-    before = clause[:max(_word_at(clause, word), 0)]
-    return _CONDITION.search(_NOT_CONDITION.sub(" ", before)) is not None
+    polite = _NOT_CONDITION.sub(lambda m: " " * len(m.group(0)), clause)   # "wenn Sie ... stornieren könnten"
+    return _CONDITION.search(polite, 0, max(_word_at(clause, word), 0)) is not None
 
 
 def _another_event(clause: str, word: str) -> str:

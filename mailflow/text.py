@@ -166,7 +166,7 @@ def read(text: str) -> Written:
                 quoted.append(line)      # the quote's header, or a quoted line wrapped without its ">"
     else:
         quoted += lines[cut:]
-    if below and not answered_between and any(line.strip() for line in body):
+    if below and not answered_between and _written_above(body):
         # Under a quote with the writer's text above it (and none between its lines): their signature, or
         # a footer their server added ("You may withdraw your consent at any time"), never their words.
         signature_extra = below
@@ -188,6 +188,16 @@ def read(text: str) -> Written:
         footer="\n\n".join(footer + ([signature_footer] if signature_footer else [])),
         quoted="\n".join(quoted).strip(),
     )
+
+
+def _written_above(body: list[str]) -> bool:
+    """Whether the writer wrote their reply above the quote: more than a greeting ("Hi Irakli,") or a
+    pointer to what follows ("see my answers below")."""
+    said = [line.strip() for line in body if line.strip()]
+    return bool(said) and not all(line.endswith(",") or _POINTS_BELOW.search(line) for line in said)
+
+
+_POINTS_BELOW = re.compile(r"(?i)\b(below|unten|ниже|нижче|dolje|dole|ispod|më poshtë|mai jos|по-долу|подолу)\b")
 
 
 def _quoted_with_marks(lines: list[str], cut: int) -> bool:

@@ -235,6 +235,34 @@ def test_negation_is_built_in_and_coordinators_only_extend_it():
     assert read_statements("I can't wait to attend!", "", ("attend",), (), ()).registers == "attend"
 
 
+@pytest.mark.parametrize("body, intent", [
+    ("No thanks, she will not attend. I will attend alone.", "other"),    # someone else cannot
+    ("I did not receive the link to participate. Could you send it again?", "question"),
+    ("Toplantı kaydedilecek mi? Canlı katılamayabilirim.", "question"),    # Turkish "I may not be able to"
+    ("Lütfen kaydımı iptal etmeyin, sadece geç katılacağım.", "other"),     # "please don't cancel, I'll be late"
+    ("Please don't cancel my registration, I will just be late.", "other"),
+    ("Bitte stornieren Sie meine Anmeldung nicht, ich komme nur später.", "other"),
+    ("If it is still possible please cancel my registration.", "cancellation"),
+    ("I have to replace our mayor at his meeting in Kutaisi, so I must cancel my registration.", "cancellation"),
+])
+def test_in_our_thread_the_third_reviews_mails_read_right(body, intent):
+    got = verdict(body, subject="Re: Reminder", headers={"In-Reply-To": "<ours@cc-events.example>"},
+                  ours={"<ours@cc-events.example>"})
+    assert got.intent == intent, got.reasons
+
+
+@pytest.mark.parametrize("body", ["I would love to join the workshop on 7 October.", "Happy to join!",
+                                  "I would be grateful if you could register me for the workshop."])
+def test_glad_or_grateful_registrations_register(body):
+    assert verdict(as_sent(body)).intent == "interest"
+
+
+def test_an_answer_under_a_greeting_and_the_quote_is_the_writers():
+    written = read("Hi Irakli,\n\nOn Mon, 28 Sep 2020, Irakli wrote:\n> Will your deputy attend?\n\n"
+                   "Unfortunately I cannot attend after all, please cancel my registration.\n")
+    assert "please cancel my registration" in written.own
+
+
 def test_under_a_top_posted_reply_a_footer_below_the_quote_is_never_the_writers():
     written = read("Thanks!\n\nOn Mon, 28 Sep 2020, Irakli wrote:\n> Please register by mail.\n\n"
                    "Privacy notice: you may withdraw your consent at any time.\n")
