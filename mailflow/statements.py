@@ -198,7 +198,8 @@ _REQUEST_AFTER = re.compile(r"(?:[ae]bilir|eder) ?m[iı](?:siniz|sınız|sin|sı
 # A condition on "you", or on whether it can be done, is a polite request ("I would be grateful if you could
 # cancel", "if possible please cancel", "wenn möglich bitte stornieren", "если можно, отмените")
 _NOT_CONDITION = _alternation([
-    r"(?:if|whether) you (?:could|would|can|might|kindly)", r"if (?:it is|it's) (?:still |at all )?possible",
+    r"(?:if|whether) you (?:could|would|can|might|kindly)(?! (?:prefer|like|rather|want|need|think|mind))",
+    r"if (?:it is|it's) (?:still |at all )?possible",
     r"if (?:still )?possible", r"(?:wenn|falls|ob) sie [^,;]*?(?:könnten|würden|können)",
     r"(?:wenn|falls) (?:es )?(?:möglich|geht)", r"wenn es möglich ist", r"если (?:вы|можно|возможно|это возможно)",
     r"якщо (?:ви|можна|можливо)", r"ako (?:biste|možete|mozete|je moguće|je moguce|može|moze)",

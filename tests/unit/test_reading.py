@@ -242,6 +242,8 @@ def test_negation_is_built_in_and_coordinators_only_extend_it():
     ("Lütfen kaydımı iptal etmeyin, sadece geç katılacağım.", "other"),     # "please don't cancel, I'll be late"
     ("Please don't cancel my registration, I will just be late.", "other"),
     ("Bitte stornieren Sie meine Anmeldung nicht, ich komme nur später.", "other"),
+    ("molim Vas da ne otkažete moju prijavu, samo ću zakasniti", "other"),
+    ("Please let me know if you would prefer me to cancel my registration.", "other"),   # a condition still
     ("If it is still possible please cancel my registration.", "cancellation"),
     ("I have to replace our mayor at his meeting in Kutaisi, so I must cancel my registration.", "cancellation"),
 ])
