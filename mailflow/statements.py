@@ -306,10 +306,14 @@ def _sentence(
     def polite() -> bool:   # looked for only where it decides (most sentences never get there)
         return _POLITE.search(folded) is not None
 
-    def negated(clause: str) -> bool:
-        clause = _NOT_NEGATION.sub(" ", clause)
-        return bool(negation_pattern(clause, ne_negates).search(clause)
-                    or (extra_negation and extra_negation.search(clause)))
+    seen: dict[str, bool] = {}
+
+    def negated(clause: str) -> bool:   # (asked again of the same clause: kept)
+        if clause not in seen:
+            unsaid = _NOT_NEGATION.sub(" ", clause)
+            seen[clause] = bool(negation_pattern(unsaid, ne_negates).search(unsaid)
+                                or (extra_negation and extra_negation.search(unsaid)))
+        return seen[clause]
 
     # Each list is looked for in the whole sentence first: most sentences name none of its words,
     # and then no clause needs a look.
@@ -372,9 +376,12 @@ def _asked(folded: str) -> bool:
 
 def _hedge_before(folded: str, word: str) -> re.Match | None:
     """The hedge before the word; a polite "if you could" or "if possible" is none."""
-    blank = _NOT_CONDITION.sub(lambda m: " " * len(m.group(0)), _NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded))
-    hedge = _HEDGE.search(blank)
-    return hedge if hedge and hedge.start() < folded.find(word.split(" ")[0].rstrip(".")) else None
+    at = folded.find(word.split(" ")[0].rstrip("."))
+    blank = _NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded)
+    hedge = _HEDGE.search(blank, 0, max(at, 0))
+    if hedge:   # a polite "if you could" is none (looked for only where a hedge is: most sentences have none)
+        hedge = _HEDGE.search(_NOT_CONDITION.sub(lambda m: " " * len(m.group(0)), blank), 0, max(at, 0))
+    return hedge
 
 
 def _word_at(clause: str, word: str) -> int:
