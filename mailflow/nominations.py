@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .message import IncomingMessage
 from .rules import OnBehalfKind, Rules
-from .statements import find, read_statements
+from .statements import MINE, find, read_statements
 from .states import Intent
 from .text import LIST_ITEM, Written, sentences
 
@@ -69,7 +69,6 @@ _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
                       r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
 _SOMEONE_ELSE = re.compile(r"(?<!\w)(he|she|his|him|her|er|seine?[nrms]?|он|она|его|её|ее|ihn)(?!\w)")
-_MINE = re.compile(r"(?<!\w)(my|mein\w*|мо[йяюеё]|мої|моју|мою|moj\w*|mea|meu|ime|իմ|ჩემ\w*|mənim)(?!\w)")
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
 _PRONOUNS = frozenset({"register her", "register him", "register * her", "register * him", "them",
@@ -457,7 +456,7 @@ def _sender_withdraws(said: list[str], interest: tuple[str, ...], cancellation: 
     """Whether a clause about the sender ("I", "me", "my registration") withdraws or declines: else a
     cancellation withdraws someone else ("Mr Beridze cannot attend, please cancel his registration")."""
     about_sender = [clause for sentence in said for clause in _clauses(sentence)
-                    if (_first_person(clause) or _MINE.search(clause.casefold()))
+                    if (_first_person(clause) or MINE.search(clause.casefold()))
                     and not _SOMEONE_ELSE.search(clause.casefold())]   # "Mr B asked me to say he cannot attend"
     reading = read_statements("\n".join(about_sender), "", interest, (), cancellation, negations)
     return bool(reading.withdraws or reading.declines)

@@ -185,7 +185,9 @@ _POLITE = _alternation(_PLEASE)
 # (not the Serbian "on" and Albanian "ai": English "on" and "AI")
 _THIRD_SUBJECT = _alternation([r"he", r"she", r"er", r"он", r"она", r"він", r"вона", r"ona", r"ajo", r"ea", r"αυτός",
                                r"αυτή"])
-_MY = _alternation([r"my", r"meine?[nrms]?", r"мою", r"мой", r"moju", r"mea", r"ime", r"kaydımı"])
+# The writer's own ("my registration", "meine Anmeldung", "мою регистрацию", "kaydımı")
+MINE = _alternation([r"my", r"mein\w*", r"мо[йяюеё]", r"мої", r"моју", r"мою", r"moj\w*", r"mea", r"meu", r"ime",
+                     r"իմ", r"ჩემ\w*", r"mənim", r"kaydımı"])
 _REQUEST = _alternation(_REQUEST_OPENERS)
 # Whom the request is about: the sender ("register me", "cancel my registration", the Georgian verb's
 # "me"/"us" prefix), not anyone ("can you still register after the deadline?")
@@ -365,7 +367,7 @@ def _someone_elses(clause: str, word: str) -> bool:
     "seine Anmeldung stornieren" (not "his meeting ... so I must cancel my registration")."""
     at = max(_word_at(clause, word), 0)
     near = " ".join(clause[:at].split()[-3:] + clause[at:].split()[:4])
-    return _SOMEONE_ELSES.search(near) is not None and not _MY.search(near)
+    return _SOMEONE_ELSES.search(near) is not None and not MINE.search(near)
 
 
 def _asked(folded: str) -> bool:
