@@ -187,6 +187,7 @@ def read_nominations(
             list_intro = True
     names = [n.name.casefold() for n in nominees]
     may_name = _REGISTERING_VERB.search(own) is not None   # _named() finds nobody without one
+    author: tuple[str, str] | tuple[()] | None = None       # the forwarded mail's author, once needed
     for index, sentence in enumerate(said):
         if index in covered or (list_intro and nominees and sentence.rstrip().endswith(":")):
             continue
@@ -211,7 +212,8 @@ def read_nominations(
             reading = read_statements(folded, "", interest, (), (), negations)
             if not (reading.registers or reading.hedged):
                 continue
-            author = _forwarded_author(written.quoted, excluded)
+            if author is None:   # read once, where a mail asks to register someone unnamed
+                author = _forwarded_author(written.quoted, excluded) or ()
             if author and reading.registers and third in _PRONOUNS and _named_in(author[0], own.casefold()):
                 # "Lela's registration below ... could you please register her?": the forwarded mail's
                 # author (not "my colleague", who may be anyone, nor someone the own text does not name)

@@ -378,7 +378,7 @@ def _asked(folded: str) -> bool:
 
 def _hedge_before(folded: str, word: str) -> re.Match | None:
     """The hedge before the word; a polite "if you could" or "if possible" is none."""
-    at = folded.find(word.split(" ")[0].rstrip("."))
+    at = _word_at(folded, word)
     blank = _NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded)
     hedge = _HEDGE.search(blank, 0, max(at, 0))
     if hedge:   # a polite "if you could" is none (looked for only where a hedge is: most sentences have none)
@@ -417,12 +417,13 @@ def _requested(folded: str, patterns: tuple[str, ...]) -> bool:
     for hit in union.finditer(folded):
         # the opener may also sit inside the words' match ("mă puteți înregistra"), or follow it as the
         # Turkish and Azerbaijani verb's ending does ("kaydımı iptal edebilir misiniz?")
-        opener = _REQUEST_BEFORE.search(folded[max(0, hit.start() - 60):hit.start()])
+        before = folded[max(0, hit.start() - 60):hit.start()]
+        opener = _REQUEST_BEFORE.search(before)
         after = " ".join(folded[hit.end():hit.end() + 60].split()[:3])
         if opener:
             about = f"{opener.group(0)} {hit.group(0)} {after}"
         elif _REQUEST.search(hit.group(0)) or _REQUEST_AFTER.search(f"{hit.group(0)} {after}"):
-            about = f"{' '.join(folded[max(0, hit.start() - 60):hit.start()].split()[-2:])} {hit.group(0)} {after}"
+            about = f"{' '.join(before.split()[-2:])} {hit.group(0)} {after}"
         else:
             continue
         if _SENDER_OBJECT.search(about):

@@ -151,7 +151,7 @@ def read(text: str) -> Written:
             if _QUOTED_LINE.match(line):
                 quoted.append(line)
                 if below:                # answers between the quoted lines
-                    body.extend(([""] if body and body[-1] else []) + below)
+                    _add_paragraphs(body, below)
                     below, answered_between = [], True
                 state = "quote"
             elif not line.strip():
@@ -171,7 +171,7 @@ def read(text: str) -> Written:
         # a footer their server added ("You may withdraw your consent at any time"), never their words.
         signature_extra = below
     else:
-        body.extend(([""] if body and body[-1] else []) + below)   # written under the quote: their words
+        _add_paragraphs(body, below)   # written under the quote: their words
         signature_extra = []
     signature_at = _signature_start(body)
     own_lines, signature_lines = body[:signature_at], body[signature_at:] + signature_extra
@@ -188,6 +188,11 @@ def read(text: str) -> Written:
         footer="\n\n".join(footer + ([signature_footer] if signature_footer else [])),
         quoted="\n".join(quoted).strip(),
     )
+
+
+def _add_paragraphs(body: list[str], lines: list[str]) -> None:
+    """The lines onto the body, apart from its last paragraph by a blank line."""
+    body.extend(([""] if body and body[-1] else []) + lines)
 
 
 def _written_above(body: list[str]) -> bool:

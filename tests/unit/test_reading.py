@@ -31,6 +31,12 @@ def verdict(body, subject="Online event", sender="Nino Beridze <nino@tbilisi.gov
     return classify(parse_message(raw), mailbox, rules, set(ours))
 
 
+def in_our_thread(body, subject="Re: Your registration", **kwargs):
+    """`body` as a client sends it (as_sent) in reply to a mail mailflow sent."""
+    return verdict(as_sent(body), subject=subject, headers={"In-Reply-To": "<ours@cc-events.example>"},
+                   ours={"<ours@cc-events.example>"}, **kwargs)
+
+
 # -- text as written ------------------------------------------------------
 
 def test_format_flowed_lines_are_joined_with_and_without_delsp():
@@ -166,8 +172,7 @@ def test_a_condition_elsewhere_in_the_sentence_leaves_a_withdrawal_one(body):
     "Javit ću Vam se ako bude potrebno otkazati.",
 ])
 def test_a_cancellation_only_as_a_condition_withdraws_nothing_even_in_our_thread(body):
-    got = verdict(body, subject="Re: Your registration", headers={"In-Reply-To": "<ours@cc-events.example>"},
-                  ours={"<ours@cc-events.example>"})
+    got = in_our_thread(body, subject="Re: Your registration")
     assert got.intent != "cancellation", got.reasons
     asked = verdict("If I cannot attend, can I send a deputy?")
     assert asked.intent == "question"
@@ -205,8 +210,7 @@ def test_a_question_beside_a_refusal_is_still_asked(body):
     "nažalost ne mogu doći. Molim Vas da otkažete moju prijavu",
 ])
 def test_a_polite_if_is_no_condition(body):
-    got = verdict(body, subject="Re: Reminder", headers={"In-Reply-To": "<ours@cc-events.example>"},
-                  ours={"<ours@cc-events.example>"})
+    got = in_our_thread(body, subject="Re: Reminder")
     assert got.intent == "cancellation", got.reasons
 
 
@@ -215,8 +219,7 @@ def test_a_polite_if_is_no_condition(body):
     "Can you register me also for the second day?",
 ])
 def test_a_request_to_register_in_our_thread_is_a_question(body):
-    got = verdict(body, subject="Re: Agenda", headers={"In-Reply-To": "<ours@cc-events.example>"},
-                  ours={"<ours@cc-events.example>"})
+    got = in_our_thread(body, subject="Re: Agenda")
     assert (got.intent, got.answer) == ("question", True), got.reasons
 
 
@@ -248,8 +251,7 @@ def test_negation_is_built_in_and_coordinators_only_extend_it():
     ("I have to replace our mayor at his meeting in Kutaisi, so I must cancel my registration.", "cancellation"),
 ])
 def test_in_our_thread_the_third_reviews_mails_read_right(body, intent):
-    got = verdict(body, subject="Re: Reminder", headers={"In-Reply-To": "<ours@cc-events.example>"},
-                  ours={"<ours@cc-events.example>"})
+    got = in_our_thread(body, subject="Re: Reminder")
     assert got.intent == intent, got.reasons
 
 
@@ -413,8 +415,7 @@ def test_a_reply_to_our_mail_that_asks_nothing_is_never_answered_whatever_the_ru
 def test_a_new_address_in_our_thread_is_a_question_for_a_coordinator(body):
     """Only a coordinator can move a registration to another address: a reply to our mail that gives one
     was 'other' and never reached them."""
-    got = verdict(body, subject="Re: Agenda", headers={"In-Reply-To": "<ours@cc-events.example>"},
-                  ours={"<ours@cc-events.example>"})
+    got = in_our_thread(body, subject="Re: Agenda")
     assert (got.intent, got.asks, got.answer) == ("question", True, True), got.reasons
 
 
