@@ -299,6 +299,8 @@ def _intent(
         asks, asked = True, f"{erasure} (to erase their data: `mailflow forget ADDRESS`)"
     elif moved := new_address(written.own):   # only a coordinator can move a registration to a new address
         asks, asked = True, f"{moved} (a new address for their registration)"
+    elif said.trouble and not asks:   # the link or the form fails (always ours): a coordinator must help
+        asks, asked = True, f"a problem: {said.trouble}"
     also = f"; also asks: {asked!r}" if asks else ""
     if said.withdraws:
         reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r}{also})")

@@ -72,12 +72,15 @@ _NEGATIONS = [
     r"δεν", r"όχι", r"μην", r"μη", r"ούτε", r"chem", r"chenq", r"voch", r"nyama", r"niama",
 ]
 # Negation words that negate nothing here ("can't wait to join", "not only ... but").
-_NOT_NEGATING = [
-    # not receiving or finding something (a link, the agenda) refuses no participation
+# Not receiving or finding something (a link, the agenda): refuses no participation
+_NOT_RECEIVED = [
     r"(?:did not|didn[’']t|have not|haven[’']t|has not|hasn[’']t|not yet|never) "
     r"(?:receive[d]?|get|got|gotten|find|found)",
     r"nicht (?:erhalten|bekommen|gefunden)", r"не (?:получил\w*|пришл\w*|нашл\w*|нашёл)", r"не отрима\w*",
     r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)",
+]
+_NOT_NEGATING = [
+    *_NOT_RECEIVED,
     # Turkish: "may not be able" (katılamayabilirim), "whether I can attend or not" (katılıp katılamayacağımı)
     r"\w*(?:ayabil|eyebil)\w*", r"katılıp katılama\w*",
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
@@ -257,6 +260,7 @@ class Reading:
     asks: str = ""
     registers: str = ""
     hedged: str = ""
+    trouble: str = ""    # a problem with the means of taking part: the link, the password, the form
 
 
 def read_statements(
@@ -272,14 +276,20 @@ def read_statements(
     """Each sentence of the own text (and the subject, when given) read in the documented order;
     the first sentence of each kind is kept with the words that made it so."""
     found: dict[Statement, str] = {}
+    problem = ""
     extra_negation = compile_patterns(negations)[0] if negations else None
     own = _LINK.sub(_link_word, own)   # a link states nothing, and the "?" of its query asks nothing
     for sentence in ([subject] if subject else []) + sentences(own):
-        kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread, ne_negates)
+        folded = sentence.casefold()
+        trouble = _trouble(folded, ne_negates)
+        kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread, ne_negates,
+                               trouble=bool(trouble))
         if kind is not None and kind not in found:
             found[kind] = said
+        if trouble and not problem:   # the link or the form fails: for a coordinator, whatever else it says
+            problem = trouble
         # "I cannot attend, can I send a deputy?" asks too ("could you cancel my registration?" only asks for it)
-        if kind in (Statement.WITHDRAWS, Statement.DECLINES) and _asked(folded := sentence.casefold()) \
+        if kind in (Statement.WITHDRAWS, Statement.DECLINES) and _asked(folded) \
                 and not (_POLITE.search(folded) or _requested(folded, cancellation)):
             found.setdefault(Statement.ASKS, sentence.strip()[-60:])
     return Reading(
@@ -288,6 +298,7 @@ def read_statements(
         asks=found.get(Statement.ASKS, ""),
         registers=found.get(Statement.REGISTERS, ""),
         hedged=found.get(Statement.HEDGED, ""),
+        trouble=problem,
     )
 
 
@@ -299,7 +310,10 @@ def _sentence(
     extra_negation: re.Pattern | None,
     in_our_thread: bool,
     ne_negates: bool = True,
+    trouble: bool = False,
 ) -> tuple[Statement | None, str]:
+    """`trouble`: the sentence tells of a problem with the link or the form, so a "cannot join" in it is
+    that problem, not a refusal."""
     folded = sentence.casefold()
     # "?" (and the Armenian question mark ՞, written on the stressed word)
     asked = _asked(folded)
@@ -333,8 +347,9 @@ def _sentence(
         if find(interest, folded) or _presence(folded) else []
     # (not when someone else is the one who cannot: "No thanks, she will not attend")
     # (nor is "please don't cancel my registration" a refused registration)
-    refused = next(((c, w) for c, w, _ in participation if negated(c) and not _THIRD_SUBJECT.search(c)
-                    and not (cancel_hit and c == cancel_hit[0])), None)
+    refused = None if trouble else next(((c, w) for c, w, _ in participation if negated(c)
+                                         and not _THIRD_SUBJECT.search(c) and not (cancel_hit and c == cancel_hit[0])),
+                                        None)
     if refused and not _condition_before(*refused):   # "if I cannot attend, I will tell you" states nothing
         clause, word = refused
         marker = _WITHDRAWAL.search(clause)
@@ -454,6 +469,85 @@ _PRESENCE = _alternation([
 def _presence(clause: str) -> str:
     found = _PRESENCE.search(clause)
     return found.group(0) if found else ""
+
+
+# A problem with the means of taking part, not a refusal of it: "the participation link doesn't work",
+# "der Kenncode wird nicht akzeptiert", "ссылка для участия не работает": a clause with a thing (link,
+# password, app, form ...) and a negated verb of working (or a verb that carries its own negation, or an
+# error word); or a promised thing not received ("I have not received the link yet"). "Wednesday doesn't
+# work for me" names no thing; "I will not need the link" has no verb of working.
+_TROUBLE_THINGS = _alternation([
+    r"link\w*", r"url", r"zoom\w*", r"teams", r"webex", r"meeting[- ]id", r"passcode", r"password", r"app",
+    r"browser", r"audio", r"sound", r"microphone", r"camera", r"video", r"log-?in", r"dial-in", r"waiting room",
+    r"host", r"form", r"website", r"web page", r"page", r"site", r"portal", r"access",
+    r"\w*link", r"zugang\w*", r"einwahl\w*", r"kenncode", r"passwort", r"kennwort", r"ton", r"mikrofon", r"kamera",
+    r"warteraum", r"wartebereich", r"\w*formular", r"webseite", r"seite", r"meeting-?kennung",
+    r"ссылк\w*", r"линк\w*", r"парол\w*", r"приложени\w*", r"браузер\w*", r"звук\w*", r"микрофон\w*", r"камер\w*",
+    r"зум\w*", r"форм[аеуы]", r"сайт\w*", r"страниц\w*", r"доступ\w*", r"посиланн\w*", r"застосун\w*",
+    r"сторінк\w*", r"връзка\w*", r"врска\w*", r"лозинк\w*", r"апликаци\w*", r"достъп\w*", r"пристап\w*",
+    r"сајт\w*", r"шифр\w*", r"приступ\w*",
+    r"veza", r"vezu", r"lozink\w*", r"šifr\w*", r"sifr\w*", r"aplikacij\w*", r"zvuk\w*", r"kamer\w*",
+    r"obrazac", r"stranic\w*", r"sajt\w*", r"pristup\w*", r"lidhj\w*", r"fjalëkalim\w*", r"aplikacion\w*",
+    r"faqe\w*", r"parol\w*", r"aplicați\w*", r"aplicati\w*", r"sunet\w*", r"pagin\w*", r"acces\w*",
+    r"ბმულ\w*", r"ლინკ\w*", r"პაროლ\w*", r"აპლიკაცი\w*", r"ზუმ\w*", r"հղում\w*", r"լինկ\w*", r"գաղտնաբառ\w*",
+    r"հավելված\w*", r"σύνδεσμ\w*", r"συνδέσμ\w*", r"κωδικ\w*", r"εφαρμογ\w*", r"bağlantı\w*", r"şifre\w*",
+    r"uygulama\w*", r"keçid\w*", r"şifrə\w*", r"tətbiq\w*",
+])
+# What was promised and may not have come ("I have not received the agenda yet")
+_PROMISED = _alternation([
+    r"link\w*", r"\w*link", r"agenda", r"programme", r"program", r"details", r"access", r"zugang\w*",
+    r"einwahldaten", r"tagesordnung", r"programm", r"ссылк\w*", r"линк\w*", r"программ\w*", r"повестк\w*",
+    r"посиланн\w*", r"програм\w*", r"dnevni red", r"poveznic\w*", r"axhend\w*", r"ბმულ\w*", r"հղում\w*",
+])
+_WORKING = _alternation([
+    r"work\w*", r"open\w*", r"load\w*", r"connect\w*", r"start\w*", r"function\w*", r"accept\w*",
+    r"let (?:me|us) in", r"admit\w*", r"hear", r"log in", r"sign in", r"access\w*", r"enter\w*",
+    r"join\w* (?:via|through|with|using|over)",
+    r"funktionier\w*", r"geht", r"klappt", r"öffne\w*", r"lädt", r"laden", r"verbind\w*", r"startet",
+    r"gestartet", r"akzeptiert", r"angenommen", r"einwähl\w*", r"einloggen", r"hören", r"erreichbar",
+    r"aufrufbar", r"verfügbar", r"zugreifen", r"rein(?:kommen|gelassen)",
+    r"работа\w*", r"откр\w*", r"загруж\w*", r"подключ\w*", r"запуска\w*", r"принима\w*", r"войти", r"зайти",
+    r"слыш\w*", r"працю\w*", r"відкр\w*", r"приймає", r"увійти", r"чути", r"работи", r"отваря\w*", r"отвара\w*",
+    r"зарежда\w*", r"влез\w*", r"приема", r"ради", r"уђ\w*", r"ући",
+    r"radi", r"rade", r"otvar\w*", r"otvori\w*", r"učitava\w*", r"ucitava\w*", r"povez\w*", r"spaj\w*",
+    r"uć\w*", r"uci", r"funksion\w*", r"hap\w*", r"hyj\w*", r"lidh\w*", r"funcțion\w*", r"functione\w*",
+    r"funcționeaz\w*", r"deschid\w*", r"încarc\w*", r"incarc\w*", r"conect\w*", r"intru", r"intra",
+    r"მუშაობ\w*", r"იხსნ\w*", r"გაიხსნ\w*", r"გახსნ\w*", r"შევდი\w*", r"შესვლ\w*", r"աշխատ\w*", r"բաց\w*",
+    r"մուտք\w*", r"λειτουργ\w*", r"ανοίγ\w*", r"φορτών\w*", r"μπαίν\w*",
+])
+# Turkish and Azerbaijani verbs of working with the negation in their ending
+_NOT_WORKING = _alternation([r"çalışmı\w*", r"açılmı\w*", r"bağlanamı\w*", r"giremi\w*", r"yüklenmi\w*",
+                             r"işləmir\w*", r"açılmır\w*"])
+_ERROR = _alternation([
+    r"error\w*", r"invalid", r"wrong", r"incorrect", r"expired", r"fehler\w*", r"ungültig\w*", r"falsch\w*",
+    r"abgelaufen", r"ошибк\w*", r"неверн\w*", r"неправильн\w*", r"недействительн\w*", r"помилк\w*", r"невірн\w*",
+    r"грешк\w*", r"грешен", r"невалид\w*", r"grešk\w*", r"greška", r"gresk\w*", r"greska", r"pogrešn\w*",
+    r"pogresn\w*", r"nevažeć\w*", r"gabim\w*", r"gabuar", r"eroare\w*", r"greșit\w*", r"gresit\w*",
+    r"შეცდომ\w*", r"არასწორ\w*", r"սխալ\w*", r"σφάλμα\w*", r"λάθος", r"hata\w*", r"yanlış", r"xəta\w*", r"səhv",
+])
+_NOT_RECEIVED_RE = _alternation(_NOT_RECEIVED)
+# The external-sender banner's warning is no problem report: "Do not click links or open attachments unless ..."
+_WARNING = _alternation([
+    r"(?:do not|don[’']t|never) (?:click|open)\w*", r"(?:klicken|öffnen) sie (?:nicht|keine)\w*",
+    r"не (?:открывайте|нажимайте|переходите)", r"ne (?:otvarajte|klikajte|kliknite|klikćite)",
+])
+
+
+def _trouble(folded: str, ne_negates: bool = True) -> str:
+    """The words of a problem with the means of taking part (link, password, app ...), or ""."""
+    for clause in _clauses(folded):
+        thing = _TROUBLE_THINGS.search(clause)
+        if thing is None:
+            continue
+        said = _WARNING.sub(" ", _NOT_NEGATION.sub(" ", clause))
+        found = _NOT_WORKING.search(said) or _ERROR.search(said)
+        if found is None and negation_pattern(said, ne_negates).search(said):
+            found = _WORKING.search(said)
+        if found:
+            return f"{thing.group(0)} ... {found.group(0)}"
+    missing = _NOT_RECEIVED_RE.search(folded)
+    promised = _PROMISED.search(folded, missing.end()) if missing else None
+    return f"{missing.group(0)} ... {promised.group(0)}" if missing and promised else ""
 
 
 def _clauses(folded: str) -> list[str]:

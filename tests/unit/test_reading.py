@@ -419,6 +419,50 @@ def test_a_new_address_in_our_thread_is_a_question_for_a_coordinator(body):
     assert (got.intent, got.asks, got.answer) == ("question", True, True), got.reasons
 
 
+@pytest.mark.parametrize("body", [
+    "Dear Mr Samkharadze, the participation link doesn't work.",
+    "I can't open the Zoom link, it says the meeting has not started.",
+    "I cannot join, the link says the host has not started the meeting.",
+    "I have not received the access link yet.",
+    "Der Teilnahmelink funktioniert bei mir leider nicht.",
+    "Ich kann mich nicht einwählen, der Kenncode wird nicht akzeptiert.",
+    "Ссылка для участия не работает.",
+    "Linku për pjesëmarrje nuk funksionon.",
+    "Link za učešće ne radi.",
+    "Linkul de participare nu funcționează.",
+    "მონაწილეობის ბმული არ მუშაობს.",
+    "Katılım linki çalışmıyor.",
+    "I'm sorry I couldn't join yesterday, the link didn't work for me.",
+])
+def test_a_problem_with_the_link_in_our_thread_is_a_question_not_a_cancellation(body):
+    """"The participation link doesn't work" negates a participation word: it cancelled the registration
+    of someone trying to take part, and a report without one reached nobody."""
+    got = in_our_thread(body, subject="Re: Access details")
+    assert (got.intent, got.asks, got.answer) == ("question", True, True), got.reasons
+
+
+def test_a_registration_sent_because_the_form_fails_registers_and_reports_the_form():
+    got = verdict("The registration form on your website does not work, so I am writing: please register me.")
+    assert (got.intent, got.asks, got.answer) == ("interest", True, True), got.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    ("I will not need the link, I can't attend after all.", "cancellation"),   # no verb of working
+    ("Unfortunately Wednesday doesn't work for me, please cancel my registration.", "cancellation"),  # no thing
+    ("Thanks, the link works fine now.", "other"),
+    ("No need to send the link again, it works.", "other"),
+    ("Leider geht es am 7. Oktober nicht, der Link ist für mich daher nicht nötig.", "other"),   # another clause
+    # an external-sender banner's warning reports nothing
+    ("CAUTION: This email originated from outside the organization. Do not click links or open attachments "
+     "unless you recognize the sender. Thank you for the reminder!", "other"),
+    ("ACHTUNG: Diese E-Mail stammt von außerhalb. Klicken Sie nicht auf Links und öffnen Sie keine Anhänge, es "
+     "sei denn, Sie kennen den Absender. Danke für die Erinnerung!", "other"),
+])
+def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, intent):
+    got = in_our_thread(body, subject="Re: Access details")
+    assert (got.intent, got.asks) == (intent, False), got.reasons
+
+
 def test_a_question_about_nothing_of_the_event_is_not_answered():
     got = verdict("Do you like this message?", subject="Hello")
     assert (got.intent, got.answer) == ("other", False)
