@@ -476,12 +476,12 @@ def _presence(clause: str) -> str:
 # password, app, form ...) and a negated verb of working (or a verb that carries its own negation, or an
 # error word); or a promised thing not received ("I have not received the link yet"). "Wednesday doesn't
 # work for me" names no thing; "I will not need the link" has no verb of working.
-_TROUBLE_THINGS = _alternation([
-    r"link\w*", r"url", r"zoom\w*", r"teams", r"webex", r"meeting[- ]id", r"passcode", r"password", r"app",
+_TROUBLE_THINGS = re.compile(r"link|formular|(?<!\w)(?:" + "|".join([
+    r"url", r"zoom\w*", r"teams", r"webex", r"meeting[- ]id", r"passcode", r"password", r"app",
     r"browser", r"audio", r"sound", r"microphone", r"camera", r"video", r"log-?in", r"dial-in", r"waiting room",
     r"host", r"form", r"website", r"web page", r"page", r"site", r"portal", r"access",
-    r"\w*link", r"zugang\w*", r"einwahl\w*", r"kenncode", r"passwort", r"kennwort", r"ton", r"mikrofon", r"kamera",
-    r"warteraum", r"wartebereich", r"\w*formular", r"webseite", r"seite", r"meeting-?kennung",
+    r"zugang\w*", r"einwahl\w*", r"kenncode", r"passwort", r"kennwort", r"ton", r"mikrofon", r"kamera",
+    r"warteraum", r"wartebereich", r"webseite", r"seite", r"meeting-?kennung",
     r"ссылк\w*", r"линк\w*", r"парол\w*", r"приложени\w*", r"браузер\w*", r"звук\w*", r"микрофон\w*", r"камер\w*",
     r"зум\w*", r"форм[аеуы]", r"сайт\w*", r"страниц\w*", r"доступ\w*", r"посиланн\w*", r"застосун\w*",
     r"сторінк\w*", r"връзка\w*", r"врска\w*", r"лозинк\w*", r"апликаци\w*", r"достъп\w*", r"пристап\w*",
@@ -492,10 +492,10 @@ _TROUBLE_THINGS = _alternation([
     r"ბმულ\w*", r"ლინკ\w*", r"პაროლ\w*", r"აპლიკაცი\w*", r"ზუმ\w*", r"հղում\w*", r"լինկ\w*", r"գաղտնաբառ\w*",
     r"հավելված\w*", r"σύνδεσμ\w*", r"συνδέσμ\w*", r"κωδικ\w*", r"εφαρμογ\w*", r"bağlantı\w*", r"şifre\w*",
     r"uygulama\w*", r"keçid\w*", r"şifrə\w*", r"tətbiq\w*",
-])
+]) + r")(?!\w)")   # (any word with "link" or "formular" in it: Teilnahmelink, linku, Anmeldeformular)
 # What was promised and may not have come ("I have not received the agenda yet")
 _PROMISED = _alternation([
-    r"link\w*", r"\w*link", r"agenda", r"programme", r"program", r"details", r"access", r"zugang\w*",
+    r"\w*link\w*", r"agenda", r"programme", r"program", r"details", r"access", r"zugang\w*",
     r"einwahldaten", r"tagesordnung", r"programm", r"ссылк\w*", r"линк\w*", r"программ\w*", r"повестк\w*",
     r"посиланн\w*", r"програм\w*", r"dnevni red", r"poveznic\w*", r"axhend\w*", r"ბმულ\w*", r"հղում\w*",
 ])
@@ -535,7 +535,7 @@ _WARNING = _alternation([
 
 def _trouble(folded: str, ne_negates: bool = True) -> str:
     """The words of a problem with the means of taking part (link, password, app ...), or ""."""
-    for clause in _clauses(folded):
+    for clause in _clauses(folded) if _TROUBLE_THINGS.search(folded) else ():   # most sentences name no thing
         thing = _TROUBLE_THINGS.search(clause)
         if thing is None:
             continue
