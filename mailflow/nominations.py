@@ -39,6 +39,11 @@ _PARTICIPATION = (
     "înregistr...", "inregistr...", "დაარეგისტრ...", "რეგისტრ...", "დავესწრ...", "დასწრ...", "გრანც...", "գրանց...",
     "միան...", "присоедин...", "приєдн...", "pridruž...", "bashkoh...", "alătur...", "qoşul...",
 )
+# Sending someone the link registers them, in the sentence that gives their address ("please send the link to
+# my colleague X (x@...) too"); "send the link to me" says nothing of the sender's attending.
+_SENDING_LINK = ("send * link", "forward * link", "schicken sie * link", "senden sie * link",
+                 "schicken sie * zugangs...", "отправьте * ссылк...", "пришлите * ссылк...", "надішліть * посилання",
+                 "pošaljite * link...")
 # Verbs whose object is the person registered: with a third person in the clause, "I" is not the one attending.
 _REGISTERING = ("register", "registration", "sign up", "nominate...", "anmelden", "melde...", "melden")
 # A third person in a clause: colleagues, titles, roles, "someone", "the following".
@@ -69,6 +74,11 @@ _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
                       r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
 _SOMEONE_ELSE = re.compile(r"(?<!\w)(he|she|his|him|her|er|seine?[nrms]?|он|она|его|её|ее|ihn)(?!\w)")
+# The sender gives their place to the people named: they do not attend, and a cancellation that names them
+# leaves nothing for a coordinator to settle.
+_INSTEAD = re.compile(r"(?<!\w)(instead of me|in my place|in my stead|an meiner stelle|statt meiner|anstelle von mir"
+                      r"|вместо меня|замість мене|umjesto mene|umesto mene|уместо мене|наместо мене|вместо мен"
+                      r"|në vend timin|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə|benim yerime)(?!\w)")
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
 _PRONOUNS = frozenset({"register her", "register him", "register * her", "register * him", "them",
@@ -163,7 +173,7 @@ def read_nominations(
     for index, sentence in enumerate(said):
         folded = sentence.casefold()
         found = [m for m in _ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
-        registers = bool(find(interest, folded))
+        registers = bool(find(interest, folded) or find(_SENDING_LINK, folded))
         # the sender's own line in the list or table ("I put myself in the table too")
         sender_listed |= ((registers or list_intro) and ("\t" in sentence or bool(LIST_ITEM.match(sentence.strip())))
                           and any(m.group(0).lower().rstrip(".") == sender for m in _ADDRESS.finditer(sentence)))
@@ -239,7 +249,11 @@ def read_nominations(
     reasons.append(_ABOUT + attend_why)
     if attend_why.startswith("the sender may"):
         doubts.append(attend_why)
-    if intent == Intent.CANCELLATION and nominees and withdraws:
+    instead = _INSTEAD.search(own.casefold()) if nominees else None
+    if instead and intent != Intent.CANCELLATION:
+        attends, attend_why = False, f"the sender gives their place to the people named ({instead.group(0)!r})"
+        reasons[-1] = _ABOUT + attend_why
+    if intent == Intent.CANCELLATION and nominees and withdraws and not instead:
         doubts.append("the sender withdraws and names others")
     templates: tuple[tuple[OnBehalfKind, set[str | None]], ...] = (
         ("summary", {audience}), ("confirmation", {n.audience for n in nominees}))

@@ -479,14 +479,15 @@ def _presence(clause: str) -> str:
 _TROUBLE_THINGS = re.compile(r"link|formular|(?<!\w)(?:" + "|".join([
     r"url", r"zoom\w*", r"teams", r"webex", r"meeting[- ]id", r"passcode", r"password", r"app",
     r"browser", r"audio", r"sound", r"microphone", r"camera", r"video", r"log-?in", r"dial-in", r"waiting room",
-    r"host", r"form", r"website", r"web page", r"page", r"site", r"portal", r"access",
+    r"host", r"picture", r"screen", r"form", r"website", r"web page", r"page", r"site", r"portal", r"access",
     r"zugang\w*", r"einwahl\w*", r"kenncode", r"passwort", r"kennwort", r"ton", r"mikrofon", r"kamera",
     r"warteraum", r"wartebereich", r"webseite", r"seite", r"meeting-?kennung",
-    r"ссылк\w*", r"линк\w*", r"парол\w*", r"приложени\w*", r"браузер\w*", r"звук\w*", r"микрофон\w*", r"камер\w*",
+    r"ссылк\w*", r"линк\w*", r"зал\w* ожидания", r"изображени\w*", r"экран\w*", r"парол\w*", r"приложени\w*",
+    r"браузер\w*", r"звук\w*", r"микрофон\w*", r"камер\w*",
     r"зум\w*", r"форм[аеуы]", r"сайт\w*", r"страниц\w*", r"доступ\w*", r"посиланн\w*", r"застосун\w*",
     r"сторінк\w*", r"връзка\w*", r"врска\w*", r"лозинк\w*", r"апликаци\w*", r"достъп\w*", r"пристап\w*",
     r"сајт\w*", r"шифр\w*", r"приступ\w*",
-    r"veza", r"vezu", r"lozink\w*", r"šifr\w*", r"sifr\w*", r"aplikacij\w*", r"zvuk\w*", r"kamer\w*",
+    r"veza", r"vezu", r"lozink\w*", r"šifr\w*", r"sifr\w*", r"aplikacij\w*", r"zvuk\w*", r"slik\w*", r"kamer\w*",
     r"obrazac", r"stranic\w*", r"sajt\w*", r"pristup\w*", r"lidhj\w*", r"fjalëkalim\w*", r"aplikacion\w*",
     r"faqe\w*", r"parol\w*", r"aplicați\w*", r"aplicati\w*", r"sunet\w*", r"pagin\w*", r"acces\w*",
     r"ბმულ\w*", r"ლინკ\w*", r"პაროლ\w*", r"აპლიკაცი\w*", r"ზუმ\w*", r"հղում\w*", r"լինկ\w*", r"գաղտնաբառ\w*",
@@ -501,16 +502,18 @@ _PROMISED = _alternation([
 ])
 _WORKING = _alternation([
     r"work\w*", r"open\w*", r"load\w*", r"connect\w*", r"start\w*", r"function\w*", r"accept\w*",
-    r"let (?:me|us) in", r"admit\w*", r"hear", r"log in", r"sign in", r"access\w*", r"enter\w*",
+    r"admit\w*", r"hear", r"see", r"log in", r"sign in", r"access\w*", r"enter\w*",
     r"join\w* (?:via|through|with|using|over)",
     r"funktionier\w*", r"geht", r"klappt", r"öffne\w*", r"lädt", r"laden", r"verbind\w*", r"startet",
     r"gestartet", r"akzeptiert", r"angenommen", r"einwähl\w*", r"einloggen", r"hören", r"erreichbar",
     r"aufrufbar", r"verfügbar", r"zugreifen", r"rein(?:kommen|gelassen)",
     r"работа\w*", r"откр\w*", r"загруж\w*", r"подключ\w*", r"запуска\w*", r"принима\w*", r"войти", r"зайти",
-    r"слыш\w*", r"працю\w*", r"відкр\w*", r"приймає", r"увійти", r"чути", r"работи", r"отваря\w*", r"отвара\w*",
+    r"слыш\w*", r"пуска\w*", r"вид\w*", r"працю\w*", r"відкр\w*", r"приймає",
+    r"увійти", r"чути", r"работи", r"отваря\w*", r"отвара\w*",
     r"зарежда\w*", r"влез\w*", r"приема", r"ради", r"уђ\w*", r"ући",
     r"radi", r"rade", r"otvar\w*", r"otvori\w*", r"učitava\w*", r"ucitava\w*", r"povez\w*", r"spaj\w*",
-    r"uć\w*", r"uci", r"funksion\w*", r"hap\w*", r"hyj\w*", r"lidh\w*", r"funcțion\w*", r"functione\w*",
+    r"uć\w*", r"uci", r"čuj\w*", r"cuj\w*", r"чуј\w*", r"vid\w*", r"funksion\w*", r"dëgjo\w*", r"hap\w*", r"hyj\w*",
+    r"lidh\w*", r"funcțion\w*", r"functione\w*",
     r"funcționeaz\w*", r"deschid\w*", r"încarc\w*", r"incarc\w*", r"conect\w*", r"intru", r"intra",
     r"მუშაობ\w*", r"იხსნ\w*", r"გაიხსნ\w*", r"გახსნ\w*", r"შევდი\w*", r"შესვლ\w*", r"աշխատ\w*", r"բաց\w*",
     r"մուտք\w*", r"λειτουργ\w*", r"ανοίγ\w*", r"φορτών\w*", r"μπαίν\w*",
@@ -526,6 +529,10 @@ _ERROR = _alternation([
     r"შეცდომ\w*", r"არასწორ\w*", r"սխալ\w*", r"σφάλμα\w*", r"λάθος", r"hata\w*", r"yanlış", r"xəta\w*", r"səhv",
 ])
 _NOT_RECEIVED_RE = _alternation(_NOT_RECEIVED)
+# Letting someone into the meeting: about nothing else, so a negation before it needs no thing
+_LET_IN = _alternation([r"let (?:me|us) in", r"(?:herein|rein|ein)gelassen", r"впуст[иья]\w*", r"впуска\w*"])
+# "no" right before the thing: it is missing
+_NONE_BEFORE = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e))\s+$")
 # The external-sender banner's warning is no problem report: "Do not click links or open attachments unless ..."
 _WARNING = _alternation([
     r"(?:do not|don[’']t|never) (?:click|open)\w*", r"(?:klicken|öffnen) sie (?:nicht|keine)\w*",
@@ -535,10 +542,14 @@ _WARNING = _alternation([
 
 def _trouble(folded: str, ne_negates: bool = True) -> str:
     """The words of a problem with the means of taking part (link, password, app ...), or ""."""
+    if (let_in := _LET_IN.search(folded)) and negation_pattern(folded, ne_negates).search(folded, 0, let_in.start()):
+        return f"not ... {let_in.group(0)}"   # "они меня так и не впустили": admitted to nothing but the meeting
     for clause in _clauses(folded) if _TROUBLE_THINGS.search(folded) else ():   # most sentences name no thing
         thing = _TROUBLE_THINGS.search(clause)
         if thing is None:
             continue
+        if none := _NONE_BEFORE.search(clause, 0, thing.start()):   # "no sound", "kein Ton", "nema zvuka"
+            return f"{none.group(0)}{thing.group(0)}"
         said = _WARNING.sub(" ", _NOT_NEGATION.sub(" ", clause))
         found = _NOT_WORKING.search(said) or _ERROR.search(said)
         if found is None and negation_pattern(said, ne_negates).search(said):

@@ -2,12 +2,14 @@
 
 import email
 import email.policy
+import json
 
 from mailflow import behalf, history, people
 from mailflow.replies import Replies
 from tests.support.mail import make_mail
 from tests.support.maildirs import deliver, maildir_worker
 from tests.support.rules import upcoming_rules
+from tests.unit.test_nominations import SUBSTITUTE
 
 RULES = upcoming_rules()   # the event a month ahead: registration is open
 
@@ -94,3 +96,35 @@ def test_an_unsure_mail_registers_nobody_is_flagged_and_waits_for_confirm(tmp_pa
     kind, confirmation = sent_mails(worker)["a.hakobyan@yerevan.am"]
     assert kind == f"confirmation:{added['id']}"
     assert "Lusine Avetisyan (l.avetisyan@yerevan.am) has registered you" in confirmation.get_content()
+
+
+def test_a_cancellation_naming_a_substitute_cancels_the_sender_and_registers_the_substitute(tmp_path, maildirs):
+    sender = "Miriam Albrecht <m.albrecht@stadt.freiburg.de>"
+    deliver(maildirs, make_mail(sender=sender, body="Hallo,\n\nich möchte gerne teilnehmen.\n\nMiriam Albrecht",
+                                to="german@cc-events.example"), "1", mailbox="german")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    worker.run_once()
+    deliver(maildirs, make_mail(sender=sender, body=SUBSTITUTE, to="german@cc-events.example"), "2", mailbox="german")
+    worker.run_once()
+    rows = {r["address"]: r for r in people.list_registrants(worker.db)}
+    assert rows["m.albrecht@stadt.freiburg.de"]["status"] == "cancelled"
+    assert rows["jonas.hartmann@stadt.freiburg.de"]["status"] == "registered"
+    assert rows["jonas.hartmann@stadt.freiburg.de"]["registered_by"] == "m.albrecht@stadt.freiburg.de"
+    sent = {row["recipient"]: row["kind"] for row in worker.db["outbox"].rows}
+    assert sent["jonas.hartmann@stadt.freiburg.de"] == f"confirmation:{rows['jonas.hartmann@stadt.freiburg.de']['id']}"
+    assert history.open_questions(worker.db) == []
+
+
+def test_after_registration_closed_a_cancellations_substitute_waits_for_a_coordinator(tmp_path, maildirs):
+    data = RULES.events[0]
+    closed = upcoming_rules(events=[{**data.model_dump(mode="json", exclude_none=True),
+                                     "registration": {"closes": "2000-01-01"}}])
+    deliver(maildirs, make_mail(sender="Miriam Albrecht <m.albrecht@stadt.freiburg.de>", body=SUBSTITUTE,
+                                to="german@cc-events.example"), "1", mailbox="german")
+    worker = maildir_worker(closed, maildirs, tmp_path / "test.db")
+    worker.run_once()
+    assert "jonas.hartmann@stadt.freiburg.de" not in {r["address"] for r in people.list_registrants(worker.db)}
+    (waiting,) = history.open_questions(worker.db)
+    proposal = json.loads(worker.db["messages"].get(waiting["id"])["nominations"])
+    assert proposal["unsure"] == "registration is closed"
+    assert [n["address"] for n in proposal["nominees"]] == ["jonas.hartmann@stadt.freiburg.de"]

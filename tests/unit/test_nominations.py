@@ -231,6 +231,34 @@ def test_a_question_is_left_to_the_coordinator_and_a_cancellation_naming_others_
     assert "withdraws and names others" in nominations(body, intent="cancellation").unsure
 
 
+SUBSTITUTE = ("Liebe Frau Toukan,\n\nleider muss ich für morgen kurzfristig absagen. An meiner Stelle wird mein "
+              "Kollege Jonas Hartmann (jonas.hartmann@stadt.freiburg.de) teilnehmen.\n\nViele Grüße\nMiriam Albrecht")
+
+
+def test_a_cancellation_that_gives_its_place_to_a_named_colleague_registers_the_colleague():
+    """"An meiner Stelle", "instead of me": nothing for a coordinator to settle (a cancellation that only
+    names others still is)."""
+    found = nominations(SUBSTITUTE, sender="Miriam Albrecht <m.albrecht@stadt.freiburg.de>", intent="cancellation",
+                        audience="german")
+    assert registered(found) == {"jonas.hartmann@stadt.freiburg.de"}
+    assert (found.unsure, found.sender_attends, found.sender_withdraws) == ("", False, True)
+
+
+def test_a_colleague_joining_instead_of_the_sender_leaves_the_sender_out():
+    found = nominations("Dear Irakli,\n\nmy colleague Natia Surmanidze (n.surmanidze@batumi.gov.ge) will join "
+                        "instead of me.\n\nGiorgi", sender="Giorgi Beridze <giorgi.beridze@gmail.com>")
+    assert registered(found) == {"n.surmanidze@batumi.gov.ge"} and not found.sender_attends and not found.unsure
+
+
+def test_sending_the_link_to_a_named_colleague_registers_them_but_not_the_sender_copied():
+    found = nominations("Guten Tag Frau Toukan,\n\nbitte schicken Sie den Link auch an meine Kollegin Lea Vormann "
+                        "(lea.vormann@stadt-muenster.de).\n\nGrüße", audience="german")
+    assert registered(found) == {"lea.vormann@stadt-muenster.de"}
+    found = nominations("Hello,\n\nplease register Giorgi Beridze (g.beridze@tbilisi.gov.ge). Please send the "
+                        "access link to his address, with me in copy.\n\nNino")
+    assert registered(found) == {"g.beridze@tbilisi.gov.ge"} and not found.sender_attends
+
+
 def test_classify_turns_unsure_mails_into_no_answer_with_the_reasons():
     message = parse_message(make_mail(body="Hello,\n\nplease register Armen Hakobyan from our IT department too. "
                                            "I will attend as well.\n\nBest regards,\nLusine"))

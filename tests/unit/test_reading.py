@@ -433,6 +433,9 @@ def test_a_new_address_in_our_thread_is_a_question_for_a_coordinator(body):
     "მონაწილეობის ბმული არ მუშაობს.",
     "Katılım linki çalışmıyor.",
     "I'm sorry I couldn't join yesterday, the link didn't work for me.",
+    "nema zvuka. Ne čujem ništa",                                     # "no sound", a thing said to be missing
+    "Kein Ton, kein Bild.",
+    "Я уже 15 минут в зале ожидания, но меня так и не впустили.",     # not let in: about nothing but the meeting
 ])
 def test_a_problem_with_the_link_in_our_thread_is_a_question_not_a_cancellation(body):
     """"The participation link doesn't work" negates a participation word: it cancelled the registration
