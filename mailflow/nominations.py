@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .message import IncomingMessage
 from .rules import OnBehalfKind, Rules
-from .statements import MINE, find, read_statements
+from .statements import MINE, compile_patterns, find, hedged, negation_pattern, read_statements
 from .states import Intent
 from .text import LIST_ITEM, Written, sentences
 
@@ -41,7 +41,8 @@ _PARTICIPATION = (
 )
 # Sending someone the link registers them, in the sentence that gives their address ("please send the link to
 # my colleague X (x@...) too"); "send the link to me" says nothing of the sender's attending.
-_SENDING_LINK = ("send * link", "forward * link", "schicken sie * link", "senden sie * link",
+_SENDING_LINK = ("please send * link", "please forward * link", "kindly send * link", "could you * send * link",
+                 "can you * send * link", "would you * send * link", "schicken sie * link", "senden sie * link",
                  "schicken sie * zugangs...", "отправьте * ссылк...", "пришлите * ссылк...", "надішліть * посилання",
                  "pošaljite * link...")
 # Verbs whose object is the person registered: with a third person in the clause, "I" is not the one attending.
@@ -73,6 +74,8 @@ _FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|м�
 _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
                       r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
+_TO_ME_TOO = re.compile(r"(?<!\w)(and me|me and|me too|me as well|und mir|mir und|mir auch|и мне|мне и|і мені"
+                        r"|i meni|meni i|și mie|edhe mua)(?!\w)")
 _SOMEONE_ELSE = re.compile(r"(?<!\w)(he|she|his|him|her|er|seine?[nrms]?|он|она|его|её|ее|ihn)(?!\w)")
 # The sender gives their place to the people named: they do not attend, and a cancellation that names them
 # leaves nothing for a coordinator to settle.
@@ -166,6 +169,8 @@ def read_nominations(
     nominees: list[Nominee] = []
     doubts: list[str] = []
     reasons: list[str] = []
+    cancellation = tuple(rules.classification.intents.cancellation)
+    others_named = False            # a cancellation names someone who does not take the sender's place
     covered: set[int] = set()       # sentences that name nominees (their third persons need no address)
     list_intro = False              # a registering sentence ending in ':' announces a list or table
     sender = (message.sender or "").lower()
@@ -173,7 +178,9 @@ def read_nominations(
     for index, sentence in enumerate(said):
         folded = sentence.casefold()
         found = [m for m in _ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
-        registers = bool(find(interest, folded) or find(_SENDING_LINK, folded))
+        participates = bool(find(interest, folded))
+        sends_link = not participates and bool(find(_SENDING_LINK, folded))
+        registers = participates or sends_link
         # the sender's own line in the list or table ("I put myself in the table too")
         sender_listed |= ((registers or list_intro) and ("\t" in sentence or bool(LIST_ITEM.match(sentence.strip())))
                           and any(m.group(0).lower().rstrip(".") == sender for m in _ADDRESS.finditer(sentence)))
@@ -181,6 +188,8 @@ def read_nominations(
             for match in found:
                 # Read the part of the sentence the address is in: "I cannot attend, but please register X (x@...)".
                 part = _part_with(sentence, match.start())
+                if sends_link and not _sent_the_link(part, sentence[:match.start()], negations):
+                    continue
                 reading = read_statements(part, "", interest, (), (), negations)
                 if reading.declines or reading.withdraws:
                     continue
@@ -188,10 +197,13 @@ def read_nominations(
                     doubts.append(f"tentative: {part.strip()[:80]!r}")
                 nominee, why = _nominee(sentence, match, audience, rules)
                 if nominee is None:
-                    doubts.append(why)
+                    if not sends_link:   # "send the link to our office@..." is no one to register
+                        doubts.append(why)
                 elif all(n.address != nominee.address for n in nominees):
                     nominees.append(nominee)
                     reasons.append(_ABOUT + why)
+                    if intent == Intent.CANCELLATION and not _substitute(sentence, interest, cancellation, negations):
+                        others_named = True
             covered.add(index)
         if registers and folded.rstrip().endswith(":"):
             list_intro = True
@@ -240,7 +252,7 @@ def read_nominations(
     withdraws = True
     if intent == Intent.CANCELLATION:   # a coordinator who confirms the others must not register them again
         attends, attend_why = False, "the sender withdraws"
-        withdraws = _sender_withdraws(said, interest, tuple(rules.classification.intents.cancellation), negations)
+        withdraws = _sender_withdraws(said, interest, cancellation, negations)
         if not withdraws:   # "Mr Beridze cannot attend, please cancel his registration"
             attend_why = "the withdrawal is someone else's, not the sender's"
             doubts.append(attend_why)
@@ -249,11 +261,7 @@ def read_nominations(
     reasons.append(_ABOUT + attend_why)
     if attend_why.startswith("the sender may"):
         doubts.append(attend_why)
-    instead = _INSTEAD.search(own.casefold()) if nominees else None
-    if instead and intent != Intent.CANCELLATION:
-        attends, attend_why = False, f"the sender gives their place to the people named ({instead.group(0)!r})"
-        reasons[-1] = _ABOUT + attend_why
-    if intent == Intent.CANCELLATION and nominees and withdraws and not instead:
+    if intent == Intent.CANCELLATION and withdraws and others_named:
         doubts.append("the sender withdraws and names others")
     templates: tuple[tuple[OnBehalfKind, set[str | None]], ...] = (
         ("summary", {audience}), ("confirmation", {n.audience for n in nominees}))
@@ -455,6 +463,31 @@ def _part_with(sentence: str, at: int) -> str:
     return sentence[start:]
 
 
+def _substitute(sentence: str, interest: tuple[str, ...], cancellation: tuple[str, ...],
+                negations: tuple[str, ...]) -> bool:
+    """Whether the sentence gives the sender's place to the person it names, plainly: "An meiner Stelle wird
+    mein Kollege X (x@...) teilnehmen" (not asked, hedged, negated or cancelling: "who was going to attend
+    instead of me", "maybe X could attend instead of me?")."""
+    folded = sentence.casefold()
+    if not _INSTEAD.search(folded):
+        return False
+    reading = read_statements(folded, "", interest, (), cancellation, negations)
+    return bool(reading.registers) and not (reading.asks or reading.hedged or reading.withdraws or reading.declines
+                                            or hedged(folded))
+
+
+# The sender's own other address: "send the link to my private address x@..." names nobody else
+_OWN_ADDRESS = re.compile(r"(?<!\w)(?:address|adresse|e-?mail|mailbox|postfach|адрес\w*|пошт\w*|adres\w*)\W*$")
+
+
+def _sent_the_link(part: str, before: str, negations: tuple[str, ...]) -> bool:
+    """Whether "send the link to X (x@...)" asks to send it to that person: not negated ("please do not send
+    the link to X", "to me, not to X") and not to an address of the sender's ("my private address x@...")."""
+    folded = part.casefold()
+    negation = negation_pattern(folded).search(folded) or (negations and compile_patterns(negations)[0].search(folded))
+    return not negation and not _OWN_ADDRESS.search(before.casefold()[-40:])
+
+
 def _first_person(clause: str) -> bool:
     return bool(_I.search(clause) or _FIRST_PERSON.search(clause.casefold()))
 
@@ -490,11 +523,16 @@ def _sender_attends(
             if not _first_person(clause):
                 continue
             clause = clause.casefold()
+            if _INSTEAD.search(clause):   # "X will join instead of me" is about X
+                continue
             third = find(_THIRD_PERSON, clause) or "@" in clause or any(name in clause for name in names)
             if third and find(_REGISTERING, clause) and not _SELF_OBJECT.search(clause):
                 continue
             about_sender.append(clause.strip())
         for part in map(str.casefold, _PART_END.split(sentence)):
+            # "please send the link to my colleague X (x@...) and me" (not "with me in copy")
+            if part and _TO_ME_TOO.search(part) and find(_SENDING_LINK, part):
+                return True, "the sender attends too (the link to them as well)"
             if part and _WITH_ME.search(part):   # "register X (x@...) together with me", "mich und meine Kollegin"
                 about_sender.append(part.strip())
     reading = read_statements("\n".join(about_sender), "", interest, (), (), negations)

@@ -75,9 +75,9 @@ _NEGATIONS = [
 # Not receiving or finding something (a link, the agenda): refuses no participation
 _NOT_RECEIVED = [
     r"(?:did not|didn[’']t|have not|haven[’']t|has not|hasn[’']t|not yet|never) "
-    r"(?:receive[d]?|get|got|gotten|find|found)",
+    r"(?:receive[d]?|get|got|gotten|find|found)", r"(?:could not|couldn[’']t|can[’']t|cannot|can not) find",
     r"nicht (?:erhalten|bekommen|gefunden)", r"не (?:получил\w*|пришл\w*|нашл\w*|нашёл)", r"не отрима\w*",
-    r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)",
+    r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)", r"nu am primit",
 ]
 _NOT_NEGATING = [
     *_NOT_RECEIVED,
@@ -286,7 +286,8 @@ def read_statements(
                                trouble=bool(trouble))
         if kind is not None and kind not in found:
             found[kind] = said
-        if trouble and not problem:   # the link or the form fails: for a coordinator, whatever else it says
+        # the link or the form fails: for a coordinator (a refusal in the same sentence says why they don't come)
+        if trouble and not problem and kind not in (Statement.WITHDRAWS, Statement.DECLINES):
             problem = trouble
         # "I cannot attend, can I send a deputy?" asks too ("could you cancel my registration?" only asks for it)
         if kind in (Statement.WITHDRAWS, Statement.DECLINES) and _asked(folded) \
@@ -313,7 +314,7 @@ def _sentence(
     trouble: bool = False,
 ) -> tuple[Statement | None, str]:
     """`trouble`: the sentence tells of a problem with the link or the form, so a "cannot join" in it is
-    that problem, not a refusal."""
+    that problem, not a refusal ("cannot attend" still is)."""
     folded = sentence.casefold()
     # "?" (and the Armenian question mark ՞, written on the stressed word)
     asked = _asked(folded)
@@ -347,9 +348,11 @@ def _sentence(
         if find(interest, folded) or _presence(folded) else []
     # (not when someone else is the one who cannot: "No thanks, she will not attend")
     # (nor is "please don't cancel my registration" a refused registration)
-    refused = None if trouble else next(((c, w) for c, w, _ in participation if negated(c)
-                                         and not _THIRD_SUBJECT.search(c) and not (cancel_hit and c == cancel_hit[0])),
-                                        None)
+    # (in a sentence that reports a problem, "I cannot join" and "the participation link doesn't work" are that
+    # problem; "I cannot attend" still refuses)
+    refused = next(((c, w) for c, w, _ in participation if negated(c) and not _THIRD_SUBJECT.search(c)
+                    and not (cancel_hit and c == cancel_hit[0])
+                    and not (trouble and (any(j in w for j in _JOINING) or _TROUBLE_THINGS.search(c)))), None)
     if refused and not _condition_before(*refused):   # "if I cannot attend, I will tell you" states nothing
         clause, word = refused
         marker = _WITHDRAWAL.search(clause)
@@ -399,6 +402,12 @@ def _hedge_before(folded: str, word: str) -> re.Match | None:
     if hedge:   # a polite "if you could" is none (looked for only where a hedge is: most sentences have none)
         hedge = _HEDGE.search(_NOT_CONDITION.sub(lambda m: " " * len(m.group(0)), blank), 0, max(at, 0))
     return hedge
+
+
+def hedged(folded: str) -> bool:
+    """Whether a hedge ("maybe", "möglicherweise", "if") stands anywhere in the text (a polite "if possible"
+    is none)."""
+    return _HEDGE.search(_NOT_HEDGE.sub(" ", folded)) is not None
 
 
 def _word_at(clause: str, word: str) -> int:
@@ -474,9 +483,10 @@ def _presence(clause: str) -> str:
 # A problem with the means of taking part, not a refusal of it: "the participation link doesn't work",
 # "der Kenncode wird nicht akzeptiert", "ссылка для участия не работает": a clause with a thing (link,
 # password, app, form ...) and a negated verb of working (or a verb that carries its own negation, or an
-# error word); or a promised thing not received ("I have not received the link yet"). "Wednesday doesn't
-# work for me" names no thing; "I will not need the link" has no verb of working.
-_TROUBLE_THINGS = re.compile(r"link|formular|(?<!\w)(?:" + "|".join([
+# error word); "no sound"; "they did not let me in"; a negated verb of getting in ("Я не могу подключиться");
+# or a promised thing not received ("I have not received the link yet"). "Wednesday doesn't work for me"
+# names no thing; "I will not need the link" has no verb of working.
+_TROUBLE_THINGS = re.compile(r"link|formular|формулар|(?<!\w)(?:" + "|".join([
     r"url", r"zoom\w*", r"teams", r"webex", r"meeting[- ]id", r"passcode", r"password", r"app",
     r"browser", r"audio", r"sound", r"microphone", r"camera", r"video", r"log-?in", r"dial-in", r"waiting room",
     r"host", r"picture", r"screen", r"form", r"website", r"web page", r"page", r"site", r"portal", r"access",
@@ -487,78 +497,100 @@ _TROUBLE_THINGS = re.compile(r"link|formular|(?<!\w)(?:" + "|".join([
     r"зум\w*", r"форм[аеуы]", r"сайт\w*", r"страниц\w*", r"доступ\w*", r"посиланн\w*", r"застосун\w*",
     r"сторінк\w*", r"връзка\w*", r"врска\w*", r"лозинк\w*", r"апликаци\w*", r"достъп\w*", r"пристап\w*",
     r"сајт\w*", r"шифр\w*", r"приступ\w*",
-    r"veza", r"vezu", r"lozink\w*", r"šifr\w*", r"sifr\w*", r"aplikacij\w*", r"zvuk\w*", r"slik\w*", r"kamer\w*",
-    r"obrazac", r"stranic\w*", r"sajt\w*", r"pristup\w*", r"lidhj\w*", r"fjalëkalim\w*", r"aplikacion\w*",
-    r"faqe\w*", r"parol\w*", r"aplicați\w*", r"aplicati\w*", r"sunet\w*", r"pagin\w*", r"acces\w*",
+    r"veza", r"vezu", r"poveznic\w*", r"lozink\w*", r"šifr\w*", r"sifr\w*", r"aplikacij\w*", r"zvuk\w*",
+    r"slik\w*", r"kamer\w*", r"obrazac", r"stranic\w*", r"sajt\w*", r"pristup\w*", r"fjalëkalim\w*",
+    r"aplikacion\w*", r"faqe\w*", r"parol\w*", r"aplicați\w*", r"aplicati\w*", r"sunet\w*", r"pagin\w*",
+    r"acces\w*",
     r"ბმულ\w*", r"ლინკ\w*", r"პაროლ\w*", r"აპლიკაცი\w*", r"ზუმ\w*", r"հղում\w*", r"լինկ\w*", r"գաղտնաբառ\w*",
     r"հավելված\w*", r"σύνδεσμ\w*", r"συνδέσμ\w*", r"κωδικ\w*", r"εφαρμογ\w*", r"bağlantı\w*", r"şifre\w*",
     r"uygulama\w*", r"keçid\w*", r"şifrə\w*", r"tətbiq\w*",
 ]) + r")(?!\w)")   # (any word with "link" or "formular" in it: Teilnahmelink, linku, Anmeldeformular)
-# What was promised and may not have come ("I have not received the agenda yet")
-_PROMISED = _alternation([
-    r"\w*link\w*", r"agenda", r"programme", r"program", r"details", r"access", r"zugang\w*",
-    r"einwahldaten", r"tagesordnung", r"programm", r"ссылк\w*", r"линк\w*", r"программ\w*", r"повестк\w*",
-    r"посиланн\w*", r"програм\w*", r"dnevni red", r"poveznic\w*", r"axhend\w*", r"ბმულ\w*", r"հղում\w*",
+# Phrases that name a thing and report nothing: "von meiner Seite", "во врска со" (regarding), "without any error"
+_NOT_TROUBLE = _alternation([
+    r"von meiner seite", r"meinerseits", r"in connection with", r"във връзка с", r"във връзка със",
+    r"во врска со", r"нема врска", r"në lidhje me", r"u vezi s\w*", r"в связи с", r"without (?:any )?errors?",
+    r"ohne (?:jeden |einen )?fehler", r"без (?:каких-либо )?ошибок", r"(?:do not|don[’']t) see any problem\w*",
 ])
 _WORKING = _alternation([
-    r"work\w*", r"open\w*", r"load\w*", r"connect\w*", r"start\w*", r"function\w*", r"accept\w*",
-    r"admit\w*", r"hear", r"see", r"log in", r"sign in", r"access\w*", r"enter\w*",
-    r"join\w* (?:via|through|with|using|over)",
+    r"(?<!of )(?<!at )(?<!for )(?<!from )work(?:s|ed|ing)?",   # (not "because of work")
+    r"open(?:s|ed)?", r"load(?:s|ed|ing)?", r"connect(?:s|ed|ing)?", r"start(?:s|ed)?",
+    r"function(?:s|ed|ing)?", r"accept(?:s|ed)?", r"admit(?:s|ted)?", r"hear", r"log in", r"sign in",
+    r"enter", r"submit\w*", r"join\w* (?:via|through|with|using|over)",
     r"funktionier\w*", r"geht", r"klappt", r"öffne\w*", r"lädt", r"laden", r"verbind\w*", r"startet",
     r"gestartet", r"akzeptiert", r"angenommen", r"einwähl\w*", r"einloggen", r"hören", r"erreichbar",
-    r"aufrufbar", r"verfügbar", r"zugreifen", r"rein(?:kommen|gelassen)",
-    r"работа\w*", r"откр\w*", r"загруж\w*", r"подключ\w*", r"запуска\w*", r"принима\w*", r"войти", r"зайти",
-    r"слыш\w*", r"пуска\w*", r"вид\w*", r"працю\w*", r"відкр\w*", r"приймає",
-    r"увійти", r"чути", r"работи", r"отваря\w*", r"отвара\w*",
-    r"зарежда\w*", r"влез\w*", r"приема", r"ради", r"уђ\w*", r"ући",
-    r"radi", r"rade", r"otvar\w*", r"otvori\w*", r"učitava\w*", r"ucitava\w*", r"povez\w*", r"spaj\w*",
-    r"uć\w*", r"uci", r"čuj\w*", r"cuj\w*", r"чуј\w*", r"vid\w*", r"funksion\w*", r"dëgjo\w*", r"hap\w*", r"hyj\w*",
-    r"lidh\w*", r"funcțion\w*", r"functione\w*",
+    r"aufrufbar", r"verfügbar", r"zugreifen", r"rein(?:kommen|gelassen)", r"absenden",
+    r"работа(?:ет|ют|л\w*)", r"откр\w*", r"загруж\w*", r"подключ\w*", r"запуска\w*", r"принима\w*", r"войти",
+    r"зайти", r"слыш\w*", r"видн\w*", r"вижу", r"працю\w*", r"відкр\w*", r"приймає", r"увійти", r"чути",
+    r"работи", r"работят", r"отваря\w*", r"отвара\w*", r"зарежда\w*", r"влез\w*", r"приема", r"ради", r"уђ\w*",
+    r"ући", r"radi", r"rade", r"otvar\w*", r"otvori\w*", r"učitava\w*", r"ucitava\w*", r"povez\w*", r"povež\w*",
+    r"spaj\w*", r"uć\w*", r"uci", r"čuj\w*", r"cuj\w*", r"чуј\w*", r"vidim", r"vidi", r"funksion\w*", r"dëgjo\w*",
+    r"hapet", r"hapen", r"hap", r"hyj\w*", r"lidhem", r"lidhet", r"funcțion\w*", r"functione\w*",
     r"funcționeaz\w*", r"deschid\w*", r"încarc\w*", r"incarc\w*", r"conect\w*", r"intru", r"intra",
-    r"მუშაობ\w*", r"იხსნ\w*", r"გაიხსნ\w*", r"გახსნ\w*", r"შევდი\w*", r"შესვლ\w*", r"աշխատ\w*", r"բաց\w*",
-    r"մուտք\w*", r"λειτουργ\w*", r"ανοίγ\w*", r"φορτών\w*", r"μπαίν\w*",
+    r"მუშაობ\w*", r"იხსნ\w*", r"გაიხსნ\w*", r"გახსნ\w*", r"გავხსენ\w*", r"შევდი\w*", r"შესვლ\w*", r"աշխատ\w*",
+    r"բաց\w*", r"մուտք\w*", r"λειτουργ\w*", r"ανοίγ\w*", r"φορτών\w*", r"μπαίν\w*",
+])
+# Getting into the meeting: about nothing else, so negated it needs no thing ("они меня так и не впустили",
+# "Я не могу подключиться к конференции", "Ich kann mich nicht einwählen")
+_GETTING_IN = _alternation([
+    r"let (?:me|us) in", r"lets? (?:me|us) in", r"(?:herein|rein|ein)gelassen", r"впуст[иья]\w*", r"впуска\w*",
+    r"пускают", r"подключиться", r"(?:connect to|access) the (?:meeting|event|session|call|conference)", r"log ?in",
+    r"einwählen", r"einloggen", r"reinkommen", r"вляза", r"μπω", r"povezati", r"povežem", r"spojiti",
+    r"შევედი", r"შევიდე", r"մուտք գործել",
 ])
 # Turkish and Azerbaijani verbs of working with the negation in their ending
 _NOT_WORKING = _alternation([r"çalışmı\w*", r"açılmı\w*", r"bağlanamı\w*", r"giremi\w*", r"yüklenmi\w*",
                              r"işləmir\w*", r"açılmır\w*"])
 _ERROR = _alternation([
-    r"error\w*", r"invalid", r"wrong", r"incorrect", r"expired", r"fehler\w*", r"ungültig\w*", r"falsch\w*",
-    r"abgelaufen", r"ошибк\w*", r"неверн\w*", r"неправильн\w*", r"недействительн\w*", r"помилк\w*", r"невірн\w*",
-    r"грешк\w*", r"грешен", r"невалид\w*", r"grešk\w*", r"greška", r"gresk\w*", r"greska", r"pogrešn\w*",
-    r"pogresn\w*", r"nevažeć\w*", r"gabim\w*", r"gabuar", r"eroare\w*", r"greșit\w*", r"gresit\w*",
-    r"შეცდომ\w*", r"არასწორ\w*", r"սխալ\w*", r"σφάλμα\w*", r"λάθος", r"hata\w*", r"yanlış", r"xəta\w*", r"səhv",
+    r"error\w*", r"invalid", r"wrong", r"incorrect", r"expired", r"broken", r"404", r"stuck", r"fehler\w*",
+    r"ungültig\w*", r"falsch\w*", r"abgelaufen", r"kaputt", r"defekt", r"ошибк\w*", r"неверн\w*",
+    r"недействительн\w*", r"помилк\w*", r"невірн\w*", r"грешк\w*", r"невалид\w*", r"grešk\w*", r"greška",
+    r"gresk\w*", r"greska", r"nevažeć\w*", r"gabim\w*", r"eroare\w*", r"შეცდომ\w*", r"սխալ\w*", r"σφάλμα\w*",
+    r"hata\w*", r"xəta\w*",
 ])
-_NOT_RECEIVED_RE = _alternation(_NOT_RECEIVED)
-# Letting someone into the meeting: about nothing else, so a negation before it needs no thing
-_LET_IN = _alternation([r"let (?:me|us) in", r"(?:herein|rein|ein)gelassen", r"впуст[иья]\w*", r"впуска\w*"])
-# "no" right before the thing: it is missing
-_NONE_BEFORE = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e))\s+$")
+# "no sound", "kein Ton", "nema zvuka": the sound or the picture is missing (not "no camera needed")
+_NO_SOUND = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e|se aude))\s+"
+                       r"(?:sound|audio|picture|image|ton|bild|звук\w*|изображени\w*|картинк\w*|zvuk\w*|slik\w*"
+                       r"|слика\w*|zë|zëri|sunet\w*|imagine)(?!\w)")
+_PROMISED = r"\w*link\w*|agenda|programme|program|details|access|zugang\w*|einwahldaten|tagesordnung|programm" \
+            r"|ссылк\w*|линк\w*|программ\w*|повестк\w*|посиланн\w*|програм\w*|dnevni red|poveznic\w*|axhend\w*" \
+            r"|ბმულ\w*|հղում\w*"
+# Not received, with what was promised at most two words after it or four before ("Den Link habe ich noch
+# nicht erhalten"); "I didn't get a chance to read the agenda" is no such report.
+_MISSING = re.compile(
+    rf"(?<!\w)(?:{'|'.join(_NOT_RECEIVED)})(?:\s+\w+){{0,2}}\s+(?:{_PROMISED})(?!\w)"
+    rf"|(?<!\w)(?:{_PROMISED})(?:\s+\w+){{0,4}}\s+(?:{'|'.join(_NOT_RECEIVED)})(?!\w)")
 # The external-sender banner's warning is no problem report: "Do not click links or open attachments unless ..."
 _WARNING = _alternation([
-    r"(?:do not|don[’']t|never) (?:click|open)\w*", r"(?:klicken|öffnen) sie (?:nicht|keine)\w*",
+    r"(?:do not|don[’']t|never) (?:click|open|enter)\w*", r"(?:klicken|öffnen) sie (?:nicht|keine)\w*",
     r"не (?:открывайте|нажимайте|переходите)", r"ne (?:otvarajte|klikajte|kliknite|klikćite)",
+    r"may not open",
 ])
+# Joining words: a refusal with one of these beside a problem report is the problem ("I cannot join, the link
+# says the host has not started"); "I cannot attend" stays a refusal.
+_JOINING = ("join", "beitret", "zuschalt", "подключ", "присоедин", "приєдн", "pridruž", "bashkoh", "alătur", "qoşul",
+            "միան")
 
 
 def _trouble(folded: str, ne_negates: bool = True) -> str:
     """The words of a problem with the means of taking part (link, password, app ...), or ""."""
-    if (let_in := _LET_IN.search(folded)) and negation_pattern(folded, ne_negates).search(folded, 0, let_in.start()):
-        return f"not ... {let_in.group(0)}"   # "они меня так и не впустили": admitted to nothing but the meeting
-    for clause in _clauses(folded) if _TROUBLE_THINGS.search(folded) else ():   # most sentences name no thing
-        thing = _TROUBLE_THINGS.search(clause)
-        if thing is None:
-            continue
-        if none := _NONE_BEFORE.search(clause, 0, thing.start()):   # "no sound", "kein Ton", "nema zvuka"
-            return f"{none.group(0)}{thing.group(0)}"
+    if none := _NO_SOUND.search(folded):
+        return none.group(0)
+    if missing := _MISSING.search(folded):
+        return missing.group(0)
+    for clause in _clauses(folded):
         said = _WARNING.sub(" ", _NOT_NEGATION.sub(" ", clause))
+        negation = negation_pattern(said, ne_negates).search(said)
+        if negation and (getting_in := _GETTING_IN.search(said, negation.end())):
+            return f"{negation.group(0)} ... {getting_in.group(0)}"
+        thing = _TROUBLE_THINGS.search(said)
+        if thing is None or not (said := _NOT_TROUBLE.sub(" ", said)) or not _TROUBLE_THINGS.search(said):
+            continue
         found = _NOT_WORKING.search(said) or _ERROR.search(said)
-        if found is None and negation_pattern(said, ne_negates).search(said):
+        if found is None and negation:
             found = _WORKING.search(said)
         if found:
             return f"{thing.group(0)} ... {found.group(0)}"
-    missing = _NOT_RECEIVED_RE.search(folded)
-    promised = _PROMISED.search(folded, missing.end()) if missing else None
-    return f"{missing.group(0)} ... {promised.group(0)}" if missing and promised else ""
+    return ""
 
 
 def _clauses(folded: str) -> list[str]:

@@ -259,6 +259,40 @@ def test_sending_the_link_to_a_named_colleague_registers_them_but_not_the_sender
     assert registered(found) == {"g.beridze@tbilisi.gov.ge"} and not found.sender_attends
 
 
+@pytest.mark.parametrize("body", [
+    # "instead of me" in a sentence that cancels, hedges, asks or is about no one with an address
+    "Please cancel my registration and that of my colleague Nino Kapanadze (nino.kapanadze@tbilisi.gov.ge), who "
+    "was going to attend instead of me.",
+    "Unfortunately nobody can attend instead of me. Please cancel the registration of my colleague Nino Kapanadze "
+    "(nino.kapanadze@tbilisi.gov.ge) too.",
+    "I cannot attend. Maybe my colleague Nino Kapanadze (nino.kapanadze@tbilisi.gov.ge) could attend instead of me?",
+    "Leider kann ich nicht teilnehmen. Statt meiner kommt möglicherweise Frau Nino Kapanadze "
+    "(nino.kapanadze@tbilisi.gov.ge).",
+    "I cannot attend. Please send the recording link to Nino Kapanadze (nino.kapanadze@tbilisi.gov.ge) instead of me.",
+])
+def test_a_cancellation_naming_someone_who_does_not_plainly_take_the_place_stays_unsure(body):
+    found = nominations(body, intent="cancellation")
+    assert found is None or found.unsure, found
+
+
+@pytest.mark.parametrize("body, nominees, attends", [
+    ("Please do not send the link to Nino Kapanadze (nino.kapanadze@tbilisi.gov.ge) anymore, she left.", set(), None),
+    ("Please send the link to me, not to my colleague Nino Kapanadze (nino.kapanadze@tbilisi.gov.ge).", set(), None),
+    ("Ich melde mich gerne an. Bitte schicken Sie den Link an meine private Adresse a.b.privat@gmx.de.", set(), None),
+    ("I would like to register. Please send the link to our general mailbox office@tbilisi.gov.ge.", set(), None),
+    ("Please send the link to my colleague Nino Kapanadze (nino.kapanadze@tbilisi.gov.ge) and me.",
+     {"nino.kapanadze@tbilisi.gov.ge"}, True),
+    ("I will attend. Please also register Nino Kapanadze (nino.kapanadze@tbilisi.gov.ge), who will moderate "
+     "instead of me.", {"nino.kapanadze@tbilisi.gov.ge"}, True),
+])
+def test_sending_the_link_registers_only_a_named_person_it_is_really_sent_to(body, nominees, attends):
+    found = nominations(f"Hello,\n\n{body}\n\nAna")
+    if not nominees:
+        assert found is None, found
+    else:
+        assert (registered(found), found.sender_attends, found.unsure) == (nominees, attends, "")
+
+
 def test_classify_turns_unsure_mails_into_no_answer_with_the_reasons():
     message = parse_message(make_mail(body="Hello,\n\nplease register Armen Hakobyan from our IT department too. "
                                            "I will attend as well.\n\nBest regards,\nLusine"))

@@ -436,6 +436,13 @@ def test_a_new_address_in_our_thread_is_a_question_for_a_coordinator(body):
     "nema zvuka. Ne čujem ništa",                                     # "no sound", a thing said to be missing
     "Kein Ton, kein Bild.",
     "Я уже 15 минут в зале ожидания, но меня так и не впустили.",     # not let in: about nothing but the meeting
+    "I couldn't find the link in your email.",
+    "Den Link habe ich noch nicht erhalten.",                         # what never came before the verb
+    "Я не могу подключиться к конференции.",                          # getting in needs no thing
+    "The link is broken.",
+    "I am stuck in the waiting room.",
+    "Nu am primit linkul.",
+    "Poveznica ne radi.",
 ])
 def test_a_problem_with_the_link_in_our_thread_is_a_question_not_a_cancellation(body):
     """"The participation link doesn't work" negates a participation word: it cancelled the registration
@@ -462,6 +469,28 @@ def test_a_registration_sent_because_the_form_fails_registers_and_reports_the_fo
      "sei denn, Sie kennen den Absender. Danke für die Erinnerung!", "other"),
 ])
 def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, intent):
+    got = in_our_thread(body, subject="Re: Access details")
+    assert (got.intent, got.asks) == (intent, False), got.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    # a refusal of taking part stays one when the sentence also names the link, access or Zoom
+    ("I have no access to a computer that day so I cannot attend.", "cancellation"),
+    ("Ich werde nicht teilnehmen, da ich keinen Zugang zu Zoom habe.", "cancellation"),
+    ("I will not attend, no video needed.", "cancellation"),
+    ("I never received the link, so I could not attend.", "cancellation"),
+    ("Unfortunately I cannot attend the Zoom workshop.", "cancellation"),           # "workshop" is no "work"
+    ("I can't attend the opening via Zoom.", "cancellation"),                       # "opening" is no "open"
+    ("Leider klappt es von meiner Seite nicht mit der Teilnahme.", "cancellation"),  # "von meiner Seite"
+    ("За съжаление във връзка с натовареност в работата не мога да участвам.", "cancellation"),   # "regarding"
+    ("Fatkeqësisht nuk mund të marr pjesë në lidhje me angazhimet e punës.", "cancellation"),
+    # what names a thing and reports nothing
+    ("Thanks, the link opened without any error.", "other"),
+    ("I will attend in person, no Zoom link needed.", "other"),
+    ("Thank you! I didn't get a chance to read the agenda yet but I will be there.", "other"),
+    ("I don't see any problem with the link.", "other"),
+])
+def test_a_refusal_or_a_remark_that_names_the_link_is_no_problem_report(body, intent):
     got = in_our_thread(body, subject="Re: Access details")
     assert (got.intent, got.asks) == (intent, False), got.reasons
 
