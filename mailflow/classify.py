@@ -17,7 +17,7 @@ from .addresses import domain_of, local_part
 from .message import IncomingMessage
 from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
-from .statements import erasure_request, find, new_address, read_statements
+from .statements import erasure_request, find, link_for_someone, new_address, read_statements
 from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
@@ -115,7 +115,8 @@ def classify(
     behalf = None if intent in AUTOMATIC_INTENTS else read_nominations(message, written, rules, intent, audience)
     if behalf is not None:
         reasons.extend(behalf.reasons)
-        if behalf.nominees and not behalf.unsure and intent == Intent.OTHER:
+        if (behalf.nominees or behalf.unsure) and intent == Intent.OTHER:
+            # (an unsure one too: it waits for a coordinator, flagged, as a registration that registers nobody yet)
             reasons.append("intent: interest (registers others on their behalf)")
             intent = Intent.INTEREST
     answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
@@ -299,6 +300,8 @@ def _intent(
         asks, asked = True, f"{erasure} (to erase their data: `mailflow forget ADDRESS`)"
     elif moved := new_address(written.own):   # only a coordinator can move a registration to a new address
         asks, asked = True, f"{moved} (a new address for their registration)"
+    elif requested := link_for_someone(written.own):   # only a coordinator knows whether they take part
+        asks, asked = True, f"{requested} (the link for someone else)"
     elif said.trouble and not asks:   # the link or the form fails (always ours): a coordinator must help
         asks, asked = True, f"a problem: {said.trouble}"
     also = f"; also asks: {asked!r}" if asks else ""

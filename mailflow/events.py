@@ -48,7 +48,7 @@ class Timing:
     """What the clock allows for one mail."""
 
     event: Event                    # the event the mail is about
-    register: bool = False          # a registration to record for `event` (or a cancellation's substitute)
+    register: bool = False          # a registration to record for `event`
     closed_reply: bool = False      # answered with replies.registration_closed instead of the intent's reply
     in_time: bool = True            # it arrived before registration for `event` closed
     next_event: Event | None = None  # named in a "registration closed" reply
@@ -73,8 +73,6 @@ def judge(rules: Rules, incoming: IncomingMessage, intent: Intent, arrived: date
     event = invited[0] if invited else match_event(rules, incoming, arrived)
     reasons = (f"event: {event.id} (mail arrived {_shown(arrived, event)}, the mailbox's time"
                + (", in reply to the invitation to it)" if invited else ")"),)
-    if intent == Intent.CANCELLATION:   # the substitute it may name is registered only while registration is open
-        return Timing(event, register=not event.registration_closed(arrived) and not event.over(now), reasons=reasons)
     if intent != Intent.INTEREST:
         return Timing(event, reasons=reasons)
     in_time = not event.registration_closed(arrived)

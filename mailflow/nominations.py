@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .message import IncomingMessage
 from .rules import OnBehalfKind, Rules
-from .statements import MINE, compile_patterns, find, hedged, negation_pattern, read_statements
+from .statements import MINE, find, read_statements
 from .states import Intent
 from .text import LIST_ITEM, Written, sentences
 
@@ -37,14 +37,8 @@ _PARTICIPATION = (
     "teilnehmen", "nimmt * teil", "nehmen * teil", "nehme * teil", "anmelden", "melden sie", "melde ich", "melden * an",
     "melde * an", "dabei", "dazu", "zuschalten", "kommt", "kommen",
     "înregistr...", "inregistr...", "დაარეგისტრ...", "რეგისტრ...", "დავესწრ...", "დასწრ...", "გრანც...", "գրանց...",
-    "միան...", "присоедин...", "приєдн...", "pridruž...", "bashkoh...", "alătur...", "qoşul...",
+    "միան...", "присоедин...", "приєдн...", "pridruž...", "bashkoh...", "alătur...", "qoşul...", "daeswr...",
 )
-# Sending someone the link registers them, in the sentence that gives their address ("please send the link to
-# my colleague X (x@...) too"); "send the link to me" says nothing of the sender's attending.
-_SENDING_LINK = ("please send * link", "please forward * link", "kindly send * link", "could you * send * link",
-                 "can you * send * link", "would you * send * link", "schicken sie * link", "senden sie * link",
-                 "schicken sie * zugangs...", "отправьте * ссылк...", "пришлите * ссылк...", "надішліть * посилання",
-                 "pošaljite * link...")
 # Verbs whose object is the person registered: with a third person in the clause, "I" is not the one attending.
 _REGISTERING = ("register", "registration", "sign up", "nominate...", "anmelden", "melde...", "melden")
 # A third person in a clause: colleagues, titles, roles, "someone", "the following".
@@ -74,14 +68,12 @@ _FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|м�
 _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
                       r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
-_TO_ME_TOO = re.compile(r"(?<!\w)(and me|me and|me too|me as well|und mir|mir und|mir auch|и мне|мне и|і мені"
-                        r"|i meni|meni i|și mie|edhe mua)(?!\w)")
 _SOMEONE_ELSE = re.compile(r"(?<!\w)(he|she|his|him|her|er|seine?[nrms]?|он|она|его|её|ее|ihn)(?!\w)")
-# The sender gives their place to the people named: they do not attend, and a cancellation that names them
-# leaves nothing for a coordinator to settle.
+# "X will join instead of me": a clause about X, not about the sender attending
 _INSTEAD = re.compile(r"(?<!\w)(instead of me|in my place|in my stead|an meiner stelle|statt meiner|anstelle von mir"
                       r"|вместо меня|замість мене|umjesto mene|umesto mene|уместо мене|наместо мене|вместо мен"
-                      r"|në vend timin|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə|benim yerime)(?!\w)")
+                      r"|në vend timin|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə|benim yerime)(?!\w)",
+                      re.IGNORECASE)
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
 _PRONOUNS = frozenset({"register her", "register him", "register * her", "register * him", "them",
@@ -169,8 +161,6 @@ def read_nominations(
     nominees: list[Nominee] = []
     doubts: list[str] = []
     reasons: list[str] = []
-    cancellation = tuple(rules.classification.intents.cancellation)
-    others_named = False            # a cancellation names someone who does not take the sender's place
     covered: set[int] = set()       # sentences that name nominees (their third persons need no address)
     list_intro = False              # a registering sentence ending in ':' announces a list or table
     sender = (message.sender or "").lower()
@@ -178,9 +168,7 @@ def read_nominations(
     for index, sentence in enumerate(said):
         folded = sentence.casefold()
         found = [m for m in _ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
-        participates = bool(find(interest, folded))
-        sends_link = not participates and bool(find(_SENDING_LINK, folded))
-        registers = participates or sends_link
+        registers = bool(find(interest, folded))
         # the sender's own line in the list or table ("I put myself in the table too")
         sender_listed |= ((registers or list_intro) and ("\t" in sentence or bool(LIST_ITEM.match(sentence.strip())))
                           and any(m.group(0).lower().rstrip(".") == sender for m in _ADDRESS.finditer(sentence)))
@@ -188,8 +176,6 @@ def read_nominations(
             for match in found:
                 # Read the part of the sentence the address is in: "I cannot attend, but please register X (x@...)".
                 part = _part_with(sentence, match.start())
-                if sends_link and not _sent_the_link(part, sentence[:match.start()], negations):
-                    continue
                 reading = read_statements(part, "", interest, (), (), negations)
                 if reading.declines or reading.withdraws:
                     continue
@@ -197,13 +183,10 @@ def read_nominations(
                     doubts.append(f"tentative: {part.strip()[:80]!r}")
                 nominee, why = _nominee(sentence, match, audience, rules)
                 if nominee is None:
-                    if not sends_link:   # "send the link to our office@..." is no one to register
-                        doubts.append(why)
+                    doubts.append(why)
                 elif all(n.address != nominee.address for n in nominees):
                     nominees.append(nominee)
                     reasons.append(_ABOUT + why)
-                    if intent == Intent.CANCELLATION and not _substitute(sentence, interest, cancellation, negations):
-                        others_named = True
             covered.add(index)
         if registers and folded.rstrip().endswith(":"):
             list_intro = True
@@ -252,7 +235,7 @@ def read_nominations(
     withdraws = True
     if intent == Intent.CANCELLATION:   # a coordinator who confirms the others must not register them again
         attends, attend_why = False, "the sender withdraws"
-        withdraws = _sender_withdraws(said, interest, cancellation, negations)
+        withdraws = _sender_withdraws(said, interest, tuple(rules.classification.intents.cancellation), negations)
         if not withdraws:   # "Mr Beridze cannot attend, please cancel his registration"
             attend_why = "the withdrawal is someone else's, not the sender's"
             doubts.append(attend_why)
@@ -261,7 +244,7 @@ def read_nominations(
     reasons.append(_ABOUT + attend_why)
     if attend_why.startswith("the sender may"):
         doubts.append(attend_why)
-    if intent == Intent.CANCELLATION and withdraws and others_named:
+    if intent == Intent.CANCELLATION and nominees and withdraws:
         doubts.append("the sender withdraws and names others")
     templates: tuple[tuple[OnBehalfKind, set[str | None]], ...] = (
         ("summary", {audience}), ("confirmation", {n.audience for n in nominees}))
@@ -463,31 +446,6 @@ def _part_with(sentence: str, at: int) -> str:
     return sentence[start:]
 
 
-def _substitute(sentence: str, interest: tuple[str, ...], cancellation: tuple[str, ...],
-                negations: tuple[str, ...]) -> bool:
-    """Whether the sentence gives the sender's place to the person it names, plainly: "An meiner Stelle wird
-    mein Kollege X (x@...) teilnehmen" (not asked, hedged, negated or cancelling: "who was going to attend
-    instead of me", "maybe X could attend instead of me?")."""
-    folded = sentence.casefold()
-    if not _INSTEAD.search(folded):
-        return False
-    reading = read_statements(folded, "", interest, (), cancellation, negations)
-    return bool(reading.registers) and not (reading.asks or reading.hedged or reading.withdraws or reading.declines
-                                            or hedged(folded))
-
-
-# The sender's own other address: "send the link to my private address x@..." names nobody else
-_OWN_ADDRESS = re.compile(r"(?<!\w)(?:address|adresse|e-?mail|mailbox|postfach|адрес\w*|пошт\w*|adres\w*)\W*$")
-
-
-def _sent_the_link(part: str, before: str, negations: tuple[str, ...]) -> bool:
-    """Whether "send the link to X (x@...)" asks to send it to that person: not negated ("please do not send
-    the link to X", "to me, not to X") and not to an address of the sender's ("my private address x@...")."""
-    folded = part.casefold()
-    negation = negation_pattern(folded).search(folded) or (negations and compile_patterns(negations)[0].search(folded))
-    return not negation and not _OWN_ADDRESS.search(before.casefold()[-40:])
-
-
 def _first_person(clause: str) -> bool:
     return bool(_I.search(clause) or _FIRST_PERSON.search(clause.casefold()))
 
@@ -504,8 +462,10 @@ def _sender_withdraws(said: list[str], interest: tuple[str, ...], cancellation: 
                       negations: tuple[str, ...]) -> bool:
     """Whether a clause about the sender ("I", "me", "my registration") withdraws or declines: else a
     cancellation withdraws someone else ("Mr Beridze cannot attend, please cancel his registration")."""
+    # (a clause naming nobody is the sender's too: "за съжаление няма да мога да участвам", the verb says who)
     about_sender = [clause for sentence in said for clause in _clauses(sentence)
-                    if (_first_person(clause) or MINE.search(clause.casefold()))
+                    if (_first_person(clause) or MINE.search(clause.casefold())
+                        or not (find(_THIRD_PERSON, clause.casefold()) or "@" in clause))
                     and not _SOMEONE_ELSE.search(clause.casefold())]   # "Mr B asked me to say he cannot attend"
     reading = read_statements("\n".join(about_sender), "", interest, (), cancellation, negations)
     return bool(reading.withdraws or reading.declines)
@@ -520,19 +480,14 @@ def _sender_attends(
     about_sender = []
     for sentence in said:
         for clause in _clauses(sentence):
-            if not _first_person(clause):
+            if not _first_person(_INSTEAD.sub(" ", clause)):   # ("X will join instead of me" is about X)
                 continue
             clause = clause.casefold()
-            if _INSTEAD.search(clause):   # "X will join instead of me" is about X
-                continue
             third = find(_THIRD_PERSON, clause) or "@" in clause or any(name in clause for name in names)
             if third and find(_REGISTERING, clause) and not _SELF_OBJECT.search(clause):
                 continue
             about_sender.append(clause.strip())
         for part in map(str.casefold, _PART_END.split(sentence)):
-            # "please send the link to my colleague X (x@...) and me" (not "with me in copy")
-            if part and _TO_ME_TOO.search(part) and find(_SENDING_LINK, part):
-                return True, "the sender attends too (the link to them as well)"
             if part and _WITH_ME.search(part):   # "register X (x@...) together with me", "mich und meine Kollegin"
                 about_sender.append(part.strip())
     reading = read_statements("\n".join(about_sender), "", interest, (), (), negations)

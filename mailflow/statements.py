@@ -19,7 +19,8 @@ one sentence, in this order (README "How mailflow reads a mail"):
 4. registers: a participation word, not negated and not hedged ("maybe",
    "before we register", "if").
 
-The mail: withdraws anywhere -> cancellation; else registers -> interest (and a
+A polite request not to cancel ("please don't cancel my registration") keeps the registration: nothing else
+in the mail withdraws or declines. The mail: withdraws anywhere -> cancellation; else registers -> interest (and a
 question too when a sentence asks); else asks -> question; else declines -> other.
 """
 
@@ -39,6 +40,7 @@ class Statement(StrEnum):
     ASKS = "asks"
     REGISTERS = "registers"
     HEDGED = "hedged"
+    KEEPS = "keeps"   # "please don't cancel my registration": nothing in the mail withdraws
 
 
 STEM_MARK = "..."   # at the end of a pattern's word: any ending ("participat..." finds "participation")
@@ -77,13 +79,17 @@ _NOT_RECEIVED = [
     r"(?:did not|didn[’']t|have not|haven[’']t|has not|hasn[’']t|not yet|never) "
     r"(?:receive[d]?|get|got|gotten|find|found)", r"(?:could not|couldn[’']t|can[’']t|cannot|can not) find",
     r"nicht (?:erhalten|bekommen|gefunden)", r"не (?:получил\w*|пришл\w*|нашл\w*|нашёл)", r"не отрима\w*",
-    r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)", r"nu am primit",
+    r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)", r"nu am primit", r"не съм получил\w*",
+    r"ne sam poluchil\w*", r"не сум добил\w*", r"noch kein\w*",
 ]
 _NOT_NEGATING = [
     *_NOT_RECEIVED,
     # Turkish: "may not be able" (katılamayabilirim), "whether I can attend or not" (katılıp katılamayacağımı)
     r"\w*(?:ayabil|eyebil)\w*", r"katılıp katılama\w*",
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
+    # "nothing (has) changed" on the writer's side
+ r"nothing (?:has )?changed", r"nichts (?:hat sich )?geändert", r"ничего не изменилось", r"ništa se nije promijenilo",
+    r"ništa (?:se )?nije promijenilo", r"ništa se nije promenilo", r"nimic nu s-a schimbat",
     r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
     r"ne možemo dočekati", r"why not", r"warum nicht", r"nemoj(?:te)? zaboraviti", r"nemoj(?:te)? se ustru[čc]avati",
     # Romanian "ne" is "us", not the Serbian and Croatian "not": "să ne înscrieți" (register us), "ne-am dori"
@@ -286,16 +292,16 @@ def read_statements(
                                trouble=bool(trouble))
         if kind is not None and kind not in found:
             found[kind] = said
-        # the link or the form fails: for a coordinator (a refusal in the same sentence says why they don't come)
-        if trouble and not problem and kind not in (Statement.WITHDRAWS, Statement.DECLINES):
+        if trouble and not problem:   # the link or the form fails: for a coordinator, whatever else it says
             problem = trouble
         # "I cannot attend, can I send a deputy?" asks too ("could you cancel my registration?" only asks for it)
         if kind in (Statement.WITHDRAWS, Statement.DECLINES) and _asked(folded) \
                 and not (_POLITE.search(folded) or _requested(folded, cancellation)):
             found.setdefault(Statement.ASKS, sentence.strip()[-60:])
+    keeps = Statement.KEEPS in found   # "I miss the first part; please don't cancel my registration"
     return Reading(
-        withdraws=found.get(Statement.WITHDRAWS, ""),
-        declines=found.get(Statement.DECLINES, ""),
+        withdraws="" if keeps else found.get(Statement.WITHDRAWS, ""),
+        declines="" if keeps else found.get(Statement.DECLINES, ""),
         asks=found.get(Statement.ASKS, ""),
         registers=found.get(Statement.REGISTERS, ""),
         hedged=found.get(Statement.HEDGED, ""),
@@ -338,21 +344,25 @@ def _sentence(
         if find(cancellation, folded) else None
     # Asked for ("please cancel", "could you cancel"), or said, not asked and not only as a condition
     # ("I will let you know if I have to cancel" withdraws nothing).
-    if cancel_hit and not negated(cancel_hit[0]) and not _condition_before(*cancel_hit) and (
+    cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _negated_besides(
+        cancel_hit[0], cancel_hit[1], ne_negates, extra_negation)
+    if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
             not asked or polite() or _requested(folded, cancellation)):
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
             return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration"
         return Statement.WITHDRAWS, cancel_hit[1]
+    if cancel_hit and cancel_negated and polite():   # "vă rog să nu-mi anulați înregistrarea"
+        return Statement.KEEPS, f"not ... {cancel_hit[1]}"
     # (clause, the interest word or else the presence word, whether it was an interest word)
     participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
         if find(interest, folded) or _presence(folded) else []
     # (not when someone else is the one who cannot: "No thanks, she will not attend")
     # (nor is "please don't cancel my registration" a refused registration)
     # (in a sentence that reports a problem, "I cannot join" and "the participation link doesn't work" are that
-    # problem; "I cannot attend" still refuses)
+    # problem; "I cannot attend" still refuses, also "on site")
     refused = next(((c, w) for c, w, _ in participation if negated(c) and not _THIRD_SUBJECT.search(c)
                     and not (cancel_hit and c == cancel_hit[0])
-                    and not (trouble and (any(j in w for j in _JOINING) or _TROUBLE_THINGS.search(c)))), None)
+                    and not (trouble and (any(j in w for j in _JOINING) or _beside_thing(c, w)))), None)
     if refused and not _condition_before(*refused):   # "if I cannot attend, I will tell you" states nothing
         clause, word = refused
         marker = _WITHDRAWAL.search(clause)
@@ -380,6 +390,14 @@ def _sentence(
     return None, ""
 
 
+def _negated_besides(clause: str, word: str, ne_negates: bool, extra_negation: re.Pattern | None) -> bool:
+    """Whether a negation stands in the clause outside the word's own letters (the Armenian "չեղարկել",
+    cancel, begins like the negation "չ-")."""
+    found = compile_patterns((word,))[1][0].search(clause)
+    rest = _NOT_NEGATION.sub(" ", clause[:found.start()] + " " + clause[found.end():] if found else clause)
+    return bool(negation_pattern(rest, ne_negates).search(rest) or (extra_negation and extra_negation.search(rest)))
+
+
 def _someone_elses(clause: str, word: str) -> bool:
     """Whether a possessive of someone else stands by the cancellation word: "cancel his registration",
     "seine Anmeldung stornieren" (not "his meeting ... so I must cancel my registration")."""
@@ -404,10 +422,12 @@ def _hedge_before(folded: str, word: str) -> re.Match | None:
     return hedge
 
 
-def hedged(folded: str) -> bool:
-    """Whether a hedge ("maybe", "möglicherweise", "if") stands anywhere in the text (a polite "if possible"
-    is none)."""
-    return _HEDGE.search(_NOT_HEDGE.sub(" ", folded)) is not None
+def _beside_thing(clause: str, word: str) -> bool:
+    """Whether the participation word names a thing with the words next to it: "the participation link",
+    "ссылка для участия", "link za učešće", "the registration form"."""
+    at = max(_word_at(clause, word), 0)
+    near = " ".join(clause[:at].split()[-2:] + clause[at:].split()[:3])
+    return _TROUBLE_THINGS.search(_NOT_TROUBLE.sub(" ", near)) is not None
 
 
 def _word_at(clause: str, word: str) -> int:
@@ -486,7 +506,7 @@ def _presence(clause: str) -> str:
 # error word); "no sound"; "they did not let me in"; a negated verb of getting in ("Я не могу подключиться");
 # or a promised thing not received ("I have not received the link yet"). "Wednesday doesn't work for me"
 # names no thing; "I will not need the link" has no verb of working.
-_TROUBLE_THINGS = re.compile(r"link|formular|формулар|(?<!\w)(?:" + "|".join([
+_THINGS = [
     r"url", r"zoom\w*", r"teams", r"webex", r"meeting[- ]id", r"passcode", r"password", r"app",
     r"browser", r"audio", r"sound", r"microphone", r"camera", r"video", r"log-?in", r"dial-in", r"waiting room",
     r"host", r"picture", r"screen", r"form", r"website", r"web page", r"page", r"site", r"portal", r"access",
@@ -498,16 +518,19 @@ _TROUBLE_THINGS = re.compile(r"link|formular|формулар|(?<!\w)(?:" + "|".
     r"сторінк\w*", r"връзка\w*", r"врска\w*", r"лозинк\w*", r"апликаци\w*", r"достъп\w*", r"пристап\w*",
     r"сајт\w*", r"шифр\w*", r"приступ\w*",
     r"veza", r"vezu", r"poveznic\w*", r"lozink\w*", r"šifr\w*", r"sifr\w*", r"aplikacij\w*", r"zvuk\w*",
-    r"slik\w*", r"kamer\w*", r"obrazac", r"stranic\w*", r"sajt\w*", r"pristup\w*", r"fjalëkalim\w*",
+    r"slik\w*", r"kamer\w*", r"obrazac", r"stranic\w*", r"sajt\w*", r"pristup\w*", r"fjalëkalim\w*", r"lidhj\w*",
     r"aplikacion\w*", r"faqe\w*", r"parol\w*", r"aplicați\w*", r"aplicati\w*", r"sunet\w*", r"pagin\w*",
     r"acces\w*",
     r"ბმულ\w*", r"ლინკ\w*", r"პაროლ\w*", r"აპლიკაცი\w*", r"ზუმ\w*", r"հղում\w*", r"լինկ\w*", r"գաղտնաբառ\w*",
     r"հավելված\w*", r"σύνδεσμ\w*", r"συνδέσμ\w*", r"κωδικ\w*", r"εφαρμογ\w*", r"bağlantı\w*", r"şifre\w*",
-    r"uygulama\w*", r"keçid\w*", r"şifrə\w*", r"tətbiq\w*",
-]) + r")(?!\w)")   # (any word with "link" or "formular" in it: Teilnahmelink, linku, Anmeldeformular)
+    r"uygulama\w*", r"keçid\w*", r"şifrə\w*", r"tətbiq\w*", r"идентификатор\w*", r"ідентифікатор\w*",
+]
+_ANY_LINK = r"link|formular|формулар"   # (any word with these in it: Teilnahmelink, linku, Anmeldeformular)
+_TROUBLE_THINGS = re.compile(_ANY_LINK + r"|(?<!\w)(?:" + "|".join(_THINGS) + r")(?!\w)")
 # Phrases that name a thing and report nothing: "von meiner Seite", "во врска со" (regarding), "without any error"
 _NOT_TROUBLE = _alternation([
-    r"von meiner seite", r"meinerseits", r"in connection with", r"във връзка с", r"във връзка със",
+ r"von (?:meiner|unserer) seite", r"meinerseits", r"on site", r"vor ort", r"in connection with", r"във връзка с",
+ r"във връзка със",
     r"во врска со", r"нема врска", r"në lidhje me", r"u vezi s\w*", r"в связи с", r"without (?:any )?errors?",
     r"ohne (?:jeden |einen )?fehler", r"без (?:каких-либо )?ошибок", r"(?:do not|don[’']t) see any problem\w*",
 ])
@@ -515,12 +538,13 @@ _WORKING = _alternation([
     r"(?<!of )(?<!at )(?<!for )(?<!from )work(?:s|ed|ing)?",   # (not "because of work")
     r"open(?:s|ed)?", r"load(?:s|ed|ing)?", r"connect(?:s|ed|ing)?", r"start(?:s|ed)?",
     r"function(?:s|ed|ing)?", r"accept(?:s|ed)?", r"admit(?:s|ted)?", r"hear", r"log in", r"sign in",
-    r"enter", r"submit\w*", r"join\w* (?:via|through|with|using|over)",
+    r"enter", r"submit\w*", r"get (?:back )?in", r"join\w* (?:via|through|with|using|over)",
     r"funktionier\w*", r"geht", r"klappt", r"öffne\w*", r"lädt", r"laden", r"verbind\w*", r"startet",
     r"gestartet", r"akzeptiert", r"angenommen", r"einwähl\w*", r"einloggen", r"hören", r"erreichbar",
     r"aufrufbar", r"verfügbar", r"zugreifen", r"rein(?:kommen|gelassen)", r"absenden",
     r"работа(?:ет|ют|л\w*)", r"откр\w*", r"загруж\w*", r"подключ\w*", r"запуска\w*", r"принима\w*", r"войти",
-    r"зайти", r"слыш\w*", r"видн\w*", r"вижу", r"працю\w*", r"відкр\w*", r"приймає", r"увійти", r"чути",
+ r"зайти", r"подходит", r"приймається", r"δεκτ\w*", r"прифат\w*", r"слыш\w*", r"видн\w*", r"вижу", r"працю\w*",
+ r"відкр\w*", r"приймає", r"увійти", r"чути",
     r"работи", r"работят", r"отваря\w*", r"отвара\w*", r"зарежда\w*", r"влез\w*", r"приема", r"ради", r"уђ\w*",
     r"ући", r"radi", r"rade", r"otvar\w*", r"otvori\w*", r"učitava\w*", r"ucitava\w*", r"povez\w*", r"povež\w*",
     r"spaj\w*", r"uć\w*", r"uci", r"čuj\w*", r"cuj\w*", r"чуј\w*", r"vidim", r"vidi", r"funksion\w*", r"dëgjo\w*",
@@ -531,29 +555,35 @@ _WORKING = _alternation([
 ])
 # Getting into the meeting: about nothing else, so negated it needs no thing ("они меня так и не впустили",
 # "Я не могу подключиться к конференции", "Ich kann mich nicht einwählen")
-_GETTING_IN = _alternation([
+_GETTING_IN_WORDS = [
     r"let (?:me|us) in", r"lets? (?:me|us) in", r"(?:herein|rein|ein)gelassen", r"впуст[иья]\w*", r"впуска\w*",
     r"пускают", r"подключиться", r"(?:connect to|access) the (?:meeting|event|session|call|conference)", r"log ?in",
     r"einwählen", r"einloggen", r"reinkommen", r"вляза", r"μπω", r"povezati", r"povežem", r"spojiti",
-    r"შევედი", r"შევიდე", r"մուտք գործել",
-])
+    r"შევედი", r"შევიდე", r"մուտք գործել", r"մտնել", r"թողել", r"թողնում", r"get (?:back )?in", r"rein",
+    r"hear (?:the|anything|anyone|you)", r"daxil ola bilmir\w*",
+]
+_GETTING_IN = _alternation(_GETTING_IN_WORDS)
 # Turkish and Azerbaijani verbs of working with the negation in their ending
 _NOT_WORKING = _alternation([r"çalışmı\w*", r"açılmı\w*", r"bağlanamı\w*", r"giremi\w*", r"yüklenmi\w*",
-                             r"işləmir\w*", r"açılmır\w*"])
+                             r"işləmir\w*", r"açılmır\w*", r"kabul edilmi\w*", r"qəbul olunmur\w*"])
 _ERROR = _alternation([
-    r"error\w*", r"invalid", r"wrong", r"incorrect", r"expired", r"broken", r"404", r"stuck", r"fehler\w*",
+    r"error\w*", r"invalid", r"wrong", r"incorrect", r"expired", r"broken", r"404", r"stuck", r"blank", r"empty",
+    r"nowhere", r"nirgendwo", r"nigdje", r"nigde", r"никуда", r"нікуди", r"prazn\w*", r"пуст\w*", r"fehler\w*",
     r"ungültig\w*", r"falsch\w*", r"abgelaufen", r"kaputt", r"defekt", r"ошибк\w*", r"неверн\w*",
-    r"недействительн\w*", r"помилк\w*", r"невірн\w*", r"грешк\w*", r"невалид\w*", r"grešk\w*", r"greška",
+    r"недействительн\w*", r"помилк\w*", r"невірн\w*", r"недійсн\w*", r"грешк\w*", r"невалид\w*", r"grešk\w*", r"greška",
     r"gresk\w*", r"greska", r"nevažeć\w*", r"gabim\w*", r"eroare\w*", r"შეცდომ\w*", r"սխալ\w*", r"σφάλμα\w*",
     r"hata\w*", r"xəta\w*",
 ])
 # "no sound", "kein Ton", "nema zvuka": the sound or the picture is missing (not "no camera needed")
-_NO_SOUND = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e|se aude))\s+"
-                       r"(?:sound|audio|picture|image|ton|bild|звук\w*|изображени\w*|картинк\w*|zvuk\w*|slik\w*"
-                       r"|слика\w*|zë|zëri|sunet\w*|imagine)(?!\w)")
-_PROMISED = r"\w*link\w*|agenda|programme|program|details|access|zugang\w*|einwahldaten|tagesordnung|programm" \
-            r"|ссылк\w*|линк\w*|программ\w*|повестк\w*|посиланн\w*|програм\w*|dnevni red|poveznic\w*|axhend\w*" \
-            r"|ბმულ\w*|հղում\w*"
+_SOUNDS = r"sound|audio|picture|image|ton|bild|ήχο\w*|εικόνα\w*|звук\w*|изображени\w*|картинк\w*|zvuk\w*" \
+          r"|slik\w*|слика\w*|zë|zëri|sunet\w*|imagine"
+_NO_SOUND = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e|se aude)|ούτε"
+                       r"|δεν έχω|ні|ни)\s+"
+                       rf"(?:{_SOUNDS})(?!\w)(?!\s+(?:check|test|needed|required|nötig))")
+_PROMISED_WORDS = r"agenda|programme|program|details|access|zugang\w*|einwahldaten|tagesordnung|programm|ссылк\w*" \
+                  r"|линк\w*|программ\w*|повестк\w*|посиланн\w*|програм\w*|dnevni red|poveznic\w*|axhend\w*" \
+                  r"|ბმულ\w*|հղում\w*"
+_PROMISED = r"\w*link\w*|" + _PROMISED_WORDS
 # Not received, with what was promised at most two words after it or four before ("Den Link habe ich noch
 # nicht erhalten"); "I didn't get a chance to read the agenda" is no such report.
 _MISSING = re.compile(
@@ -571,8 +601,15 @@ _JOINING = ("join", "beitret", "zuschalt", "подключ", "присоедин
             "միան")
 
 
+# A problem report names one of these: one look decides for most sentences, which name none
+_TROUBLE_WORDS = re.compile(
+    _ANY_LINK + r"|(?<!\w)(?:" + "|".join([*_THINGS, *_GETTING_IN_WORDS, _PROMISED_WORDS, _SOUNDS]) + r")(?!\w)")
+
+
 def _trouble(folded: str, ne_negates: bool = True) -> str:
     """The words of a problem with the means of taking part (link, password, app ...), or ""."""
+    if not _TROUBLE_WORDS.search(folded):
+        return ""
     if none := _NO_SOUND.search(folded):
         return none.group(0)
     if missing := _MISSING.search(folded):
@@ -582,8 +619,9 @@ def _trouble(folded: str, ne_negates: bool = True) -> str:
         negation = negation_pattern(said, ne_negates).search(said)
         if negation and (getting_in := _GETTING_IN.search(said, negation.end())):
             return f"{negation.group(0)} ... {getting_in.group(0)}"
+        said = _NOT_TROUBLE.sub(" ", said)
         thing = _TROUBLE_THINGS.search(said)
-        if thing is None or not (said := _NOT_TROUBLE.sub(" ", said)) or not _TROUBLE_THINGS.search(said):
+        if thing is None:
             continue
         found = _NOT_WORKING.search(said) or _ERROR.search(said)
         if found is None and negation:
@@ -658,7 +696,10 @@ _ERASURE = (
 # move a registration to it, so it is a question for them.
 _NEW_ADDRESS = (
     "my new address", "my new e-mail address", "my new email address", "my new e-mail", "my new email",
-    "my new mail address", "change my e-mail address", "change my email address", "update my e-mail address",
+    "my new mail address", "my other address", "my other e-mail address", "my other email address",
+    "meine andere * adresse", "мой другой адрес", "на другой адрес", "другия ми адрес", "новия ми адрес",
+    "moju drugu adresu", "moja druga adresa", "adresa mea cealaltă",
+    "change my e-mail address", "change my email address", "update my e-mail address",
     "update my email address", "my e-mail address has changed", "my email address has changed",
     "meine neue * adresse", "meine neue e-mail", "meine e-mail-adresse hat sich geändert",
     "meine adresse hat sich geändert",
@@ -666,6 +707,37 @@ _NEW_ADDRESS = (
     "moja nova * adresa", "moju novu * adresu", "adresa mea nouă", "adresa mea noua", "adresa ime e re",
     "ჩემი ახალი * მისამართი", "իմ նոր * հասցե",
 )
+
+
+# A request to send the link to someone else ("please send the link to my colleague Lea Vormann (lea@...) too",
+# "Könnten Sie ihm bitte den Zugangslink schicken?"): only a coordinator knows whether they take part, or
+# whether the address is the writer's own.
+_LINK_REQUESTS = (
+    "please send * link", "please forward * link", "kindly send * link", "could you * send * link",
+    "can you * send * link", "would you * send * link", "schicken sie * link", "senden sie * link",
+    "schicken sie * zugangs...", "sie * bitte * link * schicken", "отправьте * ссылк...", "пришлите * ссылк...",
+    "надішліть * посилання", "pošaljite * link...", "изпратете * линк...", "gaugzavnot * link...",
+    "გაუგზავნოთ * ბმულ...",
+)
+_SOMEONE_ELSE_NAMED = re.compile(
+    r"@|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*|კოლეგ\w*|kolegas|գործընկեր\w*"
+    r"|assistant\w*|secretary|sekretär\w*|deputy|stellvertret\w*|заместител\w*|zamjenik\w*|zamenik\w*"
+    r"|her|him|them|ihm|ihr|ihnen|ей|ему|им|joj|njemu|й)(?!\w)")
+
+
+def link_for_someone(own: str) -> str:
+    """The words of a request to send the link to someone else, not negated ("please do not send the link to
+    X"), or ""."""
+    folded = own.casefold()
+    if not find(_LINK_REQUESTS, folded):   # one look at the whole text: most mails have none
+        return ""
+    for sentence in sentences(own):
+        said = sentence.casefold()
+        request = find(_LINK_REQUESTS, said)
+        if request and _SOMEONE_ELSE_NAMED.search(said) \
+                and not negation_pattern(said).search(_NOT_NEGATION.sub(" ", said)):
+            return request
+    return ""
 
 
 def erasure_request(own: str) -> str:

@@ -606,13 +606,9 @@ class Worker:
         registrant = None
         if incoming.sender and verdict.intent not in AUTOMATIC_INTENTS:
             bounces.wrote_again(self.db, incoming.sender, incoming.message_id)
-        # Registers others on their behalf (nominations.py). Whom a cancellation names waits for a coordinator,
-        # but for the substitute it gives its place to ("instead of me") while registration is open.
+        # Registers others on their behalf (nominations.py); whom a cancellation names waits for a coordinator.
         if verdict.nominations is not None and (timing.register or verdict.intent == Intent.CANCELLATION):
-            nominations = verdict.nominations
-            if not timing.register and not nominations.unsure:
-                nominations = dataclasses.replace(nominations, unsure="registration is closed")
-            registrant = self._on_behalf(row, incoming, verdict.audience, nominations, event, verdict.written)
+            registrant = self._on_behalf(row, incoming, verdict.audience, verdict.nominations, event, verdict.written)
         if incoming.sender and verdict.intent == Intent.CANCELLATION and (
                 verdict.nominations is None or verdict.nominations.sender_withdraws):
             registrant = registrants.cancel(self.db, event.id, incoming.sender)

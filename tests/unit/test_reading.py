@@ -170,8 +170,12 @@ def test_a_condition_elsewhere_in_the_sentence_leaves_a_withdrawal_one(body):
     "If I cannot attend, I will tell you in time.",
     "Falls ich absagen muss, gebe ich Bescheid.",
     "Javit ću Vam se ako bude potrebno otkazati.",
+    # a request not to cancel keeps the registration, whatever else the mail misses
+    "I cannot attend the first part because of a council session. Please don't cancel my registration.",
+    "Mâine nu voi putea participa la prima parte. Vă rog să nu-mi anulați înregistrarea.",
+    "Ich kann erst ab 14 Uhr teilnehmen, bitte stornieren Sie meine Anmeldung nicht.",
 ])
-def test_a_cancellation_only_as_a_condition_withdraws_nothing_even_in_our_thread(body):
+def test_a_cancellation_only_as_a_condition_or_asked_not_to_be_withdraws_nothing_even_in_our_thread(body):
     got = in_our_thread(body, subject="Re: Your registration")
     assert got.intent != "cancellation", got.reasons
     asked = verdict("If I cannot attend, can I send a deputy?")
@@ -443,6 +447,11 @@ def test_a_new_address_in_our_thread_is_a_question_for_a_coordinator(body):
     "I am stuck in the waiting room.",
     "Nu am primit linkul.",
     "Poveznica ne radi.",
+    "συνδέθηκα, αλλά δεν έχω ούτε εικόνα ούτε ήχο.",                  # neither picture nor sound
+    "link u Vašem mailu ne vodi nigdje – otvori se prazna stranica.",    # leads nowhere, a blank page
+    "կազմակերպիչը դեռ ինձ ներս չի թողել։",                            # the host has not let me in
+    "Програма пише \"Ідентифікатор конференції недійсний\".",
+    "Oshte ne sam poluchila linka.",                                   # Bulgarian in Latin letters
 ])
 def test_a_problem_with_the_link_in_our_thread_is_a_question_not_a_cancellation(body):
     """"The participation link doesn't work" negates a participation word: it cancelled the registration
@@ -478,7 +487,6 @@ def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, int
     ("I have no access to a computer that day so I cannot attend.", "cancellation"),
     ("Ich werde nicht teilnehmen, da ich keinen Zugang zu Zoom habe.", "cancellation"),
     ("I will not attend, no video needed.", "cancellation"),
-    ("I never received the link, so I could not attend.", "cancellation"),
     ("Unfortunately I cannot attend the Zoom workshop.", "cancellation"),           # "workshop" is no "work"
     ("I can't attend the opening via Zoom.", "cancellation"),                       # "opening" is no "open"
     ("Leider klappt es von meiner Seite nicht mit der Teilnahme.", "cancellation"),  # "von meiner Seite"
@@ -493,6 +501,46 @@ def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, int
 def test_a_refusal_or_a_remark_that_names_the_link_is_no_problem_report(body, intent):
     got = in_our_thread(body, subject="Re: Access details")
     assert (got.intent, got.asks) == (intent, False), got.reasons
+
+
+def test_a_refusal_with_a_problem_in_its_sentence_cancels_and_reports_the_problem():
+    got = in_our_thread("I never received the link, so I could not attend.", subject="Re: Reminder")
+    assert (got.intent, got.asks) == ("cancellation", True), got.reasons
+
+
+@pytest.mark.parametrize("body, thread, intent, asks", [
+    ("Bitte schicken Sie den Link auch an meine Kollegin Lea Vormann (lea.vormann@stadt-muenster.de).", True,
+     "question", True),
+    ("Could you please send her the access link and the agenda directly?", True, "question", True),
+    ("I would like to participate. Please send the link to my colleague Nino Kapanadze (nino@tbilisi.gov.ge) too.",
+     False, "interest", True),
+    ("Please do not send the link to Nino Kapanadze (nino@tbilisi.gov.ge) anymore, she left the ministry.", True,
+     "other", False),
+    ("I would like to participate. Please send me the link.", False, "interest", False),
+])
+def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordinator(body, thread, intent, asks):
+    """Whether they take part (or the address is the writer's own) is for a coordinator: registering whoever a
+    link is asked for registered assistants, the sender's private address and recipients of recordings."""
+    got = in_our_thread(body) if thread else verdict(as_sent(body))
+    assert (got.intent, got.asks) == (intent, asks), got.reasons
+    assert got.nominations is None or got.nominations.unsure or intent == "interest"
+
+
+def test_a_cancel_word_that_begins_like_a_negation_still_cancels():
+    """The Armenian "չեղարկել" (cancel) begins like the negation "չ-": it is no request not to cancel."""
+    got = in_our_thread("Խնդրում եմ չեղարկել իմ գրանցումը։", subject="Re: Reminder")
+    assert got.intent == "cancellation", got.reasons
+
+
+def test_an_ascii_dash_between_words_ends_a_clause():
+    got = in_our_thread("Kod mene se ništa nije promijenilo - sudjelujem kako je planirano.", subject="Re: Agenda")
+    assert (got.intent, got.answer) == ("other", False), got.reasons
+
+
+def test_my_other_address_in_our_thread_is_a_question_for_a_coordinator():
+    got = in_our_thread("Моля, от сега нататък изпращайте писмата на другия ми адрес: i.petkova@abv.bg.",
+                        subject="Re: Access")
+    assert (got.intent, got.asks) == ("question", True), got.reasons
 
 
 def test_a_question_about_nothing_of_the_event_is_not_answered():
