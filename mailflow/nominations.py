@@ -462,10 +462,12 @@ def _sender_withdraws(said: list[str], interest: tuple[str, ...], cancellation: 
                       negations: tuple[str, ...]) -> bool:
     """Whether a clause about the sender ("I", "me", "my registration") withdraws or declines: else a
     cancellation withdraws someone else ("Mr Beridze cannot attend, please cancel his registration")."""
-    # (a clause naming nobody is the sender's too: "за съжаление няма да мога да участвам", the verb says who)
+    # (where the mail gives the sender's place away, "вместо мен", a clause naming nobody is the sender's too:
+    # "за съжаление няма да мога да участвам", the verb says who)
+    instead = any(_INSTEAD.search(sentence) for sentence in said)
     about_sender = [clause for sentence in said for clause in _clauses(sentence)
                     if (_first_person(clause) or MINE.search(clause.casefold())
-                        or not (find(_THIRD_PERSON, clause.casefold()) or "@" in clause))
+                        or instead and not (find(_THIRD_PERSON, clause.casefold()) or "@" in clause))
                     and not _SOMEONE_ELSE.search(clause.casefold())]   # "Mr B asked me to say he cannot attend"
     reading = read_statements("\n".join(about_sender), "", interest, (), cancellation, negations)
     return bool(reading.withdraws or reading.declines)
@@ -480,7 +482,8 @@ def _sender_attends(
     about_sender = []
     for sentence in said:
         for clause in _clauses(sentence):
-            if not _first_person(_INSTEAD.sub(" ", clause)):   # ("X will join instead of me" is about X)
+            instead = _INSTEAD.search(clause)   # "X will join instead of me (because I am away)" is about X
+            if not _first_person(clause[:instead.start()] if instead else clause):
                 continue
             clause = clause.casefold()
             third = find(_THIRD_PERSON, clause) or "@" in clause or any(name in clause for name in names)

@@ -74,16 +74,22 @@ _NEGATIONS = [
     r"δεν", r"όχι", r"μην", r"μη", r"ούτε", r"chem", r"chenq", r"voch", r"nyama", r"niama",
 ]
 # Negation words that negate nothing here ("can't wait to join", "not only ... but").
+# What was promised and may not have come (the link, the agenda)
+_PROMISED_WORDS = r"agenda|programme|program|details|access|zugang\w*|einwahldaten|tagesordnung|programm|ссылк\w*" \
+                  r"|линк\w*|программ\w*|повестк\w*|посиланн\w*|програм\w*|dnevni red|poveznic\w*|axhend\w*" \
+                  r"|ბმულ\w*|հղում\w*"
+_PROMISED = r"\w*link\w*|" + _PROMISED_WORDS
 # Not receiving or finding something (a link, the agenda): refuses no participation
 _NOT_RECEIVED = [
     r"(?:did not|didn[’']t|have not|haven[’']t|has not|hasn[’']t|not yet|never) "
     r"(?:receive[d]?|get|got|gotten|find|found)", r"(?:could not|couldn[’']t|can[’']t|cannot|can not) find",
     r"nicht (?:erhalten|bekommen|gefunden)", r"не (?:получил\w*|пришл\w*|нашл\w*|нашёл)", r"не отрима\w*",
     r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)", r"nu am primit", r"не съм получил\w*",
-    r"ne sam poluchil\w*", r"не сум добил\w*", r"noch kein\w*",
+    r"ne sam poluchil\w*", r"не сум добил\w*",
 ]
 _NOT_NEGATING = [
-    *_NOT_RECEIVED,
+    # ("I have not received the link to participate"; not "I have not received approval to attend")
+    rf"(?:{'|'.join(_NOT_RECEIVED)})(?:\s+\w+){{0,2}}\s+(?:{_PROMISED})",
     # Turkish: "may not be able" (katılamayabilirim), "whether I can attend or not" (katılıp katılamayacağımı)
     r"\w*(?:ayabil|eyebil)\w*", r"katılıp katılama\w*",
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
@@ -351,7 +357,7 @@ def _sentence(
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
             return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration"
         return Statement.WITHDRAWS, cancel_hit[1]
-    if cancel_hit and cancel_negated and polite():   # "vă rog să nu-mi anulați înregistrarea"
+    if cancel_hit and cancel_negated and _keeps_mine(*cancel_hit):   # "vă rog să nu-mi anulați înregistrarea"
         return Statement.KEEPS, f"not ... {cancel_hit[1]}"
     # (clause, the interest word or else the presence word, whether it was an interest word)
     participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
@@ -392,10 +398,35 @@ def _sentence(
 
 def _negated_besides(clause: str, word: str, ne_negates: bool, extra_negation: re.Pattern | None) -> bool:
     """Whether a negation stands in the clause outside the word's own letters (the Armenian "չեղարկել",
-    cancel, begins like the negation "չ-")."""
+    cancel, begins like the negation "չ-"; its prohibitive "մի չեղարկեք", don't cancel, is one)."""
     found = compile_patterns((word,))[1][0].search(clause)
+    if found and _ARMENIAN_DONT.search(clause, 0, found.start()):
+        return True
     rest = _NOT_NEGATION.sub(" ", clause[:found.start()] + " " + clause[found.end():] if found else clause)
     return bool(negation_pattern(rest, ne_negates).search(rest) or (extra_negation and extra_negation.search(rest)))
+
+
+_ARMENIAN_DONT = re.compile(r"(?<!\w)մի՛?\s*$")
+# Someone else's registration near "don't cancel": "please do not cancel my colleague's registration"
+_SOMEONE_ELSES_NEAR = re.compile(r"[’']s(?!\w)|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*"
+                                 r"|mayor|bürgermeister\w*|мэр\w*|gradonačelnik\w*|deputy|գործընկեր\w*|քաղաքապետ\w*"
+                                 r"|კოლეგ\w*|მერ\w*)(?!\w)")
+# What "don't cancel" must be about to keep the writer's registration (not "the webinar", "my hotel booking")
+_REGISTRATION = re.compile(r"(?<!\w)(?:registration|anmeldung|registrierung|teilnahme|participation|регистрац\w*"
+                           r"|участи\w*|реєстрац\w*|prijav\w*|registracij\w*|înregistrar\w*|inregistrar\w*"
+                           r"|participar\w*|regjistrim\w*|pjesëmarrj\w*|გრანც\w*|რეგისტრაცი\w*|գրանցում\w*"
+                           r"|մասնակցություն\w*|kayd\w*|εγγραφ\w*)(?!\w)")
+
+
+def _keeps_mine(clause: str, word: str) -> bool:
+    """Whether the clause asks, politely, not to cancel the writer's own registration: "please don't cancel my
+    registration", "vă rog să nu-mi anulați" (not the event, a hotel, or a colleague's registration)."""
+    return bool(_POLITE.search(clause) and _REGISTRATION.search(clause)
+                and (MINE.search(clause) or _SENDER_OBJECT.search(clause) or _MI.search(clause))
+                and not _SOMEONE_ELSES.search(clause) and not _SOMEONE_ELSES_NEAR.search(clause))
+
+
+_MI = re.compile(r"(?<!\w)(?:nu-mi|mi|мі)(?!\w)")   # the Romanian and Serbian "me", the Ukrainian "to me"
 
 
 def _someone_elses(clause: str, word: str) -> bool:
@@ -538,7 +569,7 @@ _WORKING = _alternation([
     r"(?<!of )(?<!at )(?<!for )(?<!from )work(?:s|ed|ing)?",   # (not "because of work")
     r"open(?:s|ed)?", r"load(?:s|ed|ing)?", r"connect(?:s|ed|ing)?", r"start(?:s|ed)?",
     r"function(?:s|ed|ing)?", r"accept(?:s|ed)?", r"admit(?:s|ted)?", r"hear", r"log in", r"sign in",
-    r"enter", r"submit\w*", r"get (?:back )?in", r"join\w* (?:via|through|with|using|over)",
+    r"enter", r"submit\w*", r"get (?:back )?in(?! touch)", r"join\w* (?:via|through|with|using|over)",
     r"funktionier\w*", r"geht", r"klappt", r"öffne\w*", r"lädt", r"laden", r"verbind\w*", r"startet",
     r"gestartet", r"akzeptiert", r"angenommen", r"einwähl\w*", r"einloggen", r"hören", r"erreichbar",
     r"aufrufbar", r"verfügbar", r"zugreifen", r"rein(?:kommen|gelassen)", r"absenden",
@@ -559,7 +590,7 @@ _GETTING_IN_WORDS = [
     r"let (?:me|us) in", r"lets? (?:me|us) in", r"(?:herein|rein|ein)gelassen", r"впуст[иья]\w*", r"впуска\w*",
     r"пускают", r"подключиться", r"(?:connect to|access) the (?:meeting|event|session|call|conference)", r"log ?in",
     r"einwählen", r"einloggen", r"reinkommen", r"вляза", r"μπω", r"povezati", r"povežem", r"spojiti",
-    r"შევედი", r"შევიდე", r"մուտք գործել", r"մտնել", r"թողել", r"թողնում", r"get (?:back )?in", r"rein",
+    r"შევედი", r"შევიდე", r"մուտք գործել", r"մտնել", r"թողել", r"թողնում", r"get (?:back )?in(?! touch)", r"rein",
     r"hear (?:the|anything|anyone|you)", r"daxil ola bilmir\w*",
 ]
 _GETTING_IN = _alternation(_GETTING_IN_WORDS)
@@ -568,7 +599,8 @@ _NOT_WORKING = _alternation([r"çalışmı\w*", r"açılmı\w*", r"bağlanamı\w
                              r"işləmir\w*", r"açılmır\w*", r"kabul edilmi\w*", r"qəbul olunmur\w*"])
 _ERROR = _alternation([
     r"error\w*", r"invalid", r"wrong", r"incorrect", r"expired", r"broken", r"404", r"stuck", r"blank", r"empty",
-    r"nowhere", r"nirgendwo", r"nigdje", r"nigde", r"никуда", r"нікуди", r"prazn\w*", r"пуст\w*", r"fehler\w*",
+ r"nowhere", r"nirgendwo", r"nigdje", r"nigde", r"никуда", r"нікуди", r"prazn(?:a|o|u|e|om|oj)",
+ r"пуст(?:ая|ой|ую|о|ое|ые)", r"fehler\w*",
     r"ungültig\w*", r"falsch\w*", r"abgelaufen", r"kaputt", r"defekt", r"ошибк\w*", r"неверн\w*",
     r"недействительн\w*", r"помилк\w*", r"невірн\w*", r"недійсн\w*", r"грешк\w*", r"невалид\w*", r"grešk\w*", r"greška",
     r"gresk\w*", r"greska", r"nevažeć\w*", r"gabim\w*", r"eroare\w*", r"შეცდომ\w*", r"սխալ\w*", r"σφάλμα\w*",
@@ -580,15 +612,12 @@ _SOUNDS = r"sound|audio|picture|image|ton|bild|ήχο\w*|εικόνα\w*|зву�
 _NO_SOUND = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e|se aude)|ούτε"
                        r"|δεν έχω|ні|ни)\s+"
                        rf"(?:{_SOUNDS})(?!\w)(?!\s+(?:check|test|needed|required|nötig))")
-_PROMISED_WORDS = r"agenda|programme|program|details|access|zugang\w*|einwahldaten|tagesordnung|programm|ссылк\w*" \
-                  r"|линк\w*|программ\w*|повестк\w*|посиланн\w*|програм\w*|dnevni red|poveznic\w*|axhend\w*" \
-                  r"|ბმულ\w*|հղում\w*"
-_PROMISED = r"\w*link\w*|" + _PROMISED_WORDS
 # Not received, with what was promised at most two words after it or four before ("Den Link habe ich noch
 # nicht erhalten"); "I didn't get a chance to read the agenda" is no such report.
 _MISSING = re.compile(
     rf"(?<!\w)(?:{'|'.join(_NOT_RECEIVED)})(?:\s+\w+){{0,2}}\s+(?:{_PROMISED})(?!\w)"
-    rf"|(?<!\w)(?:{_PROMISED})(?:\s+\w+){{0,4}}\s+(?:{'|'.join(_NOT_RECEIVED)})(?!\w)")
+    rf"|(?<!\w)(?:{_PROMISED})(?:\s+\w+){{0,4}}\s+(?:{'|'.join(_NOT_RECEIVED)})(?!\w)"
+    rf"|(?<!\w)kein\w*\s+(?:\w+\s+)?(?:{_PROMISED})\s+(?:erhalten|bekommen)(?!\w)")
 # The external-sender banner's warning is no problem report: "Do not click links or open attachments unless ..."
 _WARNING = _alternation([
     r"(?:do not|don[’']t|never) (?:click|open|enter)\w*", r"(?:klicken|öffnen) sie (?:nicht|keine)\w*",
@@ -722,7 +751,7 @@ _LINK_REQUESTS = (
 _SOMEONE_ELSE_NAMED = re.compile(
     r"@|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*|კოლეგ\w*|kolegas|գործընկեր\w*"
     r"|assistant\w*|secretary|sekretär\w*|deputy|stellvertret\w*|заместител\w*|zamjenik\w*|zamenik\w*"
-    r"|her|him|them|ihm|ihr|ihnen|ей|ему|им|joj|njemu|й)(?!\w)")
+    r"|her|him|them|ihm|ihr|ihnen|ей|ему|им|joj|njemu)(?!\w)")
 
 
 def link_for_someone(own: str) -> str:
@@ -733,10 +762,12 @@ def link_for_someone(own: str) -> str:
         return ""
     for sentence in sentences(own):
         said = sentence.casefold()
-        request = find(_LINK_REQUESTS, said)
-        if request and _SOMEONE_ELSE_NAMED.search(said) \
-                and not negation_pattern(said).search(_NOT_NEGATION.sub(" ", said)):
-            return request
+        if not _SOMEONE_ELSE_NAMED.search(said):
+            continue
+        for clause in _clauses(said):   # ("..., since I cannot attend myself" negates no request)
+            request = find(_LINK_REQUESTS, clause)
+            if request and not negation_pattern(clause).search(_NOT_NEGATION.sub(" ", clause)):
+                return request
     return ""
 
 

@@ -249,9 +249,17 @@ def test_a_cancellation_that_names_a_substitute_withdraws_the_sender_and_propose
     assert "withdraws and names others" in found.unsure
 
 
+def test_a_withdrawal_naming_nobody_is_someone_elses_unless_the_sender_gives_the_place_away():
+    found = nominations("Mr Beridze cannot attend after all. I will still participate myself. Please cancel the "
+                        "registration.", intent="cancellation")
+    assert found is None or not found.sender_withdraws
+
+
 @pytest.mark.parametrize("body, attends", [
     ("Dear Irakli,\n\nmy colleague Natia Surmanidze (n.surmanidze@batumi.gov.ge) will join instead of me.\n\nGiorgi",
      False),
+    ("Please register my colleague Natia Surmanidze (n.surmanidze@batumi.gov.ge). She will attend instead of me "
+     "because I am on leave that week.", False),
     ("I will attend. Please also register Natia Surmanidze (n.surmanidze@batumi.gov.ge), who will moderate instead "
      "of me.", True),
 ])

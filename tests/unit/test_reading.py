@@ -212,8 +212,13 @@ def test_a_question_beside_a_refusal_is_still_asked(body):
     "буду признателен, если вы отмените мою регистрацию",
     "bio bih vam zahvalan ako biste otkazali moju prijavu",
     "nažalost ne mogu doći. Molim Vas da otkažete moju prijavu",
+    # "don't cancel" about something else than the writer's own registration keeps nothing
+    "Please don't cancel the event. Unfortunately I must cancel my registration, something came up at work.",
+    "Unfortunately I cannot come after all. Please do not cancel my colleague's registration, she will still attend.",
+    "Please don't cancel my hotel booking, only the event registration. I cannot attend the workshop.",
+    "I will not be able to attend on Thursday. Please don't cancel the webinar because of me.",
 ])
-def test_a_polite_if_is_no_condition(body):
+def test_a_polite_if_or_dont_cancel_about_something_else_leaves_the_cancellation(body):
     got = in_our_thread(body, subject="Re: Reminder")
     assert got.intent == "cancellation", got.reasons
 
@@ -497,6 +502,8 @@ def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, int
     ("I will attend in person, no Zoom link needed.", "other"),
     ("Thank you! I didn't get a chance to read the agenda yet but I will be there.", "other"),
     ("I don't see any problem with the link.", "other"),
+    ("Пусть ссылка придёт за день до встречи.", "other"),                          # "пусть" is no "пустая"
+    ("I could not get in touch with the mayor yet.", "other"),
 ])
 def test_a_refusal_or_a_remark_that_names_the_link_is_no_problem_report(body, intent):
     got = in_our_thread(body, subject="Re: Access details")
@@ -517,6 +524,8 @@ def test_a_refusal_with_a_problem_in_its_sentence_cancels_and_reports_the_proble
     ("Please do not send the link to Nino Kapanadze (nino@tbilisi.gov.ge) anymore, she left the ministry.", True,
      "other", False),
     ("I would like to participate. Please send me the link.", False, "interest", False),
+    ("Please send the link to my colleague Nino Beridze (n.beridze@tbilisi.gov.ge), since I cannot attend myself.",
+     True, "cancellation", True),
 ])
 def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordinator(body, thread, intent, asks):
     """Whether they take part (or the address is the writer's own) is for a coordinator: registering whoever a
@@ -524,6 +533,21 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     got = in_our_thread(body) if thread else verdict(as_sent(body))
     assert (got.intent, got.asks) == (intent, asks), got.reasons
     assert got.nominations is None or got.nominations.unsure or intent == "interest"
+
+
+def test_please_dont_cancel_in_armenian_keeps_the_registration():
+    got = in_our_thread("Խնդրում եմ մի չեղարկեք իմ գրանցումը, ես անպայման կմասնակցեմ։", subject="Re: Reminder")
+    assert got.intent != "cancellation", got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I have not received approval to attend yet.",                    # "not received" negates nothing only before
+    "Ich kann noch keine Teilnahme zusagen, da die Genehmigung meines Vorgesetzten fehlt.",     # the link or agenda
+    "Още не съм получила разрешение да участвам.",
+])
+def test_not_yet_allowed_to_attend_registers_nobody(body):
+    got = verdict(as_sent(body))
+    assert got.intent != "interest", got.reasons
 
 
 def test_a_cancel_word_that_begins_like_a_negation_still_cancels():
