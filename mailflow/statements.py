@@ -19,9 +19,10 @@ one sentence, in this order (README "How mailflow reads a mail"):
 4. registers: a participation word, not negated and not hedged ("maybe",
    "before we register", "if").
 
-A polite request not to cancel ("please don't cancel my registration") keeps the registration: nothing else
-in the mail withdraws or declines. The mail: withdraws anywhere -> cancellation; else registers -> interest (and a
-question too when a sentence asks); else asks -> question; else declines -> other.
+A polite request not to cancel ("please don't cancel my registration") keeps the registration: no refusal
+in the mail withdraws or declines (a request to cancel still does). The mail: withdraws anywhere ->
+cancellation; else registers -> interest (and a question too when a sentence asks); else asks -> question;
+else declines -> other.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class Statement(StrEnum):
     ASKS = "asks"
     REGISTERS = "registers"
     HEDGED = "hedged"
-    KEEPS = "keeps"   # "please don't cancel my registration": nothing in the mail withdraws
+    CANCELS = "cancels"   # withdraws by asking to cancel ("please cancel my registration")
+    KEEPS = "keeps"   # "please don't cancel my registration": no refusal in the mail withdraws
 
 
 STEM_MARK = "..."   # at the end of a pattern's word: any ending ("participat..." finds "participation")
@@ -62,7 +64,7 @@ _NEGATIONS = [
     # Armenian: the negative prefix չ- (չեմ, չենք, չի ...), ոչ
     r"չ\w*", r"ոչ",
     # Georgian: არ (not), ვერ (cannot), ვეღარ/აღარ (no longer), არც/ვერც
-    r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც",
+    r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც", r"ნუ",
     # Azerbaijani: negation is a verb suffix (bilməyəcəyəm, etməyəcəyəm, olmayacaq), plus deyil, yox, heç
     r"\w*bilmə\w*", r"\w*bilmir\w*", r"\w*etmə\w*", r"olma[ymz]\w*", r"deyil\w*", r"yox", r"heç",
     # Turkish, also a verb suffix, read on the verbs of taking part only ("Kayıt linki çalışmıyor", the link
@@ -78,23 +80,25 @@ _NEGATIONS = [
 _PROMISED_WORDS = r"agenda|programme|program|details|access|zugang\w*|einwahldaten|tagesordnung|programm|ссылк\w*" \
                   r"|линк\w*|программ\w*|повестк\w*|посиланн\w*|програм\w*|dnevni red|poveznic\w*|axhend\w*" \
                   r"|ბმულ\w*|հղում\w*"
-_PROMISED = r"\w*link\w*|" + _PROMISED_WORDS
+_PROMISED = r"\w{0,30}link\w{0,30}|" + _PROMISED_WORDS   # (bounded: a long word of "linklink..." stays linear)
 # Not receiving or finding something (a link, the agenda): refuses no participation
 _NOT_RECEIVED = [
     r"(?:did not|didn[’']t|have not|haven[’']t|has not|hasn[’']t|not yet|never) "
-    r"(?:receive[d]?|get|got|gotten|find|found)", r"(?:could not|couldn[’']t|can[’']t|cannot|can not) find",
+    r"(?:receive[d]?|get|got|gotten|find|found)",
     r"nicht (?:erhalten|bekommen|gefunden)", r"не (?:получил\w*|пришл\w*|нашл\w*|нашёл)", r"не отрима\w*",
-    r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)", r"nu am primit", r"не съм получил\w*",
-    r"ne sam poluchil\w*", r"не сум добил\w*",
+    r"nisam (?:dobi\w*|primi\w*)", r"δεν (?:έλαβα|πήρα|βρήκα)",
 ]
+# ... and more ways to say so, read only as a problem report (not as negating nothing: "Още не съм получила
+# разрешение да участвам" refuses)
+_NOT_RECEIVED_TOO = [r"(?:could not|couldn[’']t|can[’']t|cannot|can not) find", r"nu am primit",
+                     r"не съм получил\w*", r"ne sam poluchil\w*", r"не сум добил\w*"]
 _NOT_NEGATING = [
-    # ("I have not received the link to participate"; not "I have not received approval to attend")
-    rf"(?:{'|'.join(_NOT_RECEIVED)})(?:\s+\w+){{0,2}}\s+(?:{_PROMISED})",
+    *_NOT_RECEIVED,
     # Turkish: "may not be able" (katılamayabilirim), "whether I can attend or not" (katılıp katılamayacağımı)
     r"\w*(?:ayabil|eyebil)\w*", r"katılıp katılama\w*",
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
     # "nothing (has) changed" on the writer's side
- r"nothing (?:has )?changed", r"nichts (?:hat sich )?geändert", r"ничего не изменилось", r"ništa se nije promijenilo",
+    r"nothing (?:has )?changed", r"nichts (?:hat sich )?geändert", r"ничего не изменилось",
     r"ništa (?:se )?nije promijenilo", r"ništa se nije promenilo", r"nimic nu s-a schimbat",
     r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
     r"ne možemo dočekati", r"why not", r"warum nicht", r"nemoj(?:te)? zaboraviti", r"nemoj(?:te)? se ustru[čc]avati",
@@ -294,20 +298,24 @@ def read_statements(
     for sentence in ([subject] if subject else []) + sentences(own):
         folded = sentence.casefold()
         trouble = _trouble(folded, ne_negates)
-        kind, said = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread, ne_negates,
-                               trouble=bool(trouble))
+        kind, said, keeps = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread,
+                                      ne_negates, trouble=bool(trouble))
         if kind is not None and kind not in found:
             found[kind] = said
+        if keeps:
+            found.setdefault(Statement.KEEPS, keeps)
         if trouble and not problem:   # the link or the form fails: for a coordinator, whatever else it says
             problem = trouble
         # "I cannot attend, can I send a deputy?" asks too ("could you cancel my registration?" only asks for it)
-        if kind in (Statement.WITHDRAWS, Statement.DECLINES) and _asked(folded) \
+        if kind in (Statement.CANCELS, Statement.WITHDRAWS, Statement.DECLINES) and _asked(folded) \
                 and not (_POLITE.search(folded) or _requested(folded, cancellation)):
             found.setdefault(Statement.ASKS, sentence.strip()[-60:])
-    keeps = Statement.KEEPS in found   # "I miss the first part; please don't cancel my registration"
+    # "I miss the first part; please don't cancel my registration" refuses nothing; "... but now please cancel it"
+    # still cancels
+    kept = Statement.KEEPS in found
     return Reading(
-        withdraws="" if keeps else found.get(Statement.WITHDRAWS, ""),
-        declines="" if keeps else found.get(Statement.DECLINES, ""),
+        withdraws=found.get(Statement.CANCELS) or ("" if kept else found.get(Statement.WITHDRAWS, "")),
+        declines="" if kept else found.get(Statement.DECLINES, ""),
         asks=found.get(Statement.ASKS, ""),
         registers=found.get(Statement.REGISTERS, ""),
         hedged=found.get(Statement.HEDGED, ""),
@@ -324,9 +332,10 @@ def _sentence(
     in_our_thread: bool,
     ne_negates: bool = True,
     trouble: bool = False,
-) -> tuple[Statement | None, str]:
+) -> tuple[Statement | None, str, str]:
     """`trouble`: the sentence tells of a problem with the link or the form, so a "cannot join" in it is
-    that problem, not a refusal ("cannot attend" still is)."""
+    that problem, not a refusal ("cannot attend" still is). The third value: the words of a polite request not
+    to cancel the writer's registration, or "" (the rest of the sentence is read without that clause)."""
     folded = sentence.casefold()
     # "?" (and the Armenian question mark ՞, written on the stressed word)
     asked = _asked(folded)
@@ -355,10 +364,13 @@ def _sentence(
     if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
             not asked or polite() or _requested(folded, cancellation)):
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
-            return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration"
-        return Statement.WITHDRAWS, cancel_hit[1]
+            return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration", ""
+        return Statement.CANCELS, cancel_hit[1], ""
+    keeps = ""
     if cancel_hit and cancel_negated and _keeps_mine(*cancel_hit):   # "vă rog să nu-mi anulați înregistrarea"
-        return Statement.KEEPS, f"not ... {cancel_hit[1]}"
+        keeps = f"not ... {cancel_hit[1]}"
+        clauses = [c for c in clauses if c != cancel_hit[0]]
+        cancel_hit = None
     # (clause, the interest word or else the presence word, whether it was an interest word)
     participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
         if find(interest, folded) or _presence(folded) else []
@@ -374,34 +386,34 @@ def _sentence(
         marker = _WITHDRAWAL.search(clause)
         if marker or in_our_thread:
             why = f"{marker.group(0)} ... {word}" if marker else f"not {word}, in reply to our mail"
-            return Statement.WITHDRAWS, why
-        return Statement.DECLINES, f"not ... {word}"
+            return Statement.WITHDRAWS, why, keeps
+        return Statement.DECLINES, f"not ... {word}", keeps
     # (a participation refused only as a condition, or by someone else, registers nobody either)
     registered = next(((c, w) for c, w, interested in participation if interested and not negated(c)), None)
     # A hedge anywhere before the word in the sentence ("before we register", "whether I need to register").
     hedge = _hedge_before(folded, registered[1]) if registered else None
     # (in reply to our mail a registrant asks for more: "could you register me for the breakout session?")
     if registered and asked and not hedge and not in_our_thread and (polite() or _requested(folded, interest)):
-        return Statement.REGISTERS, registered[1]
+        return Statement.REGISTERS, registered[1], keeps
     question_hit = next((w for c in clauses if (w := find(question, _NOT_ASKING.sub(" ", c))) and not negated(c)),
                         None) if find(question, folded) else None
     if asked or question_hit:
-        return Statement.ASKS, question_hit or sentence.strip()[-60:]
+        return Statement.ASKS, question_hit or sentence.strip()[-60:], keeps
     if registered:
         if hedge:
-            return Statement.HEDGED, f"{hedge.group(0)} ... {registered[1]}"
+            return Statement.HEDGED, f"{hedge.group(0)} ... {registered[1]}", keeps
         if later := _another_event(*registered):
-            return Statement.DECLINES, f"{registered[1]} ... {later}"
-        return Statement.REGISTERS, registered[1]
-    return None, ""
+            return Statement.DECLINES, f"{registered[1]} ... {later}", keeps
+        return Statement.REGISTERS, registered[1], keeps
+    return None, "", keeps
 
 
 def _negated_besides(clause: str, word: str, ne_negates: bool, extra_negation: re.Pattern | None) -> bool:
     """Whether a negation stands in the clause outside the word's own letters (the Armenian "չեղարկել",
     cancel, begins like the negation "չ-"; its prohibitive "մի չեղարկեք", don't cancel, is one)."""
     found = compile_patterns((word,))[1][0].search(clause)
-    if found and _ARMENIAN_DONT.search(clause, 0, found.start()):
-        return True
+    if found and (_ARMENIAN_DONT.search(clause, 0, found.start()) or found.group(0).startswith("չեղարկվ")):
+        return True   # (and "չեղարկվել է", was cancelled, asks nothing: like "cancelled", no "cancel")
     rest = _NOT_NEGATION.sub(" ", clause[:found.start()] + " " + clause[found.end():] if found else clause)
     return bool(negation_pattern(rest, ne_negates).search(rest) or (extra_negation and extra_negation.search(rest)))
 
@@ -423,10 +435,17 @@ def _keeps_mine(clause: str, word: str) -> bool:
     registration", "vă rog să nu-mi anulați" (not the event, a hotel, or a colleague's registration)."""
     return bool(_POLITE.search(clause) and _REGISTRATION.search(clause)
                 and (MINE.search(clause) or _SENDER_OBJECT.search(clause) or _MI.search(clause))
-                and not _SOMEONE_ELSES.search(clause) and not _SOMEONE_ELSES_NEAR.search(clause))
+                and not _SOMEONE_ELSES.search(clause) and not _SOMEONE_ELSES_NEAR.search(clause)
+                and not _ELSEWHERE.search(clause))
 
 
-_MI = re.compile(r"(?<!\w)(?:nu-mi|mi|мі)(?!\w)")   # the Romanian and Serbian "me", the Ukrainian "to me"
+# A registration elsewhere: "please don't cancel my registration for the newsletter / for the next edition"
+_ELSEWHERE = re.compile(r"(?<!\w)(?:newsletter|mailing list|verteiler|next (?:edition|event|session|one|year)|future"
+                        r"|nächste\w*|следующ\w*|sljedeć\w*|sledeć\w*|următo\w*)(?!\w)")
+
+
+# the Romanian, Serbian and Bulgarian "me"/"my", the Ukrainian "to me"
+_MI = re.compile(r"(?<!\w)(?:nu-mi|mi|мі|ми)(?!\w)")
 
 
 def _someone_elses(clause: str, word: str) -> bool:
@@ -560,8 +579,8 @@ _ANY_LINK = r"link|formular|формулар"   # (any word with these in it: Te
 _TROUBLE_THINGS = re.compile(_ANY_LINK + r"|(?<!\w)(?:" + "|".join(_THINGS) + r")(?!\w)")
 # Phrases that name a thing and report nothing: "von meiner Seite", "во врска со" (regarding), "without any error"
 _NOT_TROUBLE = _alternation([
- r"von (?:meiner|unserer) seite", r"meinerseits", r"on site", r"vor ort", r"in connection with", r"във връзка с",
- r"във връзка със",
+    r"von (?:meiner|unserer) seite", r"meinerseits", r"on site", r"vor ort", r"no trouble", r"no problems?",
+    r"without (?:any )?(?:trouble|problems?)", r"in connection with", r"във връзка с", r"във връзка със",
     r"во врска со", r"нема врска", r"në lidhje me", r"u vezi s\w*", r"в связи с", r"without (?:any )?errors?",
     r"ohne (?:jeden |einen )?fehler", r"без (?:каких-либо )?ошибок", r"(?:do not|don[’']t) see any problem\w*",
 ])
@@ -574,8 +593,8 @@ _WORKING = _alternation([
     r"gestartet", r"akzeptiert", r"angenommen", r"einwähl\w*", r"einloggen", r"hören", r"erreichbar",
     r"aufrufbar", r"verfügbar", r"zugreifen", r"rein(?:kommen|gelassen)", r"absenden",
     r"работа(?:ет|ют|л\w*)", r"откр\w*", r"загруж\w*", r"подключ\w*", r"запуска\w*", r"принима\w*", r"войти",
- r"зайти", r"подходит", r"приймається", r"δεκτ\w*", r"прифат\w*", r"слыш\w*", r"видн\w*", r"вижу", r"працю\w*",
- r"відкр\w*", r"приймає", r"увійти", r"чути",
+    r"зайти", r"подходит", r"приймається", r"δεκτ\w*", r"прифат\w*", r"слыш\w*", r"видн\w*", r"вижу", r"працю\w*",
+    r"відкр\w*", r"приймає", r"увійти", r"чути",
     r"работи", r"работят", r"отваря\w*", r"отвара\w*", r"зарежда\w*", r"влез\w*", r"приема", r"ради", r"уђ\w*",
     r"ући", r"radi", r"rade", r"otvar\w*", r"otvori\w*", r"učitava\w*", r"ucitava\w*", r"povez\w*", r"povež\w*",
     r"spaj\w*", r"uć\w*", r"uci", r"čuj\w*", r"cuj\w*", r"чуј\w*", r"vidim", r"vidi", r"funksion\w*", r"dëgjo\w*",
@@ -599,8 +618,8 @@ _NOT_WORKING = _alternation([r"çalışmı\w*", r"açılmı\w*", r"bağlanamı\w
                              r"işləmir\w*", r"açılmır\w*", r"kabul edilmi\w*", r"qəbul olunmur\w*"])
 _ERROR = _alternation([
     r"error\w*", r"invalid", r"wrong", r"incorrect", r"expired", r"broken", r"404", r"stuck", r"blank", r"empty",
- r"nowhere", r"nirgendwo", r"nigdje", r"nigde", r"никуда", r"нікуди", r"prazn(?:a|o|u|e|om|oj)",
- r"пуст(?:ая|ой|ую|о|ое|ые)", r"fehler\w*",
+    r"nowhere", r"nirgendwo", r"nigdje", r"nigde", r"никуда", r"нікуди", r"prazn(?:a|o|u|e|om|oj)",
+    r"пуст(?:ая|ой|ую|о|ое|ые)", r"fehler\w*",
     r"ungültig\w*", r"falsch\w*", r"abgelaufen", r"kaputt", r"defekt", r"ошибк\w*", r"неверн\w*",
     r"недействительн\w*", r"помилк\w*", r"невірн\w*", r"недійсн\w*", r"грешк\w*", r"невалид\w*", r"grešk\w*", r"greška",
     r"gresk\w*", r"greska", r"nevažeć\w*", r"gabim\w*", r"eroare\w*", r"შეცდომ\w*", r"սխալ\w*", r"σφάλμα\w*",
@@ -615,8 +634,8 @@ _NO_SOUND = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нем�
 # Not received, with what was promised at most two words after it or four before ("Den Link habe ich noch
 # nicht erhalten"); "I didn't get a chance to read the agenda" is no such report.
 _MISSING = re.compile(
-    rf"(?<!\w)(?:{'|'.join(_NOT_RECEIVED)})(?:\s+\w+){{0,2}}\s+(?:{_PROMISED})(?!\w)"
-    rf"|(?<!\w)(?:{_PROMISED})(?:\s+\w+){{0,4}}\s+(?:{'|'.join(_NOT_RECEIVED)})(?!\w)"
+    rf"(?<!\w)(?:{'|'.join(_NOT_RECEIVED + _NOT_RECEIVED_TOO)})(?:\s+\w+){{0,2}}\s+(?:{_PROMISED})(?!\w)"
+    rf"|(?<!\w)(?:{_PROMISED})(?:\s+\w+){{0,4}}\s+(?:{'|'.join(_NOT_RECEIVED + _NOT_RECEIVED_TOO)})(?!\w)"
     rf"|(?<!\w)kein\w*\s+(?:\w+\s+)?(?:{_PROMISED})\s+(?:erhalten|bekommen)(?!\w)")
 # The external-sender banner's warning is no problem report: "Do not click links or open attachments unless ..."
 _WARNING = _alternation([
@@ -644,20 +663,33 @@ def _trouble(folded: str, ne_negates: bool = True) -> str:
     if missing := _MISSING.search(folded):
         return missing.group(0)
     for clause in _clauses(folded):
-        said = _WARNING.sub(" ", _NOT_NEGATION.sub(" ", clause))
-        negation = negation_pattern(said, ne_negates).search(said)
-        if negation and (getting_in := _GETTING_IN.search(said, negation.end())):
-            return f"{negation.group(0)} ... {getting_in.group(0)}"
-        said = _NOT_TROUBLE.sub(" ", said)
+        said = _NOT_TROUBLE.sub(" ", _WARNING.sub(" ", _NOT_NEGATION.sub(" ", clause)))
+        if _CONDITION.search(said):   # "if the link does not work, I will call you" reports nothing yet
+            continue
+        negations = list(negation_pattern(said, ne_negates).finditer(said))
+        for negation in negations:
+            if (getting_in := _GETTING_IN.search(said, negation.end())) and _close(said, negation, getting_in):
+                return f"{negation.group(0)} ... {getting_in.group(0)}"
         thing = _TROUBLE_THINGS.search(said)
         if thing is None:
             continue
         found = _NOT_WORKING.search(said) or _ERROR.search(said)
-        if found is None and negation:
-            found = _WORKING.search(said)
+        # a negation next to the verb of working ("doesn't work", "funktioniert bei mir leider nicht"), not
+        # anywhere in the clause ("the link worked and I did not even need the password")
+        for working in _WORKING.finditer(said) if found is None else ():
+            if any(_close(said, negation, working) for negation in negations):
+                found = working
+                break
         if found:
             return f"{thing.group(0)} ... {found.group(0)}"
     return ""
+
+
+def _close(text: str, first: re.Match, second: re.Match, words: int = 4) -> bool:
+    """Whether two matches in a text are at most `words` words apart."""
+    if first.start() > second.start():
+        first, second = second, first
+    return len(text[first.end():second.start()].split()) <= words
 
 
 def _clauses(folded: str) -> list[str]:

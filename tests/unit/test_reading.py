@@ -217,6 +217,11 @@ def test_a_question_beside_a_refusal_is_still_asked(body):
     "Unfortunately I cannot come after all. Please do not cancel my colleague's registration, she will still attend.",
     "Please don't cancel my hotel booking, only the event registration. I cannot attend the workshop.",
     "I will not be able to attend on Thursday. Please don't cancel the webinar because of me.",
+    "I will not be able to attend the workshop. Please don't cancel my registration for the newsletter.",
+    # a request to cancel beside an older "please don't cancel" still cancels
+    "Last week I asked you to please not cancel my registration. Unfortunately the situation has changed and I "
+    "cannot attend after all, so please cancel it now.",
+    "სამწუხაროდ, ვერ დავესწრები. გთხოვთ გააუქმოთ ჩემი რეგისტრაცია.",
 ])
 def test_a_polite_if_or_dont_cancel_about_something_else_leaves_the_cancellation(body):
     got = in_our_thread(body, subject="Re: Reminder")
@@ -503,6 +508,8 @@ def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, int
     ("Thank you! I didn't get a chance to read the agenda yet but I will be there.", "other"),
     ("I don't see any problem with the link.", "other"),
     ("Пусть ссылка придёт за день до встречи.", "other"),                          # "пусть" is no "пустая"
+    ("If the link does not work on the day, I will call your office.", "other"),   # only a condition yet
+    ("The link worked for me and I did not even need the password.", "other"),     # the negation is elsewhere
     ("I could not get in touch with the mayor yet.", "other"),
 ])
 def test_a_refusal_or_a_remark_that_names_the_link_is_no_problem_report(body, intent):
@@ -535,15 +542,28 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     assert got.nominations is None or got.nominations.unsure or intent == "interest"
 
 
-def test_please_dont_cancel_in_armenian_keeps_the_registration():
-    got = in_our_thread("Խնդրում եմ մի չեղարկեք իմ գրանցումը, ես անպայման կմասնակցեմ։", subject="Re: Reminder")
+@pytest.mark.parametrize("body", [
+    "Խնդրում եմ մի չեղարկեք իմ գրանցումը, ես անպայման կմասնակցեմ։",   # Armenian: please don't cancel my registration
+    "გთხოვთ, ნუ გააუქმებთ ჩემს რეგისტრაციას, ცოტა დაგვიანებით შემოვუერთდები.",   # Georgian, the same
+    "Իմ մյուս հանդիպումը չեղարկվել է, այնպես որ ես անպայման կմիանամ։",   # "my other meeting was cancelled"
+    # not receiving something that is no link or agenda negates no participation either
+    "I have not received a confirmation of my registration. Could you please check?",
+    "Ich habe die Bestätigung meiner Anmeldung nicht erhalten. Ist alles in Ordnung?",
+    "Я не получил подтверждение регистрации. Подскажите, пожалуйста, я зарегистрирован?",
+])
+def test_what_only_looks_like_a_cancellation_keeps_the_registration(body):
+    got = in_our_thread(body, subject="Re: Reminder")
     assert got.intent != "cancellation", got.reasons
 
 
+def test_a_registration_beside_please_dont_cancel_in_the_same_sentence_still_registers():
+    got = verdict(as_sent("Lütfen kaydımı iptal etmeyin, toplantıya geç de olsa katılacağım."))
+    assert got.intent == "interest", got.reasons
+
+
 @pytest.mark.parametrize("body", [
-    "I have not received approval to attend yet.",                    # "not received" negates nothing only before
-    "Ich kann noch keine Teilnahme zusagen, da die Genehmigung meines Vorgesetzten fehlt.",     # the link or agenda
-    "Още не съм получила разрешение да участвам.",
+    "Ich kann noch keine Teilnahme zusagen, da die Genehmigung meines Vorgesetzten fehlt.",
+    "Още не съм получила разрешение да участвам.",   # ("не съм получил" negates nothing only in a problem report)
 ])
 def test_not_yet_allowed_to_attend_registers_nobody(body):
     got = verdict(as_sent(body))
