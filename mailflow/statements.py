@@ -670,18 +670,18 @@ def _trouble(folded: str, ne_negates: bool = True) -> str:
         for negation in negations:
             if (getting_in := _GETTING_IN.search(said, negation.end())) and _close(said, negation, getting_in):
                 return f"{negation.group(0)} ... {getting_in.group(0)}"
-        thing = _TROUBLE_THINGS.search(said)
-        if thing is None:
+        things = list(_TROUBLE_THINGS.finditer(said))
+        if not things:
             continue
-        found = _NOT_WORKING.search(said) or _ERROR.search(said)
         # a negation next to the verb of working ("doesn't work", "funktioniert bei mir leider nicht"), not
-        # anywhere in the clause ("the link worked and I did not even need the password")
-        for working in _WORKING.finditer(said) if found is None else ():
-            if any(_close(said, negation, working) for negation in negations):
-                found = working
-                break
-        if found:
-            return f"{thing.group(0)} ... {found.group(0)}"
+        # anywhere in the clause ("the link worked and I did not even need the password"), and the thing near
+        # them ("the time doesn't work for me and I'll watch the recording on the website" names no problem)
+        found = [*_NOT_WORKING.finditer(said), *_ERROR.finditer(said),
+                 *(working for working in _WORKING.finditer(said)
+                   if any(_close(said, negation, working) for negation in negations))]
+        near = next(((thing, what) for thing in things for what in found if _close(said, thing, what, 6)), None)
+        if near:
+            return f"{near[0].group(0)} ... {near[1].group(0)}"
     return ""
 
 

@@ -510,6 +510,7 @@ def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, int
     ("Пусть ссылка придёт за день до встречи.", "other"),                          # "пусть" is no "пустая"
     ("If the link does not work on the day, I will call your office.", "other"),   # only a condition yet
     ("The link worked for me and I did not even need the password.", "other"),     # the negation is elsewhere
+    ("I will attend, the time doesn't work well for my colleague who saw it on the website.", "other"),  # far apart
     ("I could not get in touch with the mayor yet.", "other"),
 ])
 def test_a_refusal_or_a_remark_that_names_the_link_is_no_problem_report(body, intent):
