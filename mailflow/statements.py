@@ -27,6 +27,7 @@ else declines -> other.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class Statement(StrEnum):
     ASKS = "asks"
     REGISTERS = "registers"
     HEDGED = "hedged"
-    CANCELS = "cancels"   # withdraws by asking to cancel ("please cancel my registration")
+    CANCELS = "cancels"   # withdraws for sure ("please cancel my registration", "I can no longer attend")
     KEEPS = "keeps"   # "please don't cancel my registration": no refusal in the mail withdraws
 
 
@@ -98,6 +99,7 @@ _NOT_NEGATING = [
     r"\w*(?:ayabil|eyebil)\w*", r"katılıp katılama\w*",
     r"can[’']?t wait", r"cannot wait", r"not only", r"no problem", r"no doubt", r"nicht nur", r"kein problem",
     # "nothing (has) changed" on the writer's side
+    r"ნუ შეწუხდებით", r"ნუ გეწყინებათ", r"ნუ ღელავთ",   # Georgian "don't worry", "sorry"
     r"nothing (?:has )?changed", r"nichts (?:hat sich )?geändert", r"ничего не изменилось",
     r"ništa (?:se )?nije promijenilo", r"ništa se nije promenilo", r"nimic nu s-a schimbat",
     r"не только", r"не лише", r"не само", r"ne samo", r"jo vetëm", r"nu numai", r"nu doar",
@@ -312,7 +314,7 @@ def read_statements(
             found.setdefault(Statement.ASKS, sentence.strip()[-60:])
     # "I miss the first part; please don't cancel my registration" refuses nothing; "... but now please cancel it"
     # still cancels
-    kept = Statement.KEEPS in found
+    kept = Statement.KEEPS in found and not HANDOVER.search(own.casefold())
     return Reading(
         withdraws=found.get(Statement.CANCELS) or ("" if kept else found.get(Statement.WITHDRAWS, "")),
         declines="" if kept else found.get(Statement.DECLINES, ""),
@@ -360,7 +362,7 @@ def _sentence(
     # Asked for ("please cancel", "could you cancel"), or said, not asked and not only as a condition
     # ("I will let you know if I have to cancel" withdraws nothing).
     cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _negated_besides(
-        cancel_hit[0], cancel_hit[1], ne_negates, extra_negation)
+        cancel_hit[0], cancel_hit[1], ne_negates, extra_negation) and _negation_on_verb(*cancel_hit, ne_negates)
     if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
             not asked or polite() or _requested(folded, cancellation)):
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
@@ -384,9 +386,10 @@ def _sentence(
     if refused and not _condition_before(*refused):   # "if I cannot attend, I will tell you" states nothing
         clause, word = refused
         marker = _WITHDRAWAL.search(clause)
-        if marker or in_our_thread:
-            why = f"{marker.group(0)} ... {word}" if marker else f"not {word}, in reply to our mail"
-            return Statement.WITHDRAWS, why, keeps
+        if marker:   # "no longer", "after all": a firm withdrawal, which a "please don't cancel" does not undo
+            return Statement.CANCELS, f"{marker.group(0)} ... {word}", keeps
+        if in_our_thread:
+            return Statement.WITHDRAWS, f"not {word}, in reply to our mail", keeps
         return Statement.DECLINES, f"not ... {word}", keeps
     # (a participation refused only as a condition, or by someone else, registers nobody either)
     registered = next(((c, w) for c, w, interested in participation if interested and not negated(c)), None)
@@ -412,13 +415,16 @@ def _negated_besides(clause: str, word: str, ne_negates: bool, extra_negation: r
     """Whether a negation stands in the clause outside the word's own letters (the Armenian "չեղարկել",
     cancel, begins like the negation "չ-"; its prohibitive "մի չեղարկեք", don't cancel, is one)."""
     found = compile_patterns((word,))[1][0].search(clause)
-    if found and (_ARMENIAN_DONT.search(clause, 0, found.start()) or found.group(0).startswith("չեղարկվ")):
-        return True   # (and "չեղարկվել է", was cancelled, asks nothing: like "cancelled", no "cancel")
-    rest = _NOT_NEGATION.sub(" ", clause[:found.start()] + " " + clause[found.end():] if found else clause)
+    if found and (_ARMENIAN_DONT.search(clause, 0, found.start()) or found.group(0).startswith(_NOT_ASKED_TO)):
+        return True   # ("չեղարկվել է", was cancelled, "չեղարկեցին", they cancelled: like "cancelled", no "cancel")
+    # (only the verb's own first word: "ich sage nicht ab" keeps its "nicht")
+    end = found.start() + len(found.group(0).split()[0]) if found else 0
+    rest = _NOT_NEGATION.sub(" ", clause[:found.start()] + " " + clause[end:] if found else clause)
     return bool(negation_pattern(rest, ne_negates).search(rest) or (extra_negation and extra_negation.search(rest)))
 
 
 _ARMENIAN_DONT = re.compile(r"(?<!\w)մի՛?\s*$")
+_NOT_ASKED_TO = ("չեղարկվ", "չեղարկեց")   # Armenian passive and past: nobody asks to cancel
 # Someone else's registration near "don't cancel": "please do not cancel my colleague's registration"
 _SOMEONE_ELSES_NEAR = re.compile(r"[’']s(?!\w)|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*"
                                  r"|mayor|bürgermeister\w*|мэр\w*|gradonačelnik\w*|deputy|գործընկեր\w*|քաղաքապետ\w*"
@@ -430,13 +436,38 @@ _REGISTRATION = re.compile(r"(?<!\w)(?:registration|anmeldung|registrierung|teil
                            r"|մասնակցություն\w*|kayd\w*|εγγραφ\w*)(?!\w)")
 
 
+def _negation_on_verb(clause: str, word: str, ne_negates: bool = True) -> bool:
+    """Whether the negation is the cancel verb's own: at most two words before it ("don't cancel", "să nu-mi
+    anulați"), the next word ("iptal etmeyin"), or "nicht"/"не" at most four words after ("stornieren Sie meine
+    Anmeldung nicht"); not another verb's ("please cancel my registration as I can't attend")."""
+    found = compile_patterns((word,))[1][0].search(clause)
+    if found is None:
+        return True
+    before = " ".join(clause[:found.start()].split()[-2:])
+    after = " ".join(clause[found.end():].split()[:4])
+    next_word = " ".join(clause[found.end():].split()[:1])   # the Turkish "iptal etmeyin" (don't cancel)
+    return bool(negation_pattern(before, ne_negates).search(before) or _ARMENIAN_DONT.search(clause, 0, found.start())
+                or negation_pattern(next_word, ne_negates).search(next_word)
+                or re.search(r"(?<!\w)(?:nicht|не)(?!\w)", after) or found.group(0).startswith(_NOT_ASKED_TO)
+                or " " in found.group(0).strip() and negation_pattern(found.group(0)).search(found.group(0)))
+
+
 def _keeps_mine(clause: str, word: str) -> bool:
     """Whether the clause asks, politely, not to cancel the writer's own registration: "please don't cancel my
     registration", "vă rog să nu-mi anulați" (not the event, a hotel, or a colleague's registration)."""
     return bool(_POLITE.search(clause) and _REGISTRATION.search(clause)
                 and (MINE.search(clause) or _SENDER_OBJECT.search(clause) or _MI.search(clause))
                 and not _SOMEONE_ELSES.search(clause) and not _SOMEONE_ELSES_NEAR.search(clause)
-                and not _ELSEWHERE.search(clause))
+                and not _ELSEWHERE.search(clause) and not _NOT_A_KEEP.search(clause) and not _HEDGE.search(clause))
+
+
+# "please don't forget / hesitate / wait to cancel": a request to cancel after all
+_NOT_A_KEEP = re.compile(r"(?<!\w)(?:forget|hesitate|wait|vergessen|zögern|warten|забу\w*|забы\w*|забрав\w*|стесняйтесь"
+                         r"|колеба\w*|чека\w*|заборав\w*|zaborav\w*|ustručava\w*|čeka\w*|uita\w*|ezita\w*"
+                         r"|aștepta\w*|harro\w*|დაგავიწყდეთ|მოგერიდოთ|\w*մոռան\w*|հապաղեք)(?!\w)")
+# Giving one's place away: "please don't cancel my registration, but transfer it to my colleague"
+HANDOVER = re.compile(r"(?<!\w)(?:transfer\w*|übertrag\w*|instead|stattdessen|an meiner stelle|вместо|замість"
+                      r"|umjesto|umesto|deputy|stellvertret\w*|заместител\w*|zamjenik\w*|zamenik\w*)(?!\w)")
 
 
 # A registration elsewhere: "please don't cancel my registration for the newsletter / for the next edition"
@@ -476,8 +507,14 @@ def _beside_thing(clause: str, word: str) -> bool:
     """Whether the participation word names a thing with the words next to it: "the participation link",
     "ссылка для участия", "link za učešće", "the registration form"."""
     at = max(_word_at(clause, word), 0)
+    if not _PARTICIPATION_NOUN.match(clause, at):   # "attend the Zoom session" is a refusal of taking part
+        return False
     near = " ".join(clause[:at].split()[-2:] + clause[at:].split()[:3])
     return _TROUBLE_THINGS.search(_NOT_TROUBLE.sub(" ", near)) is not None
+
+
+_PARTICIPATION_NOUN = re.compile(r"participation|registration|teilnahme|anmelde|участи[яюе]|učešć|sudjelovanj"
+                                 r"|pjesëmarrj|participare|მონაწილეობ|katılım|մասնակցության|συμμετοχ|участь")
 
 
 def _word_at(clause: str, word: str) -> int:
@@ -587,8 +624,8 @@ _NOT_TROUBLE = _alternation([
 _WORKING = _alternation([
     r"(?<!of )(?<!at )(?<!for )(?<!from )work(?:s|ed|ing)?",   # (not "because of work")
     r"open(?:s|ed)?", r"load(?:s|ed|ing)?", r"connect(?:s|ed|ing)?", r"start(?:s|ed)?",
-    r"function(?:s|ed|ing)?", r"accept(?:s|ed)?", r"admit(?:s|ted)?", r"hear", r"log in", r"sign in",
-    r"enter", r"submit\w*", r"get (?:back )?in(?! touch)", r"join\w* (?:via|through|with|using|over)",
+    r"function(?:s|ed|ing)?", r"accepted", r"admit(?:s|ted)?", r"hear", r"log in", r"sign in",
+    r"enter", r"submit\w*", r"get (?:back )?in(?! touch)",
     r"funktionier\w*", r"geht", r"klappt", r"öffne\w*", r"lädt", r"laden", r"verbind\w*", r"startet",
     r"gestartet", r"akzeptiert", r"angenommen", r"einwähl\w*", r"einloggen", r"hören", r"erreichbar",
     r"aufrufbar", r"verfügbar", r"zugreifen", r"rein(?:kommen|gelassen)", r"absenden",
@@ -630,7 +667,7 @@ _SOUNDS = r"sound|audio|picture|image|ton|bild|ήχο\w*|εικόνα\w*|зву�
           r"|slik\w*|слика\w*|zë|zëri|sunet\w*|imagine"
 _NO_SOUND = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e|se aude)|ούτε"
                        r"|δεν έχω|ні|ни)\s+"
-                       rf"(?:{_SOUNDS})(?!\w)(?!\s+(?:check|test|needed|required|nötig))")
+                       rf"(?:{_SOUNDS})(?!\w)(?![-\s]+(?:check|test|needed|required|nötig|problem\w*|issues?|trouble))")
 # Not received, with what was promised at most two words after it or four before ("Den Link habe ich noch
 # nicht erhalten"); "I didn't get a chance to read the agenda" is no such report.
 _MISSING = re.compile(
@@ -666,30 +703,56 @@ def _trouble(folded: str, ne_negates: bool = True) -> str:
         said = _NOT_TROUBLE.sub(" ", _WARNING.sub(" ", _NOT_NEGATION.sub(" ", clause)))
         if _CONDITION.search(said):   # "if the link does not work, I will call you" reports nothing yet
             continue
+        words = _Words(said)
         negations = list(negation_pattern(said, ne_negates).finditer(said))
         for negation in negations:
-            if (getting_in := _GETTING_IN.search(said, negation.end())) and _close(said, negation, getting_in):
+            if (getting_in := _GETTING_IN.search(said, negation.end())) and words.close(negation, getting_in):
                 return f"{negation.group(0)} ... {getting_in.group(0)}"
         things = list(_TROUBLE_THINGS.finditer(said))
         if not things:
             continue
-        # a negation next to the verb of working ("doesn't work", "funktioniert bei mir leider nicht"), not
-        # anywhere in the clause ("the link worked and I did not even need the password"), and the thing near
-        # them ("the time doesn't work for me and I'll watch the recording on the website" names no problem)
+        # a negation next to the verb of working ("doesn't work", "funktioniert bei mir leider nicht"; not "the
+        # link works and I don't need the passcode"), and the thing near them ("the time doesn't work for me and
+        # I'll watch the recording on the website" names no problem)
+        negated_at = [words.at(n.start()) for n in negations]
         found = [*_NOT_WORKING.finditer(said), *_ERROR.finditer(said),
-                 *(working for working in _WORKING.finditer(said)
-                   if any(_close(said, negation, working) for negation in negations))]
-        near = next(((thing, what) for thing in things for what in found if _close(said, thing, what, 6)), None)
+                 *(working for working in _WORKING.finditer(said) if words.negated(working, negated_at))]
+        found_at = sorted(words.at(f.start()) for f in found)
+        near = next((thing for thing in things if words.any_within(words.at(thing.start()), found_at, 6)), None)
         if near:
-            return f"{near[0].group(0)} ... {near[1].group(0)}"
+            what = min(found, key=lambda f: abs(words.at(f.start()) - words.at(near.start())))
+            return f"{near.group(0)} ... {what.group(0)}"
     return ""
 
 
-def _close(text: str, first: re.Match, second: re.Match, words: int = 4) -> bool:
-    """Whether two matches in a text are at most `words` words apart."""
-    if first.start() > second.start():
-        first, second = second, first
-    return len(text[first.end():second.start()].split()) <= words
+_ANDS = _AND | {"და", "և", "ու", "ja"}
+
+
+class _Words:
+    """Word positions of a clause, for "at most n words apart" without cutting the text for every pair
+    (a long pasted line with many matches stays linear)."""
+
+    def __init__(self, text: str):
+        found = list(re.finditer(r"\S+", text))
+        self.starts = [m.start() for m in found]
+        self.words = [m.group(0) for m in found]
+
+    def at(self, position: int) -> int:
+        return bisect.bisect_right(self.starts, position) - 1
+
+    def close(self, first: re.Match, second: re.Match, words: int = 4) -> bool:
+        return abs(self.at(first.start()) - self.at(second.start())) <= words + 1
+
+    @staticmethod
+    def any_within(index: int, sorted_indexes: list[int], words: int) -> bool:
+        at = bisect.bisect_left(sorted_indexes, index - words - 1)
+        return at < len(sorted_indexes) and sorted_indexes[at] <= index + words + 1
+
+    def negated(self, working: re.Match, negated_at: list[int]) -> bool:
+        """A negation at most four words before the verb, or after it with no "and" between."""
+        verb = self.at(working.start())
+        return any(verb - 5 <= at <= verb or verb < at <= verb + 5 and not _ANDS.intersection(self.words[verb:at])
+                   for at in negated_at)
 
 
 def _clauses(folded: str) -> list[str]:
@@ -783,7 +846,7 @@ _LINK_REQUESTS = (
 _SOMEONE_ELSE_NAMED = re.compile(
     r"@|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*|კოლეგ\w*|kolegas|գործընկեր\w*"
     r"|assistant\w*|secretary|sekretär\w*|deputy|stellvertret\w*|заместител\w*|zamjenik\w*|zamenik\w*"
-    r"|her|him|them|ihm|ihr|ihnen|ей|ему|им|joj|njemu)(?!\w)")
+    r"|her|him|them|ihm|ей|ему|им|joj|njemu)(?!\w)")
 
 
 def link_for_someone(own: str) -> str:
@@ -793,12 +856,16 @@ def link_for_someone(own: str) -> str:
     if not find(_LINK_REQUESTS, folded):   # one look at the whole text: most mails have none
         return ""
     for sentence in sentences(own):
-        said = sentence.casefold()
-        if not _SOMEONE_ELSE_NAMED.search(said):
-            continue
-        for clause in _clauses(said):   # ("..., since I cannot attend myself" negates no request)
+        # the request and whom it names in one clause ("..., since I cannot attend myself" negates no request;
+        # "send me the link, I will share it with my colleagues" asks it for the writer)
+        for clause in _clauses(sentence.casefold()):
             request = find(_LINK_REQUESTS, clause)
-            if request and not negation_pattern(clause).search(_NOT_NEGATION.sub(" ", clause)):
+            if not request or negation_pattern(clause).search(_NOT_NEGATION.sub(" ", clause)):
+                continue
+            found = compile_patterns((request,))[1][0].search(clause)
+            after = clause[found.end():].split() if found else []
+            upto_and = next((i for i, w in enumerate(after) if w in _ANDS), len(after))
+            if _SOMEONE_ELSE_NAMED.search(" ".join([found.group(0) if found else "", *after[:upto_and]])):
                 return request
     return ""
 

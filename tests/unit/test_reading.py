@@ -222,6 +222,17 @@ def test_a_question_beside_a_refusal_is_still_asked(body):
     "Last week I asked you to please not cancel my registration. Unfortunately the situation has changed and I "
     "cannot attend after all, so please cancel it now.",
     "სამწუხაროდ, ვერ დავესწრები. გთხოვთ გააუქმოთ ჩემი რეგისტრაცია.",
+    "My apologies, I can no longer attend. Please do not cancel my registration, but transfer it to my colleague "
+    "Maia Lomidze (maia.lomidze@tbilisi.gov.ge).",
+    # a negation that is another verb's, not the cancel verb's
+    "Please cancel my registration as I can't attend.",
+    "Bitte stornieren Sie meine Anmeldung da ich nicht kommen kann.",
+    "Прошу отменить мою регистрацию так как я не смогу приехать.",
+    "Vă rog să-mi anulați înregistrarea deoarece nu pot participa.",
+    "I cannot attend, sorry. Please do not forget to cancel my registration.",
+    "За съжаление няма да мога да присъствам. Моля не забравяйте да отмените регистрацията ми.",
+    # a refusal to attend the Zoom session stays one beside a problem word
+    "Unfortunately I won't be able to attend the Zoom session tomorrow - I'm travelling and won't be able to log in.",
 ])
 def test_a_polite_if_or_dont_cancel_about_something_else_leaves_the_cancellation(body):
     got = in_our_thread(body, subject="Re: Reminder")
@@ -510,6 +521,8 @@ def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, int
     ("Пусть ссылка придёт за день до встречи.", "other"),                          # "пусть" is no "пустая"
     ("If the link does not work on the day, I will call your office.", "other"),   # only a condition yet
     ("The link worked for me and I did not even need the password.", "other"),     # the negation is elsewhere
+    ("Thanks, the link works and I don't need the passcode.", "other"),
+    ("No audio problems on my side, see you tomorrow.", "other"),
     ("I will attend, the time doesn't work well for my colleague who saw it on the website.", "other"),  # far apart
     ("I could not get in touch with the mayor yet.", "other"),
 ])
@@ -532,6 +545,7 @@ def test_a_refusal_with_a_problem_in_its_sentence_cancels_and_reports_the_proble
     ("Please do not send the link to Nino Kapanadze (nino@tbilisi.gov.ge) anymore, she left the ministry.", True,
      "other", False),
     ("I would like to participate. Please send me the link.", False, "interest", False),
+    ("I will attend. Please send me the link and I will share it with my colleagues.", True, "other", False),
     ("Please send the link to my colleague Nino Beridze (n.beridze@tbilisi.gov.ge), since I cannot attend myself.",
      True, "cancellation", True),
 ])
@@ -551,6 +565,9 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     "I have not received a confirmation of my registration. Could you please check?",
     "Ich habe die Bestätigung meiner Anmeldung nicht erhalten. Ist alles in Ordnung?",
     "Я не получил подтверждение регистрации. Подскажите, пожалуйста, я зарегистрирован?",
+    "Keine Sorge, ich sage nicht ab. Ich bin am Donnerstag dabei.",              # the "nicht" inside "sage * ab"
+    "ჩვენი სხდომა მერიაში გააუქმეს, ამიტომ შევძლებ დასწრებას.",                 # "they cancelled our session"
+    "ნუ შეწუხდებით აუცილებლად დავესწრები, ბმული მივიღე.",                     # "don't worry, I'll attend"
 ])
 def test_what_only_looks_like_a_cancellation_keeps_the_registration(body):
     got = in_our_thread(body, subject="Re: Reminder")
