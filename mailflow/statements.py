@@ -437,19 +437,34 @@ _REGISTRATION = re.compile(r"(?<!\w)(?:registration|anmeldung|registrierung|teil
 
 
 def _negation_on_verb(clause: str, word: str, ne_negates: bool = True) -> bool:
-    """Whether the negation is the cancel verb's own: at most two words before it ("don't cancel", "să nu-mi
-    anulați"), the next word ("iptal etmeyin"), or "nicht"/"не" at most four words after ("stornieren Sie meine
-    Anmeldung nicht"); not another verb's ("please cancel my registration as I can't attend")."""
+    """Whether the negation is the cancel verb's own: before it with no "and", "so", "because", "please" ...
+    between ("don't cancel", "I do not want to cancel", "no need to cancel", "să nu-mi anulați"), the next word
+    ("iptal etmeyin"), or "nicht", "не", "auf keinen Fall" at most four words after ("stornieren Sie meine
+    Anmeldung nicht"); not another verb's ("please cancel my registration as I can't attend", "I can't come so
+    please cancel")."""
     found = compile_patterns((word,))[1][0].search(clause)
     if found is None:
         return True
-    before = " ".join(clause[:found.start()].split()[-2:])
+    before = clause[:found.start()]
+    last = max(negation_pattern(before, ne_negates).finditer(before), key=lambda m: m.start(), default=None)
+    between = before[last.end():].split() if last else []
     after = " ".join(clause[found.end():].split()[:4])
     next_word = " ".join(clause[found.end():].split()[:1])   # the Turkish "iptal etmeyin" (don't cancel)
-    return bool(negation_pattern(before, ne_negates).search(before) or _ARMENIAN_DONT.search(clause, 0, found.start())
-                or negation_pattern(next_word, ne_negates).search(next_word)
-                or re.search(r"(?<!\w)(?:nicht|не)(?!\w)", after) or found.group(0).startswith(_NOT_ASKED_TO)
+    return bool(last and not _BOUNDARY.intersection(between) or _ARMENIAN_DONT.search(clause, 0, found.start())
+                or negation_pattern(next_word, ne_negates).search(next_word) or _NOT_AFTER.search(after)
+                or found.group(0).startswith(_NOT_ASKED_TO)
                 or " " in found.group(0).strip() and negation_pattern(found.group(0)).search(found.group(0)))
+
+
+# Words that end what a negation before a verb can reach: "I can't come so please cancel", "as I cannot attend
+# please cancel" (not "i" and "da", also the English "I" and the Serbian "that")
+_BOUNDARY = frozenset({
+    "and", "so", "as", "because", "since", "please", "therefore", "und", "weil", "also", "deshalb", "bitte",
+    "и", "так", "поэтому", "потому", "пожалуйста", "прошу", "jer", "pa", "zato", "molim", "sepse", "prandaj",
+    "lutem", "deoarece", "pentru", "rog", "γιατί", "επειδή", "παρακαλώ", "çünkü", "lütfen", "რადგან", "ამიტომ",
+    "გთხოვთ", "քանի", "ուստի", "խնդրում", "бо", "тому", "тъй", "затова", "моля", "бидејќи", "затоа", "ве",
+})
+_NOT_AFTER = re.compile(r"(?<!\w)(?:nicht|nichts|не|auf keinen fall|keinesfalls|ни в коем случае)(?!\w)")
 
 
 def _keeps_mine(clause: str, word: str) -> bool:

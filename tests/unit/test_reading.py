@@ -226,6 +226,7 @@ def test_a_question_beside_a_refusal_is_still_asked(body):
     "Maia Lomidze (maia.lomidze@tbilisi.gov.ge).",
     # a negation that is another verb's, not the cancel verb's
     "Please cancel my registration as I can't attend.",
+    "I can't come so please cancel my registration.",
     "Bitte stornieren Sie meine Anmeldung da ich nicht kommen kann.",
     "Прошу отменить мою регистрацию так как я не смогу приехать.",
     "Vă rog să-mi anulați înregistrarea deoarece nu pot participa.",
@@ -568,6 +569,12 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     "Keine Sorge, ich sage nicht ab. Ich bin am Donnerstag dabei.",              # the "nicht" inside "sage * ab"
     "ჩვენი სხდომა მერიაში გააუქმეს, ამიტომ შევძლებ დასწრებას.",                 # "they cancelled our session"
     "ნუ შეწუხდებით აუცილებლად დავესწრები, ბმული მივიღე.",                     # "don't worry, I'll attend"
+    # a negation before the cancel verb with no "so", "because", "please" between is the verb's own
+    "I do not want to cancel my registration. I will attend.",
+    "There is no need to cancel my registration, I will attend as planned.",
+    "Не надо мою регистрацию отменять, я приду.",
+    "Δεν χρειάζεται να ακυρώσετε την εγγραφή μου, θα συμμετάσχω.",
+    "Bitte nicht meine Anmeldung stornieren, ich komme.",
 ])
 def test_what_only_looks_like_a_cancellation_keeps_the_registration(body):
     got = in_our_thread(body, subject="Re: Reminder")
