@@ -448,6 +448,12 @@ def _negation_on_verb(clause: str, word: str, ne_negates: bool = True) -> bool:
     before = clause[:found.start()]
     last = max(negation_pattern(before, ne_negates).finditer(before), key=lambda m: m.start(), default=None)
     between = before[last.end():].split() if last else []
+    # (a boundary right after the negation is what it negates: "я не прошу отменять", "not because I want to
+    # cancel"; "me and my colleague" joins people, not clauses)
+    between = [w for i, w in enumerate(between) if not (
+        i == 0 or w in _ASKING and i < 2   # "не прошу", "nu vă rog", "не ви моля": not asking
+        or w in _ANDS and i + 1 < len(between) and _PEOPLE.match(between[i + 1])
+        or w == "так" and between[i + 1:i + 2] != ["как"])]   # ("так как", because; not "так просто")
     after = " ".join(clause[found.end():].split()[:4])
     next_word = " ".join(clause[found.end():].split()[:1])   # the Turkish "iptal etmeyin" (don't cancel)
     return bool(last and not _BOUNDARY.intersection(between) or _ARMENIAN_DONT.search(clause, 0, found.start())
@@ -458,12 +464,16 @@ def _negation_on_verb(clause: str, word: str, ne_negates: bool = True) -> bool:
 
 # Words that end what a negation before a verb can reach: "I can't come so please cancel", "as I cannot attend
 # please cancel" (not "i" and "da", also the English "I" and the Serbian "that")
-_BOUNDARY = frozenset({
-    "and", "so", "as", "because", "since", "please", "therefore", "und", "weil", "also", "deshalb", "bitte",
+_ASKING = frozenset({"please", "bitte", "пожалуйста", "прошу", "molim", "lutem", "rog", "παρακαλώ", "lütfen", "გთხოვთ",
+                     "խնդրում", "моля", "молам"})
+_BOUNDARY = _ASKING | frozenset({
+    "and", "so", "because", "since", "therefore", "und", "weil", "also", "deshalb",
     "и", "так", "поэтому", "потому", "пожалуйста", "прошу", "jer", "pa", "zato", "molim", "sepse", "prandaj",
-    "lutem", "deoarece", "pentru", "rog", "γιατί", "επειδή", "παρακαλώ", "çünkü", "lütfen", "რადგან", "ამიტომ",
-    "გთხოვთ", "քանի", "ուստի", "խնդրում", "бо", "тому", "тъй", "затова", "моля", "бидејќи", "затоа", "ве",
+    "deoarece", "pentru", "γιατί", "επειδή", "çünkü", "რადგან", "ამიტომ", "քանի", "ուստի", "бо", "тому", "тъй",
+    "затова", "бидејќи", "затоа",
 })
+_PEOPLE = re.compile(r"(?:my|me|i|mein\w*|mir|мо\w*|мне|мен\w*|мој\w*|moj\w*|колег\w*|коллег\w*|kolleg\w*"
+                     r"|colleague\w*|koleg\w*|team|deputy)(?!\w)")
 _NOT_AFTER = re.compile(r"(?<!\w)(?:nicht|nichts|не|auf keinen fall|keinesfalls|ни в коем случае)(?!\w)")
 
 

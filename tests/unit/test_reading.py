@@ -575,6 +575,8 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     "Не надо мою регистрацию отменять, я приду.",
     "Δεν χρειάζεται να ακυρώσετε την εγγραφή μου, θα συμμετάσχω.",
     "Bitte nicht meine Anmeldung stornieren, ich komme.",
+    "Я не прошу отменять мою регистрацию, я только хочу уточнить время.",   # "не прошу": not asking to cancel
+    "There is no need for me and my colleague to cancel. We will both attend.",   # "and" joins people
 ])
 def test_what_only_looks_like_a_cancellation_keeps_the_registration(body):
     got = in_our_thread(body, subject="Re: Reminder")
