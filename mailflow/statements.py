@@ -314,7 +314,7 @@ def read_statements(
             found.setdefault(Statement.ASKS, sentence.strip()[-60:])
     # "I miss the first part; please don't cancel my registration" refuses nothing; "... but now please cancel it"
     # still cancels
-    kept = Statement.KEEPS in found and not HANDOVER.search(own.casefold())
+    kept = Statement.KEEPS in found and not _HANDOVER.search(own.casefold())
     return Reading(
         withdraws=found.get(Statement.CANCELS) or ("" if kept else found.get(Statement.WITHDRAWS, "")),
         declines="" if kept else found.get(Statement.DECLINES, ""),
@@ -361,15 +361,15 @@ def _sentence(
         if find(cancellation, folded) else None
     # Asked for ("please cancel", "could you cancel"), or said, not asked and not only as a condition
     # ("I will let you know if I have to cancel" withdraws nothing).
-    cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _negated_besides(
-        cancel_hit[0], cancel_hit[1], ne_negates, extra_negation) and _negation_on_verb(*cancel_hit, ne_negates)
+    cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _cancel_negated(
+        cancel_hit[0], cancel_hit[1], ne_negates, extra_negation)
     if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
             not asked or polite() or _requested(folded, cancellation)):
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
             return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration", ""
         return Statement.CANCELS, cancel_hit[1], ""
     keeps = ""
-    if cancel_hit and cancel_negated and _keeps_mine(*cancel_hit):   # "vă rog să nu-mi anulați înregistrarea"
+    if cancel_hit and cancel_negated and _keeps_mine(cancel_hit[0]):   # "vă rog să nu-mi anulați înregistrarea"
         keeps = f"not ... {cancel_hit[1]}"
         clauses = [c for c in clauses if c != cancel_hit[0]]
         cancel_hit = None
@@ -411,17 +411,37 @@ def _sentence(
     return None, "", keeps
 
 
-def _negated_besides(clause: str, word: str, ne_negates: bool, extra_negation: re.Pattern | None) -> bool:
-    """Whether a negation stands in the clause outside the word's own letters (the Armenian "չեղարկել",
-    cancel, begins like the negation "չ-"; its prohibitive "մի չեղարկեք", don't cancel, is one)."""
+def _cancel_negated(clause: str, word: str, ne_negates: bool, extra_negation: re.Pattern | None) -> bool:
+    """Whether the cancel word is negated by a negation of its own: outside the word's letters (the Armenian
+    "չեղարկել", cancel, begins like the negation "չ-"; its "մի չեղարկեք", don't cancel, is one), and before it
+    with no "and", "so", "because", "please" ... between ("don't cancel", "I do not want to cancel", "no need to
+    cancel", "să nu-mi anulați"), the next word ("iptal etmeyin"), or "nicht", "не", "auf keinen Fall" at most
+    four words after ("stornieren Sie meine Anmeldung nicht"); not another verb's ("please cancel my
+    registration as I can't attend", "I can't come so please cancel")."""
     found = compile_patterns((word,))[1][0].search(clause)
-    if found and (_ARMENIAN_DONT.search(clause, 0, found.start()) or found.group(0).startswith(_NOT_ASKED_TO)):
+    if found is None:
+        return True
+    if _ARMENIAN_DONT.search(clause, 0, found.start()) or found.group(0).startswith(_NOT_ASKED_TO):
         return True   # ("չեղարկվել է", was cancelled, "չեղարկեցին", they cancelled: like "cancelled", no "cancel")
     # (only the verb's own first word: "ich sage nicht ab" keeps its "nicht")
-    end = found.start() + len(found.group(0).split()[0]) if found else 0
-    rest = _NOT_NEGATION.sub(" ", clause[:found.start()] + " " + clause[end:] if found else clause)
-    return bool(negation_pattern(rest, ne_negates).search(rest) or (extra_negation and extra_negation.search(rest)))
-
+    end = found.start() + len(found.group(0).split()[0])
+    rest = _NOT_NEGATION.sub(" ", clause[:found.start()] + " " + clause[end:])
+    if not (negation_pattern(rest, ne_negates).search(rest) or (extra_negation and extra_negation.search(rest))):
+        return False
+    before = clause[:found.start()]
+    last = max(negation_pattern(before, ne_negates).finditer(before), key=lambda m: m.start(), default=None)
+    between = before[last.end():].split() if last else []
+    # (a boundary right after the negation is what it negates: "я не прошу отменять", "not because I want to
+    # cancel"; "me and my colleague" joins people, not clauses)
+    between = [w for i, w in enumerate(between) if not (
+        i == 0 or w in _ASKING and i < 2   # "не прошу", "nu vă rog", "не ви моля": not asking
+        or w in _ANDS and i + 1 < len(between) and _PEOPLE.match(between[i + 1])
+        or w == "так" and between[i + 1:i + 2] != ["как"])]   # ("так как", because; not "так просто")
+    after = " ".join(clause[found.end():].split()[:4])
+    next_word = " ".join(clause[found.end():].split()[:1])   # the Turkish "iptal etmeyin" (don't cancel)
+    return bool(last and not _BOUNDARY.intersection(between)
+                or negation_pattern(next_word, ne_negates).search(next_word) or _NOT_AFTER.search(after)
+                or " " in found.group(0).strip() and negation_pattern(found.group(0)).search(found.group(0)))
 
 _ARMENIAN_DONT = re.compile(r"(?<!\w)մի՛?\s*$")
 _NOT_ASKED_TO = ("չեղարկվ", "չեղարկեց")   # Armenian passive and past: nobody asks to cancel
@@ -436,39 +456,13 @@ _REGISTRATION = re.compile(r"(?<!\w)(?:registration|anmeldung|registrierung|teil
                            r"|մասնակցություն\w*|kayd\w*|εγγραφ\w*)(?!\w)")
 
 
-def _negation_on_verb(clause: str, word: str, ne_negates: bool = True) -> bool:
-    """Whether the negation is the cancel verb's own: before it with no "and", "so", "because", "please" ...
-    between ("don't cancel", "I do not want to cancel", "no need to cancel", "să nu-mi anulați"), the next word
-    ("iptal etmeyin"), or "nicht", "не", "auf keinen Fall" at most four words after ("stornieren Sie meine
-    Anmeldung nicht"); not another verb's ("please cancel my registration as I can't attend", "I can't come so
-    please cancel")."""
-    found = compile_patterns((word,))[1][0].search(clause)
-    if found is None:
-        return True
-    before = clause[:found.start()]
-    last = max(negation_pattern(before, ne_negates).finditer(before), key=lambda m: m.start(), default=None)
-    between = before[last.end():].split() if last else []
-    # (a boundary right after the negation is what it negates: "я не прошу отменять", "not because I want to
-    # cancel"; "me and my colleague" joins people, not clauses)
-    between = [w for i, w in enumerate(between) if not (
-        i == 0 or w in _ASKING and i < 2   # "не прошу", "nu vă rog", "не ви моля": not asking
-        or w in _ANDS and i + 1 < len(between) and _PEOPLE.match(between[i + 1])
-        or w == "так" and between[i + 1:i + 2] != ["как"])]   # ("так как", because; not "так просто")
-    after = " ".join(clause[found.end():].split()[:4])
-    next_word = " ".join(clause[found.end():].split()[:1])   # the Turkish "iptal etmeyin" (don't cancel)
-    return bool(last and not _BOUNDARY.intersection(between) or _ARMENIAN_DONT.search(clause, 0, found.start())
-                or negation_pattern(next_word, ne_negates).search(next_word) or _NOT_AFTER.search(after)
-                or found.group(0).startswith(_NOT_ASKED_TO)
-                or " " in found.group(0).strip() and negation_pattern(found.group(0)).search(found.group(0)))
-
-
 # Words that end what a negation before a verb can reach: "I can't come so please cancel", "as I cannot attend
 # please cancel" (not "i" and "da", also the English "I" and the Serbian "that")
 _ASKING = frozenset({"please", "bitte", "пожалуйста", "прошу", "molim", "lutem", "rog", "παρακαλώ", "lütfen", "გთხოვთ",
                      "խնդրում", "моля", "молам"})
 _BOUNDARY = _ASKING | frozenset({
     "and", "so", "because", "since", "therefore", "und", "weil", "also", "deshalb",
-    "и", "так", "поэтому", "потому", "пожалуйста", "прошу", "jer", "pa", "zato", "molim", "sepse", "prandaj",
+    "и", "так", "поэтому", "потому", "jer", "pa", "zato", "sepse", "prandaj",
     "deoarece", "pentru", "γιατί", "επειδή", "çünkü", "რადგან", "ამიტომ", "քանի", "ուստի", "бо", "тому", "тъй",
     "затова", "бидејќи", "затоа",
 })
@@ -477,7 +471,7 @@ _PEOPLE = re.compile(r"(?:my|me|i|mein\w*|mir|мо\w*|мне|мен\w*|мој\w*
 _NOT_AFTER = re.compile(r"(?<!\w)(?:nicht|nichts|не|auf keinen fall|keinesfalls|ни в коем случае)(?!\w)")
 
 
-def _keeps_mine(clause: str, word: str) -> bool:
+def _keeps_mine(clause: str) -> bool:
     """Whether the clause asks, politely, not to cancel the writer's own registration: "please don't cancel my
     registration", "vă rog să nu-mi anulați" (not the event, a hotel, or a colleague's registration)."""
     return bool(_POLITE.search(clause) and _REGISTRATION.search(clause)
@@ -491,7 +485,7 @@ _NOT_A_KEEP = re.compile(r"(?<!\w)(?:forget|hesitate|wait|vergessen|zögern|wart
                          r"|колеба\w*|чека\w*|заборав\w*|zaborav\w*|ustručava\w*|čeka\w*|uita\w*|ezita\w*"
                          r"|aștepta\w*|harro\w*|დაგავიწყდეთ|მოგერიდოთ|\w*մոռան\w*|հապաղեք)(?!\w)")
 # Giving one's place away: "please don't cancel my registration, but transfer it to my colleague"
-HANDOVER = re.compile(r"(?<!\w)(?:transfer\w*|übertrag\w*|instead|stattdessen|an meiner stelle|вместо|замість"
+_HANDOVER = re.compile(r"(?<!\w)(?:transfer\w*|übertrag\w*|instead|stattdessen|an meiner stelle|вместо|замість"
                       r"|umjesto|umesto|deputy|stellvertret\w*|заместител\w*|zamjenik\w*|zamenik\w*)(?!\w)")
 
 
