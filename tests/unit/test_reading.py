@@ -511,6 +511,8 @@ def test_a_link_named_beside_a_refusal_or_a_warning_reports_no_problem(body, int
     ("Leider klappt es von meiner Seite nicht mit der Teilnahme.", "cancellation"),  # "von meiner Seite"
     ("За съжаление във връзка с натовареност в работата не мога да участвам.", "cancellation"),   # "regarding"
     ("Fatkeqësisht nuk mund të marr pjesë në lidhje me angazhimet e punës.", "cancellation"),
+    ("I can't attend on site as Monday doesn't work for me.", "cancellation"),              # "on site"
+    ("Во врска со обврските на работа не можам да присуствувам.", "cancellation"),          # "regarding"
     # what names a thing and reports nothing
     ("Thanks, the link opened without any error.", "other"),
     ("I will attend in person, no Zoom link needed.", "other"),
