@@ -338,7 +338,7 @@ def _sentence(
     """`trouble`: the sentence tells of a problem with the link or the form, so a "cannot join" in it is
     that problem, not a refusal ("cannot attend" still is). The third value: the words of a polite request not
     to cancel the writer's registration, or "" (the rest of the sentence is read without that clause)."""
-    folded = sentence.casefold()
+    folded = _FROM_TIME.sub("von", sentence.casefold())
     # "?" (and the Armenian question mark ՞, written on the stressed word)
     asked = _asked(folded)
     clauses = _clauses(folded)
@@ -357,8 +357,8 @@ def _sentence(
 
     # Each list is looked for in the whole sentence first: most sentences name none of its words,
     # and then no clause needs a look.
-    cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))), None) \
-        if find(cancellation, folded) else None
+    cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c)) and not _cancels_something_else(c, w)),
+                      None) if find(cancellation, folded) else None
     # Asked for ("please cancel", "could you cancel"), or said, not asked and not only as a condition
     # ("I will let you know if I have to cancel" withdraws nothing).
     cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _cancel_negated(
@@ -454,6 +454,62 @@ _REGISTRATION = re.compile(r"(?<!\w)(?:registration|anmeldung|registrierung|teil
                            r"|участи\w*|реєстрац\w*|prijav\w*|registracij\w*|înregistrar\w*|inregistrar\w*"
                            r"|participar\w*|regjistrim\w*|pjesëmarrj\w*|გრანც\w*|რეგისტრაცი\w*|գրանցում\w*"
                            r"|մասնակցություն\w*|kayd\w*|εγγραφ\w*)(?!\w)")
+
+
+# What else a cancel word may cancel ("I had to cancel a trip, so I can attend after all", "я отменил
+# командировку"): the writer's own plans, never this event
+_OTHER_PLANS = re.compile(r"(?:appointment|trip|travel|flight|holiday|vacation|plans|commitment|engagement|lecture"
+                          r"|dinner|visit|reise|dienstreise|urlaub|flug|verpflichtung|arzttermin|поездк|командировк"
+                          r"|отпуск|перел[её]т|рейс|поїздк|відрядженн|відпустк|putovanj|odmor|путовањ|патување"
+                          r"|пътуван|călători|calatori|concediu|udhëtim|udhetim|მივლინებ|მოგზაურ|գործուղում"
+                          r"|ճամփորդ|seyahat|yolculu|tatil|səfər|ezamiyyət|ταξίδ)\w*")
+# ... and meetings, which may be this event ("I have to withdraw from tomorrow's meeting"), unless another one
+# ("cancel my other meeting", "einen anderen Termin absagen", "diğer toplantım iptal oldu")
+_MEETINGS = re.compile(r"(?:meeting|session|sitzung|besprechung|termin|встреч|совещани|заседани|зустріч|нарад"
+                       r"|засіданн|sastan|sjednic|sednic|састан|средб|среща|întâlnir|intalnir|ședinț|sedint|takim"
+                       r"|mbledhj|შეხვედრ|სხდომ|հանդիպում|նիստ|toplantı|randevu|iclas|συνάντησ)\w*")
+_ANOTHER = frozenset({"other", "another", "a", "an", "anderen", "andere", "anderer", "einen", "eine", "ein",
+                      "другую", "другой", "другое", "другу", "іншу", "іншої", "drugi", "drugu", "drugog",
+                      "другата", "друга", "alt", "altă", "alta", "tjetër", "tjetrin", "სხვა", "მეორე", "մյուս",
+                      "diğer", "başka", "digər", "άλλη", "άλλο"})
+# ... and what comes between it and the verb when it is only the reason or where from ("I must cancel because of a
+# meeting", "withdraw from the meeting")
+_REASON = frozenset({"due", "of", "for", "from", "wegen", "aufgrund", "von", "из-за", "через", "от", "з", "від",
+                     "због", "zbog", "od", "din", "për", "nga", "nedeniyle", "yüzünden", "λόγω", "გამო", "պատճառով"})
+
+
+# German "ab" before a time, a day or a number is "from" ("ich sage zu und komme ab 10 Uhr", "ich melde mich an und
+# bin ab dem Nachmittag dabei"), not the prefix of "sage ... ab" or "melde mich ... ab", which ends its clause
+_FROM_TIME = re.compile(r"(?<!\w)ab(?=\s+(?!(?:und|oder|aber|denn|sondern|doch|weil|da|dass|daß|wenn|falls|sobald|ob"
+                        r"|bitte|leider|hiermit|nicht)(?!\w))\w)")
+
+
+def _another_thing(words: list[str], at: int) -> bool:
+    word = words[at].strip(".,;:!?\"'»«()")
+    return bool(_OTHER_PLANS.fullmatch(word) or _MEETINGS.fullmatch(word) and at > 0 and words[at - 1] in _ANOTHER)
+
+
+def _cancels_something_else(clause: str, word: str) -> bool:
+    """Whether the cancel word's object is another thing of the writer's ("cancel my other appointment",
+    "otkazao sam drugi sastanak"; in German before the verb or inside "sage * ab": "einen anderen Termin
+    absagen", "ich sage meinen anderen Termin ab"): at most three words after it, or right before it, with no
+    "because", "and", "from", "wegen" ... between, and no registration by it ("cancel my registration for the
+    trip")."""
+    found = compile_patterns((word,))[1][0].search(clause)
+    if found is None:
+        return False
+    before, inside, after = clause[:found.start()].split(), found.group(0).split(), clause[found.end():].split()
+    if _REGISTRATION.search(" ".join(before[-3:] + inside + after[:4])):
+        return False
+    if any(_another_thing(inside, at) for at in range(1, len(inside) - 1)):
+        return True
+    for at, following in enumerate(after[:3]):
+        if following in _BOUNDARY or following in _REASON:
+            break
+        if _another_thing(after, at):
+            return True
+    # (not the reason: "wegen eines Termins absagen")
+    return bool(before) and _another_thing(before, len(before) - 1) and not _REASON.intersection(before[-3:])
 
 
 # Words that end what a negation before a verb can reach: "I can't come so please cancel", "as I cannot attend

@@ -134,6 +134,20 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     "Maalesef etkinliğe artık katılamayacağım.",
     "Δυστυχώς δεν μπορώ πλέον να συμμετάσχω.",
     "Παρακαλώ ακυρώστε την εγγραφή μου.",
+    # the verb's other forms, and German with the verb first
+    "I have a conflicting meeting on that day, so I'm cancelling my registration.",
+    "I'm withdrawing my registration for personal reasons.",
+    "I've cancelled my participation in the online event, sorry.",
+    "Leider habe ich einen anderen Termin, deshalb melde ich mich ab.",
+    "Deshalb sage ich ab.",
+    # another thing as the reason, not what is cancelled
+    "I must cancel because of a meeting.",
+    "Due to an urgent meeting I must cancel my registration.",
+    "Ich muss leider wegen eines Termins absagen.",
+    "Please cancel my registration for the meeting on 7 October.",
+    # a meeting may be this event: another one only when said so
+    "Due to an urgent matter in the city council I have to withdraw from tomorrow's meeting.",
+    "I have to cancel tomorrow's meeting, sorry.",
 ])
 @pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
 def test_withdrawals_in_the_events_languages_are_cancellations(body, dress):
@@ -576,10 +590,30 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     "Bitte nicht meine Anmeldung stornieren, ich komme.",
     "Я не прошу отменять мою регистрацию, я только хочу уточнить время.",   # "не прошу": not asking to cancel
     "There is no need for me and my colleague to cancel. We will both attend.",   # "and" joins people
+    # what is cancelled is another thing of the writer's
+    "I will cancel my other appointment so that I can attend.",
+    "I had to cancel a trip, so I can attend after all.",
+    "I'm cancelling my other meeting so that I can join.",
+    "Я отменил командировку, поэтому смогу участвовать.",
+    "Otkazao sam drugi sastanak i mogu da učestvujem.",
+    "Ich werde einen anderen Termin absagen, damit ich teilnehmen kann.",
+    "Ich sage meinen anderen Termin ab, damit ich teilnehmen kann.",
+    # German "ab" before a time is "from", not the end of "sage ... ab" or "melde mich ... ab"
+    "Ich sage zu und komme ab 10 Uhr.",
+    "Vielen Dank, ich melde mich gerne an und kann ab dem Nachmittag teilnehmen.",
 ])
 def test_what_only_looks_like_a_cancellation_keeps_the_registration(body):
     got = in_our_thread(body, subject="Re: Reminder")
     assert got.intent != "cancellation", got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Ich melde mich an und bin ab 10 Uhr dabei.",
+    "Hiermit melde ich mich für die Veranstaltung an und bin ab dem zweiten Tag dabei.",
+])
+def test_a_registration_with_from_a_time_in_german_registers(body):
+    got = verdict(as_sent(body))
+    assert (got.intent, got.answer) == ("interest", True), got.reasons
 
 
 def test_a_registration_beside_please_dont_cancel_in_the_same_sentence_still_registers():
