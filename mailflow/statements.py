@@ -363,8 +363,9 @@ def _sentence(
     # ("I will let you know if I have to cancel" withdraws nothing).
     cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _cancel_negated(
         cancel_hit[0], cancel_hit[1], ne_negates, extra_negation)
+    # (not when only maybe: "I might have to cancel", "vielleicht muss ich absagen"; "could you maybe cancel it?" asks)
     if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
-            not asked or polite() or _requested(folded, cancellation)):
+            polite() or _requested(folded, cancellation) or not (asked or _tentative(folded, cancel_hit[1]))):
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
             return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration", ""
         return Statement.CANCELS, cancel_hit[1], ""
@@ -566,6 +567,29 @@ def _asked(folded: str) -> bool:
     """"?", the Armenian ՞ (on the stressed word) and the Greek question mark (";", or U+037E)."""
     return folded.rstrip(" .!)").endswith(("?", "\u037e")) or "՞" in folded \
         or folded.rstrip(" )").endswith(";") and _GREEK.search(folded) is not None
+
+
+# A "maybe" (not an "if", "whether" or "decided": "I have decided to cancel" cancels)
+_MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"probably", r"might", r"may", r"consider\w*",
+                       r"vielleicht", r"eventuell", r"möglicherweise", r"wahrscheinlich", r"überlege\w*",
+                       r"может быть", r"возможно", r"вероятно", r"можливо", r"мабуть", r"možda", r"mozda", r"можда",
+                       r"можеби", r"може би", r"вероятно", r"ndoshta", r"posibil", r"probabil", r"bəlkə", r"belki",
+                       r"միգուցե", r"գուցե", r"შეიძლება", r"იქნებ", r"ίσως"])
+
+
+_YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})
+
+
+def _tentative(folded: str, word: str) -> bool:
+    """Whether a "maybe" stands at most four words before the cancel word, with no "and", "so", "because" ...
+    between: "I might have to cancel", "vielleicht muss ich absagen", "возможно, мне придется отменить"."""
+    found = compile_patterns((word,))[1][0].search(folded)
+    if found is None:
+        return False
+    window = " ".join(folded[:found.start()].replace(",", " ").split()[-5:])
+    maybes = list(_MAYBE.finditer(window))
+    # (a "you" between asks for it: "perhaps you could cancel my registration")
+    return bool(maybes) and not (_BOUNDARY | _YOU).intersection(window[maybes[-1].end():].split())
 
 
 def _hedge_before(folded: str, word: str) -> re.Match | None:

@@ -145,6 +145,9 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     "Due to an urgent meeting I must cancel my registration.",
     "Ich muss leider wegen eines Termins absagen.",
     "Please cancel my registration for the meeting on 7 October.",
+    # a "maybe" about something else, or a request to "you"
+    "I cannot attend, maybe next time, so I cancel my registration.",
+    "Perhaps you could cancel my registration, as I will be travelling.",
     # a meeting may be this event: another one only when said so
     "Due to an urgent matter in the city council I have to withdraw from tomorrow's meeting.",
     "I have to cancel tomorrow's meeting, sorry.",
@@ -188,6 +191,11 @@ def test_a_condition_elsewhere_in_the_sentence_leaves_a_withdrawal_one(body):
     "I cannot attend the first part because of a council session. Please don't cancel my registration.",
     "Mâine nu voi putea participa la prima parte. Vă rog să nu-mi anulați înregistrarea.",
     "Ich kann erst ab 14 Uhr teilnehmen, bitte stornieren Sie meine Anmeldung nicht.",
+    # only maybe
+    "I might have to cancel at short notice, I will let you know.",
+    "I am considering cancelling my registration.",
+    "Vielleicht muss ich kurzfristig absagen.",
+    "Возможно, мне придется отменить участие.",
 ])
 def test_a_cancellation_only_as_a_condition_or_asked_not_to_be_withdraws_nothing_even_in_our_thread(body):
     got = in_our_thread(body, subject="Re: Your registration")
