@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -363,6 +364,8 @@ def _sentence(
     # ("I will let you know if I have to cancel" withdraws nothing).
     cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _cancel_negated(
         cancel_hit[0], cancel_hit[1], ne_negates, extra_negation)
+    if cancel_hit and _taken_back(clauses, *cancel_hit, interest, negated):
+        cancel_hit = None   # "I was going to cancel, but I will attend after all"
     # (not when only maybe: "I might have to cancel", "vielleicht muss ich absagen"; "could you maybe cancel it?" asks)
     if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
             polite() or _requested(folded, cancellation) or not (asked or _tentative(folded, cancel_hit[1]))):
@@ -575,6 +578,29 @@ _MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"probably", r"might",
                        r"может быть", r"возможно", r"вероятно", r"можливо", r"мабуть", r"možda", r"mozda", r"можда",
                        r"можеби", r"може би", r"вероятно", r"ndoshta", r"posibil", r"probabil", r"bəlkə", r"belki",
                        r"միգուցե", r"գուցե", r"შეიძლება", r"იქნებ", r"ίσως"])
+
+
+# A cancellation meant once and taken back in the same sentence: "I was going to cancel, but I will attend after
+# all", "ich wollte eigentlich absagen, komme aber doch"
+_MEANT_TO = _alternation([r"was going to", r"were going to", r"wanted to", r"had wanted to", r"intended to",
+                          r"planned to", r"thought (?:of|about)", r"wollte\w*", r"hatte\w* vor", r"хотел\w*",
+                          r"собирал\w*", r"хотів", r"хотіла", r"збирав\w*", r"htio", r"htjela", r"htela", r"hteo",
+                          r"namjeravao", r"nameravao", r"am vrut", r"voiam", r"doja", r"istemiştim",
+                          r"düşünmüştüm", r"ვაპირებდი", r"მინდოდა", r"ուզում էի", r"ήθελα", r"σκόπευα"])
+_AFTER_ALL = _alternation([r"after all", r"doch", r"trotzdem", r"dennoch", r"все-таки", r"всё-таки", r"все же",
+                           r"всё же", r"ipak", r"ипак", r"totuși", r"totusi", r"megjithatë", r"gjithsesi", r"yine de",
+                           r"მაინც", r"այնուամենայնիվ", r"τελικά"])
+
+
+def _taken_back(clauses: list[str], clause: str, word: str, interest: tuple[str, ...],
+                negated: Callable[[str], bool]) -> bool:
+    """Whether the cancel word was only meant ("was going to", "wollte", "хотел" at most four words before it)
+    and a later clause of the sentence comes after all or takes part ("... but I will attend after all")."""
+    found = compile_patterns((word,))[1][0].search(clause)
+    if found is None or not _MEANT_TO.search(" ".join(clause[:found.start()].split()[-4:])):
+        return False
+    later = clauses[clauses.index(clause) + 1:]
+    return any(_AFTER_ALL.search(c) or (find(interest, c) or _PRESENCE.search(c)) and not negated(c) for c in later)
 
 
 _YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})

@@ -148,6 +148,8 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     # a "maybe" about something else, or a request to "you"
     "I cannot attend, maybe next time, so I cancel my registration.",
     "Perhaps you could cancel my registration, as I will be travelling.",
+    "I wanted to ask you to cancel my registration, as I cannot attend.",
+    "I wanted to cancel my registration online, but I could not find where.",
     # a meeting may be this event: another one only when said so
     "Due to an urgent matter in the city council I have to withdraw from tomorrow's meeting.",
     "I have to cancel tomorrow's meeting, sorry.",
@@ -609,6 +611,12 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     # German "ab" before a time is "from", not the end of "sage ... ab" or "melde mich ... ab"
     "Ich sage zu und komme ab 10 Uhr.",
     "Vielen Dank, ich melde mich gerne an und kann ab dem Nachmittag teilnehmen.",
+    # meant once, taken back in the same sentence
+    "I was going to cancel, but I will attend after all.",
+    "I wanted to cancel, but my schedule changed and I can make it.",
+    "Ich wollte eigentlich absagen, komme aber doch.",
+    "Я хотел отменить участие, но все-таки приду.",
+    "Htio sam da otkažem, ali ipak ću doći.",
 ])
 def test_what_only_looks_like_a_cancellation_keeps_the_registration(body):
     got = in_our_thread(body, subject="Re: Reminder")
