@@ -398,7 +398,7 @@ def _sentence(
     # (a participation refused only as a condition, or by someone else, registers nobody either)
     registered = next(((c, w) for c, w, interested in participation if interested and not negated(c)), None)
     # A hedge anywhere before the word in the sentence ("before we register", "whether I need to register").
-    hedge = _hedge_before(folded, registered[1]) if registered else None
+    hedge = (_hedge_before(folded, registered[1]) or _not_yet_allowed(folded)) if registered else None
     # (in reply to our mail a registrant asks for more: "could you register me for the breakout session?")
     if registered and asked and not hedge and not in_our_thread and (polite() or _requested(folded, interest)):
         return Statement.REGISTERS, registered[1], keeps
@@ -616,6 +616,31 @@ def _tentative(folded: str, word: str) -> bool:
     maybes = list(_MAYBE.finditer(window))
     # (a "you" between asks for it: "perhaps you could cancel my registration")
     return bool(maybes) and not (_BOUNDARY | _YOU).intersection(window[maybes[-1].end():].split())
+
+
+# Permission to take part not given yet: "I have not received approval to attend yet", "still waiting for my
+# director's permission", "noch keine Genehmigung", "the approval is still pending"; the registration waits for it
+_PERMISSION = _alternation([
+    r"approval", r"permission", r"authori[sz]ation", r"clearance", r"genehmigung", r"erlaubnis", r"freigabe",
+    r"разрешени\w*", r"одобрени\w*", r"согласовани\w*", r"дозвол\w*", r"odobrenj\w*", r"dozvol\w*",
+    r"aprobar\w*", r"permisiun\w*", r"leje\w*", r"miratim\w*", r"ნებართვ\w*", r"թույլտվությ\w*", r"izin\w*",
+    r"icazə\w*", r"έγκρισ\w*"])
+_NOT_YET = _alternation([r"waiting", r"await\w*", r"yet", r"warte\w*", r"noch", r"ещё", r"еще", r"жду", r"чекам",
+                         r"čekam", r"cekam", r"još", r"jos", r"încă", r"inca", r"aștept\w*", r"aştept\w*", r"ende",
+                         r"ჯერ", r"դեռ", r"henüz", r"hələ", r"ακόμα", r"ακόμη"])
+_PENDING = _alternation([r"pending", r"outstanding", r"missing", r"fehlt", r"ausstehend", r"nedostaje", r"lipsește"])
+
+
+def _not_yet_allowed(folded: str) -> re.Match | None:
+    """A permission word said not to be there yet: negated or "waiting", "yet", "noch" at most four words before
+    it ("I have not received approval", "noch keine Genehmigung"), or "pending", "missing", "fehlt" at most six
+    words after it ("the approval from my director is still pending")."""
+    for permission in _PERMISSION.finditer(folded):
+        before = " ".join(folded[:permission.start()].split()[-4:])
+        after = " ".join(folded[permission.end():].split()[:6])
+        if _NOT_YET.search(before) or negation_pattern(before).search(before) or _PENDING.search(after):
+            return permission
+    return None
 
 
 def _hedge_before(folded: str, word: str) -> re.Match | None:

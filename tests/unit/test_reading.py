@@ -640,10 +640,25 @@ def test_a_registration_beside_please_dont_cancel_in_the_same_sentence_still_reg
 @pytest.mark.parametrize("body", [
     "Ich kann noch keine Teilnahme zusagen, da die Genehmigung meines Vorgesetzten fehlt.",
     "Още не съм получила разрешение да участвам.",   # ("не съм получил" negates nothing only in a problem report)
+    "I have not received approval to attend yet.",
+    "I am still waiting for my director's approval to attend.",
+    "I would like to attend, but the approval from my director is still pending.",
+    "Ich möchte teilnehmen, habe aber noch keine Genehmigung.",
 ])
 def test_not_yet_allowed_to_attend_registers_nobody(body):
     got = verdict(as_sent(body))
     assert got.intent != "interest", got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I have received approval from my director and would like to attend.",
+    "Ich habe die Genehmigung meines Chefs und möchte noch teilnehmen.",
+    "I would like to participate, approval is not needed in my case.",
+    "I got approval, I haven't booked the train yet but I will attend.",
+])
+def test_a_permission_that_is_there_leaves_the_registration(body):
+    got = verdict(as_sent(body))
+    assert (got.intent, got.answer) == ("interest", True), got.reasons
 
 
 def test_a_cancel_word_that_begins_like_a_negation_still_cancels():
