@@ -225,13 +225,15 @@ _NOT_CONDITION = _alternation([
     r"(?:if|whether) you (?:could|would|can|might|kindly)(?! (?:prefer|like|rather|want|need|think|mind))",
     r"if (?:it is|it's) (?:still |at all )?possible",
     r"if (?:still )?possible", r"(?:wenn|falls|ob) sie [^,;]*?(?:könnten|würden|können)",
-    r"(?:wenn|falls) (?:es )?(?:möglich|geht)", r"wenn es möglich ist", r"если (?:вы|можно|возможно|это возможно)",
+    r"(?:wenn|falls) (?:es )?(?:noch |irgend )?(?:möglich|geht)", r"wenn es (?:noch )?möglich ist",
+    r"если (?:вы|можно|возможно|это возможно)",
     r"якщо (?:ви|можна|можливо)", r"ako (?:biste|možete|mozete|je moguće|je moguce|može|moze)",
     r"nëse (?:mundeni|është e mundur|mundet)", r"dacă (?:puteți|puteti|este posibil|se poate)",
     r"daca (?:puteti|este posibil|se poate)",
 ])
 _CONDITION = _alternation([
-    r"if", r"whether", r"in case", r"unless", r"falls", r"wenn", r"ob", r"sofern", r"если", r"в случае", r"якщо",
+    r"if", r"whether", r"in case", r"unless", r"falls", r"wenn", r"ob", r"sofern", r"im falle?", r"bei verhinderung",
+    r"если", r"в случае", r"якщо",
     r"у разі", r"ako", r"ukoliko", r"ако", r"nëse", r"nese", r"dacă", r"daca", r"în caz", r"εάν", r"αν", r"eğer",
     r"əgər", r"თუ", r"եթե",
 ])
@@ -358,8 +360,9 @@ def _sentence(
 
     # Each list is looked for in the whole sentence first: most sentences name none of its words,
     # and then no clause needs a look.
-    cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c)) and not _cancels_something_else(c, w)),
-                      None) if find(cancellation, folded) else None
+    cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))
+                       and not _cancels_something_else(clauses, c, w, interest, negated)), None) \
+        if find(cancellation, folded) else None
     # Asked for ("please cancel", "could you cancel"), or said, not asked and not only as a condition
     # ("I will let you know if I have to cancel" withdraws nothing).
     cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _cancel_negated(
@@ -368,7 +371,8 @@ def _sentence(
         cancel_hit = None   # "I was going to cancel, but I will attend after all"
     # (not when only maybe: "I might have to cancel", "vielleicht muss ich absagen"; "could you maybe cancel it?" asks)
     if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
-            polite() or _requested(folded, cancellation) or not (asked or _tentative(folded, cancel_hit[1]))):
+            polite() or _requested(folded, cancellation)
+            or not (asked or _tentative(folded, cancel_hit[1]) or _condition_ahead(clauses, cancel_hit[0]))):
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
             return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration", ""
         return Statement.CANCELS, cancel_hit[1], ""
@@ -454,38 +458,39 @@ _SOMEONE_ELSES_NEAR = re.compile(r"[’']s(?!\w)|(?<!\w)(?:colleague\w*|kolleg\w
                                  r"|mayor|bürgermeister\w*|мэр\w*|gradonačelnik\w*|deputy|գործընկեր\w*|քաղաքապետ\w*"
                                  r"|კოლეგ\w*|მერ\w*)(?!\w)")
 # What "don't cancel" must be about to keep the writer's registration (not "the webinar", "my hotel booking")
-_REGISTRATION = re.compile(r"(?<!\w)(?:registration|anmeldung|registrierung|teilnahme|participation|регистрац\w*"
-                           r"|участи\w*|реєстрац\w*|prijav\w*|registracij\w*|înregistrar\w*|inregistrar\w*"
-                           r"|participar\w*|regjistrim\w*|pjesëmarrj\w*|გრანც\w*|რეგისტრაცი\w*|գրանցում\w*"
-                           r"|մասնակցություն\w*|kayd\w*|εγγραφ\w*)(?!\w)")
+_REGISTRATION = re.compile(r"(?<!\w)(?:registration|attendance|anmeldung|registrierung|teilnahme|participation"
+                           r"|регистрац\w*|участи\w*|участь|участю|реєстрац\w*|prijav\w*|registracij\w*|učešć\w*"
+                           r"|ucesc\w*|sudjelovanj\w*|учешћ\w*|учество\w*|înregistrar\w*|inregistrar\w*"
+                           r"|participar\w*|regjistrim\w*|pjesëmarrj\w*|რეგისტრაცი\w*|მონაწილეობ\w*"
+                           r"|գրանցում\w*|մասնակցություն\w*|kayd\w*|katılım\w*|iştirak\w*|εγγραφ\w*"
+                           r"|συμμετοχ\w*)(?!\w)")
 
 
-# What else a cancel word may cancel ("I had to cancel a trip, so I can attend after all", "я отменил
-# командировку"): the writer's own plans, never this event
-_OTHER_PLANS = re.compile(r"(?:appointment|trip|travel|flight|holiday|vacation|plans|commitment|engagement|lecture"
-                          r"|dinner|visit|reise|dienstreise|urlaub|flug|verpflichtung|arzttermin|поездк|командировк"
+# What else a cancel word may cancel, in a sentence that says the writer takes part ("I had to cancel a trip, so
+# I can attend after all", "я отменил командировку, поэтому смогу участвовать"): trips and leave, never this event
+_OTHER_PLANS = re.compile(r"(?:trip|travel|flight|holiday|vacation|reise|dienstreise|urlaub|flug|поездк|командировк"
                           r"|отпуск|перел[её]т|рейс|поїздк|відрядженн|відпустк|putovanj|odmor|путовањ|патување"
-                          r"|пътуван|călători|calatori|concediu|udhëtim|udhetim|მივლინებ|მოგზაურ|գործուղում"
-                          r"|ճամփորդ|seyahat|yolculu|tatil|səfər|ezamiyyət|ταξίδ)\w*")
+                          r"|пътуван|călători|calatori|concediu|udhëtim|udhetim|pushim|მივლინებ|მოგზაურ|შვებულებ"
+                          r"|գործուղում|ճամփորդ|արձակուրդ|seyahat|yolculu|tatil|səfər|ezamiyyət|məzuniyyət|ταξίδ"
+                          r"|newsletter|verteiler|рассылк|розсилк)\w*")
 # ... and meetings, which may be this event ("I have to withdraw from tomorrow's meeting"), unless another one
 # ("cancel my other meeting", "einen anderen Termin absagen", "diğer toplantım iptal oldu")
-_MEETINGS = re.compile(r"(?:meeting|session|sitzung|besprechung|termin|встреч|совещани|заседани|зустріч|нарад"
-                       r"|засіданн|sastan|sjednic|sednic|састан|средб|среща|întâlnir|intalnir|ședinț|sedint|takim"
-                       r"|mbledhj|შეხვედრ|სხდომ|հանդիպում|նիստ|toplantı|randevu|iclas|συνάντησ)\w*")
+_MEETINGS = re.compile(r"(?:meeting|appointment|session|visit|lecture|class|training|commitment|engagement|termin"
+                       r"|sitzung|besprechung|verpflichtung|schulung|встреч|совещани|заседани|зустріч|нарад|засіданн"
+                       r"|sastan|sjednic|sednic|састан|средб|среща|întâlnir|intalnir|ședinț|sedint|takim|mbledhj"
+                       r"|შეხვედრ|სხდომ|հանդիպում|նիստ|toplantı|randevu|iclas|συνάντησ|συνεδρίασ)\w*")
 _ANOTHER = frozenset({"other", "another", "a", "an", "anderen", "andere", "anderer", "einen", "eine", "ein",
                       "другую", "другой", "другое", "другу", "іншу", "іншої", "drugi", "drugu", "drugog",
                       "другата", "друга", "alt", "altă", "alta", "tjetër", "tjetrin", "სხვა", "მეორე", "մյուս",
                       "diğer", "başka", "digər", "άλλη", "άλλο"})
-# ... and what comes between it and the verb when it is only the reason or where from ("I must cancel because of a
-# meeting", "withdraw from the meeting")
-_REASON = frozenset({"due", "of", "for", "from", "wegen", "aufgrund", "von", "из-за", "через", "от", "з", "від",
-                     "због", "zbog", "od", "din", "për", "nga", "nedeniyle", "yüzünden", "λόγω", "გამო", "պատճառով"})
 
 
 # German "ab" before a time, a day or a number is "from" ("ich sage zu und komme ab 10 Uhr", "ich melde mich an und
-# bin ab dem Nachmittag dabei"), not the prefix of "sage ... ab" or "melde mich ... ab", which ends its clause
-_FROM_TIME = re.compile(r"(?<!\w)ab(?=\s+(?!(?:und|oder|aber|denn|sondern|doch|weil|da|dass|daß|wenn|falls|sobald|ob"
-                        r"|bitte|leider|hiermit|nicht)(?!\w))\w)")
+# bin ab dem Nachmittag dabei"), not the prefix of "sage ... ab" or "melde mich ... ab" ("ich sage ab mit Bedauern")
+_FROM_TIME = re.compile(r"(?<!\w)ab(?=\s+(?:\d|(?:dem|der|einem|einer|sofort|jetzt|heute|morgen|übermorgen|mittag"
+                        r"|nachmittag|vormittag|abend|beginn|anfang|mitte|ende|halb|viertel|ca|etwa|circa|nächste\w*"
+                        r"|kommende\w*|(?:mon|diens|donners|frei|sams|sonn)tag|mittwoch|januar|februar|märz|april"
+                        r"|mai|juni|juli|august|september|oktober|november|dezember)(?!\w)))")
 
 
 def _another_thing(words: list[str], at: int) -> bool:
@@ -493,27 +498,35 @@ def _another_thing(words: list[str], at: int) -> bool:
     return bool(_OTHER_PLANS.fullmatch(word) or _MEETINGS.fullmatch(word) and at > 0 and words[at - 1] in _ANOTHER)
 
 
-def _cancels_something_else(clause: str, word: str) -> bool:
-    """Whether the cancel word's object is another thing of the writer's ("cancel my other appointment",
-    "otkazao sam drugi sastanak"; in German before the verb or inside "sage * ab": "einen anderen Termin
-    absagen", "ich sage meinen anderen Termin ab"): at most three words after it, or right before it, with no
-    "because", "and", "from", "wegen" ... between, and no registration by it ("cancel my registration for the
-    trip")."""
+def _cancels_something_else(clauses: list[str], clause: str, word: str, interest: tuple[str, ...],
+                            negated: Callable[[str], bool]) -> bool:
+    """Whether the cancel word's object is another thing of the writer's and the sentence says they take part
+    ("I had to cancel a trip, so I can attend after all", "otkazao sam drugi sastanak i mogu da učestvujem",
+    "ich sage meinen Urlaub ab und nehme teil"): the thing at most three words after the verb (no "because",
+    "and" between), right before it ("командировка отменилась", "einen anderen Termin absagen") or inside
+    "sage * ab". Without a participation of the writer's ("I have to cancel - business trip", "ich sage wegen
+    einer Reise ab"), or with a registration in the clause ("cancel my trip and my participation"), it cancels."""
     found = compile_patterns((word,))[1][0].search(clause)
-    if found is None:
+    if found is None or _REGISTRATION.search(clause):
         return False
     before, inside, after = clause[:found.start()].split(), found.group(0).split(), clause[found.end():].split()
-    if _REGISTRATION.search(" ".join(before[-3:] + inside + after[:4])):
-        return False
-    if any(_another_thing(inside, at) for at in range(1, len(inside) - 1)):
-        return True
+    thing = any(_another_thing(inside, at) for at in range(1, len(inside) - 1)) \
+        or bool(before) and _another_thing(before, len(before) - 1)
     for at, following in enumerate(after[:3]):
-        if following in _BOUNDARY or following in _REASON:
+        if thing or following in _BOUNDARY:
             break
-        if _another_thing(after, at):
-            return True
-    # (not the reason: "wegen eines Termins absagen")
-    return bool(before) and _another_thing(before, len(before) - 1) and not _REASON.intersection(before[-3:])
+        thing = _another_thing(after, at)
+    rest = [clause[found.end():]] + [c for c in clauses if c is not clause]
+    return thing and any(_takes_part(c, interest, negated) for c in rest)
+
+
+def _takes_part(clause: str, interest: tuple[str, ...], negated: Callable[[str], bool]) -> bool:
+    """A participation of the writer's in the clause: a participation or joining word, not negated, not someone
+    else's, not another time ("next time"), and no registration noun ("and therefore my participation")."""
+    word = find(interest, clause) or (found.group(0) if (found := _PRESENCE.search(clause)) else "") \
+        or next((j for j in _JOINING if j in clause), "")
+    return bool(word) and not negated(clause) and not _THIRD_SUBJECT.search(clause) \
+        and not _REGISTRATION.search(clause) and not _another_event(clause, word)
 
 
 # Words that end what a negation before a verb can reach: "I can't come so please cancel", "as I cannot attend
@@ -669,6 +682,18 @@ _PARTICIPATION_NOUN = re.compile(r"participation|registration|teilnahme|anmelde|
 
 def _word_at(clause: str, word: str) -> int:
     return clause.find(word.split(" ")[0].rstrip("."))
+
+
+# A clause that opens with a condition makes the next one its consequence: "Sollte etwas dazwischenkommen, melde ich
+# mich rechtzeitig ab", "Falls ich verhindert bin, sage ich ab", "should anything come up, I will cancel"
+_CONDITION_OPENS = re.compile(r"\W*(?:if|in case|should|unless|falls|wenn|sollte\w*|sofern|если|в случае|якщо"
+                              r"|у разі|ako|ukoliko|ако|nëse|nese|dacă|daca|în caz|εάν|αν|eğer|əgər|თუ|եթե)(?!\w)")
+
+
+def _condition_ahead(clauses: list[str], clause: str) -> bool:
+    """Whether the clause before this one in its sentence opens with a condition ("if possible" is none)."""
+    at = clauses.index(clause)
+    return at > 0 and _CONDITION_OPENS.match(_NOT_CONDITION.sub(" ", clauses[at - 1]).strip()) is not None
 
 
 def _condition_before(clause: str, word: str) -> bool:

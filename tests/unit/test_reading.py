@@ -145,6 +145,14 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     "Due to an urgent meeting I must cancel my registration.",
     "Ich muss leider wegen eines Termins absagen.",
     "Please cancel my registration for the meeting on 7 October.",
+    # a trip or a meeting as the reason, or with the registration, and no word of taking part
+    "I have to cancel - business trip.",
+    "Leider sage ich wegen einer Reise ab.",
+    "Ich sage ab mit Bedauern.",
+    "I must cancel my trip and my participation in the event, due to illness.",
+    "I need to cancel my plans to attend.",
+    "Ich muss leider einen Termin absagen: den Workshop am 7. Oktober.",
+    "გთხოვთ გააუქმოთ ჩემი მონაწილეობა მივლინების გამო.",
     # a "maybe" about something else, or a request to "you"
     "I cannot attend, maybe next time, so I cancel my registration.",
     "Perhaps you could cancel my registration, as I will be travelling.",
@@ -193,6 +201,11 @@ def test_a_condition_elsewhere_in_the_sentence_leaves_a_withdrawal_one(body):
     "I cannot attend the first part because of a council session. Please don't cancel my registration.",
     "Mâine nu voi putea participa la prima parte. Vă rog să nu-mi anulați înregistrarea.",
     "Ich kann erst ab 14 Uhr teilnehmen, bitte stornieren Sie meine Anmeldung nicht.",
+    # a condition in the clause before
+    "Hiermit melde ich mich zur Veranstaltung an. Sollte etwas dazwischenkommen, melde ich mich rechtzeitig ab.",
+    "Falls ich verhindert bin, sage ich rechtzeitig ab.",
+    "Ich nehme teil. Im Falle einer Verhinderung melde ich mich ab.",
+    "Should anything come up, I will cancel in good time.",
     # only maybe
     "I might have to cancel at short notice, I will let you know.",
     "I am considering cancelling my registration.",
@@ -617,6 +630,12 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     "Ich wollte eigentlich absagen, komme aber doch.",
     "Я хотел отменить участие, но все-таки приду.",
     "Htio sam da otkažem, ali ipak ću doći.",
+    # other forms of the verb, about other things
+    "Happy to attend! I have cancelled a council meeting to join.",
+    "I'm cancelling my classes that day to attend.",
+    "My colleague is cancelling, but I will attend.",
+    "I will participate. Please let me know the deadline for cancelling.",
+    "Vom Newsletter melde ich mich ab und nehme gerne am Webinar teil.",
 ])
 def test_what_only_looks_like_a_cancellation_keeps_the_registration(body):
     got = in_our_thread(body, subject="Re: Reminder")
