@@ -131,6 +131,7 @@ _ANOTHER_TIME = [
     r"в другой раз", r"наступного разу",
     r"іншим разом", r"sljedeći put", r"sledeći put", r"sledeci put", r"sljedeci put", r"следећи пут",
     r"следниот пат", r"следващия път", r"herën tjetër", r"heren tjeter", r"data viitoare", r"altă dată",
+    r"next edition", r"next year", r"nächstes jahr", r"в следующем году", r"наступного року",
 ]
 # Words that make a participation tentative: "maybe", "before we register", "if".
 _HEDGES = [
@@ -229,7 +230,8 @@ _NOT_CONDITION = _alternation([
     r"если (?:вы|можно|возможно|это возможно)",
     r"якщо (?:ви|можна|можливо)", r"ako (?:biste|možete|mozete|je moguće|je moguce|može|moze)",
     r"nëse (?:mundeni|është e mundur|mundet)", r"dacă (?:puteți|puteti|este posibil|se poate)",
-    r"daca (?:puteti|este posibil|se poate)",
+    r"daca (?:puteti|este posibil|se poate)", r"თუ შეიძლება", r"եթե հնարավոր է", r"αν είναι δυνατόν",
+    r"eğer mümkünse", r"əgər mümkündürsə",
 ])
 _CONDITION = _alternation([
     r"if", r"whether", r"in case", r"unless", r"falls", r"wenn", r"ob", r"sofern", r"im falle?", r"bei verhinderung",
@@ -266,6 +268,7 @@ _NOT_ASKING = _alternation([
 ])
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
+                           r"თუ შეიძლება", r"եթե հնարավոր է", r"αν είναι δυνατόν",
                            r"ako je moguće", r"ako je moguce", r"nëse është e mundur", r"dacă este posibil",
                            # the question particles of a request ("можете ли вы", "чи не могли б ви")
                            r"можете ли", r"може ли", r"могли ли", r"нельзя ли", r"бихте ли",
@@ -367,12 +370,18 @@ def _sentence(
     # ("I will let you know if I have to cancel" withdraws nothing).
     cancel_negated = cancel_hit is not None and negated(cancel_hit[0]) and _cancel_negated(
         cancel_hit[0], cancel_hit[1], ne_negates, extra_negation)
-    if cancel_hit and _taken_back(clauses, *cancel_hit, interest, negated):
-        cancel_hit = None   # "I was going to cancel, but I will attend after all"
-    # (not when only maybe: "I might have to cancel", "vielleicht muss ich absagen"; "could you maybe cancel it?" asks)
+    # Only meant and taken back ("I was going to cancel, but I will attend after all"), only maybe ("I might have
+    # to cancel", "vielleicht muss ich absagen") or the consequence of a condition ("Sollte etwas dazwischenkommen,
+    # melde ich mich rechtzeitig ab"): no cancellation, and its clause registers nothing either; asked for
+    # ("could you maybe cancel it?", "wenn es geht, stornieren Sie bitte") it stands.
+    if cancel_hit and not cancel_negated and (
+            _taken_back(folded, cancel_hit[1], interest)
+            or not (polite() or _requested(folded, cancellation))
+            and (_tentative(clauses, *cancel_hit) or _condition_ahead(clauses, *cancel_hit))):
+        clauses = [c for c in clauses if c != cancel_hit[0]]
+        cancel_hit = None
     if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
-            polite() or _requested(folded, cancellation)
-            or not (asked or _tentative(folded, cancel_hit[1]) or _condition_ahead(clauses, cancel_hit[0]))):
+            not asked or polite() or _requested(folded, cancellation)):
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
             return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration", ""
         return Statement.CANCELS, cancel_hit[1], ""
@@ -487,7 +496,7 @@ _ANOTHER = frozenset({"other", "another", "a", "an", "anderen", "andere", "ander
 
 # German "ab" before a time, a day or a number is "from" ("ich sage zu und komme ab 10 Uhr", "ich melde mich an und
 # bin ab dem Nachmittag dabei"), not the prefix of "sage ... ab" or "melde mich ... ab" ("ich sage ab mit Bedauern")
-_FROM_TIME = re.compile(r"(?<!\w)ab(?=\s+(?:\d|(?:dem|der|einem|einer|sofort|jetzt|heute|morgen|übermorgen|mittag"
+_FROM_TIME = re.compile(r"(?<!\w)ab(?=\s+(?:\d|(?:dem|einem|einer|sofort|jetzt|morgen|übermorgen|mittag"
                         r"|nachmittag|vormittag|abend|beginn|anfang|mitte|ende|halb|viertel|ca|etwa|circa|nächste\w*"
                         r"|kommende\w*|(?:mon|diens|donners|frei|sams|sonn)tag|mittwoch|januar|februar|märz|april"
                         r"|mai|juni|juli|august|september|oktober|november|dezember)(?!\w)))")
@@ -585,75 +594,85 @@ def _asked(folded: str) -> bool:
         or folded.rstrip(" )").endswith(";") and _GREEK.search(folded) is not None
 
 
-# A "maybe" (not an "if", "whether" or "decided": "I have decided to cancel" cancels)
-_MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"probably", r"might", r"may", r"consider\w*",
-                       r"vielleicht", r"eventuell", r"möglicherweise", r"wahrscheinlich", r"überlege\w*",
-                       r"может быть", r"возможно", r"вероятно", r"можливо", r"мабуть", r"možda", r"mozda", r"можда",
-                       r"можеби", r"може би", r"вероятно", r"ndoshta", r"posibil", r"probabil", r"bəlkə", r"belki",
-                       r"միգուցե", r"գուցե", r"შეიძლება", r"იქნებ", r"ίσως"])
+_YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})
+# A "maybe" before a cancel word (not an "if", "whether", "probably" or "decided": "I have decided to cancel" cancels)
+_MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"may", r"considering", r"thinking (?:of|about)",
+                       r"überlege\w*", r"vielleicht", r"eventuell",
+                       r"möglicherweise", r"может быть", r"возможно", r"можливо", r"možda", r"mozda", r"можда",
+                       r"можеби", r"може би", r"ndoshta", r"posibil", r"bəlkə", r"belki", r"միգուցե", r"գուցե",
+                       r"შეიძლება", r"იქნებ", r"ίσως"])
+# ... with none of these between: a firm "must", an aside ("as you may know"), a choice ("it is better to"), a "you"
+_FIRM = _YOU | frozenset({
+    "must", "know", "best", "better", "well", "wissen", "besser", "знаете", "знаєте", "лучше", "znate", "знате",
+    "bolje", "știți", "dini", "biliyorsunuz", "ξέρετε", "იცით", "գիտեք"})
+
+
+def _tentative(clauses: list[str], clause: str, word: str) -> bool:
+    """Whether a "maybe" stands at most four words before the cancel word in its clause (or is all of the clause
+    before it: "возможно, мне придется отменить"), with no "and", "must", "know", "you" ... between: "I might have
+    to cancel", "vielleicht muss ich absagen"; not "as you may know, I must cancel", "perhaps it is best to
+    cancel", "perhaps you could cancel"."""
+    found = compile_patterns((word,))[1][0].search(clause)
+    if found is None:
+        return False
+    at = clauses.index(clause)
+    lone = clauses[at - 1].split() if at > 0 else []
+    window = _NOT_HEDGE.sub(" ", " ".join((lone if len(lone) <= 2 else []) + clause[:found.start()].split()[-5:]))
+    maybes = list(_MAYBE.finditer(window))
+    return bool(maybes) and not (_BOUNDARY | _FIRM).intersection(window[maybes[-1].end():].split())
 
 
 # A cancellation meant once and taken back in the same sentence: "I was going to cancel, but I will attend after
-# all", "ich wollte eigentlich absagen, komme aber doch"
-_MEANT_TO = _alternation([r"was going to", r"were going to", r"wanted to", r"had wanted to", r"intended to",
-                          r"planned to", r"thought (?:of|about)", r"wollte\w*", r"hatte\w* vor", r"хотел\w*",
-                          r"собирал\w*", r"хотів", r"хотіла", r"збирав\w*", r"htio", r"htjela", r"htela", r"hteo",
-                          r"namjeravao", r"nameravao", r"am vrut", r"voiam", r"doja", r"istemiştim",
-                          r"düşünmüştüm", r"ვაპირებდი", r"მინდოდა", r"ուզում էի", r"ήθελα", r"σκόπευα"])
-_AFTER_ALL = _alternation([r"after all", r"doch", r"trotzdem", r"dennoch", r"все-таки", r"всё-таки", r"все же",
-                           r"всё же", r"ipak", r"ипак", r"totuși", r"totusi", r"megjithatë", r"gjithsesi", r"yine de",
-                           r"მაინც", r"այնուամենայնիվ", r"τελικά"])
+# all", "ich wollte eigentlich absagen, komme aber doch" (not the polite "I would like to", "хотел бы", "htio bih")
+_MEANT_TO = re.compile(r"(?<!\w)(?:was going to|were going to|wanted to|had planned to|had intended to|wollte\w*"
+                       r"|hatte\w* (?:eigentlich )?vor|хотел\w*(?! бы)|собирал\w*|хотів|хотіла|збирав\w*"
+                       r"|(?:htio|htjela|htela|hteo|namjeravao|nameravao|namjeravala|nameravala)(?! bih)"
+                       r"|am vrut|voiam|doja|istemiştim|ვაპირებდი|მინდოდა|ուզում էի|(?<!θα )ήθελα|σκόπευα)(?!\w)")
+_BUT = re.compile(r"(?<!\w)(?:but|aber|doch|но|але|ali|али|ama|amma|ancak|fakat|dar|însă|insa|por|αλλά|მაგრამ"
+                  r"|բայց)(?!\w)")
+_COMING = re.compile(r"(?<!\w)(?:komme|kommen|приду|прийду|dolazim|doći ću|doću|vin|vij)(?!\w)")
+_WOULD_HAVE = re.compile(r"(?<!\w)(?:would have|hätte\w*|было бы|bih rado|θα ήθελα)(?!\w)")
 
 
-def _taken_back(clauses: list[str], clause: str, word: str, interest: tuple[str, ...],
-                negated: Callable[[str], bool]) -> bool:
+def _taken_back(folded: str, word: str, interest: tuple[str, ...]) -> bool:
     """Whether the cancel word was only meant ("was going to", "wollte", "хотел" at most four words before it)
-    and a later clause of the sentence comes after all or takes part ("... but I will attend after all")."""
-    found = compile_patterns((word,))[1][0].search(clause)
-    if found is None or not _MEANT_TO.search(" ".join(clause[:found.start()].split()[-4:])):
-        return False
-    later = clauses[clauses.index(clause) + 1:]
-    return any(_AFTER_ALL.search(c) or (find(interest, c) or _PRESENCE.search(c)) and not negated(c) for c in later)
-
-
-_YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})
-
-
-def _tentative(folded: str, word: str) -> bool:
-    """Whether a "maybe" stands at most four words before the cancel word, with no "and", "so", "because" ...
-    between: "I might have to cancel", "vielleicht muss ich absagen", "возможно, мне придется отменить"."""
+    and after a "but" the writer takes part ("... but I will attend after all", "..., komme aber doch"): not
+    someone else ("but my colleague will attend"), not next time, not negated ("aber ich kann doch nicht")."""
     found = compile_patterns((word,))[1][0].search(folded)
-    if found is None:
+    if found is None or not _MEANT_TO.search(" ".join(folded[:found.start()].split()[-4:])):
         return False
-    window = " ".join(folded[:found.start()].replace(",", " ").split()[-5:])
-    maybes = list(_MAYBE.finditer(window))
-    # (a "you" between asks for it: "perhaps you could cancel my registration")
-    return bool(maybes) and not (_BOUNDARY | _YOU).intersection(window[maybes[-1].end():].split())
+    rest = folded[found.end():]
+    but = _BUT.search(rest)
+    if but is None:
+        return False
+    scope = rest[rest.rfind(",", 0, but.start()) + 1:]   # German puts "aber" after the verb: "komme aber doch"
+    said = [c for c in _clauses(scope) if not negation_pattern(c).search(c)]
+    return any((_COMING.search(c) or _takes_part(c, interest, lambda c: False))
+               and not _SOMEONE_ELSES_NEAR.search(c) and not _WOULD_HAVE.search(c) for c in said)
 
 
 # Permission to take part not given yet: "I have not received approval to attend yet", "still waiting for my
-# director's permission", "noch keine Genehmigung", "the approval is still pending"; the registration waits for it
-_PERMISSION = _alternation([
-    r"approval", r"permission", r"authori[sz]ation", r"clearance", r"genehmigung", r"erlaubnis", r"freigabe",
-    r"разрешени\w*", r"одобрени\w*", r"согласовани\w*", r"дозвол\w*", r"odobrenj\w*", r"dozvol\w*",
-    r"aprobar\w*", r"permisiun\w*", r"leje\w*", r"miratim\w*", r"ნებართვ\w*", r"թույլտվությ\w*", r"izin\w*",
-    r"icazə\w*", r"έγκρισ\w*"])
-_NOT_YET = _alternation([r"waiting", r"await\w*", r"yet", r"warte\w*", r"noch", r"ещё", r"еще", r"жду", r"чекам",
-                         r"čekam", r"cekam", r"još", r"jos", r"încă", r"inca", r"aștept\w*", r"aştept\w*", r"ende",
-                         r"ჯერ", r"դեռ", r"henüz", r"hələ", r"ακόμα", r"ακόμη"])
-_PENDING = _alternation([r"pending", r"outstanding", r"missing", r"fehlt", r"ausstehend", r"nedostaje", r"lipsește"])
+# director's permission", "noch keine Genehmigung", "the approval is still pending"; the registration waits for it.
+# Said in these words only: "no permission needed", "without waiting for approval" and "waiting for your approval
+# of my slides" name no missing permission.
+_NOT_YET_ALLOWED = re.compile(
+    r"(?<!\w)(?:(?:not|n['’]t) (?:yet )?(?:received|got|gotten|obtained|been given|been granted) (?:the |my |an |any "
+    r"|official )?(?:approval|permission|authori[sz]ation|clearance)"
+    r"|(?:no|without) (?:approval|permission|authori[sz]ation|clearance) yet"
+    r"|(?<!without )waiting for (?:the |my |an |official )?(?:\w+['’]s )?(?:approval|permission|authori[sz]ation"
+    r"|clearance)"
+    r"|(?:approval|permission|authori[sz]ation|clearance)(?: \w+){0,3} (?:is |are )?(?:still )?(?:pending"
+    r"|outstanding|missing)"
+    r"|noch keine (?:genehmigung|erlaubnis|freigabe)"
+    r"|(?:genehmigung|erlaubnis|freigabe)(?: \w+){0,3} (?:fehlt|steht noch aus)"
+    r"|warte\w* (?:\w+ ){0,2}auf (?:die |meine |eine )?(?:\w+ )?(?:genehmigung|erlaubnis|freigabe)"
+    r"|(?:ещё|еще|пока) не (?:получил\w*|дали|дал) (?:\w+ )?(?:разрешени|одобрени|согласовани)\w*"
+    r"|жду (?:\w+ )?(?:разрешени|одобрени|согласовани)\w*"
+    r"|(?:još|jos) (?:nisam|nemam) (?:dobi\w* )?(?:odobrenj|dozvol|saglasnost)\w*)(?!\w)")
 
 
 def _not_yet_allowed(folded: str) -> re.Match | None:
-    """A permission word said not to be there yet: negated or "waiting", "yet", "noch" at most four words before
-    it ("I have not received approval", "noch keine Genehmigung"), or "pending", "missing", "fehlt" at most six
-    words after it ("the approval from my director is still pending")."""
-    for permission in _PERMISSION.finditer(folded):
-        before = " ".join(folded[:permission.start()].split()[-4:])
-        after = " ".join(folded[permission.end():].split()[:6])
-        if _NOT_YET.search(before) or negation_pattern(before).search(before) or _PENDING.search(after):
-            return permission
-    return None
+    return _NOT_YET_ALLOWED.search(folded)
 
 
 def _hedge_before(folded: str, word: str) -> re.Match | None:
@@ -684,16 +703,33 @@ def _word_at(clause: str, word: str) -> int:
     return clause.find(word.split(" ")[0].rstrip("."))
 
 
-# A clause that opens with a condition makes the next one its consequence: "Sollte etwas dazwischenkommen, melde ich
-# mich rechtzeitig ab", "Falls ich verhindert bin, sage ich ab", "should anything come up, I will cancel"
+# A clause that opens with a condition makes a promise in the next one its consequence: "Sollte etwas
+# dazwischenkommen, melde ich mich rechtzeitig ab", "should anything come up, I will cancel in good time" (not
+# "if you don't mind, I'd like to cancel", "wenn Sie gestatten, sage ich hiermit ab")
 _CONDITION_OPENS = re.compile(r"\W*(?:if|in case|should|unless|falls|wenn|sollte\w*|sofern|если|в случае|якщо"
                               r"|у разі|ako|ukoliko|ако|nëse|nese|dacă|daca|în caz|εάν|αν|eğer|əgər|თუ|եթե)(?!\w)")
+_HEREBY = re.compile(r"(?<!\w)(?:hereby|hiermit|herewith|настоящим|ovim|prin prezenta|me anë të kësaj)(?!\w)")
+_CLOCK = re.compile(r"(?<!\w)(?:um|at|в|u|la|në|saat|στις) \d{1,2}(?:[:.]\d\d)?(?:\s*(?:uhr|h|am|pm|ч))?(?!\w)"
+                    r"|(?<!\w)\d{1,2}[:.]\d\d(?!\w)|(?<!\w)\d{1,2} ?(?:uhr|am|pm)(?!\w)")
+_PROMISE = re.compile(r"(?<!\w)(?:will|shall|in (?:good )?time|rechtzeitig|werde\w*|dann|wieder|заранее|своевременно"
+                      r"|вовремя|заздалегідь|unaprijed|unapred|навреме|на време|din timp|me kohë|önceden|zamanında"
+                      r"|vaxtında|εγκαίρως|წინასწარ|նախապես)(?!\w)|\w'll(?!\w)")
 
 
-def _condition_ahead(clauses: list[str], clause: str) -> bool:
-    """Whether the clause before this one in its sentence opens with a condition ("if possible" is none)."""
+def _condition_ahead(clauses: list[str], clause: str, word: str) -> bool:
+    """Whether the clause before this one opens with a condition ("if possible" is none) and this one promises
+    ("will", "rechtzeitig", "заранее") or, in German, begins with the cancel verb ("Sollte ich verhindert sein,
+    melde ich mich ab"; not "..., sage ich hiermit ab"): the cancel word is what the writer will do if it
+    happens. A clock time before the word ("um 15 Uhr melde ich mich ab") is leaving early, not cancelling."""
+    found = compile_patterns((word,))[1][0].search(clause)
+    if found is not None and _CLOCK.search(clause, 0, found.end()):
+        return True
     at = clauses.index(clause)
-    return at > 0 and _CONDITION_OPENS.match(_NOT_CONDITION.sub(" ", clauses[at - 1]).strip()) is not None
+    consequence = _PROMISE.search(clause) is not None \
+        or found is not None and not clause[:found.start()].strip() and clause[found.start():].split()[1:2] == ["ich"] \
+        and not _HEREBY.search(clause)
+    return at > 0 and consequence \
+        and _CONDITION_OPENS.match(_NOT_CONDITION.sub(" ", clauses[at - 1]).strip()) is not None
 
 
 def _condition_before(clause: str, word: str) -> bool:
@@ -752,8 +788,8 @@ def _negations(scanning: bool, ne_negates: bool) -> re.Pattern:
 # Participation that only counts when negated: "I can't make it", "ich kann nicht dabei sein".
 _PRESENCE = _alternation([
     r"make it", r"come", r"be there", r"be present", r"be with you", r"join you", r"join us",
-    r"dabei sein", r"kommen", r"dabei", r"prisustvovati", r"doći", r"doci", r"прийти", r"присутствовать",
-    r"приехать", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
+    r"dabei sein", r"kommen", r"dabei", r"prisustvovati", r"doći", r"doci", r"прийти",
+    r"присутствовать", r"приехать", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
 ])
 
 
