@@ -375,7 +375,7 @@ def _sentence(
     # melde ich mich rechtzeitig ab"): no cancellation, and its clause registers nothing either; asked for
     # ("could you maybe cancel it?", "wenn es geht, stornieren Sie bitte") it stands.
     if cancel_hit and not cancel_negated and (
-            _taken_back(folded, cancel_hit[1], interest)
+            _taken_back(folded, cancel_hit[1], interest) or _DISREGARD.search(folded)
             or not (polite() or _requested(folded, cancellation))
             and (_tentative(clauses, *cancel_hit) or _condition_ahead(clauses, *cancel_hit))):
         clauses = [c for c in clauses if c != cancel_hit[0]]
@@ -465,7 +465,7 @@ _NOT_ASKED_TO = ("չեղարկվ", "չեղարկեց")   # Armenian passive and 
 # Someone else's registration near "don't cancel": "please do not cancel my colleague's registration"
 _SOMEONE_ELSES_NEAR = re.compile(r"[’']s(?!\w)|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*"
                                  r"|mayor|bürgermeister\w*|мэр\w*|gradonačelnik\w*|deputy|գործընկեր\w*|քաղաքապետ\w*"
-                                 r"|კოლეგ\w*|მერ\w*)(?!\w)")
+                                 r"|კოლეგ\w*|მერ\w*|συνάδελφ\w*)(?!\w)")
 # What "don't cancel" must be about to keep the writer's registration (not "the webinar", "my hotel booking")
 _REGISTRATION = re.compile(r"(?<!\w)(?:registration|attendance|anmeldung|registrierung|teilnahme|participation"
                            r"|регистрац\w*|участи\w*|участь|участю|реєстрац\w*|prijav\w*|registracij\w*|učešć\w*"
@@ -526,6 +526,8 @@ def _cancels_something_else(clauses: list[str], clause: str, word: str, interest
             break
         thing = _another_thing(after, at)
     rest = [clause[found.end():]] + [c for c in clauses if c is not clause]
+    if any(_SOMEONE_ELSES_NEAR.search(c) or _INSTEAD_OF.search(c) for c in rest):
+        return False   # "ich muss wegen Urlaub absagen, meine Kollegin wird aber dabei sein"
     return thing and any(_takes_part(c, interest, negated) for c in rest)
 
 
@@ -535,6 +537,7 @@ def _takes_part(clause: str, interest: tuple[str, ...], negated: Callable[[str],
     word = find(interest, clause) or (found.group(0) if (found := _PRESENCE.search(clause)) else "") \
         or next((j for j in _JOINING if j in clause), "")
     return bool(word) and not negated(clause) and not _THIRD_SUBJECT.search(clause) \
+        and not _SOMEONE_ELSES_NEAR.search(clause) and not _INSTEAD_OF.search(clause) \
         and not _REGISTRATION.search(clause) and not _another_event(clause, word)
 
 
@@ -596,7 +599,7 @@ def _asked(folded: str) -> bool:
 
 _YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})
 # A "maybe" before a cancel word (not an "if", "whether", "probably" or "decided": "I have decided to cancel" cancels)
-_MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"may", r"considering", r"thinking (?:of|about)",
+_MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"may", r"thinking (?:of|about)",
                        r"überlege\w*", r"vielleicht", r"eventuell",
                        r"möglicherweise", r"может быть", r"возможно", r"можливо", r"možda", r"mozda", r"можда",
                        r"можеби", r"може би", r"ndoshta", r"posibil", r"bəlkə", r"belki", r"միգուցե", r"գուցե",
@@ -604,11 +607,11 @@ _MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"may", r"co
 # ... with none of these between: a firm "must", an aside ("as you may know"), a choice ("it is better to"), a "you"
 _FIRM = _YOU | frozenset({
     "must", "know", "best", "better", "well", "wissen", "besser", "знаете", "знаєте", "лучше", "znate", "знате",
-    "bolje", "știți", "dini", "biliyorsunuz", "ξέρετε", "იცით", "գիտեք"})
+    "bolje", "najbolje", "știți", "dini", "biliyorsunuz", "ξέρετε", "იცით", "գիտեք"})
 
 
 def _tentative(clauses: list[str], clause: str, word: str) -> bool:
-    """Whether a "maybe" stands at most four words before the cancel word in its clause (or is all of the clause
+    """Whether a "maybe" stands at most three words before the cancel word in its clause (or is all of the clause
     before it: "возможно, мне придется отменить"), with no "and", "must", "know", "you" ... between: "I might have
     to cancel", "vielleicht muss ich absagen"; not "as you may know, I must cancel", "perhaps it is best to
     cancel", "perhaps you could cancel"."""
@@ -617,9 +620,15 @@ def _tentative(clauses: list[str], clause: str, word: str) -> bool:
         return False
     at = clauses.index(clause)
     lone = clauses[at - 1].split() if at > 0 else []
-    window = _NOT_HEDGE.sub(" ", " ".join((lone if len(lone) <= 2 else []) + clause[:found.start()].split()[-5:]))
+    window = _NOT_HEDGE.sub(" ", " ".join((lone if len(lone) <= 2 else []) + clause[:found.start()].split()))
     maybes = list(_MAYBE.finditer(window))
-    return bool(maybes) and not (_BOUNDARY | _FIRM).intersection(window[maybes[-1].end():].split())
+    if not maybes:
+        return False
+    between, before = window[maybes[-1].end():].split(), window[:maybes[-1].start()].split()
+    # At most three words between; not "you may cancel my registration" (asks for it), nor a maybe in a reason
+    # before the verb ("as the meeting may run late I cancel").
+    return len(between) <= 3 and not (_BOUNDARY | _FIRM).intersection(between) \
+        and not _YOU.intersection(before[-1:]) and not (_BOUNDARY | {"as"}).intersection(before)
 
 
 # A cancellation meant once and taken back in the same sentence: "I was going to cancel, but I will attend after
@@ -630,6 +639,15 @@ _MEANT_TO = re.compile(r"(?<!\w)(?:was going to|were going to|wanted to|had plan
                        r"|am vrut|voiam|doja|istemiştim|ვაპირებდი|მინდოდა|ուզում էի|(?<!θα )ήθελα|σκόπευα)(?!\w)")
 _BUT = re.compile(r"(?<!\w)(?:but|aber|doch|но|але|ali|али|ama|amma|ancak|fakat|dar|însă|insa|por|αλλά|მაგრამ"
                   r"|բայց)(?!\w)")
+# "Please disregard my previous mail about cancelling my registration - I will attend"
+_DISREGARD = re.compile(r"(?<!\w)(?:disregard|ignore|ignorieren sie|vergessen sie|не обращайте внимания|игнорируйте"
+                        r"|ігноруйте|zanemarite|ignorišite|ignorați|injoroni)(?!\w)")
+_INSTEAD_OF = re.compile(r"(?<!\w)(?:instead|in my place|anstelle|an meiner stelle|statt|вместо|замість|umjesto"
+                         r"|umesto|наместо|на мое място|în locul|në vend|ნაცვლად|փոխարեն|yerine|αντί)(?!\w)")
+# ... nor another event, a wish or a request: "but I hope to join future events", "but please cancel anyway"
+_NOT_NOW = re.compile(r"(?<!\w)(?:next|future|similar|would|if|hope\w*|nächst\w*|künftig\w*|wenn|falls|следующ\w*"
+                      r"|будущ\w*|наступн\w*|майбутн\w*|sljedeć\w*|sledeć\w*|budućim|viitor\w*|ardhsh\w*"
+                      r"|gelecek|επόμεν\w*|μελλοντικ\w*)(?!\w)")
 _COMING = re.compile(r"(?<!\w)(?:komme|kommen|приду|прийду|dolazim|doći ću|doću|vin|vij)(?!\w)")
 _WOULD_HAVE = re.compile(r"(?<!\w)(?:would have|hätte\w*|было бы|bih rado|θα ήθελα)(?!\w)")
 
@@ -646,6 +664,8 @@ def _taken_back(folded: str, word: str, interest: tuple[str, ...]) -> bool:
     if but is None:
         return False
     scope = rest[rest.rfind(",", 0, but.start()) + 1:]   # German puts "aber" after the verb: "komme aber doch"
+    if _NOT_NOW.search(scope) or _ASKING.intersection(scope.split()):
+        return False
     said = [c for c in _clauses(scope) if not negation_pattern(c).search(c)]
     return any((_COMING.search(c) or _takes_part(c, interest, lambda c: False))
                and not _SOMEONE_ELSES_NEAR.search(c) and not _WOULD_HAVE.search(c) for c in said)
@@ -671,8 +691,15 @@ _NOT_YET_ALLOWED = re.compile(
     r"|(?:još|jos) (?:nisam|nemam) (?:dobi\w* )?(?:odobrenj|dozvol|saglasnost)\w*)(?!\w)")
 
 
+_TRAVEL = re.compile(r"(?<!\w)(?:travel\w*|reise\w*|dienstreise\w*|поездк\w*|командировк\w*|putovanj\w*)(?!\w)")
+
+
 def _not_yet_allowed(folded: str) -> re.Match | None:
-    return _NOT_YET_ALLOWED.search(folded)
+    """The words of a permission not given yet, unless it is to travel ("so I will join online")."""
+    found = _NOT_YET_ALLOWED.search(folded)
+    if found is None or _TRAVEL.search(folded, max(0, found.start() - 20), found.end() + 20):
+        return None
+    return found
 
 
 def _hedge_before(folded: str, word: str) -> re.Match | None:
@@ -709,8 +736,12 @@ def _word_at(clause: str, word: str) -> int:
 _CONDITION_OPENS = re.compile(r"\W*(?:if|in case|should|unless|falls|wenn|sollte\w*|sofern|если|в случае|якщо"
                               r"|у разі|ako|ukoliko|ако|nëse|nese|dacă|daca|în caz|εάν|αν|eğer|əgər|თუ|եթե)(?!\w)")
 _HEREBY = re.compile(r"(?<!\w)(?:hereby|hiermit|herewith|настоящим|ovim|prin prezenta|me anë të kësaj)(?!\w)")
-_CLOCK = re.compile(r"(?<!\w)(?:um|at|в|u|la|në|saat|στις) \d{1,2}(?:[:.]\d\d)?(?:\s*(?:uhr|h|am|pm|ч))?(?!\w)"
-                    r"|(?<!\w)\d{1,2}[:.]\d\d(?!\w)|(?<!\w)\d{1,2} ?(?:uhr|am|pm)(?!\w)")
+_ASIDE = re.compile(r"(?<!\w)(?:mistaken|correctly|honest\w*|mind|ok|okay|helps|irre\w*|richtig|ehrlich|recht"
+                    r"|ошибаюсь|честно|помню|griješim|grešim|sinceră|gabim|yanılmıyorsam|κάνω λάθος)(?!\w)")
+_EVENTUALITY = re.compile(r"(?<!\w)(?:come[sd]? up|happen\w*|change\w*|ill|sick|delayed|dazwischen\w*|verhindert"
+                          r"|krank|änder\w*|изменит\w*|случит\w*|заболе\w*|зміни\w*|станеться|promijen\w*"
+                          r"|promen\w*|desi\w*|spriječen\w*|sprečen\w*|bolest\w*|schimb\w*|întâmpl\w*|ndryshim\w*"
+                          r"|ndodh\w*|შეიცვალ\w*|փոխվ\w*|değiş\w*|olursa|αλλάξ\w*|συμβεί)(?!\w)")
 _PROMISE = re.compile(r"(?<!\w)(?:will|shall|in (?:good )?time|rechtzeitig|werde\w*|dann|wieder|заранее|своевременно"
                       r"|вовремя|заздалегідь|unaprijed|unapred|навреме|на време|din timp|me kohë|önceden|zamanında"
                       r"|vaxtında|εγκαίρως|წინასწარ|նախապես)(?!\w)|\w'll(?!\w)")
@@ -720,16 +751,17 @@ def _condition_ahead(clauses: list[str], clause: str, word: str) -> bool:
     """Whether the clause before this one opens with a condition ("if possible" is none) and this one promises
     ("will", "rechtzeitig", "заранее") or, in German, begins with the cancel verb ("Sollte ich verhindert sein,
     melde ich mich ab"; not "..., sage ich hiermit ab"): the cancel word is what the writer will do if it
-    happens. A clock time before the word ("um 15 Uhr melde ich mich ab") is leaving early, not cancelling."""
+    happens."""
     found = compile_patterns((word,))[1][0].search(clause)
-    if found is not None and _CLOCK.search(clause, 0, found.end()):
-        return True
     at = clauses.index(clause)
     consequence = _PROMISE.search(clause) is not None \
         or found is not None and not clause[:found.start()].strip() and clause[found.start():].split()[1:2] == ["ich"] \
         and not _HEREBY.search(clause)
-    return at > 0 and consequence \
-        and _CONDITION_OPENS.match(_NOT_CONDITION.sub(" ", clauses[at - 1]).strip()) is not None
+    condition = _NOT_CONDITION.sub(" ", clauses[at - 1]).strip() if at > 0 else ""
+    # (what may happen, not an aside: "if I remember correctly", "wenn Sie erlauben", "if that's OK with you")
+    return consequence and _CONDITION_OPENS.match(condition) is not None and not _ASIDE.search(condition) \
+        and not _YOU.intersection(condition.split()) \
+        and (_EVENTUALITY.search(condition) is not None or negation_pattern(condition).search(condition) is not None)
 
 
 def _condition_before(clause: str, word: str) -> bool:
