@@ -820,8 +820,8 @@ def _negations(scanning: bool, ne_negates: bool) -> re.Pattern:
 # Participation that only counts when negated: "I can't make it", "ich kann nicht dabei sein".
 _PRESENCE = _alternation([
     r"make it", r"come", r"be there", r"be present", r"be with you", r"join you", r"join us",
-    r"dabei sein", r"kommen", r"dabei", r"prisustvovati", r"doći", r"doci", r"прийти",
-    r"присутствовать", r"приехать", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
+    r"dabei sein", r"kommen", r"dabei", r"prisustvovati", r"doći", r"doci", r"прийти", r"присутствовать",
+    r"приехать", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
 ])
 
 
