@@ -226,7 +226,7 @@ _NOT_CONDITION = _alternation([
     r"(?:if|whether) you (?:could|would|can|might|kindly)(?! (?:prefer|like|rather|want|need|think|mind))",
     r"if (?:it is|it's) (?:still |at all )?possible",
     r"if (?:still )?possible", r"(?:wenn|falls|ob) sie [^,;]*?(?:könnten|würden|können)",
-    r"(?:wenn|falls) (?:es )?(?:noch |irgend )?(?:möglich|geht)", r"wenn es (?:noch )?möglich ist",
+    r"(?:wenn|falls) (?:es )?(?:noch |irgend )?(?:möglich|geht)", r"wenn es (?:noch )?möglich ist", r"wenn auch",
     r"если (?:вы|можно|возможно|это возможно)",
     r"якщо (?:ви|можна|можливо)", r"ako (?:biste|možete|mozete|je moguće|je moguce|može|moze)",
     r"nëse (?:mundeni|është e mundur|mundet)", r"dacă (?:puteți|puteti|este posibil|se poate)",
@@ -375,7 +375,7 @@ def _sentence(
     # melde ich mich rechtzeitig ab"): no cancellation, and its clause registers nothing either; asked for
     # ("could you maybe cancel it?", "wenn es geht, stornieren Sie bitte") it stands.
     if cancel_hit and not cancel_negated and (
-            _taken_back(folded, cancel_hit[1], interest) or _DISREGARD.search(folded)
+            _taken_back(folded, cancel_hit[1], interest) or _disregarded(folded, cancel_hit[1])
             or not (polite() or _requested(folded, cancellation))
             and (_tentative(clauses, *cancel_hit) or _condition_ahead(clauses, *cancel_hit))):
         clauses = [c for c in clauses if c != cancel_hit[0]]
@@ -610,8 +610,11 @@ _FIRM = _YOU | frozenset({
     "bolje", "najbolje", "știți", "dini", "biliyorsunuz", "ξέρετε", "იცით", "գիտեք"})
 
 
+_I_MYSELF = frozenset({"i", "i'm", "i’m", "ich", "я", "ja", "eu", "unë", "une", "ben", "mən", "εγώ", "მე", "ես"})
+
+
 def _tentative(clauses: list[str], clause: str, word: str) -> bool:
-    """Whether a "maybe" stands at most three words before the cancel word in its clause (or is all of the clause
+    """Whether a "maybe" stands at most four words before the cancel word in its clause (or is all of the clause
     before it: "возможно, мне придется отменить"), with no "and", "must", "know", "you" ... between: "I might have
     to cancel", "vielleicht muss ich absagen"; not "as you may know, I must cancel", "perhaps it is best to
     cancel", "perhaps you could cancel"."""
@@ -625,10 +628,11 @@ def _tentative(clauses: list[str], clause: str, word: str) -> bool:
     if not maybes:
         return False
     between, before = window[maybes[-1].end():].split(), window[:maybes[-1].start()].split()
-    # At most three words between; not "you may cancel my registration" (asks for it), nor a maybe in a reason
-    # before the verb ("as the meeting may run late I cancel").
-    return len(between) <= 3 and not (_BOUNDARY | _FIRM).intersection(between) \
-        and not _YOU.intersection(before[-1:]) and not (_BOUNDARY | {"as"}).intersection(before)
+    # At most four words between; not "you may cancel my registration" (it asks for it), nor a maybe of something
+    # else's in a reason ("as the meeting may run late I cancel"; "because of the strike I might have to" is mine).
+    reason = (_BOUNDARY | {"as"}).intersection(before) and before[-1:] != [] and before[-1] not in _I_MYSELF
+    return len(between) <= 4 and not (_BOUNDARY | _FIRM).intersection(between) and not _YOU.intersection(before[-1:]) \
+        and not reason
 
 
 # A cancellation meant once and taken back in the same sentence: "I was going to cancel, but I will attend after
@@ -640,16 +644,29 @@ _MEANT_TO = re.compile(r"(?<!\w)(?:was going to|were going to|wanted to|had plan
 _BUT = re.compile(r"(?<!\w)(?:but|aber|doch|но|але|ali|али|ama|amma|ancak|fakat|dar|însă|insa|por|αλλά|მაგრამ"
                   r"|բայց)(?!\w)")
 # "Please disregard my previous mail about cancelling my registration - I will attend"
-_DISREGARD = re.compile(r"(?<!\w)(?:disregard|ignore|ignorieren sie|vergessen sie|не обращайте внимания|игнорируйте"
-                        r"|ігноруйте|zanemarite|ignorišite|ignorați|injoroni)(?!\w)")
-_INSTEAD_OF = re.compile(r"(?<!\w)(?:instead|in my place|anstelle|an meiner stelle|statt|вместо|замість|umjesto"
-                         r"|umesto|наместо|на мое място|în locul|në vend|ნაცვლად|փոխարեն|yerine|αντί)(?!\w)")
+_DISREGARD = re.compile(r"(?<!\w)(?:disregard|ignore|ignorieren sie|vergessen sie|игнорируйте|ігноруйте|zanemarite"
+                        r"|ignorišite|ignorați)(?: \w+){0,3} (?:mail|e-mail|email|message|nachricht|письмо|лист"
+                        r"|poruk\w*|mejl|mesaj\w*) (?:about|regarding|concerning|über|bezüglich|wegen|об?|про|o"
+                        r"|despre) $")
+_INSTEAD_OF = re.compile(r"(?<!\w)(?:instead of me|in my place|an meiner stelle|statt mir|anstelle von mir"
+                         r"|вместо меня|замість мене|umjesto mene|umesto mene|наместо мене|на мое място|în locul meu"
+                         r"|në vendin tim|ჩემ ნაცვლად|իմ փոխարեն|benim yerime|αντί για μένα)(?!\w)")
 # ... nor another event, a wish or a request: "but I hope to join future events", "but please cancel anyway"
 _NOT_NOW = re.compile(r"(?<!\w)(?:next|future|similar|would|if|hope\w*|nächst\w*|künftig\w*|wenn|falls|следующ\w*"
                       r"|будущ\w*|наступн\w*|майбутн\w*|sljedeć\w*|sledeć\w*|budućim|viitor\w*|ardhsh\w*"
                       r"|gelecek|επόμεν\w*|μελλοντικ\w*)(?!\w)")
+_ALTERNATIVE = re.compile(r"(?<!\w)(?:instead|statt|stattdessen|вместо|замість|umjesto|umesto|în loc|yerine"
+                          r"|αντί)(?!\w)")
+_AFTER_ALL = re.compile(r"(?<!\w)(?:after all|doch|trotzdem|все-таки|всё-таки|все же|всё же|ipak|ипак|totuși"
+                        r"|megjithatë|yine de|მაინც|τελικά)(?!\w)")
 _COMING = re.compile(r"(?<!\w)(?:komme|kommen|приду|прийду|dolazim|doći ću|doću|vin|vij)(?!\w)")
 _WOULD_HAVE = re.compile(r"(?<!\w)(?:would have|hätte\w*|было бы|bih rado|θα ήθελα)(?!\w)")
+
+
+def _disregarded(folded: str, word: str) -> bool:
+    """Whether the cancel word is what an earlier mail to be disregarded was about."""
+    found = compile_patterns((word,))[1][0].search(folded)
+    return found is not None and _DISREGARD.search(" ".join(folded[:found.start()].split()[-8:]) + " ") is not None
 
 
 def _taken_back(folded: str, word: str, interest: tuple[str, ...]) -> bool:
@@ -664,7 +681,9 @@ def _taken_back(folded: str, word: str, interest: tuple[str, ...]) -> bool:
     if but is None:
         return False
     scope = rest[rest.rfind(",", 0, but.start()) + 1:]   # German puts "aber" after the verb: "komme aber doch"
-    if _NOT_NOW.search(scope) or _ASKING.intersection(scope.split()):
+    if not _AFTER_ALL.search(scope) and (_NOT_NOW.search(scope) or _ASKING.intersection(scope.split())):
+        return False
+    if _ALTERNATIVE.search(scope):   # "but Anna will attend instead"
         return False
     said = [c for c in _clauses(scope) if not negation_pattern(c).search(c)]
     return any((_COMING.search(c) or _takes_part(c, interest, lambda c: False))
@@ -736,12 +755,9 @@ def _word_at(clause: str, word: str) -> int:
 _CONDITION_OPENS = re.compile(r"\W*(?:if|in case|should|unless|falls|wenn|sollte\w*|sofern|если|в случае|якщо"
                               r"|у разі|ako|ukoliko|ако|nëse|nese|dacă|daca|în caz|εάν|αν|eğer|əgər|თუ|եթե)(?!\w)")
 _HEREBY = re.compile(r"(?<!\w)(?:hereby|hiermit|herewith|настоящим|ovim|prin prezenta|me anë të kësaj)(?!\w)")
-_ASIDE = re.compile(r"(?<!\w)(?:mistaken|correctly|honest\w*|mind|ok|okay|helps|irre\w*|richtig|ehrlich|recht"
+_ASIDE = re.compile(r"(?<!\w)(?:mistaken|correctly|honest\w*|mind|ok|okay|helps|irre\w*|richtig|ehrlich|recht|ihnen"
+                    r"|ausmacht|erlauben|gestatten"
                     r"|ошибаюсь|честно|помню|griješim|grešim|sinceră|gabim|yanılmıyorsam|κάνω λάθος)(?!\w)")
-_EVENTUALITY = re.compile(r"(?<!\w)(?:come[sd]? up|happen\w*|change\w*|ill|sick|delayed|dazwischen\w*|verhindert"
-                          r"|krank|änder\w*|изменит\w*|случит\w*|заболе\w*|зміни\w*|станеться|promijen\w*"
-                          r"|promen\w*|desi\w*|spriječen\w*|sprečen\w*|bolest\w*|schimb\w*|întâmpl\w*|ndryshim\w*"
-                          r"|ndodh\w*|შეიცვალ\w*|փոխվ\w*|değiş\w*|olursa|αλλάξ\w*|συμβεί)(?!\w)")
 _PROMISE = re.compile(r"(?<!\w)(?:will|shall|in (?:good )?time|rechtzeitig|werde\w*|dann|wieder|заранее|своевременно"
                       r"|вовремя|заздалегідь|unaprijed|unapred|навреме|на време|din timp|me kohë|önceden|zamanında"
                       r"|vaxtında|εγκαίρως|წინასწარ|նախապես)(?!\w)|\w'll(?!\w)")
@@ -758,10 +774,9 @@ def _condition_ahead(clauses: list[str], clause: str, word: str) -> bool:
         or found is not None and not clause[:found.start()].strip() and clause[found.start():].split()[1:2] == ["ich"] \
         and not _HEREBY.search(clause)
     condition = _NOT_CONDITION.sub(" ", clauses[at - 1]).strip() if at > 0 else ""
-    # (what may happen, not an aside: "if I remember correctly", "wenn Sie erlauben", "if that's OK with you")
-    return consequence and _CONDITION_OPENS.match(condition) is not None and not _ASIDE.search(condition) \
-        and not _YOU.intersection(condition.split()) \
-        and (_EVENTUALITY.search(condition) is not None or negation_pattern(condition).search(condition) is not None)
+    # (not a short aside: "if I remember correctly", "wenn Sie erlauben", "if that's OK with you")
+    aside = len(condition.split()) <= 6 and (_ASIDE.search(condition) or _YOU.intersection(condition.split()))
+    return consequence and _CONDITION_OPENS.match(condition) is not None and not aside
 
 
 def _condition_before(clause: str, word: str) -> bool:

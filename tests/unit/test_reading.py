@@ -173,6 +173,10 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     "If you don't mind, I'll cancel my registration for Thursday.",
     "If I'm not mistaken, I will have to withdraw my registration since the date moved.",
     "Leider muss ich wegen Urlaub absagen, meine Kollegin wird aber dabei sein.",
+    "Please disregard my registration from last week, I must cancel.",
+    "I was going to cancel, but Anna will attend instead.",
+    "Falls es Ihnen nichts ausmacht, melde ich mich ab.",
+    "Wenn auch schweren Herzens, sage ich ab.",
     "ήθελα να ακυρώσω, αλλά θα συμμετάσχει ο συνάδελφός μου.",
     "Если возможно, отмените мою регистрацию.",
     "თუ შეიძლება, გააუქმეთ ჩემი რეგისტრაცია.",
@@ -229,6 +233,10 @@ def test_a_condition_elsewhere_in_the_sentence_leaves_a_withdrawal_one(body):
     "Hiermit melde ich mich zur Veranstaltung an. Sollte etwas dazwischenkommen, melde ich mich rechtzeitig ab.",
     "Falls ich verhindert bin, sage ich rechtzeitig ab.",
     "Ich nehme teil. Im Falle einer Verhinderung melde ich mich ab.",
+    "If my flight is late, I will cancel my registration in time.",
+    "Falls mein Flug ausfällt, sage ich rechtzeitig ab.",
+    "Because of the strike I might have to cancel, I will let you know tomorrow.",
+    "Maybe I will have to cancel, I will confirm on Friday.",
     "Should anything come up, I will cancel in good time.",
     "Ich nehme teil. Sollte ich verhindert sein, melde ich mich ab.",
     # only maybe
@@ -663,6 +671,8 @@ def test_a_request_to_send_the_link_to_someone_else_is_a_question_for_a_coordina
     "I cancelled my registration by mistake, can you please restore it? I will attend.",
     "Ich melde mich an. Falls ich doch nicht kann, melde ich mich wieder ab.",
     "Please disregard my previous mail about cancelling my registration - I will attend.",
+    "I was going to cancel, but I would love to attend after all.",
+    "I had to cancel my flight, but I will attend online instead.",
 ])
 def test_what_only_looks_like_a_cancellation_keeps_the_registration(body):
     got = in_our_thread(body, subject="Re: Reminder")
