@@ -435,7 +435,7 @@ def _cancel_negated(clause: str, word: str, ne_negates: bool, extra_negation: re
     cancel", "să nu-mi anulați"), the next word ("iptal etmeyin"), or "nicht", "не", "auf keinen Fall" at most
     four words after ("stornieren Sie meine Anmeldung nicht"); not another verb's ("please cancel my
     registration as I can't attend", "I can't come so please cancel")."""
-    found = compile_patterns((word,))[1][0].search(clause)
+    found = _word_in(clause, word)
     if found is None:
         return True
     if _ARMENIAN_DONT.search(clause, 0, found.start()) or found.group(0).startswith(_NOT_ASKED_TO):
@@ -515,7 +515,7 @@ def _cancels_something_else(clauses: list[str], clause: str, word: str, interest
     "and" between), right before it ("командировка отменилась", "einen anderen Termin absagen") or inside
     "sage * ab". Without a participation of the writer's ("I have to cancel - business trip", "ich sage wegen
     einer Reise ab"), or with a registration in the clause ("cancel my trip and my participation"), it cancels."""
-    found = compile_patterns((word,))[1][0].search(clause)
+    found = _word_in(clause, word)
     if found is None or _REGISTRATION.search(clause):
         return False
     before, inside, after = clause[:found.start()].split(), found.group(0).split(), clause[found.end():].split()
@@ -618,7 +618,7 @@ def _tentative(clauses: list[str], clause: str, word: str) -> bool:
     before it: "возможно, мне придется отменить"), with no "and", "must", "know", "you" ... between: "I might have
     to cancel", "vielleicht muss ich absagen"; not "as you may know, I must cancel", "perhaps it is best to
     cancel", "perhaps you could cancel"."""
-    found = compile_patterns((word,))[1][0].search(clause)
+    found = _word_in(clause, word)
     if found is None:
         return False
     at = clauses.index(clause)
@@ -665,7 +665,7 @@ _WOULD_HAVE = re.compile(r"(?<!\w)(?:would have|hätte\w*|было бы|bih rado
 
 def _disregarded(folded: str, word: str) -> bool:
     """Whether the cancel word is what an earlier mail to be disregarded was about."""
-    found = compile_patterns((word,))[1][0].search(folded)
+    found = _word_in(folded, word)
     return found is not None and _DISREGARD.search(" ".join(folded[:found.start()].split()[-8:]) + " ") is not None
 
 
@@ -673,7 +673,7 @@ def _taken_back(folded: str, word: str, interest: tuple[str, ...]) -> bool:
     """Whether the cancel word was only meant ("was going to", "wollte", "хотел" at most four words before it)
     and after a "but" the writer takes part ("... but I will attend after all", "..., komme aber doch"): not
     someone else ("but my colleague will attend"), not next time, not negated ("aber ich kann doch nicht")."""
-    found = compile_patterns((word,))[1][0].search(folded)
+    found = _word_in(folded, word)
     if found is None or not _MEANT_TO.search(" ".join(folded[:found.start()].split()[-4:])):
         return False
     rest = folded[found.end():]
@@ -768,7 +768,7 @@ def _condition_ahead(clauses: list[str], clause: str, word: str) -> bool:
     ("will", "rechtzeitig", "заранее") or, in German, begins with the cancel verb ("Sollte ich verhindert sein,
     melde ich mich ab"; not "..., sage ich hiermit ab"): the cancel word is what the writer will do if it
     happens."""
-    found = compile_patterns((word,))[1][0].search(clause)
+    found = _word_in(clause, word)
     at = clauses.index(clause)
     consequence = _PROMISE.search(clause) is not None \
         or found is not None and not clause[:found.start()].strip() and clause[found.start():].split()[1:2] == ["ich"] \
@@ -1028,6 +1028,11 @@ def find(patterns: tuple[str, ...], folded: str) -> str | None:
     return next(pattern for pattern, regex in zip(patterns, each, strict=True) if regex.match(folded, hit.start()))
 
 
+def _word_in(text: str, pattern: str) -> re.Match | None:
+    """Where one pattern of a list is in the text: the cancel word's own match, for what stands around it."""
+    return compile_patterns((pattern,))[1][0].search(text)
+
+
 _FEW_WORDS_RE = r"[^!?\n]{0,80}?"  # what ' * ' stands for: a few words, within one sentence
 
 
@@ -1135,7 +1140,7 @@ def link_for_someone(own: str) -> str:
             request = find(_LINK_REQUESTS, clause)
             if not request or negation_pattern(clause).search(_NOT_NEGATION.sub(" ", clause)):
                 continue
-            found = compile_patterns((request,))[1][0].search(clause)
+            found = _word_in(clause, request)
             after = clause[found.end():].split() if found else []
             upto_and = next((i for i, w in enumerate(after) if w in _ANDS), len(after))
             if _SOMEONE_ELSE_NAMED.search(" ".join([found.group(0) if found else "", *after[:upto_and]])):
