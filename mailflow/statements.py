@@ -600,7 +600,10 @@ def _asked(folded: str) -> bool:
 _YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})
 # A "maybe" before a cancel word (not an "if", "whether", "probably" or "decided": "I have decided to cancel" cancels)
 _MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"may", r"thinking (?:of|about)",
-                       r"überlege\w*", r"vielleicht", r"eventuell",
+                       # "I'm considering cancelling", not "considering everything, I must cancel"
+                       r"(?:i'm|i’m|am|are|we're|we’re|was|were)(?: \w+)? (?:considering|contemplating)",
+                       r"überlege\w*", r"erwäge\w*", r"vielleicht", r"eventuell",
+                       r"подумываю", r"раздумываю", r"думаю$", r"razmišljam", r"размишљам",
                        r"möglicherweise", r"может быть", r"возможно", r"можливо", r"možda", r"mozda", r"можда",
                        r"можеби", r"може би", r"ndoshta", r"posibil", r"bəlkə", r"belki", r"միգուցե", r"գուցե",
                        r"შეიძლება", r"იქნებ", r"ίσως"])

@@ -155,6 +155,8 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     # a "maybe" about something else, or a request to "you"
     "I cannot attend, maybe next time, so I cancel my registration.",
     "As you may know, I must cancel my registration due to illness.",
+    "Considering everything I need to cancel my participation.",     # "considering" only as "I'm considering"
+    "Considering this I will cancel my participation.",
     "If you don't mind, I'd like to cancel my registration.",
     "Ako vam nije problem, otkazujem svoju prijavu.",
     "Wenn Sie gestatten, sage ich hiermit meine Teilnahme ab.",
@@ -243,6 +245,11 @@ def test_a_condition_elsewhere_in_the_sentence_leaves_a_withdrawal_one(body):
     "I might have to cancel at short notice, I will let you know.",
     "Vielleicht muss ich kurzfristig absagen.",
     "Возможно, мне придется отменить участие.",
+    "I'm considering cancelling my registration.",
+    "I am considering withdrawing my registration because of the time zone.",
+    "Я думаю отменить свою регистрацию.",
+    "Ich erwäge, meine Anmeldung zu stornieren.",
+    "Razmišljam da otkažem svoju prijavu.",
 ])
 def test_a_cancellation_only_as_a_condition_or_asked_not_to_be_withdraws_nothing_even_in_our_thread(body):
     got = in_our_thread(body, subject="Re: Your registration")
