@@ -215,8 +215,10 @@ def _matches(patterns: list[str], text: str) -> str | None:
     return find(tuple(patterns), text.casefold()) if patterns else None
 
 
-def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
-    """Why this looks like a delivery failure report, or '' when it does not."""
+def _bounce_evidence(message: IncomingMessage, rules: Rules,
+                     failures: Callable[[], tuple[list[str], list[str]]]) -> str:
+    """Why this looks like a delivery failure report, or '' when it does not. `failures`: the
+    report's failed recipients (_failed_recipients, run once a mail: the detectors are slow)."""
     sender = message.sender or ""
     if message.report_type == "delivery-status" or "message/delivery-status" in message.part_types:
         return "delivery status report"
@@ -232,7 +234,7 @@ def _bounce_evidence(message: IncomingMessage, rules: Rules) -> str:
     # bounce detector must agree.
     if subject and robotic:
         return f"subject contains {subject!r}, sent by a machine"
-    if (subject or robotic) and any(_failed_recipients(message)):
+    if (subject or robotic) and any(failures()):
         return "a bounce detector found failed recipients"
     return ""
 
@@ -393,9 +395,10 @@ def _automatic(
     """bounce, auto_reply or bulk when headers, sender or the text say a machine wrote; else None."""
     sender = message.sender or ""
     header = message.header
-    bounce_why = _bounce_evidence(message, rules)
+    failures = functools.cache(lambda: _failed_recipients(message))
+    bounce_why = _bounce_evidence(message, rules, failures)
     if bounce_why:
-        failed_for_good, delayed = _failed_recipients(message)
+        failed_for_good, delayed = failures()
         if delayed and not failed_for_good:
             # A delay warning: marking the address undeliverable would withhold agenda and access
             # from someone whose server is only slow (greylisting, an outage).

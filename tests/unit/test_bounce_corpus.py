@@ -102,3 +102,23 @@ def test_a_person_forwarding_a_bounce_is_no_bounce():
     mail.add_attachment(BytesParser().parsebytes(DELAYED_AND_FAILED))
     verdict = classify(parse_message(mail.as_bytes()), "international", RULES)
     assert verdict.intent not in AUTOMATIC_INTENTS and verdict.bounced == (), verdict.reasons
+
+
+def test_the_bounce_detectors_read_a_mail_once(monkeypatch):
+    """flufl.bounce's detectors are the slowest part of reading a bounce: the evidence and the failed
+    recipients share one reading."""
+    import flufl.bounce
+
+    calls = []
+    detect = flufl.bounce.all_failures
+    monkeypatch.setattr(flufl.bounce, "all_failures", lambda msg: calls.append(1) or detect(msg))
+    read_twice = []
+    for name in FILES:
+        calls.clear()
+        classify(parse_message((CORPUS / name).read_bytes()), "international", RULES)
+        if len(calls) > 1:
+            read_twice.append(name)
+    assert not read_twice
+    calls.clear()   # and the patched detector is the one classify() calls
+    classify(parse_message((CORPUS / "postfix_01.txt").read_bytes()), "international", RULES)
+    assert calls == [1]
