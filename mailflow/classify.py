@@ -105,6 +105,15 @@ def classify(
                          and calendar.attendee == message.sender)
     intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited, declines_ours,
                            language)
+    if calendar and calendar.uid not in calendar_uids and intent in (Intent.INTEREST, Intent.CANCELLATION) \
+            and not _names_an_event(message.subject, rules):
+        # An answer to a meeting mailflow did not send and that is not the event (a coordinator's own "preparatory
+        # call"): its note ("I will be there", "sorry, I must cancel") may be about that meeting only.
+        reasons.append(f"intent: question (a calendar's answer ({calendar.partstat}) to a meeting mailflow did not "
+                       f"send, whose note reads as {intent}: a coordinator decides; nothing is done, nothing "
+                       "answered)")
+        return Classification(audience, Intent.QUESTION, False, confidence, tuple(reasons), (), True, None, written,
+                              tuple(e for e in evidence if e.audience == audience))
     if message.relayed_by and intent not in AUTOMATIC_INTENTS:
         # Its Reply-To is unproven (anyone can run a list that rewrites From): nothing is done for that
         # address, and a coordinator reads what it says.
@@ -189,6 +198,12 @@ def _audience(
     return chosen, confidence, language
 
 
+def _names_an_event(subject: str, rules: Rules) -> bool:
+    """Whether the subject carries an event's title ("Abgelehnt: <title>": a coordinator's own invitation to it)."""
+    folded = " ".join(subject.split()).casefold()
+    return any(" ".join(event.title.split()).casefold() in folded for event in rules.events)
+
+
 def _domains(listed: list[str]) -> list[str]:
     return [d.lower().lstrip("@.") for d in listed]
 
@@ -240,15 +255,17 @@ def _bounce_evidence(message: IncomingMessage, rules: Rules,
 
 
 def _robot(sender: str, rules: Rules) -> str | None:
-    """The robot word the address's local part is made of ('no-reply', 'bounces+x'), not hidden in a name."""
-    found = _robot_pattern(tuple(rules.classification.robot_senders)).search(local_part(sender))
+    """The robot word the address's local part is made of ('no-reply', 'bounces+x'), not hidden in a name;
+    an underscore stands for a hyphen ('no_reply', 'do_not_reply')."""
+    local = local_part(sender).replace("_", "-")
+    found = _robot_pattern(tuple(rules.classification.robot_senders)).search(local)
     return found.group(1) if found else None
 
 
 @functools.lru_cache(maxsize=16)
 def _robot_pattern(words: tuple[str, ...]) -> re.Pattern:
     """One regex for the whole list; the group is the word as rules.yaml spells it (first listed wins)."""
-    alternatives = "|".join(re.escape(word.lower()) for word in words) or "(?!)"
+    alternatives = "|".join(re.escape(word.lower().replace("_", "-")) for word in words) or "(?!)"
     return re.compile(rf"(?:^|[.\-_+=])({alternatives})(?:$|[.\-_+=0-9]|s\b)")
 
 
@@ -415,6 +432,11 @@ def _automatic(
         # which quotes that subject, "register" and all), an abuse or a TLS report.
         reasons.append(f"intent: auto_reply (a report, not a person's mail: {report})")
         return Intent.AUTO_REPLY
+    if _READ_RECEIPT_SUBJECT.match(message.subject) and _READ_RECEIPT_TEXT.match(written.own):
+        # Outlook's read receipt in plain text ("Read: <our subject>" / "Your message ... was read on ..."):
+        # it quotes our subject, "registration" and all.
+        reasons.append("intent: auto_reply (a read receipt in plain text)")
+        return Intent.AUTO_REPLY
     if not sender and not message.sender_name and header("return-path") in (None, ""):
         reasons.append("intent: auto_reply (no sender address: sent by a machine)")
         return Intent.AUTO_REPLY
@@ -461,6 +483,15 @@ def _automatic(
 # Languages whose "ne" negates nothing (Romanian "us", Albanian "we"), unlike Serbian, Croatian and Bosnian's "not".
 _NE_IS_NO_NEGATION = {"ro", "sq"}
 
+# Outlook's read receipt without multipart/report: the subject's prefix and the text's first words, in the
+# languages of its templates (both are needed: a person may write "Read: the agenda").
+_READ_RECEIPT_SUBJECT = re.compile(r"^\s*(?:not |nicht |не )?(?:read|gelesen|lu|прочитано|прочетено|прочитане"
+                                   r"|pročitano|procitano|citit|okundu|αναγνώστηκε|lexuar|přečteno|odczytane"
+                                   r"|olvasott|gelezen)\s*:", re.IGNORECASE)
+_READ_RECEIPT_TEXT = re.compile(r"\W*(?:your message|ihre nachricht|votre message|ваше сообщение|ваше повідомлення"
+                                r"|вашето съобщение|vaša poruka|vasa poruka|ваша порука|mesajul dvs|mesajınız"
+                                r"|το μήνυμά σας|mesazhi juaj|vaše zpráva|twoja wiadomość|az ön üzenete|uw bericht)\b",
+                                re.IGNORECASE)
 _FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl)\s*:", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
 

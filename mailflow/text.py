@@ -30,10 +30,16 @@ _QUOTE_HEADERS = [
 ]
 _QUOTE_HEADER = re.compile("^(?:" + "|".join(_QUOTE_HEADERS) + r")\s*$", re.IGNORECASE)
 # Outlook's block: "From: ..." then, within the next lines, "Sent:"/"Date:"/"To:" (in many languages).
-_OUTLOOK_FROM = re.compile(r"^\**(from|von|de|od|от|од|від|nga|kimdən|från|van|da)\s*:\**\s*\S", re.IGNORECASE)
+# Outlook's header block above a quoted mail, in the languages of the region (and its neighbours'):
+# "From:" (Romanian "De la:", Turkish "Kimden:", Greek "Από:", Croatian "Šalje:", Hungarian "Feladó:")
+# followed by "Sent:", "To:" or "Subject:" (Bulgarian "Изпратено:/До:/Относно:", Greek "Στάλθηκε:/Προς:/Θέμα:").
+_OUTLOOK_FROM = re.compile(r"^\**(from|von|de la|de|od|от|од|від|nga|kimdən|kimden|από|šalje|salje|feladó|från"
+                           r"|van|da)\s*:\**\s*\S", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(
-    r"^\**(sent|gesendet|date|datum|enviado|envoyé|poslano|poslato|послано|испратено|отправлено|надіслано|дата|dërguar"
-    r"|trimis|data|göndərilib|to|an|à|para|kome|за|кому|для|për|către|kimə|subject|betreff|тема|predmet|objet)\s*:",
+    r"^\**(sent|gesendet|date|datum|enviado|envoyé|poslano|poslato|послано|испратено|изпратено|отправлено|надіслано"
+    r"|дата|dërguar|trimis|data|göndərilib|gönderildi|gönderilme tarihi|tarih|στάλθηκε|ημερομηνία|elküldve|wysłano"
+    r"|odesláno|to|an|à|para|kome|prima|за|до|кому|для|për|către|kimə|kime|προς|címzett|komu|subject|betreff|тема"
+    r"|относно|predmet|objet|subiect|konu|θέμα|tárgy|temat|předmět)\s*:",
     re.IGNORECASE,
 )
 _QUOTED_LINE = re.compile(r"^\s*>")

@@ -66,7 +66,8 @@ def test_auto_submitted_no_is_a_person():
     assert (verdict.intent, verdict.answer) == ("interest", True)
 
 
-@pytest.mark.parametrize("sender", ["noreply@tbilisi.gov.ge", "MAILER-DAEMON@mx.example", "postmaster@x.example"])
+@pytest.mark.parametrize("sender", ["noreply@tbilisi.gov.ge", "MAILER-DAEMON@mx.example", "postmaster@x.example",
+                                    "no_reply@email.apple.com", "Do_Not_Reply@portal.example"])
 def test_robot_senders_are_never_answered(sender):
     verdict = classify(parse_message(make_mail(sender=sender)), "international", RULES)
     assert verdict.answer is False
@@ -156,6 +157,31 @@ def test_an_outlook_recall_is_no_registration(subject, body):
     """Outlook's recall quotes the subject it takes back: it read as a registration and was answered."""
     verdict = classify(parse_message(make_mail(subject=subject, body=body)), "international", RULES)
     assert (verdict.intent, verdict.answer) == ("auto_reply", False), verdict.reasons
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Read: Your registration: Digitalisation of Municipal Services",
+     "Your message\n\n  To: Lilit Sargsyan\n  Subject: Your registration: Digitalisation of Municipal Services\n"
+     "  Sent: Tuesday, September 29, 2020 12:02:11 PM (UTC+04:00) Yerevan\n\nwas read on Tuesday, September 29, "
+     "2020 4:10:01 PM (UTC+04:00) Yerevan."),
+    ("Gelesen: Einladung und Anmeldung: Online-Veranstaltung am 7. Oktober",
+     "Ihre Nachricht\n\n  An: Schmitz, Karin\n  Betreff: Einladung und Anmeldung: Online-Veranstaltung\n"
+     "  Gesendet: Freitag, 25. September 2020 11:52:03 (UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien"
+     "\n\nwurde am Mittwoch, 30. September 2020 08:10:01 (UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, "
+     "Wien gelesen."),
+    ("Прочитано: Регистрация на онлайн-мероприятие",
+     "Ваше сообщение\n\n  Кому: Иван\n  Тема: Регистрация на онлайн-мероприятие\n\nбыло прочитано 29.09.2020."),
+])
+def test_a_read_receipt_in_plain_text_is_no_registration(subject, body):
+    """Outlook's read receipt without multipart/report quotes our subject: it read as a registration and was
+    answered."""
+    verdict = classify(parse_message(make_mail(subject=subject, body=body)), "international", RULES)
+    assert (verdict.intent, verdict.answer) == ("auto_reply", False), verdict.reasons
+
+
+def test_a_person_writing_read_in_the_subject_is_read():
+    mail = make_mail(subject="Read: agenda", body="I would like to register for the online event.")
+    assert classify(parse_message(mail), "international", RULES).intent == "interest"
 
 
 @pytest.mark.parametrize("subject", [
@@ -350,6 +376,26 @@ def test_a_no_to_another_invitation_or_from_someone_else_cancels_nothing():
     assert classify(declined, "international", RULES).intent == "other"                  # not our UID
     someone_else = parse_message(_calendar_answer("DECLINED").replace(b"mailto:n.beridze@", b"mailto:mayor@"))
     assert classify(someone_else, "international", RULES, calendar_uids={OUR_UID}).intent == "other"
+
+
+@pytest.mark.parametrize("partstat, note", [
+    ("ACCEPTED", "I will be there, looking forward to it!"),
+    ("DECLINED", "Sorry, I have to cancel, I am travelling that day."),
+    ("ACCEPTED", "I will attend. Will the session be recorded?"),
+])
+def test_the_note_of_an_answer_to_a_meeting_mailflow_did_not_send_is_for_a_coordinator(partstat, note):
+    """A coordinator's own call (Outlook's "Accepted: Preparatory call") is answered into the same inbox:
+    its "I will be there" registered the speaker for the event and was answered. Now a coordinator decides."""
+    titled = _calendar_answer(partstat, note)
+    call = titled.replace(b"Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus",
+                          b"Preparatory call - speakers", 1)
+    assert call != titled
+    verdict = classify(parse_message(call), "international", RULES)   # not our UID, not the event
+    assert (verdict.intent, verdict.answer, verdict.asks) == ("question", False, True), verdict.reasons
+    ours = classify(parse_message(call), "international", RULES, calendar_uids={OUR_UID})
+    assert ours.intent in ("interest", "cancellation") and ours.answer, ours.reasons   # to our invitation: its words
+    # a coordinator's own invitation to the event itself (its title in the subject) goes by its words too
+    assert classify(parse_message(titled), "international", RULES).intent == ours.intent
 
 
 def test_a_calendar_answer_inside_a_forwarded_mail_is_not_the_senders():

@@ -64,6 +64,15 @@ def test_a_flowed_mail_is_decoded_before_matching():
     "From: Irakli Samkharadze <international@cc-events.example>\nSent: Monday, September 14, 2020 10:21 AM\n"
     "To: Nino\nSubject: Invitation",
     "Von: Fatina Toukan\nGesendet: Montag, 14. September 2020 10:21\nAn: Max\nBetreff: Einladung",
+    # Outlook in the region's languages
+    "De la: Irakli Samkharadze <international@cc-events.example>\nTrimis: vineri, 25 septembrie 2020 11:52",
+    "От: Irakli Samkharadze <international@cc-events.example>\nИзпратено: петък, 25 септември 2020 г. 11:52",
+    "Kimden: Irakli Samkharadze <international@cc-events.example>\nGönderildi: 25 Eylül 2020 Cuma 11:52",
+    "Από: Irakli Samkharadze <international@cc-events.example>\nΣτάλθηκε: Παρασκευή, 25 Σεπτεμβρίου 2020",
+    "Šalje: Irakli Samkharadze <international@cc-events.example>\nPoslano: petak, 25. rujna 2020. 11:52",
+    "Feladó: Irakli Samkharadze <international@cc-events.example>\nElküldve: 2020. szeptember 25.",
+    "Od: Irakli Samkharadze <international@cc-events.example>\nWysłano: piątek, 25 września 2020 11:52",
+    "Od: Irakli Samkharadze <international@cc-events.example>\nOdesláno: pátek 25. září 2020 11:52",
     "________________________________\nFrom: Irakli\nSent: Monday",
     "> On 14 Sep 2020, at 10:21, Irakli <international@cc-events.example> wrote:",
 ])
