@@ -352,8 +352,9 @@ def _report_type(parts: list[tuple[Message, bool]], types: list[str]) -> str:
 
 
 def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
-    """The mail's text: the first inline text/plain part (format=flowed joined), else text/html turned
-    into text. `types` holds each part's content type."""
+    """The mail's text: the first inline text/plain part (format=flowed joined) with the inline text/plain
+    parts beside it in its multipart/mixed, else text/html turned into text. `types` holds each part's
+    content type."""
     candidates = [
         (part, kind) for (part, attached), kind in zip(parts, types, strict=True)
         if not attached and kind.partition("/")[0] == "text"
@@ -362,17 +363,43 @@ def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
     for wanted in ("text/plain", "text/html"):
         for part, kind in candidates:
             if kind == wanted:
-                text = _decoded(part)
-                if str(part.get_param("format") or "").lower() == "flowed":
-                    text = unflow(text.replace("\r\n", "\n"), str(part.get_param("delsp") or "").lower() == "yes")
-                if wanted == "text/html":
+                if wanted == "text/plain":
+                    text = "\n\n".join(_plain(p) for p in _with_later_siblings(part, parts, types))
+                else:
                     from inscriptis import get_text  # type: ignore[import-untyped]  # inscriptis ships no types
                     from inscriptis.model.config import ParserConfig  # type: ignore[import-untyped]
 
                     # A table's cells apart by tabs, as in the text part Outlook writes: its rows stay lines.
-                    text = get_text(text, ParserConfig(table_cell_separator="\t"))
+                    text = get_text(_decoded(part), ParserConfig(table_cell_separator="\t"))
                 return text.replace("\r\n", "\n").replace("\x00", "")
     return ""
+
+
+def _plain(part: Message) -> str:
+    text = _decoded(part)
+    if str(part.get_param("format") or "").lower() == "flowed":
+        text = unflow(text.replace("\r\n", "\n"), str(part.get_param("delsp") or "").lower() == "yes")
+    return text
+
+
+def _with_later_siblings(first: Message, parts: list[tuple[Message, bool]], types: list[str]) -> list[Message]:
+    """`first` and the inline text/plain parts after it in the same multipart/mixed: Apple Mail writes the
+    text around an inline picture as parts of their own ("text, photo, text"); the text after the photo
+    was lost. Not a part with a file name: that is an attached .txt."""
+    for (parent, attached), kind in zip(parts, types, strict=True):
+        if kind != "multipart/mixed" or attached:
+            continue
+        payload = parent.get_payload()
+        children: list = payload if isinstance(payload, list) else []
+        at = [id(child) for child in children]
+        if id(first) not in at:
+            continue
+        after = children[at.index(id(first)) + 1:]
+        return [first, *(child for child in after if isinstance(child, Message)
+                         and child.get_content_type() == "text/plain" and child.get_filename() is None
+                         and str(child.get("content-disposition") or "").split(";")[0].strip().lower()
+                         != "attachment")]
+    return [first]
 
 
 _CALENDAR_REPLY_MAX = 64 * 1024

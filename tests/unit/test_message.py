@@ -32,6 +32,39 @@ def test_html_only_mail_becomes_text():
     assert "interest in participating" in msg.text
 
 
+def _apple_mail(*parts: tuple[str, str, dict]) -> bytes:
+    """multipart/mixed as Apple Mail writes text around an inline picture: each piece a part of its own."""
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Nino <n@tbilisi.gov.ge>", "international@cc-events.example", "Form"
+    mail.make_mixed()
+    for kind, body, params in parts:
+        part = EmailMessage()
+        if kind == "text/plain":
+            part.set_content(body, **params)
+        else:
+            part.set_content(body.encode(), maintype="image", subtype="jpeg", disposition="inline",
+                             filename="image0.jpeg")
+        mail.attach(part)
+    return mail.as_bytes()
+
+
+def test_the_text_after_an_inline_picture_is_read():
+    """The iPhone's "(nothing), photo, Unfortunately I have to cancel" read as an empty mail."""
+    raw = _apple_mail(("text/plain", "", {}), ("image/jpeg", "JFIF", {}),
+                      ("text/plain", "Unfortunately I have to cancel my participation.", {}))
+    assert parse_message(raw).text.strip() == "Unfortunately I have to cancel my participation."
+    raw = _apple_mail(("text/plain", "Here is the form.", {}), ("image/jpeg", "JFIF", {}),
+                      ("text/plain", "I will attend.", {}),
+                      ("text/plain", "not mine: an attached note", {"disposition": "attachment",
+                                                                    "filename": "notes.txt"}),
+                      ("text/plain", "nor this", {"filename": "inline-note.txt"}))
+    text = parse_message(raw).text
+    assert "Here is the form." in text and "I will attend." in text
+    assert "not mine" not in text and "nor this" not in text
+
+
 def test_encoded_newline_in_subject_and_name_is_flattened():
     raw = (
         b"From: =?UTF-8?Q?Eve=0ABcc=3A_victim=40example=2Eorg?= <eve@evil.example>\r\n"
