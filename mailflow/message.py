@@ -448,6 +448,10 @@ def _decoded(part: Message) -> str:
     if _ONE_BYTE_CODEC.match(codec):
         with contextlib.suppress(UnicodeDecodeError):
             return payload.decode("utf-8")
+    if codec in _WESTERN and windows_code_page(payload) == "cp1251":
+        # Russian typed in Windows-1251 under a Latin-1 label ("Ê ñîæàëåíèþ" for "К сожалению"): words of
+        # accented letters only, which no Western language writes
+        return payload.decode("cp1251", "replace")
     try:
         return payload.decode(codec)
     except (LookupError, ValueError):   # not that charset's bytes, or a codec that is no text codec
@@ -474,5 +478,6 @@ def _codec(charset: str) -> str:
     return "utf-8"
 
 
+_WESTERN = frozenset({"iso8859-1", "iso8859-15", "cp1252"})
 # Charsets of one byte a character, which clients declare for text they wrote in UTF-8 (codecs' names)
 _ONE_BYTE_CODEC = re.compile(r"ascii$|iso8859-\d+$|cp125\d$|koi8-[ru]$")

@@ -149,8 +149,16 @@ def test_unknown_charset_still_gives_text():
     ("text/plain; charset=x-mac-cyrillic", "Прошу зарегистрировать меня.".encode("mac-cyrillic"),
      "Прошу зарегистрировать меня."),
     ("text/plain; charset=utf-7", "Прошу зарегистрировать меня.".encode("utf-7"), "Прошу зарегистрировать меня."),
+    # Russian in Windows-1251 declared ISO-8859-1 or Windows-1252 (an old client's default): "Ê ñîæàëåíèþ"
+    ("text/plain; charset=iso-8859-1", "К сожалению, я вынужден отменить свою регистрацию.".encode("cp1251"),
+     "К сожалению, я вынужден отменить свою регистрацию."),
+    ("text/plain; charset=windows-1252", "Прошу зарегистрировать меня, Иван Петров".encode("cp1251"),
+     "Прошу зарегистрировать меня, Иван Петров"),
     # a declared charset that is right stays right
     ("text/plain; charset=iso-8859-1", "Grüße aus Würzburg".encode("latin-1"), "Grüße aus Würzburg"),
+    ("text/plain; charset=iso-8859-1", "Ça coûte très peu à Besançon, où l'été dure.".encode("latin-1"),
+     "Ça coûte très peu à Besançon, où l'été dure."),
+    ("text/plain; charset=windows-1252", "Æbleø på Ærø – Søren Åberg".encode("cp1252"), "Æbleø på Ærø – Søren Åberg"),
     ("text/plain; charset=koi8-r", "Прошу зарегистрировать меня.".encode("koi8-r"), "Прошу зарегистрировать меня."),
 ])
 def test_text_in_another_charset_than_declared_reads_as_written(content_type, body, text):
