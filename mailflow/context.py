@@ -98,8 +98,18 @@ def reply_context(
         "registration": {"in_time": in_time},
         "registrant": registrant_context(name, address),
         "coordinator": coordinator_context(rules.mailboxes[mailbox]),
-        "message": {"subject": subject},
+        "message": {"subject": subject, "reply_subject": reply_subject(subject or event.title)},
     }
+
+
+# A subject that already answers a mail ("Re:", Outlook's German "AW:", Swedish/Danish "SV:", Serbo-Croatian
+# "Odg:", Russian "Отв:", Turkish "YNT:", Greek "ΑΠ:"/"Σχετ:") is answered as it is: not "Re: Re: ...".
+_ANSWERED = re.compile(r"^\s*(?:re|aw|antw|sv|odg|отв|ответ|ynt|απ|σχετ)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
+
+
+def reply_subject(subject: str) -> str:
+    """The subject of an answer to a mail with `subject`, as mail clients make it."""
+    return subject if _ANSWERED.match(subject) else f"Re: {subject}"
 
 
 def sample_context(rules: Rules, mailbox: str) -> dict[str, Any]:

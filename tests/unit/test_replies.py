@@ -26,3 +26,26 @@ def test_the_loop_count_starts_again_with_every_rendering(tmp_path):
     replies = Replies(tmp_path)
     (tmp_path / "t.txt").write_text("Subject: Test\n\n{% for i in range(60000) %}{% endfor %}done")
     assert [replies.render("t.txt", {}).text for _ in range(3)] == ["done\n"] * 3
+
+
+def test_a_question_is_answered_under_the_subject_a_mail_client_would_give_it():
+    """ "Re: Re: Invitation" and "Re: AW: Einladung" looked like a robot's answer."""
+    from datetime import UTC, datetime
+
+    from mailflow.context import reply_context
+    from mailflow.rules import load_rules
+    from tests.support import REPO
+
+    rules = load_rules(REPO / "rules.yaml")
+    replies = Replies(REPO / "templates")
+
+    def subject(template: str, incoming: str) -> str:
+        context = reply_context(rules, rules.events[0], "international", "Nino", "n@x.ge", incoming,
+                                now=datetime(2020, 9, 20, tzinfo=UTC))
+        return replies.render(template, context).subject
+
+    assert subject("question_international.txt", "Question about the agenda") == "Re: Question about the agenda"
+    assert subject("question_international.txt", "Re: Invitation") == "Re: Invitation"
+    assert subject("question_german.txt", "AW: Einladung") == "AW: Einladung"
+    assert subject("question_german.txt", "Odg: Poziv") == "Odg: Poziv"
+    assert subject("question_international.txt", "") == f"Re: {rules.events[0].title}"
