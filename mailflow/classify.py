@@ -112,15 +112,13 @@ def classify(
         reasons.append(f"intent: question (a calendar's answer ({calendar.partstat}) to a meeting mailflow did not "
                        f"send, whose note reads as {intent}: a coordinator decides; nothing is done, nothing "
                        "answered)")
-        return Classification(audience, Intent.QUESTION, False, confidence, tuple(reasons), (), True, None, written,
-                              tuple(e for e in evidence if e.audience == audience))
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if message.relayed_by and intent not in AUTOMATIC_INTENTS:
         # Its Reply-To is unproven (anyone can run a list that rewrites From): nothing is done for that
         # address, and a coordinator reads what it says.
         reasons.append(f"intent: question (a post to the mailing list {message.relayed_by} that reads as "
                        f"{intent}: a coordinator decides, nothing is done for its Reply-To; answer: no)")
-        return Classification(audience, Intent.QUESTION, False, confidence, tuple(reasons), (), True, None, written,
-                              tuple(e for e in evidence if e.audience == audience))
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     behalf = None if intent in AUTOMATIC_INTENTS else read_nominations(message, written, rules, intent, audience)
     if behalf is not None:
         reasons.extend(behalf.reasons)
@@ -128,6 +126,12 @@ def classify(
             # (an unsure one too: it waits for a coordinator, flagged, as a registration that registers nobody yet)
             reasons.append("intent: interest (registers others on their behalf)")
             intent = Intent.INTEREST
+    if intent == Intent.OTHER and (_FORWARD_PREFIX.match(message.subject) or "message/rfc822" in message.part_types):
+        # A colleague's registration passed on ("Fw: Participation", or attached): what it forwards is someone
+        # else's mail, so mailflow acts on none of it, and a coordinator reads it.
+        reasons.append("intent: question (a forwarded mail whose own text says nothing mailflow acts on: a "
+                       "coordinator reads what it forwards; nothing is done, nothing answered)")
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
     # The sender's own withdrawal stands and is confirmed; whom else the mail names waits for a coordinator,
     # and so does a withdrawal of someone else's ("please cancel his registration").
@@ -196,6 +200,13 @@ def _audience(
     confidence = "high" if own_evidence >= TLD_WEIGHT and best > others else "low"
     reasons.append(f"audience: {chosen} ({confidence} confidence)")
     return chosen, confidence, language
+
+
+def _for_a_coordinator(audience: str, confidence: str, reasons: list[str], written: written_text.Written,
+                       evidence: list[Evidence]) -> Classification:
+    """A question flagged for a coordinator that mailflow neither answers nor acts on."""
+    return Classification(audience, Intent.QUESTION, False, confidence, tuple(reasons), (), True, None, written,
+                          tuple(e for e in evidence if e.audience == audience))
 
 
 def _names_an_event(subject: str, rules: Rules) -> bool:

@@ -398,6 +398,30 @@ def test_the_note_of_an_answer_to_a_meeting_mailflow_did_not_send_is_for_a_coord
     assert classify(parse_message(titled), "international", RULES).intent == ours.intent
 
 
+def test_a_forwarded_registration_that_says_nothing_of_its_own_is_for_a_coordinator():
+    """"Fw: Participation" with nothing typed above a colleague's registration, or the colleague's mail
+    attached, read as "other": nobody registered, nothing flagged, the registration lost."""
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    inline = make_mail(subject="Fw: Participation in the online event on 7 October", body=(
+        "\n________________________________\nFrom: Zurab Meskhi <z.meskhi@batumi.gov.ge>\nSent: Tuesday, September 29, "
+        "2020 2:55 PM\nTo: Office of the Mayor <office.mayor@batumi.gov.ge>\nSubject: Participation\n\n"
+        "I would like to participate in the online event on 7 October.\n\nZurab Meskhi"))
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "Mariam <m.chikovani@tbilisi.gov.ge>", "international@cc-events.example"
+    mail["Subject"] = "Fwd: Registration online event 7 October"
+    mail.set_content("Dear Irakli,\n\nthe mail below reached my address by mistake.\n\nMariam")
+    mail.add_attachment(BytesParser().parsebytes(make_mail(sender="Davit <d.abashidze@tbilisi.gov.ge>")))
+    for raw in (inline, mail.as_bytes()):
+        verdict = classify(parse_message(raw), "international", RULES)
+        assert (verdict.intent, verdict.answer, verdict.asks) == ("question", False, True), verdict.reasons
+    # what the forwarding person says still counts
+    own = make_mail(subject="Fwd: Participation", body="I would like to participate as well, see below.\n\n"
+                    "---------- Forwarded message ---------\nFrom: Petar <p@sofia.bg>\n\nI will attend.")
+    assert classify(parse_message(own), "international", RULES).intent == "interest"
+
+
 def test_a_calendar_answer_inside_a_forwarded_mail_is_not_the_senders():
     from email.message import EmailMessage
     from email.parser import BytesParser
