@@ -112,14 +112,14 @@ def reply_subject(subject: str) -> str:
     return subject if _ANSWERED.match(subject) else f"Re: {subject}"
 
 
-def sample_context(rules: Rules, mailbox: str) -> dict[str, Any]:
-    """Every variable a reply may use; the registration-closed branches that name a next event
-    and a late mail are the ones filled in."""
+def sample_contexts(rules: Rules, mailbox: str) -> list[dict[str, Any]]:
+    """A reply's variables in every combination its branches test: a next event or none, a mail in time or
+    late, the event over or not (`check` renders each, so a misspelt name in any branch is found)."""
     event = rules.events[0]
-    return reply_context(
-        rules, event, mailbox, "Nino Beridze", "nino.beridze@tbilisi.example", "Participation",
-        now=event.starts_at, next_event=rules.events[-1], in_time=False,
-    )
+    return [reply_context(rules, event, mailbox, "Nino Beridze", "nino.beridze@tbilisi.example", "Participation",
+                          now=now, next_event=next_event, in_time=in_time)
+            for next_event in (rules.events[-1], None) for in_time in (False, True)
+            for now in (event.starts_at, event.ends_at)]
 
 
 def sample_announcement_context(rules: Rules, mailbox: str) -> dict[str, Any]:

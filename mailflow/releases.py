@@ -31,7 +31,7 @@ from .bounces import held, is_held
 from .changes import describe
 from .context import coordinator_context, event_context, registrant_context, times_context
 from .database import now
-from .errors import MailflowError
+from .errors import MailflowError, RulesProblem
 from .invitation import Invitation, event_calendar
 from .outbox import Attachment
 from .registrants import recorded_whereabouts
@@ -150,9 +150,57 @@ def sync_from_rules(db: sqlite_utils.Database, rules: Rules, moment: datetime) -
 
 def _read_text(rules: Rules, path: Path) -> str:
     try:
-        return rules.resolve(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MailflowError(f"{rules.source}: cannot read release file {path}: {exc}") from None
+        return read_release_text(rules.resolve(path))
+    except UnreadableFile as exc:
+        raise MailflowError(f"{rules.source}: release file {exc}") from None
+
+
+class UnreadableFile(MailflowError):
+    """A release's file that cannot be read: why, and what to do."""
+
+    def __init__(self, path: Path, reason: str, fix: str):
+        self.reason, self.fix = reason, fix
+        super().__init__(f"{path}: {reason}; {fix}")
+
+
+def read_release_text(path: Path) -> str:
+    """A release's text file as the coordinator sees it: UTF-8 without Notepad's byte-order mark, lines
+    ending in LF. The same agenda saved again on Windows (BOM, CRLF) is no new version: it went to every
+    registrant as an "update" whose only change was the invisible mark."""
+    data = _read_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(path, f"not UTF-8 text (byte {exc.start + 1} is {data[exc.start]:#04x}: saved as "
+                                   "'ANSI' or Windows-1252?)", "save it as UTF-8 (Notepad: Save as, Encoding: UTF-8)"
+                             ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot be read ({exc.strerror or exc})",
+                             "put the file there or correct the path (relative to rules.yaml's folder)") from None
+
+
+def release_file_problems(rules: Rules) -> list[RulesProblem]:
+    """The agenda, attachment and access-details files rules.yaml names that cannot be read (missing, or text
+    not in UTF-8), each at its line: found by `check` and a reload, not by the pass that releases them."""
+    problems = []
+    for index, event in enumerate(rules.events):
+        agenda, access = event.releases.agenda, event.releases.access
+        for kind, key, path in (("agenda", "text", agenda.text), ("agenda", "file", agenda.file),
+                                ("access", "details", access.details)):
+            if path is None:
+                continue
+            try:
+                read_release_text(rules.resolve(path)) if key != "file" else _read_bytes(rules.resolve(path))
+            except UnreadableFile as exc:
+                problems.append(RulesProblem(rules.source, rules.line_of("events", index, "releases", kind, key),
+                                             f"events[{index}].releases.{kind}.{key}: {path}: {exc.reason}", exc.fix))
+    return problems
 
 
 def waiting_for_approval(event: Event) -> tuple[RegistrantStatus, ...]:

@@ -26,7 +26,7 @@ from .context import (
     SAMPLE_ON_BEHALF,
     digest_template,
     sample_announcement_context,
-    sample_context,
+    sample_contexts,
     sample_digest_context,
 )
 from .errors import MailflowError, RulesProblem
@@ -308,8 +308,9 @@ def check_templates(rules: Rules) -> list[RulesProblem]:
         return [(rules.mailbox_for_audience(audience), name)
                 for by_audience in templates.values() for audience, name in by_audience.items()]
 
-    samples = [(name, sample_context(rules, box)) for box, name in each(rules.replies)]
-    samples += [(name, {**sample_context(rules, box), **SAMPLE_ON_BEHALF}) for box, name in each(rules.on_behalf)]
+    samples = [(name, context) for box, name in each(rules.replies) for context in sample_contexts(rules, box)]
+    samples += [(name, {**context, **SAMPLE_ON_BEHALF})
+                for box, name in each(rules.on_behalf) for context in sample_contexts(rules, box)]
     samples += [(name, sample_announcement_context(rules, box)) for box, name in each(rules.announcements)]
     samples += [(digest_template(box.language), sample_digest_context(rules, name))
                 for name, box in rules.mailboxes.items() if box.digest.enabled]
@@ -317,7 +318,8 @@ def check_templates(rules: Rules) -> list[RulesProblem]:
         try:
             replies.render(name, context)
         except TemplateProblem as exc:
-            problems.append(exc.problem)
+            if str(exc.problem) not in map(str, problems):   # one template's problem, found in several branches
+                problems.append(exc.problem)
     if not rules.templates_path.is_dir():
         problems.append(RulesProblem(rules.source, None, f"templates folder {rules.templates_path} does not exist"))
     return problems

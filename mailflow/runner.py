@@ -32,6 +32,8 @@ from .errors import RulesError, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
 from .preflight import refuse_unnamed_mailboxes
+from .releases import release_file_problems
+from .replies import check_templates
 from .retention import purge_raw_mail
 from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
@@ -161,10 +163,17 @@ class Daemon:
         self._rules_mtime = mtime
         try:
             rules = load_rules(self.rules_path)
+            # what `mailflow check` refuses is refused here too: a template rules.yaml names that is missing
+            # or broken held every registration until a coordinator noticed
+            problems = [*check_templates(rules), *release_file_problems(rules)]
+            if problems:
+                raise RulesError(problems)
             worker = self._new_worker(rules)
         except RulesError as exc:
             for problem in exc.problems:
-                log.error("rules not reloaded, keeping the last good rules: %s", problem)
+                # (a template's problem names the template: say which rules file was refused)
+                source = "" if problem.file == str(self.rules_path) else f" from {self.rules_path}"
+                log.error("rules not reloaded%s, keeping the last good rules: %s", source, problem)
             return
         except Exception as exc:  # noqa: BLE001  no edit of rules.yaml may stop the daemon (MemoryError too)
             log.error("rules not reloaded from %s, keeping the last good rules: %s: %s",

@@ -13,6 +13,7 @@ from ..errors import MessageError, RulesError
 from ..events import timing_warnings
 from ..message import parse_message
 from ..preflight import probe, secret_warnings, unnamed_mailboxes_in_file
+from ..releases import release_file_problems
 from ..replies import check_templates
 from ..rules import changed_patterns, load_rules
 from . import main, rules_from
@@ -36,7 +37,7 @@ def check(ctx: click.Context, connect: bool) -> None:
     for warning in changed_patterns(path):
         click.echo(f"warning: {warning}", err=True)
     unnamed, notes = unnamed_mailboxes_in_file(rules)
-    problems = [*check_templates(rules), *unnamed]
+    problems = [*check_templates(rules), *release_file_problems(rules), *unnamed]
     for note in notes:
         click.echo(f"warning: {note}", err=True)
     for problem in problems:

@@ -55,7 +55,7 @@ def _text_or_file(kind: str, text_help: str, doc: str) -> None:
     @_common
     @click.pass_context
     def command(ctx: click.Context, file_: Path | None, text_file: Path | None, **options: Any) -> None:
-        text = text_file.read_text(encoding="utf-8") if text_file else None
+        text = releases.read_release_text(text_file) if text_file else None
         _release(ctx, kind, dict(text=text, attachment=file_), **options)
 
 
@@ -73,7 +73,7 @@ _text_or_file(releases.FOLLOWUP, "Send this text file inline (the thank-you, the
 @click.pass_context
 def release_access(ctx: click.Context, link: str, details: Path | None, **options: Any) -> None:
     """Send the access link (only to approved registrants when rules.yaml requires approval)."""
-    text = details.read_text(encoding="utf-8") if details else None
+    text = releases.read_release_text(details) if details else None
     _release(ctx, releases.ACCESS, dict(text=text, link=link), **options)
 
 

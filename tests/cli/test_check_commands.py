@@ -83,3 +83,35 @@ def test_classify_command_json_has_exactly_the_promised_keys(tmp_path):
     text = CliRunner().invoke(main, ["--rules", str(REPO / "rules.yaml"), "classify", str(interest),
                                      "--mailbox", "german"])
     assert "intent=interest answer=true" in text.output
+
+
+def test_check_reports_release_files_that_cannot_be_read_at_their_line(tmp_path):
+    """A missing agenda, or one saved in Windows-1252, passed `check` and failed every pass once released."""
+    rules = shipped_project(tmp_path)
+    (tmp_path / "agenda.txt").write_bytes("13:00 Begrüßung".encode("cp1252"))
+    rules.write_text(SHIPPED.replace("agenda: {released: false, text: null, file: null}",
+                                     "agenda: {released: false, text: agenda.txt, file: missing.pdf}", 1)
+                     .replace("access: {released: false, link: null,", "access: {released: false, link: null, "
+                              "details: dial-in.txt,", 1))
+    result = check(rules)
+    assert result.exit_code == 1, result.output
+    line = next(i for i, row in enumerate(rules.read_text().splitlines(), 1) if "agenda.txt" in row)
+    assert f"rules.yaml:{line}: events[0].releases.agenda.text: agenda.txt: not UTF-8 text" in result.output
+    assert "save it as UTF-8" in result.output
+    assert "events[0].releases.agenda.file: missing.pdf: cannot be read" in result.output
+    assert "events[0].releases.access.details: dial-in.txt: cannot be read" in result.output
+
+
+def test_check_renders_every_branch_of_a_reply(tmp_path):
+    """A misspelt name in the branch for a late mail, or for an event that is over, passed `check` and held the
+    very mails it was written for."""
+    for branch in ("registration.in_time", "event.over", "not next_event"):
+        (tmp_path / branch).mkdir()
+        rules = shipped_project(tmp_path / branch)
+        (tmp_path / branch / "templates" / "registration_closed_international.txt").write_text(
+            f"Subject: Closed\n\nDear {{{{ registrant.name }}}},\n{{% if {branch} %}}\n{{{{ event.dat }}}}\n"
+            "{% endif %}\n")
+        result = check(rules)
+        assert result.exit_code == 1, (branch, result.output)
+        assert "registration_closed_international.txt:5: undefined template variable" in result.output
+        assert result.output.count("'dat'") == 1   # once, not once a branch combination

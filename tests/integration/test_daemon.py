@@ -90,7 +90,8 @@ def test_sighup_reloads_rules_and_sigterm_stops_cleanly(servers, tmp_path):
 
 def test_rules_that_cannot_be_loaded_leave_the_daemon_running_on_the_last_good_ones(servers, tmp_path):
     """An alias bomb saved into rules.yaml, then a database that cannot be opened (an error that is no
-    RulesError): each reload is refused in one log line naming the file, and new mail is still answered."""
+    RulesError), then a reply template that does not exist: each reload is refused in one log line naming
+    the file, and new mail is still answered."""
     dovecot, smtp = servers
     rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600)
     good = rules_path.read_text()
@@ -102,6 +103,8 @@ def test_rules_that_cannot_be_loaded_leave_the_daemon_running_on_the_last_good_o
             (good + ALIAS_BOMB, "in a way that expands to"),
             (good.replace(str(tmp_path / "mailflow.db"), str(tmp_path / "a-file" / "mailflow.db")),
              "MailflowError: cannot open the database"),
+            # what `check` refuses: a template that is not there held every registration
+            (good.replace("ack_international.txt", "no_such_ack.txt", 1), "no_such_ack.txt: template file not found"),
         ]):
             rules_path.write_text(broken)
             process.send_signal(signal.SIGHUP)

@@ -208,3 +208,19 @@ def test_a_followup_needs_a_text_or_a_file(env):
     _, worker, _ = env
     with pytest.raises(Exception, match="a followup needs a text"):
         releases.candidate(worker.db, EVENT.id, "followup")
+
+
+def test_the_same_agenda_saved_again_on_windows_is_no_new_version(env, tmp_path):
+    """Notepad's byte-order mark and CRLF made a "new version" that went to every registrant as an update
+    whose only change was the invisible mark; a file in Windows-1252 ended in a traceback."""
+    _, worker, _ = env
+    first, saved_again, ansi = tmp_path / "v1.txt", tmp_path / "v2.txt", tmp_path / "v3.txt"
+    first.write_text("13:00 Welcome\n13:15 Keynote\n")
+    saved_again.write_bytes(b"\xef\xbb\xbf13:00 Welcome\r\n13:15 Keynote\r\n")
+    text = releases.read_release_text(first)
+    releases.save(worker.db, releases.candidate(worker.db, EVENT.id, "agenda", text=text)[0], "test")
+    again, is_new = releases.candidate(worker.db, EVENT.id, "agenda", text=releases.read_release_text(saved_again))
+    assert (is_new, again.version, again.text) == (False, 1, text)
+    ansi.write_bytes("13:00 Begrüßung\n".encode("cp1252"))
+    with pytest.raises(releases.UnreadableFile, match="not UTF-8 text .* save it as UTF-8"):
+        releases.read_release_text(ansi)
