@@ -175,6 +175,9 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+WAIT_SLICE_SECONDS = 0.5   # how soon a stop ends the wait for the rate limit's next turn
+
+
 class RateLimitedSender:
     """Spaces sends evenly: at most `per_minute` mails a minute through the wrapped sender."""
 
@@ -186,11 +189,14 @@ class RateLimitedSender:
         self.clock = clock
         self._last: float | None = None
 
-    def wait_turn(self) -> None:
-        if self._last is not None:
+    def wait_turn(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Sleep until the next mail's turn, in slices: a stop, or the pass's sending budget, ends the wait
+        (at one mail a minute a SIGTERM waited out the minute, and sent meanwhile)."""
+        while self._last is not None and not stop():
             wait = self._last + self.gap - self.clock()
-            if wait > 0:
-                self.sleep(wait)
+            if wait <= 0:
+                return
+            self.sleep(min(wait, WAIT_SLICE_SECONDS))
 
     def send(self, raw: bytes, sender: str, recipient: str) -> None:
         self.wait_turn()

@@ -447,9 +447,14 @@ class Dispatch:
         if mailbox in self._unreachable:
             return
         try:
-            for step in (getattr(sender, "wait_turn", None), getattr(sender, "open", None)):
-                if step is not None:
-                    step()
+            wait_turn = getattr(sender, "wait_turn", None)
+            if wait_turn is not None:
+                wait_turn(self._done)   # a stop or the end of the budget ends the wait
+            if self.stopping:
+                return
+            opener = getattr(sender, "open", None)
+            if opener is not None:
+                opener()
         except ConnectionFailed as exc:
             self._down(mailbox, exc)
             return

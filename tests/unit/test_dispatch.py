@@ -236,6 +236,19 @@ def test_a_send_budget_stops_the_sending_and_says_more_is_left(db, monkeypatch):
     assert rest.sent == 40 - counts.sent and not rest.more
 
 
+def test_a_stop_ends_the_wait_for_the_rate_limits_next_turn(db):
+    """At one mail a minute a SIGTERM ("finishing the current message") waited out the minute, and sent."""
+    from mailflow.delivery import RateLimitedSender
+
+    sender = RateLimitedSender(Recording(), per_minute=1)               # really sleeps: 60 s between mails
+    queue(db, 2)
+    asked = time.monotonic() + 0.5
+    started = time.monotonic()
+    counts = dispatch.drain(db, {"international": sender}, ADDRESSES, should_stop=lambda: time.monotonic() > asked)
+    assert time.monotonic() - started < 5                              # not the minute
+    assert (counts.sent, states(db)) == (1, ["sent", "queued"])         # the second waits for the next run
+
+
 def test_while_another_process_sends_a_pass_only_queues(db, tmp_path):
     queue(db, 3)
     sender = Recording()
