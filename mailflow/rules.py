@@ -656,6 +656,9 @@ def _compose_and_construct(text: str, path: Path) -> tuple[yaml.Node | None, Any
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        twice = _keys_given_twice(node, path)   # before construction merges `<<: *anchor` into the mapping
+        if twice:
+            raise RulesError(twice)
         return node, (loader.construct_document(node) if node is not None else None)
     finally:
         loader.dispose()
@@ -682,6 +685,13 @@ def parse_rules(text: str, path: Path) -> Rules:
     except ValidationError as exc:
         raise RulesError([_problem(path, lines, err) for err in exc.errors()]) from None
     rules._lines = lines
+    ids = [event.id for event in rules.events]
+    same = [index for index, event_id in enumerate(ids) if event_id in ids[:index]]
+    if same:
+        raise RulesError([RulesProblem(path, rules.line_of("events", index, "id"),
+                                       f"events[{index}].id: {ids[index]!r} is the id of an earlier event too",
+                                       "give each event its own id: registrations, releases and reminders are "
+                                       "kept by it") for index in same])
     missing = _missing_closed_replies(rules, path)
     if missing:
         raise RulesError(missing)
@@ -698,6 +708,32 @@ def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:
                      f"add under replies:  {REGISTRATION_CLOSED}: {{{audience}: {REGISTRATION_CLOSED}_{audience}.txt}}")
         for audience in rules.replies.get(Intent.INTEREST, {}) if audience not in closed
     ]
+
+
+def _keys_given_twice(node: yaml.Node | None, path: Path) -> list[RulesProblem]:
+    """A key written twice in one mapping: YAML keeps the last silently (a second `events:` at the end of the
+    file dropped every event above it)."""
+    problems: dict[int, RulesProblem] = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                stack.append(value_node)
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen and line not in problems:
+                    problems[line] = RulesProblem(
+                        path, line, f"'{key_node.value}' is given twice here (first on line {seen[key_node.value]}):"
+                        " only the last would count", "keep one of them" + (
+                            ": several events go in one `events:` list, an item each"
+                            if key_node.value == "events" else ""))
+                seen.setdefault(key_node.value, line)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return [problems[line] for line in sorted(problems)]
 
 
 def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:

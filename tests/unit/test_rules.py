@@ -55,6 +55,29 @@ def test_broken_yaml_names_the_line():
     assert found.startswith("rules.yaml:")
 
 
+def test_a_key_given_twice_is_a_problem_at_its_second_line():
+    """YAML keeps the last silently: a second `events:` at the end of the file dropped the event above it."""
+    text = SHIPPED + "events:\n  - {id: second, title: Other, start: 2020-11-07T13:00, end: 2020-11-07T15:00, " \
+                     "timezone: Europe/Berlin}\n"
+    (found,) = problems(text)
+    assert found == (f"rules.yaml:{len(text.splitlines()) - 1}: 'events' is given twice here (first on line "
+                     f"{line_of(SHIPPED, 'events:')}): only the last would count (keep one of them: several events go "
+                     "in one `events:` list, an item each)")
+    text = SHIPPED.replace("poll_interval: 60", "poll_interval: 60\npoll_interval: 30")
+    assert problems(text) == [f"rules.yaml:{line_of(text, 'poll_interval: 30')}: 'poll_interval' is given twice here "
+                              f"(first on line {line_of(text, 'poll_interval: 60')}): only the last would count "
+                              "(keep one of them)"]
+
+
+def test_two_events_with_one_id_are_a_problem():
+    """Registrations, releases and reminders are kept by the event's id: two events with one were one."""
+    text = SHIPPED.replace("events:\n", "events:\n  - {id: digitalisation-see-2020, title: Other, start: "
+                           "2020-11-07T13:00, end: 2020-11-07T15:00, timezone: Europe/Berlin}\n", 1)
+    assert problems(text) == [f"rules.yaml:{line_of(text, '  - id: digitalisation-see-2020')}: events[1].id: "
+                              "'digitalisation-see-2020' is the id of an earlier event too (give each event its own "
+                              "id: registrations, releases and reminders are kept by it)"]
+
+
 def test_automatic_intents_cannot_be_answered():
     text = SHIPPED.replace("replies:\n", "replies:\n  bounce:\n    german: ack_german.txt\n")
     (found,) = problems(text)
