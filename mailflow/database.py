@@ -466,6 +466,7 @@ def open_database(path: Path | str, clock: Clock = system_clock, group: str | No
         _create(path, mode, gid)
         db = _connect(path)
         set_clock(db, clock)
+        _refuse_newer(db, path)
         if migrations.pending(db) or db.journal_mode != "wal":
             _upgrade(path)
         # In WAL mode NORMAL survives any crash of mailflow itself (the kill tests); only a power
@@ -477,8 +478,28 @@ def open_database(path: Path | str, clock: Clock = system_clock, group: str | No
         db.execute("select count(*) from sqlite_master").fetchone()
         _restrict(path, mode, gid)
     except (sqlite3.Error, OSError) as exc:
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            raise MailflowError(damaged(exc, path)) from None
         raise MailflowError(f"cannot open the database {path}: {exc}") from None
     return db
+
+
+def damaged(exc: sqlite3.DatabaseError, path: Path | None = None) -> str:
+    """What to do about a database file SQLite finds damaged ("malformed", "not a database")."""
+    name = path or "named by rules.yaml's `database:`"
+    return (f"the database file {name} is damaged ({exc}): stop mailflow and restore its last backup, or recover "
+            "what is left: sqlite3 OLD.db .recover | sqlite3 NEW.db, and name NEW.db in rules.yaml")
+
+
+def _refuse_newer(db: sqlite_utils.Database, path: Path) -> None:
+    """A database a newer mailflow upgraded has tables and columns this one does not fill in: using it
+    failed later, mid-pass, with a mail not recorded."""
+    known = {migration.name for migration in migrations._migrations} | set(RENAMED_STEPS)
+    unknown = sorted(m.name for m in migrations.applied(db) if m.name not in known)
+    if unknown:
+        raise MailflowError(f"the database {path} was upgraded by a newer mailflow (its steps {', '.join(unknown)} "
+                            "are unknown to this one): upgrade mailflow here, or restore a backup made by this "
+                            "version")
 
 
 def open_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database:

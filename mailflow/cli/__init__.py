@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,12 @@ class MailflowGroup(click.Group):
             return super().invoke(ctx)
         except MailflowError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            if not isinstance(exc, sqlite3.OperationalError):   # "malformed", "not a database": a damaged file
+                from ..database import damaged  # (sqlite-utils is imported in entry(), without numpy)
+
+                raise click.ClickException(damaged(exc)) from None
+            raise
 
 
 @click.group(cls=MailflowGroup)

@@ -150,3 +150,39 @@ def test_outbox_commands_say_what_is_wrong(project):
     assert cli(project, "outbox", "retry").exit_code == 2
     assert cli(project, "outbox", "retry", "1", "--all-failed").exit_code == 2
     assert cli(project, "outbox", "retry", "--all-failed").output.strip() == "no failed mails"
+
+
+def test_a_damaged_or_newer_database_is_one_line_with_what_to_do(project):
+    """A zeroed page (disk damage) ended `status`, `run --once`, `questions` in sqlite3 tracebacks; a database
+    a newer mailflow upgraded was used until a column this one does not fill failed mid-pass."""
+    import sqlite3
+
+    demo_pass(project)
+    path = project / "out/mailflow-demo.db"
+    db = open_database(path)
+    db.execute("insert into _sqlite_migrations (migration_set, name, applied_at) values ('mailflow', "
+               "'0099_from_the_future', '2030-01-01')")
+    db.conn.commit()
+    db.close()
+    newer = cli(project, "status")
+    assert newer.exit_code == 1 and "Traceback" not in newer.output
+    assert "upgraded by a newer mailflow (its steps 0099_from_the_future are unknown" in newer.output
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("delete from _sqlite_migrations where name = '0099_from_the_future'")
+    conn.execute("pragma wal_checkpoint(truncate)")
+    conn.close()
+    pages = path.stat().st_size // 4096
+    with path.open("r+b") as file:                         # a page near the end: the schema reads, a query fails
+        file.seek((pages - 4) * 4096)
+        file.write(b"\0" * 4096)
+    damaged = [cli(project, *command) for command in (["status"], ["questions"], ["outbox"], ["registrants"])]
+    assert any("the database file named by rules.yaml's `database:` is damaged" in result.output
+               for result in damaged)
+    for result in damaged:
+        assert not isinstance(result.exception, sqlite3.Error), result.output   # handled, not a traceback
+        assert result.exit_code == 0 or "is damaged" in result.output and "restore its last backup" in result.output
+    with path.open("r+b") as file:                         # and the schema itself: opening it says so
+        file.seek(4096)
+        file.write(b"\0" * 4096 * (pages - 1))
+    result = cli(project, "status")
+    assert f"the database file {path} is damaged" in result.output and result.exit_code == 1
