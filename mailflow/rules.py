@@ -166,8 +166,16 @@ DateOrTime = Annotated[datetime | date | None, BeforeValidator(_date_or_time)]
 
 
 def _time_of_day(value: Any) -> Any:
-    """YAML 1.1 reads an unquoted 8:00 as the base-60 number 480: that is 08:00."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+    """YAML 1.1 reads an unquoted 8:00 as the base-60 number 480: that is 08:00. A bare hour (8), the
+    German 18.00 (a decimal number) and 1800 are refused with the way to write them: they became 00:08,
+    00:00:18 and an error without a hint."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) or isinstance(value, int) and value < 24 or isinstance(value, str) and \
+            value.strip().isdigit():
+        raise ValueError(f"{value!r} is no time of day here; write hours and minutes with a colon, like 08:00 or "
+                         "18:30")
+    if isinstance(value, int) and 0 <= value < 24 * 60:
         return time(value // 60, value % 60)
     return value
 

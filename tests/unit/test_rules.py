@@ -120,3 +120,19 @@ def test_a_value_yaml_cannot_read_names_its_line(value, says):
     text = SHIPPED.replace("poll_interval: 60", f"poll_interval: {value}")
     (found,) = problems(text)
     assert found.startswith(f"rules.yaml:{line_of(text, 'poll_interval:')}: this value cannot be read: {says}")
+
+
+@pytest.mark.parametrize("written", ["18.00", "8", "'1800'"])
+def test_a_time_of_day_without_a_colon_is_a_problem_with_the_way_to_write_it(written):
+    """The German 18.00 became 00:00:18, a bare 8 became 00:08 (YAML's base-60 numbers), and "1800" was an error
+    without a hint."""
+    text = SHIPPED.replace('digest: {time: "08:00", enabled: true}', f"digest: {{time: {written}, enabled: true}}", 1)
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, 'digest: {time: ' + written)}: "
+                            "mailboxes.international.digest.time:")
+    assert "write hours and minutes with a colon, like 08:00" in found
+
+
+def test_an_unquoted_time_of_day_is_read_as_written():
+    text = SHIPPED.replace('digest: {time: "08:00", enabled: true}', "digest: {time: 18:30, enabled: true}", 1)
+    assert str(parse_rules(text, Path("rules.yaml")).mailboxes["international"].digest.time) == "18:30:00"
