@@ -31,6 +31,14 @@ class RulesProblem:
         return f"{text} ({self.hint})" if self.hint else text
 
 
+def not_utf8(path: Path | str, data: bytes, exc: UnicodeDecodeError) -> RulesProblem:
+    """A coordinator's file (rules.yaml, a template, an agenda) saved in another encoding than UTF-8, at the
+    line of its first such byte, with the fix."""
+    return RulesProblem(path, data[:exc.start].count(b"\n") + 1,
+                        f"not UTF-8 text (byte {data[exc.start]:#04x}: saved as 'ANSI' or Windows-1252?)",
+                        "save it as UTF-8 (Notepad: Save as, Encoding: UTF-8)")
+
+
 class MessageError(MailflowError):
     """An incoming mail cannot be read; it is quarantined, never dropped."""
 

@@ -31,7 +31,7 @@ from .bounces import held, is_held
 from .changes import describe
 from .context import coordinator_context, event_context, registrant_context, times_context
 from .database import now
-from .errors import MailflowError, RulesProblem
+from .errors import MailflowError, RulesProblem, not_utf8
 from .invitation import Invitation, event_calendar
 from .outbox import Attachment
 from .registrants import recorded_whereabouts
@@ -171,9 +171,8 @@ def read_release_text(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(path, f"not UTF-8 text (byte {exc.start + 1} is {data[exc.start]:#04x}: saved as "
-                                   "'ANSI' or Windows-1252?)", "save it as UTF-8 (Notepad: Save as, Encoding: UTF-8)"
-                             ) from None
+        problem = not_utf8(path, data, exc)
+        raise UnreadableFile(path, f"line {problem.line}: {problem.message}", problem.hint) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

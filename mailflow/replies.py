@@ -29,7 +29,7 @@ from .context import (
     sample_contexts,
     sample_digest_context,
 )
-from .errors import MailflowError, RulesProblem
+from .errors import MailflowError, RulesProblem, not_utf8
 from .message import clean
 from .rules import Rules
 
@@ -221,13 +221,26 @@ def _width_checked(name: str, check_text: bool = False) -> Callable[..., Any]:
     return checked
 
 
+class _SavedTemplates(jinja2.FileSystemLoader):
+    """Templates as a coordinator's editor saved them: UTF-8 with Notepad's byte-order mark taken off (it hid
+    the "Subject:" of the first line); text in another encoding is a problem at its line, with the fix."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            source, filename, uptodate = super().get_source(environment, template)
+        except UnicodeDecodeError as exc:
+            path = Path(self.searchpath[0]) / template
+            raise TemplateProblem(not_utf8(path, path.read_bytes(), exc)) from None
+        return source.removeprefix("\ufeff"), filename, uptodate
+
+
 class Replies:
     """Renders the reply templates named in rules.yaml."""
 
     def __init__(self, templates_dir: Path):
         self.dir = templates_dir
         self.env = LimitedEnvironment(
-            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            loader=_SavedTemplates(str(templates_dir)),
             undefined=jinja2.StrictUndefined,
             # Plain-text templates as they are; any .html template is escaped (a name like
             # "<script>" stays text).
@@ -240,6 +253,8 @@ class Replies:
         self.env.start()
         try:
             output = self.env.get_template(name).render(**context)
+        except TemplateProblem:
+            raise
         except jinja2.TemplateNotFound:
             raise TemplateProblem(
                 RulesProblem(path, None, "template file not found", f"create it in {self.dir}")) from None

@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from .errors import RulesError, RulesProblem
+from .errors import RulesError, RulesProblem, not_utf8
 from .states import ANSWERABLE_INTENTS, AUTOMATIC_INTENTS, Intent, RegistrantStatus
 
 # Reply kinds besides the intents: a registration that also asks gets its own template when one is set;
@@ -583,13 +583,17 @@ def load_rules(path: Path | str) -> Rules:
     """Read and validate rules.yaml; raise RulesError listing every problem with its line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise RulesError(
             [RulesProblem(path, None, "file not found",
                           "pass --rules PATH or set MAILFLOW_RULES, or start one with `mailflow init`")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise RulesError([RulesProblem(path, None, f"cannot read the file: {exc}")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesError([not_utf8(path, data, exc)]) from None
     return parse_rules(text, path)
 
 

@@ -96,7 +96,7 @@ def test_check_reports_release_files_that_cannot_be_read_at_their_line(tmp_path)
     result = check(rules)
     assert result.exit_code == 1, result.output
     line = next(i for i, row in enumerate(rules.read_text().splitlines(), 1) if "agenda.txt" in row)
-    assert f"rules.yaml:{line}: events[0].releases.agenda.text: agenda.txt: not UTF-8 text" in result.output
+    assert f"rules.yaml:{line}: events[0].releases.agenda.text: agenda.txt: line 1: not UTF-8 text" in result.output
     assert "save it as UTF-8" in result.output
     assert "events[0].releases.agenda.file: missing.pdf: cannot be read" in result.output
     assert "events[0].releases.access.details: dial-in.txt: cannot be read" in result.output
@@ -115,3 +115,18 @@ def test_check_renders_every_branch_of_a_reply(tmp_path):
         assert result.exit_code == 1, (branch, result.output)
         assert "registration_closed_international.txt:5: undefined template variable" in result.output
         assert result.output.count("'dat'") == 1   # once, not once a branch combination
+
+
+def test_files_saved_by_windows_notepad_are_read_or_named_with_the_fix(tmp_path):
+    """A template saved with a byte-order mark was "the first line must be 'Subject: ...'"; one in Windows-1252,
+    or a rules.yaml in Latin-1, was a UnicodeDecodeError's position with no line and no fix."""
+    rules = broken_template(tmp_path, "\ufeffSubject: Hallo\n\nGuten Tag {{ registrant.name }},\n")
+    assert check(rules).exit_code == 0, check(rules).output
+    (tmp_path / "templates" / "ack_german.txt").write_bytes("Subject: Hallo\n\nGrüße\n".encode("cp1252"))
+    result = check(rules)
+    assert result.exit_code == 1
+    assert "ack_german.txt:3: not UTF-8 text (byte 0xfc" in result.output and "save it as UTF-8" in result.output
+    rules.write_bytes(SHIPPED.encode().replace(b"venue: Online", "venue: Köln".encode("latin-1")))
+    result = check(rules)
+    line = next(i for i, row in enumerate(SHIPPED.splitlines(), 1) if "venue: Online" in row)
+    assert result.exit_code == 1 and f"rules.yaml:{line}: not UTF-8 text (byte 0xf6" in result.output
