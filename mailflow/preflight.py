@@ -68,6 +68,33 @@ def servers(rules: Rules, sending_only: bool = False) -> Iterator[tuple[str, str
             yield name, "smtp", box.smtp
 
 
+def file_problems(rules: Rules) -> list[RulesProblem]:
+    """What `check` finds wrong with the files rules.yaml names (templates, release files, CA certificates);
+    a running daemon refuses a rules.yaml with any of them and keeps its last good rules."""
+    from .releases import release_file_problems
+    from .replies import check_templates
+
+    return [*check_templates(rules), *release_file_problems(rules), *ca_file_problems(rules)]
+
+
+def ca_file_problems(rules: Rules) -> list[RulesProblem]:
+    """A `ca_file` that is not there or holds no certificate, at its line: it failed at connect time as
+    "cannot reach HOST: No such file or directory", naming neither the key nor the line."""
+    problems = []
+    for name, kind, settings in servers(rules):
+        if settings.ca_file is None:
+            continue
+        try:
+            ssl.create_default_context(cafile=str(settings.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            problems.append(RulesProblem(
+                rules.source, rules.line_of("mailboxes", name, kind, "ca_file"),
+                f"mailboxes.{name}.{kind}.ca_file: {settings.ca_file} cannot be read as a CA certificate "
+                f"({getattr(exc, 'strerror', None) or exc})", "give the path of the server's CA certificate (PEM), "
+                "relative to rules.yaml's folder or absolute"))
+    return problems
+
+
 def secret_problem(settings: ServerSettings, run: bool = False) -> tuple[str, str] | None:
     """Why this server's secret cannot be had here, and the fix; None when it can (or none is needed).
     Without `run` a command is only looked up on PATH (running it may ask for a passphrase)."""

@@ -697,6 +697,11 @@ def parse_rules(text: str, path: Path) -> Rules:
     except ValidationError as exc:
         raise RulesError([_problem(path, lines, err) for err in exc.errors()]) from None
     rules._lines = lines
+    for name, box in rules.mailboxes.items():   # a ca_file is relative to rules.yaml, as every path in it
+        servers = {kind: server.model_copy(update={"ca_file": rules.resolve(server.ca_file)})
+                   for kind, server in (("imap", box.imap), ("smtp", box.smtp)) if server and server.ca_file}
+        if servers:
+            rules.mailboxes[name] = box.model_copy(update=servers)
     ids = [event.id for event in rules.events]
     same = [index for index, event_id in enumerate(ids) if event_id in ids[:index]]
     if same:

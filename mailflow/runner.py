@@ -31,9 +31,7 @@ from .delivery import RateLimitedSender, SmtpSender
 from .errors import RulesError, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
-from .preflight import refuse_unnamed_mailboxes
-from .releases import release_file_problems
-from .replies import check_templates
+from .preflight import file_problems, refuse_unnamed_mailboxes
 from .retention import purge_raw_mail
 from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
@@ -165,7 +163,7 @@ class Daemon:
             rules = load_rules(self.rules_path)
             # what `mailflow check` refuses is refused here too: a template rules.yaml names that is missing
             # or broken held every registration until a coordinator noticed
-            problems = [*check_templates(rules), *release_file_problems(rules)]
+            problems = file_problems(rules)
             if problems:
                 raise RulesError(problems)
             worker = self._new_worker(rules)

@@ -12,9 +12,7 @@ from ..clock import system_clock
 from ..errors import MessageError, RulesError
 from ..events import timing_warnings
 from ..message import parse_message
-from ..preflight import probe, secret_warnings, unnamed_mailboxes_in_file
-from ..releases import release_file_problems
-from ..replies import check_templates
+from ..preflight import file_problems, probe, secret_warnings, unnamed_mailboxes_in_file
 from ..rules import changed_patterns, load_rules
 from . import main, rules_from
 
@@ -37,7 +35,7 @@ def check(ctx: click.Context, connect: bool) -> None:
     for warning in changed_patterns(path):
         click.echo(f"warning: {warning}", err=True)
     unnamed, notes = unnamed_mailboxes_in_file(rules)
-    problems = [*check_templates(rules), *release_file_problems(rules), *unnamed]
+    problems = [*file_problems(rules), *unnamed]
     for note in notes:
         click.echo(f"warning: {note}", err=True)
     for problem in problems:

@@ -130,3 +130,22 @@ def test_files_saved_by_windows_notepad_are_read_or_named_with_the_fix(tmp_path)
     result = check(rules)
     line = next(i for i, row in enumerate(SHIPPED.splitlines(), 1) if "venue: Online" in row)
     assert result.exit_code == 1 and f"rules.yaml:{line}: not UTF-8 text (byte 0xf6" in result.output
+
+
+def test_a_ca_file_that_is_not_there_is_a_problem_at_its_line_and_is_relative_to_rules_yaml(tmp_path):
+    """It passed `check`, and `run` said "cannot reach HOST: No such file or directory"; a relative one was
+    looked for in the daemon's working folder."""
+    rules = shipped_project(tmp_path)
+    text = SHIPPED.replace("security: starttls,", "security: starttls, ca_file: certs/ca.pem,", 1)
+    assert text != SHIPPED
+    rules.write_text(text)
+    result = check(rules)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "ca.pem" in row)
+    assert result.exit_code == 1 and f"rules.yaml:{line}: mailboxes." in result.output
+    assert "certs/ca.pem cannot be read as a CA certificate" in result.output
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "ca.pem").write_text("not a certificate\n")
+    assert "certs/ca.pem cannot be read as a CA certificate" in check(rules).output
+    from mailflow.rules import load_rules
+
+    assert load_rules(rules).mailboxes["international"].smtp.ca_file == tmp_path / "certs" / "ca.pem"
