@@ -404,6 +404,28 @@ class AudienceEvidence(_Strict):
     phone_prefixes: list[str] = []
     signature_words: list[str] = Field(default=[], description="country or city names in the signature")
 
+    @field_validator("languages")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        for code in value:   # "German" matched no detected language, and the evidence was silently lost
+            if not re.fullmatch(r"[a-z]{2,3}", code):
+                raise ValueError(f"{code!r} is no language code; write the ISO 639-1 code, like de, en or ka")
+        return value
+
+    @field_validator("phrases", "signature_words")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        return _with_letters(value)
+
+
+def _with_letters(patterns: list[str]) -> list[str]:
+    """Every pattern names a letter: "..." (a stem of nothing) matched every mail."""
+    for pattern in patterns:
+        if not any(c.isalpha() for c in pattern):
+            raise ValueError(f"the pattern {pattern!r} has no letters, so it would match every mail; write the "
+                             "words it stands for (\"...\" after a word makes it a stem: participat...)")
+    return patterns
+
 
 class IntentPatterns(_Strict):
     interest: list[str] = []
@@ -413,6 +435,12 @@ class IntentPatterns(_Strict):
     auto_reply_subjects: list[str] = []
     auto_reply_phrases: list[str] = []
     bounce_subjects: list[str] = []
+
+    @field_validator("interest", "cancellation", "negation", "auto_reply_subjects", "auto_reply_phrases",
+                     "bounce_subjects")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        return _with_letters(value)
 
 
 class ClassificationRules(_Strict):

@@ -136,3 +136,17 @@ def test_a_time_of_day_without_a_colon_is_a_problem_with_the_way_to_write_it(wri
 def test_an_unquoted_time_of_day_is_read_as_written():
     text = SHIPPED.replace('digest: {time: "08:00", enabled: true}', "digest: {time: 18:30, enabled: true}", 1)
     assert str(parse_rules(text, Path("rules.yaml")).mailboxes["international"].digest.time) == "18:30:00"
+
+
+def test_a_language_name_or_a_pattern_without_letters_is_a_problem():
+    """`languages: [German]` matched no detected language and the evidence was lost without a word; an
+    interest pattern "..." made every mail a registration."""
+    text = SHIPPED.replace("languages: [de]", "languages: [German]", 1)
+    assert text != SHIPPED
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, '[German]')}: classification.audiences.")
+    assert "'German' is no language code; write the ISO 639-1 code, like de" in found
+    text = SHIPPED.replace("    interest:\n", "    interest:\n      - '...'\n", 1)
+    assert text != SHIPPED
+    (found,) = problems(text)
+    assert "classification.intents.interest: the pattern '...' has no letters, so it would match every mail" in found
