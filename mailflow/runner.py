@@ -12,6 +12,7 @@ daemon's end: every step it cut short rolled back, and the next pass redoes it.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -28,7 +29,7 @@ from . import deadline, health
 from .credentials import Credentials
 from .database import clock_of, now, open_for, weather
 from .delivery import RateLimitedSender, SmtpSender
-from .errors import RulesError, StorageTrouble
+from .errors import MailflowError, RulesError, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
 from .preflight import file_problems, refuse_unnamed_mailboxes
@@ -107,12 +108,33 @@ def _warn_of_changed_patterns(path: Path) -> None:
                     "`mailflow check` shows each with its line and the fix", path, len(changed))
 
 
+def hold_daemon_lock(database: Path) -> int:
+    """One `mailflow run` daemon per database, for as long as it runs: a second one took turns with the first,
+    and `status` named whichever beat last (a dead one's pid once the other stopped). The lock is the kernel's,
+    so it is gone with its process however that ends; `run --once` (cron) does not take it."""
+    path = database.with_name(database.name + ".daemon")
+    database.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise MailflowError(f"another mailflow run (pid {holder}) is watching the mailboxes of {database}; "
+                            "stop it first (systemctl stop mailflow), or give this one its own database in "
+                            "rules.yaml") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
 class Daemon:
     """`mailflow run`: passes when IDLE announces mail, every poll_interval, and after failures."""
 
     def __init__(self, rules_path: Path):
         self.rules_path = rules_path
         self.rules = load_rules(rules_path)
+        self._lock = hold_daemon_lock(self.rules.database_path)
         self._rules_mtime = rules_path.stat().st_mtime
         if self.rules.rules_version < PATTERNS_VERSION:   # else the file need not be read again
             _warn_of_changed_patterns(rules_path)

@@ -117,6 +117,29 @@ def test_rules_that_cannot_be_loaded_leave_the_daemon_running_on_the_last_good_o
     assert "rules reloaded" not in log_path.read_text() and "Traceback" not in log_path.read_text()
 
 
+def test_a_second_daemon_on_the_same_database_is_refused_and_starts_once_the_first_is_gone(servers, tmp_path):
+    """Two daemons took turns on one database, and `status` named whichever beat last: after the first
+    stopped, the live one was "not running", then the dead one's pid."""
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600)
+    with daemon(rules_path, tmp_path / "log") as first:
+        assert wait_until(lambda: "pass done" in (tmp_path / "log").read_text(), timeout=30)
+        env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret"}
+        second = subprocess.run([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run"],
+                                capture_output=True, text=True, timeout=60, env=env)
+        assert second.returncode == 1
+        assert f"another mailflow run (pid {first.pid}) is watching the mailboxes of" in second.stderr
+        assert "Traceback" not in second.stderr
+        once = subprocess.run([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run", "--once"],
+                              capture_output=True, text=True, timeout=60, env=env)
+        assert once.returncode == 0, once.stderr   # cron's pass beside the daemon is still allowed
+        first.send_signal(signal.SIGKILL)           # the lock goes with the process, however it ends
+        first.wait(timeout=15)
+    with daemon(rules_path, tmp_path / "log2") as again:
+        assert wait_until(lambda: "pass done" in (tmp_path / "log2").read_text(), timeout=30)
+        assert again.poll() is None
+
+
 def connection(rules_path, mailbox: str) -> str | None:
     """The connection state `mailflow status` shows (the daemon records it)."""
     result = CliRunner().invoke(main, ["--rules", str(rules_path), "status", "--json"])
