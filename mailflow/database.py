@@ -15,6 +15,7 @@ import errno
 import grp
 import logging
 import os
+import shutil
 import sqlite3
 import stat
 import weakref
@@ -379,6 +380,8 @@ def storage_trouble(exc: BaseException, path: Path) -> StorageTrouble | None:
     kind = _weather_kind(exc)
     filename = getattr(exc, "filename", None)
     where = Path(filename) if isinstance(filename, str) else path
+    if kind == _FAILING and _nearly_full(where.parent):   # SQLite says "disk I/O error" when -shm finds no room
+        kind = _FULL
     if kind == _FULL:
         return StorageTrouble(f"the disk holding {where.parent} is full: free space")
     if kind == _LOCKED:
@@ -388,6 +391,13 @@ def storage_trouble(exc: BaseException, path: Path) -> StorageTrouble | None:
     if kind == _FAILING:
         return StorageTrouble(f"disk I/O error on {where} or the files beside it: check the disk (dmesg)")
     return None
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1024 * 1024
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -480,6 +490,9 @@ def open_database(path: Path | str, clock: Clock = system_clock, group: str | No
     except (sqlite3.Error, OSError) as exc:
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
             raise MailflowError(damaged(exc, path)) from None
+        trouble = storage_trouble(exc, path)   # weather (a full disk): the daemon waits it out
+        if trouble is not None:
+            raise trouble from None
         raise MailflowError(f"cannot open the database {path}: {exc}") from None
     return db
 

@@ -12,6 +12,7 @@ daemon's end: every step it cut short rolled back, and the next pass redoes it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -123,8 +124,9 @@ def hold_daemon_lock(database: Path) -> int:
         raise MailflowError(f"another mailflow run (pid {holder}) is watching the mailboxes of {database}; "
                             "stop it first (systemctl stop mailflow), or give this one its own database in "
                             "rules.yaml") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
+    with contextlib.suppress(OSError):   # the pid only names the holder; a full disk takes no bytes
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
     return fd
 
 
@@ -138,7 +140,15 @@ class Daemon:
         self._rules_mtime = rules_path.stat().st_mtime
         if self.rules.rules_version < PATTERNS_VERSION:   # else the file need not be read again
             _warn_of_changed_patterns(rules_path)
-        self.worker = self._new_worker(self.rules)
+        starting = Backoff(maximum=self.rules.reconnect_max_delay)
+        while True:
+            try:
+                self.worker = self._new_worker(self.rules)
+                break
+            except StorageTrouble as exc:   # a full disk at start is weather too: it quit, and systemd gave up
+                delay = starting.next()
+                log.error("%s; mailflow starts again in %.0f s", exc, delay)
+                time.sleep(delay)
         self.scheduler = schedule.Scheduler()
         self.stopping = False
         self.reload_requested = False

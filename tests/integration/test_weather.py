@@ -82,6 +82,33 @@ def test_a_full_disk_is_one_line_and_the_mail_is_answered_once_space_is_freed(se
     assert "Traceback" not in log.read_text()
 
 
+def test_a_daemon_started_on_a_full_disk_waits_and_answers_once_space_is_freed(servers, tmp_path, small_disk):
+    """It said "cannot open the database: disk I/O error" and quit, which systemd takes for a failure to restart
+    a few times and then gives up on."""
+    dovecot, smtp = servers
+    database = small_disk / "mailflow.db"
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600, reconnect_max_delay=2,
+                             database=str(database))
+    env = {**os.environ, "MAILFLOW_TEST_PASSWORD": "secret"}
+    subprocess.run([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run", "--once"], check=True,
+                   env=env, capture_output=True, timeout=60)   # a database from an earlier run, closed
+    assert not database.with_name("mailflow.db-shm").exists()
+    mail = make_mail(sender="started-full@x.ge")
+    dovecot.append(INTL_USER, mail)
+    filler = fill(small_disk)
+    log = tmp_path / "log"
+    with daemon(rules_path, log) as process:
+        line = f"the disk holding {small_disk} is full: free space; mailflow starts again in"
+        assert wait_until(lambda: log.read_text().count(line) >= 2, timeout=20), log.read_text()
+        assert process.poll() is None and not smtp.messages
+        filler.unlink()
+        smtp.wait_for(1, timeout=30)
+        time.sleep(2)
+        assert process.poll() is None
+    assert answers([m.data for m in smtp.messages]) == {message_from_bytes(mail)["Message-ID"]: 1}
+    assert "Traceback" not in log.read_text()
+
+
 def test_a_pass_running_out_of_space_midway_answers_nothing_twice(tmp_path, maildirs, small_disk):
     """Space freed in steps, one pass after each: the passes fail at every step of the pipeline
     (recording, processing a batch, marking, committing what was sent), and in the end every mail
