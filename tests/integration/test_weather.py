@@ -59,6 +59,12 @@ def answers(messages: list[bytes]) -> Counter:
     return Counter(message_from_bytes(raw)["In-Reply-To"] for raw in messages)
 
 
+def assert_answered_once(smtp, mail: bytes, log: Path) -> None:
+    """The mail answered exactly once (at the SMTP server, by the Message-ID it answers), and no traceback."""
+    assert answers([m.data for m in smtp.messages]) == {message_from_bytes(mail)["Message-ID"]: 1}
+    assert "Traceback" not in log.read_text()
+
+
 def test_a_full_disk_is_one_line_and_the_mail_is_answered_once_space_is_freed(servers, tmp_path, small_disk):
     dovecot, smtp = servers
     database = small_disk / "mailflow.db"
@@ -78,8 +84,7 @@ def test_a_full_disk_is_one_line_and_the_mail_is_answered_once_space_is_freed(se
         smtp.wait_for(1, timeout=20)
         time.sleep(3)   # a second answer would come now
         assert process.poll() is None
-    assert answers([m.data for m in smtp.messages]) == {message_from_bytes(mail)["Message-ID"]: 1}
-    assert "Traceback" not in log.read_text()
+    assert_answered_once(smtp, mail, log)
 
 
 def test_a_daemon_started_on_a_full_disk_waits_and_answers_once_space_is_freed(servers, tmp_path, small_disk):
@@ -105,8 +110,7 @@ def test_a_daemon_started_on_a_full_disk_waits_and_answers_once_space_is_freed(s
         smtp.wait_for(1, timeout=30)
         time.sleep(2)
         assert process.poll() is None
-    assert answers([m.data for m in smtp.messages]) == {message_from_bytes(mail)["Message-ID"]: 1}
-    assert "Traceback" not in log.read_text()
+    assert_answered_once(smtp, mail, log)
 
 
 def test_a_pass_running_out_of_space_midway_answers_nothing_twice(tmp_path, maildirs, small_disk):
@@ -168,5 +172,4 @@ def test_a_lock_held_longer_than_the_busy_timeout_is_waited_out(servers, tmp_pat
         smtp.wait_for(1, timeout=20)
         time.sleep(3)
         assert process.poll() is None
-    assert answers([m.data for m in smtp.messages]) == {message_from_bytes(mail)["Message-ID"]: 1}
-    assert "Traceback" not in log.read_text()
+    assert_answered_once(smtp, mail, log)
