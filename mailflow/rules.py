@@ -713,10 +713,7 @@ def parse_rules(text: str, path: Path) -> Rules:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise RulesError([RulesProblem(
-            path, line, f"this is not valid YAML: {exc.problem or exc}",
-            "check indentation (spaces, not tabs) and that every 'key: value' has a space after the colon",
-        )]) from None
+        raise RulesError([_yaml_problem(path, text, line, str(exc.problem or exc))]) from None
     if not isinstance(data, dict):
         raise RulesError([RulesProblem(path, 1, "rules.yaml must be a mapping of settings (events:, mailboxes:, ...)")])
     lines = _line_map(node)
@@ -741,6 +738,37 @@ def parse_rules(text: str, path: Path) -> Rules:
     if missing:
         raise RulesError(missing)
     return rules
+
+
+def _yaml_problem(path: Path, text: str, line: int | None, problem: str) -> RulesProblem:
+    """The YAML parser's error, where the coordinator's mistake is: a quote left open runs on to the next
+    quote, and the parser only stumbles there, lines later."""
+    for number, row in enumerate(text.splitlines()[:line], 1):
+        if _leaves_a_quote_open(row):
+            return RulesProblem(path, number, 'a quote (") opened on this line is not closed',
+                                'end the value with " on the same line')
+    if "mapping values are not allowed" in problem:
+        return RulesProblem(path, line, "this is not valid YAML: a colon and a space inside a value",
+                            'put the value in quotes: title: "Workshop: digital cities"')
+    return RulesProblem(path, line, f"this is not valid YAML: {problem}",
+                        "check indentation (spaces, not tabs) and that every 'key: value' has a space after the colon")
+
+
+def _leaves_a_quote_open(row: str) -> bool:
+    """Whether a double quote opened on this line of YAML is still open at its end (not in a comment, nor
+    inside single quotes; a backslash escapes a quote inside double quotes)."""
+    quote, previous, before = "", " ", ""   # `before`: the last character that is no blank, outside quotes
+    for char in row:
+        if quote == '"' and char == '"' and previous != "\\" or quote == "'" and char == "'":
+            quote = ""
+        elif not quote and char in "\"'" and before in ":[{,-":   # a quote only where a value starts
+            quote = char
+        elif not quote and char == "#" and previous in " \t":
+            break
+        if not quote and not char.isspace():
+            before = char
+        previous = char
+    return quote == '"'
 
 
 def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:

@@ -150,3 +150,16 @@ def test_a_language_name_or_a_pattern_without_letters_is_a_problem():
     assert text != SHIPPED
     (found,) = problems(text)
     assert "classification.intents.interest: the pattern '...' has no letters, so it would match every mail" in found
+
+
+def test_a_quote_left_open_is_named_where_it_opens_and_a_colon_in_a_value_gets_its_fix():
+    """The parser stumbles where the next quote closes it, 31 lines later, and advised indentation."""
+    text = SHIPPED.replace("title: Digitalisation of Municipal", 'title: "Digitalisation of Municipal', 1)
+    (found,) = problems(text)
+    opened = line_of(text, 'title: "Digitalisation')
+    assert found == (f'rules.yaml:{opened}: a quote (") opened on this line is not closed (end the value with " on '
+                     'the same line)')
+    text = SHIPPED.replace("    venue: Online", "    venue: Online: Zoom", 1)
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, 'Online: Zoom')}: this is not valid YAML: a colon")
+    assert 'put the value in quotes: title: "Workshop: digital cities"' in found
