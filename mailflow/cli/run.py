@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,8 @@ class ProgressBars:
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Watch the mailboxes and answer mail (a daemon, or one pass with --once)."""
+    if not once:   # a reload asked before the daemon listens for it: the rules are about to be read anyway
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     setup_logging(ctx.obj["verbose"])
     rules = rules_from(ctx)
     if once:

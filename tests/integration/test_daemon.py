@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
 
 from mailflow.cli import main
+from tests.support import REPO
 from tests.support.mail import make_mail
 from tests.support.rules import ALIAS_BOMB, write_rules
 from tests.support.servers import INTL_USER
@@ -86,6 +88,29 @@ def test_sighup_reloads_rules_and_sigterm_stops_cleanly(servers, tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     assert "stopped cleanly" in (tmp_path / "log").read_text()
+
+
+def test_a_reload_asked_while_the_daemon_starts_does_not_end_it(servers, tmp_path):
+    """A HUP before the daemon listened for it (a reload right after a start) ended it, and systemd counts
+    that as a clean exit: no restart (the unit now restarts on it too: RestartForceExitStatus=SIGHUP)."""
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=3600)
+    log_path = tmp_path / "log"
+    with daemon(rules_path, log_path) as process:
+        def hup_handled() -> bool:   # ignored or caught: the `run` command has begun, and a HUP must not end it
+            status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+            masks = [int(line.split()[1], 16) for line in status if line.startswith(("SigIgn", "SigCgt"))]
+            return any(mask & 1 << (signal.SIGHUP - 1) for mask in masks)
+
+        assert wait_until(hup_handled, timeout=30)
+        while "pass done" not in log_path.read_text():   # HUPs all through the start
+            process.send_signal(signal.SIGHUP)
+            assert process.poll() is None, log_path.read_text()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "rules reloaded" in log_path.read_text())
+        assert process.poll() is None
+    assert "RestartForceExitStatus=SIGHUP" in (REPO / "deploy/mailflow.service").read_text()
 
 
 def test_rules_that_cannot_be_loaded_leave_the_daemon_running_on_the_last_good_ones(servers, tmp_path):
