@@ -19,10 +19,19 @@ from dataclasses import dataclass
 _QUOTE_HEADERS = [
     r"-{2,}\s*(original message|ursprüngliche nachricht|weitergeleitete nachricht|forwarded message"
     r"|original-nachricht|исходное сообщение|пересылаемое сообщение|originalna poruka|mesazhi origjinal"
-    r"|mesaj original|оригінальне повідомлення)\b.*",
+    r"|mesaj original|оригінальне повідомлення|messaggio originale|mensaje original|message d'origine"
+    r"|pôvodná správa|původní zpráva|oryginalna wiadomość|eredeti üzenet|αρχικό μήνυμα|orijinal mesaj"
+    r"|оригинална порука|оригинално съобщение|izvirno sporočilo|изворна порака|izvorna poruka|özgün ileti)\b.*",
+    # Horde's and Roundcube's "Quoting X <x@y>:" / "Zitat von X <x@y>:"
+    r"(quoting|zitat von) .{0,200}:",
+    # Apple Mail's forward ("Begin forwarded message:"), in the writer's client's language
+    r"(begin forwarded message|anfang der weitergeleiteten nachricht|начало переадресованного сообщения"
+    r"|inicio del mensaje reenviado|inizio messaggio inoltrato|début du message réexpédié"
+    r"|początek przekazywanej wiadomości|početak prosleđene poruke|početak proslijeđene poruke)\s*:.*",
     r"_{10,}\s*",                                                    # Outlook's rule above its header block
     # "On Mon, 14 Sep 2020 at 10:21, X <x@y> wrote:" and its translations (the client's language, not the writer's)
-    r".{0,250}?\b(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|napsal|napisał|napisao|napisala"
+    r".{0,250}?\b(wrote|schrieb|geschrieben|a écrit|escribió|ha scritto|schreef|skrev|napsal|napisał|napisao"
+    r"|napisala|napisal|napísal|pisze|napisana przez|írta|έγραψε"
     r"|написал|написала|написав|написа|напиша|пише|shkroi|ka shkruar|a scris|yazdı|yazıb|գրել է|დაწერა)"
     r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
     # Gmail in languages without a verb ("пн, 14 сент. 2020 г. в 10:21, X <x@y>:"): a time and an address.
@@ -36,10 +45,11 @@ _QUOTE_HEADER = re.compile("^(?:" + "|".join(_QUOTE_HEADERS) + r")\s*$", re.IGNO
 _OUTLOOK_FROM = re.compile(r"^\**(from|von|de la|de|od|от|од|від|nga|kimdən|kimden|από|šalje|salje|feladó|från"
                            r"|van|da)\s*:\**\s*\S", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(
-    r"^\**(sent|gesendet|date|datum|enviado|envoyé|poslano|poslato|послано|испратено|изпратено|отправлено|надіслано"
+    r"^\**(sent|gesendet|date|datum|enviado el|enviado|envoyé|inviato|odoslané|poslano|poslato|послано|послато"
+    r"|испратено|изпратено|отправлено|надіслано|fecha|dátum"
     r"|дата|dërguar|trimis|data|göndərilib|gönderildi|gönderilme tarihi|tarih|στάλθηκε|ημερομηνία|elküldve|wysłano"
     r"|odesláno|to|an|à|para|kome|prima|за|до|кому|для|për|către|kimə|kime|προς|címzett|komu|subject|betreff|тема"
-    r"|относно|predmet|objet|subiect|konu|θέμα|tárgy|temat|předmět)\s*:",
+    r"|относно|predmet|предмет|objet|subiect|konu|θέμα|tárgy|temat|předmět|oggetto|asunto)\s*:",
     re.IGNORECASE,
 )
 _QUOTED_LINE = re.compile(r"^\s*>")
@@ -67,10 +77,16 @@ _CLOSINGS = (
     r"|hörmətlə|ehtiramla|հարգանքով|մեծ հարգանքով|პატივისცემით|საუკეთესო სურვილებით"
     r"|cordiali saluti|distinti saluti|saluti|cordialement|bien à vous|saludos|atentamente|pozdrawiam"
     r"|s pozdravem|met vriendelijke groet"
+    r"|br|saygılarımla|saygılarımızla|saygılar|iyi çalışmalar|selamlar"
+    r"|με εκτίμηση|με φιλικούς χαιρετισμούς|üdvözlettel|tisztelettel|z poważaniem|pozdrowienia|s pozdravom"
+    r"|s úctou|srdečně|срдачно|сердечно|hvala i pozdrav|lijepi pozdrav|poštovanje|numai bine"
+    r"|cu deosebită considerație|un saludo|bien cordialement|salamlar"
 )
 # The formula alone, or followed by a few words that are no sentence ("Best regards, Nino"; "Viele Grüße
 # aus Jena"), never "Regards the agenda, could you send it?".
-_CLOSING_LINE = re.compile(rf"^({_CLOSINGS})\b[\s,.!:;-]*([^\s.?!]+(\s+[^\s.?!]+){{0,3}})?[\s,.!]*$", re.IGNORECASE)
+_CLOSING_LINE = re.compile(rf"^({_CLOSINGS})\b[\s,.!:;-]*([^\s.?!]+(\s+[^\s.?!]+){{0,3}})?[\s,.!]*$"
+                           rf"|^(thanks|thank you|many thanks|thanks again)[\s,.!]*$", re.IGNORECASE)
+# (a thanks closes only alone on its line: "Thanks, I'll be there!" is the writer's sentence)
 
 # Paragraphs that are legal or technical footers, in any position at the end of a mail.
 _FOOTER = re.compile(
@@ -80,7 +96,8 @@ _FOOTER = re.compile(
     r"|diese (e-?mail|nachricht) (enthält|ist)|irrtümlich erhalten|denken sie an die umwelt|haftungsausschluss"
     r"|riservat|destinatari|cancellare|questo messaggio|le informazioni contenute|ce message|destinataire"
     r"|конфиденциальн|данное сообщение|це повідомлення|конфіденційн|povjerljiv|poverljiv|konfidencijal"
-    r"|konfidencial|confidențial|gizli|məxfi|գաղտնի|კონფიდენციალ",
+    r"|konfidencial|confidențial|gizli|məxfi|գաղտնի|კონფიდენციალ|εμπιστευτικ|bizalmas|поверително"
+    r"|доверлив|poufn|důvěrn|dôvern|zaupn|поверљив",
     re.IGNORECASE,
 )
 # The same words without IGNORECASE, for ASCII text lower-cased: IGNORECASE costs ten times as much

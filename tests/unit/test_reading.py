@@ -73,12 +73,43 @@ def test_a_flowed_mail_is_decoded_before_matching():
     "Feladó: Irakli Samkharadze <international@cc-events.example>\nElküldve: 2020. szeptember 25.",
     "Od: Irakli Samkharadze <international@cc-events.example>\nWysłano: piątek, 25 września 2020 11:52",
     "Od: Irakli Samkharadze <international@cc-events.example>\nOdesláno: pátek 25. září 2020 11:52",
+    "Da: Irakli Samkharadze <international@cc-events.example>\nInviato: lunedì 14 settembre 2020 10:21",
+    "De: Irakli Samkharadze <international@cc-events.example>\nEnviado el: lunes, 14 de septiembre de 2020 10:21",
+    "Od: Irakli Samkharadze <international@cc-events.example>\nOdoslané: pondelok 14. septembra 2020 10:21",
+    "Од: Irakli Samkharadze <international@cc-events.example>\nПослато: понедељак, 14. септембар 2020. 10:21",
+    "De: Irakli Samkharadze <international@cc-events.example>\nFecha: lunes, 14 de septiembre de 2020, 10:21",
+    # the plain-text separators, Apple Mail's forward, Horde, Yahoo and Gmail lines in more languages
+    "-----Messaggio originale-----", "-----Mensaje original-----", "-----Pôvodná správa-----",
+    "-----Izvorna poruka-----", "-----Özgün İleti-----", "-------- Eredeti üzenet --------",
+    "Begin forwarded message:", "Начало переадресованного сообщения:", "Inizio messaggio inoltrato:",
+    "Quoting Irakli Samkharadze <international@cc-events.example>:",
+    "Zitat von Irakli Samkharadze <international@cc-events.example>:",
+    "Am Montag, 14. September 2020, 10:21:00 MESZ hat Irakli Samkharadze <international@cc-events.example> "
+    "Folgendes geschrieben:",
+    "Στις Δευ 14 Σεπ 2020 στις 10:21 π.μ., ο/η Irakli Samkharadze <international@cc-events.example> έγραψε:",
+    "Irakli Samkharadze <international@cc-events.example> ezt írta (időpont: 2020. szept. 14., H, 10:21):",
+    "po 14. 9. 2020 o 10:21 Irakli Samkharadze <international@cc-events.example> napísal(a):",
+    "V pon., 14. sep. 2020 ob 10:21 je Irakli Samkharadze <international@cc-events.example> napisal(a):",
+    "W dniu 14.09.2020 o 10:21, Irakli Samkharadze pisze:",
     "________________________________\nFrom: Irakli\nSent: Monday",
     "> On 14 Sep 2020, at 10:21, Irakli <international@cc-events.example> wrote:",
 ])
 def test_quote_headers_of_the_four_client_styles_end_the_writers_text(header):
     text = f"Thanks, I will attend.\n\n{header}\n> Please cancel or register, any questions?\n"
     assert read(text).own == "Thanks, I will attend."
+
+
+@pytest.mark.parametrize("closing", ["Saygılarımla,", "Με εκτίμηση,", "S pozdravom", "Срдачно,", "Hvala i pozdrav,",
+                                     "Numai bine,", "Thanks,", "Z poważaniem", "Üdvözlettel,"])
+def test_the_regions_closings_start_the_signature(closing):
+    """A job title under the name ("Head of the Participation Office") registered the writer."""
+    written = read(f"I forwarded it to our IT department.\n\n{closing}\nAyşe Demir\nKatılımcı İlişkileri Müdürü\n")
+    assert written.own == "I forwarded it to our IT department."
+
+
+def test_a_thanks_with_words_after_it_is_the_writers_sentence():
+    assert read("Hello,\nThanks, I'll be there!\n").own == "Hello, Thanks, I'll be there!"
+    assert read("Hello,\nThank you, see you on Monday\n\nNino").own.startswith("Hello, Thank you, see you")
 
 
 def test_signature_device_line_and_footer_are_kept_apart():
