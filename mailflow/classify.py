@@ -443,7 +443,8 @@ def _automatic(
         # which quotes that subject, "register" and all), an abuse or a TLS report.
         reasons.append(f"intent: auto_reply (a report, not a person's mail: {report})")
         return Intent.AUTO_REPLY
-    if _READ_RECEIPT_SUBJECT.match(message.subject) and _READ_RECEIPT_TEXT.match(written.own):
+    if _READ_RECEIPT_SUBJECT.match(message.subject) and _READ_RECEIPT_TEXT.match(written.own) \
+            and _READ_RECEIPT_VERB.search(written.own):
         # Outlook's read receipt in plain text ("Read: <our subject>" / "Your message ... was read on ..."):
         # it quotes our subject, "registration" and all.
         reasons.append("intent: auto_reply (a read receipt in plain text)")
@@ -502,6 +503,9 @@ _READ_RECEIPT_SUBJECT = re.compile(r"^\s*(?:not |nicht |не )?(?:read|gelesen|l
 _READ_RECEIPT_TEXT = re.compile(r"\W*(?:your message|ihre nachricht|votre message|ваше сообщение|ваше повідомлення"
                                 r"|вашето съобщение|vaša poruka|vasa poruka|ваша порука|mesajul dvs|mesajınız"
                                 r"|το μήνυμά σας|mesazhi juaj|vaše zpráva|twoja wiadomość|az ön üzenete|uw bericht)\b",
+                                re.IGNORECASE)
+_READ_RECEIPT_VERB = re.compile(r"was read|gelesen|a été lu|прочитан|прочетено|прочитане|pročitan|procitan|citit"
+                                r"|okundu|διαβάστηκε|lexuar|přečten|odczytan|elolvast|gelezen|fue leíd|è stato lett",
                                 re.IGNORECASE)
 _FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl)\s*:", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)

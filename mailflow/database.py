@@ -488,7 +488,7 @@ def open_database(path: Path | str, clock: Clock = system_clock, group: str | No
         db.execute("select count(*) from sqlite_master").fetchone()
         _restrict(path, mode, gid)
     except (sqlite3.Error, OSError) as exc:
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        if type(exc) is sqlite3.DatabaseError:   # "malformed", "not a database"
             raise MailflowError(damaged(exc, path)) from None
         trouble = storage_trouble(exc, path)   # weather (a full disk): the daemon waits it out
         if trouble is not None:

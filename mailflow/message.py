@@ -448,7 +448,7 @@ def _decoded(part: Message) -> str:
     if _ONE_BYTE_CODEC.match(codec):
         with contextlib.suppress(UnicodeDecodeError):
             return payload.decode("utf-8")
-    if codec in _WESTERN and windows_code_page(payload) == "cp1251":
+    if codec in _WESTERN and _mostly_beyond_ascii(payload) and windows_code_page(payload) == "cp1251":
         # Russian typed in Windows-1251 under a Latin-1 label ("Ê ñîæàëåíèþ" for "К сожалению"): words of
         # accented letters only, which no Western language writes
         return payload.decode("cp1251", "replace")
@@ -479,5 +479,12 @@ def _codec(charset: str) -> str:
 
 
 _WESTERN = frozenset({"iso8859-1", "iso8859-15", "cp1252"})
+
+
+def _mostly_beyond_ascii(payload: bytes) -> bool:
+    """Most letters are 8-bit bytes: Cyrillic in a one-byte code page is; no Western language is (Icelandic
+    "þú", "þá" read as Cyrillic words too)."""
+    high = sum(byte >= 0xC0 for byte in payload)
+    return high > sum(chr(byte).isalpha() for byte in payload if byte < 0x80)
 # Charsets of one byte a character, which clients declare for text they wrote in UTF-8 (codecs' names)
 _ONE_BYTE_CODEC = re.compile(r"ascii$|iso8859-\d+$|cp125\d$|koi8-[ru]$")

@@ -68,13 +68,14 @@ def servers(rules: Rules, sending_only: bool = False) -> Iterator[tuple[str, str
             yield name, "smtp", box.smtp
 
 
-def file_problems(rules: Rules) -> list[RulesProblem]:
-    """What `check` finds wrong with the files rules.yaml names (templates, release files, CA certificates);
-    a running daemon refuses a rules.yaml with any of them and keeps its last good rules."""
+def file_problems(rules: Rules, moment: datetime) -> list[RulesProblem]:
+    """What `check` finds wrong with the files rules.yaml names (templates, the files of releases due at
+    `moment`, CA certificates); a running daemon refuses a rules.yaml with any of them and keeps its last
+    good rules."""
     from .releases import release_file_problems
     from .replies import check_templates
 
-    return [*check_templates(rules), *release_file_problems(rules), *ca_file_problems(rules)]
+    return [*check_templates(rules), *release_file_problems(rules, moment), *ca_file_problems(rules)]
 
 
 def ca_file_problems(rules: Rules) -> list[RulesProblem]:

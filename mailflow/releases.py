@@ -14,6 +14,7 @@ is skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import mimetypes
@@ -109,8 +110,9 @@ def candidate(
     current = latest(db, event_id, kind)
     new = Release(event_id, kind, (current.version + 1) if current else 1, text, link,
                   attachment.name if attachment else None, data)
-    if current and current.content_hash == new.content_hash:
-        return current, False
+    if current and new.content_hash in (current.content_hash, dataclasses.replace(
+            current, text=current.text.removeprefix("\ufeff") if current.text else current.text).content_hash):
+        return current, False   # (one stored with Notepad's byte-order mark, before it was taken off, is the same)
     return new, True
 
 
@@ -135,10 +137,10 @@ def sync_from_rules(db: sqlite_utils.Database, rules: Rules, moment: datetime) -
             continue
         agenda, access = event.releases.agenda, event.releases.access
         wanted: list[tuple[str, dict[str, Any]]] = []
-        if agenda.released or (agenda.send_at and event.zoned(agenda.send_at) <= moment):
+        if _due(event, agenda, moment):
             text = _read_text(rules, agenda.text) if agenda.text else None
             wanted.append((AGENDA, {"text": text, "attachment": rules.resolve(agenda.file) if agenda.file else None}))
-        if access.released or (access.send_at and event.zoned(access.send_at) <= moment):
+        if _due(event, access, moment):
             details = _read_text(rules, access.details) if access.details else None
             wanted.append((ACCESS, {"text": details, "link": access.link}))
         for kind, contents in wanted:
@@ -146,6 +148,11 @@ def sync_from_rules(db: sqlite_utils.Database, rules: Rules, moment: datetime) -
             if is_new:
                 created.append(save(db, release, "rules.yaml"))
     return created
+
+
+def _due(event: Event, release: Any, moment: datetime) -> bool:
+    """Released in rules.yaml, or its `send_at` reached (the agenda's or the access's settings)."""
+    return bool(release.released or (release.send_at and event.zoned(release.send_at) <= moment))
 
 
 def _read_text(rules: Rules, path: Path) -> str:
@@ -184,15 +191,18 @@ def _read_bytes(path: Path) -> bytes:
                              "put the file there or correct the path (relative to rules.yaml's folder)") from None
 
 
-def release_file_problems(rules: Rules) -> list[RulesProblem]:
-    """The agenda, attachment and access-details files rules.yaml names that cannot be read (missing, or text
-    not in UTF-8), each at its line: found by `check` and a reload, not by the pass that releases them."""
+def release_file_problems(rules: Rules, moment: datetime) -> list[RulesProblem]:
+    """The agenda, attachment and access-details files of releases due at `moment` (released, or `send_at`
+    reached; events not over) that cannot be read (missing, or text not in UTF-8), each at its line: found by
+    `check` and a reload, not by the pass that releases them. One not due yet may still be written."""
     problems = []
     for index, event in enumerate(rules.events):
+        if event.over(moment):
+            continue
         agenda, access = event.releases.agenda, event.releases.access
         for kind, key, path in (("agenda", "text", agenda.text), ("agenda", "file", agenda.file),
                                 ("access", "details", access.details)):
-            if path is None:
+            if path is None or not _due(event, agenda if kind == "agenda" else access, moment):
                 continue
             try:
                 read_release_text(rules.resolve(path)) if key != "file" else _read_bytes(rules.resolve(path))

@@ -419,10 +419,10 @@ class AudienceEvidence(_Strict):
 
 
 def _with_letters(patterns: list[str]) -> list[str]:
-    """Every pattern names a letter: "..." (a stem of nothing) matched every mail."""
+    """Every pattern names something: "..." (a stem of nothing) matched every mail; "5.1.1" is fine."""
     for pattern in patterns:
-        if not any(c.isalpha() for c in pattern):
-            raise ValueError(f"the pattern {pattern!r} has no letters, so it would match every mail; write the "
+        if not pattern.replace("...", "").replace("*", "").strip():
+            raise ValueError(f"the pattern {pattern!r} names nothing, so it would match every mail; write the "
                              "words it stands for (\"...\" after a word makes it a stem: participat...)")
     return patterns
 
@@ -743,10 +743,10 @@ def parse_rules(text: str, path: Path) -> Rules:
 def _yaml_problem(path: Path, text: str, line: int | None, problem: str) -> RulesProblem:
     """The YAML parser's error, where the coordinator's mistake is: a quote left open runs on to the next
     quote, and the parser only stumbles there, lines later."""
-    for number, row in enumerate(text.splitlines()[:line], 1):
-        if _leaves_a_quote_open(row):
-            return RulesProblem(path, number, 'a quote (") opened on this line is not closed',
-                                'end the value with " on the same line')
+    opened = _quote_open_at(text.splitlines()[:line - 1] if line else [])
+    if opened is not None:
+        return RulesProblem(path, opened, 'a quote (") opened on this line is not closed',
+                            'end the value with " on the same line')
     if "mapping values are not allowed" in problem:
         return RulesProblem(path, line, "this is not valid YAML: a colon and a space inside a value",
                             'put the value in quotes: title: "Workshop: digital cities"')
@@ -754,21 +754,27 @@ def _yaml_problem(path: Path, text: str, line: int | None, problem: str) -> Rule
                         "check indentation (spaces, not tabs) and that every 'key: value' has a space after the colon")
 
 
-def _leaves_a_quote_open(row: str) -> bool:
-    """Whether a double quote opened on this line of YAML is still open at its end (not in a comment, nor
-    inside single quotes; a backslash escapes a quote inside double quotes)."""
-    quote, previous, before = "", " ", ""   # `before`: the last character that is no blank, outside quotes
-    for char in row:
-        if quote == '"' and char == '"' and previous != "\\" or quote == "'" and char == "'":
+def _quote_open_at(lines: list[str]) -> int | None:
+    """The line whose double quote is still open after the last of `lines` (a value may go on over lines, as
+    long as its quote closes); None when every quote is closed. Not in comments or single quotes; a backslash
+    escapes a quote inside double quotes (two do not)."""
+    quote, opened = "", None
+    for number, row in enumerate(lines, 1):
+        before, previous, escapes = (":" if quote else ""), " ", 0   # `before`: the last non-blank outside quotes
+        for char in row:
+            if quote == '"' and char == '"' and escapes % 2 == 0 or quote == "'" and char == "'":
+                quote = ""
+            elif not quote and char in "\"'" and before in ":[{,-":   # a quote only where a value starts
+                quote, opened = char, number
+            elif not quote and char == "#" and previous in " \t":
+                break
+            escapes = escapes + 1 if char == "\\" and quote == '"' else 0
+            if not quote and not char.isspace():
+                before = char
+            previous = char
+        if quote == "'":   # a single-quoted value over lines: not what this looks for
             quote = ""
-        elif not quote and char in "\"'" and before in ":[{,-":   # a quote only where a value starts
-            quote = char
-        elif not quote and char == "#" and previous in " \t":
-            break
-        if not quote and not char.isspace():
-            before = char
-        previous = char
-    return quote == '"'
+    return opened if quote == '"' else None
 
 
 def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:

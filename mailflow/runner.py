@@ -30,7 +30,7 @@ from . import deadline, health
 from .credentials import Credentials
 from .database import clock_of, now, open_for, weather
 from .delivery import RateLimitedSender, SmtpSender
-from .errors import MailflowError, RulesError, StorageTrouble
+from .errors import MailflowError, RulesError, RulesProblem, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
 from .preflight import file_problems, refuse_unnamed_mailboxes
@@ -195,7 +195,12 @@ class Daemon:
             rules = load_rules(self.rules_path)
             # what `mailflow check` refuses is refused here too: a template rules.yaml names that is missing
             # or broken held every registration until a coordinator noticed
-            problems = file_problems(rules)
+            problems = file_problems(rules, self.worker.clock())
+            if rules.database_path != self.rules.database_path:   # the daemon's lock is on the database it has
+                problems.append(RulesProblem(
+                    rules.source, rules.line_of("database"), f"database: changed to {rules.database_path} while "
+                    f"mailflow runs on {self.rules.database_path}", "restart mailflow to move to it "
+                    "(systemctl restart mailflow)"))
             if problems:
                 raise RulesError(problems)
             worker = self._new_worker(rules)

@@ -603,10 +603,11 @@ _MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"may", r"th
                        # "I'm considering cancelling", not "considering everything, I must cancel"
                        r"(?:i'm|i’m|am|are|we're|we’re|was|were)(?: \w+)? (?:considering|contemplating)",
                        r"überlege\w*", r"erwäge\w*", r"vielleicht", r"eventuell",
-                       r"подумываю", r"раздумываю", r"думаю$", r"razmišljam", r"размишљам",
+                       r"подумываю", r"раздумываю", r"razmišljam", r"размишљам",
                        r"möglicherweise", r"может быть", r"возможно", r"можливо", r"možda", r"mozda", r"можда",
                        r"можеби", r"може би", r"ndoshta", r"posibil", r"bəlkə", r"belki", r"միգուցե", r"գուցե",
                        r"შეიძლება", r"იქნებ", r"ίσως"])
+_CONSIDERING = re.compile(r"(?<!\w)думаю\s*$")
 # ... with none of these between: a firm "must", an aside ("as you may know"), a choice ("it is better to"), a "you"
 _FIRM = _YOU | frozenset({
     "must", "know", "best", "better", "well", "wissen", "besser", "знаете", "знаєте", "лучше", "znate", "знате",
@@ -624,6 +625,8 @@ def _tentative(clauses: list[str], clause: str, word: str) -> bool:
     found = _word_in(clause, word)
     if found is None:
         return False
+    if _CONSIDERING.search(clause[:found.start()]):   # "я думаю отменить", not "думаю, отменю" (I think I'll cancel)
+        return True
     at = clauses.index(clause)
     lone = clauses[at - 1].split() if at > 0 else []
     window = _NOT_HEDGE.sub(" ", " ".join((lone if len(lone) <= 2 else []) + clause[:found.start()].split()))

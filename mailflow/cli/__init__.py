@@ -90,7 +90,7 @@ class MailflowGroup(click.Group):
         except MailflowError as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.DatabaseError as exc:
-            if not isinstance(exc, sqlite3.OperationalError):   # "malformed", "not a database": a damaged file
+            if type(exc) is sqlite3.DatabaseError:   # "malformed", "not a database": a damaged file (not a constraint)
                 from ..database import damaged  # (sqlite-utils is imported in entry(), without numpy)
 
                 raise click.ClickException(damaged(exc)) from None

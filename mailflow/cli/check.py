@@ -35,7 +35,7 @@ def check(ctx: click.Context, connect: bool) -> None:
     for warning in changed_patterns(path):
         click.echo(f"warning: {warning}", err=True)
     unnamed, notes = unnamed_mailboxes_in_file(rules)
-    problems = [*file_problems(rules), *unnamed]
+    problems = [*file_problems(rules, system_clock()), *unnamed]
     for note in notes:
         click.echo(f"warning: {note}", err=True)
     for problem in problems:

@@ -89,10 +89,15 @@ def test_check_reports_release_files_that_cannot_be_read_at_their_line(tmp_path)
     """A missing agenda, or one saved in Windows-1252, passed `check` and failed every pass once released."""
     rules = shipped_project(tmp_path)
     (tmp_path / "agenda.txt").write_bytes("13:00 Begrüßung".encode("cp1252"))
-    rules.write_text(SHIPPED.replace("agenda: {released: false, text: null, file: null}",
-                                     "agenda: {released: false, text: agenda.txt, file: missing.pdf}", 1)
-                     .replace("access: {released: false, link: null,", "access: {released: false, link: null, "
-                              "details: dial-in.txt,", 1))
+    ahead = SHIPPED.replace("start: 2020-10-07T13:00", "start: 2099-10-07T13:00", 1).replace(
+        "end: 2020-10-07T15:30", "end: 2099-10-07T15:30", 1)
+    not_yet = ahead.replace("access: {released: false, link: null,", "access: {released: false, link: "
+                            "https://meet.example/j/1, details: dial-in.txt, send_at: 2099-10-01T09:00,", 1)
+    rules.write_text(not_yet)
+    assert check(rules).exit_code == 0, check(rules).output   # a release not due yet may still be written
+    rules.write_text(not_yet.replace("agenda: {released: false, text: null, file: null}",
+                                     "agenda: {released: true, text: agenda.txt, file: missing.pdf}", 1)
+                     .replace("send_at: 2099-10-01T09:00", "send_at: 2020-10-01T09:00", 1))
     result = check(rules)
     assert result.exit_code == 1, result.output
     line = next(i for i, row in enumerate(rules.read_text().splitlines(), 1) if "agenda.txt" in row)

@@ -186,3 +186,19 @@ def test_a_damaged_or_newer_database_is_one_line_with_what_to_do(project):
         file.write(b"\0" * 4096 * (pages - 1))
     result = cli(project, "status")
     assert f"the database file {path} is damaged" in result.output and result.exit_code == 1
+
+
+def test_a_broken_constraint_is_no_damaged_database():
+    """Only "malformed" and "not a database" are damage: "restore its last backup" after a UNIQUE constraint
+    (a release racing the daemon) would lose data."""
+    import sqlite3
+
+    @main.command("raise-integrity-error")
+    def failing() -> None:
+        raise sqlite3.IntegrityError("UNIQUE constraint failed: releases.event_id")
+
+    try:
+        result = CliRunner().invoke(main, ["raise-integrity-error"])
+    finally:
+        del main.commands["raise-integrity-error"]
+    assert isinstance(result.exception, sqlite3.IntegrityError) and "damaged" not in result.output

@@ -182,6 +182,9 @@ def test_a_read_receipt_in_plain_text_is_no_registration(subject, body):
 def test_a_person_writing_read_in_the_subject_is_read():
     mail = make_mail(subject="Read: agenda", body="I would like to register for the online event.")
     assert classify(parse_message(mail), "international", RULES).intent == "interest"
+    mail = make_mail(subject="Read: Invitation to the online event",
+                     body="Your message reached me in time, I would like to register for the event.")
+    assert classify(parse_message(mail), "international", RULES).intent == "interest"
 
 
 @pytest.mark.parametrize("subject", [

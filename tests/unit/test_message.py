@@ -159,6 +159,8 @@ def test_unknown_charset_still_gives_text():
     ("text/plain; charset=iso-8859-1", "Ça coûte très peu à Besançon, où l'été dure.".encode("latin-1"),
      "Ça coûte très peu à Besançon, où l'été dure."),
     ("text/plain; charset=windows-1252", "Æbleø på Ærø – Søren Åberg".encode("cp1252"), "Æbleø på Ærø – Søren Åberg"),
+    ("text/plain; charset=iso-8859-1", "Halló, þú ert velkominn. Þó að ég sé upptekinn þá kem ég.".encode("latin-1"),
+     "Halló, þú ert velkominn. Þó að ég sé upptekinn þá kem ég."),
     ("text/plain; charset=koi8-r", "Прошу зарегистрировать меня.".encode("koi8-r"), "Прошу зарегистрировать меня."),
 ])
 def test_text_in_another_charset_than_declared_reads_as_written(content_type, body, text):

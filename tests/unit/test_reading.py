@@ -196,6 +196,8 @@ def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
     "I cannot attend, maybe next time, so I cancel my registration.",
     "As you may know, I must cancel my registration due to illness.",
     "Considering everything I need to cancel my participation.",     # "considering" only as "I'm considering"
+    "Думаю, отменю свою регистрацию.",                               # "I think I'll cancel", not "considering"
+    "К сожалению, я не смогу участвовать. Думаю, отменю регистрацию.",
     "Considering this I will cancel my participation.",
     "If you don't mind, I'd like to cancel my registration.",
     "Ako vam nije problem, otkazujem svoju prijavu.",

@@ -221,6 +221,10 @@ def test_the_same_agenda_saved_again_on_windows_is_no_new_version(env, tmp_path)
     releases.save(worker.db, releases.candidate(worker.db, EVENT.id, "agenda", text=text)[0], "test")
     again, is_new = releases.candidate(worker.db, EVENT.id, "agenda", text=releases.read_release_text(saved_again))
     assert (is_new, again.version, again.text) == (False, 1, text)
+    # an agenda stored with the mark by a mailflow before this one is the same release too
+    releases.save(worker.db, releases.candidate(worker.db, EVENT.id, "agenda", text="\ufeff13:00 Lunch\n")[0], "old")
+    same, is_new = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Lunch\n")
+    assert (is_new, same.version) == (False, 2)
     ansi.write_bytes("13:00 Begrüßung\n".encode("cp1252"))
     with pytest.raises(releases.UnreadableFile, match="not UTF-8 text .* save it as UTF-8"):
         releases.read_release_text(ansi)

@@ -149,7 +149,11 @@ def test_a_language_name_or_a_pattern_without_letters_is_a_problem():
     text = SHIPPED.replace("    interest:\n", "    interest:\n      - '...'\n", 1)
     assert text != SHIPPED
     (found,) = problems(text)
-    assert "classification.intents.interest: the pattern '...' has no letters, so it would match every mail" in found
+    assert "classification.intents.interest: the pattern '...' names nothing, so it would match every mail" in found
+    # a pattern of digits and dots names something: a bounce's status code
+    status_code = SHIPPED.replace("    bounce_subjects:\n", "    bounce_subjects:\n      - '5.1.1'\n", 1)
+    assert "'5.1.1'" in status_code
+    parse_rules(status_code, Path("rules.yaml"))
 
 
 def test_a_quote_left_open_is_named_where_it_opens_and_a_colon_in_a_value_gets_its_fix():
@@ -159,6 +163,13 @@ def test_a_quote_left_open_is_named_where_it_opens_and_a_colon_in_a_value_gets_i
     opened = line_of(text, 'title: "Digitalisation')
     assert found == (f'rules.yaml:{opened}: a quote (") opened on this line is not closed (end the value with " on '
                      'the same line)')
+    # a quoted value may go on over lines: the error elsewhere is named where it is
+    text = SHIPPED.replace("title: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus",
+                           'title: "Digitalisation of Municipal Services in Southeast Europe (SEE)\n'
+                           '      and the Caucasus"', 1).replace("    venue: Online", "    venue: Online: Zoom", 1)
+    assert '(SEE)\n      and' in text
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, 'Online: Zoom')}: this is not valid YAML: a colon")
     text = SHIPPED.replace("    venue: Online", "    venue: Online: Zoom", 1)
     (found,) = problems(text)
     assert found.startswith(f"rules.yaml:{line_of(text, 'Online: Zoom')}: this is not valid YAML: a colon")
