@@ -482,9 +482,14 @@ _WESTERN = frozenset({"iso8859-1", "iso8859-15", "cp1252"})
 
 
 def _mostly_beyond_ascii(payload: bytes) -> bool:
-    """Most letters are 8-bit bytes: Cyrillic in a one-byte code page is; no Western language is (Icelandic
-    "þú", "þá" read as Cyrillic words too)."""
-    high = sum(byte >= 0xC0 for byte in payload)
-    return high > sum(chr(byte).isalpha() for byte in payload if byte < 0x80)
+    """Of the words with 8-bit letters, nearly all have nothing else: Cyrillic in a one-byte code page (beside
+    English quoted or signed below it); in Western text most such words mix them with ASCII letters
+    ("Halló", "ég"), though a few do not (Icelandic "þú", "þá")."""
+    words = _EIGHT_BIT_WORDS.findall(payload)
+    pure = sum(all(byte >= 0xC0 for byte in word) for word in words)
+    return pure > 4 * (len(words) - pure)
+
+
+_EIGHT_BIT_WORDS = re.compile(rb"[A-Za-z\xc0-\xff]*[\xc0-\xff][A-Za-z\xc0-\xff]*")
 # Charsets of one byte a character, which clients declare for text they wrote in UTF-8 (codecs' names)
 _ONE_BYTE_CODEC = re.compile(r"ascii$|iso8859-\d+$|cp125\d$|koi8-[ru]$")

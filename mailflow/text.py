@@ -23,16 +23,19 @@ _QUOTE_HEADERS = [
     r"|pôvodná správa|původní zpráva|oryginalna wiadomość|eredeti üzenet|αρχικό μήνυμα|orijinal mesaj"
     r"|оригинална порука|оригинално съобщение|izvirno sporočilo|изворна порака|izvorna poruka|özgün ileti)\b.*",
     # Horde's and Roundcube's "Quoting X <x@y>:" / "Zitat von X <x@y>:"
-    r"(quoting|zitat von) .{0,200}:",
+    r"(quoting|zitat von) .{0,200}[@<].{0,100}:",
     # Apple Mail's forward ("Begin forwarded message:"), in the writer's client's language
     r"(begin forwarded message|anfang der weitergeleiteten nachricht|начало переадресованного сообщения"
     r"|inicio del mensaje reenviado|inizio messaggio inoltrato|début du message réexpédié"
     r"|początek przekazywanej wiadomości|početak prosleđene poruke|početak proslijeđene poruke)\s*:.*",
     r"_{10,}\s*",                                                    # Outlook's rule above its header block
     # "On Mon, 14 Sep 2020 at 10:21, X <x@y> wrote:" and its translations (the client's language, not the writer's)
-    r".{0,250}?\b(wrote|schrieb|geschrieben|a écrit|escribió|ha scritto|schreef|skrev|napsal|napisał|napisao"
-    r"|napisala|napisal|napísal|pisze|napisana przez|írta|έγραψε"
+    r".{0,250}?\b(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|napsal|napisał|napisao|napisala"
     r"|написал|написала|написав|написа|напиша|пише|shkroi|ka shkruar|a scris|yazdı|yazıb|գրել է|დაწერა)"
+    r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
+    # ... and Yahoo's German, Slovenian, Slovak, Polish, Hungarian, Greek: words a writer's own line ending
+    # in ":" uses too ("wie Sie mir geschrieben haben:"), so only with a date or an address in the line
+    r"(?=.*[\d@]).{0,250}?\b(geschrieben|napisal|napísal|pisze|napisana przez|írta|έγραψε)"
     r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
     # Gmail in languages without a verb ("пн, 14 сент. 2020 г. в 10:21, X <x@y>:"): a time and an address.
     r".{0,120}\d{1,2}:\d{2}.{0,120}@[^\s]{1,100}>?\s*:",
@@ -48,8 +51,8 @@ _OUTLOOK_NEXT = re.compile(
     r"^\**(sent|gesendet|date|datum|enviado el|enviado|envoyé|inviato|odoslané|poslano|poslato|послано|послато"
     r"|испратено|изпратено|отправлено|надіслано|fecha|dátum"
     r"|дата|dërguar|trimis|data|göndərilib|gönderildi|gönderilme tarihi|tarih|στάλθηκε|ημερομηνία|elküldve|wysłano"
-    r"|odesláno|to|an|à|para|kome|prima|за|до|кому|для|për|către|kimə|kime|προς|címzett|komu|subject|betreff|тема"
-    r"|относно|predmet|предмет|objet|subiect|konu|θέμα|tárgy|temat|předmět|oggetto|asunto)\s*:",
+    r"|odesláno|to|an|a|à|para|kome|prima|do|za|за|до|кому|для|për|către|kimə|kime|προς|címzett|komu|subject|betreff|тема"
+    r"|относно|predmet|zadeva|предмет|objet|subiect|konu|θέμα|tárgy|temat|předmět|oggetto|asunto)\s*:",
     re.IGNORECASE,
 )
 _QUOTED_LINE = re.compile(r"^\s*>")
@@ -77,10 +80,8 @@ _CLOSINGS = (
     r"|hörmətlə|ehtiramla|հարգանքով|մեծ հարգանքով|პატივისცემით|საუკეთესო სურვილებით"
     r"|cordiali saluti|distinti saluti|saluti|cordialement|bien à vous|saludos|atentamente|pozdrawiam"
     r"|s pozdravem|met vriendelijke groet"
-    r"|br|saygılarımla|saygılarımızla|saygılar|iyi çalışmalar|selamlar"
-    r"|με εκτίμηση|με φιλικούς χαιρετισμούς|üdvözlettel|tisztelettel|z poważaniem|pozdrowienia|s pozdravom"
-    r"|s úctou|srdečně|срдачно|сердечно|hvala i pozdrav|lijepi pozdrav|poštovanje|numai bine"
-    r"|cu deosebită considerație|un saludo|bien cordialement|salamlar"
+    r"|saygılarımla|saygılarımızla|με εκτίμηση|με φιλικούς χαιρετισμούς|üdvözlettel|z poważaniem|s pozdravom"
+    r"|s úctou|hvala i pozdrav|lijepi pozdrav|numai bine|cu deosebită considerație|bien cordialement"
 )
 # The formula alone, or followed by a few words that are no sentence ("Best regards, Nino"; "Viele Grüße
 # aus Jena"), never "Regards the agenda, could you send it?".
@@ -96,8 +97,7 @@ _FOOTER = re.compile(
     r"|diese (e-?mail|nachricht) (enthält|ist)|irrtümlich erhalten|denken sie an die umwelt|haftungsausschluss"
     r"|riservat|destinatari|cancellare|questo messaggio|le informazioni contenute|ce message|destinataire"
     r"|конфиденциальн|данное сообщение|це повідомлення|конфіденційн|povjerljiv|poverljiv|konfidencijal"
-    r"|konfidencial|confidențial|gizli|məxfi|գաղտնի|კონფიდენციალ|εμπιστευτικ|bizalmas|поверително"
-    r"|доверлив|poufn|důvěrn|dôvern|zaupn|поверљив",
+    r"|konfidencial|confidențial|gizli|məxfi|գաղտնի|კონფიდენციალ",
     re.IGNORECASE,
 )
 # The same words without IGNORECASE, for ASCII text lower-cased: IGNORECASE costs ten times as much
@@ -276,8 +276,10 @@ def _quote_start(lines: list[str]) -> int:
                     and _QUOTE_HEADER.match(candidate) and _opens_header(stripped):
                 return index
         if _OUTLOOK_FROM.match(stripped):
-            after = [line.strip().lstrip("*").strip() for line in lines[index + 1:index + 4] if line.strip()]
-            if after and _OUTLOOK_NEXT.match(after[0]):
+            after = [line.strip().lstrip("*").strip() for line in lines[index + 1:index + 5] if line.strip()]
+            # two header lines after "From:" ("Sent:" and "To:"), not a list the writer typed ("Od: Bratislava /
+            # Dátum: 7. októbra")
+            if after and _OUTLOOK_NEXT.match(after[0]) and any(_OUTLOOK_NEXT.match(line) for line in after[1:3]):
                 return index
     return len(lines)
 
@@ -299,11 +301,18 @@ def _signature_start(lines: list[str]) -> int:
             return index
         if _DEVICE_LINE.match(stripped):
             return index
-        if seen_text and len(stripped) <= 80 and _CLOSING_LINE.match(stripped):
+        if seen_text and len(stripped) <= 80 and _CLOSING_LINE.match(stripped) \
+                and not any(_A_SENTENCE.match(after.strip()) and not _FOOTER.search(after)
+                            for after in lines[index + 1:index + 8]):
             return index
         if stripped:
             seen_text = True
     return len(lines)
+
+
+# A line that is a sentence of the writer's, not a signature's name, title or address: after "Hi Anna,
+# Thanks!" the registration below is the writer's ("Thanks!" there opens, it does not close).
+_A_SENTENCE = re.compile(r"^(\S+\s+){3,}\S*[.!?]$")
 
 
 def _paragraphs(lines: list[str]) -> list[str]:

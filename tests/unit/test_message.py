@@ -154,6 +154,9 @@ def test_unknown_charset_still_gives_text():
      "К сожалению, я вынужден отменить свою регистрацию."),
     ("text/plain; charset=windows-1252", "Прошу зарегистрировать меня, Иван Петров".encode("cp1251"),
      "Прошу зарегистрировать меня, Иван Петров"),
+    ("text/plain; charset=iso-8859-1", "Прошу отменить мою регистрацию.\n\nIvan Petrov, Moscow City Government, "
+     "Department of IT, https://www.mos.ru".encode("cp1251"), "Прошу отменить мою регистрацию.\n\nIvan Petrov, "
+     "Moscow City Government, Department of IT, https://www.mos.ru"),
     # a declared charset that is right stays right
     ("text/plain; charset=iso-8859-1", "Grüße aus Würzburg".encode("latin-1"), "Grüße aus Würzburg"),
     ("text/plain; charset=iso-8859-1", "Ça coûte très peu à Besançon, où l'été dure.".encode("latin-1"),

@@ -65,19 +65,19 @@ def test_a_flowed_mail_is_decoded_before_matching():
     "To: Nino\nSubject: Invitation",
     "Von: Fatina Toukan\nGesendet: Montag, 14. September 2020 10:21\nAn: Max\nBetreff: Einladung",
     # Outlook in the region's languages
-    "De la: Irakli Samkharadze <international@cc-events.example>\nTrimis: vineri, 25 septembrie 2020 11:52",
-    "От: Irakli Samkharadze <international@cc-events.example>\nИзпратено: петък, 25 септември 2020 г. 11:52",
-    "Kimden: Irakli Samkharadze <international@cc-events.example>\nGönderildi: 25 Eylül 2020 Cuma 11:52",
-    "Από: Irakli Samkharadze <international@cc-events.example>\nΣτάλθηκε: Παρασκευή, 25 Σεπτεμβρίου 2020",
-    "Šalje: Irakli Samkharadze <international@cc-events.example>\nPoslano: petak, 25. rujna 2020. 11:52",
-    "Feladó: Irakli Samkharadze <international@cc-events.example>\nElküldve: 2020. szeptember 25.",
-    "Od: Irakli Samkharadze <international@cc-events.example>\nWysłano: piątek, 25 września 2020 11:52",
-    "Od: Irakli Samkharadze <international@cc-events.example>\nOdesláno: pátek 25. září 2020 11:52",
-    "Da: Irakli Samkharadze <international@cc-events.example>\nInviato: lunedì 14 settembre 2020 10:21",
-    "De: Irakli Samkharadze <international@cc-events.example>\nEnviado el: lunes, 14 de septiembre de 2020 10:21",
-    "Od: Irakli Samkharadze <international@cc-events.example>\nOdoslané: pondelok 14. septembra 2020 10:21",
-    "Од: Irakli Samkharadze <international@cc-events.example>\nПослато: понедељак, 14. септембар 2020. 10:21",
-    "De: Irakli Samkharadze <international@cc-events.example>\nFecha: lunes, 14 de septiembre de 2020, 10:21",
+    "De la: Irakli <international@cc-events.example>\nTrimis: vineri, 25 septembrie 2020 11:52\nCătre: Cristina",
+    "От: Irakli <international@cc-events.example>\nИзпратено: петък, 25 септември 2020 г. 11:52\nДо: Ивайло",
+    "Kimden: Irakli Samkharadze <international@cc-events.example>\nGönderildi: 25 Eylül 2020 Cuma 11:52\nKime: Mehmet",
+    "Από: Irakli Samkharadze <international@cc-events.example>\nΣτάλθηκε: Παρασκευή, 25 Σεπτεμβρίου 2020\nΠρος: Μαρία",
+    "Šalje: Irakli <international@cc-events.example>\nPoslano: petak, 25. rujna 2020. 11:52\nPrima: Tomislav",
+    "Feladó: Irakli Samkharadze <international@cc-events.example>\nElküldve: 2020. szeptember 25.\nCímzett: Anna",
+    "Od: Irakli Samkharadze <international@cc-events.example>\nWysłano: piątek, 25 września 2020 11:52\nDo: Anna",
+    "Od: Irakli Samkharadze <international@cc-events.example>\nOdesláno: pátek 25. září 2020 11:52\nKomu: Jana",
+    "Da: Irakli Samkharadze <international@cc-events.example>\nInviato: lunedì 14 settembre 2020 10:21\nA: Maria",
+    "De: Irakli <international@cc-events.example>\nEnviado el: lunes, 14 de septiembre de 2020 10:21\nPara: María",
+    "Od: Irakli Samkharadze <international@cc-events.example>\nOdoslané: pondelok 14. septembra 2020 10:21\nKomu: Jana",
+    "Од: Irakli <international@cc-events.example>\nПослато: понедељак, 14. септембар 2020. 10:21\nЗа: Марко",
+    "De: Irakli <international@cc-events.example>\nFecha: lunes, 14 de septiembre de 2020, 10:21\nPara: María",
     # the plain-text separators, Apple Mail's forward, Horde, Yahoo and Gmail lines in more languages
     "-----Messaggio originale-----", "-----Mensaje original-----", "-----Pôvodná správa-----",
     "-----Izvorna poruka-----", "-----Özgün İleti-----", "-------- Eredeti üzenet --------",
@@ -99,12 +99,26 @@ def test_quote_headers_of_the_four_client_styles_end_the_writers_text(header):
     assert read(text).own == "Thanks, I will attend."
 
 
-@pytest.mark.parametrize("closing", ["Saygılarımla,", "Με εκτίμηση,", "S pozdravom", "Срдачно,", "Hvala i pozdrav,",
+@pytest.mark.parametrize("closing", ["Saygılarımla,", "Με εκτίμηση,", "S pozdravom", "Hvala i pozdrav,",
                                      "Numai bine,", "Thanks,", "Z poważaniem", "Üdvözlettel,"])
 def test_the_regions_closings_start_the_signature(closing):
     """A job title under the name ("Head of the Participation Office") registered the writer."""
     written = read(f"I forwarded it to our IT department.\n\n{closing}\nAyşe Demir\nKatılımcı İlişkileri Müdürü\n")
     assert written.own == "I forwarded it to our IT department."
+
+
+@pytest.mark.parametrize("text", [
+    "Hi Anna,\n\nThanks!\n\nI would like to register for the online event.",   # a thanks that opens
+    "Dear Ms. Beridze,\nBest wishes from Tbilisi\nI would like to register for the online event.",
+    "Guten Tag,\n\nwie Sie mir geschrieben haben:\nich melde mich hiermit für die Veranstaltung an.",
+    "Hello,\n\nQuoting Mr. Beridze:\nI would like to register for the online event.",
+    "Dobrý deň,\n\nmoje cestovné údaje:\nOd: Bratislava\nDátum: 7. októbra\nI would like to register for the event.",
+    "Da: Roma\nInviato: il modulo ieri\nI would like to register for the online event.",
+])
+def test_the_writers_own_lines_that_look_like_a_closing_or_a_quote_header_stay_the_writers(text):
+    """A closing formula followed by a sentence of the writer's, a quote verb or "Quoting" in a line without a
+    date or an address, a list the writer typed with "From:"-like keys: each cut off the registration."""
+    assert "register" in read(text).own or "melde mich" in read(text).own
 
 
 def test_a_thanks_with_words_after_it_is_the_writers_sentence():
