@@ -487,7 +487,7 @@ def _mostly_beyond_ascii(payload: bytes) -> bool:
     ("Halló", "ég"), though a few do not (Icelandic "þú", "þá")."""
     words = _EIGHT_BIT_WORDS.findall(payload)
     pure = sum(all(byte >= 0xC0 for byte in word) for word in words)
-    return pure > 4 * (len(words) - pure)
+    return pure >= 3 and pure > 4 * (len(words) - pure)
 
 
 _EIGHT_BIT_WORDS = re.compile(rb"[A-Za-z\xc0-\xff]*[\xc0-\xff][A-Za-z\xc0-\xff]*")

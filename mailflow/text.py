@@ -83,11 +83,14 @@ _CLOSINGS = (
     r"|saygılarımla|saygılarımızla|με εκτίμηση|με φιλικούς χαιρετισμούς|üdvözlettel|z poważaniem|s pozdravom"
     r"|s úctou|hvala i pozdrav|lijepi pozdrav|numai bine|cu deosebită considerație|bien cordialement"
 )
+# Closings that are also how a sentence or a mail begins ("Thanks, I'll be there!", "Poštovanje, želim da se
+# prijavim", "Selamlar, etkinliğe katılmak istiyorum"): a closing only alone on their line.
+_BARE_CLOSINGS = (r"thanks|thank you|many thanks|thanks again|br|selamlar|saygılar|iyi çalışmalar|poštovanje"
+                  r"|срдачно|сердечно|un saludo|tisztelettel|srdečně|pozdrowienia")
 # The formula alone, or followed by a few words that are no sentence ("Best regards, Nino"; "Viele Grüße
 # aus Jena"), never "Regards the agenda, could you send it?".
 _CLOSING_LINE = re.compile(rf"^({_CLOSINGS})\b[\s,.!:;-]*([^\s.?!]+(\s+[^\s.?!]+){{0,3}})?[\s,.!]*$"
-                           rf"|^(thanks|thank you|many thanks|thanks again)[\s,.!]*$", re.IGNORECASE)
-# (a thanks closes only alone on its line: "Thanks, I'll be there!" is the writer's sentence)
+                           rf"|^({_BARE_CLOSINGS})[\s,.!]*$", re.IGNORECASE)
 
 # Paragraphs that are legal or technical footers, in any position at the end of a mail.
 _FOOTER = re.compile(
@@ -302,16 +305,16 @@ def _signature_start(lines: list[str]) -> int:
         if _DEVICE_LINE.match(stripped):
             return index
         if seen_text and len(stripped) <= 80 and _CLOSING_LINE.match(stripped) \
-                and not any(_A_SENTENCE.match(after.strip()) and not _FOOTER.search(after)
-                            for after in lines[index + 1:index + 8]):
+                and not _A_SENTENCE.match(next((after.strip() for after in lines[index + 1:] if after.strip()), "")):
             return index
         if stripped:
             seen_text = True
     return len(lines)
 
 
-# A line that is a sentence of the writer's, not a signature's name, title or address: after "Hi Anna,
-# Thanks!" the registration below is the writer's ("Thanks!" there opens, it does not close).
+# The line right after a closing formula that is a sentence of the writer's, not a signature's name: after
+# "Hi Anna, Thanks!" the registration below is the writer's ("Thanks!" there opens, it does not close).
+# Only that first line: a signature's later lines may be sentences ("Head of Registration.", a motto).
 _A_SENTENCE = re.compile(r"^(\S+\s+){3,}\S*[.!?]$")
 
 
