@@ -183,6 +183,13 @@ def _time_of_day(value: Any) -> Any:
 TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
 
 
+def _a_file_name(value: Any) -> Any:
+    """`database: ""` became the rules file's folder itself: "cannot open the database" at every start."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("the database needs a file name, like mailflow.db (relative to rules.yaml's folder)")
+    return value
+
+
 class DigestSettings(_Strict):
     """The daily digest to a mailbox's coordinator (digest.py): at `time` in `timezone`, when there is
     something to say."""
@@ -468,7 +475,7 @@ class Rules(_Strict):
                                description="2: word patterns match whole words, '...' marks a stem")
     events: list[Event] = Field(min_length=1)
     mailboxes: dict[str, Mailbox] = Field(min_length=1)
-    database: Path = Path("mailflow.db")
+    database: Annotated[Path, BeforeValidator(_a_file_name)] = Path("mailflow.db")
     database_group: str | None = Field(
         default=None, description="a group that may read the database files (mode 0640; without it 0600)",
     )

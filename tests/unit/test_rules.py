@@ -174,3 +174,11 @@ def test_a_quote_left_open_is_named_where_it_opens_and_a_colon_in_a_value_gets_i
     (found,) = problems(text)
     assert found.startswith(f"rules.yaml:{line_of(text, 'Online: Zoom')}: this is not valid YAML: a colon")
     assert 'put the value in quotes: title: "Workshop: digital cities"' in found
+
+
+def test_an_empty_database_name_is_a_problem_at_its_line():
+    text = SHIPPED.replace("database: mailflow.db", 'database: ""', 1)
+    assert text != SHIPPED
+    (found,) = problems(text)
+    line = line_of(text, 'database: ""')
+    assert found.startswith(f"rules.yaml:{line}: database: the database needs a file name")
