@@ -290,8 +290,8 @@ def _quote_start(lines: list[str]) -> int:
 def _opens_header(first_line: str) -> bool:
     """A wrapped quote header starts like one: a date, a weekday or "On"/"Am"/"Le" ..., not a sentence
     of the writer's that happens to sit above it."""
-    return bool(re.match(r"^(\W*\d|on|am|le|el|il|op|den|dne|w dniu|в|у|на|më|pe|la|\w{2,4}\.?,)\b", first_line,
-                         re.IGNORECASE)) or _QUOTE_HEADER.match(first_line) is not None
+    return bool(re.match(r"^(\W*\d|on|am|le|el|il|op|den|dne|w dniu|в|у|на|më|pe|la|στις|v|dňa|\w{2,4}\.?,)\b",
+                         first_line, re.IGNORECASE)) or _QUOTE_HEADER.match(first_line) is not None
 
 
 def _signature_start(lines: list[str]) -> int:
@@ -305,17 +305,32 @@ def _signature_start(lines: list[str]) -> int:
         if _DEVICE_LINE.match(stripped):
             return index
         if seen_text and len(stripped) <= 80 and _CLOSING_LINE.match(stripped) \
-                and not _A_SENTENCE.match(next((after.strip() for after in lines[index + 1:] if after.strip()), "")):
+                and not _a_sentence_follows(lines[index + 1:]):
             return index
         if stripped:
             seen_text = True
     return len(lines)
 
 
-# The line right after a closing formula that is a sentence of the writer's, not a signature's name: after
-# "Hi Anna, Thanks!" the registration below is the writer's ("Thanks!" there opens, it does not close).
-# Only that first line: a signature's later lines may be sentences ("Head of Registration.", a motto).
+def _a_sentence_follows(lines: list[str]) -> bool:
+    """Whether the writer's sentence comes right after a closing formula, so that it is none: after "Hi Anna,
+    Thanks!" the registration below is the writer's ("Thanks!" there opens). Only the next line decides, or
+    the paragraph it begins when it is a line the client wrapped (60 characters or more): a signature's later
+    lines may be sentences too ("Head of Registration.", a motto)."""
+    paragraph: list[str] = []
+    for line in lines:
+        if line.strip():
+            paragraph.append(line.strip())
+        elif paragraph:
+            break
+    if not paragraph:
+        return False
+    return bool(_A_SENTENCE.match(paragraph[0])
+                or len(paragraph[0]) >= WRAPPED_LINE and _A_SENTENCE.match(" ".join(paragraph)))
+
+
 _A_SENTENCE = re.compile(r"^(\S+\s+){3,}\S*[.!?]$")
+WRAPPED_LINE = 60   # a line this long that goes on in the next one is a paragraph a client wrapped (at 72)
 
 
 def _paragraphs(lines: list[str]) -> list[str]:

@@ -87,6 +87,7 @@ def test_a_flowed_mail_is_decoded_before_matching():
     "Am Montag, 14. September 2020, 10:21:00 MESZ hat Irakli Samkharadze <international@cc-events.example> "
     "Folgendes geschrieben:",
     "Στις Δευ 14 Σεπ 2020 στις 10:21 π.μ., ο/η Irakli Samkharadze <international@cc-events.example> έγραψε:",
+    "Στις Δευ 14 Σεπ 2020 στις 10:21 π.μ., ο/η Irakli Samkharadze <\ninternational@cc-events.example> έγραψε:",
     "Irakli Samkharadze <international@cc-events.example> ezt írta (időpont: 2020. szept. 14., H, 10:21):",
     "po 14. 9. 2020 o 10:21 Irakli Samkharadze <international@cc-events.example> napísal(a):",
     "V pon., 14. sep. 2020 ob 10:21 je Irakli Samkharadze <international@cc-events.example> napisal(a):",
@@ -109,6 +110,9 @@ def test_the_regions_closings_start_the_signature(closing):
 
 @pytest.mark.parametrize("text", [
     "Hi Anna,\n\nThanks!\n\nI would like to register for the online event.",   # a thanks that opens
+    # ... and the same sentence as a client wrapped it at 72 columns
+    "Hi Anna,\n\nThanks!\n\nI would like to register for the online event on 7 October, and my\n"
+    "colleague from the IT department will join us as well.",
     "Dobar dan,\n\nPoštovanje,\n\nželim da se registrujem za online događaj.",   # a greeting that is a closing too
     "Merhaba,\nSelamlar, etkinliğe register olmak istiyorum.",
     "Dear Ms. Beridze,\nBest wishes from Tbilisi\nI would like to register for the online event.",
