@@ -259,7 +259,7 @@ class Replies:
             raise TemplateProblem(
                 RulesProblem(path, None, "template file not found", f"create it in {self.dir}")) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(RulesProblem(path, exc.lineno, f"template syntax error: {exc.message}")) from None
+            raise TemplateProblem(self._syntax_problem(path, name, exc)) from None
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(_undefined_problem(path, exc, context)) from None
         except jinja2.TemplateError as exc:
@@ -275,6 +275,52 @@ class Replies:
             raise TemplateProblem(RulesProblem(path, _template_line(exc, path),
                                                f"template error: {type(exc).__name__}: {exc}")) from None
         return _split(output, path)
+
+
+    def _syntax_problem(self, path: Path, name: str, exc: jinja2.TemplateSyntaxError) -> RulesProblem:
+        """Jinja's syntax error, at the line of the block left open when that is the trouble: Jinja names
+        the template's last line for an `{% if %}` that is never closed."""
+        problem = RulesProblem(path, exc.lineno, f"template syntax error: {exc.message}")
+        innermost = re.search(r"innermost block that needs to be closed is '(\w+)'", exc.message or "")
+        if not innermost or not isinstance(self.env.loader, _SavedTemplates):
+            return problem
+        tag = innermost.group(1)
+        stray = re.search(r"unknown tag '(\w+)'", exc.message or "")   # the end tag Jinja stopped at
+        opened = _open_block_line(self.env, self.env.loader.get_source(self.env, name)[0], tag, exc.lineno,
+                                  stray.group(1) if stray else "")
+        if opened is None:
+            return problem
+        if (exc.message or "").startswith("Unexpected end of template"):
+            return RulesProblem(path, opened, f"template syntax error: '{{% {tag} %}}' is never closed",
+                                f"add '{{% end{tag} %}}' where its text ends")
+        problem.message += f" (its '{{% {tag} %}}' is at line {opened})"
+        return problem
+
+
+def _open_block_line(env: jinja2.Environment, source: str, tag: str, until: int, stray: str) -> int | None:
+    """The line of the innermost `{% tag %}` still open at line `until` (where the end tag `stray` is the
+    error, not a close), or None."""
+    opened: list[tuple[str, int]] = []
+    awaiting_name = False
+    try:
+        for line, kind, value in env.lex(source):
+            if line > until:
+                break
+            if kind == "block_begin":
+                awaiting_name = True
+            elif kind == "name" and awaiting_name:
+                awaiting_name = False
+                if value == stray and line == until:
+                    break
+                if value.startswith("end"):
+                    match = next((i for i in range(len(opened) - 1, -1, -1) if opened[i][0] == value[3:]), None)
+                    if match is not None:
+                        del opened[match:]
+                else:
+                    opened.append((value, line))
+    except jinja2.TemplateSyntaxError:
+        return None
+    return next((line for name, line in reversed(opened) if name == tag), None)
 
 
 def _split(output: str, path: Path) -> RenderedReply:

@@ -49,3 +49,25 @@ def test_a_question_is_answered_under_the_subject_a_mail_client_would_give_it():
     assert subject("question_german.txt", "AW: Einladung") == "AW: Einladung"
     assert subject("question_german.txt", "Odg: Poziv") == "Odg: Poziv"
     assert subject("question_international.txt", "") == f"Re: {rules.events[0].title}"
+
+
+def test_a_block_never_closed_is_named_at_the_line_it_opens(tmp_path):
+    """Jinja names the template's last line for an `{% if %}` left open: a coordinator searched the wrong end."""
+    import pytest
+
+    from mailflow.replies import TemplateProblem
+
+    def problem(body: str) -> str:
+        with pytest.raises(TemplateProblem) as caught:
+            render(tmp_path, body)
+        return str(caught.value)
+
+    opened = "Dear all,\n{% if late %}\nlate\n{% for x in items %}{{ x }}{% endfor %}\n{% if a %}x{% endif %}\n\nBest\n"
+    assert problem(opened).startswith(f"{tmp_path / 't.txt'}:4: template syntax error: '{{% if %}}' is never closed "
+                                      "(add '{% endif %}' where its text ends)")
+    nested = "{% for x in items %}\n{% if x %}\n{{ x }}\n{% endfor %}\n"
+    assert problem(nested).startswith(f"{tmp_path / 't.txt'}:6: template syntax error: Encountered unknown tag "
+                                      "'endfor'")
+    assert problem(nested).endswith("(its '{% if %}' is at line 4)")
+    # an error that is not about a block keeps Jinja's line and words
+    assert problem("a\n{{ name }\n") == f"{tmp_path / 't.txt'}:4: template syntax error: unexpected '}}'"
