@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from . import text as written_text
 from .addresses import domain_of, local_part
-from .message import IncomingMessage
+from .message import ANSWER_PREFIX, IncomingMessage
 from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
 from .statements import erasure_request, find, link_for_someone, new_address, read_statements
@@ -508,11 +508,11 @@ _READ_RECEIPT_VERB = re.compile(r"was read|gelesen|a été lu|прочитан|�
                                 r"|okundu|διαβάστηκε|lexuar|přečten|odczytan|elolvast|gelezen|fue leíd|è stato lett",
                                 re.IGNORECASE)
 _FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl)\s*:", re.IGNORECASE)
-_REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|wg|fw|fwd)\s*:", re.IGNORECASE)
 
 
 def _is_reply(message: IncomingMessage) -> bool:
-    return bool(message.in_reply_to) or bool(_REPLY_PREFIX.match(message.subject))
+    """An answer or a forward: its subject is another mail's, not the writer's words."""
+    return bool(message.in_reply_to or ANSWER_PREFIX.match(message.subject) or _FORWARD_PREFIX.match(message.subject))
 
 
 def _should_answer(

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .message import clean
+from .message import ANSWER_PREFIX, clean
 from .rules import Event, Mailbox, Rules
 
 GERMAN_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
@@ -102,14 +102,10 @@ def reply_context(
     }
 
 
-# A subject that already answers a mail ("Re:", Outlook's German "AW:", Swedish/Danish "SV:", Serbo-Croatian
-# "Odg:", Russian "Отв:", Turkish "YNT:", Greek "ΑΠ:"/"Σχετ:") is answered as it is: not "Re: Re: ...".
-_ANSWERED = re.compile(r"^\s*(?:re|aw|antw|sv|odg|отв|ответ|ynt|απ|σχετ)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
-
-
 def reply_subject(subject: str) -> str:
-    """The subject of an answer to a mail with `subject`, as mail clients make it."""
-    return subject if _ANSWERED.match(subject) else f"Re: {subject}"
+    """The subject of an answer to a mail with `subject`, as mail clients make it: a subject that already
+    answers one is kept (not "Re: Re: ...")."""
+    return subject if ANSWER_PREFIX.match(subject) else f"Re: {subject}"
 
 
 def sample_contexts(rules: Rules, mailbox: str) -> list[dict[str, Any]]:

@@ -39,6 +39,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
+# A subject that already answers a mail ("Re:", Outlook's German "AW:", Swedish/Danish "SV:", Serbo-Croatian
+# "Odg:", Russian "Отв:", Turkish "YNT:", Greek "ΑΠ:"/"Σχετ:", Outlook's count "RE[2]:").
+ANSWER_PREFIX = re.compile(r"^\s*(?:re|aw|antw|antwort|sv|odg|odgovor|отв|ответ|ynt|απ|σχετ)\s*(?:\[\d+\])?\s*:",
+                           re.IGNORECASE)
+
+
 def clean(value: object, limit: int = 998) -> str:
     """A header value as one safe line: control characters become spaces, runs of spaces one."""
     return " ".join(_CONTROL.sub(" ", str(value)).split())[:limit]

@@ -252,6 +252,19 @@ def test_thanks_in_our_thread_is_not_a_registration():
     assert (verdict.intent, verdict.answer) == ("other", False)
 
 
+@pytest.mark.parametrize("subject", [
+    "ΑΠ: Your cancellation: Digitalisation of Municipal Services",   # Greek Outlook's answer
+    "YNT: Your cancellation: Digitalisation of Municipal Services",  # Turkish Outlook's
+    "RE[2]: Your cancellation: Digitalisation of Municipal Services",
+    "Antwort: Your cancellation: Digitalisation of Municipal Services",
+])
+def test_an_answers_subject_is_not_the_writers_words(subject):
+    """A thank-you to our confirmation, its client giving no In-Reply-To: the quoted subject's
+    "cancellation" cancelled the registration (only Re:, AW:, SV: ... were known as answers)."""
+    verdict = classify(parse_message(make_mail(subject=subject, body="Thank you.")), "international", RULES, set())
+    assert (verdict.intent, verdict.answer) == ("other", False)
+
+
 INVITATION = "<invitation-1@cc-events.example>"
 
 
