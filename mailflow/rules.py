@@ -482,7 +482,7 @@ class Rules(_Strict):
     templates: Path = Path("templates")
     poll_interval: int = Field(default=60, gt=0, description="seconds between passes of `mailflow run`")
     reply_interval_days: float = Field(
-        default=7, ge=0, description="at most one automatic reply per sender in this many days (0: no limit)"
+        default=7, ge=0, description="at most one automatic reply of a kind per sender in this many days (0: no limit)"
     )
     keep_raw_mail_days_after_event: int | None = Field(
         default=None, ge=0,

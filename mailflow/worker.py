@@ -490,7 +490,7 @@ class Worker:
                 held, state = self._held(row, timing)
                 if held:   # answered before, or archived: recorded and classified, with no effect
                     return self._record_held(row, incoming, verdict, timing, held, state)
-                limited = self._reply_limit(incoming, row, verdict)
+                limited = self._reply_limit(incoming, row, verdict, timing)
                 if limited:
                     verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
                 reply = self._reply(incoming, verdict, timing, moment) if verdict.answer and incoming.sender else None
@@ -578,26 +578,27 @@ class Worker:
                               sorted(ours))
         return (found[0]["event_id"] if found else None), {row["message_id"] for row in found}
 
-    def _reply_limit(self, incoming: IncomingMessage, row: dict, verdict: Classification) -> str:
-        """Why an answer the rules allow is held back: one per mail sent to both
-        coordinators (one key: its Message-ID and content), one per sender per
-        reply_interval_days ('' when not held back)."""
+    def _reply_limit(self, incoming: IncomingMessage, row: dict, verdict: Classification, timing: Timing) -> str:
+        """Why an answer the rules allow is held back: one per mail sent to both coordinators (one key:
+        its Message-ID and content), one of a kind per sender per reply_interval_days ('' when not held
+        back). A reply of another kind goes: a cancellation a day after the registration is confirmed."""
         if not verdict.answer:
             return ""
         days = self.rules.reply_interval_days
         since = (self.clock() - timedelta(days=days)).isoformat(timespec="seconds") if days else None
         # Both look-ups in one statement (one of the few per mail); a NULL id or `since` finds nothing.
-        ((other, earlier),) = self.db.conn.execute(
+        ((other, last),) = self.db.conn.execute(
             "select (select mailbox from messages where message_id = ? and key = ? and mailbox != ? "
-            "and answer = 1 limit 1), (select created_at from outbox where recipient = ? "
-            "and kind like 'reply:%' and created_at >= ? limit 1)",
+            "and answer = 1 limit 1), (select kind || ' ' || created_at from outbox where recipient = ? "
+            "and kind like 'reply:%' and created_at >= ? order by created_at desc, id desc limit 1)",
             [incoming.message_id or None, row["key"], row["mailbox"], incoming.sender, since],
         ).fetchall()
         if other is not None:
             return f"answer: no (the same mail was already answered from mailbox {other!r})"
-        if earlier is not None:
-            return (f"answer: no (this sender got an automatic reply on {earlier}; "
-                    f"at most one every {days:g} days)")
+        kind, _, earlier = (last or "").partition(" ")
+        if kind == f"reply:{_reply_kind(verdict, timing)}":
+            return (f"answer: no (this sender got the same automatic reply ({kind}) on {earlier}; "
+                    f"at most one of a kind every {days:g} days)")
         return ""
 
     def _apply(self, row: dict, incoming: IncomingMessage, verdict: Classification, timing: Timing,
@@ -654,7 +655,7 @@ class Worker:
     def _reply(self, incoming: IncomingMessage, verdict: Classification, timing: Timing, moment: datetime) -> Reply:
         sender = incoming.sender
         assert sender, "only a mail with a sender address is answered (process)"
-        kind = REGISTRATION_CLOSED if timing.closed_reply else verdict.intent
+        kind = _reply_kind(verdict, timing)
         template = self.rules.replies[kind][verdict.audience]
         if kind == Intent.INTEREST and verdict.asks:
             template = self.rules.replies.get(INTEREST_WITH_QUESTION, {}).get(verdict.audience, template)
@@ -739,6 +740,11 @@ class Worker:
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
                             [json.dumps([r["id"] for r in rows])])
+
+
+def _reply_kind(verdict: Classification, timing: Timing) -> str:
+    """Which reply a mail gets: its intent's, or "registration closed" when it came too late."""
+    return REGISTRATION_CLOSED if timing.closed_reply else verdict.intent
 
 
 def own_role(incoming: IncomingMessage, own_addresses: frozenset[str]) -> str:
