@@ -211,9 +211,21 @@ def _part(item: Attachment) -> MIMEPart:
         part.set_payload(item.data.decode("ascii"))
         return part
     maintype, _, subtype = item.content_type.partition("/")
-    part.set_content(item.data, maintype, subtype, disposition="attachment", filename=filename,
-                     params=dict(item.params))
+    params = dict(item.params)
+    if maintype == "text" and _is_utf8(item.data):
+        # Text without a charset is US-ASCII to a reader (RFC 2046; RFC 5545 requires it for calendars):
+        # an agenda's "Begrüßung" or a Georgian name in the invitation showed as "Begr����ung".
+        params = {"charset": "utf-8", **params}
+    part.set_content(item.data, maintype, subtype, disposition="attachment", filename=filename, params=params)
     return part
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _encoded(value: str) -> str:

@@ -79,6 +79,23 @@ def test_attachments_keep_their_type_parameters_and_names():
         ("application/pdf", "Präsentation_=.pdf", b"%PDF-1.4 \x00\xff")
 
 
+def test_a_text_attachment_in_utf8_says_so():
+    """Text with no charset is US-ASCII to its reader (RFC 2046; RFC 5545 requires the charset of a calendar):
+    an agenda's "Begrüßung" and a Georgian name in the invitation showed as "Begr����ung"."""
+    ics = "BEGIN:VCALENDAR\r\nATTENDEE;CN=\"ნინო ბერიძე\":mailto:n@x.ge\r\nEND:VCALENDAR\r\n".encode()
+    raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
+                  subject="s", text="t\n", message_id="<m@x.example>", role="release", date=SENT_AT,
+                  attachments=(Attachment("invitation.ics", "text/calendar", ics, (("method", "REQUEST"),)),
+                               Attachment("Agenda.txt", "text/plain", "13:00 Begrüßung\n".encode()),
+                               Attachment("alt.txt", "text/plain", "13:00 Begrüßung\n".encode("cp1252")),
+                               Attachment("a.pdf", "application/pdf", b"%PDF-1.4 \xc3\xbc")))
+    calendar, agenda, unknown, pdf = email.message_from_bytes(raw, policy=email.policy.default).iter_attachments()
+    assert calendar["Content-Type"] == 'text/calendar; charset="utf-8"; method="REQUEST"'
+    assert 'CN="ნინო ბერიძე"' in calendar.get_content()
+    assert (agenda.get_content_charset(), agenda.get_content()) == ("utf-8", "13:00 Begrüßung\n")
+    assert unknown.get_content_charset() is None and pdf.get_param("charset") is None   # not ours to guess
+
+
 ORIGINAL = (b"From: Max Weber <max@stadt-jena.de>\nTo: international@cc-events.example\n"
             b"Subject: Anmeldung\nMessage-ID: <orig@stadt-jena.de>\n\nIch nehme gerne teil.\n")
 
