@@ -21,7 +21,7 @@ import mimetypes
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,7 +37,7 @@ from .invitation import Invitation, event_calendar
 from .outbox import Attachment
 from .registrants import recorded_whereabouts
 from .replies import Replies
-from .rules import Event, Rules
+from .rules import Event, Rules, parse_duration
 from .states import ACTIVE_STATUSES, OutboxState, RegistrantStatus
 
 log = logging.getLogger(__name__)
@@ -462,41 +462,58 @@ def preview(db: sqlite_utils.Database, rules: Rules, replies: Replies, release: 
 
 
 def ensure_schedule(db: sqlite_utils.Database, rules: Rules) -> None:
-    """One `scheduled` row per reminder in rules.yaml, with its due time in UTC."""
-    for event in rules.events:
-        for reminder in event.reminders:
-            due = (event.starts_at - reminder.delta).astimezone(UTC)
-            db.table("scheduled").insert(
-                {"event_id": event.id, "name": f"reminder:{reminder.before}", "due_at": due.isoformat(),
-                 "state": "pending"},
-                ignore=True,
-            )
+    """One `scheduled` row per reminder in rules.yaml, due by the event's start as rules.yaml has it now:
+    a postponed event's reminders that have not gone out move with it ("in 1 day" went out a week early),
+    and one taken out of rules.yaml is dropped (it was still sent). A reminder that went out stays done."""
+    wanted = {(event.id, f"reminder:{reminder.before}"): (event.starts_at - reminder.delta).astimezone(UTC).isoformat()
+              for event in rules.events for reminder in event.reminders}
+    for row in db.table("scheduled").rows_where("state = 'pending'"):
+        due = wanted.get((row["event_id"], row["name"]))
+        if due is None:
+            db.table("scheduled").delete(row["id"])
+            log.info("event=%s %s dropped: no longer in rules.yaml", row["event_id"], row["name"])
+        elif due != row["due_at"]:
+            db.table("scheduled").update(row["id"], {"due_at": due})
+            log.info("event=%s %s now due at %s: the event's time changed", row["event_id"], row["name"], due)
+    for (event_id, name), due in wanted.items():
+        db.table("scheduled").insert({"event_id": event_id, "name": name, "due_at": due, "state": "pending"},
+                                     ignore=True)
 
 
 def run_due_reminders(db: sqlite_utils.Database, rules: Rules, replies: Replies, moment: datetime) -> int:
+    """Queue the reminders that are due. After a time mailflow did not run, only an event's latest due
+    reminder goes, saying the time really left (not "in 1 day" and "in 1 hour" at once, 50 minutes before the
+    start), and none once the event has begun."""
     ensure_schedule(db, rules)
     events = {e.id: e for e in rules.events}
     queued = 0
     due = list(db.table("scheduled").rows_where("state = 'pending' and due_at <= ?",
                                           [moment.astimezone(UTC).isoformat()], order_by="due_at"))
+    latest = {row["event_id"]: row["id"] for row in due}
     for row in due:
         event = events.get(row["event_id"])
         if event is None:
             continue
-        if moment > event.ends_at:
-            db.table("scheduled").update(row["id"], {"state": "skipped", "done_at": now(db),
-                                               "note": "the event was over when the reminder came due"})
-            log.warning("event=%s %s skipped: the event is over", event.id, row["name"])
+        why = ("the event had begun when the reminder was to go out" if moment >= event.starts_at else
+               "a later reminder was due too (mailflow did not run meanwhile): that one went" if row["id"] !=
+               latest[event.id] else "")
+        if why:
+            db.table("scheduled").update(row["id"], {"state": "skipped", "done_at": now(db), "note": why})
+            log.warning("event=%s %s skipped: %s", event.id, row["name"], why)
             continue
         with database.transaction(db):
-            queued += _send_reminder(db, rules, replies, event, row["name"])
+            queued += _send_reminder(db, rules, replies, event, row["name"], moment)
             db.table("scheduled").update(row["id"], {"state": "done", "done_at": now(db)})
         log.info("event=%s %s queued", event.id, row["name"])
     return queued
 
 
-def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Event, name: str) -> int:
+def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Event, name: str,
+                   moment: datetime) -> int:
     before = name.partition(":")[2]
+    left = event.starts_at - moment
+    # On time (a pass every minute or so) it says what rules.yaml says; late, the time really left.
+    spoken = _spoken(before) if left >= parse_duration(before) * 0.9 else _time_left(left)
     access = latest(db, event.id, ACCESS)
     marks = ",".join("?" * len(ACTIVE_STATUSES))
     waiting = held(db, rules.bounce_grace_minutes)
@@ -506,10 +523,18 @@ def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, ev
     for registrant in registrants:
         delivery = Delivery(registrant, REMINDER)
         shown = access if _may_have_access(rules, delivery) else None
-        mail = render_delivery(rules, replies, None, delivery, moment=database.clock_of(db)(), reminder=_spoken(before),
+        mail = render_delivery(rules, replies, None, delivery, moment=database.clock_of(db)(), reminder=spoken,
                                access=shown, invitation=_invitation(db, rules, delivery, shown))
         _queue(db, name, delivery, mail, event.ends_at)
     return len(registrants)
+
+
+def _time_left(left: timedelta) -> str:
+    """The time until the start in words, to the nearest day, hour or minute."""
+    for unit, length in (("d", timedelta(days=1)), ("h", timedelta(hours=1))):
+        if left >= length:
+            return _spoken(f"{round(left / length)}{unit}")
+    return _spoken(f"{max(1, round(left / timedelta(minutes=1)))}m")
 
 
 def _spoken(before: str) -> str:

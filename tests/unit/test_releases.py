@@ -139,6 +139,55 @@ def test_reminders_are_sent_once_when_due_and_skipped_after_the_event(env):
     assert "15:00–17:30 Tbilisi time" in reminder.get_body(("plain",)).get_content()
 
 
+def test_reminders_follow_a_postponed_event_and_a_removed_one_is_not_sent(env):
+    """The due times were fixed at the first pass: a week's postponement sent "in 1 day" a week early and
+    "in 1 hour" a day early, nothing on the day; a reminder taken out of rules.yaml still went."""
+    from datetime import timedelta
+
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 2)
+    assert {r["name"]: r["due_at"] for r in worker.db["scheduled"].rows} == {
+        "reminder:1d": "2020-10-06T11:00:00+00:00", "reminder:1h": "2020-10-07T10:00:00+00:00"}
+    data = RULES.model_dump()
+    data["events"][0].update(start=data["events"][0]["start"] + timedelta(days=7),
+                             end=data["events"][0]["end"] + timedelta(days=7), reminders=[{"before": "1d"}])
+    worker.rules = type(RULES).model_validate({**data, "source": RULES.source})
+    for moment in (datetime(2020, 10, 6, 11, 30, tzinfo=UTC), datetime(2020, 10, 7, 10, 30, tzinfo=UTC)):
+        clock.moment = moment
+        worker.run_once()
+        assert by_kind(worker.db, "reminder:") == []
+    assert [(r["name"], r["due_at"], r["state"]) for r in worker.db["scheduled"].rows] == [
+        ("reminder:1d", "2020-10-13T11:00:00+00:00", "pending")]
+    clock.moment = datetime(2020, 10, 13, 11, 5, tzinfo=UTC)
+    worker.run_once()
+    assert by_kind(worker.db, "reminder:1d") == ["expert0@city0.gov.ge", "expert1@city1.gov.ge"]
+    reminder = next(m for m in sent_mails(tmp_path) if m["Subject"].startswith("Reminder"))
+    assert reminder["Subject"].endswith("in 1 day") and "14 October 2020" in reminder.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("moment, sent, subject", [
+    (datetime(2020, 10, 7, 10, 10, tzinfo=UTC), ["reminder:1h"] * 2, "in 50 minutes"),   # 50 minutes before
+    (datetime(2020, 10, 7, 11, 30, tzinfo=UTC), [], None),                                # the event has begun
+])
+def test_reminders_missed_while_mailflow_was_down(env, moment, sent, subject):
+    """Down from before the 1-day reminder until late: both went at once, "starts in 1 day" 50 minutes before
+    the start, and during the event too."""
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 2)
+    clock.moment = moment
+    worker.run_once()
+    assert [r["kind"] for r in worker.db["outbox"].rows_where("kind like 'reminder:%'")] == sent
+    states = {r["name"]: (r["state"], r["note"]) for r in worker.db["scheduled"].rows}
+    if sent:
+        assert states == {"reminder:1h": ("done", None), "reminder:1d": (
+            "skipped", "a later reminder was due too (mailflow did not run meanwhile): that one went")}
+        reminder = next(m for m in sent_mails(tmp_path) if m["Subject"].startswith("Reminder"))
+        assert reminder["Subject"].endswith(subject)
+        assert f"starts {subject}" in " ".join(reminder.get_body(("plain",)).get_content().split())
+    else:
+        assert {state for state, _ in states.values()} == {"skipped"}
+
+
 def test_release_from_rules_and_send_at(env):
     tmp_path, worker, clock = env
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
