@@ -110,10 +110,15 @@ def candidate(
     current = latest(db, event_id, kind)
     new = Release(event_id, kind, (current.version + 1) if current else 1, text, link,
                   attachment.name if attachment else None, data)
-    if current and new.content_hash in (current.content_hash, dataclasses.replace(
-            current, text=current.text.removeprefix("\ufeff") if current.text else current.text).content_hash):
-        return current, False   # (one stored with Notepad's byte-order mark, before it was taken off, is the same)
+    if current and _same(current, new):
+        return current, False
     return new, True
+
+
+def _same(stored: Release, new: Release) -> bool:
+    """The same contents (one stored with Notepad's byte-order mark, before it was taken off, is the same)."""
+    return new.content_hash in (stored.content_hash, dataclasses.replace(
+        stored, text=stored.text.removeprefix("\ufeff") if stored.text else stored.text).content_hash)
 
 
 def save(db: sqlite_utils.Database, release: Release, source: str) -> Release:
@@ -145,9 +150,17 @@ def sync_from_rules(db: sqlite_utils.Database, rules: Rules, moment: datetime) -
             wanted.append((ACCESS, {"text": details, "link": access.link}))
         for kind, contents in wanted:
             release, is_new = candidate(db, event.id, kind, **contents)
-            if is_new:
+            if is_new and not _said_before(db, release):
                 created.append(save(db, release, "rules.yaml"))
     return created
+
+
+def _said_before(db: sqlite_utils.Database, release: Release) -> bool:
+    """rules.yaml still says what it said when it last made a version: a coordinator's `mailflow release`
+    since then is the newer word (the old agenda went out over the correction as an "update" at the next pass)."""
+    rows = list(db.table("releases").rows_where("event_id = ? and kind = ? and source = 'rules.yaml'",
+                                                [release.event_id, release.kind], order_by="version desc", limit=1))
+    return bool(rows) and _same(_row_to_release(rows[0]), release)
 
 
 def _due(event: Event, release: Any, moment: datetime) -> bool:

@@ -188,6 +188,28 @@ def test_reminders_missed_while_mailflow_was_down(env, moment, sent, subject):
         assert {state for state, _ in states.values()} == {"skipped"}
 
 
+def test_a_correction_by_command_is_not_undone_by_the_agenda_rules_yaml_still_names(env):
+    """The agenda in rules.yaml, a correction sent with `mailflow release agenda --text`: the next pass sent the
+    old agenda again as "Updated agenda (version 3)". rules.yaml's agenda goes again only when it changes there."""
+    tmp_path, worker, clock = env
+    (tmp_path / "agenda.md").write_text("13:00 Welcome\n13:15 Keynote: the digital town hall\n")
+    data = RULES.model_dump()
+    data["events"][0]["releases"] = {"agenda": {"released": True, "text": str(tmp_path / "agenda.md")}}
+    worker.rules = type(RULES).model_validate({**data, "source": RULES.source})
+    register(worker, tmp_path, 1)
+    correction, is_new = releases.candidate(worker.db, EVENT.id, "agenda", text="13:00 Welcome\n13:15 Panel\n")
+    assert is_new
+    releases.fan_out(worker.db, worker.rules, worker.replies, releases.save(worker.db, correction, "cli"))
+    for _ in range(2):
+        worker.run_once()
+    assert [(r["version"], r["source"]) for r in worker.db["releases"].rows] == [(1, "rules.yaml"), (2, "cli")]
+    assert by_kind(worker.db, "release:agenda:v3") == []
+    (tmp_path / "agenda.md").write_text("13:00 Welcome\n13:15 Panel\n13:45 Keynote\n")   # edited there: it goes
+    worker.run_once()
+    assert by_kind(worker.db, "release:agenda:v3") == ["expert0@city0.gov.ge"]
+    assert releases.latest(worker.db, EVENT.id, "agenda").text.endswith("13:45 Keynote\n")
+
+
 def test_release_from_rules_and_send_at(env):
     tmp_path, worker, clock = env
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
