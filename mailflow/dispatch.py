@@ -37,7 +37,7 @@ from . import database
 from .clock import stamp
 from .database import now
 from .errors import AnswerLost, ConnectionFailed, DeliveryError
-from .outbox import GIVE_UP_AFTER, Sender, SentCopies, retry_delay
+from .outbox import GIVE_UP_AFTER, Sender, SentCopies, envelope_address, retry_delay
 from .states import OutboxState
 
 log = logging.getLogger(__name__)
@@ -304,8 +304,11 @@ class Dispatch:
         if row["mailbox"] in self._unreachable:
             return ConnectionFailed(self._unreachable[row["mailbox"]])
         try:
+            # SMTP without SMTPUTF8 takes an international domain in its IDNA form: a registrant stored as
+            # j.koehler@münchen.de got the confirmation (queued so), then every release failed ('ascii' codec).
+            mail_from, recipient = envelope_address(self.addresses[row["mailbox"]]), envelope_address(row["recipient"])
             self.journal.write(b"B", row["id"])
-            self.senders[row["mailbox"]].send(row["raw"], self.addresses[row["mailbox"]], row["recipient"])
+            self.senders[row["mailbox"]].send(row["raw"], mail_from, recipient)
         except (ConnectionFailed, DeliveryError, UnicodeError, ValueError) as exc:
             if isinstance(exc, ConnectionFailed):   # AnswerLost included: the server is done for this session
                 self._down(row["mailbox"], exc)

@@ -68,6 +68,20 @@ def test_outcomes_are_recorded_per_row(db):
     assert retry[0] == 1 and retry[1] is not None and "451" in retry[2]
 
 
+def test_an_international_domain_goes_to_smtp_in_its_idna_form(db):
+    """A registrant stored as j.koehler@münchen.de (their client wrote xn--mnchen-3ya.de) got the confirmation,
+    then every release failed: smtplib cannot write the domain without SMTPUTF8. A local part outside ASCII
+    cannot be sent at all: that mail fails with the reason, the others go."""
+    for i, recipient in enumerate(["j.koehler@münchen.de", "jürgen@example.org", "a@example.org"]):
+        outbox.enqueue(db, raw=b"Subject: x\r\n\r\nhi\r\n", message_id=f"<idn{i}@x>", kind=f"test:{i}",
+                       mailbox="international", recipient=recipient, subject="x")
+    sender = Recording()
+    counts = dispatch.drain(db, {"international": sender}, ADDRESSES)
+    assert sender.sent == ["j.koehler@xn--mnchen-3ya.de", "a@example.org"]
+    assert (counts.sent, counts.failed) == (2, 1) and states(db) == ["sent", "failed", "sent"]
+    assert "SMTPUTF8" in db.execute("select error from outbox where id = 2").fetchone()[0]
+
+
 def test_an_unreachable_server_defers_its_mailbox_without_counting_attempts(db):
     queue(db, 3)
     queue(db, 2, mailbox="german")
