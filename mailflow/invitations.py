@@ -13,7 +13,7 @@ import uuid
 
 import sqlite_utils
 
-from . import database
+from . import database, outbox
 from .database import now
 from .invitation import CANCEL, REQUEST, Invitation
 from .rules import Event
@@ -51,7 +51,7 @@ def request(db: sqlite_utils.Database, event: Event, registrant: dict, organizer
     content = _content_hash(event, link, details)
     row = _row(db, registrant["id"])
     if row is None:
-        uid, sequence = f"{uuid.uuid4()}@{organizer.rpartition('@')[2] or 'mailflow.invalid'}", 0
+        uid, sequence = f"{uuid.uuid4()}@{outbox.mail_domain(organizer)}", 0
     elif row["method"] == REQUEST and row["content_hash"] == content:
         uid, sequence = row["uid"], row["sequence"]
     else:

@@ -57,7 +57,18 @@ ALARM = "alarm"   # alarm.py: a mailbox cannot be read or sent from, or works ag
 
 
 def new_message_id(from_address: str) -> str:
-    return email.utils.make_msgid(domain=from_address.rpartition("@")[2] or "mailflow.invalid")
+    """A Message-ID on the sender's domain, an international one in its IDNA form (a header is ASCII: with
+    "städte-netz.de" every reply of that mailbox was refused and quarantined)."""
+    return email.utils.make_msgid(domain=mail_domain(from_address))
+
+
+def mail_domain(address: str) -> str:
+    """The domain of an address as headers and calendar UIDs carry it: ASCII, IDNA for an international one."""
+    domain = address.rpartition("@")[2]
+    try:
+        return domain.encode("idna").decode("ascii") if domain else "mailflow.invalid"
+    except UnicodeError:
+        return "mailflow.invalid"
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,16 @@ def test_the_text_part_is_byte_for_byte_what_set_content_writes():
         assert ours.as_bytes() == theirs.as_bytes()
 
     same()
+
+
+def test_a_coordinator_on_an_international_domain_can_send():
+    """`address: anmeldung@städte-netz.de` passed `check`; then every reply's Message-ID carried the domain as
+    typed, compose refused it and the mail was quarantined (the digest stopped the pass)."""
+    from mailflow.outbox import new_message_id
+
+    message_id = new_message_id("anmeldung@städte-netz.de")
+    assert message_id.isascii() and message_id.endswith("@xn--stdte-netz-r5a.de>")
+    raw = compose(from_name="Anna", from_address="anmeldung@städte-netz.de", to_name="B", to_address="b@y.example",
+                  subject="s", text="t\n", message_id=message_id, role="reply", date=SENT_AT)
+    out = email.message_from_bytes(raw, policy=email.policy.default)
+    assert (out["Message-ID"], out["From"].addresses[0].domain) == (message_id, "xn--stdte-netz-r5a.de")
