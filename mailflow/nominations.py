@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .message import IncomingMessage
 from .rules import OnBehalfKind, Rules
-from .statements import MINE, find, read_statements
+from .statements import MINE, compile_patterns, find, read_statements
 from .states import Intent
 from .text import LIST_ITEM, Written, sentences
 
@@ -487,7 +487,13 @@ def _sender_attends(
                 continue
             clause = clause.casefold()
             third = find(_THIRD_PERSON, clause) or "@" in clause or any(name in clause for name in names)
-            if third and find(_REGISTERING, clause) and not _SELF_OBJECT.search(clause):
+            registering = compile_patterns(_REGISTERING)[0].search(clause) if third else None
+            if registering and not _SELF_OBJECT.search(clause):
+                # what the sender says of themselves before registering someone: "I will gladly attend and I
+                # would also like to register my colleague X" (the writer was told they were not registered)
+                before = clause[:registering.start()]
+                if not (find(_THIRD_PERSON, before) or "@" in before or any(name in before for name in names)):
+                    about_sender.append(before.strip())
                 continue
             about_sender.append(clause.strip())
         for part in map(str.casefold, _PART_END.split(sentence)):

@@ -161,6 +161,10 @@ def test_the_mayor_with_an_address_and_the_sender_does_not_attend():
     "please register me and my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
     "please register Giorgi Beridze (g.beridze@tbilisi.gov.ge) together with me.",
     "I will take part together with Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
+    # the writer's own attending before registering the colleague, in one sentence (they were told they were not
+    # registered, and got no agenda and no link)
+    "I will gladly attend and I would also like to register my colleague Giorgi Beridze\n(g.beridze@tbilisi.gov.ge).",
+    "ich nehme gerne teil und melde auch meinen Kollegen Herrn Giorgi Beridze (g.beridze@tbilisi.gov.ge) an.",
 ])
 def test_the_sender_attends_when_a_sentence_about_them_says_so(body):
     found = nominations(f"Hello,\n\n{body}\n\nNino")
@@ -171,6 +175,8 @@ def test_the_sender_attends_when_a_sentence_about_them_says_so(body):
 @pytest.mark.parametrize("says", [
     "I would like to register my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
     "Unfortunately I cannot attend myself, but please register Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
+    "I am pleased to register my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge), who will attend.",
+    "As the mayor's office we register our colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge) to attend.",
 ])
 def test_registering_someone_else_is_not_attending(says):
     found = nominations(f"Hello,\n\n{says}\n\nNino")
