@@ -426,7 +426,9 @@ def _clauses(sentence: str) -> list[str]:
 
 
 _PART_END = re.compile(r";|\s[–—]\s|,?\s(?:but|however|aber|jedoch|sondern|so|therefore|deshalb|daher|darum"
-                       r"|поэтому|тому|zato|stoga|prandaj|de aceea|прето|затова|ამიტომ|ուստի|buna görə)\s",
+                       r"|поэтому|тому|zato|stoga|prandaj|de aceea|прето|затова|ამიტომ|ուստի|buna görə)\s"
+                       # "I will not attend and (I) would like to register X": the writer goes on to someone else
+                       r"|,?\s(?:and|und)\s(?=(?:i|ich|we|wir|would|möchte|please|bitte)\s)",
                        re.IGNORECASE)
 # "register [also my colleague] Armen Hakobyan": a name right after a registering verb.
 _REGISTERING_VERB = re.compile(r"(?i:register|anmelden|melden sie|melde ich)")

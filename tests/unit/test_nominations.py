@@ -176,6 +176,9 @@ def test_the_sender_attends_when_a_sentence_about_them_says_so(body):
     "I would like to register my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
     "Unfortunately I cannot attend myself, but please register Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
     "I am pleased to register my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge), who will attend.",
+    # the refusal and the registration joined by "and": the colleague was lost (read as the writer declining)
+    "I will not attend and I would like to register my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge).",
+    "Ich kann nicht teilnehmen und möchte meinen Kollegen Giorgi Beridze (g.beridze@tbilisi.gov.ge) anmelden.",
     "As the mayor's office we register our colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge) to attend.",
 ])
 def test_registering_someone_else_is_not_attending(says):
