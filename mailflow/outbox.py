@@ -211,7 +211,7 @@ def thread_references(references: tuple[str, ...], parent: str) -> list[str]:
 
 def _part(item: Attachment) -> MIMEPart:
     part = MIMEPart(policy=_WIRE)
-    filename = clean(item.filename, 200).replace("?", "_") or "attachment"   # no "=?" to decode
+    filename = _short_name(clean(item.filename, 998).replace("?", "_")) or "attachment"   # no "=?" to decode
     if item.content_type == "message/rfc822":
         # A mail goes as it is (message/rfc822 allows no base64): compose_notice hands in only
         # 7-bit mail with CRLF lines of at most 998 characters.
@@ -229,6 +229,17 @@ def _part(item: Attachment) -> MIMEPart:
         params = {"charset": "utf-8", **params}
     part.set_content(item.data, maintype, subtype, disposition="attachment", filename=filename, params=params)
     return part
+
+
+def _short_name(name: str, limit: int = 200) -> str:
+    """A file name cut to `limit` characters in its stem: the extension stays (an agenda's "..._7_October_"
+    without ".pdf" found no program to open it)."""
+    if len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > 10:
+        return name[:limit]
+    return stem[:limit - len(extension) - 1] + "." + extension
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -674,7 +674,7 @@ class Worker:
             from_name=box.coordinator, from_address=box.address,
             to_name=incoming.sender_name, to_address=sender,
             subject=rendered.subject, text=rendered.text, message_id=message_id, role=outbox.REPLY,
-            in_reply_to=incoming.message_id, references=incoming.references, date=moment,
+            in_reply_to=incoming.message_id, references=_thread_of(incoming), date=moment,
         )
         return Reply(from_box, message_id, raw, rendered.subject, kind, outbox.envelope_address(sender))
 
@@ -740,6 +740,12 @@ class Worker:
         with database.transaction(self.db):
             self.db.execute("update messages set marked_on_server = 1 where id in (select value from json_each(?))",
                             [json.dumps([r["id"] for r in rows])])
+
+
+def _thread_of(incoming: IncomingMessage) -> tuple[str, ...]:
+    """The thread the mail answers: its References, or its one In-Reply-To when it has none (RFC 5322 3.6.4;
+    a client that writes only In-Reply-To lost the coordinator's mail from the answer's thread)."""
+    return incoming.references or (incoming.in_reply_to if len(incoming.in_reply_to) == 1 else ())
 
 
 def _reply_kind(verdict: Classification, timing: Timing) -> str:

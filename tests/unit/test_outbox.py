@@ -176,3 +176,12 @@ def test_a_coordinator_on_an_international_domain_can_send():
                   subject="s", text="t\n", message_id=message_id, role="reply", date=SENT_AT)
     out = email.message_from_bytes(raw, policy=email.policy.default)
     assert (out["Message-ID"], out["From"].addresses[0].domain) == (message_id, "xn--stdte-netz-r5a.de")
+
+
+def test_a_long_attachment_name_keeps_its_extension():
+    name = "Agenda_" + "Digitalisation_of_Municipal_Services_" * 6 + "7_October.pdf"
+    raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
+                  subject="s", text="t\n", message_id="<m@x.example>", role="release", date=SENT_AT,
+                  attachments=(Attachment(name, "application/pdf", b"%PDF-1.4"),))
+    (pdf,) = email.message_from_bytes(raw, policy=email.policy.default).iter_attachments()
+    assert len(pdf.get_filename()) == 200 and pdf.get_filename().endswith("_Services_Digi.pdf")

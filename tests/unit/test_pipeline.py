@@ -111,6 +111,21 @@ def test_second_pass_sends_nothing_and_registrant_is_one_across_inboxes(tmp_path
     assert len(list((tmp_path / "sent").iterdir())) == 2
 
 
+def test_an_answer_to_a_mail_with_in_reply_to_only_keeps_the_thread(tmp_path, maildirs):
+    """RFC 5322 3.6.4: no References, one In-Reply-To: the answer's References are that and the mail's id (it
+    named the mail alone, and a References-only threader lost the coordinator's mail it answered)."""
+    import email
+    import email.policy
+
+    deliver(maildirs, make_mail(message_id="<child@x.ge>", headers={"In-Reply-To": "<invitation@cc-events.example>"}),
+            "1")
+    assert maildir_worker(RULES, maildirs, tmp_path / "test.db").run_once().sent == 1
+    (sent,) = (tmp_path / "sent").iterdir()
+    reply = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    assert (reply["In-Reply-To"], reply["References"].split()) == (
+        "<child@x.ge>", ["<invitation@cc-events.example>", "<child@x.ge>"])
+
+
 def test_same_mail_to_both_coordinators_is_answered_once(tmp_path, maildirs):
     raw = make_mail(to="international@cc-events.example, german@cc-events.example", message_id="<both@x.ge>")
     deliver(maildirs, raw, "1")
