@@ -128,7 +128,8 @@ def sample_announcement_context(rules: Rules, mailbox: str) -> dict[str, Any]:
         "agenda": {"version": 2, "text": "13:00 Welcome\n13:15 Keynote", "attachment": "agenda.pdf",
                    "changes": "“13:15 Panel” now reads “13:15 Keynote”.",
                    "changes_de": "„13:15 Panel“ lautet jetzt „13:15 Keynote“."},
-        "access": {"link": "https://meet.example/abc", "details": "Meeting ID 123"},
+        "access": {"link": "https://meet.example/abc", "details": "Meeting ID 123", "changed": False,
+                   "previous_link": ""},
         "reminder": {"before": "1 day"},
         "followup": {"text": "The recording: https://rec.example/1", "attachment": "slides.pdf"},
         "previous_event": event_context(event),   # invitations (invites.py): the earlier event, or none

@@ -270,8 +270,8 @@ def plan(db: sqlite_utils.Database, rules: Rules, release: Release) -> list[Deli
             continue
         if release.kind == AGENDA and got is not None:
             deliveries.append(Delivery(row, "agenda_update", got))
-        else:
-            deliveries.append(Delivery(row, release.kind))
+        else:   # (a changed access says so: the version they had)
+            deliveries.append(Delivery(row, release.kind, got if release.kind == ACCESS else None))
     return deliveries
 
 
@@ -308,7 +308,8 @@ def render_delivery(
         "agenda": _agenda_context(release, previous) if release and release.kind == AGENDA else None,
         "followup": ({"text": release.text or "", "attachment": release.attachment_name or ""}
                      if release and release.kind == FOLLOWUP else None),
-        "access": {"link": access_release.link, "details": access_release.text or ""} if access_release else None,
+        "access": _access_context(access_release, previous if release and release.kind == ACCESS else None)
+        if access_release else None,
         "reminder": {"before": reminder},
     }
     rendered = replies.render(template, context)
@@ -321,6 +322,13 @@ def render_delivery(
         attachments.append(Attachment("invitation.ics", "text/calendar", ics, (("method", invitation.method),)))
     return {"mailbox": mailbox, "box": box, "subject": rendered.subject, "text": rendered.text,
             "attachments": tuple(attachments)}
+
+
+def _access_context(access: Release, previous: Release | None) -> dict[str, Any]:
+    """The link and details; for a registrant who had an earlier version, that it changed and the link it
+    replaces (a new link came as a look-alike of the first mail, and people joined with the old one)."""
+    return {"link": access.link, "details": access.text or "", "changed": previous is not None,
+            "previous_link": previous.link if previous is not None and previous.link != access.link else ""}
 
 
 def _invitation(db: sqlite_utils.Database, rules: Rules, delivery: Delivery, access: Release | None, *,
@@ -368,11 +376,15 @@ def _agenda_context(release: Release, previous: Release | None) -> dict[str, Any
 def _queue(db: sqlite_utils.Database, kind: str, delivery: Delivery, mail: dict, expires: datetime | None) -> None:
     box = mail["box"]
     message_id = outbox.new_message_id(box.address)
+    # An update answers the mail it updates, so mail clients show the two as one thread.
+    updated = db.execute("select message_id from outbox where registrant_id = ? and kind = ?",
+                         [delivery.registrant["id"], kind.rpartition(":v")[0] + f":v{delivery.previous_version}"]
+                         ).fetchone() if delivery.previous_version else None
     raw = outbox.compose(
         from_name=box.coordinator, from_address=box.address, to_name=delivery.registrant["name"] or "",
         to_address=delivery.registrant["address"], subject=mail["subject"], text=mail["text"],
         message_id=message_id, role=outbox.RELEASE, date=database.clock_of(db)(), auto_submitted="auto-generated",
-        attachments=mail["attachments"],
+        attachments=mail["attachments"], in_reply_to=updated[0] if updated else None,
     )
     outbox.enqueue(db, raw=raw, message_id=message_id, kind=kind, mailbox=mail["mailbox"],
                    recipient=delivery.registrant["address"], subject=mail["subject"],

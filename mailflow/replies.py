@@ -373,6 +373,9 @@ def check_templates(rules: Rules) -> list[RulesProblem]:
     samples += [(name, {**context, **SAMPLE_ON_BEHALF})
                 for box, name in each(rules.on_behalf) for context in sample_contexts(rules, box)]
     samples += [(name, sample_announcement_context(rules, box)) for box, name in each(rules.announcements)]
+    samples += [(name, {**context, "access": {**context["access"], "changed": True,   # a changed link's branch
+                                              "previous_link": "https://meet.example/old"}})
+                for box, name in each(rules.announcements) for context in [sample_announcement_context(rules, box)]]
     samples += [(digest_template(box.language), sample_digest_context(rules, name))
                 for name, box in rules.mailboxes.items() if box.digest.enabled]
     for name, context in samples:

@@ -210,6 +210,30 @@ def test_a_correction_by_command_is_not_undone_by_the_agenda_rules_yaml_still_na
     assert releases.latest(worker.db, EVENT.id, "agenda").text.endswith("13:45 Keynote\n")
 
 
+def test_a_changed_access_link_says_so_and_threads_with_the_mail_it_replaces(env):
+    """A new link came as a look-alike of the first mail, unthreaded, saying nothing of the old link; people
+    joined with it. Agenda updates thread with the agenda they update too."""
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 1)
+    replies = Replies(RULES.templates_path)
+    for kind, contents in [("access", {"link": "https://meet.example/old"}),
+                           ("access", {"link": "https://meet.example/new"}),
+                           ("agenda", {"text": "13:00 Welcome\n"}),
+                           ("agenda", {"text": "13:00 Welcome\n13:15 Panel\n"})]:
+        release, _ = releases.candidate(worker.db, EVENT.id, kind, **contents)
+        releases.fan_out(worker.db, RULES, replies, releases.save(worker.db, release, "cli"))
+        worker.run_once()
+    first, changed, agenda, update = (m for m in sent_mails(tmp_path) if not m["Subject"].startswith("Your"))
+    assert first["Subject"].startswith("Access link: ") and first["In-Reply-To"] is None
+    assert "changed" not in first.get_body(("plain",)).get_content()
+    assert changed["Subject"].startswith("Changed access link: ")
+    text = " ".join(changed.get_body(("plain",)).get_content().split())
+    assert "the link we sent earlier (https://meet.example/old) no longer works" in text
+    assert "Access link: https://meet.example/new" in text
+    assert (changed["In-Reply-To"], changed["References"]) == (first["Message-ID"], first["Message-ID"])
+    assert update["In-Reply-To"] == agenda["Message-ID"] and agenda["In-Reply-To"] is None
+
+
 def test_release_from_rules_and_send_at(env):
     tmp_path, worker, clock = env
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
