@@ -7,10 +7,12 @@ is recorded and classified with no effect (no reply, no registrant change, no bo
 its reasons say why. A reply the coordinator wrote by hand has no X-Mailflow header and does not count.
 
 How a new or restored database is noticed, without guessing: a mail new to this database that already
-carries the processed flag; and before a pass answers anything, mailflow reads its own mail in each
-Sent folder above the UID it read up to last time (`mailbox_state.sent_last_uid`, all of it when it
-never read that folder). A restored database's mark is as old as the backup, so that read covers
-everything sent since; a queued mail found there is settled as sent, not sent again.
+carries the processed flag; and at every pass, before it answers or sends anything, mailflow reads its
+own mail in each Sent folder above the UID it read up to last time (`mailbox_state.sent_last_uid`, all of
+it when it never read that folder). A restored database's mark is as old as the backup, so that read
+covers everything sent since; a queued mail found there is settled as sent, not sent again, and a release
+or reminder (`X-Mailflow: release EVENT KIND`) the database has no row of is recorded as sent to its
+registrant, so that nobody gets it again.
 
 *Questions answered by a coordinator*: a reply in a Sent folder without the X-Mailflow header is the
 coordinator's own, written in their mail client; the open questions its In-Reply-To and References
@@ -39,7 +41,7 @@ from . import database, history
 from .clock import parse_stamp, stamp
 from .database import now
 from .message import clean, decode_words
-from .outbox import MAILFLOW_HEADER, REPLY, SentCopies
+from .outbox import MAILFLOW_HEADER, RELEASE, REPLY, SentCopies
 from .rules import Event, Rules
 from .states import MessageState, OutboxState
 
@@ -61,6 +63,7 @@ class SentMail:
     sender: str = ""          # From, decoded: who wrote it
     date: str | None = None   # its Date, as the database stores moments (None when unreadable)
     recipients: tuple[str, ...] = ()   # the addresses in To and Cc, in lower case
+    about: tuple[str, ...] = ()        # what X-Mailflow says after the role: a release's event and outbox kind
 
 
 def read_sent(uid: int, header: bytes) -> SentMail:
@@ -77,12 +80,13 @@ def read_sent(uid: int, header: bytes) -> SentMail:
         date: str | None = stamp(email.utils.parsedate_to_datetime(clean(fields.get("date", ""))))
     except (TypeError, ValueError, IndexError):
         date = None
-    return SentMail(uid, next(iter(ids("message-id")), None),
-                    clean(fields.get(MAILFLOW_HEADER.lower(), "")).partition(" ")[0].lower(),
+    role, *about = clean(fields.get(MAILFLOW_HEADER.lower(), "")).split() or [""]
+    return SentMail(uid, next(iter(ids("message-id")), None), role.lower(),
                     parents[0] if parents else None, tuple(dict.fromkeys(ids("in-reply-to") + ids("references"))),
                     decode_words(fields.get("from", "")), date,
                     tuple(a.lower() for _, a in email.utils.getaddresses(
-                        [decode_words(fields.get("to", "")), decode_words(fields.get("cc", ""))]) if a))
+                        [decode_words(fields.get("to", "")), decode_words(fields.get("cc", ""))]) if a),
+                    tuple(about))
 
 
 @dataclass
@@ -93,6 +97,7 @@ class Found:
     sent_unknown: int = 0     # mailflow's mail in the Sent folder that it has no record of
     answered: int = 0         # mails waiting to be answered that those replies answer
     settled: int = 0          # queued (or uncertain) mails found in the Sent folder: sent
+    releases: int = 0         # releases and reminders among the unknown: recorded as sent to their registrant
 
     def __bool__(self) -> bool:
         return bool(self.flagged or self.sent_unknown or self.answered or self.settled)
@@ -107,6 +112,8 @@ class Found:
             parts.append(f"{self.answered} waiting mails answered by them")
         if self.settled:
             parts.append(f"{self.settled} queued mails found sent")
+        if self.releases:
+            parts.append(f"{self.releases} releases and reminders among them recorded as sent")
         return "; ".join(parts) + " (a new or restored database): none of them is answered or sent again"
 
 
@@ -171,6 +178,8 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
             "select message_id, state from outbox where message_id in (select value from json_each(?))", [ids])}
         found.sent_unknown = sum(1 for m in mails if m.role and m.message_id not in known)
         for mail in mails:
+            if mail.role == RELEASE and mail.message_id and mail.message_id not in known:
+                found.releases += _record_sent_release(db, mailbox, mail)
             if not mail.role and mail.refers:   # a coordinator's own reply (no X-Mailflow): it answers
                 _close_answered(db, mailbox, mail)
             if mail.role == REPLY and mail.answers:
@@ -189,6 +198,35 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         db.execute("update mailbox_state set sent_uidvalidity = ?, sent_last_uid = ? where mailbox = ?",
                    [uidvalidity, last, mailbox])
     return found
+
+
+def _record_sent_release(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> int:
+    """A release, reminder or calendar cancellation of mailflow's in the Sent folder that this database has no
+    row of (restored from a backup made before it went out): recorded as sent to its registrant, so that the
+    next fan-out, the coordinator's `mailflow release` of the same version or the reminder's second run does
+    not send it again (they all went to everyone a second time). 1 when recorded."""
+    if len(mail.about) < 2 or len(mail.recipients) != 1:
+        return 0
+    *event, kind = mail.about
+    (address,) = mail.recipients
+    found = db.execute("select id, address from registrants where event_id = ? and address in (?, ?)",
+                       [" ".join(event), address, _unicode_domain(address)]).fetchone()
+    if found is None:
+        return 0
+    return database.insert(db, "outbox", {
+        "message_id": mail.message_id, "kind": kind, "mailbox": mailbox, "registrant_id": found[0],
+        "recipient": found[1], "raw": b"", "state": OutboxState.SENT, "attempts": 1, "created_at": now(db),
+        "sent_at": mail.date or now(db), "error": "found in the Sent folder: sent before this database knew it",
+    }, ignore=True) is not None
+
+
+def _unicode_domain(address: str) -> str:
+    """"j@xn--mnchen-3ya.de" as a registrant's address is stored: j@münchen.de."""
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna')}"
+    except UnicodeError:
+        return address
 
 
 def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> None:

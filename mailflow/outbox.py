@@ -46,7 +46,7 @@ class Sender(Protocol):
 
 
 # mailflow's own header on everything it sends, with what the mail is (REPLY, RELEASE, NOTICE, CONFIRMATION,
-# INVITATION, DIGEST):
+# INVITATION, DIGEST; a release or reminder adds its event and outbox kind):
 # a reader of the Sent folder tells mailflow's replies from the coordinators' own mail by it, even with a
 # database restored from a backup (answered.py).
 MAILFLOW_HEADER = "X-Mailflow"
@@ -113,7 +113,7 @@ def compose(
         msg["References"] = "\r\n ".join(thread_references(references, parent))
     msg["Auto-Submitted"] = clean(auto_submitted)
     msg["X-Auto-Response-Suppress"] = "All"
-    msg[MAILFLOW_HEADER] = clean(role, 40)
+    msg[MAILFLOW_HEADER] = clean(role, 200)
     _set_text(msg, text)
     if attachments:
         msg.make_mixed()

@@ -288,21 +288,21 @@ class Worker:
 
     def _read_sent_folders(self, found: dict[str, answered.Found], report: PassReport) -> bool:
         """Before anything is answered or sent: mailflow's own mail and the replies in each Sent folder
-        since the last look (answered.read_sent_folder), when mail waits or a question is open (a
-        coordinator's reply closes it). False when a folder could not be read while mail waits: then
-        this pass answers and sends nothing, as it cannot know what was answered."""
+        since the last look (answered.read_sent_folder), at every pass: a coordinator's reply closes a
+        question, and a database restored from a backup learns what went out since before this pass's
+        fan-out sends a release or a reminder again (it did, to everyone, when nothing else waited). False
+        when a folder could not be read while mail waits: then this pass answers and sends nothing, as it
+        cannot know what was answered."""
         waiting = [MessageState.RECORDED, OutboxState.QUEUED, OutboxState.UNCERTAIN]
         mail_waits = bool(self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
                                           "where state in (?, ?) limit 1", waiting).fetchone())
-        if not mail_waits and not history.open_questions(self.db):
-            return True
         readable = True
         for name, folder in self.sent_folders.items():
             try:
                 look = answered.read_sent_folder(self.db, name, folder)
             except ConnectionFailed as exc:
-                if not mail_waits:   # only open questions: looked for again next pass
-                    log.warning("%s; open questions are checked against it next pass", exc)
+                if not mail_waits:   # looked at again next pass
+                    log.warning("%s; it is read again next pass", exc)
                     continue
                 log.error("%s; nothing is answered or sent until it can be read (it says what was answered), "
                           "but the health alarm", exc)
@@ -310,7 +310,8 @@ class Worker:
                 readable = False
                 continue
             box = found.setdefault(name, answered.Found())
-            box.sent_unknown, box.answered, box.settled = look.sent_unknown, look.answered, look.settled
+            box.sent_unknown, box.answered, box.settled, box.releases = (look.sent_unknown, look.answered,
+                                                                         look.settled, look.releases)
         return readable
 
     def _note_marking(self, name: str, mailbox: Mailbox) -> None:
