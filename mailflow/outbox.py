@@ -339,9 +339,14 @@ def seven_bit(raw: bytes) -> bytes | None:
             if not isinstance(body, str) or _fits_rfc822(body.encode("utf-8", "surrogateescape")):
                 continue
             data = part.get_payload(decode=True)
+            data = data if isinstance(data, bytes) else b""
+            if part.get("Content-Type") is None:   # not MIME (a script's raw UTF-8): base64 must say what it holds
+                part["Content-Type"] = f'text/plain; charset="{"utf-8" if _is_utf8(data) else "windows-1252"}"'
+                if part is msg and msg.get("MIME-Version") is None:
+                    msg["MIME-Version"] = "1.0"
             del part["Content-Transfer-Encoding"]
             part["Content-Transfer-Encoding"] = "base64"
-            part.set_payload(base64.encodebytes(data if isinstance(data, bytes) else b"").decode("ascii"))
+            part.set_payload(base64.encodebytes(data).decode("ascii"))
         out = io.BytesIO()
         policy = email.policy.compat32.clone(linesep="\r\n", cte_type="7bit")
         BytesGenerator(out, mangle_from_=False, policy=policy).flatten(msg)

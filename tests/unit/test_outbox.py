@@ -137,6 +137,18 @@ def test_an_original_with_8bit_text_long_lines_or_nul_still_goes_as_a_mail_writt
         "Max Müller", "max@stadt-jena.de")   # the name encoded, the address still one to answer
 
 
+def test_an_8bit_original_without_mime_headers_says_what_its_base64_holds():
+    """A script's raw UTF-8 with no MIME headers went on as a non-MIME mail with a base64 body: a strict
+    client showed the base64, a lenient one decoded it as US-ASCII."""
+    for text, charset in (("Ich nehme gerne teil. Grüße aus Jena\n", "utf-8"),
+                          ("Grüße aus Jena\n", "windows-1252")):
+        original = ORIGINAL.replace(b"Ich nehme gerne teil.\n", text.encode(charset))
+        attached = next(_notice(original).iter_attachments()).get_content()
+        assert (attached["MIME-Version"], attached.get_content_type(), attached.get_content_charset()) == (
+            "1.0", "text/plain", charset)
+        assert attached.get_content().replace("\r\n", "\n") == text
+
+
 def test_an_original_that_cannot_be_written_in_7_bits_goes_byte_for_byte_in_base64():
     for original in (ORIGINAL.replace(b"Subject: Anmeldung", b"Subject: Anmel\x00dung"),):
         (part,) = _notice(original).iter_attachments()
