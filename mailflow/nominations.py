@@ -207,7 +207,7 @@ def read_nominations(
                 continue   # "The Mayor will join": the mayor a sentence with an address named
             if not find(interest, folded):
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
-            if _first_person(clause) and not find(_REGISTERING, folded):
+            if first_person(clause) and not find(_REGISTERING, folded):
                 continue   # "I will join on behalf of the team": the sender, not a third person
             if intent == Intent.CANCELLATION:
                 # "give my place to someone else" names nobody; "Mr Beridze cannot attend" is someone else's
@@ -448,7 +448,8 @@ def _part_with(sentence: str, at: int) -> str:
     return sentence[start:]
 
 
-def _first_person(clause: str) -> bool:
+def first_person(clause: str) -> bool:
+    """Whether the text speaks of its writer: I, me, ich, mich, я ... (in the region's languages too)."""
     return bool(_I.search(clause) or _FIRST_PERSON.search(clause.casefold()))
 
 
@@ -468,7 +469,7 @@ def _sender_withdraws(said: list[str], interest: tuple[str, ...], cancellation: 
     # "за съжаление няма да мога да участвам", the verb says who)
     instead = any(_INSTEAD.search(sentence) for sentence in said)
     about_sender = [clause for sentence in said for clause in _clauses(sentence)
-                    if (_first_person(clause) or MINE.search(clause.casefold())
+                    if (first_person(clause) or MINE.search(clause.casefold())
                         or instead and not (find(_THIRD_PERSON, clause.casefold()) or "@" in clause))
                     and not _SOMEONE_ELSE.search(clause.casefold())]   # "Mr B asked me to say he cannot attend"
     reading = read_statements("\n".join(about_sender), "", interest, (), cancellation, negations)
@@ -485,7 +486,7 @@ def _sender_attends(
     for sentence in said:
         for clause in _clauses(sentence):
             instead = _INSTEAD.search(clause)   # "X will join instead of me (because I am away)" is about X
-            if not _first_person(clause[:instead.start()] if instead else clause):
+            if not first_person(clause[:instead.start()] if instead else clause):
                 continue
             clause = clause.casefold()
             third = find(_THIRD_PERSON, clause) or "@" in clause or any(name in clause for name in names)

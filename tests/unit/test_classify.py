@@ -265,6 +265,21 @@ def test_an_answers_subject_is_not_the_writers_words(subject):
     assert (verdict.intent, verdict.answer) == ("other", False)
 
 
+@pytest.mark.parametrize("body, intent", [
+    # a person on leave who registers: it was an automatic reply, never answered, nobody registered
+    ("I am out of the office until 5 October, but I would like to register for the event on 7 October.", "question"),
+    ("Ich bin bis 5. Oktober im Urlaub, möchte mich aber gerne für die Veranstaltung anmelden.", "question"),
+    # out-of-office replies, registration named or not: never answered
+    ("I am out of the office until 9 March. If you need to cancel or change my registration please contact my "
+     "assistant.", "auto_reply"),
+    ("I am out of the office until 9 March with limited access to e-mail.", "auto_reply"),
+])
+def test_an_out_of_office_sentence_that_also_registers_is_for_a_coordinator(body, intent):
+    verdict = classify(parse_message(make_mail(body=body)), "international", RULES, set())
+    assert (verdict.intent, verdict.answer) == (intent, False)
+    assert verdict.asks == (intent == "question")
+
+
 INVITATION = "<invitation-1@cc-events.example>"
 
 
