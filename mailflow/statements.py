@@ -168,8 +168,10 @@ _REQUEST_OPENERS = [
     r"կարո՞ղ եք", r"կարող եք", r"შეგიძლიათ", r"შეძლებთ",
 ]
 _GREEK = re.compile(r"[\u0370-\u03ff]")
+# (German "aber", "jedoch", "allerdings" begin a clause only after the comma German writes there; without one
+# they are particles inside it: "Ich melde mich aber gerne an" was cut between "melde mich" and "an")
 _CLAUSE_END = re.compile(
-    r"[,;:–—()]|\s(?:but|however|although|aber|jedoch|sondern|allerdings|но|однако|але|проте|ali|međutim"
+    r"[,;:–—()]|\s(?:but|however|although|sondern|но|однако|але|проте|ali|međutim"
     r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ|fakat|αλλά)\s",
 )
 

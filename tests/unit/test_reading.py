@@ -859,3 +859,15 @@ def test_the_rows_of_a_table_stay_lines():
     assert written.own == ("Molim Vas da prijavite sljedeće djelatnike:\n\nIme i prezime\tRadno mjesto\tE-mail\n"
                            "Marija Jurić\tpročelnica\tmarija.juric@karlovac.hr\nDario Kolar\tinformatičar\t"
                            "dario.kolar@karlovac.hr\nHvala unaprijed, sve je spremno.")
+
+
+@pytest.mark.parametrize("body, intent", [
+    # German "aber" without a comma is a particle inside the clause: the clause was cut between "melde mich" and
+    # "an", and the registration read as nothing
+    ("Sehr geehrte Frau Toukan,\n\nich melde mich aber gerne an.\n\nViele Grüße\nJens Mohr", "interest"),
+    ("Ich habe leider wenig Zeit, melde mich aber trotzdem für die Veranstaltung an.", "interest"),
+    ("Ich wollte mich abmelden, nehme aber doch teil.", "interest"),
+    ("Ich würde gerne teilnehmen, aber ich muss leider absagen.", "cancellation"),
+])
+def test_german_aber_without_a_comma_does_not_end_the_clause(body, intent):
+    assert verdict(body, sender="Jens Mohr <j.mohr@stadt-jena.de>").intent == intent

@@ -223,7 +223,9 @@ def test_a_changed_access_link_says_so_and_threads_with_the_mail_it_replaces(env
         release, _ = releases.candidate(worker.db, EVENT.id, kind, **contents)
         releases.fan_out(worker.db, RULES, replies, releases.save(worker.db, release, "cli"))
         worker.run_once()
-    first, changed, agenda, update = (m for m in sent_mails(tmp_path) if not m["Subject"].startswith("Your"))
+    by_subject = {m["Subject"].partition(":")[0]: m for m in sent_mails(tmp_path)}   # (files named by Message-ID)
+    first, changed, agenda, update = (by_subject[s] for s in ("Access link", "Changed access link", "Agenda",
+                                                              "Updated agenda"))
     assert first["Subject"].startswith("Access link: ") and first["In-Reply-To"] is None
     assert "changed" not in first.get_body(("plain",)).get_content()
     assert changed["Subject"].startswith("Changed access link: ")
