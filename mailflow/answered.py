@@ -41,7 +41,7 @@ from . import database, history
 from .clock import parse_stamp, stamp
 from .database import now
 from .message import clean, decode_words
-from .outbox import MAILFLOW_HEADER, RELEASE, REPLY, SentCopies
+from .outbox import MAILFLOW_HEADER, RELEASE, REPLY, SentCopies, released
 from .rules import Event, Rules
 from .states import MessageState, OutboxState
 
@@ -205,12 +205,12 @@ def _record_sent_release(db: sqlite_utils.Database, mailbox: str, mail: SentMail
     row of (restored from a backup made before it went out): recorded as sent to its registrant, so that the
     next fan-out, the coordinator's `mailflow release` of the same version or the reminder's second run does
     not send it again (they all went to everyone a second time). 1 when recorded."""
-    if len(mail.about) < 2 or len(mail.recipients) != 1:
+    what = released(mail.about)
+    if what is None or len(mail.recipients) != 1:
         return 0
-    *event, kind = mail.about
-    (address,) = mail.recipients
+    (event_id, kind), (address,) = what, mail.recipients
     found = db.execute("select id, address from registrants where event_id = ? and address in (?, ?)",
-                       [" ".join(event), address, _unicode_domain(address)]).fetchone()
+                       [event_id, address, _unicode_domain(address)]).fetchone()
     if found is None:
         return 0
     return database.insert(db, "outbox", {

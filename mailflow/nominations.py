@@ -426,10 +426,12 @@ def _clauses(sentence: str) -> list[str]:
 
 
 _PART_END = re.compile(r";|\s[–—]\s|,?\s(?:but|however|aber|jedoch|sondern|so|therefore|deshalb|daher|darum"
-                       r"|поэтому|тому|zato|stoga|prandaj|de aceea|прето|затова|ამიტომ|ուստի|buna görə)\s"
-                       # "I will not attend and (I) would like to register X": the writer goes on to someone else
-                       r"|,?\s(?:and|und)\s(?=(?:i|ich|we|wir|would|möchte|please|bitte)\s)",
+                       r"|поэтому|тому|zato|stoga|prandaj|de aceea|прето|затова|ამიტომ|ուստի|buna görə)\s",
                        re.IGNORECASE)
+# "I will not attend and (I) would like to register X": after it the writer goes on to someone else, so an
+# address after it is read without what came before; one before it keeps what follows ("my colleague X and I
+# cannot attend": X declines too).
+_GOES_ON = re.compile(r",?\s(?:and|und)\s(?=(?:i|ich|we|wir|would|möchte|please|bitte)\s)", re.IGNORECASE)
 # "register [also my colleague] Armen Hakobyan": a name right after a registering verb.
 _REGISTERING_VERB = re.compile(r"(?i:register|anmelden|melden sie|melde ich)")
 _AFTER_REGISTERING = re.compile(
@@ -439,13 +441,20 @@ _AFTER_REGISTERING = re.compile(
 
 
 def _part_with(sentence: str, at: int) -> str:
-    """The part of a sentence, between ';', dashes and 'but', that holds position `at`."""
-    start = 0
+    """The part of a sentence, between ';', dashes and 'but' (or from an "and I would like to"), that holds
+    position `at`."""
+    start = max((m.end() for m in _GOES_ON.finditer(sentence, 0, at)), default=0)
     for end in _PART_END.finditer(sentence):
         if end.start() >= at:
             return sentence[start:end.start()]
-        start = end.end()
+        start = max(start, end.end())
     return sentence[start:]
+
+
+def _third_at(folded: str) -> int:
+    """Where the first third person of a casefolded clause is named, or -1."""
+    found = compile_patterns(_THIRD_PERSON)[0].search(folded)
+    return found.start() if found else -1
 
 
 def first_person(clause: str) -> bool:
@@ -490,11 +499,15 @@ def _sender_attends(
                 continue
             clause = clause.casefold()
             third = find(_THIRD_PERSON, clause) or "@" in clause or any(name in clause for name in names)
-            registering = compile_patterns(_REGISTERING)[0].search(clause) if third else None
+            registering = list(compile_patterns(_REGISTERING)[0].finditer(clause)) if third else []
             if registering and not _SELF_OBJECT.search(clause):
-                # what the sender says of themselves before registering someone: "I will gladly attend and I
-                # would also like to register my colleague X" (the writer was told they were not registered)
-                before = clause[:registering.start()]
+                # what the sender says of themselves before registering someone: "I will gladly attend (I would
+                # like to register for the event) and I would also like to register my colleague X" (the writer
+                # was told they were not registered): up to the registering word nearest before the other person
+                other = min([i for i in (_third_at(clause), clause.find("@"), *(clause.find(n) for n in names))
+                             if i >= 0], default=len(clause))
+                before = clause[:max((m.start() for m in registering if m.start() < other),
+                                     default=registering[0].start())]
                 if not (find(_THIRD_PERSON, before) or "@" in before or any(name in before for name in names)):
                     about_sender.append(before.strip())
                 continue

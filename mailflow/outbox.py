@@ -15,6 +15,7 @@ import functools
 import io
 import logging
 import re
+import urllib.parse
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +55,17 @@ REPLY, RELEASE, NOTICE, CONFIRMATION = "reply", "release", "notice", "confirmati
 INVITATION = "invitation"   # `mailflow invite`
 DIGEST = "digest"           # digest.py: the daily digest to a coordinator
 ALARM = "alarm"   # alarm.py: a mailbox cannot be read or sent from, or works again
+
+
+def release_role(event_id: str, kind: str) -> str:
+    """X-Mailflow of a release or reminder: "release EVENT KIND", the event's id %-quoted (a header is ASCII
+    without spaces in its words: "städtetag-2020" stopped every release of that event)."""
+    return f"{RELEASE} {urllib.parse.quote(event_id, safe='')} {urllib.parse.quote(kind, safe=':')}"
+
+
+def released(about: tuple[str, ...]) -> tuple[str, str] | None:
+    """(event id, kind) from what X-Mailflow says after "release", or None (a mailflow before it said so)."""
+    return (urllib.parse.unquote(about[0]), urllib.parse.unquote(about[1])) if len(about) == 2 else None
 
 
 def new_message_id(from_address: str) -> str:

@@ -385,7 +385,7 @@ def _queue(db: sqlite_utils.Database, kind: str, delivery: Delivery, mail: dict,
         to_address=delivery.registrant["address"], subject=mail["subject"], text=mail["text"],
         # (the event and the kind in X-Mailflow: a database restored from a backup finds in the Sent folder
         # what went out since, and sends it nobody again: answered.read_sent_folder)
-        message_id=message_id, role=f"{outbox.RELEASE} {delivery.registrant['event_id']} {kind}",
+        message_id=message_id, role=outbox.release_role(delivery.registrant["event_id"], kind),
         date=database.clock_of(db)(), auto_submitted="auto-generated",
         attachments=mail["attachments"], in_reply_to=updated[0] if updated else None,
     )

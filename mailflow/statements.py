@@ -168,10 +168,13 @@ _REQUEST_OPENERS = [
     r"կարո՞ղ եք", r"կարող եք", r"შეგიძლიათ", r"შეძლებთ",
 ]
 _GREEK = re.compile(r"[\u0370-\u03ff]")
-# (German "aber", "jedoch", "allerdings" begin a clause only after the comma German writes there; without one
-# they are particles inside it: "Ich melde mich aber gerne an" was cut between "melde mich" and "an")
+# (German "aber", "jedoch", "allerdings" before "gerne", "doch", "trotzdem" ... are particles inside the clause:
+# "Ich melde mich aber gerne an" was cut between "melde mich" and "an"; "... nicht sicher aber ich melde mich an",
+# its comma left out, still ends one)
 _CLAUSE_END = re.compile(
-    r"[,;:–—()]|\s(?:but|however|although|sondern|но|однако|але|проте|ali|međutim"
+    r"[,;:–—()]|\s(?:aber|jedoch|allerdings)\s(?!(?:gerne?|doch|trotzdem|dennoch|schon|auch|noch|sehr|wirklich"
+    r"|natürlich|bestimmt|sicher|sicherlich|wohl|eben|halt|ja|mal)\b)"
+    r"|\s(?:but|however|although|sondern|но|однако|але|проте|ali|međutim"
     r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ|fakat|αλλά)\s",
 )
 

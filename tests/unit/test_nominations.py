@@ -165,6 +165,8 @@ def test_the_mayor_with_an_address_and_the_sender_does_not_attend():
     # registered, and got no agenda and no link)
     "I will gladly attend and I would also like to register my colleague Giorgi Beridze\n(g.beridze@tbilisi.gov.ge).",
     "ich nehme gerne teil und melde auch meinen Kollegen Herrn Giorgi Beridze (g.beridze@tbilisi.gov.ge) an.",
+    "I would like to register for the online event and I would also like to register my colleague Giorgi Beridze "
+    "(g.beridze@tbilisi.gov.ge).",
 ])
 def test_the_sender_attends_when_a_sentence_about_them_says_so(body):
     found = nominations(f"Hello,\n\n{body}\n\nNino")
@@ -184,6 +186,18 @@ def test_the_sender_attends_when_a_sentence_about_them_says_so(body):
 def test_registering_someone_else_is_not_attending(says):
     found = nominations(f"Hello,\n\n{says}\n\nNino")
     assert registered(found) == {"g.beridze@tbilisi.gov.ge"} and not found.sender_attends, found.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Unfortunately my colleague Giorgi Beridze (g.beridze@tbilisi.gov.ge) and I cannot attend the online event.",
+    "Leider können mein Kollege Giorgi Beridze (g.beridze@tbilisi.gov.ge) und ich nicht an der Veranstaltung "
+    "teilnehmen.",
+])
+def test_a_colleague_who_declines_with_the_sender_is_not_registered(body):
+    """ "and I" starts the writer's own part only for an address after it: here it cut the colleague off from the
+    refusal, and the colleague who had just declined was registered and confirmed."""
+    found = nominations(f"Hello,\n\n{body}\n\nNino")
+    assert found is None or not found.nominees
 
 
 def test_german_colleagues_with_titles_and_the_sender_too():

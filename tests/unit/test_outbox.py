@@ -197,3 +197,19 @@ def test_a_long_attachment_name_keeps_its_extension():
                   attachments=(Attachment(name, "application/pdf", b"%PDF-1.4"),))
     (pdf,) = email.message_from_bytes(raw, policy=email.policy.default).iter_attachments()
     assert len(pdf.get_filename()) == 200 and pdf.get_filename().endswith("_Services_Digi.pdf")
+
+
+def test_a_releases_x_mailflow_names_any_event_id_in_ascii_and_reads_back():
+    """With the event and kind in X-Mailflow (a restored database reads them in Sent), an id like
+    "städtetag 2020" made every release of that event raise (a header is ASCII)."""
+    from mailflow.answered import read_sent
+    from mailflow.outbox import release_role, released
+
+    role = release_role("städtetag 2020", "release:agenda:v2")
+    raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
+                  subject="s", text="t\n", message_id="<m@x.example>", role=role, date=SENT_AT)
+    header = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"X-Mailflow: release st%C3%A4dtetag%202020 release:agenda:v2\r\n" in header
+    sent = read_sent(7, header)
+    assert sent.role == "release" and released(sent.about) == ("städtetag 2020", "release:agenda:v2")
+    assert released(read_sent(8, b"X-Mailflow: release\r\n").about) is None   # an older mailflow's

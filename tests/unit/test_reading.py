@@ -868,6 +868,10 @@ def test_the_rows_of_a_table_stay_lines():
     ("Ich habe leider wenig Zeit, melde mich aber trotzdem für die Veranstaltung an.", "interest"),
     ("Ich wollte mich abmelden, nehme aber doch teil.", "interest"),
     ("Ich würde gerne teilnehmen, aber ich muss leider absagen.", "cancellation"),
+    # a conjunction whose comma was left out still ends one ("nicht" is the first clause's)
+    ("Ich war bisher nicht sicher aber ich melde mich jetzt gerne an.", "interest"),
+    ("Ich bin kein Mitglied des Netzwerks aber ich würde gerne teilnehmen.", "interest"),
+    ("Ich würde gerne teilnehmen aber ich muss leider absagen.", "cancellation"),
 ])
-def test_german_aber_without_a_comma_does_not_end_the_clause(body, intent):
+def test_german_aber_before_gerne_or_doch_is_a_particle_not_the_end_of_the_clause(body, intent):
     assert verdict(body, sender="Jens Mohr <j.mohr@stadt-jena.de>").intent == intent
