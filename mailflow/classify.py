@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from . import text as written_text
 from .addresses import domain_of, local_part
 from .message import ANSWER_PREFIX, IncomingMessage
-from .nominations import Nominations, first_person, read_nominations
+from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
 from .statements import erasure_request, find, link_for_someone, new_address, read_statements
 from .states import AUTOMATIC_INTENTS, Intent
@@ -105,8 +105,6 @@ def classify(
                          and calendar.attendee == message.sender)
     intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited, declines_ours,
                            language)
-    if intent == Intent.QUESTION and not asks:   # (only _automatic's out-of-office text that also registers)
-        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if calendar and calendar.uid not in calendar_uids and intent in (Intent.INTEREST, Intent.CANCELLATION) \
             and not _names_an_event(message.subject, rules):
         # An answer to a meeting mailflow did not send and that is not the event (a coordinator's own "preparatory
@@ -468,17 +466,6 @@ def _automatic(
         return Intent.AUTO_REPLY
     phrase_hit = _matches(rules.classification.intents.auto_reply_phrases, written.own)
     if phrase_hit:
-        # A person on leave writes it too: "I am out of the office until 5 October, but I would like to register"
-        # was never answered, nobody registered. An out-of-office reply states no registration or cancellation.
-        patterns = rules.classification.intents
-        said = read_statements(written.own, "", tuple(patterns.interest), (), tuple(patterns.cancellation),
-                               tuple(patterns.negation))
-        # (in the first person: Outlook's "Becker, Jonas would like to recall the message, "Registration ..."" is not)
-        if (said.registers or said.withdraws) and first_person(written.own):   # nobody lost, no robot answered
-            reasons.append(f"intent: question (the text says {phrase_hit!r}, as an out-of-office reply does, but "
-                           f"also {said.registers or said.withdraws!r}: a person on leave may have written it; "
-                           "nothing is done, nothing answered)")
-            return Intent.QUESTION
         reasons.append(f"intent: auto_reply (text says {phrase_hit!r})")
         return Intent.AUTO_REPLY
     # A person's post to a mailing list that speaks to a coordinator is read (it is flagged for them, not
