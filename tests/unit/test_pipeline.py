@@ -392,3 +392,38 @@ def test_a_cancellation_of_someone_elses_registration_leaves_the_senders_alone(t
     assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest", "reply:question"]
     cancelling = worker.db["messages"].get(2)
     assert (cancelling["intent"], cancelling["answer"], cancelling["asks"]) == ("question", 1, 1)
+
+
+class UnreadableSent:
+    """A Sent folder whose server times out (the Maildir worker's stand-in for an IMAP folder)."""
+
+    def mailflow_mail(self, uidvalidity, after_uid):
+        from mailflow.errors import ConnectionFailed
+        raise ConnectionFailed("mailbox=international Sent folder: the IMAP server timed out")
+
+    def append(self, raws):
+        pass
+
+    def contains(self, message_id):
+        return False
+
+    def close(self):
+        pass
+
+
+def test_no_release_goes_out_while_a_sent_folder_cannot_be_read(tmp_path, maildirs):
+    """What the Sent folder holds says what went out: after a restore, a pass whose Sent read failed and that had
+    nothing else to do sent the agenda to everyone again. The next pass that reads it sends it, once."""
+    (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
+    data = RULES.model_dump()
+    data["events"][0]["releases"] = {"agenda": {"released": True, "text": str(tmp_path / "agenda.md")}}
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    assert worker.run_once().sent == 1   # the confirmation
+    worker.rules = type(RULES).model_validate({**data, "bounce_grace_minutes": 0, "source": RULES.source})
+    worker.sent_folders = {"international": UnreadableSent()}
+    report = worker.run_once()
+    assert (report.announced, report.sent) == (0, 0) and "timed out" in report.errors[0]
+    worker.sent_folders = {}
+    assert worker.run_once().sent == 1
+    assert [r["kind"] for r in worker.db["outbox"].rows_where(order_by="id")] == ["reply:interest", "release:agenda:v1"]
