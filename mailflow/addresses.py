@@ -25,6 +25,30 @@ def normalize_address(address: str) -> str:
     return result.normalized.lower()
 
 
+def ascii_domain(domain: str) -> str:
+    """A domain as SMTP and headers carry it: an international one in its IDNA 2008 form ("straße.de" is
+    "xn--strae-oqa.de"; Python's own codec, IDNA 2003, wrote "strasse.de", another domain). UnicodeError
+    when it has none."""
+    if domain.isascii():
+        return domain
+    import idna  # (email-validator's own dependency, which it uses the same way)
+
+    return idna.encode(domain, uts46=True).decode("ascii")
+
+
+def unicode_domain(domain: str) -> str:
+    """An IDNA domain as a person reads it ("xn--mnchen-3ya.de" is "münchen.de"); the domain itself when it
+    has no such label or is not valid IDNA."""
+    if "xn--" not in domain.lower():
+        return domain
+    import idna
+
+    try:
+        return str(idna.decode(domain))
+    except idna.IDNAError:
+        return domain
+
+
 def domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower()
 

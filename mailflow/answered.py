@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from . import database, history
+from .addresses import domain_of, local_part, unicode_domain
 from .clock import parse_stamp, stamp
 from .database import now
 from .message import clean, decode_words
@@ -210,7 +211,7 @@ def _record_sent_release(db: sqlite_utils.Database, mailbox: str, mail: SentMail
         return 0
     (event_id, kind), (address,) = what, mail.recipients
     found = db.execute("select id, address from registrants where event_id = ? and address in (?, ?)",
-                       [event_id, address, _unicode_domain(address)]).fetchone()
+                       [event_id, address, f"{local_part(address)}@{unicode_domain(domain_of(address))}"]).fetchone()
     if found is None:
         return 0
     return database.insert(db, "outbox", {
@@ -218,15 +219,6 @@ def _record_sent_release(db: sqlite_utils.Database, mailbox: str, mail: SentMail
         "recipient": found[1], "raw": b"", "state": OutboxState.SENT, "attempts": 1, "created_at": now(db),
         "sent_at": mail.date or now(db), "error": "found in the Sent folder: sent before this database knew it",
     }, ignore=True) is not None
-
-
-def _unicode_domain(address: str) -> str:
-    """"j@xn--mnchen-3ya.de" as a registrant's address is stored: j@münchen.de."""
-    local, _, domain = address.rpartition("@")
-    try:
-        return f"{local}@{domain.encode('ascii').decode('idna')}"
-    except UnicodeError:
-        return address
 
 
 def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> None:

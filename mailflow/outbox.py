@@ -28,6 +28,7 @@ from typing import Protocol
 import sqlite_utils
 
 from . import database
+from .addresses import ascii_domain
 from .clock import stamp
 from .database import now
 from .errors import MailflowError
@@ -78,7 +79,7 @@ def mail_domain(address: str) -> str:
     """The domain of an address as headers and calendar UIDs carry it: ASCII, IDNA for an international one."""
     domain = address.rpartition("@")[2]
     try:
-        return domain.encode("idna").decode("ascii") if domain else "mailflow.invalid"
+        return ascii_domain(domain) if domain else "mailflow.invalid"
     except UnicodeError:
         return "mailflow.invalid"
 
@@ -300,7 +301,7 @@ def _ascii_address(address: str) -> str:
     if not local.isascii():
         raise UnsendableAddress(f"{address!r} has non-ASCII characters before the @ (needs SMTPUTF8)")
     try:
-        domain = domain.encode("idna").decode("ascii")
+        domain = ascii_domain(domain)
     except UnicodeError:
         raise UnsendableAddress(f"{address!r} has a domain that cannot be written in ASCII") from None
     return f"{local}@{domain}"
