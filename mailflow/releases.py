@@ -254,24 +254,29 @@ def plan(db: sqlite_utils.Database, rules: Rules, release: Release) -> list[Deli
     event = event_by_id(rules, release.event_id)
     statuses = eligible_statuses(event, release.kind)
     marks = ",".join("?" * len(statuses))
+    version = "(select max(cast(substr(o.kind, length(?) + 1) as integer)) from outbox o " \
+              "where o.registrant_id = r.id and o.kind like ? and o.state not in ({}))"
+    prefix = [f"release:{release.kind}:v", f"release:{release.kind}:v%"]
     rows = db.query(
-        f"""select r.*, (select max(cast(substr(o.kind, length(?) + 1) as integer)) from outbox o
-                         where o.registrant_id = r.id and o.kind like ? and o.state != ?) as got
+        # got: the latest version queued for them; had: the latest that may have reached them (an update
+        # says what changed since that one, not since a mail that failed: "the link we sent earlier")
+        f"""select r.*, {version.format("?")} as got, {version.format("?, ?")} as had
             from registrants r where r.event_id = ? and r.status in ({marks}) order by r.id""",
-        [f"release:{release.kind}:v", f"release:{release.kind}:v%", OutboxState.CANCELLED, release.event_id, *statuses],
+        [*prefix, OutboxState.CANCELLED, *prefix, OutboxState.CANCELLED, OutboxState.FAILED, release.event_id,
+         *statuses],
     )
     deliveries = []
     waiting = held(db, rules.bounce_grace_minutes)   # a new address gets its confirmation alone first (bounces.py)
     for row in rows:
-        got = row.pop("got")
+        got, had = row.pop("got"), row.pop("had")
         if is_held(row["address"], waiting):
             continue
         if got is not None and got >= release.version:
             continue
-        if release.kind == AGENDA and got is not None:
-            deliveries.append(Delivery(row, "agenda_update", got))
+        if release.kind == AGENDA and had is not None:
+            deliveries.append(Delivery(row, "agenda_update", had))
         else:   # (a changed access says so: the version they had)
-            deliveries.append(Delivery(row, release.kind, got if release.kind == ACCESS else None))
+            deliveries.append(Delivery(row, release.kind, had if release.kind == ACCESS else None))
     return deliveries
 
 

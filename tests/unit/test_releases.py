@@ -236,6 +236,23 @@ def test_a_changed_access_link_says_so_and_threads_with_the_mail_it_replaces(env
     assert update["In-Reply-To"] == agenda["Message-ID"] and agenda["In-Reply-To"] is None
 
 
+def test_a_new_link_to_someone_whose_first_access_mail_failed_is_no_change_to_them(env):
+    """They never had the first link: "Changed access link ... the link we sent earlier no longer works" under a
+    mail they never received confused them."""
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 1)
+    replies = Replies(RULES.templates_path)
+    for link in ("https://meet.example/old", "https://meet.example/new"):
+        release, _ = releases.candidate(worker.db, EVENT.id, "access", link=link)
+        releases.fan_out(worker.db, RULES, replies, releases.save(worker.db, release, "cli"))
+        worker.db.execute("update outbox set state = 'failed', error = '550 mailbox full' "
+                          "where kind = 'release:access:v1'")   # (the first one bounced at the server)
+    worker.run_once()
+    (sent,) = [m for m in sent_mails(tmp_path) if "access link" in m["Subject"].lower()]
+    assert sent["Subject"].startswith("Access link: ") and sent["In-Reply-To"] is None
+    assert "no longer works" not in sent.get_body(("plain",)).get_content()
+
+
 def test_release_from_rules_and_send_at(env):
     tmp_path, worker, clock = env
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
