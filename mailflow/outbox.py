@@ -30,6 +30,7 @@ import sqlite_utils
 from . import database
 from .addresses import ascii_domain
 from .clock import stamp
+from .codepages import windows_code_page
 from .database import now
 from .errors import MailflowError
 from .message import clean
@@ -354,7 +355,9 @@ def seven_bit(raw: bytes) -> bytes | None:
             data = part.get_payload(decode=True)
             data = data if isinstance(data, bytes) else b""
             if part.get("Content-Type") is None:   # not MIME (a script's raw UTF-8): base64 must say what it holds
-                part["Content-Type"] = f'text/plain; charset="{"utf-8" if _is_utf8(data) else "windows-1252"}"'
+                # (not UTF-8: the Windows code page mailflow reads it in, 1250 and 1251 too)
+                charset = "utf-8" if _is_utf8(data) else windows_code_page(data).replace("cp", "windows-")
+                part["Content-Type"] = f'text/plain; charset="{charset}"'
                 if part is msg and msg.get("MIME-Version") is None:
                     msg["MIME-Version"] = "1.0"
             del part["Content-Transfer-Encoding"]

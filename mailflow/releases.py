@@ -558,7 +558,7 @@ def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, ev
         shown = access if _may_have_access(rules, delivery) else None
         mail = render_delivery(rules, replies, None, delivery, moment=database.clock_of(db)(), reminder=spoken,
                                access=shown, invitation=_invitation(db, rules, delivery, shown))
-        _queue(db, name, delivery, mail, event.ends_at)
+        _queue(db, name, delivery, mail, event.starts_at)   # ("starts in 50 minutes" after the start says nothing)
     return len(registrants)
 
 

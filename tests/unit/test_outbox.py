@@ -141,7 +141,9 @@ def test_an_8bit_original_without_mime_headers_says_what_its_base64_holds():
     """A script's raw UTF-8 with no MIME headers went on as a non-MIME mail with a base64 body: a strict
     client showed the base64, a lenient one decoded it as US-ASCII."""
     for text, charset in (("Ich nehme gerne teil. Grüße aus Jena\n", "utf-8"),
-                          ("Grüße aus Jena\n", "windows-1252")):
+                          ("Grüße aus Jena\n", "windows-1252"),
+                          ("Prijavljujem se. Pozdrav iz Kragujevca, Đorđe Kovačević\n", "windows-1250"),
+                          ("Я хотел бы принять участие. С уважением, Мария Иванова\n", "windows-1251")):
         original = ORIGINAL.replace(b"Ich nehme gerne teil.\n", text.encode(charset))
         attached = next(_notice(original).iter_attachments()).get_content()
         assert (attached["MIME-Version"], attached.get_content_type(), attached.get_content_charset()) == (

@@ -253,6 +253,19 @@ def test_a_new_link_to_someone_whose_first_access_mail_failed_is_no_change_to_th
     assert "no longer works" not in sent.get_body(("plain",)).get_content()
 
 
+def test_a_reminder_that_could_not_go_before_the_start_does_not_go_after_it(env):
+    """Queued 50 minutes before the start while the SMTP server was down, it went out during the event,
+    saying "starts in 50 minutes": a reminder now expires at the start, not at the end."""
+    tmp_path, worker, clock = env
+    register(worker, tmp_path, 1)
+    replies = Replies(RULES.templates_path)
+    assert releases.run_due_reminders(worker.db, RULES, replies, datetime(2020, 10, 7, 10, 10, tzinfo=UTC)) == 1
+    clock.moment = datetime(2020, 10, 7, 11, 5, tzinfo=UTC)   # the server is back; the event has begun
+    worker.run_once()
+    assert [r["state"] for r in worker.db["outbox"].rows_where("kind like 'reminder:%'")] == ["cancelled"]
+    assert not [m for m in sent_mails(tmp_path) if m["Subject"].startswith("Reminder")]
+
+
 def test_release_from_rules_and_send_at(env):
     tmp_path, worker, clock = env
     (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
