@@ -12,10 +12,12 @@ Times are stored as `clock.stamp` text (UTC), as everywhere in the database.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 import sqlite_utils
 
@@ -121,7 +123,8 @@ def stopped(db: sqlite_utils.Database) -> None:
 
 def liveness(db: sqlite_utils.Database, now: datetime) -> dict:
     """{running, since, pid}: running when the last beat is at most two poll intervals old (and no clean
-    stop since); else `since` says from when it has not been running. None: no daemon has run here."""
+    stop since) and, where this process can tell, the daemon's lock is held; else `since` says from when it
+    has not been running. None: no daemon has run here."""
     row = db.execute("select pid, started_at, beat_at, stopped_at, poll_interval from heartbeat where id = 1"
                      ).fetchone()
     if row is None:
@@ -129,6 +132,39 @@ def liveness(db: sqlite_utils.Database, now: datetime) -> dict:
     pid, started_at, beat_at, stopped_at, interval = row
     if stopped_at:
         return {"running": False, "since": stopped_at, "pid": pid}
-    if parse_stamp(beat_at) < now - timedelta(seconds=2 * (interval or 60)):
+    # (a SIGKILLed or OOM-killed daemon beat last less than two poll intervals ago: "running" and "idle" for an
+    # hour with a long poll_interval, while nothing was answered; its lock went with its process)
+    held = daemon_lock_held(_database_path(db))
+    if held is False or parse_stamp(beat_at) < now - timedelta(seconds=2 * (interval or 60)):
         return {"running": False, "since": beat_at, "pid": pid}
     return {"running": True, "since": started_at, "pid": pid}
+
+
+def daemon_lock_path(database: Path) -> Path:
+    """The file whose lock `mailflow run` holds for as long as it runs (runner.hold_daemon_lock)."""
+    return database.with_name(database.name + ".daemon")
+
+
+def daemon_lock_held(database: Path | None) -> bool | None:
+    """Whether a process holds the daemon's lock on this database; None when this process cannot tell (no
+    lock file, or one it may not open: another user's daemon)."""
+    if database is None:
+        return None
+    try:
+        fd = os.open(daemon_lock_path(database), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)   # (a lock it took goes with it)
+    return False
+
+
+def _database_path(db: sqlite_utils.Database) -> Path | None:
+    row = db.execute("select file from pragma_database_list where name = 'main'").fetchone()
+    return Path(row[0]) if row and row[0] else None

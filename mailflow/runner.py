@@ -113,7 +113,7 @@ def hold_daemon_lock(database: Path) -> int:
     """One `mailflow run` daemon per database, for as long as it runs: a second one took turns with the first,
     and `status` named whichever beat last (a dead one's pid once the other stopped). The lock is the kernel's,
     so it is gone with its process however that ends; `run --once` (cron) does not take it."""
-    path = database.with_name(database.name + ".daemon")
+    path = health.daemon_lock_path(database)
     database.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

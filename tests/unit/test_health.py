@@ -76,6 +76,25 @@ def test_liveness_says_since_when_the_daemon_is_not_running(tmp_path):
     assert health.liveness(db, clock()) == {"running": False, "since": "2026-11-02T09:03:41+00:00", "pid": 42}
 
 
+def test_a_killed_daemon_is_not_running_though_its_last_beat_is_recent(tmp_path):
+    """SIGKILLed (or killed for memory), it beat a minute ago: status said "running" and "idle" for up to two
+    poll intervals (an hour with IDLE and poll_interval 1800) while nothing was answered. Its lock on the
+    database went with its process."""
+    import os
+
+    from mailflow.runner import hold_daemon_lock
+
+    clock = SettableClock(START)
+    db = open_database(tmp_path / "m.db", clock=clock)
+    health.started(db, pid=42, poll_interval=1800)
+    clock.advance(seconds=60)
+    assert health.liveness(db, clock())["running"] is True   # no lock file: the beat decides
+    lock = hold_daemon_lock(tmp_path / "m.db")   # the daemon runs
+    assert health.liveness(db, clock())["running"] is True
+    os.close(lock)                               # ... and is killed: the kernel drops its lock
+    assert health.liveness(db, clock()) == {"running": False, "since": "2026-11-02T09:00:00+00:00", "pid": 42}
+
+
 def test_causes_are_said_in_words():
     what = "mailbox international: SMTP"
     assert str(connection_failed(what, "smtp.x", 587, TimeoutError("timed out"))) == (
