@@ -537,10 +537,14 @@ class Dispatch:
         a view in the mail client, never a second mail: a failure is logged and sending goes on."""
         for mailbox in [m for m, raws in self._copies.items() if len(raws) >= minimum]:
             raws = self._copies.pop(mailbox)
-            try:
-                self.sent_copies[mailbox].append(raws)
-            except ConnectionFailed as exc:
-                log.warning("mailbox=%s %s mails sent, but not copied to the Sent folder: %s", mailbox, len(raws), exc)
+            for attempt in (1, 2):   # the second on a new connection: a restarted IMAP server broke the old one
+                try:
+                    self.sent_copies[mailbox].append(raws)
+                    break
+                except ConnectionFailed as exc:
+                    if attempt == 2:
+                        log.warning("mailbox=%s %s mails sent, but not copied to the Sent folder: %s", mailbox,
+                                    len(raws), exc)
 
 
 class _Flight(threading.Thread):

@@ -83,6 +83,25 @@ def test_an_international_domain_goes_to_smtp_in_its_idna_form(db):
     assert "SMTPUTF8" in db.execute("select error from outbox where id = 2").fetchone()[0]
 
 
+def test_copies_go_to_sent_on_a_new_connection_when_the_old_one_broke(db):
+    """A Dovecot restarted for six seconds while a burst went out: the APPEND on the connection from before it
+    failed (Broken pipe), and the batch's copies were lost although the server was back."""
+    class RestartedSent:
+        def __init__(self):
+            self.appended, self.calls = [], 0
+
+        def append(self, raws):
+            self.calls += 1
+            if self.calls == 1:
+                raise ConnectionFailed("mailbox international: cannot save to Sent: [Errno 32] Broken pipe")
+            self.appended.extend(raws)
+
+    queue(db, 3)
+    sent = RestartedSent()
+    counts = dispatch.drain(db, {"international": Recording()}, ADDRESSES, sent_copies={"international": sent})
+    assert counts.sent == 3 and len(sent.appended) == 3 and sent.calls == 2
+
+
 def test_an_unreachable_server_defers_its_mailbox_without_counting_attempts(db):
     queue(db, 3)
     queue(db, 2, mailbox="german")
