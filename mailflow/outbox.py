@@ -158,7 +158,12 @@ def _set_text(msg: EmailMessage, text: str) -> None:
     for name, value in _TEXT_HEADERS:
         msg[name] = value
     body = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
-    msg.set_payload(email.quoprimime.body_encode(body.decode("latin-1"), QP_LINE_LENGTH))
+    # A line that begins "From " is quoted as "=46rom ": a server delivering into an mbox file writes it as
+    # ">From ", and the reader saw the ">" ("From the mayor's office: ..." in an agenda).
+    msg.set_payload(_FROM_LINE.sub("=46rom ", email.quoprimime.body_encode(body.decode("latin-1"), QP_LINE_LENGTH)))
+
+
+_FROM_LINE = re.compile(r"^From ", re.MULTILINE)
 
 
 _ONE_HEADER = re.compile(r"(?:[\x20-\x7e]|\r?\n[ \t])*")   # printable ASCII, line breaks only to fold
