@@ -117,7 +117,7 @@ def compose(
     msg = EmailMessage(policy=_WIRE)
     msg["From"] = _address(from_name, from_address)
     msg["To"] = _address(to_name, to_address)
-    msg["Subject"] = _encoded(clean(subject, 900))
+    msg["Subject"] = _folded(_encoded(clean(subject, 900)), len("Subject: "))
     msg["Date"] = email.utils.format_datetime(date)
     msg["Message-ID"] = clean(message_id)
     parent = clean(in_reply_to or "")
@@ -267,6 +267,22 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _folded(value: str, taken: int, width: int = 78) -> str:
+    """A plain header value folded at its spaces into lines of at most `width` characters (RFC 5322 2.1.1;
+    `taken`: the header's name on the first line), as mail clients write a long subject; encoded words are
+    folded already, and a word longer than a line stays whole."""
+    if "\n" in value or taken + len(value) <= width:
+        return value
+    lines, line = [], ""
+    for word in value.split(" "):
+        if line and len(line) + 1 + len(word) > width - (taken if not lines else 1):
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\r\n ".join([*lines, line])
 
 
 def _encoded(value: str) -> str:

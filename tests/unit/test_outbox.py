@@ -224,3 +224,13 @@ def test_a_line_beginning_from_is_quoted_so_no_mbox_delivery_changes_it():
     body = raw.split(b"\r\n\r\n", 1)[1]
     assert b"\r\nFrom " not in body and body.count(b"=46rom ") == 2
     assert email.message_from_bytes(raw, policy=email.policy.default).get_content().replace("\r\n", "\n") == text
+
+
+def test_a_long_subject_is_folded_at_its_spaces():
+    """RFC 5322 2.1.1: lines of at most 78 characters; the subjects with the event's title were 107."""
+    subject = "Your registration: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus"
+    raw = compose(from_name="A", from_address="a@x.example", to_name="B", to_address="b@y.example",
+                  subject=subject, text="t\n", message_id="<m@x.example>", role="reply", date=SENT_AT)
+    header = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert max(map(len, header)) <= 78 and b" Europe (SEE) and the Caucasus" in header
+    assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject
