@@ -134,8 +134,9 @@ def liveness(db: sqlite_utils.Database, now: datetime) -> dict:
         return {"running": False, "since": stopped_at, "pid": pid}
     # (a SIGKILLed or OOM-killed daemon beat last less than two poll intervals ago: "running" and "idle" for an
     # hour with a long poll_interval, while nothing was answered; its lock went with its process)
+    # (and one whose pass waits on a hung server beats late, but runs: its lock says so)
     held = daemon_lock_held(_database_path(db))
-    if held is False or parse_stamp(beat_at) < now - timedelta(seconds=2 * (interval or 60)):
+    if held is False or not held and parse_stamp(beat_at) < now - timedelta(seconds=2 * (interval or 60)):
         return {"running": False, "since": beat_at, "pid": pid}
     return {"running": True, "since": started_at, "pid": pid}
 

@@ -275,7 +275,8 @@ def _folded(value: str, taken: int, width: int = 78) -> str:
     folded already, and a word longer than a line stays whole."""
     if "\n" in value or taken + len(value) <= width:
         return value
-    lines, line = [], ""
+    lines: list[str] = []
+    line = ""
     for word in value.split(" "):
         if line and len(line) + 1 + len(word) > width - (taken if not lines else 1):
             lines.append(line)

@@ -7,7 +7,9 @@ means no daemon has run since the database was made.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import sqlite_utils
 
@@ -78,13 +80,31 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str], daemon: dict) -> lis
             "found_at": knows.get(name, {}).get("found_at"),
             "not_marked_on_server": unmarked.get(name, 0),
             # what the watcher said last, unless the daemon has stopped since (health.liveness)
-            "connection": f"not running since {daemon['since']}" if daemon["running"] is False else connection,
+            "connection": f"not running since {daemon['since']}" if daemon["running"] is False else
+            connection if name in names else "not watched: not in rules.yaml",
             "failures": failures.get(name, []),
             "connection_since": next((row["connection_at"] for row in folders if row["connection_at"]), None),
             # keyword, "keyword, move", move or database: how processed mail is marked on the server
             "marking": next((row["marking"] for row in folders if row["marking"]), UNKNOWN),
         })
     return result
+
+
+def database_named_in(rules_path: Path) -> Path:
+    """The database a rules.yaml names, read from its text alone (for `status` when the file has problems):
+    its top-level `database:`, relative to the file, else the default mailflow.db beside it."""
+    try:
+        text = rules_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    named = re.search(r"""^database:[ \t]*["']?([^"'#\n]*?)["']?[ \t]*(?:#.*)?$""", text, re.MULTILINE)
+    path = Path(named.group(1).strip()) if named and named.group(1).strip() else Path("mailflow.db")
+    return path if path.is_absolute() else rules_path.parent / path
+
+
+def known_mailboxes(db: sqlite_utils.Database) -> list[str]:
+    """The mailboxes the database has mail or a sync state of (for `status` when rules.yaml cannot be read)."""
+    return [row[0] for row in db.execute("select mailbox from sync_state union select mailbox from messages")]
 
 
 def _outbox(db: sqlite_utils.Database) -> dict:

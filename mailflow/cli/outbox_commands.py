@@ -6,8 +6,10 @@ import click
 
 from .. import outbox as outbox_lib
 from .. import status as status_lib
-from ..database import open_for
+from ..database import open_database, open_for
+from ..errors import RulesError
 from ..mailbox import DATABASE, MOVE
+from ..rules import load_rules
 from ..states import OutboxState
 from . import main, rules_from
 from .output import echo_json, echo_table
@@ -69,9 +71,22 @@ def cancel(ctx: click.Context, outbox_id: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Mailboxes, backlog, outbox and registrants at a glance (read-only)."""
-    rules = rules_from(ctx)
-    info = status_lib.status(open_for(rules), rules.mailboxes)
+    """Mailboxes, backlog, outbox and registrants at a glance (read-only; also while rules.yaml has problems)."""
+    try:
+        rules = load_rules(ctx.obj["rules_path"])
+        db, names, problems = open_for(rules), list(rules.mailboxes), ""
+    except RulesError as exc:
+        # Right after a broken edit the admin most wants to see that the daemon goes on with its last good
+        # rules: the database says so without them.
+        database = status_lib.database_named_in(ctx.obj["rules_path"])
+        if not database.exists():
+            raise click.ClickException(f"rules.yaml has problems:\n{exc}") from None
+        db = open_database(database)
+        names, problems = status_lib.known_mailboxes(db), str(exc)
+        click.echo(f"rules.yaml has problems (a running mailflow keeps the rules it last loaded):\n{exc}\n", err=True)
+    info = status_lib.status(db, names)
+    if problems:
+        info["rules_problems"] = problems
     if as_json:
         echo_json(info)
         return

@@ -71,6 +71,24 @@ def test_status_after_a_demo_run(project):
     assert "outbox: sent 8" in text.output and "german: registered 3" in text.output
 
 
+def test_status_reports_while_rules_yaml_has_problems(project):
+    """Right after a broken edit (the daemon logs it and keeps its last good rules), status refused to run:
+    the moment an admin most wants to see that mail is still answered. It reads the database rules.yaml
+    names, says what is wrong with the file, and shows the rest."""
+    demo_pass(project)
+    rules = project / "rules.yaml"
+    rules.write_text(rules.read_text().replace("poll_interval: 60", "poll_interval: 3600s", 1))
+    result = CliRunner().invoke(main, ["--rules", str(rules), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert "poll_interval" in data["rules_problems"] and "poll_interval" in result.stderr
+    assert {b["mailbox"] for b in data["mailboxes"]} == {"international", "german"}
+    assert all(b["in_rules"] for b in data["mailboxes"]) and data["outbox"]["by_state"] == {"sent": 8}
+    rules.write_text("events: [\n")   # not even YAML: the database is the default beside it, which is not there
+    result = CliRunner().invoke(main, ["--rules", str(rules), "status"])
+    assert result.exit_code == 1 and "rules.yaml has problems" in result.output
+
+
 def test_status_counts_backlog_and_quarantine(project):
     data = yaml.safe_load((project / "rules.yaml").read_text())
     data["limits"] = {"max_message_bytes": 3000}  # the longer sample mails are quarantined

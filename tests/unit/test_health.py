@@ -91,8 +91,25 @@ def test_a_killed_daemon_is_not_running_though_its_last_beat_is_recent(tmp_path)
     assert health.liveness(db, clock())["running"] is True   # no lock file: the beat decides
     lock = hold_daemon_lock(tmp_path / "m.db")   # the daemon runs
     assert health.liveness(db, clock())["running"] is True
+    clock.advance(hours=2)   # its pass waits on a hung IMAP server and beats late: it runs all the same
+    assert health.liveness(db, clock())["running"] is True
     os.close(lock)                               # ... and is killed: the kernel drops its lock
     assert health.liveness(db, clock()) == {"running": False, "since": "2026-11-02T09:00:00+00:00", "pid": 42}
+
+
+def test_a_mailbox_no_longer_in_the_rules_is_not_watched(tmp_path):
+    """After a rename, the old name showed "connection idle" beside the new one, as if two watched one inbox."""
+    from mailflow import status
+    from mailflow.runner import hold_daemon_lock
+
+    clock = SettableClock(START)
+    db = open_database(tmp_path / "m.db", clock=clock)
+    health.started(db, pid=42, poll_interval=60)
+    hold_daemon_lock(tmp_path / "m.db")
+    for name in ("international", "intl"):
+        db["sync_state"].upsert({"mailbox": name, "folder": "INBOX", "connection": "idle"}, pk=("mailbox", "folder"))
+    boxes = {b["mailbox"]: b["connection"] for b in status.status(db, ["intl"])["mailboxes"]}
+    assert boxes == {"intl": "idle", "international": "not watched: not in rules.yaml"}
 
 
 def test_causes_are_said_in_words():
