@@ -109,6 +109,7 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
     verb = "Queue" if queue_only or handover else "Send"
     if not yes and not click.confirm(f"{verb} {kind} v{candidate.version} to {shown['total']} registrants?"):
         raise click.Abort()
+    before = db.execute("select coalesce(max(id), 0) from outbox").fetchone()[0]
     saved = releases.save(db, candidate, "cli") if is_new else candidate
     if queue_only or handover:
         with click.progressbar(length=shown["total"], label="queueing") as bar:
@@ -128,6 +129,19 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
         close_connections(worker)
     click.echo(f"queued {queued} mails ({kind} v{saved.version})")
     click.echo(f"sent {counts.sent}, failed {counts.failed}, deferred {counts.deferred}")
+    # While this command waited for the send lock, a running mailflow's pass may have queued and sent the
+    # saved release itself: "queued 0, sent 0" then read as a failure, though everyone had it.
+    # Or, while a pass sends their confirmations, new registrants wait for them (bounce_grace_minutes): "sent 0"
+    # again, and the daemon sent the release a minute later.
+    by_state = dict(db.execute("select state, count(*) from outbox where kind = ? and id > ? group by state",
+                               [saved.outbox_kind, before]).fetchall())
+    by_daemon = sum(by_state.values()) - queued
+    if by_daemon > 0:
+        click.echo(f"the running mailflow queued {by_daemon} of them meanwhile; this release now: "
+                   + ", ".join(f"{state} {n}" for state, n in sorted(by_state.items())))
+    if (waiting := shown["total"] - queued - max(by_daemon, 0)) > 0:
+        click.echo(f"{waiting} registrants wait for their confirmation to go out first (bounce_grace_minutes): "
+                   "mailflow's next passes send them this release; `mailflow outbox` shows it")
 
 
 def _handover(db: sqlite_utils.Database, rules: Rules) -> str | None:

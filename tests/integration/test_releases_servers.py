@@ -221,6 +221,28 @@ def test_release_to_200_of_205_registrants_with_the_cli(servers, rules_path, tmp
     assert_nothing_more(smtp)
 
 
+def test_a_release_the_running_mailflow_took_while_the_command_waited_says_so(servers, rules_path, tmp_path,
+                                                                             monkeypatch):
+    """The command saves the version, then waits for the send lock while the daemon's pass sends; that pass fans
+    the saved version out itself. The command said "queued 0 ... sent 0", read as a failure, though everyone
+    got it."""
+    dovecot, smtp = servers
+    register_by_mail(dovecot, smtp, rules_path, range(3), Clock(BEFORE_EVERYTHING))
+    fan_out = releases.fan_out
+
+    def the_daemon_first(db, rules, replies, release, **options):
+        fan_out(db, rules, replies, release)   # (the daemon's pass, between the save and this command's fan-out)
+        return fan_out(db, rules, replies, release, **options)
+
+    monkeypatch.setattr(releases, "fan_out", the_daemon_first)
+    result = CliRunner().invoke(main, ["--rules", str(rules_path), "release", "agenda", "--text",
+                                       str(agenda_file(tmp_path, AGENDA_V1)), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "queued 0 mails (agenda v1)" in result.output
+    assert "the running mailflow queued 3 of them meanwhile; this release now: sent 3" in result.output
+    assert recipients(of_kind(smtp, "agenda")) == Counter(address(i) for i in range(3))
+
+
 # -- 2. a late registrant ------------------------------------------------------------
 
 
