@@ -214,6 +214,12 @@ def _record_sent_release(db: sqlite_utils.Database, mailbox: str, mail: SentMail
                        [event_id, address, f"{local_part(address)}@{unicode_domain(domain_of(address))}"]).fetchone()
     if found is None:
         return 0
+    # (queued again meanwhile: by a pass that could not read this folder, or by the coordinator's release)
+    if db.execute("update outbox set state = ?, sent_at = ?, error = ? where registrant_id = ? and kind = ? "
+                  "and state in (?, ?)",
+                  [OutboxState.SENT, mail.date or now(db), "a copy is in the Sent folder: sent before this database "
+                   "knew it", found[0], kind, OutboxState.QUEUED, OutboxState.UNCERTAIN]).rowcount:
+        return 1
     return database.insert(db, "outbox", {
         "message_id": mail.message_id, "kind": kind, "mailbox": mailbox, "registrant_id": found[0],
         "recipient": found[1], "raw": b"", "state": OutboxState.SENT, "attempts": 1, "created_at": now(db),

@@ -596,6 +596,19 @@ def open_beside(path: Path) -> int:
     return fd
 
 
+def open_to_read(path: Path, clock: Clock = system_clock) -> sqlite_utils.Database:
+    """The database opened read-only, as it is: no upgrade, and its files' mode and group left alone (for
+    `status` while rules.yaml, which names the group, cannot be read)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise MailflowError(f"cannot read the database {path}: {exc}") from None
+    set_clock(db, clock)
+    return db
+
+
 def _connect(path: Path) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")

@@ -231,6 +231,9 @@ class Dispatch:
         # Set: only mail of these kinds (prefixes) is sent, as when a Sent folder cannot say what was
         # answered: the health alarm (alarm.KINDS) answers nobody and still goes out.
         self.only: tuple[str, ...] | None = None
+        # mailboxes whose Sent folder this pass could not read: nothing of theirs is claimed (what it holds
+        # says what went out; a restored database queued releases again that are there)
+        self.held: set[str] = set()
         self.should_stop = should_stop
         self.senders = senders
         self.addresses = addresses
@@ -395,7 +398,7 @@ class Dispatch:
         return self._claimable_query("1", 1).fetchone() is not None
 
     def _claimable_query(self, columns: str, limit: int) -> sqlite3.Cursor:
-        usable = [m for m in self.senders if m not in self._unreachable]
+        usable = [m for m in self.senders if m not in self._unreachable and m not in self.held]
         marks = ",".join("?" * len(usable)) or "null"
         kinds = "" if self.only is None else "and (" + " or ".join(["kind like ?"] * len(self.only)) + ")"
         return self.db.execute(
@@ -405,11 +408,13 @@ class Dispatch:
         )
 
     def _expire(self) -> None:
-        """Queued mail past its expiry (a confirmation, release or reminder whose event is over) is
-        cancelled, never sent."""
+        """Queued mail past its expiry (a confirmation or release whose event is over, a reminder whose event
+        has begun) is cancelled, never sent."""
         cursor = self.db.execute(
-            "update outbox set state = ?, error = ? where state = ? and expires_at <= ?",
-            [OutboxState.CANCELLED, "not sent: its event was over", OutboxState.QUEUED, stamp(self.moment)])
+            "update outbox set state = ?, error = case when kind like 'reminder:%' then ? else ? end "
+            "where state = ? and expires_at <= ?",
+            [OutboxState.CANCELLED, "not sent: its event had begun", "not sent: its event was over",
+             OutboxState.QUEUED, stamp(self.moment)])
         if cursor.rowcount:
             log.warning("%s queued mails cancelled: their event is over", cursor.rowcount)
 

@@ -134,11 +134,12 @@ def liveness(db: sqlite_utils.Database, now: datetime) -> dict:
         return {"running": False, "since": stopped_at, "pid": pid}
     # (a SIGKILLed or OOM-killed daemon beat last less than two poll intervals ago: "running" and "idle" for an
     # hour with a long poll_interval, while nothing was answered; its lock went with its process)
-    # (and one whose pass waits on a hung server beats late, but runs: its lock says so)
+    # (and one whose pass waits on a hung server beats late, but runs: its lock says so, the silence too)
     held = daemon_lock_held(_database_path(db))
-    if held is False or not held and parse_stamp(beat_at) < now - timedelta(seconds=2 * (interval or 60)):
+    quiet = parse_stamp(beat_at) < now - timedelta(seconds=2 * (interval or 60))
+    if held is False or quiet and not held:
         return {"running": False, "since": beat_at, "pid": pid}
-    return {"running": True, "since": started_at, "pid": pid}
+    return {"running": True, "since": started_at, "pid": pid, **({"quiet_since": beat_at} if quiet else {})}
 
 
 def daemon_lock_path(database: Path) -> Path:

@@ -160,10 +160,26 @@ def _set_text(msg: EmailMessage, text: str) -> None:
     body = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
     # A line that begins "From " is quoted as "=46rom ": a server delivering into an mbox file writes it as
     # ">From ", and the reader saw the ">" ("From the mayor's office: ..." in an agenda).
-    msg.set_payload(_FROM_LINE.sub("=46rom ", email.quoprimime.body_encode(body.decode("latin-1"), QP_LINE_LENGTH)))
+    msg.set_payload(_from_guarded(email.quoprimime.body_encode(body.decode("latin-1"), QP_LINE_LENGTH)))
 
 
-_FROM_LINE = re.compile(r"^From ", re.MULTILINE)
+def _from_guarded(encoded: str) -> str:
+    """Quoted-printable lines beginning "From " with the F as "=46", soft-broken again where that makes them
+    longer than the 76 characters QP allows (never inside an "=XX")."""
+    if "\nFrom " not in f"\n{encoded}":
+        return encoded
+    lines = []
+    for line in encoded.split("\n"):
+        if line.startswith("From "):
+            line = "=46rom " + line[5:]
+            while len(line) > QP_LINE_LENGTH:
+                cut = QP_LINE_LENGTH - 1
+                while "=" in line[cut - 2:cut]:
+                    cut -= 1
+                lines.append(line[:cut] + "=")
+                line = line[cut:]
+        lines.append(line)
+    return "\n".join(lines)
 
 
 _ONE_HEADER = re.compile(r"(?:[\x20-\x7e]|\r?\n[ \t])*")   # printable ASCII, line breaks only to fold

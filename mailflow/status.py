@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import sqlite_utils
+import yaml
 
 from . import alarm, health
 from .database import clock_of
@@ -91,14 +92,22 @@ def _mailboxes(db: sqlite_utils.Database, names: list[str], daemon: dict) -> lis
 
 
 def database_named_in(rules_path: Path) -> Path:
-    """The database a rules.yaml names, read from its text alone (for `status` when the file has problems):
-    its top-level `database:`, relative to the file, else the default mailflow.db beside it."""
+    """The database a rules.yaml names, read without checking the rest (for `status` when the file has problems):
+    its top-level `database:` (from the YAML, or where that is broken, the line), relative to the file, else
+    the default mailflow.db beside it."""
     try:
         text = rules_path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
-    named = re.search(r"""^database:[ \t]*["']?([^"'#\n]*?)["']?[ \t]*(?:#.*)?$""", text, re.MULTILINE)
-    path = Path(named.group(1).strip()) if named and named.group(1).strip() else Path("mailflow.db")
+    try:   # (composed, not constructed: an alias bomb stays one node per alias)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        named = next((value.value for key, value in node.value if isinstance(key, yaml.ScalarNode)
+                      and key.value == "database" and isinstance(value, yaml.ScalarNode)), "") \
+            if isinstance(node, yaml.MappingNode) else ""
+    except (yaml.YAMLError, RecursionError):
+        line = re.search(r"""^database:[ \t]*["']?([^"'#\n]*?)["']?[ \t]*(?:#.*)?$""", text, re.MULTILINE)
+        named = line.group(1) if line else ""
+    path = Path(named.strip()) if named.strip() else Path("mailflow.db")
     return path if path.is_absolute() else rules_path.parent / path
 
 

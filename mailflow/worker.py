@@ -16,7 +16,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,7 +52,7 @@ from .nominations import Nominations
 from .outbox import Sender
 from .replies import Replies, TemplateProblem
 from .rules import INTEREST_WITH_QUESTION, REGISTRATION_CLOSED, Event, Rules
-from .states import AUTOMATIC_INTENTS, Intent, MessageState
+from .states import AUTOMATIC_INTENTS, Intent, MessageState, OutboxState
 from .text import Written
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,6 @@ class Worker:
         # (fetched, processed) and between sends. The daemon beats through it (health.py, once a minute).
         self.alive: Callable[[], None] = lambda: None
         self.sent_folders = dict(sent_folders or {})
-        self.sent_known = True   # this pass read every Sent folder (_read_sent_folders)
         self.rules = rules
         self.db = db
         self.mailboxes = mailboxes
@@ -136,9 +135,9 @@ class Worker:
             self._receive(report, sending)
             if not self.stop_requested:
                 sending.settle()   # a release goes to a late registrant only once their confirmation is out
-                try:   # (not while a Sent folder is unread: what it holds would be queued again)
+                try:
                     report.announced = releases.fan_out_all(self.db, self.rules, self.replies, self.clock(),
-                                                            progress=lambda n: sending.pump()) if self.sent_known else 0
+                                                            progress=lambda n: sending.pump())
                 except (MailflowError, TemplateProblem) as exc:
                     log.error("releases not sent: %s", exc)
                     report.errors.append(str(exc))
@@ -220,8 +219,7 @@ class Worker:
             # Every inbox is recorded before any mail is processed, so a mail sent to
             # both coordinators is seen as one, whichever inbox is read first; and what the
             # Sent folders say was answered is known before anything is answered or sent.
-            self.sent_known = self._read_sent_folders(found, report, opened)
-            if self.sent_known:
+            if self._read_sent_folders(found, report, sending):
                 archived = self.process_recorded(report, after_batch=sending.pump)
                 for name in self.mailboxes:
                     answered.save_found(self.db, name, found[name], archived.get(name, 0))
@@ -289,21 +287,28 @@ class Worker:
                                                        self.rules.mailboxes[name].processed.flag)
 
     def _read_sent_folders(self, found: dict[str, answered.Found], report: PassReport,
-                           opened: Collection[str]) -> bool:
-        """Before anything is answered, fanned out or sent: mailflow's own mail and the replies in each Sent
-        folder since the last look (answered.read_sent_folder), at every pass: a coordinator's reply closes a
-        question, and a database restored from a backup learns what went out since (a release went to
-        everyone again when nothing else waited). False when a folder could not be read (one whose IMAP
-        server failed this pass is not tried): then this pass answers, fans out and sends nothing but the
-        health alarm, as it cannot know what was answered and sent."""
+                           sending: dispatch.Dispatch) -> bool:
+        """Before anything is answered or sent: mailflow's own mail and the replies in each Sent folder since
+        the last look (answered.read_sent_folder), at every pass: a coordinator's reply closes a question, and
+        a database restored from a backup learns what went out since (a release went to everyone again when
+        nothing else waited). A mailbox whose folder cannot be read sends nothing this pass (`sending.held`);
+        False when that happens while mail waits: then this pass answers and sends nothing but the health
+        alarm, as it cannot know what was answered. A folder whose IMAP server rests after a failure is not
+        tried (each pass waited for its timeout)."""
+        waiting = [MessageState.RECORDED, OutboxState.QUEUED, OutboxState.UNCERTAIN]
+        mail_waits = bool(self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
+                                          "where state in (?, ?) limit 1", waiting).fetchone())
         readable = True
         for name, folder in self.sent_folders.items():
+            if self.rests(("imap", name)):
+                continue
             try:
-                if name not in opened:   # (its failure is logged and counted already)
-                    readable = False
-                    continue
                 look = answered.read_sent_folder(self.db, name, folder)
             except ConnectionFailed as exc:
+                sending.held.add(name)
+                if not mail_waits:
+                    log.warning("%s; its mailbox sends nothing until it can be read", exc)
+                    continue
                 log.error("%s; nothing is answered or sent until it can be read (it says what was answered and "
                           "sent), but the health alarm", exc)
                 report.errors.append(str(exc))

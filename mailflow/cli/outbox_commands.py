@@ -6,7 +6,7 @@ import click
 
 from .. import outbox as outbox_lib
 from .. import status as status_lib
-from ..database import open_database, open_for
+from ..database import open_for, open_to_read
 from ..errors import RulesError
 from ..mailbox import DATABASE, MOVE
 from ..rules import load_rules
@@ -81,7 +81,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         database = status_lib.database_named_in(ctx.obj["rules_path"])
         if not database.exists():
             raise click.ClickException(f"rules.yaml has problems:\n{exc}") from None
-        db = open_database(database)
+        db = open_to_read(database)
         names, problems = status_lib.known_mailboxes(db), str(exc)
         click.echo(f"rules.yaml has problems (a running mailflow keeps the rules it last loaded):\n{exc}\n", err=True)
     info = status_lib.status(db, names)
@@ -92,7 +92,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         return
     daemon = info["daemon"]
     if daemon["running"] is not None:
-        click.echo(f"daemon: running since {daemon['since']} (pid {daemon['pid']})" if daemon["running"] else
+        quiet = (f", but no sign of life since {daemon['quiet_since']} (a pass waiting on a hung server, or "
+                 "hung itself)") if daemon.get("quiet_since") else ""
+        click.echo(f"daemon: running since {daemon['since']} (pid {daemon['pid']}){quiet}" if daemon["running"] else
                    f"daemon: not running since {daemon['since']}")
     click.echo("mailboxes:")
     for box in info["mailboxes"]:

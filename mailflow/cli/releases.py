@@ -84,6 +84,7 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
     db = open_for(rules)
     refuse_unnamed_mailboxes(db, rules, warn=False)   # before anything is saved: sending would refuse later
     replies = Replies(rules.templates_path)
+    before = db.execute("select coalesce(max(id), 0) from outbox").fetchone()[0]   # (what a daemon queues after)
     candidate, is_new = releases.candidate(db, event.id, kind, **contents)
     if event.over(clock_of(db)()) and kind != releases.FOLLOWUP:
         # Not blocked: after the event only a coordinator's explicit release goes out (the daemon's
@@ -109,7 +110,6 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
     verb = "Queue" if queue_only or handover else "Send"
     if not yes and not click.confirm(f"{verb} {kind} v{candidate.version} to {shown['total']} registrants?"):
         raise click.Abort()
-    before = db.execute("select coalesce(max(id), 0) from outbox").fetchone()[0]
     saved = releases.save(db, candidate, "cli") if is_new else candidate
     if queue_only or handover:
         with click.progressbar(length=shown["total"], label="queueing") as bar:

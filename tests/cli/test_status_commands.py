@@ -78,7 +78,10 @@ def test_status_reports_while_rules_yaml_has_problems(project):
     demo_pass(project)
     rules = project / "rules.yaml"
     rules.write_text(rules.read_text().replace("poll_interval: 60", "poll_interval: 3600s", 1))
+    database = project / "out/mailflow-demo.db"
+    database.chmod(0o640)   # as database_group leaves it: the file that names the group cannot be read now
     result = CliRunner().invoke(main, ["--rules", str(rules), "status", "--json"])
+    assert database.stat().st_mode & 0o777 == 0o640   # read as it is (the group lost its access)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert "poll_interval" in data["rules_problems"] and "poll_interval" in result.stderr
