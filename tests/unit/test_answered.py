@@ -168,3 +168,35 @@ def test_an_upgraded_database_counts_its_mailboxes_as_opened_when_their_first_ma
     db = open_database(tmp_path / "old.db")
     assert answered.first_opened(db, "german") == datetime(2020, 9, 14, 8, 0, tzinfo=UTC)
     assert answered.first_opened(db, "international") is None
+
+
+class SentWith:
+    """A Sent folder holding these mails (their headers, as answered.read_sent reads them)."""
+
+    def __init__(self, *raws: bytes):
+        self.raws = raws
+
+    def mailflow_mail(self, uidvalidity, after_uid):
+        return 7, [(uid, raw.split(b"\r\n\r\n", 1)[0] + b"\r\n") for uid, raw in enumerate(self.raws, 1)
+                   if uid > after_uid]
+
+
+def test_a_release_found_in_sent_is_recorded_and_one_queued_again_is_settled(tmp_path):
+    """A restored database lacks the rows of agenda v2 sent after its backup: found in Sent, they are recorded as
+    sent to their registrants, and one a pass or `mailflow release` queued again meanwhile is settled, not sent."""
+    from mailflow import outbox, registrants
+
+    db = open_database(tmp_path / "m.db", clock=stopped_at(datetime(2020, 9, 25, tzinfo=UTC)))
+    ids = [registrants.register(db, "see-2020", f"p{i}@tbilisi.gov.ge", "", "international", None)["id"]
+           for i in range(2)]
+    sent = [compose(from_name="Irakli", from_address="international@cc-events.example", to_name="",
+                    to_address=f"p{i}@tbilisi.gov.ge", subject="Updated agenda", text="t\n",
+                    message_id=f"<v2-{i}@cc-events.example>", role=outbox.release_role("see-2020", "release:agenda:v2"),
+                    date=datetime(2020, 9, 24, tzinfo=UTC)) for i in range(2)]
+    outbox.enqueue(db, raw=b"x", message_id="<again@cc-events.example>", kind="release:agenda:v2",
+                   mailbox="international", recipient="p1@tbilisi.gov.ge", subject="Updated agenda",
+                   registrant_id=ids[1])
+    found = answered.read_sent_folder(db, "international", SentWith(*sent))
+    assert (found.sent_unknown, found.releases) == (2, 2)
+    rows = {r["registrant_id"]: (r["kind"], r["state"]) for r in db["outbox"].rows}
+    assert rows == {ids[0]: ("release:agenda:v2", "sent"), ids[1]: ("release:agenda:v2", "sent")}
