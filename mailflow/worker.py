@@ -306,6 +306,7 @@ class Worker:
                 look = answered.read_sent_folder(self.db, name, folder)
             except ConnectionFailed as exc:
                 sending.held.add(name)
+                sending.held_but = alarm.KINDS   # (the health alarm goes through any route that works)
                 if not mail_waits:
                     log.warning("%s; its mailbox sends nothing until it can be read", exc)
                     continue
