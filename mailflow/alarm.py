@@ -154,9 +154,19 @@ def _set(db: sqlite_utils.Database, alarm: dict, **values: object) -> None:
 
 def _route(rules: Rules, failing: dict, mailbox: str, own: bool, can_send: Collection[str]) -> str | None:
     """Another mailbox whose SMTP server works; with `own` (an IMAP outage, a recovery) the mailbox's
-    own SMTP server last."""
+    own SMTP server last. While the mailbox's own SMTP server fails, no mailbox on that same server is a
+    route (both mailboxes at one provider: it counted as working for having had nothing to send, and the
+    alarm arrived with the recovery mail)."""
     candidates = [name for name in rules.mailboxes if name != mailbox] + ([mailbox] if own else [])
+    failure = failing.get((mailbox, health.SMTP))
+    if not own and failure and "login refused" not in (failure["cause"] or ""):   # (a login is the mailbox's own)
+        candidates = [name for name in candidates if _server(rules, name) != _server(rules, mailbox)]
     return next((name for name in candidates if name in can_send and (name, health.SMTP) not in failing), None)
+
+
+def _server(rules: Rules, mailbox: str) -> tuple[str, int] | None:
+    smtp = rules.mailboxes[mailbox].smtp
+    return (smtp.host.lower(), smtp.port) if smtp else None
 
 
 def _queue(db: sqlite_utils.Database, rules: Rules, alarm: dict, route: str, *, recovered: bool,

@@ -157,3 +157,21 @@ def test_an_alarm_of_a_mailbox_renamed_in_the_rules_does_not_wait_for_ever(tmp_p
     alarm.check(db, upcoming_rules(), clock(), can_send=["international", "german"])
     assert alarm.waiting(db) == []                     # `mailflow status` no longer says it waits
     assert db.execute("select count(*) from outbox").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("cause, route", [
+    ("mailbox international: server unreachable: cannot reach smtp.cc-events.example:587", None),
+    ("mailbox international SMTP login refused by smtp.cc-events.example for international@cc-events.example: 535",
+     "german"),
+])
+def test_an_smtp_alarm_does_not_go_through_the_same_dead_server(tmp_path, cause, route):
+    """Both mailboxes at one provider: german's route counted as working for having had nothing to send, the
+    alarm was queued on the same dead server and arrived together with the recovery mail. A refused login is the
+    mailbox's own: the other's login on that server still works."""
+    clock = SettableClock(START)
+    db = open_database(tmp_path / "m.db", clock=clock)
+    health.record_failure(db, "international", SMTP, cause)
+    clock.advance(hours=2)
+    alarm.check(db, upcoming_rules(), clock(), can_send=["international", "german"])
+    assert [r["mailbox"] for r in db["outbox"].rows] == ([route] if route else [])
+    assert [a["mailbox"] for a in alarm.waiting(db)] == ([] if route else ["international"])
