@@ -154,7 +154,7 @@ def make_replies(n: int, run_tag: str) -> list[tuple[str, str, bytes]]:
         msg["In-Reply-To"] = f"<bench-{run_tag}-{i}@city{i % 50}.gov.ge>"
         msg["References"] = f"<bench-{run_tag}-{i}@city{i % 50}.gov.ge>"
         msg["Auto-Submitted"] = "auto-replied"
-        msg["X-Auto-Response-Suppress"] = "All"
+        msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
         msg.set_content(REPLY_TEXT.format(name=name))
         out.append((INTL_ADDRESS, address, msg.as_bytes()))
     return out

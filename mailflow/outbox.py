@@ -126,7 +126,9 @@ def compose(
         # One Message-ID per line, the thread's first and latest within one line's length.
         msg["References"] = "\r\n ".join(thread_references(references, parent))
     msg["Auto-Submitted"] = clean(auto_submitted)
-    msg["X-Auto-Response-Suppress"] = "All"
+    # Exchange: no out-of-office or other automatic answer to mailflow, but its delivery reports and
+    # non-delivery reports still ("All" suppressed those too: a dead address there was never learnt)
+    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     msg[MAILFLOW_HEADER] = clean(role, 200)
     _set_text(msg, text)
     if attachments:

@@ -35,6 +35,7 @@ def test_reply_headers_thread_and_mark_it_automatic():
     assert out["In-Reply-To"] == "<in@evil.example>"
     assert out["References"] == "<in@evil.example>"
     assert out["Auto-Submitted"] == "auto-replied"
+    assert out["X-Auto-Response-Suppress"] == "OOF, AutoReply"   # not "All", which suppresses bounces too
     assert out["Message-ID"] == "<out@cc-events.example>"
     assert out.get_content().rstrip() == "Thank you."
 
