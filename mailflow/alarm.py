@@ -159,9 +159,13 @@ def _route(rules: Rules, failing: dict, mailbox: str, own: bool, can_send: Colle
     alarm arrived with the recovery mail)."""
     candidates = [name for name in rules.mailboxes if name != mailbox] + ([mailbox] if own else [])
     failure = failing.get((mailbox, health.SMTP))
-    if not own and failure and "login refused" not in (failure["cause"] or ""):   # (a login is the mailbox's own)
+    if failure and not any(own_fault in (failure["cause"] or "").lower() for own_fault in _THE_MAILBOXES_OWN):
         candidates = [name for name in candidates if _server(rules, name) != _server(rules, mailbox)]
     return next((name for name in candidates if name in can_send and (name, health.SMTP) not in failing), None)
+
+
+# Causes that are the mailbox's own, not its server's: another mailbox's login on that server still works.
+_THE_MAILBOXES_OWN = ("login refused", "password", "token", "secret")
 
 
 def _server(rules: Rules, mailbox: str) -> tuple[str, int] | None:

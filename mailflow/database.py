@@ -600,12 +600,20 @@ def open_to_read(path: Path, clock: Clock = system_clock) -> sqlite_utils.Databa
     """The database opened read-only, as it is: no upgrade, and its files' mode and group left alone (for
     `status` while rules.yaml, which names the group, cannot be read)."""
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
-        db = sqlite_utils.Database(conn, execute_plugins=False)
-        db.execute("select count(*) from sqlite_master").fetchone()
-    except sqlite3.Error as exc:
-        raise MailflowError(f"cannot read the database {path}: {exc}") from None
+        db = _read_only(path, "mode=ro")
+    except sqlite3.Error:
+        try:   # a group member with no write access to the WAL's -shm (the daemon stopped): the file as it is
+            db = _read_only(path, "mode=ro&immutable=1")
+        except sqlite3.Error as exc:
+            raise MailflowError(f"cannot read the database {path}: {exc}") from None
     set_clock(db, clock)
+    return db
+
+
+def _read_only(path: Path, query: str) -> sqlite_utils.Database:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    db.execute("select count(*) from sqlite_master").fetchone()
     return db
 
 

@@ -211,7 +211,8 @@ class SendCounts:
 
 
 class Dispatch:
-    """One session's sending: claims due rows in id order and sends each from this process."""
+    """One session's sending: claims due rows (mail to one person before releases, reminders and invitations,
+    each in id order) and sends each from this process."""
 
     def __init__(
         self,

@@ -163,6 +163,7 @@ def test_an_alarm_of_a_mailbox_renamed_in_the_rules_does_not_wait_for_ever(tmp_p
     ("mailbox international: server unreachable: cannot reach smtp.cc-events.example:587", None),
     ("mailbox international SMTP login refused by smtp.cc-events.example for international@cc-events.example: 535",
      "german"),
+    ("international SMTP: password_command exited with status 1; run it by hand to see why", "german"),
 ])
 def test_an_smtp_alarm_does_not_go_through_the_same_dead_server(tmp_path, cause, route):
     """Both mailboxes at one provider: german's route counted as working for having had nothing to send, the
@@ -175,3 +176,16 @@ def test_an_smtp_alarm_does_not_go_through_the_same_dead_server(tmp_path, cause,
     alarm.check(db, upcoming_rules(), clock(), can_send=["international", "german"])
     assert [r["mailbox"] for r in db["outbox"].rows] == ([route] if route else [])
     assert [a["mailbox"] for a in alarm.waiting(db)] == ([] if route else ["international"])
+
+
+def test_with_the_whole_provider_down_no_alarm_goes_through_it(tmp_path):
+    """International's inbox and its SMTP server (the provider's one, german's too) are down: the IMAP alarm went
+    through german on the same dead server."""
+    clock = SettableClock(START)
+    db = open_database(tmp_path / "m.db", clock=clock)
+    for server in (IMAP, SMTP):
+        health.record_failure(db, "international", server, "server unreachable: cannot reach the provider")
+    clock.advance(hours=2)
+    alarm.check(db, upcoming_rules(), clock(), can_send=["international", "german"])
+    assert db.execute("select count(*) from outbox").fetchone()[0] == 0
+    assert sorted(a["server"] for a in alarm.waiting(db)) == [IMAP, SMTP]
