@@ -315,9 +315,8 @@ class Worker:
                 report.errors.append(str(exc))
                 readable = False
                 continue
-            box = found.setdefault(name, answered.Found())
-            box.sent_unknown, box.answered, box.settled, box.releases = (look.sent_unknown, look.answered,
-                                                                         look.settled, look.releases)
+            # (what the Sent folder says, with what the inbox's flags said: a new count needs no line here)
+            found[name] = dataclasses.replace(look, flagged=found.get(name, answered.Found()).flagged)
         return readable
 
     def _note_marking(self, name: str, mailbox: Mailbox) -> None:
