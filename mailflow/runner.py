@@ -225,6 +225,7 @@ class Daemon:
         if rules.rules_version < PATTERNS_VERSION:
             _warn_of_changed_patterns(self.rules_path)
         worker.stop_requested = self.stopping   # a SIGTERM while the new worker was made marked the old one
+        worker.sent_read |= self.worker.sent_read   # (a Sent folder read once need not be read before sending again)
         self.worker, old = worker, self.worker
         old.db.close()   # between passes: its server connections are closed already (one_pass)
         self._schedule_jobs()

@@ -110,6 +110,8 @@ class Worker:
         self.replies = Replies(rules.templates_path)
         self.stop_requested = False
         self._first_opened: dict[str, datetime] = {}   # per mailbox, once known (answered.first_opened)
+        # mailboxes whose Sent folder this process has read (read_sent_folders; the daemon's next worker keeps it)
+        self.sent_read: set[str] = set()
         # ("imap" | "smtp", mailbox) -> time.monotonic() until which that server is not tried (the
         # daemon rests a failed server until its next retry, so it delays the others' mail once)
         self.resting: dict[tuple[str, str], float] = {}
@@ -219,7 +221,8 @@ class Worker:
             # Every inbox is recorded before any mail is processed, so a mail sent to
             # both coordinators is seen as one, whichever inbox is read first; and what the
             # Sent folders say was answered is known before anything is answered or sent.
-            if self._read_sent_folders(found, report, sending):
+            unread = self.read_sent_folders(sending, report, found)
+            if not unread:
                 archived = self.process_recorded(report, after_batch=sending.pump)
                 for name in self.mailboxes:
                     answered.save_found(self.db, name, found[name], archived.get(name, 0))
@@ -231,10 +234,11 @@ class Worker:
                 except ConnectionFailed as exc:
                     self._imap_failed(name, exc, report)
                     continue
-                # Read and marked: it works (an intake that works while the marking fails every pass is
-                # one outage, its start kept, not a new one each pass).
-                with database.transaction(self.db):
-                    health.record_ok(self.db, name, health.IMAP)
+                # Read, its Sent folder too, and marked: it works (an intake that works while the marking or
+                # the Sent folder fails every pass is one outage, its start kept, not a new one each pass).
+                if name not in sending.held:
+                    with database.transaction(self.db):
+                        health.record_ok(self.db, name, health.IMAP)
         finally:
             for mailbox in self.mailboxes.values():
                 mailbox.close()
@@ -286,38 +290,53 @@ class Worker:
                 found.flagged += answered.note_flagged(self.db, name, uidvalidity, flagged,
                                                        self.rules.mailboxes[name].processed.flag)
 
-    def _read_sent_folders(self, found: dict[str, answered.Found], report: PassReport,
-                           sending: dispatch.Dispatch) -> bool:
+    def read_sent_folders(self, sending: dispatch.Dispatch, report: PassReport,
+                          found: dict[str, answered.Found] | None = None) -> list[str]:
         """Before anything is answered or sent: mailflow's own mail and the replies in each Sent folder since
         the last look (answered.read_sent_folder), at every pass: a coordinator's reply closes a question, and
         a database restored from a backup learns what went out since (a release went to everyone again when
-        nothing else waited). A mailbox whose folder cannot be read sends nothing this pass (`sending.held`);
-        False when that happens while mail waits: then this pass answers and sends nothing but the health
-        alarm, as it cannot know what was answered. A folder whose IMAP server rests after a failure is not
-        tried (each pass waited for its timeout)."""
+        nothing else waited).
+
+        A mailbox whose folder cannot be read sends nothing this pass but the health alarm (`sending.held`),
+        and it is an outage of its IMAP (health.py: `mailflow status`, the alarm; it used to be silent while
+        every answer waited). One whose IMAP server rests after a failure is not tried (each pass waited for
+        its timeout), but held the same until this process has read its folder once (a database restored while
+        that server was down sent its releases again). Returns the mailboxes held so while mail waits: then
+        this pass answers and sends nothing but the alarm, as it cannot know what was answered. `mailflow
+        release` reads them too before its fan-out: run before the first pass after a restore, it sent again."""
+        found = found if found is not None else {}
         waiting = [MessageState.RECORDED, OutboxState.QUEUED, OutboxState.UNCERTAIN]
         mail_waits = bool(self.db.execute("select 1 from messages where state = ? union all select 1 from outbox "
                                           "where state in (?, ?) limit 1", waiting).fetchone())
-        readable = True
+        unread = []
         for name, folder in self.sent_folders.items():
             if self.rests(("imap", name)):
-                continue
-            try:
-                look = answered.read_sent_folder(self.db, name, folder)
-            except ConnectionFailed as exc:
-                sending.held.add(name)
-                sending.held_but = alarm.KINDS   # (the health alarm goes through any route that works)
-                if not mail_waits:
-                    log.warning("%s; its mailbox sends nothing until it can be read", exc)
+                if name in self.sent_read:
                     continue
-                log.error("%s; nothing is answered or sent until it can be read (it says what was answered and "
-                          "sent), but the health alarm", exc)
-                report.errors.append(str(exc))
-                readable = False
+                problem = f"mailbox {name}: its Sent folder was not read since mailflow started (its IMAP failed)"
+            else:
+                try:
+                    look = answered.read_sent_folder(self.db, name, folder)
+                except ConnectionFailed as exc:
+                    problem = str(exc)
+                    if ("imap", name) not in report.unreachable:   # (its inbox's failure this pass says why)
+                        with database.transaction(self.db):
+                            health.record_failure(self.db, name, health.IMAP, problem)
+                else:
+                    self.sent_read.add(name)
+                    # (what the Sent folder says, with what the inbox's flags said: a new count needs no line here)
+                    found[name] = dataclasses.replace(look, flagged=found.get(name, answered.Found()).flagged)
+                    continue
+            sending.held.add(name)
+            sending.held_but = alarm.KINDS   # (the health alarm goes through any route that works)
+            if not mail_waits:
+                log.warning("%s; its mailbox sends nothing until it can be read", problem)
                 continue
-            # (what the Sent folder says, with what the inbox's flags said: a new count needs no line here)
-            found[name] = dataclasses.replace(look, flagged=found.get(name, answered.Found()).flagged)
-        return readable
+            log.error("%s; nothing is answered or sent until it can be read (it says what was answered and "
+                      "sent), but the health alarm", problem)
+            report.errors.append(problem)
+            unread.append(name)
+        return unread
 
     def _note_marking(self, name: str, mailbox: Mailbox) -> None:
         """Record how this mailbox's processed mail is marked (`mailflow status`); say it in the log

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 import sqlite_utils
 
-from .. import registrants, releases
+from .. import answered, registrants, releases
 from ..database import clock_of, open_for
 from ..errors import MailflowError
 from ..people import current_user
@@ -17,6 +17,7 @@ from ..preflight import daemon_seen, missing_secrets, refuse_unnamed_mailboxes
 from ..replies import Replies, TemplateProblem
 from ..rules import Rules
 from ..runner import close_connections, server_worker
+from ..worker import PassReport
 from . import main, rules_from, setup_logging
 from .output import echo_json, echo_table
 
@@ -123,12 +124,23 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
         # Sending starts with the first queued batch, while the rest are still being rendered.
         with click.progressbar(length=shown["total"], label="sending") as bar, \
                 worker.send_session(on_sent=bar.update) as sending:
+            # What the Sent folders hold went out (a restored database learns it there), and a mailbox whose
+            # folder cannot be read sends nothing now: its mails wait for the daemon's next pass.
+            found: dict[str, answered.Found] = {}
+            worker.read_sent_folders(sending, PassReport(), found)
             queued = releases.fan_out(worker.db, rules, replies, saved, progress=lambda n: sending.pump())
             counts = sending.finish()
     finally:
         close_connections(worker)
+    if in_sent := sum(look.releases for look in found.values()):
+        click.echo(f"{in_sent} releases and reminders were found in the Sent folders, sent before this database "
+                   "knew it (restored from a backup?): not sent again")
     click.echo(f"queued {queued} mails ({kind} v{saved.version})")
     click.echo(f"sent {counts.sent}, failed {counts.failed}, deferred {counts.deferred}")
+    if sending.held:
+        its = "its Sent folder" if len(sending.held) == 1 else "their Sent folders"
+        click.echo(f"not sent from {', '.join(sorted(sending.held))}: {its} could not be read (see above; it says "
+                   "what went out already): mailflow's next pass that can read it sends the rest")
     # While this command waited for the send lock, a running mailflow's pass may have queued and sent the
     # saved release itself: "queued 0, sent 0" then read as a failure, though everyone had it.
     # Or, while a pass sends their confirmations, new registrants wait for them (bounce_grace_minutes): "sent 0"

@@ -37,6 +37,17 @@ def test_a_stop_asked_for_during_a_reload_reaches_the_new_worker(tmp_path):
     daemon.worker.db.close()
 
 
+def test_a_reload_keeps_which_sent_folders_this_process_has_read(tmp_path):
+    """A mailbox whose IMAP server rests sends nothing until this process has read its Sent folder (a restored
+    database learns there what went out): a reload during an outage held its mail until the server was back."""
+    daemon = runner.Daemon(write_rules(tmp_path, mailbox={"imap": {"idle": False}}))
+    daemon.worker.sent_read.add("international")
+    daemon.reload_requested = True
+    daemon.reload_rules_if_changed()
+    assert daemon.worker.sent_read == {"international"}
+    daemon.worker.db.close()
+
+
 def open_files(folder):
     """How many of this process's descriptors are open on files in `folder` (other tests' leftovers,
     closed by the garbage collector meanwhile, do not count)."""

@@ -541,6 +541,47 @@ def test_a_restored_database_sends_nobody_a_release_again_that_went_out_after_it
     assert_nothing_more(smtp)
 
 
+def test_a_release_right_after_a_restore_reads_the_sent_folder_first(servers, rules_path, tmp_path):
+    """The coordinator restores the backup and releases the access link again before any pass ran: the
+    command did not read the Sent folder, and everyone got the link twice."""
+    import sqlite3
+
+    dovecot, smtp = servers
+    clock = Clock(BEFORE_EVERYTHING)
+    register_by_mail(dovecot, smtp, rules_path, range(3), clock)
+    live, copy = rules_path.parent / "mailflow.db", tmp_path / "backup.db"
+    with sqlite3.connect(live) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    assert "sent 3, failed 0" in release_access(rules_path, "--link", "https://meet.example/digitalisation-see")
+    smtp.clear()
+    for name in ("mailflow.db", "mailflow.db-wal", "mailflow.db-shm", "mailflow.db-sent"):
+        (rules_path.parent / name).unlink(missing_ok=True)
+    copy.rename(live)
+    output = release_access(rules_path, "--link", "https://meet.example/digitalisation-see")
+    assert "3 releases and reminders were found in the Sent folders" in output
+    assert "queued 0 mails (access v1)" in output
+    assert one_pass(rules_path, clock).sent == 0
+    assert_nothing_more(smtp)
+
+
+
+def test_a_release_leaves_a_mailbox_whose_sent_folder_cannot_be_read_to_the_next_pass(servers, rules_path):
+    """The folder says what went out already; without it the command sends nothing of that mailbox, says so,
+    and the next pass that can read it sends the release."""
+    dovecot, smtp = servers
+    clock = Clock(BEFORE_EVERYTHING)
+    register_by_mail(dovecot, smtp, rules_path, range(3), clock)
+    good = rules_path.read_text()
+    write_rules(rules_path.parent, *servers, ahead=False, mailbox={"sent_folder": "Gone"})
+    output = release_access(rules_path, "--link", "https://meet.example/digitalisation-see")
+    assert "sent 0, failed 0" in output
+    assert "not sent from german, international: their Sent folders could not be read" in output
+    assert_nothing_more(smtp, 0.1)
+    rules_path.write_text(good)
+    assert one_pass(rules_path, clock).sent == 3
+    assert recipients(of_kind(smtp, "access")) == Counter(address(i) for i in range(3))
+
+
 # -- 6. the invitation of an access mail ---------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 import logging
 import shutil
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -411,6 +413,13 @@ class UnreadableSent:
         pass
 
 
+class ReadableSent(UnreadableSent):
+    """A Sent folder that holds nothing of mailflow's."""
+
+    def mailflow_mail(self, uidvalidity, after_uid):
+        return 1, []
+
+
 def test_no_release_goes_out_from_a_mailbox_whose_sent_folder_cannot_be_read(tmp_path, maildirs):
     """What the Sent folder holds says what went out: after a restore, a pass whose Sent read failed and that had
     nothing else to do sent the agenda to everyone again. Its mailbox's mail waits (the other's goes); the
@@ -429,3 +438,66 @@ def test_no_release_goes_out_from_a_mailbox_whose_sent_folder_cannot_be_read(tmp
     worker.sent_folders = {}
     assert worker.run_once().sent == 1
     assert [r["kind"] for r in worker.db["outbox"].rows_where(order_by="id")] == ["reply:interest", "release:agenda:v1"]
+
+
+def test_a_sent_folder_that_cannot_be_read_is_an_outage_with_its_alarm(tmp_path, maildirs):
+    """While it could not be read, nothing was answered and nothing said so: no failure in `mailflow status`,
+    no alarm, for as long as the folder was gone (renamed in the mail client, say). Now it is the mailbox's
+    IMAP outage with the folder's cause, its alarm goes to the german coordinator after an hour, and the
+    recovery mail follows once the folder is read."""
+    from mailflow import health
+    from tests.support.clock import SettableClock
+
+    clock = SettableClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    worker = maildir_worker(upcoming_rules(), maildirs, tmp_path / "test.db", clock=clock)
+    worker.sent_folders = {"international": UnreadableSent()}
+    worker.run_once()
+    failing = health.failing(worker.db)
+    assert list(failing) == [("international", "imap")]
+    assert "Sent folder: the IMAP server timed out" in failing[("international", "imap")]["cause"]
+    assert [r["state"] for r in worker.db["messages"].rows] == ["recorded"]   # not answered, as before
+    clock.advance(minutes=61)
+    worker.run_once()
+    assert [(r["kind"], r["mailbox"], r["recipient"], r["state"]) for r in worker.db["outbox"].rows] == [
+        ("alarm:international:imap", "german", "german@cc-events.example", "sent")]
+    assert failing[("international", "imap")]["failing_since"] == \
+        health.failing(worker.db)[("international", "imap")]["failing_since"]   # one outage, its start kept
+    worker.sent_folders = {}
+    worker.run_once()
+    assert health.failing(worker.db) == {}
+    assert sorted(r["kind"] for r in worker.db["outbox"].rows) == [
+        "alarm:international:imap", "recovery:international:imap", "reply:interest"]
+
+
+def test_a_mailbox_whose_imap_rests_sends_nothing_until_this_process_has_read_its_sent_folder(tmp_path, maildirs,
+                                                                                              caplog):
+    """A database restored from a backup while a mailbox's IMAP server was down: the first pass could not read
+    its Sent folder and sent nothing, but the next ones left the resting server alone and sent the agenda to
+    everyone again. Held until its folder is read once; an outage after that holds nothing."""
+    (tmp_path / "agenda.md").write_text("13:00 Welcome\n")
+    data = RULES.model_dump()
+    data["events"][0]["releases"] = {"agenda": {"released": True, "text": str(tmp_path / "agenda.md")}}
+    with_agenda = type(RULES).model_validate({**data, "bounce_grace_minutes": 0, "source": RULES.source})
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    assert worker.run_once().sent == 1   # the confirmation
+    worker.db.close()
+    restarted = maildir_worker(with_agenda, maildirs, tmp_path / "test.db")   # (a new process)
+    restarted.sent_folders = {"international": UnreadableSent()}
+    restarted.resting[("imap", "international")] = time.monotonic() + 3600
+    for announced in (1, 0):
+        caplog.clear()
+        report = restarted.run_once()
+        assert (report.announced, report.sent) == (announced, 0)
+        assert "its Sent folder was not read since mailflow started" in caplog.text
+    restarted.resting.clear()
+    restarted.sent_folders = {"international": ReadableSent()}
+    assert restarted.run_once().sent == 1
+    restarted.sent_folders = {"international": UnreadableSent()}
+    restarted.resting[("imap", "international")] = time.monotonic() + 3600
+    deliver(maildirs, make_mail(sender="b@x.ge"), "2", mailbox="german")   # (international's inbox rests)
+    restarted.run_once()   # b's confirmation and agenda go: the folder was read by this process
+    assert sorted((r["kind"], r["mailbox"], r["state"]) for r in restarted.db["outbox"].rows_where(
+        "recipient = 'b@x.ge'")) == [("release:agenda:v1", "international", "sent"),
+                                     ("reply:interest", "international", "sent")]
