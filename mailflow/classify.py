@@ -17,7 +17,7 @@ from .addresses import domain_of, local_part
 from .message import ANSWER_PREFIX, IncomingMessage
 from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
-from .statements import erasure_request, find, link_for_someone, new_address, read_statements
+from .statements import Reading, erasure_request, find, link_for_someone, new_address, read_statements
 from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
@@ -103,8 +103,10 @@ def classify(
     # coordinators' own meetings are answered into the same inbox.
     declines_ours = bool(calendar and calendar.partstat == "declined" and calendar.uid in calendar_uids
                          and calendar.attendee == message.sender)
-    intent, asks = _intent(message, written, rules, in_our_thread, reasons, bounced, invited, declines_ours,
-                           language)
+    intent, asks, for_a_coordinator = _intent(message, written, rules, in_our_thread, reasons, bounced, invited,
+                                              declines_ours, language)
+    if for_a_coordinator:
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if calendar and calendar.uid not in calendar_uids and intent in (Intent.INTEREST, Intent.CANCELLATION) \
             and not _names_an_event(message.subject, rules):
         # An answer to a meeting mailflow did not send and that is not the event (a coordinator's own "preparatory
@@ -311,11 +313,12 @@ def _intent(
     invited: bool = False,
     declines_our_invitation: bool = False,
     language: str | None = None,
-) -> tuple[Intent, bool]:
-    """The intent and whether the mail also asks something; automatic mail by its headers first."""
+) -> tuple[Intent, bool, bool]:
+    """The intent, whether the mail also asks something, and whether it is for a coordinator alone (neither
+    answered nor acted on); automatic mail by its headers first."""
     automatic = _automatic(message, written, rules, reasons, bounced)
     if automatic:
-        return automatic, False
+        return automatic, False, False
     patterns = rules.classification.intents
     # The subject of a reply is the one we (or someone) wrote: it says nothing of this sender's intent.
     subject = "" if _is_reply(message) else message.subject
@@ -323,6 +326,18 @@ def _intent(
         written.own, subject, tuple(patterns.interest), tuple(patterns.question), tuple(patterns.cancellation),
         tuple(patterns.negation), in_our_thread and not invited, ne_negates=language not in _NE_IS_NO_NEGATION,
     )
+    intent, asks = _said(said, message, written, rules, in_our_thread, reasons, invited, declines_our_invitation)
+    # (a refusal of a part of it, nothing that withdraws or registers: for a coordinator, see _said)
+    return intent, asks, _only_partly(said) and not asks
+
+
+def _only_partly(said: Reading) -> bool:
+    return bool(said.partly) and not said.withdraws and not said.registers
+
+
+def _said(said: Reading, message: IncomingMessage, written: written_text.Written, rules: Rules, in_our_thread: bool,
+          reasons: list[str], invited: bool, declines_our_invitation: bool) -> tuple[Intent, bool]:
+    """The intent and whether it asks, by what the writer's own words state (statements.py)."""
     asks = bool(said.asks) and _about_the_event(message, written, rules, said.asks)
     asked = said.asks
     erasure = erasure_request(written.own)
@@ -338,6 +353,10 @@ def _intent(
     if said.withdraws:
         reasons.append(f"intent: cancellation (withdraws: {said.withdraws!r}{also})")
         return Intent.CANCELLATION, asks
+    if _only_partly(said) and not asks:   # "I cannot attend the first part", "my colleague cannot attend"
+        reasons.append(f"intent: question (a refusal of part of it, or of something else: {said.partly!r}; "
+                       "for a coordinator: nothing is done, nothing answered)")
+        return Intent.QUESTION, False   # (it asks nothing: _intent makes it a coordinator's)
     if declines_our_invitation and not said.registers:
         reasons.append(f"intent: cancellation (their calendar answers our invitation with No: PARTSTAT=DECLINED{also})")
         return Intent.CANCELLATION, asks

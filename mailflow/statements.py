@@ -45,6 +45,7 @@ class Statement(StrEnum):
     HEDGED = "hedged"
     CANCELS = "cancels"   # withdraws for sure ("please cancel my registration", "I can no longer attend")
     KEEPS = "keeps"   # "please don't cancel my registration": no refusal in the mail withdraws
+    PARTLY = "partly"   # "I cannot attend the first part", "my colleague cannot attend": for a coordinator
 
 
 STEM_MARK = "..."   # at the end of a pattern's word: any ending ("participat..." finds "participation")
@@ -290,6 +291,7 @@ class Reading:
     registers: str = ""
     hedged: str = ""
     trouble: str = ""    # a problem with the means of taking part: the link, the password, the form
+    partly: str = ""     # a refusal of a part of the event, or of something else, or someone else's
 
 
 def read_statements(
@@ -320,7 +322,7 @@ def read_statements(
         if trouble and not problem:   # the link or the form fails: for a coordinator, whatever else it says
             problem = trouble
         # "I cannot attend, can I send a deputy?" asks too ("could you cancel my registration?" only asks for it)
-        if kind in (Statement.CANCELS, Statement.WITHDRAWS, Statement.DECLINES) and _asked(folded) \
+        if kind in (Statement.CANCELS, Statement.WITHDRAWS, Statement.DECLINES, Statement.PARTLY) and _asked(folded) \
                 and not (_POLITE.search(folded) or _requested(folded, cancellation)):
             found.setdefault(Statement.ASKS, sentence.strip()[-60:])
     # "I miss the first part; please don't cancel my registration" refuses nothing; "... but now please cancel it"
@@ -333,6 +335,7 @@ def read_statements(
         registers=found.get(Statement.REGISTERS, ""),
         hedged=found.get(Statement.HEDGED, ""),
         trouble=problem,
+        partly="" if kept else found.get(Statement.PARTLY, ""),
     )
 
 
@@ -396,7 +399,9 @@ def _sentence(
         clauses = [c for c in clauses if c != cancel_hit[0]]
         cancel_hit = None
     # (clause, the interest word or else the presence word, whether it was an interest word)
-    participation = [(c, w or p, bool(w)) for c in clauses if (w := find(interest, c)) or (p := _presence(c))] \
+    # ("I will not be able to attend to your e-mail": an out-of-office reply without its headers)
+    participation = [(c, w or p, bool(w)) for c in clauses
+                     if (w := find(interest, _ATTEND_TO.sub(" ", c))) or (p := _presence(c))] \
         if find(interest, folded) or _presence(folded) else []
     # (not when someone else is the one who cannot: "No thanks, she will not attend")
     # (nor is "please don't cancel my registration" a refused registration)
@@ -407,7 +412,15 @@ def _sentence(
                     and not (trouble and (any(j in w for j in _JOINING) or _beside_thing(c, w)))), None)
     if refused and not _condition_before(*refused):   # "if I cannot attend, I will tell you" states nothing
         clause, word = refused
+        # Without a cancel word a refusal may be of a part ("I cannot be there at 13:00 sharp, I will join at
+        # 13:30"), of another event, or someone else's: such a one cancelled people who come.
         marker = _WITHDRAWAL.search(clause)
+        # (out of our thread a refusal without a withdrawal word only declines: nothing to read there)
+        if (in_our_thread or marker) and (partly := _partly(clauses, clause, word, interest, negated, asked,
+                                                            firm=bool(marker))):
+            if partly == _IN_A_QUESTION:   # "no camera is needed to participate, right?"
+                return Statement.ASKS, sentence.strip()[-60:], keeps
+            return Statement.PARTLY, f"not {word} ... {partly}", keeps
         if marker:   # "no longer", "after all": a firm withdrawal, which a "please don't cancel" does not undo
             return Statement.CANCELS, f"{marker.group(0)} ... {word}", keeps
         if in_our_thread:
@@ -431,6 +444,84 @@ def _sentence(
             return Statement.DECLINES, f"{registered[1]} ... {later}", keeps
         return Statement.REGISTERS, registered[1], keeps
     return None, "", keeps
+
+
+def _partly(clauses: list[str], clause: str, word: str, interest: tuple[str, ...],
+            negated: Callable[[str], bool], asked: bool, firm: bool = False) -> str:
+    """Why a refused participation (`word` negated in `clause`) may not be the writer's refusal of the event,
+    in words, or "": the sentence's other clause takes part ("..., I will join after the break"), or this one
+    does before an "and" ("I will join and will not present"); a part, a time or a way of taking part is
+    named ("the first day", "at 13:00", "die ganze Zeit", "actively"); an earlier event ("the previous
+    webinar", "never ... before"); someone else ("my colleague cannot attend"); a certificate; a question."""
+    after = clauses[clauses.index(clause) + 1:] if clause in clauses else []
+    if "?" in clause or asked and all(len(c.split()) <= 2 for c in after):   # ("..., right?")
+        return _IN_A_QUESTION
+    for other in clauses:
+        if other != clause and not negated(other) and not _THIRD_SUBJECT.search(other) \
+                and not _ANOTHER_EVENT.search(other) \
+                and (_JOINS.search(other) or not firm and find(interest, other) and _FIRST_PERSON.search(other)):
+            return f"takes part: {other.strip()[:40]!r}"
+    for piece in _AND_SPLIT.split(clause):
+        if word in piece and not negated(piece) and len(piece) < len(clause):
+            return f"takes part: {piece.strip()[:40]!r}"
+    for why, pattern in _NOT_ALL_OF_IT:
+        if (found := pattern.search(clause)) and not (why == _SOMEONE and _WE_TOO.search(clause)):
+            return f"{why}: {found.group(0)!r}"
+    return ""
+
+
+_IN_A_QUESTION = "in a question"
+_ATTEND_TO = re.compile(r"(?<!\w)attend(?:ing)? to (?:your |my |the |all |incoming |)(?:e-?mails?|mails?|messages?"
+                        r"|correspondence|inquir\w*|requests?)(?!\w)")
+# Joining words that are no interest word on their own (they only affirm): "..., I will join around 13:30".
+_JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still )?(?:join|be there|come|connect|dial in|log in)",
+                       r"ich (?:bin|komme|werde) .{0,30}(?:dabei|zugeschaltet|kommen)", r"подключусь", r"присоединюсь",
+                       r"подключимся", r"priključ\w* se", r"priklju[čc]it ću se", r"pridružit ću se",
+                       r"bağlanaca\w*", r"katılaca\w*", r"mă (?:voi )?conecta\w*", r"voi (?:putea )?participa",
+                       r"θα συνδεθώ", r"ще се включа", r"ќе се приклучам", r"do të lidhem"])
+_FIRST_PERSON = _alternation([r"i", r"i'll", r"i'm", r"i'd", r"we", r"we'll", r"ich", r"wir", r"я", r"мы", r"ja", r"mi",
+                              r"ben", r"biz", r"eu", r"unë", r"εγώ"])
+# "my colleague and I cannot attend": the writer too
+_WE_TOO = _alternation([r"(?:and|und|и|i|și|ve|και) (?:i|ich|я|ja|eu|ben|εγώ)", r"(?:i|ich|я|ja) (?:and|und|и|i)",
+                        r"we", r"wir", r"мы", r"mi", r"biz", r"noi"])
+_SOMEONE = "someone else's"
+_AND_SPLIT = re.compile(r"\s(?:and|und|и|і|i|și|si|dhe|və|και|ve)\s")
+_NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
+    ("a part of it", [
+        r"\d{1,2}:\d{2}", r"\d{1,2}(?:[.:]\d{2})? ?(?:uhr|h|am|pm|o'clock|часов|часа|sati|saat)(?!\w)",
+        r"(?:um|at|ab|bis|from|until|till|в|до|od|u|saat) \d{1,2}(?:[.:]\d{2})?(?![.\d])",
+        r"(?:first|second|last|opening|closing|morning|afternoon) (?:part|half|day|session|hour|panel|block)",
+        r"the (?:whole|entire|full) (?:time|session|event|day|programme|program|meeting)", r"all day",
+        r"(?<!in )the (?:beginning|start|end|panel|keynote|break|discussion)", r"on time", r"sharp", r"late",
+        r"early", r"actively", r"with (?:my )?(?:camera|video|microphone)",
+        r"present (?:my|our|a|the)", r"presenting", r"give (?:a|my) (?:talk|presentation)",
+        r"(?:die|der) ganzen? (?:zeit|veranstaltung|sitzung)", r"(?:ersten|zweiten|letzten) (?:teil|tag|hälfte|block)",
+        r"(?:anfang|beginn|ende)", r"pünktlich", r"(?:vor|nach)mittag\w*",
+        r"(?:перв|втор|последн)\w* (?:половин|част|день|дня|блок)\w*", r"(?:в|на) начал\w*", r"всё время",
+        r"все время", r"весь (?:день|семинар)", r"опозда\w*",
+        r"(?:prv|drug|zadnj|posljednj|posledn)\w* (?:dio|dijel|deo|del|dan)\w*", r"(?:na )?počet\w*",
+        r"(?:cijel|cel)\w* (?:vrijeme|vreme|dan)", r"kasn\w*", r"(?:ilk|ikinci|son) (?:bölüm|gün|yarı|kısım)\w*",
+        r"başlangı\w*", r"tamamına", r"(?:prima|a doua|ultima) (?:parte|zi|jumătate)", r"începutul",
+        r"toată durata", r"(?:πρώτο|δεύτερο) (?:μέρος|μισό)", r"(?:την |στην )?αρχή", r"pjesën e (?:parë|dytë)",
+        r"fillim\w*", r"(?:първата|втората) част", r"началото", r"(?:првиот|вториот) дел", r"почетокот",
+    ]),
+    ("another event", [
+        r"(?:last|previous|earlier|past) (?:event|webinar|meeting|session|conference|workshop|year|time|one)s?",
+        r"never", r"before", r"ago", r"(?:letzte|vorige|vergangene)\w* (?:veranstaltung|webinar|mal|jahr|sitzung)",
+        r"прошл\w*", r"предыдущ\w*", r"раньше", r"никогда", r"prethodn\w*", r"prošl\w*", r"nikad\w*",
+        r"önceki", r"geçen", r"precedent\w*", r"trecut\w*", r"niciodată",
+    ]),
+    (_SOMEONE, [
+        r"(?:my|our) (?:colleague|director|boss|deputy|head|manager|mayor|team|department|supervisor|assistant)s?",
+        r"(?:mein|meine|unser|unsere)[rn]? (?:kolleg\w*|direktor\w*|chef\w*|leiter\w*|bürgermeister\w*|team)",
+        r"(?:мой|моя|наш|наша) (?:коллег\w*|директор\w*|начальни\w*|руководител\w*|мэр\w*)",
+        r"(?:moj|moja|naš|naša|naš) (?:koleg\w*|direktor\w*|šef\w*|načelni\w*|gradonačelni\w*)",
+    ]),
+    ("a certificate", [r"certificate", r"bestätigung", r"zertifikat", r"сертификат\w*", r"потврд\w*", r"certifikat\w*",
+                       r"sertifika\w*", r"adeverinț\w*", r"βεβαίωση"]),
+    ("unsure", [r"not sure", r"nicht sicher", r"не уверен\w*", r"nisam siguran", r"nisam sigurna", r"emin değilim",
+                r"nu sunt sigur\w*"]),
+]]
 
 
 def _cancel_negated(clause: str, word: str, ne_negates: bool, extra_negation: re.Pattern | None) -> bool:

@@ -875,3 +875,62 @@ def test_the_rows_of_a_table_stay_lines():
 ])
 def test_german_aber_before_gerne_or_doch_is_a_particle_not_the_end_of_the_clause(body, intent):
     assert verdict(body, sender="Jens Mohr <j.mohr@stadt-jena.de>").intent == intent
+
+
+# -- a refusal of a part of it, of another event, or someone else's (in reply to our mail) --------------
+
+@pytest.mark.parametrize("body, because", [
+    ("I won't be able to attend the first part, but I will join after the break.", "takes part"),
+    ("I cannot be there at 13:00 sharp, I will join around 13:30.", "takes part"),
+    ("I can't attend on the first day, only on the second day.", "a part of it"),
+    ("I have to leave at 14:30, so I can't attend the panel discussion.", "a part of it"),
+    ("I will join from my phone and will not be able to present or turn on the camera.", "takes part"),
+    ("I won't be able to participate actively, I will only listen.", "a part of it"),
+    ("I am not sure I can attend the whole session, there is a council meeting at 15:00.", "the whole session"),
+    ("Unfortunately my colleague cannot attend, but I will.", "someone else's"),
+    ("Just to clarify: our director will not participate, only me.", "someone else's"),
+    ("I could not attend the last event of the series, so I am glad to join this one.", "takes part"),
+    ("I wasn't able to attend the previous webinar, so I am really looking forward to this one.", "another event"),
+    ("There is no need to send me a certificate of participation.", "a certificate"),
+    ("Ich kann leider nicht die ganze Zeit dabei sein, um 14:30 muss ich in eine Ausschusssitzung.", "a part of it"),
+    ("В первой половине участвовать не смогу, подключусь после перерыва.", "takes part"),
+    ("Neću moći da prisustvujem prvom delu, priključiću se posle pauze.", "takes part"),
+    ("Kasnit ću pola sata, neću moći doći na početak.", "a part of it"),
+    ("İlk bölüme katılamayacağım, aradan sonra bağlanacağım.", "takes part"),
+    ("Voi putea participa doar la prima parte, după pauză nu voi mai putea participa.", "takes part"),
+])
+def test_a_refusal_of_a_part_or_of_something_else_cancels_nobody_and_goes_to_a_coordinator(body, because):
+    """In reply to our mail a negated "attend" withdrew: people who come late, leave early, skip the panel, or
+    wrote of a colleague or of an earlier event were cancelled, confirmed and sent a calendar cancellation
+    (a helper's 224 replies to mailflow's mails: 23 of them). Now nothing is done and nothing answered: a
+    coordinator reads it."""
+    got = in_our_thread(body, subject="Re: Agenda")
+    assert (got.intent, got.answer, got.asks) == ("question", False, True), got.reasons
+    assert any(because in reason for reason in got.reasons), got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I won't be able to attend.",
+    "Unfortunately I cannot attend the event.",
+    "I will not be able to participate, I am sorry.",
+    "My colleague and I cannot attend.",
+    "Leider kann ich nicht teilnehmen.",
+    "Leider kann ich am 7.10 doch nicht teilnehmen.",
+    "К сожалению, я не смогу участвовать.",
+])
+def test_a_refusal_of_the_event_in_reply_to_our_mail_still_withdraws(body):
+    got = in_our_thread(body, subject="Re: Agenda")
+    assert got.intent == "cancellation", got.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    # an out-of-office reply without its headers: it attends to mail, not to the event
+    ("I am on annual leave until 12 October and will not be able to attend to your e-mail before then.", "other"),
+    # a question about taking part, not a refusal: answered as one
+    ("No camera or microphone is needed to participate, right?", "question"),
+    ("I have never participated in a Zoom meeting before, do I need to install anything?", "question"),
+])
+def test_a_negated_attend_that_is_no_refusal_is_read_as_what_it_is(body, intent):
+    got = in_our_thread(body, subject="Re: Agenda")
+    assert got.intent == intent, got.reasons
+    assert got.answer == (intent == "question")
