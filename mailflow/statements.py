@@ -372,6 +372,7 @@ def _sentence(
     # Each list is looked for in the whole sentence first: most sentences name none of its words,
     # and then no clause needs a look.
     cancel_hit = next(((c, w) for c in clauses if (w := find(cancellation, c))
+                       and not (w == "cancellation" and _A_CANCELLATION.search(c))
                        and not _cancels_something_else(clauses, c, w, interest, negated)), None) \
         if find(cancellation, folded) else None
     # Asked for ("please cancel", "could you cancel"), or said, not asked and not only as a condition
@@ -601,6 +602,13 @@ _FROM_TIME = re.compile(r"(?<!\w)ab(?=\s+(?:\d|(?:dem|einem|einer|sofort|jetzt|m
 def _another_thing(words: list[str], at: int) -> bool:
     word = words[at].strip(".,;:!?\"'»«()")
     return bool(_OTHER_PLANS.fullmatch(word) or _MEETINGS.fullmatch(word) and at > 0 and words[at - 1] in _ANOTHER)
+
+
+# A cancellation that is a thing the writer tells of, not one they ask for: "I received a calendar cancellation",
+# "that cancellation was a mistake", "your cancellation confirmation" ("my cancellation" and "please accept my
+# cancellation" still cancel).
+_A_CANCELLATION = _alternation([r"(?:a|an|the|that|this|your|its|calendar|meeting|event|zoom|teams) cancellations?",
+                                r"cancellations? (?:notice|note|mail|e-?mail|message|confirmation|was)"])
 
 
 def _cancels_something_else(clauses: list[str], clause: str, word: str, interest: tuple[str, ...],

@@ -501,3 +501,26 @@ def test_a_mailbox_whose_imap_rests_sends_nothing_until_this_process_has_read_it
     assert sorted((r["kind"], r["mailbox"], r["state"]) for r in restarted.db["outbox"].rows_where(
         "recipient = 'b@x.ge'")) == [("release:agenda:v1", "international", "sent"),
                                      ("reply:interest", "international", "sent")]
+
+
+@pytest.mark.parametrize("body", [
+    "My trip was postponed, so I can attend after all. Please register me again.",
+    "Sorry, that cancellation was a mistake - my colleague replied from my mailbox. I would like to keep my "
+    "registration and attend.",
+])
+def test_a_reply_to_our_cancellation_confirmation_registers_again(tmp_path, maildirs, body):
+    """The confirmation says "register again at any time by replying to this mail"; such a reply was read as a
+    reply to our mail, "not a new registration": nobody registered, nothing answered, nothing flagged."""
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    deliver(maildirs, make_mail(sender="a@x.ge", subject="Re: Your registration",
+                                body="Unfortunately I cannot attend. Please cancel my registration."), "2")
+    worker = maildir_worker(RULES.model_copy(update={"reply_interval_days": 0}), maildirs, tmp_path / "test.db")
+    worker.run_once()
+    assert [r["status"] for r in worker.db["registrants"].rows] == ["cancelled"]
+    (confirmation,) = worker.db["outbox"].rows_where("kind = 'reply:cancellation'")
+    deliver(maildirs, make_mail(sender="a@x.ge", subject="Re: Your cancellation", body=body,
+                                headers={"In-Reply-To": confirmation["message_id"]}), "3")
+    worker.run_once()
+    assert [r["status"] for r in worker.db["registrants"].rows] == ["registered"]
+    assert [r["kind"] for r in worker.db["outbox"].rows_where(order_by="id")] == [
+        "reply:interest", "reply:cancellation", "reply:interest"]

@@ -934,3 +934,15 @@ def test_a_negated_attend_that_is_no_refusal_is_read_as_what_it_is(body, intent)
     got = in_our_thread(body, subject="Re: Agenda")
     assert got.intent == intent, got.reasons
     assert got.answer == (intent == "question")
+
+
+@pytest.mark.parametrize("body, intent", [
+    ("I just received a calendar cancellation for this event from your address. I hope I am still registered.",
+     "other"),
+    ("Sorry, that cancellation was a mistake. I would like to keep my registration.", "other"),
+    ("Please accept my cancellation, I cannot attend.", "cancellation"),
+    ("Cancellation: unfortunately something came up.", "cancellation"),
+])
+def test_a_cancellation_told_of_is_not_one_asked_for(body, intent):
+    """"A calendar cancellation" and "that cancellation" cancelled the writer who wrote to say they still come."""
+    assert in_our_thread(body, subject="Re: Agenda").intent == intent
