@@ -387,6 +387,9 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
     if message.calendar_reply:
         reasons.append(f"intent: other (a calendar's answer to an invitation: {message.calendar_reply.partstat})")
         return Intent.OTHER, False
+    if in_our_thread and said.requests:   # "please resend the agenda": it went unread and unflagged
+        reasons.append(f"intent: question in a thread we started (a request: {said.requests!r})")
+        return Intent.QUESTION, True
     if in_our_thread:
         reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
         return Intent.OTHER, False

@@ -46,6 +46,7 @@ class Statement(StrEnum):
     CANCELS = "cancels"   # withdraws for sure ("please cancel my registration", "I can no longer attend")
     KEEPS = "keeps"   # "please don't cancel my registration": no refusal in the mail withdraws
     PARTLY = "partly"   # "I cannot attend the first part", "my colleague cannot attend": for a coordinator
+    REQUESTS = "requests"   # in reply to our mail, "please resend the agenda": for a coordinator, unless it withdraws
 
 
 STEM_MARK = "..."   # at the end of a pattern's word: any ending ("participat..." finds "participation")
@@ -292,6 +293,7 @@ class Reading:
     hedged: str = ""
     trouble: str = ""    # a problem with the means of taking part: the link, the password, the form
     partly: str = ""     # a refusal of a part of the event, or of something else, or someone else's
+    requests: str = ""   # in reply to our mail, a request that is no question ("please resend the agenda")
 
 
 def read_statements(
@@ -336,6 +338,7 @@ def read_statements(
         hedged=found.get(Statement.HEDGED, ""),
         trouble=problem,
         partly="" if kept else found.get(Statement.PARTLY, ""),
+        requests=found.get(Statement.REQUESTS, ""),
     )
 
 
@@ -444,6 +447,10 @@ def _sentence(
         if later := _another_event(*registered):
             return Statement.DECLINES, f"{registered[1]} ... {later}", keeps
         return Statement.REGISTERS, registered[1], keeps
+    # In reply to our mail a request is for a coordinator, "?" or not ("please resend the agenda", "пришлите,
+    # пожалуйста, программу ещё раз", "I would be grateful if you could share the recording"): it went unread.
+    if in_our_thread and not keeps and (polite() or _IF_YOU_COULD.search(folded)) and not _NO_REQUEST.search(folded):
+        return Statement.REQUESTS, sentence.strip()[:60], keeps
     return None, "", keeps
 
 
@@ -472,6 +479,18 @@ def _partly(clauses: list[str], clause: str, word: str, interest: tuple[str, ...
 
 
 _IN_A_QUESTION = "in a question"
+_IF_YOU_COULD = re.compile(r"(?<!\w)(?:if you (?:could|can|kindly)|(?:grateful|appreciate it|thankful|glad) if you "
+                           r"would|ich bitte um|wenn sie (?:mir|uns) \w+ könnten)(?!\w)")
+# "please" that asks a coordinator for nothing: "please find attached", "please note", "bitte beachten Sie"
+_NO_REQUEST = _alternation([
+    r"please (?:find|see|note|feel free|do not hesitate|don[’']t hesitate|excuse|forgive)",
+    r"please accept my (?:thanks|apolog\w*)",
+    r"bitte (?:beachten|entschuldigen)", r"(?:anbei|im anhang)", r"please consider the environment",
+    r"please (?:ignore|disregard)", r"bitte (?:ignorieren|vergessen)",
+    # where to turn meanwhile (an out-of-office reply without its headers): "please contact the IT office"
+    r"please (?:contact|call|write to|e-?mail|reach|get in touch with|turn to) (?!me(?!\w)|us(?!\w))\w+",
+    r"wenden sie sich (?:bitte |in dringenden fällen )*an", r"(?:in dringenden fällen|for urgent matters)",
+])
 _ATTEND_TO = re.compile(r"(?<!\w)attend(?:ing)? to (?:your |my |the |all |incoming |)(?:e-?mails?|mails?|messages?"
                         r"|correspondence|inquir\w*|requests?)(?!\w)")
 # Joining words that are no interest word on their own (they only affirm): "..., I will join around 13:30".
@@ -947,12 +966,20 @@ _PRESENCE = _alternation([
     r"make it", r"come", r"be there", r"be present", r"be with you", r"join you", r"join us",
     r"dabei sein", r"kommen", r"dabei", r"prisustvovati", r"doći", r"doci", r"прийти", r"присутствовать",
     r"приехать", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
+    r"be joining", r"joining", r"присоединиться", r"присоединюсь", r"dođem", r"dodjem", r"dođe[mš]", r"vij",
+    r"дойда", r"дојдам", r"приклуч\w*", r"qoşul\w*", r"παρευρεθώ", r"schaffe (?:ich )?es", r"schaffen (?:wir )?es",
+    r"verhindert",   # (itself a negation: "leider bin ich morgen verhindert")
 ])
 
 
 def _presence(clause: str) -> str:
     found = _PRESENCE.search(clause)
+    if found and found.group(0) == "verhindert" and _IF_GERMAN.search(clause):   # "sollte ich verhindert sein"
+        return ""
     return found.group(0) if found else ""
+
+
+_IF_GERMAN = _alternation([r"sollte\w*", r"falls", r"wenn", r"ob"])
 
 
 # A problem with the means of taking part, not a refusal of it: "the participation link doesn't work",

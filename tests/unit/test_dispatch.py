@@ -420,7 +420,9 @@ def test_a_wait_cut_short_joins_the_thread_and_nothing_is_sent_twice(db):
         session.finish()
     assert not [t for t in threading.enumerate() if t.name == "sender"]
     assert (sys.getswitchinterval(), os.sched_getaffinity(0)) == (interval, cpus)
-    assert 2 <= len(first.sent) < 6
+    # (one or two: the thread may begin the second mail before the worker's stop reaches it, on a busy machine
+    # after it; either way no third)
+    assert 1 <= len(first.sent) <= 2
     again = Recording()
     dispatch.drain(db, {"international": again}, ADDRESSES)
     assert sorted(first.sent + again.sent) == sorted(f"r{i}@example.org" for i in range(6))
