@@ -128,6 +128,14 @@ def classify(
             # (an unsure one too: it waits for a coordinator, flagged, as a registration that registers nobody yet)
             reasons.append("intent: interest (registers others on their behalf)")
             intent = Intent.INTEREST
+    if intent not in AUTOMATIC_INTENTS and _FORWARD_PREFIX.match(message.subject) and message.addressed_to \
+            and not rules.own_addresses & set(message.addressed_to):
+        # "FW: Your registration" to a colleague, a coordinator in Cc: "please take part instead of me" speaks to
+        # the colleague (it registered the writer)
+        reasons.append(f"intent: question (a forward to {message.addressed_to[0]} with a coordinator in copy, whose "
+                       f"text reads as {intent}: it speaks to them; a coordinator reads it, nothing is done, nothing "
+                       "answered)")
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if intent == Intent.OTHER and (_FORWARD_PREFIX.match(message.subject) or "message/rfc822" in message.part_types):
         # A colleague's registration passed on ("Fw: Participation", or attached): what it forwards is someone
         # else's mail, so mailflow acts on none of it, and a coordinator reads it.
@@ -529,7 +537,7 @@ _READ_RECEIPT_TEXT = re.compile(r"\W*(?:your message|ihre nachricht|votre messag
 _READ_RECEIPT_VERB = re.compile(r"was read|gelesen|a été lu|прочитан|прочетено|прочитане|pročitan|procitan|citit"
                                 r"|okundu|διαβάστηκε|lexuar|přečten|odczytan|elolvast|gelezen|fue leíd|è stato lett",
                                 re.IGNORECASE)
-_FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl)\s*:", re.IGNORECASE)
+_FORWARD_PREFIX = re.compile(r"^\s*(wg|fw|fwd|tr|pd|пересл|prosl|ilt|πρθ|rv|enc)\s*:", re.IGNORECASE)
 
 
 def _is_reply(message: IncomingMessage) -> bool:

@@ -66,7 +66,7 @@ class IncomingMessage:
     message_id: str | None
     sender: str | None            # normalized address, None when missing or invalid
     sender_name: str
-    recipients: tuple[str, ...]
+    recipients: tuple[str, ...]   # To and Cc
     subject: str
     date: datetime | None
     text: str
@@ -80,6 +80,7 @@ class IncomingMessage:
     relayed_by: str = ""           # the mailing list whose rewritten From ("X via List") stood for `sender`
     size: int = 0
     parsed: Message | None = field(default=None, compare=False, repr=False)  # for bounce detectors
+    addressed_to: tuple[str, ...] = ()   # To alone: whom the writer speaks to (Cc: who reads along)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -304,7 +305,8 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
     senders = _addresses(index, "from")
     sender_name, sender = (senders[0][0], _normal_or_none(senders[0][1])) if senders else ("", None)
     relayed_by, sender, sender_name = _author_behind_list(index, sender, sender_name)
-    recipients = tuple(a.lower() for _, a in _addresses(index, "to", "cc") if "@" in a)
+    addressed_to = tuple(a.lower() for _, a in _addresses(index, "to") if "@" in a)
+    recipients = addressed_to + tuple(a.lower() for _, a in _addresses(index, "cc") if "@" in a)
     try:
         date = email.utils.parsedate_to_datetime(_header(index, "date"))
     except (TypeError, ValueError, IndexError):
@@ -319,6 +321,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         sender=sender,
         sender_name=sender_name,
         recipients=recipients,
+        addressed_to=addressed_to,
         subject=_header(index, "subject"),
         date=date,
         text=body_text(parts, types),

@@ -452,6 +452,21 @@ def test_a_forwarded_registration_that_says_nothing_of_its_own_is_for_a_coordina
     assert classify(parse_message(own), "international", RULES).intent == "interest"
 
 
+@pytest.mark.parametrize("subject, body", [
+    ("FW: Your registration", "Ivana, molim te sudjeluj umjesto mene, ja sutra ne mogu."),   # registered the writer
+    ("İLT: Your registration", "Mehmet Bey, kayıt bilgileri aşağıda."),
+    ("ΠΡΘ: Access details", "Γιώργο, δεν μπορώ να συμμετάσχω, πήγαινε εσύ."),
+])
+def test_a_forward_to_a_colleague_with_a_coordinator_in_copy_is_for_a_coordinator(subject, body):
+    """Its text speaks to the colleague: "please take part instead of me" registered the writer."""
+    raw = make_mail(subject=subject, body=body, to="Colleague <colleague@city.example>",
+                    headers={"Cc": "international@cc-events.example"})
+    verdict = classify(parse_message(raw), "international", RULES)
+    assert (verdict.intent, verdict.answer, verdict.asks) == ("question", False, True), verdict.reasons
+    to_us = make_mail(subject=subject, body="I would like to participate as well, see below.")
+    assert classify(parse_message(to_us), "international", RULES).intent == "interest"
+
+
 def test_a_calendar_answer_inside_a_forwarded_mail_is_not_the_senders():
     from email.message import EmailMessage
     from email.parser import BytesParser

@@ -175,6 +175,14 @@ def test_footers_and_words_inside_words_decide_nothing():
     disclaimer = verdict("I would like to register for the online event.\n\nCordiali saluti,\nMarco\n\n"
                          "Se avete ricevuto questo messaggio per errore, vi preghiamo di cancellarlo.")
     assert disclaimer.intent == "interest"
+    for footer in ("Тази поверителна информация е предназначена само за адресата. Имате въпроси?",
+                   "Оваа порака е доверлива. Дали навистина треба да ја испечатите оваа порака?",
+                   "Το μήνυμα είναι εμπιστευτικό. Γιατί να το εκτυπώσετε;",
+                   "Do you really need to print this e-mail?"):
+        # (with no closing formula above it: its "?" asked, and the thanks got the question's answer)
+        thanks = verdict(f"Thank you, received.\n\n{footer}", subject="Re: Agenda",
+                         headers={"In-Reply-To": "<ours@cc-events.example>"}, ours={"<ours@cc-events.example>"})
+        assert (thanks.intent, thanks.asks) == ("other", False), thanks.reasons
 
 
 def test_check_points_at_every_pattern_whose_meaning_changed(tmp_path):
