@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from . import database, outbox, registrants
+from . import database, outbox, registrants, releases
 from .addresses import InvalidAddress, normalize_address
 from .context import reply_context
 from .database import now
@@ -57,7 +57,22 @@ def register(
         log.info("message=%s registrant=%s registered on behalf of others%s", source_message, row["id"],
                  " (already registered)" if already else "")
         done.append(Registered(nominee, row, already))
+    if nominations.sender_replaced:
+        give_place(db, rules, replies, event, sender)
     return done
+
+
+def give_place(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Event, sender: str) -> bool:
+    """"X will attend instead of me": the sender's own registration is cancelled and their calendar's
+    invitation taken back (they kept the link and the reminders beside X). True when it was active."""
+    existing = registrants.find(db, event.id, sender)
+    if existing is None or existing["status"] == RegistrantStatus.CANCELLED:
+        return False
+    cancelled = registrants.cancel(db, event.id, sender)
+    assert cancelled is not None
+    releases.withdraw_invitation(db, rules, replies, cancelled)
+    log.info("registrant=%s event=%s cancelled: someone takes their place", existing["id"], event.id)
+    return True
 
 
 def already_registered(db: sqlite_utils.Database, event_id: str, nominations: Nominations) -> set[str]:

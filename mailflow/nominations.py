@@ -128,16 +128,19 @@ class Nominations:
     unsure: str = ""
     reasons: tuple[str, ...] = field(default_factory=tuple)
     sender_withdraws: bool = True   # in a cancellation: False when it withdraws someone else ("his registration")
+    sender_replaced: bool = False   # "X will attend instead of me": the sender's own registration ends
 
     def as_dict(self) -> dict:
         return {"nominees": [{"name": n.name, "address": n.address, "audience": n.audience} for n in self.nominees],
-                "sender_attends": self.sender_attends, "unsure": self.unsure, "sender_withdraws": self.sender_withdraws}
+                "sender_attends": self.sender_attends, "unsure": self.unsure, "sender_withdraws": self.sender_withdraws,
+                "sender_replaced": self.sender_replaced}
 
     @classmethod
     def from_dict(cls, data: dict) -> Nominations:
         return cls(tuple(Nominee(n["name"], n["address"], n.get("audience")) for n in data.get("nominees", [])),
                    bool(data.get("sender_attends")), data.get("unsure", ""),
-                   sender_withdraws=bool(data.get("sender_withdraws", True)))
+                   sender_withdraws=bool(data.get("sender_withdraws", True)),
+                   sender_replaced=bool(data.get("sender_replaced")))
 
 
 def read_nominations(
@@ -254,7 +257,11 @@ def read_nominations(
     unsure = "; ".join(dict.fromkeys(doubts))
     if unsure:
         reasons.append(f"{_ABOUT}unsure ({unsure}): nobody registered, for a coordinator to settle")
-    return Nominations(tuple(nominees), attends, unsure, tuple(reasons), withdraws)
+    # (in a cancellation the sender withdraws anyway)
+    replaced = bool(nominees) and not attends and intent != Intent.CANCELLATION and any(map(_INSTEAD.search, said))
+    if replaced:
+        reasons.append(f"{_ABOUT}someone takes the sender's place: the sender's own registration is cancelled")
+    return Nominations(tuple(nominees), attends, unsure, tuple(reasons), withdraws, replaced)
 
 
 def _nominee(sentence: str, match: re.Match, audience: str | None, rules: Rules) -> tuple[Nominee | None, str]:

@@ -524,3 +524,22 @@ def test_a_reply_to_our_cancellation_confirmation_registers_again(tmp_path, mail
     assert [r["status"] for r in worker.db["registrants"].rows] == ["registered"]
     assert [r["kind"] for r in worker.db["outbox"].rows_where(order_by="id")] == [
         "reply:interest", "reply:cancellation", "reply:interest"]
+
+
+@pytest.mark.parametrize("body", [
+    "My colleague Ana Kvaratskhelia (ana@tbilisi.gov.ge) will attend instead of me.",
+    "Вместо меня будет участвовать моя коллега Ана Кварацхелия (ana@tbilisi.gov.ge).",
+    "În locul meu va participa colega mea Ana Kvaratskhelia (ana@tbilisi.gov.ge).",
+])
+def test_a_colleague_who_takes_the_senders_place_ends_the_senders_registration(tmp_path, maildirs, body):
+    """The colleague was registered and the sender stayed registered too: the link, the reminders and a second
+    seat went to someone who had said they would not come."""
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>"), "1")
+    worker = maildir_worker(RULES.model_copy(update={"reply_interval_days": 0}), maildirs, tmp_path / "test.db")
+    worker.run_once()
+    (confirmation,) = worker.db["outbox"].rows
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="Re: Your registration",
+                                body=body, headers={"In-Reply-To": confirmation["message_id"]}), "2")
+    worker.run_once()
+    assert sorted((r["address"], r["status"]) for r in worker.db["registrants"].rows) == [
+        ("ana@tbilisi.gov.ge", "registered"), ("nino@tbilisi.gov.ge", "cancelled")]
