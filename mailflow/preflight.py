@@ -145,6 +145,21 @@ def missing_secrets(rules: Rules) -> list[str]:
             if (problem := secret_problem(settings, run=True))]
 
 
+def unset_environment(rules: Rules, running: Rules) -> list[RulesProblem]:
+    """`password_env` variables this process lacks that the `running` rules do not name: a running daemon's
+    environment cannot change, so a reload that names a new one left that mailbox unable to log in, its mail
+    unanswered until a restart."""
+    named = {settings.password_env for _, _, settings in servers(running)}
+    return [RulesProblem(rules.source, rules.line_of("mailboxes", name, kind, "password_env"),
+                         f"mailboxes.{name}.{kind}.password_env: {settings.password_env} is not set in the "
+                         "running mailflow's environment",
+                         "a reload cannot change it: set it where the service reads its environment (e.g. "
+                         "/etc/mailflow/secrets.env) and restart mailflow (systemctl restart mailflow)")
+            for name, kind, settings in servers(rules)
+            if settings.username is not None and settings.password_env and settings.password_env not in os.environ
+            and settings.password_env not in named]
+
+
 def daemon_seen(db: sqlite_utils.Database, rules: Rules, now: datetime) -> datetime | None:
     """When a pass (the daemon's, or cron's `run --once`; either sends what is queued) last synced a
     mailbox, if recently enough that another is due: within three poll intervals and a minute, and the

@@ -33,7 +33,7 @@ from .delivery import RateLimitedSender, SmtpSender
 from .errors import MailflowError, RulesError, RulesProblem, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
-from .preflight import file_problems, refuse_unnamed_mailboxes
+from .preflight import file_problems, refuse_unnamed_mailboxes, unset_environment
 from .retention import purge_raw_mail
 from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
@@ -91,6 +91,14 @@ def close_connections(worker: Worker) -> None:
         folder.close()
 
 
+def close_worker(worker: Worker) -> None:
+    """Its server connections and its database, at the end of a process's work: the last connection to close
+    folds the WAL into the database file and removes it, so a copy of that file alone is a whole backup (a
+    daemon stopped cleanly left its last passes in mailflow.db-wal, and a cold copy of mailflow.db was empty)."""
+    close_connections(worker)
+    worker.db.close()
+
+
 def run_once(rules: Rules, progress: Progress | None = None) -> PassReport:
     """One pass (`mailflow run --once`); weather at the database raises StorageTrouble with its line."""
     with weather(rules.database_path):
@@ -98,7 +106,7 @@ def run_once(rules: Rules, progress: Progress | None = None) -> PassReport:
         try:
             return worker.run_once()
         finally:
-            close_connections(worker)
+            close_worker(worker)
 
 
 def _warn_of_changed_patterns(path: Path) -> None:
@@ -202,7 +210,7 @@ class Daemon:
             rules = load_rules(self.rules_path)
             # what `mailflow check` refuses is refused here too: a template rules.yaml names that is missing
             # or broken held every registration until a coordinator noticed
-            problems = file_problems(rules, self.worker.clock())
+            problems = file_problems(rules, self.worker.clock()) + unset_environment(rules, self.rules)
             if rules.database_path != self.rules.database_path:   # the daemon's lock is on the database it has
                 problems.append(RulesProblem(
                     rules.source, rules.line_of("database"), f"database: changed to {rules.database_path} while "
@@ -367,4 +375,5 @@ class Daemon:
         for watcher in self.watchers:
             watcher.stop()
         self._beat(force=True, mark=lambda db, interval: health.stopped(db))
+        close_worker(self.worker)
         log.info("stopped cleanly")

@@ -94,7 +94,25 @@ class MailflowGroup(click.Group):
                 from ..database import damaged  # (sqlite-utils is imported in entry(), without numpy)
 
                 raise click.ClickException(damaged(exc)) from None
+            _weather(ctx, exc)
             raise
+        except OSError as exc:
+            _weather(ctx, exc)
+            raise
+
+
+def _weather(ctx: click.Context, exc: BaseException) -> None:
+    """A full disk, a lock held too long or a failing disk in any command: its line and what to do (`mailflow
+    release` on a full disk ended in a traceback). Every step rolled back; the journal kept what was sent."""
+    from ..database import storage_trouble
+
+    try:
+        database = load_rules((ctx.obj or {})["rules_path"]).database_path
+    except Exception:  # noqa: BLE001  (the rules may be the trouble: the line then names their folder)
+        database = Path((ctx.obj or {}).get("rules_path", "rules.yaml")).resolve()
+    trouble = storage_trouble(exc, database)
+    if trouble is not None:
+        raise click.ClickException(f"{trouble}; what was done is kept: run the command again then") from None
 
 
 @click.group(cls=MailflowGroup)

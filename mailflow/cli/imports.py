@@ -13,7 +13,7 @@ from ..imports import Person
 from ..people import current_user
 from ..preflight import refuse_unnamed_mailboxes
 from ..replies import Replies
-from ..runner import close_connections, server_worker
+from ..runner import close_worker, server_worker
 from ..sheets import read_sheet
 from . import main, rules_from, setup_logging
 
@@ -157,7 +157,7 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
                                        by=current_user())
             counts = sending.finish()
     finally:
-        close_connections(worker)
+        close_worker(worker)
     click.echo(f"queued {queued} invitations to {event.id}")
     click.echo(f"sent {counts.sent}, failed {counts.failed}, deferred {counts.deferred}")
 

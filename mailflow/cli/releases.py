@@ -16,7 +16,7 @@ from ..people import current_user
 from ..preflight import daemon_seen, missing_secrets, refuse_unnamed_mailboxes
 from ..replies import Replies, TemplateProblem
 from ..rules import Rules
-from ..runner import close_connections, server_worker
+from ..runner import close_worker, server_worker
 from ..worker import PassReport
 from . import main, rules_from, setup_logging
 from .output import echo_json, echo_table
@@ -131,7 +131,7 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
             queued = releases.fan_out(worker.db, rules, replies, saved, progress=lambda n: sending.pump())
             counts = sending.finish()
     finally:
-        close_connections(worker)
+        close_worker(worker)
     if in_sent := sum(look.releases for look in found.values()):
         click.echo(f"{in_sent} releases and reminders were found in the Sent folders, sent before this database "
                    "knew it (restored from a backup?): not sent again")

@@ -38,3 +38,25 @@ def test_a_followup_after_the_event_goes_to_everyone_registered_with_its_own_wor
     text = mail.get_content()
     assert mail["Subject"].endswith(": thank you") and "https://rec.example/1" in text
     assert "agenda" not in text.lower() and "in due course" not in text
+
+
+def test_a_full_disk_during_a_release_is_one_line_with_what_to_do(tmp_path, maildirs, monkeypatch):
+    """It ended in a traceback (sqlite3.OperationalError: database or disk is full); what was sent is kept."""
+    import sqlite3
+
+    rules = load_rules(write_rules(tmp_path, ahead=False, bounce_grace_minutes=0))
+    deliver(maildirs, make_mail(sender="expert0@city0.gov.ge"), "00000", arrived=REGISTRATION_TIME)
+    maildir_worker(rules, maildirs, rules.database_path, clock=stopped_at(REGISTRATION_TIME)).run_once()
+    (tmp_path / "thanks.txt").write_text("The recording: https://rec.example/1\n")
+
+    def full(*args, **kwargs):
+        error = sqlite3.OperationalError("database or disk is full")
+        error.sqlite_errorcode = 13   # SQLITE_FULL, as SQLite sets it
+        raise error
+
+    monkeypatch.setattr(releases, "fan_out", full)
+    result = CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "release", "followup",
+                                       "--text", str(tmp_path / "thanks.txt"), "--yes", "--queue-only"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"the disk holding {tmp_path} is full: free space; what was done is kept: run the command again then" \
+        in result.output

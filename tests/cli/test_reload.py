@@ -48,6 +48,28 @@ def test_a_reload_keeps_which_sent_folders_this_process_has_read(tmp_path):
     daemon.worker.db.close()
 
 
+def test_a_reload_that_names_a_password_variable_the_daemon_lacks_is_refused(tmp_path, monkeypatch, caplog):
+    """The edit was taken, and the mailbox went dark ("MAILFLOW_INTL_NEW is not set") until someone restarted
+    the daemon: a running process's environment cannot change. The last good rules stay, with the line and
+    the fix in the log."""
+    from types import SimpleNamespace
+
+    from tests.support.rules import PASSWORD_ENV
+
+    monkeypatch.setenv(PASSWORD_ENV, "secret")
+    monkeypatch.delenv("MAILFLOW_INTL_NEW", raising=False)
+    server = SimpleNamespace(host="127.0.0.1", port=1)
+    rules_path = write_rules(tmp_path, server, server, mailbox={"imap": {"idle": False}})
+    daemon = runner.Daemon(rules_path)
+    write_rules(tmp_path, server, server, mailbox={"imap": {"idle": False, "password_env": "MAILFLOW_INTL_NEW"}})
+    daemon.reload_requested = True
+    daemon.reload_rules_if_changed()
+    assert daemon.rules.mailboxes["international"].imap.password_env == PASSWORD_ENV
+    assert "MAILFLOW_INTL_NEW is not set in the running mailflow's environment" in caplog.text
+    assert "restart mailflow" in caplog.text and f"{rules_path}:" in caplog.text
+    daemon.worker.db.close()
+
+
 def open_files(folder):
     """How many of this process's descriptors are open on files in `folder` (other tests' leftovers,
     closed by the garbage collector meanwhile, do not count)."""
