@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .credentials import Credentials, xoauth2
 from .deadline import Deadline
-from .errors import AnswerLost, ConnectionFailed, DeliveryError, connection_failed, login_refused
+from .errors import ANSWER_LOST, AnswerLost, ConnectionFailed, DeliveryError, connection_failed, login_refused
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -113,7 +113,7 @@ class SmtpSender:
         except ConnectionFailed as exc:
             self._drop()
             if smtp.handed_over:
-                raise AnswerLost(f"{exc}; the server had the whole mail, its answer never came") from None
+                raise AnswerLost(f"{exc}; {ANSWER_LOST}") from None
             raise
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
@@ -125,7 +125,7 @@ class SmtpSender:
             self._drop()
             if smtp.handed_over:
                 raise AnswerLost(f"mailbox {self.name}: SMTP connection lost after the whole mail was handed "
-                                 f"over, before the server's answer: {exc}") from None
+                                 f"over: {exc}; {ANSWER_LOST}") from None
             raise ConnectionFailed(f"mailbox {self.name}: SMTP connection lost: {exc}") from None
         if refused:
             code, text = next(iter(refused.values()))

@@ -207,6 +207,7 @@ class SendCounts:
     more: bool = False           # the budget ran out (or a stop came) with mail still due
     unreachable: set[str] = field(default_factory=set)   # mailboxes whose SMTP server failed
     reached: set[str] = field(default_factory=set)       # ... whose server took the login (health.py)
+    delivered: set[str] = field(default_factory=set)     # ... whose server took a mail (250)
     failures: dict[str, str] = field(default_factory=dict)   # ... whose server failed in this session, why
 
 
@@ -319,6 +320,7 @@ class Dispatch:
                 self._down(row["mailbox"], exc)
             return exc
         self.journal.write(b"S", row["id"])
+        self.counts.delivered.add(row["mailbox"])
         return None
 
     def _land(self) -> None:

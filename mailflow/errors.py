@@ -57,6 +57,11 @@ class AnswerLost(ConnectionFailed):
     the mail may or may not have been accepted (settled from Sent, or held `uncertain`)."""
 
 
+# In every AnswerLost's text: such a failure is over only when the server takes a mail again (health.py), not
+# when it takes a login (a hung content filter took every login and lost every mail's answer, with no alarm)
+ANSWER_LOST = "the server had the whole mail, its answer never came"
+
+
 class SecretError(ConnectionFailed):
     """A password or token could not be obtained from the environment or command. It is asked for
     at every connect, so it fails like the connection: that mailbox waits, retried with backoff

@@ -44,7 +44,7 @@ from .classify import Classification, classify
 from .clock import Clock, parse_stamp, stamp
 from .context import reply_context
 from .database import now
-from .errors import ConnectionFailed, MailflowError, MessageError
+from .errors import ANSWER_LOST, ConnectionFailed, MailflowError, MessageError
 from .events import Timing, judge
 from .mailbox import DATABASE, MOVE, Mailbox, size_batches
 from .message import IncomingMessage, clean, content_hash, message_id_of, message_key, parse_message
@@ -183,10 +183,14 @@ class Worker:
             alarm.check(self.db, self.rules, self.clock(), usable)
 
     def _note_smtp(self, counts: dispatch.SendCounts) -> None:
-        """health.py: the SMTP servers that took the login, and those that failed, with why."""
+        """health.py: the SMTP servers that took the login, and those that failed, with why. One that lost a
+        mail's answer works again only once it takes a mail: its logins go on working (a hung content filter)."""
         with database.transaction(self.db):
+            failing = health.failing(self.db)
             for name in counts.reached - set(counts.failures):
-                health.record_ok(self.db, name, health.SMTP)
+                lost = ANSWER_LOST in ((failing.get((name, health.SMTP)) or {}).get("cause") or "")
+                if name in counts.delivered or not lost:
+                    health.record_ok(self.db, name, health.SMTP)
             for name, cause in counts.failures.items():
                 health.record_failure(self.db, name, health.SMTP, cause)
 

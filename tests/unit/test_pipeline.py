@@ -543,3 +543,48 @@ def test_a_colleague_who_takes_the_senders_place_ends_the_senders_registration(t
     worker.run_once()
     assert sorted((r["address"], r["status"]) for r in worker.db["registrants"].rows) == [
         ("ana@tbilisi.gov.ge", "registered"), ("nino@tbilisi.gov.ge", "cancelled")]
+
+
+class LosesEveryAnswer:
+    """An SMTP server behind a hung content filter: it takes the login and the whole mail, and never answers."""
+
+    def __init__(self) -> None:
+        self.handed = 0
+
+    def open(self) -> None:
+        pass
+
+    def send(self, raw, sender, recipient):
+        from mailflow.errors import ANSWER_LOST, AnswerLost
+        self.handed += 1
+        raise AnswerLost(f"mailbox international: timed out; {ANSWER_LOST}")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_server_that_loses_every_answer_stays_failing_until_it_takes_a_mail(tmp_path, maildirs):
+    """Each pass's probe logged in fine and cleared the failure, so every new reply went into the same hung
+    server and was held uncertain, with no failure in status and no alarm. Now its failure lasts until a
+    mail goes through, and its alarm is raised after an hour."""
+    from mailflow import health
+    from tests.support.clock import SettableClock
+
+    clock = SettableClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    worker = maildir_worker(upcoming_rules(), maildirs, tmp_path / "test.db", clock=clock)
+    hung = LosesEveryAnswer()
+    worker.senders = {**worker.senders, "international": hung}
+    deliver(maildirs, make_mail(sender="a@x.ge"), "1")
+    worker.run_once()
+    for minutes in (30, 31):   # two more passes, the probe's login working each time
+        clock.advance(minutes=minutes)
+        worker.run_once()
+        assert ("international", "smtp") in health.failing(worker.db)
+    assert hung.handed == 1
+    assert [r["state"] for r in worker.db["outbox"].rows_where("kind like 'reply:%'")] == ["uncertain"]
+    # (raised; it waits for a route: the shipped rules send both mailboxes through one SMTP server)
+    assert [(r["mailbox"], r["server"]) for r in worker.db["alarms"].rows] == [("international", "smtp")]
+    worker.senders = {**worker.senders, "international": worker.senders["german"]}
+    deliver(maildirs, make_mail(sender="b@x.ge"), "2")
+    worker.run_once()
+    assert ("international", "smtp") not in health.failing(worker.db)
