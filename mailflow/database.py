@@ -400,6 +400,15 @@ def _nearly_full(folder: Path) -> bool:
         return False
 
 
+def disk_full(database: Path) -> str | None:
+    """The admin's line when the disk holding `database` is (nearly) full, for `mailflow status`: the daemon
+    can record nothing then, not even that it is stuck (status said "idle, backlog 0" with 120 mails waiting)."""
+    if not _nearly_full(database.parent):
+        return None
+    return (f"the disk holding {database.parent} is full: mailflow records and answers nothing until space is "
+            "freed (free space; it goes on by itself)")
+
+
 @contextlib.contextmanager
 def weather(path: Path) -> Iterator[None]:
     """Raise weather at the database `path` as StorageTrouble, with its line (storage_trouble)."""

@@ -135,7 +135,7 @@ def liveness(db: sqlite_utils.Database, now: datetime) -> dict:
     # (a SIGKILLed or OOM-killed daemon beat last less than two poll intervals ago: "running" and "idle" for an
     # hour with a long poll_interval, while nothing was answered; its lock went with its process)
     # (and one whose pass waits on a hung server beats late, but runs: its lock says so, the silence too)
-    held = daemon_lock_held(_database_path(db))
+    held = daemon_lock_held(database_path(db))
     quiet = parse_stamp(beat_at) < now - timedelta(seconds=2 * (interval or 60))
     if held is False or quiet and not held:
         return {"running": False, "since": beat_at, "pid": pid}
@@ -167,6 +167,6 @@ def daemon_lock_held(database: Path | None) -> bool | None:
     return False
 
 
-def _database_path(db: sqlite_utils.Database) -> Path | None:
+def database_path(db: sqlite_utils.Database) -> Path | None:
     row = db.execute("select file from pragma_database_list where name = 'main'").fetchone()
     return Path(row[0]) if row and row[0] else None

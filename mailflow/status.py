@@ -15,7 +15,7 @@ import sqlite_utils
 import yaml
 
 from . import alarm, health
-from .database import clock_of
+from .database import clock_of, disk_full
 from .history import open_questions
 from .releases import next_due
 from .states import MessageState, OutboxState, RegistrantStatus
@@ -27,8 +27,10 @@ def status(db: sqlite_utils.Database, mailboxes: Iterable[str]) -> dict:
     """Per mailbox: last sync, backlog, quarantine, archived and answered-before mail with what the
     last look at the server found; the outbox by state with failures; registrants by audience."""
     daemon = health.liveness(db, clock_of(db)())
+    path = health.database_path(db)
     return {
         "daemon": daemon,
+        "disk": (disk_full(path) if path else None) or "ok",
         "mailboxes": _mailboxes(db, list(mailboxes), daemon),
         "alarms_waiting": alarm.waiting(db),
         "outbox": _outbox(db),

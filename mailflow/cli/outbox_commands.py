@@ -96,6 +96,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
                  "hung itself)") if daemon.get("quiet_since") else ""
         click.echo(f"daemon: running since {daemon['since']} (pid {daemon['pid']}){quiet}" if daemon["running"] else
                    f"daemon: not running since {daemon['since']}")
+    if info["disk"] != "ok":
+        click.echo(f"disk: {info['disk']}")
     click.echo("mailboxes:")
     for box in info["mailboxes"]:
         note = "" if box["in_rules"] else " (no longer in rules.yaml)"

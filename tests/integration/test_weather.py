@@ -80,6 +80,11 @@ def test_a_full_disk_is_one_line_and_the_mail_is_answered_once_space_is_freed(se
         line = f"the disk holding {small_disk} is full: free space; mailflow retries in"
         assert wait_until(lambda: log.read_text().count(line) >= 2, timeout=20), log.read_text()
         assert process.poll() is None and not smtp.messages
+        # status says so (it said "connection idle, backlog 0" while the mail waited on the server)
+        status = subprocess.run([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "status"],
+                                capture_output=True, text=True, timeout=60)
+        assert f"disk: the disk holding {small_disk} is full: mailflow records and answers nothing" in status.stdout, \
+            status.stdout + status.stderr
         filler.unlink()
         smtp.wait_for(1, timeout=20)
         time.sleep(3)   # a second answer would come now
