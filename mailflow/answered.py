@@ -42,7 +42,7 @@ from .addresses import domain_of, local_part, unicode_domain
 from .clock import parse_stamp, stamp
 from .database import now
 from .message import clean, decode_words
-from .outbox import MAILFLOW_HEADER, RELEASE, REPLY, SentCopies, released
+from .outbox import DIGEST, MAILFLOW_HEADER, RELEASE, REPLY, SentCopies, released
 from .rules import Event, Rules
 from .states import MessageState, OutboxState
 
@@ -181,6 +181,11 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         for mail in mails:
             if mail.role == RELEASE and mail.message_id and mail.message_id not in known:
                 found.releases += _record_sent_release(db, mailbox, mail)
+            day = mail.about[0] if mail.about else ""
+            if mail.role == DIGEST and mail.message_id not in known and _DAY.fullmatch(day):
+                # a digest sent after the backup a database was restored from: its day is decided (it went twice)
+                db.execute("insert or ignore into digests (mailbox, day, due_at, since, until, message_id) "
+                           "values (?, ?, ?, ?, ?, ?)", [mailbox, day, *[mail.date or now(db)] * 3, mail.message_id])
             if not mail.role and mail.refers:   # a coordinator's own reply (no X-Mailflow): it answers
                 _close_answered(db, mailbox, mail)
             if mail.role == REPLY and mail.answers:
@@ -199,6 +204,9 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         db.execute("update mailbox_state set sent_uidvalidity = ?, sent_last_uid = ? where mailbox = ?",
                    [uidvalidity, last, mailbox])
     return found
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _record_sent_release(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> int:

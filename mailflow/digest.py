@@ -117,7 +117,9 @@ def _queue(db: sqlite_utils.Database, rules: Rules, replies: Replies, item: Due,
     message_id = outbox.new_message_id(box.address)
     raw = outbox.compose(
         from_name="mailflow", from_address=box.address, to_name=box.coordinator, to_address=box.address,
-        subject=rendered.subject, text=rendered.text, message_id=message_id, role=outbox.DIGEST, date=moment,
+        # (with its day: a database restored from a backup finds it in Sent and does not send it again)
+        subject=rendered.subject, text=rendered.text, message_id=message_id, role=f"{outbox.DIGEST} {item.day}",
+        date=moment,
         auto_submitted="auto-generated",
     )
     # Pointless after its day: a digest that cannot go out by then is cancelled, and the next one

@@ -266,3 +266,51 @@ def test_the_german_digest_names_what_is_scheduled_and_what_failed_in_german(tmp
     text = Replies(REPO / "templates").render(digest_template("de"), context).text
     assert words in text and state not in text, text
     assert "Erinnerung, " in text and "Programm, " in text and "Zugangsdaten, " in text, text
+
+
+class SentFolderOf:
+    """The Sent folder as the mails a FolderSender wrote (what a provider files), read as mailflow reads it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def mailflow_mail(self, uidvalidity, after_uid):
+        files = sorted(self.folder.glob("*.eml"), key=lambda f: f.stat().st_mtime_ns)
+        found = [(uid, f.read_bytes().split(b"\n\n")[0]) for uid, f in enumerate(files, 1)]
+        return 1, [(uid, header) for uid, header in found if uid > after_uid]
+
+    def append(self, raws):
+        pass
+
+    def contains(self, message_id):
+        return False
+
+    def close(self):
+        pass
+
+
+def test_a_digest_sent_after_the_backup_is_not_sent_again_by_the_restored_database(tmp_path, maildirs):
+    """The restored database had no row of the day's digest, and the coordinator got it twice; it is found in
+    the Sent folder now (X-Mailflow: digest DAY)."""
+    import shutil
+    import sqlite3
+
+    clock = SettableClock(local(TBILISI, 7))
+    deliver(maildirs, make_mail(), arrived=clock())
+    worker = worker_at(tmp_path, maildirs, clock)
+    worker.run_once()
+    with sqlite3.connect(tmp_path / "backup.db") as backup:
+        worker.db.conn.backup(backup)
+    clock.moment = local(TBILISI, 8, 30)
+    worker.run_once()
+    assert digests(worker) == [("international", f"digest:{DAY}", "sent")]
+    worker.db.close()
+    for name in ("mailflow.db", "mailflow.db-wal", "mailflow.db-shm", "mailflow.db-sent"):
+        (tmp_path / name).unlink(missing_ok=True)
+    shutil.move(tmp_path / "backup.db", tmp_path / "mailflow.db")
+    restored = worker_at(tmp_path, maildirs, clock)
+    restored.sent_folders = {"international": SentFolderOf(tmp_path / "sent")}
+    clock.advance(minutes=10)
+    restored.run_once()
+    assert digests(restored) == []
+    assert len(list((tmp_path / "sent").glob("*.eml"))) == 2   # the confirmation and one digest
