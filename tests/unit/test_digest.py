@@ -25,6 +25,7 @@ from tests.support.clock import SettableClock
 from tests.support.mail import make_mail
 from tests.support.maildirs import deliver, maildir_worker
 from tests.support.rules import rules_data
+from tests.support.sent import SentFolderOf
 
 TBILISI, BERLIN = ZoneInfo("Asia/Tbilisi"), ZoneInfo("Europe/Berlin")
 DAY = date(2026, 11, 30)   # winter: Tbilisi UTC+4, Berlin UTC+1
@@ -266,27 +267,6 @@ def test_the_german_digest_names_what_is_scheduled_and_what_failed_in_german(tmp
     text = Replies(REPO / "templates").render(digest_template("de"), context).text
     assert words in text and state not in text, text
     assert "Erinnerung, " in text and "Programm, " in text and "Zugangsdaten, " in text, text
-
-
-class SentFolderOf:
-    """The Sent folder as the mails a FolderSender wrote (what a provider files), read as mailflow reads it."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def mailflow_mail(self, uidvalidity, after_uid):
-        files = sorted(self.folder.glob("*.eml"), key=lambda f: f.stat().st_mtime_ns)
-        found = [(uid, f.read_bytes().split(b"\n\n")[0]) for uid, f in enumerate(files, 1)]
-        return 1, [(uid, header) for uid, header in found if uid > after_uid]
-
-    def append(self, raws):
-        pass
-
-    def contains(self, message_id):
-        return False
-
-    def close(self):
-        pass
 
 
 def test_a_digest_sent_after_the_backup_is_not_sent_again_by_the_restored_database(tmp_path, maildirs):

@@ -11,6 +11,7 @@ from tests.support import REPO
 from tests.support.mail import calendar_answer, make_mail
 from tests.support.maildirs import deliver, maildir_worker
 from tests.support.rules import rules_data, upcoming_rules
+from tests.support.sent import SentFolder, UnreadableSent
 
 RULES = upcoming_rules()   # the event a month ahead: these tests are not about dates
 
@@ -396,30 +397,6 @@ def test_a_cancellation_of_someone_elses_registration_leaves_the_senders_alone(t
     assert (cancelling["intent"], cancelling["answer"], cancelling["asks"]) == ("question", 1, 1)
 
 
-class UnreadableSent:
-    """A Sent folder whose server times out (the Maildir worker's stand-in for an IMAP folder)."""
-
-    def mailflow_mail(self, uidvalidity, after_uid):
-        from mailflow.errors import ConnectionFailed
-        raise ConnectionFailed("mailbox=international Sent folder: the IMAP server timed out")
-
-    def append(self, raws):
-        pass
-
-    def contains(self, message_id):
-        return False
-
-    def close(self):
-        pass
-
-
-class ReadableSent(UnreadableSent):
-    """A Sent folder that holds nothing of mailflow's."""
-
-    def mailflow_mail(self, uidvalidity, after_uid):
-        return 1, []
-
-
 def test_no_release_goes_out_from_a_mailbox_whose_sent_folder_cannot_be_read(tmp_path, maildirs):
     """What the Sent folder holds says what went out: after a restore, a pass whose Sent read failed and that had
     nothing else to do sent the agenda to everyone again. Its mailbox's mail waits (the other's goes); the
@@ -492,7 +469,7 @@ def test_a_mailbox_whose_imap_rests_sends_nothing_until_this_process_has_read_it
         assert (report.announced, report.sent) == (announced, 0)
         assert "its Sent folder was not read since mailflow started" in caplog.text
     restarted.resting.clear()
-    restarted.sent_folders = {"international": ReadableSent()}
+    restarted.sent_folders = {"international": SentFolder()}
     assert restarted.run_once().sent == 1
     restarted.sent_folders = {"international": UnreadableSent()}
     restarted.resting[("imap", "international")] = time.monotonic() + 3600
