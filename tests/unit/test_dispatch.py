@@ -119,6 +119,27 @@ def test_an_answer_to_someone_goes_before_the_rest_of_a_release(db):
                            "r9@example.org"]
 
 
+def test_the_mailboxes_take_turns(db):
+    """One sender thread sends for every mailbox: german's reply waited 258 s behind 30 of international's on a
+    server that took 8.5 s a mail. Now the mailboxes alternate, each in the order it queued."""
+    queue(db, 4)
+    queue(db, 2, mailbox="german")
+    order = []
+
+    class Sender(Recording):
+        def __init__(self, name):
+            super().__init__()
+            self.name = name
+
+        def send(self, raw, sender, recipient):
+            order.append((self.name, recipient))
+
+    dispatch.drain(db, {"international": Sender("international"), "german": Sender("german")}, ADDRESSES)
+    assert order == [("international", "r0@example.org"), ("german", "r0@example.org"),
+                     ("international", "r1@example.org"), ("german", "r1@example.org"),
+                     ("international", "r2@example.org"), ("international", "r3@example.org")]
+
+
 def test_an_unreachable_server_defers_its_mailbox_without_counting_attempts(db):
     queue(db, 3)
     queue(db, 2, mailbox="german")
