@@ -78,6 +78,7 @@ def classify(
     *,
     invitation_ids: Container[str] = (),
     calendar_uids: Container[str] = (),
+    withdrawal_ids: Container[str] = (),
 ) -> Classification:
     """Audience, intent and whether to answer, each with its reasons.
 
@@ -86,6 +87,8 @@ def classify(
     `invitation_ids` those of them that are invitations (`mailflow invite`): in their
     thread a "yes, I take part" is a registration, and a "no" withdraws nothing.
     `calendar_uids`: the mail's calendar answer's UID when it is one of the invitations mailflow sent.
+    `withdrawal_ids`: those of them that confirm a cancellation (they invite to register again by replying: such a
+    registration is a question for a coordinator, `mailflow set-status ADDRESS registered`).
     """
     if detect_language is None:
         from .language import detect
@@ -98,13 +101,14 @@ def classify(
                                                evidence)
     in_our_thread = any(i in our_message_ids for i in (*message.in_reply_to, *message.references))
     invited = any(i in invitation_ids for i in (*message.in_reply_to, *message.references))
+    withdrawn = any(i in withdrawal_ids for i in (*message.in_reply_to, *message.references))
     calendar = message.calendar_reply
     # A calendar's No counts only for the access mail's invitation, from the person it was sent to: the
     # coordinators' own meetings are answered into the same inbox.
     declines_ours = bool(calendar and calendar.partstat == "declined" and calendar.uid in calendar_uids
                          and calendar.attendee == message.sender)
     intent, asks, for_a_coordinator = _intent(message, written, rules, in_our_thread, reasons, bounced, invited,
-                                              declines_ours, language)
+                                              declines_ours, language, withdrawn)
     if for_a_coordinator:
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if calendar and calendar.uid not in calendar_uids and intent in (Intent.INTEREST, Intent.CANCELLATION) \
@@ -128,8 +132,9 @@ def classify(
             # (an unsure one too: it waits for a coordinator, flagged, as a registration that registers nobody yet)
             reasons.append("intent: interest (registers others on their behalf)")
             intent = Intent.INTEREST
+    copied = set(message.recipients) - set(message.addressed_to)
     if intent not in AUTOMATIC_INTENTS and _FORWARD_PREFIX.match(message.subject) and message.addressed_to \
-            and not rules.own_addresses & set(message.addressed_to):
+            and rules.own_addresses & copied and not rules.own_addresses & set(message.addressed_to):
         # "FW: Your registration" to a colleague, a coordinator in Cc: "please take part instead of me" speaks to
         # the colleague (it registered the writer)
         reasons.append(f"intent: question (a forward to {message.addressed_to[0]} with a coordinator in copy, whose "
@@ -321,6 +326,7 @@ def _intent(
     invited: bool = False,
     declines_our_invitation: bool = False,
     language: str | None = None,
+    withdrawn: bool = False,
 ) -> tuple[Intent, bool, bool]:
     """The intent, whether the mail also asks something, and whether it is for a coordinator alone (neither
     answered nor acted on); automatic mail by its headers first."""
@@ -334,9 +340,16 @@ def _intent(
         written.own, subject, tuple(patterns.interest), tuple(patterns.question), tuple(patterns.cancellation),
         tuple(patterns.negation), in_our_thread and not invited, ne_negates=language not in _NE_IS_NO_NEGATION,
     )
-    intent, asks = _said(said, message, written, rules, in_our_thread, reasons, invited, declines_our_invitation)
+    intent, asks = _said(said, message, written, rules, in_our_thread, reasons, invited, declines_our_invitation,
+                         withdrawn)
     # (a refusal of a part of it, nothing that withdraws or registers: for a coordinator, see _said)
-    return intent, asks, _only_partly(said) and not asks
+    # (a refusal of a part of it, or a request in reply to our mail, and nothing else asked: for a coordinator,
+    # neither answered nor acted on; see _said)
+    return intent, asks, intent == Intent.QUESTION and not asks
+
+
+_ANOTHER_EVENT_AHEAD = re.compile(r"(?<!\w)(?:next|future|upcoming|another|nächst\w*|künftig\w*|zukünftig\w*|"
+                                  r"следующ\w*|будущ\w*|sljedeć\w*|sledeć\w*|următo\w*|viitoare)(?!\w)")
 
 
 def _only_partly(said: Reading) -> bool:
@@ -344,9 +357,11 @@ def _only_partly(said: Reading) -> bool:
 
 
 def _said(said: Reading, message: IncomingMessage, written: written_text.Written, rules: Rules, in_our_thread: bool,
-          reasons: list[str], invited: bool, declines_our_invitation: bool) -> tuple[Intent, bool]:
+          reasons: list[str], invited: bool, declines_our_invitation: bool, withdrawn: bool = False,
+          ) -> tuple[Intent, bool]:
     """The intent and whether it asks, by what the writer's own words state (statements.py)."""
-    asks = bool(said.asks) and _about_the_event(message, written, rules, said.asks)
+    # (in reply to our mail the thread is the event: "Can he use the same link?" was "nothing about the event")
+    asks = bool(said.asks) and (in_our_thread or _about_the_event(message, written, rules, said.asks))
     asked = said.asks
     erasure = erasure_request(written.own)
     if erasure:   # only a coordinator can erase (`mailflow forget ADDRESS`): a question for them
@@ -370,6 +385,11 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         return Intent.CANCELLATION, asks
     registers = said.registers or said.hedged
     if registers and in_our_thread and not invited:
+        if withdrawn and not said.declines and not _ANOTHER_EVENT_AHEAD.search(written.own.casefold()):
+            # "please register me again" to our cancellation's confirmation ("I hope to attend the next one" is not)
+            reasons.append(f"intent: question (says {registers!r} in reply to the confirmation of their cancellation: "
+                           "a coordinator registers them again, `mailflow set-status ADDRESS registered`)")
+            return Intent.QUESTION, True
         if asks:
             reasons.append(f"intent: question in a thread we started (asks: {asked!r})")
             return Intent.QUESTION, True
@@ -396,8 +416,9 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         reasons.append(f"intent: other (a calendar's answer to an invitation: {message.calendar_reply.partstat})")
         return Intent.OTHER, False
     if in_our_thread and said.requests:   # "please resend the agenda": it went unread and unflagged
-        reasons.append(f"intent: question in a thread we started (a request: {said.requests!r})")
-        return Intent.QUESTION, True
+        reasons.append(f"intent: question in a thread we started (a request: {said.requests!r}; for a coordinator: "
+                       "nothing is done, nothing answered)")
+        return Intent.QUESTION, False   # (it asks nothing: _intent makes it a coordinator's)
     if in_our_thread:
         reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
         return Intent.OTHER, False

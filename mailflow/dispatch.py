@@ -207,7 +207,7 @@ class SendCounts:
     more: bool = False           # the budget ran out (or a stop came) with mail still due
     unreachable: set[str] = field(default_factory=set)   # mailboxes whose SMTP server failed
     reached: set[str] = field(default_factory=set)       # ... whose server took the login (health.py)
-    delivered: set[str] = field(default_factory=set)     # ... whose server took a mail (250)
+    delivered: set[str] = field(default_factory=set)     # ... whose server answered a mail (250, or a refusal)
     failures: dict[str, str] = field(default_factory=dict)   # ... whose server failed in this session, why
 
 
@@ -318,6 +318,8 @@ class Dispatch:
         except (ConnectionFailed, DeliveryError, UnicodeError, ValueError) as exc:
             if isinstance(exc, ConnectionFailed):   # AnswerLost included: the server is done for this session
                 self._down(row["mailbox"], exc)
+            elif isinstance(exc, DeliveryError):   # (it answered: it works, though not for this mail)
+                self.counts.delivered.add(row["mailbox"])
             return exc
         self.journal.write(b"S", row["id"])
         self.counts.delivered.add(row["mailbox"])

@@ -74,6 +74,7 @@ _INSTEAD = re.compile(r"(?<!\w)(instead of me|in my place|in my stead|an meiner 
                       r"|вместо меня|замість мене|umjesto mene|umesto mene|уместо мене|наместо мене|вместо мен"
                       r"|në vend timin|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə|benim yerime)(?!\w)",
                       re.IGNORECASE)
+_MAYBE_INSTEAD = re.compile(r"(?<!\w)(?:if|in case|should|falls|wenn|sollte|если|ako|dacă|eğer|αν|nëse)(?!\w)")
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
 _PRONOUNS = frozenset({"register her", "register him", "register * her", "register * him", "them",
@@ -258,7 +259,11 @@ def read_nominations(
     if unsure:
         reasons.append(f"{_ABOUT}unsure ({unsure}): nobody registered, for a coordinator to settle")
     # (in a cancellation the sender withdraws anyway)
-    replaced = bool(nominees) and not attends and intent != Intent.CANCELLATION and any(map(_INSTEAD.search, said))
+    # (said of taking part, not only maybe: "If I cannot make it, she will attend instead of me" and "she will give
+    # the presentation instead of me" end no registration)
+    replaced = bool(nominees) and not attends and intent != Intent.CANCELLATION and any(
+        _INSTEAD.search(folded) and find(interest, folded) and not _MAYBE_INSTEAD.search(folded)
+        for folded in map(str.casefold, said))
     if replaced:
         reasons.append(f"{_ABOUT}someone takes the sender's place: the sender's own registration is cancelled")
     return Nominations(tuple(nominees), attends, unsure, tuple(reasons), withdraws, replaced)

@@ -81,7 +81,8 @@ _NEGATIONS = [
 ]
 # Negation words that negate nothing here ("can't wait to join", "not only ... but").
 # What was promised and may not have come (the link, the agenda)
-_PROMISED_WORDS = r"agenda|programme|program|details|access|zugang\w*|einwahldaten|tagesordnung|programm|ссылк\w*" \
+_PROMISED_WORDS = r"agenda|programme|program|details|access|password|passcode|passwort|kenncode|пароль|zugang\w*" \
+                  r"|einwahldaten|tagesordnung|programm|ссылк\w*" \
                   r"|линк\w*|программ\w*|повестк\w*|посиланн\w*|програм\w*|dnevni red|poveznic\w*|axhend\w*" \
                   r"|ბმულ\w*|հղում\w*"
 _PROMISED = r"\w{0,30}link\w{0,30}|" + _PROMISED_WORDS   # (bounded: a long word of "linklink..." stays linear)
@@ -156,7 +157,7 @@ _PLEASE = [
     r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"molim", r"молим",
     r"ju lutem", r"ju lus", r"vă rog", r"va rog", r"ве молам", r"моля", r"xahiş", r"խնդրում եմ", r"გთხოვთ",
     r"lütfen", r"rica ederim", r"παρακαλώ", r"khndrum em", r"xndrum em", r"proshu", r"pozhaluysta", r"bud laska",
-    r"prosim",
+    r"prosim", r"zəhmət olmasa", r"zehmet olmasa",
 ]
 # A request to "you" asks nothing either when registering or cancelling is what it asks for ("could you
 # register me too?", "könnten Sie meine Anmeldung stornieren?"): the opener, at most three words, the word.
@@ -462,20 +463,26 @@ def _partly(clauses: list[str], clause: str, word: str, interest: tuple[str, ...
     named ("the first day", "at 13:00", "die ganze Zeit", "actively"); an earlier event ("the previous
     webinar", "never ... before"); someone else ("my colleague cannot attend"); a certificate; a question."""
     after = clauses[clauses.index(clause) + 1:] if clause in clauses else []
-    if "?" in clause or asked and all(len(c.split()) <= 2 for c in after):   # ("..., right?")
+    if asked and not firm and after and all(len(c.split()) <= 2 for c in after):   # ("..., right?")
         return _IN_A_QUESTION
     for other in clauses:
         if other != clause and not negated(other) and not _THIRD_SUBJECT.search(other) \
-                and not _ANOTHER_EVENT.search(other) \
-                and (_JOINS.search(other) or not firm and find(interest, other) and _FIRST_PERSON.search(other)):
+                and not _ANOTHER_EVENT.search(other) and _JOINS.search(other):
             return f"takes part: {other.strip()[:40]!r}"
     for piece in _AND_SPLIT.split(clause):
-        if word in piece and not negated(piece) and len(piece) < len(clause):
+        if word in piece and not negated(piece) and len(piece) < len(clause) and _JOINS.search(piece):
             return f"takes part: {piece.strip()[:40]!r}"
     for why, pattern in _NOT_ALL_OF_IT:
-        if (found := pattern.search(clause)) and not (why == _SOMEONE and _WE_TOO.search(clause)):
+        if (found := pattern.search(clause)) and not (why == _SOMEONE and _writers_own(clause, found.start())):
             return f"{why}: {found.group(0)!r}"
     return ""
+
+
+def _writers_own(clause: str, at: int) -> bool:
+    """Whether the refusal is the writer's though it names someone: "my colleague and I cannot attend", "I
+    cannot attend because my director sent me to Brussels" (the writer speaks before the other person)."""
+    return bool(_WE_TOO.search(clause) or (mine := _FIRST_PERSON.search(clause)) and mine.start() < at
+                or negation_pattern(clause[:at]).search(clause[:at]))   # ("ne mogu ... jer me moj direktor šalje")
 
 
 _IN_A_QUESTION = "in a question"
@@ -487,6 +494,13 @@ _NO_REQUEST = _alternation([
     r"please accept my (?:thanks|apolog\w*)",
     r"bitte (?:beachten|entschuldigen)", r"(?:anbei|im anhang)", r"please consider the environment",
     r"please (?:ignore|disregard)", r"bitte (?:ignorieren|vergessen)",
+    r"please (?:let me know if|keep me (?:informed|posted|updated)|accept my|stay|have a|enjoy)", r"kind\w* regards",
+    r"bitte (?:schön|sehr)", r"прошу прощения",
+    # greetings and good wishes: "please send my greetings to the team", "bitte grüßen Sie Frau Toukan"
+    r"greetings", r"regards", r"wishes", r"gr(?:ü|ue)(?:ß|ss)\w*", r"поздрав\w*", r"привет\w*", r"pozdrav\w*",
+    r"χαιρετ\w*", r"dilek\w*", r"selam\w*", r"salut\w*", r"urări\w*", r"прошу извинить", r"извините",
+    r"molim za razumijevanje",
+    r"(?:vă rog să )?primiți", r"saygılarımla", r"παρακαλώ δεχθείτε",
     # where to turn meanwhile (an out-of-office reply without its headers): "please contact the IT office"
     r"please (?:contact|call|write to|e-?mail|reach|get in touch with|turn to) (?!me(?!\w)|us(?!\w))\w+",
     r"wenden sie sich (?:bitte |in dringenden fällen )*an", r"(?:in dringenden fällen|for urgent matters)",
@@ -494,7 +508,10 @@ _NO_REQUEST = _alternation([
 _ATTEND_TO = re.compile(r"(?<!\w)attend(?:ing)? to (?:your |my |the |all |incoming |)(?:e-?mails?|mails?|messages?"
                         r"|correspondence|inquir\w*|requests?)(?!\w)")
 # Joining words that are no interest word on their own (they only affirm): "..., I will join around 13:30".
-_JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still )?(?:join|be there|come|connect|dial in|log in)",
+_JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still |only )?(?:join|be there|come|connect|dial in|log in"
+                       r"|attend|participate|take part)", r"i(?:'ll| will) be (?:there|joining|attending|with you)",
+                       r"will (?:still )?(?:be there|join|attend)(?! (?:the next|next|future))",
+                       r"only (?:me|i)",
                        r"ich (?:bin|komme|werde) .{0,30}(?:dabei|zugeschaltet|kommen)", r"подключусь", r"присоединюсь",
                        r"подключимся", r"priključ\w* se", r"priklju[čc]it ću se", r"pridružit ću se",
                        r"bağlanaca\w*", r"katılaca\w*", r"mă (?:voi )?conecta\w*", r"voi (?:putea )?participa",
@@ -508,15 +525,15 @@ _SOMEONE = "someone else's"
 _AND_SPLIT = re.compile(r"\s(?:and|und|и|і|i|și|si|dhe|və|και|ve)\s")
 _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
     ("a part of it", [
-        r"\d{1,2}:\d{2}", r"\d{1,2}(?:[.:]\d{2})? ?(?:uhr|h|am|pm|o'clock|часов|часа|sati|saat)(?!\w)",
-        r"(?:um|at|ab|bis|from|until|till|в|до|od|u|saat) \d{1,2}(?:[.:]\d{2})?(?![.\d])",
+        r"\d{1,2}:\d{2}", r"\d{1,2}(?:[.:]\d{2})? ?(?:uhr|h|am|pm|o'clock|часов|часа)(?!\w)",
+        r"(?:um|at|ab) \d{1,2}(?:[.:]\d{2})?(?![.\d]| ?(?:oct|okt|ok|сент|окт|sept|nov|dec|dez))",
         r"(?:first|second|last|opening|closing|morning|afternoon) (?:part|half|day|session|hour|panel|block)",
         r"the (?:whole|entire|full) (?:time|session|event|day|programme|program|meeting)", r"all day",
-        r"(?<!in )the (?:beginning|start|end|panel|keynote|break|discussion)", r"on time", r"sharp", r"late",
-        r"early", r"actively", r"with (?:my )?(?:camera|video|microphone)",
-        r"present (?:my|our|a|the)", r"presenting", r"give (?:a|my) (?:talk|presentation)",
+        r"the (?:beginning|start|end) of the (?:event|session|meeting|webinar|day|programme|program|discussion)",
+        r"the (?:panel|keynote|break|discussion)", r"on time", r"sharp", r"actively",
+        r"with (?:my )?(?:camera|video|microphone)",
         r"(?:die|der) ganzen? (?:zeit|veranstaltung|sitzung)", r"(?:ersten|zweiten|letzten) (?:teil|tag|hälfte|block)",
-        r"(?:anfang|beginn|ende)", r"pünktlich", r"(?:vor|nach)mittag\w*",
+        r"(?:anfang|beginn|ende) (?:der|des) (?:veranstaltung|sitzung|tagung|webinars|konferenz)", r"pünktlich",
         r"(?:перв|втор|последн)\w* (?:половин|част|день|дня|блок)\w*", r"(?:в|на) начал\w*", r"всё время",
         r"все время", r"весь (?:день|семинар)", r"опозда\w*",
         r"(?:prv|drug|zadnj|posljednj|posledn)\w* (?:dio|dijel|deo|del|dan)\w*", r"(?:na )?počet\w*",
@@ -527,7 +544,7 @@ _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
     ]),
     ("another event", [
         r"(?:last|previous|earlier|past) (?:event|webinar|meeting|session|conference|workshop|year|time|one)s?",
-        r"never", r"before", r"ago", r"(?:letzte|vorige|vergangene)\w* (?:veranstaltung|webinar|mal|jahr|sitzung)",
+        r"never", r"ago", r"(?:letzte|vorige|vergangene)\w* (?:veranstaltung|webinar|mal|jahr|sitzung)",
         r"прошл\w*", r"предыдущ\w*", r"раньше", r"никогда", r"prethodn\w*", r"prošl\w*", r"nikad\w*",
         r"önceki", r"geçen", r"precedent\w*", r"trecut\w*", r"niciodată",
     ]),
@@ -626,7 +643,8 @@ def _another_thing(words: list[str], at: int) -> bool:
 # A cancellation that is a thing the writer tells of, not one they ask for: "I received a calendar cancellation",
 # "that cancellation was a mistake", "your cancellation confirmation" ("my cancellation" and "please accept my
 # cancellation" still cancel).
-_A_CANCELLATION = _alternation([r"(?:a|an|the|that|this|your|its|calendar|meeting|event|zoom|teams) cancellations?",
+_A_CANCELLATION = _alternation([r"(?:a|an|the|that|this|your|its|calendar|meeting|event|zoom|teams) cancellations?"
+                                r"(?! of (?:my|our|the|this|me))",
                                 r"cancellations? (?:notice|note|mail|e-?mail|message|confirmation|was)"])
 
 
@@ -966,7 +984,9 @@ _PRESENCE = _alternation([
     r"make it", r"come", r"be there", r"be present", r"be with you", r"join you", r"join us",
     r"dabei sein", r"kommen", r"dabei", r"prisustvovati", r"doći", r"doci", r"прийти", r"присутствовать",
     r"приехать", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
-    r"be joining", r"joining", r"присоединиться", r"присоединюсь", r"dođem", r"dodjem", r"dođe[mš]", r"vij",
+    # ("join" after the negated modal or the writer's "not": "who will be joining" names nobody's refusal)
+    r"(?:able to|cannot|can[’']t|could not|couldn[’']t|won[’']t|will not|not) (?:be )?join(?:ing)?",
+    r"присоединиться", r"присоединюсь", r"dođem", r"dodjem", r"dođe[mš]", r"vij",
     r"дойда", r"дојдам", r"приклуч\w*", r"qoşul\w*", r"παρευρεθώ", r"schaffe (?:ich )?es", r"schaffen (?:wir )?es",
     r"verhindert",   # (itself a negation: "leider bin ich morgen verhindert")
 ])

@@ -101,7 +101,7 @@ _FOOTER = re.compile(
     r"|riservat|destinatari|cancellare|questo messaggio|le informazioni contenute|ce message|destinataire"
     r"|конфиденциальн|данное сообщение|це повідомлення|конфіденційн|povjerljiv|poverljiv|konfidencijal"
     r"|konfidencial|confidențial|gizli|məxfi|գաղտնի|კონფიდენციალ|поверителн|доверлив|απόρρητ|εμπιστευτικ"
-    r"|really need to print|need to print this|εκτυπώσετε|да ја испечатите|да отпечатате|распечатывать",
+    r"|do you really need to print|εκτυπώσετε|да ја испечатите|да отпечатате",
     re.IGNORECASE,
 )
 # The same words without IGNORECASE, for ASCII text lower-cased: IGNORECASE costs ten times as much

@@ -508,7 +508,8 @@ class Worker:
                 calendar_uid = incoming.calendar_reply.uid if incoming.calendar_reply else ""
                 calendar_event = invitations.invited_event(self.db, calendar_uid, incoming.sender)
                 verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
-                                   calendar_uids={calendar_uid} if calendar_event else set())
+                                   calendar_uids={calendar_uid} if calendar_event else set(),
+                                   withdrawal_ids=self._withdrawals(ours))
                 # A calendar's No cancels the event of the invitation it answers, whatever the mail's words
                 # name; a Yes that registers for another event goes by its words, as any mail.
                 declined = calendar_event if verdict.intent == Intent.CANCELLATION else None
@@ -597,21 +598,25 @@ class Worker:
             self.db, f"select message_id from outbox where message_id in ({marks})", refs)}
 
     def _invitations(self, ours: set[str]) -> tuple[str | None, set[str]]:
-        """The event a mail of ours in the thread invites to register for, and the Message-IDs of those
-        mails (none: None and an empty set): an invitation (`mailflow invite`), or the confirmation of a
-        cancellation or a calendar cancellation, which say "register again at any time by replying to this
-        mail" (such a reply was read as a reply to our mail, "not a new registration": dropped, unflagged)."""
+        """The event an invitation of ours in the thread invited to (`mailflow invite`), and the
+        Message-IDs of those invitations (none: None and an empty set)."""
         if not ours:
             return None, set()
         marks = ",".join("?" * len(ours))
-        found = database.rows(self.db, f"""
-            select i.event_id, o.message_id, i.id as at from invites i join outbox o on o.id = i.outbox_id
-            where o.message_id in ({marks})
-            union all
-            select r.event_id, o.message_id, 0 as at from outbox o join registrants r on r.id = o.registrant_id
-            where o.message_id in ({marks}) and (o.kind = 'reply:cancellation' or o.kind like 'calendar:cancel%')
-            order by at desc""", [*sorted(ours), *sorted(ours)])
+        found = database.rows(self.db, f"select i.event_id, o.message_id from invites i join outbox o "
+                                       f"on o.id = i.outbox_id where o.message_id in ({marks}) order by i.id desc",
+                              sorted(ours))
         return (found[0]["event_id"] if found else None), {row["message_id"] for row in found}
+
+    def _withdrawals(self, ours: set[str]) -> set[str]:
+        """Our confirmations of a cancellation (and calendar cancellations) in the thread: they say one may
+        register again by replying, which a reply to our mail otherwise is not (classify)."""
+        if not ours:
+            return set()
+        marks = ",".join("?" * len(ours))
+        return {row["message_id"] for row in database.rows(
+            self.db, f"select message_id from outbox where message_id in ({marks}) "
+                     f"and (kind = 'reply:cancellation' or kind like 'calendar:cancel%')", sorted(ours))}
 
     def _reply_limit(self, incoming: IncomingMessage, row: dict, verdict: Classification, timing: Timing) -> str:
         """Why an answer the rules allow is held back: one per mail sent to both coordinators (one key:

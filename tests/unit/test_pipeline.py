@@ -485,9 +485,10 @@ def test_a_mailbox_whose_imap_rests_sends_nothing_until_this_process_has_read_it
     "Sorry, that cancellation was a mistake - my colleague replied from my mailbox. I would like to keep my "
     "registration and attend.",
 ])
-def test_a_reply_to_our_cancellation_confirmation_registers_again(tmp_path, maildirs, body):
+def test_a_registration_in_reply_to_our_cancellation_confirmation_goes_to_a_coordinator(tmp_path, maildirs, body):
     """The confirmation says "register again at any time by replying to this mail"; such a reply was read as a
-    reply to our mail, "not a new registration": nobody registered, nothing answered, nothing flagged."""
+    reply to our mail, "not a new registration": nothing answered, nothing flagged. It is a question for a
+    coordinator now (registering by itself also took "I hope to attend the next one" for this event)."""
     deliver(maildirs, make_mail(sender="a@x.ge"), "1")
     deliver(maildirs, make_mail(sender="a@x.ge", subject="Re: Your registration",
                                 body="Unfortunately I cannot attend. Please cancel my registration."), "2")
@@ -498,9 +499,10 @@ def test_a_reply_to_our_cancellation_confirmation_registers_again(tmp_path, mail
     deliver(maildirs, make_mail(sender="a@x.ge", subject="Re: Your cancellation", body=body,
                                 headers={"In-Reply-To": confirmation["message_id"]}), "3")
     worker.run_once()
-    assert [r["status"] for r in worker.db["registrants"].rows] == ["registered"]
-    assert [r["kind"] for r in worker.db["outbox"].rows_where(order_by="id")] == [
-        "reply:interest", "reply:cancellation", "reply:interest"]
+    assert [r["status"] for r in worker.db["registrants"].rows] == ["cancelled"]   # (a coordinator's to undo)
+    again = worker.db["messages"].get(3)
+    assert (again["intent"], again["asks"]) == ("question", 1), again["reasons"]
+    assert "set-status ADDRESS registered" in again["reasons"]
 
 
 @pytest.mark.parametrize("body", [
@@ -520,6 +522,23 @@ def test_a_colleague_who_takes_the_senders_place_ends_the_senders_registration(t
     worker.run_once()
     assert sorted((r["address"], r["status"]) for r in worker.db["registrants"].rows) == [
         ("ana@tbilisi.gov.ge", "registered"), ("nino@tbilisi.gov.ge", "cancelled")]
+
+
+@pytest.mark.parametrize("body", [
+    "Please also register my colleague Ana Kvaratskhelia (ana@tbilisi.gov.ge). If I cannot make it, she will attend "
+    "instead of me.",
+    "My colleague Ana Kvaratskhelia (ana@tbilisi.gov.ge) will also attend. She will give the presentation instead "
+    "of me.",
+])
+def test_instead_of_me_only_maybe_or_of_something_else_leaves_the_sender_registered(tmp_path, maildirs, body):
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>"), "1")
+    worker = maildir_worker(RULES.model_copy(update={"reply_interval_days": 0}), maildirs, tmp_path / "test.db")
+    worker.run_once()
+    (confirmation,) = worker.db["outbox"].rows
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="Re: Your registration",
+                                body=body, headers={"In-Reply-To": confirmation["message_id"]}), "2")
+    worker.run_once()
+    assert ("nino@tbilisi.gov.ge", "registered") in [(r["address"], r["status"]) for r in worker.db["registrants"].rows]
 
 
 class LosesEveryAnswer:

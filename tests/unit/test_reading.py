@@ -896,8 +896,8 @@ def test_german_aber_before_gerne_or_doch_is_a_particle_not_the_end_of_the_claus
     ("I won't be able to participate actively, I will only listen.", "a part of it"),
     ("I am not sure I can attend the whole session, there is a council meeting at 15:00.", "the whole session"),
     ("Unfortunately my colleague cannot attend, but I will.", "someone else's"),
-    ("Just to clarify: our director will not participate, only me.", "someone else's"),
-    ("I could not attend the last event of the series, so I am glad to join this one.", "takes part"),
+    ("Just to clarify: our director will not participate, only me.", "only me"),
+    ("I could not attend the last event of the series, so I am glad to join this one.", "another event"),
     ("I wasn't able to attend the previous webinar, so I am really looking forward to this one.", "another event"),
     ("There is no need to send me a certificate of participation.", "a certificate"),
     ("Ich kann leider nicht die ganze Zeit dabei sein, um 14:30 muss ich in eine Ausschusssitzung.", "a part of it"),
@@ -967,6 +967,8 @@ def test_a_cancellation_told_of_is_not_one_asked_for(body, intent):
     "I would be grateful if you could send me the agenda in Word format as well.",
     "I would appreciate it if you could share the recording afterwards.",
     "the link asks me for a password which I do not have. Please help.",
+    "I am not the right person for this topic, please take me off your list.",
+    "Please stop sending me reminders in German, I prefer English.",
 ])
 def test_a_request_in_reply_to_our_mail_is_a_question_for_a_coordinator(body):
     """Without a "?" such a request was "a reply to a mail we sent": never answered, never flagged, so the
@@ -993,8 +995,6 @@ def test_a_please_that_asks_a_coordinator_for_nothing_is_no_request(body):
     "I'm afraid I won't be joining after all.",
     "Please count me out for tomorrow, I am on sick leave.",
     "Please unsubscribe me.",
-    "Please stop sending me these emails.",
-    "I am not the right person for this topic, please take me off your list.",
     "Leider bin ich morgen kurzfristig verhindert.",
     "Ich muss für morgen leider passen.",
     "Leider schaffe ich es morgen doch nicht.",
@@ -1006,3 +1006,63 @@ def test_a_please_that_asks_a_coordinator_for_nothing_is_no_request(body):
 ])
 def test_more_ways_to_withdraw_in_reply_to_our_mail(body):
     assert in_our_thread(body, subject="Re: Reminder").intent == "cancellation"
+
+
+@pytest.mark.parametrize("body, intent, asks", [
+    # a negated "join" is a refusal like "attend" (it was nothing: the registrant kept getting every mail)
+    ("I regret to inform you that I won't be able to join on 7 October.", "cancellation", False),
+    ("I will be abroad until 10 October, so unfortunately I won't be able to join. Please keep me informed about "
+     "future events.", "cancellation", False),
+    ("Due to a clash with the budget committee meeting I will have to miss the event.", "cancellation", False),
+    ("Прошу исключить меня из списка участников.", "cancellation", False),   # ("участников" registered nobody)
+    ("Vă rog să mă scoateți de pe lista participanților.", "cancellation", False),
+    ("Please delete me from the list of participants.", "cancellation", False),
+    ("Bitte streichen Sie mich von der Teilnehmerliste.", "cancellation", False),
+    ("Please unregister me.", "cancellation", False),
+    # in reply to our mail the thread is the event ("nothing about the event" dropped these questions)
+    ("My colleague Mr. Dritan Hoxha would also like to join. Can he use the same link?", "question", True),
+    ("Is the link personal?", "question", True),
+    ("I haven't received the password, only the link.", "question", True),
+    ("Zəhmət olmasa, linki yenidən göndərin.", "question", True),   # Azerbaijani "please"
+])
+def test_a_second_probe_of_replies_to_our_mails(body, intent, asks):
+    """A second helper's 150 replies (132 right): what it found wrong, now read as a coordinator would want."""
+    got = in_our_thread(body, subject="Re: Reminder")
+    assert (got.intent, got.asks) == (intent, asks), got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I cannot attend as I will be abroad until 10 October.",
+    "Unfortunately I will not be able to attend as I am on a business trip until the end of October.",
+    "Leider kann ich nicht teilnehmen, da ich bis Ende Oktober im Urlaub bin.",
+    "I can't attend as I am in Brussels from 5 to 9 October.",
+    "I am sorry to let you know so late that I cannot attend.",
+    "As I mentioned before I will not be able to attend.",
+    "I will not be able to attend since I am presenting at another conference that day.",
+    "I cannot attend as I start a new job at the beginning of October.",
+    "I can't attend as my boss needs me in the office that day.",
+    "Nažalost ne mogu da učestvujem jer me moj direktor šalje na drugi sastanak.",
+    "I cannot attend, but I would like to participate in future events.",
+    "I was very much looking forward to attending and I am sorry that I cannot attend.",
+    "Unfortunately I can't attend after all - could you send me the recording?",
+    "Unfortunately I cannot attend so could you please send me the recording afterwards?",
+    "Please consider this e-mail as the cancellation of my registration.",
+])
+def test_a_refusal_with_a_reason_a_date_or_a_person_in_it_still_cancels(body):
+    """A review of the reading of parts found real cancellations only flagged: a date ("until 10 October"), a
+    reason naming someone ("my boss needs me"), "late", "before", a question beside it."""
+    assert in_our_thread(body, subject="Re: Reminder").intent == "cancellation"
+
+
+@pytest.mark.parametrize("body", [
+    "Thank you very much. Please keep me informed.",
+    "Thank you for the information. Please let me know if you need anything else from me.",
+    "Thank you, well received. Please send my greetings to the team.",
+    "Vielen Dank, ich freue mich. Bitte grüßen Sie Frau Toukan.",
+    "Many thanks! Please accept my best regards.",
+    "I don't know yet who will be joining from our side.",
+    "I won't need the interpretation when joining.",
+])
+def test_a_thank_you_or_a_remark_in_reply_to_our_mail_is_no_request_and_no_refusal(body):
+    got = in_our_thread(body, subject="Re: Agenda")
+    assert (got.intent, got.asks) == ("other", False), got.reasons
