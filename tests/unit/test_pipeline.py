@@ -505,6 +505,18 @@ def test_a_registration_in_reply_to_our_cancellation_confirmation_goes_to_a_coor
     assert "set-status ADDRESS registered" in again["reasons"]
 
 
+def registered_then_replies(tmp_path, maildirs, body):
+    """Nino registers, then answers the confirmation with `body`: the worker after both passes."""
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>"), "1")
+    worker = maildir_worker(RULES.model_copy(update={"reply_interval_days": 0}), maildirs, tmp_path / "test.db")
+    worker.run_once()
+    (confirmation,) = worker.db["outbox"].rows
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="Re: Your registration",
+                                body=body, headers={"In-Reply-To": confirmation["message_id"]}), "2")
+    worker.run_once()
+    return worker
+
+
 @pytest.mark.parametrize("body", [
     "My colleague Ana Kvaratskhelia (ana@tbilisi.gov.ge) will attend instead of me.",
     "Вместо меня будет участвовать моя коллега Ана Кварацхелия (ana@tbilisi.gov.ge).",
@@ -513,13 +525,7 @@ def test_a_registration_in_reply_to_our_cancellation_confirmation_goes_to_a_coor
 def test_a_colleague_who_takes_the_senders_place_ends_the_senders_registration(tmp_path, maildirs, body):
     """The colleague was registered and the sender stayed registered too: the link, the reminders and a second
     seat went to someone who had said they would not come."""
-    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>"), "1")
-    worker = maildir_worker(RULES.model_copy(update={"reply_interval_days": 0}), maildirs, tmp_path / "test.db")
-    worker.run_once()
-    (confirmation,) = worker.db["outbox"].rows
-    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="Re: Your registration",
-                                body=body, headers={"In-Reply-To": confirmation["message_id"]}), "2")
-    worker.run_once()
+    worker = registered_then_replies(tmp_path, maildirs, body)
     assert sorted((r["address"], r["status"]) for r in worker.db["registrants"].rows) == [
         ("ana@tbilisi.gov.ge", "registered"), ("nino@tbilisi.gov.ge", "cancelled")]
 
@@ -531,13 +537,7 @@ def test_a_colleague_who_takes_the_senders_place_ends_the_senders_registration(t
     "of me.",
 ])
 def test_instead_of_me_only_maybe_or_of_something_else_leaves_the_sender_registered(tmp_path, maildirs, body):
-    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>"), "1")
-    worker = maildir_worker(RULES.model_copy(update={"reply_interval_days": 0}), maildirs, tmp_path / "test.db")
-    worker.run_once()
-    (confirmation,) = worker.db["outbox"].rows
-    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="Re: Your registration",
-                                body=body, headers={"In-Reply-To": confirmation["message_id"]}), "2")
-    worker.run_once()
+    worker = registered_then_replies(tmp_path, maildirs, body)
     assert ("nino@tbilisi.gov.ge", "registered") in [(r["address"], r["status"]) for r in worker.db["registrants"].rows]
 
 
