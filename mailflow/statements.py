@@ -450,7 +450,10 @@ def _sentence(
         return Statement.REGISTERS, registered[1], keeps
     # In reply to our mail a request is for a coordinator, "?" or not ("please resend the agenda", "пришлите,
     # пожалуйста, программу ещё раз", "I would be grateful if you could share the recording"): it went unread.
-    if in_our_thread and not keeps and (polite() or _IF_YOU_COULD.search(folded)) and not _NO_REQUEST.search(folded):
+    # (a greeting in the request's own clause or the next makes it none: "Molim vas, pozdravite kolegicu")
+    if in_our_thread and not keeps and any(
+            (_POLITE.search(c) or _IF_YOU_COULD.search(c)) and not _NO_REQUEST.search(" ".join(clauses[i:i + 2]))
+            for i, c in enumerate(clauses)):
         return Statement.REQUESTS, sentence.strip()[:60], keeps
     return None, "", keeps
 
@@ -472,17 +475,20 @@ def _partly(clauses: list[str], clause: str, word: str, interest: tuple[str, ...
     for piece in _AND_SPLIT.split(clause):
         if word in piece and not negated(piece) and len(piece) < len(clause) and _JOINS.search(piece):
             return f"takes part: {piece.strip()[:40]!r}"
+    # (what comes after "because" is the reason, not a part: "... çünkü saat 10'da başka bir toplantım var")
+    reason = _BECAUSE.search(clause)
+    said = clause[:reason.start()] if reason else clause
     for why, pattern in _NOT_ALL_OF_IT:
-        if (found := pattern.search(clause)) and not (why == _SOMEONE and _writers_own(clause, found.start())):
+        if (found := pattern.search(said)) and not (why == _SOMEONE and _writers_own(clause, found.start())):
             return f"{why}: {found.group(0)!r}"
     return ""
 
 
 def _writers_own(clause: str, at: int) -> bool:
     """Whether the refusal is the writer's though it names someone: "my colleague and I cannot attend", "I
-    cannot attend because my director sent me to Brussels" (the writer speaks before the other person)."""
-    return bool(_WE_TOO.search(clause) or (mine := _FIRST_PERSON.search(clause)) and mine.start() < at
-                or negation_pattern(clause[:at]).search(clause[:at]))   # ("ne mogu ... jer me moj direktor šalje")
+    cannot attend because my director sent me to Brussels", "ne mogu ... jer me moj direktor šalje" (the refusal
+    comes before the other person; "I wanted to tell you that my colleague cannot attend" is the colleague's)."""
+    return bool(_WE_TOO.search(clause) or negation_pattern(clause[:at]).search(clause[:at]))
 
 
 _IN_A_QUESTION = "in a question"
@@ -494,7 +500,10 @@ _NO_REQUEST = _alternation([
     r"please accept my (?:thanks|apolog\w*)",
     r"bitte (?:beachten|entschuldigen)", r"(?:anbei|im anhang)", r"please consider the environment",
     r"please (?:ignore|disregard)", r"bitte (?:ignorieren|vergessen)",
-    r"please (?:let me know if|keep me (?:informed|posted|updated)|accept my|stay|have a|enjoy)", r"kind\w* regards",
+    r"please (?:let me know if (?:you need|there is anything|i can|anything changes|there are any changes)"
+    r"|keep me (?:informed|posted|updated)|accept my|stay safe|stay healthy|have a (?:nice|good|great|lovely)|enjoy"
+    r"|keep up)", r"kind\w* regards", r"thanks",
+    r"weiter so",
     r"bitte (?:schön|sehr)", r"прошу прощения",
     # greetings and good wishes: "please send my greetings to the team", "bitte grüßen Sie Frau Toukan"
     r"greetings", r"regards", r"wishes", r"gr(?:ü|ue)(?:ß|ss)\w*", r"поздрав\w*", r"привет\w*", r"pozdrav\w*",
@@ -509,11 +518,13 @@ _ATTEND_TO = re.compile(r"(?<!\w)attend(?:ing)? to (?:your |my |the |all |incomi
                         r"|correspondence|inquir\w*|requests?)(?!\w)")
 # Joining words that are no interest word on their own (they only affirm): "..., I will join around 13:30".
 _JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still |only )?(?:join|be there|come|connect|dial in|log in"
-                       r"|attend|participate|take part)", r"i(?:'ll| will) be (?:there|joining|attending|with you)",
-                       r"will (?:still )?(?:be there|join|attend)(?! (?:the next|next|future))",
+                       r"|attend|participate|take part)",
+                       r"i(?:'ll| will) be (?:there|joining|attending)(?! (?:another|an?|other|the other|some) )",
+                       r"^\s*will (?:still )?(?:be there|join|attend)(?! (?:the next|next|future))",   # ", but will"
                        r"only (?:me|i)",
                        r"ich (?:bin|komme|werde) .{0,30}(?:dabei|zugeschaltet|kommen)", r"подключусь", r"присоединюсь",
-                       r"подключимся", r"priključ\w* se", r"priklju[čc]it ću se", r"pridružit ću se",
+                       r"подключимся", r"priključ\w* se", r"priklju[čc]it ću se", r"ću se priključiti",
+                       r"pridružit ću se",
                        r"bağlanaca\w*", r"katılaca\w*", r"mă (?:voi )?conecta\w*", r"voi (?:putea )?participa",
                        r"θα συνδεθώ", r"ще се включа", r"ќе се приклучам", r"do të lidhem"])
 _FIRST_PERSON = _alternation([r"i", r"i'll", r"i'm", r"i'd", r"we", r"we'll", r"ich", r"wir", r"я", r"мы", r"ja", r"mi",
@@ -523,17 +534,25 @@ _WE_TOO = _alternation([r"(?:and|und|и|i|și|ve|και) (?:i|ich|я|ja|eu|ben|�
                         r"we", r"wir", r"мы", r"mi", r"biz", r"noi"])
 _SOMEONE = "someone else's"
 _AND_SPLIT = re.compile(r"\s(?:and|und|и|і|i|și|si|dhe|və|και|ve)\s")
+_BECAUSE = _alternation([r"because", r"since", r"due to", r"weil", r"denn", r"потому что", r"так как",
+                         r"поскольку", r"из-за", r"jer", r"zato što", r"pošto", r"çünkü", r"deoarece", r"pentru că",
+                         r"επειδή", r"γιατί", r"защото", r"бидејќи", r"sepse", r"чому що", r"бо"])
+# (no month within a few words after: "until 10 October", "bis Ende Oktober", "at the beginning of October")
+_NO_MONTH = (r"(?![^,;!?]{0,25}(?:jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|sep|o[ck]t|nov|de[cz]|month|monat|янв|фев|"
+             r"мар|апр|ма[йя]|июн|июл|авг|сен|окт|ноя|дек|месяц|mjesec|mesec|ekim|kasım|aralık|ian|iun|iul|noiem|"
+             r"decem|septem|okto|oktob|listopad|studen))")
 _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
     ("a part of it", [
-        r"\d{1,2}:\d{2}", r"\d{1,2}(?:[.:]\d{2})? ?(?:uhr|h|am|pm|o'clock|часов|часа)(?!\w)",
-        r"(?:um|at|ab) \d{1,2}(?:[.:]\d{2})?(?![.\d]| ?(?:oct|okt|ok|сент|окт|sept|nov|dec|dez))",
+        # a time of day, not a date ("until 11", "до 12", "od 10 sati"; not "until 10 October", "from 5 to 9 October")
+        r"\d{1,2}:\d{2}", r"\d{1,2}(?:[.:]\d{2})? ?(?:uhr|h|am|pm|o'clock|часов|часа|sati|saat)(?!\w)" + _NO_MONTH,
+        r"(?:um|at|ab|before|until|till|after|from|bis|vor|nach|до|после|с|od|do|u|prije|poslije|saat) \d{1,2}"
+        r"(?:[.:]\d{2})?(?!\.?\d)" + _NO_MONTH,
         r"(?:first|second|last|opening|closing|morning|afternoon) (?:part|half|day|session|hour|panel|block)",
         r"the (?:whole|entire|full) (?:time|session|event|day|programme|program|meeting)", r"all day",
-        r"the (?:beginning|start|end) of the (?:event|session|meeting|webinar|day|programme|program|discussion)",
-        r"the (?:panel|keynote|break|discussion)", r"on time", r"sharp", r"actively",
-        r"with (?:my )?(?:camera|video|microphone)",
+        r"the (?:beginning|start|end)" + _NO_MONTH, r"the (?:panel|keynote|break|discussion)", r"on time", r"sharp",
+        r"actively", r"in the (?:morning|afternoon)", r"with (?:my )?(?:camera|video|microphone)",
         r"(?:die|der) ganzen? (?:zeit|veranstaltung|sitzung)", r"(?:ersten|zweiten|letzten) (?:teil|tag|hälfte|block)",
-        r"(?:anfang|beginn|ende) (?:der|des) (?:veranstaltung|sitzung|tagung|webinars|konferenz)", r"pünktlich",
+        r"(?:anfang|beginn|ende)" + _NO_MONTH, r"pünktlich", r"(?:vor|nach)mittag\w*",
         r"(?:перв|втор|последн)\w* (?:половин|част|день|дня|блок)\w*", r"(?:в|на) начал\w*", r"всё время",
         r"все время", r"весь (?:день|семинар)", r"опозда\w*",
         r"(?:prv|drug|zadnj|posljednj|posledn)\w* (?:dio|dijel|deo|del|dan)\w*", r"(?:na )?počet\w*",
@@ -644,7 +663,7 @@ def _another_thing(words: list[str], at: int) -> bool:
 # "that cancellation was a mistake", "your cancellation confirmation" ("my cancellation" and "please accept my
 # cancellation" still cancel).
 _A_CANCELLATION = _alternation([r"(?:a|an|the|that|this|your|its|calendar|meeting|event|zoom|teams) cancellations?"
-                                r"(?! of (?:my|our|the|this|me))",
+                                r"(?! of (?:my|our|me)(?!\w))",
                                 r"cancellations? (?:notice|note|mail|e-?mail|message|confirmation|was)"])
 
 
@@ -986,6 +1005,7 @@ _PRESENCE = _alternation([
     r"приехать", r"бути присутн\w*", r"ardhur", r"vin", r"veni",
     # ("join" after the negated modal or the writer's "not": "who will be joining" names nobody's refusal)
     r"(?:able to|cannot|can[’']t|could not|couldn[’']t|won[’']t|will not|not) (?:be )?join(?:ing)?",
+    r"(?:i|we)(?:[’'](?:ll|m|re|d))? (?:[\w’']+ ){0,3}(?:be )?joining",   # ("I will no longer be joining")
     r"присоединиться", r"присоединюсь", r"dođem", r"dodjem", r"dođe[mš]", r"vij",
     r"дойда", r"дојдам", r"приклуч\w*", r"qoşul\w*", r"παρευρεθώ", r"schaffe (?:ich )?es", r"schaffen (?:wir )?es",
     r"verhindert",   # (itself a negation: "leider bin ich morgen verhindert")

@@ -967,7 +967,6 @@ def test_a_cancellation_told_of_is_not_one_asked_for(body, intent):
     "I would be grateful if you could send me the agenda in Word format as well.",
     "I would appreciate it if you could share the recording afterwards.",
     "the link asks me for a password which I do not have. Please help.",
-    "I am not the right person for this topic, please take me off your list.",
     "Please stop sending me reminders in German, I prefer English.",
 ])
 def test_a_request_in_reply_to_our_mail_is_a_question_for_a_coordinator(body):
@@ -1066,3 +1065,53 @@ def test_a_refusal_with_a_reason_a_date_or_a_person_in_it_still_cancels(body):
 def test_a_thank_you_or_a_remark_in_reply_to_our_mail_is_no_request_and_no_refusal(body):
     got = in_our_thread(body, subject="Re: Agenda")
     assert (got.intent, got.asks) == ("other", False), got.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    # a time of day or a part is a part (a date is not: those cancel, above)
+    ("I can't be there before 11.", "question"),
+    ("Unfortunately I won't be able to be there until 11, I have another appointment in the morning.", "question"),
+    ("I won't be able to attend until the end.", "question"),
+    ("Am Anfang kann ich leider nicht dabei sein, ich komme etwas später dazu.", "question"),
+    ("Vormittags kann ich leider nicht teilnehmen.", "question"),
+    ("Ne mogu doći prije 11 sati.", "question"),
+    ("Я не смогу присутствовать до 12, у меня встреча.", "question"),
+    ("I wanted to let you know that my colleague will not be able to attend.", "question"),
+    ("Thank you for informing us about the cancellation of the first session. I will attend the second.", "other"),
+    ("Sorry to hear about the cancellation of the keynote.", "other"),
+    # and these withdraw
+    ("I will no longer be joining.", "cancellation"),
+    ("I don't think I'll be joining after all.", "cancellation"),
+    ("I won't be able to join, I'll be joining another call at that time.", "cancellation"),
+    ("Please take me off the participant list.", "cancellation"),
+    ("I am not the right person for this topic, please take me off your list.", "cancellation"),
+    ("I can't attend, my colleague Ana will attend instead.", "cancellation"),
+    # a time in the reason is no part, nor a date written with dots
+    ("Maalesef toplantıya katılamayacağım çünkü saat 10'da başka bir toplantım var.", "cancellation"),
+    ("Nažalost ne mogu sudjelovati jer imam sastanak u 10 sati.", "cancellation"),
+    ("Nažalost, ne mogu prisustvovati jer sam na službenom putu do 20. oktobra.", "cancellation"),
+    ("Ich bin vom 5. bis 9. Oktober auf Dienstreise und kann daher leider nicht dabei sein.", "cancellation"),
+    ("Ne mogu da dođem na početak, ali ću se priključiti kasnije.", "question"),
+])
+def test_a_third_review_of_parts_and_withdrawals(body, intent):
+    assert in_our_thread(body, subject="Re: Reminder").intent == intent
+
+
+@pytest.mark.parametrize("body, asks", [
+    ("Salut, vă rog să-mi retrimiteți linkul de acces.", True),
+    ("Bitte senden Sie mir den Link noch einmal. Viele Grüße", True),
+    ("Please let me know if the session will be recorded.", True),
+    ("Please have a look at the attached abstract and confirm that it is accepted.", True),
+    ("Thank you! Please pass my thanks on to the speakers.", False),
+    ("Thanks a lot, please keep up the good work!", False),
+    ("Vielen Dank, bitte weiter so!", False),
+    ("Hvala lijepa na potvrdi. Molim vas, pozdravite kolegicu.", False),
+    ("Thank you for the confirmation. Please let me know if anything changes.", False),
+])
+def test_a_greeting_beside_a_request_leaves_it_a_request(body, asks):
+    assert in_our_thread(body, subject="Re: Agenda").asks is asks
+
+
+def test_a_new_registration_that_tells_of_a_cancellation_registers():
+    got = verdict("After the cancellation of the spring workshop, I would like to register for the new date.")
+    assert got.intent == "interest", got.reasons
