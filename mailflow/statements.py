@@ -527,8 +527,6 @@ _JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still |only )?(?:join|be 
                        r"pridružit ću se",
                        r"bağlanaca\w*", r"katılaca\w*", r"mă (?:voi )?conecta\w*", r"voi (?:putea )?participa",
                        r"θα συνδεθώ", r"ще се включа", r"ќе се приклучам", r"do të lidhem"])
-_FIRST_PERSON = _alternation([r"i", r"i'll", r"i'm", r"i'd", r"we", r"we'll", r"ich", r"wir", r"я", r"мы", r"ja", r"mi",
-                              r"ben", r"biz", r"eu", r"unë", r"εγώ"])
 # "my colleague and I cannot attend": the writer too
 _WE_TOO = _alternation([r"(?:and|und|и|i|și|ve|και) (?:i|ich|я|ja|eu|ben|εγώ)", r"(?:i|ich|я|ja) (?:and|und|и|i)",
                         r"we", r"wir", r"мы", r"mi", r"biz", r"noi"])
