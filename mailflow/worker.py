@@ -509,7 +509,7 @@ class Worker:
                 calendar_event = invitations.invited_event(self.db, calendar_uid, incoming.sender)
                 verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
                                    calendar_uids={calendar_uid} if calendar_event else set(),
-                                   withdrawal_ids=self._withdrawals(ours))
+                                   withdrawal_ids={i for i, kind in ours.items() if _withdraws(kind)})
                 # A calendar's No cancels the event of the invitation it answers, whatever the mail's words
                 # name; a Yes that registers for another event goes by its words, as any mail.
                 declined = calendar_event if verdict.intent == Intent.CANCELLATION else None
@@ -589,15 +589,16 @@ class Worker:
                  row["uid"], row["message_id"], state, verdict.audience, verdict.intent, held)
         return state
 
-    def _our_ids(self, incoming: IncomingMessage) -> set[str]:
+    def _our_ids(self, incoming: IncomingMessage) -> dict[str, str]:
+        """The Message-IDs of our mails in the thread, each with its outbox kind."""
         refs = [*incoming.in_reply_to, *incoming.references]
         if not refs:
-            return set()
+            return {}
         marks = ",".join("?" * len(refs))
-        return {r["message_id"] for r in database.rows(
-            self.db, f"select message_id from outbox where message_id in ({marks})", refs)}
+        return {r["message_id"]: r["kind"] for r in database.rows(
+            self.db, f"select message_id, kind from outbox where message_id in ({marks})", refs)}
 
-    def _invitations(self, ours: set[str]) -> tuple[str | None, set[str]]:
+    def _invitations(self, ours: Mapping[str, str]) -> tuple[str | None, set[str]]:
         """The event an invitation of ours in the thread invited to (`mailflow invite`), and the
         Message-IDs of those invitations (none: None and an empty set)."""
         if not ours:
@@ -607,16 +608,6 @@ class Worker:
                                        f"on o.id = i.outbox_id where o.message_id in ({marks}) order by i.id desc",
                               sorted(ours))
         return (found[0]["event_id"] if found else None), {row["message_id"] for row in found}
-
-    def _withdrawals(self, ours: set[str]) -> set[str]:
-        """Our confirmations of a cancellation (and calendar cancellations) in the thread: they say one may
-        register again by replying, which a reply to our mail otherwise is not (classify)."""
-        if not ours:
-            return set()
-        marks = ",".join("?" * len(ours))
-        return {row["message_id"] for row in database.rows(
-            self.db, f"select message_id from outbox where message_id in ({marks}) "
-                     f"and (kind = 'reply:cancellation' or kind like 'calendar:cancel%')", sorted(ours))}
 
     def _reply_limit(self, incoming: IncomingMessage, row: dict, verdict: Classification, timing: Timing) -> str:
         """Why an answer the rules allow is held back: one per mail sent to both coordinators (one key:
@@ -791,6 +782,11 @@ def _thread_of(incoming: IncomingMessage) -> tuple[str, ...]:
 def _reply_kind(verdict: Classification, timing: Timing) -> str:
     """Which reply a mail gets: its intent's, or "registration closed" when it came too late."""
     return REGISTRATION_CLOSED if timing.closed_reply else verdict.intent
+
+
+def _withdraws(kind: str) -> bool:
+    """An outbox kind that confirms a cancellation (it invites to register again by replying: classify)."""
+    return kind == "reply:cancellation" or kind.startswith("calendar:cancel")
 
 
 def own_role(incoming: IncomingMessage, own_addresses: frozenset[str]) -> str:
