@@ -101,6 +101,23 @@ def test_sighup_reloads_rules_and_sigterm_stops_cleanly(servers, tmp_path):
         assert copy.execute("select count(*) from registrants").fetchone() == (1,)
 
 
+def test_run_once_leaves_a_whole_database_file(servers, tmp_path):
+    """A cron pass closes its database: the WAL is folded into mailflow.db, a copy of that file alone is whole."""
+    import shutil
+
+    dovecot, smtp = servers
+    rules_path = write_rules(tmp_path, dovecot, smtp)
+    dovecot.append(INTL_USER, make_mail(sender="cron@x.ge"))
+    done = subprocess.run([sys.executable, "-m", "mailflow", "--rules", str(rules_path), "run", "--once"],
+                          capture_output=True, env={**os.environ, "MAILFLOW_TEST_PASSWORD": "secret"}, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "mailflow.db-wal").exists()
+    (tmp_path / "cold").mkdir()
+    shutil.copy(tmp_path / "mailflow.db", tmp_path / "cold" / "mailflow.db")
+    with sqlite3.connect(tmp_path / "cold" / "mailflow.db") as copy:
+        assert copy.execute("select count(*) from registrants").fetchone() == (1,)
+
+
 def test_a_reload_asked_while_the_daemon_starts_does_not_end_it(servers, tmp_path):
     """A HUP before the daemon listened for it (a reload right after a start) ended it, and systemd counts
     that as a clean exit: no restart (the unit now restarts on it too: RestartForceExitStatus=SIGHUP)."""
