@@ -21,7 +21,10 @@ _QUOTE_HEADERS = [
     r"|original-nachricht|исходное сообщение|пересылаемое сообщение|originalna poruka|mesazhi origjinal"
     r"|mesaj original|оригінальне повідомлення|messaggio originale|mensaje original|message d'origine"
     r"|pôvodná správa|původní zpráva|oryginalna wiadomość|eredeti üzenet|αρχικό μήνυμα|orijinal mesaj"
-    r"|оригинална порука|оригинално съобщение|izvirno sporočilo|изворна порака|izvorna poruka|özgün ileti)\b.*",
+    r"|оригинална порука|оригинално съобщение|izvirno sporočilo|изворна порака|izvorna poruka|özgün ileti"
+    # Thunderbird's and Roundcube's Georgian and Armenian
+    r"|საწყისი წერილი|გადაგზავნილი წერილი|ორიგინალი შეტყობინება|բնօրինակ նամակը|փոխանցվող նամակը"
+    r"|առաջին հաղորդագրությունը)\b.*",
     # Horde's and Roundcube's "Quoting X <x@y>:" / "Zitat von X <x@y>:"
     r"(quoting|zitat von) .{0,200}[@<].{0,100}:",
     # Apple Mail's forward ("Begin forwarded message:"), in the writer's client's language
@@ -35,8 +38,11 @@ _QUOTE_HEADERS = [
     r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
     # ... and Yahoo's German, Slovenian, Slovak, Polish, Hungarian, Greek: words a writer's own line ending
     # in ":" uses too ("wie Sie mir geschrieben haben:"), so only with a date or an address in the line
-    r"(?=.*[\d@]).{0,250}?\b(geschrieben|napisal|napísal|pisze|napisana przez|írta|έγραψε)"
+    r"(?=.*[\d@]).{0,250}?\b(geschrieben|napisal|napísal|pisze|napisana przez|írta|έγραψε|წერს)"
     r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
+    # Thunderbird's and Roundcube's Armenian end in a full stop, as a sentence does ("14.09.2020 10:21-ին Irakli-ը
+    # գրել է.", "Irakli-ը գրել է 14.09.2020 10:21-ին."): only with a time in the line and nothing but it after the verb
+    r"(?=.*\d:\d\d).{0,250}?\b(գրել է|գրեց)( [\d\s./:,-]{4,40}-ին)?[.։:]",
     # Gmail in languages without a verb ("пн, 14 сент. 2020 г. в 10:21, X <x@y>:"): a time and an address.
     r".{0,120}\d{1,2}:\d{2}.{0,120}@[^\s]{1,100}>?\s*:",
 ]
@@ -266,17 +272,18 @@ def _quote_start(lines: list[str]) -> int:
             continue
         if _QUOTED_LINE.match(line):
             inner = stripped.lstrip("> ")   # Apple Mail quotes its own header: "> On ... wrote:"
-            if not (inner.endswith(":") or inner[:1] in "-_") or not _QUOTE_HEADER.match(inner):
+            if not _may_open_quote(inner) or not _QUOTE_HEADER.match(inner):
                 continue
         # Gmail and Apple Mail wrap a long "On ... wrote:" over two or three lines. Every header
-        # ends in ":" or is a rule of "-" or "_": only such candidates meet the (costly) pattern.
+        # ends in ":" (Armenian: "գրել է." too) or is a rule of "-" or "_": only such candidates meet
+        # the (costly) pattern.
         candidate = stripped
         for following in [""] + lines[index + 1:index + 3]:
             if following:
                 if not following.strip():
                     break
                 candidate = f"{candidate} {following.strip()}"
-            if (candidate.endswith(":") or candidate[0] in "-_") and len(candidate) <= 400 \
+            if _may_open_quote(candidate) and len(candidate) <= 400 \
                     and _QUOTE_HEADER.match(candidate) and _opens_header(stripped):
                 return index
         if _OUTLOOK_FROM.match(stripped):
@@ -286,6 +293,10 @@ def _quote_start(lines: list[str]) -> int:
             if after and _OUTLOOK_NEXT.match(after[0]) and any(_OUTLOOK_NEXT.match(line) for line in after[1:3]):
                 return index
     return len(lines)
+
+
+def _may_open_quote(line: str) -> bool:
+    return line.endswith(":") or line[:1] in "-_" or line.endswith((".", "։")) and ("գրել է" in line or "գրեց" in line)
 
 
 def _opens_header(first_line: str) -> bool:

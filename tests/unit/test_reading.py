@@ -94,6 +94,14 @@ def test_a_flowed_mail_is_decoded_before_matching():
     "W dniu 14.09.2020 o 10:21, Irakli Samkharadze pisze:",
     "________________________________\nFrom: Irakli\nSent: Monday",
     "> On 14 Sep 2020, at 10:21, Irakli <international@cc-events.example> wrote:",
+    # Thunderbird's and Roundcube's Georgian and Armenian (their localizations' own strings); the Armenian end
+    # in a full stop
+    "თარიღი 14.09.2020 10:21, Irakli Samkharadze წერს:", "2020-09-14 10:21-ში, Irakli Samkharadze დაწერა:",
+    "14.09.2020 10:21-ին Irakli Samkharadze-ը գրել է.", "Irakli Samkharadze-ը գրել է 14.09.2020 10:21-ին.",
+    "2020-09-14 10:21-ին, Irakli Samkharadze-ը գրեց.",
+    "-------- საწყისი წერილი --------", "-------- გადაგზავნილი წერილი --------",
+    "-------- ორიგინალი შეტყობინება --------", "-------- Բնօրինակ նամակը --------",
+    "-------- Փոխանցվող նամակը --------", "-------- Առաջին հաղորդագրությունը --------",
 ])
 def test_quote_headers_of_the_four_client_styles_end_the_writers_text(header):
     text = f"Thanks, I will attend.\n\n{header}\n> Please cancel or register, any questions?\n"
@@ -120,6 +128,10 @@ def test_the_regions_closings_start_the_signature(closing):
     "Hello,\n\nQuoting Mr. Beridze:\nI would like to register for the online event.",
     "Dobrý deň,\n\nmoje cestovné údaje:\nOd: Bratislava\nDátum: 7. októbra\nI would like to register for the event.",
     "Da: Roma\nInviato: il modulo ieri\nI would like to register for the online event.",
+    # an Armenian sentence with the verb of a quote header, a time and a full stop; a Georgian one with "წერს:"
+    "Բարև Ձեզ,\n\nԳործընկերս գրել է ձեզ 10:00-ին, ես էլ կմասնակցեմ.\nI would like to register for the event.",
+    "Բարև Ձեզ,\n\nՆա գրել է.\nI would like to register for the online event.",
+    "გამარჯობა,\n\nის წერს: 10 ადამიანი მოვა\nI would like to register for the online event.",
 ])
 def test_the_writers_own_lines_that_look_like_a_closing_or_a_quote_header_stay_the_writers(text):
     """A closing formula followed by a sentence of the writer's, a quote verb or "Quoting" in a line without a
@@ -1115,3 +1127,15 @@ def test_a_greeting_beside_a_request_leaves_it_a_request(body, asks):
 def test_a_new_registration_that_tells_of_a_cancellation_registers():
     got = verdict("After the cancellation of the spring workshop, I would like to register for the new date.")
     assert got.intent == "interest", got.reasons
+
+
+@pytest.mark.parametrize("separator", ["-------- გადაგზავნილი წერილი --------", "-------- Փոխանցվող նամակը --------"])
+def test_a_forward_inline_in_georgian_or_armenian_thunderbird_is_not_the_forwarders_own_text(separator):
+    """Thunderbird forwards inline without ">": under its Georgian or Armenian separator the colleague's
+    cancellation was read as the forwarder's own, and cancelled them."""
+    body = (f"გამარჯობა, ეს წერილი დღეს მივიღე.\n\n{separator}\nთემა: Online event\n"
+            "თარიღი: Mon, 14 Sep 2020 10:21:00 +0400\nვინ: Giorgi <giorgi@tbilisi.gov.ge>\n\n"
+            "Unfortunately I have to cancel my registration for the online event.\n")
+    got = classify(parse_message(make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="Fwd: Online event",
+                                           body=body)), "international", RULES)
+    assert got.intent != "cancellation", got.reasons
