@@ -26,7 +26,11 @@ from collections.abc import Callable, Iterator
 
 from .errors import DeadlineExceeded
 
-SLOWEST_BYTES_PER_SECOND = 100_000   # a big mail gets extra time: its size at this rate
+# A big mail gets extra time: its size at this rate, the slowest link mailflow works over (a throttled
+# provider, a poor line). At 100 kB/s a mail with a 250 kB attachment never came through a 50 kB/s link:
+# each pass cut its FETCH at the deadline and began again. A trickling server holds a 16 MB FETCH batch
+# (mailbox.FETCH_BATCH_BYTES) at most about 11 minutes more.
+SLOWEST_BYTES_PER_SECOND = 25_000
 
 
 class _Watchdog:
@@ -123,13 +127,15 @@ class Deadline:
         if sock is not None:
             with contextlib.suppress(OSError):
                 self.attach(sock)
-        _WATCHDOG.arm(self, time.monotonic() + self.seconds + size / SLOWEST_BYTES_PER_SECOND)
+        allowance = size / SLOWEST_BYTES_PER_SECOND
+        _WATCHDOG.arm(self, time.monotonic() + self.seconds + allowance)
         try:
             yield
         except Exception:
             if self.expired:
+                more = f" and {round(allowance, 1):g} s for its {size / 1e6:.1f} MB" if size else ""
                 raise DeadlineExceeded(f"{self.what}: timed out, no complete answer within the {self.seconds:g} s "
-                                       f"deadline (or the daemon is stopping)") from None
+                                       f"deadline{more} (or the daemon is stopping)") from None
             raise
         finally:
             _WATCHDOG.disarm(self)

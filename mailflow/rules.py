@@ -61,7 +61,7 @@ class ServerSettings(_Strict):
     )
     timeout: float = Field(default=30.0, gt=0, description="seconds for each read from the server")
     deadline: float = Field(default=60.0, gt=0, description="seconds for each whole operation (connect, one "
-                            "command, one mail sent), plus a second per 100 kB it moves")
+                            "command, one mail sent), plus a second per 25 kB it moves")
 
     @model_validator(mode="after")
     def _one_secret_source(self) -> ServerSettings:

@@ -9,6 +9,8 @@
   drops them silently instead of answering NO), hence the proxy; everything else is Dovecot's.
   ``hide=(b"IDLE",)`` also takes those words out of every CAPABILITY it passes on (a server
   without IDLE).
+* :class:`SlowLinkProxy` passes everything on to a real server, the server's side at
+  ``bytes_per_second`` (a slow or throttled link: every read is quick, the whole FETCH is not).
 
 A stall in SMTP DATA is :meth:`tests.support.servers.SmtpServer.stall_data`.
 Plain classes, no pytest; each is a context manager and ``stop()`` ends its threads.
@@ -89,6 +91,32 @@ class TrickleServer(_Listener):
         with contextlib.suppress(OSError):
             while conn.recv(65536):
                 pass
+
+
+class SlowLinkProxy(_Listener):
+    """A TCP proxy to ``upstream`` (host, port) that hands the server's bytes on at ``bytes_per_second``."""
+
+    CHUNK = 4096
+
+    def __init__(self, upstream: tuple[str, int], bytes_per_second: float) -> None:
+        self.upstream, self.bytes_per_second = upstream, bytes_per_second
+        super().__init__()
+
+    def serve(self, conn: socket.socket) -> None:
+        server = socket.create_connection(self.upstream)
+        self._conns.append(server)
+        threading.Thread(target=self._to_server, args=(conn, server), daemon=True).start()
+        with server:
+            while chunk := server.recv(self.CHUNK):
+                conn.sendall(chunk)
+                time.sleep(len(chunk) / self.bytes_per_second)
+
+    @staticmethod
+    def _to_server(conn: socket.socket, server: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := conn.recv(65536):
+                server.sendall(chunk)
+            server.shutdown(socket.SHUT_WR)
 
 
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
