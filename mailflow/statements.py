@@ -70,7 +70,9 @@ _NEGATIONS = [
     # Georgian: არ (not), ვერ (cannot), ვეღარ/აღარ (no longer), არც/ვერც
     r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც", r"ნუ",
     # Azerbaijani: negation is a verb suffix (bilməyəcəyəm, etməyəcəyəm, olmayacaq), plus deyil, yox, heç
-    r"\w*bilmə\w*", r"\w*bilmir\w*", r"\w*etmə\w*", r"olma[ymz]\w*", r"deyil\w*", r"yox", r"heç",
+    # (not the infinitive and its forms: "iştirak etmək istəyirəm", "etməyə hazıram", "etməliyəm" register)
+    r"\w*bilmə(?!k|li|si|yə(?!c)|yi(?!n))\w*", r"\w*bilmir\w*",
+    r"\w*etmə(?!k|li|si|yə(?!c)|yi(?!n))\w*", r"olma[ymz]\w*", r"deyil\w*", r"yox", r"heç",
     # Turkish, also a verb suffix, read on the verbs of taking part only ("Kayıt linki çalışmıyor", the link
     # does not work, negates no participation): katılamayacağım, katılmayacağım, katılamıyorum, katılmadım,
     # gelemeyeceğim; değil, hayır
@@ -157,7 +159,7 @@ _PLEASE = [
     r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"molim", r"молим",
     r"ju lutem", r"ju lus", r"vă rog", r"va rog", r"ве молам", r"моля", r"xahiş", r"խնդրում եմ", r"გთხოვთ",
     r"lütfen", r"rica ederim", r"παρακαλώ", r"khndrum em", r"xndrum em", r"proshu", r"pozhaluysta", r"bud laska",
-    r"prosim", r"zəhmət olmasa", r"zehmet olmasa",
+    r"prosim", r"zəhmət olmasa", r"zehmet olmasa", r"be so kind", r"kind enough", r"so freundlich", r"so nett",
 ]
 # A request to "you" asks nothing either when registering or cancelling is what it asks for ("could you
 # register me too?", "könnten Sie meine Anmeldung stornieren?"): the opener, at most three words, the word.
@@ -169,6 +171,7 @@ _REQUEST_OPENERS = [
     r"можете ли", r"да ли бисте", r"да ли можете", r"бихте ли", r"можете ли да", r"може ли да", r"bi li",
     r"нельзя ли", r"a mund t[ëe]", r"mund t[ëe]", r"a mundeni", r"puteți", r"puteti", r"ați putea", r"ati putea",
     r"կարո՞ղ եք", r"կարող եք", r"შეგიძლიათ", r"შეძლებთ",
+    r"(?:whether|if) you (?:could|would|can)",   # "I was wondering whether you could cancel my registration"
 ]
 _GREEK = re.compile(r"[\u0370-\u03ff]")
 # (German "aber", "jedoch", "allerdings" before "gerne", "doch", "trotzdem" ... are particles inside the clause:
@@ -750,9 +753,65 @@ def _someone_elses(clause: str, word: str) -> bool:
 
 
 def _asked(folded: str) -> bool:
-    """"?", the Armenian ՞ (on the stressed word) and the Greek question mark (";", or U+037E)."""
-    return folded.rstrip(" .!)").endswith(("?", "\u037e")) or "՞" in folded \
-        or folded.rstrip(" )").endswith(";") and _GREEK.search(folded) is not None
+    """"?", the Armenian ՞ (on the stressed word) and the Greek question mark (";", or U+037E); or, its "?"
+    left out, a sentence that opens as a question or asks in so many words ("Will the slides be shared
+    afterwards", "Kann ich auch ohne Kamera teilnehmen", "Можно ли подключиться по телефону", "I was wondering
+    whether the recording will be available"), unless it ends in "!" ("How much we enjoyed it!")."""
+    if folded.rstrip(" .!)").endswith(("?", "\u037e")) or "՞" in folded \
+            or folded.rstrip(" )").endswith(";") and _GREEK.search(folded) is not None:
+        return True
+    return not folded.rstrip(" )").endswith("!") and (
+        _OPENS_AS_QUESTION.match(folded) is not None or _ASKS_IN_WORDS.search(folded) is not None
+        or _QUESTION_PARTICLE.search(folded) is not None)
+
+
+# How a question opens: a verb before its subject, or a question word and a verb (not "Will be there!", "Would
+# love to join", "How nice", "Wie besprochen", "Kann es kaum erwarten", "Can I just say", nor an inverted
+# condition: "Should you/there/the time ..., ...", "Sollten Sie Fragen haben, ..."); "ли" within the first
+# three words (not "вряд ли"), "li", "чи", "da li", "дали", Albanian "a", Georgian "როდის", Armenian "արդյոք".
+_SUBJECT = (r"(?:i|we|you|he|she|they|it|there|the|my|our|this|that|these|those|anyone|anybody|someone|somebody"
+            r"|everyone|participants|registrants)")
+_OPENS_AS_QUESTION = re.compile(
+    r"\W*(?:(?:and|also|but|btw|by the way|one more question|one question|ps|p\.s\.|und|noch eine frage|"
+    r"и|а|ещё|еще|также)[\s,:.-]+)?(?:"
+    rf"(?:will|would|can|could|may|might|shall|must|do|does|did|is|are|was|have|has) {_SUBJECT}(?!\w)"
+    r"(?<!may i)(?<!have you)(?<!has it)(?! just say)"
+    rf"|(?:should|were) {_SUBJECT}(?!\w)(?![^,]*,)"    # (with a comma after it, a condition)
+    r"|may i (?!take this|thank|also thank|wish|congratulate|express|say)|have you (?!\w+ a nice)|has it"
+    r"|(?:when|where|how|what|which|who|whom|why) (?:will|would|can|could|do|does|did|is|are|was|were|should|shall"
+    r"|may|might|must|has|have|time|long|much|many|exactly|kind|format|platform|language|day|date)(?!\w)"
+    r"(?<!which is)(?<!how much)(?<!how many)"
+    r"|(?:kann|können|könnte|könnten|darf|dürfen|muss|müssen|soll|sollen|wird|werden|würde|würden|gibt|ist|sind"
+    r"|war|hat|haben|bekomme|bekommen|erhalte|erhalten|brauche|brauchen|findet|fängt|beginnt|wäre|besteht"
+    r"|bleibt|reicht|geht) (?:ich|wir|sie|man|es|er|die|der|das|den|dem|ein|eine|mein|meine|unser|unsere|jemand)"
+    r"(?!\w)(?!(?: \w+){0,2} (?:kaum|gerne?)(?!\w))"
+    r"|(?:wann|wo|wie|was|welche\w*|wer|warum|wieso|weshalb|woher|wozu) (?:kann|können|muss|müssen|soll|sollen"
+    r"|wird|werden|ist|sind|bekomme|bekommen|erhalte|erhalten|finde|finden|beginnt|fängt|startet|dauert|komme"
+    r"|kommen|lange|viel|viele|genau|läuft|funktioniert)(?!\w)"
+    r"|(?:\w+ ){1,3}ли(?!\w)(?<!вряд ли)(?<!едва ли)(?<!чуть ли)(?<! то ли)(?<!^то ли)"
+    r"|\w+ li(?!\w)|чи(?!\w)|da li(?!\w)|дали(?!\w)"
+    r"|a (?:mund|do|ka|është|jeni|keni|duhet|ju)(?!\w)|kur do(?!\w)"
+    r"|(?:когда|где|как|куда) (?:будет|будут|начнется|начнётся|придет|придёт|пришлете|пришлёте|можно|мне|нам"
+    r"|найти|получить|подключиться|зарегистрироваться|продлится|длится|посмотреть)(?!\w)"
+    r"|во сколько|сколько (?:длится|продлится|будет|времени)|кто (?:будет|из|выступает)|каким образом"
+    r"|(?:коли|де|як) (?:буде|можна|мені|нам|отримати|підключитися|надішлете|почнеться|отримаємо)(?!\w)"
+    r"|(?:кога|каде|како) (?:ќе|ще|може|можам|можеме)(?!\w)"
+    r"|(?:kada|gdje|gde|kako) (?:će|ćete|mogu|možemo|se može)(?!\w)"
+    r"|(?:este posibil|se poate|când va|cum pot|unde pot|când vom|când veți)(?!\w)"
+    r"|(?:πότε|πώς|πού|ποιος|ποια|τι ώρα|θα υπάρχει|υπάρχει|μπορώ|μπορούμε)(?!\w)"
+    r"|როდის|სად (?:ვნახო|ვიპოვო|შეიძლება)|արդյոք|nə vaxt|haçan)")
+# ... or asks in so many words: "I was wondering whether", "wanted to ask if", "хотел уточнить", "не подскажете"
+_ASKS_IN_WORDS = re.compile(
+    r"(?<!\w)(?:wondering (?:if|whether|when)|(?:want|wanted|like|liked) to (?:ask|know) (?:if|whether|when|how"
+    r"|where|what)|(?:möchte|wollte|würde gerne?) (?:fragen|wissen),? (?:ob|wann|wie|wo|was)"
+    r"|хотел\w* (?:бы )?(?:уточнить|узнать|спросить)|подскажите|не подскажете|скажите,? пожалуйста"
+    r"|хотів (?:би )?(?:уточнити|дізнатися|запитати)|підкажіть"
+    r"|(?:vreau|aș vrea|aș dori|as dori|as vrea) să (?:știu|stiu|întreb|intreb) (?:dacă|daca|când|cand|cum)"
+    r"|თუ არა|olacaqmı|olacakmı|mümkündürmü|mümkünmü|varmı)(?!\w)")
+# Turkish and Azerbaijani questions carry their particle as a word of its own: "mümkün mü", "olacak mı" ("mi"
+# and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-").
+_QUESTION_PARTICLE = re.compile(r"(?<![\w-])(?:mı|mü|mısınız|müsünüz|mıyım|müyüm|mıdır|müdür)(?![\w-])"
+                                r"|^(?=.*[ığə]).*(?<![\w-])(?:mi|mu|misiniz|musunuz|miyim|muyum|midir|mudur)(?![\w-])")
 
 
 _YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})
