@@ -31,6 +31,7 @@ import email.utils
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +43,7 @@ from .addresses import domain_of, local_part, unicode_domain
 from .clock import parse_stamp, stamp
 from .database import now
 from .message import clean, decode_words
-from .outbox import DIGEST, MAILFLOW_HEADER, RELEASE, REPLY, SentCopies, released
+from .outbox import DIGEST, INVITATION, MAILFLOW_HEADER, RELEASE, REPLY, SentCopies, released
 from .rules import Event, Rules
 from .states import MessageState, OutboxState
 
@@ -99,6 +100,7 @@ class Found:
     answered: int = 0         # mails waiting to be answered that those replies answer
     settled: int = 0          # queued (or uncertain) mails found in the Sent folder: sent
     releases: int = 0         # releases and reminders among the unknown: recorded as sent to their registrant
+    invitations: int = 0      # invitations among the unknown: recorded as made (`mailflow invite` skips them)
 
     def __bool__(self) -> bool:
         return bool(self.flagged or self.sent_unknown or self.answered or self.settled)
@@ -115,6 +117,8 @@ class Found:
             parts.append(f"{self.settled} queued mails found sent")
         if self.releases:
             parts.append(f"{self.releases} releases and reminders among them recorded as sent")
+        if self.invitations:
+            parts.append(f"{self.invitations} invitations among them recorded as made")
         return "; ".join(parts) + " (a new or restored database): none of them is answered or sent again"
 
 
@@ -181,6 +185,8 @@ def read_sent_folder(db: sqlite_utils.Database, mailbox: str, folder: SentCopies
         for mail in mails:
             if mail.role == RELEASE and mail.message_id and mail.message_id not in known:
                 found.releases += _record_sent_release(db, mailbox, mail)
+            if mail.role == INVITATION and mail.message_id and mail.message_id not in known:
+                found.invitations += _record_sent_invitation(db, mailbox, mail)
             day = mail.about[0] if mail.about else ""
             if mail.role == DIGEST and mail.message_id not in known and _DAY.fullmatch(day):
                 # a digest sent after the backup a database was restored from: its day is decided (it went twice)
@@ -233,6 +239,24 @@ def _record_sent_release(db: sqlite_utils.Database, mailbox: str, mail: SentMail
         "recipient": found[1], "raw": b"", "state": OutboxState.SENT, "attempts": 1, "created_at": now(db),
         "sent_at": mail.date or now(db), "error": "found in the Sent folder: sent before this database knew it",
     }, ignore=True) is not None
+
+
+def _record_sent_invitation(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> int:
+    """An invitation of mailflow's in the Sent folder that this database has no row of (restored from a backup
+    made before it went out): recorded as sent and made, so that `mailflow invite` does not invite its
+    addressee to that event a second time. 1 when recorded."""
+    if len(mail.about) != 1 or len(mail.recipients) != 1:
+        return 0   # (a mailflow before the header named the event)
+    event_id, (address,) = urllib.parse.unquote(mail.about[0]), mail.recipients
+    outbox_id = database.insert(db, "outbox", {
+        "message_id": mail.message_id, "kind": f"{INVITATION}:{event_id}", "mailbox": mailbox, "recipient": address,
+        "raw": b"", "state": OutboxState.SENT, "attempts": 1, "created_at": now(db), "sent_at": mail.date or now(db),
+        "error": "found in the Sent folder: sent before this database knew it",
+    }, ignore=True)
+    return int(outbox_id is not None and database.insert(db, "invites", {
+        "event_id": event_id, "address": address, "name": "", "audience": None, "source": f"{mailbox}'s Sent folder",
+        "outbox_id": outbox_id, "invited_at": mail.date or now(db), "by": "mailflow (found in the Sent folder)",
+    }, ignore=True) is not None)
 
 
 def _close_answered(db: sqlite_utils.Database, mailbox: str, mail: SentMail) -> None:

@@ -100,7 +100,8 @@ def plan(db: sqlite_utils.Database, rules: Rules, event: Event, people: list[Per
 
 def _reason_to_skip(db: sqlite_utils.Database, event: Event, address: str, source_event: str | None) -> str | None:
     invited = database.rows(db, "select i.invited_at, o.state from invites i left join outbox o "
-                                "on o.id = i.outbox_id where i.event_id = ? and i.address = ?", [event.id, address])
+                                "on o.id = i.outbox_id where i.event_id = ? and lower(i.address) = lower(?)",
+                             [event.id, address])
     if invited:
         return f"invited already on {invited[0]['invited_at'][:10]} (that mail: {invited[0]['state'] or 'gone'})"
     rows = database.rows(db, "select event_id, status, bounced_at, updated_at from registrants where address = ? "
@@ -152,8 +153,8 @@ def queue(db: sqlite_utils.Database, rules: Rules, replies: Replies, event: Even
             message_id = outbox.new_message_id(box.address)
             raw = outbox.compose(
                 from_name=box.coordinator, from_address=box.address, to_name=person.name, to_address=person.address,
-                subject=mail["subject"], text=mail["text"], message_id=message_id, role=outbox.INVITATION,
-                date=moment, auto_submitted="auto-generated",
+                subject=mail["subject"], text=mail["text"], message_id=message_id,
+                role=outbox.invitation_role(event.id), date=moment, auto_submitted="auto-generated",
             )
             outbox.enqueue(
                 db, raw=raw, message_id=message_id, kind=f"{INVITATION}:{event.id}", mailbox=mail["mailbox"],

@@ -49,7 +49,7 @@ class Sender(Protocol):
 
 
 # mailflow's own header on everything it sends, with what the mail is (REPLY, RELEASE, NOTICE, CONFIRMATION,
-# INVITATION, DIGEST; a release or reminder adds its event and outbox kind):
+# INVITATION, DIGEST; a release or reminder adds its event and outbox kind, an invitation its event):
 # a reader of the Sent folder tells mailflow's replies from the coordinators' own mail by it, even with a
 # database restored from a backup (answered.py).
 MAILFLOW_HEADER = "X-Mailflow"
@@ -63,6 +63,12 @@ def release_role(event_id: str, kind: str) -> str:
     """X-Mailflow of a release or reminder: "release EVENT KIND", the event's id %-quoted (a header is ASCII
     without spaces in its words: "städtetag-2020" stopped every release of that event)."""
     return f"{RELEASE} {urllib.parse.quote(event_id, safe='')} {urllib.parse.quote(kind, safe=':')}"
+
+
+def invitation_role(event_id: str) -> str:
+    """X-Mailflow of an invitation: "invitation EVENT", so that a database restored from a backup finds in the
+    Sent folder whom it invited since (answered.read_sent_folder), and `mailflow invite` invites nobody twice."""
+    return f"{INVITATION} {urllib.parse.quote(event_id, safe='')}"
 
 
 def released(about: tuple[str, ...]) -> tuple[str, str] | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .. import imports, invites
+from .. import answered, imports, invites
 from ..database import clock_of, open_for
 from ..imports import Person
 from ..people import current_user
@@ -15,7 +15,9 @@ from ..preflight import refuse_unnamed_mailboxes
 from ..replies import Replies
 from ..runner import close_worker, server_worker
 from ..sheets import read_sheet
+from ..worker import PassReport
 from . import main, rules_from, setup_logging
+from .output import held_line
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -151,15 +153,24 @@ def invite(ctx: click.Context, file: Path | None, source_event: str | None, even
         return
     setup_logging(False)
     worker = server_worker(rules)
+    in_sent: dict[str, answered.Found] = {}
     try:
         with worker.send_session() as sending:
+            # Whom the Sent folders show invited already (a database restored from a backup learns it there) is
+            # skipped; a mailbox whose folder cannot be read sends nothing now, the daemon's next pass does.
+            worker.read_sent_folders(sending, PassReport(), in_sent)
             queued = invites.queue(worker.db, rules, replies, event, invitees, previous=previous,
-                                       by=current_user())
+                                   by=current_user())
             counts = sending.finish()
     finally:
         close_worker(worker)
+    if made := sum(look.invitations for look in in_sent.values()):
+        click.echo(f"{made} invitations were found in the Sent folders, sent before this database knew it "
+                   "(restored from a backup?): not sent again")
     click.echo(f"queued {queued} invitations to {event.id}")
     click.echo(f"sent {counts.sent}, failed {counts.failed}, deferred {counts.deferred}")
+    if sending.held:
+        click.echo(held_line(sending.held, "the invitations"))
 
 
 def _with_audience(person: Person, audience: str | None) -> Person:

@@ -21,6 +21,13 @@ def echo_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, int]]) ->
         click.echo("  ".join(c[:w].ljust(w) for c, (_, _, w) in zip(cells, columns, strict=True)).rstrip())
 
 
+def held_line(held: set[str], what: str) -> str:
+    """The line for mailboxes that sent nothing because their Sent folder could not be read."""
+    its = "its Sent folder" if len(held) == 1 else "their Sent folders"
+    return (f"not sent from {', '.join(sorted(held))}: {its} could not be read (see above; it says what went out "
+            f"already): mailflow's next pass that can read it sends {what}")
+
+
 def echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 

@@ -19,7 +19,7 @@ from ..rules import Rules
 from ..runner import close_worker, server_worker
 from ..worker import PassReport
 from . import main, rules_from, setup_logging
-from .output import echo_json, echo_table
+from .output import echo_json, echo_table, held_line
 
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
@@ -138,9 +138,7 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
     click.echo(f"queued {queued} mails ({kind} v{saved.version})")
     click.echo(f"sent {counts.sent}, failed {counts.failed}, deferred {counts.deferred}")
     if sending.held:
-        its = "its Sent folder" if len(sending.held) == 1 else "their Sent folders"
-        click.echo(f"not sent from {', '.join(sorted(sending.held))}: {its} could not be read (see above; it says "
-                   "what went out already): mailflow's next pass that can read it sends the rest")
+        click.echo(held_line(sending.held, "the rest"))
     # While this command waited for the send lock, a running mailflow's pass may have queued and sent the
     # saved release itself: "queued 0, sent 0" then read as a failure, though everyone had it.
     # Or, while a pass sends their confirmations, new registrants wait for them (bounce_grace_minutes): "sent 0"

@@ -101,7 +101,7 @@ def test_an_invitation_goes_once_and_a_reply_registers_for_its_event(servers, tm
     invitation = received.message
     assert received.rcpt_tos == [expert] and received.mail_from == INTL
     assert invitation["Subject"] == "Invitation: Open Data in Municipalities"
-    assert (invitation["X-Mailflow"], invitation["Auto-Submitted"]) == ("invitation", "auto-generated")
+    assert (invitation["X-Mailflow"], invitation["Auto-Submitted"]) == (f"invitation {NEXT}", "auto-generated")
     assert db.execute("select count(*) from registrants where event_id = ?", [NEXT]).fetchone()[0] == 0
 
     smtp.clear()
@@ -124,3 +124,38 @@ def test_an_invitation_goes_once_and_a_reply_registers_for_its_event(servers, tm
     [ack] = smtp.messages
     assert ack.rcpt_tos == [expert] and ack.message["Subject"] == "Your registration: Open Data in Municipalities"
     assert ack.message["In-Reply-To"] is not None
+
+
+def test_an_invitation_after_a_restore_reads_the_sent_folder_and_invites_nobody_twice(servers, tmp_path):
+    """The invitations went out after the last backup; the backup is restored and the coordinator invites the
+    same people again: the restored database had no row of them, and everyone was invited twice. Now the
+    command reads the Sent folders first (X-Mailflow names the event) and skips them."""
+    import sqlite3
+
+    dovecot, smtp = servers
+    new = {**rules_data()["events"][0], "id": NEXT, "title": "Open Data in Municipalities", "keywords": ["open data"]}
+    rules_path = write_rules(tmp_path, dovecot, smtp, events=[rules_data(ahead=False)["events"][0], new],
+                             mailbox={"sent_copy": "append"})
+    db = open_database(tmp_path / "mailflow.db")
+    experts = [f"expert{i}@city{i}.gov.ge" for i in range(3)]
+    for expert in experts:
+        db.execute("insert into registrants (event_id, address, name, audience, status, created_at) "
+                   "values (?, ?, 'Expert', 'international', 'registered', '2020-09-20T09:00:00+00:00')", [OLD, expert])
+    db.conn.commit()
+    db.close()
+    live, backup = tmp_path / "mailflow.db", tmp_path / "backup.db"
+    with sqlite3.connect(live) as source, sqlite3.connect(backup) as target:
+        source.backup(target)
+    assert "sent 3, failed 0" in cli(rules_path, "invite", "--from-event", OLD, "--send")
+    smtp.clear()
+    for name in ("mailflow.db", "mailflow.db-wal", "mailflow.db-shm", "mailflow.db-sent"):
+        (tmp_path / name).unlink(missing_ok=True)
+    backup.rename(live)
+
+    out = cli(rules_path, "invite", "--from-event", OLD, "--send")
+    assert "3 invitations were found in the Sent folders" in out and f"queued 0 invitations to {NEXT}" in out
+    assert "sent 0, failed 0" in out
+    time.sleep(0.2)
+    assert smtp.messages == []
+    out = cli(rules_path, "invite", "--from-event", OLD)
+    assert f"nobody new to invite to {NEXT}" in out and out.count("invited already on") == 3
