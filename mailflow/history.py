@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from . import database, invitations
+from . import database, invitations, outbox
 from .classify import classify
 from .database import now
 from .errors import MailflowError, MessageError
@@ -149,10 +149,11 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
     sql = "select * from messages where state in (?, ?) and raw is not null order by id desc"
     done = [MessageState.PROCESSED, MessageState.QUARANTINED]
     rows = list(db.query(sql + (f" limit {int(last)}" if last else ""), done))
-    ours = {r["message_id"] for r in db.query("select message_id from outbox")}
+    ours = {r["message_id"]: r["kind"] for r in db.query("select message_id, kind from outbox")}
     # As the worker reads them: the threads of `mailflow invite`'s invitations, the access mail's calendar UIDs.
     invited = {r["message_id"]
                for r in db.query("select o.message_id from invites i join outbox o on o.id = i.outbox_id")}
+    withdrawals = outbox.withdrawal_ids(ours)   # our cancellations' confirmations: "register me again" in reply
     changes: list[ReplayChange] = []
     for row in reversed(rows):
         before = {
@@ -163,8 +164,9 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
         try:
             message = parse_message(row["raw"], rules.limits)
             uid = message.calendar_reply.uid if message.calendar_reply else ""
-            verdict = classify(message, row["mailbox"], rules, ours, invitation_ids=invited,
-                               calendar_uids={uid} if invitations.invited_event(db, uid, message.sender) else ())
+            verdict = classify(message, row["mailbox"], rules, set(ours), invitation_ids=invited,
+                               calendar_uids={uid} if invitations.invited_event(db, uid, message.sender) else (),
+                               withdrawal_ids=withdrawals)
             after = {"audience": verdict.audience, "intent": verdict.intent, "reply": verdict.answer}
         except MessageError as exc:
             after = {"audience": None, "intent": None, "reply": False, "quarantined": str(exc)}

@@ -16,7 +16,7 @@ import io
 import logging
 import re
 import urllib.parse
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.generator import BytesGenerator
@@ -74,6 +74,12 @@ def invitation_role(event_id: str) -> str:
 def released(about: tuple[str, ...]) -> tuple[str, str] | None:
     """(event id, kind) from what X-Mailflow says after "release", or None (a mailflow before it said so)."""
     return (urllib.parse.unquote(about[0]), urllib.parse.unquote(about[1])) if len(about) == 2 else None
+
+
+def withdrawal_ids(kinds: Mapping[str, str]) -> set[str]:
+    """Of our mails {Message-ID: outbox kind}, those that confirm a cancellation: a reply to one that asks to
+    register again is for a coordinator (classify's `withdrawal_ids`)."""
+    return {i for i, kind in kinds.items() if kind == "reply:cancellation" or kind.startswith("calendar:cancel")}
 
 
 def new_message_id(from_address: str) -> str:

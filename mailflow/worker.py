@@ -509,7 +509,7 @@ class Worker:
                 calendar_event = invitations.invited_event(self.db, calendar_uid, incoming.sender)
                 verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
                                    calendar_uids={calendar_uid} if calendar_event else set(),
-                                   withdrawal_ids={i for i, kind in ours.items() if _withdraws(kind)})
+                                   withdrawal_ids=outbox.withdrawal_ids(ours))
                 # A calendar's No cancels the event of the invitation it answers, whatever the mail's words
                 # name; a Yes that registers for another event goes by its words, as any mail.
                 declined = calendar_event if verdict.intent == Intent.CANCELLATION else None
@@ -782,11 +782,6 @@ def _thread_of(incoming: IncomingMessage) -> tuple[str, ...]:
 def _reply_kind(verdict: Classification, timing: Timing) -> str:
     """Which reply a mail gets: its intent's, or "registration closed" when it came too late."""
     return REGISTRATION_CLOSED if timing.closed_reply else verdict.intent
-
-
-def _withdraws(kind: str) -> bool:
-    """An outbox kind that confirms a cancellation (it invites to register again by replying: classify)."""
-    return kind == "reply:cancellation" or kind.startswith("calendar:cancel")
 
 
 def own_role(incoming: IncomingMessage, own_addresses: frozenset[str]) -> str:

@@ -503,6 +503,10 @@ def test_a_registration_in_reply_to_our_cancellation_confirmation_goes_to_a_coor
     again = worker.db["messages"].get(3)
     assert (again["intent"], again["asks"]) == ("question", 1), again["reasons"]
     assert "set-status ADDRESS registered" in again["reasons"]
+    # `mailflow replay` reads it as the worker did (it was "other": a change that was none)
+    from mailflow.history import replay
+
+    assert replay(worker.db, worker.rules) == (3, [])
 
 
 def registered_then_replies(tmp_path, maildirs, body):
