@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator
 from .errors import DeadlineExceeded
 
 # A big mail gets extra time: its size at this rate, the slowest link mailflow works over (a throttled
-# provider, a poor line). At 100 kB/s a mail with a 250 kB attachment never came through a 50 kB/s link:
-# each pass cut its FETCH at the deadline and began again. A trickling server holds a 16 MB FETCH batch
-# (mailbox.FETCH_BATCH_BYTES) at most about 11 minutes more.
+# provider, a poor line). At 100 kB/s, with the default 60 s, a FETCH batch of more than about 6 MB never
+# came through a 50 kB/s link: each pass cut it at the deadline and began again. A trickling server holds a
+# 16 MB FETCH batch (mailbox.FETCH_BATCH_BYTES) at most about 11 minutes more, a 10 MB mail sent 7 minutes.
 SLOWEST_BYTES_PER_SECOND = 25_000
 
 
@@ -133,7 +133,7 @@ class Deadline:
             yield
         except Exception:
             if self.expired:
-                more = f" and {round(allowance, 1):g} s for its {size / 1e6:.1f} MB" if size else ""
+                more = f" and {allowance:.0f} s for its {size / 1e6:.1f} MB" if allowance >= 1 else ""
                 raise DeadlineExceeded(f"{self.what}: timed out, no complete answer within the {self.seconds:g} s "
                                        f"deadline{more} (or the daemon is stopping)") from None
             raise

@@ -71,8 +71,8 @@ _NEGATIONS = [
     r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც", r"ნუ",
     # Azerbaijani: negation is a verb suffix (bilməyəcəyəm, etməyəcəyəm, olmayacaq), plus deyil, yox, heç
     # (not the infinitive and its forms: "iştirak etmək istəyirəm", "etməyə hazıram", "etməliyəm" register)
-    r"\w*bilmə(?!k|li|si|yə(?!c)|yi(?!n))\w*", r"\w*bilmir\w*",
-    r"\w*etmə(?!k|li|si|yə(?!c)|yi(?!n))\w*", r"olma[ymz]\w*", r"deyil\w*", r"yox", r"heç",
+    r"\w*bilmə(?!k|li|si|y[əi](?!\w))\w*", r"\w*bilmir\w*",
+    r"\w*etmə(?!k|li|si|y[əi](?!\w))\w*", r"olma[ymz]\w*", r"deyil\w*", r"yox", r"heç",
     # Turkish, also a verb suffix, read on the verbs of taking part only ("Kayıt linki çalışmıyor", the link
     # does not work, negates no participation): katılamayacağım, katılmayacağım, katılamıyorum, katılmadım,
     # gelemeyeceğim; değil, hayır
@@ -159,7 +159,8 @@ _PLEASE = [
     r"please", r"kindly", r"bitte", r"пожалуйста", r"прошу", r"будь ласка", r"molim", r"молим",
     r"ju lutem", r"ju lus", r"vă rog", r"va rog", r"ве молам", r"моля", r"xahiş", r"խնդրում եմ", r"გთხოვთ",
     r"lütfen", r"rica ederim", r"παρακαλώ", r"khndrum em", r"xndrum em", r"proshu", r"pozhaluysta", r"bud laska",
-    r"prosim", r"zəhmət olmasa", r"zehmet olmasa", r"be so kind", r"kind enough", r"so freundlich", r"so nett",
+    r"prosim", r"zəhmət olmasa", r"zehmet olmasa", r"be so kind", r"be kind enough",
+    r"(?:wären|wäret|seien) sie so (?:freundlich|nett)",
 ]
 # A request to "you" asks nothing either when registering or cancelling is what it asks for ("could you
 # register me too?", "könnten Sie meine Anmeldung stornieren?"): the opener, at most three words, the word.
@@ -454,6 +455,10 @@ def _sentence(
     # In reply to our mail a request is for a coordinator, "?" or not ("please resend the agenda", "пришлите,
     # пожалуйста, программу ещё раз", "I would be grateful if you could share the recording"): it went unread.
     # (a greeting in the request's own clause or the next makes it none: "Molim vas, pozdravite kolegicu")
+    # A question with its "?" left out ("Will the slides be shared afterwards"), where the sentence states nothing
+    # else: it never outweighs a cancellation, a refusal or a registration ("Muss ich leider absagen").
+    if _asks_without_mark(folded):
+        return Statement.ASKS, sentence.strip()[-60:], keeps
     if in_our_thread and not keeps and any(
             (_POLITE.search(c) or _IF_YOU_COULD.search(c)) and not _NO_REQUEST.search(" ".join(clauses[i:i + 2]))
             for i, c in enumerate(clauses)):
@@ -753,53 +758,53 @@ def _someone_elses(clause: str, word: str) -> bool:
 
 
 def _asked(folded: str) -> bool:
-    """"?", the Armenian ՞ (on the stressed word) and the Greek question mark (";", or U+037E); or, its "?"
-    left out, a sentence that opens as a question or asks in so many words ("Will the slides be shared
-    afterwards", "Kann ich auch ohne Kamera teilnehmen", "Можно ли подключиться по телефону", "I was wondering
-    whether the recording will be available"), unless it ends in "!" ("How much we enjoyed it!")."""
-    if folded.rstrip(" .!)").endswith(("?", "\u037e")) or "՞" in folded \
-            or folded.rstrip(" )").endswith(";") and _GREEK.search(folded) is not None:
-        return True
-    return not folded.rstrip(" )").endswith("!") and (
+    """"?", the Armenian ՞ (on the stressed word) and the Greek question mark (";", or U+037E)."""
+    return folded.rstrip(" .!)").endswith(("?", "\u037e")) or "՞" in folded \
+        or folded.rstrip(" )").endswith(";") and _GREEK.search(folded) is not None
+
+
+def _asks_without_mark(folded: str) -> bool:
+    """A sentence that opens as a question or asks in so many words, its "?" left out ("Will the slides be
+    shared afterwards", "Kann ich auch ohne Kamera teilnehmen", "Можно ли подключиться по телефону", "I was
+    wondering whether the recording will be available"), unless it ends in "!" ("How much we enjoyed it!")."""
+    return not folded.rstrip(" .)").endswith("!") and (
         _OPENS_AS_QUESTION.match(folded) is not None or _ASKS_IN_WORDS.search(folded) is not None
         or _QUESTION_PARTICLE.search(folded) is not None)
 
 
-# How a question opens: a verb before its subject, or a question word and a verb (not "Will be there!", "Would
-# love to join", "How nice", "Wie besprochen", "Kann es kaum erwarten", "Can I just say", nor an inverted
-# condition: "Should you/there/the time ..., ...", "Sollten Sie Fragen haben, ..."); "ли" within the first
-# three words (not "вряд ли"), "li", "чи", "da li", "дали", Albanian "a", Georgian "როდის", Armenian "արդյոք".
+# How a question opens: a verb before its subject, or a question word and a verb. Not "Will be there!", "Would
+# love to join", "How nice", "Wie besprochen", "Kann man nichts machen", "Can I just say"; a "when" or "li"
+# clause with a comma after it is a condition ("Когда будет готово, пришлю", "Bude li potrebno, poslat ću",
+# "Should you have questions, ..."); Greek questions keep their ";".
 _SUBJECT = (r"(?:i|we|you|he|she|they|it|there|the|my|our|this|that|these|those|anyone|anybody|someone|somebody"
             r"|everyone|participants|registrants)")
+_NO_COMMA = r"(?![^,]*,)"
 _OPENS_AS_QUESTION = re.compile(
     r"\W*(?:(?:and|also|but|btw|by the way|one more question|one question|ps|p\.s\.|und|noch eine frage|"
     r"и|а|ещё|еще|также)[\s,:.-]+)?(?:"
-    rf"(?:will|would|can|could|may|might|shall|must|do|does|did|is|are|was|have|has) {_SUBJECT}(?!\w)"
-    r"(?<!may i)(?<!have you)(?<!has it)(?! just say)"
-    rf"|(?:should|were) {_SUBJECT}(?!\w)(?![^,]*,)"    # (with a comma after it, a condition)
-    r"|may i (?!take this|thank|also thank|wish|congratulate|express|say)|have you (?!\w+ a nice)|has it"
-    r"|(?:when|where|how|what|which|who|whom|why) (?:will|would|can|could|do|does|did|is|are|was|were|should|shall"
-    r"|may|might|must|has|have|time|long|much|many|exactly|kind|format|platform|language|day|date)(?!\w)"
-    r"(?<!which is)(?<!how much)(?<!how many)"
+    rf"(?:will|would|can|could|do|does|did|is|are|have|has) {_SUBJECT}(?!\w)(?<!have you)(?<!has it)(?! just say)"
+    rf"|(?:should (?:i|we)|were (?:you|there)|have you (?!\w+ a nice)|has it){_NO_COMMA}(?!\w)"
+    r"|(?:when|where|how|what|which|who|why) (?:will|would|can|could|do|does|did|is|are|should|shall|must|has"
+    rf"|have|time|long|many|exactly|format|platform|language|day|date)(?!\w){_NO_COMMA}(?<!which is)"
     r"|(?:kann|können|könnte|könnten|darf|dürfen|muss|müssen|soll|sollen|wird|werden|würde|würden|gibt|ist|sind"
-    r"|war|hat|haben|bekomme|bekommen|erhalte|erhalten|brauche|brauchen|findet|fängt|beginnt|wäre|besteht"
+    r"|hat|haben|bekomme|bekommen|erhalte|erhalten|brauche|brauchen|findet|fängt|beginnt|wäre|besteht"
     r"|bleibt|reicht|geht) (?:ich|wir|sie|man|es|er|die|der|das|den|dem|ein|eine|mein|meine|unser|unsere|jemand)"
-    r"(?!\w)(?!(?: \w+){0,2} (?:kaum|gerne?)(?!\w))"
+    r"(?!\w)(?!(?: \w+){0,3} (?:kaum|gerne?|leider|nicht|nichts|schon|dabei|sehen|erledigt|notiert)(?!\w))"
     r"|(?:wann|wo|wie|was|welche\w*|wer|warum|wieso|weshalb|woher|wozu) (?:kann|können|muss|müssen|soll|sollen"
     r"|wird|werden|ist|sind|bekomme|bekommen|erhalte|erhalten|finde|finden|beginnt|fängt|startet|dauert|komme"
-    r"|kommen|lange|viel|viele|genau|läuft|funktioniert)(?!\w)"
-    r"|(?:\w+ ){1,3}ли(?!\w)(?<!вряд ли)(?<!едва ли)(?<!чуть ли)(?<! то ли)(?<!^то ли)"
-    r"|\w+ li(?!\w)|чи(?!\w)|da li(?!\w)|дали(?!\w)"
-    r"|a (?:mund|do|ka|është|jeni|keni|duhet|ju)(?!\w)|kur do(?!\w)"
-    r"|(?:когда|где|как|куда) (?:будет|будут|начнется|начнётся|придет|придёт|пришлете|пришлёте|можно|мне|нам"
-    r"|найти|получить|подключиться|зарегистрироваться|продлится|длится|посмотреть)(?!\w)"
+    rf"|kommen|lange|viel|viele|genau|läuft|funktioniert)(?!\w){_NO_COMMA}"
+    rf"|(?!не\s)(?:\w+ ){{1,3}}ли(?!\w)(?<!вряд ли)(?<!едва ли)(?<!чуть ли)(?<! то ли){_NO_COMMA}"
+    r"|(?:ima|može|mogu|možemo|možete|hoće|hoćete|ćete|će|je|su|postoji|treba|trebam|trebamo|smijem|smem|bi"
+    rf"|biste|da) li(?!\w){_NO_COMMA}|чи (?!то\s)|дали (?:ќе|ще|има|може|можам|можеме|е|би)(?!\w)"
+    rf"|a (?:mund|do|ka|është|jeni|keni|duhet|ju)(?!\w)|kur do(?!\w){_NO_COMMA}"
+    r"|(?:когда|где|куда) (?:будет|будут|начнется|начнётся|придет|придёт|пришлете|пришлёте|можно|найти|получить"
+    rf"|подключиться|посмотреть)(?!\w){_NO_COMMA}|как (?:можно|подключиться|получить|зарегистрироваться)(?!\w)"
     r"|во сколько|сколько (?:длится|продлится|будет|времени)|кто (?:будет|из|выступает)|каким образом"
-    r"|(?:коли|де|як) (?:буде|можна|мені|нам|отримати|підключитися|надішлете|почнеться|отримаємо)(?!\w)"
-    r"|(?:кога|каде|како) (?:ќе|ще|може|можам|можеме)(?!\w)"
-    r"|(?:kada|gdje|gde|kako) (?:će|ćete|mogu|možemo|se može)(?!\w)"
-    r"|(?:este posibil|se poate|când va|cum pot|unde pot|când vom|când veți)(?!\w)"
-    r"|(?:πότε|πώς|πού|ποιος|ποια|τι ώρα|θα υπάρχει|υπάρχει|μπορώ|μπορούμε)(?!\w)"
-    r"|როდის|სად (?:ვნახო|ვიპოვო|შეიძლება)|արդյոք|nə vaxt|haçan)")
+    rf"|(?:коли|де) (?:буде|можна|отримати|підключитися|надішлете|почнеться|отримаємо)(?!\w){_NO_COMMA}"
+    rf"|як (?:можна|отримати|підключитися)(?!\w)|(?:кога|каде|како) (?:ќе|ще|може|можам|можеме)(?!\w){_NO_COMMA}"
+    rf"|(?:kada|gdje|gde|kako) (?:će|ćete|mogu|možemo|se može)(?!\w){_NO_COMMA}"
+    rf"|(?:este posibil|când va|cum pot|unde pot|când vom|când veți)(?!\w){_NO_COMMA}"
+    rf"|(?:როდის|სად (?:ვნახო|ვიპოვო|შეიძლება)|արդյոք|nə vaxt|haçan)(?!\w){_NO_COMMA})")
 # ... or asks in so many words: "I was wondering whether", "wanted to ask if", "хотел уточнить", "не подскажете"
 _ASKS_IN_WORDS = re.compile(
     r"(?<!\w)(?:wondering (?:if|whether|when)|(?:want|wanted|like|liked) to (?:ask|know) (?:if|whether|when|how"
@@ -809,9 +814,11 @@ _ASKS_IN_WORDS = re.compile(
     r"|(?:vreau|aș vrea|aș dori|as dori|as vrea) să (?:știu|stiu|întreb|intreb) (?:dacă|daca|când|cand|cum)"
     r"|თუ არა|olacaqmı|olacakmı|mümkündürmü|mümkünmü|varmı)(?!\w)")
 # Turkish and Azerbaijani questions carry their particle as a word of its own: "mümkün mü", "olacak mı" ("mi"
-# and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-").
-_QUESTION_PARTICLE = re.compile(r"(?<![\w-])(?:mı|mü|mısınız|müsünüz|mıyım|müyüm|mıdır|müdür)(?![\w-])"
-                                r"|^(?=.*[ığə]).*(?<![\w-])(?:mi|mu|misiniz|musunuz|miyim|muyum|midir|mudur)(?![\w-])")
+# and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-"); not a
+# question reported ("çalışıyor mu diye kontrol ettim").
+_QUESTION_PARTICLE = re.compile(r"(?<![\w-])(?:mı|mü|mısınız|müsünüz|mıyım|müyüm|mıdır|müdür)(?![\w-])(?! diye)"
+                                r"|^(?=.*[ığə]).*(?<![\w-])(?:mi|mu|misiniz|musunuz|miyim|muyum|midir|mudur)"
+                                r"(?![\w-])(?! diye)")
 
 
 _YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})

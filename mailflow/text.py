@@ -38,11 +38,14 @@ _QUOTE_HEADERS = [
     r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
     # ... and Yahoo's German, Slovenian, Slovak, Polish, Hungarian, Greek: words a writer's own line ending
     # in ":" uses too ("wie Sie mir geschrieben haben:"), so only with a date or an address in the line
-    r"(?=.*[\d@]).{0,250}?\b(geschrieben|napisal|napísal|pisze|napisana przez|írta|έγραψε|წერს)"
+    r"(?=.*[\d@]).{0,250}?\b(geschrieben|napisal|napísal|pisze|napisana przez|írta|έγραψε)"
     r"(\(?[a-zа-я/]{1,4}\)?)?( .{0,100})?:",
+    # Thunderbird's Georgian ("თარიღი 14.09.2020 10:21, Irakli წერს:"): only with a time or an address
+    r"(?=.*(?:\d:\d\d|@)).{0,250}?\bწერს:",
     # Thunderbird's and Roundcube's Armenian end in a full stop, as a sentence does ("14.09.2020 10:21-ին Irakli-ը
-    # գրել է.", "Irakli-ը գրել է 14.09.2020 10:21-ին."): only with a time in the line and nothing but it after the verb
-    r"(?=.*\d:\d\d).{0,250}?\b(գրել է|գրեց)( [\d\s./:,-]{4,40}-ին)?[.։:]",
+    # գրել է.", "Irakli-ը գրել է 14.09.2020 10:21-ին."): only with a date and a time in the line and nothing but
+    # them after the verb
+    r"(?=.*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}.*\d:\d\d).{0,250}?\b(գրել է|գրեց)( [\d\s./:,-]{4,40}-ին)?[.։:]",
     # Gmail in languages without a verb ("пн, 14 сент. 2020 г. в 10:21, X <x@y>:"): a time and an address.
     r".{0,120}\d{1,2}:\d{2}.{0,120}@[^\s]{1,100}>?\s*:",
 ]
