@@ -419,11 +419,37 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         reasons.append(f"intent: question in a thread we started (a request: {said.requests!r}; for a coordinator: "
                        "nothing is done, nothing answered)")
         return Intent.QUESTION, False   # (it asks nothing: _intent makes it a coordinator's)
+    if in_our_thread and (news := _bad_news(written.own)):
+        # "Ich bin am Mittwoch im Urlaub. Tut mir leid!", "I have a doctor's appointment which unfortunately I
+        # can't move", a bare "Unsubscribe": news mailflow cannot read went unseen; a coordinator decides
+        reasons.append(f"intent: question in a thread we started (bad news or a wish to hear no more: {news!r}; "
+                       "for a coordinator: nothing is done, nothing answered)")
+        return Intent.QUESTION, False
     if in_our_thread:
         reasons.append("intent: other (a reply to a mail we sent, not a new registration)")
         return Intent.OTHER, False
     reasons.append("intent: other (no pattern matched)")
     return Intent.OTHER, False
+
+
+# Regret that brings bad news ("unfortunately", "leider", "к сожалению"; not "sorry for the late reply"), or the
+# reply's line a wish to hear no more ("Unsubscribe", "Abmelden", "Отписаться").
+_REGRET = re.compile(
+    r"(?<!\w)(?:unfortunately|regrettably|i regret|i'm afraid|i am afraid|leider|bedauerlicherweise|tut mir leid"
+    r"|к сожалению|на жаль|nažalost|na žalost|нажалост|на жалост|fatkeqësisht|din păcate|maalesef|təəssüf ki"
+    r"|δυστυχώς|за жал|за съжаление|სამწუხაროდ|ցավոք)(?!\w)", re.IGNORECASE)
+_NO_MORE = re.compile(r"\W*(?:unsubscribe|remove me|please remove me|stop|abmelden|austragen|bitte austragen"
+                      r"|отписаться|отпишите меня|отписка|odjava|çabonim|dezabonare|abonelikten çık)\W*",
+                      re.IGNORECASE)
+
+
+def _bad_news(own: str) -> str:
+    """In reply to our mail, what says the writer has bad news or wants no more mail, though mailflow reads no
+    refusal in it ('' when nothing does)."""
+    if wish := next((line.strip() for line in own.splitlines() if _NO_MORE.fullmatch(line)), ""):
+        return wish[:60]   # (a line of its own, as under a greeting)
+    found = _REGRET.search(own)
+    return found.group(0) if found else ""
 
 
 # Words that show a question is about an event at all ("Do you like this message?" is not).

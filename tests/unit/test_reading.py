@@ -664,7 +664,6 @@ def test_a_registration_sent_because_the_form_fails_registers_and_reports_the_fo
     ("Unfortunately Wednesday doesn't work for me, please cancel my registration.", "cancellation"),  # no thing
     ("Thanks, the link works fine now.", "other"),
     ("No need to send the link again, it works.", "other"),
-    ("Leider geht es am 7. Oktober nicht, der Link ist für mich daher nicht nötig.", "other"),   # another clause
     # an external-sender banner's warning reports nothing
     ("CAUTION: This email originated from outside the organization. Do not click links or open attachments "
      "unless you recognize the sender. Thank you for the reminder!", "other"),
@@ -1200,3 +1199,29 @@ def test_an_azerbaijani_infinitive_is_no_negation(body):
 def test_a_registration_that_opens_like_a_question_still_registers(body):
     got = verdict(body)
     assert got.intent == "interest" and not got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Ich bin am Mittwoch im Urlaub. Tut mir leid!", "I have a doctor's appointment that day which unfortunately I "
+    "can't move.", "К сожалению, в этот день у меня командировка.", "Unsubscribe", "Stop", "Отписаться",
+    # (it named the link too: it reports no problem with it, it refuses)
+    "Leider geht es am 7. Oktober nicht, der Link ist für mich daher nicht nötig.",
+])
+def test_bad_news_or_a_wish_to_hear_no_more_in_reply_to_our_mail_is_for_a_coordinator(body):
+    """Implicit refusals and a bare "Unsubscribe" in reply to our mail were "other": nobody saw them, and the
+    person kept getting the link and the reminders. A coordinator decides; nothing is answered or cancelled."""
+    got = in_our_thread(body)
+    assert (got.intent, got.answer) == ("question", False), got.reasons
+    assert any("bad news or a wish to hear no more" in r for r in got.reasons)
+
+
+@pytest.mark.parametrize("body", ["Sorry for the late reply, thanks for the agenda.", "Thank you, see you on "
+                                  "Wednesday!", "Thanks, I will be there. Unfortunately my colleague is ill."])
+def test_thanks_and_apologies_in_reply_to_our_mail_flag_nothing(body):
+    got = in_our_thread(body)
+    assert (got.intent, got.answer) == ("other", False), got.reasons
+
+
+def test_a_bare_unsubscribe_out_of_our_threads_is_no_question():
+    """(A mailing list's or a spammer's word: only in reply to our mail is it a person's wish.)"""
+    assert verdict("Unsubscribe").intent == "other"
