@@ -43,6 +43,41 @@ log = logging.getLogger(__name__)
 
 SEND_SLICE_SECONDS = 60   # a daemon pass sends at most this long, then reads the inboxes again
 STOP_GRACE_SECONDS = 10   # after SIGTERM, what is on the wire gets this long; then connections are cut
+CLOCK_JUMP_SECONDS = 300      # the system clock may part from the monotonic one by this much between passes
+CLOCK_SETTLE_SECONDS = 600    # ... else mailflow waits this long for it to hold still
+
+
+class ClockWatch:
+    """Whether the system clock can be trusted with what cannot be taken back. By the clock mailflow cancels
+    queued mail as "event over", counts reminders as begun, answers "registration closed" and purges raw
+    mail: a clock that jumped 40 days ahead for a minute (a VM restored, a bad NTP step) did all of it for
+    good. Between passes the system clock must move as the monotonic clock does; after a jump the daemon
+    waits until it has held still CLOCK_SETTLE_SECONDS (after a suspend, which the monotonic clock does not
+    count, that too)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic):
+        self.monotonic = monotonic
+        self.last: tuple[datetime, float] | None = None
+        self.doubt_until: float | None = None
+
+    def steady(self, wall: datetime) -> bool:
+        mono = self.monotonic()
+        if self.last is not None:
+            jump = (wall - self.last[0]).total_seconds() - (mono - self.last[1])
+            if abs(jump) > CLOCK_JUMP_SECONDS:
+                self.doubt_until = mono + CLOCK_SETTLE_SECONDS
+                log.warning("the system clock jumped %s by %s since the last look (%s by the monotonic clock): "
+                            "mailflow reads, answers, sends and purges nothing until it has held still for %d "
+                            "minutes (check NTP: timedatectl)", "ahead" if jump > 0 else "back",
+                            timedelta(seconds=round(abs(jump))), timedelta(seconds=round(mono - self.last[1])),
+                            CLOCK_SETTLE_SECONDS // 60)
+        self.last = (wall, mono)
+        if self.doubt_until is not None and mono < self.doubt_until:
+            return False
+        if self.doubt_until is not None:
+            log.info("the system clock has held still: mailflow goes on")
+            self.doubt_until = None
+        return True
 
 
 def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
@@ -175,6 +210,7 @@ class Daemon:
         self.retry_at: float | None = None
         self.purge_due = False   # the scheduled purge met weather: it runs with the next pass
         self._last_beat: datetime | None = None   # the last heartbeat, by the worker's clock (health.py)
+        self.clock_watch = ClockWatch()
 
     def _new_worker(self, rules: Rules) -> Worker:
         worker = server_worker(rules)
@@ -242,6 +278,8 @@ class Daemon:
 
     def one_pass(self) -> None:
         self.reload_rules_if_changed()
+        if not self.clock_watch.steady(self.worker.clock()):
+            return   # (no heartbeat either: one stamped 40 days ahead would say "running" for 40 days)
         if self.purge_due:
             self.purge()
         try:
@@ -288,6 +326,9 @@ class Daemon:
 
     def purge(self) -> None:
         """Retention: raw mail bodies go `keep_raw_mail_days_after_event` days after the event."""
+        if not self.clock_watch.steady(self.worker.clock()):
+            self.purge_due = True
+            return
         try:
             with weather(self.rules.database_path):
                 purged = purge_raw_mail(self.worker.db, self.rules, self.worker.clock())

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from mailflow import dispatch, outbox
+from mailflow.clock import system_clock
 from mailflow.database import open_database
 from mailflow.errors import ConnectionFailed, DeliveryError, MailflowError
 
@@ -344,6 +345,7 @@ def test_the_daemon_sends_in_slices_and_comes_straight_back_for_the_rest(tmp_pat
     class Worker:
         senders, sent_folders, stop_requested, resting = {}, {}, False, {}
         db = open_database(tmp_path / "heartbeat.db")   # the daemon's heartbeat goes here
+        clock = staticmethod(system_clock)
 
         def run_once(self, send_budget=None):
             budgets.append(send_budget)
