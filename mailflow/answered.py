@@ -86,9 +86,14 @@ def read_sent(uid: int, header: bytes) -> SentMail:
     return SentMail(uid, next(iter(ids("message-id")), None), role.lower(),
                     parents[0] if parents else None, tuple(dict.fromkeys(ids("in-reply-to") + ids("references"))),
                     decode_words(fields.get("from", "")), date,
+                    # (the addresses read before any name is decoded: "=?utf-8?q?Weber=2C_M=C3=A4x?=" has a comma)
                     tuple(a.lower() for _, a in email.utils.getaddresses(
-                        [decode_words(fields.get("to", "")), decode_words(fields.get("cc", ""))]) if a),
+                        [_unfolded(fields.get("to", "")), _unfolded(fields.get("cc", ""))]) if "@" in a),
                     tuple(about))
+
+
+def _unfolded(value: str) -> str:
+    return re.sub(r"\r?\n[ \t]", " ", value)
 
 
 @dataclass
@@ -248,13 +253,22 @@ def _record_sent_invitation(db: sqlite_utils.Database, mailbox: str, mail: SentM
     if len(mail.about) != 1 or len(mail.recipients) != 1:
         return 0   # (a mailflow before the header named the event)
     event_id, (address,) = urllib.parse.unquote(mail.about[0]), mail.recipients
+    forms = [address, f"{local_part(address)}@{unicode_domain(domain_of(address))}"]   # (the second as a list has it)
+    if db.execute("select 1 from invites where event_id = ? and lower(address) in (?, ?)",
+                  [event_id, *forms]).fetchone():
+        # queued again meanwhile (`invite --send` while this folder could not be read): it went out already
+        return db.execute("update outbox set state = ?, sent_at = ?, error = ? where kind = ? and lower(recipient) in "
+                          "(?, ?) and state in (?, ?)",
+                          [OutboxState.SENT, mail.date or now(db), "a copy is in the Sent folder: sent before this "
+                           "database knew it", f"{INVITATION}:{event_id}", *forms, OutboxState.QUEUED,
+                           OutboxState.UNCERTAIN]).rowcount
     outbox_id = database.insert(db, "outbox", {
         "message_id": mail.message_id, "kind": f"{INVITATION}:{event_id}", "mailbox": mailbox, "recipient": address,
         "raw": b"", "state": OutboxState.SENT, "attempts": 1, "created_at": now(db), "sent_at": mail.date or now(db),
         "error": "found in the Sent folder: sent before this database knew it",
     }, ignore=True)
     return int(outbox_id is not None and database.insert(db, "invites", {
-        "event_id": event_id, "address": address, "name": "", "audience": None, "source": f"{mailbox}'s Sent folder",
+        "event_id": event_id, "address": forms[1], "name": "", "audience": None, "source": f"{mailbox}'s Sent folder",
         "outbox_id": outbox_id, "invited_at": mail.date or now(db), "by": "mailflow (found in the Sent folder)",
     }, ignore=True) is not None)
 

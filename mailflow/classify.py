@@ -419,7 +419,7 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         reasons.append(f"intent: question in a thread we started (a request: {said.requests!r}; for a coordinator: "
                        "nothing is done, nothing answered)")
         return Intent.QUESTION, False   # (it asks nothing: _intent makes it a coordinator's)
-    if in_our_thread and (news := _bad_news(written.own)):
+    if in_our_thread and not invited and (news := _bad_news(written.own)):   # (a no to an invitation: nothing)
         # "Ich bin am Mittwoch im Urlaub. Tut mir leid!", "I have a doctor's appointment which unfortunately I
         # can't move", a bare "Unsubscribe": news mailflow cannot read went unseen; a coordinator decides
         reasons.append(f"intent: question in a thread we started (bad news or a wish to hear no more: {news!r}; "
@@ -433,11 +433,21 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
 
 
 # Regret that brings bad news ("unfortunately", "leider", "к сожалению"; not "sorry for the late reply"), or the
-# reply's line a wish to hear no more ("Unsubscribe", "Abmelden", "Отписаться").
+# reply's line a wish to hear no more ("Unsubscribe", "Abmelden", "Отписаться"); not in a reply that says all is
+# well ("see you", "alles klar", "всё в порядке") or that is away until a date (an out-of-office reply).
 _REGRET = re.compile(
-    r"(?<!\w)(?:unfortunately|regrettably|i regret|i'm afraid|i am afraid|leider|bedauerlicherweise|tut mir leid"
+    r"(?<!\w)(?:unfortunately|regrettably|i'm afraid|i am afraid|leider|bedauerlicherweise"
+    r"|tut mir leid(?!,? (?:dass|für) (?:ich )?(?:so |die )?(?:spät|verspätet))"
     r"|к сожалению|на жаль|nažalost|na žalost|нажалост|на жалост|fatkeqësisht|din păcate|maalesef|təəssüf ki"
     r"|δυστυχώς|за жал|за съжаление|სამწუხაროდ|ցավոք)(?!\w)", re.IGNORECASE)
+_ALL_WELL = re.compile(
+    r"(?<!\w)(?:see you|bis (?:dann|bald|morgen|mittwoch)|до встречи|all (?:is )?(?:clear|fine|good|set)"
+    r"|alles (?:klar|gut|in ordnung)|passt alles|jetzt passt|(?:всё|все) в порядке|no problem|kein problem"
+    r"|nema problema|ništa strašno)(?!\w)"
+    r"|(?:on leave|out of (?:the )?office|on holiday|on vacation|im urlaub|nicht erreichbar|abwesend|в отпуске"
+    r"|вне офиса).{0,60}(?:until|till|bis|до|back on|zurück)(?!\w)"
+    r"|(?<!\w)(?:until|bis|до)(?!\w).{0,40}(?:nicht erreichbar|abwesend|im urlaub|out of (?:the )?office|on leave"
+    r"|в отпуске)", re.IGNORECASE)
 _NO_MORE = re.compile(r"\W*(?:unsubscribe|remove me|please remove me|stop|abmelden|austragen|bitte austragen"
                       r"|отписаться|отпишите меня|отписка|odjava|çabonim|dezabonare|abonelikten çık)\W*",
                       re.IGNORECASE)
@@ -449,7 +459,7 @@ def _bad_news(own: str) -> str:
     if wish := next((line.strip() for line in own.splitlines() if _NO_MORE.fullmatch(line)), ""):
         return wish[:60]   # (a line of its own, as under a greeting)
     found = _REGRET.search(own)
-    return found.group(0) if found else ""
+    return found.group(0) if found and not _ALL_WELL.search(own) else ""
 
 
 # Words that show a question is about an event at all ("Do you like this message?" is not).

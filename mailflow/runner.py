@@ -60,11 +60,13 @@ class ClockWatch:
         self.last: tuple[datetime, float] | None = None
         self.doubt_until: float | None = None
 
-    def steady(self, wall: datetime) -> bool:
+    def look(self, wall: datetime) -> bool:
+        """Note both clocks; True when the system clock jumped since the last look."""
         mono = self.monotonic()
+        jumped = False
         if self.last is not None:
             jump = (wall - self.last[0]).total_seconds() - (mono - self.last[1])
-            if abs(jump) > CLOCK_JUMP_SECONDS:
+            if jumped := abs(jump) > CLOCK_JUMP_SECONDS:
                 self.doubt_until = mono + CLOCK_SETTLE_SECONDS
                 log.warning("the system clock jumped %s by %s since the last look (%s by the monotonic clock): "
                             "mailflow reads, answers, sends and purges nothing until it has held still for %d "
@@ -72,7 +74,16 @@ class ClockWatch:
                             timedelta(seconds=round(abs(jump))), timedelta(seconds=round(mono - self.last[1])),
                             CLOCK_SETTLE_SECONDS // 60)
         self.last = (wall, mono)
-        if self.doubt_until is not None and mono < self.doubt_until:
+        return jumped
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.doubt_until is not None
+
+    def steady(self, wall: datetime) -> bool:
+        """Whether what cannot be taken back may be decided by the system clock now."""
+        self.look(wall)
+        if self.doubt_until is not None and self.monotonic() < self.doubt_until:
             return False
         if self.doubt_until is not None:
             log.info("the system clock has held still: mailflow goes on")
@@ -279,7 +290,7 @@ class Daemon:
     def one_pass(self) -> None:
         self.reload_rules_if_changed()
         if not self.clock_watch.steady(self.worker.clock()):
-            return   # (no heartbeat either: one stamped 40 days ahead would say "running" for 40 days)
+            return
         if self.purge_due:
             self.purge()
         try:
@@ -310,6 +321,20 @@ class Daemon:
         elif all(until <= time.monotonic() for until in self.worker.resting.values()):
             self.backoff.reset()
             self.retry_at = None
+
+    def tick(self) -> None:
+        """Half a second of the daemon's life: a pass when woken or due, the schedule, states, heartbeat."""
+        if self.clock_watch.look(self.worker.clock()):
+            # the schedule counts by the system clock: after a jump of 40 days and back it ran no pass for 40 days
+            self._schedule_jobs()
+        if self.wake.wait(timeout=0.5) and not self.stopping:
+            self.wake.clear()
+            self.one_pass()
+        elif self.retry_at is not None and time.monotonic() >= self.retry_at:
+            self.one_pass()
+        self.scheduler.run_pending()
+        self._save_states()
+        self._beat()
 
     def _wait_out(self, exc: StorageTrouble) -> None:
         """Weather: one line (what, and what to do), then the next pass after a backoff."""
@@ -362,7 +387,10 @@ class Daemon:
         """The heartbeat (`mailflow status` says "not running since ..." when it is two poll intervals old):
         every pass and at least every minute, also while the watchers wait in IDLE. It is measured by the
         clock the beat is stored by (the database's), so a clock set back beats at once. Under weather it
-        waits for the next call."""
+        waits for the next call; while the system clock has just jumped, it waits too (a beat stamped 40 days
+        ahead is the time the last one would be for a month)."""
+        if not force and self.clock_watch.in_doubt:
+            return
         moment = clock_of(self.worker.db)()
         every = timedelta(seconds=health.beat_seconds(self.rules.poll_interval))
         if not force and self._last_beat is not None and self._last_beat <= moment < self._last_beat + every:
@@ -405,14 +433,7 @@ class Daemon:
         self.purge()
         self.one_pass()
         while not self.stopping:
-            if self.wake.wait(timeout=0.5) and not self.stopping:
-                self.wake.clear()
-                self.one_pass()
-            elif self.retry_at is not None and time.monotonic() >= self.retry_at:
-                self.one_pass()
-            self.scheduler.run_pending()
-            self._save_states()
-            self._beat()
+            self.tick()
         for watcher in self.watchers:
             watcher.stop()
         self._beat(force=True, mark=lambda db, interval: health.stopped(db))

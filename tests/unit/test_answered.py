@@ -200,3 +200,29 @@ def test_a_release_found_in_sent_is_recorded_and_one_queued_again_is_settled(tmp
     assert (found.sent_unknown, found.releases) == (2, 2)
     rows = {r["registrant_id"]: (r["kind"], r["state"]) for r in db["outbox"].rows}
     assert rows == {ids[0]: ("release:agenda:v2", "sent"), ids[1]: ("release:agenda:v2", "sent")}
+
+
+def test_an_invitation_found_in_sent_is_made_and_one_queued_again_is_settled(tmp_path):
+    """A restored database lacks the invitations sent after its backup: found in Sent they are recorded as made
+    (by the address as a list writes it, "städte-netz.de"; a name with a comma encoded in the header kept it
+    from being read at all), and one that `invite --send` queued again while the folder could not be read is
+    settled, not sent a second time."""
+    from mailflow import invites, outbox
+
+    db = open_database(tmp_path / "m.db", clock=stopped_at(datetime(2020, 9, 25, tzinfo=UTC)))
+    people = [("Weber, Mäx", "max@städte-netz.de"), ("", "nino@tbilisi.gov.ge")]
+    sent = [compose(from_name="Irakli", from_address="international@cc-events.example", to_name=name,
+                    to_address=address, subject="Invitation", text="t\n", message_id=f"<inv-{i}@cc-events.example>",
+                    role=outbox.invitation_role("open-data"), date=datetime(2020, 9, 24, tzinfo=UTC))
+            for i, (name, address) in enumerate(people)]
+    outbox.enqueue(db, raw=b"x", message_id="<again@cc-events.example>", kind="invitation:open-data",
+                   mailbox="international", recipient="nino@tbilisi.gov.ge", subject="Invitation")
+    db.execute("insert into invites (event_id, address, name, invited_at, by) values "
+               "('open-data', 'nino@tbilisi.gov.ge', '', '2020-09-25', 'cli')")
+    found = answered.read_sent_folder(db, "international", SentWith(*sent))
+    assert found.invitations == 2
+    assert {r["message_id"]: r["state"] for r in db["outbox"].rows} == {
+        "<inv-0@cc-events.example>": "sent", "<again@cc-events.example>": "sent"}
+    event = parse_rules(rules_text(rules_data()), REPO / "rules.yaml").events[0].model_copy(update={"id": "open-data"})
+    for _, address in people:
+        assert (invites._reason_to_skip(db, event, address, None) or "").startswith("invited already"), address

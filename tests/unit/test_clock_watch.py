@@ -85,3 +85,20 @@ def test_a_clock_that_moves_with_the_monotonic_one_is_trusted_however_long_the_p
 
 
 CLOSE = runner.CLOCK_JUMP_SECONDS - 10
+
+
+def test_after_a_jump_the_schedule_starts_again_from_now(tmp_path, monkeypatch):
+    """The schedule counts by the system clock: a jump of 40 days ahead set the next poll 40 days on, and once
+    the clock was set right no polling pass ran for 40 days. A jump now begins the schedule anew."""
+    clocks = Clocks()
+    daemon, passes = daemon_with(tmp_path, monkeypatch, clocks)
+    daemon._schedule_jobs()
+    daemon.tick()
+    for job in daemon.scheduler.jobs:
+        job.next_run = datetime.now() + timedelta(days=40)   # as the jump left it  # noqa: DTZ005 (schedule's)
+    clocks.run(1)
+    clocks.wall += timedelta(days=40)
+    daemon._last_beat = None   # a beat is due
+    daemon.tick()
+    assert min(job.next_run for job in daemon.scheduler.jobs) < datetime.now() + timedelta(days=1)  # noqa: DTZ005
+    assert daemon._last_beat is None   # none while the clock is in doubt: it may be stamped 40 days ahead

@@ -1215,8 +1215,17 @@ def test_bad_news_or_a_wish_to_hear_no_more_in_reply_to_our_mail_is_for_a_coordi
     assert any("bad news or a wish to hear no more" in r for r in got.reasons)
 
 
-@pytest.mark.parametrize("body", ["Sorry for the late reply, thanks for the agenda.", "Thank you, see you on "
-                                  "Wednesday!", "Thanks, I will be there. Unfortunately my colleague is ill."])
+@pytest.mark.parametrize("body", [
+    "Sorry for the late reply, thanks for the agenda.", "Thank you, see you on Wednesday!",
+    "Thanks, I will be there. Unfortunately my colleague is ill.",
+    # (a review's: regret where all is well, and out-of-office replies without their headers)
+    "Tut mir leid, dass ich so spät antworte. Danke für die Agenda!",
+    "Thank you for the agenda! Leider habe ich die erste Mail übersehen, aber jetzt passt alles.",
+    "Спасибо! К сожалению, не сразу увидел письмо, но всё в порядке.",
+    "Thank you for the reminder. Unfortunately the weather is bad here, see you online!",
+    "Thank you for your message. Unfortunately I am on leave until 20 September.",
+    "Vielen Dank für Ihre Nachricht. Leider bin ich bis zum 20.09. nicht erreichbar.",
+])
 def test_thanks_and_apologies_in_reply_to_our_mail_flag_nothing(body):
     got = in_our_thread(body)
     assert (got.intent, got.answer) == ("other", False), got.reasons
@@ -1225,3 +1234,16 @@ def test_thanks_and_apologies_in_reply_to_our_mail_flag_nothing(body):
 def test_a_bare_unsubscribe_out_of_our_threads_is_no_question():
     """(A mailing list's or a spammer's word: only in reply to our mail is it a person's wish.)"""
     assert verdict("Unsubscribe").intent == "other"
+
+
+def test_a_no_to_an_invitation_flags_nothing():
+    """Who never registered declines an invitation with regret: nothing to do (after a bulk `invite` every polite
+    no was a flagged question)."""
+    body = "Unfortunately I have another meeting that day."
+    got = verdict(as_sent(body), subject="Re: Invitation", headers={"In-Reply-To": "<inv@cc-events.example>"},
+                  ours={"<inv@cc-events.example>"})
+    assert (got.intent, got.answer) == ("question", False)   # (a reply to our mail: bad news, flagged)
+    invited = classify(parse_message(make_mail(subject="Re: Invitation", body=as_sent(body),
+                                               headers={"In-Reply-To": "<inv@cc-events.example>"})),
+                       "international", RULES, {"<inv@cc-events.example>"}, invitation_ids={"<inv@cc-events.example>"})
+    assert (invited.intent, invited.answer) == ("other", False), invited.reasons
