@@ -419,7 +419,8 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         reasons.append(f"intent: question in a thread we started (a request: {said.requests!r}; for a coordinator: "
                        "nothing is done, nothing answered)")
         return Intent.QUESTION, False   # (it asks nothing: _intent makes it a coordinator's)
-    if in_our_thread and not invited and (news := _bad_news(written.own)):   # (a no to an invitation: nothing)
+    # (a no to an invitation, or regret after our confirmation of a cancellation: nothing to do)
+    if in_our_thread and not invited and not withdrawn and (news := _bad_news(written.own)):
         # "Ich bin am Mittwoch im Urlaub. Tut mir leid!", "I have a doctor's appointment which unfortunately I
         # can't move", a bare "Unsubscribe": news mailflow cannot read went unseen; a coordinator decides
         reasons.append(f"intent: question in a thread we started (bad news or a wish to hear no more: {news!r}; "
@@ -433,15 +434,21 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
 
 
 # Regret that brings bad news ("unfortunately", "leider", "к сожалению"; not "sorry for the late reply"), or the
-# reply's line a wish to hear no more ("Unsubscribe", "Abmelden", "Отписаться"); not in a reply that says all is
-# well ("see you", "alles klar", "всё в порядке") or that is away until a date (an out-of-office reply).
+# reply's line a wish to hear no more ("Unsubscribe", "Abmelden", "Отписаться"); not in a reply that thanks
+# (a probe of 243 replies: "Thank you! Unfortunately I only saw your mail now", banners in a signature, all
+# thanked; the refusals did not), says all is well ("see you", "всё в порядке"), or is away until a date or
+# speaks of e-mail (an out-of-office reply).
 _REGRET = re.compile(
     r"(?<!\w)(?:unfortunately|regrettably|i'm afraid|i am afraid|leider|bedauerlicherweise"
     r"|tut mir leid(?!,? (?:dass|für) (?:ich )?(?:so |die )?(?:spät|verspätet))"
     r"|к сожалению|на жаль|nažalost|na žalost|нажалост|на жалост|fatkeqësisht|din păcate|maalesef|təəssüf ki"
     r"|δυστυχώς|за жал|за съжаление|სამწუხაროდ|ցավոք)(?!\w)", re.IGNORECASE)
 _ALL_WELL = re.compile(
-    r"(?<!\w)(?:see you|bis (?:dann|bald|morgen|mittwoch)|до встречи|all (?:is )?(?:clear|fine|good|set)"
+    r"(?<!\w)(?:thank|danke|dank|спасибо|благодар|дякую|hvala|хвала|faleminderit|mulțumesc|mulţumesc|multumesc"
+    r"|teşekkür|tesekkur|təşəkkür|ευχαριστ|շնորհակալ|фала)|მადლობ"
+    # (regret about reading mail is an out-of-office reply's, whatever its wording of "away until")
+    r"|(?<!\w)(?:e-?mail|e-?post|e-?pošt|письм|poruk|your message|ihre nachricht|μήνυμα)|ელფოსტ"
+    r"|(?<!\w)(?:see you|bis (?:dann|bald|morgen|mittwoch)|до встречи|all (?:is )?(?:clear|fine|good|set)"
     r"|alles (?:klar|gut|in ordnung)|passt alles|jetzt passt|(?:всё|все) в порядке|no problem|kein problem"
     r"|nema problema|ništa strašno)(?!\w)"
     r"|(?:on leave|out of (?:the )?office|on holiday|on vacation|im urlaub|nicht erreichbar|abwesend|в отпуске"

@@ -1225,6 +1225,10 @@ def test_bad_news_or_a_wish_to_hear_no_more_in_reply_to_our_mail_is_for_a_coordi
     "Thank you for the reminder. Unfortunately the weather is bad here, see you online!",
     "Thank you for your message. Unfortunately I am on leave until 20 September.",
     "Vielen Dank für Ihre Nachricht. Leider bin ich bis zum 20.09. nicht erreichbar.",
+    # (a probe of 243 replies: regret beside thanks, out-of-office replies without their headers)
+    "Thank you! Unfortunately I only saw your mail now.", "Благодаря! За съжаление видях писмото ви едва сега.",
+    "Hi, I'm on paternity leave until November 2. Unfortunately I won't be checking email during that time.",
+    "Poštovani, na godišnjem sam odmoru do 12.10.2020. Nažalost, nemam pristup e-pošti.",
 ])
 def test_thanks_and_apologies_in_reply_to_our_mail_flag_nothing(body):
     got = in_our_thread(body)
@@ -1247,3 +1251,13 @@ def test_a_no_to_an_invitation_flags_nothing():
                                                headers={"In-Reply-To": "<inv@cc-events.example>"})),
                        "international", RULES, {"<inv@cc-events.example>"}, invitation_ids={"<inv@cc-events.example>"})
     assert (invited.intent, invited.answer) == ("other", False), invited.reasons
+
+
+def test_regret_in_reply_to_our_confirmation_of_a_cancellation_flags_nothing():
+    """"Unfortunately it didn't work out this time": they cancelled already, nothing is left to do."""
+    body = as_sent("Unfortunately it didn't work out this time, hopefully next time.")
+    ours = {"<cancelled@cc-events.example>"}
+    got = classify(parse_message(make_mail(subject="Re: Your cancellation", body=body,
+                                           headers={"In-Reply-To": "<cancelled@cc-events.example>"})),
+                   "international", RULES, ours, withdrawal_ids=ours)
+    assert (got.intent, got.answer) == ("other", False), got.reasons
