@@ -49,17 +49,25 @@ _THIRD_PERSON = (
     "register her", "register him", "register * her", "register * him", "his registration", "her registration",
     "seine anmeldung", "seiner anmeldung", "başkan...",
     "mr", "mrs", "ms", "herr", "herrn", "frau", "dr", "prof",
-    "коллег...", "колег...", "сотрудник...", "співробітник...", "голов...", "мэр...", "мер...", "господин...",
+    # (a mayor's word whole, not as a stem: "мер..." found "мероприятие", the event, in every Russian mail,
+    # and a registration without "я", "Хотел бы принять участие в мероприятии", was a colleague's, unsure:
+    # nobody registered, nothing answered; "მერ..." found "მერე", "then"; "primar..." "primăria", "primară")
+    "коллег...", "колег...", "сотрудник...", "співробітник...", "голова", "голови", "голову", "головою", "голові",
+    "мэр", "мэра", "мэру", "мэром", "мэре", "мер", "мера", "меру", "мером", "мері", "господин...",
     "заместител...", "заступник...", "koleg...", "gradonačelnik...", "gradonacelnik...", "gospodin...", "gospođ...",
-    "zamjenik...", "zamenik...", "градоначелник...", "градоначалник...", "кмет...", "coleg...", "primar...",
-    "domnul...", "doamn...", "kryetar...", "zotëri...", "zonj...", "კოლეგ...", "თანამშრომ...", "მერ...",
+    "zamjenik...", "zamenik...", "градоначелник...", "градоначалник...", "кмет...", "coleg...", "primar",
+    "primarul", "primarului",
+    "domnul...", "doamn...", "kryetar...", "zotëri...", "zonj...", "კოლეგ...", "თანამშრომ...", "მერი", "მერმა",
+    "მერს", "მერის", "მერთან",
     "գործընկեր...", "աշխատակից...", "քաղաքապետ...", "həmkar...", "əməkdaş...", "sədr...",
 )
 # Third persons a town has one of: a later "the Mayor" is the mayor named with an address before (not
 # "a colleague", who may be another one).
 _ONE_PERSON = frozenset({
-    "mayor", "bürgermeister...", "мэр...", "мер...", "gradonačelnik...", "gradonacelnik...", "градоначелник...",
-    "градоначалник...", "кмет...", "primar...", "kryetar...", "მერ...", "քաղաքապետ...",
+    "mayor", "bürgermeister...", "мэр", "мэра", "мэру", "мэром", "мэре", "мер", "мера", "меру", "мером", "мері",
+    "голова", "голови", "голову", "головою", "голові", "gradonačelnik...", "gradonacelnik...", "градоначелник...",
+    "градоначалник...", "кмет...", "primar", "primarul", "primarului", "kryetar...", "მერი", "მერმა", "მერს",
+    "მერის", "მერთან", "քաղաքապետ...",
 })
 # English "I" is told by its capital (Serbian "i" is "and"); the rest over casefolded text.
 _I = re.compile(r"(?<!\w)I(?:[’'](?:m|d|ll|ve))?(?!\w)")
@@ -75,6 +83,7 @@ _INSTEAD = re.compile(r"(?<!\w)(instead of me|in my place|in my stead|an meiner 
                       r"|në vend timin|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə|benim yerime)(?!\w)",
                       re.IGNORECASE)
 _MAYBE_INSTEAD = re.compile(r"(?<!\w)(?:if|in case|should|falls|wenn|sollte|если|ako|dacă|eğer|αν|nëse)(?!\w)")
+_INSTEAD_ANY_CASE = re.compile(_INSTEAD.pattern, re.IGNORECASE)
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
 _PRONOUNS = frozenset({"register her", "register him", "register * her", "register * him", "them",
@@ -211,7 +220,8 @@ def read_nominations(
                 continue   # "The Mayor will join": the mayor a sentence with an address named
             if not find(interest, folded):
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
-            if first_person(clause) and not find(_REGISTERING, folded):
+            # ("my deputy will join instead of me": the "me" of taking the place is no sender who joins)
+            if first_person(_INSTEAD_ANY_CASE.sub(" ", clause)) and not find(_REGISTERING, folded):
                 continue   # "I will join on behalf of the team": the sender, not a third person
             if intent == Intent.CANCELLATION:
                 # "give my place to someone else" names nobody; "Mr Beridze cannot attend" is someone else's
