@@ -55,20 +55,20 @@ FEW_WORDS = " * "   # between words of a pattern: a few words in between ("nehme
 # Built in, per language; regular expressions over casefolded text, matched as whole words.
 _NEGATIONS = [
     # English, German, Italian/French/Spanish/Polish/Czech
-    r"not", r"\w+n[’']t", r"cannot", r"never", r"no", r"unable", r"neither", r"nor", r"nobody",
+    r"not", r"\w+n[’']t", r"cannot", r"never", r"no", r"unable", r"neither", r"nor", r"nobody", r"niemand",
     r"nicht", r"kein\w*", r"nie", r"niemals", r"verhindert", r"non", r"pas",
     # Russian, Ukrainian, Bulgarian, Macedonian, Serbian Cyrillic
     r"не", r"ни", r"нет", r"нельзя", r"ні", r"немає", r"няма", r"нямам", r"нема", r"немам", r"нисам", r"нећу",
-    r"нећемо", r"неће",
+    r"нећемо", r"неће", r"никто", r"ніхто", r"никой", r"никој", r"нико",
     # Serbian, Croatian, Bosnian (Latin)
     r"ne", r"neću", r"necu", r"nećemo", r"necemo", r"neće", r"nisam", r"nismo", r"nije", r"nemam", r"nema", r"ni",
-    r"nemoj\w*", r"немој\w*", r"nijesam", r"nijesmo", r"nijesu", r"nijeste", r"nijesi",
+    r"nemoj\w*", r"немој\w*", r"nijesam", r"nijesmo", r"nijesu", r"nijeste", r"nijesi", r"niko", r"nitko",
     # Albanian, Romanian
-    r"nuk", r"s[’'](?=\w)\w*", r"mos", r"jo", r"nu",
+    r"nuk", r"s[’'](?=\w)\w*", r"mos", r"jo", r"nu", r"askush", r"nimeni",
     # Armenian: the negative prefix չ- (չեմ, չենք, չի ...), ոչ
     r"չ\w*", r"ոչ",
     # Georgian: არ (not), ვერ (cannot), ვეღარ/აღარ (no longer), არც/ვერც
-    r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც", r"ნუ",
+    r"არ", r"ვერ", r"ვეღარ", r"აღარ", r"არც", r"ვერც", r"ნუ", r"არავინ",
     # Azerbaijani: negation is a verb suffix (bilməyəcəyəm, etməyəcəyəm, olmayacaq), plus deyil, yox, heç
     # (not the infinitive and its forms: "iştirak etmək istəyirəm", "etməyə hazıram", "etməliyəm" register)
     r"\w*bilmə(?!k|li|si|y[əi](?!\w))\w*", r"\w*bilmir\w*",
@@ -217,9 +217,12 @@ _SOMEONE_ELSES = _alternation([
 ])
 _AND = frozenset({"and", "und", "и", "і", "i", "și", "si", "dhe", "və", "και", "ve", "ו"})
 _POLITE = _alternation(_PLEASE)
-# (not the Serbian "on" and Albanian "ai": English "on" and "AI")
+# (not the Serbian "on" and Albanian "ai": English "on" and "AI"); "nobody" too: "I register, as nobody else from
+# our office can attend" registers, "Leider kann niemand aus unserem Amt teilnehmen" refuses nothing of the writer's
+_NOBODY = [r"nobody", r"no one", r"niemand", r"никто", r"ніхто", r"niko", r"nitko", r"нико", r"askush", r"nimeni",
+           r"никой", r"никој", r"არავინ"]
 _THIRD_SUBJECT = _alternation([r"he", r"she", r"er", r"он", r"она", r"він", r"вона", r"ona", r"ajo", r"ea", r"αυτός",
-                               r"αυτή"])
+                               r"αυτή", *_NOBODY])
 # The writer's own ("my registration", "meine Anmeldung", "мою регистрацию", "kaydımı")
 MINE = _alternation([r"my", r"mein\w*", r"мо[йяюеё]", r"мої", r"моју", r"мою", r"moj\w*", r"mea", r"meu", r"ime",
                      r"իմ", r"ჩემ\w*", r"mənim", r"kaydımı"])

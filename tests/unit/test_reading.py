@@ -1261,3 +1261,17 @@ def test_regret_in_reply_to_our_confirmation_of_a_cancellation_flags_nothing():
                                            headers={"In-Reply-To": "<cancelled@cc-events.example>"})),
                    "international", RULES, ours, withdrawal_ids=ours)
     assert (got.intent, got.answer) == ("other", False), got.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    ("I would like to register, as nobody else from our office can attend.", "interest"),
+    ("Ich melde mich gerne an, da sonst niemand aus unserem Amt teilnehmen kann.", "interest"),
+    ("Хочу зарегистрироваться, так как никто другой из нашего офиса не сможет участвовать.", "interest"),
+    ("Leider kann in diesem Jahr niemand aus unserem Amt teilnehmen.", "other"),
+    ("К сожалению, никто из нашего офиса не сможет принять участие.", "other"),
+])
+def test_nobody_is_someone_else_not_the_writer(body, intent):
+    """"Leider kann niemand aus unserem Amt teilnehmen" registered the writer ("niemand" negated nothing), and
+    "I would like to register, as nobody else can attend" declined: whoever "nobody" is, it is not the writer."""
+    got = verdict(body)
+    assert got.intent == intent, got.reasons
