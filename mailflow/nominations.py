@@ -47,18 +47,22 @@ _THIRD_PERSON = (
     "mayor", "deputy", "bürgermeister...", "the following", "folgende...", "nachstehende...", "below", "them",
     # pronouns only as whom a registration or cancellation is for ("following his advice I register" is mine)
     "register her", "register him", "register * her", "register * him", "his registration", "her registration",
-    "seine anmeldung", "seiner anmeldung", "başkan...", "mr", "mrs", "ms", "herr", "herrn", "frau", "dr", "prof",
+    "seine anmeldung", "seiner anmeldung", "başkan", "başkanı", "başkanımız", "başkanın", "başkanına", "mr", "mrs",
+    "ms", "herr", "herrn", "frau", "dr", "prof",
     # (a mayor's word whole, not as a stem: "мер..." found "мероприятие", the event, in every Russian mail,
     # and a registration without "я", "Хотел бы принять участие в мероприятии", was a colleague's, unsure:
     # nobody registered, nothing answered; "მერ..." found "მერე", "then"; "primar..." "primăria", "primară";
-    # "кмет...", "кметство" (town hall); a colleague's too: "თანამშრომ...", "əməkdaş..." found cooperation)
+    # "кмет...", "кметство" (town hall), "քաղաքապետ..." the Armenian, "başkan..." "Belediye Başkanlığı"; a
+    # colleague's too: "თანამშრომ...", "əməkdaş...", "həmkar...", "գործընկեր..." found cooperation, partnership)
     "коллег...", "колег...", "сотрудник...", "співробітник...", "голова", "голови", "голову", "головою", "голові",
     "мэр", "мэра", "мэру", "мэром", "мэре", "мер", "мера", "меру", "мером", "мері", "господин...", "заместител...",
     "заступник...", "koleg...", "gradonačelnik...", "gradonacelnik...", "gospodin...", "gospođ...", "zamjenik...",
     "zamenik...", "градоначелник...", "градоначалник...", "кмет", "кмета", "кметът", "coleg...", "primar", "primarul",
     "primarului", "domnul...", "doamn...", "kryetar...", "zotëri...", "zonj...", "კოლეგ...", "თანამშრომელი",
     "თანამშრომელს", "თანამშრომელმა", "თანამშრომლის", "თანამშრომლები", "თანამშრომლებს", "მერი", "მერმა", "მერს", "მერის",
-    "მერთან", "գործընկեր...", "աշխատակից...", "քաղաքապետ...", "həmkar...", "əməkdaş", "əməkdaşı", "əməkdaşım",
+    "მერთან", "գործընկեր", "գործընկերս", "գործընկերը", "գործընկերոջ", "գործընկերոջս", "գործընկերներ", "գործընկերները",
+    "գործընկերներս", "աշխատակից...", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին", "həmkar", "həmkarım",
+    "həmkarımız", "həmkarı", "həmkarlar", "həmkarlarım", "həmkarlarımız", "əməkdaş", "əməkdaşı", "əməkdaşım",
     "əməkdaşımız", "əməkdaşlar", "əməkdaşları", "sədr...",
 )
 # Third persons a town has one of: a later "the Mayor" is the mayor named with an address before (not
@@ -67,7 +71,7 @@ _ONE_PERSON = frozenset({
     "mayor", "bürgermeister...", "мэр", "мэра", "мэру", "мэром", "мэре", "мер", "мера", "меру", "мером", "мері",
     "голова", "голови", "голову", "головою", "голові", "gradonačelnik...", "gradonacelnik...", "градоначелник...",
     "градоначалник...", "кмет", "кмета", "кметът", "primar", "primarul", "primarului", "kryetar...", "მერი", "მერმა",
-    "მერს", "მერის", "მერთან", "քաղաքապետ...",
+    "მერს", "მერის", "მერთან", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին",
 })
 # English "I" is told by its capital (Serbian "i" is "and"); the rest over casefolded text.
 _I = re.compile(r"(?<!\w)I(?:[’'](?:m|d|ll|ve))?(?!\w)")

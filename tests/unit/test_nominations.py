@@ -401,11 +401,15 @@ def test_the_extractor_on_the_labelled_mails():
                                   "Doresc să particip la evenimentul online, am aflat de el de la primăria noastră.",
                                   "მსურს მონაწილეობა მივიღო ღონისძიებაში, მერე გამოგიგზავნით დეტალებს.",
                                   "თანამშრომლობის ფარგლებში მსურს ღონისძიებაში მონაწილეობა.",
-                                  "Əməkdaşlıq çərçivəsində tədbirdə iştirak etmək istəyirəm."])
+                                  "Əməkdaşlıq çərçivəsində tədbirdə iştirak etmək istəyirəm.",
+                                  "Həmkarlıq çərçivəsində tədbirdə iştirak etmək istəyirəm.",
+                                  "Belediye Başkanlığı olarak etkinliğe katılmak istiyoruz.",
+                                  "Մեր գործընկերության շրջանակում ցանկանում եմ մասնակցել միջոցառմանը։",
+                                  "Քաղաքապետարանից ցանկանում եմ մասնակցել միջոցառմանը։"])
 def test_a_registration_whose_words_begin_like_a_mayor_is_the_senders(body):
     """"мер..." (the mayor's stem) found "мероприятие", the event: a Russian registration without "я" was a
-    colleague's, unsure, nobody registered and nothing answered; so were "მერე" (then) and "primăria", and the
-    Georgian and Azerbaijani words for cooperation a colleague's."""
+    colleague's, unsure, nobody registered and nothing answered; so were "მერე" (then), "primăria", "Belediye
+    Başkanlığı" and "քաղաքապետարան" (the town hall), and the words for cooperation and partnership a colleague's."""
     raw = make_mail(sender="Ivan Petrov <i.petrov@batumi.gov.ge>", body=f"Добрый день!\n\n{body}\n\nС уважением,\nИван")
     got = classify(parse_message(raw), "international", RULES, set())
     assert got.intent == "interest" and got.answer and got.nominations is None, got.reasons
