@@ -413,3 +413,33 @@ def test_a_registration_whose_words_begin_like_a_mayor_is_the_senders(body):
     raw = make_mail(sender="Ivan Petrov <i.petrov@batumi.gov.ge>", body=f"Добрый день!\n\n{body}\n\nС уважением,\nИван")
     got = classify(parse_message(raw), "international", RULES, set())
     assert got.intent == "interest" and got.answer and got.nominations is None, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "My name is Dr. Tamar Kiknadze and I would like to register for the online event on 7 October.",
+    "I work at the Mayor's Office of Rustavi and I would like to register for the event.",
+    "I am Deputy Mayor of Batumi and would like to register for the online event.",
+    "Please register me for the MS Teams session of the event.",
+    "I would like to register for the following event: Digitalisation of Municipal Services.",
+    "mein Name ist Dr. Anna Lehmann und ich möchte mich für die Veranstaltung anmelden.",
+    "Ich möchte mich für folgende Veranstaltung anmelden: Digitalisierung kommunaler Dienste.",
+])
+def test_a_writers_own_registration_beside_a_title_or_a_role_is_theirs(body):
+    """The sender's title, office or the event's words ("Dr.", "the Mayor's Office", "the following event") made
+    their own registration someone else's to settle: nobody registered, nothing answered."""
+    got = classify(parse_message(make_mail(body=f"Dear Mr. Samkharadze,\n\n{body}\n\nBest regards,\nTamar")),
+                   "international", RULES, set())
+    assert got.intent == "interest" and got.answer and got.nominations is None, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Please register me and Dr. Ana Beridze for the event.",
+    "I would like to register for the event with my colleague Dr. Giorgi Kapanadze.",
+    "Please register me and my colleague Dr. Giorgi Kapanadze for the event.",
+    "Ich möchte mich zusammen mit meiner Kollegin Frau Dr. Weber für die Veranstaltung anmelden.",
+    "I would like to register the following colleagues for the event.",
+])
+def test_a_registration_with_someone_else_besides_still_waits_for_their_address(body):
+    got = classify(parse_message(make_mail(body=f"Dear Mr. Samkharadze,\n\n{body}\n\nBest regards,\nTamar")),
+                   "international", RULES, set())
+    assert got.nominations is not None and got.nominations.unsure and not got.answer, got.reasons
