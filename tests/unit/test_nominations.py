@@ -410,9 +410,14 @@ def test_a_registration_whose_words_begin_like_a_mayor_is_the_senders(body):
     """"мер..." (the mayor's stem) found "мероприятие", the event: a Russian registration without "я" was a
     colleague's, unsure, nobody registered and nothing answered; so were "მერე" (then), "primăria", "Belediye
     Başkanlığı" and "քաղաքապետարան" (the town hall), and the words for cooperation and partnership a colleague's."""
-    raw = make_mail(sender="Ivan Petrov <i.petrov@batumi.gov.ge>", body=f"Добрый день!\n\n{body}\n\nС уважением,\nИван")
-    got = classify(parse_message(raw), "international", RULES, set())
+    got = fresh(body, greeting="Добрый день!", closing="С уважением,\nИван")
     assert got.intent == "interest" and got.answer and got.nominations is None, got.reasons
+
+
+def fresh(body: str, greeting: str = "Dear Mr. Samkharadze,", closing: str = "Best regards,\nTamar"):
+    """The classification of `body` as a new mail to the international coordinator."""
+    raw = make_mail(sender="Tamar Kiknadze <t.kiknadze@batumi.gov.ge>", body=f"{greeting}\n\n{body}\n\n{closing}")
+    return classify(parse_message(raw), "international", RULES, set())
 
 
 @pytest.mark.parametrize("body", [
@@ -427,8 +432,7 @@ def test_a_registration_whose_words_begin_like_a_mayor_is_the_senders(body):
 def test_a_writers_own_registration_beside_a_title_or_a_role_is_theirs(body):
     """The sender's title, office or the event's words ("Dr.", "the Mayor's Office", "the following event") made
     their own registration someone else's to settle: nobody registered, nothing answered."""
-    got = classify(parse_message(make_mail(body=f"Dear Mr. Samkharadze,\n\n{body}\n\nBest regards,\nTamar")),
-                   "international", RULES, set())
+    got = fresh(body)
     assert got.intent == "interest" and got.answer and got.nominations is None, got.reasons
 
 
@@ -440,6 +444,5 @@ def test_a_writers_own_registration_beside_a_title_or_a_role_is_theirs(body):
     "I would like to register the following colleagues for the event.",
 ])
 def test_a_registration_with_someone_else_besides_still_waits_for_their_address(body):
-    got = classify(parse_message(make_mail(body=f"Dear Mr. Samkharadze,\n\n{body}\n\nBest regards,\nTamar")),
-                   "international", RULES, set())
+    got = fresh(body)
     assert got.nominations is not None and got.nominations.unsure and not got.answer, got.reasons
