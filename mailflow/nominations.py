@@ -40,15 +40,26 @@ _PARTICIPATION = (
     "միան...", "присоедин...", "приєдн...", "pridruž...", "bashkoh...", "alătur...", "qoşul...", "daeswr...",
 )
 # Verbs whose object is the person registered: with a third person in the clause, "I" is not the one attending.
-_REGISTERING = ("register", "registration", "sign up", "nominate...", "anmelden", "melde...", "melden")
+_REGISTERING = (
+    "register", "registration", "sign up", "nominate...", "anmelden", "melde...", "melden",
+    # registering someone in the languages that drop the pronoun (not "зарегистрироваться", oneself; "bih želeo da
+    # prijavim i našeg gradonačelnika" registers the mayor)
+    "зарегистрировать", "зарегистрируйте", "записать", "запишите", "зареєструвати", "зареєструйте", "prijaviti",
+    "prijavite", "prijavim", "prijavimo", "пријавити", "пријавите", "пријавим", "пријавимо", "пријавам", "регистрирате",
+    "регистрирайте", "регистрирам", "înscrie", "înscriu", "înscrieți", "înregistrați", "regjistroni", "regjistroj",
+    "kaydet", "kaydetmek", "kaydetmenizi", "kaydedin", "qeydiyyata alın", "qeydiyyata alasınız", "keçirəsiniz",
+    "qeydiyyatdan keçirin", "დაარეგისტრიროთ", "დაარეგისტრირეთ", "დავარეგისტრირო", "գրանցել", "գրանցեք", "εγγράψετε",
+    "εγγράψτε", "εγγράψω",
+)
 # A third person in a clause: colleagues, titles, roles, "someone", "the following".
 _THIRD_PERSON = (
     "colleague...", "kolleg...", "mitarbeiter...", "someone", "somebody", "a person", "another person", "jemand...",
     "mayor", "deputy", "bürgermeister...", "the following", "folgende...", "nachstehende...", "below", "them",
     # pronouns only as whom a registration or cancellation is for ("following his advice I register" is mine)
     "register her", "register him", "register * her", "register * him", "his registration", "her registration",
-    "seine anmeldung", "seiner anmeldung", "başkan", "başkanı", "başkanımız", "başkanın", "başkanına", "mr", "mrs",
-    "ms", "herr", "herrn", "frau", "dr", "prof",
+    "seine anmeldung", "seiner anmeldung", "başkan", "başkanı", "başkanımız", "başkanın", "başkanına", "başkanımızı",
+    "başkanımıza", "başkanımızın", "başkanını", "başkanımızla", "mr", "mrs", "ms", "herr", "herrn", "frau", "dr",
+    "prof",
     # (a mayor's word whole, not as a stem: "мер..." found "мероприятие", the event, in every Russian mail,
     # and a registration without "я", "Хотел бы принять участие в мероприятии", was a colleague's, unsure:
     # nobody registered, nothing answered; "მერ..." found "მერე", "then"; "primar..." "primăria", "primară";
@@ -60,10 +71,12 @@ _THIRD_PERSON = (
     "zamenik...", "градоначелник...", "градоначалник...", "кмет", "кмета", "кметът", "coleg...", "primar", "primarul",
     "primarului", "domnul...", "doamn...", "kryetar...", "zotëri...", "zonj...", "კოლეგ...", "თანამშრომელი",
     "თანამშრომელს", "თანამშრომელმა", "თანამშრომლის", "თანამშრომლები", "თანამშრომლებს", "მერი", "მერმა", "მერს", "მერის",
-    "მერთან", "գործընկեր", "գործընկերս", "գործընկերը", "գործընկերոջ", "գործընկերոջս", "գործընկերներ", "գործընկերները",
-    "գործընկերներս", "աշխատակից...", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին", "həmkar", "həmkarım",
-    "həmkarımız", "həmkarı", "həmkarlar", "həmkarlarım", "həmkarlarımız", "əməkdaş", "əməkdaşı", "əməkdaşım",
-    "əməkdaşımız", "əməkdaşlar", "əməkdaşları", "sədr...",
+    "მერთან", "მერიც", "მერსაც", "գործընկեր", "գործընկերս", "գործընկերը", "գործընկերոջ", "գործընկերոջս", "գործընկերոջը",
+    "գործընկերուհի", "գործընկերուհին", "գործընկերուհիս", "գործընկերներ", "գործընկերները", "գործընկերներս",
+    "աշխատակից...", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին", "həmkar", "həmkarım", "həmkarımız",
+    "həmkarımı", "həmkarıma", "həmkarımıza", "həmkarı", "həmkarlar", "həmkarlarım", "həmkarlarımız", "əməkdaş",
+    "əməkdaşı", "əməkdaşım", "əməkdaşımız", "əməkdaşımızı", "əməkdaşımıza", "əməkdaşımı", "əməkdaşlar", "əməkdaşları",
+    "sədr...",
 )
 # Third persons a town has one of: a later "the Mayor" is the mayor named with an address before (not
 # "a colleague", who may be another one).
@@ -71,12 +84,21 @@ _ONE_PERSON = frozenset({
     "mayor", "bürgermeister...", "мэр", "мэра", "мэру", "мэром", "мэре", "мер", "мера", "меру", "мером", "мері",
     "голова", "голови", "голову", "головою", "голові", "gradonačelnik...", "gradonacelnik...", "градоначелник...",
     "градоначалник...", "кмет", "кмета", "кметът", "primar", "primarul", "primarului", "kryetar...", "მერი", "მერმა",
-    "მერს", "მერის", "მერთან", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին",
+    "მერს", "მერის", "მერთან", "მერიც", "მერსაც", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին",
 })
 # English "I" is told by its capital (Serbian "i" is "and"); the rest over casefolded text.
 _I = re.compile(r"(?<!\w)I(?:[’'](?:m|d|ll|ve))?(?!\w)")
 _FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|меня|сам|сама"
-                           r"|ja|mene|meni|eu|unë|une|მე|მეც|ես|ինձ|ինքս|mən|özüm|јас|аз)(?!\w)")
+                           r"|ja|mene|meni|eu|unë|une|მე|მეც|ես|ինձ|ինքս|mən|özüm|јас|аз"
+                           # the verb's own person where the pronoun is dropped ("Являюсь сотрудником мэрии и хочу
+                           # принять участие", "Kao zamjenik gradonačelnika želio bih ..."; not a past tense such as
+                           # "хотел бы", "želio", any person's: "Заместитель мэра хотел бы принять участие")
+                           r"|хочу|являюсь|работаю|планирую|желаю|працюю|планую|бажаю|želim|zelim|желим|radim|радим"
+                           r"|planiram|планирам|bih|prijavljujem|пријављујем|искам|бих|работя|желая|сакам|работам"
+                           r"|doresc|aș|vreau|lucrez|particip|mă"
+                           r"|dëshiroj|deshiroj|dua|punoj|jam|marr|\w+[ıiuü]yorum|\w+[ae]ca[ğk][ıi]m|\w+[ae]ce[ğk]im"
+                           r"|isterim|\w+[ıiuü]r[aə]m|\w+[aə]c[aə][ğy][aə]m|მსურს|მინდა|ვარ|ვმუშაობ|ვგეგმავ"
+                           r"|կցանկանայի|եմ|ήθελα|θέλω|είμαι|εργάζομαι|επιθυμώ)(?!\w)")
 _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
                       r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
@@ -493,7 +515,11 @@ def first_person(clause: str) -> bool:
 _OWN_REGISTRATION = re.compile(
     r"(?<!\w)(?:register|sign up)(?: (?:me|myself|us|ourselves))?(?: (?:also|too|please))? (?:for|to|in|at|on|as)(?!\w)"
     r"|(?<!\w)(?:register|sign up) (?:me|myself)(?!\w)"
-    r"|(?<!\w)(?:mich|uns)(?!\w).{0,60}?(?<!\w)an(?:zu)?melden(?!\w)|(?<!\w)melde (?:mich|uns)(?!\w)")
+    r"|(?<!\w)(?:mich|uns)(?!\w).{0,60}?(?<!\w)an(?:zu)?melden(?!\w)|(?<!\w)melde (?:mich|uns)(?!\w)"
+    # ... oneself, in the languages that drop the pronoun: "se prijaviti", "да се регистрирам", "să mă înscriu"
+    r"|(?<!\w)(?:se prijavi\w*|prijaviti se|пријавити се|се пријави\w*|се регистрира\w*|mă înscriu|mă înregistrez"
+    r"|të regjistrohem|(?:зарегистрир\w*|запиш\w*|зареєстр\w*) (?:меня|мене)|prijavite me|пријавите ме"
+    r"|înscrieți-mă|înregistrați-mă|regjistroni mua|beni kaydedin|məni qeydiyyata|ինձ գրանցել|με εγγράψετε)(?!\w)")
 # ... with someone else besides: "register me and Dr. Beridze", "together with my colleague", "mit meiner Kollegin"
 _BESIDES = re.compile(r"(?<!\w)(?:and|with|und|mit|sowie|plus)\s+(?:\S+\s+){0,2}$")
 

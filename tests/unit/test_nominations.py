@@ -446,3 +446,30 @@ def test_a_writers_own_registration_beside_a_title_or_a_role_is_theirs(body):
 def test_a_registration_with_someone_else_besides_still_waits_for_their_address(body):
     got = fresh(body)
     assert got.nominations is not None and got.nominations.unsure and not got.answer, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Являюсь сотрудником мэрии Батуми и хочу принять участие в мероприятии.",
+    "Kao zamjenik gradonačelnika želio bih učestvovati na događaju.",
+    "Като кмет на община Габрово бих искал да участвам в събитието.",
+    "Bilgi İşlem Daire Başkanı olarak etkinliğe katılmak istiyorum.",
+    "Bələdiyyənin əməkdaşı kimi tədbirdə iştirak etmək istəyirəm.",
+    "ვარ მერიის თანამშრომელი და მსურს ღონისძიებაში მონაწილეობა.",
+    "Прошу зарегистрировать меня как сотрудника аппарата мэра.",
+])
+def test_a_registration_without_its_pronoun_beside_the_writers_role_is_theirs(body):
+    """Where the pronoun is dropped the verb says who: "являюсь", "želim"/"bih", "бих", "istiyorum", "istəyirəm",
+    "მსურს". Without them the writer's own role ("as deputy mayor") made the registration someone else's."""
+    got = fresh(body)
+    assert got.intent == "interest" and got.answer and got.nominations is None, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Заместитель мэра хотел бы принять участие в мероприятии.",   # (a past tense is anyone's)
+    "Takođe bih želeo da prijavim i našeg gradonačelnika, gospodina Mladena Radovanovića.",
+    "Хочу зарегистрировать нашего мэра на мероприятие.",
+    "Xahiş edirəm həmkarımı tədbirə qeydiyyatdan keçirəsiniz.",
+])
+def test_someone_else_registered_without_an_address_stays_for_a_coordinator(body):
+    got = fresh(body)
+    assert got.nominations is not None and got.nominations.unsure and not got.answer, got.reasons
