@@ -49,7 +49,7 @@ _REGISTERING = (
     "регистрирайте", "регистрирам", "înscrie", "înscriu", "înscrieți", "înregistrați", "regjistroni", "regjistroj",
     "kaydet", "kaydetmek", "kaydetmenizi", "kaydedin", "qeydiyyata alın", "qeydiyyata alasınız", "keçirəsiniz",
     "qeydiyyatdan keçirin", "დაარეგისტრიროთ", "დაარეგისტრირეთ", "დავარეგისტრირო", "գրանցել", "գրանցեք", "εγγράψετε",
-    "εγγράψτε", "εγγράψω",
+    "εγγράψτε", "εγγράψω", "katılmasını", "katılmalarını", "kaydını", "რეგისტრაცია", "რეგისტრაციას", "qeydiyyata al...",
 )
 # A third person in a clause: colleagues, titles, roles, "someone", "the following".
 _THIRD_PERSON = (
@@ -89,16 +89,18 @@ _ONE_PERSON = frozenset({
 # English "I" is told by its capital (Serbian "i" is "and"); the rest over casefolded text.
 _I = re.compile(r"(?<!\w)I(?:[’'](?:m|d|ll|ve))?(?!\w)")
 _FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|меня|сам|сама"
-                           r"|ja|mene|meni|eu|unë|une|მე|მეც|ես|ինձ|ինքս|mən|özüm|јас|аз"
-                           # the verb's own person where the pronoun is dropped ("Являюсь сотрудником мэрии и хочу
-                           # принять участие", "Kao zamjenik gradonačelnika želio bih ..."; not a past tense such as
-                           # "хотел бы", "želio", any person's: "Заместитель мэра хотел бы принять участие")
-                           r"|хочу|являюсь|работаю|планирую|желаю|працюю|планую|бажаю|želim|zelim|желим|radim|радим"
-                           r"|planiram|планирам|bih|prijavljujem|пријављујем|искам|бих|работя|желая|сакам|работам"
-                           r"|doresc|aș|vreau|lucrez|particip|mă"
-                           r"|dëshiroj|deshiroj|dua|punoj|jam|marr|\w+[ıiuü]yorum|\w+[ae]ca[ğk][ıi]m|\w+[ae]ce[ğk]im"
-                           r"|isterim|\w+[ıiuü]r[aə]m|\w+[aə]c[aə][ğy][aə]m|მსურს|მინდა|ვარ|ვმუშაობ|ვგეგმავ"
-                           r"|կցանկանայի|եմ|ήθελα|θέλω|είμαι|εργάζομαι|επιθυμώ)(?!\w)")
+                           r"|ja|mene|meni|eu|unë|une|მე|მეც|ես|ինձ|ինքս|mən|özüm|јас|аз)(?!\w)")
+# Where the pronoun is dropped, the verb's own person says the writer registers ("Являюсь сотрудником мэрии и хочу
+# принять участие", "Kao zamjenik gradonačelnika želim učestvovati"): read only where a clause would otherwise be
+# someone else's to register (read_nominations), not where it decides who attends or withdraws (a review: "Domnul
+# Popescu nu poate participa, doresc să anulez înregistrarea lui" cancelled the writer). Not a past tense, which is
+# anyone's ("Заместитель мэра хотел бы ..."), nor a word of another language ("BiH", "Jam", "Marr").
+_SELF_VERB = re.compile(
+    r"(?i:(?<!\w)(?:хочу|являюсь|работаю|планирую|желаю|працюю|планую|бажаю|želim|zelim|желим|radim|радим|planiram"
+    r"|планирам|prijavljujem|пријављујем|искам|работя|желая|сакам|работам|doresc|vreau|lucrez|particip|dëshiroj"
+    r"|deshiroj|punoj|istiyorum|çalışıyorum|katılıyorum|katılacağım|istəyirəm|işləyirəm|çalışıram|მსურს|მინდა"
+    r"|ვმუშაობ|կցանկանայի|ցանկանում եմ|աշխատում եմ|θέλω|εργάζομαι|επιθυμώ)(?!\w))"
+    r"|(?<!\w)(?:bih|бих)(?!\w)")   # (the conditional's "I", "želio bih", "бих искал": not "BiH")
 _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"
                       r"|și eu|si eu|edhe unë|edhe une|მეც|ես նույնպես|ես էլ|mən də|и јас|и аз)(?!\w)")
@@ -247,8 +249,9 @@ def read_nominations(
             if not find(interest, folded):
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
             # ("my deputy will join instead of me": the "me" of taking the place is no sender who joins)
-            if first_person(_INSTEAD_ANY_CASE.sub(" ", clause)) and (
-                    not find(_REGISTERING, folded) or _registers_self(folded, third)):
+            mine = first_person(_INSTEAD_ANY_CASE.sub(" ", clause)) or (
+                _SELF_VERB.search(clause) is not None and not _besides_someone(folded))
+            if mine and (not find(_REGISTERING, folded) or _registers_self(folded)):
                 continue   # "I will join on behalf of the team", "I am Deputy Mayor and would like to register for"
             if intent == Intent.CANCELLATION:
                 # "give my place to someone else" names nobody; "Mr Beridze cannot attend" is someone else's
@@ -521,18 +524,22 @@ _OWN_REGISTRATION = re.compile(
     r"|të regjistrohem|(?:зарегистрир\w*|запиш\w*|зареєстр\w*) (?:меня|мене)|prijavite me|пријавите ме"
     r"|înscrieți-mă|înregistrați-mă|regjistroni mua|beni kaydedin|məni qeydiyyata|ինձ գրանցել|με εγγράψετε)(?!\w)")
 # ... with someone else besides: "register me and Dr. Beridze", "together with my colleague", "mit meiner Kollegin"
-_BESIDES = re.compile(r"(?<!\w)(?:and|with|und|mit|sowie|plus)\s+(?:\S+\s+){0,2}$")
+_NOT_PRONOUNS = compile_patterns(tuple(p for p in _THIRD_PERSON if p not in _PRONOUNS))[0]   # (each of them)
+_BESIDES = re.compile(r"(?<!\w)(?:and|with|together|along|und|mit|sowie|plus|sa|и|с|со|și|cu|dhe|bashkë me|ve|ile|və"
+                      r"|ilə|და|և|ու|και|με)\s+(?:\S+\s+){0,2}$")
 
 
-def _registers_self(folded: str, third: str | None) -> bool:
+def _registers_self(folded: str) -> bool:
     """Whether a first-person clause registers its writer, the third person's word only describing them or the
     event ("My name is Dr. Tamar Kiknadze and I would like to register for the event", "I work at the Mayor's
     Office ...", "please register me for the MS Teams session", "ich möchte mich für folgende Veranstaltung
     anmelden"): 20 of 40 such registrations were someone else's to settle, nobody registered, nothing answered."""
-    if not third or not _OWN_REGISTRATION.search(folded):
-        return False
-    at = compile_patterns((third,))[1][0].search(folded)
-    return at is not None and _BESIDES.search(folded[:at.start()]) is None
+    return _OWN_REGISTRATION.search(folded) is not None and not _besides_someone(folded)
+
+
+def _besides_someone(folded: str) -> bool:
+    """Whether "and", "with" ... bring a third person in ("register me and Dr. Beridze", "вместе с коллегой")."""
+    return any(_BESIDES.search(folded[:found.start()]) for found in _NOT_PRONOUNS.finditer(folded))
 
 
 def _named(clause: str) -> str:

@@ -454,8 +454,35 @@ def test_a_writers_own_registration_beside_a_title_or_a_role_is_theirs(body):
     "Takođe bih želeo da prijavim i našeg gradonačelnika, gospodina Mladena Radovanovića.",
     "Хочу зарегистрировать нашего мэра на мероприятие.",
     "Xahiş edirəm həmkarımı tədbirə qeydiyyatdan keçirəsiniz.",
+    # (a review's: someone else besides, and registering verbs the writer's own verb stands beside)
+    "Хочу принять участие в мероприятии вместе с коллегой.",
+    "Please register me for the event together with our Mayor.",
+    "Aș dori să mă înscriu împreună cu colegul meu la eveniment.",
+    "Başkanımızın etkinliğe katılmasını istiyorum.",
+    "Our colleague from the Ministry of Justice of BiH would like to participate in the event.",
+    "Our colleague Andrew Marr would like to take part in the event.",
 ])
 def test_a_registration_with_someone_else_besides_still_waits_for_their_address(body):
     got = fresh(body)
     assert got.nominations is not None and got.nominations.unsure and not got.answer, got.reasons
 
+
+
+@pytest.mark.parametrize("body", [
+    "Domnul Popescu nu poate participa, doresc să anulez înregistrarea lui.",
+    "Başkanımız katılamayacak, kaydını iptal etmek istiyorum.",
+])
+def test_a_cancellation_of_someone_else_with_the_writers_own_verb_does_not_cancel_the_writer(body):
+    """The writer's "doresc", "istiyorum" made the clause theirs where it decides who withdraws (a review)."""
+    got = fresh(body)
+    assert got.nominations is not None and not got.nominations.sender_withdraws, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Kolegu Marka Markovića (marko@grad.hr) želim prijaviti na događaj.",
+    "Моего коллегу Ивана Петрова (ivan@city.ru) хочу зарегистрировать на мероприятие.",
+])
+def test_a_colleague_registered_with_the_writers_own_verb_does_not_register_the_writer(body):
+    got = fresh(body)
+    assert got.nominations is not None and [n.address for n in got.nominations.nominees] \
+        and not got.nominations.sender_attends, got.reasons
