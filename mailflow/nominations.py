@@ -58,8 +58,8 @@ _THIRD_PERSON = (
     # pronouns only as whom a registration or cancellation is for ("following his advice I register" is mine)
     "register her", "register him", "register * her", "register * him", "his registration", "her registration",
     "seine anmeldung", "seiner anmeldung", "başkan", "başkanı", "başkanımız", "başkanın", "başkanına", "başkanımızı",
-    "başkanımıza", "başkanımızın", "başkanını", "başkanımızla", "mr", "mrs", "ms", "herr", "herrn", "frau", "dr",
-    "prof",
+    "başkanımıza", "başkanımızın", "başkanını", "başkanımızla", "başkanıyla", "mr", "mrs", "ms", "herr", "herrn",
+    "frau", "dr", "prof",
     # (a mayor's word whole, not as a stem: "мер..." found "мероприятие", the event, in every Russian mail,
     # and a registration without "я", "Хотел бы принять участие в мероприятии", was a colleague's, unsure:
     # nobody registered, nothing answered; "მერ..." found "მერე", "then"; "primar..." "primăria", "primară";
@@ -72,11 +72,12 @@ _THIRD_PERSON = (
     "primarului", "domnul...", "doamn...", "kryetar...", "zotëri...", "zonj...", "კოლეგ...", "თანამშრომელი",
     "თანამშრომელს", "თანამშრომელმა", "თანამშრომლის", "თანამშრომლები", "თანამშრომლებს", "მერი", "მერმა", "მერს", "მერის",
     "მერთან", "მერიც", "მერსაც", "գործընկեր", "գործընկերս", "գործընկերը", "գործընկերոջ", "գործընկերոջս", "գործընկերոջը",
-    "գործընկերուհի", "գործընկերուհին", "գործընկերուհիս", "գործընկերներ", "գործընկերները", "գործընկերներս",
-    "աշխատակից...", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին", "həmkar", "həmkarım", "həmkarımız",
-    "həmkarımı", "həmkarıma", "həmkarımıza", "həmkarı", "həmkarlar", "həmkarlarım", "həmkarlarımız", "əməkdaş",
-    "əməkdaşı", "əməkdaşım", "əməkdaşımız", "əməkdaşımızı", "əməkdaşımıza", "əməkdaşımı", "əməkdaşlar", "əməkdaşları",
-    "sədr...",
+    "գործընկերուհի", "գործընկերուհին", "գործընկերուհիս", "գործընկերուհուն", "գործընկերուհուս", "գործընկերներին",
+    "գործընկերն", "գործընկերներ", "գործընկերները", "գործընկերներս", "աշխատակից...", "քաղաքապետ", "քաղաքապետը",
+    "քաղաքապետի", "քաղաքապետին", "քաղաքապետն", "həmkar", "həmkarım", "həmkarımız", "həmkarımı", "həmkarıma",
+    "həmkarımıza", "həmkarımızı", "həmkarlarımızı", "həmkarımın", "həmkarı", "həmkarlar", "həmkarlarım",
+    "həmkarlarımız", "əməkdaş", "əməkdaşı", "əməkdaşım", "əməkdaşımız", "əməkdaşımızı", "əməkdaşımıza", "əməkdaşımı",
+    "əməkdaşlarımızı", "əməkdaşlar", "əməkdaşları", "sədr...",
 )
 # Third persons a town has one of: a later "the Mayor" is the mayor named with an address before (not
 # "a colleague", who may be another one).
@@ -84,7 +85,7 @@ _ONE_PERSON = frozenset({
     "mayor", "bürgermeister...", "мэр", "мэра", "мэру", "мэром", "мэре", "мер", "мера", "меру", "мером", "мері",
     "голова", "голови", "голову", "головою", "голові", "gradonačelnik...", "gradonacelnik...", "градоначелник...",
     "градоначалник...", "кмет", "кмета", "кметът", "primar", "primarul", "primarului", "kryetar...", "მერი", "მერმა",
-    "მერს", "მერის", "მერთან", "მერიც", "მერსაც", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին",
+    "მერს", "მერის", "მერთან", "მერიც", "მერსაც", "քաղաքապետ", "քաղաքապետը", "քաղաքապետի", "քաղաքապետին", "քաղաքապետն",
 })
 # English "I" is told by its capital (Serbian "i" is "and"); the rest over casefolded text.
 _I = re.compile(r"(?<!\w)I(?:[’'](?:m|d|ll|ve))?(?!\w)")
@@ -98,7 +99,8 @@ _FIRST_PERSON = re.compile(r"(?<!\w)(me|myself|ich|mich|mir|selbst|я|мне|м�
 _SELF_VERB = re.compile(
     r"(?i:(?<!\w)(?:хочу|являюсь|работаю|планирую|желаю|працюю|планую|бажаю|želim|zelim|желим|radim|радим|planiram"
     r"|планирам|prijavljujem|пријављујем|искам|работя|желая|сакам|работам|doresc|vreau|lucrez|particip|dëshiroj"
-    r"|deshiroj|punoj|istiyorum|çalışıyorum|katılıyorum|katılacağım|istəyirəm|işləyirəm|çalışıram|მსურს|მინდა"
+    r"|deshiroj|punoj|\w+m[ae]k istiyorum|çalışıyorum|katılıyorum|katılacağım|\w+m[aə][kq] istəyirəm|işləyirəm"
+    r"|çalışıram|მსურს|მინდა"
     r"|ვმუშაობ|կցանկանայի|ցանկանում եմ|աշխատում եմ|θέλω|εργάζομαι|επιθυμώ)(?!\w))"
     r"|(?<!\w)(?:bih|бих)(?!\w)")   # (the conditional's "I", "želio bih", "бих искал": not "BiH")
 _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
@@ -250,7 +252,7 @@ def read_nominations(
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
             # ("my deputy will join instead of me": the "me" of taking the place is no sender who joins)
             mine = first_person(_INSTEAD_ANY_CASE.sub(" ", clause)) or (
-                _SELF_VERB.search(clause) is not None and not _besides_someone(folded))
+                intent != Intent.CANCELLATION and _self_verb_alone(clause, folded))
             if mine and (not find(_REGISTERING, folded) or _registers_self(folded)):
                 continue   # "I will join on behalf of the team", "I am Deputy Mayor and would like to register for"
             if intent == Intent.CANCELLATION:
@@ -517,6 +519,7 @@ def first_person(clause: str) -> bool:
 # The sender's own registration: "register (me) for/to ...", "register myself", "mich ... anmelden", "melde mich"
 _OWN_REGISTRATION = re.compile(
     r"(?<!\w)(?:register|sign up)(?: (?:me|myself|us|ourselves))?(?: (?:also|too|please))? (?:for|to|in|at|on|as)(?!\w)"
+    r"(?! behalf| the name)"
     r"|(?<!\w)(?:register|sign up) (?:me|myself)(?!\w)"
     r"|(?<!\w)(?:mich|uns)(?!\w).{0,60}?(?<!\w)an(?:zu)?melden(?!\w)|(?<!\w)melde (?:mich|uns)(?!\w)"
     # ... oneself, in the languages that drop the pronoun: "se prijaviti", "да се регистрирам", "să mă înscriu"
@@ -534,7 +537,18 @@ def _registers_self(folded: str) -> bool:
     event ("My name is Dr. Tamar Kiknadze and I would like to register for the event", "I work at the Mayor's
     Office ...", "please register me for the MS Teams session", "ich möchte mich für folgende Veranstaltung
     anmelden"): 20 of 40 such registrations were someone else's to settle, nobody registered, nothing answered."""
-    return _OWN_REGISTRATION.search(folded) is not None and not _besides_someone(folded)
+    return _OWN_REGISTRATION.search(folded) is not None and not _besides_someone(folded) \
+        and not _WITH_ME.search(folded)   # ("unseren Bürgermeister und mich anmelden")
+
+
+def _self_verb_alone(clause: str, folded: str) -> bool:
+    """Whether the writer's own verb (`_SELF_VERB`) is the clause's last word of a person: "Являюсь сотрудником
+    мэрии и хочу принять участие" is the writer's, "Želim da naš gradonačelnik učestvuje" the mayor's."""
+    verbs = list(_SELF_VERB.finditer(clause))
+    if not verbs or _besides_someone(folded):
+        return False
+    after = clause[verbs[-1].end():].casefold()
+    return _NOT_PRONOUNS.search(after) is None
 
 
 def _besides_someone(folded: str) -> bool:

@@ -461,6 +461,11 @@ def test_a_writers_own_registration_beside_a_title_or_a_role_is_theirs(body):
     "Başkanımızın etkinliğe katılmasını istiyorum.",
     "Our colleague from the Ministry of Justice of BiH would like to participate in the event.",
     "Our colleague Andrew Marr would like to take part in the event.",
+    # (a second review's: the writer's verb wants someone else to take part; on behalf of; "X und mich")
+    "Želim da naš gradonačelnik učestvuje na događaju.", "Doresc ca primarul nostru să participe la eveniment.",
+    "Belediye başkanımızın etkinliğe katılımını istiyorum.",
+    "I would like to register on behalf of our Mayor, who will attend the event.",
+    "Ich möchte gerne unseren Bürgermeister und mich für die Veranstaltung anmelden.",
 ])
 def test_a_registration_with_someone_else_besides_still_waits_for_their_address(body):
     got = fresh(body)
@@ -471,6 +476,8 @@ def test_a_registration_with_someone_else_besides_still_waits_for_their_address(
 @pytest.mark.parametrize("body", [
     "Domnul Popescu nu poate participa, doresc să anulez înregistrarea lui.",
     "Başkanımız katılamayacak, kaydını iptal etmek istiyorum.",
+    "Хочу отменить участие господина Петрова в мероприятии.",
+    "Doresc să anulez participarea domnului Popescu la eveniment.",
 ])
 def test_a_cancellation_of_someone_else_with_the_writers_own_verb_does_not_cancel_the_writer(body):
     """The writer's "doresc", "istiyorum" made the clause theirs where it decides who withdraws (a review)."""
