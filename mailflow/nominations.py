@@ -46,10 +46,11 @@ _REGISTERING = (
     # prijavim i našeg gradonačelnika" registers the mayor)
     "зарегистрировать", "зарегистрируйте", "записать", "запишите", "зареєструвати", "зареєструйте", "prijaviti",
     "prijavite", "prijavim", "prijavimo", "пријавити", "пријавите", "пријавим", "пријавимо", "пријавам", "регистрирате",
-    "регистрирайте", "регистрирам", "înscrie", "înscriu", "înscrieți", "înregistrați", "regjistroni", "regjistroj",
-    "kaydet", "kaydetmek", "kaydetmenizi", "kaydedin", "qeydiyyata alın", "qeydiyyata alasınız", "keçirəsiniz",
-    "qeydiyyatdan keçirin", "დაარეგისტრიროთ", "დაარეგისტრირეთ", "დავარეგისტრირო", "գրանցել", "գրանցեք", "εγγράψετε",
-    "εγγράψτε", "εγγράψω", "katılmasını", "katılmalarını", "kaydını", "რეგისტრაცია", "რეგისტრაციას", "qeydiyyata al...",
+    "регистрирайте", "регистрирам", "înscrie", "înscriu", "înscrieți", "înregistrați", "înregistrez", "regjistroni",
+    "regjistroj", "kaydet", "kaydetmek", "kaydetmenizi", "kaydedin", "qeydiyyata alın", "qeydiyyata alasınız",
+    "keçirəsiniz", "qeydiyyatdan keçirin", "დაარეგისტრიროთ", "დაარეგისტრირეთ", "დავარეგისტრირო", "գրանցել", "գրանցեք",
+    "εγγράψετε", "εγγράψτε", "εγγράψω", "katılmasını", "katılmalarını", "kaydını", "რეგისტრაცია", "რეგისტრაციას",
+    "qeydiyyata al...",
 )
 # A third person in a clause: colleagues, titles, roles, "someone", "the following".
 _THIRD_PERSON = (
@@ -538,7 +539,13 @@ def _registers_self(folded: str) -> bool:
     Office ...", "please register me for the MS Teams session", "ich möchte mich für folgende Veranstaltung
     anmelden"): 20 of 40 such registrations were someone else's to settle, nobody registered, nothing answered."""
     return _OWN_REGISTRATION.search(folded) is not None and not _besides_someone(folded) \
-        and not _WITH_ME.search(folded)   # ("unseren Bürgermeister und mich anmelden")
+        and not _WITH_ME.search(folded) and not _ON_BEHALF.search(folded)   # ("unseren Bürgermeister und mich")
+
+
+_ON_BEHALF = re.compile(r"(?<!\w)(?:on behalf of|in the name of|im auftrag|im namen)(?!\w)")
+_ADDS_SOMEONE = re.compile(r"(?<!\w)(?:внести|добавить|додати|dodati|добавя|додадам|adaug|adăuga|adauga|adăugat"
+                           r"|adăugată|shtoj|eklemek|kaydettirmek|əlavə etmək|დამატება|ավելացնել|hinzufügen"
+                           r"|προσθέσ\w*)(?!\w)")
 
 
 def _self_verb_alone(clause: str, folded: str) -> bool:
@@ -548,7 +555,10 @@ def _self_verb_alone(clause: str, folded: str) -> bool:
     if not verbs or _besides_someone(folded):
         return False
     after = clause[verbs[-1].end():].casefold()
-    return _NOT_PRONOUNS.search(after) is None
+    # (nor one that adds someone named before it to the list: "Нашего мэра хочу внести в список участников",
+    # "Pe colegul meu doresc să îl adaug", "Başkanımızı da kaydettirmek istiyorum"; "on behalf of the mayor I want
+    # to take part" is the writer's)
+    return _NOT_PRONOUNS.search(after) is None and not _ADDS_SOMEONE.search(folded)
 
 
 def _besides_someone(folded: str) -> bool:

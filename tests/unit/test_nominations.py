@@ -436,6 +436,8 @@ def fresh(body: str, greeting: str = "Dear Mr. Samkharadze,", closing: str = "Be
     "Bələdiyyənin əməkdaşı kimi tədbirdə iştirak etmək istəyirəm.",
     "ვარ მერიის თანამშრომელი და მსურს ღონისძიებაში მონაწილეობა.",
     "Прошу зарегистрировать меня как сотрудника аппарата мэра.",
+    "Belediye Başkanımız adına etkinliğe katılmak istiyorum.", "Քաղաքապետի հանձնարարությամբ ցանկանում եմ մասնակցել "
+    "միջոցառմանը։",
 ])
 def test_a_writers_own_registration_beside_a_title_or_a_role_is_theirs(body):
     """The sender's title, office, role or the event's words ("Dr.", "the Mayor's Office", "as deputy mayor", "the
@@ -466,6 +468,10 @@ def test_a_writers_own_registration_beside_a_title_or_a_role_is_theirs(body):
     "Belediye başkanımızın etkinliğe katılımını istiyorum.",
     "I would like to register on behalf of our Mayor, who will attend the event.",
     "Ich möchte gerne unseren Bürgermeister und mich für die Veranstaltung anmelden.",
+    # (a third review's: on behalf of someone after the event; someone named before the verb that adds them)
+    "I would like to register for the event on behalf of our deputy mayor.",
+    "Нашего мэра хочу тоже внести в список участников.", "Pe colegul meu doresc să îl adaug pe lista participanților.",
+    "Pe primarul nostru doresc să îl înregistrez la eveniment.", "Başkanımızı da etkinliğe kaydettirmek istiyorum.",
 ])
 def test_a_registration_with_someone_else_besides_still_waits_for_their_address(body):
     got = fresh(body)
