@@ -114,7 +114,6 @@ _INSTEAD = re.compile(r"(?<!\w)(instead of me|in my place|in my stead|an meiner 
                       r"|në vend timin|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə|benim yerime)(?!\w)",
                       re.IGNORECASE)
 _MAYBE_INSTEAD = re.compile(r"(?<!\w)(?:if|in case|should|falls|wenn|sollte|если|ako|dacă|eğer|αν|nëse)(?!\w)")
-_INSTEAD_ANY_CASE = re.compile(_INSTEAD.pattern, re.IGNORECASE)
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
 _PRONOUNS = frozenset({"register her", "register him", "register * her", "register * him", "them",
@@ -252,7 +251,7 @@ def read_nominations(
             if not find(interest, folded):
                 continue   # registering someone, or hedging it, takes one of these words ("Dear Mr. X")
             # ("my deputy will join instead of me": the "me" of taking the place is no sender who joins)
-            mine = first_person(_INSTEAD_ANY_CASE.sub(" ", clause)) or (
+            mine = first_person(_INSTEAD.sub(" ", clause)) or (
                 intent != Intent.CANCELLATION and _self_verb_alone(clause, folded))
             if mine and (not find(_REGISTERING, folded) or _registers_self(folded)):
                 continue   # "I will join on behalf of the team", "I am Deputy Mayor and would like to register for"
