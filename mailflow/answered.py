@@ -88,12 +88,8 @@ def read_sent(uid: int, header: bytes) -> SentMail:
                     decode_words(fields.get("from", "")), date,
                     # (the addresses read before any name is decoded: "=?utf-8?q?Weber=2C_M=C3=A4x?=" has a comma)
                     tuple(a.lower() for _, a in email.utils.getaddresses(
-                        [_unfolded(fields.get("to", "")), _unfolded(fields.get("cc", ""))]) if "@" in a),
+                        [clean(fields.get("to", ""), 10_000), clean(fields.get("cc", ""), 10_000)]) if "@" in a),
                     tuple(about))
-
-
-def _unfolded(value: str) -> str:
-    return re.sub(r"\r?\n[ \t]", " ", value)
 
 
 @dataclass

@@ -101,8 +101,7 @@ _SELF_VERB = re.compile(
     r"(?i:(?<!\w)(?:хочу|являюсь|работаю|планирую|желаю|працюю|планую|бажаю|želim|zelim|желим|radim|радим|planiram"
     r"|планирам|prijavljujem|пријављујем|искам|работя|желая|сакам|работам|doresc|vreau|lucrez|particip|dëshiroj"
     r"|deshiroj|punoj|\w+m[ae]k istiyorum|çalışıyorum|katılıyorum|katılacağım|\w+m[aə][kq] istəyirəm|işləyirəm"
-    r"|çalışıram|მსურს|მინდა"
-    r"|ვმუშაობ|կցանկանայի|ցանկանում եմ|աշխատում եմ|θέλω|εργάζομαι|επιθυμώ)(?!\w))"
+    r"|çalışıram|მსურს|მინდა|ვმუშაობ|կցանկանայի|ցանկանում եմ|աշխատում եմ|θέλω|εργάζομαι|επιθυμώ)(?!\w))"
     r"|(?<!\w)(?:bih|бих)(?!\w)")   # (the conditional's "I", "želio bih", "бих искал": not "BiH")
 _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me as well|myself|zusammen mit mir"
                       r"|mit mir|mich und|und mich|mich auch|ich selbst|auch ich|и я|я также|я тоже|і я|я також|i ja"

@@ -1,6 +1,7 @@
 """Registration on behalf of others: whom a mail names, whether the sender attends, when it is unsure."""
 
 import csv
+import textwrap
 
 import pytest
 
@@ -415,7 +416,8 @@ def test_a_registration_whose_words_begin_like_a_mayor_is_the_senders(body):
 
 
 def fresh(body: str, greeting: str = "Dear Mr. Samkharadze,", closing: str = "Best regards,\nTamar"):
-    """The classification of `body` as a new mail to the international coordinator."""
+    """The classification of `body` as a new mail to the international coordinator, wrapped at 40 columns."""
+    body = textwrap.fill(body, 40)
     raw = make_mail(sender="Tamar Kiknadze <t.kiknadze@batumi.gov.ge>", body=f"{greeting}\n\n{body}\n\n{closing}")
     return classify(parse_message(raw), "international", RULES, set())
 
