@@ -268,8 +268,24 @@ _REQUEST_FILLERS = [
 ]
 _REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+(?:"
                              + "|".join(_REQUEST_FILLERS) + r")){0,3}\s+$")
+# The question nouns of the languages rules.yaml lists, for the stock phrases below.
+_QUESTION_NOUNS = (r"(?:questions?|(?:rück)?fragen?|вопрос\w*|питан\w*|pitanj\w*|питањ\w*|прашањ\w*|въпрос\w*"
+                   r"|pyetje\w*|întreb\w*|intreb\w*|sual\w*|հարց\w*|კითხვ\w*|ερωτήσ\w*|ερώτησ\w*)")
 # Stock phrases that ask nothing ("Bei Fragen stehe ich gern zur Verfügung", "if you have any questions").
 _NOT_ASKING = _alternation([
+    # An offer on a condition ("Should you have questions, feel free to call", "Если возникнут вопросы, пишите",
+    # "Ako imate pitanja, slobodno me kontaktirajte", "თუ გაქვთ კითხვები, მომწერეთ"); within one clause, so "If
+    # possible, I have a question" still asks, and so does "Wenn möglich habe ich eine Frage" ("?" always asks).
+    r"(?:if|in case|should|wenn|falls|sollten?|sofern|если|в случае|якщо|у разі|ako|ukoliko|ако|dacă|daca"
+    r"|în cazul în care|nëse|në rast se|əgər|եթե|თუ)"
+    r"(?!\s+(?:possible|i may|möglich|es geht|ich darf|возможно|можно|можна|moguće|moguce|може|posibil|e mundur"
+    r"|mümkün\w*|հնարավոր\w*|შესაძლებ\w*)(?!\w))(?:\s+\w+){0,5}?\s+" + _QUESTION_NOUNS,
+    # the same condition after the noun: "კითხვების შემთხვევაში", "հարցերի դեպքում", "Sualınız olarsa"
+    _QUESTION_NOUNS + r"(?:\s+\w+){0,2}?\s+(?:შემთხვევაში|დროს|դեպքում|olarsa|yaranarsa|olduqda)",
+    # "I am happy to answer any questions about our work", "gerne beantworte ich Ihre Fragen"
+    r"(?:happy|glad|pleased|willing) to answer(?:\s+\w+){0,2}?\s+" + _QUESTION_NOUNS,
+    r"(?:gerne?\s+beantworte\w*|beantworte\w*\s+(?:ich|wir)\s+gerne?|рад\w*\s+ответить|радий\w*\s+відповісти)"
+    r"(?:\s+\w+){0,3}?\s+" + _QUESTION_NOUNS,
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
     r"if you have any (further )?questions", r"should you have any (further )?questions",
     r"for any (further )?questions", r"in case of (any )?questions", r"any questions,? (please|feel free)",
@@ -279,7 +295,7 @@ _NOT_ASKING = _alternation([
     # a question word governed by "for"/"bei" ... is a topic, not a question ("Ansprechperson für organisatorische
     # Fragen", "contact for any questions")
     r"(für|bei|for|with|при|по|для|з|за|za|për|pentru)(\s+\w+){0,2}\s+(fragen|questions|вопрос\w*|питан\w*"
-    r"|pitanj\w*|питањ\w*|прашањ\w*|pyetje\w*|întrebări\w*)",
+    r"|pitanj\w*|питањ\w*|прашањ\w*|въпрос\w*|pyetje\w*|întrebări\w*)",
 ])
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",

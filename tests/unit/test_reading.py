@@ -1275,3 +1275,63 @@ def test_nobody_is_someone_else_not_the_writer(body, intent):
     "I would like to register, as nobody else can attend" declined: whoever "nobody" is, it is not the writer."""
     got = verdict(body)
     assert got.intent == intent, got.reasons
+
+
+_REGISTRATION = {"en": "I would like to register for the online event.",
+                 "de": "Ich möchte mich für die Veranstaltung anmelden.",
+                 "ru": "Я хотел бы принять участие в мероприятии.", "uk": "Я хотів би взяти участь у заході.",
+                 "bs": "Želio bih učestvovati na događaju.", "sr": "Желео бих да учествујем на догађају.",
+                 "mk": "Би сакал да учествувам на настанот.", "bg": "Бих искал да участвам в събитието.",
+                 "sq": "Do të doja të marr pjesë në ngjarje.", "ro": "Aș dori să particip la eveniment.",
+                 "az": "Tədbirdə iştirak etmək istəyirəm.", "hy": "Կցանկանայի մասնակցել միջոցառմանը։",
+                 "ka": "მსურს მონაწილეობა მივიღო ღონისძიებაში."}
+
+
+@pytest.mark.parametrize("lang, offer", [
+    ("en", "Should you have questions, feel free to call me."), ("en", "In case there are questions, I am available."),
+    ("en", "I am happy to answer any questions about our work."),
+    ("de", "Wenn Sie Fragen haben, melden Sie sich gerne."), ("de", "Falls es noch Fragen gibt, rufen Sie mich an."),
+    ("de", "Sollten Sie Fragen haben, stehe ich gerne bereit."),
+    ("ru", "Если возникнут вопросы, пишите."), ("ru", "Если у вас будут вопросы, звоните."),
+    ("ru", "Буду рад ответить на ваши вопросы."), ("uk", "Якщо виникнуть питання, пишіть."),
+    ("bs", "Ako imate pitanja, slobodno me kontaktirajte."), ("sr", "Ако имате питања, слободно ме контактирајте."),
+    ("mk", "Ако имате прашања, слободно контактирајте ме."), ("bg", "Ако имате въпроси, пишете ми."),
+    ("sq", "Nëse keni pyetje, më kontaktoni."), ("ro", "Dacă aveți întrebări, vă rog să mă contactați."),
+    ("az", "Sualınız olarsa, mənimlə əlaqə saxlayın."), ("hy", "Եթե հարցեր ունենաք, խնդրում եմ գրեք ինձ։"),
+    ("ka", "თუ გაქვთ კითხვები, მომწერეთ."), ("ka", "კითხვების შემთხვევაში დამიკავშირდით."),
+])
+def test_an_offer_to_answer_questions_asks_nothing(lang, offer):
+    """"If you have questions, write to me" closes many registrations: each was registered "with a question",
+    flagged for a coordinator and told its question was passed on."""
+    got = verdict(f"Dear Sir,\n\n{_REGISTRATION[lang]} {offer}\n\nBest regards,\nNino Beridze\n",
+                  mailbox="german" if lang == "de" else "international")
+    assert got.intent == "interest" and got.answer and not got.asks, got.reasons
+
+
+@pytest.mark.parametrize("lang, question", [
+    ("en", "I have a question about the agenda."), ("de", "Wenn möglich habe ich noch eine Frage zur Technik."),
+    ("en", "If I may, I have a question about the link."), ("ru", "Если можно, у меня вопрос по ссылке."),
+    ("en", "If I have questions later, whom should I write to?"), ("bg", "Имам въпрос относно програмата."),
+    ("ro", "Am câteva întrebări despre program."), ("ro", "Am o intrebare despre program."),
+])
+def test_a_question_after_a_condition_still_asks(lang, question):
+    got = verdict(f"Dear Sir,\n\n{_REGISTRATION[lang]} {question}\n\nBest regards,\nNino Beridze\n",
+                  mailbox="german" if lang == "de" else "international")
+    assert got.intent == "interest" and got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    ("Ես կմասնակցեմ առցանց միջոցառմանը։", "interest"), ("Մենք կմասնակցենք միջոցառմանը։", "interest"),
+    ("Ցավոք, ես չեմ մասնակցի միջոցառմանը։", "other"), ("Ցավոք, չեմ կարող մասնակցել միջոցառմանը։", "other"),
+])
+def test_the_armenian_future_registers(body, intent):
+    """"կմասնակցեմ" (I will take part) carries its future particle in front of the stem: it went unread."""
+    got = verdict(f"Հարգելի պարոն Սամխարաձե,\n\n{body}\n\nՀարգանքով,\nԱրամ Պետրոսյան\n")
+    assert got.intent == intent and got.answer == (intent == "interest"), got.reasons
+
+
+def test_for_urgent_questions_in_an_out_of_office_reply_asks_nothing():
+    """A Bulgarian out-of-office reply ("За спешни въпроси: ...") to our reminder was "a question"."""
+    got = in_our_thread("Здравейте, в отпуск съм до 12.10.2020 г. и няма да мога да отговоря на писмото Ви. "
+                        "За спешни въпроси: it@plovdiv.bg.")
+    assert not got.asks and not got.answer, got.reasons
