@@ -79,6 +79,7 @@ def classify(
     invitation_ids: Container[str] = (),
     calendar_uids: Container[str] = (),
     withdrawal_ids: Container[str] = (),
+    is_registered: Callable[[str], bool] = lambda address: False,
 ) -> Classification:
     """Audience, intent and whether to answer, each with its reasons.
 
@@ -89,6 +90,8 @@ def classify(
     `calendar_uids`: the mail's calendar answer's UID when it is one of the invitations mailflow sent.
     `withdrawal_ids`: those of them that confirm a cancellation (they invite to register again by replying: such a
     registration is a question for a coordinator, `mailflow set-status ADDRESS registered`).
+    `is_registered`: whether an address is registered for an event (asked only of a fresh mail that
+    declines or brings bad news: from a registrant it is a coordinator's to settle).
     """
     if detect_language is None:
         from .language import detect
@@ -108,7 +111,8 @@ def classify(
     declines_ours = bool(calendar and calendar.partstat == "declined" and calendar.uid in calendar_uids
                          and calendar.attendee == message.sender)
     intent, asks, for_a_coordinator = _intent(message, written, rules, in_our_thread, reasons, bounced, invited,
-                                              declines_ours, language, withdrawn)
+                                              declines_ours, language, withdrawn,
+                                              lambda: bool(message.sender) and is_registered(message.sender or ""))
     if for_a_coordinator:
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if calendar and calendar.uid not in calendar_uids and intent in (Intent.INTEREST, Intent.CANCELLATION) \
@@ -327,6 +331,7 @@ def _intent(
     declines_our_invitation: bool = False,
     language: str | None = None,
     withdrawn: bool = False,
+    registered: Callable[[], bool] = lambda: False,
 ) -> tuple[Intent, bool, bool]:
     """The intent, whether the mail also asks something, and whether it is for a coordinator alone (neither
     answered nor acted on); automatic mail by its headers first."""
@@ -341,7 +346,7 @@ def _intent(
         tuple(patterns.negation), in_our_thread and not invited, ne_negates=language not in _NE_IS_NO_NEGATION,
     )
     intent, asks = _said(said, message, written, rules, in_our_thread, reasons, invited, declines_our_invitation,
-                         withdrawn)
+                         withdrawn, registered)
     # (a refusal of a part of it, nothing that withdraws or registers: for a coordinator, see _said)
     # (a refusal of a part of it, or a request in reply to our mail, and nothing else asked: for a coordinator,
     # neither answered nor acted on; see _said)
@@ -358,7 +363,7 @@ def _only_partly(said: Reading) -> bool:
 
 def _said(said: Reading, message: IncomingMessage, written: written_text.Written, rules: Rules, in_our_thread: bool,
           reasons: list[str], invited: bool, declines_our_invitation: bool, withdrawn: bool = False,
-          ) -> tuple[Intent, bool]:
+          registered: Callable[[], bool] = lambda: False) -> tuple[Intent, bool]:
     """The intent and whether it asks, by what the writer's own words state (statements.py)."""
     # (in reply to our mail the thread is the event: "Can he use the same link?" was "nothing about the event")
     asks = bool(said.asks) and (in_our_thread or _about_the_event(message, written, rules, said.asks))
@@ -407,6 +412,12 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         reasons.append(f"intent: question (tentative, for a coordinator to answer: {said.hedged!r})")
         return Intent.QUESTION, True
     if said.declines:
+        if not in_our_thread and registered():
+            # "Hi, I won't make it on 7 October, sorry" as a new mail, not a reply: a refusal in reply to our mail
+            # withdraws; from a registrant in a mail of its own a coordinator decides (they got the link and reminders)
+            reasons.append(f"intent: question (declines: {said.declines!r}, from a registered sender: a coordinator "
+                           "decides whether to cancel; nothing is done, nothing answered)")
+            return Intent.QUESTION, False
         reasons.append(f"intent: other (declines, withdraws nothing: {said.declines!r})")
         return Intent.OTHER, False
     if said.asks:
@@ -420,10 +431,13 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
                        "nothing is done, nothing answered)")
         return Intent.QUESTION, False   # (it asks nothing: _intent makes it a coordinator's)
     # (a no to an invitation, or regret after our confirmation of a cancellation: nothing to do)
-    if in_our_thread and not invited and not withdrawn and (news := _bad_news(written.own)):
+    # (from a registrant, the same news in a mail of its own, not a reply)
+    news = "" if in_our_thread and (invited or withdrawn) else _bad_news(written.own)
+    if news and (in_our_thread or registered()):
         # "Ich bin am Mittwoch im Urlaub. Tut mir leid!", "I have a doctor's appointment which unfortunately I
         # can't move", a bare "Unsubscribe": news mailflow cannot read went unseen; a coordinator decides
-        reasons.append(f"intent: question in a thread we started (bad news or a wish to hear no more: {news!r}; "
+        where = "in a thread we started" if in_our_thread else "from a registered sender"
+        reasons.append(f"intent: question {where} (bad news or a wish to hear no more: {news!r}; "
                        "for a coordinator: nothing is done, nothing answered)")
         return Intent.QUESTION, False
     if in_our_thread:

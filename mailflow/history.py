@@ -6,13 +6,14 @@ raw mail with other rules and sends nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
 
 import sqlite_utils
 
-from . import database, invitations, outbox
+from . import database, invitations, outbox, registrants
 from .classify import classify
 from .database import now
 from .errors import MailflowError, MessageError
@@ -166,7 +167,8 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
             uid = message.calendar_reply.uid if message.calendar_reply else ""
             verdict = classify(message, row["mailbox"], rules, set(ours), invitation_ids=invited,
                                calendar_uids={uid} if invitations.invited_event(db, uid, message.sender) else (),
-                               withdrawal_ids=withdrawals)
+                               withdrawal_ids=withdrawals,
+                               is_registered=functools.partial(registrants.is_registered, db, before_message=row["id"]))
             after = {"audience": verdict.audience, "intent": verdict.intent, "reply": verdict.answer}
         except MessageError as exc:
             after = {"audience": None, "intent": None, "reply": False, "quarantined": str(exc)}

@@ -509,7 +509,8 @@ class Worker:
                 calendar_event = invitations.invited_event(self.db, calendar_uid, incoming.sender)
                 verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
                                    calendar_uids={calendar_uid} if calendar_event else set(),
-                                   withdrawal_ids=outbox.withdrawal_ids(ours))
+                                   withdrawal_ids=outbox.withdrawal_ids(ours),
+                                   is_registered=lambda address: registrants.is_registered(self.db, address))
                 # A calendar's No cancels the event of the invitation it answers, whatever the mail's words
                 # name; a Yes that registers for another event goes by its words, as any mail.
                 declined = calendar_event if verdict.intent == Intent.CANCELLATION else None

@@ -588,3 +588,26 @@ def test_a_server_that_loses_every_answer_stays_failing_until_it_takes_a_mail(tm
     deliver(maildirs, make_mail(sender="b@x.ge"), "2")
     worker.run_once()
     assert ("international", "smtp") not in health.failing(worker.db)
+
+
+@pytest.mark.parametrize("body", ["Hi, I won't make it on 7 October, sorry.\n\nBest, Nino",
+                                  "Leider bin ich am 7. Oktober krank geschrieben.\n\nNino",
+                                  "Dear Irakli,\n\nunfortunately we have a council session that day.\n\nNino"])
+def test_a_registrant_who_declines_in_a_new_mail_is_flagged_for_a_coordinator(tmp_path, maildirs, body):
+    """In reply to our confirmation such a mail withdraws or is flagged; written as a new mail, not a reply, it was
+    "other": the registrant kept getting the link and the reminders, and no coordinator saw it. From someone
+    who is not registered it is still nothing to do."""
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>"), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    worker.run_once()
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="Online event", body=body), "2")
+    deliver(maildirs, make_mail(sender="Ana Gelashvili <ana@batumi.gov.ge>", subject="Online event", body=body), "3")
+    worker.run_once()
+    verdicts = {m["sender"]: (m["intent"], m["answer"], m["asks"]) for m in worker.db["messages"].rows_where("id > 1")}
+    assert verdicts == {"nino@tbilisi.gov.ge": ("question", 0, 1), "ana@batumi.gov.ge": ("other", 0, 0)}
+    assert [(r["address"], r["status"]) for r in worker.db["registrants"].rows] == [("nino@tbilisi.gov.ge",
+                                                                                    "registered")]
+    assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest"]
+    from mailflow.history import replay
+
+    assert replay(worker.db, worker.rules) == (3, [])   # read as the worker read it: registered before it
