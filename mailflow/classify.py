@@ -151,6 +151,12 @@ def classify(
         reasons.append("intent: question (a forwarded mail whose own text says nothing mailflow acts on: a "
                        "coordinator reads what it forwards; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
+    if intent == Intent.OTHER and message.attachments:
+        # "Please find attached our official letter", "see attached", a phone's scan of a signed form: mailflow reads
+        # no attachment, and the mail's own text says nothing it acts on (a mayor's letter of nomination went unseen).
+        reasons.append(f"intent: question (its text says nothing mailflow acts on, and it attaches "
+                       f"{', '.join(message.attachments)}: a coordinator reads it; nothing is done, nothing answered)")
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
     # The sender's own withdrawal stands and is confirmed; whom else the mail names waits for a coordinator,
     # and so does a withdrawal of someone else's ("please cancel his registration").

@@ -81,6 +81,7 @@ class IncomingMessage:
     size: int = 0
     parsed: Message | None = field(default=None, compare=False, repr=False)  # for bounce detectors
     addressed_to: tuple[str, ...] = ()   # To alone: whom the writer speaks to (Cc: who reads along)
+    attachments: tuple[str, ...] = ()    # the file names of what a person attached for reading (attachments())
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -332,6 +333,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         report_type=_report_type(parts, types),
         part_types=tuple(clean(kind) for (_, attached), kind in zip(parts, types, strict=True) if not attached),
         calendar_reply=_calendar_reply(parts, types),
+        attachments=attachments(parts, types),
         relayed_by=relayed_by,
         size=len(raw),
         parsed=msg,
@@ -358,6 +360,41 @@ def _report_type(parts: list[tuple[Message, bool]], types: list[str]) -> str:
         if kind == "multipart/report" and not attached:
             return clean(part.get_param("report-type", "") or "report").lower()
     return ""
+
+
+# Parts with a file name that nobody attached for reading: signatures and keys, business cards, Outlook's
+# rich-text wrapper (winmail.dat), calendar answers and the parts of reports and forwarded mail (read elsewhere).
+_NOT_FOR_READING = frozenset({
+    "application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature",
+    "application/pgp-keys", "application/ms-tnef", "application/ics", "text/calendar", "text/vcard", "text/x-vcard",
+    "text/directory", "text/rfc822-headers", "message/rfc822", "message/delivery-status",
+    "message/disposition-notification", "message/global", "message/global-headers",
+})
+MAX_ATTACHMENT_NAMES = 5
+
+
+def attachments(parts: list[tuple[Message, bool]], types: list[str]) -> tuple[str, ...]:
+    """The names of the files attached to the mail itself for a person to read ("letter.pdf", a scan, a list):
+    a part marked as an attachment or named, not a multipart, not one of _NOT_FOR_READING, not a picture shown
+    inside the HTML text (it has a Content-ID: a logo in a signature), not the text itself, and not inside a
+    forwarded mail. At most MAX_ATTACHMENT_NAMES, each cleaned; an unnamed one is called by its type."""
+    found: list[str] = []
+    for (part, attached), kind in zip(parts, types, strict=True):
+        if attached or kind.startswith("multipart/") or kind in _NOT_FOR_READING:
+            continue
+        disposition = str(part.get("content-disposition") or "").split(";")[0].strip().lower()
+        try:
+            name = part.get_filename()
+        except Exception:   # a hostile file name is still an attachment, not a reason to quarantine the mail
+            name = kind
+        if disposition != "attachment" and not name:
+            continue   # (an unnamed inline part: the text, or a picture in it)
+        if kind.startswith("image/") and part.get("content-id") and disposition != "attachment":
+            continue
+        found.append(clean(name or kind, 100))
+        if len(found) == MAX_ATTACHMENT_NAMES:
+            break
+    return tuple(found)
 
 
 def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:

@@ -571,3 +571,34 @@ def test_germany_named_of_someone_else_is_no_evidence_for_the_writer():
         raw = make_mail(sender="Jan Weber <jan.weber@example.org>", subject="Event",
                         body=f"Hello,\n\n{said}\n\nJan Weber\n")
         assert classify(parse_message(raw), "international", RULES).audience == "german", said
+
+
+def _with_file(body: str, name: str) -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Mayor's Office <office@rustavi.gov.ge>"
+    msg["To"] = "international@cc-events.example"
+    msg["Subject"] = "Online event"
+    msg.set_content(body)
+    msg.add_attachment(b"data", maintype="application", subtype="octet-stream", filename=name)
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("body, name", [
+    ("Dear Mr Samkharadze,\n\nplease find attached the letter of our mayor.\n\nBest regards,\nMayor's Office",
+     "letter.pdf"),
+    ("see attached", "Nominierung.pdf"), ("", "scan.png"), ("Sent from my iPhone", "IMG_0001.jpg"),
+])
+def test_a_mail_whose_text_says_nothing_but_attaches_a_file_is_for_a_coordinator(body, name):
+    """A mayor's letter of nomination as a PDF under "please find attached our letter" was "other": not answered,
+    not flagged, unseen. mailflow reads no attachment; a coordinator does."""
+    got = classify(parse_message(_with_file(body, name)), "international", RULES)
+    assert (got.intent, got.answer, got.asks) == ("question", False, True), got.reasons
+    assert name in got.reasons[-1]
+    # without the file it is nothing to do; with a registration in its text it registers as before
+    assert classify(parse_message(make_mail(subject="Online event", body=body or "Hello")), "international",
+                    RULES).intent == "other"
+    registered = classify(parse_message(_with_file("Please find the completed registration form attached.", name)),
+                          "international", RULES)
+    assert (registered.intent, registered.answer) == ("interest", True), registered.reasons

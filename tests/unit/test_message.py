@@ -207,3 +207,51 @@ def test_the_author_behind_a_mailing_lists_rewritten_from(sender, reply_to, list
                                   else sender.split("<")[1].rstrip(">"))
     if message.relayed_by:
         assert message.sender_name == "Anna Berger"
+
+
+def _with_parts(*parts: tuple[str, bytes, dict]) -> bytes:
+    """A mail with a text and `parts`: (content type, data, headers to set on the part)."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Nino Beridze <nino@tbilisi.gov.ge>"
+    msg["To"] = "international@cc-events.example"
+    msg["Subject"] = "Online event"
+    msg.set_content("Please find attached our letter.")
+    msg.make_mixed()
+    for kind, data, headers in parts:
+        part = EmailMessage()
+        part.set_content(data, maintype=kind.split("/")[0], subtype=kind.split("/")[1])
+        for name, value in headers.items():
+            del part[name]
+            part[name] = value
+        msg.attach(part)
+    return msg.as_bytes()
+
+
+def test_attachments_are_the_files_a_person_attached_for_reading():
+    raw = _with_parts(("application/pdf", b"%PDF-1.4", {"Content-Disposition": 'attachment; filename="letter.pdf"'}),
+                      ("image/jpeg", b"\xff\xd8", {"Content-Disposition": 'inline; filename="IMG_0001.jpg"'}),
+                      ("application/octet-stream", b"x", {"Content-Disposition": "attachment"}),
+                      # not for reading: a logo shown in the text, a signature, a business card, Outlook's wrapper
+                      ("image/png", b"\x89PNG", {"Content-Disposition": 'inline; filename="image001.png"',
+                                                 "Content-ID": "<image001.png@01D6>"}),
+                      ("application/pkcs7-signature", b"x",
+                       {"Content-Disposition": 'attachment; filename="smime.p7s"'}),
+                      ("text/vcard", b"BEGIN:VCARD", {"Content-Disposition": 'attachment; filename="nino.vcf"'}),
+                      ("application/ms-tnef", b"x", {"Content-Disposition": 'attachment; filename="winmail.dat"'}))
+    assert parse_message(raw).attachments == ("letter.pdf", "IMG_0001.jpg", "application/octet-stream")
+    assert parse_message(make_mail()).attachments == ()
+
+
+def test_the_attachments_of_a_forwarded_mail_are_not_the_mails_own():
+    from email.message import EmailMessage
+
+    inner = email.message_from_bytes(_with_parts(("application/pdf", b"%PDF", {
+        "Content-Disposition": 'attachment; filename="their.pdf"'})), policy=email.policy.default)
+    outer = EmailMessage()
+    outer["From"] = "Ana <ana@batumi.gov.ge>"
+    outer["Subject"] = "Fw: Online event"
+    outer.set_content("FYI")
+    outer.add_attachment(inner)
+    assert parse_message(outer.as_bytes()).attachments == ()
