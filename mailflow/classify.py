@@ -151,6 +151,14 @@ def classify(
         reasons.append("intent: question (a forwarded mail whose own text says nothing mailflow acts on: a "
                        "coordinator reads what it forwards; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
+    if intent == Intent.INTEREST and message.attachments and not (behalf and (behalf.nominees or behalf.unsure)) \
+            and (listed := _LIST_OF_PEOPLE.search(written.own.casefold())):
+        # "attached is the list of participants from our municipality" registered its writer alone, and told them
+        # so: whom the list names is for a coordinator to register (mailflow reads no attachment).
+        reasons.append(f"intent: question (a registration that points to a list, {listed.group(0)!r}, and attaches "
+                       f"{', '.join(message.attachments)}: a coordinator registers whom it names; nothing is done, "
+                       "nothing answered)")
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if intent == Intent.OTHER and message.attachments:
         # "Please find attached our official letter", "see attached", a phone's scan of a signed form: mailflow reads
         # no attachment, and the mail's own text says nothing it acts on (a mayor's letter of nomination went unseen).
@@ -487,6 +495,16 @@ def _bad_news(own: str) -> str:
         return wish[:60]   # (a line of its own, as under a greeting)
     found = _REGRET.search(own)
     return found.group(0) if found and not _ALL_WELL.search(own) else ""
+
+
+# A list of people to register, as a registration with a file attached names it.
+_LIST_OF_PEOPLE = re.compile(
+    r"(?<!\w)(?:list of (?:the |our )?(?:participants|attendees|delegates|nominees|colleagues)"
+    r"|(?:participants?|attendees?|delegates?|delegation) list|liste der teilnehm\w*|teilnehme\w*liste"
+    r"|teilnahmeliste|список\w* (?:наших )?(?:участник|учасник|учесни|делегац)\w*|списък\w* (?:на )?участни\w*"
+    r"|списак\w* учесни\w*|список\w* на учесни\w*|(?:spis\w*|popis\w*) (?:učesni|ucesni|sudioni|polazni)\w*"
+    r"|listë?n? e pjesëmarrës\w*|lista (?:cu )?participan\w*|iştirakçı\w* siyahı\w*|katılımcı\w* listesi"
+    r"|մասնակիցների ցուցակ\w*|მონაწილე(?:თა|ების) სია\w*)(?!\w)")
 
 
 # Words that show a question is about an event at all ("Do you like this message?" is not).

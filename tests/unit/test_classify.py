@@ -602,3 +602,21 @@ def test_a_mail_whose_text_says_nothing_but_attaches_a_file_is_for_a_coordinator
     registered = classify(parse_message(_with_file("Please find the completed registration form attached.", name)),
                           "international", RULES)
     assert (registered.intent, registered.answer) == ("interest", True), registered.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Dear Irakli,\n\nattached is the list of participants from our municipality.\n\nNino",
+    "Sehr geehrte Frau Toukan,\n\nanbei die Liste der Teilnehmenden aus unserer Stadt.\n\nGrüße",
+    "Здравствуйте,\n\nво вложении список участников от нашего города.\n\nНино",
+    "Poštovani,\n\nu prilogu je spisak učesnika iz naše opštine.\n\nNino",
+    "Gamarjoba,\n\nგიგზავნით მონაწილეთა სიას.\n\nNino",
+])
+def test_a_registration_that_points_to_an_attached_list_is_for_a_coordinator(body):
+    """"Attached is the list of participants" registered its writer alone and told them so; whom the list names
+    never heard from us, and no coordinator was told."""
+    got = classify(parse_message(_with_file(body, "participants.xlsx")), "international", RULES)
+    assert (got.intent, got.answer, got.asks) == ("question", False, True), got.reasons
+    # a registration with a CV attached is the writer's own
+    own = classify(parse_message(_with_file("I would like to participate. Please find attached my CV.", "cv.pdf")),
+                   "international", RULES)
+    assert (own.intent, own.answer) == ("interest", True), own.reasons
