@@ -269,26 +269,71 @@ _REQUEST_FILLERS = [
 _REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+(?:"
                              + "|".join(_REQUEST_FILLERS) + r")){0,3}\s+$")
 # The question nouns of the languages rules.yaml lists, for the stock phrases below.
-_QUESTION_NOUNS = (r"(?:questions?|(?:rück)?fragen?|вопрос\w*|питан\w*|pitanj\w*|питањ\w*|прашањ\w*|въпрос\w*"
-                   r"|pyetje\w*|întreb\w*|intreb\w*|sual\w*|հարց\w*|კითხვ\w*|ερωτήσ\w*|ερώτησ\w*)")
+def _offer(conditions: str, fillers: str, nouns: str, after: str = "", words: str = "+") -> str:
+    """A condition, then only words that make it the reader's or nobody's ("you", "any", "there are"), then the
+    question noun: "if you have any questions" offers; "if you allow me, I have a question", "if I have questions
+    whom do I write to", "if questions can be asked in Russian" and "Wenn möglich habe ich eine Frage" ask.
+    `words`: "+" (at least one such word) or "*" (none needed: "in case of questions"); `after`: what may follow
+    the noun (a German verb at the end: "Sollten Fragen vorab eingereicht werden" still asks)."""
+    return rf"(?:{conditions})(?:\s+(?:{fillers})){words}\s+(?:{nouns}){after}"
+
+
+_EN_FILLERS = (r"you|you've|you’ve|there|have|has|are|is|were|got|may|might|should|still|do|any|further|more"
+               r"|additional|other|some|remaining|specific|need|information|or|be")
 # Stock phrases that ask nothing ("Bei Fragen stehe ich gern zur Verfügung", "if you have any questions").
 _NOT_ASKING = _alternation([
     # An offer on a condition ("Should you have questions, feel free to call", "Если возникнут вопросы, пишите",
-    # "Ako imate pitanja, slobodno me kontaktirajte", "თუ გაქვთ კითხვები, მომწერეთ"); within one clause, so "If
-    # possible, I have a question" still asks, and so does "Wenn möglich habe ich eine Frage" ("?" always asks).
-    r"(?:if|in case|should|wenn|falls|sollten?|sofern|если|в случае|якщо|у разі|ako|ukoliko|ако|dacă|daca"
-    r"|în cazul în care|nëse|në rast se|əgər|եթե|თუ)"
-    r"(?!\s+(?:possible|i may|möglich|es geht|ich darf|возможно|можно|можна|moguće|moguce|може|posibil|e mundur"
-    r"|mümkün\w*|հնարավոր\w*|შესაძლებ\w*)(?!\w))(?:\s+\w+){0,5}?\s+" + _QUESTION_NOUNS,
-    # the same condition after the noun: "კითხვების შემთხვევაში", "հարցերի դեպքում", "Sualınız olarsa"
-    _QUESTION_NOUNS + r"(?:\s+\w+){0,2}?\s+(?:შემთხვევაში|დროს|դեպքում|olarsa|yaranarsa|olduqda)",
-    # "I am happy to answer any questions about our work", "gerne beantworte ich Ihre Fragen"
-    r"(?:happy|glad|pleased|willing) to answer(?:\s+\w+){0,2}?\s+" + _QUESTION_NOUNS,
-    r"(?:gerne?\s+beantworte\w*|beantworte\w*\s+(?:ich|wir)\s+gerne?|рад\w*\s+ответить|радий\w*\s+відповісти)"
-    r"(?:\s+\w+){0,3}?\s+" + _QUESTION_NOUNS,
+    # "Ako imate pitanja, slobodno me kontaktirajte", "თუ გაქვთ კითხვები, მომწერეთ"), per language; "?" always asks,
+    # and so does a clause after it that opens with "whom", "куда" ... (_offer_asks)
+    r"(?:if|should|in case|whenever)\s+(?:you|you've|you’ve|there)(?:\s+(?:" + _EN_FILLERS + r"))*\s+questions?",
+    r"(?:if|should|in case|whenever)(?:\s+(?:any|further|more|other|additional))*\s+questions?\s+(?:arise|come up"
+    r"|occur|remain)",
+    _offer(r"wenn|falls|sofern|sollten?", r"sie|es|noch|weitere|irgendwelche|zusätzliche|offene|dazu",
+           r"(?:rück)?fragen?", r"(?=(?:\s+\w+){0,4}?\s+(?:haben|hätten|gibt|geben|bestehen|auftauchen|aufkommen"
+           r"|auftreten|entstehen|sein|sind|offen)\s*$|\s*$)", words="*"),
+    _offer(r"если", r"у вас|будут|возникнут|появятся|есть|остались|останутся|возникли|имеются|какие-то|какие-либо"
+           r"|какие-нибудь|ещё|еще|дополнительные|любые", r"вопрос\w*"),
+    _offer(r"якщо", r"у вас|виникнуть|будуть|з'являться|з’являться|є|залишилися|виникли|якісь|додаткові|ще",
+           r"питан\w*"),
+    _offer(r"ako|ukoliko", r"imate|bude|budete imali|bi bilo|ima|bilo|dodatnih|dodatna|nekih|još|jos|kakvih|kakva",
+           r"pitanj\w*"),
+    _offer(r"ако|уколико|доколку", r"имате|буде|будете имали|има|имало|възникнат|възникне|някакви|допълнителни"
+           r"|дополнителни|још|некои|било какви|нужда|потреба|от|повече|информация|информации|или",
+           r"питањ\w*|прашањ\w*|въпрос\w*"),
+    _offer(r"nëse|nese|në rast se|ne rast se", r"keni|ka|do të keni|do te keni|ndonjë|ndonje", r"pyetje\w*"),
+    _offer(r"dacă|daca|în caz că|in caz ca|în cazul în care|in cazul in care",
+           r"aveți|aveti|aveţi|există|exista|sunt|apar|mai|alte|orice|unele|eventuale", r"întreb\w*|intreb\w*"),
+    _offer(r"əgər|eger", r"sizin|hər hansı|her hansi|əlavə|elave", r"sual\w*"),
+    # "in case of questions": no word needed between
+    _offer(r"в случае|у разі|u slučaju|u slucaju|у случају|в случай на|në rast|ne rast|în caz de|in caz de"
+           r"|при необходимост(?:и)?(?: от)?", r"у вас|возникновения|допълнителна информация или|nekih|ndonjë|ndonje"
+           r"|eventuale", r"вопрос\w*|питан\w*|pitanj\w*|питањ\w*|въпрос\w*|pyetje\w*|întreb\w*|intreb\w*",
+           words="*"),
+    # the verb after the noun, in Armenian and Georgian ("եթե հարցեր ունենաք", "თუ კითხვები გაქვთ"), not "I have"
+    _offer(r"եթե", r"ունեք|ունենաք|կունենաք|լինեն|կլինեն|որևէ|այլ|լրացուցիչ", r"հարց\w*",
+           r"(?!\s+(?:ունեմ|ունենամ|ունենք|կունենամ))", words="*"),
+    _offer(r"თუ", r"გაქვთ|გექნებათ|გაგიჩნდებათ|რაიმე|რამე|დამატებითი", r"კითხვ\w*",
+           r"(?!\s+(?:მაქვს|მექნება|გვაქვს|გვექნება))", words="*"),
+    # the condition after the noun: "კითხვების შემთხვევაში", "հարցերի դեպքում", "Sualınız olarsa" (yours, not
+    # "sualım": mine)
+    r"კითხვ\w*\s+შემთხვევაში", r"հարց\w*\s+(?:ունենալու\s+)?դեպքում",
+    r"(?:hər hansı\s+|her hansi\s+)?sual(?:ınız|larınız|iniz|lariniz)\s+(?:olarsa|yaranarsa|olduqda|olsa|yaransa)",
+    # "I am happy to answer any questions about our work", "gerne beantworte ich Ihre Fragen", "Буду рад ответить"
+    r"(?:happy|glad|pleased|willing) to answer(?:\s+\w+){0,2}?\s+questions?",
+    r"(?:gerne?\s+beantworte\w*|beantworte\w*\s+(?:ich|wir)\s+gerne?)(?:\s+\w+){0,3}?\s+(?:rück)?fragen?",
+    r"fragen beantworte\w* (?:ich|wir) gerne?",
+    r"(?:рад\w*|готов\w*|с удовольствием)\s+(?:буду\s+)?(?:ответить|отвечу)(?:\s+\w+){0,3}?\s+вопрос\w*",
+    r"радий\w*\s+відповісти(?:\s+\w+){0,3}?\s+питан\w*", r"rado ću odgovoriti(?:\s+\w+){0,3}?\s+pitanj\w*",
+    r"(?:ще се радвам да отговоря|отговарям с удоволствие)(?:\s+\w+){0,3}?\s+въпрос\w*",
+    r"răspund cu plăcere(?:\s+\w+){0,3}?\s+întreb\w*", r"(?:vă )?stau la dispoziți[ea] (?:cu|pentru)(?:\s+\w+){0,2}?"
+    r"\s+întreb\w*", r"deschis\w* la(?:\s+\w+){0,2}?\s+întreb\w*",
+    # the noun that is no question: Bulgarian "става въпрос за" (it is about), "въпросът е" (the matter); Romanian
+    # "am răspuns la întrebări" (in the form), "ridică multe întrebări" (raises)
+    r"става въпрос", r"този въпрос", r"въпросът", r"răspuns la(?:\s+\w+){0,2}?\s+întreb\w*",
+    r"ridică(?:\s+\w+){0,2}?\s+întreb\w*",
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
-    r"if you have any (further )?questions", r"should you have any (further )?questions",
-    r"for any (further )?questions", r"in case of (any )?questions", r"any questions,? (please|feel free)",
+    r"for any (further )?questions", r"in case of (any )?questions",
+    r"any questions,? (please|feel free|just|call|contact|write)",
     r"по всем вопросам", r"з усіх питань", r"за сва (додатна )?питања", r"za sva (dodatna )?pitanja",
     r"za (sva )?dodatna pitanja", r"për çdo pyetje", r"pentru orice (alte )?întrebări", r"за сите прашања",
     r"за въпроси",
@@ -297,6 +342,10 @@ _NOT_ASKING = _alternation([
     r"(für|bei|for|with|при|по|для|з|за|za|për|pentru)(\s+\w+){0,2}\s+(fragen|questions|вопрос\w*|питан\w*"
     r"|pitanj\w*|питањ\w*|прашањ\w*|въпрос\w*|pyetje\w*|întrebări\w*)",
 ])
+# A clause that opens by asking whom or where, its "?" left out.
+_WHOM_OR_WHERE = re.compile(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|кому|к кому|куда|кто|кому|куди|до кого"
+                            r"|kome|kod koga|gdje|gde|kuda|кого|къде|каде|kujt|cui|unde|la cine|kimə|hara|ում|որտեղ"
+                            r"|ვის|სად)(?!\w)")
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
                            r"თუ შეიძლება", r"եթե հնարավոր է", r"αν είναι δυνατόν",
@@ -461,8 +510,10 @@ def _sentence(
     # (in reply to our mail a registrant asks for more: "could you register me for the breakout session?")
     if registered and asked and not hedge and not in_our_thread and (polite() or _requested(folded, interest)):
         return Statement.REGISTERS, registered[1], keeps
-    question_hit = next((w for c in clauses if (w := find(question, _NOT_ASKING.sub(" ", c))) and not negated(c)),
-                        None) if find(question, folded) else None
+    # (an offer is none when a clause after it asks whom or where: "Если возникнут вопросы, куда их задавать")
+    offers = any(_WHOM_OR_WHERE.match(c) for c in clauses[1:])
+    question_hit = next((w for c in clauses if (w := find(question, c if offers else _NOT_ASKING.sub(" ", c)))
+                         and not negated(c)), None) if find(question, folded) else None
     if asked or question_hit:
         return Statement.ASKS, question_hit or sentence.strip()[-60:], keeps
     if registered:

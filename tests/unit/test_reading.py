@@ -1313,6 +1313,16 @@ def test_an_offer_to_answer_questions_asks_nothing(lang, offer):
     ("en", "If I may, I have a question about the link."), ("ru", "Если можно, у меня вопрос по ссылке."),
     ("en", "If I have questions later, whom should I write to?"), ("bg", "Имам въпрос относно програмата."),
     ("ro", "Am câteva întrebări despre program."), ("ro", "Am o intrebare despre program."),
+    # (a review's: a polite condition, a condition about the writer's own questions, "if" for "whether")
+    ("en", "If you allow me I have a question about the certificate."),
+    ("de", "Wenn Sie erlauben habe ich eine Frage zum Link."), ("ru", "Если позволите у меня вопрос по программе."),
+    ("bs", "Ako je moguće imam pitanje o dnevnom redu."), ("ro", "Dacă îmi permiteți am o întrebare despre traducere."),
+    ("ka", "თუ შეიძლება ერთი კითხვა მაქვს ბმულთან დაკავშირებით."), ("hy", "Եթե թույլ կտաք մի հարց ունեմ։"),
+    ("en", "If I have questions during the session should I use the chat"),
+    ("de", "Falls ich Fragen zur Technik habe, an wen kann ich mich wenden"),
+    ("ru", "Если возникнут вопросы во время трансляции, куда их задавать"),
+    ("en", "I wonder if questions can be asked in Russian during the session."),
+    ("de", "Sollten Fragen vorab eingereicht werden"), ("ka", "კითხვა მაქვს რა დროს იწყება ღონისძიება"),
 ])
 def test_a_question_after_a_condition_still_asks(lang, question):
     got = verdict(f"Dear Sir,\n\n{_REGISTRATION[lang]} {question}\n\nBest regards,\nNino Beridze\n",
@@ -1323,6 +1333,8 @@ def test_a_question_after_a_condition_still_asks(lang, question):
 @pytest.mark.parametrize("body, intent", [
     ("Ես կմասնակցեմ առցանց միջոցառմանը։", "interest"), ("Մենք կմասնակցենք միջոցառմանը։", "interest"),
     ("Ցավոք, ես չեմ մասնակցի միջոցառմանը։", "other"), ("Ցավոք, չեմ կարող մասնակցել միջոցառմանը։", "other"),
+    # the conditional ("I would gladly take part, but I am away on business") registers nobody
+    ("Սիրով կմասնակցեի, բայց այդ օրը գործուղման մեջ եմ։", "other"),
 ])
 def test_the_armenian_future_registers(body, intent):
     """"կմասնակցեմ" (I will take part) carries its future particle in front of the stem: it went unread."""
@@ -1335,3 +1347,20 @@ def test_for_urgent_questions_in_an_out_of_office_reply_asks_nothing():
     got = in_our_thread("Здравейте, в отпуск съм до 12.10.2020 г. и няма да мога да отговоря на писмото Ви. "
                         "За спешни въпроси: it@plovdiv.bg.")
     assert not got.asks and not got.answer, got.reasons
+
+
+@pytest.mark.parametrize("lang, statement", [
+    ("bg", "Става въпрос за мен и колегата ми Иван Петров."), ("bg", "Въпросът с отпадъците е важен за нас."),
+    ("bg", "В случай на въпроси съм на разположение."), ("bg", "Ако възникнат някакви въпроси, моля, обадете се."),
+    ("ro", "Am răspuns la întrebări în formular."), ("ro", "În caz de întrebări, mă găsiți la telefon."),
+    ("ru", "Если будут какие-либо вопросы, я на связи."),
+    ("en", "Should any questions arise please contact my assistant."),
+    ("de", "Falls Sie noch Fragen zu meiner Person haben, melden Sie sich gerne."),
+    ("de", "Gerne beantworte ich Ihre Fragen zu unserem Projekt."),
+])
+def test_a_question_word_that_is_no_question_asks_nothing(lang, statement):
+    """Bulgarian "въпрос" is also "the matter" ("става въпрос за": it is about), Romanian "întrebări" the form's;
+    and more offers of the kind above (a review's cases)."""
+    got = verdict(f"Dear Sir,\n\n{_REGISTRATION[lang]} {statement}\n\nBest regards,\nNino Beridze\n",
+                  mailbox="german" if lang == "de" else "international")
+    assert got.intent == "interest" and got.answer and not got.asks, got.reasons
