@@ -91,7 +91,7 @@ def classify(
     `withdrawal_ids`: those of them that confirm a cancellation (they invite to register again by replying: such a
     registration is a question for a coordinator, `mailflow set-status ADDRESS registered`).
     `is_registered`: whether an address is registered for an event (asked only of a fresh mail that
-    declines or brings bad news: from a registrant it is a coordinator's to settle).
+    declines and is otherwise nothing to do: from a registrant it is a coordinator's to settle).
     """
     if detect_language is None:
         from .language import detect
@@ -110,9 +110,8 @@ def classify(
     # coordinators' own meetings are answered into the same inbox.
     declines_ours = bool(calendar and calendar.partstat == "declined" and calendar.uid in calendar_uids
                          and calendar.attendee == message.sender)
-    intent, asks, for_a_coordinator = _intent(message, written, rules, in_our_thread, reasons, bounced, invited,
-                                              declines_ours, language, withdrawn,
-                                              lambda: bool(message.sender) and is_registered(message.sender or ""))
+    intent, asks, for_a_coordinator, declines = _intent(message, written, rules, in_our_thread, reasons, bounced,
+                                                        invited, declines_ours, language, withdrawn)
     if for_a_coordinator:
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if calendar and calendar.uid not in calendar_uids and intent in (Intent.INTEREST, Intent.CANCELLATION) \
@@ -150,6 +149,13 @@ def classify(
         # else's mail, so mailflow acts on none of it, and a coordinator reads it.
         reasons.append("intent: question (a forwarded mail whose own text says nothing mailflow acts on: a "
                        "coordinator reads what it forwards; nothing is done, nothing answered)")
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
+    if intent == Intent.OTHER and declines and not in_our_thread and not message.calendar_reply \
+            and not _EARLIER_EVENT.search(written.own.casefold()) and message.sender and is_registered(message.sender):
+        # "Hi, I won't make it on 7 October, sorry" as a mail of its own, not a reply (in reply to our mail a refusal
+        # withdraws): from a registrant a coordinator decides, who kept sending them the link and the reminders.
+        reasons.append(f"intent: question (declines: {declines!r}, from a registered sender: a coordinator decides "
+                       "whether to cancel; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if intent == Intent.INTEREST and message.attachments and not (behalf and (behalf.nominees or behalf.unsure)) \
             and (listed := _LIST_OF_PEOPLE.search(written.own.casefold())):
@@ -345,13 +351,13 @@ def _intent(
     declines_our_invitation: bool = False,
     language: str | None = None,
     withdrawn: bool = False,
-    registered: Callable[[], bool] = lambda: False,
-) -> tuple[Intent, bool, bool]:
-    """The intent, whether the mail also asks something, and whether it is for a coordinator alone (neither
-    answered nor acted on); automatic mail by its headers first."""
+) -> tuple[Intent, bool, bool, str]:
+    """The intent, whether the mail also asks something, whether it is for a coordinator alone (neither
+    answered nor acted on), and the refusal when it is `other` for one ('' else); automatic mail by its headers
+    first."""
     automatic = _automatic(message, written, rules, reasons, bounced)
     if automatic:
-        return automatic, False, False
+        return automatic, False, False, ""
     patterns = rules.classification.intents
     # The subject of a reply is the one we (or someone) wrote: it says nothing of this sender's intent.
     subject = "" if _is_reply(message) else message.subject
@@ -360,11 +366,11 @@ def _intent(
         tuple(patterns.negation), in_our_thread and not invited, ne_negates=language not in _NE_IS_NO_NEGATION,
     )
     intent, asks = _said(said, message, written, rules, in_our_thread, reasons, invited, declines_our_invitation,
-                         withdrawn, registered)
+                         withdrawn)
     # (a refusal of a part of it, nothing that withdraws or registers: for a coordinator, see _said)
     # (a refusal of a part of it, or a request in reply to our mail, and nothing else asked: for a coordinator,
     # neither answered nor acted on; see _said)
-    return intent, asks, intent == Intent.QUESTION and not asks
+    return intent, asks, intent == Intent.QUESTION and not asks, said.declines if intent == Intent.OTHER else ""
 
 
 _ANOTHER_EVENT_AHEAD = re.compile(r"(?<!\w)(?:next|future|upcoming|another|nächst\w*|künftig\w*|zukünftig\w*|"
@@ -377,7 +383,7 @@ def _only_partly(said: Reading) -> bool:
 
 def _said(said: Reading, message: IncomingMessage, written: written_text.Written, rules: Rules, in_our_thread: bool,
           reasons: list[str], invited: bool, declines_our_invitation: bool, withdrawn: bool = False,
-          registered: Callable[[], bool] = lambda: False) -> tuple[Intent, bool]:
+          ) -> tuple[Intent, bool]:
     """The intent and whether it asks, by what the writer's own words state (statements.py)."""
     # (in reply to our mail the thread is the event: "Can he use the same link?" was "nothing about the event")
     asks = bool(said.asks) and (in_our_thread or _about_the_event(message, written, rules, said.asks))
@@ -426,12 +432,6 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         reasons.append(f"intent: question (tentative, for a coordinator to answer: {said.hedged!r})")
         return Intent.QUESTION, True
     if said.declines:
-        if not in_our_thread and registered():
-            # "Hi, I won't make it on 7 October, sorry" as a new mail, not a reply: a refusal in reply to our mail
-            # withdraws; from a registrant in a mail of its own a coordinator decides (they got the link and reminders)
-            reasons.append(f"intent: question (declines: {said.declines!r}, from a registered sender: a coordinator "
-                           "decides whether to cancel; nothing is done, nothing answered)")
-            return Intent.QUESTION, False
         reasons.append(f"intent: other (declines, withdraws nothing: {said.declines!r})")
         return Intent.OTHER, False
     if said.asks:
@@ -445,13 +445,10 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
                        "nothing is done, nothing answered)")
         return Intent.QUESTION, False   # (it asks nothing: _intent makes it a coordinator's)
     # (a no to an invitation, or regret after our confirmation of a cancellation: nothing to do)
-    # (from a registrant, the same news in a mail of its own, not a reply)
-    news = "" if in_our_thread and (invited or withdrawn) else _bad_news(written.own)
-    if news and (in_our_thread or registered()):
+    if in_our_thread and not invited and not withdrawn and (news := _bad_news(written.own)):
         # "Ich bin am Mittwoch im Urlaub. Tut mir leid!", "I have a doctor's appointment which unfortunately I
         # can't move", a bare "Unsubscribe": news mailflow cannot read went unseen; a coordinator decides
-        where = "in a thread we started" if in_our_thread else "from a registered sender"
-        reasons.append(f"intent: question {where} (bad news or a wish to hear no more: {news!r}; "
+        reasons.append(f"intent: question in a thread we started (bad news or a wish to hear no more: {news!r}; "
                        "for a coordinator: nothing is done, nothing answered)")
         return Intent.QUESTION, False
     if in_our_thread:
@@ -497,6 +494,11 @@ def _bad_news(own: str) -> str:
     return found.group(0) if found and not _ALL_WELL.search(own) else ""
 
 
+# An earlier event ("I was not able to attend your last webinar"): a refusal of that is no news about this one.
+_EARLIER_EVENT = re.compile(
+    r"(?<!\w)(?:last|previous|earlier|past|letzte\w*|vorige\w*|vergangene\w*|прошл\w*|предыдущ\w*|минул\w*"
+    r"|попередн\w*|prošl\w*|prethodn\w*|претходн\w*|минал\w*|минат\w*|trecut\w*|anterio\w*|kaluar\w*"
+    r"|mëparshm\w*|ötən|keçən|əvvəlki|geçen|önceki|წინა|გასულ\w*|նախորդ\w*|անցյալ\w*)(?!\w)")
 # A list of people to register, as a registration with a file attached names it.
 _LIST_OF_PEOPLE = re.compile(
     r"(?<!\w)(?:list of (?:the |our )?(?:participants|attendees|delegates|nominees|colleagues)"

@@ -315,6 +315,13 @@ def _imports(db: sqlite_utils.Database) -> None:
     db.table("invites").create_index(["event_id", "address"], unique=True)
 
 
+@migrations(name="0025_sender_was_registered")
+def _sender_was_registered(db: sqlite_utils.Database) -> None:
+    # Whether the sender was registered when the mail was classified, where classify asked (a refusal in a mail
+    # of its own): `mailflow replay` reads the mail with the same fact. NULL: not asked.
+    db.table("messages").add_column("sender_was_registered", int)
+
+
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database, lock: str = "IMMEDIATE") -> Iterator[sqlite_utils.Database]:
     """BEGIN IMMEDIATE: take the write lock up front, waiting up to the busy timeout.

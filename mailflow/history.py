@@ -144,6 +144,11 @@ class ReplayChange:
                 "before": self.before, "after": self.after}
 
 
+def _was_registered(db: sqlite_utils.Database, answered: int | None, address: str) -> bool:
+    """What the worker found when it asked (messages.sender_was_registered), else the registrants now."""
+    return bool(answered) if answered is not None else registrants.is_registered(db, address)
+
+
 def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> tuple[int, list[ReplayChange]]:
     """Classify recorded mail again with `rules`; return (messages looked at, what would change)."""
     # Mails whose raw text was purged after the event cannot be classified again.
@@ -168,7 +173,7 @@ def replay(db: sqlite_utils.Database, rules: Rules, last: int | None = None) -> 
             verdict = classify(message, row["mailbox"], rules, set(ours), invitation_ids=invited,
                                calendar_uids={uid} if invitations.invited_event(db, uid, message.sender) else (),
                                withdrawal_ids=withdrawals,
-                               is_registered=functools.partial(registrants.is_registered, db, before_message=row["id"]))
+                               is_registered=functools.partial(_was_registered, db, row["sender_was_registered"]))
             after = {"audience": verdict.audience, "intent": verdict.intent, "reply": verdict.answer}
         except MessageError as exc:
             after = {"audience": None, "intent": None, "reply": False, "quarantined": str(exc)}

@@ -68,17 +68,11 @@ def register(
     return existing
 
 
-def is_registered(db: sqlite_utils.Database, address: str, before_message: int | None = None) -> bool:
-    """Whether the address is registered for any event (a bounced registrant still is); with `before_message`,
-    whether it was registered by an earlier mail, whatever its status now (`mailflow replay`)."""
-    if before_message is not None:
-        sql = "select 1 from registrants where address = ? and first_message < ? limit 1"
-        args: list = [address, before_message]
-    else:
-        statuses = (*ACTIVE_STATUSES, RegistrantStatus.BOUNCED)
-        sql = f"select 1 from registrants where address = ? and status in ({','.join('?' * len(statuses))}) limit 1"
-        args = [address, *statuses]
-    return db.execute(sql, args).fetchone() is not None
+def is_registered(db: sqlite_utils.Database, address: str) -> bool:
+    """Whether the address is registered for any event (a bounced registrant still is)."""
+    statuses = (*ACTIVE_STATUSES, RegistrantStatus.BOUNCED)
+    sql = f"select 1 from registrants where address = ? and status in ({','.join('?' * len(statuses))}) limit 1"
+    return db.execute(sql, [address, *statuses]).fetchone() is not None
 
 
 def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:

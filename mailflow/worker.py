@@ -507,10 +507,18 @@ class Worker:
                 invited_to, invitation_ids = self._invitations(ours)
                 calendar_uid = incoming.calendar_reply.uid if incoming.calendar_reply else ""
                 calendar_event = invitations.invited_event(self.db, calendar_uid, incoming.sender)
+                asked: list[bool] = []   # whether the sender is registered, if classify asks: kept for `replay`
+
+                def is_registered(address: str) -> bool:
+                    asked.append(registrants.is_registered(self.db, address))
+                    return asked[-1]
+
                 verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
                                    calendar_uids={calendar_uid} if calendar_event else set(),
                                    withdrawal_ids=outbox.withdrawal_ids(ours),
-                                   is_registered=lambda address: registrants.is_registered(self.db, address))
+                                   is_registered=is_registered)
+                if asked:
+                    database.update(self.db, "messages", row["id"], {"sender_was_registered": int(asked[-1])})
                 # A calendar's No cancels the event of the invitation it answers, whatever the mail's words
                 # name; a Yes that registers for another event goes by its words, as any mail.
                 declined = calendar_event if verdict.intent == Intent.CANCELLATION else None

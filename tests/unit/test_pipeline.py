@@ -591,12 +591,13 @@ def test_a_server_that_loses_every_answer_stays_failing_until_it_takes_a_mail(tm
 
 
 @pytest.mark.parametrize("body", ["Hi, I won't make it on 7 October, sorry.\n\nBest, Nino",
-                                  "Leider bin ich am 7. Oktober krank geschrieben.\n\nNino",
-                                  "Dear Irakli,\n\nunfortunately we have a council session that day.\n\nNino"])
+                                  "Ich kann am 7. Oktober leider nicht dabei sein.\n\nNino",
+                                  "Я не смогу принять участие в мероприятии 7 октября.\n\nНино"])
 def test_a_registrant_who_declines_in_a_new_mail_is_flagged_for_a_coordinator(tmp_path, maildirs, body):
-    """In reply to our confirmation such a mail withdraws or is flagged; written as a new mail, not a reply, it was
-    "other": the registrant kept getting the link and the reminders, and no coordinator saw it. From someone
-    who is not registered it is still nothing to do."""
+    """In reply to our confirmation such a refusal withdraws; written as a new mail, not a reply, it was "other":
+    the registrant kept getting the link and the reminders, and no coordinator saw it. From someone who is not
+    registered it is still nothing to do; and `replay` reads it with what the worker found, though the
+    coordinator has cancelled the registration since."""
     deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>"), "1")
     worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
     worker.run_once()
@@ -608,6 +609,24 @@ def test_a_registrant_who_declines_in_a_new_mail_is_flagged_for_a_coordinator(tm
     assert [(r["address"], r["status"]) for r in worker.db["registrants"].rows] == [("nino@tbilisi.gov.ge",
                                                                                     "registered")]
     assert [r["kind"] for r in worker.db["outbox"].rows] == ["reply:interest"]
+    from mailflow import registrants
     from mailflow.history import replay
 
-    assert replay(worker.db, worker.rules) == (3, [])   # read as the worker read it: registered before it
+    registrants.cancel(worker.db, worker.rules.events[0].id, "nino@tbilisi.gov.ge")
+    assert replay(worker.db, worker.rules) == (3, [])
+
+
+@pytest.mark.parametrize("body", [
+    "Unfortunately I forgot to attach my CV to my previous mail.",
+    "Unfortunately, I was not able to attend your last webinar in June. I'm very much looking forward to this one.",
+    "Leider bin ich am Mittwoch nicht im Büro, nehme aber von zu Hause aus teil.",
+])
+def test_a_registrants_harmless_news_is_not_flagged(tmp_path, maildirs, body):
+    """(a review's: regret words alone, or a refusal of an earlier event, flagged every such update)"""
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>"), "1")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    worker.run_once()
+    deliver(maildirs, make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="Online event", body=body), "2")
+    worker.run_once()
+    second = worker.db["messages"].get(2)
+    assert second["intent"] != "question" and not second["asks"], second["reasons"]
