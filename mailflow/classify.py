@@ -114,6 +114,13 @@ def classify(
                                                         invited, declines_ours, language, withdrawn)
     if for_a_coordinator:
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
+    if intent == Intent.OTHER and not in_our_thread and (yes := _bare_yes(written.own)) \
+            and (message.in_reply_to or ANSWER_PREFIX.match(message.subject)) \
+            and not _FORWARD_PREFIX.match(message.subject) and _quotes_the_event(message, written, rules):
+        # "Bin dabei!", "Yes please!", "Да, буду." in reply to the announcement a coordinator sent from their own
+        # client: the writer thinks they registered, and never got the link.
+        reasons.append(f"intent: interest (says only {yes!r}, in reply to a mail about the event)")
+        intent = Intent.INTEREST
     if calendar and calendar.uid not in calendar_uids and intent in (Intent.INTEREST, Intent.CANCELLATION) \
             and not _names_an_event(message.subject, rules):
         # An answer to a meeting mailflow did not send and that is not the event (a coordinator's own "preparatory
@@ -528,6 +535,43 @@ _EVENT_WORDS = (
     "etkinli...", "toplantı...", "katılım...", "kayıt...", "ekim", "εκδήλωσ...", "συνάντησ...", "συμμετοχ...",
     "οκτωβρ...", "διερμηνεί...",
 )
+
+
+# A greeting ("Dear Irakli,", "Hallo Frau Toukan", "Здравствуйте!") before a bare yes.
+_GREETING = re.compile(r"(?:hi|hello|dear|hallo|liebe[rs]?|sehr geehrte[rs]?|guten (?:tag|morgen)|здравствуйте"
+                            r"|добрый день|привет|доброго дня|poštovan\w*|postovan\w*|dragi|draga|zdravo|pozdrav"
+                            r"|bună ziua|buna ziua|stimat\w*|përshëndetje|salam|hörmətli|გამარჯობა|ბატონო|բարև"
+                            r"|հարգելի|merhaba|γεια)(?!\w)[^,!\n]{0,40}(?:[,!]|$)", re.IGNORECASE)
+# A reply that is a yes and nothing else ("Yes please!", "Bin dabei.", "Да, буду.", "Da, dolazim."): every word is
+# one of these, and one of them says yes (_YES_WORDS); no "not", no "but", no question.
+_SAY_YES = ("yes sure absolutely definitely course pleasure gladly ja gerne gern dabei komme kommen да буду будем "
+            "конечно удовольствием так звичайно da naravno svakako može moze dolazim dolazimo rado po sigurisht bəli "
+            "əlbəttə այո իհարկե დიახ evet tabii ναι sigur desigur plăcere yes-in")
+_ALONGSIDE_YES = ("please of with i we me us am are bitte sehr bin ich wir sind gerne с cu vrlo thanks thank you danke "
+                  "спасибо дякую hvala хвала faleminderit mulțumesc mulţumesc multumesc təşəkkürlər շնորհակալություն "
+                  "მადლობა რა თქმა უნდა ok okay")
+_YES_WORDS = frozenset(_SAY_YES.split())
+_YES_COMPANIONS = frozenset(_ALONGSIDE_YES.split())
+_IN_PHRASE = re.compile(r"(?:i'?m|i’m|i am|we'?re|we’re|we are|count (?:me|us)) in(?!\w)")
+
+
+def _bare_yes(own: str) -> str:
+    """The own text when it is a yes and nothing else (a greeting aside), else ''."""
+    said = " ".join(line[found.end():] if (found := _GREETING.match(line)) else line
+                    for line in (line.strip() for line in own.splitlines())).strip()
+    if not said or len(said) > 60 or "?" in said:
+        return ""
+    words = re.findall(r"[\w'’-]+", _IN_PHRASE.sub(" yes-in ", said.casefold()))
+    if not words or len(words) > 8 or not all(w in _YES_WORDS or w in _YES_COMPANIONS for w in words):
+        return ""
+    return said if any(w in _YES_WORDS for w in words) else ""
+
+
+def _quotes_the_event(message: IncomingMessage, written: written_text.Written, rules: Rules) -> bool:
+    """Whether the mail answered (its subject, or the text it quotes) speaks of an event."""
+    folded = f"{message.subject}\n{written.quoted}".casefold()
+    keywords = tuple(k for event in rules.events for k in (*event.keywords, event.id))
+    return bool(find(_EVENT_WORDS, folded) or (keywords and find(keywords, folded)))
 
 
 def _about_the_event(message: IncomingMessage, written: written_text.Written, rules: Rules, asked: str) -> bool:

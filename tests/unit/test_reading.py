@@ -1364,3 +1364,31 @@ def test_a_question_word_that_is_no_question_asks_nothing(lang, statement):
     got = verdict(f"Dear Sir,\n\n{_REGISTRATION[lang]} {statement}\n\nBest regards,\nNino Beridze\n",
                   mailbox="german" if lang == "de" else "international")
     assert got.intent == "interest" and got.answer and not got.asks, got.reasons
+
+
+_ANNOUNCEMENT = ("\n\nOn Mon, 14 Sep 2020 at 10:00, Irakli Samkharadze <international@cc-events.example> wrote:\n"
+                 "> Dear colleagues,\n> we invite you to the online event on 7 October. If you would like to take\n"
+                 "> part, simply answer this mail.\n")
+
+
+@pytest.mark.parametrize("body", ["Yes please!", "I'm in.", "Dear Irakli,\nyes, with pleasure!", "Gerne dabei!",
+                                  "Bin dabei.", "Ja, ich komme.", "Да, буду.", "Da, dolazim.", "Po, sigurisht.",
+                                  "Bəli.", "Այո։", "დიახ, რა თქმა უნდა."])
+def test_a_bare_yes_to_a_mail_about_the_event_registers(body):
+    """"Bin dabei." on the announcement a coordinator sent from their own client was "other": the writer thought
+    they had registered and never got the link."""
+    got = verdict(body + _ANNOUNCEMENT, subject="Re: Online event on 7 October")
+    assert (got.intent, got.answer) == ("interest", True), got.reasons
+
+
+@pytest.mark.parametrize("body, subject, quote", [
+    ("Yes please!", "Re: Lunch tomorrow", "\n\n> Shall we meet for lunch tomorrow?\n"),   # not about the event
+    ("Yes, but I cannot attend.", "Re: Online event", _ANNOUNCEMENT),
+    ("Ok, thanks.", "Re: Online event", _ANNOUNCEMENT),
+    ("Yes?", "Re: Online event", _ANNOUNCEMENT), ("Ja, ich komme aus Leipzig.", "Re: Online event", _ANNOUNCEMENT),
+    ("Yes please!", "Online event", ""),   # not a reply: yes to what?
+])
+def test_a_yes_that_is_not_bare_or_not_to_the_event_registers_nobody(body, subject, quote):
+    assert verdict(body + quote, subject=subject).intent != "interest"
+    # (and a bare yes in reply to mailflow's own mail is no new registration: see the replies' tests)
+    assert in_our_thread("Yes, with pleasure.").intent == "other"
