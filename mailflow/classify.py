@@ -567,11 +567,17 @@ def _bare_yes(own: str) -> str:
     return said if any(w in _YES_WORDS for w in words) else ""
 
 
+_QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
+
+
 def _quotes_the_event(message: IncomingMessage, written: written_text.Written, rules: Rules) -> bool:
-    """Whether the mail answered (its subject, or the text it quotes) speaks of an event."""
-    folded = f"{message.subject}\n{written.quoted}".casefold()
+    """Whether the mail answered (its subject, or the text it quotes) speaks of an event and of taking part in it
+    ("Yes" to "Can you confirm the Zoom licence for the webinar?" registers nobody)."""
+    quoted = " ".join(_QUOTE_MARKS.sub("", written.quoted).split())   # (its lines wrapped: "take\n> part")
+    folded = f"{message.subject}\n{quoted}".casefold()
     keywords = tuple(k for event in rules.events for k in (*event.keywords, event.id))
-    return bool(find(_EVENT_WORDS, folded) or (keywords and find(keywords, folded)))
+    return bool((find(_EVENT_WORDS, folded) or (keywords and find(keywords, folded)))
+                and find(tuple(rules.classification.intents.interest), folded))
 
 
 def _about_the_event(message: IncomingMessage, written: written_text.Written, rules: Rules, asked: str) -> bool:

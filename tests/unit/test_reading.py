@@ -1383,6 +1383,7 @@ def test_a_bare_yes_to_a_mail_about_the_event_registers(body):
 
 @pytest.mark.parametrize("body, subject, quote", [
     ("Yes please!", "Re: Lunch tomorrow", "\n\n> Shall we meet for lunch tomorrow?\n"),   # not about the event
+    ("Yes.", "Re: Zoom licence", "\n\n> Can you confirm the Zoom licence for the webinar?\n"),   # nor taking part
     ("Yes, but I cannot attend.", "Re: Online event", _ANNOUNCEMENT),
     ("Ok, thanks.", "Re: Online event", _ANNOUNCEMENT),
     ("Yes?", "Re: Online event", _ANNOUNCEMENT), ("Ja, ich komme aus Leipzig.", "Re: Online event", _ANNOUNCEMENT),
