@@ -118,9 +118,13 @@ def classify(
             and (message.in_reply_to or ANSWER_PREFIX.match(message.subject)) \
             and not _FORWARD_PREFIX.match(message.subject) and _quotes_the_event(message, written, rules):
         # "Bin dabei!", "Yes please!", "Да, буду." in reply to the announcement a coordinator sent from their own
-        # client: the writer thinks they registered, and never got the link.
-        reasons.append(f"intent: interest (says only {yes!r}, in reply to a mail about the event)")
-        intent = Intent.INTEREST
+        # client: the writer thinks they registered, and never got the link. Yes to what, a coordinator knows (a
+        # review: "Shall I cancel your registration?", "Will your mayor take part?", "Can you check the participant
+        # list?" are answered so too).
+        reasons.append(f"intent: question (says only {yes!r}, in reply to a mail about taking part in the event that "
+                       "mailflow did not send: a coordinator decides whether it registers; nothing is done, nothing "
+                       "answered)")
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if calendar and calendar.uid not in calendar_uids and intent in (Intent.INTEREST, Intent.CANCELLATION) \
             and not _names_an_event(message.subject, rules):
         # An answer to a meeting mailflow did not send and that is not the event (a coordinator's own "preparatory
@@ -157,26 +161,32 @@ def classify(
         reasons.append("intent: question (a forwarded mail whose own text says nothing mailflow acts on: a "
                        "coordinator reads what it forwards; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
-    if intent == Intent.OTHER and declines and not in_our_thread and not message.calendar_reply \
+    refusal = declines or (clash.group(0) if _REGRET.search(written.own) and (clash := _CLASH.search(written.own))
+                           else "")
+    if intent == Intent.OTHER and refusal and not in_our_thread and not message.calendar_reply \
             and not _EARLIER_EVENT.search(written.own.casefold()) and message.sender and is_registered(message.sender):
-        # "Hi, I won't make it on 7 October, sorry" as a mail of its own, not a reply (in reply to our mail a refusal
-        # withdraws): from a registrant a coordinator decides, who kept sending them the link and the reminders.
-        reasons.append(f"intent: question (declines: {declines!r}, from a registered sender: a coordinator decides "
+        # "Hi, I won't make it on 7 October, sorry", "Unfortunately we have a council session that day" as a mail of
+        # its own, not a reply (in reply to our mail a refusal withdraws): from a registrant a coordinator decides,
+        # who kept sending them the link and the reminders.
+        reasons.append(f"intent: question (declines: {refusal!r}, from a registered sender: a coordinator decides "
                        "whether to cancel; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if intent == Intent.INTEREST and message.attachments and not (behalf and (behalf.nominees or behalf.unsure)) \
-            and (listed := _LIST_OF_PEOPLE.search(written.own.casefold())):
+            and (listed := _sends_a_list(written.own)):
         # "attached is the list of participants from our municipality" registered its writer alone, and told them
         # so: whom the list names is for a coordinator to register (mailflow reads no attachment).
-        reasons.append(f"intent: question (a registration that points to a list, {listed.group(0)!r}, and attaches "
+        reasons.append(f"intent: question (a registration that points to a list, {listed!r}, and attaches "
                        f"{', '.join(message.attachments)}: a coordinator registers whom it names; nothing is done, "
                        "nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
-    if intent == Intent.OTHER and message.attachments:
+    # (a small picture only when the text says something is attached: a pasted scan, not the signature's logo)
+    files = message.attachments or (message.pictures if _ATTACHED.search(written.own.casefold()) else ())
+    if intent == Intent.OTHER and files and not message.calendar_reply \
+            and message.sender != rules.mailboxes[mailbox].address.lower():
         # "Please find attached our official letter", "see attached", a phone's scan of a signed form: mailflow reads
         # no attachment, and the mail's own text says nothing it acts on (a mayor's letter of nomination went unseen).
         reasons.append(f"intent: question (its text says nothing mailflow acts on, and it attaches "
-                       f"{', '.join(message.attachments)}: a coordinator reads it; nothing is done, nothing answered)")
+                       f"{', '.join(files)}: a coordinator reads it; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     answer = _should_answer(message, intent, asks, audience, rules, in_our_thread, reasons)
     # The sender's own withdrawal stands and is confirmed; whom else the mail names waits for a coordinator,
@@ -487,6 +497,15 @@ _ALL_WELL = re.compile(
     r"|вне офиса).{0,60}(?:until|till|bis|до|back on|zurück)(?!\w)"
     r"|(?<!\w)(?:until|bis|до)(?!\w).{0,40}(?:nicht erreichbar|abwesend|im urlaub|out of (?:the )?office|on leave"
     r"|в отпуске)", re.IGNORECASE)
+# A clash with the event's day ("we have a council session that day", "another appointment"): with regret, a
+# refusal whatever else the mail says ("Thank you for the invitation. Unfortunately ... that day").
+_CLASH = re.compile(
+    r"(?<!\w)(?:(?:that|this|the same) day|on that date|prior commitment|other commitments?|another (?:appointment"
+    r"|meeting|commitment|event)|(?:schedule|scheduling) conflict|double-booked|an (?:diesem|dem|jenem) tag"
+    r"|am (?:selben|gleichen) tag|ander(?:en|er) termin|termin(?:konflikt|überschneidung)|в (?:этот|тот) (?:же )?день"
+    r"|другая встреча|другое мероприятие|tog dana|toga dana|isti dan|drugi sastanak|drugu obavezu|в тој ден"
+    r"|истиот ден|atë ditë|në të njëjtën ditë|în (?:acea|aceeași) zi|o gün|aynı gün|həmin gün|eyni gün"
+    r"|იმ დღეს|ამ დღეს|այդ օրը|նույն օրը)(?!\w)", re.IGNORECASE)
 _NO_MORE = re.compile(r"\W*(?:unsubscribe|remove me|please remove me|stop|abmelden|austragen|bitte austragen"
                       r"|отписаться|отпишите меня|отписка|odjava|çabonim|dezabonare|abonelikten çık)\W*",
                       re.IGNORECASE)
@@ -498,7 +517,7 @@ def _bad_news(own: str) -> str:
     if wish := next((line.strip() for line in own.splitlines() if _NO_MORE.fullmatch(line)), ""):
         return wish[:60]   # (a line of its own, as under a greeting)
     found = _REGRET.search(own)
-    return found.group(0) if found and not _ALL_WELL.search(own) else ""
+    return found.group(0) if found and (not _ALL_WELL.search(own) or _CLASH.search(own)) else ""
 
 
 # An earlier event ("I was not able to attend your last webinar"): a refusal of that is no news about this one.
@@ -506,14 +525,34 @@ _EARLIER_EVENT = re.compile(
     r"(?<!\w)(?:last|previous|earlier|past|letzte\w*|vorige\w*|vergangene\w*|прошл\w*|предыдущ\w*|минул\w*"
     r"|попередн\w*|prošl\w*|prethodn\w*|претходн\w*|минал\w*|минат\w*|trecut\w*|anterio\w*|kaluar\w*"
     r"|mëparshm\w*|ötən|keçən|əvvəlki|geçen|önceki|წინა|გასულ\w*|նախորդ\w*|անցյալ\w*)(?!\w)")
-# A list of people to register, as a registration with a file attached names it.
+# A list of people to register, as a registration with a file attached names it ...
 _LIST_OF_PEOPLE = re.compile(
-    r"(?<!\w)(?:list of (?:the |our )?(?:participants|attendees|delegates|nominees|colleagues)"
-    r"|(?:participants?|attendees?|delegates?|delegation) list|liste der teilnehm\w*|teilnehme\w*liste"
-    r"|teilnahmeliste|список\w* (?:наших )?(?:участник|учасник|учесни|делегац)\w*|списък\w* (?:на )?участни\w*"
-    r"|списак\w* учесни\w*|список\w* на учесни\w*|(?:spis\w*|popis\w*) (?:učesni|ucesni|sudioni|polazni)\w*"
-    r"|listë?n? e pjesëmarrës\w*|lista (?:cu )?participan\w*|iştirakçı\w* siyahı\w*|katılımcı\w* listesi"
-    r"|մասնակիցների ցուցակ\w*|მონაწილე(?:თა|ების) სია\w*)(?!\w)")
+    r"(?<!\w)(?:list of (?:the |our |all )?(?:registered )?(?:participants|attendees|delegates|nominees|colleagues"
+    r"|names)|(?:participants?|attendees?|delegates?|delegation|attendance)['’]? list|liste (?:der |mit (?:den )?"
+    r"|mit unseren |unserer )?teilnehm\w*|teilnehme\w*-?liste|teilnahmeliste|tn-liste"
+    r"|(?:список|перечень)\w* (?:наших )?(?:участник|учасник|учесни|сотрудник|делегац)\w*|списък\w* (?:на )?участни\w*"
+    r"|списак\w* учесни\w*|(?:spis\w*|popis\w*|list\w*) (?:učesni|ucesni|sudioni|polazni)\w*"
+    r"|listë?n? e pjesëmarrës\w*|(?:lista|tabelul) (?:cu )?participan\w*|iştirakçı\w* siyahı\w*"
+    r"|katılımcı\w* listesi|մասնակիցների ցուցակ\w*|მონაწილე(?:თა|ების) (?:სია|ჩამონათვალ)\w*)(?!\w)")
+# ... in a sentence that says it is attached or sent ("attached is the list of participants"; "please add me to the
+# list of participants" is the writer's own registration)
+_ATTACHED = re.compile(
+    r"(?<!\w)(?:attach\w*|enclos\w*|anbei|anhang|beigefügt\w*|angehängt\w*|во вложении|вложени\w*|прилага\w*"
+    r"|приложен\w*|в приложении|у вкладенні|додаю|u prilogu|u privitku|у прилогу|во прилог|прикачен\w*"
+    r"|në shtojcë|bashkëngjit\w*|în anexă|in anexa|atașat\w*|ataşat\w*|anexat\w*|əlavədə|əlavə olunur|կցված\w*"
+    r"|կցում\w*|თანდართულ\w*|მიმაგრებულ\w*|ekte\w*"
+    # ("we send you the list of participants")
+    r"|(?:i|we) (?:send|am sending|are sending)|send(?:ing)? you|sende\w* ihnen|schicke\w* ihnen|направля\w*|высыла\w*"
+    r"|отправля\w*|šaljem\w*|шаљем\w*|испраќам\w*|изпращам\w*|vă trimit\w*|ju dërgoj|göndəririk|göndərirəm"
+    r"|ուղարկում|გიგზავნი\w*)(?!\w)")
+
+
+def _sends_a_list(own: str) -> str:
+    """The list of people a sentence of the own text says is attached, or ''."""
+    for sentence in written_text.sentences(own.casefold()):
+        if (listed := _LIST_OF_PEOPLE.search(sentence)) and _ATTACHED.search(sentence):
+            return listed.group(0)
+    return ""
 
 
 # Words that show a question is about an event at all ("Do you like this message?" is not).

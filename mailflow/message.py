@@ -82,6 +82,7 @@ class IncomingMessage:
     parsed: Message | None = field(default=None, compare=False, repr=False)  # for bounce detectors
     addressed_to: tuple[str, ...] = ()   # To alone: whom the writer speaks to (Cc: who reads along)
     attachments: tuple[str, ...] = ()    # the file names of what a person attached for reading (attachments())
+    pictures: tuple[str, ...] = ()       # small pictures (a logo, or a pasted scan: the text may say which)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -334,6 +335,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         part_types=tuple(clean(kind) for (_, attached), kind in zip(parts, types, strict=True) if not attached),
         calendar_reply=_calendar_reply(parts, types),
         attachments=attachments(parts, types),
+        pictures=attachments(parts, types, pictures=True),
         relayed_by=relayed_by,
         size=len(raw),
         parsed=msg,
@@ -363,33 +365,46 @@ def _report_type(parts: list[tuple[Message, bool]], types: list[str]) -> str:
 
 
 # Parts with a file name that nobody attached for reading: signatures and keys, business cards, Outlook's
-# rich-text wrapper (winmail.dat), calendar answers and the parts of reports and forwarded mail (read elsewhere).
+# rich-text wrapper (winmail.dat), calendar answers and the parts of reports and forwarded mail (read elsewhere);
+# by their type, or by their name where a client sends them as application/octet-stream.
 _NOT_FOR_READING = frozenset({
     "application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature",
     "application/pgp-keys", "application/ms-tnef", "application/ics", "text/calendar", "text/vcard", "text/x-vcard",
     "text/directory", "text/rfc822-headers", "message/rfc822", "message/delivery-status",
     "message/disposition-notification", "message/global", "message/global-headers",
 })
+# (and the parts of Outlook's HTML: oledata.mso, themedata.thmx, filelist.xml, drawings as .emz/.wmz)
+_NOT_FOR_READING_NAMES = re.compile(r"(?:.*\.(?:vcf|ics|p7s|asc|sig|mso|thmx|emz|wmz)|winmail\.dat|filelist\.xml"
+                                    r"|colorschememapping\.xml)", re.IGNORECASE)
+_PICTURE_NAMES = re.compile(r".*\.(?:png|jpe?g|gif|bmp|tiff?|heic|webp)", re.IGNORECASE)
 MAX_ATTACHMENT_NAMES = 5
+# A picture smaller than this (in its encoded form, as sent) is a logo or an emoji in a signature, whether the
+# client marks it inline or as an attachment, with a Content-ID or without; a scan or a phone's photo is larger.
+PICTURE_FOR_READING_CHARS = 60_000
 
 
-def attachments(parts: list[tuple[Message, bool]], types: list[str]) -> tuple[str, ...]:
+def attachments(parts: list[tuple[Message, bool]], types: list[str], pictures: bool = False) -> tuple[str, ...]:
     """The names of the files attached to the mail itself for a person to read ("letter.pdf", a scan, a list):
-    a part marked as an attachment or named, not a multipart, not one of _NOT_FOR_READING, not a picture shown
-    inside the HTML text (it has a Content-ID: a logo in a signature), not the text itself, and not inside a
-    forwarded mail. At most MAX_ATTACHMENT_NAMES, each cleaned; an unnamed one is called by its type."""
+    a part marked as an attachment or named, not a multipart, not one of _NOT_FOR_READING, not a small picture
+    (PICTURE_FOR_READING_CHARS: a logo, whatever its type says), not the text itself, and not inside a forwarded
+    mail. At most MAX_ATTACHMENT_NAMES, each cleaned; an unnamed one is called by its type. `pictures`: the
+    small pictures instead (a logo, a pasted screenshot)."""
     found: list[str] = []
     for (part, attached), kind in zip(parts, types, strict=True):
         if attached or kind.startswith("multipart/") or kind in _NOT_FOR_READING:
             continue
         disposition = str(part.get("content-disposition") or "").split(";")[0].strip().lower()
         try:
-            name = part.get_filename()
+            name = decode_words(part.get_filename() or "")
         except Exception:   # a hostile file name is still an attachment, not a reason to quarantine the mail
-            name = kind
-        if disposition != "attachment" and not name:
+            name = ""
+        if disposition != "attachment" and not name or _NOT_FOR_READING_NAMES.fullmatch(name):
             continue   # (an unnamed inline part: the text, or a picture in it)
-        if kind.startswith("image/") and part.get("content-id") and disposition != "attachment":
+        payload = part.get_payload()
+        size = len(payload) if isinstance(payload, str) else 0
+        small_picture = bool(kind.startswith("image/") or _PICTURE_NAMES.fullmatch(name)) \
+            and size < PICTURE_FOR_READING_CHARS
+        if small_picture != pictures:
             continue
         found.append(clean(name or kind, 100))
         if len(found) == MAX_ATTACHMENT_NAMES:

@@ -581,7 +581,9 @@ def _with_file(body: str, name: str) -> bytes:
     msg["To"] = "international@cc-events.example"
     msg["Subject"] = "Online event"
     msg.set_content(body)
-    msg.add_attachment(b"data", maintype="application", subtype="octet-stream", filename=name)
+    # (a photo or a scan is larger than a logo)
+    data = bytes(range(256)) * 300 if name.lower().endswith((".png", ".jpg")) else b"data"
+    msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return msg.as_bytes()
 
 
@@ -620,3 +622,47 @@ def test_a_registration_that_points_to_an_attached_list_is_for_a_coordinator(bod
     own = classify(parse_message(_with_file("I would like to participate. Please find attached my CV.", "cv.pdf")),
                    "international", RULES)
     assert (own.intent, own.answer) == ("interest", True), own.reasons
+
+
+def _with_logo(body: str, sender: str = "Nino Beridze <nino@tbilisi.gov.ge>", big: bool = False) -> bytes:
+    """An Outlook mail: text and HTML, a logo (or a pasted scan when `big`) marked as an attachment with a
+    Content-ID, as Outlook sends its signature's image001.png."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "international@cc-events.example"
+    msg["Subject"] = "Online event"
+    msg.set_content(body)
+    msg.add_alternative(f"<p>{body}</p><img src='cid:image001.png@01D6'>", subtype="html")
+    html = msg.get_payload()[1]
+    html.add_related(b"\x89PNG" + bytes(range(256)) * (300 if big else 10), maintype="image", subtype="png",
+                     cid="<image001.png@01D6>", filename="image001.png", disposition="attachment")
+    return msg.as_bytes()
+
+
+def test_a_logo_is_no_attachment_however_the_client_marks_it():
+    """(a review's: Outlook marks its signature's logo as an attachment with a Content-ID; every "Thank you, well
+    received" with it was flagged)"""
+    thanks = classify(parse_message(_with_logo("Thank you very much, well received.")), "international", RULES)
+    assert (thanks.intent, thanks.asks) == ("other", False), thanks.reasons
+    scan = classify(parse_message(_with_logo("Please find attached the signed form.")), "international", RULES)
+    assert (scan.intent, scan.asks) == ("question", True), scan.reasons   # the text says it is attached
+    big = classify(parse_message(_with_logo("Sent from my iPhone", big=True)), "international", RULES)
+    assert (big.intent, big.asks) == ("question", True), big.reasons      # a picture as large as a photo
+    # the mailbox's own mail (a coordinator's copy) is nobody's question; the other coordinator's file is
+    own = classify(parse_message(_with_file("see attached", "Agenda.pdf").replace(
+        b"office@rustavi.gov.ge", b"international@cc-events.example")), "international", RULES)
+    assert not own.asks, own.reasons
+    other = classify(parse_message(_with_file("see attached", "Halle.xlsx").replace(
+        b"office@rustavi.gov.ge", b"german@cc-events.example")), "international", RULES)
+    assert other.asks, other.reasons
+
+
+@pytest.mark.parametrize("body", ["Please add me to the list of participants. My CV is attached.",
+                                  "Bitte nehmen Sie mich in die Teilnehmerliste auf.",
+                                  "Will the list of participants be shared afterwards? I would like to register."])
+def test_a_registration_that_only_names_the_list_of_participants_registers_its_writer(body):
+    """(a review's: "please add me to the list of participants" with a CV attached was taken for a list sent)"""
+    got = classify(parse_message(_with_file(body, "CV.pdf")), "international", RULES)
+    assert got.intent == "interest" and got.answer, got.reasons

@@ -230,17 +230,27 @@ def _with_parts(*parts: tuple[str, bytes, dict]) -> bytes:
 
 
 def test_attachments_are_the_files_a_person_attached_for_reading():
+    photo = b"\xff\xd8" + bytes(range(256)) * 320   # a phone's photo: larger than any logo
     raw = _with_parts(("application/pdf", b"%PDF-1.4", {"Content-Disposition": 'attachment; filename="letter.pdf"'}),
-                      ("image/jpeg", b"\xff\xd8", {"Content-Disposition": 'inline; filename="IMG_0001.jpg"'}),
+                      ("image/jpeg", photo, {"Content-Disposition": 'inline; filename="IMG_0001.jpg"'}),
                       ("application/octet-stream", b"x", {"Content-Disposition": "attachment"}),
-                      # not for reading: a logo shown in the text, a signature, a business card, Outlook's wrapper
+                      ("application/pdf", b"%PDF", {"Content-Disposition":
+                                                    'attachment; filename="=?utf-8?b?0J/QuNGB0YzQvNC+LnBkZg==?="'}),
+                      # not for reading: logos however a client marks them, a signature, a business card, Outlook's
+                      # wrapper (also as application/octet-stream), a part the HTML shows
                       ("image/png", b"\x89PNG", {"Content-Disposition": 'inline; filename="image001.png"',
                                                  "Content-ID": "<image001.png@01D6>"}),
+                      ("image/png", b"\x89PNG", {"Content-Disposition": 'attachment; filename="image002.png"',
+                                                 "Content-ID": "<image002.png@01D6>"}),
+                      ("image/png", b"\x89PNG", {"Content-Disposition": 'inline; filename="logo.png"'}),
+                      ("application/octet-stream", b"x", {"Content-Disposition": 'inline; filename="oledata.mso"',
+                                                         "Content-ID": "<oledata@01D6>"}),
                       ("application/pkcs7-signature", b"x",
                        {"Content-Disposition": 'attachment; filename="smime.p7s"'}),
                       ("text/vcard", b"BEGIN:VCARD", {"Content-Disposition": 'attachment; filename="nino.vcf"'}),
-                      ("application/ms-tnef", b"x", {"Content-Disposition": 'attachment; filename="winmail.dat"'}))
-    assert parse_message(raw).attachments == ("letter.pdf", "IMG_0001.jpg", "application/octet-stream")
+                      ("application/octet-stream", b"x", {"Content-Disposition": 'attachment; filename="nino.vcf"'}),
+                      ("application/octet-stream", b"x", {"Content-Disposition": 'attachment; filename="winmail.dat"'}))
+    assert parse_message(raw).attachments == ("letter.pdf", "IMG_0001.jpg", "application/octet-stream", "Письмо.pdf")
     assert parse_message(make_mail()).attachments == ()
 
 

@@ -592,7 +592,8 @@ def test_a_server_that_loses_every_answer_stays_failing_until_it_takes_a_mail(tm
 
 @pytest.mark.parametrize("body", ["Hi, I won't make it on 7 October, sorry.\n\nBest, Nino",
                                   "Ich kann am 7. Oktober leider nicht dabei sein.\n\nNino",
-                                  "Я не смогу принять участие в мероприятии 7 октября.\n\nНино"])
+                                  "Я не смогу принять участие в мероприятии 7 октября.\n\nНино",
+                                  "Thank you for the invitation. Unfortunately we have a council session that day."])
 def test_a_registrant_who_declines_in_a_new_mail_is_flagged_for_a_coordinator(tmp_path, maildirs, body):
     """In reply to our confirmation such a refusal withdraws; written as a new mail, not a reply, it was "other":
     the registrant kept getting the link and the reminders, and no coordinator saw it. From someone who is not

@@ -1374,11 +1374,12 @@ _ANNOUNCEMENT = ("\n\nOn Mon, 14 Sep 2020 at 10:00, Irakli Samkharadze <internat
 @pytest.mark.parametrize("body", ["Yes please!", "I'm in.", "Dear Irakli,\nyes, with pleasure!", "Gerne dabei!",
                                   "Bin dabei.", "Ja, ich komme.", "Да, буду.", "Da, dolazim.", "Po, sigurisht.",
                                   "Bəli.", "Այո։", "დიახ, რა თქმა უნდა."])
-def test_a_bare_yes_to_a_mail_about_the_event_registers(body):
+def test_a_bare_yes_to_a_mail_about_the_event_is_for_a_coordinator(body):
     """"Bin dabei." on the announcement a coordinator sent from their own client was "other": the writer thought
-    they had registered and never got the link."""
+    they had registered and never got the link, and nobody saw it. Yes to what, a coordinator knows: "Shall I
+    cancel your registration?" is answered so too."""
     got = verdict(body + _ANNOUNCEMENT, subject="Re: Online event on 7 October")
-    assert (got.intent, got.answer) == ("interest", True), got.reasons
+    assert (got.intent, got.answer, got.asks) == ("question", False, True), got.reasons
 
 
 @pytest.mark.parametrize("body, subject, quote", [
@@ -1386,10 +1387,24 @@ def test_a_bare_yes_to_a_mail_about_the_event_registers(body):
     ("Yes.", "Re: Zoom licence", "\n\n> Can you confirm the Zoom licence for the webinar?\n"),   # nor taking part
     ("Yes, but I cannot attend.", "Re: Online event", _ANNOUNCEMENT),
     ("Ok, thanks.", "Re: Online event", _ANNOUNCEMENT),
-    ("Yes?", "Re: Online event", _ANNOUNCEMENT), ("Ja, ich komme aus Leipzig.", "Re: Online event", _ANNOUNCEMENT),
+    ("Ja, ich komme aus Leipzig.", "Re: Online event", _ANNOUNCEMENT),
     ("Yes please!", "Online event", ""),   # not a reply: yes to what?
 ])
-def test_a_yes_that_is_not_bare_or_not_to_the_event_registers_nobody(body, subject, quote):
-    assert verdict(body + quote, subject=subject).intent != "interest"
+def test_a_yes_that_is_not_bare_or_not_to_the_event_is_nothing_to_do(body, subject, quote):
+    assert verdict(body + quote, subject=subject).intent not in ("interest", "question")
     # (and a bare yes in reply to mailflow's own mail is no new registration: see the replies' tests)
     assert in_our_thread("Yes, with pleasure.").intent == "other"
+
+
+@pytest.mark.parametrize("body, flagged", [
+    ("Thank you for the invitation. Unfortunately we have a council session that day.", True),
+    ("Vielen Dank für die Einladung. Leider habe ich an diesem Tag einen anderen Termin.", True),
+    ("Спасибо за приглашение. К сожалению, в этот день у меня командировка.", True),
+    ("Thanks! Unfortunately I only saw your mail now. See you on 7 October.", False),
+])
+def test_regret_with_a_clash_on_the_day_is_news_though_it_thanks(body, flagged):
+    """In reply to our confirmation, thanks made regret harmless ("Thank you! Unfortunately I only saw your mail
+    now"); "Thank you for the invitation. Unfortunately we have a council session that day" is a refusal, and the
+    registrant kept getting the link and the reminders."""
+    got = in_our_thread(body)
+    assert (got.intent == "question" and got.asks) == flagged, got.reasons
