@@ -578,9 +578,9 @@ _EVENT_WORDS = (
 
 # A greeting ("Dear Irakli,", "Hallo Frau Toukan", "Здравствуйте!") before a bare yes.
 _GREETING = re.compile(r"(?:hi|hello|dear|hallo|liebe[rs]?|sehr geehrte[rs]?|guten (?:tag|morgen)|здравствуйте"
-                            r"|добрый день|привет|доброго дня|poštovan\w*|postovan\w*|dragi|draga|zdravo|pozdrav"
-                            r"|bună ziua|buna ziua|stimat\w*|përshëndetje|salam|hörmətli|გამარჯობა|ბატონო|բարև"
-                            r"|հարգելի|merhaba|γεια)(?!\w)[^,!\n]{0,40}(?:[,!]|$)", re.IGNORECASE)
+                       r"|добрый день|привет|доброго дня|poštovan\w*|postovan\w*|dragi|draga|zdravo|pozdrav"
+                       r"|bună ziua|buna ziua|stimat\w*|përshëndetje|salam|hörmətli|გამარჯობა|ბატონო|բարև"
+                       r"|հարգելի|merhaba|γεια)(?!\w)[^,!\n]{0,40}(?:[,!]|$)", re.IGNORECASE)
 # A reply that is a yes and nothing else ("Yes please!", "Bin dabei.", "Да, буду.", "Da, dolazim."): every word is
 # one of these, and one of them says yes (_YES_WORDS); no "not", no "but", no question.
 _SAY_YES = ("yes sure absolutely definitely course pleasure gladly ja gerne gern dabei komme kommen да буду будем "
@@ -611,7 +611,7 @@ _QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
 
 def _quotes_the_event(message: IncomingMessage, written: written_text.Written, rules: Rules) -> bool:
     """Whether the mail answered (its subject, or the text it quotes) speaks of an event and of taking part in it
-    ("Yes" to "Can you confirm the Zoom licence for the webinar?" registers nobody)."""
+    ("Yes" to "Can you confirm the Zoom licence for the webinar?" is no coordinator's question)."""
     quoted = " ".join(_QUOTE_MARKS.sub("", written.quoted).split())   # (its lines wrapped: "take\n> part")
     folded = f"{message.subject}\n{quoted}".casefold()
     keywords = tuple(k for event in rules.events for k in (*event.keywords, event.id))

@@ -268,7 +268,8 @@ _REQUEST_FILLERS = [
 ]
 _REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+(?:"
                              + "|".join(_REQUEST_FILLERS) + r")){0,3}\s+$")
-# The question nouns of the languages rules.yaml lists, for the stock phrases below.
+
+
 def _offer(conditions: str, fillers: str, nouns: str, after: str = "", words: str = "+") -> str:
     """A condition, then only words that make it the reader's or nobody's ("you", "any", "there are"), then the
     question noun: "if you have any questions" offers; "if you allow me, I have a question", "if I have questions
@@ -284,7 +285,7 @@ _EN_FILLERS = (r"you|you've|you’ve|there|have|has|are|is|were|got|may|might|sh
 _NOT_ASKING = _alternation([
     # An offer on a condition ("Should you have questions, feel free to call", "Если возникнут вопросы, пишите",
     # "Ako imate pitanja, slobodno me kontaktirajte", "თუ გაქვთ კითხვები, მომწერეთ"), per language; "?" always asks,
-    # and so does a clause after it that opens with "whom", "куда" ... (_offer_asks)
+    # and so does a clause after it that opens with "whom", "куда" ... (_WHOM_OR_WHERE)
     r"(?:if|should|in case|whenever)\s+(?:you|you've|you’ve|there)(?:\s+(?:" + _EN_FILLERS + r"))*\s+questions?",
     r"(?:if|should|in case|whenever)(?:\s+(?:any|further|more|other|additional))*\s+questions?\s+(?:arise|come up"
     r"|occur|remain)",
@@ -343,7 +344,7 @@ _NOT_ASKING = _alternation([
     r"|pitanj\w*|питањ\w*|прашањ\w*|въпрос\w*|pyetje\w*|întrebări\w*)",
 ])
 # A clause that opens by asking whom or where, its "?" left out.
-_WHOM_OR_WHERE = re.compile(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|кому|к кому|куда|кто|кому|куди|до кого"
+_WHOM_OR_WHERE = re.compile(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|кому|к кому|куда|кто|куди|до кого"
                             r"|kome|kod koga|gdje|gde|kuda|кого|къде|каде|kujt|cui|unde|la cine|kimə|hara|ում|որտեղ"
                             r"|ვის|სად)(?!\w)")
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
