@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from . import text as written_text
 from .addresses import domain_of, local_part
-from .message import ANSWER_PREFIX, IncomingMessage
+from .message import ANSWER_PREFIX, IncomingMessage, is_picture
 from .nominations import Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
 from .statements import Reading, erasure_request, find, link_for_someone, new_address, read_statements
@@ -179,8 +179,11 @@ def classify(
                        f"{', '.join(message.attachments)}: a coordinator registers whom it names; nothing is done, "
                        "nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
-    # (a small picture only when the text says something is attached: a pasted scan, not the signature's logo)
-    files = message.attachments or (message.pictures if _ATTACHED.search(written.own.casefold()) else ())
+    # (a small picture only when the text says something is attached: a pasted scan, not the signature's logo; in
+    # reply to our mail a large one too: "Thank you, well received" under a banner)
+    says_attached = bool(_ATTACHED.search(written.own.casefold()))
+    files = tuple(name for name in message.attachments if says_attached or not in_our_thread or not is_picture(name)) \
+        or (message.pictures if says_attached else ())
     if intent == Intent.OTHER and files and not message.calendar_reply \
             and message.sender != rules.mailboxes[mailbox].address.lower():
         # "Please find attached our official letter", "see attached", a phone's scan of a signed form: mailflow reads
@@ -492,17 +495,19 @@ _ALL_WELL = re.compile(
     r"|(?<!\w)(?:e-?mail|e-?post|e-?pošt|письм|poruk|your message|ihre nachricht|μήνυμα)|ელფოსტ"
     r"|(?<!\w)(?:see you|bis (?:dann|bald|morgen|mittwoch)|до встречи|all (?:is )?(?:clear|fine|good|set)"
     r"|alles (?:klar|gut|in ordnung)|passt alles|jetzt passt|(?:всё|все) в порядке|no problem|kein problem"
-    r"|nema problema|ništa strašno)(?!\w)"
-    r"|(?:on leave|out of (?:the )?office|on holiday|on vacation|im urlaub|nicht erreichbar|abwesend|в отпуске"
+    r"|nema problema|ništa strašno)(?!\w)", re.IGNORECASE)
+# Away until a date: an out-of-office reply's, whatever its regret ("unfortunately I cannot answer the same day").
+_AWAY = re.compile(
+    r"(?:on leave|out of (?:the )?office|on holiday|on vacation|im urlaub|nicht erreichbar|abwesend|в отпуске"
     r"|вне офиса).{0,60}(?:until|till|bis|до|back on|zurück)(?!\w)"
     r"|(?<!\w)(?:until|bis|до)(?!\w).{0,40}(?:nicht erreichbar|abwesend|im urlaub|out of (?:the )?office|on leave"
     r"|в отпуске)", re.IGNORECASE)
 # A clash with the event's day ("we have a council session that day", "another appointment"): with regret, a
 # refusal whatever else the mail says ("Thank you for the invitation. Unfortunately ... that day").
 _CLASH = re.compile(
-    r"(?<!\w)(?:(?:that|this|the same) day|on that date|prior commitment|other commitments?|another (?:appointment"
+    r"(?<!\w)(?:(?:that|this) day|on that date|prior commitment|other commitments?|another (?:appointment"
     r"|meeting|commitment|event)|(?:schedule|scheduling) conflict|double-booked|an (?:diesem|dem|jenem) tag"
-    r"|am (?:selben|gleichen) tag|ander(?:en|er) termin|termin(?:konflikt|überschneidung)|в (?:этот|тот) (?:же )?день"
+    r"|ander(?:en|er) termin|termin(?:konflikt|überschneidung)|в (?:этот|тот) (?:же )?день"
     r"|другая встреча|другое мероприятие|tog dana|toga dana|isti dan|drugi sastanak|drugu obavezu|в тој ден"
     r"|истиот ден|atë ditë|në të njëjtën ditë|în (?:acea|aceeași) zi|o gün|aynı gün|həmin gün|eyni gün"
     r"|იმ დღეს|ამ დღეს|այդ օրը|նույն օրը)(?!\w)", re.IGNORECASE)
@@ -517,14 +522,17 @@ def _bad_news(own: str) -> str:
     if wish := next((line.strip() for line in own.splitlines() if _NO_MORE.fullmatch(line)), ""):
         return wish[:60]   # (a line of its own, as under a greeting)
     found = _REGRET.search(own)
-    return found.group(0) if found and (not _ALL_WELL.search(own) or _CLASH.search(own)) else ""
+    if not found or _AWAY.search(own):
+        return ""
+    return found.group(0) if not _ALL_WELL.search(own) or _CLASH.search(own) else ""
 
 
 # An earlier event ("I was not able to attend your last webinar"): a refusal of that is no news about this one.
 _EARLIER_EVENT = re.compile(
     r"(?<!\w)(?:last|previous|earlier|past|letzte\w*|vorige\w*|vergangene\w*|прошл\w*|предыдущ\w*|минул\w*"
     r"|попередн\w*|prošl\w*|prethodn\w*|претходн\w*|минал\w*|минат\w*|trecut\w*|anterio\w*|kaluar\w*"
-    r"|mëparshm\w*|ötən|keçən|əvvəlki|geçen|önceki|წინა|გასულ\w*|նախորդ\w*|անցյալ\w*)(?!\w)")
+    r"|mëparshm\w*|ötən|keçən|əvvəlki|geçen|önceki|წინა|გასულ\w*|նախորդ\w*|անցյալ\w*"
+    r"|yesterday\w*|gestern\w*|вчера\w*|вчора\w*|juče\w*|jučer\w*|јуче\w*|ieri|dje|dün|dünən|երեկ\w*|გუშინ\w*)(?!\w)")
 # A list of people to register, as a registration with a file attached names it ...
 _LIST_OF_PEOPLE = re.compile(
     r"(?<!\w)(?:list of (?:the |our |all )?(?:registered )?(?:participants|attendees|delegates|nominees|colleagues"
@@ -533,7 +541,12 @@ _LIST_OF_PEOPLE = re.compile(
     r"|(?:список|перечень)\w* (?:наших )?(?:участник|учасник|учесни|сотрудник|делегац)\w*|списък\w* (?:на )?участни\w*"
     r"|списак\w* учесни\w*|(?:spis\w*|popis\w*|list\w*) (?:učesni|ucesni|sudioni|polazni)\w*"
     r"|listë?n? e pjesëmarrës\w*|(?:lista|tabelul) (?:cu )?participan\w*|iştirakçı\w* siyahı\w*"
-    r"|katılımcı\w* listesi|մասնակիցների ցուցակ\w*|მონაწილე(?:თა|ების) (?:სია|ჩამონათვალ)\w*)(?!\w)")
+    r"|katılımcı\w* listesi|մասնակիցների ցուցակ\w*|მონაწილე(?:თა|ების) (?:სია|ჩამონათვალ)\w*"
+    r"|(?:names|(?:registration )?forms) of (?:the |our )?(?:\w+ )?(?:participants|members|delegates|colleagues)"
+    r")(?!\w)")
+# ... not where the list is where someone goes ("please add me to the list of participants", "my bio for the list")
+_INTO_THE_LIST = re.compile(r"(?<!\w)(?:to|for|on|onto|into|in|auf|in die|zur|в|во|на|u|na|pe|në|la)"
+                            r"(?:\s+(?:the|die|der|den))?\s*$")
 # ... in a sentence that says it is attached or sent ("attached is the list of participants"; "please add me to the
 # list of participants" is the writer's own registration)
 _ATTACHED = re.compile(
@@ -550,7 +563,8 @@ _ATTACHED = re.compile(
 def _sends_a_list(own: str) -> str:
     """The list of people a sentence of the own text says is attached, or ''."""
     for sentence in written_text.sentences(own.casefold()):
-        if (listed := _LIST_OF_PEOPLE.search(sentence)) and _ATTACHED.search(sentence):
+        if (listed := _LIST_OF_PEOPLE.search(sentence)) and _ATTACHED.search(sentence) \
+                and not _INTO_THE_LIST.search(sentence, 0, listed.start()):
             return listed.group(0)
     return ""
 
@@ -583,21 +597,42 @@ _GREETING = re.compile(r"(?:hi|hello|dear|hallo|liebe[rs]?|sehr geehrte[rs]?|gut
                        r"|հարգելի|merhaba|γεια)(?!\w)[^,!\n]{0,40}(?:[,!]|$)", re.IGNORECASE)
 # A reply that is a yes and nothing else ("Yes please!", "Bin dabei.", "Да, буду.", "Da, dolazim."): every word is
 # one of these, and one of them says yes (_YES_WORDS); no "not", no "but", no question.
-_SAY_YES = ("yes sure absolutely definitely course pleasure gladly ja gerne gern dabei komme kommen да буду будем "
-            "конечно удовольствием так звичайно da naravno svakako može moze dolazim dolazimo rado po sigurisht bəli "
-            "əlbəttə այո իհարկե დიახ evet tabii ναι sigur desigur plăcere yes-in")
-_ALONGSIDE_YES = ("please of with i we me us am are bitte sehr bin ich wir sind gerne с cu vrlo thanks thank you danke "
-                  "спасибо дякую hvala хвала faleminderit mulțumesc mulţumesc multumesc təşəkkürlər շնորհակալություն "
-                  "მადლობა რა თქმა უნდა ok okay")
+_SAY_YES = ("yes sure absolutely definitely course pleasure gladly certainly ja gerne gern dabei komme kommen "
+            "natürlich klar да буду будем конечно удовольствием обязательно приду так звичайно задоволенням da "
+            "naravno svakako može moze dolazim dolazimo rado долазим po sigurisht kënaqësi bəli əlbəttə "
+            "məmnuniyyətlə այո իհարկե սիրով დიახ კი სიამოვნებით evet tabii memnuniyetle ναι ευχαρίστως sigur "
+            "desigur plăcere yes-in")
+_ALONGSIDE_YES = ("please of with i we me us am are very much bitte sehr bin ich wir sind gerne vielen dank с із cu "
+                  "vrlo puno me thanks thank you danke спасибо дякую hvala хвала faleminderit mulțumesc mulţumesc "
+                  "multumesc vă rog təşəkkürlər շնորհակալություն მადლობა რა თქმა უნდა ok okay")
 _YES_WORDS = frozenset(_SAY_YES.split())
 _YES_COMPANIONS = frozenset(_ALONGSIDE_YES.split())
 _IN_PHRASE = re.compile(r"(?:i'?m|i’m|i am|we'?re|we’re|we are|count (?:me|us)) in(?!\w)")
 
 
+_NAME_PARTICLES = frozenset({"von", "van", "de", "der", "den", "du", "da", "di", "dos", "im", "am", "zu", "und", "of",
+                             "the", "and"})
+
+
+def _name_like(text: str) -> bool:
+    """A name or a signature line under a yes ("Goga", "Rainer Böhm", "Stephanie Keller / Stadt Freiburg im
+    Breisgau", "ნინო"): each word capitalized (Georgian names have no capitals) or a name's particle; not "Aber
+    nicht"."""
+    words = text.replace("/", " ").replace(",", " ").split()
+    return 0 < len(words) <= 6 and not any(ch.isdigit() or ch in "?!" for ch in text) and all(
+        word[0].isupper() or "\u10d0" <= word[0] <= "\u10ff" or word in _NAME_PARTICLES for word in words)
+
+
 def _bare_yes(own: str) -> str:
-    """The own text when it is a yes and nothing else (a greeting aside), else ''."""
-    said = " ".join(line[found.end():] if (found := _GREETING.match(line)) else line
-                    for line in (line.strip() for line in own.splitlines())).strip()
+    """The own text when it is a yes and nothing else (a greeting and the writer's name aside), else ''."""
+    lines = [line[found.end():].strip() if (found := _GREETING.match(line)) else line
+             for line in (line.strip() for line in own.splitlines()) if line]
+    while len(lines) > 1 and _name_like(lines[-1]):
+        lines.pop()
+    said = " ".join(lines).strip()
+    head, mark, tail = said.rpartition("!") if "!" in said else said.rpartition(".")
+    if mark and _name_like(tail):   # "Yes, with pleasure! Ardian"
+        said = head + mark
     if not said or len(said) > 60 or "?" in said:
         return ""
     words = re.findall(r"[\w'’-]+", _IN_PHRASE.sub(" yes-in ", said.casefold()))

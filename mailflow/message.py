@@ -378,9 +378,10 @@ _NOT_FOR_READING_NAMES = re.compile(r"(?:.*\.(?:vcf|ics|p7s|asc|sig|mso|thmx|emz
                                     r"|colorschememapping\.xml)", re.IGNORECASE)
 _PICTURE_NAMES = re.compile(r".*\.(?:png|jpe?g|gif|bmp|tiff?|heic|webp)", re.IGNORECASE)
 MAX_ATTACHMENT_NAMES = 5
-# A picture smaller than this (in its encoded form, as sent) is a logo or an emoji in a signature, whether the
-# client marks it inline or as an attachment, with a Content-ID or without; a scan or a phone's photo is larger.
-PICTURE_FOR_READING_CHARS = 60_000
+# A picture smaller than this (in its encoded form, as sent: about 145 KB) is a logo, a banner or a portrait in a
+# signature, whether the client marks it inline or as an attachment, with a Content-ID or without; a scan or a
+# phone's photo is larger.
+PICTURE_FOR_READING_CHARS = 200_000
 
 
 def attachments(parts: list[tuple[Message, bool]], types: list[str], pictures: bool = False) -> tuple[str, ...]:
@@ -402,14 +403,18 @@ def attachments(parts: list[tuple[Message, bool]], types: list[str], pictures: b
             continue   # (an unnamed inline part: the text, or a picture in it)
         payload = part.get_payload()
         size = len(payload) if isinstance(payload, str) else 0
-        small_picture = bool(kind.startswith("image/") or _PICTURE_NAMES.fullmatch(name)) \
-            and size < PICTURE_FOR_READING_CHARS
+        small_picture = is_picture(name or kind) and size < PICTURE_FOR_READING_CHARS
         if small_picture != pictures:
             continue
         found.append(clean(name or kind, 100))
         if len(found) == MAX_ATTACHMENT_NAMES:
             break
     return tuple(found)
+
+
+def is_picture(name: str) -> bool:
+    """Whether an attachment's name (or, unnamed, its type) is a picture's."""
+    return name.startswith("image/") or bool(_PICTURE_NAMES.fullmatch(name))
 
 
 def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:

@@ -299,7 +299,7 @@ _NOT_ASKING = _alternation([
     _offer(r"ako|ukoliko", r"imate|bude|budete imali|bi bilo|ima|bilo|dodatnih|dodatna|nekih|još|jos|kakvih|kakva",
            r"pitanj\w*"),
     _offer(r"ако|уколико|доколку", r"имате|буде|будете имали|има|имало|възникнат|възникне|някакви|допълнителни"
-           r"|дополнителни|још|некои|било какви|нужда|потреба|от|повече|информация|информации|или",
+           r"|допълнителна|дополнителни|још|още|некои|било какви|нужда|потреба|от|повече|информация|информации|или",
            r"питањ\w*|прашањ\w*|въпрос\w*"),
     _offer(r"nëse|nese|në rast se|ne rast se", r"keni|ka|do të keni|do te keni|ndonjë|ndonje", r"pyetje\w*"),
     _offer(r"dacă|daca|în caz că|in caz ca|în cazul în care|in cazul in care",
@@ -307,7 +307,8 @@ _NOT_ASKING = _alternation([
     _offer(r"əgər|eger", r"sizin|hər hansı|her hansi|əlavə|elave", r"sual\w*"),
     # "in case of questions": no word needed between
     _offer(r"в случае|у разі|u slučaju|u slucaju|у случају|в случай на|në rast|ne rast|în caz de|in caz de"
-           r"|при необходимост(?:и)?(?: от)?", r"у вас|возникновения|допълнителна информация или|nekih|ndonjë|ndonje"
+           r"|при необходимост(?:и)?(?: от)?|при нужда(?: от)?",
+           r"у вас|возникновения|допълнителна|информация|или|nekih|ndonjë|ndonje"
            r"|eventuale", r"вопрос\w*|питан\w*|pitanj\w*|питањ\w*|въпрос\w*|pyetje\w*|întreb\w*|intreb\w*",
            words="*"),
     # the verb after the noun, in Armenian and Georgian ("եթե հարցեր ունենաք", "თუ კითხვები გაქვთ"), not "I have"
@@ -326,12 +327,16 @@ _NOT_ASKING = _alternation([
     r"(?:рад\w*|готов\w*|с удовольствием)\s+(?:буду\s+)?(?:ответить|отвечу)(?:\s+\w+){0,3}?\s+вопрос\w*",
     r"радий\w*\s+відповісти(?:\s+\w+){0,3}?\s+питан\w*", r"rado ću odgovoriti(?:\s+\w+){0,3}?\s+pitanj\w*",
     r"(?:ще се радвам да отговоря|отговарям с удоволствие)(?:\s+\w+){0,3}?\s+въпрос\w*",
-    r"răspund cu plăcere(?:\s+\w+){0,3}?\s+întreb\w*", r"(?:vă )?stau la dispoziți[ea] (?:cu|pentru)(?:\s+\w+){0,2}?"
-    r"\s+întreb\w*", r"deschis\w* la(?:\s+\w+){0,2}?\s+întreb\w*",
+    r"r[ăa]spund cu pl[ăa]cere(?:\s+\w+){0,3}?\s+[îi]ntreb\w*",
+    r"(?:v[ăa] )?stau la dispozi[țţt]i[ea] (?:cu|pentru)(?:\s+\w+){0,2}?\s+[îi]ntreb\w*",
+    r"deschis\w* la(?:\s+\w+){0,2}?\s+[îi]ntreb\w*",
     # the noun that is no question: Bulgarian "става въпрос за" (it is about), "въпросът е" (the matter); Romanian
     # "am răspuns la întrebări" (in the form), "ridică multe întrebări" (raises)
-    r"става въпрос", r"този въпрос", r"въпросът", r"răspuns la(?:\s+\w+){0,2}?\s+întreb\w*",
-    r"ridică(?:\s+\w+){0,2}?\s+întreb\w*",
+    r"става въпрос", r"този въпрос", r"въпросът", r"r[ăa]spuns la(?:\s+\w+){0,2}?\s+[îi]ntreb\w*",
+    r"ridic[ăa](?:\s+\w+){0,2}?\s+[îi]ntreb\w*", r"във връзка с(?:\s+\w+){0,2}?\s+въпрос\w*",
+    # "a key issue for our municipality" ("ключов въпрос", "ключевой вопрос"): the matter, not a question
+    r"(?:ключов|актуален|актуалн|важен|важн|основен|основн|съществен|централен|наболял|приоритет|сериоз|главн"
+    r"|насущн|остр)\w*\s+(?:въпрос|вопрос)\w*",
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
     r"for any (further )?questions", r"in case of (any )?questions",
     r"any questions,? (please|feel free|just|call|contact|write)",
@@ -341,7 +346,7 @@ _NOT_ASKING = _alternation([
     # a question word governed by "for"/"bei" ... is a topic, not a question ("Ansprechperson für organisatorische
     # Fragen", "contact for any questions")
     r"(für|bei|for|with|при|по|для|з|за|za|për|pentru)(\s+\w+){0,2}\s+(fragen|questions|вопрос\w*|питан\w*"
-    r"|pitanj\w*|питањ\w*|прашањ\w*|въпрос\w*|pyetje\w*|întrebări\w*)",
+    r"|pitanj\w*|питањ\w*|прашањ\w*|въпрос\w*|pyetje\w*|întrebări\w*|intrebari\w*)",
 ])
 # A clause that opens by asking whom or where, its "?" left out.
 _WHOM_OR_WHERE = re.compile(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|кому|к кому|куда|кто|куди|до кого"

@@ -582,7 +582,7 @@ def _with_file(body: str, name: str) -> bytes:
     msg["Subject"] = "Online event"
     msg.set_content(body)
     # (a photo or a scan is larger than a logo)
-    data = bytes(range(256)) * 300 if name.lower().endswith((".png", ".jpg")) else b"data"
+    data = bytes(range(256)) * 800 if name.lower().endswith((".png", ".jpg")) else b"data"
     msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return msg.as_bytes()
 
@@ -636,7 +636,7 @@ def _with_logo(body: str, sender: str = "Nino Beridze <nino@tbilisi.gov.ge>", bi
     msg.set_content(body)
     msg.add_alternative(f"<p>{body}</p><img src='cid:image001.png@01D6'>", subtype="html")
     html = msg.get_payload()[1]
-    html.add_related(b"\x89PNG" + bytes(range(256)) * (300 if big else 10), maintype="image", subtype="png",
+    html.add_related(b"\x89PNG" + bytes(range(256)) * (800 if big else 10), maintype="image", subtype="png",
                      cid="<image001.png@01D6>", filename="image001.png", disposition="attachment")
     return msg.as_bytes()
 
@@ -666,3 +666,23 @@ def test_a_registration_that_only_names_the_list_of_participants_registers_its_w
     """(a review's: "please add me to the list of participants" with a CV attached was taken for a list sent)"""
     got = classify(parse_message(_with_file(body, "CV.pdf")), "international", RULES)
     assert got.intent == "interest" and got.answer, got.reasons
+
+
+@pytest.mark.parametrize("body, sent", [
+    ("Please add me to the list of participants, attached you will find my CV.", False),
+    ("Attached please find my short bio and photo for the list of participants. I would like to register.", False),
+    ("We would like to participate. Please find enclosed the registration forms of our delegation members.", True),
+    ("We would like to participate. We are sending you the names of our participants in the attached table.", True),
+])
+def test_a_list_is_sent_only_when_it_is_not_where_the_writer_goes(body, sent):
+    """(a probe's: "add me to the list of participants, attached my CV" is the writer's own registration)"""
+    got = classify(parse_message(_with_file(body, "file.pdf")), "international", RULES)
+    assert (got.intent == "question" and got.asks) == sent, got.reasons
+
+
+def test_a_banner_in_a_reply_to_our_mail_is_no_attachment():
+    """A reply to our confirmation, "Thank you, well received", with a large picture in its signature was flagged."""
+    raw = _with_logo("Thank you, well received.", big=True).replace(
+        b"Subject: Online event", b"Subject: Re: Your registration\nIn-Reply-To: <ours@cc-events.example>")
+    got = classify(parse_message(raw), "international", RULES, {"<ours@cc-events.example>"})
+    assert not got.asks, got.reasons

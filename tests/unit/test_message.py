@@ -230,7 +230,7 @@ def _with_parts(*parts: tuple[str, bytes, dict]) -> bytes:
 
 
 def test_attachments_are_the_files_a_person_attached_for_reading():
-    photo = b"\xff\xd8" + bytes(range(256)) * 320   # a phone's photo: larger than any logo
+    photo = b"\xff\xd8" + bytes(range(256)) * 800   # a phone's photo: larger than any logo
     raw = _with_parts(("application/pdf", b"%PDF-1.4", {"Content-Disposition": 'attachment; filename="letter.pdf"'}),
                       ("image/jpeg", photo, {"Content-Disposition": 'inline; filename="IMG_0001.jpg"'}),
                       ("application/octet-stream", b"x", {"Content-Disposition": "attachment"}),

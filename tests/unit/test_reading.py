@@ -1408,3 +1408,41 @@ def test_regret_with_a_clash_on_the_day_is_news_though_it_thanks(body, flagged):
     registrant kept getting the link and the reminders."""
     got = in_our_thread(body)
     assert (got.intent == "question" and got.asks) == flagged, got.reasons
+
+
+@pytest.mark.parametrize("lang, statement", [
+    ("bg", "Дигитализацията е ключов въпрос за нашата община."), ("bg", "Това е актуален въпрос за общините."),
+    ("bg", "Ако имате нужда от допълнителна информация или въпроси, не се колебайте да ме потърсите."),
+    ("bg", "Ако имате нужда от още информация или въпроси, пишете ми."),
+    ("bg", "При нужда от допълнителна информация или въпроси, моля свържете се с мен."),
+    ("ro", "Pentru orice intrebari, va stau la dispozitie."), ("ro", "Va stau la dispozitie pentru orice intrebari."),
+])
+def test_more_question_words_that_ask_nothing(lang, statement):
+    """(a probe of a whole inbox: "a key issue for our municipality" lost a registration to a "question"; the
+    offers without diacritics or with a singular flagged every registration that closed with them)"""
+    got = verdict(f"Dear Sir,\n\n{_REGISTRATION[lang]} {statement}\n\nBest regards,\nNino Beridze\n")
+    assert got.intent == "interest" and got.answer and not got.asks, got.reasons
+
+
+def test_an_out_of_office_reply_is_no_bad_news_whatever_it_regrets():
+    got = in_our_thread("I am currently on leave until 12 October. Unfortunately, I will not be able to respond the "
+                        "same day. For urgent matters please contact my colleague.")
+    assert not got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body", ["Bin dabei.\nStephanie Keller / Stadt Freiburg im Breisgau",
+                                  "Ja, gerne.\n\nRainer Böhm", "Hello Irakli, Yes, with pleasure! Ardian",
+                                  "Da, dolazim. Pozdrav",
+                                  "დიახ, სიამოვნებით.", "Yes please!\n\nნინო"])
+def test_a_signed_bare_yes_is_for_a_coordinator_too(body):
+    got = verdict(body + _ANNOUNCEMENT, subject="Re: Online event on 7 October")
+    assert (got.intent, got.answer, got.asks) == ("question", False, True), got.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    ("Прошу видалити мене зі списку учасників заходу.", "cancellation"),
+    ("Poštovani, molim Vas da me izbrišete sa liste učesnika.", "cancellation"),
+    ("Молим Вас да региструјете следеће учеснике: Петар Петровић, petar.petrovic@ni.rs.", "interest"),
+])
+def test_removal_and_registration_words_of_the_region(body, intent):
+    assert verdict(body).intent == intent
