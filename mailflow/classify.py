@@ -179,13 +179,8 @@ def classify(
                        f"{', '.join(message.attachments)}: a coordinator registers whom it names; nothing is done, "
                        "nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
-    # (a small picture only when the text says something is attached: a pasted scan, not the signature's logo; in
-    # reply to our mail a large one too: "Thank you, well received" under a banner)
-    says_attached = bool(_ATTACHED.search(written.own.casefold()))
-    files = tuple(name for name in message.attachments if says_attached or not in_our_thread or not is_picture(name)) \
-        or (message.pictures if says_attached else ())
-    if intent == Intent.OTHER and files and not message.calendar_reply \
-            and message.sender != rules.mailboxes[mailbox].address.lower():
+    if intent == Intent.OTHER and (files := _files_to_read(message, written, in_our_thread)) \
+            and not message.calendar_reply and message.sender != rules.mailboxes[mailbox].address.lower():
         # "Please find attached our official letter", "see attached", a phone's scan of a signed form: mailflow reads
         # no attachment, and the mail's own text says nothing it acts on (a mayor's letter of nomination went unseen).
         reasons.append(f"intent: question (its text says nothing mailflow acts on, and it attaches "
@@ -558,6 +553,17 @@ _ATTACHED = re.compile(
     r"|(?:i|we) (?:send|am sending|are sending)|send(?:ing)? you|sende\w* ihnen|schicke\w* ihnen|направля\w*|высыла\w*"
     r"|отправля\w*|šaljem\w*|шаљем\w*|испраќам\w*|изпращам\w*|vă trimit\w*|ju dërgoj|göndəririk|göndərirəm"
     r"|ուղարկում|გიგზავნი\w*)(?!\w)")
+
+
+def _files_to_read(message: IncomingMessage, written: written_text.Written, in_our_thread: bool) -> tuple[str, ...]:
+    """The attachments a coordinator should read: a small picture only when the text says something is attached
+    (a pasted scan, not the signature's logo); in reply to our mail a large one too ("Thank you, well received"
+    under a banner)."""
+    if not message.attachments and not message.pictures:
+        return ()
+    says_attached = bool(_ATTACHED.search(written.own.casefold()))
+    return tuple(name for name in message.attachments if says_attached or not in_our_thread or not is_picture(name)) \
+        or (message.pictures if says_attached else ())
 
 
 def _sends_a_list(own: str) -> str:

@@ -314,6 +314,7 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
     except (TypeError, ValueError, IndexError):
         date = None
     headers = {name: _header(index, name) for name in SIGNAL_HEADERS if name in index}
+    files, pictures = attachments(parts, types)
     # Return-Path: <> (the null sender) must stay visible as an empty value.
     if "return-path" in headers:
         headers["return-path"] = headers["return-path"].strip("<> ")
@@ -334,8 +335,8 @@ def _facts(raw: bytes, msg: Message, parts: list[tuple[Message, bool]]) -> Incom
         report_type=_report_type(parts, types),
         part_types=tuple(clean(kind) for (_, attached), kind in zip(parts, types, strict=True) if not attached),
         calendar_reply=_calendar_reply(parts, types),
-        attachments=attachments(parts, types),
-        pictures=attachments(parts, types, pictures=True),
+        attachments=files,
+        pictures=pictures,
         relayed_by=relayed_by,
         size=len(raw),
         parsed=msg,
@@ -384,16 +385,19 @@ MAX_ATTACHMENT_NAMES = 5
 PICTURE_FOR_READING_CHARS = 200_000
 
 
-def attachments(parts: list[tuple[Message, bool]], types: list[str], pictures: bool = False) -> tuple[str, ...]:
+def attachments(parts: list[tuple[Message, bool]], types: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The names of the files attached to the mail itself for a person to read ("letter.pdf", a scan, a list):
     a part marked as an attachment or named, not a multipart, not one of _NOT_FOR_READING, not a small picture
     (PICTURE_FOR_READING_CHARS: a logo, whatever its type says), not the text itself, and not inside a forwarded
-    mail. At most MAX_ATTACHMENT_NAMES, each cleaned; an unnamed one is called by its type. `pictures`: the
-    small pictures instead (a logo, a pasted screenshot)."""
-    found: list[str] = []
+    mail; and the small pictures apart (a logo, a pasted screenshot). At most MAX_ATTACHMENT_NAMES of each,
+    cleaned; an unnamed one is called by its type."""
+    found: tuple[list[str], list[str]] = ([], [])
     for (part, attached), kind in zip(parts, types, strict=True):
         if attached or kind.startswith("multipart/") or kind in _NOT_FOR_READING:
             continue
+        if kind in ("text/plain", "text/html") and "content-disposition" not in part \
+                and "name=" not in str(part.get("content-type", "")).lower():
+            continue   # (the text itself, the usual case: no header to parse)
         disposition = str(part.get("content-disposition") or "").split(";")[0].strip().lower()
         try:
             name = decode_words(part.get_filename() or "")
@@ -403,13 +407,10 @@ def attachments(parts: list[tuple[Message, bool]], types: list[str], pictures: b
             continue   # (an unnamed inline part: the text, or a picture in it)
         payload = part.get_payload()
         size = len(payload) if isinstance(payload, str) else 0
-        small_picture = is_picture(name or kind) and size < PICTURE_FOR_READING_CHARS
-        if small_picture != pictures:
-            continue
-        found.append(clean(name or kind, 100))
-        if len(found) == MAX_ATTACHMENT_NAMES:
-            break
-    return tuple(found)
+        names = found[is_picture(name or kind) and size < PICTURE_FOR_READING_CHARS]
+        if len(names) < MAX_ATTACHMENT_NAMES:
+            names.append(clean(name or kind, 100))
+    return tuple(found[0]), tuple(found[1])
 
 
 def is_picture(name: str) -> bool:
