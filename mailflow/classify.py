@@ -161,10 +161,9 @@ def classify(
         reasons.append("intent: question (a forwarded mail whose own text says nothing mailflow acts on: a "
                        "coordinator reads what it forwards; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
-    refusal = declines or (clash.group(0) if _REGRET.search(written.own) and (clash := _CLASH.search(written.own))
-                           else "")
-    if intent == Intent.OTHER and refusal and not in_our_thread and not message.calendar_reply \
-            and not _EARLIER_EVENT.search(written.own.casefold()) and message.sender and is_registered(message.sender):
+    if intent == Intent.OTHER and not in_our_thread and not message.calendar_reply and message.sender \
+            and (refusal := declines or _regretted_clash(written.own)) \
+            and not _EARLIER_EVENT.search(written.own.casefold()) and is_registered(message.sender):
         # "Hi, I won't make it on 7 October, sorry", "Unfortunately we have a council session that day" as a mail of
         # its own, not a reply (in reply to our mail a refusal withdraws): from a registrant a coordinator decides,
         # who kept sending them the link and the reminders.
@@ -502,8 +501,9 @@ _AWAY = re.compile(
 _CLASH = re.compile(
     r"(?<!\w)(?:(?:that|this) day|on that date|prior commitment|other commitments?|another (?:appointment"
     r"|meeting|commitment|event)|(?:schedule|scheduling) conflict|double-booked|an (?:diesem|dem|jenem) tag"
-    r"|ander(?:en|er) termin|termin(?:konflikt|überschneidung)|в (?:этот|тот) (?:же )?день"
-    r"|другая встреча|другое мероприятие|tog dana|toga dana|isti dan|drugi sastanak|drugu obavezu|в тој ден"
+    r"|ander(?:en|er) termin|termin(?:konflikt|überschneidung)|в (?:этот|тот) (?:же )?день|на (?:този|тој) ден"
+    r"|в този ден|во тој ден|тог дана|istog dana"
+    r"|другая встреча|другое мероприятие|tog dana|toga dana|isti dan|drugi sastanak|drugu obavezu"
     r"|истиот ден|atë ditë|në të njëjtën ditë|în (?:acea|aceeași) zi|o gün|aynı gün|həmin gün|eyni gün"
     r"|იმ დღეს|ამ დღეს|այդ օրը|նույն օրը)(?!\w)", re.IGNORECASE)
 _NO_MORE = re.compile(r"\W*(?:unsubscribe|remove me|please remove me|stop|abmelden|austragen|bitte austragen"
@@ -524,18 +524,31 @@ def _bad_news(own: str) -> str:
 
 # An earlier event ("I was not able to attend your last webinar"): a refusal of that is no news about this one.
 _EARLIER_EVENT = re.compile(
-    r"(?<!\w)(?:last|previous|earlier|past|letzte\w*|vorige\w*|vergangene\w*|прошл\w*|предыдущ\w*|минул\w*"
-    r"|попередн\w*|prošl\w*|prethodn\w*|претходн\w*|минал\w*|минат\w*|trecut\w*|anterio\w*|kaluar\w*"
-    r"|mëparshm\w*|ötən|keçən|əvvəlki|geçen|önceki|წინა|გასულ\w*|նախորդ\w*|անցյալ\w*"
-    r"|yesterday\w*|gestern\w*|вчера\w*|вчора\w*|juče\w*|jučer\w*|јуче\w*|ieri|dje|dün|dünən|երեկ\w*|გუშინ\w*)(?!\w)")
+    r"(?<!\w)(?:last|previous|earlier|past|yesterday's|letzte\w*|vorige\w*|vergangene\w*|gestrig\w*|прошл\w*"
+    r"|предыдущ\w*|вчерашн\w*|минул\w*|попередн\w*|вчорашн\w*|prošl\w*|prethodn\w*|jučerašnj\w*|претходн\w*"
+    r"|минал\w*|минат\w*|trecut\w*|anterio\w*|kaluar\w*|mëparshm\w*|ötən|keçən|əvvəlki|dünənki|geçen|önceki"
+    r"|dünkü|წინა|გუშინდელ\w*|გასულ\w*|նախորդ\w*|անցյալ\w*|երեկվա)(?:\s+\w+){0,2}?\s+"
+    # ... followed by a meeting of some kind ("your last webinar", "der letzten Sitzung", "прошлом семинаре")
+    r"(?:webinar\w*|meeting\w*|events?|calls?|session\w*|conference\w*|workshop\w*|seminar\w*|veranstaltung\w*"
+    r"|sitzung\w*|treffen\w*|konferenz\w*|tagung\w*|вебинар\w*|встреч\w*|мероприят\w*|конференц\w*"
+    r"|семинар\w*|засідан\w*|зах[іо]д\w*|sastan\w*|događaj\w*|dogadjaj\w*|skup\w*|konferencij\w*|vebinar\w*"
+    r"|eveniment\w*|ședinț\w*|takim\w*|ngjarj\w*|tədbir\w*|görüş\w*|toplantı\w*|etkinli\w*|միջոցառ\w*"
+    r"|հանդիպ\w*|ღონისძიებ\w*|შეხვედრ\w*)(?!\w)")
+
+
+def _regretted_clash(own: str) -> str:
+    """A clash on the event's day told with regret ("Unfortunately we have a council session that day"), or ''."""
+    clash = _CLASH.search(own) if _REGRET.search(own) else None
+    return clash.group(0) if clash else ""
 # A list of people to register, as a registration with a file attached names it ...
 _LIST_OF_PEOPLE = re.compile(
     r"(?<!\w)(?:list of (?:the |our |all )?(?:registered )?(?:participants|attendees|delegates|nominees|colleagues"
     r"|names)|(?:participants?|attendees?|delegates?|delegation|attendance)['’]? list|liste (?:der |mit (?:den )?"
     r"|mit unseren |unserer )?teilnehm\w*|teilnehme\w*-?liste|teilnahmeliste|tn-liste"
-    r"|(?:список|перечень)\w* (?:наших )?(?:участник|учасник|учесни|сотрудник|делегац)\w*|списък\w* (?:на )?участни\w*"
+    r"|(?:спис(?:ок|к)\w*|перечень|перечн\w*) (?:наших )?(?:участник|учасник|учесни|сотрудник|делегац)\w*"
+    r"|списък\w* (?:на |с )?участни\w*"
     r"|списак\w* учесни\w*|(?:spis\w*|popis\w*|list\w*) (?:učesni|ucesni|sudioni|polazni)\w*"
-    r"|listë?n? e pjesëmarrës\w*|(?:lista|tabelul) (?:cu )?participan\w*|iştirakçı\w* siyahı\w*"
+    r"|list[aë]n? e pjesëmarrës\w*|(?:lista|tabelul) (?:cu |de )?participan\w*|iştirakçı\w* siyahı\w*"
     r"|katılımcı\w* listesi|մասնակիցների ցուցակ\w*|მონაწილე(?:თა|ების) (?:სია|ჩამონათვალ)\w*"
     r"|(?:names|(?:registration )?forms) of (?:the |our )?(?:\w+ )?(?:participants|members|delegates|colleagues)"
     r")(?!\w)")
@@ -548,11 +561,16 @@ _ATTACHED = re.compile(
     r"(?<!\w)(?:attach\w*|enclos\w*|anbei|anhang|beigefügt\w*|angehängt\w*|во вложении|вложени\w*|прилага\w*"
     r"|приложен\w*|в приложении|у вкладенні|додаю|u prilogu|u privitku|у прилогу|во прилог|прикачен\w*"
     r"|në shtojcë|bashkëngjit\w*|în anexă|in anexa|atașat\w*|ataşat\w*|anexat\w*|əlavədə|əlavə olunur|կցված\w*"
-    r"|կցում\w*|თანდართულ\w*|მიმაგრებულ\w*|ekte\w*"
-    # ("we send you the list of participants")
-    r"|(?:i|we) (?:send|am sending|are sending)|send(?:ing)? you|sende\w* ihnen|schicke\w* ihnen|направля\w*|высыла\w*"
-    r"|отправля\w*|šaljem\w*|шаљем\w*|испраќам\w*|изпращам\w*|vă trimit\w*|ju dërgoj|göndəririk|göndərirəm"
-    r"|ուղարկում|გიგზავნი\w*)(?!\w)")
+    r"|կցում\w*|თანდართულ\w*|მიმაგრებულ\w*|ekte\w*)(?!\w)")
+# ... or says the writer sends it ("we send you the list of participants"; not "I send you my best regards", which
+# names no list, nor "please send me the list of participants", _ASKED_FOR)
+_SENDING = re.compile(
+    r"(?<!\w)(?:(?:i|we) (?:send|am sending|are sending)|sending you|sende\w* ihnen|schicke\w* ihnen|направля\w*"
+    r"|высыла\w*|отправля\w*|šaljem\w*|šaljemo|шаљем\w*|испраќам\w*|изпращам\w*|vă trimit\w*|ju dërgoj"
+    r"|göndəririk|göndərirəm|ուղարկում|გიგზავნი\w*)(?!\w)")
+_ASKED_FOR = re.compile(r"(?<!\w)(?:(?:send|forward|share|mail)\s+(?:me|us)|(?:schicken|senden|mailen)\s+sie\s+"
+                        r"(?:mir|uns)|пришлите|вышлите|отправьте|надішліть|pošaljite|пошаљите|испратете|изпратете"
+                        r"|trimiteți|trimiteti|dërgoni|göndərin|ուղարկեք|გამომიგზავნეთ)(?!\w)")
 
 
 def _files_to_read(message: IncomingMessage, written: written_text.Written, in_our_thread: bool) -> tuple[str, ...]:
@@ -569,8 +587,9 @@ def _files_to_read(message: IncomingMessage, written: written_text.Written, in_o
 def _sends_a_list(own: str) -> str:
     """The list of people a sentence of the own text says is attached, or ''."""
     for sentence in written_text.sentences(own.casefold()):
-        if (listed := _LIST_OF_PEOPLE.search(sentence)) and _ATTACHED.search(sentence) \
-                and not _INTO_THE_LIST.search(sentence, 0, listed.start()):
+        if (listed := _LIST_OF_PEOPLE.search(sentence)) and (_ATTACHED.search(sentence) or _SENDING.search(sentence)) \
+                and not _INTO_THE_LIST.search(sentence, 0, listed.start()) \
+                and not _ASKED_FOR.search(sentence, 0, listed.start()):
             return listed.group(0)
     return ""
 
@@ -597,7 +616,9 @@ _EVENT_WORDS = (
 
 
 # A greeting ("Dear Irakli,", "Hallo Frau Toukan", "Здравствуйте!") before a bare yes.
-_GREETING = re.compile(r"(?:hi|hello|dear|hallo|liebe[rs]?|sehr geehrte[rs]?|guten (?:tag|morgen)|здравствуйте"
+_GREETING = re.compile(r"(?:hi|hello|dear|good (?:morning|afternoon)|hallo|liebe[rs]?|sehr geehrte[rs]?"
+                       r"|guten (?:tag|morgen|abend)|здравствуйте|уважаем\w*|шановн\w*|добрий день|здравейте"
+                       r"|почитуван\w*|dobar dan|добар дан|dobro jutro"
                        r"|добрый день|привет|доброго дня|poštovan\w*|postovan\w*|dragi|draga|zdravo|pozdrav"
                        r"|bună ziua|buna ziua|stimat\w*|përshëndetje|salam|hörmətli|გამარჯობა|ბატონო|բարև"
                        r"|հարգելի|merhaba|γεια)(?!\w)[^,!\n]{0,40}(?:[,!]|$)", re.IGNORECASE)
@@ -613,7 +634,7 @@ _ALONGSIDE_YES = ("please of with i we me us am are very much bitte sehr bin ich
                   "multumesc vă rog təşəkkürlər շնորհակալություն მადლობა რა თქმა უნდა ok okay")
 _YES_WORDS = frozenset(_SAY_YES.split())
 _YES_COMPANIONS = frozenset(_ALONGSIDE_YES.split())
-_IN_PHRASE = re.compile(r"(?:i'?m|i’m|i am|we'?re|we’re|we are|count (?:me|us)) in(?!\w)")
+_IN_PHRASE = re.compile(r"(?<!\w)(?:i'?m|i’m|i am|we'?re|we’re|we are|count (?:me|us)) in(?!\w)")
 
 
 _NAME_PARTICLES = frozenset({"von", "van", "de", "der", "den", "du", "da", "di", "dos", "im", "am", "zu", "und", "of",

@@ -375,8 +375,9 @@ _NOT_FOR_READING = frozenset({
     "message/disposition-notification", "message/global", "message/global-headers",
 })
 # (and the parts of Outlook's HTML: oledata.mso, themedata.thmx, filelist.xml, drawings as .emz/.wmz)
+# (and Exchange's footer parts, ATT00001.htm / .txt)
 _NOT_FOR_READING_NAMES = re.compile(r"(?:.*\.(?:vcf|ics|p7s|asc|sig|mso|thmx|emz|wmz)|winmail\.dat|filelist\.xml"
-                                    r"|colorschememapping\.xml)", re.IGNORECASE)
+                                    r"|colorschememapping\.xml|att\d{5}\.(?:htm|html|txt))", re.IGNORECASE)
 _PICTURE_NAMES = re.compile(r".*\.(?:png|jpe?g|gif|bmp|tiff?|heic|webp)", re.IGNORECASE)
 MAX_ATTACHMENT_NAMES = 5
 # A picture smaller than this (in its encoded form, as sent: about 145 KB) is a logo, a banner or a portrait in a
@@ -399,8 +400,8 @@ def attachments(parts: list[tuple[Message, bool]], types: list[str]) -> tuple[tu
                 and "name=" not in str(part.get("content-type", "")).lower():
             continue   # (the text itself, the usual case: no header to parse)
         disposition = str(part.get("content-disposition") or "").split(";")[0].strip().lower()
-        try:
-            name = decode_words(part.get_filename() or "")
+        try:   # (a hostile name of megabytes is cut before it is decoded)
+            name = decode_words((part.get_filename() or "")[:1000])
         except Exception:   # a hostile file name is still an attachment, not a reason to quarantine the mail
             name = ""
         if disposition != "attachment" and not name or _NOT_FOR_READING_NAMES.fullmatch(name):
@@ -408,8 +409,9 @@ def attachments(parts: list[tuple[Message, bool]], types: list[str]) -> tuple[tu
         payload = part.get_payload()
         size = len(payload) if isinstance(payload, str) else 0
         names = found[is_picture(name or kind) and size < PICTURE_FOR_READING_CHARS]
-        if len(names) < MAX_ATTACHMENT_NAMES:
-            names.append(clean(name or kind, 100))
+        if len(names) < MAX_ATTACHMENT_NAMES:   # (a long name keeps its end: "....jpg" is still a picture)
+            shown = clean(name, 100) if len(name) <= 100 else f"{clean(name, 80)}…{clean(name[-15:], 15)}"
+            names.append(shown or kind)
     return tuple(found[0]), tuple(found[1])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlite_utils
 
 from . import database
@@ -68,11 +70,15 @@ def register(
     return existing
 
 
-def is_registered(db: sqlite_utils.Database, address: str) -> bool:
-    """Whether the address is registered for any event (a bounced registrant still is)."""
+def is_registered(db: sqlite_utils.Database, address: str, event_ids: Sequence[str] | None = None) -> bool:
+    """Whether the address is registered (a bounced registrant still is) for one of `event_ids`, or for any event."""
     statuses = (*ACTIVE_STATUSES, RegistrantStatus.BOUNCED)
-    sql = f"select 1 from registrants where address = ? and status in ({','.join('?' * len(statuses))}) limit 1"
-    return db.execute(sql, [address, *statuses]).fetchone() is not None
+    sql = f"select 1 from registrants where address = ? and status in ({','.join('?' * len(statuses))})"
+    args: list = [address, *statuses]
+    if event_ids is not None:
+        sql += f" and event_id in ({','.join('?' * len(event_ids))})"
+        args += event_ids
+    return db.execute(sql + " limit 1", args).fetchone() is not None
 
 
 def cancel(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:

@@ -334,8 +334,8 @@ _NOT_ASKING = _alternation([
     # "am răspuns la întrebări" (in the form), "ridică multe întrebări" (raises)
     r"става въпрос", r"този въпрос", r"въпросът", r"r[ăa]spuns la(?:\s+\w+){0,2}?\s+[îi]ntreb\w*",
     r"ridic[ăa](?:\s+\w+){0,2}?\s+[îi]ntreb\w*", r"във връзка с(?:\s+\w+){0,2}?\s+въпрос\w*",
-    # "a key issue for our municipality" ("ключов въпрос", "ключевой вопрос"): the matter, not a question
-    r"(?:ключов|актуален|актуалн|важен|важн|основен|основн|съществен|централен|наболял|приоритет|сериоз|главн"
+    # "a key issue for our municipality" ("ключов въпрос", "ключевой вопрос", "актуальный вопрос"): the matter
+    r"(?:ключов|ключев|актуал|важен|важн|основен|основн|съществен|централен|наболял|приоритет|сериоз|главн"
     r"|насущн|остр)\w*\s+(?:въпрос|вопрос)\w*",
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
     r"for any (further )?questions", r"in case of (any )?questions",
@@ -348,10 +348,14 @@ _NOT_ASKING = _alternation([
     r"(für|bei|for|with|при|по|для|з|за|za|për|pentru)(\s+\w+){0,2}\s+(fragen|questions|вопрос\w*|питан\w*"
     r"|pitanj\w*|питањ\w*|прашањ\w*|въпрос\w*|pyetje\w*|întrebări\w*|intrebari\w*)",
 ])
-# A clause that opens by asking whom or where, its "?" left out.
+# A clause that opens by asking whom or where, its "?" left out: with a modal ("whom should he contact", "an wen
+# kann ich mich wenden") or a Russian infinitive ("куда их задавать"); not a relative clause ("my colleague Anna,
+# who coordinates our participation").
 _WHOM_OR_WHERE = re.compile(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|кому|к кому|куда|кто|куди|до кого"
                             r"|kome|kod koga|gdje|gde|kuda|кого|къде|каде|kujt|cui|unde|la cine|kimə|hara|ում|որտեղ"
-                            r"|ვის|სად)(?!\w)")
+                            r"|ვის|სად)(?:\s+\w+){0,3}?\s+(?:should|shall|can|could|do|may|must|kann|könnte|soll|sollte"
+                            r"|muss|darf|нужно|надо|можно|следует|должен|должна|\w+(?:ть|ться|ти|тися)|mogu|treba|trebam"
+                            r"|moram|могу|треба|трябва|mund|duhet|pot|trebuie|olar|lazım|պետք|შემიძლია|უნდა)(?!\w)")
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
                            r"თუ შეიძლება", r"եթե հնարավոր է", r"αν είναι δυνατόν",

@@ -509,16 +509,16 @@ class Worker:
                 calendar_event = invitations.invited_event(self.db, calendar_uid, incoming.sender)
                 asked: list[bool] = []   # whether the sender is registered, if classify asks: kept for `replay`
 
-                def is_registered(address: str) -> bool:
-                    asked.append(registrants.is_registered(self.db, address))
+                def is_registered(address: str) -> bool:   # (for an event not over: "I can't come this time")
+                    ahead = [event.id for event in self.rules.events if not event.over(moment)]
+                    asked.append(registrants.is_registered(self.db, address, ahead))
                     return asked[-1]
 
                 verdict = classify(incoming, row["mailbox"], self.rules, ours, invitation_ids=invitation_ids,
                                    calendar_uids={calendar_uid} if calendar_event else set(),
                                    withdrawal_ids=outbox.withdrawal_ids(ours),
                                    is_registered=is_registered)
-                if asked:
-                    database.update(self.db, "messages", row["id"], {"sender_was_registered": int(asked[-1])})
+                was_registered = int(asked[-1]) if asked else None
                 # A calendar's No cancels the event of the invitation it answers, whatever the mail's words
                 # name; a Yes that registers for another event goes by its words, as any mail.
                 declined = calendar_event if verdict.intent == Intent.CANCELLATION else None
@@ -528,7 +528,7 @@ class Worker:
                 verdict = dataclasses.replace(verdict, reasons=(*verdict.reasons, *timing.reasons))
                 held, state = self._held(row, timing)
                 if held:   # answered before, or archived: recorded and classified, with no effect
-                    return self._record_held(row, incoming, verdict, timing, held, state)
+                    return self._record_held(row, incoming, verdict, timing, held, state, was_registered)
                 limited = self._reply_limit(incoming, row, verdict, timing)
                 if limited:
                     verdict = dataclasses.replace(verdict, answer=False, reasons=(*verdict.reasons, limited))
@@ -541,6 +541,7 @@ class Worker:
                     "reasons": json.dumps(list(verdict.reasons), ensure_ascii=False),
                     "event_id": timing.event.id, "registrant_id": registrant_id,
                     "reply_limited": limited or None, "attention": timing.attention,
+                    "sender_was_registered": was_registered,
                     "processed_at": now(self.db), "error": None,
                 })
         except TemplateProblem as exc:
@@ -583,7 +584,7 @@ class Worker:
         return "", MessageState.PROCESSED
 
     def _record_held(self, row: dict, incoming: IncomingMessage, verdict: Classification, timing: Timing,
-                     held: str, state: MessageState) -> MessageState:
+                     held: str, state: MessageState, was_registered: int | None = None) -> MessageState:
         database.update(self.db, "messages", row["id"], {
             "state": state, "sender": incoming.sender, "subject": incoming.subject,
             "audience": verdict.audience, "intent": verdict.intent, "answer": 0,
@@ -592,7 +593,7 @@ class Worker:
             "event_id": timing.event.id, "registrant_id": None,
             # What the classifier would have done, so `mailflow replay` compares like with like.
             "reply_limited": held if verdict.answer else None, "attention": None,
-            "processed_at": now(self.db), "error": None,
+            "processed_at": now(self.db), "error": None, "sender_was_registered": was_registered,
         })
         log.info("mailbox=%s uid=%s message_id=%s %s: audience=%s intent=%s, no effect: %s", row["mailbox"],
                  row["uid"], row["message_id"], state, verdict.audience, verdict.intent, held)

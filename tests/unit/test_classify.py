@@ -673,6 +673,7 @@ def test_a_registration_that_only_names_the_list_of_participants_registers_its_w
     ("Attached please find my short bio and photo for the list of participants. I would like to register.", False),
     ("We would like to participate. Please find enclosed the registration forms of our delegation members.", True),
     ("We would like to participate. We are sending you the names of our participants in the attached table.", True),
+    ("I would like to register. Please send me the list of participants, attached is my registration form.", False),
 ])
 def test_a_list_is_sent_only_when_it_is_not_where_the_writer_goes(body, sent):
     """(a probe's: "add me to the list of participants, attached my CV" is the writer's own registration)"""
@@ -685,4 +686,11 @@ def test_a_banner_in_a_reply_to_our_mail_is_no_attachment():
     raw = _with_logo("Thank you, well received.", big=True).replace(
         b"Subject: Online event", b"Subject: Re: Your registration\nIn-Reply-To: <ours@cc-events.example>")
     got = classify(parse_message(raw), "international", RULES, {"<ours@cc-events.example>"})
+    assert not got.asks, got.reasons
+
+
+def test_a_closing_formula_that_sends_regards_says_nothing_is_attached():
+    """(a review's: "I send you my best regards" counted as sending, and the signature's logo was flagged)"""
+    got = classify(parse_message(_with_logo("Thank you, well received. I send you my best regards.")),
+                   "international", RULES)
     assert not got.asks, got.reasons

@@ -204,3 +204,17 @@ def test_a_level_whose_undo_fails_is_undone_with_the_level_around_it(tmp_path):
         db.execute("insert into t values ('next mail')")
     assert [r[0] for r in db.execute("select name from t order by rowid")] == ["batch", "next mail"]
     assert not connection.in_transaction
+
+
+def test_is_registered_counts_active_and_bounced_registrants_of_the_events_asked_about(tmp_path):
+    from mailflow import registrants
+
+    db = open_database(tmp_path / "r.db")
+    registrants.register(db, "past", "old@x.ge", "Old", None, None)
+    registrants.register(db, "ahead", "now@x.ge", "Now", None, None)
+    registrants.register(db, "ahead", "gone@x.ge", "Gone", None, None)
+    registrants.cancel(db, "ahead", "gone@x.ge")
+    registrants.mark_undeliverable(db, "now@x.ge")   # bounced: still registered
+    assert registrants.is_registered(db, "now@x.ge", ["ahead"])
+    assert registrants.is_registered(db, "old@x.ge") and not registrants.is_registered(db, "old@x.ge", ["ahead"])
+    assert not registrants.is_registered(db, "gone@x.ge")

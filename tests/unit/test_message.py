@@ -249,7 +249,8 @@ def test_attachments_are_the_files_a_person_attached_for_reading():
                        {"Content-Disposition": 'attachment; filename="smime.p7s"'}),
                       ("text/vcard", b"BEGIN:VCARD", {"Content-Disposition": 'attachment; filename="nino.vcf"'}),
                       ("application/octet-stream", b"x", {"Content-Disposition": 'attachment; filename="nino.vcf"'}),
-                      ("application/octet-stream", b"x", {"Content-Disposition": 'attachment; filename="winmail.dat"'}))
+                      ("application/octet-stream", b"x", {"Content-Disposition": 'attachment; filename="winmail.dat"'}),
+                      ("text/html", b"<p>footer</p>", {"Content-Disposition": 'attachment; filename="ATT00001.htm"'}))
     assert parse_message(raw).attachments == ("letter.pdf", "IMG_0001.jpg", "application/octet-stream", "Письмо.pdf")
     assert parse_message(make_mail()).attachments == ()
 

@@ -593,7 +593,8 @@ def test_a_server_that_loses_every_answer_stays_failing_until_it_takes_a_mail(tm
 @pytest.mark.parametrize("body", ["Hi, I won't make it on 7 October, sorry.\n\nBest, Nino",
                                   "Ich kann am 7. Oktober leider nicht dabei sein.\n\nNino",
                                   "Я не смогу принять участие в мероприятии 7 октября.\n\nНино",
-                                  "Thank you for the invitation. Unfortunately we have a council session that day."])
+                                  "Thank you for the invitation. Unfortunately we have a council session that day.",
+                                  "Unfortunately I will not be able to attend due to a last-minute council session."])
 def test_a_registrant_who_declines_in_a_new_mail_is_flagged_for_a_coordinator(tmp_path, maildirs, body):
     """In reply to our confirmation such a refusal withdraws; written as a new mail, not a reply, it was "other":
     the registrant kept getting the link and the reminders, and no coordinator saw it. From someone who is not
@@ -618,7 +619,7 @@ def test_a_registrant_who_declines_in_a_new_mail_is_flagged_for_a_coordinator(tm
 
 
 @pytest.mark.parametrize("body", [
-    "Unfortunately I forgot to attach my CV to my previous mail.",
+    "Unfortunately I forgot to attach my CV.",
     "Unfortunately, I was not able to attend your last webinar in June. I'm very much looking forward to this one.",
     "Leider bin ich am Mittwoch nicht im Büro, nehme aber von zu Hause aus teil.",
 ])

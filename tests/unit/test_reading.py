@@ -1388,11 +1388,13 @@ def test_a_bare_yes_to_a_mail_about_the_event_is_for_a_coordinator(body):
     ("Yes, but I cannot attend.", "Re: Online event", _ANNOUNCEMENT),
     ("Ok, thanks.", "Re: Online event", _ANNOUNCEMENT),
     ("Ja, ich komme aus Leipzig.", "Re: Online event", _ANNOUNCEMENT),
-    ("Yes please!", "Online event", ""),   # not a reply: yes to what?
+    ("Yes please!", "Online event", _ANNOUNCEMENT),   # not a reply (no "Re:", no In-Reply-To): yes to what?
 ])
 def test_a_yes_that_is_not_bare_or_not_to_the_event_is_nothing_to_do(body, subject, quote):
     assert verdict(body + quote, subject=subject).intent not in ("interest", "question")
-    # (and a bare yes in reply to mailflow's own mail is no new registration: see the replies' tests)
+
+
+def test_a_bare_yes_in_reply_to_mailflows_own_mail_is_nothing_to_do():
     assert in_our_thread("Yes, with pleasure.").intent == "other"
 
 
@@ -1446,3 +1448,13 @@ def test_a_signed_bare_yes_is_for_a_coordinator_too(body):
 ])
 def test_removal_and_registration_words_of_the_region(body, intent):
     assert verdict(body).intent == intent
+
+
+@pytest.mark.parametrize("statement", [
+    "If you have any questions, please contact my colleague Anna, who coordinates our participation.",
+    "For further questions please contact Mr Weber, who is our focal point.",
+])
+def test_a_relative_clause_after_an_offer_asks_nothing(statement):
+    """(a review's: the clause "who coordinates ..." lifted every stock phrase of the sentence)"""
+    got = verdict(f"Dear Sir,\n\n{_REGISTRATION['en']} {statement}\n\nBest regards,\nNino Beridze\n")
+    assert got.intent == "interest" and not got.asks, got.reasons
