@@ -374,7 +374,7 @@ def _intent(
         return automatic, False, False, ""
     patterns = rules.classification.intents
     # The subject of a reply is the one we (or someone) wrote: it says nothing of this sender's intent.
-    subject = "" if _is_reply(message) else message.subject
+    subject = "" if _is_reply(message) else message.subject.replace("İ", "I")   # (as the text: body_text)
     said = read_statements(
         written.own, subject, tuple(patterns.interest), tuple(patterns.question), tuple(patterns.cancellation),
         tuple(patterns.negation), in_our_thread and not invited, ne_negates=language not in _NE_IS_NO_NEGATION,

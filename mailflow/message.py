@@ -440,7 +440,9 @@ def body_text(parts: list[tuple[Message, bool]], types: list[str]) -> str:
 
                     # A table's cells apart by tabs, as in the text part Outlook writes: its rows stay lines.
                     text = get_text(_decoded(part), ParserConfig(table_cell_separator="\t"))
-                return text.replace("\r\n", "\n").replace("\x00", "")
+                # (the Turkish and Azerbaijani capital İ casefolds to "i" and a combining dot: "İştirak etmək
+                # istəyirəm" at a sentence's start matched no word; as I it reads as it is meant)
+                return text.replace("\r\n", "\n").replace("\x00", "").replace("İ", "I")
     return ""
 
 

@@ -1458,3 +1458,14 @@ def test_a_relative_clause_after_an_offer_asks_nothing(statement):
     """(a review's: the clause "who coordinates ..." lifted every stock phrase of the sentence)"""
     got = verdict(f"Dear Sir,\n\n{_REGISTRATION['en']} {statement}\n\nBest regards,\nNino Beridze\n")
     assert got.intent == "interest" and not got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body, subject, intent", [
+    ("İştirak etmək istəyirəm.", "Online event", "interest"),
+    ("İptal etmek istiyorum.", "Online event", "cancellation"),
+    ("Salam, ətraflı məlumat gözləyirəm.", "İştirak", "interest"),
+])
+def test_a_capital_dotted_i_at_a_sentences_start_reads_as_its_word(body, subject, intent):
+    """"İ" casefolds to "i" and a combining dot: "İştirak etmək istəyirəm" (Azerbaijani, as a sentence opens)
+    matched no word and registered nobody."""
+    assert verdict(body, subject=subject).intent == intent
