@@ -380,6 +380,7 @@ _NOT_FOR_READING_NAMES = re.compile(r"(?:.*\.(?:vcf|ics|p7s|asc|sig|mso|thmx|emz
                                     r"|colorschememapping\.xml|att\d{5}\.(?:htm|html|txt))", re.IGNORECASE)
 _PICTURE_NAMES = re.compile(r".*\.(?:png|jpe?g|gif|bmp|tiff?|heic|webp)", re.IGNORECASE)
 MAX_ATTACHMENT_NAMES = 5
+MAX_NAME_HEADER_CHARS = 4000   # a file name's headers longer than this are not read for the name
 # A picture smaller than this (in its encoded form, as sent: about 145 KB) is a logo, a banner or a portrait in a
 # signature, whether the client marks it inline or as an attachment, with a Content-ID or without; a scan or a
 # phone's photo is larger.
@@ -392,7 +393,8 @@ def attachments(parts: list[tuple[Message, bool]], types: list[str]) -> tuple[tu
     (PICTURE_FOR_READING_CHARS: a logo, whatever its type says), not the text itself, and not inside a forwarded
     mail; and the small pictures apart (a logo, a pasted screenshot). At most MAX_ATTACHMENT_NAMES of each,
     cleaned; an unnamed one is called by its type."""
-    found: tuple[list[str], list[str]] = ([], [])
+    files: list[str] = []
+    pictures: list[str] = []
     for (part, attached), kind in zip(parts, types, strict=True):
         if attached or kind.startswith("multipart/") or kind in _NOT_FOR_READING:
             continue
@@ -400,19 +402,21 @@ def attachments(parts: list[tuple[Message, bool]], types: list[str]) -> tuple[tu
                 and "name=" not in str(part.get("content-type", "")).lower():
             continue   # (the text itself, the usual case: no header to parse)
         disposition = str(part.get("content-disposition") or "").split(";")[0].strip().lower()
-        try:   # (a hostile name of megabytes is cut before it is decoded)
-            name = decode_words((part.get_filename() or "")[:1000])
+        # (a hostile header of megabytes is not parsed for a name: the part is called by its type)
+        long_header = len(str(part.get("content-disposition") or "")) + len(str(part.get("content-type") or ""))
+        try:
+            name = decode_words((part.get_filename() or "")[:1000]) if long_header <= MAX_NAME_HEADER_CHARS else ""
         except Exception:   # a hostile file name is still an attachment, not a reason to quarantine the mail
             name = ""
         if disposition != "attachment" and not name or _NOT_FOR_READING_NAMES.fullmatch(name):
             continue   # (an unnamed inline part: the text, or a picture in it)
         payload = part.get_payload()
         size = len(payload) if isinstance(payload, str) else 0
-        names = found[is_picture(name or kind) and size < PICTURE_FOR_READING_CHARS]
+        names = pictures if is_picture(name or kind) and size < PICTURE_FOR_READING_CHARS else files
         if len(names) < MAX_ATTACHMENT_NAMES:   # (a long name keeps its end: "....jpg" is still a picture)
             shown = clean(name, 100) if len(name) <= 100 else f"{clean(name, 80)}…{clean(name[-15:], 15)}"
             names.append(shown or kind)
-    return tuple(found[0]), tuple(found[1])
+    return tuple(files), tuple(pictures)
 
 
 def is_picture(name: str) -> bool:

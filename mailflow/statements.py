@@ -520,10 +520,7 @@ def _sentence(
     # (in reply to our mail a registrant asks for more: "could you register me for the breakout session?")
     if registered and asked and not hedge and not in_our_thread and (polite() or _requested(folded, interest)):
         return Statement.REGISTERS, registered[1], keeps
-    # (an offer is none when a clause after it asks whom or where: "Если возникнут вопросы, куда их задавать")
-    offers = any(_WHOM_OR_WHERE.match(c) for c in clauses[1:])
-    question_hit = next((w for c in clauses if (w := find(question, c if offers else _NOT_ASKING.sub(" ", c)))
-                         and not negated(c)), None) if find(question, folded) else None
+    question_hit = _question_word(clauses, question, negated) if find(question, folded) else None
     if asked or question_hit:
         return Statement.ASKS, question_hit or sentence.strip()[-60:], keeps
     if registered:
@@ -1332,6 +1329,14 @@ class _Words:
         verb = self.at(working.start())
         return any(verb - 5 <= at <= verb or verb < at <= verb + 5 and not _ANDS.intersection(self.words[verb:at])
                    for at in negated_at)
+
+
+def _question_word(clauses: list[str], question: tuple[str, ...], negated: Callable[[str], bool]) -> str | None:
+    """The first question word of a clause that is not negated and not a stock phrase (_NOT_ASKING); an offer is
+    none when a clause after it asks whom or where ("Если возникнут вопросы, куда их задавать")."""
+    offers = any(_WHOM_OR_WHERE.match(c) for c in clauses[1:])
+    return next((w for c in clauses if (w := find(question, c if offers else _NOT_ASKING.sub(" ", c)))
+                 and not negated(c)), None)
 
 
 def _clauses(folded: str) -> list[str]:
