@@ -17,7 +17,8 @@ one sentence, in this order (README "How mailflow reads a mail"):
    questions" asks nothing), unless it is a polite request to register ("could you
    please register me?");
 4. registers: a participation word, not negated and not hedged ("maybe",
-   "before we register", "if").
+   "before we register", "if"); one in a clause of its own before what the sentence asks does
+   both ("I would like to attend, will there be interpretation?", _asks_after).
 
 A polite request not to cancel ("please don't cancel my registration") keeps the registration: no refusal
 in the mail withdraws or declines (a request to cancel still does). The mail: withdraws anywhere ->
@@ -146,13 +147,16 @@ _HEDGES = [
     r"možda", r"mozda", r"ako", r"pre nego", r"prije nego", r"можда", r"ако", r"можеби", r"може би",
     r"ndoshta", r"nëse", r"nese", r"para se", r"poate", r"dacă", r"daca", r"înainte", r"inainte",
     r"bəlkə", r"əgər", r"միգուցե", r"գուցե", r"եթե", r"შეიძლება", r"თუ", r"იქნებ",
+    r"αν", r"εάν", r"εαν", r"ίσως", r"ισως", r"μήπως", r"μηπως", r"belki", r"eğer", r"eger", r"дали",
     # "before we register"
-    r"прежде чем", r"до того как", r"перш ніж", r"перед тим", r"пред да", r"преди да", r"пре него",
+    r"прежде чем", r"до того как", r"перш ніж", r"перед тим", r"пред да", r"преди да", r"пре него", r"пре",
+    r"pre(?!-)", r"перед",
     r"прије него", r"përpara se", r"înainte să", r"înainte de a", r"մինչ", r"մինչև", r"სანამ", r"əvvəl",
     # "we will decide who takes part"
     r"decide\w*", r"determine\w*", r"entscheid\w*", r"решим", r"решить", r"определ\w*", r"визнач\w*", r"виріш\w*",
     r"odluč\w*", r"odluc\w*", r"одлуч\w*",
-    r"vendos\w*", r"decid\w*", r"որոշ\w*", r"გადავწყვ\w*", r"გადაწყვ\w*", r"qərar\w*",
+    r"vendos\w*", r"decid\w*", r"որոշ\w*", r"გადავწყვ\w*", r"გადაწყვ\w*", r"qərar\w*", r"karar\w*",
+    r"αποφασ\w*",
 ]
 # A please makes a question a request ("could you please register me?").
 _PLEASE = [
@@ -182,7 +186,9 @@ _CLAUSE_END = re.compile(
     r"[,;:–—()]|\s(?:aber|jedoch|allerdings)\s(?!(?:gerne?|doch|trotzdem|dennoch|schon|auch|noch|sehr|wirklich"
     r"|natürlich|bestimmt|sicher|sicherlich|wohl|eben|halt|ja|mal)\b)"
     r"|\s(?:but|however|although|sondern|но|однако|але|проте|ali|međutim"
-    r"|али|међутим|ama|amma|por|dar|însă|insa|mais|ma|pero|բայց|მაგრამ|ანუ|fakat|αλλά)\s",
+    r"|али|међутим|ama|amma|por|dar|însă|insa|mais|pero|բայց|მაგრამ|ანუ|fakat|αλλά)\s"
+    # Italian "ma" (but), not Romanian "mă" typed without its accent: "sa ma inregistrati", "nu ma pot"
+    r"|(?<!\bs[ăa])(?<!\bnu)(?<!\ba)\sma\s",
 )
 
 
@@ -305,6 +311,12 @@ _NOT_ASKING = _alternation([
     _offer(r"dacă|daca|în caz că|in caz ca|în cazul în care|in cazul in care",
            r"aveți|aveti|aveţi|există|exista|sunt|apar|mai|alte|orice|unele|eventuale", r"întreb\w*|intreb\w*"),
     _offer(r"əgər|eger", r"sizin|hər hansı|her hansi|əlavə|elave", r"sual\w*"),
+    _offer(r"αν|εάν|εαν|σε περίπτωση που|σε περιπτωση που", r"έχετε|εχετε|υπάρχουν|υπαρχουν|τυχόν|τυχον|οποιαδήποτε"
+           r"|οποιαδηποτε|κάποια|καποια|περαιτέρω|περαιτερω|άλλες|αλλες", r"ερ[ωώ]τ\w*|απορ\w*"),
+    # Turkish puts the condition after the noun: "(herhangi bir) soru(nuz) olursa", "soru veya görüşleriniz olursa"
+    r"soru\w*(?:\s+(?:veya|ya da)\s+\w+)?\s+(?:olursa|olması durumunda|olmasi durumunda|varsa)",
+    r"soru\w*\s+(?:için|icin)",
+    r"για(?:\s+(?:οποιαδήποτε|οποιαδηποτε|κάθε|καθε|τυχόν|τυχον|περαιτέρω|περαιτερω))?\s+(?:ερ[ωώ]τ\w*|απορ\w*)",
     # "in case of questions": no word needed between
     _offer(r"в случае|у разі|u slučaju|u slucaju|у случају|в случай на|në rast|ne rast|în caz de|in caz de"
            r"|при необходимост(?:и)?(?: от)?|при нужда(?: от)?",
@@ -338,7 +350,12 @@ _NOT_ASKING = _alternation([
     r"(?:ключов|ключев|актуал|важен|важн|основен|основн|съществен|централен|наболял|приоритет|сериоз|главн"
     r"|насущн|остр)\w*\s+(?:въпрос|вопрос)\w*",
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
-    r"for any (further )?questions", r"in case of (any )?questions",
+    r"for any (further )?questions?", r"in case of (any )?questions?",
+    # the matter, not a question: "the question of digital services is important", "the issue in question"
+    r"the question of", r"in question",
+    # ... or the noun first: "Pitanje digitalizacije je za nas važno", "Вопрос цифровизации очень актуален"
+    r"(?:pitanje|питање|вопрос|питання|прашањето|въпросът)(?:\s+\S+){1,6}?\s+(?:ključn|kljucn|кључн|ключев|клучн"
+    r"|važn|vazn|важн|актуал|aktual|значај|značaj)\w*",
     r"any questions,? (please|feel free|just|call|contact|write)",
     r"по всем вопросам", r"з усіх питань", r"за сва (додатна )?питања", r"za sva (dodatna )?pitanja",
     r"za (sva )?dodatna pitanja", r"për çdo pyetje", r"pentru orice (alte )?întrebări", r"за сите прашања",
@@ -398,10 +415,12 @@ def read_statements(
     for sentence in ([subject] if subject else []) + sentences(own):
         folded = sentence.casefold()
         trouble = _trouble(folded, ne_negates)
-        kind, said, keeps = _sentence(sentence, interest, question, cancellation, extra_negation, in_our_thread,
-                                      ne_negates, trouble=bool(trouble))
+        kind, said, keeps, also_asks = _sentence(sentence, interest, question, cancellation, extra_negation,
+                                                 in_our_thread, ne_negates, trouble=bool(trouble))
         if kind is not None and kind not in found:
             found[kind] = said
+        if also_asks:
+            found.setdefault(Statement.ASKS, also_asks)
         if keeps:
             found.setdefault(Statement.KEEPS, keeps)
         if trouble and not problem:   # the link or the form fails: for a coordinator, whatever else it says
@@ -434,10 +453,13 @@ def _sentence(
     in_our_thread: bool,
     ne_negates: bool = True,
     trouble: bool = False,
-) -> tuple[Statement | None, str, str]:
+) -> tuple[Statement | None, str, str, str]:
     """`trouble`: the sentence tells of a problem with the link or the form, so a "cannot join" in it is
     that problem, not a refusal ("cannot attend" still is). The third value: the words of a polite request not
-    to cancel the writer's registration, or "" (the rest of the sentence is read without that clause)."""
+    to cancel the writer's registration, or "" (the rest of the sentence is read without that clause). The
+    fourth: what a registering sentence also asks after its registration ("I would like to attend, will there
+    be interpretation?"), or ''.
+    """
     folded = _FROM_TIME.sub("von", sentence.casefold())
     # "?" (and the Armenian question mark ՞, written on the stressed word)
     asked = _asked(folded)
@@ -478,8 +500,8 @@ def _sentence(
     if cancel_hit and not cancel_negated and not _condition_before(*cancel_hit) and (
             not asked or polite() or _requested(folded, cancellation)):
         if _someone_elses(*cancel_hit):   # "please cancel his registration": for a coordinator
-            return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration", ""
-        return Statement.CANCELS, cancel_hit[1], ""
+            return Statement.ASKS, f"{cancel_hit[1]} ... someone else's registration", "", ""
+        return Statement.CANCELS, cancel_hit[1], "", ""
     keeps = ""
     if cancel_hit and cancel_negated and _keeps_mine(cancel_hit[0]):   # "vă rog să nu-mi anulați înregistrarea"
         keeps = f"not ... {cancel_hit[1]}"
@@ -506,41 +528,45 @@ def _sentence(
         if (in_our_thread or marker) and (partly := _partly(clauses, clause, word, interest, negated, asked,
                                                             firm=bool(marker))):
             if partly == _IN_A_QUESTION:   # "no camera is needed to participate, right?"
-                return Statement.ASKS, sentence.strip()[-60:], keeps
-            return Statement.PARTLY, f"not {word} ... {partly}", keeps
+                return Statement.ASKS, sentence.strip()[-60:], keeps, ""
+            return Statement.PARTLY, f"not {word} ... {partly}", keeps, ""
         if marker:   # "no longer", "after all": a firm withdrawal, which a "please don't cancel" does not undo
-            return Statement.CANCELS, f"{marker.group(0)} ... {word}", keeps
+            return Statement.CANCELS, f"{marker.group(0)} ... {word}", keeps, ""
         if in_our_thread:
-            return Statement.WITHDRAWS, f"not {word}, in reply to our mail", keeps
-        return Statement.DECLINES, f"not ... {word}", keeps
+            return Statement.WITHDRAWS, f"not {word}, in reply to our mail", keeps, ""
+        return Statement.DECLINES, f"not ... {word}", keeps, ""
     # (a participation refused only as a condition, or by someone else, registers nobody either)
     registered = next(((c, w) for c, w, interested in participation if interested and not negated(c)), None)
     # A hedge anywhere before the word in the sentence ("before we register", "whether I need to register").
     hedge = (_hedge_before(folded, registered[1]) or _not_yet_allowed(folded)) if registered else None
     # (in reply to our mail a registrant asks for more: "could you register me for the breakout session?")
     if registered and asked and not hedge and not in_our_thread and (polite() or _requested(folded, interest)):
-        return Statement.REGISTERS, registered[1], keeps
+        return Statement.REGISTERS, registered[1], keeps, ""
     question_hit = _question_word(clauses, question, negated) if find(question, folded) else None
     if asked or question_hit:
-        return Statement.ASKS, question_hit or sentence.strip()[-60:], keeps
+        if registered and not hedge and not in_our_thread and (
+                then_asks := _asks_after(folded, clauses, registered, question_hit, asked)):
+            return Statement.REGISTERS, registered[1], keeps, then_asks
+        return Statement.ASKS, question_hit or sentence.strip()[-60:], keeps, ""
     if registered:
         if hedge:
-            return Statement.HEDGED, f"{hedge.group(0)} ... {registered[1]}", keeps
+            return Statement.HEDGED, f"{hedge.group(0)} ... {registered[1]}", keeps, ""
         if later := _another_event(*registered):
-            return Statement.DECLINES, f"{registered[1]} ... {later}", keeps
-        return Statement.REGISTERS, registered[1], keeps
+            return Statement.DECLINES, f"{registered[1]} ... {later}", keeps, ""
+        then_asks = "" if in_our_thread else _asks_after(folded, clauses, registered, None, False)
+        return Statement.REGISTERS, registered[1], keeps, then_asks
     # In reply to our mail a request is for a coordinator, "?" or not ("please resend the agenda", "пришлите,
     # пожалуйста, программу ещё раз", "I would be grateful if you could share the recording"): it went unread.
     # (a greeting in the request's own clause or the next makes it none: "Molim vas, pozdravite kolegicu")
     # A question with its "?" left out ("Will the slides be shared afterwards"), where the sentence states nothing
     # else: it never outweighs a cancellation, a refusal or a registration ("Muss ich leider absagen").
     if _asks_without_mark(folded):
-        return Statement.ASKS, sentence.strip()[-60:], keeps
+        return Statement.ASKS, sentence.strip()[-60:], keeps, ""
     if in_our_thread and not keeps and any(
             (_POLITE.search(c) or _IF_YOU_COULD.search(c)) and not _NO_REQUEST.search(" ".join(clauses[i:i + 2]))
             for i, c in enumerate(clauses)):
-        return Statement.REQUESTS, sentence.strip()[:60], keeps
-    return None, "", keeps
+        return Statement.REQUESTS, sentence.strip()[:60], keeps, ""
+    return None, "", keeps, ""
 
 
 def _partly(clauses: list[str], clause: str, word: str, interest: tuple[str, ...],
@@ -888,8 +914,24 @@ _ASKS_IN_WORDS = re.compile(
     r"|where|what)|(?:möchte|wollte|würde gerne?) (?:fragen|wissen),? (?:ob|wann|wie|wo|was)"
     r"|хотел\w* (?:бы )?(?:уточнить|узнать|спросить)|подскажите|не подскажете|скажите,? пожалуйста"
     r"|хотів (?:би )?(?:уточнити|дізнатися|запитати)|підкажіть"
-    r"|(?:vreau|aș vrea|aș dori|as dori|as vrea) să (?:știu|stiu|întreb|intreb) (?:dacă|daca|când|cand|cum)"
-    r"|თუ არა|olacaqmı|olacakmı|mümkündürmü|mümkünmü|varmı)(?!\w)")
+    r"|(?:vreau|aș vrea|aș dori|as dori|as vrea) s[ăa] (?:știu|stiu|întreb|intreb|aflu) (?:dacă|daca|când|cand|cum)"
+    # "I am interested whether", "I would like to know / ask", in the region's languages (a question word after:
+    # "Zanima me ova tema" is interest)
+    r"|(?:(?:me|мене|меня) )?(?:zanima|interesuje|занима|интересује|интересира|интересува|интересует|цікавить)"
+    r"(?: (?:me|ме|мене|меня))?,? (?:da li|hoće li|hoce li|je li|li|kako|koliko|kada|kad|gdje|gde|tko|ko|šta|sta"
+    r"|što|sto|да ли|хоће ли|како|колико|када|где|ко|шта|дали|колку|кога|каде|кој|как|колко|къде|кой|будет ли"
+    r"|можно ли|есть ли|когда|сколько|где|кто|чи|коли|скільки|де|хто)"
+    r"|(?:htio|htjela|hteo|htela|želio|željela|želeo|želela|zelio|zeljela|zeleo|zelela) bih (?:pitati|da pitam"
+    r"|znati|da znam|saznati|da saznam)"
+    r"|(?:би сакал|би сакала|сакам|бих искал|бих искала|бихме искали|искам) да (?:прашам|знам|попитам|питам"
+    r"|разбера)"
+    r"|(?:dua|do të doja|do te doja|dëshiroj|deshiroj) t[ëe] (?:di|pyes|mësoj|mesoj)"
+    r"|mich interessiert,? (?:ob|wann|wie|wo|was|welche\w*)|würde mich interessieren,? (?:ob|wann|wie|wo|was)"
+    r"|ich wüsste gerne?,? (?:ob|wann|wie|wo|was)"
+    r"|please tell me,? (?:whether|when|where|how|what|which|in which|who)"
+    r"|acaba|bilgi verirseniz|μήπως|μηπως|მინდა გავიგო|կցանկանայի իմանալ|ուզում եմ իմանալ"
+    r"|bilmək istəyirəm|bilmek isteyirem"
+    r"|თუ არა|olacaqmı|olacakmı|mümkündürmü|mümkünmü|varmı|\w+(?:acaq|əcək)(?:mı|mi|mu|mü))(?!\w)")
 # Turkish and Azerbaijani questions carry their particle as a word of its own: "mümkün mü", "olacak mı" ("mi"
 # and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-"); not a
 # question reported ("çalışıyor mu diye kontrol ettim").
@@ -915,6 +957,9 @@ _FIRM = _YOU | frozenset({
     "bolje", "najbolje", "știți", "dini", "biliyorsunuz", "ξέρετε", "იცით", "գիտեք"})
 
 
+_WE_OR_I = _alternation([r"i", r"i'd", r"i’d", r"i'm", r"i’m", r"we", r"we'd", r"we’d", r"ich", r"wir", r"я", r"мы",
+                         r"ми", r"ja", r"mi", r"ние", r"јас", r"unë", r"une", r"eu", r"noi", r"ben", r"biz",
+                         r"mən", r"εγώ", r"εμείς", r"მე", r"ჩვენ", r"ես", r"մենք"])
 _I_MYSELF = frozenset({"i", "i'm", "i’m", "ich", "я", "ja", "eu", "unë", "une", "ben", "mən", "εγώ", "მე", "ես"})
 
 
@@ -1028,13 +1073,14 @@ def _not_yet_allowed(folded: str) -> re.Match | None:
     return found
 
 
-def _hedge_before(folded: str, word: str) -> re.Match | None:
-    """The hedge before the word; a polite "if you could" or "if possible" is none."""
-    at = _word_at(folded, word)
+def _hedge_before(folded: str, word: str | None) -> re.Match | None:
+    """The hedge before the word (anywhere in the sentence when `word` is None); a polite "if you could" or
+    "if possible" is none."""
+    end = len(folded) if word is None else max(_word_at(folded, word), 0)
     blank = _NOT_HEDGE.sub(lambda m: " " * len(m.group(0)), folded)
-    hedge = _HEDGE.search(blank, 0, max(at, 0))
+    hedge = _HEDGE.search(blank, 0, end)
     if hedge:   # a polite "if you could" is none (looked for only where a hedge is: most sentences have none)
-        hedge = _HEDGE.search(_NOT_CONDITION.sub(lambda m: " " * len(m.group(0)), blank), 0, max(at, 0))
+        hedge = _HEDGE.search(_NOT_CONDITION.sub(lambda m: " " * len(m.group(0)), blank), 0, end)
     return hedge
 
 
@@ -1337,6 +1383,31 @@ def _question_word(clauses: list[str], question: tuple[str, ...], negated: Calla
     offers = any(_WHOM_OR_WHERE.match(c) for c in clauses[1:])
     return next((w for c in clauses if (w := find(question, c if offers else _NOT_ASKING.sub(" ", c)))
                  and not negated(c)), None)
+
+
+def _asks_after(folded: str, clauses: list[str], registered: tuple[str, str], question_hit: str | None,
+                asked: bool) -> str:
+    """What a sentence asks after it has registered in a clause of its own ("I would like to attend the event,
+    will there be interpretation?", "ich möchte gerne teilnehmen und habe eine Frage zur Übersetzung"), or "":
+    not where the registering clause is itself the question ("Can I still register, or is it too late?",
+    "Hello, can I register?") or the question comes first ("I have a question about the registration")."""
+    clause, word = registered
+    if _OPENS_AS_QUESTION.match(clause) or clause not in clauses:
+        return ""
+    at = folded.find(clause) + max(_word_at(clause, word), 0)   # where the registering word is
+    last = clauses[-1]
+    if question_hit:
+        asked_at = at + _word_at(folded[at:], question_hit)
+        said = question_hit if asked_at > at else ""
+    elif asked:   # the writer registers in words of their own ("Can participants present a case?" asks)
+        asked_at = folded.rfind(last)
+        said = last.strip()[-60:] if clauses.index(clause) < len(clauses) - 1 and asked_at > at \
+            and _WE_OR_I.search(clause) and len(last.split()) > 1 else ""
+    else:   # "Please register me, I would like to know whether ...", "Mich interessiert, ob ..."
+        in_words = _ASKS_IN_WORDS.search(folded)
+        asked_at, said = (in_words.start(), in_words.group(0)) if in_words else (0, "")
+    # ("before we register we have a question", "înainte de a ne înscrie aș vrea să clarific: ...?" ask first)
+    return said if said and not _hedge_before(folded[:asked_at], None) else ""
 
 
 def _clauses(folded: str) -> list[str]:

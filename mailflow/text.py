@@ -261,11 +261,12 @@ def sentences(own: str) -> list[str]:
             if (sentence := own[start:end].strip())]
 
 
-# A sentence's last character: . ! ? ; or ։ (the Armenian full stop) after a letter or sign and
-# before a space, ? or ! before anything, a line end. Each alternative begins with its character,
-# so the scan passes over the others at once (the same sentences as a split at look-behinds,
-# in half the time; tests/unit/test_properties.py compares the two).
-_SENTENCE_END = re.compile(r"[.!?;։](?<=[^\d\s].)(?=\s)|[?!](?=\S)|\n")
+# A sentence's last character: . ! ? ; ։ (the Armenian full stop) or ; (U+037E, the Greek question
+# mark) after a letter or sign and before a space, ? ! or ; before anything, a line end. Each
+# alternative begins with its character, so the scan passes over the others at once (the same
+# sentences as a split at look-behinds, in half the time; tests/unit/test_properties.py compares
+# the two).
+_SENTENCE_END = re.compile(r"[.!?;։\u037e](?<=[^\d\s].)(?=\s)|[?!\u037e](?=\S)|\n")
 
 
 def _quote_start(lines: list[str]) -> int:

@@ -1284,7 +1284,8 @@ _REGISTRATION = {"en": "I would like to register for the online event.",
                  "mk": "Би сакал да учествувам на настанот.", "bg": "Бих искал да участвам в събитието.",
                  "sq": "Do të doja të marr pjesë në ngjarje.", "ro": "Aș dori să particip la eveniment.",
                  "az": "Tədbirdə iştirak etmək istəyirəm.", "hy": "Կցանկանայի մասնակցել միջոցառմանը։",
-                 "ka": "მსურს მონაწილეობა მივიღო ღონისძიებაში."}
+                 "ka": "მსურს მონაწილეობა მივიღო ღონისძიებაში.",
+                 "tr": "Etkinliğe katılmak istiyorum.", "el": "Θα ήθελα να συμμετάσχω στην εκδήλωση."}
 
 
 @pytest.mark.parametrize("lang, offer", [
@@ -1469,3 +1470,66 @@ def test_a_capital_dotted_i_at_a_sentences_start_reads_as_its_word(body, subject
     """"İ" casefolds to "i" and a combining dot: "İştirak etmək istəyirəm" (Azerbaijani, as a sentence opens)
     matched no word and registered nobody."""
     assert verdict(body, subject=subject).intent == intent
+
+
+@pytest.mark.parametrize("lang, offer", [
+    ("tr", "Herhangi bir soru olursa bana ulaşabilirsiniz."), ("tr", "Soru veya görüşleriniz olursa yazın."),
+    ("el", "Αν έχετε οποιαδήποτε ερώτηση, μη διστάσετε να επικοινωνήσετε μαζί μου."),
+    ("el", "Είμαι στη διάθεσή σας για κάθε ερώτηση."), ("el", "Για ερωτήσεις σχετικά με το έργο μας, καλέστε με."),
+    ("en", "For any question you can call me."),
+    # the matter, not a question ("the question of digital services")
+    ("en", "The question of digital services is very important for us."),
+    ("sr", "Питање дигитализације је кључно за наш град."), ("bs", "Pitanje digitalizacije je za nas veoma važno."),
+    ("ru", "Вопрос цифровизации муниципальных услуг для нас очень актуален."),
+    # Turkish "sorumlu" (responsible) and "sorun" (a problem) are no questions
+    ("tr", "Belediyede dijitalleşmeden sorumlu olarak çalışıyorum."), ("tr", "Saat bizim için sorun değil."),
+])
+def test_the_regions_offers_and_look_alikes_ask_nothing(lang, offer):
+    got = verdict(f"Dear Sir,\n\n{_REGISTRATION[lang]} {offer}\n\nBest regards,\nNino Beridze\n")
+    assert got.intent == "interest" and got.answer and not got.asks, got.reasons
+
+
+@pytest.mark.parametrize("lang, question", [
+    ("tr", "Bir sorum var: etkinlik hangi platformda yapılacak."), ("tr", "Sorularım şunlar: kayıt gerekli mi."),
+    ("tr", "Sunumların paylaşılıp paylaşılmayacağını merak ediyorum."),
+    ("el", "Έχω μια ερώτηση σχετικά με τη διερμηνεία."), ("el", "Θα ήθελα να ρωτήσω αν θα υπάρχει καταγραφή."),
+    ("el", "Πόσο θα διαρκέσει\u037e Ευχαριστώ."),   # the Greek question mark, U+037E
+    ("bs", "Zanima me da li će biti prevod."), ("mk", "Ме интересира дали ќе има превод."),
+    ("bg", "Бих искал да попитам колко ще продължи."), ("sq", "Dua të di nëse do të ketë përkthim."),
+    ("ro", "As dori sa stiu daca va fi traducere."), ("uk", "Маю запитання щодо перекладу."),
+    ("ru", "Интересует, будет ли перевод."), ("az", "Təqdimatlar paylaşılacaqmı."),
+    ("de", "Mich interessiert, ob es eine Aufzeichnung gibt."),
+])
+def test_the_regions_questions_without_a_question_mark_ask(lang, question):
+    """A registration whose question went unseen: nobody answered it."""
+    got = verdict(f"Dear Sir,\n\n{_REGISTRATION[lang]} {question}\n\nBest regards,\nNino Beridze\n",
+                  mailbox="german" if lang == "de" else "international")
+    assert got.intent == "interest" and got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I would like to attend the event, will there be interpretation into Russian?",
+    "We would be happy to participate, but will the event be recorded?",
+    "Ich möchte gerne teilnehmen und habe eine Frage zur Übersetzung.",
+    "Kindly register me for the event, I would like to know whether the event will be recorded.",
+    "Va rog sa ma inregistrati la eveniment, as dori sa stiu daca va fi traducere.",
+])
+def test_a_sentence_that_registers_and_then_asks_does_both(body):
+    """"I would like to attend, will there be interpretation?" was a question only: the writer was not
+    registered, and was told their question had been passed on."""
+    got = verdict(as_sent(body).split("\n\nOn Mon")[0], mailbox="german" if "Ich" in body else "international")
+    assert got.intent == "interest" and got.answer and got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Hello, can I still register?", "Can I still register, or is it too late?",
+    "I have a question about the registration: is it free?", "Ich habe eine Frage zur Anmeldung.",
+    "Is it possible to attend without a camera?", "Thank you for the invitation, could we participate with two people?",
+    "Can participants present a short case (5 minutes)?",
+    # asked before registering
+    "We are interested, but before registering we have a question: which platform will be used?",
+    "Заинтересовани смо за догађај, али пре пријаве имамо једно техничко питање.",
+])
+def test_a_question_about_registering_stays_a_question(body):
+    got = verdict(body, mailbox="german" if "Ich" in body else "international")
+    assert got.intent == "question" and got.asks, got.reasons
