@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from . import text as written_text
 from .addresses import domain_of, local_part
 from .message import ANSWER_PREFIX, IncomingMessage, is_picture
-from .nominations import Nominations, read_nominations
+from .nominations import ADDRESS, Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
 from .statements import Reading, erasure_request, find, link_for_someone, new_address, read_statements
 from .states import AUTOMATIC_INTENTS, Intent
@@ -146,6 +146,21 @@ def classify(
             # (an unsure one too: it waits for a coordinator, flagged, as a registration that registers nobody yet)
             reasons.append("intent: interest (registers others on their behalf)")
             intent = Intent.INTEREST
+    if intent in (Intent.INTEREST, Intent.OTHER) and not (behalf and behalf.unsure) and not asks \
+            and (loose := _addresses_left(message, written, rules, behalf)):
+        # "Our deputy mayor would also like to attend. His e-mail: z.trajkov@...", "my correct address is ...": an
+        # address in the writer's own words that mailflow registers nobody at went unseen
+        why = f"names {', '.join(loose)}, whom mailflow registers nobody at: for a coordinator"
+        if intent == Intent.INTEREST:
+            reasons.append(f"intent: interest, also asks (it {why})")
+            asks = True
+        elif find(tuple(rules.classification.intents.interest), written.own.casefold()) \
+                or _ADDRESS_CHANGE.search(written.own.casefold()):
+            # (about taking part or a changed address: an out-of-office reply's "in urgent cases contact
+            # a.ljajic@..." is neither)
+            reasons.append(f"intent: question (speaks of taking part or a new address and {why}; nothing is done, "
+                           "nothing answered)")
+            return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     copied = set(message.recipients) - set(message.addressed_to)
     if intent not in AUTOMATIC_INTENTS and _FORWARD_PREFIX.match(message.subject) and message.addressed_to \
             and rules.own_addresses & copied and not rules.own_addresses & set(message.addressed_to):
@@ -253,6 +268,28 @@ def _audience(
     confidence = "high" if own_evidence >= TLD_WEIGHT and best > others else "low"
     reasons.append(f"audience: {chosen} ({confidence} confidence)")
     return chosen, confidence, language
+
+
+# A changed address in words: a word of change within a few words of a word for the address ("my new address",
+# "meine E-Mail-Adresse hat sich geändert", "мой новый адрес"; not "Grad Novi Pazar")
+_CHANGED = (r"(?:new|correct|changed|instead|private|personal|neue\w*|geändert|richtige\w*|private\w*|нов\w*"
+            r"|измен\w*|змін\w*|novu|nova|novi|novom|novoj|promijen\w*|promen\w*|nouă|noua|schimbat\w*|yeni|değiş\w*"
+            r"|νέα|άλλαξε|ახალი|შეიცვალა|նոր|փոխվ\w*|ndryshu\w*|dəyiş\w*)")
+_ADDRESS_NOUN = (r"(?:address\w*|adresse\w*|e-?mail\w*|mail|adres\w*|адрес\w*|пошт\w*|pošt\w*|mejl\w*|мејл\w*"
+                 r"|διεύθυνση|მისამართ\w*|ელფოსტ\w*|հասցե\w*|ünvan\w*)")
+_ADDRESS_CHANGE = re.compile(rf"(?<!\w)(?:{_CHANGED}(?:\W+\w+){{0,3}}?\W+{_ADDRESS_NOUN}"
+                             rf"|{_ADDRESS_NOUN}(?:\W+\w+){{0,4}}?\W+{_CHANGED})(?!\w)")
+
+
+def _addresses_left(message: IncomingMessage, written: written_text.Written, rules: Rules,
+                    behalf: Nominations | None) -> list[str]:
+    """The addresses the writer's own text names that are nobody mailflow knows what to do with: not the
+    sender's, ours, the signature's or a nominee's."""
+    known = {a.lower() for a in rules.own_addresses} | {(message.sender or "").lower()}
+    known |= {a.address.lower() for a in (behalf.nominees if behalf else ())}
+    known |= {m.group(0).lower().rstrip(".") for m in ADDRESS.finditer(f"{written.signature}\n{written.footer}")}
+    return list(dict.fromkeys(m.group(0).rstrip(".") for m in ADDRESS.finditer(written.own)
+                              if m.group(0).lower().rstrip(".") not in known))[:3]
 
 
 def _for_a_coordinator(audience: str, confidence: str, reasons: list[str], written: written_text.Written,

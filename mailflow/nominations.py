@@ -109,9 +109,13 @@ _WITH_ME = re.compile(r"(?<!\w)(together with me|with me|me and|and me|me too|me
 _SOMEONE_ELSE = re.compile(r"(?<!\w)(he|she|his|him|her|er|seine?[nrms]?|он|она|его|её|ее|ihn)(?!\w)")
 # "X will join instead of me": a clause about X, not about the sender attending
 _INSTEAD = re.compile(r"(?<!\w)(instead of me|in my place|in my stead|an meiner stelle|statt meiner|anstelle von mir"
+                      r"|take my place|takes my place|replace me|replaces me|be replaced by|hand over my registration"
+                      r"|transfer my registration"
                       r"|вместо меня|замість мене|umjesto mene|umesto mene|уместо мене|наместо мене|вместо мен"
-                      r"|në vend timin|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə|benim yerime)(?!\w)",
-                      re.IGNORECASE)
+                      r"|në vend timin|në vendin tim|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə"
+                      r"|mənim əvəzimə|benim yerime"
+                      # a bare "instead" that ends its clause: "My deputy X (x@...) will join instead."
+                      r"|instead(?=\s*(?:[.!;,)]|$)))(?!\w)", re.IGNORECASE)
 _MAYBE_INSTEAD = re.compile(r"(?<!\w)(?:if|in case|should|falls|wenn|sollte|если|ako|dacă|eğer|αν|nëse)(?!\w)")
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
@@ -144,7 +148,7 @@ _SHARED = frozenset({
     "buero", "büro", "admin", "support", "it", "digital", "service", "services", "events", "event", "registration",
     "anmeldung", "hello", "press", "presse", "noreply", "no", "reply", "zentrale", "mayor", "kanzlei", "group",
 })
-_ADDRESS = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
+ADDRESS = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*\.?")
 _CELL = re.compile(r"\s{2,}|\t|\s[–—-]\s|,\s|:\s|;\s|\(|\)|<|>")
 _CLAUSE_END = re.compile(r"[,;–—()]|\s-\s|\s(?:but|however|aber|jedoch|sondern)\s")
@@ -199,7 +203,7 @@ def read_nominations(
     interest = (*rules.classification.intents.interest, *_PARTICIPATION)
     negations = tuple(rules.classification.intents.negation)
     excluded = {a.lower() for a in rules.own_addresses} | {(message.sender or "").lower()}
-    excluded |= {m.group(0).lower().rstrip(".") for m in _ADDRESS.finditer(f"{written.signature}\n{written.footer}")}
+    excluded |= {m.group(0).lower().rstrip(".") for m in ADDRESS.finditer(f"{written.signature}\n{written.footer}")}
     nominees: list[Nominee] = []
     doubts: list[str] = []
     reasons: list[str] = []
@@ -209,17 +213,19 @@ def read_nominations(
     sender_listed = False           # the sender's own address among those a registering sentence lists
     for index, sentence in enumerate(said):
         folded = sentence.casefold()
-        found = [m for m in _ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
+        found = [m for m in ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
         registers = bool(find(interest, folded))
         # the sender's own line in the list or table ("I put myself in the table too")
         sender_listed |= ((registers or list_intro) and ("\t" in sentence or bool(LIST_ITEM.match(sentence.strip())))
-                          and any(m.group(0).lower().rstrip(".") == sender for m in _ADDRESS.finditer(sentence)))
+                          and any(m.group(0).lower().rstrip(".") == sender for m in ADDRESS.finditer(sentence)))
         if found and (registers or list_intro):
             for match in found:
                 # Read the part of the sentence the address is in: "I cannot attend, but please register X (x@...)".
                 part = _part_with(sentence, match.start())
                 reading = read_statements(part, "", interest, (), (), negations)
                 if reading.declines or reading.withdraws:
+                    if _INSTEAD.search(part):   # "I can't attend, X will attend in my place: x@...": a coordinator's
+                        doubts.append(f"someone named in the sender's place: {part.strip()[:80]!r}")
                     continue
                 if reading.hedged:
                     doubts.append(f"tentative: {part.strip()[:80]!r}")
@@ -331,7 +337,7 @@ def _name_for(sentence: str, start: int, end: int, address: str) -> tuple[str, s
     local = address.rpartition("@")[0]
     tokens = [t for t in re.split(r"[._+\-]|\d+", _fold(local)) if t]
     before = sentence[:start]
-    previous = list(_ADDRESS.finditer(before))
+    previous = list(ADDRESS.finditer(before))
     if previous:
         before = before[previous[-1].end():]
     cells = _CELL.split(re.sub(r"[\s(<\[:,;–—-]+$", "", before))
@@ -618,7 +624,13 @@ def _sender_attends(
             if part and _WITH_ME.search(part):   # "register X (x@...) together with me", "mich und meine Kollegin"
                 about_sender.append(part.strip())
     reading = read_statements("\n".join(about_sender), "", interest, (), (), negations)
-    if reading.registers:
+    # ("Я зарегистрирована ..., но не смогу участвовать. Прошу зарегистрировать вместо меня X": registered before)
+    if reading.registers and any(_INSTEAD.search(s) for s in said):
+        whole = read_statements("\n".join(said), "", interest, (), (), negations)
+        given_away = bool(whole.declines or whole.withdraws)
+    else:
+        given_away = False
+    if reading.registers and not given_away:
         return True, f"the sender attends too ({reading.registers!r})"
     if reading.hedged:
         return False, f"the sender may attend ({reading.hedged!r})"

@@ -524,6 +524,9 @@ def _sentence(
         # Without a cancel word a refusal may be of a part ("I cannot be there at 13:00 sharp, I will join at
         # 13:30"), of another event, or someone else's: such a one cancelled people who come.
         marker = _WITHDRAWAL.search(clause)
+        if in_our_thread and not marker and _tentative(clauses, clause, word):
+            # "I might not be able to join because of another meeting, but I will try" cancelled the writer
+            return Statement.PARTLY, f"maybe not {word}", keeps, ""
         # (out of our thread a refusal without a withdrawal word only declines: nothing to read there)
         if (in_our_thread or marker) and (partly := _partly(clauses, clause, word, interest, negated, asked,
                                                             firm=bool(marker))):
@@ -637,7 +640,13 @@ _JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still |only )?(?:join|be 
                        r"подключимся", r"priključ\w* se", r"priklju[čc]it ću se", r"ću se priključiti",
                        r"pridružit ću se",
                        r"bağlanaca\w*", r"katılaca\w*", r"mă (?:voi )?conecta\w*", r"voi (?:putea )?participa",
-                       r"θα συνδεθώ", r"ще се включа", r"ќе се приклучам", r"do të lidhem"])
+                       r"θα συνδεθώ", r"ще се включа", r"ќе се приклучам", r"do të lidhem",
+                       # "..., but I will take part" in the region's languages
+                       r"(?:ես )?կմասնակցեմ", r"დავესწრები", r"მივიღებ მონაწილეობას", r"iştirak edəcəy?əm",
+                       r"učestvovaću", r"učestvovat ću", r"учествоваћу", r"sudjelovat ću", r"doći ću", r"доћи ћу",
+                       r"приму участие", r"буду участвовать", r"візьму участь", r"ще участвам", r"ќе учествувам",
+                       r"ќе присуствувам", r"do të marr pjesë", r"θα συμμετάσχω", r"ich nehme(?: \w+)? teil",
+                       r"ich werde(?: \w+)? teilnehmen"])
 # "my colleague and I cannot attend": the writer too
 _WE_TOO = _alternation([r"(?:and|und|и|i|și|ve|και) (?:i|ich|я|ja|eu|ben|εγώ)", r"(?:i|ich|я|ja) (?:and|und|и|i)",
                         r"we", r"wir", r"мы", r"mi", r"biz", r"noi"])
@@ -681,11 +690,21 @@ _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
         r"(?:mein|meine|unser|unsere)[rn]? (?:kolleg\w*|direktor\w*|chef\w*|leiter\w*|bürgermeister\w*|team)",
         r"(?:мой|моя|наш|наша) (?:коллег\w*|директор\w*|начальни\w*|руководител\w*|мэр\w*)",
         r"(?:moj|moja|naš|naša|naš) (?:koleg\w*|direktor\w*|šef\w*|načelni\w*|gradonačelni\w*)",
+        r"(?:мій|моя|наш|наша|моят|моята|нашият|нашата|мојот|мојата|нашиот) (?:колег\w*|директор\w*|керівни\w*"
+        r"|началник\w*|градоначалник\w*)",
+        r"(?:իմ|մեր) (?:գործընկեր\w*|տնօրեն\w*|ղեկավար\w*|քաղաքապետ\w*)",
+        r"(?:ჩემი|ჩვენი) (?:კოლეგ\w*|დირექტორ\w*|ხელმძღვანელ\w*|მერ\w*)",
+        r"(?:mənim|bizim) (?:həmkar\w*|direktor\w*|rəhbər\w*)", r"meslektaş\w*", r"iş arkadaş\w*",
+        r"(?:kolegu|kolegia|drejtori|drejtoresha) (?:im|ime|ynë|jonë)",
+        r"(?:colegul|colega|directorul) (?:meu|mea|nostru)",
+        r"συνάδελφ\w* μου",
     ]),
     ("a certificate", [r"certificate", r"bestätigung", r"zertifikat", r"сертификат\w*", r"потврд\w*", r"certifikat\w*",
                        r"sertifika\w*", r"adeverinț\w*", r"βεβαίωση"]),
     ("unsure", [r"not sure", r"nicht sicher", r"не уверен\w*", r"nisam siguran", r"nisam sigurna", r"emin değilim",
-                r"nu sunt sigur\w*"]),
+                r"nu sunt sigur\w*", r"не сум сигур\w*", r"не съм сигур\w*", r"не впевнен\w*", r"не певн\w*",
+                r"нисам сигур\w*", r"nuk jam (?:i|e) sigurt", r"əmin deyiləm", r"დარწმუნებული არ ვარ", r"վստահ չեմ",
+                r"δεν είμαι σίγουρ\w*"]),
 ]]
 
 

@@ -1533,3 +1533,67 @@ def test_a_sentence_that_registers_and_then_asks_does_both(body):
 def test_a_question_about_registering_stays_a_question(body):
     got = verdict(body, mailbox="german" if "Ich" in body else "international")
     assert got.intent == "question" and got.asks, got.reasons
+
+
+# -- what registrants write after registering (a probe of 206 mails) ----------------------------------------
+
+@pytest.mark.parametrize("body", [
+    "Իմ գործընկերը չի կարող մասնակցել, բայց ես կմասնակցեմ։",          # my colleague can't, but I will
+    "I might not be able to join because of another meeting, but I will try.",
+    "Сè уште не сум сигурен дали ќе можам да присуствувам.",            # not yet sure whether I can attend
+])
+def test_a_reply_that_is_not_the_writers_refusal_cancels_nobody(body):
+    """Each of these cancelled a registrant who comes (or may come)."""
+    got = in_our_thread(body)
+    assert got.intent != "cancellation", got.reasons
+
+
+def registered_verdict(body: str, **kwargs):
+    raw = make_mail(sender="Nino Beridze <nino@tbilisi.gov.ge>", subject="7 October", body=body, **kwargs)
+    return classify(parse_message(raw), "international", RULES, set(), is_registered=lambda address: True)
+
+
+@pytest.mark.parametrize("body, deputy", [
+    ("Dear Mr Samkharadze,\n\nunfortunately I will not be able to attend due to a council session. My deputy, "
+     "Ms Tamar Lomidze (t.lomidze@kutaisi.gov.ge), will join instead.\n\nBest regards,\nNino",
+     "t.lomidze@kutaisi.gov.ge"),
+    ("Здравствуйте! Я зарегистрирована на вебинар 7 октября, но не смогу участвовать. Прошу зарегистрировать "
+     "вместо меня Елену Кузнецову, e.kuznetsova@kharkiv.gov.ua.\n\nНино", "e.kuznetsova@kharkiv.gov.ua"),
+])
+def test_a_deputy_in_the_writers_place_ends_the_writers_registration(body, deputy):
+    """The deputy was registered and the writer stayed registered: both got the link and the reminders."""
+    got = registered_verdict(body)
+    assert got.nominations is not None and not got.nominations.unsure, got.reasons
+    assert [n.address for n in got.nominations.nominees] == [deputy]
+    assert got.nominations.sender_replaced, got.reasons
+
+
+def test_a_deputy_named_in_the_refusals_own_sentence_goes_to_a_coordinator():
+    """"I cannot attend, my deputy X will attend in my place: x@..." cancelled the writer and dropped the deputy
+    without a word."""
+    got = in_our_thread("Təəssüf ki, iştirak edə bilməyəcəm, mənim əvəzimə müavinim Nigar Həsənova qatılacaq: "
+                        "n.hasanova@baku-city.az")
+    assert got.nominations is not None and got.nominations.unsure, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Our deputy mayor, Mr Zoran Trajkov, would also like to attend. His e-mail: z.trajkov@skopje.gov.mk",
+    "Please note that my e-mail address has changed: my new address is nino.beridze@gmail.com.",
+    "Моят имейл се смени, новият ми адрес е nino.beridze@gmail.com.",
+])
+def test_an_address_mailflow_does_nothing_with_goes_to_a_coordinator(body):
+    """A colleague to add, or the writer's new address: the address went unseen."""
+    got = in_our_thread(body)
+    assert got.intent == "question" and got.asks, got.reasons
+
+
+def test_a_registration_that_names_another_address_is_registered_and_flagged():
+    got = verdict("I would like to register for the event. For organisational matters please copy my assistant "
+                  "Maka Lomidze, m.lomidze@tbilisi.gov.ge.\n\nNino Beridze")
+    assert got.intent == "interest" and got.answer and got.asks, got.reasons
+
+
+def test_an_out_of_office_address_is_no_registration_to_settle():
+    got = in_our_thread("Odsutna sam iz kancelarije do 21. septembra. U hitnim slučajevima obratite se koleginici "
+                        "Aidi Ljajić na a.ljajic@novipazar.rs.")
+    assert got.intent == "other" and not got.asks, got.reasons
