@@ -718,9 +718,7 @@ def parse_rules(text: str, path: Path) -> Rules:
         mark = exc.problem_mark
         raise RulesError([RulesProblem(path, mark.line + 1 if mark else None, str(exc.problem or exc))]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise RulesError([_yaml_problem(path, text, line, str(exc.problem or exc))]) from None
+        raise RulesError([_yaml_problem(path, text, exc)]) from None
     if not isinstance(data, dict):
         raise RulesError([RulesProblem(path, 1, "rules.yaml must be a mapping of settings (events:, mailboxes:, ...)")])
     lines = _line_map(node)
@@ -747,18 +745,57 @@ def parse_rules(text: str, path: Path) -> Rules:
     return rules
 
 
-def _yaml_problem(path: Path, text: str, line: int | None, problem: str) -> RulesProblem:
+def _yaml_problem(path: Path, text: str, exc: yaml.MarkedYAMLError) -> RulesProblem:
     """The YAML parser's error, where the coordinator's mistake is: a quote left open runs on to the next
-    quote, and the parser only stumbles there, lines later."""
+    quote, and the parser only stumbles there, lines later; a key without its colon or a list item without
+    the space after its dash is found a line later or more (`_missing_space`)."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    problem = str(exc.problem or exc)
     opened = _quote_open_at(text.splitlines()[:line - 1] if line else [])
     if opened is not None:
         return RulesProblem(path, opened, 'a quote (") opened on this line is not closed',
                             'end the value with " on the same line')
+    missing = _missing_space(path, text.splitlines(), exc)
+    if missing is not None:
+        return missing
     if "mapping values are not allowed" in problem:
         return RulesProblem(path, line, "this is not valid YAML: a colon and a space inside a value",
                             'put the value in quotes: title: "Workshop: digital cities"')
     return RulesProblem(path, line, f"this is not valid YAML: {problem}",
                         "check indentation (spaces, not tabs) and that every 'key: value' has a space after the colon")
+
+
+_GLUED_DASH = re.compile(r"\s*-(?=[^\s-])")   # `-register`: a word, not a list item
+
+
+def _missing_space(path: Path, rows: list[str], exc: yaml.MarkedYAMLError) -> RulesProblem | None:
+    """`-register` (a list item without the space after its dash), `venue Online` or `venue:Online` (a key
+    without a colon and a space): the parser reads on and stumbles on a later line ("could not find expected
+    ':'"), where a coordinator finds nothing wrong. Its context mark ("while scanning a simple key", "while
+    parsing a block mapping") is where the slip is; None when these lines show neither slip."""
+    if exc.problem_mark is None:
+        return None
+    last = exc.problem_mark.line
+    first = exc.context_mark.line if exc.context_mark is not None else max(last - 1, 0)
+    for number in range(first, min(last + 1, len(rows))):
+        if _GLUED_DASH.match(rows[number]):
+            return RulesProblem(path, number + 1, "this is not valid YAML: a list item without a space after its dash",
+                                f"a dash needs a space after it: `- {_without_comment(rows[number])[1:]}`")
+    if exc.context_mark is None or "simple key" not in str(exc.context) or exc.context_mark.line >= len(rows):
+        return None
+    written = _without_comment(rows[exc.context_mark.line])
+    key, colon, value = written.partition(":")
+    if not colon:
+        key, _, value = written.partition(" ")
+    return RulesProblem(path, exc.context_mark.line + 1,
+                        "this is not valid YAML: a key without a colon and a space after it",
+                        f"a key needs a colon and a space after it: `{key.strip()}:{' ' if value.strip() else ''}"
+                        f"{value.strip()}`")
+
+
+def _without_comment(row: str) -> str:
+    return re.split(r"\s+#", row.strip(), maxsplit=1)[0].strip()
 
 
 def _quote_open_at(lines: list[str]) -> int | None:
