@@ -51,3 +51,39 @@ def test_a_dash_without_a_space_is_named_on_its_own_line(old, new):
     written = new.strip()
     assert problems(text) == [f"rules.yaml:{line_of(text, new.rstrip())}: this is not valid YAML: a list item "
                               f"without a space after its dash (a dash needs a space after it: `- {written[1:]}`)"]
+
+
+@pytest.mark.parametrize("old, new, line, fix", [
+    ("    venue: Online", "    venue: Workshop room #3 on the second floor", "venue: Workshop room",
+     'put the value in quotes: venue: "Workshop room #3 on the second floor"'),
+    ("    title: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus",
+     "    title: Workshop #3 on digital cities", "Workshop #3",
+     'put the value in quotes: title: "Workshop #3 on digital cities"'),
+    ("      - register\n", "      - register #now\n", "register #now", 'put the value in quotes: - "register #now"'),
+], ids=["a venue", "a title", "a list item"])
+def test_a_comment_that_cuts_a_value_short_is_refused(old, new, line, fix):
+    """YAML reads ` #3 on digital cities` as a comment: the event's title was "Workshop" in every reply."""
+    text = edited(old, new)
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, line)}: ")
+    assert "as a comment" in found
+    assert found.endswith(f"({fix})")
+
+
+def test_an_ordinary_comment_after_a_value_stays_silent():
+    """A comment after a number (`60 #seconds`) cuts nothing; one with a space after its # is what comments
+    look like in the shipped file."""
+    for old, new in (("poll_interval: 60 ", "poll_interval: 60 #seconds"),
+                     ("    venue: Online", "    venue: Online   # a link comes with the access details"),
+                     ("    venue: Online", "    venue: Online #"),
+                     ("      - register\n", "      - register  ## built in\n")):
+        parse_rules(edited(old, new), Path("rules.yaml"))
+
+
+def test_the_shipped_rules_and_a_new_projects_load_without_a_problem():
+    from datetime import date
+
+    from mailflow.starter import new_rules
+
+    parse_rules(SHIPPED, Path("rules.yaml"))
+    parse_rules(new_rules(SHIPPED, date(2026, 3, 1)), Path("rules.yaml"))
