@@ -734,12 +734,13 @@ def parse_rules(text: str, path: Path) -> Rules:
         if servers:
             rules.mailboxes[name] = box.model_copy(update=servers)
     ids = [event.id for event in rules.events]
-    same = [index for index, event_id in enumerate(ids) if event_id in ids[:index]]
+    same = [RulesProblem(path, rules.line_of("events", index, "id"),
+                         f"events[{index}].id: {ids[index]!r} is the id of an earlier event too",
+                         "give each event its own id: registrations, releases and reminders are kept by it")
+            for index, event_id in enumerate(ids) if event_id in ids[:index]]
+    same += _mailboxes_sharing_an_address(rules, path)
     if same:
-        raise RulesError([RulesProblem(path, rules.line_of("events", index, "id"),
-                                       f"events[{index}].id: {ids[index]!r} is the id of an earlier event too",
-                                       "give each event its own id: registrations, releases and reminders are "
-                                       "kept by it") for index in same])
+        raise RulesError(same)
     missing = _missing_closed_replies(rules, path)
     if missing:
         raise RulesError(missing)
@@ -820,6 +821,23 @@ def _quote_open_at(lines: list[str]) -> int | None:
         if quote == "'":   # a single-quoted value over lines: not what this looks for
             quote = ""
     return opened if quote == '"' else None
+
+
+def _mailboxes_sharing_an_address(rules: Rules, path: Path) -> list[RulesProblem]:
+    """Two mailboxes with one address (one written twice, or a mailbox's block copied under another name):
+    both would read the same inbox, and every mail would be answered twice, or by the wrong coordinator."""
+    first: dict[str, str] = {}
+    problems = []
+    for name, box in rules.mailboxes.items():
+        if box.address in first:
+            problems.append(RulesProblem(
+                path, rules.line_of("mailboxes", name, "address"),
+                f"mailboxes.{name}.address: {box.address} is the address of mailbox {first[box.address]} too "
+                f"(line {rules.line_of('mailboxes', first[box.address], 'address')})",
+                "give each mailbox its own address: mail to one address would be read by both, answered twice "
+                "or by the wrong coordinator"))
+        first.setdefault(box.address, name)
+    return problems
 
 
 def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:

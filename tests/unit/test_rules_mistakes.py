@@ -87,3 +87,23 @@ def test_the_shipped_rules_and_a_new_projects_load_without_a_problem():
 
     parse_rules(SHIPPED, Path("rules.yaml"))
     parse_rules(new_rules(SHIPPED, date(2026, 3, 1)), Path("rules.yaml"))
+
+
+def test_two_mailboxes_with_one_address_are_refused_with_both_lines():
+    """Both would read the same inbox: every mail answered twice, or from the wrong coordinator."""
+    text = edited("    address: german@cc-events.example", "    address: International@cc-events.example")
+    first, second = line_of(text, "address: international@"), line_of(text, "address: International@")
+    assert problems(text) == [
+        f"rules.yaml:{second}: mailboxes.german.address: international@cc-events.example is the address of "
+        f"mailbox international too (line {first}) (give each mailbox its own address: mail to one address would "
+        "be read by both, answered twice or by the wrong coordinator)"]
+
+
+def test_a_mailbox_copied_under_another_name_is_refused():
+    start = SHIPPED.index("  german:\n")
+    block = SHIPPED[start:SHIPPED.index("\n\n", start) + 1]
+    text = SHIPPED.replace(block, block + block.replace("  german:\n", "  german_copy:\n"), 1)
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, 'german_copy') + 1}: mailboxes.german_copy.address: "
+                            f"german@cc-events.example is the address of mailbox german too "
+                            f"(line {line_of(text, 'address: german@')})")
