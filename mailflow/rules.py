@@ -734,13 +734,15 @@ def parse_rules(text: str, path: Path) -> Rules:
         if servers:
             rules.mailboxes[name] = box.model_copy(update=servers)
     ids = [event.id for event in rules.events]
-    same = [RulesProblem(path, rules.line_of("events", index, "id"),
-                         f"events[{index}].id: {ids[index]!r} is the id of an earlier event too",
-                         "give each event its own id: registrations, releases and reminders are kept by it")
-            for index, event_id in enumerate(ids) if event_id in ids[:index]]
-    same += _mailboxes_sharing_an_address(rules, path)
-    if same:
-        raise RulesError(same)
+    found = [RulesProblem(path, rules.line_of("events", index, "id"),
+                          f"events[{index}].id: {ids[index]!r} is the id of an earlier event too",
+                          "give each event its own id: registrations, releases and reminders are kept by it")
+             for index, event_id in enumerate(ids) if event_id in ids[:index]]
+    found += _mailboxes_sharing_an_address(rules, path)
+    for index, event in enumerate(rules.events):
+        found += _times_outside(rules, path, index, event)
+    if found:
+        raise RulesError(found)
     missing = _missing_closed_replies(rules, path)
     if missing:
         raise RulesError(missing)
@@ -837,6 +839,45 @@ def _mailboxes_sharing_an_address(rules: Rules, path: Path) -> list[RulesProblem
                 "give each mailbox its own address: mail to one address would be read by both, answered twice "
                 "or by the wrong coordinator"))
         first.setdefault(box.address, name)
+    return problems
+
+
+def _times_outside(rules: Rules, path: Path, index: int, event: Event) -> list[RulesProblem]:
+    """Times of an event that contradict it: registration that closes after the event ends (people registered
+    for an event that is over) or opens when it has begun, and an agenda or access details released when it is
+    over (nothing is sent for an event that is over: they never went out). A date alone closes at the end of
+    its day, so the event's own day is a closing date that is taken. A thank-you after the event is no
+    `send_at`: it is `mailflow release followup`."""
+    def written(value: datetime | date) -> str:
+        return f"{value:%Y-%m-%dT%H:%M}" if isinstance(value, datetime) else value.isoformat()
+
+    problems = []
+    where = f"events.{index}"
+    opens, closes = event.registration.opens, event.registration.closes
+    if closes is not None and (closes > event.end if isinstance(closes, datetime) else closes > event.end.date()):
+        problems.append(RulesProblem(
+            path, rules.line_of("events", index, "registration", "closes"),
+            f"{where}.registration.closes: {written(closes)} is after the event ends ({event.end:%Y-%m-%d %H:%M}): "
+            "people would be registered for an event that is over",
+            f"write when registration closes, at the latest {written(event.end)}, or null: then it closes when "
+            "the event ends"))
+    opens_at = event.registration_opens_at
+    if opens is not None and opens_at is not None and opens_at >= event.starts_at:
+        problems.append(RulesProblem(
+            path, rules.line_of("events", index, "registration", "opens"),
+            f"{where}.registration.opens: {written(opens)} is not before the event starts "
+            f"({event.start:%Y-%m-%d %H:%M}): nobody could register before it",
+            f"write when registration opens, before {written(event.start)}; a date alone opens at the start of "
+            "that day"))
+    for kind, release, what in (("agenda", event.releases.agenda, "the agenda"),
+                                ("access", event.releases.access, "the access details")):
+        if release.send_at is not None and release.send_at >= event.end:
+            problems.append(RulesProblem(
+                path, rules.line_of("events", index, "releases", kind, "send_at"),
+                f"{where}.releases.{kind}.send_at: {written(release.send_at)} is not before the event ends "
+                f"({event.end:%Y-%m-%d %H:%M}): nothing is sent for an event that is over, so {what} would never "
+                "go out", "write a time before the event ends; a thank-you or the recording after it goes out with "
+                "`mailflow release followup`"))
     return problems
 
 

@@ -107,3 +107,56 @@ def test_a_mailbox_copied_under_another_name_is_refused():
     assert found.startswith(f"rules.yaml:{line_of(text, 'german_copy') + 1}: mailboxes.german_copy.address: "
                             f"german@cc-events.example is the address of mailbox german too "
                             f"(line {line_of(text, 'address: german@')})")
+
+
+REGISTRATION = "registration: {opens: null, closes: null}"   # the shipped event: 2020-10-07 13:00 to 15:30
+
+
+@pytest.mark.parametrize("window, says, fix", [
+    ("{opens: null, closes: 2020-10-09}",
+     "events.0.registration.closes: 2020-10-09 is after the event ends (2020-10-07 15:30): people would be "
+     "registered for an event that is over",
+     "write when registration closes, at the latest 2020-10-07T15:30, or null: then it closes when the event ends"),
+    ("{opens: null, closes: 2020-10-07T16:00}", "events.0.registration.closes: 2020-10-07T16:00 is after", None),
+    ("{opens: 2020-10-07T14:00, closes: null}",
+     "events.0.registration.opens: 2020-10-07T14:00 is not before the event starts (2020-10-07 13:00): nobody could "
+     "register before it",
+     "write when registration opens, before 2020-10-07T13:00; a date alone opens at the start of that day"),
+    ("{opens: 2020-10-08, closes: null}", "events.0.registration.opens: 2020-10-08 is not before", None),
+], ids=["closes the day after", "closes after the end", "opens after the start", "opens the day after"])
+def test_a_registration_window_outside_the_event_is_refused_at_its_line(window, says, fix):
+    text = edited(REGISTRATION, f"registration: {window}")
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, 'registration: {')}: {says}")
+    if fix:
+        assert found.endswith(f"({fix})")
+
+
+@pytest.mark.parametrize("window", ["{opens: 2020-10-07, closes: 2020-10-07}",
+                                    "{opens: null, closes: 2020-10-07T15:30}",
+                                    "{opens: 2020-10-07T12:59, closes: null}"])
+def test_a_window_up_to_the_event_is_taken(window):
+    """A date alone on the event's day: registration opens at its start and closes with that day."""
+    parse_rules(edited(REGISTRATION, f"registration: {window}"), Path("rules.yaml"))
+
+
+@pytest.mark.parametrize("release, written, what", [
+    ("agenda: {released: false, text: null, file: null}", "agenda: {text: agenda.txt, send_at: 2020-10-08T09:00}",
+     "the agenda"),
+    ("access: {released: false, link: null,", "access: {link: https://meet.example/j/1, send_at: 2020-10-07T15:30,",
+     "the access details"),
+], ids=["agenda", "access"])
+def test_a_release_sent_after_the_event_is_refused(release, written, what):
+    """The daemon sends nothing for an event that is over: the release never went out, without a word."""
+    text = edited(release, written)
+    (found,) = problems(text)
+    kind = release.partition(":")[0]
+    assert found == (f"rules.yaml:{line_of(text, written)}: events.0.releases.{kind}.send_at: "
+                     f"{written.split('send_at: ')[1].strip('},')} is not before the event ends (2020-10-07 15:30): "
+                     f"nothing is sent for an event that is over, so {what} would never go out (write a time before "
+                     "the event ends; a thank-you or the recording after it goes out with `mailflow release followup`)")
+
+
+def test_a_release_during_the_event_is_taken():
+    parse_rules(edited("access: {released: false, link: null,",
+                       "access: {link: https://meet.example/j/1, send_at: 2020-10-07T14:00,"), Path("rules.yaml"))
