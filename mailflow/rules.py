@@ -726,7 +726,8 @@ def parse_rules(text: str, path: Path) -> Rules:
     try:
         rules = Rules.model_validate({**data, "source": path.resolve()})
     except ValidationError as exc:
-        raise RulesError([_problem(path, lines, err) for err in exc.errors()]) from None
+        written = _written_scalars(node)
+        raise RulesError([_problem(path, lines, err, written) for err in exc.errors()]) from None
     rules._lines = lines
     for name, box in rules.mailboxes.items():   # a ca_file is relative to rules.yaml, as every path in it
         servers = {kind: server.model_copy(update={"ca_file": rules.resolve(server.ca_file)})
@@ -967,7 +968,42 @@ def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     return found
 
 
-def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails) -> RulesProblem:
+def _written_scalars(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, str]:
+    """Each plain value as the coordinator wrote it (`+49`, `no`, `12:30`), by its key path: YAML gives 49,
+    False and 750."""
+    found: dict[tuple, str] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                found.update(_written_scalars(value_node, (*prefix, key_node.value)))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found.update(_written_scalars(item, (*prefix, index)))
+    elif isinstance(node, yaml.ScalarNode) and not node.style:
+        found[prefix] = node.value
+    return found
+
+
+def _not_text(loc: tuple, got: Any, written: dict[tuple, str]) -> tuple[str, str] | None:
+    """A plain value YAML reads as something else where text belongs: `title: 2026`, `[+49]` (the number 49),
+    `tlds: [no]` (Norway, false), `venue: 12:30` (750 in YAML's base 60); as pydantic puts it, "Input should
+    be a valid string (got 49)". The message and the fix, or None when it is neither."""
+    raw = written.get(loc) or ("true" if got is True else "false" if got is False else str(got))
+    if isinstance(got, bool):
+        what = "a yes-or-no value" if raw.lower() == str(got).lower() else \
+            f"{str(got).lower()} (yes, no, on and off are true or false to it)"
+    elif isinstance(got, date):
+        what = "a date and time" if isinstance(got, datetime) else "a date"
+    elif isinstance(got, (int, float)):
+        what = "a number" if raw == str(got) else f"the number {got}"
+    else:
+        return None
+    key = f"{loc[-1]}: " if loc and isinstance(loc[-1], str) else ""
+    return f"YAML reads {raw} as {what}, not as text", f'write it in quotes: {key}"{raw}"'
+
+
+def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails,
+             written: dict[tuple, str] | None = None) -> RulesProblem:
     loc = tuple(part for part in err["loc"]
                 if not (isinstance(part, str) and part.startswith(("function-", "literal["))))
     line = _line_for(lines, loc)
@@ -987,8 +1023,14 @@ def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails) -> RulesPro
         got = err.get("input")
         return RulesProblem(path, line, f"{dotted} is {got!r}",
                             f"use one of {expected}{_did_you_mean(got, _literal_words(expected))}")
-    message = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
+    if kind == "string_type":
+        if got is None:
+            return RulesProblem(path, line, f"{dotted}: has no value", "write its value after the colon and a space")
+        not_text = _not_text(loc, got, written or {})
+        if not_text is not None:
+            return RulesProblem(path, line, f"{dotted}: {not_text[0]}", not_text[1])
+    message = err["msg"].removeprefix("Value error, ")
     if isinstance(got, date):   # as it was written, not datetime.date(2020, 10, 7)
         got = got.isoformat()
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"

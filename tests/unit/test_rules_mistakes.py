@@ -160,3 +160,27 @@ def test_a_release_sent_after_the_event_is_refused(release, written, what):
 def test_a_release_during_the_event_is_taken():
     parse_rules(edited("access: {released: false, link: null,",
                        "access: {link: https://meet.example/j/1, send_at: 2020-10-07T14:00,"), Path("rules.yaml"))
+
+
+@pytest.mark.parametrize("old, new, says, fix", [
+    ("    title: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus", "    title: 2026",
+     "events.0.title: YAML reads 2026 as a number, not as text", 'write it in quotes: title: "2026"'),
+    ("    coordinator: Fatina Toukan", "    coordinator: 42",
+     "mailboxes.german.coordinator: YAML reads 42 as a number, not as text", 'write it in quotes: coordinator: "42"'),
+    ('phone_prefixes: ["+49"]', "phone_prefixes: [+49]",
+     "classification.audiences.german.phone_prefixes.0: YAML reads +49 as the number 49, not as text",
+     'write it in quotes: "+49"'),
+    ("      tlds: [de]", "      tlds: [de, no]",
+     "classification.audiences.german.tlds.1: YAML reads no as false (yes, no, on and off are true or false to "
+     "it), not as text", 'write it in quotes: "no"'),
+    ("    venue: Online", "    venue: 12:30", "events.0.venue: YAML reads 12:30 as the number 750, not as text",
+     'write it in quotes: venue: "12:30"'),
+    ("    venue: Online", "    venue: 2020-10-07", "events.0.venue: YAML reads 2020-10-07 as a date, not as text",
+     'write it in quotes: venue: "2020-10-07"'),
+    ("    venue: Online", "    venue:", "events.0.venue: has no value", "write its value after the colon and a space"),
+], ids=["a title", "a coordinator", "a phone prefix", "Norway", "a time", "a date", "nothing"])
+def test_a_number_or_yes_no_where_text_belongs_gets_the_quotes(old, new, says, fix):
+    """pydantic said "Input should be a valid string (got 49)" of a `+49` the coordinator had written."""
+    text = edited(old, new)
+    (found,) = problems(text)
+    assert found == f"rules.yaml:{line_of(text, new.strip())}: {says} ({fix})"
