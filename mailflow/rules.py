@@ -703,9 +703,10 @@ def _compose_and_construct(text: str, path: Path) -> tuple[yaml.Node | None, Any
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        twice = _keys_given_twice(node, path)   # before construction merges `<<: *anchor` into the mapping
-        if twice:
-            raise RulesError(twice)
+        # before construction merges `<<: *anchor` into the mapping
+        found = [*_keys_given_twice(node, path), *_values_cut_by_comments(node, text.splitlines(), path)]
+        if found:
+            raise RulesError(sorted(found, key=lambda problem: problem.line or 0))
         return node, (loader.construct_document(node) if node is not None else None)
     finally:
         loader.dispose()
@@ -718,16 +719,15 @@ def parse_rules(text: str, path: Path) -> Rules:
         mark = exc.problem_mark
         raise RulesError([RulesProblem(path, mark.line + 1 if mark else None, str(exc.problem or exc))]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise RulesError([_yaml_problem(path, text, line, str(exc.problem or exc))]) from None
+        raise RulesError([_yaml_problem(path, text, exc)]) from None
     if not isinstance(data, dict):
         raise RulesError([RulesProblem(path, 1, "rules.yaml must be a mapping of settings (events:, mailboxes:, ...)")])
     lines = _line_map(node)
     try:
         rules = Rules.model_validate({**data, "source": path.resolve()})
     except ValidationError as exc:
-        raise RulesError([_problem(path, lines, err) for err in exc.errors()]) from None
+        written = _written_scalars(node)
+        raise RulesError([_problem(path, lines, err, written) for err in exc.errors()]) from None
     rules._lines = lines
     for name, box in rules.mailboxes.items():   # a ca_file is relative to rules.yaml, as every path in it
         servers = {kind: server.model_copy(update={"ca_file": rules.resolve(server.ca_file)})
@@ -735,30 +735,72 @@ def parse_rules(text: str, path: Path) -> Rules:
         if servers:
             rules.mailboxes[name] = box.model_copy(update=servers)
     ids = [event.id for event in rules.events]
-    same = [index for index, event_id in enumerate(ids) if event_id in ids[:index]]
-    if same:
-        raise RulesError([RulesProblem(path, rules.line_of("events", index, "id"),
-                                       f"events[{index}].id: {ids[index]!r} is the id of an earlier event too",
-                                       "give each event its own id: registrations, releases and reminders are "
-                                       "kept by it") for index in same])
+    found = [RulesProblem(path, rules.line_of("events", index, "id"),
+                          f"events[{index}].id: {ids[index]!r} is the id of an earlier event too",
+                          "give each event its own id: registrations, releases and reminders are kept by it")
+             for index, event_id in enumerate(ids) if event_id in ids[:index]]
+    found += _mailboxes_sharing_an_address(rules, path)
+    for index, event in enumerate(rules.events):
+        found += _times_outside(rules, path, index, event)
+    if found:
+        raise RulesError(found)
     missing = _missing_closed_replies(rules, path)
     if missing:
         raise RulesError(missing)
     return rules
 
 
-def _yaml_problem(path: Path, text: str, line: int | None, problem: str) -> RulesProblem:
+def _yaml_problem(path: Path, text: str, exc: yaml.MarkedYAMLError) -> RulesProblem:
     """The YAML parser's error, where the coordinator's mistake is: a quote left open runs on to the next
-    quote, and the parser only stumbles there, lines later."""
+    quote, and the parser only stumbles there, lines later; a key without its colon or a list item without
+    the space after its dash is found a line later or more (`_missing_space`)."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    problem = str(exc.problem or exc)
     opened = _quote_open_at(text.splitlines()[:line - 1] if line else [])
     if opened is not None:
         return RulesProblem(path, opened, 'a quote (") opened on this line is not closed',
                             'end the value with " on the same line')
+    missing = _missing_space(path, text.splitlines(), exc)
+    if missing is not None:
+        return missing
     if "mapping values are not allowed" in problem:
         return RulesProblem(path, line, "this is not valid YAML: a colon and a space inside a value",
                             'put the value in quotes: title: "Workshop: digital cities"')
     return RulesProblem(path, line, f"this is not valid YAML: {problem}",
                         "check indentation (spaces, not tabs) and that every 'key: value' has a space after the colon")
+
+
+_GLUED_DASH = re.compile(r"\s*-(?=[^\s-])")   # `-register`: a word, not a list item
+
+
+def _missing_space(path: Path, rows: list[str], exc: yaml.MarkedYAMLError) -> RulesProblem | None:
+    """`-register` (a list item without the space after its dash), `venue Online` or `venue:Online` (a key
+    without a colon and a space): the parser reads on and stumbles on a later line ("could not find expected
+    ':'"), where a coordinator finds nothing wrong. Its context mark ("while scanning a simple key", "while
+    parsing a block mapping") is where the slip is; None when these lines show neither slip."""
+    if exc.problem_mark is None:
+        return None
+    last = exc.problem_mark.line
+    first = exc.context_mark.line if exc.context_mark is not None else max(last - 1, 0)
+    for number in range(first, min(last + 1, len(rows))):
+        if _GLUED_DASH.match(rows[number]):
+            return RulesProblem(path, number + 1, "this is not valid YAML: a list item without a space after its dash",
+                                f"a dash needs a space after it: `- {_without_comment(rows[number])[1:]}`")
+    if exc.context_mark is None or "simple key" not in str(exc.context) or exc.context_mark.line >= len(rows):
+        return None
+    written = _without_comment(rows[exc.context_mark.line])
+    key, colon, value = written.partition(":")
+    if not colon:
+        key, _, value = written.partition(" ")
+    return RulesProblem(path, exc.context_mark.line + 1,
+                        "this is not valid YAML: a key without a colon and a space after it",
+                        f"a key needs a colon and a space after it: `{key.strip()}:{' ' if value.strip() else ''}"
+                        f"{value.strip()}`")
+
+
+def _without_comment(row: str) -> str:
+    return re.split(r"\s+#", row.strip(), maxsplit=1)[0].strip()
 
 
 def _quote_open_at(lines: list[str]) -> int | None:
@@ -782,6 +824,62 @@ def _quote_open_at(lines: list[str]) -> int | None:
         if quote == "'":   # a single-quoted value over lines: not what this looks for
             quote = ""
     return opened if quote == '"' else None
+
+
+def _mailboxes_sharing_an_address(rules: Rules, path: Path) -> list[RulesProblem]:
+    """Two mailboxes with one address (one written twice, or a mailbox's block copied under another name):
+    both would read the same inbox, and every mail would be answered twice, or by the wrong coordinator."""
+    first: dict[str, str] = {}
+    problems = []
+    for name, box in rules.mailboxes.items():
+        if box.address in first:
+            problems.append(RulesProblem(
+                path, rules.line_of("mailboxes", name, "address"),
+                f"mailboxes.{name}.address: {box.address} is the address of mailbox {first[box.address]} too "
+                f"(line {rules.line_of('mailboxes', first[box.address], 'address')})",
+                "give each mailbox its own address: mail to one address would be read by both, answered twice "
+                "or by the wrong coordinator"))
+        first.setdefault(box.address, name)
+    return problems
+
+
+def _times_outside(rules: Rules, path: Path, index: int, event: Event) -> list[RulesProblem]:
+    """Times of an event that contradict it: registration that closes after the event ends (people registered
+    for an event that is over) or opens when it has begun, and an agenda or access details released when it is
+    over (nothing is sent for an event that is over: they never went out). A date alone closes at the end of
+    its day, so the event's own day is a closing date that is taken. A thank-you after the event is no
+    `send_at`: it is `mailflow release followup`."""
+    def written(value: datetime | date) -> str:
+        return f"{value:%Y-%m-%dT%H:%M}" if isinstance(value, datetime) else value.isoformat()
+
+    problems = []
+    where = f"events.{index}"
+    opens, closes = event.registration.opens, event.registration.closes
+    if closes is not None and (closes > event.end if isinstance(closes, datetime) else closes > event.end.date()):
+        problems.append(RulesProblem(
+            path, rules.line_of("events", index, "registration", "closes"),
+            f"{where}.registration.closes: {written(closes)} is after the event ends ({event.end:%Y-%m-%d %H:%M}): "
+            "people would be registered for an event that is over",
+            f"write when registration closes, at the latest {written(event.end)}, or null: then it closes when "
+            "the event ends"))
+    opens_at = event.registration_opens_at
+    if opens is not None and opens_at is not None and opens_at >= event.starts_at:
+        problems.append(RulesProblem(
+            path, rules.line_of("events", index, "registration", "opens"),
+            f"{where}.registration.opens: {written(opens)} is not before the event starts "
+            f"({event.start:%Y-%m-%d %H:%M}): nobody could register before it",
+            f"write when registration opens, before {written(event.start)}; a date alone opens at the start of "
+            "that day"))
+    for kind, release, what in (("agenda", event.releases.agenda, "the agenda"),
+                                ("access", event.releases.access, "the access details")):
+        if release.send_at is not None and release.send_at >= event.end:
+            problems.append(RulesProblem(
+                path, rules.line_of("events", index, "releases", kind, "send_at"),
+                f"{where}.releases.{kind}.send_at: {written(release.send_at)} is not before the event ends "
+                f"({event.end:%Y-%m-%d %H:%M}): nothing is sent for an event that is over, so {what} would never "
+                "go out", "write a time before the event ends; a thank-you or the recording after it goes out with "
+                "`mailflow release followup`"))
+    return problems
 
 
 def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:
@@ -822,6 +920,36 @@ def _keys_given_twice(node: yaml.Node | None, path: Path) -> list[RulesProblem]:
     return [problems[line] for line in sorted(problems)]
 
 
+_CUT_BY_COMMENT = re.compile(r"[ \t]+#(?=\w)(?P<rest>.*)")   # ` #3 on digital cities`: no space after the #
+
+
+def _values_cut_by_comments(node: yaml.Node | None, rows: list[str], path: Path) -> list[RulesProblem]:
+    """A text value followed by ` #` and a word (`title: Workshop #3 on digital cities`): YAML reads the rest
+    of the line as a comment, and the title was "Workshop" in every reply. Refused, not warned about: a cut
+    title or venue goes to every registrant, and a warning is easily missed (the daemon only logs it); a
+    comment writes a space after its # (`poll_interval: 60  # seconds`), and after a number, true/false or
+    null nothing is cut."""
+    problems = []
+    stack: list[tuple[tuple, yaml.Node]] = [((), node)] if node is not None else []
+    while stack:
+        where, current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            stack.extend(((*where, k.value if isinstance(k, yaml.ScalarNode) else "?"), v) for k, v in current.value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(((*where, index), item) for index, item in enumerate(current.value))
+        elif isinstance(current, yaml.ScalarNode) and not current.style and \
+                current.tag == "tag:yaml.org,2002:str" and current.end_mark.line < len(rows):
+            cut = _CUT_BY_COMMENT.match(rows[current.end_mark.line], current.end_mark.column)
+            if cut:
+                comment = "#" + cut["rest"].strip()
+                key = "-" if not where or isinstance(where[-1], int) else f"{where[-1]}:"
+                problems.append(RulesProblem(
+                    path, current.end_mark.line + 1,
+                    f"{'.'.join(map(str, where)) or 'rules.yaml'}: YAML reads '{comment}' as a comment, so the value "
+                    f"is only {current.value!r}", f'put the value in quotes: {key} "{current.value} {comment}"'))
+    return problems
+
+
 def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     """Map each key path (('mailboxes', 'german', 'imap', 'port')) to its 1-based line."""
     found: dict[tuple, int] = {}
@@ -840,7 +968,42 @@ def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     return found
 
 
-def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails) -> RulesProblem:
+def _written_scalars(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, str]:
+    """Each plain value as the coordinator wrote it (`+49`, `no`, `12:30`), by its key path: YAML gives 49,
+    False and 750."""
+    found: dict[tuple, str] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                found.update(_written_scalars(value_node, (*prefix, key_node.value)))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found.update(_written_scalars(item, (*prefix, index)))
+    elif isinstance(node, yaml.ScalarNode) and not node.style:
+        found[prefix] = node.value
+    return found
+
+
+def _not_text(loc: tuple, got: Any, written: dict[tuple, str]) -> tuple[str, str] | None:
+    """A plain value YAML reads as something else where text belongs: `title: 2026`, `[+49]` (the number 49),
+    `tlds: [no]` (Norway, false), `venue: 12:30` (750 in YAML's base 60); as pydantic puts it, "Input should
+    be a valid string (got 49)". The message and the fix, or None when it is neither."""
+    raw = written.get(loc) or ("true" if got is True else "false" if got is False else str(got))
+    if isinstance(got, bool):
+        what = "a yes-or-no value" if raw.lower() == str(got).lower() else \
+            f"{str(got).lower()} (yes, no, on and off are true or false to it)"
+    elif isinstance(got, date):
+        what = "a date and time" if isinstance(got, datetime) else "a date"
+    elif isinstance(got, (int, float)):
+        what = "a number" if raw == str(got) else f"the number {got}"
+    else:
+        return None
+    key = f"{loc[-1]}: " if loc and isinstance(loc[-1], str) else ""
+    return f"YAML reads {raw} as {what}, not as text", f'write it in quotes: {key}"{raw}"'
+
+
+def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails,
+             written: dict[tuple, str] | None = None) -> RulesProblem:
     loc = tuple(part for part in err["loc"]
                 if not (isinstance(part, str) and part.startswith(("function-", "literal["))))
     line = _line_for(lines, loc)
@@ -860,8 +1023,14 @@ def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails) -> RulesPro
         got = err.get("input")
         return RulesProblem(path, line, f"{dotted} is {got!r}",
                             f"use one of {expected}{_did_you_mean(got, _literal_words(expected))}")
-    message = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
+    if kind == "string_type":
+        if got is None:
+            return RulesProblem(path, line, f"{dotted}: has no value", "write its value after the colon and a space")
+        not_text = _not_text(loc, got, written or {})
+        if not_text is not None:
+            return RulesProblem(path, line, f"{dotted}: {not_text[0]}", not_text[1])
+    message = err["msg"].removeprefix("Value error, ")
     if isinstance(got, date):   # as it was written, not datetime.date(2020, 10, 7)
         got = got.isoformat()
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"

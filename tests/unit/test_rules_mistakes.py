@@ -1,0 +1,186 @@
+"""Slips a coordinator makes in rules.yaml that YAML or pydantic took without a word, or reported where
+nothing is wrong: each is a problem at the line to change, with the fix in plain words."""
+
+from pathlib import Path
+
+import pytest
+
+from mailflow.errors import RulesError
+from mailflow.rules import parse_rules
+from tests.support import REPO
+
+SHIPPED = (REPO / "rules.yaml").read_text()
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, Path("rules.yaml"))
+    return [str(p) for p in caught.value.problems]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def edited(old: str, new: str) -> str:
+    text = SHIPPED.replace(old, new, 1)
+    assert text != SHIPPED, old
+    return text
+
+
+@pytest.mark.parametrize("old, new, fix", [
+    ("    venue: Online", "    venue Online", "`venue: Online`"),
+    ("    venue: Online", "    venue:Online", "`venue: Online`"),
+    ("    coordinator: Fatina Toukan", "    coordinator Fatina Toukan", "`coordinator: Fatina Toukan`"),
+    ("poll_interval: 60 ", "poll_interval 60 ", "`poll_interval: 60`"),
+], ids=["no colon", "no space after the colon", "a value of words", "a comment after it"])
+def test_a_key_without_its_colon_is_named_on_its_own_line(old, new, fix):
+    """The parser stumbles on the next line ("could not find expected ':'"), where nothing is wrong."""
+    text = edited(old, new)
+    assert problems(text) == [f"rules.yaml:{line_of(text, new)}: this is not valid YAML: a key without a colon "
+                              f"and a space after it (a key needs a colon and a space after it: {fix})"]
+
+
+@pytest.mark.parametrize("old, new", [
+    ("      - register\n", "      -register\n"),
+    ("      - participat...\n", "      -participat...\n"),
+    ("  - id: digitalisation-see-2020", "  -id: digitalisation-see-2020"),
+], ids=["an item in the middle", "the first item", "an item of mappings"])
+def test_a_dash_without_a_space_is_named_on_its_own_line(old, new):
+    text = edited(old, new)
+    written = new.strip()
+    assert problems(text) == [f"rules.yaml:{line_of(text, new.rstrip())}: this is not valid YAML: a list item "
+                              f"without a space after its dash (a dash needs a space after it: `- {written[1:]}`)"]
+
+
+@pytest.mark.parametrize("old, new, line, fix", [
+    ("    venue: Online", "    venue: Workshop room #3 on the second floor", "venue: Workshop room",
+     'put the value in quotes: venue: "Workshop room #3 on the second floor"'),
+    ("    title: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus",
+     "    title: Workshop #3 on digital cities", "Workshop #3",
+     'put the value in quotes: title: "Workshop #3 on digital cities"'),
+    ("      - register\n", "      - register #now\n", "register #now", 'put the value in quotes: - "register #now"'),
+], ids=["a venue", "a title", "a list item"])
+def test_a_comment_that_cuts_a_value_short_is_refused(old, new, line, fix):
+    """YAML reads ` #3 on digital cities` as a comment: the event's title was "Workshop" in every reply."""
+    text = edited(old, new)
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, line)}: ")
+    assert "as a comment" in found
+    assert found.endswith(f"({fix})")
+
+
+def test_an_ordinary_comment_after_a_value_stays_silent():
+    """A comment after a number (`60 #seconds`) cuts nothing; one with a space after its # is what comments
+    look like in the shipped file."""
+    for old, new in (("poll_interval: 60 ", "poll_interval: 60 #seconds"),
+                     ("    venue: Online", "    venue: Online   # a link comes with the access details"),
+                     ("    venue: Online", "    venue: Online #"),
+                     ("      - register\n", "      - register  ## built in\n")):
+        parse_rules(edited(old, new), Path("rules.yaml"))
+
+
+def test_the_shipped_rules_and_a_new_projects_load_without_a_problem():
+    from datetime import date
+
+    from mailflow.starter import new_rules
+
+    parse_rules(SHIPPED, Path("rules.yaml"))
+    parse_rules(new_rules(SHIPPED, date(2026, 3, 1)), Path("rules.yaml"))
+
+
+def test_two_mailboxes_with_one_address_are_refused_with_both_lines():
+    """Both would read the same inbox: every mail answered twice, or from the wrong coordinator."""
+    text = edited("    address: german@cc-events.example", "    address: International@cc-events.example")
+    first, second = line_of(text, "address: international@"), line_of(text, "address: International@")
+    assert problems(text) == [
+        f"rules.yaml:{second}: mailboxes.german.address: international@cc-events.example is the address of "
+        f"mailbox international too (line {first}) (give each mailbox its own address: mail to one address would "
+        "be read by both, answered twice or by the wrong coordinator)"]
+
+
+def test_a_mailbox_copied_under_another_name_is_refused():
+    start = SHIPPED.index("  german:\n")
+    block = SHIPPED[start:SHIPPED.index("\n\n", start) + 1]
+    text = SHIPPED.replace(block, block + block.replace("  german:\n", "  german_copy:\n"), 1)
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, 'german_copy') + 1}: mailboxes.german_copy.address: "
+                            f"german@cc-events.example is the address of mailbox german too "
+                            f"(line {line_of(text, 'address: german@')})")
+
+
+REGISTRATION = "registration: {opens: null, closes: null}"   # the shipped event: 2020-10-07 13:00 to 15:30
+
+
+@pytest.mark.parametrize("window, says, fix", [
+    ("{opens: null, closes: 2020-10-09}",
+     "events.0.registration.closes: 2020-10-09 is after the event ends (2020-10-07 15:30): people would be "
+     "registered for an event that is over",
+     "write when registration closes, at the latest 2020-10-07T15:30, or null: then it closes when the event ends"),
+    ("{opens: null, closes: 2020-10-07T16:00}", "events.0.registration.closes: 2020-10-07T16:00 is after", None),
+    ("{opens: 2020-10-07T14:00, closes: null}",
+     "events.0.registration.opens: 2020-10-07T14:00 is not before the event starts (2020-10-07 13:00): nobody could "
+     "register before it",
+     "write when registration opens, before 2020-10-07T13:00; a date alone opens at the start of that day"),
+    ("{opens: 2020-10-08, closes: null}", "events.0.registration.opens: 2020-10-08 is not before", None),
+], ids=["closes the day after", "closes after the end", "opens after the start", "opens the day after"])
+def test_a_registration_window_outside_the_event_is_refused_at_its_line(window, says, fix):
+    text = edited(REGISTRATION, f"registration: {window}")
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, 'registration: {')}: {says}")
+    if fix:
+        assert found.endswith(f"({fix})")
+
+
+@pytest.mark.parametrize("window", ["{opens: 2020-10-07, closes: 2020-10-07}",
+                                    "{opens: null, closes: 2020-10-07T15:30}",
+                                    "{opens: 2020-10-07T12:59, closes: null}"])
+def test_a_window_up_to_the_event_is_taken(window):
+    """A date alone on the event's day: registration opens at its start and closes with that day."""
+    parse_rules(edited(REGISTRATION, f"registration: {window}"), Path("rules.yaml"))
+
+
+@pytest.mark.parametrize("release, written, what", [
+    ("agenda: {released: false, text: null, file: null}", "agenda: {text: agenda.txt, send_at: 2020-10-08T09:00}",
+     "the agenda"),
+    ("access: {released: false, link: null,", "access: {link: https://meet.example/j/1, send_at: 2020-10-07T15:30,",
+     "the access details"),
+], ids=["agenda", "access"])
+def test_a_release_sent_after_the_event_is_refused(release, written, what):
+    """The daemon sends nothing for an event that is over: the release never went out, without a word."""
+    text = edited(release, written)
+    (found,) = problems(text)
+    kind = release.partition(":")[0]
+    assert found == (f"rules.yaml:{line_of(text, written)}: events.0.releases.{kind}.send_at: "
+                     f"{written.split('send_at: ')[1].strip('},')} is not before the event ends (2020-10-07 15:30): "
+                     f"nothing is sent for an event that is over, so {what} would never go out (write a time before "
+                     "the event ends; a thank-you or the recording after it goes out with `mailflow release followup`)")
+
+
+def test_a_release_during_the_event_is_taken():
+    parse_rules(edited("access: {released: false, link: null,",
+                       "access: {link: https://meet.example/j/1, send_at: 2020-10-07T14:00,"), Path("rules.yaml"))
+
+
+@pytest.mark.parametrize("old, new, says, fix", [
+    ("    title: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus", "    title: 2026",
+     "events.0.title: YAML reads 2026 as a number, not as text", 'write it in quotes: title: "2026"'),
+    ("    coordinator: Fatina Toukan", "    coordinator: 42",
+     "mailboxes.german.coordinator: YAML reads 42 as a number, not as text", 'write it in quotes: coordinator: "42"'),
+    ('phone_prefixes: ["+49"]', "phone_prefixes: [+49]",
+     "classification.audiences.german.phone_prefixes.0: YAML reads +49 as the number 49, not as text",
+     'write it in quotes: "+49"'),
+    ("      tlds: [de]", "      tlds: [de, no]",
+     "classification.audiences.german.tlds.1: YAML reads no as false (yes, no, on and off are true or false to "
+     "it), not as text", 'write it in quotes: "no"'),
+    ("    venue: Online", "    venue: 12:30", "events.0.venue: YAML reads 12:30 as the number 750, not as text",
+     'write it in quotes: venue: "12:30"'),
+    ("    venue: Online", "    venue: 2020-10-07", "events.0.venue: YAML reads 2020-10-07 as a date, not as text",
+     'write it in quotes: venue: "2020-10-07"'),
+    ("    venue: Online", "    venue:", "events.0.venue: has no value", "write its value after the colon and a space"),
+], ids=["a title", "a coordinator", "a phone prefix", "Norway", "a time", "a date", "nothing"])
+def test_a_number_or_yes_no_where_text_belongs_gets_the_quotes(old, new, says, fix):
+    """pydantic said "Input should be a valid string (got 49)" of a `+49` the coordinator had written."""
+    text = edited(old, new)
+    (found,) = problems(text)
+    assert found == f"rules.yaml:{line_of(text, new.strip())}: {says} ({fix})"
