@@ -234,7 +234,10 @@ class Daemon:
         self.purge_due = False   # the scheduled purge met weather: it runs with the next pass
         self._last_beat: datetime | None = None   # the last heartbeat, by the worker's clock (health.py)
         self.clock_watch = ClockWatch()
-        # the templates last refused: tried again once one of their files changes, not at every pass
+        # the templates the last refused reload read, of rules.yaml and of the templates alone: each is tried
+        # again once one of those files changes, not at every pass (a template written or fixed brings in the
+        # rules.yaml it held back, without another touch of rules.yaml or a SIGHUP)
+        self._refused_rules: Replies | None = None
         self._refused_templates: Replies | None = None
 
     def _new_worker(self, rules: Rules, replies: Replies) -> Worker:
@@ -267,10 +270,12 @@ class Daemon:
         except OSError as exc:
             log.error("cannot read %s (%s); keeping the last good rules", self.rules_path, exc)
             return
-        if mtime == self._rules_mtime and not forced:
+        fixed = self._refused_rules is not None and self._refused_rules.changed()
+        if mtime == self._rules_mtime and not forced and not fixed:
             self.reload_templates_if_changed()
             return
         self._rules_mtime = mtime
+        self._refused_rules = replies = None
         try:
             rules = load_rules(self.rules_path)
             # what `mailflow check` refuses is refused here too: a template rules.yaml names that is missing
@@ -287,6 +292,7 @@ class Daemon:
                 raise RulesError(problems)
             worker = self._new_worker(rules, replies)
         except RulesError as exc:
+            self._refused_rules = replies
             for problem in exc.problems:
                 # (a template's problem names the template: say which rules file was refused)
                 source = "" if problem.file == str(self.rules_path) else f" from {self.rules_path}"

@@ -110,6 +110,27 @@ def test_a_template_edited_while_the_daemon_runs_answers_from_the_next_pass(tmp_
     daemon.worker.db.close()
 
 
+def test_rules_refused_for_a_missing_template_are_taken_once_it_is_there(tmp_path, caplog):
+    """A rules.yaml naming a template not written yet is refused (what `check` refuses); writing the template
+    then brought it in only with another touch of rules.yaml or a SIGHUP."""
+    import yaml
+
+    caplog.set_level("INFO")
+    daemon, template = daemon_on_own_templates(tmp_path)
+    data = yaml.safe_load(daemon.rules_path.read_text())
+    data["replies"]["interest"]["german"] = "ack_german_new.txt"
+    edit(daemon.rules_path, yaml.safe_dump(data, allow_unicode=True))
+    daemon.reload_rules_if_changed()
+    assert "ack_german_new.txt: template file not found" in caplog.text
+    assert daemon.rules.replies["interest"]["german"] == "ack_german.txt"
+    (template.parent / "ack_german_new.txt").write_text(template.read_text().replace("Guten Tag", "Hallo"))
+    daemon.reload_rules_if_changed()
+    assert "rules reloaded" in caplog.text
+    assert daemon.rules.replies["interest"]["german"] == "ack_german_new.txt"
+    assert "Hallo Nino Beridze," in german_ack(daemon)
+    daemon.worker.db.close()
+
+
 def daemon_on_own_templates(tmp_path):
     """A polling daemon (no IDLE threads) on a copy of the shipped templates; the copy's ack_german.txt."""
     import shutil
