@@ -23,7 +23,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import imapclient  # type: ignore[import-untyped]
 import sqlite_utils
@@ -37,6 +37,9 @@ from .mailbox import connect, keywords_allowed, logout
 from .outbox import UnsendableAddress, envelope_address
 from .rules import Mailbox, Rules, ServerSettings
 from .states import MessageState, OutboxState
+
+if TYPE_CHECKING:
+    from .replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +71,14 @@ def servers(rules: Rules, sending_only: bool = False) -> Iterator[tuple[str, str
             yield name, "smtp", box.smtp
 
 
-def file_problems(rules: Rules, moment: datetime) -> list[RulesProblem]:
-    """What `check` finds wrong with the files rules.yaml names (templates, the files of releases due at
-    `moment`, CA certificates); a running daemon refuses a rules.yaml with any of them and keeps its last
-    good rules."""
+def file_problems(rules: Rules, moment: datetime, replies: Replies | None = None) -> list[RulesProblem]:
+    """What `check` finds wrong with the files rules.yaml names (templates, read by `replies` when given, the
+    files of releases due at `moment`, CA certificates); a running daemon refuses a rules.yaml with any of
+    them and keeps its last good rules."""
     from .releases import release_file_problems
     from .replies import check_templates
 
-    return [*check_templates(rules), *release_file_problems(rules, moment), *ca_file_problems(rules)]
+    return [*check_templates(rules, replies), *release_file_problems(rules, moment), *ca_file_problems(rules)]
 
 
 def ca_file_problems(rules: Rules) -> list[RulesProblem]:

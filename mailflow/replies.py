@@ -8,6 +8,7 @@ checks; what a template may say (its context) is context.py.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import string
 import traceback
@@ -19,6 +20,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -223,30 +225,67 @@ def _width_checked(name: str, check_text: bool = False) -> Callable[..., Any]:
 
 class _SavedTemplates(jinja2.FileSystemLoader):
     """Templates as a coordinator's editor saved them: UTF-8 with Notepad's byte-order mark taken off (it hid
-    the "Subject:" of the first line); text in another encoding is a problem at its line, with the fix."""
+    the "Subject:" of the first line); text in another encoding is a problem at its line, with the fix.
+
+    Each file is read once, the first time it is asked for, and kept: an edit made after that never reaches
+    this set of templates (Jinja re-read a changed file by itself, so a daemon answered with a template that
+    no check had seen). `changed()` says whether a file it read, or looked for, is now another on disk."""
+
+    def __init__(self, folder: Path):
+        super().__init__(str(folder))
+        self._read: dict[str, tuple[str, str]] = {}   # template -> (source, file name), as first read
+        # template -> (its file, (mtime, size) taken just before it was read, None when there was none)
+        self._seen: dict[str, tuple[str, tuple[int, int] | None]] = {}
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        if template in self._read:
+            return *self._read[template], _unchanged
+        path = os.path.join(self.searchpath[0], *split_template_path(template))
+        self._seen[template] = (path, _file_stamp(path))   # before reading: an edit after it shows as a change
         try:
-            source, filename, uptodate = super().get_source(environment, template)
+            source, filename, _ = super().get_source(environment, template)
         except UnicodeDecodeError as exc:
-            path = Path(self.searchpath[0]) / template
-            raise TemplateProblem(not_utf8(path, path.read_bytes(), exc)) from None
-        return source.removeprefix("\ufeff"), filename, uptodate
+            raise TemplateProblem(not_utf8(path, Path(path).read_bytes(), exc)) from None
+        self._read[template] = (source.removeprefix("\ufeff"), filename)
+        return *self._read[template], _unchanged
+
+    def changed(self) -> bool:
+        return any(_file_stamp(path) != stamp for path, stamp in self._seen.values())
+
+
+def _unchanged() -> bool:
+    return True
+
+
+def _file_stamp(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 class Replies:
-    """Renders the reply templates named in rules.yaml."""
+    """Renders the reply templates named in rules.yaml, each as its file was when this set first read it: a
+    daemon answers with the set it checked (`check_templates(rules, replies)`) until a new one passes."""
 
     def __init__(self, templates_dir: Path):
         self.dir = templates_dir
+        self._loader = _SavedTemplates(templates_dir)
         self.env = LimitedEnvironment(
-            loader=_SavedTemplates(str(templates_dir)),
+            loader=self._loader,
+            auto_reload=False,   # (the loader keeps what it read; nothing to look at again)
             undefined=jinja2.StrictUndefined,
             # Plain-text templates as they are; any .html template is escaped (a name like
             # "<script>" stays text).
             autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default_for_string=False),
             keep_trailing_newline=True,
         )
+
+    def changed(self) -> bool:
+        """Whether a template file this set has read, or looked for in vain, is now different on disk (edited,
+        replaced, removed, created): a new set would render otherwise."""
+        return self._loader.changed()
 
     def render(self, name: str, context: dict[str, Any]) -> RenderedReply:
         path = self.dir / name
@@ -356,13 +395,15 @@ def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str
     return RulesProblem(path, _template_line(exc, path), f"undefined template variable: {exc.message}", hint)
 
 
-def check_templates(rules: Rules) -> list[RulesProblem]:
+def check_templates(rules: Rules, replies: Replies | None = None) -> list[RulesProblem]:
     """Render every template rules.yaml names with sample data; list what fails.
 
     The samples set every variable, so StrictUndefined catches misspelt names; a
     template must still cope with `access` and `agenda` being none (not released).
+    With `replies` (a new set), every template it will render is read and checked by it now.
     """
-    replies = Replies(rules.templates_path)
+    if replies is None:
+        replies = Replies(rules.templates_path)
     problems: list[RulesProblem] = []
     def each(templates: Mapping[Any, dict[str, str]]) -> list[tuple[str, str]]:
         """(mailbox, template) for every audience a kind of template names."""

@@ -3,8 +3,9 @@
 The daemon is a small loop in the spirit of rq's worker: `schedule` drives the
 passes, SIGTERM/SIGINT ask for a warm stop (the mail on the wire gets at most
 STOP_GRACE_SECONDS to finish, then every server operation is cut), a second
-signal stops at once. rules.yaml is re-read before each pass; a broken
-edit is logged with file and line and the last good rules stay in force.
+signal stops at once. rules.yaml is re-read before each pass, and so is a
+template that changed: a broken edit of either is logged with file and line and
+the last good rules, or templates, stay in force.
 Weather at the database (a full disk, another program's lock held past the busy
 timeout, a failing disk) is one log line and a retry with backoff, never the
 daemon's end: every step it cut short rolled back, and the next pass redoes it.
@@ -34,6 +35,7 @@ from .errors import MailflowError, RulesError, RulesProblem, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
 from .preflight import file_problems, refuse_unnamed_mailboxes, unset_environment
+from .replies import Replies, check_templates
 from .retention import purge_raw_mail
 from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
 from .watch import POLLING, Backoff, IdleWatcher
@@ -163,6 +165,15 @@ def _warn_of_changed_patterns(path: Path) -> None:
                     "`mailflow check` shows each with its line and the fix", path, len(changed))
 
 
+def _templates_at_start(rules: Rules) -> Replies:
+    """The daemon's first templates, read and checked now (a broken one is logged at once, not when a mail
+    first needs it): the set a later edit must pass `check` to replace."""
+    replies = Replies(rules.templates_path)
+    for problem in check_templates(rules, replies):
+        log.error("%s (mail this template answers waits until it is fixed)", problem)
+    return replies
+
+
 def hold_daemon_lock(database: Path) -> int:
     """One `mailflow run` daemon per database, for as long as it runs: a second one took turns with the first,
     and `status` named whichever beat last (a dead one's pid once the other stopped). The lock is the kernel's,
@@ -201,10 +212,11 @@ class Daemon:
         self._rules_mtime = rules_path.stat().st_mtime
         if self.rules.rules_version < PATTERNS_VERSION:   # else the file need not be read again
             _warn_of_changed_patterns(rules_path)
+        replies = _templates_at_start(self.rules)
         starting = Backoff(maximum=self.rules.reconnect_max_delay)
         while True:
             try:
-                self.worker = self._new_worker(self.rules)
+                self.worker = self._new_worker(self.rules, replies)
                 break
             except StorageTrouble as exc:   # a full disk at start is weather too: it quit, and systemd gave up
                 delay = starting.next()
@@ -222,10 +234,16 @@ class Daemon:
         self.purge_due = False   # the scheduled purge met weather: it runs with the next pass
         self._last_beat: datetime | None = None   # the last heartbeat, by the worker's clock (health.py)
         self.clock_watch = ClockWatch()
+        # the templates the last refused reload read, of rules.yaml and of the templates alone: each is tried
+        # again once one of those files changes, not at every pass (a template written or fixed brings in the
+        # rules.yaml it held back, without another touch of rules.yaml or a SIGHUP)
+        self._refused_rules: Replies | None = None
+        self._refused_templates: Replies | None = None
 
-    def _new_worker(self, rules: Rules) -> Worker:
+    def _new_worker(self, rules: Rules, replies: Replies) -> Worker:
         worker = server_worker(rules)
         worker.alive = self._alive   # a long pass beats too, between its transactions and sends
+        worker.replies = replies   # the templates checked with these rules, as they were read then
         return worker
 
     def request_stop(self, signum: int, _frame: object) -> None:
@@ -244,20 +262,27 @@ class Daemon:
         self.wake.set()
 
     def reload_rules_if_changed(self) -> None:
+        """Before each pass: rules.yaml, with its templates, when it changed or a SIGHUP asked; else the
+        templates alone when one of them changed (`reload_templates_if_changed`)."""
         forced, self.reload_requested = self.reload_requested, False
         try:
             mtime = self.rules_path.stat().st_mtime
         except OSError as exc:
             log.error("cannot read %s (%s); keeping the last good rules", self.rules_path, exc)
             return
-        if mtime == self._rules_mtime and not forced:
+        fixed = self._refused_rules is not None and self._refused_rules.changed()
+        if mtime == self._rules_mtime and not forced and not fixed:
+            self.reload_templates_if_changed()
             return
         self._rules_mtime = mtime
+        self._refused_rules = replies = None
         try:
             rules = load_rules(self.rules_path)
             # what `mailflow check` refuses is refused here too: a template rules.yaml names that is missing
-            # or broken held every registration until a coordinator noticed
-            problems = file_problems(rules, self.worker.clock()) + unset_environment(rules, self.rules)
+            # or broken held every registration until a coordinator noticed. The worker answers with the
+            # templates as this check read them.
+            replies = Replies(rules.templates_path)
+            problems = file_problems(rules, self.worker.clock(), replies) + unset_environment(rules, self.rules)
             if rules.database_path != self.rules.database_path:   # the daemon's lock is on the database it has
                 problems.append(RulesProblem(
                     rules.source, rules.line_of("database"), f"database: changed to {rules.database_path} while "
@@ -265,8 +290,9 @@ class Daemon:
                     "(systemctl restart mailflow)"))
             if problems:
                 raise RulesError(problems)
-            worker = self._new_worker(rules)
+            worker = self._new_worker(rules, replies)
         except RulesError as exc:
+            self._refused_rules = replies
             for problem in exc.problems:
                 # (a template's problem names the template: say which rules file was refused)
                 source = "" if problem.file == str(self.rules_path) else f" from {self.rules_path}"
@@ -277,6 +303,7 @@ class Daemon:
                       self.rules_path, type(exc).__name__, clean(exc, 300))
             return
         self.rules = rules
+        self._refused_templates = None
         if rules.rules_version < PATTERNS_VERSION:
             _warn_of_changed_patterns(self.rules_path)
         worker.stop_requested = self.stopping   # a SIGTERM while the new worker was made marked the old one
@@ -286,6 +313,27 @@ class Daemon:
         self._schedule_jobs()
         self._restart_watchers()
         log.info("rules reloaded from %s", self.rules_path)
+
+    def reload_templates_if_changed(self) -> None:
+        """A template edited while the daemon runs answers only once the whole set passes what `mailflow check`
+        asks: until then the templates the worker has (read once, `Replies`) answer, and each problem of the
+        new set is logged once, with its file and line."""
+        refused = self._refused_templates
+        if not self.worker.replies.changed() or refused is not None and not refused.changed():
+            return
+        replies = Replies(self.rules.templates_path)
+        try:
+            problems = check_templates(self.rules, replies)
+        except Exception as exc:  # noqa: BLE001  no edit of a template may stop the daemon
+            problems = [RulesProblem(self.rules.templates_path, None, f"{type(exc).__name__}: {clean(exc, 300)}")]
+        if problems:
+            self._refused_templates = replies
+            for problem in problems:
+                log.error("templates not reloaded, keeping the last good templates: %s", problem)
+            return
+        self._refused_templates = None
+        self.worker.replies = replies
+        log.info("templates reloaded from %s", self.rules.templates_path)
 
     def one_pass(self) -> None:
         self.reload_rules_if_changed()

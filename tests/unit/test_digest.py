@@ -253,6 +253,7 @@ def test_a_broken_template_holds_only_its_own_digest_until_it_is_fixed(tmp_path,
     assert [m for m, _, _ in digests(worker)] == ["international"]
     assert any("digest_de.txt" in error and "nmae" in error for error in report.errors), report.errors
     (templates / "digest_de.txt").write_text(good)
+    worker.replies = Replies(templates)   # a worker keeps the set it read; the daemon hands it one that passed
     clock.advance(minutes=1)
     worker.run_once()
     assert [m for m, _, _ in digests(worker)] == ["international", "german"]

@@ -74,6 +74,27 @@ def test_a_broken_template_leaves_the_mail_waiting_until_it_is_fixed(tmp_path, m
     assert (worker.run_once().processed, worker.db["outbox"].count) == (1, 1)
 
 
+def test_a_template_broken_after_the_worker_read_it_answers_as_read(tmp_path, maildirs):
+    """The audit's repro: with `{% endif %}` removed from ack_german.txt while mailflow ran, the next German
+    registration raised TemplateProblem and stayed recorded, unanswered (Jinja re-read the file). The worker
+    answers with the templates as it read them; a new set comes only through the daemon's check (runner)."""
+    from mailflow.replies import Replies
+
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    ack = tmp_path / "templates" / "ack_german.txt"
+    registers = "Ich möchte mich gerne für die Veranstaltung anmelden."
+    deliver(maildirs, make_mail(sender="a@x.ge", to="german@cc-events.example", body=registers), "1", mailbox="german")
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db")
+    worker.replies = Replies(tmp_path / "templates")
+    assert worker.run_once().sent == 1
+    ack.write_text(ack.read_text().replace("{% endif %}", "", 1))
+    deliver(maildirs, make_mail(sender="b@x.ge", to="german@cc-events.example", body=registers, message_id="<b@x.ge>"),
+            "2", mailbox="german")
+    report = worker.run_once()
+    assert (report.processed, report.sent) == (1, 1)
+    assert [r["state"] for r in worker.db["messages"].rows] == ["processed", "processed"]
+    assert worker.replies.changed()   # what the daemon looks at before each pass
+
 def test_a_broken_template_does_not_hold_up_a_mail_the_reply_limit_leaves_unanswered(tmp_path, maildirs):
     """A reply is rendered only when the reply limit still lets the mail be answered: a second
     registration held back by the limit is processed, whatever its template."""

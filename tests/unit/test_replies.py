@@ -71,3 +71,43 @@ def test_a_block_never_closed_is_named_at_the_line_it_opens(tmp_path):
     assert problem(nested).endswith("(its '{% if %}' is at line 4)")
     # an error that is not about a block keeps Jinja's line and words
     assert problem("a\n{{ name }\n") == f"{tmp_path / 't.txt'}:4: template syntax error: unexpected '}}'"
+
+
+def test_a_set_of_templates_keeps_each_file_as_it_first_read_it(tmp_path):
+    """Jinja re-read a template file that changed: a daemon answered with an edit no check had seen (an
+    `{% if %}` left open held every German registration). A set renders what it read; `changed()` tells that a
+    file it read, included or looked for is now another, so the daemon can check a new set."""
+    import os
+
+    import pytest
+
+    from mailflow.replies import TemplateProblem
+
+    template, footer = tmp_path / "t.txt", tmp_path / "footer.txt"
+    template.write_text("Subject: Test\n\n{% if items %}Hello{% endif %}\n{% include 'footer.txt' %}")
+    footer.write_text("Best")
+    replies = Replies(tmp_path)
+    assert replies.render("t.txt", {"items": [1]}).text == "Hello\nBest\n"
+    assert not replies.changed()
+
+    def edit(path: Path, text: str) -> None:
+        before = path.stat().st_mtime_ns
+        path.write_text(text)
+        os.utime(path, ns=(before + 10**9, before + 10**9))   # (saved a second later, as an editor would)
+
+    edit(template, "Subject: Test\n\n{% if items %}Hello\n{% include 'footer.txt' %}")
+    assert replies.render("t.txt", {"items": [1]}).text == "Hello\nBest\n"
+    assert replies.changed()
+    assert not Replies(tmp_path).changed()   # a new set reads the file as it is now
+    edit(template, "Subject: Test\n\n{% if items %}Hello{% endif %}\n{% include 'footer.txt' %}")
+    replies = Replies(tmp_path)
+    replies.render("t.txt", {"items": [1]})
+    edit(footer, "Kind regards")
+    assert replies.changed() and replies.render("t.txt", {"items": [1]}).text == "Hello\nBest\n"
+
+    missing = Replies(tmp_path)   # a file looked for in vain: its creation is a change too
+    with pytest.raises(TemplateProblem, match="template file not found"):
+        missing.render("new.txt", {})
+    assert not missing.changed()
+    (tmp_path / "new.txt").write_text("Subject: New\n\nNew")
+    assert missing.changed()
