@@ -31,8 +31,9 @@ from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[im
 
 from .clock import parse_stamp
 from .credentials import Credentials
+from .database import refuse_not_sqlite
 from .delivery import SmtpSender
-from .errors import ConnectionFailed, RulesError, RulesProblem, SecretError
+from .errors import ConnectionFailed, MailflowError, RulesError, RulesProblem, SecretError
 from .mailbox import connect, keywords_allowed, logout
 from .outbox import UnsendableAddress, envelope_address
 from .rules import Mailbox, Rules, ServerSettings
@@ -221,6 +222,12 @@ def unnamed_mailboxes_in_file(rules: Rules) -> tuple[list[RulesProblem], list[st
     path = rules.database_path
     if not path.exists():
         return [], []
+    try:
+        refuse_not_sqlite(path)
+    except MailflowError:
+        return [RulesProblem(rules.source, rules.line_of("database"),
+                             f"database: {path} is not a mailflow database (it is not SQLite at all)",
+                             "check the path: it names the file mailflow keeps its records in")], []
     mode = "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
     try:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)) as db:

@@ -81,7 +81,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         database = status_lib.database_named_in(ctx.obj["rules_path"])
         if not database.exists():
             raise click.ClickException(f"rules.yaml has problems:\n{exc}") from None
-        db = open_to_read(database)
+        db = open_to_read(database, named_by=f"`database:` in {ctx.obj['rules_path']}")
         names, problems = status_lib.known_mailboxes(db), str(exc)
         click.echo(f"rules.yaml has problems (a running mailflow keeps the rules it last loaded):\n{exc}\n", err=True)
     info = status_lib.status(db, names)

@@ -18,6 +18,7 @@ from mailflow.errors import DeliveryError
 from mailflow.rules import load_rules
 from tests.support.demo import demo_pass, demo_project
 from tests.support.maildirs import maildir_worker
+from tests.support.rules import write_rules
 
 REFUSED = "elira.shehu@tirana.al"
 
@@ -223,3 +224,36 @@ def test_a_broken_constraint_is_no_damaged_database():
     finally:
         del main.commands["raise-integrity-error"]
     assert isinstance(result.exception, sqlite3.IntegrityError) and "damaged" not in result.output
+
+
+@pytest.mark.parametrize("named", ["notes.txt", "rules.yaml"])
+def test_a_database_path_naming_a_file_that_is_not_sqlite_says_check_the_path_not_restore(tmp_path, named):
+    """`database: notes.txt` (or rules.yaml itself) was "damaged: restore its last backup ... sqlite3 .recover":
+    wrong advice for a wrong path, and nothing said where the path was written."""
+    write_rules(tmp_path, database=named)
+    project, notes = tmp_path, tmp_path / named
+    if not notes.exists():
+        notes.write_text("ask Anna about the room\n")
+    before = notes.read_bytes()
+    line = load_rules(project / "rules.yaml").line_of("database")
+    assert line is not None
+    expected = (f"{notes} is not a mailflow database (it is not SQLite at all): check `database:` in "
+                f"{project / 'rules.yaml'} line {line}")
+    for command in (["status"], ["registrants"], ["outbox"], ["questions"], ["registrants", "add", "a@example.org",
+                                                                              "--name", "A"]):
+        result = cli(project, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert expected in result.output and "restore" not in result.output, (command, result.output)
+    checked = cli(project, "check")
+    assert checked.exit_code == 1
+    assert (f"{project / 'rules.yaml'}:{line}: database: {notes} is not a mailflow database (it is not SQLite "
+            "at all)") in checked.output
+    assert notes.read_bytes() == before and not list(project.glob(f"{named}-*"))   # left as it was
+
+
+def test_a_database_with_broken_rules_that_is_not_sqlite_is_named_so_too(project):
+    rules = project / "rules.yaml"
+    rules.write_text(rules.read_text().replace("poll_interval: 60", "poll_interval: 3600s", 1)
+                     .replace("database: out/mailflow-demo.db", "database: rules.yaml"))
+    result = cli(project, "status")
+    assert result.exit_code == 1 and f"{rules} is not a mailflow database (it is not SQLite at all)" in result.output
