@@ -563,6 +563,22 @@ def open_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database
     return open_database(rules.database_path, clock, rules.database_group, named_by=where_named(rules))
 
 
+def read_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database:
+    """The database rules.yaml names, for a command that only reads it (status, registrants, export-person,
+    outbox, explain, questions, replay): refused when the file does not exist, since a typo in `database:`
+    made those commands create a new, empty database and report "registrants: 0". The commands that write
+    (run, release, registrants add, import ...) create it with open_for()."""
+    if not rules.database_path.exists():
+        raise MailflowError(missing(rules))
+    return open_for(rules, clock)
+
+
+def missing(rules: Rules) -> str:
+    """What to do when the database rules.yaml names is not there."""
+    return (f"the database {rules.database_path} does not exist ({where_named(rules)}): check the path; "
+            "`mailflow run` creates it (`mailflow demo --output FOLDER` makes its own, FOLDER/mailflow-demo.db)")
+
+
 def _access(group: str | None) -> tuple[int, int]:
     """(mode, gid) of the database files; gid -1 leaves the group as it is."""
     if group is None:

@@ -31,7 +31,7 @@ from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[im
 
 from .clock import parse_stamp
 from .credentials import Credentials
-from .database import refuse_not_sqlite
+from .database import missing, refuse_not_sqlite
 from .delivery import SmtpSender
 from .errors import ConnectionFailed, MailflowError, RulesError, RulesProblem, SecretError
 from .mailbox import connect, keywords_allowed, logout
@@ -212,6 +212,16 @@ def refuse_unnamed_mailboxes(db: sqlite_utils.Database, rules: Rules, warn: bool
         raise RulesError(problems)
     for warning in warnings if warn else ():
         log.warning("%s", warning)
+
+
+def database_note(rules: Rules) -> str | None:
+    """`mailflow check`: a note when the database rules.yaml names is not there. Not an error (a fresh install
+    has none until its first run), but the commands that only read refuse it, and a typo in the path is
+    found here first."""
+    if rules.database_path.exists():
+        return None
+    return (f"{missing(rules)}; until then `status`, `registrants` and the other commands that only read "
+            "refuse to run")
 
 
 def unnamed_mailboxes_in_file(rules: Rules) -> tuple[list[RulesProblem], list[str]]:

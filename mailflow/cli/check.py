@@ -12,7 +12,7 @@ from ..clock import system_clock
 from ..errors import MessageError, RulesError
 from ..events import timing_warnings
 from ..message import parse_message
-from ..preflight import file_problems, probe, secret_warnings, unnamed_mailboxes_in_file
+from ..preflight import database_note, file_problems, probe, secret_warnings, unnamed_mailboxes_in_file
 from ..rules import changed_patterns, load_rules
 from . import main, rules_from
 
@@ -34,6 +34,8 @@ def check(ctx: click.Context, connect: bool) -> None:
         ctx.exit(1)
     for warning in changed_patterns(path):
         click.echo(f"warning: {warning}", err=True)
+    if (note := database_note(rules)) is not None:
+        click.echo(f"note: {note}", err=True)
     unnamed, notes = unnamed_mailboxes_in_file(rules)
     problems = [*file_problems(rules, system_clock()), *unnamed]
     for note in notes:

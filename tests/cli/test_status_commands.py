@@ -257,3 +257,28 @@ def test_a_database_with_broken_rules_that_is_not_sqlite_is_named_so_too(project
                      .replace("database: out/mailflow-demo.db", "database: rules.yaml"))
     result = cli(project, "status")
     assert result.exit_code == 1 and f"{rules} is not a mailflow database (it is not SQLite at all)" in result.output
+
+
+def test_commands_that_only_read_refuse_a_database_that_is_not_there(tmp_path):
+    """A typo in `database:` made `status`, `registrants`, `export-person` ... create a new, empty database
+    and print "registrants: 0", as if everyone had gone. They refuse now, with the path, rules.yaml's line and
+    the fix; the commands that write create it as before, and `check` mentions it as a note."""
+    demo_project(tmp_path)   # the demo's database, with registrants
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules.read_text().replace("database: out/mailflow-demo.db", "database: out/mailflow-dmeo.db"))
+    typo = tmp_path / "out/mailflow-dmeo.db"
+    line = load_rules(rules).line_of("database")
+    expected = (f"the database {typo} does not exist (`database:` in {rules} line {line}): check the path; "
+                "`mailflow run` creates it")
+    for command in (["status"], ["status", "--json"], ["registrants"], ["export-person", "anna.lehmann@dresden.de"],
+                    ["outbox"], ["explain", "1"], ["questions"], ["replay", "--with", str(rules)]):
+        result = cli(tmp_path, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert expected in result.output and "registrants: 0" not in result.output, (command, result.output)
+        assert not typo.exists(), command
+    checked = cli(tmp_path, "check")
+    assert checked.exit_code == 0, checked.output
+    assert f"note: {expected}" in checked.output
+    added = cli(tmp_path, "registrants", "add", "a.person@example.org", "--name", "A Person", "--audience", "german")
+    assert added.exit_code == 0, added.output   # a command that writes: the new database is made
+    assert typo.exists() and "registrants: 1" in cli(tmp_path, "status").output
