@@ -565,11 +565,34 @@ def open_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database
 
 def read_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database:
     """The database rules.yaml names, for a command that only reads it (status, registrants, export-person,
-    outbox, explain, questions, replay): refused when the file does not exist, since a typo in `database:`
-    made those commands create a new, empty database and report "registrants: 0". The commands that write
-    (run, release, registrants add, import ...) create it with open_for()."""
-    if not rules.database_path.exists():
+    outbox, explain, questions, replay), opened read-only (open_to_read). Refused when the file does not exist,
+    since a typo in `database:` made those commands create a new, empty database and report "registrants: 0".
+    The commands that write (run, release, registrants add, import ...) create it with open_for()."""
+    path = rules.database_path
+    try:
+        there = path.exists()
+    except PermissionError:
+        raise MailflowError(f"cannot read the database {path}: its folder {path.parent} does not let this user in; "
+                            "give the folder rules.yaml's database_group and mode 0750, or run this as the "
+                            "database's owner") from None
+    if not there:
         raise MailflowError(missing(rules))
+    # Read-only (a reader in database_group may not write the files, nor create any in the folder: "attempt to
+    # write a readonly database" ended `status` for them), and its files' modes left as they are.
+    db = open_to_read(path, clock, named_by=where_named(rules))
+    try:
+        _refuse_newer(db, path)
+        pending = migrations.pending(db)
+    except BaseException:
+        db.close()
+        raise
+    if not pending:
+        return db
+    db.close()   # an earlier mailflow's database: its new steps are applied once, by whoever may write it
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise MailflowError(f"the database {path} was made by an earlier mailflow and is upgraded at its next "
+                            "start: start mailflow (or run this command once as the database's owner), then "
+                            "run it again")
     return open_for(rules, clock)
 
 
@@ -656,15 +679,24 @@ def open_beside(path: Path) -> int:
 
 
 def open_to_read(path: Path, clock: Clock = system_clock, *, named_by: str = "") -> sqlite_utils.Database:
-    """The database opened read-only, as it is: no upgrade, and its files' mode and group left alone (for
-    `status` while rules.yaml, which names the group, cannot be read)."""
+    """The database opened read-only, as it is: no upgrade, its files' mode and group left alone, and no file made
+    beside it (for the commands that only read, `read_for`, and for `status` while rules.yaml, which names the group,
+    cannot be read). While a -wal file is there (a daemon has the database open) it is read with the WAL; else as
+    immutable: a read-only open of a WAL database makes -wal and -shm, owned by whoever read, which a group member's
+    `mailflow status` cannot create in the owner's folder and which could lock the daemon's user out of them."""
     refuse_not_sqlite(path, named_by)
-    try:
-        db = _read_only(path, "mode=ro")
-    except sqlite3.Error:
-        try:   # a group member with no write access to the WAL's -shm (the daemon stopped): the file as it is
-            db = _read_only(path, "mode=ro&immutable=1")
+    wal = Path(f"{path}-wal").exists()
+    # (a group member with no write access to the WAL's -shm, the daemon stopped: the file as it is)
+    tries = ("mode=ro", "mode=ro&immutable=1") if wal else ("mode=ro&immutable=1",)
+    for query in tries:
+        try:
+            db = _read_only(path, query)
+            break
         except sqlite3.Error as exc:
+            if query != tries[-1]:
+                continue
+            if type(exc) is sqlite3.DatabaseError:   # "malformed": a real SQLite file, damaged
+                raise MailflowError(damaged(exc, path)) from None
             raise MailflowError(f"cannot read the database {path}: {exc}") from None
     set_clock(db, clock)
     return db
