@@ -40,6 +40,7 @@ BUSY_TIMEOUT_SECONDS = float(os.environ.get("MAILFLOW_BUSY_TIMEOUT") or 30)
 PRIVATE_MODE = 0o600        # the database files without a database_group
 GROUP_MODE = 0o640          # ... with one: its members may read them (backups, Datasette)
 BESIDE = ("-wal", "-shm", "-sent")   # the files next to the database: SQLite's two, the send journal
+SQLITE_HEADER = b"SQLite format 3\x00"   # the first 16 bytes of every SQLite database file
 
 # The schema steps, applied in the order they are registered here. A new step goes at the end of the
 # list and is named with the next number: NNNN_what, four digits, so the names sort in that order
@@ -479,13 +480,16 @@ def now(db: sqlite_utils.Database) -> str:
     return stamp(_clocks[db]())
 
 
-def open_database(path: Path | str, clock: Clock = system_clock, group: str | None = None) -> sqlite_utils.Database:
+def open_database(path: Path | str, clock: Clock = system_clock, group: str | None = None, *,
+                  named_by: str = "") -> sqlite_utils.Database:
     """Open (and create or upgrade) the database with WAL, foreign keys and a busy timeout.
 
     `clock` is the edge's choice of "now" (the demo's differs); it travels with the connection.
     The database and the files beside it get mode 0600, or 0640 and `group` (rules.yaml's
-    database_group); files a looser earlier version left are tightened, with one log line."""
+    database_group); files a looser earlier version left are tightened, with one log line.
+    `named_by` (`where_named(rules)`) says where the path comes from, for a file that is not SQLite."""
     path = Path(path)
+    refuse_not_sqlite(path, named_by)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode, gid = _access(group)
@@ -513,6 +517,29 @@ def open_database(path: Path | str, clock: Clock = system_clock, group: str | No
     return db
 
 
+def where_named(rules: Rules) -> str:
+    """Where rules.yaml names its database, for the messages about the file: "`database:` in
+    /srv/event/rules.yaml line 52"; where the key is not set, the default it stands for."""
+    line = rules.line_of("database")
+    if line is None:
+        return f"`database:` in {rules.source} (not set: the default is mailflow.db beside it)"
+    return f"`database:` in {rules.source} line {line}"
+
+
+def refuse_not_sqlite(path: Path, named_by: str = "") -> None:
+    """MailflowError when `path` is a file that is not SQLite at all (a typo naming notes.txt or rules.yaml
+    itself): SQLite calls it "not a database", and "damaged ... restore its last backup" was wrong advice
+    for a wrong path. An empty file is a new database to SQLite; a missing one is created."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return   # (open_database and open_to_read say what is wrong with those)
+    if head and head != SQLITE_HEADER:
+        raise MailflowError(f"{path} is not a mailflow database (it is not SQLite at all): "
+                            f"check {named_by or 'the path'}")
+
+
 def damaged(exc: sqlite3.DatabaseError, path: Path | None = None) -> str:
     """What to do about a database file SQLite finds damaged ("malformed", "not a database")."""
     name = path or "named by rules.yaml's `database:`"
@@ -533,7 +560,46 @@ def _refuse_newer(db: sqlite_utils.Database, path: Path) -> None:
 
 def open_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database:
     """The database rules.yaml names, its files readable by its database_group."""
-    return open_database(rules.database_path, clock, rules.database_group)
+    return open_database(rules.database_path, clock, rules.database_group, named_by=where_named(rules))
+
+
+def read_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database:
+    """The database rules.yaml names, for a command that only reads it (status, registrants, export-person,
+    outbox, explain, questions, replay), opened read-only (open_to_read). Refused when the file does not exist,
+    since a typo in `database:` made those commands create a new, empty database and report "registrants: 0".
+    The commands that write (run, release, registrants add, import ...) create it with open_for()."""
+    path = rules.database_path
+    try:
+        there = path.exists()
+    except PermissionError:
+        raise MailflowError(f"cannot read the database {path}: its folder {path.parent} does not let this user in; "
+                            "give the folder rules.yaml's database_group and mode 0750, or run this as the "
+                            "database's owner") from None
+    if not there:
+        raise MailflowError(missing(rules))
+    # Read-only (a reader in database_group may not write the files, nor create any in the folder: "attempt to
+    # write a readonly database" ended `status` for them), and its files' modes left as they are.
+    db = open_to_read(path, clock, named_by=where_named(rules))
+    try:
+        _refuse_newer(db, path)
+        pending = migrations.pending(db)
+    except BaseException:
+        db.close()
+        raise
+    if not pending:
+        return db
+    db.close()   # an earlier mailflow's database: its new steps are applied once, by whoever may write it
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise MailflowError(f"the database {path} was made by an earlier mailflow and is upgraded at its next "
+                            "start: start mailflow (or run this command once as the database's owner), then "
+                            "run it again")
+    return open_for(rules, clock)
+
+
+def missing(rules: Rules) -> str:
+    """What to do when the database rules.yaml names is not there."""
+    return (f"the database {rules.database_path} does not exist ({where_named(rules)}): check the path; "
+            "`mailflow run` creates it (`mailflow demo --output FOLDER` makes its own, FOLDER/mailflow-demo.db)")
 
 
 def _access(group: str | None) -> tuple[int, int]:
@@ -612,15 +678,25 @@ def open_beside(path: Path) -> int:
     return fd
 
 
-def open_to_read(path: Path, clock: Clock = system_clock) -> sqlite_utils.Database:
-    """The database opened read-only, as it is: no upgrade, and its files' mode and group left alone (for
-    `status` while rules.yaml, which names the group, cannot be read)."""
-    try:
-        db = _read_only(path, "mode=ro")
-    except sqlite3.Error:
-        try:   # a group member with no write access to the WAL's -shm (the daemon stopped): the file as it is
-            db = _read_only(path, "mode=ro&immutable=1")
+def open_to_read(path: Path, clock: Clock = system_clock, *, named_by: str = "") -> sqlite_utils.Database:
+    """The database opened read-only, as it is: no upgrade, its files' mode and group left alone, and no file made
+    beside it (for the commands that only read, `read_for`, and for `status` while rules.yaml, which names the group,
+    cannot be read). While a -wal file is there (a daemon has the database open) it is read with the WAL; else as
+    immutable: a read-only open of a WAL database makes -wal and -shm, owned by whoever read, which a group member's
+    `mailflow status` cannot create in the owner's folder and which could lock the daemon's user out of them."""
+    refuse_not_sqlite(path, named_by)
+    wal = Path(f"{path}-wal").exists()
+    # (a group member with no write access to the WAL's -shm, the daemon stopped: the file as it is)
+    tries = ("mode=ro", "mode=ro&immutable=1") if wal else ("mode=ro&immutable=1",)
+    for query in tries:
+        try:
+            db = _read_only(path, query)
+            break
         except sqlite3.Error as exc:
+            if query != tries[-1]:
+                continue
+            if type(exc) is sqlite3.DatabaseError:   # "malformed": a real SQLite file, damaged
+                raise MailflowError(damaged(exc, path)) from None
             raise MailflowError(f"cannot read the database {path}: {exc}") from None
     set_clock(db, clock)
     return db

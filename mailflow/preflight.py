@@ -6,7 +6,8 @@ coordinator's shell: without `--connect` a missing one is a warning; with it, or
 about to send, it is a failure. `--connect` logs in to every IMAP and SMTP server and sends nothing:
 it asks each SMTP server for MAIL FROM and RCPT TO of the mailbox's address, then RSET.
 
-And: is mail waiting in the database for a mailbox rules.yaml no longer names (`unnamed_mailboxes`).
+And: is mail waiting in the database for a mailbox rules.yaml no longer names (`unnamed_mailboxes`), and does it
+hold registrants of an event rules.yaml no longer names (`unnamed_events`: a renamed id orphans them).
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ import imapclient  # type: ignore[import-untyped]
 import sqlite_utils
 from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[import-untyped]
 
+from . import registrants
 from .clock import parse_stamp
 from .credentials import Credentials
+from .database import missing, refuse_not_sqlite
 from .delivery import SmtpSender
-from .errors import ConnectionFailed, RulesError, RulesProblem, SecretError
+from .errors import ConnectionFailed, MailflowError, RulesError, RulesProblem, SecretError
 from .mailbox import connect, keywords_allowed, logout
 from .outbox import UnsendableAddress, envelope_address
 from .rules import Mailbox, Rules, ServerSettings
@@ -206,6 +209,35 @@ def unnamed_mailboxes(db: sqlite_utils.Database | sqlite3.Connection,
     return problems, warnings
 
 
+def unnamed_events(db: sqlite_utils.Database | sqlite3.Connection, rules: Rules, now: datetime) -> list[RulesProblem]:
+    """Events the database has registrants of that rules.yaml no longer names, at the line of `events:`: each with
+    its old id, its registrants and the fix. A renamed id (`mailflow init` writes `id: my-event` and invites the
+    coordinator to put their own) passed every check, while releases and reminders went to nobody; an event
+    removed because it is over is history, so these are warnings, for `check`, the daemon's start and reloads."""
+    orphaned = registrants.of_unnamed_events(db, [event.id for event in rules.events])
+    if not orphaned:
+        return []
+    known = {event_id for (event_id,) in db.execute("select distinct event_id from registrants")}
+    empty = [event for event in rules.events if event.id not in known and not event.over(now)]
+    found = []
+    for old, (total, active, waiting) in orphaned.items():
+        mails = f"; {_mails(waiting)} to them still to send" if waiting else ""
+        renamed = (f"; event {empty[0].id!r} (line {rules.line_of('events', rules.events.index(empty[0]), 'id')}) "
+                   f"has none: renamed from {old!r}?") if empty and active else ""
+        found.append(RulesProblem(
+            rules.source, rules.line_of("events"),
+            f"the database holds {_registrants(total)} ({active} active) of event {old!r}, which rules.yaml's events "
+            f"no longer name{mails}{renamed}",
+            f"if you renamed the event, put `id: {old}` back: ids cannot change once people registered (releases, "
+            "reminders and cancellations find them by it); if you removed it because it is over, nothing needs "
+            f"doing (`mailflow registrants --event {old}` lists them)"))
+    return found
+
+
+def _registrants(number: int) -> str:
+    return f"{number} registrant{'' if number == 1 else 's'}"
+
+
 def refuse_unnamed_mailboxes(db: sqlite_utils.Database, rules: Rules, warn: bool = True) -> None:
     """RulesError for mail waiting for a mailbox rules.yaml no longer names (unnamed_mailboxes); with
     `warn`, a log line for each such mailbox with only its history."""
@@ -216,18 +248,35 @@ def refuse_unnamed_mailboxes(db: sqlite_utils.Database, rules: Rules, warn: bool
         log.warning("%s", warning)
 
 
-def unnamed_mailboxes_in_file(rules: Rules) -> tuple[list[RulesProblem], list[str]]:
-    """unnamed_mailboxes() of the database file rules.yaml names, for `mailflow check`, which changes
-    nothing: while a daemon has it open (a -wal file beside it) read only; else as immutable, so that
-    no -wal or -shm file is made, owned by whoever ran `check`, which the daemon's user could not take
+def database_note(rules: Rules) -> str | None:
+    """`mailflow check`: a note when the database rules.yaml names is not there. Not an error (a fresh install
+    has none until its first run), but the commands that only read refuse it, and a typo in the path is
+    found here first."""
+    if rules.database_path.exists():
+        return None
+    return (f"{missing(rules)}; until then `status`, `registrants` and the other commands that only read "
+            "refuse to run")
+
+
+def unnamed_in_file(rules: Rules, now: datetime) -> tuple[list[RulesProblem], list[str]]:
+    """unnamed_mailboxes() and unnamed_events() (warnings) of the database file rules.yaml names, for `mailflow
+    check`, which changes nothing: while a daemon has it open (a -wal file beside it) read only; else as immutable,
+    so that no -wal or -shm file is made, owned by whoever ran `check`, which the daemon's user could not take
     over. None when there is no database yet."""
     path = rules.database_path
     if not path.exists():
         return [], []
+    try:
+        refuse_not_sqlite(path)
+    except MailflowError:
+        return [RulesProblem(rules.source, rules.line_of("database"),
+                             f"database: {path} is not a mailflow database (it is not SQLite at all)",
+                             "check the path: it names the file mailflow keeps its records in")], []
     mode = "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
     try:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)) as db:
-            return unnamed_mailboxes(db, rules)
+            problems, warnings = unnamed_mailboxes(db, rules)
+            return problems, [*warnings, *(str(found) for found in unnamed_events(db, rules, now))]
     except sqlite3.Error as exc:
         fix = ("`mailflow run` upgrades it first" if "no such table" in str(exc)
                else "run `mailflow check` as the database's owner")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -10,8 +12,48 @@ from . import database
 from .countries import locate
 from .database import now
 from .organisations import organisation_of
-from .states import ACTIVE_STATUSES, RegistrantStatus
+from .states import ACTIVE_STATUSES, OutboxState, RegistrantStatus
 from .text import Written
+
+if TYPE_CHECKING:
+    from .rules import Rules
+
+
+def of_unnamed_events(db: sqlite_utils.Database | sqlite3.Connection,
+                      named: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+    """Per event id the database has registrants of that is not in `named` (rules.yaml's ids): how many
+    registrants, how many of them active, and how many mails to them still wait to be sent. An event's id is
+    how the database knows its people: after a rename releases, reminders and cancellations find none."""
+    named = list(named)
+    marks, active = ",".join("?" * len(named)) or "null", ",".join("?" * len(ACTIVE_STATUSES))
+    rows = db.execute(f"select event_id, count(*), sum(status in ({active})) from registrants where event_id "
+                      f"not in ({marks}) group by event_id order by event_id", [*ACTIVE_STATUSES, *named])
+    counts = {event_id: (total, active_count) for event_id, total, active_count in rows}
+    if not counts:
+        return {}
+    # (by the outbox's state index: the mail still to send is a few rows, the outbox may hold every mail ever sent)
+    waiting = dict(db.execute(
+        "select r.event_id, count(*) from outbox o join registrants r on r.id = o.registrant_id "
+        "where o.state in (?, ?, ?) group by r.event_id", [OutboxState.QUEUED, OutboxState.SENDING,
+                                                            OutboxState.UNCERTAIN]).fetchall())
+    return {event_id: (total, active_count, waiting.get(event_id, 0))
+            for event_id, (total, active_count) in counts.items()}
+
+
+def orphans_note(db: sqlite_utils.Database, rules: Rules, event_id: str) -> str | None:
+    """For a release or reminder of `event_id` that has no registrants at all: the events rules.yaml no longer names
+    whose registrants the database holds (renamed?); None when there are none or the event has registrants."""
+    if db.execute("select 1 from registrants where event_id = ? limit 1", [event_id]).fetchone():
+        return None
+    orphaned = of_unnamed_events(db, [event.id for event in rules.events])
+    if not orphaned:
+        return None
+    others = ", ".join(f"{total} registrant{'' if total == 1 else 's'} of event {old!r}"
+                       for old, (total, _, _) in orphaned.items())
+    back = f"`id: {next(iter(orphaned))}`" if len(orphaned) == 1 else "its old id"
+    return (f"event {event_id!r} has no registrants, but the database holds {others}, which {rules.source} "
+            f"(line {rules.line_of('events')}, `events:`) no longer names: if you renamed the event, put {back} "
+            "back (ids cannot change once people registered); `mailflow check` lists them")
 
 
 def find(db: sqlite_utils.Database, event_id: str, address: str) -> dict | None:

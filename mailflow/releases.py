@@ -35,7 +35,7 @@ from .database import now
 from .errors import MailflowError, RulesProblem, not_utf8
 from .invitation import Invitation, event_calendar
 from .outbox import Attachment
-from .registrants import recorded_whereabouts
+from .registrants import orphans_note, recorded_whereabouts
 from .replies import Replies
 from .rules import Event, Rules, parse_duration
 from .states import ACTIVE_STATUSES, OutboxState, RegistrantStatus
@@ -559,6 +559,8 @@ def _send_reminder(db: sqlite_utils.Database, rules: Rules, replies: Replies, ev
         mail = render_delivery(rules, replies, None, delivery, moment=database.clock_of(db)(), reminder=spoken,
                                access=shown, invitation=_invitation(db, rules, delivery, shown))
         _queue(db, name, delivery, mail, event.starts_at)   # ("starts in 50 minutes" after the start says nothing)
+    if not registrants and (orphans := orphans_note(db, rules, event.id)):
+        log.warning("event=%s %s goes to nobody: %s", event.id, name, orphans)
     return len(registrants)
 
 

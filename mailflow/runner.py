@@ -34,7 +34,7 @@ from .delivery import RateLimitedSender, SmtpSender
 from .errors import MailflowError, RulesError, RulesProblem, StorageTrouble
 from .mailbox import READ_ONLY, ImapMailbox, SentFolder
 from .message import clean
-from .preflight import file_problems, refuse_unnamed_mailboxes, unset_environment
+from .preflight import file_problems, refuse_unnamed_mailboxes, unnamed_events, unset_environment
 from .replies import Replies, check_templates
 from .retention import purge_raw_mail
 from .rules import PATTERNS_VERSION, Rules, changed_patterns, load_rules
@@ -95,7 +95,8 @@ class ClockWatch:
 
 def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
     """A worker for the IMAP and SMTP servers that rules.yaml names; RulesError when the database holds
-    mail waiting for a mailbox rules.yaml no longer names (preflight.refuse_unnamed_mailboxes)."""
+    mail waiting for a mailbox rules.yaml no longer names (preflight.refuse_unnamed_mailboxes); a warning in the
+    log for registrants of an event it no longer names (preflight.unnamed_events)."""
     mailboxes, senders, sent_folders = {}, {}, {}
     for name, box in rules.mailboxes.items():
         if box.imap:
@@ -109,6 +110,8 @@ def server_worker(rules: Rules, progress: Progress | None = None) -> Worker:
     db = open_for(rules)
     try:
         refuse_unnamed_mailboxes(db, rules)
+        for orphaned in unnamed_events(db, rules, clock_of(db)()):   # (a renamed event id: at start and reload)
+            log.warning("%s", orphaned)
     except BaseException:
         db.close()
         raise

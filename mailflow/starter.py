@@ -47,7 +47,8 @@ def new_rules(shipped_text: str, today: date) -> str:
     text = _TITLE.sub(lambda m: f"{m['key']}The title of your event", text, count=1)
     header = (f"# Written by `mailflow init` on {today}: the sample event, a month ahead. Put your own in its\n"
               "# place (id, title, start, end, timezone, venue, keywords), your two mailboxes with their\n"
-              "# servers and coordinators, and the templates' wording; then run `mailflow check`.\n")
+              "# servers and coordinators, and the templates' wording; then run `mailflow check`.\n"
+              "# Choose the id before anyone registers: the database knows its registrants by it.\n")
     return header + text
 
 

@@ -12,7 +12,7 @@ from ..clock import system_clock
 from ..errors import MessageError, RulesError
 from ..events import timing_warnings
 from ..message import parse_message
-from ..preflight import file_problems, probe, secret_warnings, unnamed_mailboxes_in_file
+from ..preflight import database_note, file_problems, probe, secret_warnings, unnamed_in_file
 from ..rules import changed_patterns, load_rules
 from . import main, rules_from
 
@@ -24,7 +24,7 @@ from . import main, rules_from
 @click.pass_context
 def check(ctx: click.Context, connect: bool) -> None:
     """Validate rules.yaml and render every template with sample data; warn about secrets this shell lacks
-    and about mailboxes the database knows that rules.yaml no longer names."""
+    and about mailboxes and events the database knows that rules.yaml no longer names."""
     path = ctx.obj["rules_path"]
     try:
         rules = load_rules(path)
@@ -34,7 +34,9 @@ def check(ctx: click.Context, connect: bool) -> None:
         ctx.exit(1)
     for warning in changed_patterns(path):
         click.echo(f"warning: {warning}", err=True)
-    unnamed, notes = unnamed_mailboxes_in_file(rules)
+    if (note := database_note(rules)) is not None:
+        click.echo(f"note: {note}", err=True)
+    unnamed, notes = unnamed_in_file(rules, system_clock())
     problems = [*file_problems(rules, system_clock()), *unnamed]
     for note in notes:
         click.echo(f"warning: {note}", err=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .. import answered, history, runner
-from ..database import open_for
+from ..database import open_for, read_for
 from ..errors import MailflowError, RulesError
 from ..people import current_user
 from ..rules import load_rules
@@ -22,7 +22,7 @@ from .output import echo_json, echo_table
 @click.pass_context
 def explain(ctx: click.Context, message: str, as_json: bool) -> None:
     """Why MESSAGE (number or Message-ID) was classified and answered as it was."""
-    info = history.explain(open_for(rules_from(ctx)), message)
+    info = history.explain(read_for(rules_from(ctx)), message)
     if as_json:
         echo_json(info)
         return
@@ -61,7 +61,7 @@ def explain(ctx: click.Context, message: str, as_json: bool) -> None:
 def questions(ctx: click.Context, close_ref: str | None, as_json: bool) -> None:
     """Open questions that wait for a coordinator's answer."""
     rules = rules_from(ctx)
-    db = open_for(rules)
+    db = open_for(rules) if close_ref else read_for(rules)
     if close_ref:
         row, closed = history.close_question(db, close_ref, current_user())
         if not closed:
@@ -106,7 +106,7 @@ def replay(ctx: click.Context, new_rules: Path | None, last: int | None, as_json
         candidate = load_rules(new_rules)
     except RulesError as exc:
         raise click.ClickException(f"{new_rules} has problems:\n{exc}") from None
-    seen, changes = history.replay(open_for(current), candidate, last)
+    seen, changes = history.replay(read_for(current), candidate, last)
     if as_json:
         echo_json({"messages": seen, "changes": [c.as_dict() for c in changes]})
         return

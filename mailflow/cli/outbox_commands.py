@@ -6,7 +6,7 @@ import click
 
 from .. import outbox as outbox_lib
 from .. import status as status_lib
-from ..database import open_for, open_to_read
+from ..database import open_for, open_to_read, read_for
 from ..errors import RulesError
 from ..mailbox import DATABASE, MOVE
 from ..rules import load_rules
@@ -26,7 +26,7 @@ def outbox(ctx: click.Context, failed: bool, as_json: bool) -> None:
     """List the outbox (replies, notices, releases); `retry` and `cancel` act on one mail."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = outbox_lib.listing(open_for(rules_from(ctx)), OutboxState.FAILED if failed else None)
+    rows = outbox_lib.listing(read_for(rules_from(ctx)), OutboxState.FAILED if failed else None)
     if as_json:
         echo_json(rows)
     elif rows:
@@ -74,14 +74,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Mailboxes, backlog, outbox and registrants at a glance (read-only; also while rules.yaml has problems)."""
     try:
         rules = load_rules(ctx.obj["rules_path"])
-        db, names, problems = open_for(rules), list(rules.mailboxes), ""
+        db, names, problems = read_for(rules), list(rules.mailboxes), ""
     except RulesError as exc:
         # Right after a broken edit the admin most wants to see that the daemon goes on with its last good
         # rules: the database says so without them.
         database = status_lib.database_named_in(ctx.obj["rules_path"])
         if not database.exists():
             raise click.ClickException(f"rules.yaml has problems:\n{exc}") from None
-        db = open_to_read(database)
+        db = open_to_read(database, named_by=f"`database:` in {ctx.obj['rules_path']}")
         names, problems = status_lib.known_mailboxes(db), str(exc)
         click.echo(f"rules.yaml has problems (a running mailflow keeps the rules it last loaded):\n{exc}\n", err=True)
     info = status_lib.status(db, names)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import behalf, people, releases
-from ..database import open_for
+from ..database import open_for, read_for
 from ..errors import MailflowError
 from ..replies import Replies, TemplateProblem
 from . import main, rules_from
@@ -43,7 +43,7 @@ def registrants(ctx: click.Context, event_id: str | None, audience: str | None, 
     if audience is not None and audience not in rules.audiences:
         raise click.BadParameter(f"no audience {audience!r} in rules.yaml (known: {', '.join(rules.audiences)})",
                                  param_hint="--audience")
-    db = open_for(rules)
+    db = read_for(rules)
     events = sorted({event.id for event in rules.events} | people.event_ids(db))
     if event_id is not None and event_id not in events:
         raise click.BadParameter(f"no event {event_id!r} (known: {', '.join(events)})", param_hint="--event")
@@ -153,7 +153,7 @@ def _echo_changes(changes: list[dict]) -> None:
 @click.pass_context
 def export_person(ctx: click.Context, address: str, as_json: bool, include_raw: bool) -> None:
     """Everything stored about ADDRESS: registrations, mails, replies, corrections."""
-    data = people.export_person(open_for(rules_from(ctx)), address, include_raw)
+    data = people.export_person(read_for(rules_from(ctx)), address, include_raw)
     if as_json or include_raw:
         echo_json(data)
         return

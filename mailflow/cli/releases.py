@@ -97,10 +97,13 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
         shown = releases.preview(db, rules, replies, candidate)
     except TemplateProblem as exc:
         raise MailflowError(f"{exc}; `mailflow check` lists every template problem") from None
+    orphans = registrants.orphans_note(db, rules, event.id)   # a renamed event id: its people are under the old one
     if as_json:
-        echo_json(shown)
+        echo_json({**shown, "note": orphans} if orphans else shown)
     else:
         _print_preview(shown, is_new)
+        if orphans:
+            click.echo(f"note: {orphans}")
     if dry_run or shown["total"] == 0 and not is_new:
         return
     # A new version nobody waits for yet is saved and needs no secret: later registrants get it from the daemon.

@@ -73,7 +73,7 @@ def test_new_rules_moves_every_event_by_the_same_days_and_keeps_comments():
     text = new_rules(shipped, date(2031, 1, 20))
     assert "    start: 2031-02-19T13:00\n    end: 2031-02-19T15:30\n" in text
     assert [line for line in shipped.splitlines() if line.lstrip().startswith("#")] == [
-        line for line in text.splitlines()[3:] if line.lstrip().startswith("#")]
+        line for line in text.splitlines()[4:] if line.lstrip().startswith("#")]   # (after the header)
 
 
 def test_init_where_it_cannot_write_says_so_without_a_traceback(tmp_path):

@@ -4,7 +4,13 @@ A sender that refuses one recipient with a permanent 5xx answer stands in for
 an SMTP server; everything else is the demo pipeline on the sample Maildirs.
 """
 
+import gc
+import grp
 import json
+import os
+import shutil
+import tempfile
+import traceback
 from pathlib import Path
 
 import pytest
@@ -16,8 +22,9 @@ from mailflow.database import open_database
 from mailflow.delivery import FolderSender
 from mailflow.errors import DeliveryError
 from mailflow.rules import load_rules
-from tests.support.demo import demo_pass, demo_project
+from tests.support.demo import DEMO_DATABASE, demo_pass, demo_project
 from tests.support.maildirs import maildir_worker
+from tests.support.rules import write_rules
 
 REFUSED = "elira.shehu@tirana.al"
 
@@ -223,3 +230,134 @@ def test_a_broken_constraint_is_no_damaged_database():
     finally:
         del main.commands["raise-integrity-error"]
     assert isinstance(result.exception, sqlite3.IntegrityError) and "damaged" not in result.output
+
+
+@pytest.mark.parametrize("named", ["notes.txt", "rules.yaml"])
+def test_a_database_path_naming_a_file_that_is_not_sqlite_says_check_the_path_not_restore(tmp_path, named):
+    """`database: notes.txt` (or rules.yaml itself) was "damaged: restore its last backup ... sqlite3 .recover":
+    wrong advice for a wrong path, and nothing said where the path was written."""
+    write_rules(tmp_path, database=named)
+    project, notes = tmp_path, tmp_path / named
+    if not notes.exists():
+        notes.write_text("ask Anna about the room\n")
+    before = notes.read_bytes()
+    line = load_rules(project / "rules.yaml").line_of("database")
+    assert line is not None
+    expected = (f"{notes} is not a mailflow database (it is not SQLite at all): check `database:` in "
+                f"{project / 'rules.yaml'} line {line}")
+    for command in (["status"], ["registrants"], ["outbox"], ["questions"], ["registrants", "add", "a@example.org",
+                                                                              "--name", "A"]):
+        result = cli(project, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert expected in result.output and "restore" not in result.output, (command, result.output)
+    checked = cli(project, "check")
+    assert checked.exit_code == 1
+    assert (f"{project / 'rules.yaml'}:{line}: database: {notes} is not a mailflow database (it is not SQLite "
+            "at all)") in checked.output
+    assert notes.read_bytes() == before and not list(project.glob(f"{named}-*"))   # left as it was
+
+
+def test_a_database_with_broken_rules_that_is_not_sqlite_is_named_so_too(project):
+    rules = project / "rules.yaml"
+    rules.write_text(rules.read_text().replace("poll_interval: 60", "poll_interval: 3600s", 1)
+                     .replace("database: out/mailflow-demo.db", "database: rules.yaml"))
+    result = cli(project, "status")
+    assert result.exit_code == 1 and f"{rules} is not a mailflow database (it is not SQLite at all)" in result.output
+
+
+def test_commands_that_only_read_refuse_a_database_that_is_not_there(tmp_path):
+    """A typo in `database:` made `status`, `registrants`, `export-person` ... create a new, empty database
+    and print "registrants: 0", as if everyone had gone. They refuse now, with the path, rules.yaml's line and
+    the fix; the commands that write create it as before, and `check` mentions it as a note."""
+    demo_project(tmp_path)   # the demo's database, with registrants
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules.read_text().replace("database: out/mailflow-demo.db", "database: out/mailflow-dmeo.db"))
+    typo = tmp_path / "out/mailflow-dmeo.db"
+    line = load_rules(rules).line_of("database")
+    expected = (f"the database {typo} does not exist (`database:` in {rules} line {line}): check the path; "
+                "`mailflow run` creates it")
+    for command in (["status"], ["status", "--json"], ["registrants"], ["export-person", "anna.lehmann@dresden.de"],
+                    ["outbox"], ["explain", "1"], ["questions"], ["replay", "--with", str(rules)]):
+        result = cli(tmp_path, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert expected in result.output and "registrants: 0" not in result.output, (command, result.output)
+        assert not typo.exists(), command
+    checked = cli(tmp_path, "check")
+    assert checked.exit_code == 0, checked.output
+    assert f"note: {expected}" in checked.output
+    added = cli(tmp_path, "registrants", "add", "a.person@example.org", "--name", "A Person", "--audience", "german")
+    assert added.exit_code == 0, added.output   # a command that writes: the new database is made
+    assert typo.exists() and "registrants: 1" in cli(tmp_path, "status").output
+
+
+def test_commands_that_only_read_open_the_database_read_only(tmp_path):
+    """`status` says it is read-only; it opened the database for writing (and set its files' modes), so a reader
+    who may not write failed with "attempt to write a readonly database"."""
+    import sqlite3
+
+    from mailflow.database import read_for
+
+    demo_project(tmp_path)
+    gc.collect()   # (the demo's connection: closed, as a daemon stopped leaves the database, without -wal)
+    database = tmp_path / DEMO_DATABASE
+    database.chmod(0o644)   # not what open_for would leave: a read changes nothing, not even this
+    before = sorted(p.name for p in database.parent.iterdir())
+    db = read_for(load_rules(tmp_path / "rules.yaml"))
+    assert db.execute("select count(*) from registrants").fetchone() == (5,)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.execute("update registrants set name = 'x'")
+    db.close()
+    assert database.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in database.parent.iterdir()) == before   # no -wal or -shm made by the read
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reads as another user, which needs root")
+@pytest.mark.parametrize("daemon", [False, True], ids=["stopped", "running"])
+def test_a_reader_in_the_database_group_runs_the_commands_that_only_read(daemon):
+    """The files 0440 in a folder 0550, of another user, readable by the reader's group (rules.yaml's
+    database_group): status, registrants, export-person, outbox, explain and questions work for them, while
+    the daemon has the database open (its -wal and -shm there) and when it is stopped."""
+    nobody = 65534
+    group = next(g for g in grp.getgrall() if g.gr_gid not in (0, nobody))
+    base = Path(tempfile.mkdtemp())
+    base.chmod(0o755)
+    try:
+        demo_project(base, database_group=group.gr_name)
+        gc.collect()   # (the demo's connection: closed, as a daemon stopped leaves the database)
+        out = base / "out"
+        holder = open_database(out / "mailflow-demo.db", group=group.gr_name) if daemon else None
+        before = sorted(p.name for p in out.iterdir())
+        for file in out.glob("mailflow-demo.db*"):
+            file.chmod(0o440)
+        os.chown(out, -1, group.gr_gid)
+        out.chmod(0o550)
+        report = base / "report.json"
+        report.touch()
+        report.chmod(0o666)
+        commands = [["status", "--json"], ["registrants", "--json"], ["export-person", "anna.lehmann@dresden.de",
+                    "--json"], ["outbox", "--json"], ["explain", "1", "--json"], ["questions", "--json"]]
+        child = os.fork()
+        if child == 0:   # pragma: no cover - the child process
+            status = 1
+            try:
+                os.setgroups([group.gr_gid])
+                os.setgid(nobody)
+                os.setuid(nobody)
+                results = [cli(base, *command) for command in commands]
+                report.write_text(json.dumps([[r.exit_code, r.stdout if r.exit_code == 0 else r.output + "".join(
+                    traceback.format_exception(r.exception)) if r.exception else r.output] for r in results]))
+                status = 0
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        for command, (code, output) in zip(commands, json.loads(report.read_text()), strict=True):
+            assert code == 0, (command, output)
+            json.loads(output)
+        assert sorted(p.name for p in out.iterdir()) == before
+        assert json.loads(json.loads(report.read_text())[0][1])["registrants"]["total"] == 5
+        if holder is not None:
+            holder.close()
+    finally:
+        out.chmod(0o755)
+        shutil.rmtree(base)
