@@ -744,7 +744,8 @@ def parse_rules(text: str, path: Path) -> Rules:
         found += _times_outside(rules, path, index, event)
     if found:
         raise RulesError(found)
-    missing = _missing_closed_replies(rules, path)
+    # (after the above: a mailbox copied under another name is one problem, not one per announcement)
+    missing = _announcements_left_out(rules, path) or _missing_closed_replies(rules, path)
     if missing:
         raise RulesError(missing)
     return rules
@@ -880,6 +881,18 @@ def _times_outside(rules: Rules, path: Path, index: int, event: Event) -> list[R
                 "go out", "write a time before the event ends; a thank-you or the recording after it goes out with "
                 "`mailflow release followup`"))
     return problems
+
+
+def _announcements_left_out(rules: Rules, path: Path) -> list[RulesProblem]:
+    """A kind of announcement with a template for some audiences and not others: `check` said ok, and its
+    release stopped at the first registrant of the audience left out (calendar_cancel may leave one out: that
+    audience gets no cancellation, with a log line)."""
+    return [RulesProblem(path, rules.line_of("announcements", kind),
+                         f"announcements.{kind} has no template for audience {audience!r} (it has one for "
+                         f"{', '.join(sorted(by_audience))}): a release would stop at its first {audience} registrant",
+                         f"add `{audience}: {kind}_{audience}.txt` under `{kind}:`")
+            for kind, by_audience in rules.announcements.items() if by_audience and kind != "calendar_cancel"
+            for audience in rules.audiences if not by_audience.get(audience)]
 
 
 def _missing_closed_replies(rules: Rules, path: Path) -> list[RulesProblem]:

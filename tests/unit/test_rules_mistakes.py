@@ -184,3 +184,13 @@ def test_a_number_or_yes_no_where_text_belongs_gets_the_quotes(old, new, says, f
     text = edited(old, new)
     (found,) = problems(text)
     assert found == f"rules.yaml:{line_of(text, new.strip())}: {says} ({fix})"
+
+
+def test_an_announcement_that_leaves_an_audience_out_is_refused_at_its_line():
+    """With `german: agenda_german.txt` deleted, `check` said ok and `release agenda` stopped at the first German
+    registrant, with no line."""
+    text = edited("    german: agenda_german.txt\n", "")
+    assert problems(text) == [
+        f"rules.yaml:{line_of(text, 'announcements:') + 1}: announcements.agenda has no template for audience "
+        "'german' (it has one for international): a release would stop at its first german registrant (add `german: "
+        "agenda_german.txt` under `agenda:`)"]
