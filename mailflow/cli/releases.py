@@ -87,7 +87,13 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
     replies = Replies(rules.templates_path)
     before = db.execute("select coalesce(max(id), 0) from outbox").fetchone()[0]   # (what a daemon queues after)
     candidate, is_new = releases.candidate(db, event.id, kind, **contents)
-    if event.over(clock_of(db)()) and kind != releases.FOLLOWUP:
+    moment = clock_of(db)()
+    if kind == releases.FOLLOWUP and moment < event.ends_at:
+        # (its template thanks people for having taken part: before the end it went out without a word)
+        click.echo(f"note: {event.id} has not ended yet (it ends {event.ends_at:%Y-%m-%d %H:%M %Z}); a follow-up "
+                   "thanks people for taking part: send it after the event (news before it: `mailflow release "
+                   "agenda`)")
+    if event.over(moment) and kind != releases.FOLLOWUP:
         # Not blocked: after the event only a coordinator's explicit release goes out (the daemon's
         # automatic fan-out and reminders stop at the event's end).
         click.echo(f"note: {event.id} is over (it ended {event.ends_at:%Y-%m-%d %H:%M %Z}); this goes out only "

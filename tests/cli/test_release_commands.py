@@ -40,6 +40,16 @@ def test_a_followup_after_the_event_goes_to_everyone_registered_with_its_own_wor
     assert "agenda" not in text.lower() and "in due course" not in text
 
 
+def test_a_followup_before_the_event_says_so(tmp_path):
+    """`release followup` on an event still ahead offered to send "thank you for taking part" without a word."""
+    write_rules(tmp_path)   # the event a month ahead
+    (tmp_path / "thanks.txt").write_text("Thank you for taking part.\n")
+    result = CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "release", "followup",
+                                       "--text", str(tmp_path / "thanks.txt"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "has not ended yet" in result.output and "send it after the event" in result.output
+
+
 def test_a_full_disk_during_a_release_is_one_line_with_what_to_do(tmp_path, maildirs, monkeypatch):
     """It ended in a traceback (sqlite3.OperationalError: database or disk is full); what was sent is kept."""
     import sqlite3
