@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -406,10 +407,10 @@ class AudienceEvidence(_Strict):
 
     domains: list[str] = []
     tlds: list[str] = []
-    phrases: list[str] = []
+    phrases: list[WordPattern] = []
     languages: list[str] = Field(default=[], description="ISO 639-1 codes of the mail's own text")
     phone_prefixes: list[str] = []
-    signature_words: list[str] = Field(default=[], description="country or city names in the signature")
+    signature_words: list[WordPattern] = Field(default=[], description="country or city names in the signature")
 
     @field_validator("languages")
     @classmethod
@@ -419,35 +420,41 @@ class AudienceEvidence(_Strict):
                 raise ValueError(f"{code!r} is no language code; write the ISO 639-1 code, like de, en or ka")
         return value
 
-    @field_validator("phrases", "signature_words")
-    @classmethod
-    def _words(cls, value: list[str]) -> list[str]:
-        return _with_letters(value)
+
+# A "*" glued to a word ("regist*", "*register") or a regular expression's choice or class ("regist(er|ration)"):
+# a coordinator's habit from other tools, taken as letters, so the pattern never matched anything
+_GLOB_STAR = re.compile(r"\S\*|\*\S")
+_REGEX_SIGNS = re.compile(r"[|\\]|\[.*\]")
 
 
-def _with_letters(patterns: list[str]) -> list[str]:
-    """Every pattern names something: "..." (a stem of nothing) matched every mail; "5.1.1" is fine."""
-    for pattern in patterns:
-        if not pattern.replace("...", "").replace("*", "").strip():
-            raise ValueError(f"the pattern {pattern!r} names nothing, so it would match every mail; write the "
-                             "words it stands for (\"...\" after a word makes it a stem: participat...)")
-    return patterns
+def _word_pattern(pattern: str) -> str:
+    """A pattern names something: "..." (a stem of nothing) matched every mail; "5.1.1" is fine. It is words:
+    "*" only between them, no regular expression."""
+    if not pattern.replace("...", "").replace("*", "").strip():
+        raise ValueError(f"the pattern {pattern!r} names nothing, so it would match every mail; write the "
+                         "words it stands for (\"...\" after a word makes it a stem: participat...)")
+    if _GLOB_STAR.search(pattern):
+        stem = pattern.replace("*", "").strip()
+        raise ValueError(f"the pattern {pattern!r} would never match: \"*\" stands only between words, with "
+                         f"spaces (\"nehme * teil\"); for any ending write \"...\": {stem}...")
+    if _REGEX_SIGNS.search(pattern):
+        raise ValueError(f"the pattern {pattern!r} would never match: patterns are plain words, not regular "
+                         "expressions; write each word as its own item (- register, - registration), "
+                         "\"...\" after a word for any ending")
+    return pattern
+
+
+WordPattern = Annotated[str, AfterValidator(_word_pattern)]
 
 
 class IntentPatterns(_Strict):
-    interest: list[str] = []
-    question: list[str] = []
-    cancellation: list[str] = []
-    negation: list[str] = Field(default=[], description="words that negate, added to the built-in ones")
-    auto_reply_subjects: list[str] = []
-    auto_reply_phrases: list[str] = []
-    bounce_subjects: list[str] = []
-
-    @field_validator("interest", "cancellation", "negation", "auto_reply_subjects", "auto_reply_phrases",
-                     "bounce_subjects")
-    @classmethod
-    def _words(cls, value: list[str]) -> list[str]:
-        return _with_letters(value)
+    interest: list[WordPattern] = []
+    question: list[WordPattern] = []
+    cancellation: list[WordPattern] = []
+    negation: list[WordPattern] = Field(default=[], description="words that negate, added to the built-in ones")
+    auto_reply_subjects: list[WordPattern] = []
+    auto_reply_phrases: list[WordPattern] = []
+    bounce_subjects: list[WordPattern] = []
 
 
 class ClassificationRules(_Strict):
@@ -1046,7 +1053,7 @@ def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails,
     message = err["msg"].removeprefix("Value error, ")
     if isinstance(got, date):   # as it was written, not datetime.date(2020, 10, 7)
         got = got.isoformat()
-    shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+    shown = "" if isinstance(got, (dict, list)) or got is None or repr(got) in message else f" (got {got!r})"
     return RulesProblem(path, line, f"{dotted}: {message}{shown}", _type_hint(kind))
 
 

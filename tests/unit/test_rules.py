@@ -149,7 +149,9 @@ def test_a_language_name_or_a_pattern_without_letters_is_a_problem():
     text = SHIPPED.replace("    interest:\n", "    interest:\n      - '...'\n", 1)
     assert text != SHIPPED
     (found,) = problems(text)
-    assert "classification.intents.interest: the pattern '...' names nothing, so it would match every mail" in found
+    dots = line_of(text, "      - '...'")
+    assert found.startswith(f"rules.yaml:{dots}: classification.intents.interest.0: the pattern '...' names nothing, "
+                            "so it would match every mail"), found
     # a pattern of digits and dots names something: a bounce's status code
     status_code = SHIPPED.replace("    bounce_subjects:\n", "    bounce_subjects:\n      - '5.1.1'\n", 1)
     assert "'5.1.1'" in status_code

@@ -194,3 +194,24 @@ def test_an_announcement_that_leaves_an_audience_out_is_refused_at_its_line():
         f"rules.yaml:{line_of(text, 'announcements:') + 1}: announcements.agenda has no template for audience "
         "'german' (it has one for international): a release would stop at its first german registrant (add `german: "
         "agenda_german.txt` under `agenda:`)"]
+
+
+
+@pytest.mark.parametrize("pattern, says", [
+    ("regist*", '"*" stands only between words, with spaces ("nehme * teil"); for any ending write "...": regist...'),
+    ("'*register'", '"*" stands only between words'),
+    ("regist(er|ration)", "patterns are plain words, not regular expressions"),
+    ("'[Rr]egister'", "patterns are plain words, not regular expressions"),
+])
+def test_a_wildcard_or_a_regular_expression_in_a_pattern_is_refused_at_its_line(pattern, says):
+    """Taken as letters, "regist*" or "regist(er|ration)" never matched a mail, and check said ok (user audit)."""
+    text = edited("    interest:\n", f"    interest:\n      - {pattern}\n")
+    (found,) = problems(text)
+    assert found.startswith(f"rules.yaml:{line_of(text, '      - ' + pattern)}: classification.intents.interest.0: "
+                            "the pattern "), found
+    assert says in found and "(got" not in found, found
+
+
+def test_a_few_words_mark_and_parentheses_stay_patterns():
+    text = edited("    interest:\n", "    interest:\n      - nehme * teil\n      - (germany)\n")
+    parse_rules(text, Path("rules.yaml"))
