@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .addresses import InvalidAddress, domain_of, normalize_address
 from .message import IncomingMessage
 from .rules import OnBehalfKind, Rules
-from .statements import MINE, compile_patterns, find, read_statements
+from .statements import MINE, WE_OR_I, compile_patterns, find, read_statements
 from .states import Intent
 from .text import LIST_ITEM, Written, sentences
 
@@ -113,9 +113,18 @@ _INSTEAD = re.compile(r"(?<!\w)(instead of me|in my place|in my stead|an meiner 
                       r"|transfer my registration"
                       r"|вместо меня|замість мене|umjesto mene|umesto mene|уместо мене|наместо мене|вместо мен"
                       r"|në vend timin|në vendin tim|în locul meu|ჩემ(?:ს)? ნაცვლად|իմ փոխարեն|mənim yerimə"
-                      r"|mənim əvəzimə|benim yerime"
-                      # a bare "instead" that ends its clause: "My deputy X (x@...) will join instead."
-                      r"|instead(?=\s*(?:[.!;,)]|$)))(?!\w)", re.IGNORECASE)
+                      r"|mənim əvəzimə|benim yerime)(?!\w)", re.IGNORECASE)
+# ... or a bare "instead" that ends a clause naming nobody who writes: "My deputy X (x@...) will join instead." (not
+# "our mayor cannot attend, so I will take part instead")
+_BARE_INSTEAD = re.compile(r"(?<!\w)instead(?=\s*(?:[.!;)]|$))", re.IGNORECASE)   # (per clause: "..., as I am away")
+
+
+def _gives_place(folded: str) -> bool:
+    """Whether a sentence gives the sender's place to someone: "instead of me", "an meiner Stelle", or a bare
+    "instead" at the end of a clause without "I" or "we"."""
+    return bool(_INSTEAD.search(folded) or any(
+        _BARE_INSTEAD.search(clause) and len(clause.split()) > 2 and not WE_OR_I.search(clause)
+        for clause in _clauses(folded)))
 _MAYBE_INSTEAD = re.compile(r"(?<!\w)(?:if|in case|should|falls|wenn|sollte|если|ako|dacă|eğer|αν|nëse)(?!\w)")
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
@@ -309,7 +318,7 @@ def read_nominations(
     # (said of taking part, not only maybe: "If I cannot make it, she will attend instead of me" and "she will give
     # the presentation instead of me" end no registration)
     replaced = bool(nominees) and not attends and intent != Intent.CANCELLATION and any(
-        _INSTEAD.search(folded) and find(interest, folded) and not _MAYBE_INSTEAD.search(folded)
+        _gives_place(folded) and find(interest, folded) and not _MAYBE_INSTEAD.search(folded)
         for folded in map(str.casefold, said))
     if replaced:
         reasons.append(f"{_ABOUT}someone takes the sender's place: the sender's own registration is cancelled")

@@ -54,6 +54,7 @@ STEM_MARK = "..."   # at the end of a pattern's word: any ending ("participat...
 FEW_WORDS = " * "   # between words of a pattern: a few words in between ("nehme * teil")
 
 # Built in, per language; regular expressions over casefolded text, matched as whole words.
+# (Greek words are written with the sigma "σ" only: casefolding makes a word's final "ς" one)
 _NEGATIONS = [
     # English, German, Italian/French/Spanish/Polish/Czech
     r"not", r"\w+n[’']t", r"cannot", r"never", r"no", r"unable", r"neither", r"nor", r"nobody", r"niemand",
@@ -147,15 +148,14 @@ _HEDGES = [
     r"možda", r"mozda", r"ako", r"pre nego", r"prije nego", r"можда", r"ако", r"можеби", r"може би",
     r"ndoshta", r"nëse", r"nese", r"para se", r"poate", r"dacă", r"daca", r"înainte", r"inainte",
     r"bəlkə", r"əgər", r"միգուցե", r"գուցե", r"եթե", r"შეიძლება", r"თუ", r"იქნებ",
-    r"αν", r"εάν", r"εαν", r"ίσως", r"ισως", r"μήπως", r"μηπως", r"belki", r"eğer", r"eger", r"дали",
+    r"αν", r"εάν", r"εαν", r"ίσωσ", r"ισωσ", r"μήπωσ", r"μηπωσ", r"belki", r"eğer", r"eger",
     # "before we register"
-    r"прежде чем", r"до того как", r"перш ніж", r"перед тим", r"пред да", r"преди да", r"пре него", r"пре",
-    r"pre(?!-)", r"перед",
+    r"прежде чем", r"до того как", r"перш ніж", r"перед тим", r"пред да", r"преди да", r"пре него",
     r"прије него", r"përpara se", r"înainte să", r"înainte de a", r"մինչ", r"մինչև", r"სანამ", r"əvvəl",
     # "we will decide who takes part"
     r"decide\w*", r"determine\w*", r"entscheid\w*", r"решим", r"решить", r"определ\w*", r"визнач\w*", r"виріш\w*",
     r"odluč\w*", r"odluc\w*", r"одлуч\w*",
-    r"vendos\w*", r"decid\w*", r"որոշ\w*", r"გადავწყვ\w*", r"გადაწყვ\w*", r"qərar\w*", r"karar\w*",
+    r"vendos\w*", r"decid\w*", r"որոշ\w*", r"გადავწყვ\w*", r"გადაწყვ\w*", r"qərar\w*",
     r"αποφασ\w*",
 ]
 # A please makes a question a request ("could you please register me?").
@@ -227,7 +227,7 @@ _POLITE = _alternation(_PLEASE)
 # our office can attend" registers, "Leider kann niemand aus unserem Amt teilnehmen" refuses nothing of the writer's
 _NOBODY = [r"nobody", r"no one", r"niemand", r"никто", r"ніхто", r"niko", r"nitko", r"нико", r"askush", r"nimeni",
            r"никой", r"никој", r"არავინ"]
-_THIRD_SUBJECT = _alternation([r"he", r"she", r"er", r"он", r"она", r"він", r"вона", r"ona", r"ajo", r"ea", r"αυτός",
+_THIRD_SUBJECT = _alternation([r"he", r"she", r"er", r"он", r"она", r"він", r"вона", r"ona", r"ajo", r"ea", r"αυτόσ",
                                r"αυτή", *_NOBODY])
 # The writer's own ("my registration", "meine Anmeldung", "мою регистрацию", "kaydımı")
 MINE = _alternation([r"my", r"mein\w*", r"мо[йяюеё]", r"мої", r"моју", r"мою", r"moj\w*", r"mea", r"meu", r"ime",
@@ -312,7 +312,7 @@ _NOT_ASKING = _alternation([
            r"aveți|aveti|aveţi|există|exista|sunt|apar|mai|alte|orice|unele|eventuale", r"întreb\w*|intreb\w*"),
     _offer(r"əgər|eger", r"sizin|hər hansı|her hansi|əlavə|elave", r"sual\w*"),
     _offer(r"αν|εάν|εαν|σε περίπτωση που|σε περιπτωση που", r"έχετε|εχετε|υπάρχουν|υπαρχουν|τυχόν|τυχον|οποιαδήποτε"
-           r"|οποιαδηποτε|κάποια|καποια|περαιτέρω|περαιτερω|άλλες|αλλες", r"ερ[ωώ]τ\w*|απορ\w*"),
+           r"|οποιαδηποτε|κάποια|καποια|περαιτέρω|περαιτερω|άλλεσ|αλλεσ", r"ερ[ωώ]τ\w*|απορ\w*"),
     # Turkish puts the condition after the noun: "(herhangi bir) soru(nuz) olursa", "soru veya görüşleriniz olursa"
     r"soru\w*(?:\s+(?:veya|ya da)\s+\w+)?\s+(?:olursa|olması durumunda|olmasi durumunda|varsa)",
     r"soru\w*\s+(?:için|icin)",
@@ -352,7 +352,10 @@ _NOT_ASKING = _alternation([
     r"bei (weiteren )?(rück)?fragen", r"für (weitere )?(rück)?fragen", r"für (weitere )?informationen",
     r"for any (further )?questions?", r"in case of (any )?questions?",
     # the matter, not a question: "the question of digital services is important", "the issue in question"
-    r"the question of", r"in question",
+    r"the question of", r"in question", r"questions? (?:and|&) answers?",
+    # "no questions" in Turkish and Greek (their negation is read on taking part only); a Q&A session
+    r"(?:herhangi bir\s+)?soru\w*\s+yok\w*", r"soru-cevap\w*", r"soru ve cevap\w*",
+    r"καμ[ίι][αά]\s+(?:ερ[ωώ]τ\w*|απορ\w*)", r"ερωτήσεισ και απαντήσεισ", r"ερωτήσεων και απαντήσεων",
     # ... or the noun first: "Pitanje digitalizacije je za nas važno", "Вопрос цифровизации очень актуален"
     r"(?:pitanje|питање|вопрос|питання|прашањето|въпросът)(?:\s+\S+){1,6}?\s+(?:ključn|kljucn|кључн|ключев|клучн"
     r"|važn|vazn|важн|актуал|aktual|значај|značaj)\w*",
@@ -375,7 +378,8 @@ _WHOM_OR_WHERE = re.compile(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|ко
                             r"|moram|могу|треба|трябва|mund|duhet|pot|trebuie|olar|lazım|պետք|შემიძლია|უნდა)(?!\w)")
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
-                           r"თუ შეიძლება", r"եթե հնարավոր է", r"αν είναι δυνατόν",
+                           r"თუ შეიძლება", r"եթե հնարավոր է", r"αν είναι δυνατόν", r"αν είναι δυνατό", r"αν και",
+                           r"αν μου επιτρέπετε", r"αν γίνεται", r"eğer (?:mümkünse|uygunsa|sakıncası yoksa)",
                            r"ako je moguće", r"ako je moguce", r"nëse është e mundur", r"dacă este posibil",
                            # the question particles of a request ("можете ли вы", "чи не могли б ви")
                            r"можете ли", r"може ли", r"могли ли", r"нельзя ли", r"бихте ли",
@@ -524,7 +528,7 @@ def _sentence(
         # Without a cancel word a refusal may be of a part ("I cannot be there at 13:00 sharp, I will join at
         # 13:30"), of another event, or someone else's: such a one cancelled people who come.
         marker = _WITHDRAWAL.search(clause)
-        if in_our_thread and not marker and _tentative(clauses, clause, word):
+        if in_our_thread and not marker and _tentative(clauses, clause, word, _MAYBE_NOT):
             # "I might not be able to join because of another meeting, but I will try" cancelled the writer
             return Statement.PARTLY, f"maybe not {word}", keeps, ""
         # (out of our thread a refusal without a withdrawal word only declines: nothing to read there)
@@ -659,6 +663,21 @@ _BECAUSE = _alternation([r"because", r"since", r"due to", r"weil", r"denn", r"п
 _NO_MONTH = (r"(?![^,;!?]{0,25}(?:jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|sep|o[ck]t|nov|de[cz]|month|monat|янв|фев|"
              r"мар|апр|ма[йя]|июн|июл|авг|сен|окт|ноя|дек|месяц|mjesec|mesec|ekim|kasım|aralık|ian|iun|iul|noiem|"
              r"decem|septem|okto|oktob|listopad|studen))")
+# Someone else named as who takes part or not ("my colleague", "meine Kollegin", "իմ գործընկերը")
+_SOMEONE_PATTERNS = [
+        r"(?:my|our) (?:colleague|director|boss|deputy|head|manager|mayor|team|department|supervisor|assistant)s?",
+        r"(?:mein|meine|unser|unsere)[rn]? (?:kolleg\w*|direktor\w*|chef\w*|leiter\w*|bürgermeister\w*|team)",
+        r"(?:мой|моя|наш|наша) (?:коллег\w*|директор\w*|начальни\w*|руководител\w*|мэр\w*)",
+        r"(?:moj|moja|naš|naša|naš) (?:koleg\w*|direktor\w*|šef\w*|načelni\w*|gradonačelni\w*)",
+        r"(?:мій|моя|наш|наша|моят|моята|нашият|нашата|мојот|мојата|нашиот) (?:колег\w*|директор\w*|керівни\w*"
+        r"|началник\w*|градоначалник\w*)",
+        r"(?:իմ|մեր) (?:գործընկեր\w*|տնօրեն\w*|ղեկավար\w*|քաղաքապետ\w*)",
+        r"(?:ჩემი|ჩვენი) (?:კოლეგ\w*|დირექტორ\w*|ხელმძღვანელ\w*|მერ\w*)",
+        r"(?:mənim|bizim) (?:həmkar\w*|direktor\w*|rəhbər\w*)", r"meslektaş\w*", r"iş arkadaş\w*",
+        r"(?:kolegu|kolegia|drejtori|drejtoresha) (?:im|ime|ynë|jonë)",
+        r"(?:colegul|colega|directorul) (?:meu|mea|nostru)",
+        r"συνάδελφ\w* μου",
+]
 _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
     ("a part of it", [
         # a time of day, not a date ("until 11", "до 12", "od 10 sati"; not "until 10 October", "from 5 to 9 October")
@@ -676,7 +695,7 @@ _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
         r"(?:prv|drug|zadnj|posljednj|posledn)\w* (?:dio|dijel|deo|del|dan)\w*", r"(?:na )?počet\w*",
         r"(?:cijel|cel)\w* (?:vrijeme|vreme|dan)", r"kasn\w*", r"(?:ilk|ikinci|son) (?:bölüm|gün|yarı|kısım)\w*",
         r"başlangı\w*", r"tamamına", r"(?:prima|a doua|ultima) (?:parte|zi|jumătate)", r"începutul",
-        r"toată durata", r"(?:πρώτο|δεύτερο) (?:μέρος|μισό)", r"(?:την |στην )?αρχή", r"pjesën e (?:parë|dytë)",
+        r"toată durata", r"(?:πρώτο|δεύτερο) (?:μέροσ|μισό)", r"(?:την |στην )?αρχή", r"pjesën e (?:parë|dytë)",
         r"fillim\w*", r"(?:първата|втората) част", r"началото", r"(?:првиот|вториот) дел", r"почетокот",
     ]),
     ("another event", [
@@ -685,20 +704,7 @@ _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
         r"прошл\w*", r"предыдущ\w*", r"раньше", r"никогда", r"prethodn\w*", r"prošl\w*", r"nikad\w*",
         r"önceki", r"geçen", r"precedent\w*", r"trecut\w*", r"niciodată",
     ]),
-    (_SOMEONE, [
-        r"(?:my|our) (?:colleague|director|boss|deputy|head|manager|mayor|team|department|supervisor|assistant)s?",
-        r"(?:mein|meine|unser|unsere)[rn]? (?:kolleg\w*|direktor\w*|chef\w*|leiter\w*|bürgermeister\w*|team)",
-        r"(?:мой|моя|наш|наша) (?:коллег\w*|директор\w*|начальни\w*|руководител\w*|мэр\w*)",
-        r"(?:moj|moja|naš|naša|naš) (?:koleg\w*|direktor\w*|šef\w*|načelni\w*|gradonačelni\w*)",
-        r"(?:мій|моя|наш|наша|моят|моята|нашият|нашата|мојот|мојата|нашиот) (?:колег\w*|директор\w*|керівни\w*"
-        r"|началник\w*|градоначалник\w*)",
-        r"(?:իմ|մեր) (?:գործընկեր\w*|տնօրեն\w*|ղեկավար\w*|քաղաքապետ\w*)",
-        r"(?:ჩემი|ჩვენი) (?:კოლეგ\w*|დირექტორ\w*|ხელმძღვანელ\w*|მერ\w*)",
-        r"(?:mənim|bizim) (?:həmkar\w*|direktor\w*|rəhbər\w*)", r"meslektaş\w*", r"iş arkadaş\w*",
-        r"(?:kolegu|kolegia|drejtori|drejtoresha) (?:im|ime|ynë|jonë)",
-        r"(?:colegul|colega|directorul) (?:meu|mea|nostru)",
-        r"συνάδελφ\w* μου",
-    ]),
+    (_SOMEONE, _SOMEONE_PATTERNS),
     ("a certificate", [r"certificate", r"bestätigung", r"zertifikat", r"сертификат\w*", r"потврд\w*", r"certifikat\w*",
                        r"sertifika\w*", r"adeverinț\w*", r"βεβαίωση"]),
     ("unsure", [r"not sure", r"nicht sicher", r"не уверен\w*", r"nisam siguran", r"nisam sigurna", r"emin değilim",
@@ -934,22 +940,18 @@ _ASKS_IN_WORDS = re.compile(
     r"|хотел\w* (?:бы )?(?:уточнить|узнать|спросить)|подскажите|не подскажете|скажите,? пожалуйста"
     r"|хотів (?:би )?(?:уточнити|дізнатися|запитати)|підкажіть"
     r"|(?:vreau|aș vrea|aș dori|as dori|as vrea) s[ăa] (?:știu|stiu|întreb|intreb|aflu) (?:dacă|daca|când|cand|cum)"
-    # "I am interested whether", "I would like to know / ask", in the region's languages (a question word after:
-    # "Zanima me ova tema" is interest)
+    # "I am interested whether", "I would like to ask / to know whether", in the region's languages: with the
+    # yes-or-no word after it ("Zanima me kako radi e-uprava", "Искам да знам повече" tell of interest)
     r"|(?:(?:me|мене|меня) )?(?:zanima|interesuje|занима|интересује|интересира|интересува|интересует|цікавить)"
-    r"(?: (?:me|ме|мене|меня))?,? (?:da li|hoće li|hoce li|je li|li|kako|koliko|kada|kad|gdje|gde|tko|ko|šta|sta"
-    r"|što|sto|да ли|хоће ли|како|колико|када|где|ко|шта|дали|колку|кога|каде|кој|как|колко|къде|кой|будет ли"
-    r"|можно ли|есть ли|когда|сколько|где|кто|чи|коли|скільки|де|хто)"
+    r"(?: (?:me|ме|мене|меня))?,? (?:da li|hoće li|hoce li|je li|li|да ли|хоће ли|дали|будет ли|можно ли|есть ли|чи)"
     r"|(?:htio|htjela|hteo|htela|želio|željela|želeo|želela|zelio|zeljela|zeleo|zelela) bih (?:pitati|da pitam"
-    r"|znati|da znam|saznati|da saznam)"
-    r"|(?:би сакал|би сакала|сакам|бих искал|бих искала|бихме искали|искам) да (?:прашам|знам|попитам|питам"
-    r"|разбера)"
-    r"|(?:dua|do të doja|do te doja|dëshiroj|deshiroj) t[ëe] (?:di|pyes|mësoj|mesoj)"
-    r"|mich interessiert,? (?:ob|wann|wie|wo|was|welche\w*)|würde mich interessieren,? (?:ob|wann|wie|wo|was)"
-    r"|ich wüsste gerne?,? (?:ob|wann|wie|wo|was)"
-    r"|please tell me,? (?:whether|when|where|how|what|which|in which|who)"
-    r"|acaba|bilgi verirseniz|μήπως|μηπως|მინდა გავიგო|կցանկանայի իմանալ|ուզում եմ իմանալ"
-    r"|bilmək istəyirəm|bilmek isteyirem"
+    r"|(?:znati|da znam|saznati|da saznam),? (?:da li|li|je li|hoće li))"
+    r"|(?:би сакал|би сакала|сакам|бих искал|бих искала|бихме искали|искам) да (?:прашам|попитам|питам"
+    r"|(?:знам|разбера),? дали)"
+    r"|(?:dua|do të doja|do te doja|dëshiroj|deshiroj) t[ëe] (?:pyes|(?:di|mësoj|mesoj),? (?:nëse|nese|a))"
+    r"|mich interessiert,? ob|würde mich interessieren,? ob|ich wüsste gerne?,? ob"
+    r"|please tell me,? (?:whether|how|which|in which)"
+    r"|acaba|bilgi verirseniz|μήπωσ|μηπωσ"
     r"|თუ არა|olacaqmı|olacakmı|mümkündürmü|mümkünmü|varmı|\w+(?:acaq|əcək)(?:mı|mi|mu|mü))(?!\w)")
 # Turkish and Azerbaijani questions carry their particle as a word of its own: "mümkün mü", "olacak mı" ("mi"
 # and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-"); not a
@@ -959,7 +961,7 @@ _QUESTION_PARTICLE = re.compile(r"(?<![\w-])(?:mı|mü|mısınız|müsünüz|mı
                                 r"(?![\w-])(?! diye)")
 
 
-_YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείς", "თქვენ", "դուք"})
+_YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείσ", "თქვენ", "դուք"})
 # A "maybe" before a cancel word (not an "if", "whether", "probably" or "decided": "I have decided to cancel" cancels)
 _MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"may", r"thinking (?:of|about)",
                        # "I'm considering cancelling", not "considering everything, I must cancel"
@@ -968,7 +970,13 @@ _MAYBE = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"may", r"th
                        r"подумываю", r"раздумываю", r"razmišljam", r"размишљам",
                        r"möglicherweise", r"может быть", r"возможно", r"можливо", r"možda", r"mozda", r"можда",
                        r"можеби", r"може би", r"ndoshta", r"posibil", r"bəlkə", r"belki", r"միգուցե", r"գուցե",
-                       r"შეიძლება", r"იქნებ", r"ίσως"])
+                       r"შეიძლება", r"იქნებ", r"ίσωσ"])
+# ... before a refused participation ("I might not be able to join"): not "may" ("On 5 May I cannot attend", "I
+# may not attend: my employer did not approve it")
+_MAYBE_NOT = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"vielleicht", r"eventuell", r"möglicherweise",
+                           r"может быть", r"возможно", r"можливо", r"možda", r"mozda", r"можда", r"можеби", r"може би",
+                           r"ndoshta", r"posibil", r"bəlkə", r"belki", r"միգուցե", r"գուցե", r"შეიძლება", r"იქნებ",
+                           r"ίσωσ"])
 _CONSIDERING = re.compile(r"(?<!\w)думаю\s*$")
 # ... with none of these between: a firm "must", an aside ("as you may know"), a choice ("it is better to"), a "you"
 _FIRM = _YOU | frozenset({
@@ -976,13 +984,13 @@ _FIRM = _YOU | frozenset({
     "bolje", "najbolje", "știți", "dini", "biliyorsunuz", "ξέρετε", "იცით", "գիտեք"})
 
 
-_WE_OR_I = _alternation([r"i", r"i'd", r"i’d", r"i'm", r"i’m", r"we", r"we'd", r"we’d", r"ich", r"wir", r"я", r"мы",
+WE_OR_I = _alternation([r"i", r"i'd", r"i’d", r"i'm", r"i’m", r"we", r"we'd", r"we’d", r"ich", r"wir", r"я", r"мы",
                          r"ми", r"ja", r"mi", r"ние", r"јас", r"unë", r"une", r"eu", r"noi", r"ben", r"biz",
-                         r"mən", r"εγώ", r"εμείς", r"მე", r"ჩვენ", r"ես", r"մենք"])
+                         r"mən", r"εγώ", r"εμείσ", r"მე", r"ჩვენ", r"ես", r"մենք"])
 _I_MYSELF = frozenset({"i", "i'm", "i’m", "ich", "я", "ja", "eu", "unë", "une", "ben", "mən", "εγώ", "მე", "ես"})
 
 
-def _tentative(clauses: list[str], clause: str, word: str) -> bool:
+def _tentative(clauses: list[str], clause: str, word: str, maybe: re.Pattern | None = None) -> bool:
     """Whether a "maybe" stands at most four words before the cancel word in its clause (or is all of the clause
     before it: "возможно, мне придется отменить"), with no "and", "must", "know", "you" ... between: "I might have
     to cancel", "vielleicht muss ich absagen"; not "as you may know, I must cancel", "perhaps it is best to
@@ -995,7 +1003,7 @@ def _tentative(clauses: list[str], clause: str, word: str) -> bool:
     at = clauses.index(clause)
     lone = clauses[at - 1].split() if at > 0 else []
     window = _NOT_HEDGE.sub(" ", " ".join((lone if len(lone) <= 2 else []) + clause[:found.start()].split()))
-    maybes = list(_MAYBE.finditer(window))
+    maybes = list((maybe or _MAYBE).finditer(window))
     if not maybes:
         return False
     between, before = window[maybes[-1].end():].split(), window[:maybes[-1].start()].split()
@@ -1129,10 +1137,10 @@ _CONDITION_OPENS = re.compile(r"\W*(?:if|in case|should|unless|falls|wenn|sollte
 _HEREBY = re.compile(r"(?<!\w)(?:hereby|hiermit|herewith|настоящим|ovim|prin prezenta|me anë të kësaj)(?!\w)")
 _ASIDE = re.compile(r"(?<!\w)(?:mistaken|correctly|honest\w*|mind|ok|okay|helps|irre\w*|richtig|ehrlich|recht|ihnen"
                     r"|ausmacht|erlauben|gestatten"
-                    r"|ошибаюсь|честно|помню|griješim|grešim|sinceră|gabim|yanılmıyorsam|κάνω λάθος)(?!\w)")
+                    r"|ошибаюсь|честно|помню|griješim|grešim|sinceră|gabim|yanılmıyorsam|κάνω λάθοσ)(?!\w)")
 _PROMISE = re.compile(r"(?<!\w)(?:will|shall|in (?:good )?time|rechtzeitig|werde\w*|dann|wieder|заранее|своевременно"
                       r"|вовремя|заздалегідь|unaprijed|unapred|навреме|на време|din timp|me kohë|önceden|zamanında"
-                      r"|vaxtında|εγκαίρως|წინასწარ|նախապես)(?!\w)|\w'll(?!\w)")
+                      r"|vaxtında|εγκαίρωσ|წინასწარ|նախապես)(?!\w)|\w'll(?!\w)")
 
 
 def _condition_ahead(clauses: list[str], clause: str, word: str) -> bool:
@@ -1406,27 +1414,72 @@ def _question_word(clauses: list[str], question: tuple[str, ...], negated: Calla
 
 def _asks_after(folded: str, clauses: list[str], registered: tuple[str, str], question_hit: str | None,
                 asked: bool) -> str:
-    """What a sentence asks after it has registered in a clause of its own ("I would like to attend the event,
-    will there be interpretation?", "ich möchte gerne teilnehmen und habe eine Frage zur Übersetzung"), or "":
-    not where the registering clause is itself the question ("Can I still register, or is it too late?",
-    "Hello, can I register?") or the question comes first ("I have a question about the registration")."""
+    """What a sentence asks after it has registered in a clause of its own, with a wish or will to take part
+    ("I would like to attend the event, will there be interpretation?", "ich möchte gerne teilnehmen und habe
+    eine Frage zur Übersetzung", "Želim da učestvujem, da li će biti prevod?"), or "": not where the registering
+    clause is itself the question ("Can I still register, or is it too late?"), the question comes first ("I have
+    a question about the registration"), the participation is no wish of the writer's ("We received the
+    invitation to participate", "I took part last year", "My colleague would like to attend") or of another
+    event ("We would like to take part next year")."""
     clause, word = registered
-    if _OPENS_AS_QUESTION.match(clause) or clause not in clauses:
+    if clause not in clauses:
+        return ""
+    if not (question_hit or asked):   # "Please register me, I would like to know whether ...", "Mich interessiert,
+        in_words = _ASKS_IN_WORDS.search(folded)   # ob ...": the sentence registers anyway; it asks too
+        return in_words.group(0) if in_words and not _hedge_before(folded[:in_words.start()], None) else ""
+    if _OPENS_AS_QUESTION.match(clause) or not _wants_to(clause, word) or _THIRD_SUBJECT.search(clause) \
+            or _SOMEONES.search(clause) or _another_event(clause, word):
         return ""
     at = folded.find(clause) + max(_word_at(clause, word), 0)   # where the registering word is
     last = clauses[-1]
     if question_hit:
         asked_at = at + _word_at(folded[at:], question_hit)
         said = question_hit if asked_at > at else ""
-    elif asked:   # the writer registers in words of their own ("Can participants present a case?" asks)
+    else:
         asked_at = folded.rfind(last)
         said = last.strip()[-60:] if clauses.index(clause) < len(clauses) - 1 and asked_at > at \
-            and _WE_OR_I.search(clause) and len(last.split()) > 1 else ""
-    else:   # "Please register me, I would like to know whether ...", "Mich interessiert, ob ..."
-        in_words = _ASKS_IN_WORDS.search(folded)
-        asked_at, said = (in_words.start(), in_words.group(0)) if in_words else (0, "")
+            and len(last.split()) > 1 else ""
     # ("before we register we have a question", "înainte de a ne înscrie aș vrea să clarific: ...?" ask first)
     return said if said and not _hedge_before(folded[:asked_at], None) else ""
+
+
+# A wish or a will to take part, in the registering word's clause: "I would like to attend", "ich möchte gerne
+# teilnehmen", "želim da učestvujem", "katılmak istiyorum" (not a participation word alone: "Regarding the
+# registration", "We received the invitation to participate", "I took part last year")
+_WANTS = _alternation([
+    r"would like", r"[’']d like", r"want", r"wish", r"will", r"[’']ll", r"shall", r"would love", r"[’']d love",
+    r"happy to", r"glad to", r"pleased to", r"plan to", r"intend to", r"going to",
+    r"möchte\w*", r"will", r"wollen", r"werde\w*", r"würde\w* gerne?", r"gerne?", r"freue?\w* (?:mich|uns)",
+    r"хочу", r"хотим", r"хоч\w*", r"хотел\w* бы", r"хотів би", r"хотіла б", r"хотіли б", r"буду", r"будем",
+    r"будемо", r"бажа\w*", r"приму", r"примем", r"візьму", r"візьмемо", r"планиру\w*",
+    r"želi\w*", r"želio", r"željela", r"želeo", r"želela", r"htio", r"htjela", r"hteo", r"htela", r"ću", r"ćemo",
+    r"rado",
+    r"желим", r"желимо", r"желео", r"желела", r"хтео", r"ћу", r"ћемо", r"радо",
+    r"искам", r"искаме", r"бих", r"бихме", r"ще", r"сакам", r"сакаме", r"би сакал\w*", r"ќе",
+    r"dëshiroj\w*", r"deshiroj\w*", r"dua", r"duam", r"do të", r"do te",
+    r"aș dori", r"as dori", r"doresc", r"dorim", r"vreau", r"vrem", r"aș vrea", r"as vrea", r"voi", r"vom",
+    r"isti\w*", r"isteri\w*", r"θα", r"θέλ\w*", r"επιθυμ\w*", r"მსურს", r"მინდა", r"გვსურს", r"გვინდა",
+    r"ვისურვებდი", r"ցանկան\w*", r"կցանկանայի", r"ուզում", r"istəyir\w*", r"istərdi\w*"])
+# ... governing knowing or asking, not the participation ("I would like to know how I can register")
+_KNOW_OR_ASK = _alternation([
+    r"know", r"ask", r"learn", r"find out", r"clarify", r"wissen", r"fragen", r"erfahren", r"klären", r"знать",
+    r"узнать", r"спросить", r"уточнить", r"знати", r"дізнатися", r"запитати", r"уточнити", r"znati", r"saznati",
+    r"pitati", r"pitam", r"znam", r"знам", r"разбера", r"попитам", r"прашам", r"di", r"pyes", r"mësoj", r"știu",
+    r"stiu", r"aflu", r"întreb", r"intreb", r"clarific", r"öğrenmek", r"sormak", r"μάθω", r"ρωτήσω", r"γνωρίζω",
+    r"გავიგო", r"ვიკითხო", r"իմանալ", r"հարցնել", r"bilmək", r"soruşmaq"])
+_SOMEONES = _alternation(_SOMEONE_PATTERNS)
+
+
+def _wants_to(clause: str, word: str) -> bool:
+    """Whether the clause wishes or wills the participation `word` names: a wish before it with nothing of
+    knowing, asking or a hedge between, or one right after it ("katılmak istiyorum", "iştirak etmək istəyirəm")."""
+    at = max(_word_at(clause, word), 0)
+    wishes = list(_WANTS.finditer(clause, 0, at))
+    between = clause[wishes[-1].end():at] if wishes else ""
+    if wishes and not (_KNOW_OR_ASK.search(between) or _HEDGE.search(between)):
+        return True
+    after = clause[at:].split()[1:4]
+    return bool(after and _WANTS.search(" ".join(after)))
 
 
 def _clauses(folded: str) -> list[str]:

@@ -1491,7 +1491,7 @@ def test_the_regions_offers_and_look_alikes_ask_nothing(lang, offer):
 
 @pytest.mark.parametrize("lang, question", [
     ("tr", "Bir sorum var: etkinlik hangi platformda yapılacak."), ("tr", "Sorularım şunlar: kayıt gerekli mi."),
-    ("tr", "Sunumların paylaşılıp paylaşılmayacağını merak ediyorum."),
+    ("tr", "Sunumların paylaşılıp paylaşılmayacağını sormak istiyorum."),
     ("el", "Έχω μια ερώτηση σχετικά με τη διερμηνεία."), ("el", "Θα ήθελα να ρωτήσω αν θα υπάρχει καταγραφή."),
     ("el", "Πόσο θα διαρκέσει\u037e Ευχαριστώ."),   # the Greek question mark, U+037E
     ("bs", "Zanima me da li će biti prevod."), ("mk", "Ме интересира дали ќе има превод."),
@@ -1597,3 +1597,70 @@ def test_an_out_of_office_address_is_no_registration_to_settle():
     got = in_our_thread("Odsutna sam iz kancelarije do 21. septembra. U hitnim slučajevima obratite se koleginici "
                         "Aidi Ljajić na a.ljajic@novipazar.rs.")
     assert got.intent == "other" and not got.asks, got.reasons
+
+
+
+# -- a review of the above: what they must not take (each of these read right before them) --------------------
+
+@pytest.mark.parametrize("body", [
+    "Regarding the registration, I have a question: is there a deadline?",
+    "Zur Anmeldung habe ich eine Frage: gibt es eine Frist?",
+    "We received the invitation to participate, will there be interpretation?",
+    "Ja sam učestvovao prošle godine, hoće li biti snimak?",
+    "I would like to know how I can register, is there a form?",
+])
+def test_a_participation_word_that_is_no_wish_to_take_part_only_asks(body):
+    got = verdict(body, mailbox="german" if "Anmeldung" in body else "international")
+    assert got.intent == "question" and got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "We would like to participate next year, will there be another edition?",
+    "My colleague would like to participate and has a question about the agenda.",
+])
+def test_someone_elses_or_another_events_participation_registers_nobody_that_asks(body):
+    assert verdict(body).intent != "interest"
+
+
+def test_a_wish_to_take_part_registers_and_asks_without_a_pronoun():
+    got = verdict("Želim da učestvujem, da li će biti prevod?")
+    assert got.intent == "interest" and got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body, mailbox", [
+    ("Пре свега, желим да се пријавим на догађај.", "international"),
+    ("Перед началом мероприятия пришлите, пожалуйста, ссылку, я буду участвовать.", "international"),
+    ("Αν και δεν είμαι ειδικός, θα ήθελα να συμμετάσχω στην εκδήλωση.", "international"),
+    ("Ekibimizle görüştük ve karar verdik: etkinliğe katılacağız.", "international"),
+    ("Sorum yok, etkinliğe katılacağım.", "international"),
+    ("Καμία ερώτηση, θα συμμετάσχω.", "international"),
+    ("Θα ήθελα να συμμετάσχω και στη συνεδρία ερωτήσεις και απαντήσεις.", "international"),
+    ("Zanima me kako radi e-uprava u drugim gradovima i želim da učestvujem.", "international"),
+    ("I would like to register for the event.\n[cid:image001.png@01DA1B2C.3D4E5F60]", "international"),
+    ("I would like to participate. Your previous mail from noreply@cc-events.example landed in spam.", "international"),
+    ("Ich nehme gerne teil.\n\nNino Beridze | Tbilisi City Hall | n.beridze@tbilisi.gov.ge", "german"),
+])
+def test_a_plain_registration_stays_one(body, mailbox):
+    got = verdict(body, mailbox=mailbox)
+    assert got.intent == "interest" and got.answer and not got.asks, got.reasons
+
+
+def test_a_colleague_in_copy_is_no_address_left_unseen():
+    got = verdict("I would like to register. I have copied my colleague ana.k@tbilisi.gov.ge for information.",
+                  headers={"Cc": "ana.k@tbilisi.gov.ge"})
+    assert got.intent == "interest" and not got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Our mayor cannot attend, so I will take part instead.",
+    "Our director cannot attend. Ana Petrova (ana.petrova@batumi.gov.ge) and I will attend instead.",
+])
+def test_the_writer_who_takes_someones_place_stays_registered(body):
+    got = registered_verdict(body)
+    assert not (got.nominations and got.nominations.sender_replaced), got.reasons
+
+
+@pytest.mark.parametrize("body", ["On 5 May I cannot attend, sorry.",
+                                  "I may not attend: my employer did not approve it."])
+def test_a_may_that_is_no_maybe_still_withdraws_in_our_thread(body):
+    assert in_our_thread(body).intent == "cancellation"
