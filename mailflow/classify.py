@@ -288,6 +288,8 @@ def _addresses_left(message: IncomingMessage, written: written_text.Written, rul
     sender's (nor one in their name: "n.beridze@..." from Nino Beridze, a signature the text reader did not
     find; unless `moved`: the text speaks of a changed address), a recipient's ("I have copied my colleague"),
     ours or our domain's, the signature's, a nominee's, nor a picture's ("cid:image001.png@01DA1B2C.3D4E5F60")."""
+    if "@" not in written.own:   # (most mail: nothing to look at)
+        return []
     known = {a.lower() for a in (*rules.own_addresses, *message.recipients)} | {(message.sender or "").lower()}
     known |= {a.address.lower() for a in (behalf.nominees if behalf else ())}
     known |= {m.group(0).lower().rstrip(".") for m in ADDRESS.finditer(f"{written.signature}\n{written.footer}")}

@@ -188,7 +188,7 @@ _CLAUSE_END = re.compile(
     r"|\s(?:but|however|although|sondern|но|однако|але|проте|ali|međutim"
     r"|али|међутим|ama|amma|por|dar|însă|insa|mais|pero|բայց|მაგრამ|ანუ|fakat|αλλά)\s"
     # Italian "ma" (but), not Romanian "mă" typed without its accent: "sa ma inregistrati", "nu ma pot"
-    r"|(?<!\bs[ăa])(?<!\bnu)(?<!\ba)\sma\s",
+    r"|\sma\s(?<!\bs[ăa] ma )(?<!\bnu ma )(?<!\ba ma )",
 )
 
 
@@ -942,7 +942,7 @@ _ASKS_IN_WORDS = re.compile(
     r"|(?:vreau|aș vrea|aș dori|as dori|as vrea) s[ăa] (?:știu|stiu|întreb|intreb|aflu) (?:dacă|daca|când|cand|cum)"
     # "I am interested whether", "I would like to ask / to know whether", in the region's languages: with the
     # yes-or-no word after it ("Zanima me kako radi e-uprava", "Искам да знам повече" tell of interest)
-    r"|(?:(?:me|мене|меня) )?(?:zanima|interesuje|занима|интересује|интересира|интересува|интересует|цікавить)"
+    r"|(?:zanima|interesuje|занима|интересује|интересира|интересува|интересует|цікавить)"
     r"(?: (?:me|ме|мене|меня))?,? (?:da li|hoće li|hoce li|je li|li|да ли|хоће ли|дали|будет ли|можно ли|есть ли|чи)"
     r"|(?:htio|htjela|hteo|htela|želio|željela|želeo|želela|zelio|zeljela|zeleo|zelela) bih (?:pitati|da pitam"
     r"|(?:znati|da znam|saznati|da saznam),? (?:da li|li|je li|hoće li))"
@@ -952,7 +952,9 @@ _ASKS_IN_WORDS = re.compile(
     r"|mich interessiert,? ob|würde mich interessieren,? ob|ich wüsste gerne?,? ob"
     r"|please tell me,? (?:whether|how|which|in which)"
     r"|acaba|bilgi verirseniz|μήπωσ|μηπωσ"
-    r"|თუ არა|olacaqmı|olacakmı|mümkündürmü|mümkünmü|varmı|\w+(?:acaq|əcək)(?:mı|mi|mu|mü))(?!\w)")
+    r"|თუ არა|olacaqmı|olacakmı|mümkündürmü|mümkünmü|varmı)(?!\w)"
+    # the Azerbaijani future asked with its particle attached: "paylaşılacaqmı" (will it be shared?)
+    r"|(?:acaq|əcək)(?:mı|mi|mu|mü)(?!\w)")
 # Turkish and Azerbaijani questions carry their particle as a word of its own: "mümkün mü", "olacak mı" ("mi"
 # and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-"); not a
 # question reported ("çalışıyor mu diye kontrol ettim").
