@@ -402,18 +402,33 @@ def check_templates(rules: Rules, replies: Replies | None = None) -> list[RulesP
     template must still cope with `access` and `agenda` being none (not released).
     With `replies` (a new set), every template it will render is read and checked by it now.
     """
+    folder = rules.templates_path
+    if not folder.is_dir():   # (one problem, not one "not found" per template)
+        beside = [p.name for p in folder.parent.iterdir() if p.is_dir()] if folder.parent.is_dir() else []
+        near = difflib.get_close_matches(folder.name, beside, n=1)
+        return [RulesProblem(rules.source, rules.line_of("templates"),
+                             f"templates: the folder {folder} does not exist",
+                             f"did you mean {near[0]}?" if near else
+                             "name the folder that holds the templates, relative to rules.yaml's folder")]
     if replies is None:
         replies = Replies(rules.templates_path)
     problems: list[RulesProblem] = []
-    def each(templates: Mapping[Any, dict[str, str]]) -> list[tuple[str, str]]:
+    named: dict[str, tuple[str, ...]] = {}   # template -> where rules.yaml names it first (for a file not found)
+
+    def each(templates: Mapping[Any, dict[str, str]], section: str = "") -> list[tuple[str, str]]:
         """(mailbox, template) for every audience a kind of template names."""
+        for kind, by_audience in templates.items():
+            for audience, name in by_audience.items():
+                named.setdefault(name, (section, kind, audience))
         return [(rules.mailbox_for_audience(audience), name)
                 for by_audience in templates.values() for audience, name in by_audience.items()]
 
-    samples = [(name, context) for box, name in each(rules.replies) for context in sample_contexts(rules, box)]
+    samples = [(name, context) for box, name in each(rules.replies, "replies")
+               for context in sample_contexts(rules, box)]
     samples += [(name, {**context, **SAMPLE_ON_BEHALF})
-                for box, name in each(rules.on_behalf) for context in sample_contexts(rules, box)]
-    samples += [(name, sample_announcement_context(rules, box)) for box, name in each(rules.announcements)]
+                for box, name in each(rules.on_behalf, "on_behalf") for context in sample_contexts(rules, box)]
+    samples += [(name, sample_announcement_context(rules, box))
+                for box, name in each(rules.announcements, "announcements")]
     samples += [(name, {**context, "access": {**context["access"], "changed": True,   # a changed link's branch
                                               "previous_link": "https://meet.example/old"}})
                 for box, name in each(rules.announcements) for context in [sample_announcement_context(rules, box)]]
@@ -423,8 +438,17 @@ def check_templates(rules: Rules, replies: Replies | None = None) -> list[RulesP
         try:
             replies.render(name, context)
         except TemplateProblem as exc:
-            if str(exc.problem) not in map(str, problems):   # one template's problem, found in several branches
-                problems.append(exc.problem)
-    if not rules.templates_path.is_dir():
-        problems.append(RulesProblem(rules.source, None, f"templates folder {rules.templates_path} does not exist"))
+            problem = exc.problem
+            if problem.message == "template file not found" and name in named:   # a typo in rules.yaml, at its line
+                problem = _not_found(rules, name, named[name])
+            if str(problem) not in map(str, problems):   # one template's problem, found in several branches
+                problems.append(problem)
     return problems
+
+
+def _not_found(rules: Rules, name: str, where: tuple[str, ...]) -> RulesProblem:
+    """A template file rules.yaml names that is not there: at the line that names it, with the file it may mean."""
+    near = difflib.get_close_matches(name, sorted(p.name for p in rules.templates_path.iterdir() if p.is_file()), n=1)
+    return RulesProblem(rules.source, rules.line_of(*where),
+                        f"{'.'.join(where)}: the template file {name} is not in {rules.templates_path}",
+                        f"did you mean {near[0]}?" if near else f"create it in {rules.templates_path}")

@@ -42,7 +42,28 @@ def test_check_reports_missing_template_and_syntax_error(tmp_path):
     result = check(rules)
     assert result.exit_code == 1
     assert "ack_german.txt:3: template syntax error" in result.output
-    assert "cancel_german.txt: template file not found" in result.output
+    assert "replies.cancellation.german: the template file cancel_german.txt is not in" in result.output
+
+
+def test_check_names_the_line_of_a_template_name_with_a_typo_and_the_file_it_may_mean(tmp_path):
+    """"ack_germna.txt" was "template file not found (create it ...)": no rules.yaml line, and the wrong advice."""
+    rules = shipped_project(tmp_path)
+    rules.write_text(rules.read_text().replace("german: ack_german.txt", "german: ack_germna.txt", 1))
+    result = check(rules)
+    line = next(i for i, text in enumerate(rules.read_text().splitlines(), 1) if "ack_germna.txt" in text)
+    assert result.exit_code == 1
+    assert (f"{rules}:{line}: replies.interest.german: the template file ack_germna.txt is not in "
+            f"{tmp_path / 'templates'} (did you mean ack_german.txt?)") in result.output
+
+
+def test_check_says_once_that_the_templates_folder_is_not_there(tmp_path):
+    """"templates: template" gave a "not found" line for each of the 28 templates, the cause last, with no line."""
+    rules = shipped_project(tmp_path)
+    rules.write_text(rules.read_text().replace("\ntemplates: templates", "\ntemplates: template", 1))
+    result = check(rules)
+    problems = [line for line in result.output.splitlines() if "template" in line and "warning" not in line]
+    assert result.exit_code == 1 and len(problems) == 1, result.output
+    assert f"templates: the folder {tmp_path / 'template'} does not exist (did you mean templates?)" in problems[0]
 
 
 def test_check_reports_rules_problem_with_exit_1(tmp_path):

@@ -121,7 +121,7 @@ def test_rules_refused_for_a_missing_template_are_taken_once_it_is_there(tmp_pat
     data["replies"]["interest"]["german"] = "ack_german_new.txt"
     edit(daemon.rules_path, yaml.safe_dump(data, allow_unicode=True))
     daemon.reload_rules_if_changed()
-    assert "ack_german_new.txt: template file not found" in caplog.text
+    assert "the template file ack_german_new.txt is not in" in caplog.text
     assert daemon.rules.replies["interest"]["german"] == "ack_german.txt"
     (template.parent / "ack_german_new.txt").write_text(template.read_text().replace("Guten Tag", "Hallo"))
     daemon.reload_rules_if_changed()

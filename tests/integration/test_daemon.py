@@ -157,7 +157,8 @@ def test_rules_that_cannot_be_loaded_leave_the_daemon_running_on_the_last_good_o
             (good.replace(str(tmp_path / "mailflow.db"), str(tmp_path / "a-file" / "mailflow.db")),
              "database: changed to"),   # the daemon's lock is on the database it runs on
             # what `check` refuses: a template that is not there held every registration
-            (good.replace("ack_international.txt", "no_such_ack.txt", 1), "no_such_ack.txt: template file not found"),
+            (good.replace("ack_international.txt", "no_such_ack.txt", 1),
+             "the template file no_such_ack.txt is not in"),
         ]):
             rules_path.write_text(broken)
             process.send_signal(signal.SIGHUP)
