@@ -1664,3 +1664,14 @@ def test_the_writer_who_takes_someones_place_stays_registered(body):
                                   "I may not attend: my employer did not approve it."])
 def test_a_may_that_is_no_maybe_still_withdraws_in_our_thread(body):
     assert in_our_thread(body).intent == "cancellation"
+
+
+@pytest.mark.parametrize("body", [
+    "Da li je potrebno da se unapred registrujemo ili je dovoljan link?",
+    "Ще бъде ли записано събитието?",
+    "Да ли ће материјали бити послати учесницима?",
+])
+def test_a_question_about_the_event_in_its_other_words_is_asked(body):
+    """"... but nothing about the event": a registration question in Serbian went unanswered and unflagged."""
+    got = verdict(body, subject="Pitanje")
+    assert got.intent == "question" and got.asks, got.reasons
