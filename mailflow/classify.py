@@ -110,8 +110,9 @@ def classify(
     # coordinators' own meetings are answered into the same inbox.
     declines_ours = bool(calendar and calendar.partstat == "declined" and calendar.uid in calendar_uids
                          and calendar.attendee == message.sender)
-    intent, asks, for_a_coordinator, declines = _intent(message, written, rules, in_our_thread, reasons, bounced,
-                                                        invited, declines_ours, language, withdrawn)
+    intent, asks, for_a_coordinator, news = _intent(message, written, rules, in_our_thread, reasons, bounced,
+                                                    invited, declines_ours, language, withdrawn)
+    declines = news if intent == Intent.OTHER else ""
     if for_a_coordinator:
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if intent == Intent.OTHER and not in_our_thread and (yes := _bare_yes(written.own)) \
@@ -185,6 +186,13 @@ def classify(
         # who kept sending them the link and the reminders.
         reasons.append(f"intent: question (declines: {refusal!r}, from a registered sender: a coordinator decides "
                        "whether to cancel; nothing is done, nothing answered)")
+        return _for_a_coordinator(audience, confidence, reasons, written, evidence)
+    if intent == Intent.INTEREST and news and not in_our_thread and message.sender and not asks \
+            and not (behalf and (behalf.nominees or behalf.unsure)) and is_registered(message.sender):
+        # "I will participate, but only partly: I have to leave after the first hour" from a registrant: registered
+        # again, and the news went unseen
+        reasons.append(f"intent: question (takes part only in part: {news!r}, from a registered sender: for a "
+                       "coordinator; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if intent == Intent.INTEREST and message.attachments and not (behalf and (behalf.nominees or behalf.unsure)) \
             and (listed := _sends_a_list(written.own)):
@@ -417,8 +425,8 @@ def _intent(
     withdrawn: bool = False,
 ) -> tuple[Intent, bool, bool, str]:
     """The intent, whether the mail also asks something, whether it is for a coordinator alone (neither
-    answered nor acted on), and the refusal when it is `other` for one ('' else); automatic mail by its headers
-    first."""
+    answered nor acted on), and the news for a registrant's coordinator: the refusal when it is `other`, taking
+    part only in part when it is `interest` ('' else); automatic mail by its headers first."""
     automatic = _automatic(message, written, rules, reasons, bounced)
     if automatic:
         return automatic, False, False, ""
@@ -434,7 +442,8 @@ def _intent(
     # (a refusal of a part of it, nothing that withdraws or registers: for a coordinator, see _said)
     # (a refusal of a part of it, or a request in reply to our mail, and nothing else asked: for a coordinator,
     # neither answered nor acted on; see _said)
-    return intent, asks, intent == Intent.QUESTION and not asks, said.declines if intent == Intent.OTHER else ""
+    news = said.declines if intent == Intent.OTHER else said.in_part if intent == Intent.INTEREST else ""
+    return intent, asks, intent == Intent.QUESTION and not asks, news
 
 
 _ANOTHER_EVENT_AHEAD = re.compile(r"(?<!\w)(?:next|future|upcoming|another|nächst\w*|künftig\w*|zukünftig\w*|"
@@ -482,6 +491,10 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         if asks:
             reasons.append(f"intent: question in a thread we started (asks: {asked!r})")
             return Intent.QUESTION, True
+        if said.in_part:   # "I will join, although I need to leave early, around 14:30"
+            reasons.append(f"intent: question in a thread we started (takes part only in part: {said.in_part!r}; "
+                           "for a coordinator: nothing is done, nothing answered)")
+            return Intent.QUESTION, False
         reasons.append(f"intent: other (says {registers!r}, but in reply to a mail we sent: not a new registration)")
         return Intent.OTHER, False
     if said.registers:
@@ -504,6 +517,11 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
     if message.calendar_reply:
         reasons.append(f"intent: other (a calendar's answer to an invitation: {message.calendar_reply.partstat})")
         return Intent.OTHER, False
+    if said.in_part and not said.declines:   # "I will have to leave at 14:30, I hope that is fine."
+        where = " in a thread we started" if in_our_thread else ""
+        reasons.append(f"intent: question{where} (takes part only in part: {said.in_part!r}; for a coordinator: "
+                       "nothing is done, nothing answered)")
+        return Intent.QUESTION, False
     if in_our_thread and said.requests:   # "please resend the agenda": it went unread and unflagged
         reasons.append(f"intent: question in a thread we started (a request: {said.requests!r}; for a coordinator: "
                        "nothing is done, nothing answered)")

@@ -398,6 +398,7 @@ class Reading:
     trouble: str = ""    # a problem with the means of taking part: the link, the password, the form
     partly: str = ""     # a refusal of a part of the event, or of something else, or someone else's
     requests: str = ""   # in reply to our mail, a request that is no question ("please resend the agenda")
+    in_part: str = ""    # takes part only in part, no refusal: "I can only join for the first hour", "leave at 14:30"
 
 
 def read_statements(
@@ -413,7 +414,7 @@ def read_statements(
     """Each sentence of the own text (and the subject, when given) read in the documented order;
     the first sentence of each kind is kept with the words that made it so."""
     found: dict[Statement, str] = {}
-    problem = ""
+    problem = in_part = ""
     extra_negation = compile_patterns(negations)[0] if negations else None
     own = _LINK.sub(_link_word, own)   # a link states nothing, and the "?" of its query asks nothing
     for sentence in ([subject] if subject else []) + sentences(own):
@@ -429,6 +430,8 @@ def read_statements(
             found.setdefault(Statement.KEEPS, keeps)
         if trouble and not problem:   # the link or the form fails: for a coordinator, whatever else it says
             problem = trouble
+        if kind in (None, Statement.REGISTERS) and not in_part:
+            in_part = _in_part(folded, interest)
         # "I cannot attend, can I send a deputy?" asks too ("could you cancel my registration?" only asks for it)
         if kind in (Statement.CANCELS, Statement.WITHDRAWS, Statement.DECLINES, Statement.PARTLY) and _asked(folded) \
                 and not (_POLITE.search(folded) or _requested(folded, cancellation)):
@@ -445,6 +448,7 @@ def read_statements(
         trouble=problem,
         partly="" if kept else found.get(Statement.PARTLY, ""),
         requests=found.get(Statement.REQUESTS, ""),
+        in_part=in_part,
     )
 
 
@@ -663,23 +667,8 @@ _BECAUSE = _alternation([r"because", r"since", r"due to", r"weil", r"denn", r"п
 _NO_MONTH = (r"(?![^,;!?]{0,25}(?:jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|sep|o[ck]t|nov|de[cz]|month|monat|янв|фев|"
              r"мар|апр|ма[йя]|июн|июл|авг|сен|окт|ноя|дек|месяц|mjesec|mesec|ekim|kasım|aralık|ian|iun|iul|noiem|"
              r"decem|septem|okto|oktob|listopad|studen))")
-# Someone else named as who takes part or not ("my colleague", "meine Kollegin", "իմ գործընկերը")
-_SOMEONE_PATTERNS = [
-        r"(?:my|our) (?:colleague|director|boss|deputy|head|manager|mayor|team|department|supervisor|assistant)s?",
-        r"(?:mein|meine|unser|unsere)[rn]? (?:kolleg\w*|direktor\w*|chef\w*|leiter\w*|bürgermeister\w*|team)",
-        r"(?:мой|моя|наш|наша) (?:коллег\w*|директор\w*|начальни\w*|руководител\w*|мэр\w*)",
-        r"(?:moj|moja|naš|naša|naš) (?:koleg\w*|direktor\w*|šef\w*|načelni\w*|gradonačelni\w*)",
-        r"(?:мій|моя|наш|наша|моят|моята|нашият|нашата|мојот|мојата|нашиот) (?:колег\w*|директор\w*|керівни\w*"
-        r"|началник\w*|градоначалник\w*)",
-        r"(?:իմ|մեր) (?:գործընկեր\w*|տնօրեն\w*|ղեկավար\w*|քաղաքապետ\w*)",
-        r"(?:ჩემი|ჩვენი) (?:კოლეგ\w*|დირექტორ\w*|ხელმძღვანელ\w*|მერ\w*)",
-        r"(?:mənim|bizim) (?:həmkar\w*|direktor\w*|rəhbər\w*)", r"meslektaş\w*", r"iş arkadaş\w*",
-        r"(?:kolegu|kolegia|drejtori|drejtoresha) (?:im|ime|ynë|jonë)",
-        r"(?:colegul|colega|directorul) (?:meu|mea|nostru)",
-        r"συνάδελφ\w* μου",
-]
-_NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
-    ("a part of it", [
+# A part or a time of the event ("the first hour", "at 14:30", "die ganze Zeit")
+_PART_OF_IT = [
         # a time of day, not a date ("until 11", "до 12", "od 10 sati"; not "until 10 October", "from 5 to 9 October")
         r"\d{1,2}:\d{2}", r"\d{1,2}(?:[.:]\d{2})? ?(?:uhr|h|am|pm|o'clock|часов|часа|sati|saat)(?!\w)" + _NO_MONTH,
         r"(?:um|at|ab|before|until|till|after|from|bis|vor|nach|до|после|с|od|do|u|prije|poslije|saat) \d{1,2}"
@@ -697,7 +686,24 @@ _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
         r"başlangı\w*", r"tamamına", r"(?:prima|a doua|ultima) (?:parte|zi|jumătate)", r"începutul",
         r"toată durata", r"(?:πρώτο|δεύτερο) (?:μέροσ|μισό)", r"(?:την |στην )?αρχή", r"pjesën e (?:parë|dytë)",
         r"fillim\w*", r"(?:първата|втората) част", r"началото", r"(?:првиот|вториот) дел", r"почетокот",
-    ]),
+]
+# Someone else named as who takes part or not ("my colleague", "meine Kollegin", "իմ գործընկերը")
+_SOMEONE_PATTERNS = [
+        r"(?:my|our) (?:colleague|director|boss|deputy|head|manager|mayor|team|department|supervisor|assistant)s?",
+        r"(?:mein|meine|unser|unsere)[rn]? (?:kolleg\w*|direktor\w*|chef\w*|leiter\w*|bürgermeister\w*|team)",
+        r"(?:мой|моя|наш|наша) (?:коллег\w*|директор\w*|начальни\w*|руководител\w*|мэр\w*)",
+        r"(?:moj|moja|naš|naša|naš) (?:koleg\w*|direktor\w*|šef\w*|načelni\w*|gradonačelni\w*)",
+        r"(?:мій|моя|наш|наша|моят|моята|нашият|нашата|мојот|мојата|нашиот) (?:колег\w*|директор\w*|керівни\w*"
+        r"|началник\w*|градоначалник\w*)",
+        r"(?:իմ|մեր) (?:գործընկեր\w*|տնօրեն\w*|ղեկավար\w*|քաղաքապետ\w*)",
+        r"(?:ჩემი|ჩვენი) (?:კოლეგ\w*|დირექტორ\w*|ხელმძღვანელ\w*|მერ\w*)",
+        r"(?:mənim|bizim) (?:həmkar\w*|direktor\w*|rəhbər\w*)", r"meslektaş\w*", r"iş arkadaş\w*",
+        r"(?:kolegu|kolegia|drejtori|drejtoresha) (?:im|ime|ynë|jonë)",
+        r"(?:colegul|colega|directorul) (?:meu|mea|nostru)",
+        r"συνάδελφ\w* μου",
+]
+_NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
+    ("a part of it", _PART_OF_IT),
     ("another event", [
         r"(?:last|previous|earlier|past) (?:event|webinar|meeting|session|conference|workshop|year|time|one)s?",
         r"never", r"ago", r"(?:letzte|vorige|vergangene)\w* (?:veranstaltung|webinar|mal|jahr|sitzung)",
@@ -712,6 +718,46 @@ _NOT_ALL_OF_IT = [(why, _alternation(words)) for why, words in [
                 r"нисам сигур\w*", r"nuk jam (?:i|e) sigurt", r"əmin deyiləm", r"დარწმუნებული არ ვარ", r"վստահ չեմ",
                 r"δεν είμαι σίγουρ\w*"]),
 ]]
+
+
+# Taking part only in part, said without a refusal ("I can only join for the first hour", "ich kann nur bis 14 Uhr
+# teilnehmen", "смогу подключиться только в 14:00", "I will have to leave at 14:30", "I'll join from about 13:45"):
+# an "only" with a part or a time beside taking part, or leaving or coming at a time; nothing for mailflow to do,
+# for a coordinator to know.
+_ONLY = _alternation([r"only", r"partly", r"nur", r"teilweise", r"только", r"лишь", r"лише", r"частично", r"samo",
+                      r"само", r"едва", r"tek", r"тек", r"vetëm", r"vetem", r"doar", r"numai", r"yalnız", r"yalniz",
+                      r"sadece", r"μόνο",
+                      r"მხოლოდ", r"միայն"])
+_TAKING_PART = _alternation([r"join\w*", r"attend\w*", r"participat\w*", r"be there", r"stay", r"listen\w*",
+                             r"connect\w*", r"teilnehm\w*", r"teil", r"dabei", r"подключ\w*", r"участ\w*",
+                             r"долуч\w*", r"включ\w*", r"učestv\w*", r"учеств\w*", r"prisustv\w*", r"pjesë",
+                             r"particip\w*", r"iştirak\w*", r"katıl\w*", r"συμμετ\w*", r"დასწრ\w*", r"მასნაკც\w*",
+                             r"մասնակց\w*"])
+_LEAVE_OR_COME = _alternation([r"leave", r"leaving", r"drop off", r"log off", r"verlassen", r"gehen", r"уйти",
+                               r"покинуть", r"отключиться", r"napustiti", r"otići", r"напуштам", r"largohem",
+                               r"plec", r"ayrılma\w*", r"φύγω", r"from (?:about |around )?\d", r"ab (?:ca\. )?\d",
+                               r"at the earliest", r"frühestens", r"не раньше", r"late", r"later", r"später",
+                               r"опозда\w*", r"kasnije", r"с опозданием"])
+_PART_OR_TIME = _alternation(_PART_OF_IT + [r"early", r"earlier", r"früher", r"раньше", r"ranije", r"ora e parë",
+                                            r"orën e parë", r"ilk saat", r"პირველ საათ\w*",
+                                            r"(?:first|last) (?:\d+ )?(?:minutes|hour|presentation|talk|panel)",
+                                            r"(?:ersten|letzten) stunde", r"перв\w* час\w*", r"последн\w* час\w*",
+                                            r"перш\w* годин\w*", r"առաջին ժամ\w*", r"prima oră", r"prima ora",
+                                            r"prv\w* sat\w*", r"\d{1,2} (?:časova|sati|часа|часов)"])
+
+
+def _in_part(folded: str, interest: tuple[str, ...]) -> str:
+    """The words that say the writer takes part only in part ('' when none do)."""
+    if negation_pattern(folded).search(folded):   # (a refusal of a part is `partly`'s)
+        return ""
+    only, leave = _ONLY.search(folded), _LEAVE_OR_COME.search(folded)
+    if not (only or leave):
+        return ""
+    if only and (_TAKING_PART.search(folded) or find(interest, folded)) and (part := _PART_OR_TIME.search(folded)):
+        return f"{only.group(0)} ... {part.group(0)}"
+    if leave and (part := _PART_OR_TIME.search(folded)):
+        return f"{leave.group(0)} ... {part.group(0)}"
+    return ""
 
 
 def _cancel_negated(clause: str, word: str, ne_negates: bool, extra_negation: re.Pattern | None) -> bool:

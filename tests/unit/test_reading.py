@@ -1675,3 +1675,37 @@ def test_a_question_about_the_event_in_its_other_words_is_asked(body):
     """"... but nothing about the event": a registration question in Serbian went unanswered and unflagged."""
     got = verdict(body, subject="Pozdrav")
     assert got.intent == "question" and got.asks, got.reasons
+
+
+# -- taking part only in part (a probe: 27 of 30 went unseen) --------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    "Thank you! I'll be there, but only for the first 45 minutes.",
+    "Danke für die Bestätigung. Ich kann allerdings nur an der ersten Stunde teilnehmen.",
+    "Спасибо! Я смогу участвовать только первый час, потом у меня заседание.",
+    "Thank you very much. I will join, although I need to leave early, around 14:30.",
+])
+def test_a_reply_that_takes_part_only_in_part_goes_to_a_coordinator(body):
+    got = in_our_thread(body)
+    assert got.intent == "question" and not got.answer, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I will participate, but only partly: I have to leave after the first hour.",
+    "I will have to leave at 14:30, I hope that is fine.",
+    "ich kann am 7. Oktober leider nur bis 14 Uhr teilnehmen, danach habe ich eine Ratssitzung.",
+])
+def test_a_registrant_who_takes_part_only_in_part_is_news_for_a_coordinator(body):
+    """Registered, they wrote again: they were registered again, and the news went unseen."""
+    got = registered_verdict(body)
+    assert got.intent == "question" and not got.answer, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I would like to register. I can only join for the first hour.",
+    "Only one person from our office will attend the event.",
+    "I would like to participate, we will join at 13:00.",
+])
+def test_a_new_registration_that_names_a_part_still_registers(body):
+    got = verdict(body)
+    assert got.intent == "interest" and got.answer, got.reasons
