@@ -213,8 +213,9 @@ def unnamed_events(db: sqlite_utils.Database | sqlite3.Connection, rules: Rules,
     """Events the database has registrants of that rules.yaml no longer names, at the line of `events:`: each with
     its old id, its registrants and the fix. A renamed id (`mailflow init` writes `id: my-event` and invites the
     coordinator to put their own) passed every check, while releases and reminders went to nobody; an event
-    removed because it is over is history, so these are warnings, for `check`, the daemon's start and reloads."""
-    orphaned = registrants.of_unnamed_events(db, [event.id for event in rules.events])
+    removed because it is over is history (and not named when the database knows it is over), so these are
+    warnings, for `check`, the daemon's start and reloads."""
+    orphaned = registrants.of_unnamed_events(db, [event.id for event in rules.events], now)
     if not orphaned:
         return []
     known = {event_id for (event_id,) in db.execute("select distinct event_id from registrants")}

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from . import database
+from .clock import stamp
 from .countries import locate
-from .database import now
+from .database import clock_of, now
 from .organisations import organisation_of
 from .states import ACTIVE_STATUSES, OutboxState, RegistrantStatus
 from .text import Written
@@ -19,16 +21,25 @@ if TYPE_CHECKING:
     from .rules import Rules
 
 
-def of_unnamed_events(db: sqlite_utils.Database | sqlite3.Connection,
-                      named: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+def of_unnamed_events(db: sqlite_utils.Database | sqlite3.Connection, named: Iterable[str],
+                      now: datetime | None = None) -> dict[str, tuple[int, int, int]]:
     """Per event id the database has registrants of that is not in `named` (rules.yaml's ids): how many
     registrants, how many of them active, and how many mails to them still wait to be sent. An event's id is
-    how the database knows its people: after a rename releases, reminders and cancellations find none."""
+    how the database knows its people: after a rename releases, reminders and cancellations find none. With
+    `now`, not an event the database knows to be over by then (its confirmations' end, `outbox.expires_at`):
+    the last one of a series, removed from rules.yaml for the next, is history, no rename."""
     named = list(named)
     marks, active = ",".join("?" * len(named)) or "null", ",".join("?" * len(ACTIVE_STATUSES))
     rows = db.execute(f"select event_id, count(*), sum(status in ({active})) from registrants where event_id "
                       f"not in ({marks}) group by event_id order by event_id", [*ACTIVE_STATUSES, *named])
     counts = {event_id: (total, active_count) for event_id, total, active_count in rows}
+    if counts and now is not None:
+        ended = dict(db.execute(
+            f"select r.event_id, max(o.expires_at) from outbox o join registrants r on r.id = o.registrant_id "
+            f"where r.event_id in ({','.join('?' * len(counts))}) and o.expires_at is not null group by r.event_id",
+            list(counts)).fetchall())
+        counts = {event_id: n for event_id, n in counts.items()
+                  if not (ended.get(event_id) and ended[event_id] <= stamp(now))}
     if not counts:
         return {}
     # (by the outbox's state index: the mail still to send is a few rows, the outbox may hold every mail ever sent)
@@ -45,7 +56,7 @@ def orphans_note(db: sqlite_utils.Database, rules: Rules, event_id: str) -> str 
     whose registrants the database holds (renamed?); None when there are none or the event has registrants."""
     if db.execute("select 1 from registrants where event_id = ? limit 1", [event_id]).fetchone():
         return None
-    orphaned = of_unnamed_events(db, [event.id for event in rules.events])
+    orphaned = of_unnamed_events(db, [event.id for event in rules.events], clock_of(db)())
     if not orphaned:
         return None
     others = ", ".join(f"{total} registrant{'' if total == 1 else 's'} of event {old!r}"

@@ -447,14 +447,26 @@ def _word_pattern(pattern: str) -> str:
 WordPattern = Annotated[str, AfterValidator(_word_pattern)]
 
 
+def _names_something(pattern: str) -> str:
+    """A subject or phrase of automatic mail names something; brackets and stars are its own letters there
+    ("[auto-reply]", "***spam***": the text is matched as written)."""
+    if not pattern.replace("...", "").replace("*", "").strip():
+        raise ValueError(f"the pattern {pattern!r} names nothing, so it would match every mail; write the "
+                         "words it stands for")
+    return pattern
+
+
+SubjectPattern = Annotated[str, AfterValidator(_names_something)]
+
+
 class IntentPatterns(_Strict):
     interest: list[WordPattern] = []
     question: list[WordPattern] = []
     cancellation: list[WordPattern] = []
     negation: list[WordPattern] = Field(default=[], description="words that negate, added to the built-in ones")
-    auto_reply_subjects: list[WordPattern] = []
-    auto_reply_phrases: list[WordPattern] = []
-    bounce_subjects: list[WordPattern] = []
+    auto_reply_subjects: list[SubjectPattern] = []
+    auto_reply_phrases: list[SubjectPattern] = []
+    bounce_subjects: list[SubjectPattern] = []
 
 
 class ClassificationRules(_Strict):
@@ -863,7 +875,9 @@ def _times_outside(rules: Rules, path: Path, index: int, event: Event) -> list[R
     problems = []
     where = f"events.{index}"
     opens, closes = event.registration.opens, event.registration.closes
-    if closes is not None and (closes > event.end if isinstance(closes, datetime) else closes > event.end.date()):
+    # (a time with a UTC offset, which YAML reads as such, is compared as a moment: it crashed every command)
+    if closes is not None and (event.zoned(closes) > event.ends_at if isinstance(closes, datetime)
+                               else closes > event.end.date()):
         problems.append(RulesProblem(
             path, rules.line_of("events", index, "registration", "closes"),
             f"{where}.registration.closes: {written(closes)} is after the event ends ({event.end:%Y-%m-%d %H:%M}): "
@@ -893,12 +907,13 @@ def _times_outside(rules: Rules, path: Path, index: int, event: Event) -> list[R
 def _announcements_left_out(rules: Rules, path: Path) -> list[RulesProblem]:
     """A kind of announcement with a template for some audiences and not others: `check` said ok, and its
     release stopped at the first registrant of the audience left out (calendar_cancel may leave one out: that
-    audience gets no cancellation, with a log line)."""
+    audience gets no cancellation, with a log line; so may invitation: `mailflow invite` says whom it skips)."""
     return [RulesProblem(path, rules.line_of("announcements", kind),
                          f"announcements.{kind} has no template for audience {audience!r} (it has one for "
                          f"{', '.join(sorted(by_audience))}): a release would stop at its first {audience} registrant",
                          f"add `{audience}: {kind}_{audience}.txt` under `{kind}:`")
-            for kind, by_audience in rules.announcements.items() if by_audience and kind != "calendar_cancel"
+            for kind, by_audience in rules.announcements.items()
+            if by_audience and kind not in ("calendar_cancel", "invitation")
             for audience in rules.audiences if not by_audience.get(audience)]
 
 
@@ -966,7 +981,8 @@ def _values_cut_by_comments(node: yaml.Node | None, rows: list[str], path: Path)
                 problems.append(RulesProblem(
                     path, current.end_mark.line + 1,
                     f"{'.'.join(map(str, where)) or 'rules.yaml'}: YAML reads '{comment}' as a comment, so the value "
-                    f"is only {current.value!r}", f'put the value in quotes: {key} "{current.value} {comment}"'))
+                    f"is only {current.value!r}", f'put the value in quotes: {key} "{current.value} {comment}", or '
+                    'a space after the "#" if it is a comment'))
     return problems
 
 
@@ -1046,7 +1062,8 @@ def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails,
     got = err.get("input")
     if kind == "string_type":
         if got is None:
-            return RulesProblem(path, line, f"{dotted}: has no value", "write its value after the colon and a space")
+            after = "the dash" if loc and isinstance(loc[-1], int) else "the colon"
+            return RulesProblem(path, line, f"{dotted}: has no value", f"write its value after {after} and a space")
         not_text = _not_text(loc, got, written or {})
         if not_text is not None:
             return RulesProblem(path, line, f"{dotted}: {not_text[0]}", not_text[1])

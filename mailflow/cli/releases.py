@@ -92,13 +92,13 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
         # (its template thanks people for having taken part: before the end it went out without a word)
         click.echo(f"note: {event.id} has not ended yet (it ends {event.ends_at:%Y-%m-%d %H:%M %Z}); a follow-up "
                    "thanks people for taking part: send it after the event (news before it: `mailflow release "
-                   "agenda`)")
+                   "agenda`)", err=as_json)   # (--json: stdout is the JSON alone)
     if event.over(moment) and kind != releases.FOLLOWUP:
         # Not blocked: after the event only a coordinator's explicit release goes out (the daemon's
         # automatic fan-out and reminders stop at the event's end).
         click.echo(f"note: {event.id} is over (it ended {event.ends_at:%Y-%m-%d %H:%M %Z}); this goes out only "
                    f"because you release it now, with the {kind} template (a thank-you or the recording: "
-                   f"`mailflow release followup --text FILE`)")
+                   f"`mailflow release followup --text FILE`)", err=as_json)
     try:
         shown = releases.preview(db, rules, replies, candidate)
     except TemplateProblem as exc:

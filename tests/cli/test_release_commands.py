@@ -1,5 +1,6 @@
 """`mailflow release` after the event: an explicit release is never blocked (issue 11)."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -48,6 +49,9 @@ def test_a_followup_before_the_event_says_so(tmp_path):
                                        "--text", str(tmp_path / "thanks.txt"), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "has not ended yet" in result.output and "send it after the event" in result.output
+    as_json = CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "release", "followup",
+                                        "--text", str(tmp_path / "thanks.txt"), "--dry-run", "--json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout)["total"] == 0, as_json.output   # (the note: stderr)
 
 
 def test_a_full_disk_during_a_release_is_one_line_with_what_to_do(tmp_path, maildirs, monkeypatch):

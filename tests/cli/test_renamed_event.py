@@ -107,3 +107,20 @@ def test_the_daemon_warns_at_start_and_a_reminder_to_nobody_says_why(tmp_path, c
             "`mailflow check` lists them"]
     finally:
         runner.close_worker(worker)
+
+
+def test_the_last_event_of_a_series_is_no_rename(tmp_path):
+    """A series: the 2020 event over (its confirmations expired then), rules.yaml now names the next one. `check`
+    asked "renamed from ...?" and told the coordinator to put the old id back, which would give the new event the
+    old one's people (a review)."""
+    path = write_rules(tmp_path)
+    registered(path)
+    renamed(path)
+    db = open_for(load_rules(path))
+    db.execute("insert into outbox (message_id, kind, mailbox, registrant_id, recipient, raw, state, expires_at) "
+               "values ('<c1@x>', 'reply:interest', 'international', 1, 'expert0@city0.gov.ge', x'00', 'sent', "
+               "'2020-10-07T13:30:00+00:00')")
+    db.close()
+    result = cli(path, "check")
+    assert result.exit_code == 0 and "registrants" not in result.output and "renamed" not in result.output, \
+        result.output

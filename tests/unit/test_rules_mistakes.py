@@ -67,7 +67,7 @@ def test_a_comment_that_cuts_a_value_short_is_refused(old, new, line, fix):
     (found,) = problems(text)
     assert found.startswith(f"rules.yaml:{line_of(text, line)}: ")
     assert "as a comment" in found
-    assert found.endswith(f"({fix})")
+    assert found.endswith(f'({fix}, or a space after the "#" if it is a comment)')
 
 
 def test_an_ordinary_comment_after_a_value_stays_silent():
@@ -215,3 +215,35 @@ def test_a_wildcard_or_a_regular_expression_in_a_pattern_is_refused_at_its_line(
 def test_a_few_words_mark_and_parentheses_stay_patterns():
     text = edited("    interest:\n", "    interest:\n      - nehme * teil\n      - (germany)\n")
     parse_rules(text, Path("rules.yaml"))
+
+
+def test_a_closing_time_with_a_utc_offset_is_compared_not_a_crash():
+    """YAML reads `2020-10-06T18:00:00+02:00` as a time with its zone: comparing it with the event's local end
+    raised TypeError in every command (a review)."""
+    text = edited("closes: null}", "closes: 2020-10-06T18:00:00+02:00}")
+    parse_rules(text, Path("rules.yaml"))
+    late = edited("closes: null}", "closes: 2020-10-08T18:00:00+02:00}")
+    (found,) = problems(late)
+    assert "registration.closes" in found and "after the event ends" in found, found
+
+
+def test_invitations_and_automatic_subjects_keep_what_they_may():
+    """An invitation for one audience (`mailflow invite --audience`), "[auto-reply]" and "***spam***" subjects
+    (matched as written) were refused after the pattern and announcement checks (a review)."""
+    one = edited("    international: invite_international.txt\n", "")
+    parse_rules(one, Path("rules.yaml"))
+    subjects = edited("    auto_reply_subjects:\n", "    auto_reply_subjects:\n      - '[auto-reply]'\n"
+                                                     "      - '***spam***'\n")
+    parse_rules(subjects, Path("rules.yaml"))
+
+
+def test_a_comment_glued_to_a_value_offers_its_space_too():
+    text = edited("    venue: Online", "    venue: Online #TODO confirm")
+    (found,) = problems(text)
+    assert 'or a space after the "#" if it is a comment' in found, found
+
+
+def test_an_empty_list_item_is_told_to_write_after_the_dash():
+    text = edited("    interest:\n", "    interest:\n      -\n")
+    (found,) = problems(text)
+    assert "has no value (write its value after the dash and a space)" in found, found
