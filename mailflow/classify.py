@@ -309,8 +309,20 @@ def _addresses_left(message: IncomingMessage, written: written_text.Written, rul
         return address.lower() not in known and domain not in ours and domain.rpartition(".")[2].isalpha() \
             and not any(name in local for name in names)
 
-    return list(dict.fromkeys(a for m in ADDRESS.finditer(written.own) if nobodys(a := m.group(0).rstrip(".")))
+    # (not one in a signature the text reader did not find: written inline after a closing, or on a line with the
+    # sender's own address or a phone number)
+    own = written.own
+    if (closing := _INLINE_CLOSING.search(own)):
+        own = own[:closing.start()]
+    own = "\n".join(line for line in own.split("\n")
+                    if not _PHONE.search(line) and (message.sender or "@").lower() not in line.lower())
+    return list(dict.fromkeys(a for m in ADDRESS.finditer(own) if nobodys(a := m.group(0).rstrip(".")))
                 )[:3]
+
+
+_INLINE_CLOSING = re.compile(rf"(?:^|[.!]\s+|\n)(?:{written_text.CLOSINGS})\b[\s,]|(?<!\w)(?:lp|br|thanks),",
+                             re.IGNORECASE)
+_PHONE = re.compile(r"\+?\d[\d ()/.-]{6,}\d")
 
 
 def _for_a_coordinator(audience: str, confidence: str, reasons: list[str], written: written_text.Written,

@@ -119,12 +119,19 @@ _INSTEAD = re.compile(r"(?<!\w)(instead of me|in my place|in my stead|an meiner 
 _BARE_INSTEAD = re.compile(r"(?<!\w)instead(?=\s*(?:[.!;)]|$))", re.IGNORECASE)   # (per clause: "..., as I am away")
 
 
-def _gives_place(folded: str) -> bool:
+def _gives_place(folded: str, before: str = "") -> bool:
     """Whether a sentence gives the sender's place to someone: "instead of me", "an meiner Stelle", or a bare
     "instead" at the end of a clause without "I" or "we"."""
     return bool(_INSTEAD.search(folded) or any(
         _BARE_INSTEAD.search(clause) and len(clause.split()) > 2 and not WE_OR_I.search(clause)
-        for clause in _clauses(folded)))
+        for clause in _clauses(folded)) and not _ANOTHERS_PLACE.search(before + folded))
+
+
+# a bare "instead" that gives someone else's place ("Our director was planning to come, but Ana will attend instead",
+# "Mayor Ilić will be abroad. Please register Deputy Mayor X instead") or a part of the event ("my colleague will
+# attend the rest of the session instead")
+_ANOTHERS_PLACE = re.compile(r"(?<!\w)(?:(?<!deputy )mayor|director|head of|chief|boss|minister|rest of|second half"
+                             r"|second part|leave at|after \d|после \d|nach \d|posle \d|poslije \d)", re.IGNORECASE)
 _MAYBE_INSTEAD = re.compile(r"(?<!\w)(?:if|in case|should|falls|wenn|sollte|если|ako|dacă|eğer|αν|nëse)(?!\w)")
 # people a cancellation may leave its place to without naming anyone ("give my place to someone else")
 _ANYONE = frozenset({"someone", "somebody", "a person", "another person", "jemand..."})
@@ -318,8 +325,8 @@ def read_nominations(
     # (said of taking part, not only maybe: "If I cannot make it, she will attend instead of me" and "she will give
     # the presentation instead of me" end no registration)
     replaced = bool(nominees) and not attends and intent != Intent.CANCELLATION and any(
-        _gives_place(folded) and find(interest, folded) and not _MAYBE_INSTEAD.search(folded)
-        for folded in map(str.casefold, said))
+        _gives_place(folded, said[i - 1].casefold() if i else "") and find(interest, folded)
+        and not _MAYBE_INSTEAD.search(folded) for i, folded in enumerate(map(str.casefold, said)))
     if replaced:
         reasons.append(f"{_ABOUT}someone takes the sender's place: the sender's own registration is cancelled")
     return Nominations(tuple(nominees), attends, unsure, tuple(reasons), withdraws, replaced)
@@ -636,7 +643,8 @@ def _sender_attends(
     # ("Я зарегистрирована ..., но не смогу участвовать. Прошу зарегистрировать вместо меня X": registered before)
     if reading.registers and any(_INSTEAD.search(s) for s in said):
         whole = read_statements("\n".join(said), "", interest, (), (), negations)
-        given_away = bool(whole.declines or whole.withdraws)
+        given_away = bool(whole.declines or whole.withdraws) and not any(
+            _INSTEAD.search(s) and _ANOTHERS_PLACE.search(s.casefold()) for s in said)
     else:
         given_away = False
     if reading.registers and not given_away:

@@ -354,7 +354,8 @@ _NOT_ASKING = _alternation([
     # the matter, not a question: "the question of digital services is important", "the issue in question"
     r"the question of", r"in question", r"questions? (?:and|&) answers?",
     # "no questions" in Turkish and Greek (their negation is read on taking part only); a Q&A session
-    r"(?:herhangi bir\s+)?soru\w*\s+yok\w*", r"soru-cevap\w*", r"soru ve cevap\w*",
+    r"(?:herhangi bir\s+)?soru\w*\s+yok\w*", r"soru\w*\s+(?:bulunmamaktad[ıi]r|bulunmuyor|olmad[ıi]ğ\w*)",
+    r"soru-cevap\w*", r"soru ve cevap\w*",
     r"καμ[ίι][αά]\s+(?:ερ[ωώ]τ\w*|απορ\w*)", r"ερωτήσεισ και απαντήσεισ", r"ερωτήσεων και απαντήσεων",
     # ... or the noun first: "Pitanje digitalizacije je za nas važno", "Вопрос цифровизации очень актуален"
     r"(?:pitanje|питање|вопрос|питання|прашањето|въпросът)(?:\s+\S+){1,6}?\s+(?:ključn|kljucn|кључн|ключев|клучн"
@@ -379,7 +380,10 @@ _WHOM_OR_WHERE = re.compile(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|ко
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
                            r"თუ შეიძლება", r"եթե հնարավոր է", r"αν είναι δυνατόν", r"αν είναι δυνατό", r"αν και",
-                           r"αν μου επιτρέπετε", r"αν γίνεται", r"eğer (?:mümkünse|uygunsa|sakıncası yoksa)",
+                           r"αν μου επιτρέπετε", r"αν γίνεται", r"αν επιτρέπεται",
+                           r"αν δεν υπάρχει (?:κανένα )?πρόβλημα",
+                           r"if there is no problem", r"if that is ok", r"eğer (?:mümkünse|uygunsa|sakıncası yoksa)",
+                           r"eger (?:mumkunse|uygunsa)",
                            r"ako je moguće", r"ako je moguce", r"nëse është e mundur", r"dacă este posibil",
                            # the question particles of a request ("можете ли вы", "чи не могли б ви")
                            r"можете ли", r"може ли", r"могли ли", r"нельзя ли", r"бихте ли",
@@ -552,7 +556,10 @@ def _sentence(
     hedge = (_hedge_before(folded, registered[1]) or _not_yet_allowed(folded)) if registered else None
     # (in reply to our mail a registrant asks for more: "could you register me for the breakout session?")
     if registered and asked and not hedge and not in_our_thread and (polite() or _requested(folded, interest)):
-        return Statement.REGISTERS, registered[1], keeps, ""
+        then_asks = "" if _requested(folded, interest) else _asks_after(
+            folded, clauses, registered, _question_word(clauses, question, negated) if find(question, folded) else None,
+            asked)
+        return Statement.REGISTERS, registered[1], keeps, then_asks
     question_hit = _question_word(clauses, question, negated) if find(question, folded) else None
     if asked or question_hit:
         if registered and not hedge and not in_our_thread and (
@@ -983,7 +990,8 @@ _OPENS_AS_QUESTION = re.compile(
 _ASKS_IN_WORDS = re.compile(
     r"(?<!\w)(?:wondering (?:if|whether|when)|(?:want|wanted|like|liked) to (?:ask|know) (?:if|whether|when|how"
     r"|where|what)|(?:möchte|wollte|würde gerne?) (?:fragen|wissen),? (?:ob|wann|wie|wo|was)"
-    r"|хотел\w* (?:бы )?(?:уточнить|узнать|спросить)|подскажите|не подскажете|скажите,? пожалуйста"
+    r"|хотел\w* (?:бы )?(?:уточнить|спросить|узнать,? (?:ли|когда|как|где|сколько|будет|можно|есть|нужн\w*))"
+    r"|подскажите|не подскажете|скажите,? пожалуйста"
     r"|хотів (?:би )?(?:уточнити|дізнатися|запитати)|підкажіть"
     r"|(?:vreau|aș vrea|aș dori|as dori|as vrea) s[ăa] (?:știu|stiu|întreb|intreb|aflu) (?:dacă|daca|când|cand|cum)"
     # "I am interested whether", "I would like to ask / to know whether", in the region's languages: with the
@@ -1520,14 +1528,47 @@ _SOMEONES = _alternation(_SOMEONE_PATTERNS)
 
 def _wants_to(clause: str, word: str) -> bool:
     """Whether the clause wishes or wills the participation `word` names: a wish before it with nothing of
-    knowing, asking or a hedge between, or one right after it ("katılmak istiyorum", "iştirak etmək istəyirəm")."""
+    knowing, asking, receiving, passing on or a hedge between, not said of someone else (a title, a relative
+    clause), or a first-person wish right after it ("katılmak istiyorum", "iştirak etmək istəyirəm")."""
+    if _JOINS.search(clause):   # the will in the verb itself: "učestvovaću", "կմասնակցեմ", "katılacağım"
+        return True
     at = max(_word_at(clause, word), 0)
     wishes = list(_WANTS.finditer(clause, 0, at))
     between = clause[wishes[-1].end():at] if wishes else ""
-    if wishes and not (_KNOW_OR_ASK.search(between) or _HEDGE.search(between)):
+    if wishes and (_OTHERS_WISH.search(clause, 0, wishes[-1].start()) or _THIRD_WISH.search(wishes[-1].group(0))):
+        return False
+    if wishes and not (_KNOW_OR_ASK.search(between) or _HEDGE.search(between) or _NOT_TAKING_PART.search(between)):
         return True
     after = clause[at:].split()[1:4]
-    return bool(after and _WANTS.search(" ".join(after)))
+    for i, w in enumerate(after):
+        if _WANTS.fullmatch(w) and not _THIRD_WISH.fullmatch(w):
+            return not _NOT_TAKING_PART.search(" ".join(after[:i]))
+    return False
+
+
+# ... not receiving, learning of or passing on something about participation ("I would like to receive a certificate
+# of participation", "хотела бы получить сертификат участника", "I will forward the invitation to participants")
+_NOT_TAKING_PART = _alternation([
+    r"receive", r"get", r"obtain", r"information", r"info", r"details", r"certificate", r"confirmation", r"agenda",
+    r"programme", r"program", r"link", r"slides", r"recording", r"forward", r"share", r"send", r"invitation",
+    r"moderat\w*", r"erhalten", r"bekommen", r"informationen", r"infos", r"bestätigung", r"unterlagen", r"einladung",
+    r"получить", r"информаци\w*", r"сертификат\w*", r"программ\w*", r"приглашени\w*", r"ссылк\w*", r"перешл\w*",
+    r"отримати", r"інформаці\w*", r"запрошенн\w*", r"розсила\w*", r"dobij\w*", r"dobiti", r"potvrd\w*",
+    r"informacij\w*", r"snimak", r"poziv\w*", r"proslijed\w*", r"prosled\w*", r"добијам", r"потврд\w*",
+    r"покана\w*", r"проследам", r"получа", r"информация", r"информация\w*", r"marr", r"certifikat\w*", r"ftes\w*",
+    r"shpërndaj", r"primesc", r"primi", r"certificat\w*", r"informați\w*", r"invitați\w*", r"trimite", r"მივიღო",
+    r"სერტიფიკატ\w*", r"ინფორმაცი\w*", r"ստանալ", r"վկայական\w*", r"λάβω", r"πάρω", r"πληροφορί\w*",
+    r"βεβαίωσ\w*", r"πρόσκλησ\w*", r"προωθήσω", r"σύνδεσμο\w*", r"σταλεί", r"belge\w*", r"almak", r"almaq",
+    r"sertifika\w*"])
+# ... said of someone else: a title or a relative pronoun before the wish ("Глава администрации хотел бы", "colleagues
+# who would like to"), or a wish in the third person ("ο δήμαρχος θα ήθελε", "pročelnica želi", "müdürümüz istiyor")
+_OTHERS_WISH = _alternation([
+    r"mayor", r"head", r"director", r"глава", r"мэр\w*", r"директор\w*", r"руководител\w*", r"gradonačelni\w*",
+    r"pročelni\w*", r"načelni\w*", r"кмет\w*", r"градоначалник\w*", r"δήμαρχ\w*", r"müdür\w*", r"mudur\w*",
+    r"başkan\w*", r"baskan\w*", r"rəhbər\w*", r"primar\w*", r"kryetar\w*", r"bürgermeister\w*", r"herr", r"frau",
+    r"who", r"которые", r"который", r"которая", r"які", r"який", r"koji", r"koja", r"koje", r"које", r"που", r"care",
+    r"që", r"die"])
+_THIRD_WISH = re.compile(r"(?<!\w)(?:želi|желі|istiyor|istiyorlar|istəyir|ήθελε|θέλει|хоче|wants|wishes)(?!\w)")
 
 
 def _clauses(folded: str) -> list[str]:

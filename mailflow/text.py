@@ -73,7 +73,7 @@ _DEVICE_LINE = re.compile(
     r"|inviato da)\b.{0,60}$",
     re.IGNORECASE,
 )
-_CLOSINGS = (
+CLOSINGS = (
     r"best regards|kind regards|warm regards|warmest regards|best wishes|kind wishes|with best regards"
     r"|with kind regards|regards|best|cheers|many thanks and best regards|thank you and best regards"
     r"|yours sincerely|sincerely|yours faithfully|respectfully|all the best"
@@ -98,7 +98,7 @@ _BARE_CLOSINGS = (r"thanks|thank you|many thanks|thanks again|br|selamlar|saygı
                   r"|срдачно|сердечно|un saludo|tisztelettel|srdečně|pozdrowienia")
 # The formula alone, or followed by a few words that are no sentence ("Best regards, Nino"; "Viele Grüße
 # aus Jena"), never "Regards the agenda, could you send it?".
-_CLOSING_LINE = re.compile(rf"^({_CLOSINGS})\b[\s,.!:;-]*([^\s.?!]+(\s+[^\s.?!]+){{0,3}})?[\s,.!]*$"
+_CLOSING_LINE = re.compile(rf"^({CLOSINGS})\b[\s,.!:;-]*([^\s.?!]+(\s+[^\s.?!]+){{0,3}})?[\s,.!]*$"
                            rf"|^({_BARE_CLOSINGS})[\s,.!]*$", re.IGNORECASE)
 
 # Paragraphs that are legal or technical footers, in any position at the end of a mail.

@@ -1709,3 +1709,41 @@ def test_a_registrant_who_takes_part_only_in_part_is_news_for_a_coordinator(body
 def test_a_new_registration_that_names_a_part_still_registers(body):
     got = verdict(body)
     assert got.intent == "interest" and got.answer, got.reasons
+
+
+# -- a second review: wishes that are not to take part, inline signatures, someone else's place -----------------
+
+@pytest.mark.parametrize("body", [
+    "I would like to receive a certificate of participation, when will it be sent?",
+    "Глава администрации хотел бы принять участие, будет ли перевод?",
+    "I will forward the invitation to potential participants in our office, do you have a poster?",
+])
+def test_a_wish_that_is_not_the_writers_to_take_part_only_asks(body):
+    got = verdict(body)
+    assert got.intent == "question" and got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I would like to attend the event, could you please let me know whether it will be recorded?",
+    "Učestvovaću na događaju, da li će biti obezbeđen prevod?",
+    "Etkinliğe katılacağım, sunumlar paylaşılacak mı?",
+])
+def test_a_registration_then_a_polite_or_future_question_does_both(body):
+    got = verdict(body)
+    assert got.intent == "interest" and got.answer and got.asks, got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "I would like to register for the event. Kind regards, Ana Petrović, Head of IT, City of Niš, "
+    "tel. +381 18 123 456, assistant: marko.jovic@ni.rs",
+    "Αν επιτρέπεται, θα ήθελα να συμμετάσχω στην εκδήλωση.",
+])
+def test_a_registration_with_an_inline_signature_or_a_polite_if_stays_plain(body):
+    got = verdict(body)
+    assert got.intent == "interest" and got.answer and not got.asks, got.reasons
+
+
+def test_a_bare_instead_for_someone_elses_place_keeps_the_writer_registered():
+    got = registered_verdict("Our director was originally planning to come, but Ana Petrova "
+                             "(ana.petrova@batumi.gov.ge) will attend instead.")
+    assert not (got.nominations and got.nominations.sender_replaced), got.reasons
