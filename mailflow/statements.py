@@ -80,6 +80,8 @@ _NEGATIONS = [
     # gelemeyeceğim; değil, hayır
     r"katıl(?:a)?m(?:ay|az|ad|ıy|a(?!\w))\w*", r"katılam\w*", r"gel(?:e)?m(?:ey|ez|ed|iy)\w*", r"gelem\w*",
     r"sağlayama\w*", r"etmeyin\w*", r"yapmayın\w*", r"değil\w*", r"hayır",
+    # ... and typed without the Turkish letters (katilamayacagim, katilamiyorum, degil)
+    r"katil(?:a)?m(?:ay|az|ad|iy|a(?!\w))\w*", r"katilam\w*", r"degil\w*", r"hayir",
     # Greek; Armenian and Bulgarian typed in Latin letters
     r"δεν", r"όχι", r"μην", r"μη", r"ούτε", r"chem", r"chenq", r"voch", r"nyama", r"niama",
 ]

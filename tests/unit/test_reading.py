@@ -1747,3 +1747,11 @@ def test_a_bare_instead_for_someone_elses_place_keeps_the_writer_registered():
     got = registered_verdict("Our director was originally planning to come, but Ana Petrova "
                              "(ana.petrova@batumi.gov.ge) will attend instead.")
     assert not (got.nominations and got.nominations.sender_replaced), got.reasons
+
+
+def test_a_turkish_refusal_typed_without_its_letters_is_read_as_one():
+    """"katilmak isterdim ama ... maalesef katilamayacagim" registered its writer again: the unaccented
+    registering words had no unaccented refusal beside them (a review)."""
+    got = registered_verdict("Merhaba, etkinlige katilmak isterdim ama ayni gun meclis toplantisi var, maalesef "
+                             "katilamayacagim.\n\nAyse")
+    assert got.intent == "question" and not got.answer, got.reasons
