@@ -112,7 +112,6 @@ def classify(
                          and calendar.attendee == message.sender)
     intent, asks, for_a_coordinator, news = _intent(message, written, rules, in_our_thread, reasons, bounced,
                                                     invited, declines_ours, language, withdrawn)
-    declines = news if intent == Intent.OTHER else ""
     if for_a_coordinator:
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if intent == Intent.OTHER and not in_our_thread and (yes := _bare_yes(written.own)) \
@@ -148,8 +147,7 @@ def classify(
             reasons.append("intent: interest (registers others on their behalf)")
             intent = Intent.INTEREST
     if intent in (Intent.INTEREST, Intent.OTHER) and not (behalf and behalf.unsure) and not asks \
-            and (loose := _addresses_left(message, written, rules, behalf,
-                                          moved=bool(_ADDRESS_CHANGE.search(written.own.casefold())))):
+            and (loose := _addresses_left(message, written, rules, behalf)):
         # "Our deputy mayor would also like to attend. His e-mail: z.trajkov@...", "my correct address is ...": an
         # address in the writer's own words that mailflow registers nobody at went unseen
         why = f"names {', '.join(loose)}, whom mailflow registers nobody at: for a coordinator"
@@ -179,7 +177,7 @@ def classify(
                        "coordinator reads what it forwards; nothing is done, nothing answered)")
         return _for_a_coordinator(audience, confidence, reasons, written, evidence)
     if intent == Intent.OTHER and not in_our_thread and not message.calendar_reply and message.sender \
-            and (refusal := declines or _regretted_clash(written.own)) \
+            and (refusal := news or _regretted_clash(written.own)) \
             and not _EARLIER_EVENT.search(written.own.casefold()) and is_registered(message.sender):
         # "Hi, I won't make it on 7 October, sorry", "Unfortunately we have a council session that day" as a mail of
         # its own, not a reply (in reply to our mail a refusal withdraws): from a registrant a coordinator decides,
@@ -291,10 +289,10 @@ _ADDRESS_CHANGE = re.compile(rf"(?<!\w)(?:{_CHANGED}(?:\W+\w+){{0,3}}?\W+{_ADDRE
 
 
 def _addresses_left(message: IncomingMessage, written: written_text.Written, rules: Rules,
-                    behalf: Nominations | None, moved: bool = False) -> list[str]:
+                    behalf: Nominations | None) -> list[str]:
     """The addresses the writer's own text names that are nobody mailflow knows what to do with: not the
     sender's (nor one in their name: "n.beridze@..." from Nino Beridze, a signature the text reader did not
-    find; unless `moved`: the text speaks of a changed address), a recipient's ("I have copied my colleague"),
+    find; unless the text speaks of a changed address), a recipient's ("I have copied my colleague"),
     ours or our domain's, the signature's, a nominee's, nor a picture's ("cid:image001.png@01DA1B2C.3D4E5F60")."""
     if "@" not in written.own:   # (most mail: nothing to look at)
         return []
@@ -302,6 +300,7 @@ def _addresses_left(message: IncomingMessage, written: written_text.Written, rul
     known |= {a.address.lower() for a in (behalf.nominees if behalf else ())}
     known |= {m.group(0).lower().rstrip(".") for m in ADDRESS.finditer(f"{written.signature}\n{written.footer}")}
     ours = {domain_of(a) for a in rules.own_addresses}
+    moved = _ADDRESS_CHANGE.search(written.own.casefold())   # (looked for only where an address is)
     names = [] if moved else [w for w in re.split(r"\W+", (message.sender_name or "").casefold()) if len(w) >= 3]
 
     def nobodys(address: str) -> bool:

@@ -54,7 +54,6 @@ STEM_MARK = "..."   # at the end of a pattern's word: any ending ("participat...
 FEW_WORDS = " * "   # between words of a pattern: a few words in between ("nehme * teil")
 
 # Built in, per language; regular expressions over casefolded text, matched as whole words.
-# (Greek words are written with the sigma "σ" only: casefolding makes a word's final "ς" one)
 _NEGATIONS = [
     # English, German, Italian/French/Spanish/Polish/Czech
     r"not", r"\w+n[’']t", r"cannot", r"never", r"no", r"unable", r"neither", r"nor", r"nobody", r"niemand",
@@ -206,7 +205,9 @@ def _link_word(found: re.Match) -> str:
 
 
 def _alternation(expressions: list[str]) -> re.Pattern:
-    return re.compile(r"(?<!\w)(?:" + "|".join(expressions) + r")(?!\w)")
+    """Whole-word alternatives over casefolded text, which has no final "ς": a Greek word written with one is
+    looked for with "σ" (they never matched)."""
+    return re.compile((r"(?<!\w)(?:" + "|".join(expressions) + r")(?!\w)").replace("ς", "σ"))
 
 
 _NEGATION = _alternation(_NEGATIONS)
@@ -757,10 +758,9 @@ _PART_OR_TIME = _alternation(_PART_OF_IT + [r"early", r"earlier", r"früher", r"
 
 def _in_part(folded: str, interest: tuple[str, ...]) -> str:
     """The words that say the writer takes part only in part ('' when none do)."""
-    if negation_pattern(folded).search(folded):   # (a refusal of a part is `partly`'s)
-        return ""
     only, leave = _ONLY.search(folded), _LEAVE_OR_COME.search(folded)
-    if not (only or leave):
+    # (most sentences have neither: the negation, a costlier look, only after them; a refusal is `partly`'s)
+    if not (only or leave) or negation_pattern(folded).search(folded):
         return ""
     if only and (_TAKING_PART.search(folded) or find(interest, folded)) and (part := _PART_OR_TIME.search(folded)):
         return f"{only.group(0)} ... {part.group(0)}"

@@ -22,6 +22,7 @@ from mailflow.database import open_database
 from mailflow.delivery import FolderSender
 from mailflow.errors import DeliveryError
 from mailflow.rules import load_rules
+from tests.support import as_another_user
 from tests.support.demo import DEMO_DATABASE, demo_pass, demo_project
 from tests.support.maildirs import maildir_worker
 from tests.support.rules import write_rules
@@ -336,21 +337,13 @@ def test_a_reader_in_the_database_group_runs_the_commands_that_only_read(daemon)
         report.chmod(0o666)
         commands = [["status", "--json"], ["registrants", "--json"], ["export-person", "anna.lehmann@dresden.de",
                     "--json"], ["outbox", "--json"], ["explain", "1", "--json"], ["questions", "--json"]]
-        child = os.fork()
-        if child == 0:   # pragma: no cover - the child process
-            status = 1
-            try:
-                os.setgroups([group.gr_gid])
-                os.setgid(nobody)
-                os.setuid(nobody)
-                results = [cli(base, *command) for command in commands]
-                report.write_text(json.dumps([[r.exit_code, r.stdout if r.exit_code == 0 else r.output + "".join(
-                    traceback.format_exception(r.exception)) if r.exception else r.output] for r in results]))
-                status = 0
-            finally:
-                os._exit(status)
-        _, status = os.waitpid(child, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+
+        def read_them() -> None:
+            results = [cli(base, *command) for command in commands]
+            report.write_text(json.dumps([[r.exit_code, r.stdout if r.exit_code == 0 else r.output + "".join(
+                traceback.format_exception(r.exception)) if r.exception else r.output] for r in results]))
+
+        as_another_user(nobody, nobody, [group.gr_gid], read_them)
         for command, (code, output) in zip(commands, json.loads(report.read_text()), strict=True):
             assert code == 0, (command, output)
             json.loads(output)

@@ -83,3 +83,22 @@ def write_rules(folder: Path, dovecot=None, smtp=None, *, ahead: bool = True, so
     path = folder / "rules.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     return path
+
+
+SHIPPED = (REPO / "rules.yaml").read_text()
+
+
+def problems(text: str) -> list[str]:
+    """The problems parse_rules reports for a rules.yaml text (as "rules.yaml:LINE: ..."); it must report some."""
+    import pytest
+
+    from mailflow.errors import RulesError
+
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, Path("rules.yaml"))
+    return [str(p) for p in caught.value.problems]
+
+
+def line_of(text: str, needle: str) -> int:
+    """The first line of `text` holding `needle` (1-based)."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)

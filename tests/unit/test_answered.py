@@ -23,8 +23,7 @@ from mailflow.status import status
 from tests.support import REPO
 from tests.support.mail import make_mail
 from tests.support.maildirs import deliver, maildir_worker
-from tests.support.rules import rules_data
-from tests.unit.test_rules import line_of, problems
+from tests.support.rules import line_of, problems, rules_data
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2020, 9, 30, 10, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ import pytest
 from mailflow.database import open_database
 from mailflow.errors import RulesError
 from mailflow.rules import parse_rules
-from tests.support import REPO
+from tests.support import REPO, as_another_user
 from tests.support.mail import make_mail
 from tests.support.maildirs import deliver, maildir_worker
 from tests.support.rules import upcoming_rules
@@ -110,21 +110,13 @@ def test_wal_and_shm_that_sqlite_creates_for_another_user_get_the_database_group
     folder.chmod(0o777)
     report = folder / "modes.json"
     try:
-        child = os.fork()
-        if child == 0:   # pragma: no cover - the child process
-            status = 1
-            try:
-                os.setgroups([group.gr_gid])
-                os.setgid(nobody)
-                os.setuid(nobody)
-                db = open_database(folder / "test.db", group=group.gr_name)
-                db.execute("create table t (x)")
-                report.write_text(json.dumps(modes(folder)))
-                status = 0
-            finally:
-                os._exit(status)
-        _, status = os.waitpid(child, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+
+        def open_it() -> None:
+            db = open_database(folder / "test.db", group=group.gr_name)
+            db.execute("create table t (x)")
+            report.write_text(json.dumps(modes(folder)))
+
+        as_another_user(nobody, nobody, [group.gr_gid], open_it)
         found = {name: tuple(value) for name, value in json.loads(report.read_text()).items()}
         assert found == dict.fromkeys(FILES[:3], (0o640, group.gr_gid))
     finally:

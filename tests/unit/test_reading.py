@@ -1530,8 +1530,9 @@ def test_a_sentence_that_registers_and_then_asks_does_both(body):
     "We are interested, but before registering we have a question: which platform will be used?",
     "Заинтересовани смо за догађај, али пре пријаве имамо једно техничко питање.",
 ])
-def test_a_question_about_registering_stays_a_question(body):
-    got = verdict(body, mailbox="german" if "Ich" in body else "international")
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_question_about_registering_stays_a_question(body, dress):
+    got = verdict(dress(body), mailbox="german" if "Ich" in body else "international")
     assert got.intent == "question" and got.asks, got.reasons
 
 
@@ -1560,9 +1561,10 @@ def registered_verdict(body: str, **kwargs):
     ("Здравствуйте! Я зарегистрирована на вебинар 7 октября, но не смогу участвовать. Прошу зарегистрировать "
      "вместо меня Елену Кузнецову, e.kuznetsova@kharkiv.gov.ua.\n\nНино", "e.kuznetsova@kharkiv.gov.ua"),
 ])
-def test_a_deputy_in_the_writers_place_ends_the_writers_registration(body, deputy):
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_deputy_in_the_writers_place_ends_the_writers_registration(body, deputy, dress):
     """The deputy was registered and the writer stayed registered: both got the link and the reminders."""
-    got = registered_verdict(body)
+    got = registered_verdict(dress(body))
     assert got.nominations is not None and not got.nominations.unsure, got.reasons
     assert [n.address for n in got.nominations.nominees] == [deputy]
     assert got.nominations.sender_replaced, got.reasons
@@ -1609,8 +1611,9 @@ def test_an_out_of_office_address_is_no_registration_to_settle():
     "Ja sam učestvovao prošle godine, hoće li biti snimak?",
     "I would like to know how I can register, is there a form?",
 ])
-def test_a_participation_word_that_is_no_wish_to_take_part_only_asks(body):
-    got = verdict(body, mailbox="german" if "Anmeldung" in body else "international")
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_participation_word_that_is_no_wish_to_take_part_only_asks(body, dress):
+    got = verdict(dress(body), mailbox="german" if "Anmeldung" in body else "international")
     assert got.intent == "question" and got.asks, got.reasons
 
 
@@ -1618,8 +1621,9 @@ def test_a_participation_word_that_is_no_wish_to_take_part_only_asks(body):
     "We would like to participate next year, will there be another edition?",
     "My colleague would like to participate and has a question about the agenda.",
 ])
-def test_someone_elses_or_another_events_participation_registers_nobody_that_asks(body):
-    assert verdict(body).intent != "interest"
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_someone_elses_or_another_events_participation_registers_nobody_that_asks(body, dress):
+    assert verdict(dress(body)).intent != "interest"
 
 
 def test_a_wish_to_take_part_registers_and_asks_without_a_pronoun():
@@ -1640,8 +1644,9 @@ def test_a_wish_to_take_part_registers_and_asks_without_a_pronoun():
     ("I would like to participate. Your previous mail from noreply@cc-events.example landed in spam.", "international"),
     ("Ich nehme gerne teil.\n\nNino Beridze | Tbilisi City Hall | n.beridze@tbilisi.gov.ge", "german"),
 ])
-def test_a_plain_registration_stays_one(body, mailbox):
-    got = verdict(body, mailbox=mailbox)
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_plain_registration_stays_one(body, mailbox, dress):
+    got = verdict(dress(body), mailbox=mailbox)
     assert got.intent == "interest" and got.answer and not got.asks, got.reasons
 
 
@@ -1655,8 +1660,9 @@ def test_a_colleague_in_copy_is_no_address_left_unseen():
     "Our mayor cannot attend, so I will take part instead.",
     "Our director cannot attend. Ana Petrova (ana.petrova@batumi.gov.ge) and I will attend instead.",
 ])
-def test_the_writer_who_takes_someones_place_stays_registered(body):
-    got = registered_verdict(body)
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_the_writer_who_takes_someones_place_stays_registered(body, dress):
+    got = registered_verdict(dress(body))
     assert not (got.nominations and got.nominations.sender_replaced), got.reasons
 
 
@@ -1671,9 +1677,10 @@ def test_a_may_that_is_no_maybe_still_withdraws_in_our_thread(body):
     "Ще бъде ли записано събитието?",
     "Да ли ће материјали бити послати учесницима?",
 ])
-def test_a_question_about_the_event_in_its_other_words_is_asked(body):
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_question_about_the_event_in_its_other_words_is_asked(body, dress):
     """"... but nothing about the event": a registration question in Serbian went unanswered and unflagged."""
-    got = verdict(body, subject="Pozdrav")
+    got = verdict(dress(body), subject="Pozdrav")
     assert got.intent == "question" and got.asks, got.reasons
 
 
@@ -1695,9 +1702,10 @@ def test_a_reply_that_takes_part_only_in_part_goes_to_a_coordinator(body):
     "I will have to leave at 14:30, I hope that is fine.",
     "ich kann am 7. Oktober leider nur bis 14 Uhr teilnehmen, danach habe ich eine Ratssitzung.",
 ])
-def test_a_registrant_who_takes_part_only_in_part_is_news_for_a_coordinator(body):
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_registrant_who_takes_part_only_in_part_is_news_for_a_coordinator(body, dress):
     """Registered, they wrote again: they were registered again, and the news went unseen."""
-    got = registered_verdict(body)
+    got = registered_verdict(dress(body))
     assert got.intent == "question" and not got.answer, got.reasons
 
 
@@ -1706,8 +1714,9 @@ def test_a_registrant_who_takes_part_only_in_part_is_news_for_a_coordinator(body
     "Only one person from our office will attend the event.",
     "I would like to participate, we will join at 13:00.",
 ])
-def test_a_new_registration_that_names_a_part_still_registers(body):
-    got = verdict(body)
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_new_registration_that_names_a_part_still_registers(body, dress):
+    got = verdict(dress(body))
     assert got.intent == "interest" and got.answer, got.reasons
 
 
@@ -1718,8 +1727,9 @@ def test_a_new_registration_that_names_a_part_still_registers(body):
     "Глава администрации хотел бы принять участие, будет ли перевод?",
     "I will forward the invitation to potential participants in our office, do you have a poster?",
 ])
-def test_a_wish_that_is_not_the_writers_to_take_part_only_asks(body):
-    got = verdict(body)
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_wish_that_is_not_the_writers_to_take_part_only_asks(body, dress):
+    got = verdict(dress(body))
     assert got.intent == "question" and got.asks, got.reasons
 
 
@@ -1728,8 +1738,9 @@ def test_a_wish_that_is_not_the_writers_to_take_part_only_asks(body):
     "Učestvovaću na događaju, da li će biti obezbeđen prevod?",
     "Etkinliğe katılacağım, sunumlar paylaşılacak mı?",
 ])
-def test_a_registration_then_a_polite_or_future_question_does_both(body):
-    got = verdict(body)
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_registration_then_a_polite_or_future_question_does_both(body, dress):
+    got = verdict(dress(body))
     assert got.intent == "interest" and got.answer and got.asks, got.reasons
 
 
@@ -1738,8 +1749,9 @@ def test_a_registration_then_a_polite_or_future_question_does_both(body):
     "tel. +381 18 123 456, assistant: marko.jovic@ni.rs",
     "Αν επιτρέπεται, θα ήθελα να συμμετάσχω στην εκδήλωση.",
 ])
-def test_a_registration_with_an_inline_signature_or_a_polite_if_stays_plain(body):
-    got = verdict(body)
+@pytest.mark.parametrize("dress", [str, as_sent], ids=["one line", "as sent"])
+def test_a_registration_with_an_inline_signature_or_a_polite_if_stays_plain(body, dress):
+    got = verdict(dress(body))
     assert got.intent == "interest" and got.answer and not got.asks, got.reasons
 
 
@@ -1755,3 +1767,4 @@ def test_a_turkish_refusal_typed_without_its_letters_is_read_as_one():
     got = registered_verdict("Merhaba, etkinlige katilmak isterdim ama ayni gun meclis toplantisi var, maalesef "
                              "katilamayacagim.\n\nAyse")
     assert got.intent == "question" and not got.answer, got.reasons
+

@@ -5,21 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mailflow.errors import RulesError
 from mailflow.rules import parse_rules
-from tests.support import REPO
-
-SHIPPED = (REPO / "rules.yaml").read_text()
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(RulesError) as caught:
-        parse_rules(text, Path("rules.yaml"))
-    return [str(p) for p in caught.value.problems]
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+from tests.support.rules import SHIPPED, line_of, problems
 
 
 def edited(old: str, new: str) -> str:
