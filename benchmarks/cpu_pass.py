@@ -26,7 +26,7 @@ class NullSender:
     def open(self) -> None:
         pass
 
-    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+    def send(self, raw: bytes, sender: str, recipient: str, then: object = None) -> None:
         pass
 
     def close(self) -> None:

@@ -7,6 +7,8 @@ Crash safety, in order, for every mail:
   both is reserved when rows are claimed, so the write after a 250 cannot fail for lack
   of space (a full disk stops the claiming instead, and nothing is lost);
 - the outcome is committed right after.
+With PIPELINING the next mail's MAIL, RCPT and DATA go out before its "begin": commands alone
+deliver nothing, its text and final dot follow the "begin".
 A session starts by settling rows a crash left in `sending`: "sent" in the journal, or the
 Message-ID in the Sent folder, means sent; no "begin" means it never left, so it is queued
 again; "begin" without "sent" is unknown: with `sent_copy: provider` the server files every
@@ -37,7 +39,7 @@ from . import database
 from .clock import stamp
 from .database import now
 from .errors import AnswerLost, ConnectionFailed, DeliveryError
-from .outbox import GIVE_UP_AFTER, Sender, SentCopies, envelope_address, retry_delay
+from .outbox import GIVE_UP_AFTER, Envelope, Sender, SentCopies, envelope_address, retry_delay
 from .states import OutboxState
 
 log = logging.getLogger(__name__)
@@ -299,22 +301,34 @@ class Dispatch:
     def _transmit(self, flight: _Flight) -> None:
         """The sender thread's work: for each row, wait for its turn, then journal "begin", send,
         journal "sent". No database here: the worker's thread records the outcomes (_land())."""
-        for row in flight.rows:
+        following: dict[str, dict] = {}   # each row's next row through the same connection (Sender.send's `then`)
+        after: list[dict | None] = []
+        for row in reversed(flight.rows):
+            after.append(following.get(row["mailbox"]))
+            following[row["mailbox"]] = row
+        for row, then in zip(flight.rows, reversed(after), strict=True):
             self._ready(row["mailbox"])
             if self._done():
                 break
-            flight.outcomes.append((row, self._send_one(row)))
+            flight.outcomes.append((row, self._send_one(row, then)))
             flight.ticks.release()
 
-    def _send_one(self, row: dict) -> Exception | None:
+    def _envelope(self, row: dict) -> Envelope:
+        """MAIL FROM, RCPT TO and size. SMTP without SMTPUTF8 takes an international domain in its IDNA form:
+        a registrant stored as j.koehler@münchen.de got the confirmation, then every release failed ('ascii')."""
+        return envelope_address(self.addresses[row["mailbox"]]), envelope_address(row["recipient"]), len(row["raw"])
+
+    def _send_one(self, row: dict, then: dict | None = None) -> Exception | None:
         if row["mailbox"] in self._unreachable:
             return ConnectionFailed(self._unreachable[row["mailbox"]])
         try:
-            # SMTP without SMTPUTF8 takes an international domain in its IDNA form: a registrant stored as
-            # j.koehler@münchen.de got the confirmation (queued so), then every release failed ('ascii' codec).
-            mail_from, recipient = envelope_address(self.addresses[row["mailbox"]]), envelope_address(row["recipient"])
+            mail_from, recipient, _size = self._envelope(row)
+            following = None
+            if then is not None:
+                with contextlib.suppress(UnicodeError, ValueError):   # (said when that row's own turn comes)
+                    following = self._envelope(then)
             self.journal.write(b"B", row["id"])
-            self.senders[row["mailbox"]].send(row["raw"], mail_from, recipient)
+            self.senders[row["mailbox"]].send(row["raw"], mail_from, recipient, then=following)
         except (ConnectionFailed, DeliveryError, UnicodeError, ValueError) as exc:
             if isinstance(exc, ConnectionFailed):   # AnswerLost included: the server is done for this session
                 self._down(row["mailbox"], exc)

@@ -40,10 +40,15 @@ log = logging.getLogger(__name__)
 
 
 
-class Sender(Protocol):
-    """Delivers one composed mail; raises errors.DeliveryError or errors.ConnectionFailed."""
+Envelope = tuple[str, str, int]   # a mail's MAIL FROM, RCPT TO (both ASCII) and size in bytes
 
-    def send(self, raw: bytes, sender: str, recipient: str) -> None: ...
+
+class Sender(Protocol):
+    """Delivers one composed mail; raises errors.DeliveryError or errors.ConnectionFailed. `then` names the
+    mail this sender gets next (an SMTP server that offers PIPELINING gets its commands ahead); one that
+    cannot use it ignores it."""
+
+    def send(self, raw: bytes, sender: str, recipient: str, then: Envelope | None = None) -> None: ...
 
     def close(self) -> None: ...
 

@@ -35,7 +35,7 @@ class RefusingSender(FolderSender):
         super().__init__(folder)
         self.refused = refused
 
-    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+    def send(self, raw: bytes, sender: str, recipient: str, then: object = None) -> None:
         if recipient in self.refused:
             raise DeliveryError(f"550 5.1.1 <{recipient}>: mailbox unavailable", permanent=True)
         super().send(raw, sender, recipient)

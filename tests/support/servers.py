@@ -856,6 +856,7 @@ class _Fault:
     remaining: int
     reply: str
     stage: str
+    to: str | None = None   # only a transaction to this recipient
 
 
 class _RecordingHandler:
@@ -868,6 +869,8 @@ class _RecordingHandler:
             fault = srv._fault
             if fault is None or fault.stage != stage or fault.remaining <= 0:
                 return None
+            if fault.to is not None and fault.to not in [*envelope.rcpt_tos, address]:
+                return None
             fault.remaining -= 1
             if fault.remaining == 0:
                 srv._fault = None
@@ -875,6 +878,12 @@ class _RecordingHandler:
             srv.rejections.append(Rejection(stage, fault.reply, envelope.mail_from, rcpts))
             srv._cond.notify_all()
             return fault.reply
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.server.pipelining:   # as Postfix and every provider offer it
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.server.auth is not None and not session.authenticated:
@@ -934,6 +943,7 @@ class SmtpServer(_Restartable):
     exactly those credentials (wrong ones get ``535``).
 
     ``fail_next(n, code)`` makes the next ``n`` messages fail with ``code``.
+    ``pipelining=False``: no PIPELINING in its EHLO (each command waits for its answer).
     ``stop()`` + ``start()`` keeps the port (for outage tests).
 
     ``security`` (default ``"none"``: plain SMTP, as before):
@@ -960,6 +970,7 @@ class SmtpServer(_Restartable):
         ready_timeout: float = 5.0,
         security: str = "none",
         cert: tuple[Path | str, Path | str] | None = None,
+        pipelining: bool = True,
     ) -> None:
         if security not in self.SECURITY:
             raise ValueError(f"security must be one of {', '.join(self.SECURITY)}, not {security!r}")
@@ -967,6 +978,7 @@ class SmtpServer(_Restartable):
         self.port = port or free_port()
         self.ready_timeout = ready_timeout
         self.security = security
+        self.pipelining = pipelining
         self.cafile: Path | None = None
         self._keyfile: Path | None = None
         if security != "none":
@@ -1067,17 +1079,21 @@ class SmtpServer(_Restartable):
             self.rejections.clear()
             self._fault = None
 
-    def fail_next(self, count: int = 1, code: int = 451, text: str | None = None, *, stage: str = "DATA") -> None:
+    def fail_next(self, count: int = 1, code: int = 451, text: str | None = None, *, stage: str = "DATA",
+                  to: str | None = None) -> None:
         """Answer ``code`` instead of accepting, ``count`` times.
 
         ``stage`` is the SMTP command that fails: ``"DATA"`` (default; the
         reply to the end of the message), ``"MAIL"`` or ``"RCPT"`` (counted
         per RCPT command).  E.g. ``fail_next(2, 451)`` -> the next two
         messages get a transient failure, ``fail_next(1, 550)`` -> permanent.
+        ``to``: only a RCPT TO (or the DATA of a mail to) that address fails.
         """
         stage = stage.upper()
         if stage not in ("MAIL", "RCPT", "DATA"):
             raise ValueError(f"stage must be MAIL, RCPT or DATA, not {stage!r}")
+        if to is not None and stage == "MAIL":
+            raise ValueError("MAIL comes before any recipient: `to` is for RCPT and DATA")
         if not 400 <= code <= 599:
             raise ValueError("code must be a 4xx or 5xx SMTP reply code")
         if text is None:
@@ -1086,7 +1102,7 @@ class SmtpServer(_Restartable):
                 5: "5.7.1 Rejected (injected by test)",
             }[code // 100]
         with self._cond:
-            self._fault = _Fault(count, f"{code} {text}", stage) if count > 0 else None
+            self._fault = _Fault(count, f"{code} {text}", stage, to) if count > 0 else None
 
     def drop_after_data(self, count: int = 1) -> None:
         """The next ``count`` mails are taken (recorded, ``on_accept`` called), then the connection is

@@ -49,7 +49,7 @@ class Recording:
     def __init__(self, fail=None):
         self.sent, self.fail = [], fail or {}
 
-    def send(self, raw, sender, recipient):
+    def send(self, raw, sender, recipient, then=None):
         if recipient in self.fail:
             raise self.fail[recipient]
         self.sent.append(recipient)
@@ -132,13 +132,42 @@ def test_the_mailboxes_take_turns(db):
             super().__init__()
             self.name = name
 
-        def send(self, raw, sender, recipient):
+        def send(self, raw, sender, recipient, then=None):
             order.append((self.name, recipient))
 
     dispatch.drain(db, {"international": Sender("international"), "german": Sender("german")}, ADDRESSES)
     assert order == [("international", "r0@example.org"), ("german", "r0@example.org"),
                      ("international", "r1@example.org"), ("german", "r1@example.org"),
                      ("international", "r2@example.org"), ("international", "r3@example.org")]
+
+
+def test_each_mail_names_the_next_one_through_its_own_connection(db):
+    """Sender.send's `then` (an SMTP server with PIPELINING gets the next mail's commands ahead): the next
+    mail of the same mailbox while the mailboxes take turns, in its IDNA form; none after the last, and
+    none for a next mail that cannot be sent at all (its own turn says why)."""
+    queue(db, 3)
+    queue(db, 1, mailbox="german")
+    outbox.enqueue(db, raw=b"Subject: x\r\n\r\nhi\r\n", message_id="<idn@x>", kind="test:idn",
+                   mailbox="german", recipient="j.koehler@münchen.de", subject="x")
+    outbox.enqueue(db, raw=b"Subject: x\r\n\r\nhi\r\n", message_id="<bad@x>", kind="test:bad",
+                   mailbox="german", recipient="jürgen@example.org", subject="x")
+    seen = []
+
+    class Sender(Recording):
+        def send(self, raw, sender, recipient, then=None):
+            seen.append((sender, recipient, then))
+
+    dispatch.drain(db, {"international": Sender(), "german": Sender()}, ADDRESSES)
+    size = len(b"Subject: 0\r\n\r\nhi\r\n")
+    intl, german = ADDRESSES["international"], ADDRESSES["german"]
+    assert seen == [
+        (intl, "r0@example.org", (intl, "r1@example.org", size)),
+        (german, "r0@example.org", (german, "j.koehler@xn--mnchen-3ya.de", size)),
+        (intl, "r1@example.org", (intl, "r2@example.org", size)),
+        (german, "j.koehler@xn--mnchen-3ya.de", None),   # jürgen@ cannot go (no SMTPUTF8): nothing ahead
+        (intl, "r2@example.org", None),
+    ]
+    assert states(db) == ["sent", "sent", "sent", "sent", "sent", "failed"]
 
 
 def test_an_unreachable_server_defers_its_mailbox_without_counting_attempts(db):
@@ -238,7 +267,7 @@ def test_begin_is_journalled_before_the_send_and_sent_right_after_the_250(db, tm
     class Watching(Recording):
         seen = []
 
-        def send(self, raw, sender, recipient):
+        def send(self, raw, sender, recipient, then=None):
             self.seen.append((dispatch.journal_records(tmp_path / "mailflow.db-sent"),
                               committed_states(tmp_path / "mailflow.db")))
             super().send(raw, sender, recipient)
@@ -284,7 +313,7 @@ def test_under_a_rate_limit_only_about_ten_seconds_of_mail_is_claimed_at_once(db
     class Counting(Recording):
         most = 0
 
-        def send(self, raw, sender, recipient):
+        def send(self, raw, sender, recipient, then=None):
             Counting.most = max(Counting.most, committed_states(tmp_path / "mailflow.db").count("sending"))
             super().send(raw, sender, recipient)
 
@@ -371,7 +400,7 @@ def test_the_sender_thread_shares_the_workers_cpu_and_the_worker_gets_its_cpus_b
     seen = []
 
     class Watching(Recording):
-        def send(self, raw, sender, recipient):
+        def send(self, raw, sender, recipient, then=None):
             seen.append((threading.current_thread().name, os.sched_getaffinity(0), os.sched_getaffinity(worker),
                          sys.getswitchinterval()))
             super().send(raw, sender, recipient)
@@ -389,7 +418,7 @@ def test_the_sender_thread_shares_the_workers_cpu_and_the_worker_gets_its_cpus_b
 class Slow(Recording):
     """A server that takes 50 ms a mail."""
 
-    def send(self, raw, sender, recipient):
+    def send(self, raw, sender, recipient, then=None):
         time.sleep(0.05)
         super().send(raw, sender, recipient)
 
@@ -401,7 +430,7 @@ class Crashing(Recording):
         super().__init__()
         self.at = at
 
-    def send(self, raw, sender, recipient):
+    def send(self, raw, sender, recipient, then=None):
         if len(self.sent) == self.at:
             raise RuntimeError("a bug in the sender")
         super().send(raw, sender, recipient)
@@ -477,7 +506,7 @@ def test_progress_is_reported_from_the_workers_thread_for_mail_sent_only(db):
     reports = []
 
     class SlowRefusing(Slow):
-        def send(self, raw, sender, recipient):
+        def send(self, raw, sender, recipient, then=None):
             if recipient == "r2@example.org":
                 raise DeliveryError("550 no such user", permanent=True)
             super().send(raw, sender, recipient)

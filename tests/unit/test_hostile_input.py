@@ -585,7 +585,7 @@ def test_international_domain_is_answered_in_ascii(tmp_path, maildirs):
 class AsciiCommandSender(FolderSender):
     """Like smtplib without SMTPUTF8: MAIL FROM and RCPT TO must be ASCII (smtplib raises UnicodeEncodeError)."""
 
-    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+    def send(self, raw: bytes, sender: str, recipient: str, then: object = None) -> None:
         f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\n".encode("ascii")
         super().send(raw, sender, recipient)
 

@@ -575,7 +575,7 @@ class LosesEveryAnswer:
     def open(self) -> None:
         pass
 
-    def send(self, raw, sender, recipient):
+    def send(self, raw, sender, recipient, then=None):
         from mailflow.errors import ANSWER_LOST, AnswerLost
         self.handed += 1
         raise AnswerLost(f"mailbox international: timed out; {ANSWER_LOST}")
