@@ -567,16 +567,9 @@ def read_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database
     """The database rules.yaml names, for a command that only reads it (status, registrants, export-person,
     outbox, explain, questions, replay), opened read-only (open_to_read). Refused when the file does not exist,
     since a typo in `database:` made those commands create a new, empty database and report "registrants: 0".
-    The commands that write (run, release, registrants add, import ...) create it with open_for()."""
+    The commands that add (run, release, registrants add, import ...) create it with open_for()."""
     path = rules.database_path
-    try:
-        there = path.exists()
-    except PermissionError:
-        raise MailflowError(f"cannot read the database {path}: its folder {path.parent} does not let this user in; "
-                            "give the folder rules.yaml's database_group and mode 0750, or run this as the "
-                            "database's owner") from None
-    if not there:
-        raise MailflowError(missing(rules))
+    _refuse_missing(rules)
     # Read-only (a reader in database_group may not write the files, nor create any in the folder: "attempt to
     # write a readonly database" ended `status` for them), and its files' modes left as they are.
     db = open_to_read(path, clock, named_by=where_named(rules))
@@ -594,6 +587,27 @@ def read_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database
                             "start: start mailflow (or run this command once as the database's owner), then "
                             "run it again")
     return open_for(rules, clock)
+
+
+def open_to_change(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database:
+    """The database rules.yaml names, for a command that changes what is in it (questions --close, set-status,
+    set-audience, forget, approve, registrants confirm, outbox retry and cancel, purge, archive answer,
+    release --dry-run): refused when the file does not exist, as read_for() refuses it (a typo in `database:`
+    made them create an empty database and say "not found")."""
+    _refuse_missing(rules)
+    return open_for(rules, clock)
+
+
+def _refuse_missing(rules: Rules) -> None:
+    path = rules.database_path
+    try:
+        there = path.exists()
+    except PermissionError:
+        raise MailflowError(f"cannot read the database {path}: its folder {path.parent} does not let this user in; "
+                            "give the folder rules.yaml's database_group and mode 0750, or run this as the "
+                            "database's owner") from None
+    if not there:
+        raise MailflowError(missing(rules))
 
 
 def missing(rules: Rules) -> str:

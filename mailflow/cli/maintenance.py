@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 
 from .. import retention
-from ..database import clock_of, open_for
+from ..database import clock_of, open_to_change
 from . import main, rules_from
 
 
@@ -22,7 +22,7 @@ def purge(ctx: click.Context, dry_run: bool) -> None:
     """
     rules = rules_from(ctx)
     days = rules.keep_raw_mail_days_after_event
-    db = open_for(rules)
+    db = open_to_change(rules)
     entries = retention.purge(db, rules, clock_of(db)(), dry_run=dry_run)
     if days is None:
         click.echo(f"{rules.source.name} does not set keep_raw_mail_days_after_event: raw mails are kept forever")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .. import answered, history, runner
-from ..database import open_for, read_for
+from ..database import open_to_change, read_for
 from ..errors import MailflowError, RulesError
 from ..people import current_user
 from ..rules import load_rules
@@ -61,7 +61,7 @@ def explain(ctx: click.Context, message: str, as_json: bool) -> None:
 def questions(ctx: click.Context, close_ref: str | None, as_json: bool) -> None:
     """Open questions that wait for a coordinator's answer."""
     rules = rules_from(ctx)
-    db = open_for(rules) if close_ref else read_for(rules)
+    db = open_to_change(rules) if close_ref else read_for(rules)
     if close_ref:
         row, closed = history.close_question(db, close_ref, current_user())
         if not closed:
@@ -138,6 +138,6 @@ def archive_answer(ctx: click.Context, since: str | None) -> None:
         except ValueError:
             raise click.BadParameter(f"{since!r} is not a date; write 2024-09-01 or 2024-09-01T08:00",
                                      param_hint="--since") from None
-    count = answered.archive_answer(open_for(rules), rules.mailboxes, moment)
+    count = answered.archive_answer(open_to_change(rules), rules.mailboxes, moment)
     click.echo(f"{count} archived mails will be answered by the next pass (the running `mailflow run`, "
                "or `mailflow run --once`)" if count else "no archived mail" + (f" since {since}" if since else ""))

@@ -6,7 +6,7 @@ import click
 
 from .. import outbox as outbox_lib
 from .. import status as status_lib
-from ..database import open_for, open_to_read, read_for
+from ..database import open_to_change, open_to_read, read_for
 from ..errors import RulesError
 from ..mailbox import DATABASE, MOVE
 from ..rules import load_rules
@@ -44,7 +44,7 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
     if (outbox_id is None) == (not all_failed):
         raise click.UsageError("give one outbox number (see `mailflow outbox --failed`) or --all-failed")
     rules = rules_from(ctx)
-    db = open_for(rules)
+    db = open_to_change(rules)
     rows, left = ([outbox_lib.retry(db, outbox_id, rules.mailboxes)], []) if outbox_id is not None \
         else outbox_lib.retry_all_failed(db, rules.mailboxes)
     for row in rows:
@@ -62,7 +62,7 @@ def retry(ctx: click.Context, outbox_id: int | None, all_failed: bool) -> None:
 @click.pass_context
 def cancel(ctx: click.Context, outbox_id: int) -> None:
     """Never send outbox mail ID (queued, failed or uncertain); a sent mail cannot be cancelled."""
-    row, changed = outbox_lib.cancel(open_for(rules_from(ctx)), outbox_id)
+    row, changed = outbox_lib.cancel(open_to_change(rules_from(ctx)), outbox_id)
     click.echo(f"outbox {row['id']} ({row['kind']} to {row['recipient']}) "
                + ("cancelled; it will not be sent" if changed else "was already cancelled"))
 

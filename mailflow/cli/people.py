@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import behalf, people, releases
-from ..database import open_for, read_for
+from ..database import open_for, open_to_change, read_for
 from ..errors import MailflowError
 from ..replies import Replies, TemplateProblem
 from . import main, rules_from
@@ -73,7 +73,7 @@ def confirm(ctx: click.Context, message: str) -> None:
     """Register the people mailflow proposed from MESSAGE (number or Message-ID), a mail registering
     others that it left to a coordinator; each nominee gets their confirmation."""
     rules = rules_from(ctx)
-    rows = behalf.confirm(open_for(rules), rules, Replies(rules.templates_path), message,
+    rows = behalf.confirm(open_to_change(rules), rules, Replies(rules.templates_path), message,
                           by=people.current_user())
     for row in rows:
         by = f", registered by {row['registered_by']}" if row.get("registered_by") else ""
@@ -110,7 +110,7 @@ def add(ctx: click.Context, address: str, name: str, event_id: str | None, regis
 def set_audience(ctx: click.Context, address: str, audience: str, event_id: str | None) -> None:
     """Correct a registrant's AUDIENCE (e.g. international or german); who and when is recorded."""
     rules = rules_from(ctx)
-    changes = people.set_audience(open_for(rules), address, audience, rules.audiences,
+    changes = people.set_audience(open_to_change(rules), address, audience, rules.audiences,
                                   by=people.current_user(), event_id=event_id)
     _echo_changes(changes)
 
@@ -124,7 +124,7 @@ def set_status(ctx: click.Context, address: str, status: str, event_id: str | No
     """Correct a registrant's STATUS; who and when is recorded. `cancelled` also takes back the
     calendar invitation they may have had (a CANCEL, sent by the next pass)."""
     rules = rules_from(ctx)
-    db, replies = open_for(rules), Replies(rules.templates_path)
+    db, replies = open_to_change(rules), Replies(rules.templates_path)
     try:
         changes = people.set_status(
             db, address, status, by=people.current_user(), event_id=event_id,
@@ -182,7 +182,7 @@ def forget(ctx: click.Context, address: str, yes: bool) -> None:
     """Erase ADDRESS from the database (a GDPR erasure), including other mails that mention it."""
     rules = rules_from(ctx)
     people.refuse_own(address, rules.own_addresses)
-    db = open_for(rules)
+    db = open_to_change(rules)
     person = people.find_person(db, address)
     if person.found and not yes:
         click.echo(f"this deletes everything stored about {person.address}:")

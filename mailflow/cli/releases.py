@@ -10,7 +10,7 @@ import click
 import sqlite_utils
 
 from .. import answered, registrants, releases
-from ..database import clock_of, open_for
+from ..database import clock_of, open_for, open_to_change
 from ..errors import MailflowError
 from ..people import current_user
 from ..preflight import daemon_seen, missing_secrets, refuse_unnamed_mailboxes
@@ -82,7 +82,7 @@ def _release(ctx: click.Context, kind: str, contents: dict[str, Any], event_id: 
              queue_only: bool, as_json: bool) -> None:
     rules = rules_from(ctx)
     event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
-    db = open_for(rules)
+    db = open_to_change(rules) if dry_run else open_for(rules)
     refuse_unnamed_mailboxes(db, rules, warn=False)   # before anything is saved: sending would refuse later
     replies = Replies(rules.templates_path)
     before = db.execute("select coalesce(max(id), 0) from outbox").fetchone()[0]   # (what a daemon queues after)
@@ -211,7 +211,7 @@ def approve(ctx: click.Context, address: str | None, all_pending: bool, event_id
     rules = rules_from(ctx)
     event = releases.event_by_id(rules, event_id) if event_id else rules.events[0]
     waiting = releases.waiting_for_approval(event)
-    approved = registrants.approve(open_for(rules), event.id, address,
+    approved = registrants.approve(open_to_change(rules), event.id, address,
                                    by=current_user(), waiting=waiting)
     if address and not approved:
         raise MailflowError(f"{address} is not waiting for approval for {event.id} (waiting means: "

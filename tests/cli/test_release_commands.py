@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from mailflow import registrants, releases
 from mailflow.cli import main
 from mailflow.clock import stopped_at
+from mailflow.database import open_for
 from mailflow.rules import load_rules
 from tests.support.mail import make_mail
 from tests.support.maildirs import deliver, maildir_worker
@@ -43,7 +44,7 @@ def test_a_followup_after_the_event_goes_to_everyone_registered_with_its_own_wor
 
 def test_a_followup_before_the_event_says_so(tmp_path):
     """`release followup` on an event still ahead offered to send "thank you for taking part" without a word."""
-    write_rules(tmp_path)   # the event a month ahead
+    open_for(load_rules(write_rules(tmp_path))).close()   # the event a month ahead; its database, with nobody
     (tmp_path / "thanks.txt").write_text("Thank you for taking part.\n")
     result = CliRunner().invoke(main, ["--rules", str(tmp_path / "rules.yaml"), "release", "followup",
                                        "--text", str(tmp_path / "thanks.txt"), "--dry-run"])

@@ -283,6 +283,18 @@ def test_commands_that_only_read_refuse_a_database_that_is_not_there(tmp_path):
         assert result.exit_code == 1, (command, result.output)
         assert expected in result.output and "registrants: 0" not in result.output, (command, result.output)
         assert not typo.exists(), command
+    # Commands that change what is there found nothing and made an empty database too ("not found")
+    for command in (["questions", "--close", "1"], ["set-status", "anna.lehmann@dresden.de", "cancelled"],
+                    ["set-audience", "anna.lehmann@dresden.de", "international"],
+                    ["registrants", "confirm", "1"], ["approve", "--all-pending"],
+                    ["forget", "anna.lehmann@dresden.de", "--yes"], ["outbox", "retry", "--all-failed"],
+                    ["outbox", "cancel", "1"], ["purge", "--dry-run"], ["archive", "answer"],
+                    ["release", "agenda", "--text", str(tmp_path / "agenda.txt"), "--dry-run"]):
+        (tmp_path / "agenda.txt").write_text("The agenda.\n")
+        result = cli(tmp_path, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert expected in result.output, (command, result.output)
+        assert not typo.exists(), command
     checked = cli(tmp_path, "check")
     assert checked.exit_code == 0, checked.output
     assert f"note: {expected}" in checked.output
