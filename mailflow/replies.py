@@ -443,7 +443,23 @@ def check_templates(rules: Rules, replies: Replies | None = None) -> list[RulesP
                 problem = _not_found(rules, name, named[name])
             if str(problem) not in map(str, problems):   # one template's problem, found in several branches
                 problems.append(problem)
+        else:
+            problems.extend(p for p in _single_braces(replies, name, context) if str(p) not in map(str, problems))
     return problems
+
+
+# "{ coordinator.name }": a placeholder with one brace on each side, which Jinja leaves as text
+_SINGLE_BRACES = re.compile(r"(?<![{%#])\{\s*([A-Za-z_]\w*)((?:\.\w+)*)\s*\}(?![}%#])")
+
+
+def _single_braces(replies: Replies, name: str, context: Mapping[str, Any]) -> list[RulesProblem]:
+    """A variable of the template's context written in single braces: it rendered, and every registrant would
+    read "{ coordinator.name }" as it stands."""
+    source = replies.env.loader.get_source(replies.env, name)[0] if replies.env.loader else ""
+    return [RulesProblem(replies.dir / name, source.count("\n", 0, found.start()) + 1,
+                         f"{found.group(0)} is sent as it stands: a variable needs two braces on each side",
+                         f"write {{{{ {found.group(1)}{found.group(2)} }}}}")
+            for found in _SINGLE_BRACES.finditer(source) if found.group(1) in context]
 
 
 def _not_found(rules: Rules, name: str, where: tuple[str, ...]) -> RulesProblem:

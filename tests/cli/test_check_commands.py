@@ -36,6 +36,21 @@ def test_check_reports_undefined_template_variable_with_line_and_hint(tmp_path):
     assert "did you mean 'name'?" in result.output
 
 
+def test_check_names_a_variable_in_single_braces_and_leaves_other_braces_alone(tmp_path):
+    """"{ coordinator.name }" rendered without an error and went to every registrant as it stands."""
+    text = ("Subject: Hallo\n\nGuten Tag {{ registrant.name }},\n{ event.title } am {event.date}.\n"
+            "Formular: {Name, Amt} {% if true %}{ bitte ausfüllen }{% endif %} {{ '{x}' }}\n"
+            "Ihr { coordinator.name }\n")
+    result = check(broken_template(tmp_path, text))
+    assert result.exit_code == 1
+    where = tmp_path / "templates" / "ack_german.txt"
+    assert (f"{where}:4: {{ event.title }} is sent as it stands: a variable needs two braces on each side "
+            "(write {{ event.title }})") in result.output
+    assert f"{where}:4: {{event.date}} is sent as it stands" in result.output
+    assert f"{where}:6: {{ coordinator.name }} is sent as it stands" in result.output
+    assert result.output.count("is sent as it stands") == 3   # not "{Name, Amt}", "{ bitte ausfüllen }", "{x}"
+
+
 def test_check_reports_missing_template_and_syntax_error(tmp_path):
     rules = broken_template(tmp_path, "Subject: Hallo\n\n{% if x %}\n")
     (tmp_path / "templates" / "cancel_german.txt").unlink()
