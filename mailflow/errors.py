@@ -31,9 +31,12 @@ class RulesProblem:
         return f"{text} ({self.hint})" if self.hint else text
 
 
-def not_utf8(path: Path | str, data: bytes, exc: UnicodeDecodeError) -> RulesProblem:
+def not_utf8(path: Path | str, data: bytes, exc: UnicodeDecodeError | None) -> RulesProblem:
     """A coordinator's file (rules.yaml, a template, an agenda) saved in another encoding than UTF-8, at the
-    line of its first such byte, with the fix."""
+    line of its first such byte, with the fix (`exc` None: it decoded, but holds NUL bytes)."""
+    if exc is None or data[:2] in (b"\xff\xfe", b"\xfe\xff") or data.count(b"\x00") * 3 > len(data):
+        return RulesProblem(path, 1, "not UTF-8 text: saved as UTF-16 ('Unicode' in Notepad)",
+                            "save it as UTF-8 (Notepad: Save as, Encoding: UTF-8)")
     return RulesProblem(path, data[:exc.start].count(b"\n") + 1,
                         f"not UTF-8 text (byte {data[exc.start]:#04x}: saved as 'ANSI' or Windows-1252?)",
                         "save it as UTF-8 (Notepad: Save as, Encoding: UTF-8)")

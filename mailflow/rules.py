@@ -642,12 +642,19 @@ def load_rules(path: Path | str) -> Rules:
         raise RulesError(
             [RulesProblem(path, None, "file not found",
                           "pass --rules PATH or set MAILFLOW_RULES, or start one with `mailflow init`")]) from None
+    except IsADirectoryError:
+        inside = path / "rules.yaml"
+        raise RulesError([RulesProblem(path, None, "is a folder, not a rules file",
+                                       f"pass --rules {inside}" if inside.is_file() else
+                                       "pass the rules file itself: --rules FOLDER/rules.yaml")]) from None
     except OSError as exc:
-        raise RulesError([RulesProblem(path, None, f"cannot read the file: {exc}")]) from None
+        raise RulesError([RulesProblem(path, None, f"cannot read the file: {exc.strerror or exc}")]) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RulesError([not_utf8(path, data, exc)]) from None
+    if "\x00" in text:   # UTF-16 without its byte-order mark: its ASCII is valid UTF-8, a NUL after each letter
+        raise RulesError([not_utf8(path, data, None)])
     return parse_rules(text, path)
 
 

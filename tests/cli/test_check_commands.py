@@ -171,6 +171,24 @@ def test_files_saved_by_windows_notepad_are_read_or_named_with_the_fix(tmp_path)
     result = check(rules)
     line = next(i for i, row in enumerate(SHIPPED.splitlines(), 1) if "venue: Online" in row)
     assert result.exit_code == 1 and f"rules.yaml:{line}: not UTF-8 text (byte 0xf6" in result.output
+    # Notepad's "Unicode" is UTF-16, with a byte-order mark or without: it was called 'ANSI', or (plain ASCII,
+    # valid UTF-8 with a NUL after each letter) a YAML error about the character #x0000
+    for text, encoding in ((SHIPPED, "utf-16"), (SHIPPED, "utf-16-le"), ("database: mailflow.db\n", "utf-16-le")):
+        rules.write_bytes(text.encode(encoding))
+        result = check(rules)
+        assert result.exit_code == 1, result.output
+        assert "rules.yaml:1: not UTF-8 text: saved as UTF-16 ('Unicode' in Notepad) (save it as UTF-8" in result.output
+
+
+def test_a_folder_given_as_rules_file_says_which_file_to_give(tmp_path):
+    """`--rules FOLDER` said "cannot read the file: [Errno 21] Is a directory"."""
+    shipped_project(tmp_path)
+    result = check(tmp_path)
+    assert result.exit_code == 1
+    assert f"{tmp_path}: is a folder, not a rules file (pass --rules {tmp_path / 'rules.yaml'})" in result.output
+    result = check(tmp_path / "templates")
+    assert "is a folder, not a rules file (pass the rules file itself: --rules FOLDER/rules.yaml)" in result.output
+    assert "Errno" not in result.output
 
 
 def test_a_ca_file_that_is_not_there_is_a_problem_at_its_line_and_is_relative_to_rules_yaml(tmp_path):
