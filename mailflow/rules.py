@@ -11,6 +11,7 @@ import grp
 import re
 import types
 import typing
+import urllib.parse
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -268,6 +269,17 @@ class AgendaRelease(_Strict):
         return self
 
 
+def meeting_link(link: str) -> str:
+    """An access link as every registrant's mail client shows it as a link: a whole https:// address, one word
+    ("zoom.us/j/123" or "htps://..." went to everyone and opened nothing)."""
+    link = link.strip()
+    parts = urllib.parse.urlsplit(link)
+    if parts.scheme.lower() != "https" or not parts.netloc or "." not in parts.netloc or any(c.isspace() for c in link):
+        raise ValueError(f"the access link must be a whole https:// address, like https://meet.example.org/room, "
+                         f"not {link!r}")
+    return link
+
+
 class AccessRelease(_Strict):
     """The access link and details, released from rules.yaml."""
 
@@ -276,6 +288,11 @@ class AccessRelease(_Strict):
     details: Path | None = Field(default=None, description="a text file with dial-in details")
     send_at: LocalTime | None = Field(default=None, description="release at this local time instead of now")
     require_approval: bool = Field(default=False, description="only registrants a coordinator approved get the link")
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, value: str | None) -> str | None:
+        return None if value is None else meeting_link(value)
 
     @model_validator(mode="after")
     def _content(self) -> AccessRelease:

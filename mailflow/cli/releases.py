@@ -15,7 +15,7 @@ from ..errors import MailflowError
 from ..people import current_user
 from ..preflight import daemon_seen, missing_secrets, refuse_unnamed_mailboxes
 from ..replies import Replies, TemplateProblem
-from ..rules import Rules
+from ..rules import Rules, meeting_link
 from ..runner import close_worker, server_worker
 from ..worker import PassReport
 from . import main, rules_from, setup_logging
@@ -74,6 +74,10 @@ _text_or_file(releases.FOLLOWUP, "Send this text file inline (the thank-you, the
 @click.pass_context
 def release_access(ctx: click.Context, link: str, details: Path | None, **options: Any) -> None:
     """Send the access link (only to approved registrants when rules.yaml requires approval)."""
+    try:
+        link = meeting_link(link)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--link") from None
     text = releases.read_release_text(details) if details else None
     _release(ctx, releases.ACCESS, dict(text=text, link=link), **options)
 

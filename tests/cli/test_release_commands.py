@@ -75,3 +75,13 @@ def test_a_full_disk_during_a_release_is_one_line_with_what_to_do(tmp_path, mail
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert f"the disk holding {tmp_path} is full: free space; what was done is kept: run the command again then" \
         in result.output
+
+
+def test_an_access_link_that_opens_nothing_is_refused_before_anything_is_saved(tmp_path):
+    """`release access --link zoom.us/j/845` went to every registrant as plain text."""
+    rules = write_rules(tmp_path)
+    result = CliRunner().invoke(main, ["--rules", str(rules), "release", "access", "--link", "zoom.us/j/845", "--yes"])
+    assert result.exit_code == 2
+    assert ("Invalid value for --link: the access link must be a whole https:// address, like "
+            "https://meet.example.org/room, not 'zoom.us/j/845'") in result.output
+    assert not (tmp_path / "mailflow.db").exists()

@@ -144,6 +144,17 @@ def test_a_release_sent_after_the_event_is_refused(release, written, what):
                      "the event ends; a thank-you or the recording after it goes out with `mailflow release followup`)")
 
 
+@pytest.mark.parametrize("link", ["zoom.us/j/845", "htps://meet.example/j/1", "http://meet.example/j/1",
+                                  "https://meet example/j/1", "https://localhost/j/1"])
+def test_an_access_link_that_opens_nothing_is_named_at_its_line(link):
+    """It went to every registrant as it stood: no scheme or a typo in it is no link in a mail client."""
+    written = f"access: {{released: true, link: '{link}',"
+    text = edited("access: {released: false, link: null,", written)
+    assert problems(text) == [f"rules.yaml:{line_of(text, written)}: events.0.releases.access.link: the access link "
+                              "must be a whole https:// address, like https://meet.example.org/room, not "
+                              f"{link!r}"]
+
+
 def test_a_release_during_the_event_is_taken():
     parse_rules(edited("access: {released: false, link: null,",
                        "access: {link: https://meet.example/j/1, send_at: 2020-10-07T14:00,"), Path("rules.yaml"))
