@@ -271,10 +271,11 @@ class AgendaRelease(_Strict):
 
 def meeting_link(link: str) -> str:
     """An access link as every registrant's mail client shows it as a link: a whole https:// address, one word
-    ("zoom.us/j/123" or "htps://..." went to everyone and opened nothing)."""
+    ("zoom.us/j/123" or "htps://..." went to everyone and opened nothing). An http:// one is taken: a rules.yaml
+    that named one before kept its daemon from starting."""
     link = link.strip()
     parts = urllib.parse.urlsplit(link)
-    if parts.scheme.lower() != "https" or not parts.netloc or "." not in parts.netloc or any(c.isspace() for c in link):
+    if parts.scheme.lower() not in ("https", "http") or "." not in parts.netloc or any(c.isspace() for c in link):
         raise ValueError(f"the access link must be a whole https:// address, like https://meet.example.org/room, "
                          f"not {link!r}")
     return link

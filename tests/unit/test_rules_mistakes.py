@@ -144,8 +144,8 @@ def test_a_release_sent_after_the_event_is_refused(release, written, what):
                      "the event ends; a thank-you or the recording after it goes out with `mailflow release followup`)")
 
 
-@pytest.mark.parametrize("link", ["zoom.us/j/845", "htps://meet.example/j/1", "http://meet.example/j/1",
-                                  "https://meet example/j/1", "https://localhost/j/1"])
+@pytest.mark.parametrize("link", ["zoom.us/j/845", "htps://meet.example/j/1", "https://meet example/j/1",
+                                  "https://localhost/j/1", "mailto:room@meet.example"])
 def test_an_access_link_that_opens_nothing_is_named_at_its_line(link):
     """It went to every registrant as it stood: no scheme or a typo in it is no link in a mail client."""
     written = f"access: {{released: true, link: '{link}',"
@@ -158,6 +158,8 @@ def test_an_access_link_that_opens_nothing_is_named_at_its_line(link):
 def test_a_release_during_the_event_is_taken():
     parse_rules(edited("access: {released: false, link: null,",
                        "access: {link: https://meet.example/j/1, send_at: 2020-10-07T14:00,"), Path("rules.yaml"))
+    parse_rules(edited("access: {released: false, link: null,",   # (an older rules.yaml's plain http link)
+                       "access: {link: http://meet.example/j/1, send_at: 2020-10-07T14:00,"), Path("rules.yaml"))
 
 
 @pytest.mark.parametrize("old, new, says, fix", [
