@@ -1092,7 +1092,7 @@ def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails,
         not_text = _not_text(loc, got, written or {})
         if not_text is not None:
             return RulesProblem(path, line, f"{dotted}: {not_text[0]}", not_text[1])
-    message = err["msg"].removeprefix("Value error, ")
+    message = _plain(kind, err.get("ctx") or {}) or err["msg"].removeprefix("Value error, ")
     if isinstance(got, date):   # as it was written, not datetime.date(2020, 10, 7)
         got = got.isoformat()
     shown = "" if isinstance(got, (dict, list)) or got is None or repr(got) in message else f" (got {got!r})"
@@ -1133,10 +1133,41 @@ def _literal_words(expected: str) -> list[str]:
     return [w.strip(" '\"") for w in expected.replace(" or ", ",").split(",") if w.strip(" '\"")]
 
 
+def _plain(kind: str, ctx: dict[str, Any]) -> str | None:
+    """pydantic's "Input should be greater than 0" or "Dictionary should have at least 1 item after validation"
+    in a coordinator's words (None: its own message is meant for people, as a validator's)."""
+    return {
+        "list_type": "is not a list",
+        "dict_type": "is not a mapping of 'key: value' lines",
+        "model_type": "is not a mapping of 'key: value' lines",
+        "int_parsing": "is not a whole number",
+        "int_type": "is not a whole number",
+        "int_from_float": "is not a whole number",
+        "float_parsing": "is not a number",
+        "float_type": "is not a number",
+        "bool_parsing": "is not true or false",
+        "bool_type": "is not true or false",
+        "greater_than": f"must be more than {ctx.get('gt')}",
+        "greater_than_equal": f"must be {ctx.get('ge')} or more",
+        "less_than": f"must be less than {ctx.get('lt')}",
+        "less_than_equal": f"must be {ctx.get('le')} at most",
+        "too_short": "is empty",
+        "time_parsing": "is not a time of day",
+        "time_type": "is not a time of day",
+    }.get(kind)
+
+
 def _type_hint(kind: str) -> str:
     return {
         "int_parsing": "write a whole number without quotes",
         "int_type": "write a whole number without quotes",
+        "int_from_float": "write a whole number",
+        "time_parsing": "write a time of day like 08:00",
+        "time_type": "write a time of day like 08:00",
+        "greater_than": "write a bigger number",
+        "greater_than_equal": "write a bigger number",
+        "less_than": "write a smaller number",
+        "less_than_equal": "write a smaller number",
         "float_parsing": "write a number without quotes",
         "bool_parsing": "write true or false",
         "list_type": "write a list, one '- item' per line",

@@ -88,7 +88,8 @@ def test_the_setting_is_optional_and_a_whole_number_of_days():
                     REPO / "rules.yaml")
     (problem,) = bad.value.problems
     assert problem.line == text.splitlines().index("keep_raw_mail_days_after_event: null") + 1
-    assert "greater than or equal to 0" in problem.message
+    assert problem.message == "keep_raw_mail_days_after_event: must be 0 or more (got -1)"
+    assert problem.hint == "write a bigger number"
 
 
 # -- purging ---------------------------------------------------------------------

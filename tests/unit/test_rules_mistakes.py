@@ -247,3 +247,28 @@ def test_an_empty_list_item_is_told_to_write_after_the_dash():
     text = edited("    interest:\n", "    interest:\n      -\n")
     (found,) = problems(text)
     assert "has no value (write its value after the dash and a space)" in found, found
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ("poll_interval: 60 ", "poll_interval: -5 ", "poll_interval: must be more than 0 (got -5) (write a bigger number)"),
+    ("poll_interval: 60 ", "poll_interval: 0.5 ",
+     "poll_interval: is not a whole number (got 0.5) (write a whole number)"),
+    ("send_rate_per_minute: 120 ", "send_rate_per_minute: -1 ",
+     "send_rate_per_minute: must be 0 or more (got -1) (write a bigger number)"),
+    ('digest: {time: "08:00"', 'digest: {time: "8am"',
+     "mailboxes.international.digest.time: is not a time of day (got '8am') (write a time of day like 08:00)"),
+    ("access: {released: false,", "access: {released: ja,",
+     "events.0.releases.access.released: is not true or false (got 'ja') (write true or false)"),
+], ids=["negative", "fraction", "below zero", "time of day", "yes in German"])
+def test_a_value_of_the_wrong_kind_is_said_in_plain_words(old, new, says):
+    """pydantic's own words reached coordinators: "Input should be greater than 0", "Input should be in a valid
+    time format, input is too short", "Dictionary should have at least 1 item after validation, not 0"."""
+    text = edited(old, new)
+    assert problems(text) == [f"rules.yaml:{line_of(text, new.strip())}: {says}"]
+
+
+def test_a_section_left_empty_is_said_so():
+    text = SHIPPED.split("\nmailboxes:")[0] + "\nmailboxes: {}\n" + "\n".join(
+        line for line in SHIPPED.split("\nmailboxes:")[1].splitlines()[1:] if not line.startswith((" ", "\t")))
+    assert f"rules.yaml:{line_of(text, 'mailboxes: {}')}: mailboxes: is empty (add at least one entry)" \
+        in problems(text)
