@@ -382,17 +382,38 @@ def _template_line(exc: BaseException, path: Path) -> int | None:
 
 
 def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str, Any]) -> RulesProblem:
+    line = _template_line(exc, path)
     match = re.search(r"'([^']+)' (?:is undefined|has no attribute '([^']+)')", str(exc.message))
-    hint = ""
-    if match:
-        missing = match.group(2) or match.group(1)
-        # Jinja names the owner only as 'dict object': offer every known name, nested ones too.
-        names = list(context) if not match.group(2) else sorted(
-            {key for value in context.values() if isinstance(value, dict) for key in value}
-        )
-        close = difflib.get_close_matches(missing, names, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(names)}"
-    return RulesProblem(path, _template_line(exc, path), f"undefined template variable: {exc.message}", hint)
+    if not match:
+        return RulesProblem(path, line, f"undefined template variable: {exc.message}")
+    missing = match.group(2) or match.group(1)
+    if not match.group(2):
+        close = difflib.get_close_matches(missing, list(context), n=1)
+        return RulesProblem(path, line, f"undefined template variable: {missing!r} is not one of the template's "
+                                        "variables",
+                            f"did you mean {close[0]!r}?" if close else f"available: {', '.join(context)}")
+    # Jinja names the owner only as 'dict object' ("'dict object' has no attribute 'nmae'"): the template's
+    # line names it ("registrant.nmae"); else every known name, nested ones too, is offered.
+    owner = _owner_of(path, line, missing)
+    value: Any = context
+    for part in (owner or "").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    names = sorted(value) if owner and isinstance(value, dict) else sorted(
+        {key for value in context.values() if isinstance(value, dict) for key in value})
+    close = difflib.get_close_matches(missing, names, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(names)}"
+    said = f"{owner}.{missing} ({owner} has no {missing!r})" if owner else f"nothing has {missing!r}"
+    return RulesProblem(path, line, f"undefined template variable: {said}", hint)
+
+
+def _owner_of(path: Path, line: int | None, missing: str) -> str:
+    """What the template's line asks `missing` of ("registrant" in "{{ registrant.nmae }}"), or ''."""
+    try:
+        text = path.read_text(encoding="utf-8").splitlines()[line - 1] if line else ""
+    except (OSError, UnicodeError, IndexError):
+        return ""
+    found = re.search(rf"([A-Za-z_]\w*(?:\.\w+)*)\.{re.escape(missing)}(?!\w)", text)
+    return found.group(1) if found else ""
 
 
 def check_templates(rules: Rules, replies: Replies | None = None) -> list[RulesProblem]:

@@ -32,8 +32,17 @@ def test_check_passes_on_the_shipped_rules(tmp_path):
 def test_check_reports_undefined_template_variable_with_line_and_hint(tmp_path):
     result = check(broken_template(tmp_path, "Subject: Hallo\n\nGuten Tag,\n{{ registrant.nmae }}\n"))
     assert result.exit_code == 1
-    assert f"{tmp_path / 'templates' / 'ack_german.txt'}:4: undefined template variable" in result.output
-    assert "did you mean 'name'?" in result.output
+    assert (f"{tmp_path / 'templates' / 'ack_german.txt'}:4: undefined template variable: registrant.nmae "
+            "(registrant has no 'nmae') (did you mean 'name'?)") in result.output   # (Jinja: 'dict object' has no ...)
+    template = tmp_path / "templates" / "ack_german.txt"
+    template.write_text("Subject: Hallo\n\n{{ registrant.email }}\n")
+    result = check(tmp_path / "rules.yaml")
+    assert "ack_german.txt:3: undefined template variable: registrant.email (registrant has no 'email') " \
+        "(available: address, first_name, name)" in result.output
+    template.write_text("Subject: Hallo\n\n{{ coordinater.name }}\n")
+    result = check(tmp_path / "rules.yaml")
+    assert "ack_german.txt:3: undefined template variable: 'coordinater' is not one of the template's variables " \
+        "(did you mean 'coordinator'?)" in result.output
 
 
 def test_check_names_a_variable_in_single_braces_and_leaves_other_braces_alone(tmp_path):
