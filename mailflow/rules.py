@@ -579,19 +579,19 @@ class Rules(_Strict):
         known = self.audiences
         for name in self.classification.audiences:
             if name not in known:
-                raise ValueError(
-                    f"classification.audiences names {name!r}, but no mailbox has that audience "
-                    f"(known: {', '.join(sorted(known))})"
-                )
+                raise _Located(("classification", "audiences", name),
+                               f"no mailbox has the audience {name!r} (the mailboxes' audiences: "
+                               f"{', '.join(sorted(known))})",
+                               f"{_did_you_mean(name, known).lstrip('; ')} give a mailbox `audience: {name}`, or "
+                               "name here the audiences the mailboxes have".lstrip())
         for section, entries in (("replies", self.replies), ("announcements", self.announcements),
                                  ("on_behalf", self.on_behalf)):
             for kind, by_audience in entries.items():
                 for name in by_audience:
                     if name not in known:
-                        raise ValueError(
-                            f"{section}.{kind} names audience {name!r}{_did_you_mean(name, known)}; "
-                            f"known: {', '.join(sorted(known))}"
-                        )
+                        raise _Located((section, kind, name),
+                                       f"names audience {name!r}; the mailboxes' audiences: {', '.join(sorted(known))}",
+                                       _did_you_mean(name, known).lstrip("; ") or "use one of those")
         return self
 
     def line_of(self, *key: str | int) -> int | None:
@@ -1063,8 +1063,21 @@ def _not_text(loc: tuple, got: Any, written: dict[tuple, str]) -> tuple[str, str
     return f"YAML reads {raw} as {what}, not as text", f'write it in quotes: {key}"{raw}"'
 
 
+class _Located(ValueError):
+    """A check of the whole file whose problem has a key of its own (pydantic places a model's own errors
+    nowhere: "rules.yaml: rules.yaml: classification.audiences names ...", with no line)."""
+
+    def __init__(self, loc: tuple, message: str, fix: str = ""):
+        super().__init__(message)
+        self.loc, self.fix = loc, fix
+
+
 def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails,
              written: dict[tuple, str] | None = None) -> RulesProblem:
+    located = (err.get("ctx") or {}).get("error")
+    if isinstance(located, _Located):
+        return RulesProblem(path, _line_for(lines, located.loc), f"{'.'.join(map(str, located.loc))}: {located}",
+                            located.fix)
     loc = tuple(part for part in err["loc"]
                 if not (isinstance(part, str) and part.startswith(("function-", "literal["))))
     line = _line_for(lines, loc)
@@ -1096,7 +1109,7 @@ def _problem(path: Path, lines: dict[tuple, int], err: ErrorDetails,
     if isinstance(got, date):   # as it was written, not datetime.date(2020, 10, 7)
         got = got.isoformat()
     shown = "" if isinstance(got, (dict, list)) or got is None or repr(got) in message else f" (got {got!r})"
-    return RulesProblem(path, line, f"{dotted}: {message}{shown}", _type_hint(kind))
+    return RulesProblem(path, line, f"{dotted + ': ' if loc else ''}{message}{shown}", _type_hint(kind))
 
 
 def changed_patterns(path: Path | str) -> list[RulesProblem]:

@@ -272,3 +272,21 @@ def test_a_section_left_empty_is_said_so():
         line for line in SHIPPED.split("\nmailboxes:")[1].splitlines()[1:] if not line.startswith((" ", "\t")))
     assert f"rules.yaml:{line_of(text, 'mailboxes: {}')}: mailboxes: is empty (add at least one entry)" \
         in problems(text)
+
+
+def test_an_audience_no_mailbox_has_is_named_at_its_line():
+    """A mailbox renamed from german to germna: "rules.yaml: rules.yaml: classification.audiences names 'german',
+    but no mailbox has that audience", with no line."""
+    text = edited("\n  german:\n    address: german@", "\n  germna:\n    address: german@")
+    found = problems(text)
+    assert found[0] == (f"rules.yaml:{line_of(text, '    german:')}: classification.audiences.german: no mailbox has "
+                        "the audience 'german' (the mailboxes' audiences: germna, international) (did you mean "
+                        "'germna'? give a mailbox `audience: german`, or name here the audiences the mailboxes have)")
+    assert not any(p.startswith("rules.yaml: rules.yaml:") for p in found)
+
+
+def test_a_reply_for_an_unknown_audience_is_named_at_its_line():
+    text = edited("    german: ack_german.txt", "    germen: ack_german.txt")
+    assert problems(text) == [f"rules.yaml:{line_of(text, 'germen: ack_german.txt')}: replies.interest.germen: names "
+                              "audience 'germen'; the mailboxes' audiences: german, international (did you mean "
+                              "'german'?)"]
