@@ -832,6 +832,10 @@ def _missing_space(path: Path, rows: list[str], exc: yaml.MarkedYAMLError) -> Ru
         if _GLUED_DASH.match(rows[number]):
             return RulesProblem(path, number + 1, "this is not valid YAML: a list item without a space after its dash",
                                 f"a dash needs a space after it: `- {_without_comment(rows[number])[1:]}`")
+    for number in range(first, min(last + 1, len(rows))):
+        if _dashless_item(rows, number):
+            return RulesProblem(path, number + 1, "this is not valid YAML: a list item without its dash",
+                                f"write it as the items around it: `- {_without_comment(rows[number])}`")
     if exc.context_mark is None or "simple key" not in str(exc.context) or exc.context_mark.line >= len(rows):
         return None
     written = _without_comment(rows[exc.context_mark.line])
@@ -842,6 +846,24 @@ def _missing_space(path: Path, rows: list[str], exc: yaml.MarkedYAMLError) -> Ru
                         "this is not valid YAML: a key without a colon and a space after it",
                         f"a key needs a colon and a space after it: `{key.strip()}:{' ' if value.strip() else ''}"
                         f"{value.strip()}`")
+
+
+def _dashless_item(rows: list[str], number: int) -> bool:
+    """Whether the row is words among list items of its own indentation, without the "- " they have (it was
+    "a key without a colon": `interest: in` for `interest in`, or a problem 60 lines further down)."""
+    written = _without_comment(rows[number])
+    if not written or written.startswith(("-", "#")) or ":" in written:
+        return False
+    indent = len(rows[number]) - len(rows[number].lstrip())
+
+    def near(step: int) -> str | None:
+        at = number + step
+        while 0 <= at < len(rows) and (not rows[at].strip() or rows[at].lstrip().startswith("#")):
+            at += step
+        return rows[at] if 0 <= at < len(rows) else None
+
+    return any(row is not None and len(row) - len(row.lstrip()) == indent and row.lstrip().startswith("- ")
+               for row in (near(-1), near(1)))
 
 
 def _without_comment(row: str) -> str:

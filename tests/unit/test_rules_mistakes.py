@@ -290,3 +290,17 @@ def test_a_reply_for_an_unknown_audience_is_named_at_its_line():
     assert problems(text) == [f"rules.yaml:{line_of(text, 'germen: ack_german.txt')}: replies.interest.germen: names "
                               "audience 'germen'; the mailboxes' audiences: german, international (did you mean "
                               "'german'?)"]
+
+
+@pytest.mark.parametrize("old, new", [
+    ("      - participat...\n", "      participat...\n"),
+    ("      - interest in\n", "      interest in\n"),
+    ("      - register\n", "      register\n"),
+], ids=["the first item", "an item of two words", "an item in the middle"])
+def test_a_list_item_without_its_dash_is_named_on_its_own_line(old, new):
+    """"interest in" was "a key without a colon (`interest: in`)"; a first item without its dash was "did not find
+    expected key" sixty lines further down."""
+    text = edited(old, new)
+    written = new.strip()
+    assert problems(text) == [f"rules.yaml:{line_of(text, new.rstrip())}: this is not valid YAML: a list item "
+                              f"without its dash (write it as the items around it: `- {written}`)"]
