@@ -609,6 +609,25 @@ def _sender_withdraws(said: list[str], interest: tuple[str, ...], cancellation: 
     return bool(reading.withdraws or reading.declines)
 
 
+# Why the sender gives their place: "I will be replaced by X as I have to attend a session of the council" (the
+# session's "attend" registered the sender too), "Da ich an einer Sitzung teilnehmen muss, vertritt mich X"
+_BECAUSE = (r"(?:as|because|since|da|weil|denn|jer|јер|zato što|потому что|так как|поскольку|бо|оскільки|"
+            r"pentru că|deoarece|întrucât|sepse|pasi që|çünkü|zira|γιατί|επειδή|καθώς|რადგან|რაკი|որովհետև|"
+            r"քանի որ|çünki|тъй като|защото|бидејќи|зашто)")
+_REASON_AFTER = re.compile(rf"(?<!\w){_BECAUSE}(?!\w)", re.IGNORECASE)
+_REASON_FIRST = re.compile(rf"^\W*{_BECAUSE}(?!\w)[^,;]*[,;]", re.IGNORECASE)
+
+
+def _without_reason(sentence: str) -> str:
+    """A sentence that gives the sender's place without its reason, which is no word of theirs on taking part."""
+    if not (instead := _INSTEAD.search(sentence)) or _MAYBE_INSTEAD.search(sentence.casefold()):
+        return sentence
+    if (first := _REASON_FIRST.match(sentence)) and first.end() <= instead.start():
+        return sentence[first.end():]
+    after = _REASON_AFTER.search(sentence, instead.end())
+    return sentence[:after.start()] if after else sentence
+
+
 def _sender_attends(
     said: list[str], nominees: list[Nominee], interest: tuple[str, ...], negations: tuple[str, ...]
 ) -> tuple[bool, str]:
@@ -616,7 +635,7 @@ def _sender_attends(
     unless "me"/"myself"/"mich"/"selbst" is in it too."""
     names = [n.name.casefold() for n in nominees]
     about_sender = []
-    for sentence in said:
+    for sentence in map(_without_reason, said):
         for clause in _clauses(sentence):
             instead = _INSTEAD.search(clause)   # "X will join instead of me (because I am away)" is about X
             if not first_person(clause[:instead.start()] if instead else clause):

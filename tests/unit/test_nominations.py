@@ -286,6 +286,15 @@ def test_a_withdrawal_naming_nobody_is_someone_elses_unless_the_sender_gives_the
      "because I am on leave that week.", False),
     ("I will attend. Please also register Natia Surmanidze (n.surmanidze@batumi.gov.ge), who will moderate instead "
      "of me.", True),
+    # the reason for giving the place away is no word on attending ("attend a session" registered the sender too)
+    ("I will be replaced by my deputy Natia Surmanidze (n.surmanidze@batumi.gov.ge) as I have to attend a session "
+     "of the city council that day.", False),
+    ("I will be replaced by my deputy Natia Surmanidze, n.surmanidze@batumi.gov.ge, because I must attend the "
+     "budget hearing.", False),
+    ("As I have to attend a session of the city council that day, I will be replaced by my deputy Natia "
+     "Surmanidze (n.surmanidze@batumi.gov.ge).", False),
+    ("I will attend myself, and my deputy Natia Surmanidze (n.surmanidze@batumi.gov.ge) will join too, as she "
+     "works on e-services.", True),
 ])
 def test_a_colleague_coming_instead_of_the_sender_says_nothing_of_the_senders_attending(body, attends):
     found = nominations(body, sender="Giorgi Beridze <giorgi.beridze@gmail.com>")
