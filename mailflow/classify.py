@@ -17,7 +17,7 @@ from .addresses import domain_of, local_part
 from .message import ANSWER_PREFIX, IncomingMessage, is_picture
 from .nominations import ADDRESS, Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
-from .statements import Reading, erasure_request, find, link_for_someone, new_address, read_statements
+from .statements import Reading, erasure_request, find, link_for_someone, name_correction, new_address, read_statements
 from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
@@ -477,6 +477,8 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
         asks, asked = True, f"{erasure} (to erase their data: `mailflow forget ADDRESS`)"
     elif moved := new_address(written.own):   # only a coordinator can move a registration to a new address
         asks, asked = True, f"{moved} (a new address for their registration)"
+    elif renamed := name_correction(written.own):   # their greetings and lists carry it: `mailflow set-name`
+        asks, asked = True, f"{renamed} (a correction of their name: `mailflow set-name ADDRESS \"NAME\"`)"
     elif requested := link_for_someone(written.own):   # only a coordinator knows whether they take part
         asks, asked = True, f"{requested} (the link for someone else)"
     elif said.trouble and not asks:   # the link or the form fails (always ours): a coordinator must help

@@ -591,7 +591,7 @@ def read_for(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database
 
 def open_to_change(rules: Rules, clock: Clock = system_clock) -> sqlite_utils.Database:
     """The database rules.yaml names, for a command that changes what is in it (questions --close, set-status,
-    set-audience, forget, approve, registrants confirm, outbox retry and cancel, purge, archive answer,
+    set-audience, set-name, forget, approve, registrants confirm, outbox retry and cancel, purge, archive answer,
     release --dry-run): refused when the file does not exist, as read_for() refuses it (a typo in `database:`
     made them create an empty database and say "not found")."""
     _refuse_missing(rules)

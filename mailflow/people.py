@@ -130,6 +130,20 @@ def set_audience(
     return _correct(db, address, "audience", audience, by=by, event_id=event_id)
 
 
+MAX_NAME = 200
+
+
+def set_name(db: sqlite_utils.Database, address: str, name: str, *, by: str, event_id: str | None = None) -> list[dict]:
+    """A registrant's name as they spell it ("my name is misspelt: it is Tsereteli"): every later mail,
+    list and export uses it."""
+    name = " ".join(name.split())   # one line: it goes into mail headers and greetings
+    if not name:
+        raise MailflowError('the name is empty; give it in quotes, e.g. mailflow set-name ADDRESS "Nino Tsereteli"')
+    if len(name) > MAX_NAME or not name.isprintable():
+        raise MailflowError(f"that is no name (at most {MAX_NAME} printable characters): {name[:60]!r}")
+    return _correct(db, address, "name", name, by=by, event_id=event_id)
+
+
 def set_status(
     db: sqlite_utils.Database, address: str, status: str, *, by: str, event_id: str | None = None,
     withdraw: Callable[[dict], bool] = lambda registrant: False,

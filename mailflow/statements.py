@@ -1671,6 +1671,41 @@ _NEW_ADDRESS = (
 )
 
 
+# A correction of the writer's name ("my name is misspelt in your mail: it is Tsereteli"): their greetings, lists and
+# any certificate carry it, and only a coordinator can change it (`mailflow set-name`)
+_NAME_CORRECTION = (
+    "my name * misspel...", "my name * spelled * wrong...", "my name * spelt * wrong...",
+    "my name * written * wrong...", "my name * incorrect...", "my name * not spelled correctly",
+    "my name * should be", "my surname * misspel...", "my surname * incorrect...", "my surname * should be",
+    "my last name * misspel...", "my last name * incorrect...", "my family name * misspel...",
+    "misspel... my name", "misspel... of my name", "spelling of my name", "spelling of my surname",
+    "typo in my name", "typo in my surname", "correct my name", "correct my surname",
+    "mein name * falsch geschrieben", "mein nachname * falsch geschrieben", "meinen namen * falsch geschrieben",
+    "meinen nachnamen * falsch geschrieben", "schreibweise meines namens", "schreibweise meines nachnamens",
+    "tippfehler in meinem namen", "tippfehler in meinem nachnamen", "meinen namen * korrigieren",
+    "фамилия * написана * неправильно", "фамилия * написана с ошибкой", "фамилию * написали * неправильно",
+    "фамилию * написали с ошибкой", "имя * написано * неправильно", "имя * написано с ошибкой",
+    "ошибка в * фамилии", "ошибка в * имени", "ошибку в * фамилии", "ошибку в * имени",
+    "правильное написание * фамилии", "правильное написание * имени", "исправьте * фамилию", "исправьте * имя",
+    "прізвище * написано * неправильно", "помилка в * прізвищі", "виправте * прізвище",
+    "ime * pogrešno napisan...", "prezime * pogrešno napisan...", "ime * pogresno napisan...",
+    "prezime * pogresno napisan...", "greška u * imenu", "greška u * prezimenu", "greska u * imenu",
+    "greska u * prezimenu", "ispravite * ime", "ispravite * prezime", "име * погрешно написан...",
+    "презиме * погрешно написан...", "грешка у * имену", "грешка у * презимену", "името ми * грешно",
+    "фамилията ми * грешно", "numele meu * greșit", "numele meu * gresit", "numele * scris greșit",
+    "numele * scris gresit", "corectați * numele", "corectati * numele", "emri im * gabim", "mbiemri im * gabim",
+    "emri * shkruar gabim", "korrigjoni * emrin", "adım * yanlış yazıl...", "soyadım * yanlış yazıl...",
+    "ismim * yanlış yazıl...", "adımı * yanlış yaz...", "soyadımı * yanlış yaz...", "ismimi * yanlış yaz...",
+    "adım * səhv", "soyadım * səhv", "όνομά μου * λάθος", "επώνυμό μου * λάθος", "ჩემი გვარი * არასწორად",
+    "ჩემი სახელი * არასწორად", "ազգանունս * սխալ", "անունս * սխալ",
+)
+
+
+def name_correction(own: str) -> str:
+    """The words of a clause that corrects the writer's name, or ""."""
+    return _asked_for(_NAME_CORRECTION, own)
+
+
 # A request to send the link to someone else ("please send the link to my colleague Lea Vormann (lea@...) too",
 # "Könnten Sie ihm bitte den Zugangslink schicken?"): only a coordinator knows whether they take part, or
 # whether the address is the writer's own.

@@ -41,9 +41,9 @@ COMMAND_MODULES = {
     "init": "project", "check": "check", "classify": "check", "purge": "maintenance",
     "explain": "messages", "questions": "messages", "replay": "messages", "archive": "messages",
     "outbox": "outbox_commands", "status": "outbox_commands",
-    "registrants": "people", "set-audience": "people", "set-status": "people", "export-person": "people",
-    "forget": "people", "release": "releases", "approve": "releases", "run": "run", "demo": "run",
-    "import": "imports", "invite": "imports",
+    "registrants": "people", "set-audience": "people", "set-name": "people", "set-status": "people",
+    "export-person": "people", "forget": "people", "release": "releases", "approve": "releases", "run": "run",
+    "demo": "run", "import": "imports", "invite": "imports",
 }
 
 

@@ -1,4 +1,4 @@
-"""Commands about people: registrants, set-audience, set-status, export-person, forget."""
+"""Commands about people: registrants, set-audience, set-name, set-status, export-person, forget."""
 
 from __future__ import annotations
 
@@ -112,6 +112,18 @@ def set_audience(ctx: click.Context, address: str, audience: str, event_id: str 
     rules = rules_from(ctx)
     changes = people.set_audience(open_to_change(rules), address, audience, rules.audiences,
                                   by=people.current_user(), event_id=event_id)
+    _echo_changes(changes)
+
+
+@main.command("set-name")
+@click.argument("address")
+@click.argument("name")
+@click.option("--event", "event_id", metavar="ID", help="Which registration, when they registered for several events.")
+@click.pass_context
+def set_name(ctx: click.Context, address: str, name: str, event_id: str | None) -> None:
+    """Correct a registrant's NAME as they spell it (in quotes: "Nino Tsereteli"); who and when is recorded."""
+    changes = people.set_name(open_to_change(rules_from(ctx)), address, name, by=people.current_user(),
+                              event_id=event_id)
     _echo_changes(changes)
 
 

@@ -64,6 +64,7 @@ ARGUMENTS = {
     "registrants confirm": ["<a@example.org>"], "release access": ["--link", "https://example.org/m", "--yes"],
     "release agenda": ["--text", "{file}", "--yes"], "release followup": ["--text", "{file}", "--yes"],
     "replay": ["--with", "{file}"], "run": ["--once"], "set-audience": ["a@example.org", "german"],
+    "set-name": ["a@example.org", "Ana Beridze"],
     "set-status": ["a@example.org", "cancelled"], "status": [],
 }
 GROUPS_ALONE = {"archive", "import", "release"}   # only show their subcommands: nothing to read rules for

@@ -202,6 +202,23 @@ def test_set_audience_records_who_and_when(project):
     assert WEBER in {r["address"] for r in listed}
 
 
+def test_set_name_corrects_the_name_every_later_mail_uses_and_records_it(project):
+    """"My name is misspelt" had nothing a coordinator could run: every later mail greeted the wrong name."""
+    result = cli(project, "set-name", WEBER, "  Jonas   Weber-Schmidt ", env={"MAILFLOW_USER": "fatina"})
+    assert result.exit_code == 0, result.output
+    db = db_of(project)
+    (row,) = db["registrants"].rows_where("address = ?", [WEBER])
+    assert row["name"] == "Jonas Weber-Schmidt"
+    (correction,) = db["corrections"].rows
+    assert (correction["field"], correction["new"], correction["by"]) == ("name", "Jonas Weber-Schmidt", "fatina")
+    assert "-> Jonas Weber-Schmidt, recorded as corrected by fatina" in result.output
+    for bad in ("", "   ", "Jonas\x07Weber", "x" * 201):
+        refused = cli(project, "set-name", WEBER, bad)
+        assert refused.exit_code == 1 and ("the name is empty" in refused.output or "that is no name"
+                                           in refused.output), (bad, refused.output)
+    assert db_of(project)["corrections"].count == 1
+
+
 def test_set_status_and_its_mistakes(project):
     done = cli(project, "set-status", "elira.shehu@tirana.al", "approved", env={"MAILFLOW_USER": "irakli"})
     assert done.exit_code == 0, done.output

@@ -1768,3 +1768,30 @@ def test_a_turkish_refusal_typed_without_its_letters_is_read_as_one():
                              "katilamayacagim.\n\nAyse")
     assert got.intent == "question" and not got.answer, got.reasons
 
+
+
+@pytest.mark.parametrize("body", [
+    "Thank you for the confirmation. My name is misspelt in your mail: it is Nino Tsereteli, not Nino Tsertelli.",
+    "Please note that my surname should be written Beridze, not Berdize.",
+    "The correct spelling of my name is Ana Kvaratskhelia.",
+    "Vielen Dank. Mein Nachname ist leider falsch geschrieben: richtig ist Weißmann.",
+    "Спасибо! В письме моя фамилия написана неправильно, правильно: Церетели.",
+    "Hvala. Moje prezime je pogrešno napisano, ispravno je Jovanović.",
+    "Mulțumesc. Numele meu este scris greșit: corect este Ionescu.",
+])
+def test_a_correction_of_the_writers_name_is_a_question_for_a_coordinator(body):
+    """"My name is misspelt" was "other": no answer and no flag, and every later mail, list and certificate kept
+    the wrong name. A coordinator corrects it with `mailflow set-name`."""
+    got = in_our_thread(body)
+    assert (got.intent, got.asks) == ("question", True), got.reasons
+    assert any("mailflow set-name" in reason for reason in got.reasons), got.reasons
+
+
+@pytest.mark.parametrize("body, intent", [
+    ("My name is Nino Tsereteli and I would like to register for the online event.", "interest"),
+    ("My name is written on the list twice, I think; I only need one seat.", "other"),
+    ("Please do not correct my name, Beridze is right.", "other"),
+])
+def test_an_introduction_or_a_name_said_right_is_no_correction(body, intent):
+    got = verdict(body)
+    assert got.intent == intent and not any("set-name" in reason for reason in got.reasons), got.reasons
