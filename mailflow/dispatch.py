@@ -306,12 +306,21 @@ class Dispatch:
         for row in reversed(flight.rows):
             after.append(following.get(row["mailbox"]))
             following[row["mailbox"]] = row
-        for row, then in zip(flight.rows, reversed(after), strict=True):
-            self._ready(row["mailbox"])
-            if self._done():
-                break
-            flight.outcomes.append((row, self._send_one(row, then)))
-            flight.ticks.release()
+        try:
+            for row, then in zip(flight.rows, reversed(after), strict=True):
+                self._ready(row["mailbox"])
+                if self._done():
+                    break
+                flight.outcomes.append((row, self._send_one(row, then)))
+                flight.ticks.release()
+        finally:
+            # A window cut short leaves a mail's commands ahead; the next window may begin with other mail,
+            # which would connect after its "begin": they are taken back here, with no "begin" pending.
+            for sender in self.senders.values():
+                pause = getattr(sender, "pause", None)
+                if pause is not None:
+                    with contextlib.suppress(Exception):
+                        pause()
 
     def _envelope(self, row: dict) -> Envelope:
         """MAIL FROM, RCPT TO and size. SMTP without SMTPUTF8 takes an international domain in its IDNA form:
