@@ -9,7 +9,7 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,16 +179,10 @@ class SmtpSender:
         if then is not None:
             with contextlib.suppress(UnicodeError):   # (that mail's own send says what is wrong with it)
                 following = _commands(smtp, *then)
-        # The text and its dot in one write, the next mail's commands in another: a write cut after the dot
-        # (a deadline, a reset) must count as handed over, and sendall() cannot say how far it came. Corked,
-        # the two leave in the same segment, as one write would: a server that saw the dot alone would answer
-        # it alone, and hold the next answers back for its ACK (Postfix: 2-20x slower).
-        with _corked(smtp.sock if following else None):
-            smtp.send(text + (b"" if text.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-            smtp.handed_over = True
-            if following:
-                smtp.send(following)
-                self._ahead, self._ahead_since = then, time.monotonic()
+        whole = text + (b"" if text.endswith(b"\r\n") else b"\r\n") + b".\r\n"
+        _write(smtp, whole + following, handed_over_at=len(whole))
+        if following:
+            self._ahead, self._ahead_since = then, time.monotonic()
         code, answer = smtp.getreply()
         if code != 250:
             if code == 421:
@@ -257,20 +251,17 @@ def _commands(smtp: _SMTP, sender: str, recipient: str, size: int) -> bytes:
     return f"{mail}\r\nRCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n".encode("ascii")
 
 
-@contextlib.contextmanager
-def _corked(sock: socket.socket | None) -> Iterator[None]:
-    """Linux's TCP_CORK around writes that should leave together (elsewhere, or without a socket, nothing)."""
-    cork = getattr(socket, "TCP_CORK", None)
-    if sock is None or cork is None:
-        yield
-        return
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, cork, 1)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, cork, 0)
+def _write(smtp: _SMTP, data: bytes, handed_over_at: int) -> None:
+    """The text, its dot and the next mail's commands in one write, so they leave together (a server that saw
+    the dot alone would answer it alone and hold the next answers back for its ACK: Postfix 2-20x slower),
+    counting how far it came: a write cut after the dot (a deadline, a reset) has handed the mail over, and
+    sendall() cannot say so."""
+    if smtp.sock is None:
+        raise smtplib.SMTPServerDisconnected("please run connect() first")
+    view, written = memoryview(data), 0
+    while written < len(view):
+        written += smtp.sock.send(view[written:])
+        smtp.handed_over = smtp.handed_over or written >= handed_over_at
 
 
 def _spoke(smtp: _SMTP) -> bool:

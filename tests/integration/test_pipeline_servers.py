@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -364,13 +365,16 @@ def test_a_registration_that_asks_is_registered_flagged_listed_and_answered_with
     assert b"\\Flagged" in flags and b"$MailflowProcessed" in flags
 
 
-def test_a_421_and_a_connection_dropped_after_data_never_send_a_mail_twice(servers, rules_path):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one command at a time"])
+def test_a_421_and_a_connection_dropped_after_data_never_send_a_mail_twice(servers, rules_path, pipelining):
     """Issue 13: a server that answers 421 (going down) defers the mail, which goes out once later; a
     server that takes a mail and drops the connection before its answer leaves it to be settled from
-    the Sent folder (it is there: sent) or held as uncertain, never sent again blindly."""
+    the Sent folder (it is there: sent) or held as uncertain, never sent again blindly. With and without
+    PIPELINING (smtplib's own sendmail())."""
     import yaml
 
     dovecot, smtp = servers
+    smtp.pipelining = pipelining
     data = yaml.safe_load(rules_path.read_text())
     for box in data["mailboxes"].values():
         box["sent_copy"] = "provider"        # the server files what it takes, as Gmail does

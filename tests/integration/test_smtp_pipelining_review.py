@@ -41,14 +41,16 @@ class CutAfterTheDot:
         return getattr(self._sock, name)
 
     def sendall(self, data):
-        if not self.dot and (end := data.find(b"\r\n.\r\n")) >= 0:
-            self._sock.sendall(data[:end + 5])
-            self.dot, data = True, data[end + 5:]
-            if not data:
-                return None
+        while data:
+            data = data[self.send(data):]
+
+    def send(self, data):
+        if not self.dot and (end := bytes(data).find(b"\r\n.\r\n")) >= 0:
+            self.dot = True
+            return self._sock.send(data[:end + 5])   # the kernel takes the text up to its dot ...
         if self.dot:
-            time.sleep(1.5)                       # the rest does not fit; the 1 s deadline cuts the connection
-        return self._sock.sendall(data)
+            time.sleep(1.5)                       # ... the rest does not fit; the 1 s deadline cuts the connection
+        return self._sock.send(data)
 
 
 def test_a_deadline_after_the_dot_but_before_the_next_commands_is_answer_lost(smtp_server_factory):
