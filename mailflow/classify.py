@@ -792,7 +792,13 @@ def _automatic(
     """bounce, auto_reply or bulk when headers, sender or the text say a machine wrote; else None."""
     sender = message.sender or ""
     header = message.header
-    failures = functools.cache(lambda: _failed_recipients(message))
+    found: list[tuple[list[str], list[str]]] = []   # (functools.cache made a new cache per mail: 5 us)
+
+    def failures() -> tuple[list[str], list[str]]:   # _failed_recipients, at most once a mail
+        if not found:
+            found.append(_failed_recipients(message))
+        return found[0]
+
     bounce_why = _bounce_evidence(message, rules, failures)
     if bounce_why:
         failed_for_good, delayed = failures()
