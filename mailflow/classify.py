@@ -17,7 +17,15 @@ from .addresses import domain_of, local_part
 from .message import ANSWER_PREFIX, IncomingMessage, is_picture
 from .nominations import ADDRESS, Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
-from .statements import Reading, erasure_request, find, link_for_someone, new_address, read_statements
+from .statements import (
+    Reading,
+    erasure_request,
+    find,
+    link_for_someone,
+    makes_a_request,
+    new_address,
+    read_statements,
+)
 from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
@@ -472,12 +480,16 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
     # (in reply to our mail the thread is the event: "Can he use the same link?" was "nothing about the event")
     asks = bool(said.asks) and (in_our_thread or _about_the_event(message, written, rules, said.asks))
     asked = said.asks
-    erasure = erasure_request(written.own)
+    erasure = moved = requested = ""
+    if makes_a_request(written.own):   # (one look for the words of all three: most mails have none)
+        erasure = erasure_request(written.own)
+        moved = "" if erasure else new_address(written.own)
+        requested = "" if erasure or moved else link_for_someone(written.own)
     if erasure:   # only a coordinator can erase (`mailflow forget ADDRESS`): a question for them
         asks, asked = True, f"{erasure} (to erase their data: `mailflow forget ADDRESS`)"
-    elif moved := new_address(written.own):   # only a coordinator can move a registration to a new address
+    elif moved:   # only a coordinator can move a registration to a new address
         asks, asked = True, f"{moved} (a new address for their registration)"
-    elif requested := link_for_someone(written.own):   # only a coordinator knows whether they take part
+    elif requested:   # only a coordinator knows whether they take part
         asks, asked = True, f"{requested} (the link for someone else)"
     elif said.trouble and not asks:   # the link or the form fails (always ours): a coordinator must help
         asks, asked = True, f"a problem: {said.trouble}"

@@ -1708,6 +1708,16 @@ def link_for_someone(own: str) -> str:
     return ""
 
 
+# The words of the three requests below, in one list: most mails have none of them, which one look tells.
+_REQUESTS = _ERASURE + _NEW_ADDRESS + _LINK_REQUESTS
+
+
+def makes_a_request(own: str) -> bool:
+    """Whether the text has the words of a request (erasure_request, new_address, link_for_someone): each of
+    them finds nothing in a text that has none."""
+    return find(_REQUESTS, own.casefold()) is not None
+
+
 def erasure_request(own: str) -> str:
     """The words of a clause that asks to erase the writer's data, or ""."""
     return _asked_for(_ERASURE, own)
