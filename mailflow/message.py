@@ -13,6 +13,7 @@ import email
 import email.header
 import email.policy
 import email.utils
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -544,6 +545,7 @@ def _decoded(part: Message) -> str:
         return payload.decode("utf-8", "replace")
 
 
+@functools.lru_cache(maxsize=64)   # (the same few charsets, mail after mail)
 def _codec(charset: str) -> str:
     """Python's name of a declared charset ("x-mac-cyrillic" is mac-cyrillic); UTF-8 for one it does not
     know (in practice; else the code page guess applies)."""
