@@ -281,6 +281,9 @@ class Replies:
             autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default_for_string=False),
             keep_trailing_newline=True,
         )
+        # Each template as Jinja compiled it, by name: its get_template() took a lock, made a weak reference and
+        # reordered its cache at every reply (the loader keeps what it read, so a template never changes here).
+        self._templates: dict[str, jinja2.Template] = {}
 
     def changed(self) -> bool:
         """Whether a template file this set has read, or looked for in vain, is now different on disk (edited,
@@ -290,7 +293,10 @@ class Replies:
     def render(self, name: str, context: dict[str, Any]) -> RenderedReply:
         self.env.start()
         try:
-            output = self.env.get_template(name).render(**context)
+            template = self._templates.get(name)
+            if template is None:
+                template = self._templates[name] = self.env.get_template(name)
+            output = template.render(**context)
         except TemplateProblem:
             raise
         except Exception as exc:  # noqa: BLE001  whatever a template's expression raises is the template's problem
