@@ -17,7 +17,16 @@ from .addresses import domain_of, local_part
 from .message import ANSWER_PREFIX, IncomingMessage, is_picture
 from .nominations import ADDRESS, Nominations, read_nominations
 from .rules import INTEREST_WITH_QUESTION, Rules
-from .statements import Reading, erasure_request, find, link_for_someone, name_correction, new_address, read_statements
+from .statements import (
+    Reading,
+    erasure_request,
+    find,
+    link_for_someone,
+    makes_a_request,
+    name_correction,
+    new_address,
+    read_statements,
+)
 from .states import AUTOMATIC_INTENTS, Intent
 
 # Weights of audience evidence; the receiving mailbox counts least, so that a
@@ -472,14 +481,19 @@ def _said(said: Reading, message: IncomingMessage, written: written_text.Written
     # (in reply to our mail the thread is the event: "Can he use the same link?" was "nothing about the event")
     asks = bool(said.asks) and (in_our_thread or _about_the_event(message, written, rules, said.asks))
     asked = said.asks
-    erasure = erasure_request(written.own)
+    erasure = moved = renamed = requested = ""
+    if makes_a_request(written.own):   # (one look for the words of all four: most mails have none)
+        erasure = erasure_request(written.own)
+        moved = "" if erasure else new_address(written.own)
+        renamed = "" if erasure or moved else name_correction(written.own)
+        requested = "" if erasure or moved or renamed else link_for_someone(written.own)
     if erasure:   # only a coordinator can erase (`mailflow forget ADDRESS`): a question for them
         asks, asked = True, f"{erasure} (to erase their data: `mailflow forget ADDRESS`)"
-    elif moved := new_address(written.own):   # only a coordinator can move a registration to a new address
+    elif moved:   # only a coordinator can move a registration to a new address
         asks, asked = True, f"{moved} (a new address for their registration)"
-    elif renamed := name_correction(written.own):   # their greetings and lists carry it: `mailflow set-name`
+    elif renamed:   # their greetings and lists carry it: `mailflow set-name`
         asks, asked = True, f"{renamed} (a correction of their name: `mailflow set-name ADDRESS \"NAME\"`)"
-    elif requested := link_for_someone(written.own):   # only a coordinator knows whether they take part
+    elif requested:   # only a coordinator knows whether they take part
         asks, asked = True, f"{requested} (the link for someone else)"
     elif said.trouble and not asks:   # the link or the form fails (always ours): a coordinator must help
         asks, asked = True, f"a problem: {said.trouble}"
@@ -794,7 +808,13 @@ def _automatic(
     """bounce, auto_reply or bulk when headers, sender or the text say a machine wrote; else None."""
     sender = message.sender or ""
     header = message.header
-    failures = functools.cache(lambda: _failed_recipients(message))
+    found: list[tuple[list[str], list[str]]] = []   # (functools.cache made a new cache per mail: 5 us)
+
+    def failures() -> tuple[list[str], list[str]]:   # _failed_recipients, at most once a mail
+        if not found:
+            found.append(_failed_recipients(message))
+        return found[0]
+
     bounce_why = _bounce_evidence(message, rules, failures)
     if bounce_why:
         failed_for_good, delayed = failures()

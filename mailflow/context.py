@@ -8,6 +8,7 @@ Pure: every "now" and every address is an argument.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -89,12 +90,14 @@ def times_context(event: Event, zone: str | None) -> dict[str, str]:
 def reply_context(
     rules: Rules, event: Event, mailbox: str, name: str, address: str, subject: str, *, now: datetime,
     next_event: Event | None = None, in_time: bool = True,
+    events: Callable[[Event], dict[str, Any]] = event_context,
 ) -> dict[str, Any]:
     """The variables of a reply written at `now`: `event.over` says whether the event is over by
-    then; `next_event` (or none) and `registration.in_time` serve the registration-closed reply."""
+    then; `next_event` (or none) and `registration.in_time` serve the registration-closed reply.
+    `events` gives an event's own variables (event_context; the worker's keeps them, each reply gets a copy)."""
     return {
-        "event": {**event_context(event), "over": event.over(now)},
-        "next_event": event_context(next_event) if next_event else None,
+        "event": {**events(event), "over": event.over(now)},
+        "next_event": {**events(next_event)} if next_event else None,
         "registration": {"in_time": in_time},
         "registrant": registrant_context(name, address),
         "coordinator": coordinator_context(rules.mailboxes[mailbox]),

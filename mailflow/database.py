@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import grp
 import logging
 import os
@@ -432,22 +433,33 @@ def weather(path: Path) -> Iterator[None]:
 def update(db: sqlite_utils.Database, table: str, row_id: int, values: dict) -> None:
     """UPDATE by primary key in plain SQL: sqlite-utils' Table.update reads the schema on every
     call, which the benchmark showed as a cost on the per-mail path."""
-    sets = ", ".join(f"[{column}] = ?" for column in values)
-    db.execute(f"update [{table}] set {sets} where id = ?", [*values.values(), row_id])
+    db.execute(_update_sql(table, tuple(values)), [*values.values(), row_id])
 
 
 def insert(db: sqlite_utils.Database, table: str, values: dict, ignore: bool = False,
            unless: tuple[str, object] = ("", None)) -> int | None:
     """INSERT in plain SQL; returns the new rowid (None when ignored as a duplicate). `unless`
     (column, value): nothing is inserted when a row has that value there (never for None)."""
-    columns = ", ".join(f"[{column}]" for column in values)
-    marks = ", ".join("?" * len(values))
     column, value = unless
-    condition, params = (f" where not exists (select 1 from [{table}] where [{column}] = ?)", [value]) \
-        if value is not None else ("", [])
-    cursor = db.execute(f"insert {'or ignore ' if ignore else ''}into [{table}] ({columns}) select {marks}{condition}",
-                        [*values.values(), *params])
+    params = [*values.values(), value] if value is not None else [*values.values()]
+    cursor = db.execute(_insert_sql(table, tuple(values), ignore, column if value is not None else None), params)
     return cursor.lastrowid if cursor.rowcount else None
+
+
+# The statements of update() and insert(), made once for each shape: the code has a few dozen, and the
+# per-mail path writes the same four for every mail.
+@functools.lru_cache(maxsize=128)
+def _update_sql(table: str, columns: tuple[str, ...]) -> str:
+    sets = ", ".join(f"[{column}] = ?" for column in columns)
+    return f"update [{table}] set {sets} where id = ?"
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_sql(table: str, columns: tuple[str, ...], ignore: bool, unless: str | None) -> str:
+    names = ", ".join(f"[{column}]" for column in columns)
+    marks = ", ".join("?" * len(columns))
+    condition = f" where not exists (select 1 from [{table}] where [{unless}] = ?)" if unless is not None else ""
+    return f"insert {'or ignore ' if ignore else ''}into [{table}] ({names}) select {marks}{condition}"
 
 
 def rows(db: sqlite_utils.Database, sql: str, params: list | tuple = ()) -> list[dict]:

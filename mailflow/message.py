@@ -13,6 +13,7 @@ import email
 import email.header
 import email.policy
 import email.utils
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -47,7 +48,12 @@ ANSWER_PREFIX = re.compile(r"^\s*(?:re|aw|antw|antwort|sv|odg|odgovor|отв|о�
 
 def clean(value: object, limit: int = 998) -> str:
     """A header value as one safe line: control characters become spaces, runs of spaces one."""
-    return " ".join(_CONTROL.sub(" ", str(value)).split())[:limit]
+    text = str(value)
+    # Most values are clean already: printable (no control character, and of the white space only " ",
+    # the one printable character split() splits at), without a space at either end or two in a row.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text[:limit]
+    return " ".join(_CONTROL.sub(" ", text).split())[:limit]
 
 
 @dataclass(frozen=True)
@@ -544,6 +550,7 @@ def _decoded(part: Message) -> str:
         return payload.decode("utf-8", "replace")
 
 
+@functools.lru_cache(maxsize=64)   # (the same few charsets, mail after mail)
 def _codec(charset: str) -> str:
     """Python's name of a declared charset ("x-mac-cyrillic" is mac-cyrillic); UTF-8 for one it does not
     know (in practice; else the code page guess applies)."""

@@ -229,8 +229,12 @@ def read_nominations(
     sender_listed = False           # the sender's own address among those a registering sentence lists
     for index, sentence in enumerate(said):
         folded = sentence.casefold()
-        found = [m for m in ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded]
-        registers = bool(find(interest, folded))
+        # (the words to register count only in a sentence with an address or one ending in ":", and an address
+        # has an "@": most sentences are looked at no further)
+        has_address = "@" in sentence
+        found = [m for m in ADDRESS.finditer(sentence) if m.group(0).lower().rstrip(".") not in excluded] \
+            if has_address else []
+        registers = (has_address or folded.rstrip().endswith(":")) and bool(find(interest, folded))
         # the sender's own line in the list or table ("I put myself in the table too")
         sender_listed |= ((registers or list_intro) and ("\t" in sentence or bool(LIST_ITEM.match(sentence.strip())))
                           and any(m.group(0).lower().rstrip(".") == sender for m in ADDRESS.finditer(sentence)))

@@ -281,6 +281,9 @@ class Replies:
             autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default_for_string=False),
             keep_trailing_newline=True,
         )
+        # Each template as Jinja compiled it, by name: its get_template() took a lock, made a weak reference and
+        # reordered its cache at every reply (the loader keeps what it read, so a template never changes here).
+        self._templates: dict[str, jinja2.Template] = {}
 
     def changed(self) -> bool:
         """Whether a template file this set has read, or looked for in vain, is now different on disk (edited,
@@ -288,33 +291,36 @@ class Replies:
         return self._loader.changed()
 
     def render(self, name: str, context: dict[str, Any]) -> RenderedReply:
-        path = self.dir / name
         self.env.start()
         try:
-            output = self.env.get_template(name).render(**context)
+            template = self._templates.get(name)
+            if template is None:
+                template = self._templates[name] = self.env.get_template(name)
+            output = template.render(**context)
         except TemplateProblem:
             raise
-        except jinja2.TemplateNotFound:
-            raise TemplateProblem(
-                RulesProblem(path, None, "template file not found", f"create it in {self.dir}")) from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(self._syntax_problem(path, name, exc)) from None
-        except jinja2.UndefinedError as exc:
-            raise TemplateProblem(_undefined_problem(path, exc, context)) from None
-        except jinja2.TemplateError as exc:
-            raise TemplateProblem(RulesProblem(path, _template_line(exc, path), f"template error: {exc}")) from None
-        except RecursionError as exc:
-            raise TemplateProblem(RulesProblem(
-                path, _template_line(exc, path), "the template calls itself without end (a macro, include or "
-                "recursive loop nested too deeply)")) from None
-        except MemoryError as exc:
-            raise TemplateProblem(RulesProblem(path, _template_line(exc, path), "the template asks for more "
-                                               "memory than there is")) from None
         except Exception as exc:  # noqa: BLE001  whatever a template's expression raises is the template's problem
-            raise TemplateProblem(RulesProblem(path, _template_line(exc, path),
-                                               f"template error: {type(exc).__name__}: {exc}")) from None
-        return _split(output, path)
+            raise TemplateProblem(self._problem(name, exc, context)) from None
+        return _split(output, self.dir, name)
 
+    def _problem(self, name: str, exc: Exception, context: dict[str, Any]) -> RulesProblem:
+        """What went wrong in rendering template `name`, said of its file (whose path is made only here: pathlib
+        joining it for every reply was a tenth of a rendering)."""
+        path = self.dir / name
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return RulesProblem(path, None, "template file not found", f"create it in {self.dir}")
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            return self._syntax_problem(path, name, exc)
+        if isinstance(exc, jinja2.UndefinedError):
+            return _undefined_problem(path, exc, context)
+        if isinstance(exc, jinja2.TemplateError):
+            return RulesProblem(path, _template_line(exc, path), f"template error: {exc}")
+        if isinstance(exc, RecursionError):
+            return RulesProblem(path, _template_line(exc, path), "the template calls itself without end (a macro, "
+                                "include or recursive loop nested too deeply)")
+        if isinstance(exc, MemoryError):
+            return RulesProblem(path, _template_line(exc, path), "the template asks for more memory than there is")
+        return RulesProblem(path, _template_line(exc, path), f"template error: {type(exc).__name__}: {exc}")
 
     def _syntax_problem(self, path: Path, name: str, exc: jinja2.TemplateSyntaxError) -> RulesProblem:
         """Jinja's syntax error, at the line of the block left open when that is the trouble: Jinja names
@@ -362,14 +368,14 @@ def _open_block_line(env: jinja2.Environment, source: str, tag: str, until: int,
     return next((line for name, line in reversed(opened) if name == tag), None)
 
 
-def _split(output: str, path: Path) -> RenderedReply:
+def _split(output: str, folder: Path, name: str) -> RenderedReply:
     first, _, rest = output.lstrip("\n").partition("\n")
     if not first.lower().startswith("subject:"):
-        raise TemplateProblem(
-            RulesProblem(path, 1, "the first line must be 'Subject: ...'", "then a blank line, then the text"))
+        raise TemplateProblem(RulesProblem(folder / name, 1, "the first line must be 'Subject: ...'",
+                                           "then a blank line, then the text"))
     subject = clean(first.split(":", 1)[1])
     if not subject:
-        raise TemplateProblem(RulesProblem(path, 1, "the subject is empty"))
+        raise TemplateProblem(RulesProblem(folder / name, 1, "the subject is empty"))
     return RenderedReply(subject=subject, text=rest.lstrip("\n").rstrip() + "\n")
 
 
