@@ -135,6 +135,12 @@ class SmtpSender:
             code, text = next(iter(exc.recipients.values()))
             raise DeliveryError(f"recipient refused: {code} {_text(text)}", permanent=code >= 500) from None
         except smtplib.SMTPResponseException as exc:
+            if smtp.handed_over and smtp.sock is None and exc.smtp_code == 500:
+                # smtplib's own "500 Line too long." for an answer it could not read, after the whole mail: it hung
+                # up, and the server may have taken the mail (it was marked failed for good)
+                self._drop()
+                raise AnswerLost(f"mailbox {self.name}: the SMTP server's answer to the mail could not be read "
+                                 f"({_text(exc.smtp_error)}); {ANSWER_LOST}") from None
             raise DeliveryError(f"SMTP answered {exc.smtp_code} {_text(exc.smtp_error)}",
                                 permanent=exc.smtp_code >= 500) from None
         except (OSError, smtplib.SMTPException) as exc:

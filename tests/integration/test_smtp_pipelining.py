@@ -10,6 +10,7 @@ from mailflow.credentials import Credentials
 from mailflow.delivery import SmtpSender
 from mailflow.errors import AnswerLost, DeliveryError
 from mailflow.rules import SmtpSettings
+from tests.support.servers import _RecordingHandler
 
 SENDER = "international@cc-events.example"
 
@@ -184,3 +185,28 @@ def test_a_mail_other_than_the_one_announced_goes_on_a_new_connection(smtp_serve
     finally:
         sender.close()
     assert received(server) == [mail(n)[1] for n in (1, 3)]
+
+
+class LongAnswer(_RecordingHandler):
+    """Takes the mail, then answers its text with a line longer than smtplib reads (8 KB)."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await super().handle_DATA(server, session, envelope)
+        return "250 " + "x" * 9000
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_an_answer_to_the_text_that_cannot_be_read_is_answer_lost_not_failed_for_good(smtp_server_factory,
+                                                                                     pipelining):
+    """smtplib hangs up on an answer line over 8 KB and calls it "500 Line too long.": the mail, which the
+    server had taken, was marked failed for good."""
+    server = smtp_server_factory(pipelining=pipelining)
+    server._controller.handler = LongAnswer(server)
+    sender = sender_for(server)
+    raw, recipient = mail(1)
+    try:
+        with pytest.raises(AnswerLost, match="could not be read"):
+            sender.send(raw, SENDER, recipient, then=envelope(2))
+    finally:
+        sender.close()
+    assert received(server) == [recipient]
