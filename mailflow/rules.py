@@ -1012,6 +1012,44 @@ def _values_cut_by_comments(node: yaml.Node | None, rows: list[str], path: Path)
     comment writes a space after its # (`poll_interval: 60  # seconds`), and after a number, true/false or
     null nothing is cut."""
     problems = []
+    for where, value, cut in _text_followed_by(node, rows, _CUT_BY_COMMENT):
+        comment = "#" + cut["rest"].strip()
+        key = "-" if not where or isinstance(where[-1], int) else f"{where[-1]}:"
+        problems.append(RulesProblem(
+            path, value.end_mark.line + 1,
+            f"{'.'.join(map(str, where)) or 'rules.yaml'}: YAML reads '{comment}' as a comment, so the value "
+            f"is only {value.value!r}", f'put the value in quotes: {key} "{value.value} {comment}", or '
+            'a space after the "#" if it is a comment'))
+    return problems
+
+
+_NUMBER_COMMENT = re.compile(r"[ \t]+#[ \t]+(?P<rest>\d.*)")   # ` # 3`: a comment that begins with a number
+
+
+def numbered_comments(path: Path | str) -> list[RulesProblem]:
+    """A text value followed by ` # 3` (`title: Workshop # 3`): a comment to YAML, so the title is "Workshop".
+    It may be meant (`venue: Online  # 2 rooms`), so `check` warns and nothing is refused."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        node, _data = _compose_and_construct(text, path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RulesError):
+        return []
+    found = []
+    for where, value, cut in _text_followed_by(node, text.splitlines(), _NUMBER_COMMENT):
+        comment = "# " + cut["rest"].strip()
+        key = "-" if not where or isinstance(where[-1], int) else f"{where[-1]}:"
+        found.append(RulesProblem(
+            path, value.end_mark.line + 1, f"{'.'.join(map(str, where)) or 'rules.yaml'}: YAML reads '{comment}' as "
+            f"a comment, so the value is only {value.value!r}",
+            f'if "{comment}" belongs to it, put the value in quotes: {key} "{value.value} {comment}"'))
+    return found
+
+
+def _text_followed_by(node: yaml.Node | None, rows: list[str],
+                      pattern: re.Pattern) -> list[tuple[tuple, yaml.ScalarNode, re.Match]]:
+    """Each plain text value whose line goes on, right after it, as `pattern` says: (key path, node, match)."""
+    found = []
     stack: list[tuple[tuple, yaml.Node]] = [((), node)] if node is not None else []
     while stack:
         where, current = stack.pop()
@@ -1021,16 +1059,10 @@ def _values_cut_by_comments(node: yaml.Node | None, rows: list[str], path: Path)
             stack.extend(((*where, index), item) for index, item in enumerate(current.value))
         elif isinstance(current, yaml.ScalarNode) and not current.style and \
                 current.tag == "tag:yaml.org,2002:str" and current.end_mark.line < len(rows):
-            cut = _CUT_BY_COMMENT.match(rows[current.end_mark.line], current.end_mark.column)
-            if cut:
-                comment = "#" + cut["rest"].strip()
-                key = "-" if not where or isinstance(where[-1], int) else f"{where[-1]}:"
-                problems.append(RulesProblem(
-                    path, current.end_mark.line + 1,
-                    f"{'.'.join(map(str, where)) or 'rules.yaml'}: YAML reads '{comment}' as a comment, so the value "
-                    f"is only {current.value!r}", f'put the value in quotes: {key} "{current.value} {comment}", or '
-                    'a space after the "#" if it is a comment'))
-    return problems
+            match = pattern.match(rows[current.end_mark.line], current.end_mark.column)
+            if match:
+                found.append((where, current, match))
+    return found
 
 
 def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:

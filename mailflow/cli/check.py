@@ -13,7 +13,7 @@ from ..errors import MessageError, RulesError
 from ..events import timing_warnings
 from ..message import parse_message
 from ..preflight import database_note, file_problems, probe, secret_warnings, unnamed_in_file
-from ..rules import changed_patterns, load_rules
+from ..rules import changed_patterns, load_rules, numbered_comments
 from . import main, rules_from
 
 
@@ -32,7 +32,7 @@ def check(ctx: click.Context, connect: bool) -> None:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         ctx.exit(1)
-    for warning in changed_patterns(path):
+    for warning in [*changed_patterns(path), *numbered_comments(path)]:
         click.echo(f"warning: {warning}", err=True)
     if (note := database_note(rules)) is not None:
         click.echo(f"note: {note}", err=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from mailflow.rules import parse_rules
+from tests.support import REPO
 from tests.support.rules import SHIPPED, line_of, problems
 
 
@@ -65,6 +66,25 @@ def test_an_ordinary_comment_after_a_value_stays_silent():
                      ("    venue: Online", "    venue: Online #"),
                      ("      - register\n", "      - register  ## built in\n")):
         parse_rules(edited(old, new), Path("rules.yaml"))
+
+
+def test_a_comment_that_begins_with_a_number_after_a_text_is_warned_about(tmp_path):
+    """`title: Workshop # 3` (a space after the #) is a comment to YAML: the title was "Workshop" without a word.
+    It may be meant (`venue: Online  # 2 rooms`), so `check` warns and the file loads."""
+    from mailflow.rules import numbered_comments
+
+    text = edited("    title: Digitalisation of Municipal Services in Southeast Europe (SEE) and the Caucasus",
+                  "    title: Workshop # 3 on digital cities")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(text)
+    parse_rules(text, rules)   # (taken)
+    assert [str(w) for w in numbered_comments(rules)] == [
+        f"{rules}:{line_of(text, 'Workshop # 3')}: events.0.title: YAML reads '# 3 on digital cities' as a comment, "
+        "so the value is only 'Workshop' (if \"# 3 on digital cities\" belongs to it, put the value in quotes: "
+        "title: \"Workshop # 3 on digital cities\")"]
+    rules.write_text(edited("poll_interval: 60 ", "poll_interval: 60 # 3"))   # after a number nothing is cut
+    assert numbered_comments(rules) == []
+    assert numbered_comments(REPO / "rules.yaml") == []
 
 
 def test_the_shipped_rules_and_a_new_projects_load_without_a_problem():
