@@ -290,6 +290,10 @@ class Replies:
         replaced, removed, created): a new set would render otherwise."""
         return self._loader.changed()
 
+    def source(self, name: str) -> str:
+        """Template `name`'s text as this set read it (from its file, the first time)."""
+        return self._loader.get_source(self.env, name)[0]
+
     def render(self, name: str, context: dict[str, Any]) -> RenderedReply:
         self.env.start()
         try:
@@ -312,7 +316,7 @@ class Replies:
         if isinstance(exc, jinja2.TemplateSyntaxError):
             return self._syntax_problem(path, name, exc)
         if isinstance(exc, jinja2.UndefinedError):
-            return _undefined_problem(path, exc, context)
+            return _undefined_problem(path, exc, context, self.source(name))
         if isinstance(exc, jinja2.TemplateError):
             return RulesProblem(path, _template_line(exc, path), f"template error: {exc}")
         if isinstance(exc, RecursionError):
@@ -387,7 +391,7 @@ def _template_line(exc: BaseException, path: Path) -> int | None:
     return line
 
 
-def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str, Any]) -> RulesProblem:
+def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str, Any], source: str) -> RulesProblem:
     line = _template_line(exc, path)
     match = re.search(r"'([^']+)' (?:is undefined|has no attribute '([^']+)')", str(exc.message))
     if not match:
@@ -400,7 +404,7 @@ def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str
                             f"did you mean {close[0]!r}?" if close else f"available: {', '.join(context)}")
     # Jinja names the owner only as 'dict object' ("'dict object' has no attribute 'nmae'"): the template's
     # line names it ("registrant.nmae"); else every known name, nested ones too, is offered.
-    owner = _owner_of(path, line, missing)
+    owner = _owner_of(source, line, missing)
     value: Any = context
     for part in (owner or "").split("."):
         value = value.get(part) if isinstance(value, dict) else None
@@ -412,12 +416,10 @@ def _undefined_problem(path: Path, exc: jinja2.UndefinedError, context: dict[str
     return RulesProblem(path, line, f"undefined template variable: {said}", hint)
 
 
-def _owner_of(path: Path, line: int | None, missing: str) -> str:
+def _owner_of(source: str, line: int | None, missing: str) -> str:
     """What the template's line asks `missing` of ("registrant" in "{{ registrant.nmae }}"), or ''."""
-    try:
-        text = path.read_text(encoding="utf-8").splitlines()[line - 1] if line else ""
-    except (OSError, UnicodeError, IndexError):
-        return ""
+    rows = source.splitlines()
+    text = rows[line - 1] if line and line <= len(rows) else ""
     found = re.search(rf"([A-Za-z_]\w*(?:\.\w+)*)\.{re.escape(missing)}(?!\w)", text)
     return found.group(1) if found else ""
 
@@ -461,6 +463,7 @@ def check_templates(rules: Rules, replies: Replies | None = None) -> list[RulesP
                 for box, name in each(rules.announcements) for context in [sample_announcement_context(rules, box)]]
     samples += [(digest_template(box.language), sample_digest_context(rules, name))
                 for name, box in rules.mailboxes.items() if box.digest.enabled]
+    scanned: set[str] = set()   # templates looked at for single braces (each once, not once a sample)
     for name, context in samples:
         try:
             replies.render(name, context)
@@ -471,7 +474,9 @@ def check_templates(rules: Rules, replies: Replies | None = None) -> list[RulesP
             if str(problem) not in map(str, problems):   # one template's problem, found in several branches
                 problems.append(problem)
         else:
-            problems.extend(p for p in _single_braces(replies, name, context) if str(p) not in map(str, problems))
+            if name not in scanned:
+                scanned.add(name)
+                problems.extend(_single_braces(replies.dir / name, replies.source(name), context))
     return problems
 
 
@@ -479,11 +484,10 @@ def check_templates(rules: Rules, replies: Replies | None = None) -> list[RulesP
 _SINGLE_BRACES = re.compile(r"(?<![{%#])\{\s*([A-Za-z_]\w*)((?:\.\w+)*)\s*\}(?![}%#])")
 
 
-def _single_braces(replies: Replies, name: str, context: Mapping[str, Any]) -> list[RulesProblem]:
+def _single_braces(path: Path, source: str, context: Mapping[str, Any]) -> list[RulesProblem]:
     """A variable of the template's context written in single braces: it rendered, and every registrant would
     read "{ coordinator.name }" as it stands."""
-    source = replies.env.loader.get_source(replies.env, name)[0] if replies.env.loader else ""
-    return [RulesProblem(replies.dir / name, source.count("\n", 0, found.start()) + 1,
+    return [RulesProblem(path, source.count("\n", 0, found.start()) + 1,
                          f"{found.group(0)} is sent as it stands: a variable needs two braces on each side",
                          f"write {{{{ {found.group(1)}{found.group(2)} }}}}")
             for found in _SINGLE_BRACES.finditer(source) if found.group(1) in context]
