@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -52,3 +53,12 @@ def calendar_answer(attendee: str, uid: str, partstat: str, *, note: str = "",
     mail.set_content(note or "\n")
     mail.add_alternative(reply.to_ical().decode(), subtype="calendar", params={"method": "REPLY"})
     return mail.as_bytes()
+
+
+def as_sent(body: str) -> str:
+    """`body` as a mail client sends it: wrapped at 40 columns under a greeting, signed, with a legal
+    footer and the coordinator's invitation quoted below (its "register" and "cancel" must not count)."""
+    return ("Dear Mr. Samkharadze,\n\n" + textwrap.fill(body, 40) + "\n\nBest regards,\nNino Beridze\n"
+            "Tbilisi City Hall\n+995 32 2 00 00\n\nThis e-mail is confidential and intended solely for the "
+            "addressee.\n\nOn Mon, 14 Sep 2020 at 10:21, Irakli Samkharadze <\ninternational@cc-events.example> "
+            "wrote:\n> Please register by mail; you can cancel at any time.\n> Any questions?\n")

@@ -11,7 +11,7 @@ from mailflow.nominations import read_nominations
 from mailflow.rules import load_rules
 from mailflow.text import read
 from tests.support import REPO
-from tests.support.mail import make_mail
+from tests.support.mail import as_sent, make_mail
 
 RULES = load_rules(REPO / "rules.yaml")
 
@@ -296,8 +296,9 @@ def test_a_withdrawal_naming_nobody_is_someone_elses_unless_the_sender_gives_the
     ("I will attend myself, and my deputy Natia Surmanidze (n.surmanidze@batumi.gov.ge) will join too, as she "
      "works on e-services.", True),
 ])
-def test_a_colleague_coming_instead_of_the_sender_says_nothing_of_the_senders_attending(body, attends):
-    found = nominations(body, sender="Giorgi Beridze <giorgi.beridze@gmail.com>")
+@pytest.mark.parametrize("dressed", [False, True], ids=["as written", "as a client sends it"])
+def test_a_colleague_coming_instead_of_the_sender_says_nothing_of_the_senders_attending(body, attends, dressed):
+    found = nominations(as_sent(body) if dressed else body, sender="Giorgi Beridze <giorgi.beridze@gmail.com>")
     assert registered(found) == {"n.surmanidze@batumi.gov.ge"} and not found.unsure
     assert found.sender_attends == attends
 

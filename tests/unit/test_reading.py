@@ -8,21 +8,10 @@ from mailflow.rules import changed_patterns, load_rules
 from mailflow.statements import find, read_statements
 from mailflow.text import read, unflow
 from tests.support import REPO
-from tests.support.mail import make_mail
+from tests.support.mail import as_sent, make_mail
 
 RULES = load_rules(REPO / "rules.yaml")
 INTENTS = RULES.classification.intents
-
-
-def as_sent(body: str) -> str:
-    """`body` as a mail client sends it: wrapped at 40 columns under a greeting, signed, with a legal
-    footer and the coordinator's invitation quoted below (its "register" and "cancel" must not count)."""
-    import textwrap
-
-    return ("Dear Mr. Samkharadze,\n\n" + textwrap.fill(body, 40) + "\n\nBest regards,\nNino Beridze\n"
-            "Tbilisi City Hall\n+995 32 2 00 00\n\nThis e-mail is confidential and intended solely for the "
-            "addressee.\n\nOn Mon, 14 Sep 2020 at 10:21, Irakli Samkharadze <\ninternational@cc-events.example> "
-            "wrote:\n> Please register by mail; you can cancel at any time.\n> Any questions?\n")
 
 
 def verdict(body, subject="Online event", sender="Nino Beridze <nino@tbilisi.gov.ge>", ours=(), headers=None,
