@@ -301,17 +301,18 @@ class Dispatch:
     def _transmit(self, flight: _Flight) -> None:
         """The sender thread's work: for each row, wait for its turn, then journal "begin", send,
         journal "sent". No database here: the worker's thread records the outcomes (_land())."""
-        following: dict[str, dict] = {}   # each row's next row through the same connection (Sender.send's `then`)
-        after: list[dict | None] = []
+        then: dict[int, dict] = {}   # row id -> the next row through the same connection (Sender.send's `then`)
+        last: dict[str, dict] = {}
         for row in reversed(flight.rows):
-            after.append(following.get(row["mailbox"]))
-            following[row["mailbox"]] = row
+            if row["mailbox"] in last:
+                then[row["id"]] = last[row["mailbox"]]
+            last[row["mailbox"]] = row
         try:
-            for row, then in zip(flight.rows, reversed(after), strict=True):
+            for row in flight.rows:
                 self._ready(row["mailbox"])
                 if self._done():
                     break
-                flight.outcomes.append((row, self._send_one(row, then)))
+                flight.outcomes.append((row, self._send_one(row, then.get(row["id"]))))
                 flight.ticks.release()
         finally:
             # A window cut short leaves a mail's commands ahead; the next window may begin with other mail,
