@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .text import sentences
+from .wordlists import either, factor, factored
 
 
 class Statement(StrEnum):
@@ -207,7 +208,7 @@ def _link_word(found: re.Match) -> str:
 def _alternation(expressions: list[str]) -> re.Pattern:
     """Whole-word alternatives over casefolded text, which has no final "ς": a Greek word written with one is
     looked for with "σ" (they never matched)."""
-    return re.compile((r"(?<!\w)(?:" + "|".join(expressions) + r")(?!\w)").replace("ς", "σ"))
+    return re.compile((r"(?<!\w)(?:" + either(expressions) + r")(?!\w)").replace("ς", "σ"))
 
 
 _NEGATION = _alternation(_NEGATIONS)
@@ -989,7 +990,7 @@ _OPENS_AS_QUESTION = re.compile(
     rf"|(?:este posibil|când va|cum pot|unde pot|când vom|când veți)(?!\w){_NO_COMMA}"
     rf"|(?:როდის|სად (?:ვნახო|ვიპოვო|შეიძლება)|արդյոք|nə vaxt|haçan)(?!\w){_NO_COMMA})")
 # ... or asks in so many words: "I was wondering whether", "wanted to ask if", "хотел уточнить", "не подскажете"
-_ASKS_IN_WORDS = re.compile(
+_ASKS_IN_WORDS = re.compile(factor(
     r"(?<!\w)(?:wondering (?:if|whether|when)|(?:want|wanted|like|liked) to (?:ask|know) (?:if|whether|when|how"
     r"|where|what)|(?:möchte|wollte|würde gerne?) (?:fragen|wissen),? (?:ob|wann|wie|wo|was)"
     r"|хотел\w* (?:бы )?(?:уточнить|спросить|узнать,? (?:ли|когда|как|где|сколько|будет|можно|есть|нужн\w*))"
@@ -1010,7 +1011,7 @@ _ASKS_IN_WORDS = re.compile(
     r"|acaba|bilgi verirseniz|μήπωσ|μηπωσ"
     r"|თუ არა|olacaqmı|olacakmı|mümkündürmü|mümkünmü|varmı)(?!\w)"
     # the Azerbaijani future asked with its particle attached: "paylaşılacaqmı" (will it be shared?)
-    r"|(?:acaq|əcək)(?:mı|mi|mu|mü)(?!\w)")
+    r"|(?:acaq|əcək)(?:mı|mi|mu|mü)(?!\w)"))
 # Turkish and Azerbaijani questions carry their particle as a word of its own: "mümkün mü", "olacak mı" ("mi"
 # and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-"); not a
 # question reported ("çalışıyor mu diye kontrol ettim").
@@ -1320,7 +1321,7 @@ _THINGS = [
     r"uygulama\w*", r"keçid\w*", r"şifrə\w*", r"tətbiq\w*", r"идентификатор\w*", r"ідентифікатор\w*",
 ]
 _ANY_LINK = r"link|formular|формулар"   # (any word with these in it: Teilnahmelink, linku, Anmeldeformular)
-_TROUBLE_THINGS = re.compile(_ANY_LINK + r"|(?<!\w)(?:" + "|".join(_THINGS) + r")(?!\w)")
+_TROUBLE_THINGS = re.compile(_ANY_LINK + r"|(?<!\w)(?:" + either(_THINGS) + r")(?!\w)")
 # Phrases that name a thing and report nothing: "von meiner Seite", "во врска со" (regarding), "without any error"
 _NOT_TROUBLE = _alternation([
     r"von (?:meiner|unserer) seite", r"meinerseits", r"on site", r"vor ort", r"no trouble", r"no problems?",
@@ -1395,7 +1396,7 @@ _JOINING = ("join", "beitret", "zuschalt", "подключ", "присоедин
 
 # A problem report names one of these: one look decides for most sentences, which name none
 _TROUBLE_WORDS = re.compile(
-    _ANY_LINK + r"|(?<!\w)(?:" + "|".join([*_THINGS, *_GETTING_IN_WORDS, _PROMISED_WORDS, _SOUNDS]) + r")(?!\w)")
+    _ANY_LINK + r"|(?<!\w)(?:" + either([*_THINGS, *_GETTING_IN_WORDS, _PROMISED_WORDS, _SOUNDS]) + r")(?!\w)")
 
 
 def _trouble(folded: str, ne_negates: bool = True) -> str:
@@ -1581,56 +1582,47 @@ def find(patterns: tuple[str, ...], folded: str) -> str | None:
     """The first listed pattern found in a casefolded text, as whole words, or None."""
     if not patterns:
         return None
-    union, _, (by_first, anywhere) = compile_patterns(patterns)
+    union, (by_first, anywhere) = compile_patterns(patterns)
     hit = union.search(folded)
     if hit is None:
         return None
     at = hit.start()
-    return next(pattern for pattern, regex in by_first.get(folded[at:at + 1], anywhere) if regex.match(folded, at))
+    return next(pattern for pattern, body in by_first.get(folded[at:at + 1], anywhere) if _one(body).match(folded, at))
 
 
 def _word_in(text: str, pattern: str) -> re.Match | None:
     """Where one pattern of a list is in the text: the cancel word's own match, for what stands around it."""
-    return compile_patterns((pattern,))[1][0].search(text)
+    return _one(_body(pattern)).search(text)
 
 
 _FEW_WORDS_RE = r"[^!?\n]{0,80}?"  # what ' * ' stands for: a few words, within one sentence
 
 
-# Of a list's patterns (each with its regex), those that can match where a text has a given character, in the
-# list's order; and those that can match anywhere (they do not begin with a letter or digit).
-Candidates = tuple[dict[str, tuple[tuple[str, re.Pattern], ...]], tuple[tuple[str, re.Pattern], ...]]
+# Of a list's patterns (each with its regular expression), those that can match where a text has a given
+# character, in the list's order; and those that can match anywhere (they do not begin with a letter or digit).
+Candidates = tuple[dict[str, tuple[tuple[str, str], ...]], tuple[tuple[str, str], ...]]
 
 
 @functools.lru_cache(maxsize=256)
-def compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern, tuple[re.Pattern, ...], Candidates]:
-    """One alternation for a whole list, plus each pattern alone, and the candidates where the alternation
-    matched (find() tries only those: a pattern that begins with a letter or digit, which re.escape leaves as it
-    is, matches only where the text has that character; the labelled mails' matches were the 42nd pattern of
-    their list on average). A pattern matches whole words at both ends; a word ending in "..." is a stem
-    ("participat..." finds "participation")."""
+def compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern, Candidates]:
+    """One alternation for a whole list, and the candidates where the alternation matched (find() tries only
+    those: a pattern that begins with a letter or digit, which re.escape leaves as it is, matches only where the
+    text has that character; the labelled mails' matches were the 42nd pattern of their list on average).
+    A pattern matches whole words at both ends; a word ending in "..." is a stem ("participat..." finds
+    "participation")."""
     bodies = [_body(pattern) for pattern in patterns]
-    each = tuple(re.compile("(?<!\\w)(?:" + body + ")") for body in bodies)
     firsts = [body[0] if body[:1].isalnum() else "" for body in bodies]
-    listed = list(zip(patterns, each, firsts, strict=True))
-    by_first = {c: tuple((p, regex) for p, regex, first in listed if first in ("", c)) for c in set(firsts) - {""}}
-    anywhere = tuple((p, regex) for p, regex, first in listed if not first)
-    return re.compile("(?<!\\w)(?:" + _factored(bodies) + ")"), each, (by_first, anywhere)
+    listed = list(zip(patterns, bodies, firsts, strict=True))
+    by_first = {c: tuple((p, body) for p, body, first in listed if first in ("", c)) for c in set(firsts) - {""}}
+    anywhere = tuple((p, body) for p, body, first in listed if not first)
+    return re.compile("(?<!\\w)(?:" + factored(bodies) + ")"), (by_first, anywhere)
 
 
-def _factored(bodies: list[str]) -> str:
-    """The bodies as one alternation with their leading letters factored out, as in a trie ("a(?:b|c)" for
-    "ab|ac"): at each position the engine tries only the branches that begin with the letter there, not the
-    whole list (the interest words' search takes half the time). Under each letter the branches keep their
-    order, and branches that begin with different letters never match at the same position, so every match
-    is the plain alternation's, span and all; where a branch does not begin with a letter, the plain one."""
-    branches: dict[str, list[str]] = {}
-    for body in bodies:
-        if not body[:1].isalnum() or body[1:2] in ("*", "+", "?", "{"):
-            return "|".join(bodies)
-        branches.setdefault(body[0], []).append(body[1:])
-    return "|".join(letter + (rest[0] if len(rest) == 1 else f"(?:{_factored(rest)})")
-                    for letter, rest in branches.items())
+@functools.cache
+def _one(body: str) -> re.Pattern:
+    """One pattern of a list alone, compiled when find() first needs it (most never are: a start compiled
+    a thousand)."""
+    return re.compile("(?<!\\w)(?:" + body + ")")
 
 
 def _body(pattern: str) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .wordlists import factor
+
 # A line that starts the quoted mail; everything from it on is the other mail.
 _QUOTE_HEADERS = [
     r"-{2,}\s*(original message|ursprüngliche nachricht|weitergeleitete nachricht|forwarded message"
@@ -102,15 +104,15 @@ _CLOSING_LINE = re.compile(rf"^({CLOSINGS})\b[\s,.!:;-]*([^\s.?!]+(\s+[^\s.?!]+)
                            rf"|^({_BARE_CLOSINGS})[\s,.!]*$", re.IGNORECASE)
 
 # Paragraphs that are legal or technical footers, in any position at the end of a mail.
-_FOOTER = re.compile(
-    r"confidential|intended (solely |only )?for|registered in england|registered office|company number"
-    r"|received this (e-?mail|message) in error|please consider the environment|disclaimer|think before you print"
+_FOOTER = re.compile(factor(
+    r"confidential|intended (?:solely |only )?for|registered in england|registered office|company number"
+    r"|received this (?:e-?mail|message) in error|please consider the environment|disclaimer|think before you print"
     r"|vertraulich|sitz der gesellschaft|amtsgericht|handelsregister|registergericht|geschäftsführ"
-    r"|diese (e-?mail|nachricht) (enthält|ist)|irrtümlich erhalten|denken sie an die umwelt|haftungsausschluss"
+    r"|diese (?:e-?mail|nachricht) (?:enthält|ist)|irrtümlich erhalten|denken sie an die umwelt|haftungsausschluss"
     r"|riservat|destinatari|cancellare|questo messaggio|le informazioni contenute|ce message|destinataire"
     r"|конфиденциальн|данное сообщение|це повідомлення|конфіденційн|povjerljiv|poverljiv|konfidencijal"
     r"|konfidencial|confidențial|gizli|məxfi|գաղտնի|კონფიდენციალ|поверителн|доверлив|απόρρητ|εμπιστευτικ"
-    r"|do you really need to print|εκτυπώσετε|да ја испечатите|да отпечатате",
+    r"|do you really need to print|εκτυπώσετε|да ја испечатите|да отпечатате"),
     re.IGNORECASE,
 )
 # The same words without IGNORECASE, for ASCII text lower-cased: IGNORECASE costs ten times as much
