@@ -398,6 +398,7 @@ def compact(db: sqlite_utils.Database) -> None:
     """Move everything out of the WAL and rebuild the file, so no old copy of a deleted row stays on disk."""
     try:
         _checkpoint(db)
+        db.execute("PRAGMA temp_store = FILE")   # VACUUM's copy of the whole database: not in memory
         db.execute("VACUUM")
         _checkpoint(db)
     except sqlite3.OperationalError as exc:  # e.g. "database is locked" after the busy timeout

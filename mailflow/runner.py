@@ -9,12 +9,15 @@ the last good rules, or templates, stay in force.
 Weather at the database (a full disk, another program's lock held past the busy
 timeout, a failing disk) is one log line and a retry with backoff, never the
 daemon's end: every step it cut short rolled back, and the next pass redoes it.
+What start-up made (modules, compiled patterns, rules) is frozen out of the garbage collector
+(gc.freeze): it is never garbage, and a pass's full collections no longer walk it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -154,6 +157,7 @@ def run_once(rules: Rules, progress: Progress | None = None) -> PassReport:
     """One pass (`mailflow run --once`); weather at the database raises StorageTrouble with its line."""
     with weather(rules.database_path):
         worker = server_worker(rules, progress)
+        gc.freeze()
         try:
             return worker.run_once()
         finally:
@@ -481,6 +485,7 @@ class Daemon:
         self._schedule_jobs()
         self._beat(force=True, mark=lambda db, interval: health.started(db, os.getpid(), interval))
         self._restart_watchers()
+        gc.freeze()
         self.purge()
         self.one_pass()
         while not self.stopping:
