@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .text import sentences
-from .wordlists import either, factor, factored
+from .wordlists import deferred, either, factor, factored
 
 
 class Statement(StrEnum):
@@ -180,11 +180,11 @@ _REQUEST_OPENERS = [
     r"կարո՞ղ եք", r"կարող եք", r"შეგიძლიათ", r"შეძლებთ",
     r"(?:whether|if) you (?:could|would|can)",   # "I was wondering whether you could cancel my registration"
 ]
-_GREEK = re.compile(r"[\u0370-\u03ff]")
+_GREEK = deferred(r"[\u0370-\u03ff]")
 # (German "aber", "jedoch", "allerdings" before "gerne", "doch", "trotzdem" ... are particles inside the clause:
 # "Ich melde mich aber gerne an" was cut between "melde mich" and "an"; "... nicht sicher aber ich melde mich an",
 # its comma left out, still ends one)
-_CLAUSE_END = re.compile(
+_CLAUSE_END = deferred(
     r"[,;:–—()]|\s(?:aber|jedoch|allerdings)\s(?!(?:gerne?|doch|trotzdem|dennoch|schon|auch|noch|sehr|wirklich"
     r"|natürlich|bestimmt|sicher|sicherlich|wohl|eben|halt|ja|mal)\b)"
     r"|\s(?:but|however|although|sondern|но|однако|але|проте|ali|međutim"
@@ -194,7 +194,7 @@ _CLAUSE_END = re.compile(
 )
 
 
-_LINK = re.compile(r"(?<![\w/@])(?:https?://|www\.)\S+", re.IGNORECASE)
+_LINK = deferred(r"(?<![\w/@])(?:https?://|www\.)\S+", re.IGNORECASE)
 _AFTER_LINK = ".,;:!?)]>'\""
 
 
@@ -208,7 +208,7 @@ def _link_word(found: re.Match) -> str:
 def _alternation(expressions: list[str]) -> re.Pattern:
     """Whole-word alternatives over casefolded text, which has no final "ς": a Greek word written with one is
     looked for with "σ" (they never matched)."""
-    return re.compile((r"(?<!\w)(?:" + either(expressions) + r")(?!\w)").replace("ς", "σ"))
+    return deferred(lambda: (r"(?<!\w)(?:" + either(expressions) + r")(?!\w)").replace("ς", "σ"))
 
 
 _NEGATION = _alternation(_NEGATIONS)
@@ -244,7 +244,7 @@ _SENDER_OBJECT = _alternation([
     r"mene", r"më", r"mă", r"ինձ", r"დამა\w*", r"beni", r"kayd[ıi]m[ıi]", r"məni",
 ])
 # "... iptal edebilir misiniz?", "kaydedebilir misiniz?" (Turkish), "... keçirə bilərsinizmi?" (Azerbaijani)
-_REQUEST_AFTER = re.compile(r"(?:[ae]bilir|eder) ?m[iı](?:siniz|sınız|sin|sın)?(?!\w)|bil[əe]rsiniz ?mi(?!\w)")
+_REQUEST_AFTER = deferred(r"(?:[ae]bilir|eder) ?m[iı](?:siniz|sınız|sin|sın)?(?!\w)|bil[əe]rsiniz ?mi(?!\w)")
 # A condition on "you", or on whether it can be done, is a polite request ("I would be grateful if you could
 # cancel", "if possible please cancel", "wenn möglich bitte stornieren", "если можно, отмените")
 _NOT_CONDITION = _alternation([
@@ -276,7 +276,7 @@ _REQUEST_FILLERS = [
     r"my", r"meine?n?", r"anmeldung", r"registrierung", r"teilnahme", r"мою", r"регистрацию", r"участие", r"moju",
     r"prijavu", r"registraciju",
 ]
-_REQUEST_BEFORE = re.compile(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+(?:"
+_REQUEST_BEFORE = deferred(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+(?:"
                              + "|".join(_REQUEST_FILLERS) + r")){0,3}\s+$")
 
 
@@ -376,7 +376,7 @@ _NOT_ASKING = _alternation([
 # A clause that opens by asking whom or where, its "?" left out: with a modal ("whom should he contact", "an wen
 # kann ich mich wenden") or a Russian infinitive ("куда их задавать"); not a relative clause ("my colleague Anna,
 # who coordinates our participation").
-_WHOM_OR_WHERE = re.compile(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|кому|к кому|куда|кто|куди|до кого"
+_WHOM_OR_WHERE = deferred(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|кому|к кому|куда|кто|куди|до кого"
                             r"|kome|kod koga|gdje|gde|kuda|кого|къде|каде|kujt|cui|unde|la cine|kimə|hara|ում|որտեղ"
                             r"|ვის|სად)(?:\s+\w+){0,3}?\s+(?:should|shall|can|could|do|may|must|kann|könnte|soll|sollte"
                             r"|muss|darf|нужно|надо|можно|следует|должен|должна|\w+(?:ть|ться|ти|тися)|mogu|treba|trebam"
@@ -625,7 +625,7 @@ def _writers_own(clause: str, at: int) -> bool:
 
 
 _IN_A_QUESTION = "in a question"
-_IF_YOU_COULD = re.compile(r"(?<!\w)(?:if you (?:could|can|kindly)|(?:grateful|appreciate it|thankful|glad) if you "
+_IF_YOU_COULD = deferred(r"(?<!\w)(?:if you (?:could|can|kindly)|(?:grateful|appreciate it|thankful|glad) if you "
                            r"would|ich bitte um|wenn sie (?:mir|uns) \w+ könnten)(?!\w)")
 # "please" that asks a coordinator for nothing: "please find attached", "please note", "bitte beachten Sie"
 _NO_REQUEST = _alternation([
@@ -647,7 +647,7 @@ _NO_REQUEST = _alternation([
     r"please (?:contact|call|write to|e-?mail|reach|get in touch with|turn to) (?!me(?!\w)|us(?!\w))\w+",
     r"wenden sie sich (?:bitte |in dringenden fällen )*an", r"(?:in dringenden fällen|for urgent matters)",
 ])
-_ATTEND_TO = re.compile(r"(?<!\w)attend(?:ing)? to (?:your |my |the |all |incoming |)(?:e-?mails?|mails?|messages?"
+_ATTEND_TO = deferred(r"(?<!\w)attend(?:ing)? to (?:your |my |the |all |incoming |)(?:e-?mails?|mails?|messages?"
                         r"|correspondence|inquir\w*|requests?)(?!\w)")
 # Joining words that are no interest word on their own (they only affirm): "..., I will join around 13:30".
 _JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still |only )?(?:join|be there|come|connect|dial in|log in"
@@ -670,7 +670,7 @@ _JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still |only )?(?:join|be 
 _WE_TOO = _alternation([r"(?:and|und|и|i|și|ve|και) (?:i|ich|я|ja|eu|ben|εγώ)", r"(?:i|ich|я|ja) (?:and|und|и|i)",
                         r"we", r"wir", r"мы", r"mi", r"biz", r"noi"])
 _SOMEONE = "someone else's"
-_AND_SPLIT = re.compile(r"\s(?:and|und|и|і|i|și|si|dhe|və|και|ve)\s")
+_AND_SPLIT = deferred(r"\s(?:and|und|и|і|i|și|si|dhe|və|και|ve)\s")
 _BECAUSE = _alternation([r"because", r"since", r"due to", r"weil", r"denn", r"потому что", r"так как",
                          r"поскольку", r"из-за", r"jer", r"zato što", r"pošto", r"çünkü", r"deoarece", r"pentru că",
                          r"επειδή", r"γιατί", r"защото", r"бидејќи", r"sepse", r"чому що", r"бо"])
@@ -802,14 +802,14 @@ def _cancel_negated(clause: str, word: str, ne_negates: bool, extra_negation: re
                 or negation_pattern(next_word, ne_negates).search(next_word) or _NOT_AFTER.search(after)
                 or " " in found.group(0).strip() and negation_pattern(found.group(0)).search(found.group(0)))
 
-_ARMENIAN_DONT = re.compile(r"(?<!\w)մի՛?\s*$")
+_ARMENIAN_DONT = deferred(r"(?<!\w)մի՛?\s*$")
 _NOT_ASKED_TO = ("չեղարկվ", "չեղարկեց")   # Armenian passive and past: nobody asks to cancel
 # Someone else's registration near "don't cancel": "please do not cancel my colleague's registration"
-_SOMEONE_ELSES_NEAR = re.compile(r"[’']s(?!\w)|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*"
+_SOMEONE_ELSES_NEAR = deferred(r"[’']s(?!\w)|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*"
                                  r"|mayor|bürgermeister\w*|мэр\w*|gradonačelnik\w*|deputy|գործընկեր\w*|քաղաքապետ\w*"
                                  r"|კოლეგ\w*|მერ\w*|συνάδελφ\w*)(?!\w)")
 # What "don't cancel" must be about to keep the writer's registration (not "the webinar", "my hotel booking")
-_REGISTRATION = re.compile(r"(?<!\w)(?:registration|attendance|anmeldung|registrierung|teilnahme|participation"
+_REGISTRATION = deferred(r"(?<!\w)(?:registration|attendance|anmeldung|registrierung|teilnahme|participation"
                            r"|регистрац\w*|участи\w*|участь|участю|реєстрац\w*|prijav\w*|registracij\w*|učešć\w*"
                            r"|ucesc\w*|sudjelovanj\w*|учешћ\w*|учество\w*|înregistrar\w*|inregistrar\w*"
                            r"|participar\w*|regjistrim\w*|pjesëmarrj\w*|რეგისტრაცი\w*|მონაწილეობ\w*"
@@ -819,14 +819,14 @@ _REGISTRATION = re.compile(r"(?<!\w)(?:registration|attendance|anmeldung|registr
 
 # What else a cancel word may cancel, in a sentence that says the writer takes part ("I had to cancel a trip, so
 # I can attend after all", "я отменил командировку, поэтому смогу участвовать"): trips and leave, never this event
-_OTHER_PLANS = re.compile(r"(?:trip|travel|flight|holiday|vacation|reise|dienstreise|urlaub|flug|поездк|командировк"
+_OTHER_PLANS = deferred(r"(?:trip|travel|flight|holiday|vacation|reise|dienstreise|urlaub|flug|поездк|командировк"
                           r"|отпуск|перел[её]т|рейс|поїздк|відрядженн|відпустк|putovanj|odmor|путовањ|патување"
                           r"|пътуван|călători|calatori|concediu|udhëtim|udhetim|pushim|მივლინებ|მოგზაურ|შვებულებ"
                           r"|գործուղում|ճամփորդ|արձակուրդ|seyahat|yolculu|tatil|səfər|ezamiyyət|məzuniyyət|ταξίδ"
                           r"|newsletter|verteiler|рассылк|розсилк)\w*")
 # ... and meetings, which may be this event ("I have to withdraw from tomorrow's meeting"), unless another one
 # ("cancel my other meeting", "einen anderen Termin absagen", "diğer toplantım iptal oldu")
-_MEETINGS = re.compile(r"(?:meeting|appointment|session|visit|lecture|class|training|commitment|engagement|termin"
+_MEETINGS = deferred(r"(?:meeting|appointment|session|visit|lecture|class|training|commitment|engagement|termin"
                        r"|sitzung|besprechung|verpflichtung|schulung|встреч|совещани|заседани|зустріч|нарад|засіданн"
                        r"|sastan|sjednic|sednic|састан|средб|среща|întâlnir|intalnir|ședinț|sedint|takim|mbledhj"
                        r"|შეხვედრ|სხდომ|հանդիպում|նիստ|toplantı|randevu|iclas|συνάντησ|συνεδρίασ)\w*")
@@ -838,7 +838,7 @@ _ANOTHER = frozenset({"other", "another", "a", "an", "anderen", "andere", "ander
 
 # German "ab" before a time, a day or a number is "from" ("ich sage zu und komme ab 10 Uhr", "ich melde mich an und
 # bin ab dem Nachmittag dabei"), not the prefix of "sage ... ab" or "melde mich ... ab" ("ich sage ab mit Bedauern")
-_FROM_TIME = re.compile(r"(?<!\w)ab(?=\s+(?:\d|(?:dem|einem|einer|sofort|jetzt|morgen|übermorgen|mittag"
+_FROM_TIME = deferred(r"(?<!\w)ab(?=\s+(?:\d|(?:dem|einem|einer|sofort|jetzt|morgen|übermorgen|mittag"
                         r"|nachmittag|vormittag|abend|beginn|anfang|mitte|ende|halb|viertel|ca|etwa|circa|nächste\w*"
                         r"|kommende\w*|(?:mon|diens|donners|frei|sams|sonn)tag|mittwoch|januar|februar|märz|april"
                         r"|mai|juni|juli|august|september|oktober|november|dezember)(?!\w)))")
@@ -901,9 +901,9 @@ _BOUNDARY = _ASKING | frozenset({
     "deoarece", "pentru", "γιατί", "επειδή", "çünkü", "რადგან", "ამიტომ", "քանի", "ուստի", "бо", "тому", "тъй",
     "затова", "бидејќи", "затоа",
 })
-_PEOPLE = re.compile(r"(?:my|me|i|mein\w*|mir|мо\w*|мне|мен\w*|мој\w*|moj\w*|колег\w*|коллег\w*|kolleg\w*"
+_PEOPLE = deferred(r"(?:my|me|i|mein\w*|mir|мо\w*|мне|мен\w*|мој\w*|moj\w*|колег\w*|коллег\w*|kolleg\w*"
                      r"|colleague\w*|koleg\w*|team|deputy)(?!\w)")
-_NOT_AFTER = re.compile(r"(?<!\w)(?:nicht|nichts|не|auf keinen fall|keinesfalls|ни в коем случае)(?!\w)")
+_NOT_AFTER = deferred(r"(?<!\w)(?:nicht|nichts|не|auf keinen fall|keinesfalls|ни в коем случае)(?!\w)")
 
 
 def _keeps_mine(clause: str) -> bool:
@@ -916,21 +916,21 @@ def _keeps_mine(clause: str) -> bool:
 
 
 # "please don't forget / hesitate / wait to cancel": a request to cancel after all
-_NOT_A_KEEP = re.compile(r"(?<!\w)(?:forget|hesitate|wait|vergessen|zögern|warten|забу\w*|забы\w*|забрав\w*|стесняйтесь"
+_NOT_A_KEEP = deferred(r"(?<!\w)(?:forget|hesitate|wait|vergessen|zögern|warten|забу\w*|забы\w*|забрав\w*|стесняйтесь"
                          r"|колеба\w*|чека\w*|заборав\w*|zaborav\w*|ustručava\w*|čeka\w*|uita\w*|ezita\w*"
                          r"|aștepta\w*|harro\w*|დაგავიწყდეთ|მოგერიდოთ|\w*մոռան\w*|հապաղեք)(?!\w)")
 # Giving one's place away: "please don't cancel my registration, but transfer it to my colleague"
-_HANDOVER = re.compile(r"(?<!\w)(?:transfer\w*|übertrag\w*|instead|stattdessen|an meiner stelle|вместо|замість"
+_HANDOVER = deferred(r"(?<!\w)(?:transfer\w*|übertrag\w*|instead|stattdessen|an meiner stelle|вместо|замість"
                       r"|umjesto|umesto|deputy|stellvertret\w*|заместител\w*|zamjenik\w*|zamenik\w*)(?!\w)")
 
 
 # A registration elsewhere: "please don't cancel my registration for the newsletter / for the next edition"
-_ELSEWHERE = re.compile(r"(?<!\w)(?:newsletter|mailing list|verteiler|next (?:edition|event|session|one|year)|future"
+_ELSEWHERE = deferred(r"(?<!\w)(?:newsletter|mailing list|verteiler|next (?:edition|event|session|one|year)|future"
                         r"|nächste\w*|следующ\w*|sljedeć\w*|sledeć\w*|următo\w*)(?!\w)")
 
 
 # the Romanian, Serbian and Bulgarian "me"/"my", the Ukrainian "to me"
-_MI = re.compile(r"(?<!\w)(?:nu-mi|mi|мі|ми)(?!\w)")
+_MI = deferred(r"(?<!\w)(?:nu-mi|mi|мі|ми)(?!\w)")
 
 
 def _someone_elses(clause: str, word: str) -> bool:
@@ -963,7 +963,7 @@ def _asks_without_mark(folded: str) -> bool:
 _SUBJECT = (r"(?:i|we|you|he|she|they|it|there|the|my|our|this|that|these|those|anyone|anybody|someone|somebody"
             r"|everyone|participants|registrants)")
 _NO_COMMA = r"(?![^,]*,)"
-_OPENS_AS_QUESTION = re.compile(
+_OPENS_AS_QUESTION = deferred(
     r"\W*(?:(?:and|also|but|btw|by the way|one more question|one question|ps|p\.s\.|und|noch eine frage|"
     r"и|а|ещё|еще|также)[\s,:.-]+)?(?:"
     rf"(?:will|would|can|could|do|does|did|is|are|have|has) {_SUBJECT}(?!\w)(?<!have you)(?<!has it)(?! just say)"
@@ -990,7 +990,7 @@ _OPENS_AS_QUESTION = re.compile(
     rf"|(?:este posibil|când va|cum pot|unde pot|când vom|când veți)(?!\w){_NO_COMMA}"
     rf"|(?:როდის|სად (?:ვნახო|ვიპოვო|შეიძლება)|արդյոք|nə vaxt|haçan)(?!\w){_NO_COMMA})")
 # ... or asks in so many words: "I was wondering whether", "wanted to ask if", "хотел уточнить", "не подскажете"
-_ASKS_IN_WORDS = re.compile(factor(
+_ASKS_IN_WORDS = deferred(lambda: factor(
     r"(?<!\w)(?:wondering (?:if|whether|when)|(?:want|wanted|like|liked) to (?:ask|know) (?:if|whether|when|how"
     r"|where|what)|(?:möchte|wollte|würde gerne?) (?:fragen|wissen),? (?:ob|wann|wie|wo|was)"
     r"|хотел\w* (?:бы )?(?:уточнить|спросить|узнать,? (?:ли|когда|как|где|сколько|будет|можно|есть|нужн\w*))"
@@ -1015,7 +1015,7 @@ _ASKS_IN_WORDS = re.compile(factor(
 # Turkish and Azerbaijani questions carry their particle as a word of its own: "mümkün mü", "olacak mı" ("mi"
 # and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-"); not a
 # question reported ("çalışıyor mu diye kontrol ettim").
-_QUESTION_PARTICLE = re.compile(r"(?<![\w-])(?:mı|mü|mısınız|müsünüz|mıyım|müyüm|mıdır|müdür)(?![\w-])(?! diye)"
+_QUESTION_PARTICLE = deferred(r"(?<![\w-])(?:mı|mü|mısınız|müsünüz|mıyım|müyüm|mıdır|müdür)(?![\w-])(?! diye)"
                                 r"|^(?=.*[ığə]).*(?<![\w-])(?:mi|mu|misiniz|musunuz|miyim|muyum|midir|mudur)"
                                 r"(?![\w-])(?! diye)")
 
@@ -1036,7 +1036,7 @@ _MAYBE_NOT = _alternation([r"maybe", r"perhaps", r"possibly", r"might", r"vielle
                            r"может быть", r"возможно", r"можливо", r"možda", r"mozda", r"можда", r"можеби", r"може би",
                            r"ndoshta", r"posibil", r"bəlkə", r"belki", r"միգուցե", r"գուցե", r"შეიძლება", r"იქნებ",
                            r"ίσωσ"])
-_CONSIDERING = re.compile(r"(?<!\w)думаю\s*$")
+_CONSIDERING = deferred(r"(?<!\w)думаю\s*$")
 # ... with none of these between: a firm "must", an aside ("as you may know"), a choice ("it is better to"), a "you"
 _FIRM = _YOU | frozenset({
     "must", "know", "best", "better", "well", "wissen", "besser", "знаете", "знаєте", "лучше", "znate", "знате",
@@ -1075,30 +1075,30 @@ def _tentative(clauses: list[str], clause: str, word: str, maybe: re.Pattern | N
 
 # A cancellation meant once and taken back in the same sentence: "I was going to cancel, but I will attend after
 # all", "ich wollte eigentlich absagen, komme aber doch" (not the polite "I would like to", "хотел бы", "htio bih")
-_MEANT_TO = re.compile(r"(?<!\w)(?:was going to|were going to|wanted to|had planned to|had intended to|wollte\w*"
+_MEANT_TO = deferred(r"(?<!\w)(?:was going to|were going to|wanted to|had planned to|had intended to|wollte\w*"
                        r"|hatte\w* (?:eigentlich )?vor|хотел\w*(?! бы)|собирал\w*|хотів|хотіла|збирав\w*"
                        r"|(?:htio|htjela|htela|hteo|namjeravao|nameravao|namjeravala|nameravala)(?! bih)"
                        r"|am vrut|voiam|doja|istemiştim|ვაპირებდი|მინდოდა|ուզում էի|(?<!θα )ήθελα|σκόπευα)(?!\w)")
-_BUT = re.compile(r"(?<!\w)(?:but|aber|doch|но|але|ali|али|ama|amma|ancak|fakat|dar|însă|insa|por|αλλά|მაგრამ"
+_BUT = deferred(r"(?<!\w)(?:but|aber|doch|но|але|ali|али|ama|amma|ancak|fakat|dar|însă|insa|por|αλλά|მაგრამ"
                   r"|բայց)(?!\w)")
 # "Please disregard my previous mail about cancelling my registration - I will attend"
-_DISREGARD = re.compile(r"(?<!\w)(?:disregard|ignore|ignorieren sie|vergessen sie|игнорируйте|ігноруйте|zanemarite"
+_DISREGARD = deferred(r"(?<!\w)(?:disregard|ignore|ignorieren sie|vergessen sie|игнорируйте|ігноруйте|zanemarite"
                         r"|ignorišite|ignorați)(?: \w+){0,3} (?:mail|e-mail|email|message|nachricht|письмо|лист"
                         r"|poruk\w*|mejl|mesaj\w*) (?:about|regarding|concerning|über|bezüglich|wegen|об?|про|o"
                         r"|despre) $")
-_INSTEAD_OF = re.compile(r"(?<!\w)(?:instead of me|in my place|an meiner stelle|statt mir|anstelle von mir"
+_INSTEAD_OF = deferred(r"(?<!\w)(?:instead of me|in my place|an meiner stelle|statt mir|anstelle von mir"
                          r"|вместо меня|замість мене|umjesto mene|umesto mene|наместо мене|на мое място|în locul meu"
                          r"|në vendin tim|ჩემ ნაცვლად|իմ փոխարեն|benim yerime|αντί για μένα)(?!\w)")
 # ... nor another event, a wish or a request: "but I hope to join future events", "but please cancel anyway"
-_NOT_NOW = re.compile(r"(?<!\w)(?:next|future|similar|would|if|hope\w*|nächst\w*|künftig\w*|wenn|falls|следующ\w*"
+_NOT_NOW = deferred(r"(?<!\w)(?:next|future|similar|would|if|hope\w*|nächst\w*|künftig\w*|wenn|falls|следующ\w*"
                       r"|будущ\w*|наступн\w*|майбутн\w*|sljedeć\w*|sledeć\w*|budućim|viitor\w*|ardhsh\w*"
                       r"|gelecek|επόμεν\w*|μελλοντικ\w*)(?!\w)")
-_ALTERNATIVE = re.compile(r"(?<!\w)(?:instead|statt|stattdessen|вместо|замість|umjesto|umesto|în loc|yerine"
+_ALTERNATIVE = deferred(r"(?<!\w)(?:instead|statt|stattdessen|вместо|замість|umjesto|umesto|în loc|yerine"
                           r"|αντί)(?!\w)")
-_AFTER_ALL = re.compile(r"(?<!\w)(?:after all|doch|trotzdem|все-таки|всё-таки|все же|всё же|ipak|ипак|totuși"
+_AFTER_ALL = deferred(r"(?<!\w)(?:after all|doch|trotzdem|все-таки|всё-таки|все же|всё же|ipak|ипак|totuși"
                         r"|megjithatë|yine de|მაინც|τελικά)(?!\w)")
-_COMING = re.compile(r"(?<!\w)(?:komme|kommen|приду|прийду|dolazim|doći ću|doću|vin|vij)(?!\w)")
-_WOULD_HAVE = re.compile(r"(?<!\w)(?:would have|hätte\w*|было бы|bih rado|θα ήθελα)(?!\w)")
+_COMING = deferred(r"(?<!\w)(?:komme|kommen|приду|прийду|dolazim|doći ću|doću|vin|vij)(?!\w)")
+_WOULD_HAVE = deferred(r"(?<!\w)(?:would have|hätte\w*|было бы|bih rado|θα ήθελα)(?!\w)")
 
 
 def _disregarded(folded: str, word: str) -> bool:
@@ -1132,7 +1132,7 @@ def _taken_back(folded: str, word: str, interest: tuple[str, ...]) -> bool:
 # director's permission", "noch keine Genehmigung", "the approval is still pending"; the registration waits for it.
 # Said in these words only: "no permission needed", "without waiting for approval" and "waiting for your approval
 # of my slides" name no missing permission.
-_NOT_YET_ALLOWED = re.compile(
+_NOT_YET_ALLOWED = deferred(
     r"(?<!\w)(?:(?:not|n['’]t) (?:yet )?(?:received|got|gotten|obtained|been given|been granted) (?:the |my |an |any "
     r"|official )?(?:approval|permission|authori[sz]ation|clearance)"
     r"|(?:no|without) (?:approval|permission|authori[sz]ation|clearance) yet"
@@ -1148,7 +1148,7 @@ _NOT_YET_ALLOWED = re.compile(
     r"|(?:još|jos) (?:nisam|nemam) (?:dobi\w* )?(?:odobrenj|dozvol|saglasnost)\w*)(?!\w)")
 
 
-_TRAVEL = re.compile(r"(?<!\w)(?:travel\w*|reise\w*|dienstreise\w*|поездк\w*|командировк\w*|putovanj\w*)(?!\w)")
+_TRAVEL = deferred(r"(?<!\w)(?:travel\w*|reise\w*|dienstreise\w*|поездк\w*|командировк\w*|putovanj\w*)(?!\w)")
 
 
 def _not_yet_allowed(folded: str) -> re.Match | None:
@@ -1180,7 +1180,7 @@ def _beside_thing(clause: str, word: str) -> bool:
     return _TROUBLE_THINGS.search(_NOT_TROUBLE.sub(" ", near)) is not None
 
 
-_PARTICIPATION_NOUN = re.compile(r"participation|registration|teilnahme|anmelde|участи[яюе]|učešć|sudjelovanj"
+_PARTICIPATION_NOUN = deferred(r"participation|registration|teilnahme|anmelde|участи[яюе]|učešć|sudjelovanj"
                                  r"|pjesëmarrj|participare|მონაწილეობ|katılım|մասնակցության|συμμετοχ|участь")
 
 
@@ -1191,13 +1191,13 @@ def _word_at(clause: str, word: str) -> int:
 # A clause that opens with a condition makes a promise in the next one its consequence: "Sollte etwas
 # dazwischenkommen, melde ich mich rechtzeitig ab", "should anything come up, I will cancel in good time" (not
 # "if you don't mind, I'd like to cancel", "wenn Sie gestatten, sage ich hiermit ab")
-_CONDITION_OPENS = re.compile(r"\W*(?:if|in case|should|unless|falls|wenn|sollte\w*|sofern|если|в случае|якщо"
+_CONDITION_OPENS = deferred(r"\W*(?:if|in case|should|unless|falls|wenn|sollte\w*|sofern|если|в случае|якщо"
                               r"|у разі|ako|ukoliko|ако|nëse|nese|dacă|daca|în caz|εάν|αν|eğer|əgər|თუ|եթե)(?!\w)")
-_HEREBY = re.compile(r"(?<!\w)(?:hereby|hiermit|herewith|настоящим|ovim|prin prezenta|me anë të kësaj)(?!\w)")
-_ASIDE = re.compile(r"(?<!\w)(?:mistaken|correctly|honest\w*|mind|ok|okay|helps|irre\w*|richtig|ehrlich|recht|ihnen"
+_HEREBY = deferred(r"(?<!\w)(?:hereby|hiermit|herewith|настоящим|ovim|prin prezenta|me anë të kësaj)(?!\w)")
+_ASIDE = deferred(r"(?<!\w)(?:mistaken|correctly|honest\w*|mind|ok|okay|helps|irre\w*|richtig|ehrlich|recht|ihnen"
                     r"|ausmacht|erlauben|gestatten"
                     r"|ошибаюсь|честно|помню|griješim|grešim|sinceră|gabim|yanılmıyorsam|κάνω λάθοσ)(?!\w)")
-_PROMISE = re.compile(r"(?<!\w)(?:will|shall|in (?:good )?time|rechtzeitig|werde\w*|dann|wieder|заранее|своевременно"
+_PROMISE = deferred(r"(?<!\w)(?:will|shall|in (?:good )?time|rechtzeitig|werde\w*|dann|wieder|заранее|своевременно"
                       r"|вовремя|заздалегідь|unaprijed|unapred|навреме|на време|din timp|me kohë|önceden|zamanında"
                       r"|vaxtında|εγκαίρωσ|წინასწარ|նախապես)(?!\w)|\w'll(?!\w)")
 
@@ -1321,7 +1321,7 @@ _THINGS = [
     r"uygulama\w*", r"keçid\w*", r"şifrə\w*", r"tətbiq\w*", r"идентификатор\w*", r"ідентифікатор\w*",
 ]
 _ANY_LINK = r"link|formular|формулар"   # (any word with these in it: Teilnahmelink, linku, Anmeldeformular)
-_TROUBLE_THINGS = re.compile(_ANY_LINK + r"|(?<!\w)(?:" + either(_THINGS) + r")(?!\w)")
+_TROUBLE_THINGS = deferred(lambda: _ANY_LINK + r"|(?<!\w)(?:" + either(_THINGS) + r")(?!\w)")
 # Phrases that name a thing and report nothing: "von meiner Seite", "во врска со" (regarding), "without any error"
 _NOT_TROUBLE = _alternation([
     r"von (?:meiner|unserer) seite", r"meinerseits", r"on site", r"vor ort", r"no trouble", r"no problems?",
@@ -1373,12 +1373,12 @@ _ERROR = _alternation([
 # "no sound", "kein Ton", "nema zvuka": the sound or the picture is missing (not "no camera needed")
 _SOUNDS = r"sound|audio|picture|image|ton|bild|ήχο\w*|εικόνα\w*|звук\w*|изображени\w*|картинк\w*|zvuk\w*" \
           r"|slik\w*|слика\w*|zë|zëri|sunet\w*|imagine"
-_NO_SOUND = re.compile(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e|se aude)|ούτε"
+_NO_SOUND = deferred(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e|se aude)|ούτε"
                        r"|δεν έχω|ні|ни)\s+"
                        rf"(?:{_SOUNDS})(?!\w)(?![-\s]+(?:check|test|needed|required|nötig|problem\w*|issues?|trouble))")
 # Not received, with what was promised at most two words after it or four before ("Den Link habe ich noch
 # nicht erhalten"); "I didn't get a chance to read the agenda" is no such report.
-_MISSING = re.compile(
+_MISSING = deferred(
     rf"(?<!\w)(?:{'|'.join(_NOT_RECEIVED + _NOT_RECEIVED_TOO)})(?:\s+\w+){{0,2}}\s+(?:{_PROMISED})(?!\w)"
     rf"|(?<!\w)(?:{_PROMISED})(?:\s+\w+){{0,4}}\s+(?:{'|'.join(_NOT_RECEIVED + _NOT_RECEIVED_TOO)})(?!\w)"
     rf"|(?<!\w)kein\w*\s+(?:\w+\s+)?(?:{_PROMISED})\s+(?:erhalten|bekommen)(?!\w)")
@@ -1395,7 +1395,7 @@ _JOINING = ("join", "beitret", "zuschalt", "подключ", "присоедин
 
 
 # A problem report names one of these: one look decides for most sentences, which name none
-_TROUBLE_WORDS = re.compile(
+_TROUBLE_WORDS = deferred(lambda:
     _ANY_LINK + r"|(?<!\w)(?:" + either([*_THINGS, *_GETTING_IN_WORDS, _PROMISED_WORDS, _SOUNDS]) + r")(?!\w)")
 
 
@@ -1571,7 +1571,7 @@ _OTHERS_WISH = _alternation([
     r"başkan\w*", r"baskan\w*", r"rəhbər\w*", r"primar\w*", r"kryetar\w*", r"bürgermeister\w*", r"herr", r"frau",
     r"who", r"которые", r"который", r"которая", r"які", r"який", r"koji", r"koja", r"koje", r"које", r"που", r"care",
     r"që", r"die"])
-_THIRD_WISH = re.compile(r"(?<!\w)(?:želi|желі|istiyor|istiyorlar|istəyir|ήθελε|θέλει|хоче|wants|wishes)(?!\w)")
+_THIRD_WISH = deferred(r"(?<!\w)(?:želi|желі|istiyor|istiyorlar|istəyir|ήθελε|θέλει|хоче|wants|wishes)(?!\w)")
 
 
 def _clauses(folded: str) -> list[str]:
@@ -1721,7 +1721,7 @@ _LINK_REQUESTS = (
     "надішліть * посилання", "pošaljite * link...", "изпратете * линк...", "gaugzavnot * link...",
     "გაუგზავნოთ * ბმულ...",
 )
-_SOMEONE_ELSE_NAMED = re.compile(
+_SOMEONE_ELSE_NAMED = deferred(
     r"@|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*|კოლეგ\w*|kolegas|գործընկեր\w*"
     r"|assistant\w*|secretary|sekretär\w*|deputy|stellvertret\w*|заместител\w*|zamjenik\w*|zamenik\w*"
     r"|her|him|them|ihm|ей|ему|им|joj|njemu)(?!\w)")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailflow.wordlists import either, factor, factored
+from mailflow.wordlists import deferred, either, factor, factored
 
 # Alternatives of the kinds the reading's lists hold: words and phrases, stems, a leading group of words, an
 # optional letter, a class, an escaped bar, a look-behind before the word, an empty one, a quantified first letter.
@@ -61,3 +61,14 @@ def test_what_a_factored_list_looks_like(alternatives, expected):
 def test_a_long_tail_is_not_repeated_for_each_word_of_a_leading_group():
     tail = " (?:" + "|".join(f"word{i}" for i in range(60)) + ")"
     assert factored([f"(?:did|have|has){tail}"]) == f"(?:did|have|has){tail}"
+
+
+def test_a_deferred_pattern_is_written_and_compiled_at_its_first_use_and_then_is_the_pattern():
+    written: list[str] = []
+    pattern = deferred(lambda: written.append("once") or r"(?<!\w)ab", re.IGNORECASE)
+    assert written == []
+    assert pattern.search("x AB").span() == (2, 4)
+    assert pattern.sub("_", "ab cab") == "_ cab"
+    assert [found.group() for found in pattern.finditer("ab Ab")] == ["ab", "Ab"]
+    assert pattern.pattern == r"(?<!\w)ab"
+    assert written == ["once"]
