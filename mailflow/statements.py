@@ -277,7 +277,7 @@ _REQUEST_FILLERS = [
     r"prijavu", r"registraciju",
 ]
 _REQUEST_BEFORE = deferred(r"(?<!\w)(?:" + "|".join(_REQUEST_OPENERS + _PLEASE) + r")(?:\s+(?:"
-                             + "|".join(_REQUEST_FILLERS) + r")){0,3}\s+$")
+                           + "|".join(_REQUEST_FILLERS) + r")){0,3}\s+$")
 
 
 def _offer(conditions: str, fillers: str, nouns: str, after: str = "", words: str = "+") -> str:
@@ -377,10 +377,10 @@ _NOT_ASKING = _alternation([
 # kann ich mich wenden") or a Russian infinitive ("куда их задавать"); not a relative clause ("my colleague Anna,
 # who coordinates our participation").
 _WHOM_OR_WHERE = deferred(r"\s*(?:whom|who|where|wer|wen|wem|wohin|an wen|кому|к кому|куда|кто|куди|до кого"
-                            r"|kome|kod koga|gdje|gde|kuda|кого|къде|каде|kujt|cui|unde|la cine|kimə|hara|ում|որտեղ"
-                            r"|ვის|სად)(?:\s+\w+){0,3}?\s+(?:should|shall|can|could|do|may|must|kann|könnte|soll|sollte"
-                            r"|muss|darf|нужно|надо|можно|следует|должен|должна|\w+(?:ть|ться|ти|тися)|mogu|treba|trebam"
-                            r"|moram|могу|треба|трябва|mund|duhet|pot|trebuie|olar|lazım|պետք|შემიძლია|უნდა)(?!\w)")
+                          r"|kome|kod koga|gdje|gde|kuda|кого|къде|каде|kujt|cui|unde|la cine|kimə|hara|ում|որտեղ"
+                          r"|ვის|სად)(?:\s+\w+){0,3}?\s+(?:should|shall|can|could|do|may|must|kann|könnte|soll|sollte"
+                          r"|muss|darf|нужно|надо|можно|следует|должен|должна|\w+(?:ть|ться|ти|тися)|mogu|treba|trebam"
+                          r"|moram|могу|треба|трябва|mund|duhet|pot|trebuie|olar|lazım|պետք|შემიძლია|უნდა)(?!\w)")
 # Polite formulas that hedge nothing ("I would like to attend, if possible").
 _NOT_HEDGE = _alternation([r"if possible", r"if so", r"wenn möglich", r"falls möglich", r"если возможно",
                            r"თუ შეიძლება", r"եթե հնարավոր է", r"αν είναι δυνατόν", r"αν είναι δυνατό", r"αν και",
@@ -626,7 +626,7 @@ def _writers_own(clause: str, at: int) -> bool:
 
 _IN_A_QUESTION = "in a question"
 _IF_YOU_COULD = deferred(r"(?<!\w)(?:if you (?:could|can|kindly)|(?:grateful|appreciate it|thankful|glad) if you "
-                           r"would|ich bitte um|wenn sie (?:mir|uns) \w+ könnten)(?!\w)")
+                         r"would|ich bitte um|wenn sie (?:mir|uns) \w+ könnten)(?!\w)")
 # "please" that asks a coordinator for nothing: "please find attached", "please note", "bitte beachten Sie"
 _NO_REQUEST = _alternation([
     r"please (?:find|see|note|feel free|do not hesitate|don[’']t hesitate|excuse|forgive)",
@@ -648,7 +648,7 @@ _NO_REQUEST = _alternation([
     r"wenden sie sich (?:bitte |in dringenden fällen )*an", r"(?:in dringenden fällen|for urgent matters)",
 ])
 _ATTEND_TO = deferred(r"(?<!\w)attend(?:ing)? to (?:your |my |the |all |incoming |)(?:e-?mails?|mails?|messages?"
-                        r"|correspondence|inquir\w*|requests?)(?!\w)")
+                      r"|correspondence|inquir\w*|requests?)(?!\w)")
 # Joining words that are no interest word on their own (they only affirm): "..., I will join around 13:30".
 _JOINS = _alternation([r"i(?:'ll| will| can| shall) (?:still |only )?(?:join|be there|come|connect|dial in|log in"
                        r"|attend|participate|take part)",
@@ -806,30 +806,30 @@ _ARMENIAN_DONT = deferred(r"(?<!\w)մի՛?\s*$")
 _NOT_ASKED_TO = ("չեղարկվ", "չեղարկեց")   # Armenian passive and past: nobody asks to cancel
 # Someone else's registration near "don't cancel": "please do not cancel my colleague's registration"
 _SOMEONE_ELSES_NEAR = deferred(r"[’']s(?!\w)|(?<!\w)(?:colleague\w*|kolleg\w*|коллег\w*|колег\w*|koleg\w*|coleg\w*"
-                                 r"|mayor|bürgermeister\w*|мэр\w*|gradonačelnik\w*|deputy|գործընկեր\w*|քաղաքապետ\w*"
-                                 r"|კოლეგ\w*|მერ\w*|συνάδελφ\w*)(?!\w)")
+                               r"|mayor|bürgermeister\w*|мэр\w*|gradonačelnik\w*|deputy|գործընկեր\w*|քաղաքապետ\w*"
+                               r"|კოლეგ\w*|მერ\w*|συνάδελφ\w*)(?!\w)")
 # What "don't cancel" must be about to keep the writer's registration (not "the webinar", "my hotel booking")
 _REGISTRATION = deferred(r"(?<!\w)(?:registration|attendance|anmeldung|registrierung|teilnahme|participation"
-                           r"|регистрац\w*|участи\w*|участь|участю|реєстрац\w*|prijav\w*|registracij\w*|učešć\w*"
-                           r"|ucesc\w*|sudjelovanj\w*|учешћ\w*|учество\w*|înregistrar\w*|inregistrar\w*"
-                           r"|participar\w*|regjistrim\w*|pjesëmarrj\w*|რეგისტრაცი\w*|მონაწილეობ\w*"
-                           r"|գրանցում\w*|մասնակցություն\w*|kayd\w*|katılım\w*|iştirak\w*|εγγραφ\w*"
-                           r"|συμμετοχ\w*)(?!\w)")
+                         r"|регистрац\w*|участи\w*|участь|участю|реєстрац\w*|prijav\w*|registracij\w*|učešć\w*"
+                         r"|ucesc\w*|sudjelovanj\w*|учешћ\w*|учество\w*|înregistrar\w*|inregistrar\w*"
+                         r"|participar\w*|regjistrim\w*|pjesëmarrj\w*|რეგისტრაცი\w*|მონაწილეობ\w*"
+                         r"|գրանցում\w*|մասնակցություն\w*|kayd\w*|katılım\w*|iştirak\w*|εγγραφ\w*"
+                         r"|συμμετοχ\w*)(?!\w)")
 
 
 # What else a cancel word may cancel, in a sentence that says the writer takes part ("I had to cancel a trip, so
 # I can attend after all", "я отменил командировку, поэтому смогу участвовать"): trips and leave, never this event
 _OTHER_PLANS = deferred(r"(?:trip|travel|flight|holiday|vacation|reise|dienstreise|urlaub|flug|поездк|командировк"
-                          r"|отпуск|перел[её]т|рейс|поїздк|відрядженн|відпустк|putovanj|odmor|путовањ|патување"
-                          r"|пътуван|călători|calatori|concediu|udhëtim|udhetim|pushim|მივლინებ|მოგზაურ|შვებულებ"
-                          r"|գործուղում|ճամփորդ|արձակուրդ|seyahat|yolculu|tatil|səfər|ezamiyyət|məzuniyyət|ταξίδ"
-                          r"|newsletter|verteiler|рассылк|розсилк)\w*")
+                        r"|отпуск|перел[её]т|рейс|поїздк|відрядженн|відпустк|putovanj|odmor|путовањ|патување"
+                        r"|пътуван|călători|calatori|concediu|udhëtim|udhetim|pushim|მივლინებ|მოგზაურ|შვებულებ"
+                        r"|գործուղում|ճամփորդ|արձակուրդ|seyahat|yolculu|tatil|səfər|ezamiyyət|məzuniyyət|ταξίδ"
+                        r"|newsletter|verteiler|рассылк|розсилк)\w*")
 # ... and meetings, which may be this event ("I have to withdraw from tomorrow's meeting"), unless another one
 # ("cancel my other meeting", "einen anderen Termin absagen", "diğer toplantım iptal oldu")
 _MEETINGS = deferred(r"(?:meeting|appointment|session|visit|lecture|class|training|commitment|engagement|termin"
-                       r"|sitzung|besprechung|verpflichtung|schulung|встреч|совещани|заседани|зустріч|нарад|засіданн"
-                       r"|sastan|sjednic|sednic|састан|средб|среща|întâlnir|intalnir|ședinț|sedint|takim|mbledhj"
-                       r"|შეხვედრ|სხდომ|հանդիպում|նիստ|toplantı|randevu|iclas|συνάντησ|συνεδρίασ)\w*")
+                     r"|sitzung|besprechung|verpflichtung|schulung|встреч|совещани|заседани|зустріч|нарад|засіданн"
+                     r"|sastan|sjednic|sednic|састан|средб|среща|întâlnir|intalnir|ședinț|sedint|takim|mbledhj"
+                     r"|შეხვედრ|სხდომ|հանդիպում|նիստ|toplantı|randevu|iclas|συνάντησ|συνεδρίασ)\w*")
 _ANOTHER = frozenset({"other", "another", "a", "an", "anderen", "andere", "anderer", "einen", "eine", "ein",
                       "другую", "другой", "другое", "другу", "іншу", "іншої", "drugi", "drugu", "drugog",
                       "другата", "друга", "alt", "altă", "alta", "tjetër", "tjetrin", "სხვა", "მეორე", "մյուս",
@@ -839,9 +839,9 @@ _ANOTHER = frozenset({"other", "another", "a", "an", "anderen", "andere", "ander
 # German "ab" before a time, a day or a number is "from" ("ich sage zu und komme ab 10 Uhr", "ich melde mich an und
 # bin ab dem Nachmittag dabei"), not the prefix of "sage ... ab" or "melde mich ... ab" ("ich sage ab mit Bedauern")
 _FROM_TIME = deferred(r"(?<!\w)ab(?=\s+(?:\d|(?:dem|einem|einer|sofort|jetzt|morgen|übermorgen|mittag"
-                        r"|nachmittag|vormittag|abend|beginn|anfang|mitte|ende|halb|viertel|ca|etwa|circa|nächste\w*"
-                        r"|kommende\w*|(?:mon|diens|donners|frei|sams|sonn)tag|mittwoch|januar|februar|märz|april"
-                        r"|mai|juni|juli|august|september|oktober|november|dezember)(?!\w)))")
+                      r"|nachmittag|vormittag|abend|beginn|anfang|mitte|ende|halb|viertel|ca|etwa|circa|nächste\w*"
+                      r"|kommende\w*|(?:mon|diens|donners|frei|sams|sonn)tag|mittwoch|januar|februar|märz|april"
+                      r"|mai|juni|juli|august|september|oktober|november|dezember)(?!\w)))")
 
 
 def _another_thing(words: list[str], at: int) -> bool:
@@ -902,7 +902,7 @@ _BOUNDARY = _ASKING | frozenset({
     "затова", "бидејќи", "затоа",
 })
 _PEOPLE = deferred(r"(?:my|me|i|mein\w*|mir|мо\w*|мне|мен\w*|мој\w*|moj\w*|колег\w*|коллег\w*|kolleg\w*"
-                     r"|colleague\w*|koleg\w*|team|deputy)(?!\w)")
+                   r"|colleague\w*|koleg\w*|team|deputy)(?!\w)")
 _NOT_AFTER = deferred(r"(?<!\w)(?:nicht|nichts|не|auf keinen fall|keinesfalls|ни в коем случае)(?!\w)")
 
 
@@ -917,8 +917,8 @@ def _keeps_mine(clause: str) -> bool:
 
 # "please don't forget / hesitate / wait to cancel": a request to cancel after all
 _NOT_A_KEEP = deferred(r"(?<!\w)(?:forget|hesitate|wait|vergessen|zögern|warten|забу\w*|забы\w*|забрав\w*|стесняйтесь"
-                         r"|колеба\w*|чека\w*|заборав\w*|zaborav\w*|ustručava\w*|čeka\w*|uita\w*|ezita\w*"
-                         r"|aștepta\w*|harro\w*|დაგავიწყდეთ|მოგერიდოთ|\w*մոռան\w*|հապաղեք)(?!\w)")
+                       r"|колеба\w*|чека\w*|заборав\w*|zaborav\w*|ustručava\w*|čeka\w*|uita\w*|ezita\w*"
+                       r"|aștepta\w*|harro\w*|დაგავიწყდეთ|მოგერიდოთ|\w*մոռան\w*|հապաղեք)(?!\w)")
 # Giving one's place away: "please don't cancel my registration, but transfer it to my colleague"
 _HANDOVER = deferred(r"(?<!\w)(?:transfer\w*|übertrag\w*|instead|stattdessen|an meiner stelle|вместо|замість"
                       r"|umjesto|umesto|deputy|stellvertret\w*|заместител\w*|zamjenik\w*|zamenik\w*)(?!\w)")
@@ -926,7 +926,7 @@ _HANDOVER = deferred(r"(?<!\w)(?:transfer\w*|übertrag\w*|instead|stattdessen|an
 
 # A registration elsewhere: "please don't cancel my registration for the newsletter / for the next edition"
 _ELSEWHERE = deferred(r"(?<!\w)(?:newsletter|mailing list|verteiler|next (?:edition|event|session|one|year)|future"
-                        r"|nächste\w*|следующ\w*|sljedeć\w*|sledeć\w*|următo\w*)(?!\w)")
+                      r"|nächste\w*|следующ\w*|sljedeć\w*|sledeć\w*|următo\w*)(?!\w)")
 
 
 # the Romanian, Serbian and Bulgarian "me"/"my", the Ukrainian "to me"
@@ -1016,8 +1016,8 @@ _ASKS_IN_WORDS = deferred(lambda: factor(
 # and "mu" only beside a letter of theirs alone: Serbian "mi" is "we", "mu" "him"; Romanian "mi-"); not a
 # question reported ("çalışıyor mu diye kontrol ettim").
 _QUESTION_PARTICLE = deferred(r"(?<![\w-])(?:mı|mü|mısınız|müsünüz|mıyım|müyüm|mıdır|müdür)(?![\w-])(?! diye)"
-                                r"|^(?=.*[ığə]).*(?<![\w-])(?:mi|mu|misiniz|musunuz|miyim|muyum|midir|mudur)"
-                                r"(?![\w-])(?! diye)")
+                              r"|^(?=.*[ığə]).*(?<![\w-])(?:mi|mu|misiniz|musunuz|miyim|muyum|midir|mudur)"
+                              r"(?![\w-])(?! diye)")
 
 
 _YOU = frozenset({"you", "sie", "вы", "ви", "vi", "ju", "voi", "dumneavoastră", "siz", "εσείσ", "თქვენ", "դուք"})
@@ -1076,27 +1076,27 @@ def _tentative(clauses: list[str], clause: str, word: str, maybe: re.Pattern | N
 # A cancellation meant once and taken back in the same sentence: "I was going to cancel, but I will attend after
 # all", "ich wollte eigentlich absagen, komme aber doch" (not the polite "I would like to", "хотел бы", "htio bih")
 _MEANT_TO = deferred(r"(?<!\w)(?:was going to|were going to|wanted to|had planned to|had intended to|wollte\w*"
-                       r"|hatte\w* (?:eigentlich )?vor|хотел\w*(?! бы)|собирал\w*|хотів|хотіла|збирав\w*"
-                       r"|(?:htio|htjela|htela|hteo|namjeravao|nameravao|namjeravala|nameravala)(?! bih)"
-                       r"|am vrut|voiam|doja|istemiştim|ვაპირებდი|მინდოდა|ուզում էի|(?<!θα )ήθελα|σκόπευα)(?!\w)")
+                     r"|hatte\w* (?:eigentlich )?vor|хотел\w*(?! бы)|собирал\w*|хотів|хотіла|збирав\w*"
+                     r"|(?:htio|htjela|htela|hteo|namjeravao|nameravao|namjeravala|nameravala)(?! bih)"
+                     r"|am vrut|voiam|doja|istemiştim|ვაპირებდი|მინდოდა|ուզում էի|(?<!θα )ήθελα|σκόπευα)(?!\w)")
 _BUT = deferred(r"(?<!\w)(?:but|aber|doch|но|але|ali|али|ama|amma|ancak|fakat|dar|însă|insa|por|αλλά|მაგრამ"
-                  r"|բայց)(?!\w)")
+                r"|բայց)(?!\w)")
 # "Please disregard my previous mail about cancelling my registration - I will attend"
 _DISREGARD = deferred(r"(?<!\w)(?:disregard|ignore|ignorieren sie|vergessen sie|игнорируйте|ігноруйте|zanemarite"
-                        r"|ignorišite|ignorați)(?: \w+){0,3} (?:mail|e-mail|email|message|nachricht|письмо|лист"
-                        r"|poruk\w*|mejl|mesaj\w*) (?:about|regarding|concerning|über|bezüglich|wegen|об?|про|o"
-                        r"|despre) $")
+                      r"|ignorišite|ignorați)(?: \w+){0,3} (?:mail|e-mail|email|message|nachricht|письмо|лист"
+                      r"|poruk\w*|mejl|mesaj\w*) (?:about|regarding|concerning|über|bezüglich|wegen|об?|про|o"
+                      r"|despre) $")
 _INSTEAD_OF = deferred(r"(?<!\w)(?:instead of me|in my place|an meiner stelle|statt mir|anstelle von mir"
-                         r"|вместо меня|замість мене|umjesto mene|umesto mene|наместо мене|на мое място|în locul meu"
-                         r"|në vendin tim|ჩემ ნაცვლად|իմ փոխարեն|benim yerime|αντί για μένα)(?!\w)")
+                       r"|вместо меня|замість мене|umjesto mene|umesto mene|наместо мене|на мое място|în locul meu"
+                       r"|në vendin tim|ჩემ ნაცვლად|իմ փոխարեն|benim yerime|αντί για μένα)(?!\w)")
 # ... nor another event, a wish or a request: "but I hope to join future events", "but please cancel anyway"
 _NOT_NOW = deferred(r"(?<!\w)(?:next|future|similar|would|if|hope\w*|nächst\w*|künftig\w*|wenn|falls|следующ\w*"
-                      r"|будущ\w*|наступн\w*|майбутн\w*|sljedeć\w*|sledeć\w*|budućim|viitor\w*|ardhsh\w*"
-                      r"|gelecek|επόμεν\w*|μελλοντικ\w*)(?!\w)")
+                    r"|будущ\w*|наступн\w*|майбутн\w*|sljedeć\w*|sledeć\w*|budućim|viitor\w*|ardhsh\w*"
+                    r"|gelecek|επόμεν\w*|μελλοντικ\w*)(?!\w)")
 _ALTERNATIVE = deferred(r"(?<!\w)(?:instead|statt|stattdessen|вместо|замість|umjesto|umesto|în loc|yerine"
-                          r"|αντί)(?!\w)")
+                        r"|αντί)(?!\w)")
 _AFTER_ALL = deferred(r"(?<!\w)(?:after all|doch|trotzdem|все-таки|всё-таки|все же|всё же|ipak|ипак|totuși"
-                        r"|megjithatë|yine de|მაინც|τελικά)(?!\w)")
+                      r"|megjithatë|yine de|მაინც|τελικά)(?!\w)")
 _COMING = deferred(r"(?<!\w)(?:komme|kommen|приду|прийду|dolazim|doći ću|doću|vin|vij)(?!\w)")
 _WOULD_HAVE = deferred(r"(?<!\w)(?:would have|hätte\w*|было бы|bih rado|θα ήθελα)(?!\w)")
 
@@ -1181,7 +1181,7 @@ def _beside_thing(clause: str, word: str) -> bool:
 
 
 _PARTICIPATION_NOUN = deferred(r"participation|registration|teilnahme|anmelde|участи[яюе]|učešć|sudjelovanj"
-                                 r"|pjesëmarrj|participare|მონაწილეობ|katılım|մասնակցության|συμμετοχ|участь")
+                               r"|pjesëmarrj|participare|მონაწილეობ|katılım|մասնակցության|συμμετοχ|участь")
 
 
 def _word_at(clause: str, word: str) -> int:
@@ -1192,14 +1192,14 @@ def _word_at(clause: str, word: str) -> int:
 # dazwischenkommen, melde ich mich rechtzeitig ab", "should anything come up, I will cancel in good time" (not
 # "if you don't mind, I'd like to cancel", "wenn Sie gestatten, sage ich hiermit ab")
 _CONDITION_OPENS = deferred(r"\W*(?:if|in case|should|unless|falls|wenn|sollte\w*|sofern|если|в случае|якщо"
-                              r"|у разі|ako|ukoliko|ако|nëse|nese|dacă|daca|în caz|εάν|αν|eğer|əgər|თუ|եթե)(?!\w)")
+                            r"|у разі|ako|ukoliko|ако|nëse|nese|dacă|daca|în caz|εάν|αν|eğer|əgər|თუ|եթե)(?!\w)")
 _HEREBY = deferred(r"(?<!\w)(?:hereby|hiermit|herewith|настоящим|ovim|prin prezenta|me anë të kësaj)(?!\w)")
 _ASIDE = deferred(r"(?<!\w)(?:mistaken|correctly|honest\w*|mind|ok|okay|helps|irre\w*|richtig|ehrlich|recht|ihnen"
-                    r"|ausmacht|erlauben|gestatten"
-                    r"|ошибаюсь|честно|помню|griješim|grešim|sinceră|gabim|yanılmıyorsam|κάνω λάθοσ)(?!\w)")
+                  r"|ausmacht|erlauben|gestatten"
+                  r"|ошибаюсь|честно|помню|griješim|grešim|sinceră|gabim|yanılmıyorsam|κάνω λάθοσ)(?!\w)")
 _PROMISE = deferred(r"(?<!\w)(?:will|shall|in (?:good )?time|rechtzeitig|werde\w*|dann|wieder|заранее|своевременно"
-                      r"|вовремя|заздалегідь|unaprijed|unapred|навреме|на време|din timp|me kohë|önceden|zamanında"
-                      r"|vaxtında|εγκαίρωσ|წინასწარ|նախապես)(?!\w)|\w'll(?!\w)")
+                    r"|вовремя|заздалегідь|unaprijed|unapred|навреме|на време|din timp|me kohë|önceden|zamanında"
+                    r"|vaxtında|εγκαίρωσ|წინასწარ|նախապես)(?!\w)|\w'll(?!\w)")
 
 
 def _condition_ahead(clauses: list[str], clause: str, word: str) -> bool:
@@ -1374,8 +1374,8 @@ _ERROR = _alternation([
 _SOUNDS = r"sound|audio|picture|image|ton|bild|ήχο\w*|εικόνα\w*|звук\w*|изображени\w*|картинк\w*|zvuk\w*" \
           r"|slik\w*|слика\w*|zë|zëri|sunet\w*|imagine"
 _NO_SOUND = deferred(r"(?<!\w)(?:no|kein\w*|нет|немає|няма|нема|nema|nuk ka|nu (?:am|este|e|se aude)|ούτε"
-                       r"|δεν έχω|ні|ни)\s+"
-                       rf"(?:{_SOUNDS})(?!\w)(?![-\s]+(?:check|test|needed|required|nötig|problem\w*|issues?|trouble))")
+                     r"|δεν έχω|ні|ни)\s+"
+                     rf"(?:{_SOUNDS})(?!\w)(?![-\s]+(?:check|test|needed|required|nötig|problem\w*|issues?|trouble))")
 # Not received, with what was promised at most two words after it or four before ("Den Link habe ich noch
 # nicht erhalten"); "I didn't get a chance to read the agenda" is no such report.
 _MISSING = deferred(
