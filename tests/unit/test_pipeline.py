@@ -51,6 +51,36 @@ def test_a_mail_whose_classification_fails_is_quarantined_alone(tmp_path, maildi
     assert states[1][0] == states[3][0] == "processed"
 
 
+def test_a_batch_of_slow_mail_ends_after_its_seconds_by_the_clock(tmp_path, maildirs, monkeypatch):
+    """A batch ends after PROCESS_BATCH mails or PROCESS_BATCH_SECONDS by the worker's clock: slow mail
+    (four seconds each here) is committed and its replies sent every ten seconds, not after 200 mails."""
+    from mailflow import dispatch as dispatch_module
+    from mailflow import worker as worker_module
+    from tests.support.clock import SettableClock
+
+    assert worker_module.PROCESS_BATCH_SECONDS == 10
+    clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
+    for uid in range(1, 8):
+        deliver(maildirs, make_mail(sender=f"expert{uid}@tbilisi.gov.ge"), str(uid))
+    worker = maildir_worker(RULES, maildirs, tmp_path / "test.db", clock=clock)
+    process, pump = worker_module.Worker.process, dispatch_module.Dispatch.pump
+    committed: list[int] = []
+
+    def slow(self, row, moment):
+        clock.advance(seconds=4)
+        return process(self, row, moment)
+
+    def counted(self, wait=False):   # the send session's pump runs after each committed batch
+        committed.append(worker.db.execute("select count(*) from messages where state = 'processed'").fetchone()[0])
+        return pump(self, wait)
+
+    monkeypatch.setattr(worker_module.Worker, "process", slow)
+    monkeypatch.setattr(dispatch_module.Dispatch, "pump", counted)
+    report = worker.run_once()
+    assert (report.processed, report.sent) == (7, 7)
+    assert committed[:3] == [3, 6, 7]   # started at 0, 4 and 8 s; the fourth mail would start at 12 s
+
+
 @pytest.mark.parametrize("broken", [
     "{{ no_such_variable }}",
     "{% macro again() %}{{ again() }}{% endmacro %}{{ again() }}",   # a RecursionError: quarantined before
