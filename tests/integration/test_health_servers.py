@@ -369,8 +369,8 @@ def test_an_idle_daemon_beats_while_no_mail_arrives(servers, tmp_path):
 
 def test_a_long_pass_beats_after_each_processed_batch(servers, tmp_path, monkeypatch):
     """150 automatic replies (nothing to send) that take a second each to process, by the clock: a beat after a
-    committed batch (ten seconds of processing) once a minute has passed keeps `mailflow status` saying "running" at every mail
-    (without it the heartbeat is 149 s old at the end, over two poll intervals)."""
+    committed batch (ten seconds of processing) once a minute has passed keeps `mailflow status` saying
+    "running" at every mail (without it the heartbeat is 149 s old at the end, over two poll intervals)."""
     dovecot, smtp = servers
     rules_path = write_rules(tmp_path, dovecot, smtp, poll_interval=60)
     monkeypatch.setenv("MAILFLOW_TEST_PASSWORD", "secret")
