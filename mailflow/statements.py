@@ -208,7 +208,7 @@ def _link_word(found: re.Match) -> str:
 def _alternation(expressions: list[str]) -> re.Pattern:
     """Whole-word alternatives over casefolded text, which has no final "ς": a Greek word written with one is
     looked for with "σ" (they never matched)."""
-    return deferred(lambda: (r"(?<!\w)(?:" + either(expressions) + r")(?!\w)").replace("ς", "σ"))
+    return deferred(lambda: r"(?<!\w)(?:" + either([e.replace("ς", "σ") for e in expressions]) + r")(?!\w)")
 
 
 _NEGATION = _alternation(_NEGATIONS)

@@ -72,3 +72,11 @@ def test_a_deferred_pattern_is_written_and_compiled_at_its_first_use_and_then_is
     assert [found.group() for found in pattern.finditer("ab Ab")] == ["ab", "Ab"]
     assert pattern.pattern == r"(?<!\w)ab"
     assert written == ["once"]
+
+
+def test_a_greek_final_sigma_is_made_plain_before_the_list_is_factored():
+    """statements._alternation looks for "ς" as "σ": done after factoring, "aς b" would be tried after "aσ b c"
+    (another letter's branch), and the longer match would win where the plain alternation takes the first."""
+    from mailflow.statements import _alternation
+
+    assert spans(_alternation(["aσq", "aς b", "aσ b c"]).pattern, "aσ b c") == [(0, 4)]
