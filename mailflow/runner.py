@@ -162,6 +162,7 @@ def run_once(rules: Rules, progress: Progress | None = None) -> PassReport:
             return worker.run_once()
         finally:
             close_worker(worker)
+            gc.unfreeze()   # (a caller that goes on, as the tests do, collects its garbage as before)
 
 
 def _warn_of_changed_patterns(path: Path) -> None:

@@ -19,8 +19,11 @@ def either(expressions: list[str]) -> str:
 
 def factor(expression: str) -> str:
     """An expression with each alternation in it factored as a trie (factored): at its top level and in each
-    group "(?:...)"; as it is when it captures a group (a trie would number the groups in another order)."""
-    if any(char == "(" and expression[at + 1:at + 2] != "?" for at, char, _ in _structure(expression)):
+    group "(?:...)"; as it is when it captures a group (a trie would number the groups in another order, and
+    repeat a named one). Without flags: under IGNORECASE two different first letters may match one character
+    ("i" and "ı"), and only a search's yes or no is then the plain alternation's."""
+    if any(char == "(" and (expression[at + 1:at + 2] != "?" or expression.startswith("(?P<", at))
+           for at, char, _ in _structure(expression)):
         return expression
     return _factor(expression)
 
@@ -102,13 +105,15 @@ def _letter_led(alternative: str) -> bool:
 
 def _spread(alternative: str) -> list[str]:
     """ "(?:a|b)c" as "ac" and "bc", in that order (the same matches, tried in the same order), where that
-    repeats little ("c" is short); anything else as it is."""
+    repeats little ("c" is short) and "c" is nothing or begins with a letter or a space; anything else as it
+    is."""
     if not alternative.startswith("(?:"):
         return [alternative]
     end = next(at for at, char, depth in _structure(alternative) if depth == 0)
     rest = alternative[end + 1:]
     choices = _top_level(alternative[3:end])
-    if rest[:1] in ("*", "+", "?", "{") or len(choices) * len(rest) > SPREAD_CHARS:
+    # (only before a letter or a space: a choice and what follows must not make a new token, "\\0" and "1")
+    if rest and not (rest[0].isalpha() or rest[0] == " ") or len(choices) * len(rest) > SPREAD_CHARS:
         return [alternative]
     return [spread + rest for choice in choices for spread in _spread(choice)]
 
@@ -126,14 +131,16 @@ class Deferred:
         self._flags = flags
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):   # (copy and pickle look for their hooks before __init__ has run)
+            raise AttributeError(name)
         source = self._source if isinstance(self._source, str) else self._source()
         compiled = re.compile(source, self._flags)
-        self.__dict__.update((method, getattr(compiled, method)) for method in _METHODS)
-        self.__dict__["pattern"] = compiled.pattern
+        self.__dict__.update((attribute, getattr(compiled, attribute)) for attribute in _ATTRIBUTES)
         return getattr(compiled, name)
 
 
-_METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
+_ATTRIBUTES = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split", "pattern", "flags",
+               "groups", "groupindex")
 
 
 def deferred(pattern: str | Callable[[], str], flags: int = 0) -> re.Pattern[str]:

@@ -58,6 +58,15 @@ def test_what_a_factored_list_looks_like(alternatives, expected):
     assert either(alternatives) == expected
 
 
+@pytest.mark.parametrize("pattern", [
+    r"(?:\0|x)1",          # spread, "\0" and "1" would be one octal escape
+    "(?:a{|b)2}",          # spread, "a{" and "2}" would be a quantifier
+    "(?:a|b)(?P<n>c)",     # spread, the named group would be there twice
+])
+def test_a_group_is_not_spread_where_joining_would_change_the_pattern(pattern):
+    assert factor(pattern) == pattern
+
+
 def test_a_long_tail_is_not_repeated_for_each_word_of_a_leading_group():
     tail = " (?:" + "|".join(f"word{i}" for i in range(60)) + ")"
     assert factored([f"(?:did|have|has){tail}"]) == f"(?:did|have|has){tail}"
@@ -80,3 +89,21 @@ def test_a_greek_final_sigma_is_made_plain_before_the_list_is_factored():
     from mailflow.statements import _alternation
 
     assert spans(_alternation(["aσq", "aς b", "aσ b c"]).pattern, "aσ b c") == [(0, 4)]
+
+
+def test_a_deferred_pattern_can_be_copied_and_pickled():
+    import copy
+    import pickle
+
+    for made in (copy.copy(deferred("ab")), copy.deepcopy(deferred("ab")), pickle.loads(pickle.dumps(deferred("ab")))):
+        assert made.search("xab").span() == (1, 3)
+
+
+def test_every_deferred_pattern_of_the_reading_compiles():
+    """A deferred pattern compiles at its first use: a broken one would fail in a pass, not at import."""
+    from mailflow import statements
+    from mailflow.wordlists import Deferred
+
+    patterns = [value for value in vars(statements).values() if isinstance(value, Deferred)]
+    assert len(patterns) > 80
+    assert all(isinstance(pattern.groups, int) for pattern in patterns)
