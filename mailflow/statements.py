@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .text import sentences
-from .wordlists import deferred, either, factor, factored
+from .wordlists import deferred, either, factor, factored, letter_led
 
 
 class Statement(StrEnum):
@@ -1611,7 +1611,7 @@ def compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern, Candidates]
     A pattern matches whole words at both ends; a word ending in "..." is a stem ("participat..." finds
     "participation")."""
     bodies = [_body(pattern) for pattern in patterns]
-    firsts = [body[0] if body[:1].isalnum() else "" for body in bodies]
+    firsts = [body[0] if letter_led(body) else "" for body in bodies]
     listed = list(zip(patterns, bodies, firsts, strict=True))
     by_first = {c: tuple((p, body) for p, body, first in listed if first in ("", c)) for c in set(firsts) - {""}}
     anywhere = tuple((p, body) for p, body, first in listed if not first)

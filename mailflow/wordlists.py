@@ -78,7 +78,7 @@ def factored(alternatives: list[str]) -> str:
     pieces: list[str] = []
     branches: dict[str, list[str]] = {}
     for spread in (spread for alternative in alternatives for spread in _spread(alternative)):
-        if _letter_led(spread):
+        if letter_led(spread):
             branches.setdefault(spread[0], []).append(spread[1:])
             continue
         pieces += [_branch(letter, rest) for letter, rest in branches.items()]
@@ -92,13 +92,13 @@ def _branch(letter: str, rests: list[str]) -> str:
     rather than a group for each letter: the engine compiles fewer groups)."""
     if len(rests) == 1:
         return letter + rests[0]
-    while all(_letter_led(rest) for rest in rests) and len({rest[0] for rest in rests}) == 1:
+    while all(letter_led(rest) for rest in rests) and len({rest[0] for rest in rests}) == 1:
         letter += rests[0][0]
         rests = [rest[1:] for rest in rests]
     return f"{letter}(?:{factored(rests)})"
 
 
-def _letter_led(alternative: str) -> bool:
+def letter_led(alternative: str) -> bool:
     """Whether an alternative begins with a letter or digit that it matches once (not "a*", "a?", "a{2}")."""
     return alternative[:1].isalnum() and alternative[1:2] not in ("*", "+", "?", "{")
 

@@ -102,10 +102,15 @@ def add(ctx: click.Context, address: str, name: str, event_id: str | None, regis
                f"{row['status']}{by}){told}")
 
 
+# --event for the corrections: which registration of an address
+_WHICH_REGISTRATION = click.option("--event", "event_id", metavar="ID",
+                                  help="Which registration, when they registered for several events.")
+
+
 @main.command("set-audience")
 @click.argument("address")
 @click.argument("audience")
-@click.option("--event", "event_id", metavar="ID", help="Which registration, when they registered for several events.")
+@_WHICH_REGISTRATION
 @click.pass_context
 def set_audience(ctx: click.Context, address: str, audience: str, event_id: str | None) -> None:
     """Correct a registrant's AUDIENCE (e.g. international or german); who and when is recorded."""
@@ -118,7 +123,7 @@ def set_audience(ctx: click.Context, address: str, audience: str, event_id: str 
 @main.command("set-name")
 @click.argument("address")
 @click.argument("name")
-@click.option("--event", "event_id", metavar="ID", help="Which registration, when they registered for several events.")
+@_WHICH_REGISTRATION
 @click.pass_context
 def set_name(ctx: click.Context, address: str, name: str, event_id: str | None) -> None:
     """Correct a registrant's NAME as they spell it (in quotes: "Nino Tsereteli"); who and when is recorded."""
@@ -130,7 +135,7 @@ def set_name(ctx: click.Context, address: str, name: str, event_id: str | None) 
 @main.command("set-status")
 @click.argument("address")
 @click.argument("status", type=click.Choice(people.STATUSES))
-@click.option("--event", "event_id", metavar="ID", help="Which registration, when they registered for several events.")
+@_WHICH_REGISTRATION
 @click.pass_context
 def set_status(ctx: click.Context, address: str, status: str, event_id: str | None) -> None:
     """Correct a registrant's STATUS; who and when is recorded. `cancelled` also takes back the
